@@ -1,0 +1,42 @@
+"""The exceptions pycore raises: one root, a few subclasses a caller can act on."""
+from typing import Optional
+
+
+class PycoreError(Exception):
+    """Root of every error pycore raises on purpose."""
+
+
+class FormatError(PycoreError):
+    """The file is not what it claims to be; names the offset and field."""
+
+    def __init__(self, message: str, offset: Optional[int] = None, field: Optional[str] = None):
+        self.offset = offset
+        self.field = field
+        where = []
+        if field is not None:
+            where.append(f"field {field}")
+        if offset is not None:
+            where.append(f"at file offset {offset:#x}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+
+class FaultError(PycoreError):
+    """An address could not be read; carries the address."""
+
+    def __init__(self, message: str, address: int, physical: bool = False):
+        self.address = address
+        self.physical = physical
+        kind = "physical" if physical else "virtual"
+        super().__init__(f"{message}: {kind} address {address:#x}")
+
+
+class PageExcludedError(FaultError):
+    """The page exists in the machine but the dump filter left it out."""
+
+
+class IncompleteDumpError(FaultError):
+    """The page should be in the dump, but the dump was cut short before it."""
+
+
+class MissingDebugInfoError(PycoreError):
+    """Symbols or types that were needed are not available; says what and where."""
