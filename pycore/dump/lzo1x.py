@@ -1,0 +1,152 @@
+"""A pure-Python LZO1X decoder, for pages of kdump-compressed dumps written with LZO.
+
+Decodes what liblzo's lzo1x_1_compress emits (bitstream version 0; the kernel's
+LZO-RLE extension is not used by makedumpfile).  The instruction encoding follows the
+Linux kernel's Documentation/staging/lzo.rst.  Hostile input is expected: output never
+grows past ``size``, every literal run and back-reference is checked against the
+buffers, and every loop consumes input, so decoding always terminates.
+"""
+from ..errors import FormatError
+
+_FIELD = "page data"
+# The three-byte end-of-stream instruction: a 16..48 kB copy whose distance is 0.
+_MIN_STREAM = 3
+
+
+def _corrupt(message: str) -> FormatError:
+    return FormatError(f"LZO1X: {message}", field=_FIELD)
+
+
+def _extended_length(src: bytes, ip: int, base: int) -> "tuple[int, int]":
+    """Read a length continued in extra bytes: each zero byte adds 255, then a non-zero byte ends it."""
+    end = len(src)
+    start = ip
+    while ip < end and src[ip] == 0:
+        ip += 1
+    if ip >= end:
+        raise _corrupt("stream ends inside a length")
+    return base + 255 * (ip - start) + src[ip], ip + 1
+
+
+def decompress(data: "bytes | bytearray | memoryview", size: int) -> bytes:
+    """Decode one LZO1X block that must expand to exactly ``size`` bytes.
+
+    Raises :class:`FormatError` if the block is malformed, truncated, has bytes after
+    its end marker, refers back before the start of the output, or expands to any
+    size other than ``size``.
+    """
+    src = bytes(data)
+    end = len(src)
+    if end < _MIN_STREAM:
+        raise _corrupt(f"block of {end} bytes is shorter than the end-of-stream marker")
+    out = bytearray()
+    ip = 0
+    # state: literals copied by the previous instruction (0-3), or 4 after a literal run.
+    state = 0
+    if src[0] > 17:
+        # The first byte may start with a literal run, since there is no dictionary yet.
+        count = src[0] - 17
+        ip = 1
+        if count > size:
+            raise _size_overrun(size)
+        if ip + count > end:
+            raise _corrupt("literal run runs past the end of the block")
+        out += src[ip:ip + count]
+        ip += count
+        state = count if count < 4 else 4
+
+    while True:
+        if ip >= end:
+            raise _corrupt("block ends without an end-of-stream marker")
+        inst = src[ip]
+        ip += 1
+        trailing = 0
+        if inst < 16:
+            if state == 0:
+                count = inst
+                if count == 0:
+                    count, ip = _extended_length(src, ip, 15)
+                count += 3
+                if len(out) + count > size:
+                    raise _size_overrun(size)
+                if ip + count > end:
+                    raise _corrupt("literal run runs past the end of the block")
+                out += src[ip:ip + count]
+                ip += count
+                state = 4
+                continue
+            if ip >= end:
+                raise _corrupt("stream ends inside a match")
+            if state == 4:
+                length = 3
+                distance = (src[ip] << 2) + ((inst >> 2) & 3) + 2049
+            else:
+                length = 2
+                distance = (src[ip] << 2) + ((inst >> 2) & 3) + 1
+            ip += 1
+            trailing = inst & 3
+        elif inst < 32:
+            length = inst & 7
+            if length == 0:
+                length, ip = _extended_length(src, ip, 7)
+            length += 2
+            if ip + 2 > end:
+                raise _corrupt("stream ends inside a match distance")
+            operand = src[ip] | (src[ip + 1] << 8)
+            ip += 2
+            distance = ((inst & 8) << 11) + (operand >> 2)
+            if distance == 0:
+                break
+            distance += 16384
+            trailing = operand & 3
+        elif inst < 64:
+            length = inst & 31
+            if length == 0:
+                length, ip = _extended_length(src, ip, 31)
+            length += 2
+            if ip + 2 > end:
+                raise _corrupt("stream ends inside a match distance")
+            operand = src[ip] | (src[ip + 1] << 8)
+            ip += 2
+            distance = (operand >> 2) + 1
+            trailing = operand & 3
+        else:
+            if ip >= end:
+                raise _corrupt("stream ends inside a match distance")
+            length = (3 + ((inst >> 5) & 1)) if inst < 128 else (5 + ((inst >> 5) & 3))
+            distance = (src[ip] << 3) + ((inst >> 2) & 7) + 1
+            ip += 1
+            trailing = inst & 3
+
+        position = len(out)
+        if distance > position:
+            raise _corrupt(f"match distance {distance} reaches before the start of the page "
+                           f"(output position {position})")
+        if position + length > size:
+            raise _size_overrun(size)
+        start = position - distance
+        if distance >= length:
+            out += out[start:start + length]
+        else:
+            # Overlapping copy: the match repeats the last `distance` bytes.
+            pattern = out[start:position]
+            out += (pattern * (length // distance + 1))[:length]
+
+        if trailing:
+            if len(out) + trailing > size:
+                raise _size_overrun(size)
+            if ip + trailing > end:
+                raise _corrupt("literals run past the end of the block")
+            out += src[ip:ip + trailing]
+            ip += trailing
+        state = trailing
+
+    if ip != end:
+        raise _corrupt(f"{end - ip} bytes follow the end-of-stream marker")
+    if len(out) != size:
+        raise FormatError(f"LZO1X block decodes to {len(out)} bytes, expected {size}", field=_FIELD)
+    return bytes(out)
+
+
+def _size_overrun(size: int) -> FormatError:
+    return FormatError(f"LZO1X block decodes to more than the expected {size} bytes", field=_FIELD)
