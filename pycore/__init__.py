@@ -8,6 +8,8 @@ from .errors import (
     PycoreError,
 )
 
+from .program import Program, open
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "IncompleteDumpError",
     "MissingDebugInfoError",
     "PageExcludedError",
+    "Program",
     "PycoreError",
     "__version__",
+    "open",
 ]

@@ -21,13 +21,15 @@ class FormatError(PycoreError):
 
 
 class FaultError(PycoreError):
-    """An address could not be read; carries the address."""
+    """An address could not be read; carries the address (None when only a file offset is known)."""
 
-    def __init__(self, message: str, address: int, physical: bool = False):
+    def __init__(self, message: str, address: Optional[int] = None, physical: bool = False):
         self.address = address
         self.physical = physical
-        kind = "physical" if physical else "virtual"
-        super().__init__(f"{message}: {kind} address {address:#x}")
+        if address is not None:
+            kind = "physical" if physical else "virtual"
+            message = f"{message}: {kind} address {address:#x}"
+        super().__init__(message)
 
 
 class PageExcludedError(FaultError):
@@ -35,7 +37,13 @@ class PageExcludedError(FaultError):
 
 
 class IncompleteDumpError(FaultError):
-    """The page should be in the dump, but the dump was cut short before it."""
+    """The data should be in the dump, but the dump was cut short before it; names the file offset."""
+
+    def __init__(self, message: str, address: Optional[int] = None, physical: bool = True,
+                 offset: Optional[int] = None, field: Optional[str] = None):
+        self.offset = offset
+        self.field = field
+        super().__init__(message, address, physical)
 
 
 class MissingDebugInfoError(PycoreError):

@@ -240,6 +240,10 @@ class Decompressor:
             # A frame without a content size needs a bound; one byte over detects "too long".
             out = self._zstd.decompress(data, max_output_size=size + 1)
         except zstandard.ZstdError as error:
+            # The frame's blocks were all present (walked above), so an unfinished frame
+            # means the output bound was hit: the page is too long, not damaged.
+            if "did not decompress full frame" in str(error):
+                raise _wrong_size(CODEC_ZSTD, size) from None
             raise _corrupt(CODEC_ZSTD, str(error)) from None
         if len(out) != size:
             raise _wrong_size(CODEC_ZSTD, size, len(out))

@@ -1,0 +1,65 @@
+"""What every dump container offers: physical memory, notes, VMCOREINFO and a summary."""
+from typing import Any, Dict, List, Optional, Tuple
+
+from .file import DumpFile
+from .notes import CpuState, Note, cpu_states, vmcoreinfo_note
+from .vmcoreinfo import VmcoreInfo
+
+
+class Dump:
+    """A dump's physical memory and metadata; subclasses know one container format."""
+
+    format = "unknown"
+
+    def __init__(self, file: DumpFile):
+        self.file = file
+        self.notes: List[Note] = []
+        self.vmcoreinfo: Optional[VmcoreInfo] = None
+        self.page_size = 4096
+        self.machine = "x86_64"
+        self.incomplete = False
+        self.flattened = False
+
+    def _set_notes(self, notes: List[Note]) -> None:
+        self.notes = notes
+        if self.vmcoreinfo is None:
+            raw = vmcoreinfo_note(notes)
+            if raw is not None:
+                self.vmcoreinfo = VmcoreInfo.from_bytes(raw)
+        self.cpus: List[CpuState] = cpu_states(notes)
+
+    @property
+    def phys_base(self) -> Optional[int]:
+        """``phys_base`` from VMCOREINFO, which QEMU's kdump header gets wrong."""
+        if self.vmcoreinfo is not None:
+            return self.vmcoreinfo.number("phys_base")
+        return None
+
+    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        """Read ``size`` bytes of physical memory at ``address``.
+
+        Pages the dump filtered out raise PageExcludedError, or read as zeros
+        with ``zero_excluded=True`` (crash's ``--zero_excluded``).
+        """
+        raise NotImplementedError
+
+    def ranges(self) -> List[Tuple[int, int]]:
+        """Physical ranges ``(start, end)`` of the machine's memory that the dump describes."""
+        raise NotImplementedError
+
+    def page_counts(self) -> Dict[str, Optional[int]]:
+        """Pages: ``present`` in the machine, ``dumped``, ``excluded``, ``zero`` and ``missing``."""
+        raise NotImplementedError
+
+    def describe(self) -> Dict[str, Any]:
+        """Format-specific facts for ``pycore info``."""
+        return {}
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> "Dump":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,176 @@
+"""ELF64 vmcores: kdump's /proc/vmcore copies, ``makedumpfile -E`` and QEMU's ``dump-guest-memory``.
+
+Physical memory comes from PT_LOAD's ``p_paddr`` (QEMU leaves ``p_vaddr`` 0); the
+tail of a segment past ``p_filesz`` up to ``p_memsz`` is memory the dump left
+out (makedumpfile -E with a dump level).  PT_NOTE holds the CPU registers and
+VMCOREINFO.
+"""
+import bisect
+import struct
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+from ..errors import FaultError, FormatError, PageExcludedError
+from .base import Dump
+from .file import DumpFile
+from .notes import parse_notes
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS64 = 2
+ELFDATA2LSB = 1
+ET_CORE = 4
+PT_LOAD = 1
+PT_NOTE = 4
+EM_X86_64 = 62
+ELF64_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+ELF64_PHDR = struct.Struct("<IIQQQQQQ")
+_MAX_PHDRS = 1 << 20
+_MAX_NOTES = 64 << 20
+
+
+def is_elf(head: bytes) -> bool:
+    return head[:4] == ELF_MAGIC
+
+
+class Load(NamedTuple):
+    """One PT_LOAD: physical range [paddr, paddr + memsz), of which filesz bytes are in the file."""
+    paddr: int
+    memsz: int
+    filesz: int
+    offset: int
+    vaddr: int
+    index: int
+
+
+class ElfDump(Dump):
+    """An ELF64 core of a whole machine."""
+
+    format = "elf"
+
+    def __init__(self, file: DumpFile, native: Optional[bool] = None):
+        super().__init__(file)
+        self.native = False  # reads are slices of the mapping; nothing for C to do
+        header = file.read(0, ELF64_EHDR.size, "Elf64_Ehdr")
+        (ident, e_type, e_machine, _version, _entry, e_phoff, _shoff, _flags, _ehsize,
+         e_phentsize, e_phnum, _shentsize, _shnum, _shstrndx) = ELF64_EHDR.unpack(header)
+        if ident[4] != ELFCLASS64 or ident[5] != ELFDATA2LSB:
+            raise FormatError(f"ELF class {ident[4]} data {ident[5]}: only little-endian ELF64 cores are supported",
+                              offset=4, field="e_ident")
+        if e_type != ET_CORE:
+            raise FormatError(f"ELF type {e_type} is not a core file (ET_CORE = 4); is this a vmlinux?",
+                              offset=16, field="e_type")
+        self.e_machine = e_machine
+        self.machine = "x86_64" if e_machine == EM_X86_64 else f"EM_{e_machine}"
+        if e_phentsize != ELF64_PHDR.size or e_phnum > _MAX_PHDRS:
+            raise FormatError(f"e_phentsize {e_phentsize} / e_phnum {e_phnum}, expected {ELF64_PHDR.size}-byte"
+                              f" headers and at most {_MAX_PHDRS}", offset=54, field="e_phentsize")
+        table = file.read(e_phoff, e_phnum * ELF64_PHDR.size, "program header table")
+        loads: List[Load] = []
+        notes = []
+        for index, (p_type, _pflags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, _align) in \
+                enumerate(ELF64_PHDR.iter_unpack(table)):
+            where = e_phoff + index * ELF64_PHDR.size
+            if p_type == PT_NOTE:
+                if p_filesz > _MAX_NOTES or p_offset + p_filesz > file.size:
+                    raise FormatError(f"PT_NOTE of {p_filesz} bytes at {p_offset:#x} lies outside the"
+                                      f" {file.size}-byte file", offset=where, field="p_filesz")
+                notes.extend(parse_notes(file.read(p_offset, p_filesz, "PT_NOTE"), p_offset))
+            elif p_type == PT_LOAD:
+                if p_filesz > p_memsz:
+                    raise FormatError(f"PT_LOAD {index} has p_filesz {p_filesz:#x} > p_memsz {p_memsz:#x}",
+                                      offset=where, field="p_filesz")
+                if p_paddr + p_memsz > 1 << 64:
+                    raise FormatError(f"PT_LOAD {index} wraps the physical address space",
+                                      offset=where, field="p_memsz")
+                if p_offset + p_filesz > file.size:
+                    # A copy cut short: keep the part that is there, and say so.
+                    self.incomplete = True
+                if p_memsz:
+                    loads.append(Load(p_paddr, p_memsz, p_filesz, p_offset, p_vaddr, index))
+        self.loads = _physical_map(loads, e_phoff)
+        self._starts = [load.paddr for load in self.loads]
+        self._set_notes(notes)
+        if self.vmcoreinfo is not None and self.vmcoreinfo.page_size:
+            self.page_size = self.vmcoreinfo.page_size
+
+    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        if address < 0 or size < 0:
+            raise ValueError("address and size must not be negative")
+        loads, file = self.loads, self.file
+        index = bisect.bisect_right(self._starts, address) - 1
+        if index >= 0:
+            load = loads[index]
+            offset = address - load.paddr
+            if offset + size <= load.filesz and load.offset + offset + size <= file.stream_size:
+                start = load.offset + offset
+                return file.map[start:start + size]
+        parts = []
+        position, end = address, address + size
+        while position < end:
+            if index < 0 or index >= len(loads) or not loads[index].paddr <= position < loads[index].paddr + loads[index].memsz:
+                raise FaultError("no such address in the dump's PT_LOAD segments", position, physical=True)
+            load = loads[index]
+            offset = position - load.paddr
+            take = min(end, load.paddr + load.memsz) - position
+            if offset < load.filesz:
+                take = min(take, load.filesz - offset)
+                parts.append(file.read(load.offset + offset, take, f"PT_LOAD {load.index} data"))
+            elif zero_excluded:
+                parts.append(bytes(take))
+            else:
+                raise PageExcludedError("address beyond p_filesz of its PT_LOAD: left out of the dump",
+                                        position, physical=True)
+            position += take
+            index += 1
+        return b"".join(parts)
+
+    def ranges(self) -> List[Tuple[int, int]]:
+        result: List[Tuple[int, int]] = []
+        for load in self.loads:
+            if result and result[-1][1] == load.paddr:
+                result[-1] = (result[-1][0], load.paddr + load.memsz)
+            else:
+                result.append((load.paddr, load.paddr + load.memsz))
+        return result
+
+    def page_counts(self) -> Dict[str, Optional[int]]:
+        page = self.page_size
+        present = sum((load.memsz + page - 1) // page for load in self.loads)
+        dumped = sum((load.filesz + page - 1) // page for load in self.loads)
+        missing = 0
+        for load in self.loads:
+            end = load.offset + load.filesz
+            if end > self.file.stream_size:
+                missing += (min(end - self.file.stream_size, load.filesz) + page - 1) // page
+        return {"present": present, "dumped": dumped, "excluded": present - dumped, "zero": None,
+                "missing": missing}
+
+    def describe(self) -> Dict[str, Any]:
+        qemu_style = all(load.vaddr == 0 for load in self.loads)
+        return {
+            "codec": None,
+            "pt_load": len(self.loads),
+            "style": "qemu dump-guest-memory (p_vaddr = 0)" if qemu_style else "kdump (/proc/vmcore or makedumpfile -E)",
+            "nr_cpus": len(self.cpus),
+        }
+
+
+def _physical_map(loads: List[Load], phoff: int) -> List[Load]:
+    """Sort PT_LOADs by physical address, dropping ones wholly inside another.
+
+    /proc/vmcore describes the kernel text twice (its own mapping and the RAM
+    around it); a partial overlap, though, means the file is not a sane core.
+    """
+    ordered = sorted(loads, key=lambda load: (load.paddr, -load.memsz))
+    result: List[Load] = []
+    for load in ordered:
+        if result:
+            last = result[-1]
+            if load.paddr + load.memsz <= last.paddr + last.memsz:
+                continue
+            if load.paddr < last.paddr + last.memsz:
+                raise FormatError(
+                    f"PT_LOAD {load.index} (physical {load.paddr:#x}-{load.paddr + load.memsz:#x}) partly overlaps"
+                    f" PT_LOAD {last.index} ({last.paddr:#x}-{last.paddr + last.memsz:#x})",
+                    offset=phoff + load.index * ELF64_PHDR.size, field="p_paddr")
+        result.append(load)
+    return result

@@ -1,0 +1,428 @@
+"""makedumpfile's kdump-compressed format (signature ``KDUMP   ``), header versions 1-6+.
+
+Layout: ``disk_dump_header`` in block 0, ``kdump_sub_header`` from block 1,
+then the 1st bitmap (pages that exist) and 2nd bitmap (pages dumped), then one
+24-byte ``page_desc`` per dumped page in PFN order, then page data.  Zero pages
+share one descriptor; pages may be zlib/LZO/snappy/zstd compressed or raw.
+Old ``DISKDUMP`` files use the same header without a sub-header.
+"""
+import struct
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import native as _native
+from ..errors import FaultError, FormatError, IncompleteDumpError, PageExcludedError
+from .base import Dump
+from .codecs import (CODEC_LZO, CODEC_NAMES, CODEC_NONE, CODEC_SNAPPY, CODEC_ZLIB, CODEC_ZSTD,
+                     Decompressor)
+from .file import DumpFile
+from .notes import parse_notes
+from .vmcoreinfo import VmcoreInfo
+
+KDUMP_SIGNATURE = b"KDUMP   "
+DISKDUMP_SIGNATURE = b"DISKDUMP"
+
+DUMP_DH_COMPRESSED_ZLIB = 0x1
+DUMP_DH_COMPRESSED_LZO = 0x2
+DUMP_DH_COMPRESSED_SNAPPY = 0x4
+DUMP_DH_COMPRESSED_INCOMPLETE = 0x8
+DUMP_DH_EXCLUDED_VMEMMAP = 0x10
+DUMP_DH_COMPRESSED_ZSTD = 0x20
+_COMPRESSED = (DUMP_DH_COMPRESSED_ZLIB | DUMP_DH_COMPRESSED_LZO
+               | DUMP_DH_COMPRESSED_SNAPPY | DUMP_DH_COMPRESSED_ZSTD)
+_CODEC_OF_FLAG = {0: CODEC_NONE, DUMP_DH_COMPRESSED_ZLIB: CODEC_ZLIB, DUMP_DH_COMPRESSED_LZO: CODEC_LZO,
+                  DUMP_DH_COMPRESSED_SNAPPY: CODEC_SNAPPY, DUMP_DH_COMPRESSED_ZSTD: CODEC_ZSTD}
+
+# disk_dump_header on 64-bit: signature, header_version, utsname (6 x 65), pad to 8,
+# timestamp (timeval), status, block_size, sub_hdr_size, bitmap_blocks, max_mapnr,
+# total_ram_blocks, device_blocks, written_blocks, current_cpu, nr_cpus.
+DISK_DUMP_HEADER = struct.Struct("<8si390s6xqqIiiIIIIIIi")
+# kdump_sub_header: phys_base, dump_level, split, start_pfn, end_pfn, offset/size of
+# vmcoreinfo, note, eraseinfo, then start_pfn_64, end_pfn_64, max_mapnr_64 (version 6).
+KDUMP_SUB_HEADER = struct.Struct("<QiiQQQQQQQQQQQ")
+PAGE_DESC = struct.Struct("<QIIQ")
+
+_MAX_PAGE_SIZE = 1 << 18
+_MAX_NOTES = 64 << 20
+_CACHE_PAGES = 256
+
+# Return codes shared with csrc/kdump.h and csrc/codecs.h.
+_OK, _NOT_PRESENT, _EXCLUDED, _INCOMPLETE, _BAD_DESC = 0, -10, -11, -12, -13
+_DESC_FIELDS = {0: "page_desc.offset", 1: "page_desc.size", 2: "page_desc.flags"}
+
+
+def is_kdump(head: bytes) -> bool:
+    return head[:8] in (KDUMP_SIGNATURE, DISKDUMP_SIGNATURE)
+
+
+class KdumpDump(Dump):
+    """A kdump-compressed dump; reads run in C when the extension is built."""
+
+    format = "kdump"
+
+    def __init__(self, file: DumpFile, native: Optional[bool] = None):
+        super().__init__(file)
+        self.native = _native.use_native(native)
+        self._parse_header()
+        self._parse_sub_header()
+        self._parse_bitmaps()
+        self.dumpable = _popcount(self.bitmap2, self.max_mapnr)
+        self.data_offset = self.desc_offset + self.dumpable * PAGE_DESC.size
+        self.zero_offset = self._zero_page_offset()
+        if self.data_offset > file.size:
+            self.incomplete = True
+        self._reader = _NativeReader(self) if self.native else _PureReader(self)
+
+    # -- header -----------------------------------------------------------------
+    def _parse_header(self) -> None:
+        raw = self.file.read(0, DISK_DUMP_HEADER.size, "disk_dump_header")
+        (signature, self.header_version, utsname, tv_sec, tv_usec, self.status, self.block_size,
+         self.sub_hdr_size, self.bitmap_blocks, max_mapnr32, self.total_ram_blocks, self.device_blocks,
+         self.written_blocks, self.current_cpu, self.nr_cpus) = DISK_DUMP_HEADER.unpack(raw)
+        self.signature = signature.decode("ascii", "replace")
+        fields = [utsname[i * 65:(i + 1) * 65].split(b"\0", 1)[0].decode("utf-8", "replace") for i in range(6)]
+        self.utsname = dict(zip(("sysname", "nodename", "release", "version", "machine", "domainname"), fields))
+        self.timestamp = tv_sec + tv_usec / 1e6
+        self.max_mapnr = max_mapnr32
+        bs = self.block_size
+        if bs < 1024 or bs > _MAX_PAGE_SIZE or bs & (bs - 1):
+            raise FormatError(f"block_size {bs} is not a power of two between 1 KiB and 256 KiB",
+                              offset=428, field="disk_dump_header.block_size")
+        self.page_size = bs
+        if self.header_version < 0 or self.header_version > 1000:
+            raise FormatError(f"header_version {self.header_version} is not a known version",
+                              offset=8, field="disk_dump_header.header_version")
+        if self.sub_hdr_size < 0 or (1 + self.sub_hdr_size) * bs > self.file.size:
+            raise FormatError(f"sub_hdr_size {self.sub_hdr_size} blocks runs past the end of the file",
+                              offset=432, field="disk_dump_header.sub_hdr_size")
+        if self.nr_cpus < 0 or self.nr_cpus > 1 << 20:
+            raise FormatError(f"nr_cpus {self.nr_cpus} is absurd", offset=460, field="disk_dump_header.nr_cpus")
+        if self.status & DUMP_DH_COMPRESSED_INCOMPLETE:
+            self.incomplete = True
+        if self.utsname["machine"] and self.utsname["machine"] != "x86_64":
+            self.machine = self.utsname["machine"]
+
+    def _parse_sub_header(self) -> None:
+        self.phys_base_header: Optional[int] = None
+        self.dump_level: Optional[int] = None
+        self.split = False
+        if self.signature != KDUMP_SIGNATURE.decode() or self.header_version < 1:
+            return
+        bs = self.block_size
+        available = min(KDUMP_SUB_HEADER.size, max(self.sub_hdr_size * bs, 0), self.file.size - bs)
+        raw = self.file.read(bs, available, "kdump_sub_header").ljust(KDUMP_SUB_HEADER.size, b"\0")
+        (self.phys_base_header, self.dump_level, split, _start_pfn, _end_pfn, off_vmcoreinfo,
+         size_vmcoreinfo, off_note, size_note, _off_erase, _size_erase, _start64, _end64,
+         max_mapnr64) = KDUMP_SUB_HEADER.unpack(raw)
+        self.split = self.header_version >= 2 and split != 0
+        if self.split:
+            raise FormatError("split dumps (makedumpfile --split) need all their files; not supported",
+                              offset=bs + 12, field="kdump_sub_header.split")
+        if self.header_version >= 6:
+            self.max_mapnr = max_mapnr64
+        if self.header_version >= 3 and size_vmcoreinfo:
+            self.vmcoreinfo = VmcoreInfo.from_bytes(
+                self._read_area(off_vmcoreinfo, size_vmcoreinfo, bs + 32, "kdump_sub_header.offset_vmcoreinfo"))
+        notes = []
+        if self.header_version >= 4 and size_note:
+            data = self._read_area(off_note, size_note, bs + 48, "kdump_sub_header.offset_note")
+            notes = parse_notes(data, off_note)
+        self._set_notes(notes)
+
+    def _read_area(self, offset: int, size: int, field_offset: int, field: str) -> bytes:
+        if size > _MAX_NOTES or offset + size > self.file.size:
+            raise FormatError(f"area of {size} bytes at {offset:#x} lies outside the {self.file.size}-byte file",
+                              offset=field_offset, field=field)
+        return self.file.read(offset, size, field)
+
+    def _parse_bitmaps(self) -> None:
+        bs = self.block_size
+        start = (1 + self.sub_hdr_size) * bs
+        total = self.bitmap_blocks * bs
+        if start + total > self.file.size:
+            raise FormatError(f"bitmap_blocks {self.bitmap_blocks} ({total} bytes) runs past the end of the"
+                              f" {self.file.size}-byte file", offset=436, field="disk_dump_header.bitmap_blocks")
+        half = total // 2
+        if self.max_mapnr > half * 8:
+            raise FormatError(f"max_mapnr {self.max_mapnr} needs more bits than each {half}-byte bitmap has",
+                              offset=440, field="disk_dump_header.max_mapnr")
+        self.bitmap_bytes = half
+        self.bitmap1 = self.file.read(start, half, "1st bitmap")
+        self.bitmap2 = self.file.read(start + half, half, "2nd bitmap")
+        self.desc_offset = start + total
+
+    def _zero_page_offset(self) -> Optional[int]:
+        """makedumpfile and QEMU write one zero page first and point every zero page at it."""
+        try:
+            if self.file.read(self.data_offset, self.page_size, "zero page") == bytes(self.page_size):
+                return self.data_offset
+        except (FormatError, IncompleteDumpError):
+            pass
+        return None
+
+    # -- reads ------------------------------------------------------------------
+    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        if address < 0 or size < 0:
+            raise ValueError("address and size must not be negative")
+        return self._reader.read(address, size, zero_excluded)
+
+    def raise_fault(self, code: int, address: int, file_offset: int, detail: int) -> None:
+        """Turn a reader's error code into the matching pycore exception."""
+        if code == _NOT_PRESENT:
+            raise FaultError("no such page in the dumped machine's memory", address, physical=True)
+        if code == _EXCLUDED:
+            level = f" (dump level {self.dump_level})" if self.dump_level is not None else ""
+            raise PageExcludedError(f"page excluded from the dump by makedumpfile's filter{level}",
+                                    address, physical=True)
+        if code == _INCOMPLETE:
+            raise IncompleteDumpError(
+                f"the dump is incomplete: data at file offset {file_offset:#x} is missing"
+                f" (the file holds {self.file.size:#x} bytes)", address, offset=file_offset, field="page data")
+        if code == _BAD_DESC:
+            raise FormatError(f"impossible page descriptor for physical address {address:#x}",
+                              offset=file_offset, field=_DESC_FIELDS.get(detail, "page_desc"))
+        raise FormatError(f"{CODEC_NAMES.get(detail, 'page')} data of physical address {address:#x} is corrupt"
+                          f" (error {code})", offset=file_offset, field="page data")
+
+    # -- summary ----------------------------------------------------------------
+    def ranges(self) -> List[Tuple[int, int]]:
+        result: List[Tuple[int, int]] = []
+        bitmap = self.bitmap1
+        pfn, end_pfn = 0, self.max_mapnr
+        while pfn < end_pfn:
+            byte = bitmap[pfn >> 3]
+            if byte == 0 and pfn & 7 == 0:
+                pfn += 8
+                continue
+            if (byte >> (pfn & 7)) & 1:
+                start = pfn
+                while pfn < end_pfn and bitmap[pfn >> 3] == 0xff and pfn & 7 == 0 and pfn + 8 <= end_pfn:
+                    pfn += 8
+                while pfn < end_pfn and (bitmap[pfn >> 3] >> (pfn & 7)) & 1:
+                    pfn += 1
+                    while pfn < end_pfn and pfn & 7 == 0 and bitmap[pfn >> 3] == 0xff and pfn + 8 <= end_pfn:
+                        pfn += 8
+                result.append((start * self.page_size, pfn * self.page_size))
+            else:
+                pfn += 1
+        return result
+
+    def page_counts(self) -> Dict[str, Optional[int]]:
+        present = _popcount(self.bitmap1, self.max_mapnr)
+        zero, missing = self._reader.count_zero()
+        return {"present": present, "dumped": self.dumpable, "excluded": present - self.dumpable,
+                "zero": zero, "missing": missing}
+
+    def describe(self) -> Dict[str, Any]:
+        codecs = self.codecs_used()
+        compressed = [name for name in codecs if name != "none"]
+        return {
+            "signature": self.signature,
+            "header_version": self.header_version,
+            # Pages that do not shrink are stored raw whatever the codec: name the codec.
+            "codec": compressed[0] if compressed else "none",
+            "codecs_seen": codecs,
+            "dump_level": self.dump_level,
+            "status": self.status,
+            "phys_base_header": self.phys_base_header,
+            "timestamp": self.timestamp,
+            "nr_cpus": self.nr_cpus,
+            "utsname": self.utsname,
+        }
+
+    def codecs_used(self, sample: int = 64) -> List[str]:
+        """Codec names seen in the first ``sample`` non-zero page descriptors."""
+        names = []
+        for index in range(min(self.dumpable, 4096)):
+            try:
+                offset, size, flags, _ = PAGE_DESC.unpack(
+                    self.file.read(self.desc_offset + index * PAGE_DESC.size, PAGE_DESC.size, "page_desc"))
+            except IncompleteDumpError:
+                break
+            if offset == self.zero_offset and not flags & _COMPRESSED:
+                continue
+            name = CODEC_NAMES.get(_CODEC_OF_FLAG.get(flags & _COMPRESSED, -1), "invalid")
+            if name not in names:
+                names.append(name)
+            sample -= 1
+            if not sample:
+                break
+        return names
+
+    def close(self) -> None:
+        self._reader.close()
+        super().close()
+
+
+def _popcount(bitmap: bytes, bits: int) -> int:
+    whole = bits >> 3
+    count = int.from_bytes(bitmap[:whole], "little").bit_count()
+    if bits & 7:
+        count += (bitmap[whole] & ((1 << (bits & 7)) - 1)).bit_count()
+    return count
+
+
+class _PureReader:
+    """Page reads in pure Python, the twin of csrc/kdump.c."""
+
+    _BLOCK = 64  # bytes of bitmap per rank entry (512 pages)
+
+    def __init__(self, dump: KdumpDump):
+        self.dump = dump
+        self.page_size = dump.page_size
+        self.decompressor = Decompressor(native=False)
+        bitmap2, blocks = dump.bitmap2, self._BLOCK
+        self.rank = [0]
+        total = 0
+        for start in range(0, (dump.max_mapnr + 7) // 8, blocks):
+            total += int.from_bytes(bitmap2[start:start + blocks], "little").bit_count()
+            self.rank.append(total)
+        self.data_offset = dump.data_offset
+        self.zero_offset = dump.zero_offset
+        self.cache: "OrderedDict[int, bytes]" = OrderedDict()
+
+    def _rank(self, pfn: int) -> int:
+        block = pfn >> 9
+        start = block * self._BLOCK
+        byte = pfn >> 3
+        bitmap2 = self.dump.bitmap2
+        count = self.rank[block] + int.from_bytes(bitmap2[start:byte], "little").bit_count()
+        return count + (bitmap2[byte] & ((1 << (pfn & 7)) - 1)).bit_count()
+
+    def _page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
+        """Page ``pfn``; faults name ``address``, the first byte the caller wanted from it."""
+        dump = self.dump
+        if pfn >= dump.max_mapnr:
+            dump.raise_fault(_NOT_PRESENT, address, 0, 0)
+        if not (dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1:
+            if not (dump.bitmap1[pfn >> 3] >> (pfn & 7)) & 1:
+                dump.raise_fault(_NOT_PRESENT, address, 0, 0)
+            if not zero_excluded:
+                dump.raise_fault(_EXCLUDED, address, 0, 0)
+            return bytes(self.page_size)
+        desc_at = dump.desc_offset + self._rank(pfn) * PAGE_DESC.size
+        try:
+            offset, size, flags, _ = PAGE_DESC.unpack(dump.file.read(desc_at, PAGE_DESC.size, "page_desc"))
+        except IncompleteDumpError:
+            dump.raise_fault(_INCOMPLETE, address, desc_at, 0)
+        if offset == 0 and size == 0:
+            dump.raise_fault(_INCOMPLETE, address, desc_at, 0)
+        codec = _CODEC_OF_FLAG.get(flags & _COMPRESSED)
+        if codec == CODEC_NONE and offset == self.zero_offset and size == self.page_size:
+            return bytes(self.page_size)
+        if codec is None:
+            dump.raise_fault(_BAD_DESC, address, desc_at, 2)
+        if offset < self.data_offset or offset >= 1 << 63:
+            dump.raise_fault(_BAD_DESC, address, desc_at, 0)
+        if size == 0 or size > self.page_size or (codec == CODEC_NONE and size != self.page_size):
+            dump.raise_fault(_BAD_DESC, address, desc_at, 1)
+        try:
+            data = dump.file.read(offset, size, "page data")
+        except IncompleteDumpError:
+            dump.raise_fault(_INCOMPLETE, address, offset, 0)
+        if codec == CODEC_NONE:
+            return data
+        try:
+            return self.decompressor.decompress(codec, data, self.page_size)
+        except FormatError as error:
+            raise FormatError(f"physical address {address:#x}: {error}", offset=offset, field="page data") from None
+
+    def _cached_page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
+        page = self.cache.get(pfn)
+        if page is not None:
+            self.cache.move_to_end(pfn)
+            return page
+        page = self._page(pfn, zero_excluded, address)
+        if (self.dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1:
+            self.cache[pfn] = page
+            if len(self.cache) > _CACHE_PAGES:
+                self.cache.popitem(last=False)
+        return page
+
+    def read(self, address: int, size: int, zero_excluded: bool) -> bytes:
+        page_size = self.page_size
+        parts = []
+        while size:
+            pfn, in_page = divmod(address, page_size)
+            n = min(size, page_size - in_page)
+            if n == page_size:
+                parts.append(self._page(pfn, zero_excluded, address))
+            else:
+                parts.append(self._cached_page(pfn, zero_excluded, address)[in_page:in_page + n])
+            address += n
+            size -= n
+        return b"".join(parts)
+
+    def count_zero(self) -> Tuple[int, int]:
+        zero = missing = 0
+        dump = self.dump
+        available = max(0, min(dump.file.size, self.data_offset) - dump.desc_offset) // PAGE_DESC.size
+        missing += dump.dumpable - available
+        table = dump.file.read(dump.desc_offset, available * PAGE_DESC.size, "page_desc table")
+        for offset, size, flags, _ in PAGE_DESC.iter_unpack(table):
+            if offset == 0 and size == 0:
+                missing += 1
+            elif offset == self.zero_offset and size == self.page_size and not flags & _COMPRESSED:
+                zero += 1
+        return zero, missing
+
+    def close(self) -> None:
+        self.cache.clear()
+
+
+class _NativeReader:
+    """Page reads through csrc/kdump.c."""
+
+    def __init__(self, dump: KdumpDump):
+        ffi, lib = _native.ffi, _native.lib
+        self.dump = dump
+        self._stream = ffi.from_buffer(dump.file.map)
+        segments = dump.file.segments if dump.file.flattened else []
+        self._keep = [
+            ffi.new("uint64_t[]", [s[0] for s in segments] or [0]),
+            ffi.new("uint64_t[]", [s[1] for s in segments] or [0]),
+            ffi.new("uint64_t[]", [s[2] for s in segments] or [0]),
+        ]
+        params = ffi.new("struct pc_kdump_params *")
+        params.stream = self._stream
+        params.stream_size = dump.file.stream_size
+        params.seg_logical, params.seg_stream, params.seg_length = self._keep
+        params.nsegs = len(segments)
+        bitmap1 = ffi.from_buffer(dump.bitmap1)
+        bitmap2 = ffi.from_buffer(dump.bitmap2)
+        params.bitmap1 = bitmap1
+        params.bitmap2 = bitmap2
+        params.bitmap_bytes = dump.bitmap_bytes
+        params.max_mapnr = dump.max_mapnr
+        params.desc_offset = dump.desc_offset
+        params.page_size = dump.page_size
+        params.cache_pages = _CACHE_PAGES
+        params.data_offset = dump.data_offset
+        params.zero_offset = 2 ** 64 - 1 if dump.zero_offset is None else dump.zero_offset
+        self._handle = ffi.gc(lib.pc_kdump_new(params), lib.pc_kdump_free)
+        if self._handle == ffi.NULL:
+            raise MemoryError("cannot allocate the kdump reader's bitmaps and cache")
+        self._fault = ffi.new("struct pc_kdump_fault *")
+
+    def read(self, address: int, size: int, zero_excluded: bool) -> bytes:
+        if not size:
+            return b""
+        ffi = _native.ffi
+        buffer = ffi.new("uint8_t[]", size)
+        code = _native.lib.pc_kdump_read(self._handle, address, buffer, size, int(zero_excluded), self._fault)
+        if code != _OK:
+            fault = self._fault
+            self.dump.raise_fault(code, fault.address, fault.file_offset, fault.detail)
+        return ffi.buffer(buffer, size)[:]
+
+    def count_zero(self) -> Tuple[int, int]:
+        ffi = _native.ffi
+        zero, missing = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        _native.lib.pc_kdump_count_zero(self._handle, zero, missing)
+        return int(zero[0]), int(missing[0])
+
+    def close(self) -> None:
+        if self._handle is not None:
+            _native.ffi.release(self._handle)
+            _native.ffi.release(self._stream)
+            self._handle = None

@@ -1,0 +1,67 @@
+"""The scripting surface: a Program is one dump plus whatever debug information is known."""
+import datetime
+from typing import Any, Dict, List, Optional
+
+from .dump import Dump, open_dump
+
+
+class Program:
+    """A crashed kernel as read from its dump (drgn's ``Program`` is the model)."""
+
+    def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None):
+        self.dump = dump
+        self.vmlinux = vmlinux
+        self.system_map = system_map
+
+    @property
+    def vmcoreinfo(self):
+        return self.dump.vmcoreinfo
+
+    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        """``size`` bytes of physical memory at ``address`` (see :meth:`Dump.read_physical`)."""
+        return self.dump.read_physical(address, size, zero_excluded)
+
+    def info(self) -> Dict[str, Any]:
+        """What ``pycore info`` shows: the container, the kernel, the memory and the crash."""
+        dump, vmcoreinfo = self.dump, self.dump.vmcoreinfo
+        details = dump.describe()
+        crash_time = vmcoreinfo.crash_time if vmcoreinfo else None
+        release = vmcoreinfo.osrelease if vmcoreinfo else None
+        if release is None:
+            release = details.get("utsname", {}).get("release")
+        ranges: List[Dict[str, int]] = [{"start": start, "end": end} for start, end in dump.ranges()]
+        return {
+            "path": dump.file.path,
+            "format": dump.format,
+            "flattened": dump.flattened,
+            "codec": details.pop("codec", None),
+            "architecture": dump.machine,
+            "kernel_release": release,
+            "page_size": dump.page_size,
+            "physical_ranges": ranges,
+            "pages": dump.page_counts(),
+            "cpus": details.get("nr_cpus") or len(dump.cpus),
+            "crash_time": crash_time,
+            "crash_time_utc": (datetime.datetime.fromtimestamp(crash_time, datetime.timezone.utc).isoformat()
+                               if crash_time is not None else None),
+            "phys_base": dump.phys_base,
+            "kernel_offset": vmcoreinfo.kernel_offset if vmcoreinfo else None,
+            "incomplete": dump.incomplete,
+            "native": getattr(dump, "native", False),
+            "details": details,
+        }
+
+    def close(self) -> None:
+        self.dump.close()
+
+    def __enter__(self) -> "Program":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
+         native: Optional[bool] = None) -> Program:
+    """Open a vmcore of any supported format (detected by content) as a :class:`Program`."""
+    return Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map)
