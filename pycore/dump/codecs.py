@@ -65,6 +65,17 @@ def _wrong_size(codec: int, size: int, found: Optional[int] = None) -> FormatErr
                        field=_FIELD)
 
 
+def _native_error(ret: int, codec: int, data, size: int) -> Exception:
+    """The exception for a pc_decompress return code (csrc/codecs.h)."""
+    if ret == _PC_ERR_SIZE:
+        return _wrong_size(codec, size, len(data) if codec == CODEC_NONE else None)
+    if ret == _PC_ERR_CODEC:
+        return _unknown_codec(codec)
+    if ret == _PC_ERR_NOMEM:
+        return MemoryError(f"{_codec_name(codec)}: out of memory decompressing a page")
+    return _corrupt(codec)
+
+
 def _zstd_frame_length(data: bytes) -> int:
     """Length of the zstd frame at the start of ``data``, walking its block headers.
 
@@ -119,8 +130,6 @@ class Decompressor:
     def __init__(self, native: Optional[bool] = None):
         self.native = _native.use_native(native)
         self._codecs = None
-        self._out = None
-        self._out_size = 0
         self._zstd = None
         if self.native:
             ffi, lib = _native.ffi, _native.lib
@@ -128,6 +137,9 @@ class Decompressor:
             if codecs == ffi.NULL:
                 raise MemoryError("pc_codecs_new: could not allocate codec contexts")
             self._codecs = ffi.gc(codecs, lib.pc_codecs_free)
+            # Per-call overhead is most of the gap to the C floor on small pages, so the
+            # C path is bound once here and shadows the dispatching method.
+            self.decompress = self._native_decompressor()
 
     def decompress(self, codec: int, data: "bytes | bytearray | memoryview", size: int) -> bytes:
         """Decompress one page stored with ``codec`` into exactly ``size`` bytes.
@@ -136,8 +148,6 @@ class Decompressor:
         if the data is corrupt, decodes to another size, or ``codec`` is unknown, and
         :class:`CodecUnavailableError` if the pure path lacks the codec's module.
         """
-        if self.native:
-            return self._decompress_native(codec, data, size)
         if codec == CODEC_NONE:
             if len(data) != size:
                 raise _wrong_size(codec, size, len(data))
@@ -152,21 +162,24 @@ class Decompressor:
             return self._decompress_zstd(data, size)
         raise _unknown_codec(codec)
 
-    def _decompress_native(self, codec: int, data, size: int) -> bytes:
+    def _native_decompressor(self):
         ffi, lib = _native.ffi, _native.lib
-        if size > self._out_size:
-            self._out = ffi.new("uint8_t[]", size)
-            self._out_size = size
-        ret = lib.pc_decompress(self._codecs, codec, ffi.from_buffer(data), len(data), self._out, size)
-        if ret == _PC_OK:
-            return ffi.buffer(self._out, size)[:]
-        if ret == _PC_ERR_SIZE:
-            raise _wrong_size(codec, size, len(data) if codec == CODEC_NONE else None)
-        if ret == _PC_ERR_CODEC:
-            raise _unknown_codec(codec)
-        if ret == _PC_ERR_NOMEM:
-            raise MemoryError(f"{_codec_name(codec)}: out of memory decompressing a page")
-        raise _corrupt(codec)
+        pc_decompress, from_buffer, buffer = lib.pc_decompress, ffi.from_buffer, ffi.buffer
+        codecs = self._codecs
+        out = ffi.new("uint8_t[]", 4096)
+        out_size = 4096
+
+        def decompress(codec: int, data: "bytes | bytearray | memoryview", size: int) -> bytes:
+            nonlocal out, out_size
+            if size > out_size:
+                out, out_size = ffi.new("uint8_t[]", size), size
+            ret = pc_decompress(codecs, codec, from_buffer(data), len(data), out, size)
+            if ret == _PC_OK:
+                return buffer(out, size)[:]
+            raise _native_error(ret, codec, data, size)
+
+        decompress.__doc__ = Decompressor.decompress.__doc__
+        return decompress
 
     @staticmethod
     def _decompress_zlib(data, size: int) -> bytes:

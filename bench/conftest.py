@@ -1,0 +1,70 @@
+"""Shared pages for the benchmarks and a summary table printed at the end of the session."""
+import random
+import struct
+
+import pytest
+
+PAGE_SIZE = 4096
+PAGE_COUNT = 1000
+
+# (codec name, path) -> mean seconds per page, filled in by the benchmarks.
+PER_PAGE_SECONDS: "dict[tuple[str, str], float]" = {}
+
+
+def _kernel_pointer(rng: random.Random) -> bytes:
+    return struct.pack("<Q", 0xFFFF888000000000 + rng.randrange(1 << 30) * 8)
+
+
+def realistic_page(rng: random.Random) -> bytes:
+    """A page shaped like dump contents: structs, printk text, page tables, sparse pages, noise."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        record = b"".join(_kernel_pointer(rng) for _ in range(4)) + struct.pack("<IIQ", rng.randrange(100), 0, 0)
+        body = record * (PAGE_SIZE // len(record) + 1)
+    elif kind == 1:
+        body = "".join(f"[{rng.random() * 1000:12.6f}] {rng.choice(['eth0', 'sda', 'ext4', 'oom'])}: "
+                       f"event {rng.randrange(10000)} at {rng.randrange(1 << 48):#x}\n" for _ in range(80)).encode()
+    elif kind == 2:
+        body = b"".join(struct.pack("<Q", (rng.randrange(1 << 24) << 12) | 0x63) for _ in range(rng.randrange(512)))
+    elif kind == 3:
+        body = rng.randbytes(PAGE_SIZE)
+    elif kind == 4:
+        page = bytearray(PAGE_SIZE)
+        for _ in range(rng.randrange(1, 20)):
+            offset = rng.randrange(0, PAGE_SIZE - 8, 8)
+            page[offset:offset + 8] = _kernel_pointer(rng)
+        body = bytes(page)
+    else:
+        chunks = []
+        while sum(map(len, chunks)) < PAGE_SIZE:
+            chunks.append(rng.choice([bytes(rng.randrange(1, 700)), rng.randbytes(rng.randrange(1, 200)),
+                                      b"slab_cache " * rng.randrange(1, 30), _kernel_pointer(rng) * rng.randrange(1, 50)]))
+        body = b"".join(chunks)
+    return (body + bytes(PAGE_SIZE))[:PAGE_SIZE]
+
+
+@pytest.fixture(scope="session")
+def realistic_pages() -> "list[bytes]":
+    rng = random.Random(1)
+    return [realistic_page(rng) for _ in range(PAGE_COUNT)]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not PER_PAGE_SECONDS:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"page codecs, {PAGE_COUNT} pages of {PAGE_SIZE} bytes: mean µs per page (x floor)")
+    paths = list(dict.fromkeys(path for _, path in PER_PAGE_SECONDS))
+    write(f"{'codec':8}" + "".join(f"{path:>26}" for path in paths))
+    for codec in dict.fromkeys(codec for codec, _ in PER_PAGE_SECONDS):
+        floor = PER_PAGE_SECONDS.get((codec, "floor"))
+        cells = []
+        for path in paths:
+            seconds = PER_PAGE_SECONDS.get((codec, path))
+            if seconds is None:
+                cells.append(f"{'-':>26}")
+            else:
+                ratio = f" (x{seconds / floor:.2f})" if floor else ""
+                cells.append(f"{seconds * 1e6:>16.2f}{ratio:>10}")
+        write(f"{codec:8}" + "".join(cells))
