@@ -9,8 +9,8 @@ import re
 
 from cffi import FFI
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CSRC = os.path.join(os.path.dirname(HERE), "csrc")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CSRC = os.path.join(ROOT, "csrc")
 CDEF_REGION = re.compile(r"/\* cdef-begin \*/(.*?)/\* cdef-end \*/", re.S)
 
 
@@ -27,7 +27,8 @@ ffibuilder.cdef(_declarations())
 ffibuilder.set_source(
     "pycore._native",
     "\n".join(f'#include "{os.path.basename(h)}"' for h in sorted(glob.glob(os.path.join(CSRC, "*.h")))),
-    sources=[c for c in sorted(glob.glob(os.path.join(CSRC, "*.c")))],
+    # setuptools wants source paths relative to the project root, where setup.py runs.
+    sources=[os.path.relpath(c, ROOT) for c in sorted(glob.glob(os.path.join(CSRC, "*.c")))],
     include_dirs=[CSRC],
     libraries=["z", "lzo2", "snappy", "zstd"],
     extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra", "-fno-strict-aliasing"],

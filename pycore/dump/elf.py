@@ -97,7 +97,7 @@ class ElfDump(Dump):
             raise ValueError("address and size must not be negative")
         loads, file = self.loads, self.file
         index = bisect.bisect_right(self._starts, address) - 1
-        if index >= 0:
+        if index >= 0 and not file.flattened:
             load = loads[index]
             offset = address - load.paddr
             if offset + size <= load.filesz and load.offset + offset + size <= file.stream_size:
@@ -120,7 +120,8 @@ class ElfDump(Dump):
                 raise PageExcludedError("address beyond p_filesz of its PT_LOAD: left out of the dump",
                                         position, physical=True)
             position += take
-            index += 1
+            if position == load.paddr + load.memsz:
+                index += 1
         return b"".join(parts)
 
     def ranges(self) -> List[Tuple[int, int]]:
@@ -139,8 +140,8 @@ class ElfDump(Dump):
         missing = 0
         for load in self.loads:
             end = load.offset + load.filesz
-            if end > self.file.stream_size:
-                missing += (min(end - self.file.stream_size, load.filesz) + page - 1) // page
+            if end > self.file.size:
+                missing += (min(end - self.file.size, load.filesz) + page - 1) // page
         return {"present": present, "dumped": dumped, "excluded": present - dumped, "zero": None,
                 "missing": missing}
 

@@ -1,0 +1,52 @@
+"""``pycore info DUMP``: what the dump is, which kernel it holds, and how complete it is."""
+import argparse
+from typing import Any, Dict
+
+from .common import add_dump_arguments, open_from_args
+from .output import emit
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("info", help="describe a dump: format, kernel, memory, crash time")
+    add_dump_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_from_args(args) as prog:
+        return emit(args, prog.info(), render)
+
+
+def _size(pages: Any, page_size: int) -> str:
+    if pages is None:
+        return "unknown"
+    return f"{pages} ({pages * page_size / 2**20:.1f} MiB)"
+
+
+def render(info: Dict[str, Any]) -> str:
+    page = info["page_size"]
+    pages = info["pages"]
+    fmt = info["format"] + (" (flattened stream)" if info["flattened"] else "")
+    lines = [
+        f"{'DUMPFILE':>14}: {info['path']}",
+        f"{'FORMAT':>14}: {fmt}",
+        f"{'CODEC':>14}: {info['codec'] or 'none'}",
+        f"{'ARCHITECTURE':>14}: {info['architecture']}",
+        f"{'RELEASE':>14}: {info['kernel_release'] or 'unknown'}",
+        f"{'PAGE SIZE':>14}: {page}",
+        f"{'CPUS':>14}: {info['cpus']}",
+        f"{'CRASH TIME':>14}: {info['crash_time_utc'] or 'unknown'}",
+        f"{'PHYS_BASE':>14}: {'unknown' if info['phys_base'] is None else hex(info['phys_base'] & (2**64 - 1))}",
+        f"{'KERNEL OFFSET':>14}: {'unknown' if info['kernel_offset'] is None else hex(info['kernel_offset'])}",
+        f"{'PRESENT PAGES':>14}: {_size(pages['present'], page)}",
+        f"{'DUMPED PAGES':>14}: {_size(pages['dumped'], page)}",
+        f"{'EXCLUDED':>14}: {_size(pages['excluded'], page)}",
+        f"{'ZERO PAGES':>14}: {_size(pages['zero'], page)}",
+        f"{'INCOMPLETE':>14}: {'yes, ' + str(pages['missing']) + ' pages missing' if info['incomplete'] else 'no'}",
+        f"{'READER':>14}: {'C extension' if info['native'] else 'pure Python'}",
+        f"{'RANGES':>14}:",
+    ]
+    for memory_range in info["physical_ranges"]:
+        start, end = memory_range["start"], memory_range["end"]
+        lines.append(f"{'':>16}{start:#014x} - {end:#014x}  ({(end - start) / 2**20:.1f} MiB)")
+    return "\n".join(lines)
