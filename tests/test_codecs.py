@@ -227,7 +227,11 @@ def test_randomly_damaged_pages_give_a_page_or_format_error_never_a_crash(native
 @settings(max_examples=150, deadline=None)
 @given(rng=st.randoms(use_true_random=False))
 def test_native_and_pure_python_agree_on_damaged_pages(codec, rng):
-    data = bytearray(compress(codec, realistic_page(rng), rng.randrange(3)))
+    # zstd frames get a checksum here: without one, what a damaged frame decodes to (and
+    # whether it is accepted at all) depends on the libzstd version, and the system's
+    # 1.5.4 and zstandard's bundled 1.5.7 differ on a few damaged frames in ten thousand.
+    variant = 2 if codec == CODEC_ZSTD else rng.randrange(3)
+    data = bytearray(compress(codec, realistic_page(rng), variant))
     for _ in range(rng.randrange(1, 4)):
         data[rng.randrange(len(data))] = rng.randrange(256)
     results = []
@@ -236,12 +240,7 @@ def test_native_and_pure_python_agree_on_damaged_pages(codec, rng):
             results.append(Decompressor(native=native_path).decompress(codec, bytes(data), PAGE_SIZE))
         except FormatError:
             results.append(None)
-    if codec == CODEC_ZSTD:
-        # Without a checksum, what a damaged frame decodes to is up to the library
-        # version: system libzstd 1.5.4 and zstandard's bundled 1.5.7 differ in a byte.
-        assert (results[0] is None) == (results[1] is None)
-    else:
-        assert results[0] == results[1]
+    assert results[0] == results[1]
 
 
 @BOTH_PATHS
