@@ -9,6 +9,8 @@ PAGE_COUNT = 1000
 
 # (codec name, path) -> mean seconds per page, filled in by the benchmarks.
 PER_PAGE_SECONDS: "dict[tuple[str, str], float]" = {}
+# Functions returning summary lines, registered by other bench modules.
+SUMMARIES: "list" = []
 
 
 def _kernel_pointer(rng: random.Random) -> bytes:
@@ -50,6 +52,9 @@ def realistic_pages() -> "list[bytes]":
 
 
 def pytest_terminal_summary(terminalreporter):
+    for summary in SUMMARIES:
+        for line in summary():
+            terminalreporter.write_line(line)
     if not PER_PAGE_SECONDS:
         return
     write = terminalreporter.write_line

@@ -10,6 +10,9 @@ class Program:
 
     def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None):
         self.dump = dump
+        # The container's own method: one Python call less on the hottest path.
+        self.read_physical = dump.read_physical  # type: ignore[method-assign]
+        self.read_physical_into = dump.read_physical_into  # type: ignore[method-assign]
         self.vmlinux = vmlinux
         self.system_map = system_map
 
@@ -20,6 +23,10 @@ class Program:
     def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
         """``size`` bytes of physical memory at ``address`` (see :meth:`Dump.read_physical`)."""
         return self.dump.read_physical(address, size, zero_excluded)
+
+    def read_physical_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        """Fill a writable buffer from physical memory (see :meth:`Dump.read_physical_into`)."""
+        self.dump.read_physical_into(address, buffer, zero_excluded)
 
     def info(self) -> Dict[str, Any]:
         """What ``pycore info`` shows: the container, the kernel, the memory and the crash."""

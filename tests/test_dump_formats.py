@@ -177,3 +177,20 @@ def test_kdump_page_desc_layout_is_24_bytes():
     assert kdump_module.PAGE_DESC.size == 24
     assert kdump_module.DISK_DUMP_HEADER.size == 464
     assert struct.calcsize("<QiiQQQQQQQQQQQ") == kdump_module.KDUMP_SUB_HEADER.size == 104
+
+
+@pytest.mark.parametrize("name", ["kdump-zstd", "flat-kdump-lzo", "elf-kdump", "flat-elf"])
+def test_read_into_fills_a_callers_buffer(name, dump_files, machine, native_path):
+    with pycore.open(dump_files[name], native=native_path) as prog:
+        buffer = bytearray(3 * PAGE + 100)
+        prog.read_physical_into(0x1000 + 7, buffer)
+        assert bytes(buffer) == machine.read(0x1000 + 7, len(buffer))
+
+
+@pytest.mark.parametrize("name", ["kdump-zstd", "elf-kdump"])
+def test_results_stay_valid_after_later_reads(name, dump_files, machine, native_path):
+    with pycore.open(dump_files[name], native=native_path) as prog:
+        first = prog.read_physical(0x1000, 2 * PAGE)
+        prog.read_physical(0x5000, 2 * PAGE)
+        prog.read_physical(0, 64 * PAGE)
+        assert first == machine.read(0x1000, 2 * PAGE)

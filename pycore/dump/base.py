@@ -43,6 +43,14 @@ class Dump:
         """
         raise NotImplementedError
 
+    def read_physical_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        """Fill the writable ``buffer`` (bytearray, memoryview, ...) from physical ``address``.
+
+        Bulk readers use this to skip allocating and copying a result.
+        """
+        view = memoryview(buffer).cast("B")
+        view[:] = self.read_physical(address, len(view), zero_excluded)
+
     def ranges(self) -> List[Tuple[int, int]]:
         """Physical ranges ``(start, end)`` of the machine's memory that the dump describes."""
         raise NotImplementedError

@@ -5,8 +5,9 @@ tail of a segment past ``p_filesz`` up to ``p_memsz`` is memory the dump left
 out (makedumpfile -E with a dump level).  PT_NOTE holds the CPU registers and
 VMCOREINFO.
 """
-import bisect
+import os
 import struct
+from bisect import bisect_right as _bisect_right
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import FaultError, FormatError, PageExcludedError
@@ -25,6 +26,7 @@ ELF64_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 ELF64_PHDR = struct.Struct("<IIQQQQQQ")
 _MAX_PHDRS = 1 << 20
 _MAX_NOTES = 64 << 20
+_PREAD_MIN = 1 << 20
 
 
 def is_elf(head: bytes) -> bool:
@@ -88,21 +90,41 @@ class ElfDump(Dump):
                     loads.append(Load(p_paddr, p_memsz, p_filesz, p_offset, p_vaddr, index))
         self.loads = _physical_map(loads, e_phoff)
         self._starts = [load.paddr for load in self.loads]
+        # For the fast path: where each segment's bytes in the file end (as a physical
+        # address; 0 for a flattened file, which always takes the general path) and
+        # the distance from physical address to file offset.
+        available = [0 if file.flattened else min(load.filesz, max(0, file.stream_size - load.offset))
+                     for load in self.loads]
+        self._file_ends = [load.paddr + length for load, length in zip(self.loads, available)]
+        self._deltas = [load.offset - load.paddr for load in self.loads]
         self._set_notes(notes)
         if self.vmcoreinfo is not None and self.vmcoreinfo.page_size:
             self.page_size = self.vmcoreinfo.page_size
 
     def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        index = _bisect_right(self._starts, address) - 1
+        if index >= 0 and 0 <= size and address + size <= self._file_ends[index]:
+            start = address + self._deltas[index]
+            if size < _PREAD_MIN:
+                return self.file.map[start:start + size]
+            # Large reads: the kernel copies from the page cache without faulting in the mapping.
+            return os.pread(self.file.fileno, size, start)
+        return self._read_general(address, size, zero_excluded)
+
+    def read_physical_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        view = memoryview(buffer).cast("B")
+        size = len(view)
+        index = _bisect_right(self._starts, address) - 1
+        if index >= 0 and address + size <= self._file_ends[index]:
+            if os.preadv(self.file.fileno, [view], address + self._deltas[index]) == size:
+                return
+        view[:] = self._read_general(address, size, zero_excluded)
+
+    def _read_general(self, address: int, size: int, zero_excluded: bool) -> bytes:
         if address < 0 or size < 0:
             raise ValueError("address and size must not be negative")
         loads, file = self.loads, self.file
-        index = bisect.bisect_right(self._starts, address) - 1
-        if index >= 0 and not file.flattened:
-            load = loads[index]
-            offset = address - load.paddr
-            if offset + size <= load.filesz and load.offset + offset + size <= file.stream_size:
-                start = load.offset + offset
-                return file.map[start:start + size]
+        index = _bisect_right(self._starts, address) - 1
         parts = []
         position, end = address, address + size
         while position < end:

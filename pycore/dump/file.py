@@ -27,7 +27,8 @@ class DumpFile:
         if self.stream_size == 0:
             self._file.close()
             raise FormatError("the dump file is empty", offset=0)
-        self.map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        self.fileno = self._file.fileno()
+        self.map = mmap.mmap(self.fileno, 0, access=mmap.ACCESS_READ)
         self.set_segments(segments)
 
     def set_segments(self, segments: Optional[List[Tuple[int, int, int]]]) -> None:

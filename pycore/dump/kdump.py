@@ -45,6 +45,7 @@ PAGE_DESC = struct.Struct("<QIIQ")
 _MAX_PAGE_SIZE = 1 << 18
 _MAX_NOTES = 64 << 20
 _CACHE_PAGES = 256
+_SCRATCH_LIMIT = 64 << 20
 
 # Return codes shared with csrc/kdump.h and csrc/codecs.h.
 _OK, _NOT_PRESENT, _EXCLUDED, _INCOMPLETE, _BAD_DESC = 0, -10, -11, -12, -13
@@ -72,6 +73,9 @@ class KdumpDump(Dump):
         if self.data_offset > file.size:
             self.incomplete = True
         self._reader = _NativeReader(self) if self.native else _PureReader(self)
+        # Reads are the hot path: skip a layer of Python calls.
+        self.read_physical = self._reader.read  # type: ignore[method-assign]
+        self.read_physical_into = self._reader.read_into  # type: ignore[method-assign]
 
     # -- header -----------------------------------------------------------------
     def _parse_header(self) -> None:
@@ -161,11 +165,6 @@ class KdumpDump(Dump):
         return None
 
     # -- reads ------------------------------------------------------------------
-    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
-        if address < 0 or size < 0:
-            raise ValueError("address and size must not be negative")
-        return self._reader.read(address, size, zero_excluded)
-
     def raise_fault(self, code: int, address: int, file_offset: int, detail: int) -> None:
         """Turn a reader's error code into the matching pycore exception."""
         if code == _NOT_PRESENT:
@@ -339,7 +338,9 @@ class _PureReader:
                 self.cache.popitem(last=False)
         return page
 
-    def read(self, address: int, size: int, zero_excluded: bool) -> bytes:
+    def read(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        if address < 0 or size < 0:
+            raise ValueError("address and size must not be negative")
         page_size = self.page_size
         parts = []
         while size:
@@ -352,6 +353,10 @@ class _PureReader:
             address += n
             size -= n
         return b"".join(parts)
+
+    def read_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        view = memoryview(buffer).cast("B")
+        view[:] = self.read(address, len(view), zero_excluded)
 
     def count_zero(self) -> Tuple[int, int]:
         zero = missing = 0
@@ -403,17 +408,40 @@ class _NativeReader:
         if self._handle == ffi.NULL:
             raise MemoryError("cannot allocate the kdump reader's bitmaps and cache")
         self._fault = ffi.new("struct pc_kdump_fault *")
+        # Every byte of the buffer is written before it is read: no need to clear it.
+        self._allocate = ffi.new_allocator(should_clear_after_alloc=False)
+        self._scratch_size = dump.page_size
+        self._scratch = self._allocate("uint8_t[]", self._scratch_size)
+        self._read = lib.pc_kdump_read
+        self._buffer = ffi.buffer
 
-    def read(self, address: int, size: int, zero_excluded: bool) -> bytes:
-        if not size:
-            return b""
-        ffi = _native.ffi
-        buffer = ffi.new("uint8_t[]", size)
-        code = _native.lib.pc_kdump_read(self._handle, address, buffer, size, int(zero_excluded), self._fault)
-        if code != _OK:
+    def read(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        if address < 0 or size <= 0:
+            if size == 0 and address >= 0:
+                return b""
+            raise ValueError("address and size must not be negative")
+        if size > self._scratch_size:
+            # Fresh memory costs a page fault per page: keep one buffer for reuse, within reason.
+            if size > _SCRATCH_LIMIT:
+                buffer = self._allocate("uint8_t[]", size)
+                self._fill(address, buffer, size, zero_excluded)
+                return self._buffer(buffer, size)[:]
+            self._scratch = self._allocate("uint8_t[]", size)
+            self._scratch_size = size
+        self._fill(address, self._scratch, size, zero_excluded)
+        return self._buffer(self._scratch, size)[:]
+
+    def read_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        target = _native.ffi.from_buffer(buffer, require_writable=True)
+        if address < 0:
+            raise ValueError("address must not be negative")
+        self._fill(address, target, len(target), zero_excluded)
+
+    def _fill(self, address: int, target, size: int, zero_excluded: bool) -> None:
+        code = self._read(self._handle, address, target, size, zero_excluded, self._fault)
+        if code:
             fault = self._fault
             self.dump.raise_fault(code, fault.address, fault.file_offset, fault.detail)
-        return ffi.buffer(buffer, size)[:]
 
     def count_zero(self) -> Tuple[int, int]:
         ffi = _native.ffi

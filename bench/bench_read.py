@@ -1,0 +1,182 @@
+"""Physical reads through the containers, as ratios to baselines measured in the same run.
+
+kdump: the codec floor (pc_decompress_many on the very blobs the dump stores) and
+libkdumpfile on the same file; pycore one call per page (C and Python) and one
+bulk call.  ELF: random and sequential 4 KiB reads, against libkdumpfile.
+
+Run: python -m pytest bench/bench_read.py --benchmark-only -q
+"""
+import random
+import sys
+
+import pytest
+
+import pycore
+from pycore import native
+from pycore.dump.codecs import CODEC_LZO, CODEC_SNAPPY, CODEC_ZLIB, CODEC_ZSTD
+
+sys.path.insert(0, "testdata")
+import synthetic  # noqa: E402
+
+try:
+    sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-libkdumpfile
+    import kdumpfile
+except ImportError:
+    kdumpfile = None
+finally:
+    sys.path.remove("/usr/lib/python3/dist-packages")
+
+from conftest import PAGE_SIZE, SUMMARIES, realistic_page  # noqa: E402
+
+PAGES = 2048
+ELF_PAGES = 16384  # 64 MiB
+CODECS = {"zlib": CODEC_ZLIB, "lzo": CODEC_LZO, "snappy": CODEC_SNAPPY, "zstd": CODEC_ZSTD}
+NATIVE_ONLY = pytest.mark.skipif(not native.AVAILABLE, reason="pycore._native is not built")
+KDUMPFILE_ONLY = pytest.mark.skipif(kdumpfile is None, reason="python3-libkdumpfile is not installed")
+RESULTS: "dict[tuple[str, str], float]" = {}
+
+
+def _machine(pages: int, seed: int) -> synthetic.Machine:
+    rng = random.Random(seed)
+    content = {pfn: realistic_page(rng) for pfn in range(pages)}
+    return synthetic.Machine([(0, pages * PAGE_SIZE)], content, set(), synthetic.make_machine().vmcoreinfo,
+                             synthetic.make_machine().registers)
+
+
+@pytest.fixture(scope="module")
+def kdump_files(tmp_path_factory):
+    machine = _machine(PAGES, 2)
+    directory = tmp_path_factory.mktemp("bench-kdump")
+    files = {}
+    for name in CODECS:
+        image, layout = synthetic.build_kdump(machine, name)
+        path = directory / f"{name}.vmcore"
+        path.write_bytes(image)
+        blobs = [image[offset:offset + size] for offset, size in layout.data_of.values() if size < PAGE_SIZE]
+        files[name] = (str(path), blobs)
+    return files
+
+
+@pytest.fixture(scope="module")
+def elf_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench-elf") / "elf.vmcore"
+    rng = random.Random(3)
+    machine = synthetic.Machine([(0, ELF_PAGES * PAGE_SIZE)], {p: rng.randbytes(PAGE_SIZE) for p in range(ELF_PAGES)},
+                                set(), synthetic.make_machine().vmcoreinfo, [])
+    path.write_bytes(synthetic.build_elf(machine))
+    return str(path)
+
+
+def summary():
+    """Lines for the end of the run: µs per page and ratios to the baselines."""
+    lines = []
+    if not RESULTS:
+        return lines
+    lines.append("")
+    lines.append(f"kdump reads, {PAGES} pages: µs per page; overhead = pycore - codec floor; ratio to libkdumpfile")
+    for codec in CODECS:
+        floor = RESULTS.get((codec, "floor"))
+        other = RESULTS.get((codec, "libkdumpfile"))
+        for path in ("C bulk", "C bulk into", "C per page", "python per page", "libkdumpfile"):
+            seconds = RESULTS.get((codec, path))
+            if seconds is None:
+                continue
+            line = f"  {codec:7} {path:16} {seconds * 1e6:8.2f} µs"
+            if floor:
+                line += f"  floor {floor * 1e6:6.2f}  overhead {(seconds - floor) * 1e6:+6.2f} µs"
+            if other and path != "libkdumpfile":
+                line += f"  x{seconds / other:.2f} of libkdumpfile"
+            lines.append(line)
+    for path in ("random", "sequential", "bulk", "bulk into"):
+        for reader in ("pycore", "libkdumpfile"):
+            seconds = RESULTS.get(("elf", f"{reader} {path}"))
+            if seconds:
+                lines.append(f"  elf {path:10} {reader:12} {PAGE_SIZE / seconds / 1e9:6.2f} GB/s")
+    return lines
+
+
+SUMMARIES.append(summary)
+
+
+def _record(benchmark, key, pages):
+    if benchmark.stats is not None:
+        RESULTS[key] = benchmark.stats.stats.mean / pages
+        benchmark.extra_info["us_per_page"] = round(RESULTS[key] * 1e6, 3)
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+@pytest.mark.parametrize("path", [pytest.param("floor", marks=NATIVE_ONLY),
+                                  pytest.param("libkdumpfile", marks=KDUMPFILE_ONLY),
+                                  pytest.param("C bulk", marks=NATIVE_ONLY),
+                                  pytest.param("C bulk into", marks=NATIVE_ONLY),
+                                  pytest.param("C per page", marks=NATIVE_ONLY),
+                                  "python per page"])
+def test_kdump_read_speed(benchmark, kdump_files, codec, path):
+    file, blobs = kdump_files[codec]
+    benchmark.group = f"kdump {codec}"
+    if path == "floor":
+        ffi, lib = native.ffi, native.lib
+        src = b"".join(blobs)
+        offsets, position = [], 0
+        for blob in blobs:
+            offsets.append(position)
+            position += len(blob)
+        offsets_c = ffi.new("uint64_t[]", offsets)
+        sizes_c = ffi.new("uint32_t[]", [len(b) for b in blobs])
+        dst = ffi.new("uint8_t[]", len(blobs) * PAGE_SIZE)
+        contexts = ffi.gc(lib.pc_codecs_new(), lib.pc_codecs_free)
+        benchmark(lambda: lib.pc_decompress_many(contexts, CODECS[codec], src, len(src), offsets_c, sizes_c,
+                                                 len(blobs), dst, PAGE_SIZE))
+    elif path == "libkdumpfile":
+        context = kdumpfile.kdumpfile(file)
+        read = context.read
+        space = kdumpfile.KDUMP_MACHPHYSADDR
+
+        def run():
+            for pfn in range(PAGES):
+                read(space, pfn * PAGE_SIZE, PAGE_SIZE)
+        benchmark(run)
+    else:
+        prog = pycore.open(file, native=path.startswith("C"))
+        read = prog.read_physical
+        if path == "C bulk":
+            benchmark(lambda: read(0, PAGES * PAGE_SIZE))
+        elif path == "C bulk into":
+            target = bytearray(PAGES * PAGE_SIZE)
+            benchmark(lambda: prog.read_physical_into(0, target))
+        else:
+            def run():
+                for pfn in range(PAGES):
+                    read(pfn * PAGE_SIZE, PAGE_SIZE)
+            benchmark(run)
+    _record(benchmark, (codec, path), PAGES)
+
+
+@pytest.mark.parametrize("reader", ["pycore", pytest.param("libkdumpfile", marks=KDUMPFILE_ONLY)])
+@pytest.mark.parametrize("pattern", ["random", "sequential", "bulk", "bulk into"])
+def test_elf_read_speed(benchmark, elf_file, reader, pattern):
+    benchmark.group = f"elf {pattern}"
+    if reader == "pycore":
+        prog = pycore.open(elf_file)
+        read = prog.read_physical
+    else:
+        context = kdumpfile.kdumpfile(elf_file)
+        space = kdumpfile.KDUMP_MACHPHYSADDR
+        read = lambda address, size: context.read(space, address, size)  # noqa: E731
+    addresses = [pfn * PAGE_SIZE for pfn in range(ELF_PAGES)]
+    if pattern == "random":
+        random.Random(5).shuffle(addresses)
+    if pattern.startswith("bulk"):
+        if reader == "libkdumpfile":
+            pytest.skip("libkdumpfile reads at most a page per call")
+        if pattern == "bulk":
+            benchmark(lambda: read(0, ELF_PAGES * PAGE_SIZE))
+        else:
+            target = bytearray(ELF_PAGES * PAGE_SIZE)
+            benchmark(lambda: prog.read_physical_into(0, target))
+    else:
+        def run():
+            for address in addresses:
+                read(address, PAGE_SIZE)
+        benchmark(run)
+    _record(benchmark, ("elf", f"{reader} {pattern}"), ELF_PAGES)
