@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Union
 
-from ..errors import FormatError
+from ..errors import FormatError, PycoreError
 
 __all__ = ["LogRecord", "parse_log", "read_log", "is_report_body", "is_elision"]
 
@@ -64,6 +64,7 @@ _DMESG_X = re.compile(r"^(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|a
                       r"(emerg|alert|crit|err|warn|notice|info|debug)\s*: ?")
 _BOOT_TIME = re.compile(r"^\[\s*(\d+\.\d+)\]\s?")
 # CONFIG_PRINTK_CALLER (5.1+) adds "[    T123]" or "[     C0]" after the time.
+_EMBEDDED_TIME = re.compile(r"\[\s*\d+\.\d{6}\]\s")
 _CALLER = re.compile(r"^\[\s*[TC]\d+\]\s?")
 _DMESG_T = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\]\s?")
 _SYSLOG = re.compile(r"^(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(?P<day>\d{1,2})"
@@ -129,6 +130,11 @@ def _parse_line(raw: str, lineno: int, year: int) -> LogRecord:
                 wallclock = datetime(int(full_year), _MONTHS.get(month, 1), int(day),
                                      int(hour), int(minute), int(second))
                 line = line[match.end():]
+    if wallclock is None and not _BOOT_TIME.match(line):
+        # A console capture can run kernel output into a prompt: "login: [ 12.3] ...".
+        embedded = _EMBEDDED_TIME.search(line)
+        if embedded:
+            line = line[embedded.start():]
     text, timestamp, level = _strip_kernel_prefixes(line)
     return LogRecord(text=text, timestamp=timestamp, wallclock=wallclock, host=host,
                      level=level, program=program, raw=raw.rstrip("\r\n"), lineno=lineno)
@@ -147,7 +153,10 @@ def parse_log(lines: Iterable[str], year: Optional[int] = None) -> Iterator[LogR
 
 def read_log(source: Union[str, Path], year: Optional[int] = None) -> List[LogRecord]:
     """Read a text log file into records; raises ``FormatError`` for binary files."""
-    data = Path(source).read_bytes()
+    try:
+        data = Path(source).read_bytes()
+    except OSError as error:
+        raise PycoreError(f"cannot read {source}: {error.strerror or error}") from error
     if b"\0" in data[:4096]:
         raise FormatError(f"{source}: expected a text log, found binary data (a dump? try 'pycore info')",
                           offset=data.index(b"\0"))
@@ -173,7 +182,8 @@ _BODY = re.compile(r"""^(?:
     |\s*---\[\ end\ trace
     |\s*\[\ cut\ here\ \]
     |\s*\?\ 
-    |\s*note:\ 
+    |\s*note:\ |\s*task:\ [0-9a-f]+\ 
+    |\s*(?:<d>\s*)?(?:[0-9a-f]{8,16}\s+)*[0-9a-f]{8,16}\s*$   # raw stack words
 )""", re.X)
 
 _ELISION = re.compile(r"^\s*(?:<snip>|\.\.\..*|….*)?\s*$")

@@ -150,7 +150,7 @@ _OTHER_OOM_LINES = re.compile(r"^(?:Mem-Info:|.* cpuset=.*mems_allowed=|CPU\s+\d
 
 def _victim_from(pid: str, name: str, tail: str, uid: Optional[str] = None) -> OomVictim:
     sizes = {key: int(value) for key, value in _VICTIM_SIZES.findall(tail)}
-    uid_match = re.search(r"UID:(\d+)", tail)
+    uid_match = re.search(r"UID:? ?(\d+)", tail)
     adj_match = re.search(r"oom_score_adj:(-?\d+)", tail)
     return OomVictim(pid=int(pid), name=name, total_vm_kb=sizes.get("total-vm"),
                      anon_rss_kb=sizes.get("anon-rss"), file_rss_kb=sizes.get("file-rss"),
@@ -195,6 +195,7 @@ class _ReportBuilder:
         if match:
             report.oom_kill = dict(part.split("=", 1) for part in match.group(1).split(",") if "=" in part)
             report.constraint = report.oom_kill.get("constraint")
+            report.memcg = report.oom_kill.get("oom_memcg") or report.memcg
             self.in_trace = False
             return True
         match = _SELECT.match(text)
@@ -289,7 +290,7 @@ class _ReportBuilder:
 
     def _task_row(self, pid: int, rest: str) -> bool:
         report = self.report
-        numeric = report.task_columns[1:-1]          # columns after "pid", before "name"
+        numeric = report.task_columns[:-1]           # the columns between "[ pid ]" and "name"
         parts = rest.split(None, len(numeric))
         if len(parts) < len(numeric) + 1:
             return False
@@ -382,6 +383,45 @@ class OomAutopsy:
     zone_notes: List[str]
     gfp: Optional[GfpDecoding]
 
+    def to_dict(self) -> Dict[str, object]:
+        """A JSON-ready dict: the report's facts, the accounting and the verdict."""
+        report, page_kb = self.report, self.report.page_size // 1024
+
+        def victim(item: Optional[OomVictim]) -> Optional[Dict[str, object]]:
+            return None if item is None else dict(vars(item))
+
+        first, last = report.first, report.last
+        return {
+            "first": first.when() if first else None, "last": last.when() if last else None,
+            "first_line": first.lineno if first else None, "last_line": last.lineno if last else None,
+            "kernel_version": report.kernel_version,
+            "trigger": {"name": report.trigger, "pid": report.trigger_pid},
+            "gfp_mask": None if self.gfp is None else {
+                "mask": f"{self.gfp.mask:#x}", "names": self.gfp.names, "source": self.gfp.source,
+                "unknown_bits": f"{self.gfp.unknown_bits:#x}"},
+            "order": report.order,
+            "constraint": report.constraint,
+            "memcg": None if report.memcg_limit_kb is None and report.memcg is None else {
+                "name": report.memcg, "usage_kb": report.memcg_usage_kb, "limit_kb": report.memcg_limit_kb},
+            "selected": victim(report.selected),
+            "victim": victim(report.victim),
+            "page_size": report.page_size,
+            "pages_ram": report.pages_ram,
+            "total_ram_kb": self.total_kb,
+            "accounting": [dict(vars(part)) for part in self.parts],
+            "unaccounted_kb": self.unaccounted_kb,
+            "counters_pages": report.counters,
+            "swap": {"total_kb": report.total_swap_kb, "free_kb": report.free_swap_kb, "used_kb": self.swap_used_kb},
+            "zones": [{"node": zone.node, "zone": zone.name, "free_kb": zone.free_kb, "min_kb": zone.min_kb,
+                       "low_kb": zone.low_kb, "high_kb": zone.high_kb, "state": zone.watermark_state,
+                       "largest_free_order": zone.largest_free_order} for zone in report.zones],
+            "tasks_listed": len(report.tasks),
+            "tasks_rss_kb": self.task_rss_kb,
+            "top_tasks": [{"pid": task.pid, "name": task.name, "rss_kb": task.rss_pages * page_kb,
+                           "columns": task.columns} for task in self.top_tasks],
+            "verdict": self.verdict,
+        }
+
     def part(self, name: str) -> Optional[MemoryPart]:
         for part in self.parts:
             if part.name == name:
@@ -389,7 +429,7 @@ class OomAutopsy:
         return None
 
 
-def _account(report: OomReport) -> (List[MemoryPart]):
+def _account(report: OomReport) -> List[MemoryPart]:
     """Split RAM into parts that do not overlap.
 
     shmem/tmpfs pages sit on the anon LRU lists (since 2.6.28), so they are taken
@@ -417,10 +457,12 @@ def _account(report: OomReport) -> (List[MemoryPart]):
         MemoryPart("slab_unreclaimable", pages("slab_unreclaimable") * page_kb, "kernel objects"),
         MemoryPart("pagetables", pages("pagetables", "sec_pagetables") * page_kb, "process page tables"),
     ]
+    # kernel_stack moved from the zone lines to the node lines in 5.x; truncated lines may lack it.
     stack_kb = report.node_kb.get("kernel_stack")
-    if stack_kb is None:
+    if stack_kb is None and any("kernel_stack" in zone.fields_kb for zone in report.zones):
         stack_kb = sum(zone.fields_kb.get("kernel_stack", 0) for zone in report.zones)
-    parts.append(MemoryPart("kernel_stack", stack_kb, "kernel stacks of all threads"))
+    if stack_kb is not None:
+        parts.append(MemoryPart("kernel_stack", stack_kb, "kernel stacks of all threads"))
     for name, note in (("bounce", "bounce buffers"), ("kernel_misc_reclaimable", "other reclaimable kernel memory")):
         if name in counters:
             parts.append(MemoryPart(name, pages(name) * page_kb, note))
@@ -484,7 +526,7 @@ def _verdict(report: OomReport, total_kb: Optional[int], parts: List[MemoryPart]
         used = total_kb - free
         user = by_name["anon"] + by_name["shmem"] + by_name["file"] + by_name["unevictable"]
         kernel = (by_name["slab_reclaimable"] + by_name["slab_unreclaimable"] + by_name["pagetables"]
-                  + by_name["kernel_stack"] + by_name.get("bounce", 0) + by_name.get("kernel_misc_reclaimable", 0))
+                  + by_name.get("kernel_stack", 0) + by_name.get("bounce", 0) + by_name.get("kernel_misc_reclaimable", 0))
         biggest = max(("anon", "shmem", "file", "slab_unreclaimable", "slab_reclaimable", "pagetables",
                        "hugepages"), key=lambda name: by_name.get(name, 0))
         sentences.append(f"Of {_mib(total_kb)} RAM, {_mib(used)} was in use and {_mib(free)} free.")
@@ -506,8 +548,13 @@ def _verdict(report: OomReport, total_kb: Optional[int], parts: List[MemoryPart]
                              "processes or huge mappings.")
     if swap_used is not None and report.total_swap_kb:
         if report.free_swap_kb == 0 or swap_used > report.total_swap_kb * 0.9:
+            swapped = ""
+            if parts:
+                in_ram = sum(part.kb for part in parts if part.name in ("anon", "shmem"))
+                swapped = (f"; counting what was swapped out, anonymous and shared memory came to about "
+                           f"{_mib(in_ram + swap_used)}")
             sentences.append(f"Swap was full ({_mib(swap_used)} of {_mib(report.total_swap_kb)} used), so "
-                             "anonymous memory had nowhere to go: process memory exceeded RAM plus swap.")
+                             f"anonymous memory had nowhere to go: process memory exceeded RAM plus swap{swapped}.")
         else:
             sentences.append(f"Swap was not exhausted ({_mib(swap_used)} of {_mib(report.total_swap_kb)} used): "
                              "look at why reclaim could not use it (mlock, hugepages, cgroup limits, GFP flags).")

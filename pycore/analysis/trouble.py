@@ -1,0 +1,465 @@
+"""Find what went wrong in a kernel log: OOM kills, storage failures, oopses,
+warnings, lockups, hung tasks, RCU stalls, hardware errors and panics, with the
+common noise (TCP window complaints, firewall log lines) set apart.
+
+Multi-line reports (a trace, an OOM report) become one event; repeats of the
+same event are merged with a count. Message formats are those of 2.6.18 to 6.x.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern
+
+from .logtext import LogRecord, is_elision, is_report_body
+from .oom import OomReport, autopsy, parse_oom_reports
+
+__all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_oom"]
+
+#: Most serious first; "noise" is shown but is not trouble.
+SEVERITIES = ["critical", "error", "warning", "noise"]
+
+MAX_EVIDENCE_LINES = 60
+
+
+@dataclass
+class Event:
+    """One kind of trouble, possibly repeated: where it was first and last seen and the proof."""
+
+    kind: str
+    severity: str
+    title: str
+    explanation: str
+    advice: str
+    count: int = 1
+    first: Optional[str] = None
+    last: Optional[str] = None
+    first_line: int = 0
+    last_line: int = 0
+    lines: List[str] = field(default_factory=list)
+    details: Dict[str, Any] = field(default_factory=dict)
+    key: str = field(default="", repr=False)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict of the event."""
+        return {"kind": self.kind, "severity": self.severity, "title": self.title, "count": self.count,
+                "first": self.first, "last": self.last, "first_line": self.first_line,
+                "last_line": self.last_line, "explanation": self.explanation, "advice": self.advice,
+                "details": self.details, "lines": self.lines}
+
+
+@dataclass
+class TroubleReport:
+    """All events found in a log, most severe first."""
+
+    records: int
+    events: List[Event]
+    oom_reports: List[OomReport] = field(default_factory=list, repr=False)
+
+    @property
+    def trouble(self) -> List[Event]:
+        return [event for event in self.events if event.severity != "noise"]
+
+    @property
+    def noise(self) -> List[Event]:
+        return [event for event in self.events if event.severity == "noise"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready dict of the report."""
+        counts = {severity: sum(1 for event in self.events if event.severity == severity)
+                  for severity in SEVERITIES}
+        return {"records": self.records, "summary": counts, "events": [event.to_dict() for event in self.events]}
+
+
+@dataclass
+class _Occurrence:
+    rule: "_Rule"
+    match: "re.Match[str]"
+    records: List[LogRecord]
+
+
+@dataclass
+class _Rule:
+    """How to recognise one kind of event: the line that opens it and the lines that belong to it."""
+
+    kind: str
+    severity: str
+    anchor: Pattern[str]
+    explanation: str
+    advice: str
+    # Lines taken even when they would open an event of their own (e.g. "Oops:" after "BUG:").
+    absorb: Optional[Callable[["re.Match[str]", str], bool]] = None
+    trace_body: bool = False
+    key: Optional[Callable[[_Occurrence], str]] = None
+    details: Optional[Callable[[_Occurrence], Dict[str, Any]]] = None
+    grade: Optional[Callable[[str], str]] = None
+
+
+def _normalize(text: str) -> str:
+    """Drop what varies between repeats of one message: addresses, numbers, sector counts."""
+    text = re.sub(r"0x[0-9a-fA-F]+|\b[0-9a-f]{8,16}\b", "#", text)
+    return re.sub(r"(?<![A-Za-z])\d+", "#", text)
+
+
+def _disk(name: str) -> str:
+    """``sda1`` -> ``sda``, ``nvme0n1p2`` -> ``nvme0n1``: repeats on one disk merge."""
+    match = re.match(r"(nvme\d+n\d+|mmcblk\d+|(?:s|h|v|xv)d[a-z]+)", name)
+    return match.group(1) if match else name
+
+
+def _text(occurrence: _Occurrence) -> str:
+    return "\n".join(record.text for record in occurrence.records)
+
+
+def _regex(pattern: str) -> Pattern[str]:
+    return re.compile(pattern)
+
+
+_HW = re.compile(r"\[Hardware Error\]|^mce: |^EDAC ")
+_IO_ANCHOR = re.compile(r"(?:blk_update_request|print_req_error|end_request): (?:critical \w+ |I/O |\w+ )?error"
+                        r"|^(?:critical \w+ error|I/O error), dev \S+, sector|^Buffer I/O error on (?:dev|device)"
+                        r"|^sd \S+ \[\w+\] (?:tag#\d+ )?(?:FAILED Result|Sense Key : (?:Medium|Hardware) Error|"
+                        r"Unhandled (?:sense|error) code)|lost (?:async )?page write due to I/O error")
+# Detail lines of the SCSI error just reported (sense data, the failed command).
+_IO_DETAIL = re.compile(r"^sd \S+ \[\w+\] (?:tag#\d+ )?(?:Sense Key|Add\. Sense|CDB:|Result:|\w+\(\d+\)|"
+                        r"<<vendor>>|ASC=|Sense not available)")
+_FS_PREFIX = re.compile(r"^(EXT[234]-fs|XFS|BTRFS|FAT-fs)\b[^(]*\((?:device )?([^)]+)\)")
+
+
+def _same_ata_port(match: "re.Match[str]", text: str) -> bool:
+    port = match.group(1)
+    return (bool(re.match(rf"ata{port}(?:\.\d+)?: (?!exception Emask)", text))
+            or bool(re.match(r"\s*(?:res|cmd) [0-9a-f]{2}/", text)) or text.startswith("SError:"))
+
+
+def _fs_device(text: str) -> Optional[str]:
+    prefix = _FS_PREFIX.match(text)
+    return prefix.group(2).split(":")[0] if prefix else None
+
+
+def _fs_details(occurrence: "_Occurrence") -> Dict[str, Any]:
+    prefix = _FS_PREFIX.match(occurrence.match.string)
+    return {"filesystem": prefix.group(1) if prefix else None, "device": _fs_device(occurrence.match.string)}
+
+
+def _fs_absorb(match: "re.Match[str]", text: str) -> bool:
+    device = _fs_device(text)
+    return ((device is not None and device == _fs_device(match.string))
+            or bool(re.match(r"\s*[0-9a-f]{8}: (?:[0-9a-f]{2} ){4}", text))
+            or text.startswith(("Aborting journal on device", "JBD2: ")))
+
+
+def _io_details(occurrence: _Occurrence) -> Dict[str, Any]:
+    device = re.search(r"(?:\bdev(?:ice)? |^sd \S+ \[)(\w+)", _text(occurrence), re.M)
+    return {"device": _disk(device.group(1))} if device else {}
+
+
+def _oops_details(occurrence: _Occurrence) -> Dict[str, Any]:
+    text = _text(occurrence)
+    details: Dict[str, Any] = {}
+    where = re.search(r"^(?:RIP: [0-9a-f]{4}:|IP:|PC is at|pc :)\s*(?:\[<[0-9a-f]+>\]\s*)*"
+                      r"([\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?)", text, re.M)
+    if where:
+        details["function"] = where.group(1)
+    task = re.search(r"(?:Comm: |comm: )(\S+)", text)
+    pid = re.search(r"\bP[Ii][Dd]:? (\d+)", text)
+    if task:
+        details["task"] = task.group(1)
+    if pid:
+        details["pid"] = int(pid.group(1))
+    version = re.search(r"(?:Not tainted|Tainted: [A-Z ]*?)\s+(\d+\.\d+[\w.\-+~]*)", text)
+    if version:
+        details["kernel"] = version.group(1)
+    module = re.search(r"\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]", text)
+    if module:
+        details["module"] = module.group(1)
+    return details
+
+
+# What a panic reason says about where to look; the kdump slides' point about
+# hung_task_panic (the panicking task is khungtaskd, not the blocked one) among them.
+_PANIC_HINTS = [
+    (r"hung_task|blocked tasks", "kernel.hung_task_panic turned a hung task into a panic; the task that "
+                                 "panicked is khungtaskd, the one that hung is in the hung_task event."),
+    (r"Fatal machine check|Machine check", "The hardware reported an uncorrectable error; see the hardware_error event."),
+    (r"Out of memory", "vm.panic_on_oom turned an out-of-memory condition into a panic."),
+    (r"Fatal exception", "An oops killed a task and panic_on_oops (or the oops being in interrupt context) "
+                         "turned it into a panic; see the oops event."),
+    (r"Hard LOCKUP", "kernel.hardlockup_panic turned a hard lockup into a panic; see the hard_lockup event."),
+    (r"softlockup", "kernel.softlockup_panic turned a soft lockup into a panic; see the soft_lockup event."),
+    (r"Attempted to kill init", "PID 1 (init/systemd) exited or crashed; the kernel cannot run without it."),
+    (r"VFS: Unable to mount root", "The root filesystem could not be mounted: wrong root= or a missing driver in the initramfs."),
+    (r"killing interrupt handler", "A fault happened inside an interrupt handler, which cannot be killed like a task."),
+]
+
+
+def _panic_details(reason: str) -> Dict[str, Any]:
+    details: Dict[str, Any] = {"reason": reason}
+    for pattern, hint in _PANIC_HINTS:
+        if re.search(pattern, reason):
+            details["hint"] = hint
+            break
+    return details
+
+
+def _hw_grade(text: str) -> str:
+    fatal = re.search(r"Machine Check Exception|context corrupt|\bUE\b|[Uu]ncorrect|severity: fatal|"
+                      r"Fatal machine check|recoverable", text)
+    return "critical" if fatal else "warning"
+
+
+_RULES: List[_Rule] = [
+    _Rule("panic", "critical", _regex(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
+          "The kernel stopped: it hit a condition it could not continue from and halted (or rebooted, "
+          "if kernel.panic is set). Everything after this line is from the next boot. The reason is on "
+          "the panic line; the event just before it is usually the cause.",
+          "Read the event logged just before the panic. Set up kdump so the next panic leaves a vmcore, "
+          "and check kernel.panic_on_oops / panic_on_oom / hung_task_panic to see which setting turned "
+          "a recoverable problem into a panic.",
+          absorb=lambda m, t: bool(re.match(r"\s*(?:Kernel Offset|---\[ end Kernel panic|Rebooting in|"
+                                            r"Shutting down cpus|drm_kms_helper: panic)", t)),
+          trace_body=True, details=lambda o: _panic_details(o.match.group("reason"))),
+    _Rule("soft_lockup", "error",
+          _regex(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<task>.*)\]| detected on "
+                 r"CPU#(?P<cpu2>\d+))"),
+          "A CPU ran kernel code for longer than the watchdog threshold (about 20 s) without scheduling. "
+          "Often a livelock on a spinlock, a driver loop, or a hypervisor that did not give the virtual "
+          "CPU time (steal time on an overcommitted host).",
+          "Look at the function at the top of the trace; if it is a spinlock, find the holder. On a VM, "
+          "check the host for CPU overcommit. Update the kernel or driver named in the trace.",
+          trace_body=True,
+          details=lambda o: {key: value for key, value in (
+              ("cpu", int(o.match.group("cpu") or o.match.group("cpu2"))),
+              ("seconds", int(o.match.group("secs")) if o.match.group("secs") else None),
+              ("task", o.match.group("task"))) if value is not None}),
+    _Rule("hard_lockup", "critical", _regex(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
+          "A CPU stopped taking interrupts for several seconds: the NMI watchdog caught it stuck with "
+          "interrupts off, typically on a spinlock taken in interrupt context, or a firmware/hardware hang.",
+          "Read the trace for the lock or driver involved; consider kernel.hardlockup_panic=1 with kdump "
+          "to capture the state. Check firmware (BIOS/SMI) updates.",
+          trace_body=True, details=lambda o: {"cpu": int(o.match.group("cpu"))}),
+    _Rule("hung_task", "error",
+          _regex(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
+          "A task waited in uninterruptible sleep (state D) for over the hung-task timeout. It is usually "
+          "waiting for I/O: a slow or failing disk, a stuck NFS or iSCSI server, or a filesystem journal "
+          "that cannot commit.",
+          "Check the storage under the task (I/O errors, multipath, NFS server). The trace shows what it "
+          "waits on; jbd2/xfsaild/kworker writeback tasks point at the disk.",
+          absorb=lambda m, t: bool(re.match(r"\s*(?:\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"|"
+                                            r"task:\S+\s+state:D|\S+\s+D\s+[0-9a-f]*\s*\d+\s+\d+)", t)),
+          trace_body=True, key=lambda o: f"hung_task {o.match.group('task')}",
+          details=lambda o: {"task": o.match.group("task"), "pid": int(o.match.group("pid")),
+                             "seconds": int(o.match.group("secs"))}),
+    _Rule("rcu_stall", "error",
+          _regex(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
+          "RCU, the kernel's read-copy-update mechanism, could not finish a grace period because a CPU "
+          "did not pass through a quiescent state for many seconds: a CPU looping in the kernel, "
+          "interrupts disabled too long, or a starved virtual CPU.",
+          "The CPUs listed and the NMI backtraces show where they were stuck. On VMs, check host "
+          "overcommit; otherwise look for the driver or lock in the traces.",
+          absorb=lambda m, t: bool(re.match(r"\s*(?:rcu:\s+(?!INFO:)|\d+-[.O]{3,}|\(detected by|\(t=\d+ jiffies|"
+                                            r"Task dump for CPU|NMI backtrace for cpu|Sending NMI from CPU|"
+                                            r"blocking rcu_node|\t)", t)),
+          trace_body=True, key=lambda o: f"rcu_stall {o.match.group('flavor')}",
+          details=lambda o: {"flavor": o.match.group("flavor"),
+                             "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})}),
+    _Rule("oops", "critical",
+          _regex(r"^(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|BUG: kernel NULL pointer dereference|"
+                 r"kernel BUG at (?P<at>\S+)|general protection fault|Oops: [0-9a-f]+|Unable to handle kernel|"
+                 r"Internal error: Oops|BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|"
+                 r"sleeping function called))"),
+          "The kernel hit a bug: it dereferenced a bad pointer, failed an assertion (BUG_ON) or corrupted "
+          "its own memory. The task in the report is killed; the kernel may keep running in a damaged "
+          "state, or panic if panic_on_oops is set. Causes are kernel or driver bugs and faulty RAM.",
+          "Note the function in RIP/IP and any out-of-tree module (taint flags O/E/P); update or remove "
+          "that module or kernel. Repeated oopses in unrelated places suggest bad memory: run a memory test.",
+          absorb=lambda m, t: bool(re.match(r"\s*(?:Oops:|IP:|#PF:|PGD |general protection fault|"
+                                            r"Internal error: Oops|invalid opcode:|kernel BUG at)", t)),
+          trace_body=True, details=_oops_details),
+    _Rule("warning", "warning",
+          _regex(r"^WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?"),
+          "The kernel detected something that should not happen (a WARN_ON) but carried on. One warning "
+          "is not a crash; it often precedes a related failure (the message above names the subsystem).",
+          "Look at the file and function named on the WARNING line and the lines just before it (e.g. "
+          "NETDEV WATCHDOG for a network driver). Search the kernel's bug tracker for that location.",
+          absorb=lambda m, t: t.startswith("NETDEV WATCHDOG"),
+          trace_body=True, key=lambda o: f"warning {o.match.group('at')}",
+          details=lambda o: dict(_oops_details(o), location=o.match.group("at"),
+                                 **({"function": o.match.group("function")} if o.match.group("function") else {}))),
+    _Rule("hardware_error", "warning",
+          _regex(r"^(?:mce: )?\[Hardware Error\]:|^\{\d+\}\[Hardware Error\]:|^EDAC (?:MC\d+|\w+): .*\b(?:CE|UE)\b|"
+                 r"^mce: .*(?:Machine check events logged|Uncorrected)|^Machine check events logged|"
+                 r"^CPU \d+: Machine Check Exception"),
+          "The hardware reported an error through the machine-check architecture or the memory "
+          "controller (EDAC/APEI). Corrected errors (CE) were fixed by ECC but predict failure of that "
+          "DIMM or CPU; uncorrected errors (UE, Machine Check Exception) corrupt data and usually panic.",
+          "Decode the record with mcelog or rasdaemon (ras-mc-ctl --errors) to find the DIMM or bank, and "
+          "have that part replaced. Many corrected errors on one DIMM mean replace it soon.",
+          # One MCE record spans several "[Hardware Error]" lines; each EDAC line stands alone.
+          absorb=lambda m, t: (not m.string.startswith("EDAC ") and not t.startswith("EDAC ") and bool(_HW.search(t))
+                               and not re.search(r"Machine Check Exception|Machine check events logged", t)),
+          key=lambda o: f"hardware_error {_hw_grade(_text(o))} " + _normalize(re.sub(r"\(.*", "", o.match.string)),
+          grade=_hw_grade),
+    _Rule("ata_error", "warning",
+          _regex(r"^ata(?P<port>\d+)(?:\.\d+)?: (?:exception Emask|qc timeout|COMRESET failed|failed to IDENTIFY|"
+                 r"revalidation failed|disabled$|limiting SATA link speed)"),
+          "The SATA/PATA link reported an error: a command failed or timed out and the driver reset the "
+          "link. Bus errors (ICRC, ATA bus error) point at the cable or backplane; media errors (UNC) "
+          "point at the disk itself.",
+          "Check the disk with smartctl -a (reallocated and pending sectors, UDMA CRC count). Replace the "
+          "cable for CRC/bus errors, the disk for media errors, and check RAID status.",
+          absorb=lambda m, t: _same_ata_port(m, t),
+          key=lambda o: f"ata_error ata{o.match.group('port')} " + _normalize(o.records[0].text.split(": ", 1)[-1]),
+          details=lambda o: {"port": f"ata{o.match.group('port')}"},
+          grade=lambda t: "error" if re.search(r"disabled|failed to IDENTIFY|revalidation failed", t) else "warning"),
+    _Rule("io_error", "error", _IO_ANCHOR,
+          "Reads or writes to a block device failed after the driver's retries; data that should have "
+          "been read or written was not. A medium error is the disk failing; other errors can be a "
+          "cable, controller, or a disconnected (virtual) disk.",
+          "Identify the device below and check it with smartctl; restore affected files from backup. "
+          "If it is part of a RAID set, replace the disk.",
+          absorb=lambda m, t: bool(_IO_ANCHOR.search(t) or _IO_DETAIL.match(t)),
+          key=lambda o: f"io_error {o.rule.details(o).get('device', '')}",
+          details=lambda o: _io_details(o)),
+    _Rule("raid_degraded", "error",
+          _regex(r"^(?:md/raid\d+:(?P<array>md\w+): (?:Disk failure on|Operation continuing on|not enough "
+                 r"operational)|raid\d+: Disk failure on|md: kicking non-fresh|.*\bAEN: ERROR\b.*[Dd]egraded|"
+                 r".*\b[Dd]egraded (?:unit|array|mode)\b)"),
+          "A RAID array lost a member and runs degraded: it still serves data, but one more failure "
+          "loses it.",
+          "Check /proc/mdstat or the controller's tool, replace the failed disk and let the array rebuild. "
+          "Look for the disk's own errors (ATA, I/O) just before this line.",
+          absorb=lambda m, t: bool(re.match(r"(?:md/raid\d+:\w+:|RAID\d+ conf printout|---\s|disk \d+, )", t)),
+          key=lambda o: f"raid_degraded {o.match.group('array') or _normalize(o.records[0].text)}",
+          details=lambda o: {"array": o.match.group("array")} if o.match.group("array") else {}),
+    _Rule("fs_error", "error",
+          _regex(r"^(?:EXT[234]-fs error \(device |EXT[234]-fs warning \(device .*(?:error|[Cc]orrupt)|"
+                 r"EXT[234]-fs \([^)]+\): (?:Remounting filesystem read-only|error count since last fsck|"
+                 r".*[Cc]orrupt|.*I/O error|Delayed block allocation failed)|"
+                 r"XFS \([^)]+\): .*(?:[Cc]orrupt|[Ii]nternal error|I/O error|force_shutdown|[Ss]hutting down|"
+                 r"xfs_repair)|BTRFS (?:error|critical) \(device |FAT-fs \([^)]+\): error)"),
+          "The filesystem found inconsistent on-disk metadata or could not write it. To protect the data "
+          "it may remount read-only or shut down, after which writes fail.",
+          "Unmount and check the filesystem (fsck / xfs_repair) from a rescue system, after checking "
+          "the disk below it for I/O errors. Restore damaged files from backup.",
+          absorb=lambda m, t: _fs_absorb(m, t), trace_body=True,
+          key=lambda o: "fs_error {filesystem} {device}".format(**_fs_details(o)),
+          details=lambda o: _fs_details(o),
+          grade=lambda t: "warning" if "error count since last fsck" in t else "error"),
+    _Rule("tcp_treason", "noise", _regex(r"TCP: Treason uncloaked! Peer (?P<peer>\S+)"),
+          "A remote TCP peer shrank its receive window, which the RFC forbids; the kernel logged and "
+          "repaired it. It says something about a broken host elsewhere, nothing about this machine.",
+          "Nothing to do on this machine.",
+          key=lambda o: "tcp_treason"),
+    _Rule("firewall_log", "noise",
+          _regex(r"(?:\[UFW (?P<action>BLOCK|ALLOW|AUDIT|LIMIT BLOCK)\].*|.*)\bIN=\S* OUT=\S*(?: MAC=\S*)? SRC="),
+          "A firewall rule logs packets it drops (iptables/nftables LOG target, UFW BLOCK). Internet-facing "
+          "machines log a steady stream of these scans; they are not a fault.",
+          "Nothing to fix. To quiet the console, rate-limit the LOG rule or lower kernel.printk.",
+          key=lambda o: "firewall_log " + _normalize(o.records[0].text.split("IN=")[0]).strip()),
+]
+
+
+def _find_anchor(text: str):
+    for rule in _RULES:
+        match = rule.anchor.search(text)
+        if match:
+            return rule, match
+    return None, None
+
+
+def _event(occurrence: _Occurrence) -> Event:
+    rule = occurrence.rule
+    text = _text(occurrence)
+    records = occurrence.records
+    first_anchor = next((record for record in records if rule.anchor.search(record.text)), records[0])
+    details = rule.details(occurrence) if rule.details else {}
+    return Event(kind=rule.kind, severity=rule.grade(text) if rule.grade else rule.severity,
+                 title=first_anchor.text.strip()[:200], explanation=rule.explanation, advice=rule.advice,
+                 first=records[0].when(), last=records[-1].when(), first_line=records[0].lineno,
+                 last_line=records[-1].lineno, lines=[record.raw for record in records[:MAX_EVIDENCE_LINES]],
+                 details=details,
+                 key=(rule.key(occurrence) if rule.key else rule.kind + " " + _normalize(first_anchor.text.strip())))
+
+
+def event_from_oom(report: OomReport) -> Event:
+    """An OOM-kill event for one parsed report, explained by its autopsy."""
+    result = autopsy(report)
+    victim = report.victim or report.selected
+    title = (f"Out of memory: killed {victim.name} (pid {victim.pid})" if victim else "Out of memory")
+    if report.trigger:
+        title += f", triggered by {report.trigger}"
+    key_lines = re.compile(r"invoked oom-killer|Kill(?:ed)? process|oom-kill:|pages RAM|Free swap|Total swap|"
+                           r"Task in |memory: usage|oom_reaper")
+    records = report.records
+    details: Dict[str, Any] = {"trigger": report.trigger, "trigger_pid": report.trigger_pid,
+                               "victim": victim.name if victim else None, "victim_pid": victim.pid if victim else None,
+                               "constraint": report.constraint}
+    if result.gfp is not None:
+        details["gfp_mask"] = str(result.gfp)
+    return Event(kind="oom_kill", severity="error", title=title,
+                 explanation=("The kernel ran out of memory for an allocation and killed a process to free "
+                              "some. " + result.verdict),
+                 advice=("Run 'pycore oom' on this log for the full accounting. Reduce the memory the "
+                         "biggest consumers may use (limits, worker counts), add RAM or swap, and protect "
+                         "critical daemons with oom_score_adj."),
+                 first=records[0].when() if records else None, last=records[-1].when() if records else None,
+                 first_line=records[0].lineno if records else 0, last_line=records[-1].lineno if records else 0,
+                 lines=[record.raw for record in records if key_lines.search(record.text)][:MAX_EVIDENCE_LINES],
+                 details=details, key=f"oom_kill {victim.name if victim else ''} {report.constraint or ''}")
+
+
+def _merge(events: List[Event]) -> List[Event]:
+    merged: Dict[str, Event] = {}
+    for event in events:
+        previous = merged.get(event.key)
+        if previous is None:
+            merged[event.key] = event
+            continue
+        previous.count += event.count
+        previous.last, previous.last_line = event.last, event.last_line
+        if SEVERITIES.index(event.severity) < SEVERITIES.index(previous.severity):
+            previous.severity = event.severity
+    return list(merged.values())
+
+
+def find_trouble(records: Iterable[LogRecord]) -> TroubleReport:
+    """Classify every event in kernel log records; the entry point for text logs and dumps alike.
+
+    Records of other programs (syslog tags other than "kernel") are skipped.
+    Events come back merged and ordered by severity, then by first appearance.
+    """
+    records = list(records)
+    oom_reports = parse_oom_reports(records)
+    in_oom = {id(record) for report in oom_reports for record in report.records}
+    events = [event_from_oom(report) for report in oom_reports]
+    occurrences: List[_Occurrence] = []
+    current: Optional[_Occurrence] = None
+    prelude: List[LogRecord] = []
+    for record in records:
+        if id(record) in in_oom or not record.from_kernel or is_elision(record.text):
+            continue
+        text = record.text
+        if current is not None and current.rule.absorb and current.rule.absorb(current.match, text.strip()):
+            current.records.append(record)
+            continue
+        rule, match = _find_anchor(text.strip())
+        if rule is not None:
+            current = _Occurrence(rule, match, prelude + [record])
+            occurrences.append(current)
+            prelude = []
+            continue
+        if current is not None and current.rule.trace_body and is_report_body(text):
+            current.records.append(record)
+            continue
+        current = None
+        if "[ cut here ]" in text:
+            prelude = [record]
+        elif prelude and len(prelude) < 4:
+            # "cut here" is followed by the subsystem's own message, then WARNING/BUG.
+            prelude.append(record)
+        else:
+            prelude = []
+    events.extend(_event(occurrence) for occurrence in occurrences)
+    events.sort(key=lambda event: event.first_line)
+    events = _merge(events)
+    events.sort(key=lambda event: (SEVERITIES.index(event.severity), event.first_line))
+    return TroubleReport(records=len(records), events=events, oom_reports=oom_reports)
