@@ -11,7 +11,7 @@ from typing import List, Optional
 
 from ..errors import PycoreError
 
-COMMANDS = ["info", "rd"]
+COMMANDS = ["info", "rd", "trouble", "oom"]
 
 
 def build_parser() -> argparse.ArgumentParser:
