@@ -130,12 +130,12 @@ def _parse_line(raw: str, lineno: int, year: int) -> LogRecord:
                 wallclock = datetime(int(full_year), _MONTHS.get(month, 1), int(day),
                                      int(hour), int(minute), int(second))
                 line = line[match.end():]
-    if wallclock is None and not _BOOT_TIME.match(line):
+    text, timestamp, level = _strip_kernel_prefixes(line)
+    if wallclock is None and timestamp is None and level is None:
         # A console capture can run kernel output into a prompt: "login: [ 12.3] ...".
         embedded = _EMBEDDED_TIME.search(line)
         if embedded:
-            line = line[embedded.start():]
-    text, timestamp, level = _strip_kernel_prefixes(line)
+            text, timestamp, level = _strip_kernel_prefixes(line[embedded.start():])
     return LogRecord(text=text, timestamp=timestamp, wallclock=wallclock, host=host,
                      level=level, program=program, raw=raw.rstrip("\r\n"), lineno=lineno)
 
