@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pycore.analysis.logtext import LogRecord, read_log
+from pycore.analysis.logtext import LogRecord, parse_log, read_log
 from pycore.analysis.trouble import find_trouble
 
 LOGS = Path(__file__).resolve().parent.parent / "testdata" / "logs"
@@ -208,3 +208,30 @@ def test_to_dict_summary_counts_by_severity():
     data = trouble("lockups-rcu-5.15.log").to_dict()
     assert data["summary"] == {"critical": 2, "error": 2, "warning": 0, "noise": 0}
     assert data["records"] == 39
+
+
+def test_oom_with_nothing_to_kill_and_the_panic_after_it():
+    lines = ["[  50.000001] init invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0",
+             "[  50.000002] Mem-Info:",
+             "[  50.000003] active_anon:10 inactive_anon:0 isolated_anon:0",
+             "[  50.000004] 262045 pages RAM",
+             "[  50.000005] Out of memory and no killable processes...",
+             "[  50.000006] Kernel panic - not syncing: System is deadlocked on memory"]
+    report = find_trouble(parse_log(lines))
+    oom, panic = report.events[1], report.events[0]
+    assert (oom.kind, oom.details["victim"], oom.last_line) == ("oom_kill", None, 5)
+    assert panic.kind == "panic"
+    assert panic.details["hint"].startswith("Out of memory with no process left that the OOM killer may kill")
+
+
+def test_an_unfinished_oom_report_does_not_swallow_a_later_trace():
+    lines = ["[  50.000001] java invoked oom-killer: gfp_mask=0x201da, order=0, oom_score_adj=0",
+             "[  50.000002] Call Trace:",
+             "[  50.000003]  [<ffffffff810f5f54>] oom_kill_process+0xd4/0x2f0",
+             "[ 400.000001] BUG: soft lockup - CPU#0 stuck for 22s! [java:77]",
+             "[ 400.000002] Call Trace:",
+             "[ 400.000003]  [<ffffffff8e07a8f8>] native_flush_tlb_others+0xb8/0xc0"]
+    report = find_trouble(parse_log(lines))
+    lockup = event(report, "soft_lockup")
+    assert (lockup.first_line, lockup.last_line) == (4, 6)
+    assert event(report, "oom_kill").last_line == 3

@@ -120,7 +120,7 @@ class OomReport:
 
 
 _HEADER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
-_KV_INT = re.compile(r"\b(order|oom_adj|oom_score_adj|oomkilladj)=(-?\d+)")
+_ORDER = re.compile(r"\border=(\d+)")
 _TRIGGER_PID = re.compile(r"(?:\bPID: (\d+)\s+Comm: |^Pid: (\d+), comm: )")
 _VERSION = re.compile(r"(?:Not tainted|Tainted: [A-Z ]*?)\s+(\d+\.\d+[\w.\-+~]*)")
 _MEMINFO_COUNTER = re.compile(r"(\w+):(\d+)(?=\s|$)")
@@ -142,10 +142,12 @@ _KILLED = re.compile(r"^Killed process (\d+)(?:, UID (\d+),)? \((.*?)\)(.*)$")
 _VICTIM_SIZES = re.compile(r"(total-vm|anon-rss|file-rss|shmem-rss):(\d+)kB")
 _MEMCG_USAGE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB")
 _MEMCG_TASK = re.compile(r"^Task in (\S+) killed as a result of limit of (\S+)")
-_OTHER_OOM_LINES = re.compile(r"^(?:Mem-Info:|.* cpuset=.*mems_allowed=|CPU\s+\d+: hi:|Node \d+ \w+ per-cpu:|"
+_CPUSET = re.compile(r"^.* cpuset=\S* mems_allowed=")
+# Report lines with nothing to record: per-cpu lists (to 3.x), swap cache statistics, memcg extras.
+_OTHER_OOM_LINES = re.compile(r"^(?:CPU\s+\d+: hi:|Node \d+ \w+ per-cpu:|"
                               r"lowmem_reserve\[\]:|Swap cache stats:|Tasks state|oom_reaper: |"
                               r"Memory cgroup stats|memory\+swap: usage|kmem: usage|Unreclaimable slab info:|"
-                              r"Out of memory and no killable|Free swap|Total swap)")
+                              r"Out of memory and no killable|swap: usage)")
 
 
 def _victim_from(pid: str, name: str, tail: str, uid: Optional[str] = None) -> OomVictim:
@@ -174,10 +176,16 @@ class _ReportBuilder:
                 report.records.append(record)
                 return True
             return False
-        handled = self._fields(text) or (self.in_trace and is_report_body(record.text))
-        if handled:
+        if self._fields(text):
+            # The trace runs from the header to the first line of the memory summary.
+            if not (_TRIGGER_PID.search(text) or _CPUSET.match(text)):
+                self.in_trace = False
             report.records.append(record)
-        return handled
+            return True
+        if self.in_trace and is_report_body(record.text):
+            report.records.append(record)
+            return True
+        return False
 
     def _fields(self, text: str) -> bool:
         report = self.report
@@ -189,14 +197,12 @@ class _ReportBuilder:
                 report.kernel_version = version.group(1)
             return True
         if text.startswith("Mem-Info:"):
-            self.in_trace = False
             return True
         match = _OOM_KILL.match(text)
         if match:
             report.oom_kill = dict(part.split("=", 1) for part in match.group(1).split(",") if "=" in part)
             report.constraint = report.oom_kill.get("constraint")
             report.memcg = report.oom_kill.get("oom_memcg") or report.memcg
-            self.in_trace = False
             return True
         match = _SELECT.match(text)
         if match:
@@ -211,7 +217,6 @@ class _ReportBuilder:
                     report.oom_kill.setdefault("score", score.group(1))
             if text.startswith("Memory cgroup"):
                 report.constraint = report.constraint or "CONSTRAINT_MEMCG"
-            self.in_trace = False
             return True
         match = _KILLED.match(text)
         if match:
@@ -221,7 +226,6 @@ class _ReportBuilder:
         match = _TASK_HEADER.match(text)
         if match:
             report.task_columns = match.group(1).split()
-            self.in_trace = False
             return True
         match = _TASK_ROW.match(text)
         if match and report.task_columns:
@@ -281,12 +285,9 @@ class _ReportBuilder:
             for key, value in _MEMINFO_COUNTER.findall(text):
                 report.counters[key] = int(value)
             return True
-        if _OTHER_OOM_LINES.match(text):
-            if "cpuset=" in text or text.startswith("Mem-Info") or "per-cpu" in text:
-                return True
-            self.in_trace = False
+        if _CPUSET.match(text):
             return True
-        return False
+        return bool(_OTHER_OOM_LINES.match(text))
 
     def _task_row(self, pid: int, rest: str) -> bool:
         report = self.report
@@ -318,6 +319,18 @@ class _ReportBuilder:
                 zone.largest_free_order = largest
 
 
+def _apart(first: LogRecord, later: LogRecord) -> float:
+    """Seconds between two records, 0 when they carry no comparable time."""
+    if first.timestamp is not None and later.timestamp is not None:
+        return later.timestamp - first.timestamp
+    if first.wallclock is not None and later.wallclock is not None:
+        try:
+            return (later.wallclock - first.wallclock).total_seconds()
+        except TypeError:        # one aware, one naive
+            return 0.0
+    return 0.0
+
+
 def parse_oom_reports(records: Iterable[LogRecord]) -> List[OomReport]:
     """Collect every oom-killer report in the records, in log order.
 
@@ -331,6 +344,8 @@ def parse_oom_reports(records: Iterable[LogRecord]) -> List[OomReport]:
     for record in records:
         if not record.from_kernel:
             continue
+        if builder is not None and not builder.complete and _apart(builder.report.records[0], record) > 60:
+            builder = None           # a report whose end never came (cut off, or a panic in between)
         text = record.text.strip()
         header = _HEADER.match(text)
         if header:
@@ -338,9 +353,9 @@ def parse_oom_reports(records: Iterable[LogRecord]) -> List[OomReport]:
             gfp = parse_gfp_field(text)
             if gfp:
                 report.gfp_mask, report.gfp_names = gfp
-            for key, value in _KV_INT.findall(text):
-                if key == "order":
-                    report.order = int(value)
+            order = _ORDER.search(text)
+            if order:
+                report.order = int(order.group(1))
             report.records.append(record)
             reports.append(report)
             builder = _ReportBuilder(report)

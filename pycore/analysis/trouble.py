@@ -181,6 +181,7 @@ _PANIC_HINTS = [
                                  "panicked is khungtaskd, the one that hung is in the hung_task event."),
     (r"Fatal machine check|Machine check", "The hardware reported an uncorrectable error; see the hardware_error event."),
     (r"Out of memory", "vm.panic_on_oom turned an out-of-memory condition into a panic."),
+    (r"deadlocked on memory", "Out of memory with no process left that the OOM killer may kill; see the oom_kill event."),
     (r"Fatal exception", "An oops killed a task and panic_on_oops (or the oops being in interrupt context) "
                          "turned it into a panic; see the oops event."),
     (r"Hard LOCKUP", "kernel.hardlockup_panic turned a hard lockup into a panic; see the hard_lockup event."),

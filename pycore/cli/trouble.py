@@ -3,7 +3,7 @@ journalctl, console capture), grouped by severity."""
 import argparse
 import sys
 import textwrap
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..analysis.logtext import LogRecord, parse_log, read_log
 from ..analysis.trouble import SEVERITIES, find_trouble
@@ -24,7 +24,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.set_defaults(handler=run)
 
 
-def read_source(source: str, year: "int | None") -> List[LogRecord]:
+def read_source(source: str, year: Optional[int]) -> List[LogRecord]:
     """Records from a path, or from standard input for '-'."""
     if source == "-":
         return list(parse_log(sys.stdin.read().splitlines(), year=year))
