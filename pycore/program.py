@@ -2,19 +2,43 @@
 import datetime
 from typing import Any, Dict, List, Optional
 
+from .arch import X86_64
 from .dump import Dump, open_dump
 
 
 class Program:
     """A crashed kernel as read from its dump (drgn's ``Program`` is the model)."""
 
-    def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None):
+    def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
+                 native: Optional[bool] = None):
         self.dump = dump
         # The container's own method: one Python call less on the hottest path.
         self.read_physical = dump.read_physical  # type: ignore[method-assign]
         self.read_physical_into = dump.read_physical_into  # type: ignore[method-assign]
         self.vmlinux = vmlinux
         self.system_map = system_map
+        self._arch: Optional[X86_64] = None
+        self._native = native
+
+    @property
+    def arch(self) -> X86_64:
+        """Address translation for this dump, set up on first use."""
+        if self._arch is None:
+            self._arch = X86_64(self.dump, native=self._native)
+        return self._arch
+
+    def read(self, address: int, size: int, physical: bool = False) -> bytes:
+        """``size`` bytes at kernel virtual ``address`` (physical with ``physical=True``).
+
+        Unmapped or filtered-out memory raises :class:`pycore.FaultError` carrying the address.
+        """
+        if physical:
+            return self.dump.read_physical(address, size)
+        return self.arch.read(address, size)
+
+    def translate(self, address: int) -> int:
+        """The physical address behind kernel virtual ``address``."""
+        return self.arch.translate(address)
 
     @property
     def vmcoreinfo(self):
@@ -59,6 +83,8 @@ class Program:
         }
 
     def close(self) -> None:
+        if self._arch is not None:
+            self._arch.close()
         self.dump.close()
 
     def __enter__(self) -> "Program":
@@ -71,4 +97,4 @@ class Program:
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
          native: Optional[bool] = None) -> Program:
     """Open a vmcore of any supported format (detected by content) as a :class:`Program`."""
-    return Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map)
+    return Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map, native=native)

@@ -8,6 +8,7 @@ write a set of fixtures into a directory: ``python testdata/synthetic.py OUTDIR`
 import hashlib
 import os
 import random
+import re
 import struct
 import sys
 import zlib
@@ -87,12 +88,88 @@ def make_machine(seed: int = 1, ranges: Optional[List[Tuple[int, int]]] = None,
         f"OSRELEASE={release}\nBUILD-ID=0123456789abcdef0123456789abcdef01234567\nPAGESIZE={PAGE_SIZE}\n"
         "SYMBOL(init_uts_ns)=ffffffff82a13460\nSYMBOL(init_top_pgt)=ffffffff82a0a000\n"
         "SYMBOL(_stext)=ffffffff81000000\nOFFSET(list_head.next)=0\nSIZE(page)=64\n"
-        "NUMBER(phys_base)=-2147483648\nNUMBER(pgtable_l5_enabled)=0\nKERNELOFFSET=1e000000\n"
+        "NUMBER(phys_base)=0\nNUMBER(pgtable_l5_enabled)=0\nKERNELOFFSET=1e000000\n"
         "CRASHTIME=1764115200\n"
     ).encode()
     registers = [{name: (cpu << 32) | (index * 0x1111) for index, name in enumerate(PRSTATUS_REGISTERS)}
                  for cpu in range(2)]
     return Machine(ranges, pages, excluded, vmcoreinfo, registers, release)
+
+
+# -- page tables -------------------------------------------------------------
+START_KERNEL_MAP = 0xFFFFFFFF80000000
+VMALLOC = 0xFFFFC90000000000
+VMEMMAP = 0xFFFFEA0000000000
+USER_BASE = 0x400000
+PTE_PRESENT, PTE_RW, PTE_PSE = 0x1, 0x2, 0x80
+
+
+@dataclass
+class PageTables:
+    """Roots and the mappings they hold: (virtual, physical, size) per mapping."""
+    levels: int
+    kernel_root: int
+    user_root: int
+    mappings: List[Tuple[int, int, int]]
+    user_mappings: List[Tuple[int, int, int]]
+    hole: int  # a canonical kernel address with no mapping
+
+
+def add_page_tables(machine: Machine, levels: int = 4, first_pfn: int = 0x3C0) -> PageTables:
+    """Build x86_64 page tables into ``machine``'s memory and point VMCOREINFO at them.
+
+    Kernel: a 1 GiB page for the direct map, a 2 MiB page in vmemmap, and 4 KiB
+    vmalloc pages scattered over memory; user: a few 4 KiB pages.
+    """
+    free = iter(range(first_pfn, machine.max_pfn))
+    tables: Dict[int, bytearray] = {}
+
+    def new_table() -> int:
+        pfn = next(free)
+        tables[pfn] = bytearray(PAGE_SIZE)
+        return pfn * PAGE_SIZE
+
+    def entry(table: int, index: int) -> int:
+        return struct.unpack_from("<Q", tables[table // PAGE_SIZE], index * 8)[0]
+
+    def set_entry(table: int, index: int, value: int) -> None:
+        struct.pack_into("<Q", tables[table // PAGE_SIZE], index * 8, value)
+
+    def map_one(root: int, vaddr: int, paddr: int, size: int) -> None:
+        leaf_level = {1 << 30: 3, 2 << 20: 2, PAGE_SIZE: 1}[size]
+        table = root
+        for level in range(levels, leaf_level, -1):
+            index = (vaddr >> (12 + 9 * (level - 1))) & 0x1FF
+            current = entry(table, index)
+            if not current & PTE_PRESENT:
+                current = new_table() | PTE_PRESENT | PTE_RW
+                set_entry(table, index, current)
+            table = current & 0x000FFFFFFFFFF000
+        index = (vaddr >> (12 + 9 * (leaf_level - 1))) & 0x1FF
+        set_entry(table, index, paddr | PTE_PRESENT | PTE_RW | (PTE_PSE if leaf_level > 1 else 0))
+
+    page_offset = 0xFFFF888000000000 if levels == 4 else 0xFF11000000000000
+    kernel_root = new_table()
+    user_root = new_table()
+    rng = random.Random(levels)
+    dumped = [pfn for pfn in sorted(machine.pages) if pfn < first_pfn and pfn not in machine.excluded]
+    mappings = [(page_offset, 0, 1 << 30), (VMEMMAP, 0x200000, 2 << 20)]
+    mappings += [(VMALLOC + i * PAGE_SIZE, rng.choice(dumped) * PAGE_SIZE, PAGE_SIZE) for i in range(24)]
+    user_mappings = [(USER_BASE + i * PAGE_SIZE, rng.choice(dumped) * PAGE_SIZE, PAGE_SIZE) for i in range(8)]
+    for vaddr, paddr, size in mappings:
+        map_one(kernel_root, vaddr, paddr, size)
+    for vaddr, paddr, size in user_mappings:
+        map_one(user_root, vaddr, paddr, size)
+    for pfn, table in tables.items():
+        machine.pages[pfn] = bytes(table)
+        machine.excluded.discard(pfn)
+    phys_base = int(re.search(rb"NUMBER\(phys_base\)=(-?\d+)", machine.vmcoreinfo).group(1)) & (2**64 - 1)
+    symbol = (kernel_root - phys_base + START_KERNEL_MAP) & (2**64 - 1)
+    text = re.sub(rb"SYMBOL\(init_top_pgt\)=[0-9a-f]+", b"SYMBOL(init_top_pgt)=%x" % symbol, machine.vmcoreinfo)
+    text = re.sub(rb"NUMBER\(pgtable_l5_enabled\)=\d", b"NUMBER(pgtable_l5_enabled)=%d" % (levels == 5), text)
+    machine.vmcoreinfo = text
+    hole = VMALLOC + 0x40000000
+    return PageTables(levels, kernel_root, user_root, mappings, user_mappings, hole)
 
 
 # -- notes ---------------------------------------------------------------------

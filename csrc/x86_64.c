@@ -1,0 +1,183 @@
+/* x86_64 address translation (see x86_64.h). */
+#include "x86_64.h"
+#include "codecs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PTE_PRESENT 0x1ULL
+#define PTE_PSE 0x80ULL
+#define PTE_ADDR_MASK 0x000ffffffffff000ULL
+#define TLB_SIZE 1024
+
+struct pc_x86_64 {
+    struct pc_x86_64_params p;
+    uint64_t tlb_root[TLB_SIZE];
+    uint64_t tlb_vpage[TLB_SIZE];   /* vaddr >> 12, +1 so that 0 means empty */
+    uint64_t tlb_ppage[TLB_SIZE];
+};
+
+int pc_physmem_read(const struct pc_physmem *mem, uint64_t paddr, uint8_t *dst, size_t size,
+                    int zero_excluded, struct pc_kdump_fault *fault)
+{
+    if (mem->kdump)
+        return pc_kdump_read(mem->kdump, paddr, dst, size, zero_excluded, fault);
+    memset(fault, 0, sizeof *fault);
+    while (size) {
+        size_t lo = 0, hi = mem->nsegs;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (mem->seg_start[mid] <= paddr)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if (mem->nsegs == 0 || mem->seg_start[lo] > paddr || mem->seg_end[lo] <= paddr) {
+            fault->address = paddr;
+            return PC_ERR_NOT_PRESENT;   /* Python tells holes from excluded tails */
+        }
+        uint64_t avail = mem->seg_end[lo] - paddr;
+        size_t take = avail < size ? (size_t)avail : size;
+        uint64_t offset = mem->seg_offset[lo] + (paddr - mem->seg_start[lo]);
+        if (offset + take > mem->map_size || offset + take < offset) {
+            fault->address = paddr;
+            fault->file_offset = offset;
+            return PC_ERR_INCOMPLETE;
+        }
+        memcpy(dst, mem->map + offset, take);
+        dst += take;
+        paddr += take;
+        size -= take;
+    }
+    return PC_OK;
+}
+
+struct pc_x86_64 *pc_x86_64_new(const struct pc_x86_64_params *params)
+{
+    if (params->levels != 4 && params->levels != 5)
+        return NULL;
+    struct pc_x86_64 *x = calloc(1, sizeof *x);
+    if (x)
+        x->p = *params;
+    return x;
+}
+
+void pc_x86_64_free(struct pc_x86_64 *x)
+{
+    free(x);
+}
+
+static int canonical(uint64_t vaddr, int levels)
+{
+    int bits = levels == 5 ? 57 : 48;
+    uint64_t top = vaddr >> (bits - 1);
+    return top == 0 || top == (UINT64_MAX >> (bits - 1));
+}
+
+static int walk(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint64_t *paddr,
+                uint64_t *page_size, struct pc_kdump_fault *fault)
+{
+    uint64_t table = root & PTE_ADDR_MASK;
+    for (int level = x->p.levels; level >= 1; level--) {
+        int shift = 12 + 9 * (level - 1);
+        uint64_t index = (vaddr >> shift) & 0x1ff;
+        uint8_t raw[8];
+        int ret = pc_physmem_read(&x->p.mem, table + index * 8, raw, 8, 0, fault);
+        if (ret != PC_OK) {
+            fault->detail = level;
+            return ret;
+        }
+        uint64_t entry = 0;
+        for (int i = 7; i >= 0; i--)
+            entry = (entry << 8) | raw[i];
+        if (!(entry & PTE_PRESENT)) {
+            fault->detail = level;
+            return PC_ERR_NOT_MAPPED;
+        }
+        if (level == 1 || ((level == 2 || level == 3) && (entry & PTE_PSE))) {
+            uint64_t size = 1ULL << shift;
+            uint64_t mask = PTE_ADDR_MASK & ~(size - 1);
+            *paddr = (entry & mask) | (vaddr & (size - 1));
+            *page_size = size;
+            return PC_OK;
+        }
+        table = entry & PTE_ADDR_MASK;
+    }
+    return PC_ERR_NOT_MAPPED;
+}
+
+int pc_x86_64_translate(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint64_t *paddr,
+                        uint64_t *page_size, struct pc_kdump_fault *fault)
+{
+    const struct pc_x86_64_params *p = &x->p;
+    memset(fault, 0, sizeof *fault);
+    fault->address = vaddr;
+    if (vaddr - p->kernel_map_start < p->kernel_map_size) {
+        *paddr = vaddr - p->kernel_map_start + p->phys_base;
+        *page_size = 4096;
+        return PC_OK;
+    }
+    if (p->direct_map_start && vaddr - p->direct_map_start < p->direct_map_size) {
+        *paddr = vaddr - p->direct_map_start;
+        *page_size = 4096;
+        return PC_OK;
+    }
+    if (!canonical(vaddr, p->levels))
+        return PC_ERR_NONCANONICAL;
+    uint64_t vpage = vaddr >> 12;
+    size_t slot = (size_t)((vpage ^ (root >> 12)) & (TLB_SIZE - 1));
+    if (x->tlb_vpage[slot] == vpage + 1 && x->tlb_root[slot] == root) {
+        *paddr = x->tlb_ppage[slot] | (vaddr & 0xfff);
+        *page_size = 4096;
+        return PC_OK;
+    }
+    int ret = walk(x, root, vaddr, paddr, page_size, fault);
+    if (ret == PC_OK) {
+        x->tlb_root[slot] = root;
+        x->tlb_vpage[slot] = vpage + 1;
+        x->tlb_ppage[slot] = *paddr & ~0xfffULL;
+    } else {
+        fault->address = vaddr;
+    }
+    return ret;
+}
+
+int pc_x86_64_translate_many(struct pc_x86_64 *x, uint64_t root, const uint64_t *vaddrs, size_t n,
+                             uint64_t *paddrs, int32_t *status)
+{
+    struct pc_kdump_fault fault;
+    uint64_t page_size;
+    int failures = 0;
+    for (size_t i = 0; i < n; i++) {
+        status[i] = pc_x86_64_translate(x, root, vaddrs[i], &paddrs[i], &page_size, &fault);
+        if (status[i] != PC_OK) {
+            paddrs[i] = 0;
+            failures++;
+        }
+    }
+    return failures;
+}
+
+int pc_x86_64_read(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint8_t *dst, size_t size,
+                   int zero_excluded, struct pc_kdump_fault *fault)
+{
+    while (size) {
+        uint64_t paddr, page_size;
+        int ret = pc_x86_64_translate(x, root, vaddr, &paddr, &page_size, fault);
+        if (ret != PC_OK)
+            return ret;
+        uint64_t left = page_size - (paddr & (page_size - 1));
+        /* Shortcut translations are per 4 KiB page so contiguity is never assumed. */
+        size_t take = left < size ? (size_t)left : size;
+        ret = pc_physmem_read(&x->p.mem, paddr, dst, take, zero_excluded, fault);
+        if (ret != PC_OK) {
+            fault->file_offset = fault->address;   /* the physical address that failed */
+            fault->address = vaddr;
+            return ret;
+        }
+        vaddr += take;
+        dst += take;
+        size -= take;
+    }
+    return PC_OK;
+}
