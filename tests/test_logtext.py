@@ -119,3 +119,9 @@ def test_report_body_lines(line):
 @pytest.mark.parametrize("line", ["Out of memory: Kill process 1 (x)", "ata1: SATA link up", "login:"])
 def test_ordinary_lines_are_not_report_body(line):
     assert not is_report_body(line)
+
+
+def test_dmesg_human_format_prefixes_are_removed_without_inventing_a_boot_time():
+    first, second = parse_log(["[Jan 6 07:32] Out of memory: Killed process 1 (x)", "[  +0.000123] oom_reaper: x"])
+    assert first.text == "Out of memory: Killed process 1 (x)" and first.timestamp is None
+    assert second.text == "oom_reaper: x" and second.timestamp is None

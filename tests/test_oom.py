@@ -290,3 +290,11 @@ def test_gfp_printed_names_win_and_unknown_bits_are_reported():
     assert odd.names == ["GFP_KERNEL"] and odd.unknown_bits == 0x80000000
     newer = decode_gfp_mask(0xcc0, kernel_version="5.10.0")
     assert newer.names == [] and newer.source == "unknown"
+
+
+def test_rhel5_victim_line_with_uid_before_the_name():
+    lines = ["Jan 5 10:00:00 old kernel: httpd invoked oom-killer: gfp_mask=0x201d2, order=0, oomkilladj=0",
+             "Jan 5 10:00:00 old kernel: Out of memory: Killed process 4242, UID 48, (httpd)."]
+    (report,) = parse_oom_reports(parse_log(lines, year=2009))
+    assert (report.victim.pid, report.victim.uid, report.victim.name) == (4242, 48, "httpd")
+    assert report.selected is None

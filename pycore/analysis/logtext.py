@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from ..errors import FormatError, PycoreError
 
@@ -64,6 +64,8 @@ _DMESG_X = re.compile(r"^(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|a
                       r"(emerg|alert|crit|err|warn|notice|info|debug)\s*: ?")
 _BOOT_TIME = re.compile(r"^\[\s*(\d+\.\d+)\]\s?")
 # CONFIG_PRINTK_CALLER (5.1+) adds "[    T123]" or "[     C0]" after the time.
+# dmesg -H: "[Jan 6 07:32] first line" then "[  +0.000123] next": neither is time since boot.
+_HUMAN_TIME = re.compile(r"^\[(?:\s*\+\d+\.\d+|\w{3}\s?\d{1,2} \d\d:\d\d)\]\s?")
 _EMBEDDED_TIME = re.compile(r"\[\s*\d+\.\d{6}\]\s")
 _CALLER = re.compile(r"^\[\s*[TC]\d+\]\s?")
 _DMESG_T = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\]\s?")
@@ -74,7 +76,7 @@ _ISO = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z
                   r"(?P<host>\S+) (?P<prog>[^\s:\[]+)(?:\[\d+\])?: ?(?P<rest>.*)$")
 
 
-def _strip_kernel_prefixes(text: str):
+def _strip_kernel_prefixes(text: str) -> Tuple[str, Optional[float], Optional[int]]:
     """Remove the priority, boot time and caller prefixes printk output may carry."""
     level = None
     timestamp = None
@@ -93,6 +95,10 @@ def _strip_kernel_prefixes(text: str):
         caller = _CALLER.match(text)
         if caller:
             text = text[caller.end():]
+    else:
+        match = _HUMAN_TIME.match(text)
+        if match:
+            text = text[match.end():]
     if level is None:
         match = _PRIORITY.match(text)
         if match:

@@ -136,8 +136,10 @@ _SWAP = re.compile(r"^(Free|Total) swap\s*=\s*(\d+)kB")
 _TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*\bname)\s*$")
 _TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
 _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
+# "Kill process N (x) score S or sacrifice child" names the choice (2.6.x-5.0); "Killed process"
+# is the kill itself, alone on its line (to 4.x) or after "Out of memory: " (2.6.18 and 5.1+).
 _SELECT = re.compile(r"^(?:Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): "
-                     r"(Kill|kill|Killed) process (\d+) \((.*?)\)(.*)$")
+                     r"(?P<verb>Kill|kill|Killed) process (?P<pid>\d+)(?:, UID (?P<uid>\d+),)? \((?P<name>.*?)\)(?P<tail>.*)$")
 _KILLED = re.compile(r"^Killed process (\d+)(?:, UID (\d+),)? \((.*?)\)(.*)$")
 _VICTIM_SIZES = re.compile(r"(total-vm|anon-rss|file-rss|shmem-rss):(\d+)kB")
 _MEMCG_USAGE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB")
@@ -206,12 +208,12 @@ class _ReportBuilder:
             return True
         match = _SELECT.match(text)
         if match:
-            victim = _victim_from(match.group(2), match.group(3), match.group(4))
-            if match.group(1) == "Killed":
+            victim = _victim_from(match.group("pid"), match.group("name"), match.group("tail"), match.group("uid"))
+            if match.group("verb") == "Killed":
                 report.victim = victim
                 self.complete = True
             else:
-                score = re.search(r"score (\d+)", match.group(4))
+                score = re.search(r"score (\d+)", match.group("tail"))
                 report.selected = victim
                 if score:
                     report.oom_kill.setdefault("score", score.group(1))

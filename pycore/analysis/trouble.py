@@ -322,8 +322,8 @@ _RULES: List[_Rule] = [
           details=lambda o: _io_details(o)),
     _Rule("raid_degraded", "error",
           _regex(r"^(?:md/raid\d+:(?P<array>md\w+): (?:Disk failure on|Operation continuing on|not enough "
-                 r"operational)|raid\d+: Disk failure on|md: kicking non-fresh|.*\bAEN: ERROR\b.*[Dd]egraded|"
-                 r".*\b[Dd]egraded (?:unit|array|mode)\b)"),
+                 r"operational)|raid\d+: Disk failure on|md: kicking non-fresh)|\bAEN: ERROR\b.*[Dd]egraded|"
+                 r"\b[Dd]egraded (?:unit|array|mode)\b"),
           "A RAID array lost a member and runs degraded: it still serves data, but one more failure "
           "loses it.",
           "Check /proc/mdstat or the controller's tool, replace the failed disk and let the array rebuild. "
@@ -351,7 +351,7 @@ _RULES: List[_Rule] = [
           "Nothing to do on this machine.",
           key=lambda o: "tcp_treason"),
     _Rule("firewall_log", "noise",
-          _regex(r"(?:\[UFW (?P<action>BLOCK|ALLOW|AUDIT|LIMIT BLOCK)\].*|.*)\bIN=\S* OUT=\S*(?: MAC=\S*)? SRC="),
+          _regex(r"\bIN=\S* OUT=\S*(?: MAC=\S*)? SRC="),
           "A firewall rule logs packets it drops (iptables/nftables LOG target, UFW BLOCK). Internet-facing "
           "machines log a steady stream of these scans; they are not a fault.",
           "Nothing to fix. To quiet the console, rate-limit the LOG rule or lower kernel.printk.",
