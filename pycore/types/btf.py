@@ -1,0 +1,345 @@
+"""BTF, the kernel's compact type format (include/uapi/linux/btf.h), version 1, kinds 1-19.
+
+Covers /sys/kernel/btf/vmlinux, a vmlinux's .BTF section and BTF found in a dump
+(4.18+ kernels built with CONFIG_DEBUG_INFO_BTF).  Parsing is two-step: one pass
+over the type section records where each type starts and indexes names; Type
+objects are built only when asked for.
+"""
+import array
+import struct
+import sys
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import FormatError
+from .model import (Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type, canonical_base_name,
+                    enum_type, float_type, function_type, int_type, pointer_type, struct_type,
+                    typedef_type, union_type, void_type)
+
+BTF_MAGIC = 0xEB9F
+BTF_HEADER = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
+
+BTF_KIND_INT = 1
+BTF_KIND_PTR = 2
+BTF_KIND_ARRAY = 3
+BTF_KIND_STRUCT = 4
+BTF_KIND_UNION = 5
+BTF_KIND_ENUM = 6
+BTF_KIND_FWD = 7
+BTF_KIND_TYPEDEF = 8
+BTF_KIND_VOLATILE = 9
+BTF_KIND_CONST = 10
+BTF_KIND_RESTRICT = 11
+BTF_KIND_FUNC = 12
+BTF_KIND_FUNC_PROTO = 13
+BTF_KIND_VAR = 14
+BTF_KIND_DATASEC = 15
+BTF_KIND_FLOAT = 16
+BTF_KIND_DECL_TAG = 17
+BTF_KIND_TYPE_TAG = 18
+BTF_KIND_ENUM64 = 19
+
+KIND_NAMES = {1: "INT", 2: "PTR", 3: "ARRAY", 4: "STRUCT", 5: "UNION", 6: "ENUM", 7: "FWD", 8: "TYPEDEF",
+              9: "VOLATILE", 10: "CONST", 11: "RESTRICT", 12: "FUNC", 13: "FUNC_PROTO", 14: "VAR",
+              15: "DATASEC", 16: "FLOAT", 17: "DECL_TAG", 18: "TYPE_TAG", 19: "ENUM64"}
+
+BTF_INT_SIGNED = 1
+BTF_INT_CHAR = 2
+BTF_INT_BOOL = 4
+
+# Extra 32-bit words after the 12-byte btf_type, per kind: (fixed, per vlen item).
+_EXTRA_WORDS = [None, (1, 0), (0, 0), (3, 0), (0, 3), (0, 3), (0, 2), (0, 0), (0, 0), (0, 0), (0, 0),
+                (0, 0), (0, 0), (0, 2), (1, 0), (0, 3), (0, 0), (1, 0), (0, 0), (0, 3)]
+_FIXED = [e[0] if e else 0 for e in _EXTRA_WORDS]
+_PER_ITEM = [e[1] if e else 0 for e in _EXTRA_WORDS]
+_NAMED_NAMESPACE = {BTF_KIND_STRUCT: "struct", BTF_KIND_UNION: "union", BTF_KIND_ENUM: "enum",
+                    BTF_KIND_ENUM64: "enum", BTF_KIND_TYPEDEF: "", BTF_KIND_INT: "", BTF_KIND_FLOAT: ""}
+
+
+class BtfIndex(TypeIndexBase):
+    """Types of one BTF blob, looked up by name; built on first use and cached by type id."""
+
+    def __init__(self, data: bytes, source: str):
+        self.source = source
+        self._data = data
+        if len(data) < BTF_HEADER.size:
+            raise FormatError(f"BTF too short for its header: {len(data)} bytes", 0, "btf_header")
+        magic = struct.unpack_from("<H", data, 0)[0]
+        if magic == BTF_MAGIC:
+            endian = "<"
+        elif magic == 0x9FEB:
+            endian = ">"
+        else:
+            raise FormatError(f"BTF magic is {magic:#06x}, expected {BTF_MAGIC:#06x}", 0, "magic")
+        self._endian = endian
+        _, version, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
+            endian + "HBBIIIII", data, 0)
+        if version != 1:
+            raise FormatError(f"BTF version {version}, expected 1", 2, "version")
+        if hdr_len < BTF_HEADER.size or hdr_len > len(data):
+            raise FormatError(f"BTF hdr_len {hdr_len} out of range", 4, "hdr_len")
+        self._type_start = hdr_len + type_off
+        self._str_start = hdr_len + str_off
+        if type_off % 4 or self._type_start + type_len > len(data) or type_len % 4:
+            raise FormatError(f"BTF type section {type_off:#x}+{type_len:#x} outside {len(data):#x}-byte blob "
+                              f"or misaligned", 8, "type_off")
+        if self._str_start + str_len > len(data):
+            raise FormatError(f"BTF string section {str_off:#x}+{str_len:#x} outside {len(data):#x}-byte blob",
+                              16, "str_off")
+        self._strings = data[self._str_start:self._str_start + str_len]
+        words = array.array("I")
+        words.frombytes(data[self._type_start:self._type_start + type_len])
+        if (endian == "<") != (sys.byteorder == "little"):
+            words.byteswap()
+        self._words = words
+        self._scan()
+        self._cache: List[Optional[Type]] = [None] * len(self._starts)
+        self._cache[0] = void_type()
+        self._building: set = set()
+
+    # -- first pass ---------------------------------------------------------
+    def _scan(self) -> None:
+        words = self._words
+        nwords = len(words)
+        starts = [0]  # type id 0 is void
+        names: Dict[Tuple[str, str], int] = {}
+        fwds: Dict[Tuple[str, str], int] = {}
+        variables: Dict[str, int] = {}
+        functions: Dict[str, int] = {}
+        named_namespace = _NAMED_NAMESPACE
+        fixed, per_item = _FIXED, _PER_ITEM
+        pending = []  # (namespace, name_off, id)
+        i = 0
+        while i < nwords:
+            if i + 3 > nwords:
+                raise FormatError("BTF type record truncated", self._type_start + 4 * i, "btf_type")
+            name_off = words[i]
+            info = words[i + 1]
+            kind = (info >> 24) & 0x1F
+            if kind == 0 or kind > 19:
+                raise FormatError(f"BTF type {len(starts)} has unknown kind {kind}",
+                                  self._type_start + 4 * i + 4, "info.kind")
+            type_id = len(starts)
+            starts.append(i)
+            if name_off:
+                namespace = named_namespace.get(kind)
+                if namespace is not None:
+                    pending.append((namespace, name_off, type_id))
+                elif kind == BTF_KIND_FWD:
+                    pending.append(("fwd-union" if info & 0x80000000 else "fwd-struct", name_off, type_id))
+                elif kind == BTF_KIND_VAR:
+                    pending.append(("var", name_off, type_id))
+                elif kind == BTF_KIND_FUNC:
+                    pending.append(("func", name_off, type_id))
+            i += 3 + fixed[kind] + per_item[kind] * (info & 0xFFFF)
+        if i != nwords:
+            raise FormatError("BTF type section ends inside a type record",
+                              self._type_start + 4 * nwords, "btf_type")
+        self._starts = starts
+        string = self._string
+        for namespace, name_off, type_id in pending:
+            name = string(name_off, type_id)
+            if namespace == "":
+                name = canonical_base_name(name)
+                names.setdefault(("", name), type_id)
+            elif namespace in ("struct", "union", "enum"):
+                names.setdefault((namespace, name), type_id)
+            elif namespace == "var":
+                variables.setdefault(name, type_id)
+            elif namespace == "func":
+                functions.setdefault(name, type_id)
+            else:
+                fwds.setdefault((namespace[4:], name), type_id)
+        for key, type_id in fwds.items():
+            names.setdefault(key, type_id)
+        self._names = names
+        self._variables = variables
+        self._functions = functions
+
+    def _string(self, offset: int, type_id: int = -1) -> str:
+        strings = self._strings
+        end = strings.find(b"\0", offset)
+        if offset >= len(strings) or end < 0:
+            raise FormatError(f"BTF type {type_id} name_off {offset:#x} outside the string section",
+                              self._str_start + offset, "name_off")
+        return strings[offset:end].decode("utf-8", "replace")
+
+    def _name(self, name_off: int, type_id: int) -> Optional[str]:
+        return self._string(name_off, type_id) if name_off else None
+
+    # -- building types -----------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def type_by_id(self, type_id: int) -> Type:
+        """The type with BTF id ``type_id`` (0 is void)."""
+        if not 0 <= type_id < len(self._starts):
+            raise FormatError(f"BTF type id {type_id} out of range (have {len(self._starts)})", None, "type_id")
+        t = self._cache[type_id]
+        if t is None:
+            if type_id in self._building:
+                raise FormatError(f"BTF type {type_id} refers to itself without a struct in between",
+                                  self._offset(type_id), "type")
+            self._building.add(type_id)
+            try:
+                t = self._build(type_id)
+            finally:
+                self._building.discard(type_id)
+            self._cache[type_id] = t
+        return t
+
+    def _offset(self, type_id: int) -> int:
+        return self._type_start + 4 * self._starts[type_id]
+
+    def _kind(self, type_id: int) -> int:
+        return (self._words[self._starts[type_id] + 1] >> 24) & 0x1F
+
+    def _build(self, type_id: int) -> Type:
+        words = self._words
+        i = self._starts[type_id]
+        name_off, info, size_type = words[i], words[i + 1], words[i + 2]
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kind_flag = info >> 31
+        name = self._name(name_off, type_id)
+        extra = i + 3
+        if kind == BTF_KIND_INT:
+            encoding = words[extra]
+            flags = (encoding >> 24) & 0x0F
+            if flags & BTF_INT_BOOL:
+                return bool_type(name or "_Bool", size_type)
+            return int_type(name or "int", size_type, bool(flags & BTF_INT_SIGNED))
+        if kind == BTF_KIND_FLOAT:
+            return float_type(name or "double", size_type)
+        if kind == BTF_KIND_PTR:
+            return pointer_type(self.type_by_id(size_type), self.pointer_size)
+        if kind == BTF_KIND_ARRAY:
+            element, _index_type, nelems = words[extra], words[extra + 1], words[extra + 2]
+            # BTF cannot tell "[0]" from "[]"; the kernel uses "[]" for flexible arrays.
+            return array_type(self.type_by_id(element), nelems if nelems else None)
+        if kind in (BTF_KIND_STRUCT, BTF_KIND_UNION):
+            make = struct_type if kind == BTF_KIND_STRUCT else union_type
+            return make(name, size_type, lambda: self._members(type_id))
+        if kind in (BTF_KIND_ENUM, BTF_KIND_ENUM64):
+            enumerators = []
+            signed = bool(kind_flag)
+            if kind == BTF_KIND_ENUM:
+                for k in range(vlen):
+                    value = words[extra + 2 * k + 1]
+                    if signed and value & 0x80000000:
+                        value -= 1 << 32
+                    enumerators.append((self._string(words[extra + 2 * k], type_id), value))
+            else:
+                for k in range(vlen):
+                    value = words[extra + 3 * k + 1] | (words[extra + 3 * k + 2] << 32)
+                    if signed and value & (1 << 63):
+                        value -= 1 << 64
+                    enumerators.append((self._string(words[extra + 3 * k], type_id), value))
+            return enum_type(name, size_type, signed, enumerators)
+        if kind == BTF_KIND_FWD:
+            return (union_type if kind_flag else struct_type)(name, None, None)
+        if kind == BTF_KIND_TYPEDEF:
+            return typedef_type(name or "", self.type_by_id(size_type))
+        if kind == BTF_KIND_VOLATILE:
+            return self.type_by_id(size_type).qualified(Qualifiers.VOLATILE)
+        if kind == BTF_KIND_CONST:
+            return self.type_by_id(size_type).qualified(Qualifiers.CONST)
+        if kind == BTF_KIND_RESTRICT:
+            return self.type_by_id(size_type).qualified(Qualifiers.RESTRICT)
+        if kind in (BTF_KIND_TYPE_TAG, BTF_KIND_FUNC, BTF_KIND_VAR, BTF_KIND_DECL_TAG):
+            # Tags are annotations; a FUNC or VAR "is" its prototype or variable type here.
+            return self.type_by_id(size_type)
+        if kind == BTF_KIND_FUNC_PROTO:
+            params = []
+            variadic = False
+            for k in range(vlen):
+                p_name, p_type = words[extra + 2 * k], words[extra + 2 * k + 1]
+                if p_type == 0 and p_name == 0 and k == vlen - 1:
+                    variadic = True  # "..." is a final nameless parameter of type void
+                    break
+                params.append((self._name(p_name, type_id), self.type_by_id(p_type)))
+            return function_type(self.type_by_id(size_type), params, variadic)
+        if kind == BTF_KIND_DATASEC:
+            return struct_type(name, size_type, [])
+        raise FormatError(f"BTF type {type_id} has unknown kind {kind}", self._offset(type_id) + 4, "info.kind")
+
+    def _members(self, type_id: int) -> List[Member]:
+        words = self._words
+        i = self._starts[type_id]
+        info = words[i + 1]
+        kind_flag = info >> 31
+        members = []
+        for k in range(info & 0xFFFF):
+            j = i + 3 + 3 * k
+            name_off, member_type, offset = words[j], words[j + 1], words[j + 2]
+            if not 0 <= member_type < len(self._starts):
+                raise FormatError(f"BTF type {type_id} member {k} refers to type {member_type}, out of range",
+                                  self._type_start + 4 * (j + 1), "btf_member.type")
+            if kind_flag:
+                bit_offset, bit_field_size = offset & 0xFFFFFF, offset >> 24
+            else:
+                bit_offset, bit_field_size = offset, 0
+                # Before kind_flag, a bit field was an INT whose encoding carried offset and width.
+                if self._kind(member_type) == BTF_KIND_INT:
+                    mi = self._starts[member_type]
+                    encoding = words[mi + 3]
+                    bits, int_offset = encoding & 0xFF, (encoding >> 16) & 0xFF
+                    if int_offset or bits != words[mi + 2] * 8:
+                        bit_offset += int_offset
+                        bit_field_size = bits
+            members.append(Member(self._name(name_off, type_id), _lazy(self, member_type),
+                                  bit_offset, bit_field_size))
+        return members
+
+    # -- lookups ------------------------------------------------------------
+    def _lookup(self, namespace: str, name: str) -> Optional[Type]:
+        type_id = self._names.get((namespace, name))
+        return None if type_id is None else self.type_by_id(type_id)
+
+    def type_id(self, name: str) -> Optional[int]:
+        """BTF id of ``struct X``/``union X``/``enum X``/typedef or base type name, or None."""
+        words = name.split()
+        if len(words) == 2 and words[0] in ("struct", "union", "enum"):
+            return self._names.get((words[0], words[1]))
+        return self._names.get(("", canonical_base_name(name)))
+
+    def variable_type(self, name: str) -> Optional[Type]:
+        """Type of a variable BTF describes (only per-CPU variables, in DATASEC .data..percpu)."""
+        type_id = self._variables.get(name)
+        return None if type_id is None else self.type_by_id(type_id)
+
+    def variable_names(self) -> List[str]:
+        return list(self._variables)
+
+    def function_type(self, name: str) -> Optional[Type]:
+        """Prototype of a kernel function BTF describes (a FUNC record), or None."""
+        type_id = self._functions.get(name)
+        return None if type_id is None else self.type_by_id(type_id)
+
+    def names(self) -> List[Tuple[str, str]]:
+        """Every indexed (namespace, name); namespace is "struct", "union", "enum" or ""."""
+        return list(self._names)
+
+
+def _lazy(index: BtfIndex, type_id: int):
+    return lambda: index.type_by_id(type_id)
+
+
+def parse_btf(data: bytes, source: str = "btf") -> BtfIndex:
+    """Index a BTF blob; raises FormatError naming offset and field if it is malformed or truncated."""
+    return BtfIndex(bytes(data), source)
+
+
+def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
+    """BTF of a raw BTF file such as /sys/kernel/btf/vmlinux."""
+    with open(path, "rb") as f:
+        return parse_btf(f.read(), f"btf ({path})")
+
+
+def load_vmlinux_btf(path: str) -> Optional[BtfIndex]:
+    """BTF from the .BTF section of an ELF vmlinux, or None if it has none."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as f:
+        section = ELFFile(f).get_section_by_name(".BTF")
+        if section is None:
+            return None
+        return parse_btf(section.data(), "btf (vmlinux .BTF)")
