@@ -235,3 +235,17 @@ def test_an_unfinished_oom_report_does_not_swallow_a_later_trace():
     lockup = event(report, "soft_lockup")
     assert (lockup.first_line, lockup.last_line) == (4, 6)
     assert event(report, "oom_kill").last_line == 3
+
+
+def test_back_to_back_warnings_are_two_events():
+    lines = ["[  10.000001] ------------[ cut here ]------------",
+             "[  10.000002] WARNING: CPU: 0 PID: 1 at drivers/foo.c:10 foo_probe+0x10/0x20",
+             "[  10.000003] Call Trace:",
+             "[  10.000004]  foo_probe+0x10/0x20",
+             "[  10.000005] ---[ end trace 0000000000000001 ]---",
+             "[  10.000006] ------------[ cut here ]------------",
+             "[  10.000007] WARNING: CPU: 0 PID: 1 at drivers/bar.c:20 bar_probe+0x10/0x20",
+             "[  10.000008] ---[ end trace 0000000000000002 ]---"]
+    report = find_trouble(parse_log(lines))
+    assert [(item.details["location"], item.first_line, item.last_line) for item in report.events] == \
+        [("drivers/foo.c:10", 1, 5), ("drivers/bar.c:20", 6, 8)]

@@ -186,7 +186,6 @@ _BODY = re.compile(r"""^(?:
     |\s*(?:IP:|PGD\ |P4D\ |PUD\ |Oops:|\#PF:|BUG:\ unable|Oops)
     |\s*CPU\ \d+\s*$
     |\s*---\[\ end\ trace
-    |\s*\[\ cut\ here\ \]
     |\s*\?\ 
     |\s*note:\ |\s*task:\ [0-9a-f]+\ 
     |\s*(?:<d>\s*)?(?:[0-9a-f]{8,16}\s+)*[0-9a-f]{8,16}\s*$   # raw stack words

@@ -109,10 +109,6 @@ def _text(occurrence: _Occurrence) -> str:
     return "\n".join(record.text for record in occurrence.records)
 
 
-def _regex(pattern: str) -> Pattern[str]:
-    return re.compile(pattern)
-
-
 _HW = re.compile(r"\[Hardware Error\]|^mce: |^EDAC ")
 _IO_ANCHOR = re.compile(r"(?:blk_update_request|print_req_error|end_request): (?:critical \w+ |I/O |\w+ )?error"
                         r"|^(?:critical \w+ error|I/O error), dev \S+, sector|^Buffer I/O error on (?:dev|device)"
@@ -125,7 +121,7 @@ _FS_PREFIX = re.compile(r"^(EXT[234]-fs|XFS|BTRFS|FAT-fs)\b[^(]*\((?:device )?([
 
 
 def _same_ata_port(match: "re.Match[str]", text: str) -> bool:
-    port = match.group(1)
+    port = match.group("port")
     return (bool(re.match(rf"ata{port}(?:\.\d+)?: (?!exception Emask)", text))
             or bool(re.match(r"\s*(?:res|cmd) [0-9a-f]{2}/", text)) or text.startswith("SError:"))
 
@@ -208,7 +204,7 @@ def _hw_grade(text: str) -> str:
 
 
 _RULES: List[_Rule] = [
-    _Rule("panic", "critical", _regex(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
+    _Rule("panic", "critical", re.compile(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
           "The kernel stopped: it hit a condition it could not continue from and halted (or rebooted, "
           "if kernel.panic is set). Everything after this line is from the next boot. The reason is on "
           "the panic line; the event just before it is usually the cause.",
@@ -219,7 +215,7 @@ _RULES: List[_Rule] = [
                                             r"Shutting down cpus|drm_kms_helper: panic)", t)),
           trace_body=True, details=lambda o: _panic_details(o.match.group("reason"))),
     _Rule("soft_lockup", "error",
-          _regex(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<task>.*)\]| detected on "
+          re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<task>.*)\]| detected on "
                  r"CPU#(?P<cpu2>\d+))"),
           "A CPU ran kernel code for longer than the watchdog threshold (about 20 s) without scheduling. "
           "Often a livelock on a spinlock, a driver loop, or a hypervisor that did not give the virtual "
@@ -231,14 +227,14 @@ _RULES: List[_Rule] = [
               ("cpu", int(o.match.group("cpu") or o.match.group("cpu2"))),
               ("seconds", int(o.match.group("secs")) if o.match.group("secs") else None),
               ("task", o.match.group("task"))) if value is not None}),
-    _Rule("hard_lockup", "critical", _regex(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
+    _Rule("hard_lockup", "critical", re.compile(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
           "A CPU stopped taking interrupts for several seconds: the NMI watchdog caught it stuck with "
           "interrupts off, typically on a spinlock taken in interrupt context, or a firmware/hardware hang.",
           "Read the trace for the lock or driver involved; consider kernel.hardlockup_panic=1 with kdump "
           "to capture the state. Check firmware (BIOS/SMI) updates.",
           trace_body=True, details=lambda o: {"cpu": int(o.match.group("cpu"))}),
     _Rule("hung_task", "error",
-          _regex(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
+          re.compile(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
           "A task waited in uninterruptible sleep (state D) for over the hung-task timeout. It is usually "
           "waiting for I/O: a slow or failing disk, a stuck NFS or iSCSI server, or a filesystem journal "
           "that cannot commit.",
@@ -250,7 +246,7 @@ _RULES: List[_Rule] = [
           details=lambda o: {"task": o.match.group("task"), "pid": int(o.match.group("pid")),
                              "seconds": int(o.match.group("secs"))}),
     _Rule("rcu_stall", "error",
-          _regex(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
+          re.compile(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
           "RCU, the kernel's read-copy-update mechanism, could not finish a grace period because a CPU "
           "did not pass through a quiescent state for many seconds: a CPU looping in the kernel, "
           "interrupts disabled too long, or a starved virtual CPU.",
@@ -263,7 +259,7 @@ _RULES: List[_Rule] = [
           details=lambda o: {"flavor": o.match.group("flavor"),
                              "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})}),
     _Rule("oops", "critical",
-          _regex(r"^(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|BUG: kernel NULL pointer dereference|"
+          re.compile(r"^(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|BUG: kernel NULL pointer dereference|"
                  r"kernel BUG at (?P<at>\S+)|general protection fault|Oops: [0-9a-f]+|Unable to handle kernel|"
                  r"Internal error: Oops|BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|"
                  r"sleeping function called))"),
@@ -276,7 +272,7 @@ _RULES: List[_Rule] = [
                                             r"Internal error: Oops|invalid opcode:|kernel BUG at)", t)),
           trace_body=True, details=_oops_details),
     _Rule("warning", "warning",
-          _regex(r"^WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?"),
+          re.compile(r"^WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?"),
           "The kernel detected something that should not happen (a WARN_ON) but carried on. One warning "
           "is not a crash; it often precedes a related failure (the message above names the subsystem).",
           "Look at the file and function named on the WARNING line and the lines just before it (e.g. "
@@ -286,7 +282,7 @@ _RULES: List[_Rule] = [
           details=lambda o: dict(_oops_details(o), location=o.match.group("at"),
                                  **({"function": o.match.group("function")} if o.match.group("function") else {}))),
     _Rule("hardware_error", "warning",
-          _regex(r"^(?:mce: )?\[Hardware Error\]:|^\{\d+\}\[Hardware Error\]:|^EDAC (?:MC\d+|\w+): .*\b(?:CE|UE)\b|"
+          re.compile(r"^(?:mce: )?\[Hardware Error\]:|^\{\d+\}\[Hardware Error\]:|^EDAC (?:MC\d+|\w+): .*\b(?:CE|UE)\b|"
                  r"^mce: .*(?:Machine check events logged|Uncorrected)|^Machine check events logged|"
                  r"^CPU \d+: Machine Check Exception"),
           "The hardware reported an error through the machine-check architecture or the memory "
@@ -300,7 +296,7 @@ _RULES: List[_Rule] = [
           key=lambda o: f"hardware_error {_hw_grade(_text(o))} " + _normalize(re.sub(r"\(.*", "", o.match.string)),
           grade=_hw_grade),
     _Rule("ata_error", "warning",
-          _regex(r"^ata(?P<port>\d+)(?:\.\d+)?: (?:exception Emask|qc timeout|COMRESET failed|failed to IDENTIFY|"
+          re.compile(r"^ata(?P<port>\d+)(?:\.\d+)?: (?:exception Emask|qc timeout|COMRESET failed|failed to IDENTIFY|"
                  r"revalidation failed|disabled$|limiting SATA link speed)"),
           "The SATA/PATA link reported an error: a command failed or timed out and the driver reset the "
           "link. Bus errors (ICRC, ATA bus error) point at the cable or backplane; media errors (UNC) "
@@ -321,7 +317,7 @@ _RULES: List[_Rule] = [
           key=lambda o: f"io_error {o.rule.details(o).get('device', '')}",
           details=lambda o: _io_details(o)),
     _Rule("raid_degraded", "error",
-          _regex(r"^(?:md/raid\d+:(?P<array>md\w+): (?:Disk failure on|Operation continuing on|not enough "
+          re.compile(r"^(?:md/raid\d+:(?P<array>md\w+): (?:Disk failure on|Operation continuing on|not enough "
                  r"operational)|raid\d+: Disk failure on|md: kicking non-fresh)|\bAEN: ERROR\b.*[Dd]egraded|"
                  r"\b[Dd]egraded (?:unit|array|mode)\b"),
           "A RAID array lost a member and runs degraded: it still serves data, but one more failure "
@@ -332,7 +328,7 @@ _RULES: List[_Rule] = [
           key=lambda o: f"raid_degraded {o.match.group('array') or _normalize(o.records[0].text)}",
           details=lambda o: {"array": o.match.group("array")} if o.match.group("array") else {}),
     _Rule("fs_error", "error",
-          _regex(r"^(?:EXT[234]-fs error \(device |EXT[234]-fs warning \(device .*(?:error|[Cc]orrupt)|"
+          re.compile(r"^(?:EXT[234]-fs error \(device |EXT[234]-fs warning \(device .*(?:error|[Cc]orrupt)|"
                  r"EXT[234]-fs \([^)]+\): (?:Remounting filesystem read-only|error count since last fsck|"
                  r".*[Cc]orrupt|.*I/O error|Delayed block allocation failed)|"
                  r"XFS \([^)]+\): .*(?:[Cc]orrupt|[Ii]nternal error|I/O error|force_shutdown|[Ss]hutting down|"
@@ -345,13 +341,13 @@ _RULES: List[_Rule] = [
           key=lambda o: "fs_error {filesystem} {device}".format(**_fs_details(o)),
           details=lambda o: _fs_details(o),
           grade=lambda t: "warning" if "error count since last fsck" in t else "error"),
-    _Rule("tcp_treason", "noise", _regex(r"TCP: Treason uncloaked! Peer (?P<peer>\S+)"),
+    _Rule("tcp_treason", "noise", re.compile(r"TCP: Treason uncloaked! Peer (?P<peer>\S+)"),
           "A remote TCP peer shrank its receive window, which the RFC forbids; the kernel logged and "
           "repaired it. It says something about a broken host elsewhere, nothing about this machine.",
           "Nothing to do on this machine.",
           key=lambda o: "tcp_treason"),
     _Rule("firewall_log", "noise",
-          _regex(r"\bIN=\S* OUT=\S*(?: MAC=\S*)? SRC="),
+          re.compile(r"\bIN=\S* OUT=\S*(?: MAC=\S*)? SRC="),
           "A firewall rule logs packets it drops (iptables/nftables LOG target, UFW BLOCK). Internet-facing "
           "machines log a steady stream of these scans; they are not a fault.",
           "Nothing to fix. To quiet the console, rate-limit the LOG rule or lower kernel.printk.",
@@ -448,13 +444,14 @@ def find_trouble(records: Iterable[LogRecord]) -> TroubleReport:
             occurrences.append(current)
             prelude = []
             continue
+        if "[ cut here ]" in text:
+            current, prelude = None, [record]
+            continue
         if current is not None and current.rule.trace_body and is_report_body(text):
             current.records.append(record)
             continue
         current = None
-        if "[ cut here ]" in text:
-            prelude = [record]
-        elif prelude and len(prelude) < 4:
+        if prelude and len(prelude) < 4:
             # "cut here" is followed by the subsystem's own message, then WARNING/BUG.
             prelude.append(record)
         else:
