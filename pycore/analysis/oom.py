@@ -139,7 +139,8 @@ _OOM_KILL = re.compile(r"^oom-kill:(.*)$")
 # "Kill process N (x) score S or sacrifice child" names the choice (2.6.x-5.0); "Killed process"
 # is the kill itself, alone on its line (to 4.x) or after "Out of memory: " (2.6.18 and 5.1+).
 _SELECT = re.compile(r"^(?:Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): "
-                     r"(?P<verb>Kill|kill|Killed) process (?P<pid>\d+)(?:, UID (?P<uid>\d+),)? \((?P<name>.*?)\)(?P<tail>.*)$")
+                     r"(?P<verb>Kill|kill|Killed) process (?P<pid>\d+)(?:, UID (?P<uid>\d+),)? "
+                     r"\((?P<name>.*?)\)(?P<tail>.*)$")
 _KILLED = re.compile(r"^Killed process (\d+)(?:, UID (\d+),)? \((.*?)\)(.*)$")
 _VICTIM_SIZES = re.compile(r"(total-vm|anon-rss|file-rss|shmem-rss):(\d+)kB")
 _MEMCG_USAGE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB")
@@ -465,7 +466,8 @@ def _account(report: OomReport) -> List[MemoryPart]:
     shmem_on_anon = min(shmem, anon_lru)
     shmem_unevictable = min(shmem - shmem_on_anon, unevictable)
     parts = [
-        MemoryPart("anon", (anon_lru - shmem_on_anon) * page_kb, "process private memory (heap, stack, anonymous mmap)"),
+        MemoryPart("anon", (anon_lru - shmem_on_anon) * page_kb,
+                   "process private memory (heap, stack, anonymous mmap)"),
         MemoryPart("shmem", (shmem_on_anon + shmem_unevictable) * page_kb, "tmpfs, SysV/POSIX shared memory"),
         MemoryPart("file", pages("active_file", "inactive_file", "isolated_file") * page_kb, "page cache"),
         MemoryPart("unevictable", (unevictable - shmem_unevictable) * page_kb, "mlocked pages"),
@@ -486,7 +488,8 @@ def _account(report: OomReport) -> List[MemoryPart]:
     if report.hugepages_kb:
         parts.append(MemoryPart("hugepages", report.hugepages_kb, "hugetlbfs pool (used or not)"))
     if report.pages_reserved is not None:
-        parts.append(MemoryPart("reserved", report.pages_reserved * page_kb, "reserved at boot (kernel image, memmap, crashkernel)"))
+        parts.append(MemoryPart("reserved", report.pages_reserved * page_kb,
+                                "reserved at boot (kernel image, memmap, crashkernel)"))
     return parts
 
 
@@ -543,7 +546,8 @@ def _verdict(report: OomReport, total_kb: Optional[int], parts: List[MemoryPart]
         used = total_kb - free
         user = by_name["anon"] + by_name["shmem"] + by_name["file"] + by_name["unevictable"]
         kernel = (by_name["slab_reclaimable"] + by_name["slab_unreclaimable"] + by_name["pagetables"]
-                  + by_name.get("kernel_stack", 0) + by_name.get("bounce", 0) + by_name.get("kernel_misc_reclaimable", 0))
+                  + by_name.get("kernel_stack", 0) + by_name.get("bounce", 0)
+                  + by_name.get("kernel_misc_reclaimable", 0))
         biggest = max(("anon", "shmem", "file", "slab_unreclaimable", "slab_reclaimable", "pagetables",
                        "hugepages"), key=lambda name: by_name.get(name, 0))
         sentences.append(f"Of {_mib(total_kb)} RAM, {_mib(used)} was in use and {_mib(free)} free.")

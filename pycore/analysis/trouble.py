@@ -175,15 +175,18 @@ def _oops_details(occurrence: _Occurrence) -> Dict[str, Any]:
 _PANIC_HINTS = [
     (r"hung_task|blocked tasks", "kernel.hung_task_panic turned a hung task into a panic; the task that "
                                  "panicked is khungtaskd, the one that hung is in the hung_task event."),
-    (r"Fatal machine check|Machine check", "The hardware reported an uncorrectable error; see the hardware_error event."),
+    (r"Fatal machine check|Machine check",
+     "The hardware reported an uncorrectable error; see the hardware_error event."),
     (r"Out of memory", "vm.panic_on_oom turned an out-of-memory condition into a panic."),
-    (r"deadlocked on memory", "Out of memory with no process left that the OOM killer may kill; see the oom_kill event."),
+    (r"deadlocked on memory",
+     "Out of memory with no process left that the OOM killer may kill; see the oom_kill event."),
     (r"Fatal exception", "An oops killed a task and panic_on_oops (or the oops being in interrupt context) "
                          "turned it into a panic; see the oops event."),
     (r"Hard LOCKUP", "kernel.hardlockup_panic turned a hard lockup into a panic; see the hard_lockup event."),
     (r"softlockup", "kernel.softlockup_panic turned a soft lockup into a panic; see the soft_lockup event."),
     (r"Attempted to kill init", "PID 1 (init/systemd) exited or crashed; the kernel cannot run without it."),
-    (r"VFS: Unable to mount root", "The root filesystem could not be mounted: wrong root= or a missing driver in the initramfs."),
+    (r"VFS: Unable to mount root",
+     "The root filesystem could not be mounted: wrong root= or a missing driver in the initramfs."),
     (r"killing interrupt handler", "A fault happened inside an interrupt handler, which cannot be killed like a task."),
 ]
 
@@ -216,7 +219,7 @@ _RULES: List[_Rule] = [
           trace_body=True, details=lambda o: _panic_details(o.match.group("reason"))),
     _Rule("soft_lockup", "error",
           re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<task>.*)\]| detected on "
-                 r"CPU#(?P<cpu2>\d+))"),
+                     r"CPU#(?P<cpu2>\d+))"),
           "A CPU ran kernel code for longer than the watchdog threshold (about 20 s) without scheduling. "
           "Often a livelock on a spinlock, a driver loop, or a hypervisor that did not give the virtual "
           "CPU time (steal time on an overcommitted host).",
@@ -260,9 +263,9 @@ _RULES: List[_Rule] = [
                              "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})}),
     _Rule("oops", "critical",
           re.compile(r"^(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|BUG: kernel NULL pointer dereference|"
-                 r"kernel BUG at (?P<at>\S+)|general protection fault|Oops: [0-9a-f]+|Unable to handle kernel|"
-                 r"Internal error: Oops|BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|"
-                 r"sleeping function called))"),
+                     r"kernel BUG at (?P<at>\S+)|general protection fault|Oops: [0-9a-f]+|Unable to handle kernel|"
+                     r"Internal error: Oops|BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|"
+                     r"sleeping function called))"),
           "The kernel hit a bug: it dereferenced a bad pointer, failed an assertion (BUG_ON) or corrupted "
           "its own memory. The task in the report is killed; the kernel may keep running in a damaged "
           "state, or panic if panic_on_oops is set. Causes are kernel or driver bugs and faulty RAM.",
@@ -283,8 +286,8 @@ _RULES: List[_Rule] = [
                                  **({"function": o.match.group("function")} if o.match.group("function") else {}))),
     _Rule("hardware_error", "warning",
           re.compile(r"^(?:mce: )?\[Hardware Error\]:|^\{\d+\}\[Hardware Error\]:|^EDAC (?:MC\d+|\w+): .*\b(?:CE|UE)\b|"
-                 r"^mce: .*(?:Machine check events logged|Uncorrected)|^Machine check events logged|"
-                 r"^CPU \d+: Machine Check Exception"),
+                     r"^mce: .*(?:Machine check events logged|Uncorrected)|^Machine check events logged|"
+                     r"^CPU \d+: Machine Check Exception"),
           "The hardware reported an error through the machine-check architecture or the memory "
           "controller (EDAC/APEI). Corrected errors (CE) were fixed by ECC but predict failure of that "
           "DIMM or CPU; uncorrected errors (UE, Machine Check Exception) corrupt data and usually panic.",
@@ -297,7 +300,7 @@ _RULES: List[_Rule] = [
           grade=_hw_grade),
     _Rule("ata_error", "warning",
           re.compile(r"^ata(?P<port>\d+)(?:\.\d+)?: (?:exception Emask|qc timeout|COMRESET failed|failed to IDENTIFY|"
-                 r"revalidation failed|disabled$|limiting SATA link speed)"),
+                     r"revalidation failed|disabled$|limiting SATA link speed)"),
           "The SATA/PATA link reported an error: a command failed or timed out and the driver reset the "
           "link. Bus errors (ICRC, ATA bus error) point at the cable or backplane; media errors (UNC) "
           "point at the disk itself.",
@@ -318,8 +321,8 @@ _RULES: List[_Rule] = [
           details=lambda o: _io_details(o)),
     _Rule("raid_degraded", "error",
           re.compile(r"^(?:md/raid\d+:(?P<array>md\w+): (?:Disk failure on|Operation continuing on|not enough "
-                 r"operational)|raid\d+: Disk failure on|md: kicking non-fresh)|\bAEN: ERROR\b.*[Dd]egraded|"
-                 r"\b[Dd]egraded (?:unit|array|mode)\b"),
+                     r"operational)|raid\d+: Disk failure on|md: kicking non-fresh)|\bAEN: ERROR\b.*[Dd]egraded|"
+                     r"\b[Dd]egraded (?:unit|array|mode)\b"),
           "A RAID array lost a member and runs degraded: it still serves data, but one more failure "
           "loses it.",
           "Check /proc/mdstat or the controller's tool, replace the failed disk and let the array rebuild. "
@@ -329,10 +332,10 @@ _RULES: List[_Rule] = [
           details=lambda o: {"array": o.match.group("array")} if o.match.group("array") else {}),
     _Rule("fs_error", "error",
           re.compile(r"^(?:EXT[234]-fs error \(device |EXT[234]-fs warning \(device .*(?:error|[Cc]orrupt)|"
-                 r"EXT[234]-fs \([^)]+\): (?:Remounting filesystem read-only|error count since last fsck|"
-                 r".*[Cc]orrupt|.*I/O error|Delayed block allocation failed)|"
-                 r"XFS \([^)]+\): .*(?:[Cc]orrupt|[Ii]nternal error|I/O error|force_shutdown|[Ss]hutting down|"
-                 r"xfs_repair)|BTRFS (?:error|critical) \(device |FAT-fs \([^)]+\): error)"),
+                     r"EXT[234]-fs \([^)]+\): (?:Remounting filesystem read-only|error count since last fsck|"
+                     r".*[Cc]orrupt|.*I/O error|Delayed block allocation failed)|"
+                     r"XFS \([^)]+\): .*(?:[Cc]orrupt|[Ii]nternal error|I/O error|force_shutdown|[Ss]hutting down|"
+                     r"xfs_repair)|BTRFS (?:error|critical) \(device |FAT-fs \([^)]+\): error)"),
           "The filesystem found inconsistent on-disk metadata or could not write it. To protect the data "
           "it may remount read-only or shut down, after which writes fail.",
           "Unmount and check the filesystem (fsck / xfs_repair) from a rescue system, after checking "

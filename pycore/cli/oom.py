@@ -14,8 +14,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         "oom", help="explain each oom-killer report in a kernel log",
         description="Parse every oom-killer report (2.6.2x to 6.x formats), decode gfp_mask, account for all "
                     "RAM, list the biggest tasks and say whether processes or the kernel used the memory.")
-    parser.add_argument("source", metavar="SOURCE", help="a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
-    parser.add_argument("--year", type=int, help="year of syslog/journal lines that do not print one (default: this year)")
+    parser.add_argument("source", metavar="SOURCE",
+                        help="a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
+    parser.add_argument("--year", type=int,
+                        help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -63,23 +65,28 @@ def _render_one(number: int, total: int, report: Dict[str, Any]) -> List[str]:
         lines.append("  Context: " + ", ".join(context))
     memcg = report["memcg"]
     if memcg:
-        lines.append(f"  Cgroup:  {memcg['name'] or '?'} used {_size(memcg['usage_kb'])} of limit {_size(memcg['limit_kb'])}")
+        lines.append(f"  Cgroup:  {memcg['name'] or '?'} used {_size(memcg['usage_kb'])} "
+                     f"of limit {_size(memcg['limit_kb'])}")
     if report["accounting"] and report["total_ram_kb"]:
         total_kb = report["total_ram_kb"]
         lines.append(f"  RAM {_size(total_kb)} = {report['pages_ram']} pages of {report['page_size'] // 1024} KiB:")
         rows = report["accounting"] + [{"name": "unaccounted", "kb": report["unaccounted_kb"],
                                          "note": "on no counter the report prints"}]
         for row in rows:
-            lines.append(f"    {row['name']:<24}{_size(row['kb']):>12} {row['kb'] * 100 / total_kb:6.1f}%  {row['note']}")
+            share = row["kb"] * 100 / total_kb
+            lines.append(f"    {row['name']:<24}{_size(row['kb']):>12} {share:6.1f}%  {row['note']}")
     swap = report["swap"]
-    if swap["total_kb"] is not None:
+    if swap["total_kb"] == 0:
+        lines.append("  Swap: none")
+    elif swap["total_kb"] is not None:
         lines.append(f"  Swap: {_size(swap['used_kb'])} used of {_size(swap['total_kb'])}")
     for zone in report["zones"]:
         where = f"Node {zone['node']} {zone['zone']}" if zone["node"] is not None else zone["zone"]
         lines.append(f"  Zone {where}: free {_size(zone['free_kb'])}, watermarks min {_size(zone['min_kb'])} / "
                      f"low {_size(zone['low_kb'])} / high {_size(zone['high_kb'])}: {zone['state']}")
     if report["top_tasks"]:
-        lines.append(f"  Biggest tasks by RSS ({report['tasks_listed']} listed, {_size(report['tasks_rss_kb'])} in all):")
+        lines.append(f"  Biggest tasks by RSS ({report['tasks_listed']} listed, "
+                     f"{_size(report['tasks_rss_kb'])} in all):")
         for task in report["top_tasks"][:8]:
             lines.append(f"    {task['pid']:>8}  {task['name']:<20}{_size(task['rss_kb']):>12}")
     lines.append("")

@@ -18,8 +18,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Classify every event in a kernel text log: OOM kills, storage failures, BUG/Oops/WARNING, "
                     "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.")
     parser.add_argument("source", metavar="SOURCE",
-                        help="a text log: dmesg, /var/log/messages, journalctl output or a console capture ('-' for stdin)")
-    parser.add_argument("--year", type=int, help="year of syslog/journal lines that do not print one (default: this year)")
+                        help="a text log: dmesg, /var/log/messages, journalctl output or a console capture "
+                             "('-' for stdin)")
+    parser.add_argument("--year", type=int,
+                        help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
