@@ -126,6 +126,7 @@ def test_disk_errors_name_the_device_and_keep_the_sense_data():
     sda = next(item for item in io if item.details["device"] == "sda")
     assert any("Unrecovered read error" in line for line in sda.lines)
     assert any("sector 1953812432" in line for line in sda.lines)
+    assert event(report, "ata_error").details["likely"] == "disk medium"
     raid = event(report, "raid_degraded")
     assert raid.details == {"array": "md0"}
     assert any("Operation continuing on 1 devices" in line for line in raid.lines)
@@ -136,7 +137,7 @@ def test_disk_errors_name_the_device_and_keep_the_sense_data():
 
 def test_ata_bus_error_from_the_guide_keeps_the_res_line():
     ata = event(trouble("seed-guide-disk.log"), "ata_error")
-    assert ata.details == {"port": "ata3"}
+    assert ata.details == {"port": "ata3", "error_bits": ["ICRC", "ABRT"], "likely": "cable or link"}
     assert any("(ATA bus error)" in line for line in ata.lines)
     assert ata.lines[-1].endswith("ata3: soft resetting link")
 

@@ -126,6 +126,17 @@ def _same_ata_port(match: "re.Match[str]", text: str) -> bool:
             or bool(re.match(r"\s*(?:res|cmd) [0-9a-f]{2}/", text)) or text.startswith("SError:"))
 
 
+def _ata_details(occurrence: "_Occurrence") -> Dict[str, Any]:
+    """The port, and the drive's error bits: ICRC/ATA bus error mean the link, UNC the medium."""
+    details: Dict[str, Any] = {"port": f"ata{occurrence.match.group('port')}"}
+    bits = re.search(r"error: \{ ([A-Z ]+) \}", _text(occurrence))
+    if bits:
+        details["error_bits"] = bits.group(1).split()
+        details["likely"] = ("disk medium" if "UNC" in details["error_bits"] else
+                             "cable or link" if "ICRC" in details["error_bits"] else "unknown")
+    return details
+
+
 def _fs_device(text: str) -> Optional[str]:
     prefix = _FS_PREFIX.match(text)
     return prefix.group(2).split(":")[0] if prefix else None
@@ -308,7 +319,7 @@ _RULES: List[_Rule] = [
           "cable for CRC/bus errors, the disk for media errors, and check RAID status.",
           absorb=lambda m, t: _same_ata_port(m, t),
           key=lambda o: f"ata_error ata{o.match.group('port')} " + _normalize(o.records[0].text.split(": ", 1)[-1]),
-          details=lambda o: {"port": f"ata{o.match.group('port')}"},
+          details=lambda o: _ata_details(o),
           grade=lambda t: "error" if re.search(r"disabled|failed to IDENTIFY|revalidation failed", t) else "warning"),
     _Rule("io_error", "error", _IO_ANCHOR,
           "Reads or writes to a block device failed after the driver's retries; data that should have "
