@@ -1,9 +1,13 @@
 """The scripting surface: a Program is one dump plus whatever debug information is known."""
 import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
+from . import debuginfo
 from .arch import X86_64
 from .dump import Dump, open_dump
+from .errors import MissingDebugInfoError
+from .object import Object
+from .types.model import Type
 
 
 class Program:
@@ -19,6 +23,10 @@ class Program:
         self.system_map = system_map
         self._arch: Optional[X86_64] = None
         self._native = native
+        self._symbols = None
+        self._types = None
+        if vmlinux:
+            debuginfo.check_vmlinux(self, vmlinux)
 
     @property
     def arch(self) -> X86_64:
@@ -35,6 +43,65 @@ class Program:
         if physical:
             return self.dump.read_physical(address, size)
         return self.arch.read(address, size)
+
+    @property
+    def symbols(self):
+        """The symbol table (see :mod:`pycore.debuginfo` for where it comes from)."""
+        if self._symbols is None:
+            self._symbols = debuginfo.load_symbols(self)
+            self._use_randomized_bases()
+        return self._symbols
+
+    @symbols.setter
+    def symbols(self, table) -> None:
+        self._symbols = table
+
+    @property
+    def types(self):
+        """The type index: DWARF, vmlinux BTF or the dump's own BTF."""
+        if self._types is None:
+            self._types = debuginfo.load_types(self)
+        return self._types
+
+    @types.setter
+    def types(self, index) -> None:
+        self._types = index
+
+    def _use_randomized_bases(self) -> None:
+        # CONFIG_RANDOMIZE_MEMORY moves the direct map; the kernel keeps its base in page_offset_base.
+        base = debuginfo.read_kernel_variable(self, "page_offset_base")
+        if base:
+            self.arch.set_direct_map(base)
+
+    def type(self, name: "Union[str, Type]") -> "Type":
+        """A type by C spelling (``"struct task_struct"``, ``"char [16]"``, ``"u64 *"``)."""
+        if not isinstance(name, str):
+            return name
+        return self.types.find(name)
+
+    def symbol(self, what: "Union[int, str]"):
+        """By address: ``(Symbol, offset)`` or None; by name: the Symbol (LookupError if unknown)."""
+        if isinstance(what, str):
+            return self.symbols.by_name(what)
+        return self.symbols.lookup(what)
+
+    def object(self, name: str) -> "Object":
+        """The global variable ``name`` as a typed Object."""
+        from .types.known_globals import global_type
+
+        symbol = self.symbols.by_name(name)
+        var_type = global_type(self.types, name)
+        if var_type is None:
+            raise MissingDebugInfoError(f"the type of {name!r} is not known: {self.types.source} has no variable"
+                                        " types for it (give the vmlinux for DWARF)")
+        return Object(self, var_type, address=symbol.address)
+
+    __getitem__ = object
+
+    def per_cpu_offset(self, cpu: int) -> int:
+        """``__per_cpu_offset[cpu]``: add it to a per-CPU address for that CPU's copy."""
+        base = self.symbols.by_name("__per_cpu_offset").address
+        return int.from_bytes(self.read(base + 8 * cpu, 8), "little")
 
     def translate(self, address: int) -> int:
         """The physical address behind kernel virtual ``address``."""
