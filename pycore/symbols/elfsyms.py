@@ -1,0 +1,199 @@
+"""Symbols, build ID and banner from a vmlinux ELF file (any kernel version, 32/64-bit).
+
+pyelftools finds the sections; the symbol table itself is unpacked in bulk with
+struct, since building one pyelftools Symbol per entry costs seconds on the
+~150k-entry symtab of a distribution kernel.  DWARF is never touched.
+"""
+from bisect import bisect_right
+import os
+import struct
+from typing import Callable, List, Optional, Tuple
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from ..errors import FaultError, FormatError, MissingDebugInfoError
+from .table import SymbolTable
+
+SOURCE = "vmlinux symtab"
+
+SHF_ALLOC = 0x2
+SHN_UNDEF = 0
+SHN_ABS = 0xFFF1
+STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS = range(7)
+STT_GNU_IFUNC = 10
+STB_LOCAL, STB_GLOBAL, STB_WEAK = range(3)
+
+_KIND = {STT_NOTYPE: "notype", STT_OBJECT: "object", STT_FUNC: "function", STT_COMMON: "object",
+         STT_TLS: "tls", STT_GNU_IFUNC: "function"}
+# Among symbols at one address, the one lookup reports: sized before unsized,
+# global before weak before local, functions and objects before bare labels.
+_BINDING_RANK = {STB_GLOBAL: 0, STB_WEAK: 1, STB_LOCAL: 2}
+_TYPE_RANK = {STT_FUNC: 0, STT_GNU_IFUNC: 0, STT_OBJECT: 0, STT_COMMON: 0, STT_TLS: 1, STT_NOTYPE: 2}
+
+
+def _open_elf(path: str, stream) -> ELFFile:
+    try:
+        return ELFFile(stream)
+    except ELFError as error:
+        raise FormatError(f"{path} is not an ELF file: {error}", offset=0, field="e_ident") from None
+
+
+def _symtab_rows(elf: ELFFile, path: str) -> Tuple[list, bytes]:
+    """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None:
+        raise MissingDebugInfoError(f"{path} has no .symtab (stripped vmlinux?)")
+    strtab = elf.get_section(symtab["sh_link"]).data()
+    data = symtab.data()
+    endian = "<" if elf.little_endian else ">"
+    if elf.elfclass == 64:
+        fmt, size = endian + "IBBHQQ", 24
+        rows = [(name, value, sym_size, info, shndx)
+                for name, info, _other, shndx, value, sym_size in struct.iter_unpack(fmt, data[:len(data) // size * size])]
+    else:
+        fmt, size = endian + "IIIBBH", 16
+        rows = [(name, value, sym_size, info, shndx)
+                for name, value, sym_size, info, _other, shndx in struct.iter_unpack(fmt, data[:len(data) // size * size])]
+    return rows, strtab
+
+
+def _kernel_start(elf: ELFFile) -> int:
+    """Lowest address of an allocated section: where KASLR starts moving things.
+
+    Per-CPU sections linked at 0 (x86_64 SMP) and absolute symbols stay put.
+    """
+    starts = [section["sh_addr"] for section in elf.iter_sections()
+              if section["sh_flags"] & SHF_ALLOC and section["sh_addr"]]
+    return min(starts) if starts else 0
+
+
+def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
+    """The ``.symtab`` of a vmlinux, every kernel address moved by ``kaslr_offset`` (VMCOREINFO KERNELOFFSET).
+
+    Sizes are ELF ``st_size`` (None when 0), kinds 'function', 'object', 'tls' or
+    'notype'; section, file and undefined symbols are left out.  Raises FormatError
+    for a non-ELF file and MissingDebugInfoError when there is no symbol table.
+    """
+    with open(vmlinux_path, "rb") as stream:
+        elf = _open_elf(vmlinux_path, stream)
+        rows, strtab = _symtab_rows(elf, vmlinux_path)
+        kernel_start = _kernel_start(elf)
+        mask = (1 << elf.elfclass) - 1
+
+    entries = []
+    find = strtab.find
+    for name_offset, value, size, info, shndx in rows:
+        kind = info & 0xF
+        if kind not in _KIND or shndx == SHN_UNDEF or not name_offset:
+            continue
+        name = strtab[name_offset:find(b"\0", name_offset)].decode("utf-8", "replace")
+        if not name:
+            continue
+        if kaslr_offset and shndx != SHN_ABS and value >= kernel_start:
+            value = (value + kaslr_offset) & mask
+        entries.append((value, 0 if size else 1, _BINDING_RANK.get(info >> 4, 3), _TYPE_RANK[kind],
+                        name, size or None, _KIND[kind]))
+    entries.sort()
+    names = [entry[4] for entry in entries]
+    addresses = [entry[0] for entry in entries]
+    sizes = [entry[5] for entry in entries]
+    kinds = [entry[6] for entry in entries]
+
+    start = end = None
+    for name in ("_text", "_stext"):
+        if name in names:
+            start = addresses[names.index(name)]
+            break
+    if "_end" in names:
+        end = addresses[names.index("_end")]
+    return SymbolTable(SOURCE, names, addresses, sizes, kinds, start=start, end=end)
+
+
+def elf_build_id(path: str) -> Optional[str]:
+    """The NT_GNU_BUILD_ID note of an ELF file as lowercase hex, or None when it has none."""
+    with open(path, "rb") as stream:
+        elf = _open_elf(path, stream)
+        containers = [section for section in elf.iter_sections() if section["sh_type"] == "SHT_NOTE"]
+        if not containers:
+            containers = [segment for segment in elf.iter_segments() if segment["p_type"] == "PT_NOTE"]
+        for container in containers:
+            for note in container.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                    return note["n_desc"]
+    return None
+
+
+def _symbol_value(elf: ELFFile, path: str, wanted: str) -> Optional[Tuple[int, int]]:
+    """(st_value, st_size) of the first symbol called ``wanted``, without decoding every name."""
+    rows, strtab = _symtab_rows(elf, path)
+    key = wanted.encode() + b"\0"
+    offsets = set()
+    position = strtab.find(key)
+    while position >= 0:
+        if position == 0 or strtab[position - 1] == 0:
+            offsets.add(position)
+        position = strtab.find(key, position + 1)
+    for name_offset, value, size, info, shndx in rows:
+        if name_offset in offsets and shndx != SHN_UNDEF:
+            return value, size
+    return None
+
+
+def elf_linux_banner(path: str) -> Optional[str]:
+    """The ``linux_banner`` string ("Linux version 6.1.0-... ") stored in the vmlinux, or None.
+
+    Compared with the banner in a dump's memory, it tells whether a vmlinux
+    matches the dump.
+    """
+    with open(path, "rb") as stream:
+        elf = _open_elf(path, stream)
+        try:
+            found = _symbol_value(elf, path, "linux_banner")
+        except MissingDebugInfoError:
+            return None
+    if found is None:
+        return None
+    address, size = found
+    read = vmlinux_reader(path)
+    try:
+        data = read(address, size or 1024)
+    except FaultError:
+        return None
+    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def vmlinux_reader(path: str) -> Callable[[int, int], bytes]:
+    """``read(address, size)`` over the link-time addresses of a vmlinux's allocated sections.
+
+    Lets the kallsyms decoder and banner checks run on a vmlinux file as they do on
+    a dump.  Raises FaultError for addresses no section with file contents covers
+    (.bss, gaps); the file is opened per read, so nothing is left open.
+    """
+    with open(path, "rb") as stream:
+        elf = _open_elf(path, stream)
+        ranges: List[Tuple[int, int, int]] = sorted(
+            (section["sh_addr"], section["sh_size"], section["sh_offset"]) for section in elf.iter_sections()
+            if section["sh_flags"] & SHF_ALLOC and section["sh_type"] != "SHT_NOBITS" and section["sh_size"])
+    starts = [start for start, _size, _offset in ranges]
+
+    def read(address: int, size: int) -> bytes:
+        pieces = []
+        wanted = size
+        with open(path, "rb") as stream:
+            descriptor = stream.fileno()
+            while wanted > 0:
+                index = bisect_right(starts, address) - 1
+                if index < 0 or address >= ranges[index][0] + ranges[index][1]:
+                    raise FaultError(f"{os.path.basename(path)}: no section holds", address)
+                start, length, file_offset = ranges[index]
+                chunk = min(wanted, start + length - address)
+                data = os.pread(descriptor, chunk, file_offset + address - start)
+                if len(data) != chunk:
+                    raise FaultError(f"{os.path.basename(path)}: file is truncated", address)
+                pieces.append(data)
+                address += chunk
+                wanted -= chunk
+        return b"".join(pieces)
+
+    return read

@@ -1,0 +1,199 @@
+"""The kernel's own symbol table (kallsyms), decoded from kernel memory.
+
+Covers the layouts scripts/kallsyms.c has emitted for 64-bit little-endian kernels:
+``kallsyms_addresses`` (absolute, before 4.6 and !KALLSYMS_BASE_RELATIVE until 6.10),
+``kallsyms_offsets`` + ``kallsyms_relative_base`` (4.6+; with or without
+KALLSYMS_ABSOLUTE_PERCPU, which x86_64 SMP used until 6.15), and place-relative
+``kallsyms_offsets`` with no relative base (Ard Biesheuvel's 2026 series), with
+one- or two-byte name lengths (6.1+).  VMCOREINFO names the tables since 6.0;
+older kernels need a ``locate`` callback (System.map, vmlinux).
+"""
+import struct
+from typing import Callable, List, Optional
+
+from ..errors import FaultError, FormatError, MissingDebugInfoError
+from .table import SymbolTable
+
+Reader = Callable[[int, int], bytes]
+Locator = Callable[[str], Optional[int]]
+
+SOURCE = "kallsyms (dump)"
+PAGE = 4096
+# Far above any real kernel (6.12 has ~158k symbols); a larger count means a wrong address.
+MAX_SYMBOLS = 4_000_000
+# Longest token in the table: scripts/kallsyms.c builds tokens from pairs of
+# tokens, so a few dozen bytes in practice; read this much past the last index.
+TOKEN_SLACK = 512
+# Largest kallsyms_names entry: two length bytes and up to 0x3FFF token bytes.
+MAX_ENTRY = 2 + 0x3FFF
+
+
+def _read_available(read: Reader, address: int, size: int) -> bytes:
+    """Up to ``size`` bytes at ``address``, stopping at the first unreadable page."""
+    try:
+        return read(address, size)
+    except FaultError:
+        pass
+    pieces = []
+    end = address + size
+    while address < end:
+        chunk = min(end, (address // PAGE + 1) * PAGE) - address
+        try:
+            pieces.append(read(address, chunk))
+        except FaultError:
+            break
+        address += chunk
+    return b"".join(pieces)
+
+
+def _read_exact(read: Reader, address: int, size: int, field: str) -> bytes:
+    data = read(address, size)
+    if len(data) != size:
+        raise FormatError(f"short read of {field}: {len(data)} of {size} bytes at {address:#x}", field=field)
+    return data
+
+
+def _token_table(read: Reader, table_address: int, index_address: int) -> List[str]:
+    index = struct.unpack("<256H", _read_exact(read, index_address, 512, "kallsyms_token_index"))
+    table = _read_available(read, table_address, max(index) + TOKEN_SLACK)
+    tokens = []
+    for code, start in enumerate(index):
+        end = table.find(b"\0", start)
+        if end < 0:
+            raise FormatError(f"kallsyms_token_table entry {code} at {table_address + start:#x} "
+                              f"has no NUL within {TOKEN_SLACK} bytes", field="kallsyms_token_table")
+        tokens.append(table[start:end].decode("latin-1"))
+    return tokens
+
+
+def _expand_names(read: Reader, names_address: int, count: int, tokens: List[str]) -> List[str]:
+    """Every ``kallsyms_names`` entry expanded, type letter first (``kallsyms_expand_symbol``)."""
+    # The table's size is not recorded anywhere VMCOREINFO reaches, so read a
+    # generous estimate (real kernels use 13-14 bytes a symbol) and grow on demand.
+    data = _read_available(read, names_address, count * 16 + MAX_ENTRY)
+    token = tokens.__getitem__
+    join = "".join
+    expanded: List[str] = []
+    append = expanded.append
+    offset = 0
+    exhausted = False
+    while len(expanded) < count:
+        # Entries starting before `safe` lie wholly inside `data`: no bounds checks in the hot loop.
+        size = len(data)
+        safe = size if exhausted else size - MAX_ENTRY
+        for _ in range(count - len(expanded)):
+            if offset >= safe:
+                break
+            length = data[offset]
+            if length & 0x80 and offset + 1 < size:
+                # Since 6.1 ("big" symbols, mostly Rust): ULEB128 in two bytes, low 7 bits first.
+                length = (length & 0x7F) | (data[offset + 1] << 7)
+                offset += 2
+            else:
+                offset += 1
+            end = offset + length
+            append(join(map(token, data[offset:end])))
+            offset = end
+        if offset > len(data):
+            raise FormatError(f"kallsyms_names entry {len(expanded) - 1} runs past readable memory at "
+                              f"{names_address + len(data):#x}", field="kallsyms_names")
+        if len(expanded) < count:
+            if exhausted:
+                raise FormatError(f"kallsyms_names ends at {names_address + len(data):#x} after "
+                                  f"{len(expanded)} of {count} symbols", field="kallsyms_names")
+            more = _read_available(read, names_address + len(data), max(len(data) // 2, MAX_ENTRY))
+            exhausted = len(more) < max(len(data) // 2, MAX_ENTRY)
+            data += more
+    return expanded
+
+
+def _addresses(read: Reader, count: int, offsets_address: Optional[int], relative_base_address: Optional[int],
+               addresses_address: Optional[int]) -> List[int]:
+    """Every symbol's address, the way ``kallsyms_sym_address`` computes it."""
+    if offsets_address is None:
+        if addresses_address is None:
+            raise MissingDebugInfoError("kallsyms: neither kallsyms_offsets nor kallsyms_addresses was found "
+                                        "in VMCOREINFO or by the locate fallback")
+        return list(struct.unpack(f"<{count}Q", _read_exact(read, addresses_address, 8 * count,
+                                                            "kallsyms_addresses")))
+    offsets = struct.unpack(f"<{count}i", _read_exact(read, offsets_address, 4 * count, "kallsyms_offsets"))
+    if relative_base_address is None:
+        # No relative base (2026+): each entry is a PC32 value, relative to its own place.
+        return [offsets_address + 4 * index + offset for index, offset in enumerate(offsets)]
+    (base,) = struct.unpack("<Q", _read_exact(read, relative_base_address, 8, "kallsyms_relative_base"))
+    if min(offsets) < 0:
+        # KALLSYMS_ABSOLUTE_PERCPU: non-negative entries are absolute values (per-CPU
+        # offsets), negative ones count down from relative_base - 1.  Without it every
+        # entry is an unsigned offset from the base, and a kernel image would need to
+        # span 2 GiB for one to look negative, so the sign tells the two apart.
+        return [offset if offset >= 0 else base - 1 - offset for offset in offsets]
+    return [base + offset for offset in offsets]
+
+
+def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None) -> SymbolTable:
+    """Decode the kernel's kallsyms tables through ``read(address, size)``.
+
+    The tables' addresses come from VMCOREINFO's ``SYMBOL(kallsyms_*)`` entries
+    (Linux 6.0+), else from ``locate(name)`` (an address or None), which older
+    kernels need; both give runtime addresses, so the symbols are runtime addresses
+    too.  ``vmcoreinfo`` may be None when ``locate`` knows everything.  Raises
+    MissingDebugInfoError when a table cannot be found, FormatError when what is
+    read does not decode as kallsyms, FaultError when a table is unreadable.
+    """
+    def where(name: str) -> Optional[int]:
+        address = vmcoreinfo.symbol(name) if vmcoreinfo is not None else None
+        if address is None and locate is not None:
+            try:
+                address = locate(name)
+            except LookupError:
+                address = None
+        return address
+
+    def required(name: str) -> int:
+        address = where(name)
+        if address is None:
+            hint = "" if locate is not None else " (kernels before 6.0 need a locate fallback: System.map or vmlinux)"
+            raise MissingDebugInfoError(f"kallsyms: {name} is not in VMCOREINFO nor found by locate{hint}")
+        return address
+
+    num_syms_address = required("kallsyms_num_syms")
+    names_address = required("kallsyms_names")
+    token_table_address = required("kallsyms_token_table")
+    token_index_address = required("kallsyms_token_index")
+    offsets_address = where("kallsyms_offsets")
+    relative_base_address = where("kallsyms_relative_base") if offsets_address is not None else None
+    addresses_address = where("kallsyms_addresses") if offsets_address is None else None
+
+    # An unsigned int since 5.x, an unsigned long before: the low 4 bytes serve both.
+    (count,) = struct.unpack("<I", _read_exact(read, num_syms_address, 4, "kallsyms_num_syms"))
+    if not 0 < count <= MAX_SYMBOLS:
+        raise FormatError(f"kallsyms_num_syms at {num_syms_address:#x} is {count}, expected 1..{MAX_SYMBOLS}",
+                          field="kallsyms_num_syms")
+
+    tokens = _token_table(read, token_table_address, token_index_address)
+    expanded = _expand_names(read, names_address, count, tokens)
+    kinds = [name[:1] for name in expanded]
+    names = [name[1:] for name in expanded]
+    for kind in set(kinds):
+        if not (kind.isascii() and kind.isalpha()):
+            position = kinds.index(kind)
+            raise FormatError(f"kallsyms_names entry {position} decodes to {expanded[position]!r}, whose "
+                              f"type letter {kind!r} is not a letter: wrong table address or token table",
+                              field="kallsyms_names")
+
+    addresses = _addresses(read, count, offsets_address, relative_base_address, addresses_address)
+    if addresses != sorted(addresses):
+        position = next(i for i in range(count - 1) if addresses[i] > addresses[i + 1])
+        raise FormatError(f"kallsyms addresses are not sorted at entry {position + 1} ({names[position + 1]!r}): "
+                          "wrong kallsyms_offsets/kallsyms_relative_base or layout", field="kallsyms_offsets")
+
+    start = end = None
+    for name in ("_text", "_stext"):
+        if name in names:
+            start = addresses[names.index(name)]
+            break
+    if "_end" in names:
+        end = addresses[names.index("_end")]
+        if end <= (start or 0):
+            end = None
+    return SymbolTable(SOURCE, names, addresses, None, kinds, start=start, end=end)

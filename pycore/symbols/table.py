@@ -1,0 +1,163 @@
+"""One symbol table interface over every source: kallsyms, the vmlinux ELF symtab, System.map.
+
+A table keeps its symbols as parallel columns and builds ``Symbol`` objects on
+demand: the loaders stay within their time budget for ~200k symbols, and an
+address lookup is one bisect over a list of ints plus one comparison.
+"""
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from ..errors import MissingDebugInfoError
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A named address.  ``kind`` is the kallsyms/nm type letter ('T', 't', 'D', ...) for
+    kallsyms and System.map, or 'function' / 'object' / 'notype' for an ELF symtab;
+    ``size`` is None when the source does not record it."""
+
+    name: str
+    address: int
+    size: Optional[int]
+    kind: str
+
+
+class SymbolNotFoundError(MissingDebugInfoError, LookupError):
+    """A symbol name is not in the table; names the table's source."""
+
+    def __init__(self, name: str, source: str):
+        self.name = name
+        self.source = source
+        super().__init__(f"symbol {name!r} not found in {source}")
+
+
+class SymbolTable:
+    """Symbols from one source, answering lookups by address and by name.
+
+    ``names``, ``addresses``, ``sizes`` and ``kinds`` are parallel sequences in the
+    source's order of preference: where several symbols share an address, the
+    first one is the one ``lookup`` reports (the kernel's own rule for kallsyms).
+    ``start`` and ``end`` bound the addresses ``lookup`` answers for (the kernel
+    image, ``_text`` to ``_end``, when the loader knows them); per-CPU offsets and
+    absolute values below ``start`` are still found by name.
+    """
+
+    def __init__(self, source: str, names: Sequence[str], addresses: Sequence[int],
+                 sizes: Optional[Sequence[Optional[int]]], kinds: Sequence[str],
+                 start: Optional[int] = None, end: Optional[int] = None):
+        count = len(names)
+        if len(addresses) != count or len(kinds) != count or (sizes is not None and len(sizes) != count):
+            raise ValueError("symbol columns differ in length")
+        self.source = source
+        self._names = list(names)
+        self._addresses = list(addresses)
+        self._sizes: Sequence[Optional[int]] = list(sizes) if sizes is not None else [None] * count
+        self._kinds = list(kinds)
+        self._objects: List[Optional[Symbol]] = [None] * count
+        self._by_name: Optional[Dict[str, int]] = None
+
+        # Address order; sorted() is stable, so ties keep the source's preference.
+        addresses = self._addresses
+        if addresses == sorted(addresses):
+            order: Sequence[int] = range(count)
+            ordered = addresses
+        else:
+            order = sorted(range(count), key=addresses.__getitem__)
+            ordered = [addresses[index] for index in order]
+        self._order = order
+
+        if start is None:
+            start = ordered[0] if count else 0
+        self.start = start
+        if end is None:
+            if count:
+                last = order[-1]
+                end = max(addresses[last] + (self._sizes[last] or 1), start)
+            else:
+                end = start
+        self.end = end
+        # One entry per distinct address in [start, end): the preferred (first) symbol
+        # there, and the first address past what it covers (its size, else the next
+        # symbol, else end).  Filling a dict backwards leaves each address's first index.
+        first = dict(zip(reversed(ordered), reversed(order)))
+        keys = list(first)
+        keys.reverse()
+        keys = keys[bisect_left(keys, start):bisect_left(keys, end)]
+        firsts = list(map(first.__getitem__, keys))
+        limits = keys[1:] + [end]
+        if any(self._sizes):
+            sizes = self._sizes
+            limits = [min(key + sizes[index], end) if sizes[index] else limit
+                      for key, index, limit in zip(keys, firsts, limits)]
+        self._keys = keys
+        self._firsts = firsts
+        self._limits = limits
+
+    def __repr__(self) -> str:
+        return f"<SymbolTable {self.source}: {len(self)} symbols>"
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def _symbol(self, index: int) -> Symbol:
+        symbol = self._objects[index]
+        if symbol is None:
+            symbol = Symbol(self._names[index], self._addresses[index], self._sizes[index], self._kinds[index])
+            self._objects[index] = symbol
+        return symbol
+
+    def __iter__(self) -> Iterator[Symbol]:
+        """Every symbol, in address order."""
+        symbol = self._symbol
+        return (symbol(index) for index in self._order)
+
+    def lookup(self, address: int) -> Optional[Tuple[Symbol, int]]:
+        """The symbol containing ``address`` and the offset into it, or None.
+
+        The nearest symbol at or below the address, as the kernel's ``kallsyms_lookup``
+        picks it; None before ``start``, at or past ``end``, and past the end of a
+        symbol whose size is known (alignment padding between functions).
+        """
+        position = bisect_right(self._keys, address) - 1
+        if position < 0 or address >= self._limits[position]:
+            return None
+        symbol = self._symbol(self._firsts[position])
+        return symbol, address - symbol.address
+
+    def by_name(self, name: str) -> Symbol:
+        """The symbol called ``name`` (the preferred one when several share it).
+
+        Raises SymbolNotFoundError, a MissingDebugInfoError and LookupError naming the source.
+        """
+        index = self._name_index().get(name)
+        if index is None:
+            raise SymbolNotFoundError(name, self.source)
+        return self._symbol(index)
+
+    def symbols_named(self, name: str) -> List[Symbol]:
+        """Every symbol called ``name`` (static functions repeat across files), in address order."""
+        if name not in self._name_index():
+            return []
+        return sorted((self._symbol(i) for i, n in enumerate(self._names) if n == name),
+                      key=lambda symbol: symbol.address)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._name_index()
+
+    def _name_index(self) -> Dict[str, int]:
+        if self._by_name is None:
+            index: Dict[str, int] = {}
+            setdefault = index.setdefault
+            for position, name in enumerate(self._names):
+                setdefault(name, position)
+            self._by_name = index
+        return self._by_name
+
+    def format(self, address: int) -> str:
+        """``schedule+0x2d`` (``schedule`` at offset 0), or the bare hex address when no symbol covers it."""
+        found = self.lookup(address)
+        if found is None:
+            return f"{address:#x}"
+        symbol, offset = found
+        return f"{symbol.name}+{offset:#x}" if offset else symbol.name
