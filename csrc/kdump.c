@@ -46,7 +46,8 @@ static int test_bit(const uint8_t *bitmap, uint64_t pfn)
 
 /* Contiguous view of [offset, offset + length) of the logical file: a pointer into
  * the mapping when one segment holds it, else assembled into scratch (length must
- * fit).  NULL when some byte lies past the end or was never written. */
+ * fit), with bytes no flattened record wrote read as zeros.  NULL when some byte
+ * lies past the end of the logical file. */
 static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, uint64_t length,
                                    uint8_t *scratch, uint64_t scratch_size)
 {
@@ -55,6 +56,9 @@ static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, ui
         return NULL;
     if (p->nsegs == 0)
         return offset + length <= p->stream_size ? p->stream + offset : NULL;
+    uint64_t logical_size = p->seg_logical[p->nsegs - 1] + p->seg_length[p->nsegs - 1];
+    if (offset + length > logical_size)
+        return NULL;
 
     size_t lo = 0, hi = p->nsegs;
     while (hi - lo > 1) {         /* last segment starting at or before offset */
@@ -64,22 +68,27 @@ static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, ui
         else
             hi = mid;
     }
-    if (p->seg_logical[lo] > offset)
-        return NULL;
-    uint64_t seg_end = p->seg_logical[lo] + p->seg_length[lo];
-    if (offset + length <= seg_end)
+    if (p->seg_logical[lo] <= offset && offset + length <= p->seg_logical[lo] + p->seg_length[lo])
         return p->stream + p->seg_stream[lo] + (offset - p->seg_logical[lo]);
     if (length > scratch_size)
         return NULL;
 
     uint64_t done = 0;
-    for (size_t i = lo; done < length; i++) {
+    size_t i = lo;
+    while (done < length) {
         uint64_t at = offset + done;
-        if (i >= p->nsegs || p->seg_logical[i] > at || p->seg_logical[i] + p->seg_length[i] <= at)
-            return NULL;
-        uint64_t avail = p->seg_logical[i] + p->seg_length[i] - at;
-        uint64_t take = length - done < avail ? length - done : avail;
-        memcpy(scratch + done, p->stream + p->seg_stream[i] + (at - p->seg_logical[i]), take);
+        while (i < p->nsegs && p->seg_logical[i] + p->seg_length[i] <= at)
+            i++;
+        uint64_t take;
+        if (i >= p->nsegs || p->seg_logical[i] > at) {
+            uint64_t next = i < p->nsegs ? p->seg_logical[i] : offset + length;
+            take = (next < offset + length ? next : offset + length) - at;
+            memset(scratch + done, 0, take);
+        } else {
+            uint64_t avail = p->seg_logical[i] + p->seg_length[i] - at;
+            take = length - done < avail ? length - done : avail;
+            memcpy(scratch + done, p->stream + p->seg_stream[i] + (at - p->seg_logical[i]), take);
+        }
         done += take;
     }
     return scratch;

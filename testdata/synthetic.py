@@ -313,9 +313,10 @@ def build_kdump(machine: Machine, codec: str = "zlib", header_version: int = 6,
 
 
 # -- flattened -----------------------------------------------------------------
-def flatten(image: bytes, seed: int = 0, rewrite: bool = True) -> bytes:
+def flatten(image: bytes, seed: int = 0, rewrite: bool = True, skip_zero: bool = False) -> bytes:
     """``image`` as makedumpfile's flattened stream: records of varied size, some out of
-    order, and (with ``rewrite``) one region first written with garbage, then rewritten."""
+    order, and (with ``rewrite``) one region first written with garbage, then rewritten.
+    With ``skip_zero``, all-zero records (but the last) are left out, as holes."""
     rng = random.Random(seed)
     records: List[Tuple[int, bytes]] = []
     position = 0
@@ -323,6 +324,8 @@ def flatten(image: bytes, seed: int = 0, rewrite: bool = True) -> bytes:
         size = min(rng.choice((512, 1000, 4096, 7000, 24)), len(image) - position)
         records.append((position, image[position:position + size]))
         position += size
+    if skip_zero:
+        records = [r for r in records[:-1] if any(r[1])] + records[-1:]
     # makedumpfile writes the header last when it learns the final status: move it.
     records = records[1:] + records[:1]
     for i in range(2, len(records) - 1, 9):  # swap some neighbours

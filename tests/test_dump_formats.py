@@ -194,3 +194,15 @@ def test_results_stay_valid_after_later_reads(name, dump_files, machine, native_
         prog.read_physical(0x5000, 2 * PAGE)
         prog.read_physical(0, 64 * PAGE)
         assert first == machine.read(0x1000, 2 * PAGE)
+
+
+def test_flattened_holes_read_as_zeros(tmp_path, machine, native_path):
+    image, _ = synthetic.build_kdump(machine, "zstd")
+    stream = synthetic.flatten(image, seed=2, rewrite=False, skip_zero=True)
+    with pycore.open(write(tmp_path, "holes.vmcore", stream), native=native_path) as prog:
+        written = sum(length for _, _, length in prog.dump.file.segments)
+        assert written < len(image)  # the holes really are missing from the stream
+        assert prog.dump.file.read(0, len(image)) == image
+        for pfn, data in machine.pages.items():
+            if pfn not in machine.excluded:
+                assert prog.read_physical(pfn * PAGE, PAGE) == data

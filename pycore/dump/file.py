@@ -17,7 +17,8 @@ class DumpFile:
     """A memory-mapped file, read at logical offsets through sorted, non-overlapping segments.
 
     ``segments`` is a list of ``(logical_offset, stream_offset, length)``; bytes of
-    the logical file no segment covers were never written and read as an error.
+    the logical file no segment covers were never written and read as zeros, as
+    they would in the file ``makedumpfile -R`` rebuilds.
     """
 
     def __init__(self, path: str, segments: Optional[List[Tuple[int, int, int]]] = None):
@@ -55,23 +56,27 @@ class DumpFile:
                     f"{field} at file offset {offset:#x} ends at {offset + size:#x},"
                     f" past the end of the file at {self.stream_size:#x}", offset=offset, field=field)
             return self.map[offset:offset + size]
+        if offset + size > self.size:
+            raise IncompleteDumpError(
+                f"{field} at logical offset {offset:#x} ends at {offset + size:#x}, past the"
+                f" {self.size:#x} bytes the flattened stream wrote", offset=offset, field=field)
         parts = []
         position, end = offset, offset + size
-        index = bisect.bisect_right(self._starts, position) - 1
+        index = max(bisect.bisect_right(self._starts, position) - 1, 0)
+        segments = self.segments
         while position < end:
-            if index < 0 or index >= len(self.segments):
-                raise self._hole(position, field)
-            start, stream, length = self.segments[index]
-            if not start <= position < start + length:
-                raise self._hole(position, field)
+            while index < len(segments) and segments[index][0] + segments[index][2] <= position:
+                index += 1
+            if index >= len(segments) or segments[index][0] >= end:
+                parts.append(bytes(end - position))
+                break
+            start, stream, length = segments[index]
+            if start > position:
+                # Never written: a hole in the file makedumpfile -R would have rebuilt.
+                parts.append(bytes(start - position))
+                position = start
             take = min(end, start + length) - position
             at = stream + position - start
             parts.append(self.map[at:at + take])
             position += take
-            index += 1
         return b"".join(parts)
-
-    def _hole(self, position: int, field: str) -> IncompleteDumpError:
-        return IncompleteDumpError(
-            f"{field}: logical file offset {position:#x} was never written to the flattened stream",
-            offset=position, field=field)
