@@ -52,7 +52,7 @@ _EXTRA_WORDS = [None, (1, 0), (0, 0), (3, 0), (0, 3), (0, 3), (0, 2), (0, 0), (0
 _FIXED = [e[0] if e else 0 for e in _EXTRA_WORDS]
 _PER_ITEM = [e[1] if e else 0 for e in _EXTRA_WORDS]
 _NAMED_NAMESPACE = {BTF_KIND_STRUCT: "struct", BTF_KIND_UNION: "union", BTF_KIND_ENUM: "enum",
-                    BTF_KIND_ENUM64: "enum", BTF_KIND_TYPEDEF: "", BTF_KIND_INT: "", BTF_KIND_FLOAT: ""}
+                    BTF_KIND_ENUM64: "enum", BTF_KIND_TYPEDEF: "typedef", BTF_KIND_INT: "", BTF_KIND_FLOAT: ""}
 
 
 class BtfIndex(TypeIndexBase):
@@ -139,7 +139,8 @@ class BtfIndex(TypeIndexBase):
         for namespace, name_off, type_id in pending:
             name = string(name_off, type_id)
             if namespace == "":
-                name = canonical_base_name(name)
+                names.setdefault(("", canonical_base_name(name)), type_id)
+            elif namespace == "typedef":
                 names.setdefault(("", name), type_id)
             elif namespace in ("struct", "union", "enum"):
                 names.setdefault((namespace, name), type_id)

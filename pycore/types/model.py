@@ -419,7 +419,7 @@ for _canonical, _spellings in {
                   "signed long long int"],
     "unsigned long long": ["unsigned long long", "long long unsigned int", "unsigned long long int",
                            "long long unsigned"],
-    "_Bool": ["_Bool", "bool"], "float": ["float"], "double": ["double"],
+    "_Bool": ["_Bool"], "float": ["float"], "double": ["double"],
     "long double": ["long double"],
 }.items():
     for _spelling in _spellings:
