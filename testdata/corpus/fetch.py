@@ -1,0 +1,306 @@
+"""Downloads for the corpus: Debian cloud kernels (image + -dbg), crash 9 and
+makedumpfile from Debian unstable, unpacked into private roots under the
+cache. A private apt configuration is used so the host's apt setup is never
+touched; the mirror is the one the host's own apt sources name."""
+
+from __future__ import annotations
+
+import glob
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+CACHE = Path(os.environ.get("PYCORE_CACHE", str(Path.home() / ".cache" / "pycore")))
+DOWNLOADS = CACHE / "downloads"
+APT_ROOT = CACHE / "apt-sid"
+TOOLS_ROOT = DOWNLOADS / "tools-root"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+# The kernels the corpus is built from. Pinned so that a rebuild gives the
+# same kernels; when the archive drops a pinned version the build falls back
+# to what the suite's linux-image-cloud-amd64 meta-package depends on.
+KERNELS = {
+    "6.1": {"suite": "bookworm", "package": "linux-image-6.1.0-56-cloud-amd64", "version": "6.1.192-2"},
+    "6.12": {"suite": "trixie", "package": "linux-image-6.12.117+deb13-cloud-amd64", "version": "6.12.117-1"},
+}
+
+# crash 9 and makedumpfile >= 1.7.6 with every library they load, from sid.
+# Their libc is newer than bookworm's, so they run through the unpacked ld.so.
+TOOL_PACKAGES = [
+    "crash", "makedumpfile", "libc6", "libgcc-s1", "libgmp10", "liblzo2-2", "libmpfr6",
+    "libncursesw6", "libsnappy1v5", "libstdc++6", "libtinfo6", "libzstd1", "zlib1g",
+    "liblzma5", "libdw1t64", "libelf1t64", "libbz2-1.0",
+    # kexec for the guest: bookworm's 2.0.26 cannot load a 6.12 capture kernel
+    # (kexec_file_load "not available", kexec_load EINVAL); sid's links Xen libraries.
+    "kexec-tools", "libxenmisc4.20", "libxencall1", "libxendevicemodel1", "libxenevtchn1",
+    "libxenforeignmemory1", "libxengnttab1", "libxentoollog1", "libxentoolcore1",
+]
+TOOL_SUITE = "sid"
+TOOL_LIBRARY_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu"]
+
+# Modules the cloud kernels may build as modules but the guest needs.
+GUEST_MODULES = ["virtio_blk", "virtio_pci", "qemu_fw_cfg"]
+
+
+class BuildError(Exception):
+    """A build step failed; the message says which and why."""
+
+
+def log(message: str) -> None:
+    print(f"[corpus {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(args, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command; raise BuildError with its output if it fails."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.STDOUT)
+    result = subprocess.run([str(a) for a in args], **kwargs)
+    if result.returncode != 0:
+        output = result.stdout.decode(errors="replace") if isinstance(result.stdout, bytes) else (result.stdout or "")
+        raise BuildError(f"command failed ({result.returncode}): {' '.join(map(str, args))}\n{output[-3000:]}")
+    return result
+
+
+def host_mirrors() -> dict:
+    """The Debian and Debian-security mirror URIs of the host's apt sources."""
+    mirrors = {}
+    texts = []
+    for path in glob.glob("/etc/apt/sources.list.d/*.sources") + ["/etc/apt/sources.list"]:
+        if os.path.exists(path):
+            texts.append(Path(path).read_text(errors="replace"))
+    for text in texts:
+        for stanza in re.split(r"\n\s*\n", text):
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            if uris and suites:
+                for suite in suites.group(1).split():
+                    mirrors.setdefault(suite, uris.group(1))
+        for m in re.finditer(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", text, re.M):
+            mirrors.setdefault(m.group(2), m.group(1))
+    debian = os.environ.get("PYCORE_DEBIAN_MIRROR") or mirrors.get("bookworm")
+    security = os.environ.get("PYCORE_SECURITY_MIRROR") or mirrors.get("bookworm-security")
+    if not debian:
+        raise BuildError("no Debian mirror found in /etc/apt sources for 'bookworm'; set PYCORE_DEBIAN_MIRROR")
+    return {"debian": debian, "security": security}
+
+
+def apt_options() -> list:
+    etc = APT_ROOT / "etc"
+    return [
+        "-o", f"Dir::Etc={etc}", "-o", f"Dir::Etc::sourcelist={etc / 'sources.list'}",
+        "-o", "Dir::Etc::sourceparts=-", "-o", f"Dir::Etc::preferencesparts={etc / 'preferences.d'}",
+        "-o", f"Dir::State={APT_ROOT / 'state'}", "-o", f"Dir::State::status={APT_ROOT / 'state' / 'status'}",
+        "-o", f"Dir::Cache={APT_ROOT / 'cache'}", "-o", "APT::Architecture=amd64",
+        "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-q",
+    ]
+
+
+def apt_update(force: bool = False) -> None:
+    """Write the private apt configuration and fetch its package lists."""
+    lists = APT_ROOT / "state" / "lists"
+    stamp = APT_ROOT / "updated"
+    if not force and stamp.exists():
+        return
+    mirrors = host_mirrors()
+    for d in (APT_ROOT / "etc" / "preferences.d", lists / "partial", APT_ROOT / "cache" / "archives" / "partial"):
+        d.mkdir(parents=True, exist_ok=True)
+    (APT_ROOT / "state" / "status").touch()
+    lines = [f"deb [signed-by={KEYRING}] {mirrors['debian']} {suite} main" for suite in ("bookworm", "trixie", "sid")]
+    if mirrors["security"]:
+        lines.append(f"deb [signed-by={KEYRING}] {mirrors['security']} bookworm-security main")
+    (APT_ROOT / "etc" / "sources.list").write_text("\n".join(lines) + "\n")
+    log("apt-get update (private configuration)")
+    run(["apt-get", *apt_options(), "update"])
+    stamp.touch()
+
+
+def deb_path(directory: Path, package: str, version: str | None) -> Path | None:
+    """The cached .deb of package (any version if version is None)."""
+    quoted = version.replace(":", "%3a") if version else "*"
+    found = sorted(directory.glob(f"{glob.escape(package)}_{quoted}_*.deb"))
+    return found[-1] if found else None
+
+
+def apt_download(directory: Path, spec: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    run(["apt-get", *apt_options(), "download", spec], cwd=directory)
+
+
+def apt_show_field(spec: str, field: str) -> str:
+    out = run(["apt-cache", *apt_options(), "show", spec]).stdout.decode()
+    m = re.search(rf"^{field}:\s*(.+)$", out, re.M)
+    if not m:
+        raise BuildError(f"apt-cache show {spec}: no {field} field")
+    return m.group(1).strip()
+
+
+def resolve_kernel(key: str) -> dict:
+    """The pinned kernel of KERNELS[key], or the suite's current one if the archive dropped it."""
+    pin = dict(KERNELS[key])
+    directory = DOWNLOADS / "debs"
+    if deb_path(directory, pin["package"], pin["version"]) and deb_path(directory, pin["package"] + "-dbg", pin["version"]):
+        return pin
+    apt_update()
+    try:
+        for package in (pin["package"], pin["package"] + "-dbg"):
+            if not deb_path(directory, package, pin["version"]):
+                log(f"downloading {package} {pin['version']}")
+                apt_download(directory, f"{package}={pin['version']}")
+        return pin
+    except BuildError as error:
+        log(f"WARNING: pinned kernel {pin['package']} {pin['version']} not downloadable ({str(error).splitlines()[0]})")
+    apt_update(force=True)
+    depends = apt_show_field(f"linux-image-cloud-amd64/{pin['suite']}", "Depends")
+    m = re.search(r"(linux-image-[^\s,]+-cloud-amd64) \(= ([^)]+)\)", depends)
+    if not m:
+        raise BuildError(f"cannot find the current cloud kernel of {pin['suite']} in: {depends}")
+    pin.update(package=m.group(1), version=m.group(2))
+    log(f"WARNING: falling back to {pin['package']} {pin['version']}; update KERNELS in fetch.py")
+    for package in (pin["package"], pin["package"] + "-dbg"):
+        if not deb_path(directory, package, pin["version"]):
+            apt_download(directory, f"{package}={pin['version']}")
+    return pin
+
+
+def module_data(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.name.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.name.endswith(".zst"):
+        return run(["zstd", "-dc", path]).stdout
+    return data
+
+
+def modules_in_order(modules_dir: Path, wanted: list) -> list:
+    """Files of the wanted modules and their dependencies, in load order.
+
+    The .deb ships no modules.dep (depmod writes it at install time), so the
+    dependencies are read from each module's .modinfo "depends=" string.
+    Wanted modules without a file are built in.
+    """
+    by_name = {}
+    for path in (modules_dir / "kernel").rglob("*.ko*"):
+        by_name[re.sub(r"\.ko(\.\w+)?$", "", path.name).replace("-", "_")] = path
+    order = []
+
+    def visit(name):
+        path = by_name.get(name)
+        if path is None or path in order:
+            return
+        m = re.search(rb"\x00depends=([^\x00]*)\x00", module_data(path))
+        for dep in (m.group(1).decode().split(",") if m and m.group(1) else []):
+            visit(dep.replace("-", "_"))
+        order.append(path)
+
+    for name in wanted:
+        visit(name)
+    return order
+
+
+def prepare_kernel(key: str) -> dict:
+    """Download and unpack one kernel: vmlinuz, System.map, config, guest modules, vmlinux."""
+    pin = resolve_kernel(key)
+    image = deb_path(DOWNLOADS / "debs", pin["package"], pin["version"])
+    dbg = deb_path(DOWNLOADS / "debs", pin["package"] + "-dbg", pin["version"])
+    release = pin["package"][len("linux-image-"):]
+    kdir = DOWNLOADS / "kernels" / release
+    done = kdir / ".done"
+    if not done.exists():
+        log(f"unpacking kernel {release}")
+        shutil.rmtree(kdir, ignore_errors=True)
+        tmp = kdir / "tmp"
+        tmp.mkdir(parents=True)
+        run(["dpkg-deb", "-x", image, tmp])
+        shutil.copy(tmp / "boot" / f"vmlinuz-{release}", kdir / "vmlinuz")
+        shutil.copy(tmp / "boot" / f"config-{release}", kdir / "config")
+        moddir = next(p for p in (tmp / "usr/lib/modules" / release, tmp / "lib/modules" / release) if p.exists())
+        order = modules_in_order(moddir, GUEST_MODULES)
+        (kdir / "modules").mkdir()
+        names = []
+        for src in order:
+            name = re.sub(r"\.ko\.\w+$", ".ko", src.name)
+            (kdir / "modules" / name).write_bytes(module_data(src))
+            names.append(name)
+        (kdir / "modules" / "order").write_text("\n".join(names) + "\n")
+        shutil.rmtree(tmp)
+        log(f"extracting vmlinux from {dbg.name}")
+        tmp.mkdir()
+        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(dbg)], stdout=subprocess.PIPE)
+        run(["tar", "-x", "-C", tmp, "--wildcards", "./usr/lib/debug/boot/*"], stdin=tar.stdout)
+        if tar.wait() != 0:
+            raise BuildError(f"dpkg-deb --fsys-tarfile {dbg} failed")
+        shutil.move(str(tmp / "usr/lib/debug/boot" / f"vmlinux-{release}"), kdir / "vmlinux")
+        # The image package's System.map is a placeholder; the real one is in -dbg.
+        shutil.move(str(tmp / "usr/lib/debug/boot" / f"System.map-{release}"), kdir / "System.map")
+        shutil.rmtree(tmp)
+        done.write_text(f"{pin['package']} {pin['version']}\n")
+    notes = run(["readelf", "-n", kdir / "vmlinux"]).stdout.decode()
+    build_id = re.search(r"Build ID:\s*([0-9a-f]+)", notes)
+    return {
+        "key": key, "release": release, "package": pin["package"], "version": pin["version"],
+        "suite": pin["suite"], "dir": kdir, "vmlinux": kdir / "vmlinux", "vmlinuz": kdir / "vmlinuz",
+        "system_map": kdir / "System.map", "modules": kdir / "modules",
+        "build_id": build_id.group(1) if build_id else None,
+    }
+
+
+class Tools:
+    """crash and makedumpfile from sid, run through their own ld.so."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.ld_so = root / "usr/lib64/ld-linux-x86-64.so.2"
+        self.library_path = ":".join(str(root / d) for d in TOOL_LIBRARY_DIRS)
+        self.crash_bin = root / "usr/bin/crash"
+        self.makedumpfile_bin = root / "usr/bin/makedumpfile"
+        self.kexec_bin = root / "usr/sbin/kexec"
+        self.vmcore_dmesg_bin = root / "usr/sbin/vmcore-dmesg"
+
+    def command(self, binary: Path) -> list:
+        return [str(self.ld_so), "--library-path", self.library_path, str(binary)]
+
+    def crash(self) -> list:
+        return self.command(self.crash_bin)
+
+    def makedumpfile(self) -> list:
+        return self.command(self.makedumpfile_bin)
+
+    def needed_libraries(self, binary: Path) -> list:
+        """The shared libraries binary loads, resolved inside the tools root."""
+        out = run([self.ld_so, "--library-path", self.library_path, "--list", binary]).stdout.decode()
+        if "not found" in out:
+            raise BuildError(f"{binary}: missing libraries:\n{out}")
+        return [Path(m.group(1)) for m in re.finditer(r"=> (/\S+)", out) if "ld-linux" not in m.group(1)]
+
+    def version(self, name: str) -> str:
+        if name == "crash":
+            out = run(self.crash() + ["--version"]).stdout.decode()
+            return re.search(r"crash (\S+)", out).group(1)
+        out = run(self.makedumpfile() + ["-v"]).stdout.decode()
+        return re.search(r"version (\S+)", out).group(1)
+
+
+def prepare_tools() -> Tools:
+    """Download crash, makedumpfile and their libraries from sid and unpack them."""
+    directory = DOWNLOADS / "debs" / "tools"
+    done = TOOLS_ROOT / ".done"
+    if not done.exists():
+        missing = [p for p in TOOL_PACKAGES if not deb_path(directory, p, None)]
+        if missing:
+            apt_update()
+            log(f"downloading from {TOOL_SUITE}: {' '.join(missing)}")
+            for package in missing:
+                apt_download(directory, f"{package}/{TOOL_SUITE}")
+        shutil.rmtree(TOOLS_ROOT, ignore_errors=True)
+        TOOLS_ROOT.mkdir(parents=True)
+        for package in TOOL_PACKAGES:
+            run(["dpkg-deb", "-x", deb_path(directory, package, None), TOOLS_ROOT])
+        done.touch()
+    tools = Tools(TOOLS_ROOT)
+    tools.needed_libraries(tools.crash_bin)
+    tools.needed_libraries(tools.makedumpfile_bin)
+    return tools

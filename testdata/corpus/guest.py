@@ -1,0 +1,207 @@
+"""The corpus guest: a busybox initramfs (init.sh) and a QEMU/TCG run that
+crashes it and captures the dump, either in the guest with kdump (kexec -p,
+/proc/vmcore, makedumpfile) or from the host with QEMU's dump-guest-memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from fetch import CACHE, BuildError, Tools, log, run
+
+HERE = Path(__file__).resolve().parent
+BUSYBOX = Path("/bin/busybox")
+
+# Shell scripts whose file names become the comms `ps` shows.
+SCRIPTS = {
+    "pycore-spin": "while :; do :; done\n",
+    "pycore-sleeper": "while :; do sleep 1000; done\n",
+    "pycore-reader": 'read line < "$1"\n',
+    # One read() of most of memory from /dev/zero faults every page in.
+    "pycore-hog": "kb=$(awk '/MemTotal/ {print int($2 * 0.7)}' /proc/meminfo)\n"
+                  "dd if=/dev/zero of=/dev/null bs=${kb}k count=1\n",
+}
+
+
+def cpio_gz(tree: Path, out: Path) -> None:
+    files = subprocess.run(["find", "."], cwd=tree, stdout=subprocess.PIPE, check=True).stdout
+    with open(out, "wb") as f:
+        cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=tree,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        gz = subprocess.Popen(["gzip", "-6", "-n"], stdin=cpio.stdout, stdout=f)
+        cpio.stdout.close()
+        cpio.communicate(files)
+        if cpio.wait() != 0 or gz.wait() != 0:
+            raise BuildError(f"cpio/gzip of {tree} failed")
+
+
+def build_initramfs(kernel: dict, tools: Tools) -> Path:
+    """The guest initramfs of one kernel; cached in the downloads cache beside the kernel."""
+    out = kernel["dir"] / "initrd.img"
+    stamp_text = (HERE / "init.sh").read_text() + json.dumps(SCRIPTS) + str(sorted(os.listdir(tools.root / "usr/lib/x86_64-linux-gnu")))
+    stamp = kernel["dir"] / "initrd.stamp"
+    if out.exists() and stamp.exists() and stamp.read_text() == stamp_text:
+        return out
+    log(f"building initramfs for {kernel['release']}")
+    if b"statically linked" not in run(["file", "-L", BUSYBOX]).stdout:
+        raise BuildError(f"{BUSYBOX} is not static: install busybox-static")
+    tree = kernel["dir"] / "initrd-tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/lib/x86_64-linux-gnu", "lib64", "proc", "sys",
+              "dev", "tmp", "boot", "modules"):
+        (tree / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy(BUSYBOX, tree / "bin/busybox")
+    for applet in run([BUSYBOX, "--list"]).stdout.decode().split():
+        if applet != "busybox" and not (tree / "bin" / applet).exists():
+            (tree / "bin" / applet).symlink_to("busybox")
+    for name, body in SCRIPTS.items():
+        (tree / "bin" / name).write_text("#!/bin/sh\n" + body)
+        (tree / "bin" / name).chmod(0o755)
+    shutil.copy(HERE / "init.sh", tree / "init")
+    (tree / "init").chmod(0o755)
+    # makedumpfile and kexec from sid, with sid's libc and ld.so.
+    shutil.copy(tools.makedumpfile_bin, tree / "usr/sbin/makedumpfile")
+    shutil.copy(tools.kexec_bin, tree / "sbin/kexec")
+    libraries = set(tools.needed_libraries(tools.makedumpfile_bin)) | set(tools.needed_libraries(tools.kexec_bin))
+    for lib in libraries:
+        shutil.copy(lib.resolve(), tree / "usr/lib/x86_64-linux-gnu" / lib.name)
+    shutil.copy(tools.ld_so.resolve(), tree / "lib64/ld-linux-x86-64.so.2")
+    for module in kernel["modules"].iterdir():
+        shutil.copy(module, tree / "modules" / module.name)
+    os.mknod(tree / "dev/console", 0o600 | 0o020000, os.makedev(5, 1))
+    capture = kernel["dir"] / "capture.img"
+    cpio_gz(tree, capture)
+    # The crashing kernel's initramfs is the capture one plus what kexec -p loads.
+    boot = kernel["dir"] / "boot-tree"
+    shutil.rmtree(boot, ignore_errors=True)
+    (boot / "boot").mkdir(parents=True)
+    shutil.copy(kernel["vmlinuz"], boot / "boot/vmlinuz")
+    shutil.copy(capture, boot / "boot/capture.img")
+    cpio_gz(boot, kernel["dir"] / "boot.img")
+    with open(out, "wb") as f:
+        for part in (capture, kernel["dir"] / "boot.img"):
+            f.write(part.read_bytes())
+    shutil.rmtree(tree)
+    shutil.rmtree(boot)
+    stamp.write_text(stamp_text)
+    return out
+
+
+class QMP:
+    """Just enough of the QEMU Machine Protocol for dump-guest-memory."""
+
+    def __init__(self, path: Path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rb")
+        self._read()
+        self.execute("qmp_capabilities")
+
+    def _read(self) -> dict:
+        line = self.file.readline()
+        if not line:
+            raise BuildError("QMP connection closed")
+        return json.loads(line)
+
+    def execute(self, command: str, **arguments) -> dict:
+        self.sock.sendall(json.dumps({"execute": command, "arguments": arguments}).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise BuildError(f"QMP {command} failed: {reply['error']}")
+
+
+def run_guest(case: dict, kernel: dict, initrd: Path, work: Path, attempts: int = 3) -> dict:
+    """run_guest_once, booted again when KASLR left no room for the crashkernel= region."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return run_guest_once(case, kernel, initrd, work)
+        except BuildError as error:
+            text = (work / "console.log").read_text(errors="replace") if (work / "console.log").exists() else ""
+            if attempt == attempts or "cannot allocate crashkernel" not in text:
+                raise
+            log(f"crashkernel={case.get('crashkernel')} not reserved this boot ({error}); booting again")
+
+
+def run_guest_once(case: dict, kernel: dict, initrd: Path, work: Path) -> dict:
+    """Boot the guest of case, let it crash, capture; return what the guest reported.
+
+    kdump cases return the sizes (and sha256) the capture kernel printed for the
+    dumps it wrote to disk-a.img (full ELF) and disk-b.img (kdump zstd); qemu
+    cases write qemu.elf and qemu.kdump-zlib through QMP.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    console = work / "console.log"
+    qmp_path = work / "qmp.sock"
+    for p in (console, qmp_path):
+        if p.exists():
+            p.unlink()
+    memory = case["memory_mib"]
+    disks = []
+    if case["capture"] == "kdump":
+        for name in ("disk-a.img", "disk-b.img"):
+            disk = work / name
+            if disk.exists():
+                disk.unlink()
+            with open(disk, "wb") as f:
+                f.truncate((memory + 64) * 1024 * 1024)
+            disks += ["-drive", f"file={disk},if=virtio,format=raw,cache=unsafe"]
+    cmdline = (f"console=ttyS0 panic={1 if case['capture'] == 'kdump' else 0} "
+               f"pycore.scenario={case['scenario']} pycore.capture={case['capture']} "
+               f"pycore.full={'yes' if case.get('full', True) else 'no'}")
+    if case["capture"] == "kdump":
+        cmdline += f" crashkernel={case['crashkernel']}"
+    cpu = "max" if case["paging_levels"] == 5 else "max,-la57"
+    args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-smp", str(case.get("cpus", 2)),
+            "-m", str(memory), "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", kernel["vmlinuz"], "-initrd", initrd, "-append", cmdline,
+            "-serial", f"file:{console}", "-device", "vmcoreinfo",
+            "-qmp", f"unix:{qmp_path},server=on,wait=off", *disks]
+    case["qemu_command"] = " ".join(map(str, args))
+    case["kernel_cmdline"] = cmdline
+    case["qemu_cpu"] = cpu
+    log(f"booting guest: {kernel['release']}, {memory} MiB, -cpu {cpu}, {case['scenario']}, {case['capture']}")
+    start = time.time()
+    qemu = subprocess.Popen([str(a) for a in args], stdout=open(work / "qemu.log", "wb"), stderr=subprocess.STDOUT)
+    timeout = case.get("timeout", 1500)
+    result = {}
+    try:
+        if case["capture"] == "qemu":
+            while not (console.exists() and "end Kernel panic" in console.read_text(errors="replace")):
+                if qemu.poll() is not None or time.time() - start > timeout:
+                    raise BuildError(f"guest did not panic; see {console}")
+                time.sleep(1)
+            time.sleep(3)
+            qmp = QMP(qmp_path)
+            for fmt, name in (("elf", "qemu.elf"), ("kdump-zlib", "qemu.kdump-zlib")):
+                log(f"QMP dump-guest-memory format={fmt}")
+                qmp.execute("dump-guest-memory", paging=False, protocol=f"file:{work / name}", format=fmt)
+            qmp.execute("quit")
+        qemu.wait(timeout=max(1, timeout - (time.time() - start)))
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        qemu.wait()
+        raise BuildError(f"guest timed out after {timeout} s; see {console}")
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+    text = console.read_text(errors="replace")
+    log(f"guest finished in {time.time() - start:.0f} s")
+    for line in text.splitlines():
+        if "PYCORE:" in line and "failed" in line:
+            raise BuildError(f"guest reported: {line.strip()} (see {console})")
+    if case["capture"] == "kdump":
+        if "PYCORE: capture done" not in text:
+            raise BuildError(f"capture kernel did not finish; see {console}")
+        for m in re.finditer(r"PYCORE: dump (vd[ab]) (\S+) (\d+)(?: ([0-9a-f]{64}))?", text):
+            result[m.group(1)] = {"kind": m.group(2), "size": int(m.group(3)), "sha256": m.group(4)}
+    return result

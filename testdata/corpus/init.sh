@@ -1,0 +1,91 @@
+#!/bin/sh
+# /init of the corpus guest (busybox). One initramfs serves both kernels:
+# the crashing kernel starts a few distinctively named processes, loads
+# the capture kernel with `kexec -p` and crashes as the scenario says;
+# the capture kernel (it sees /proc/vmcore) writes the dump to the disks.
+# Parameters come from the kernel command line: pycore.scenario=sysrq|oom,
+# pycore.capture=kdump|qemu, pycore.full=yes|no (write the full ELF too). Lines starting "PYCORE:" are read by the host.
+
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp && mount -t tmpfs tmpfs /tmp
+
+param() {
+    for word in $(cat /proc/cmdline); do
+        case "$word" in "$1="*) echo "${word#*=}"; return;; esac
+    done
+}
+
+# Modules the cloud kernels build as modules (virtio, fw_cfg), in dependency order.
+for module in $(cat /modules/order 2>/dev/null); do
+    insmod "/modules/$module" || echo "PYCORE: insmod $module failed"
+done
+sleep 1
+
+stop() {
+    echo "PYCORE: $1"
+    sync
+    poweroff -f
+}
+
+if [ -e /proc/vmcore ]; then
+    echo "PYCORE: capture kernel up, /proc/vmcore is $(stat -c %s /proc/vmcore) bytes"
+    [ -b /dev/vda ] && [ -b /dev/vdb ] || stop "capture failed: no /dev/vda or /dev/vdb"
+    # The full ELF is /proc/vmcore as the kernel serves it ("cp /proc/vmcore").
+    if [ "$(param pycore.full)" != "no" ]; then
+        size=$(stat -c %s /proc/vmcore)
+        dd if=/proc/vmcore of=/dev/vda bs=1M 2>/dev/null || stop "capture failed: dd /proc/vmcore"
+        echo "PYCORE: dump vda elf $size"
+    fi
+    # The filtered, compressed dump is what a kdump service writes. It goes
+    # out as a flattened stream (-F): no tmpfs copy in the small capture
+    # kernel, and the host reassembles it with makedumpfile -R.
+    makedumpfile -F -z -d 31 /proc/vmcore 2>/tmp/makedumpfile.log | dd of=/dev/vdb bs=1M 2>/tmp/dd.log
+    status=$?
+    cat /tmp/makedumpfile.log
+    grep -q "makedumpfile Completed" /tmp/makedumpfile.log && [ $status = 0 ] || stop "capture failed: makedumpfile"
+    echo "PYCORE: dump vdb flattened-zstd $(sed -n 's/^\([0-9]*\) bytes.*/\1/p' /tmp/dd.log)"
+    stop "capture done"
+fi
+
+scenario=$(param pycore.scenario)
+echo "PYCORE: crashing kernel up, scenario $scenario"
+
+# Named processes for ps/bt: a comm is the script's file name.
+pycore-spin &
+pycore-sleeper &
+pycore-sleeper &
+mkfifo /tmp/pycore.fifo
+pycore-reader /tmp/pycore.fifo &
+sleep 2
+
+if [ "$(param pycore.capture)" = "kdump" ]; then
+    # kexec_file_load (-s) first: the legacy kexec_load of bookworm's
+    # kexec-tools fails with EINVAL on these kernels.
+    append="console=ttyS0 nr_cpus=1 reset_devices irqpoll panic=1 pycore.full=$(param pycore.full)"
+    kexec -s -p /boot/vmlinuz --initrd=/boot/capture.img --append="$append" \
+        || kexec -p /boot/vmlinuz --initrd=/boot/capture.img --append="$append" \
+        || stop "kexec -p failed"
+    [ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] || stop "capture kernel not loaded"
+    echo "PYCORE: capture kernel loaded"
+    # kexec copied them into the reserved region; freeing them keeps
+    # 16 MB of incompressible pages out of the filtered dumps.
+    rm -f /boot/vmlinuz /boot/capture.img
+fi
+
+case "$scenario" in
+    sysrq)
+        echo "PYCORE: crashing via sysrq-c"
+        echo c > /proc/sysrq-trigger
+        ;;
+    oom)
+        echo 1 > /proc/sys/vm/panic_on_oom
+        echo "PYCORE: crashing via OOM (panic_on_oom=1)"
+        pycore-hog &
+        pycore-hog &
+        wait
+        ;;
+esac
+stop "crash failed: still running after scenario $scenario"

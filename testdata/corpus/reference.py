@@ -1,0 +1,175 @@
+"""Reference outputs for a dump: crash 9 commands (each in its own file under
+reference/, named after the command with spaces turned into "_"), the dmesg
+of makedumpfile and vmcore-dmesg, the VMCOREINFO text, and sha256 sums."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+from fetch import BuildError, Tools, log
+
+# The full command set, run once per case on its most complete dump.
+FULL_COMMANDS = [
+    "sys", "log", "ps", "kmem -i", "kmem -z", "kmem -s", "bt -a", "foreach bt", "mod", "runq",
+    "sym linux_banner", "sym init_task", "struct task_struct.comm,pid init_task",
+]
+# Run on every dump file of a case, to show that the formats agree.
+FORMAT_COMMANDS = ["sys"]
+
+
+def file_name(command: str) -> str:
+    return command.replace(" ", "_").replace("/", "_") + ".txt"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_dir: Path) -> dict:
+    """Run commands in one crash session, each redirected to out_dir/<file_name>.
+
+    Returns {command: file path}. crash's banner is not recorded (-s).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {c: out_dir / file_name(c) for c in commands}
+    for f in files.values():
+        if f.exists():
+            f.unlink()
+    script = "set scroll off\n" + "".join(f"{c} > {files[c]}\n" for c in commands) + "q\n"
+    result = subprocess.run(tools.crash() + ["-s", str(vmlinux), str(dump)], input=script.encode(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+    missing = [c for c, f in files.items() if not f.exists()]
+    if missing:
+        output = result.stdout.decode(errors="replace")[-3000:]
+        raise BuildError(f"crash on {dump} wrote no output for {missing} (exit {result.returncode}):\n{output}")
+    return files
+
+
+def symbol_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path) -> dict:
+    files = crash_session(tools, vmlinux, dump, ["sym linux_banner", "sym init_task"], work)
+    addresses = {}
+    for name in ("linux_banner", "init_task"):
+        m = re.search(rf"^([0-9a-f]+) \(\w\) {name}$", files[f"sym {name}"].read_text(), re.M)
+        if not m:
+            raise BuildError(f"crash could not find {name} in {dump}")
+        addresses[name] = int(m.group(1), 16)
+    return addresses
+
+
+def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memory_mib: int) -> list:
+    """(label, physical address) pairs for the rd -p references."""
+    symbols = symbol_addresses(tools, vmlinux, dump, work)
+    commands = [f"vtop {symbols[n]:#x}" for n in ("linux_banner", "init_task")]
+    files = crash_session(tools, vmlinux, dump, commands, work)
+    pairs = [("page 1", 0x1000)]
+    for name, command in zip(("linux_banner", "init_task"), commands):
+        m = re.search(r"^[0-9a-f]{16}\s+([0-9a-f]+)\s*$", files[command].read_text(), re.M)
+        if not m:
+            raise BuildError(f"cannot read the physical address of {name} from crash vtop:\n{files[command].read_text()}")
+        pairs.append((name, int(m.group(1), 16)))
+    size = memory_mib << 20
+    for fraction in (4, 2):
+        pairs.append((f"memory/{fraction}", size // fraction))
+    pairs.append(("memory*3/4", size * 3 // 4))
+    pairs.append(("last page", size - 0x1000))
+    return pairs
+
+
+def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_mib: int) -> list:
+    """The full crash command set on dump; returns the manifest's reference list."""
+    log(f"crash references on {dump.name}")
+    work = ref_dir / ".work"
+    pairs = physical_addresses(tools, vmlinux, dump, work, memory_mib)
+    symbols = symbol_addresses(tools, vmlinux, dump, work)
+    rd_commands = [f"rd -p {addr:#x} 8" for _, addr in pairs]
+    vtop = f"vtop {symbols['init_task']:#x}"
+    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop], ref_dir)
+    subprocess.run(["rm", "-rf", str(work)])
+    entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in FULL_COMMANDS]
+    for (label, addr), command in zip(pairs, rd_commands):
+        entries.append({"command": command, "file": str(files[command].relative_to(ref_dir.parent)),
+                        "dump": dump.name, "what": f"64 bytes at the physical address of {label}",
+                        "physical_address": addr})
+    entries.append({"command": vtop, "file": str(files[vtop].relative_to(ref_dir.parent)), "dump": dump.name,
+                    "what": "init_task"})
+    return entries, pairs
+
+
+def record_format(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, pairs: list) -> list:
+    """sys and the rd -p set on one more dump file, under reference/formats/<dump>/."""
+    out = ref_dir / "formats" / dump.name
+    commands = FORMAT_COMMANDS + [f"rd -p {addr:#x} 8" for _, addr in pairs]
+    files = crash_session(tools, vmlinux, dump, commands, out)
+    return [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in commands]
+
+
+def record_dmesg(tools: Tools, dump: Path, ref_dir: Path, elf: bool) -> list:
+    """makedumpfile --dump-dmesg (any format) and vmcore-dmesg (ELF only)."""
+    entries = []
+    out = ref_dir / f"makedumpfile_--dump-dmesg.{dump.name}.txt"
+    if out.exists():
+        out.unlink()
+    result = subprocess.run(tools.makedumpfile() + ["--dump-dmesg", str(dump), str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        out.write_text("makedumpfile --dump-dmesg failed:\n" + result.stdout.decode(errors="replace"))
+    entries.append({"command": f"makedumpfile --dump-dmesg {dump.name}", "file": str(out.relative_to(ref_dir.parent)),
+                    "dump": dump.name, "ok": result.returncode == 0})
+    if elf:
+        out = ref_dir / f"vmcore-dmesg.{dump.name}.txt"
+        result = subprocess.run(tools.command(tools.vmcore_dmesg_bin) + [str(dump)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out.write_bytes(result.stdout if result.returncode == 0
+                        else b"vmcore-dmesg failed:\n" + result.stdout)
+        entries.append({"command": f"vmcore-dmesg {dump.name}", "file": str(out.relative_to(ref_dir.parent)),
+                        "dump": dump.name, "ok": result.returncode == 0})
+    return entries
+
+
+def _notes(data: bytes):
+    offset = 0
+    while offset + 12 <= len(data):
+        namesz, descsz, note_type = struct.unpack_from("<III", data, offset)
+        offset += 12
+        name = data[offset:offset + namesz].rstrip(b"\0")
+        offset += (namesz + 3) & ~3
+        desc = data[offset:offset + descsz]
+        offset += (descsz + 3) & ~3
+        yield name, note_type, desc
+
+
+def vmcoreinfo(dump: Path) -> str:
+    """The VMCOREINFO text of an ELF (PT_NOTE) or kdump-compressed (sub-header) dump."""
+    with open(dump, "rb") as f:
+        head = f.read(4096)
+        if head[:4] == b"\x7fELF":
+            phoff, = struct.unpack_from("<Q", head, 0x20)
+            phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+            for i in range(phnum):
+                p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+                if p_type == 4:
+                    f.seek(p_offset)
+                    for name, _, desc in _notes(f.read(p_filesz)):
+                        if name == b"VMCOREINFO":
+                            return desc.rstrip(b"\0").decode()
+            raise BuildError(f"{dump}: no VMCOREINFO note")
+        if head[:8] in (b"KDUMP   ", b"DISKDUMP"):
+            # disk_dump_header: signature, header_version, new_utsname (6 * 65),
+            # padding to 8, timeval (16), status, then block_size at 428.
+            block_size, = struct.unpack_from("<i", head, 428)
+            f.seek(block_size)
+            sub = f.read(64)
+            offset, size = struct.unpack_from("<QQ", sub, 8 + 4 + 4 + 8 + 8)
+            f.seek(offset)
+            return f.read(size).rstrip(b"\0").decode()
+    raise BuildError(f"{dump}: neither ELF nor kdump-compressed")
