@@ -1,0 +1,59 @@
+"""Where the real-kernel corpus (testdata/corpus/build.sh) and the committed sample live."""
+import glob
+import json
+import os
+from typing import Dict, List, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("PYCORE_CACHE", os.path.expanduser("~/.cache/pycore"))
+SAMPLE = os.path.join(ROOT, "testdata", "sample")
+
+
+class Case:
+    """One crash: its manifest, directory, and reference outputs recorded with crash 9."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        with open(os.path.join(directory, "manifest.json")) as f:
+            self.manifest = json.load(f)
+        self.name = self.manifest["case"]
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.directory, name)
+
+    def dumps(self) -> List[Dict]:
+        return [d for d in self.manifest["dumps"] if os.path.exists(self.path(d["name"]))]
+
+    def reference(self, command: str, dump: Optional[str] = None) -> Optional[str]:
+        for ref in self.manifest.get("references", []):
+            if ref["command"] == command and (dump is None or ref.get("dump") == dump):
+                path = self.path(ref["file"])
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        return f.read()
+        return None
+
+    def references(self, prefix: str) -> List[Dict]:
+        return [r for r in self.manifest.get("references", []) if r["command"].startswith(prefix)
+                and os.path.exists(self.path(r["file"]))]
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def cases() -> List[Case]:
+    found = []
+    if os.path.exists(os.path.join(SAMPLE, "manifest.json")):
+        found.append(Case(SAMPLE))
+    for manifest in sorted(glob.glob(os.path.join(CACHE, "corpus", "*", "manifest.json"))):
+        found.append(Case(os.path.dirname(manifest)))
+    return found
+
+
+def dump_params():
+    """(case, dump entry) pairs for parametrize, with readable ids."""
+    return [(case, dump) for case in cases() for dump in case.dumps()]
+
+
+def dump_ids(params):
+    return [f"{case.name}/{dump['name']}" for case, dump in params]
