@@ -16,6 +16,8 @@ into an ELF64 file with a ``.symtab``, plus the matching System.map text.
 """
 from collections import Counter
 from dataclasses import dataclass, field
+import random
+import string
 import struct
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -185,6 +187,8 @@ def build_kallsyms(symbols: Sequence[Entry], layout: str = "absolute-percpu", ba
         blob.extend(parts[name])
     if truncate:
         del blob[-truncate:]
+    # Memory is readable in whole pages: what follows the tables up to the page end reads as zeros.
+    _align(blob, 4096)
     return KallsymsImage(base, bytes(blob), locations, big)
 
 
@@ -214,7 +218,8 @@ def sample_symbols(functions: int = 400, kaslr: int = 0, long_names: Sequence[in
         address += 0x40 + (index * 37) % 0x200
     for length in long_names:
         stem = f"_RNvNtCs{length}_kernel"
-        name = (stem + "".join(chr(ord("a") + (i * 7 + length) % 26) for i in range(length)))[:length]
+        rng = random.Random(length)  # varied enough that pair tokens cannot squeeze it under 128 bytes
+        name = (stem + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(length)))[:length]
         entries.append((name, "T", address))
         address += 0x80
     entries.append(("schedule", "T", address))
