@@ -211,6 +211,9 @@ class Object:
         return f"Object(prog, {name!r}, value={shown})"
 
     def __str__(self) -> str:
+        kind = self.type_.resolved().kind
+        if kind in (TypeKind.STRUCT, TypeKind.UNION) and self.address_ is not None:
+            return f"*({self.type_.type_name()} *){self.address_:#x}"
         try:
             value = self.value_()
         except PycoreError as error:
@@ -238,7 +241,10 @@ def _decode(t: Type, raw: bytes, obj: Object) -> Any:
     if kind in (TypeKind.STRUCT, TypeKind.UNION):
         value: Dict[str, Any] = {}
         snapshot = Object(obj.prog_, t, raw)
-        for name in t._member_map():
+        for name, member in t._member_map().items():
+            if member.type.size is None:  # a flexible array member: nothing inside the struct
+                value[name] = []
+                continue
             value[name] = snapshot.member_(name).value_()
         return value
     raise TypeError(f"cannot read a value of type {t.type_name()}")
