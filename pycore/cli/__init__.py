@@ -2,7 +2,8 @@
 
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``handler`` (a function taking the parsed arguments and returning an exit
-status) as a default.
+status) as a default.  ``COMMANDS`` lists the modules; a module's parser may be
+named differently (``sysinfo`` registers ``sys``).
 """
 import argparse
 import importlib

@@ -1,0 +1,1 @@
+"""Kernel helpers: one module per subsystem, each reading the structures it is named after."""
