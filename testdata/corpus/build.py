@@ -102,18 +102,40 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     kernel = fetch.prepare_kernel(case["kernel"])
     manifest_path = out / "manifest.json"
     key = recipe(case, kernel)
-    if not force and manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("recipe") == key:
-            log(f"{name}: cached ({out})")
-            return manifest
+    reference_key = reference_recipe()
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() and not force else {}
+    if old.get("recipe") == key and old.get("reference_recipe") == reference_key:
+        log(f"{name}: cached ({out})")
+        return old
     started = time.time()
+    case = dict(case)
+    if old.get("recipe") == key:
+        # Same dumps: only the references are out of date.
+        log(f"{name}: recording references again in {out}")
+        dumps = old["dumps"]
+        primary = out / old["reference_dump"]
+        case.update(qemu_cpu=old["qemu_cpu"], kernel_cmdline=old["kernel_cmdline"])
+        capture_seconds = old.get("capture_seconds", 0)
+        shutil.rmtree(out / "reference", ignore_errors=True)
+    else:
+        dumps, primary = capture(name, case, out, kernel, tools)
+        capture_seconds = round(time.time() - started)
+    return record(name, case, out, kernel, tools, dumps, primary, key, reference_key, started, capture_seconds)
+
+
+def reference_recipe() -> str:
+    here = Path(__file__).parent
+    text = (here / "reference.py").read_text() + (here / "build.py").read_text()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def capture(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools):
+    """Crash the guest of case and write its dumps into out/; returns (dump entries, reference dump)."""
     log(f"{name}: building in {out}")
     initrd = guest.build_initramfs(kernel, tools)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     work = out / ".work"
-    case = dict(case)
     dumps = []
     makedumpfile = tools.makedumpfile()
     mdlog = open(out / "makedumpfile.log", "w")
@@ -166,6 +188,15 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
         primary = out / "qemu.elf"
     mdlog.close()
     shutil.rmtree(work, ignore_errors=True)
+    return dumps, primary
+
+
+def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, dumps: list, primary: Path,
+           key: str, reference_key: str, started: float, capture_seconds: int) -> dict:
+    """System.map, the references of crash 9 and the others, sha256 sums and manifest.json."""
+    for stale in (out / "System.map", out / "System.map.gz"):
+        if stale.exists():
+            stale.unlink()
     system_map = out / "System.map"
     shutil.copy(kernel["system_map"], system_map)
 
@@ -203,7 +234,8 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
         "kernel_package": kernel["package"],
         "kernel_version": kernel["version"],
         "kernel_suite": kernel["suite"],
-        "vmlinux": str(kernel["vmlinux"]),
+        # Relative to the cache root ($PYCORE_CACHE, default ~/.cache/pycore).
+        "vmlinux": str(kernel["vmlinux"].relative_to(CACHE)),
         "vmlinux_build_id": kernel["build_id"],
         "debuginfo_package": kernel["package"] + "-dbg",
         "system_map": system_map.name,
@@ -221,11 +253,13 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
         "references": references,
         "tools": {"crash": tools.version("crash"), "makedumpfile": tools.version("makedumpfile"),
                   "qemu": run(["qemu-system-x86_64", "--version"]).stdout.decode().splitlines()[0]},
+        "capture_seconds": capture_seconds,
         "build_seconds": round(time.time() - started),
         "builder_version": BUILDER_VERSION,
         "recipe": key,
+        "reference_recipe": reference_key,
     }
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(f"{name}: done in {manifest['build_seconds']} s, "
         + ", ".join(f"{d['name']} {d['size'] / 2**20:.1f} MiB" for d in dumps))
     return manifest

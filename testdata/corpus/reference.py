@@ -44,7 +44,8 @@ def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_d
         if f.exists():
             f.unlink()
     script = "set scroll off\n" + "".join(f"{c} > {files[c]}\n" for c in commands) + "q\n"
-    result = subprocess.run(tools.crash() + ["-s", str(vmlinux), str(dump)], input=script.encode(),
+    # Run beside the dump so that `sys` shows its bare name, not a local path.
+    result = subprocess.run(tools.crash() + ["-s", str(vmlinux), dump.name], cwd=dump.parent, input=script.encode(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
     missing = [c for c, f in files.items() if not f.exists()]
     if missing:
@@ -53,10 +54,14 @@ def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_d
     return files
 
 
+# Kernel data whose pages every dump level keeps, for rd -p.
+RD_SYMBOLS = ("linux_banner", "init_task", "init_top_pgt", "init_uts_ns")
+
+
 def symbol_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path) -> dict:
-    files = crash_session(tools, vmlinux, dump, ["sym linux_banner", "sym init_task"], work)
+    files = crash_session(tools, vmlinux, dump, [f"sym {n}" for n in RD_SYMBOLS], work)
     addresses = {}
-    for name in ("linux_banner", "init_task"):
+    for name in RD_SYMBOLS:
         m = re.search(rf"^([0-9a-f]+) \(\w\) {name}$", files[f"sym {name}"].read_text(), re.M)
         if not m:
             raise BuildError(f"crash could not find {name} in {dump}")
@@ -67,14 +72,16 @@ def symbol_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path) -> dic
 def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memory_mib: int) -> list:
     """(label, physical address) pairs for the rd -p references."""
     symbols = symbol_addresses(tools, vmlinux, dump, work)
-    commands = [f"vtop {symbols[n]:#x}" for n in ("linux_banner", "init_task")]
+    commands = [f"vtop {symbols[n]:#x}" for n in RD_SYMBOLS]
     files = crash_session(tools, vmlinux, dump, commands, work)
     pairs = [("page 1", 0x1000)]
-    for name, command in zip(("linux_banner", "init_task"), commands):
+    for name, command in zip(RD_SYMBOLS, commands):
         m = re.search(r"^[0-9a-f]{16}\s+([0-9a-f]+)\s*$", files[command].read_text(), re.M)
         if not m:
             raise BuildError(f"cannot read the physical address of {name} from crash vtop:\n{files[command].read_text()}")
-        pairs.append((name, int(m.group(1), 16)))
+        # The kernel half of the top-level page table; its first half is empty.
+        offset = 0xfc0 if name == "init_top_pgt" else 0
+        pairs.append((name if not offset else f"{name}+{offset:#x}", int(m.group(1), 16) + offset))
     size = memory_mib << 20
     for fraction in (4, 2):
         pairs.append((f"memory/{fraction}", size // fraction))
