@@ -122,7 +122,9 @@ class SymbolTable:
         position = bisect_right(self._keys, address) - 1
         if position < 0 or address >= self._limits[position]:
             return None
-        symbol = self._symbol(self._firsts[position])
+        symbol = self._objects[self._firsts[position]]
+        if symbol is None:
+            symbol = self._symbol(self._firsts[position])
         return symbol, address - symbol.address
 
     def by_name(self, name: str) -> Symbol:

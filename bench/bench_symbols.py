@@ -1,0 +1,163 @@
+"""Symbol layer: kallsyms decode time and address-lookup cost, against baselines measured in the same run.
+
+Tables: the real Debian 6.1 / 6.12 vmlinux files when the corpus build has
+downloaded them (kallsyms decoded from their .rodata), else a synthetic
+87k-symbol kallsyms table.  Lookup baselines: ``bisect_right`` on a plain list
+of the same addresses (the floor for any sorted search in Python) and a dict
+``get`` by exact address (what a hash lookup costs, though it cannot find
+"nearest below").
+
+Run: python -m pytest bench/bench_symbols.py --benchmark-only -q
+"""
+from bisect import bisect_right
+import glob
+import os
+import random
+import sys
+import time
+
+import pytest
+
+from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
+
+sys.path.insert(0, "testdata")
+import kallsyms_writer  # noqa: E402
+
+from conftest import SUMMARIES  # noqa: E402
+
+KERNELS = os.path.expanduser("~/.cache/pycore/downloads/kernels")
+LOOKUPS = 20000
+RESULTS: "dict[tuple[str, str], float]" = {}
+
+
+def _sources():
+    found = {}
+    for vmlinux in sorted(glob.glob(os.path.join(KERNELS, "*/vmlinux"))):
+        system_map = os.path.join(os.path.dirname(vmlinux), "System.map")
+        if os.path.exists(system_map):
+            found[os.path.basename(os.path.dirname(vmlinux))] = (vmlinux, system_map)
+    return found
+
+
+SOURCES = _sources()
+KERNEL_IDS = list(SOURCES) or ["synthetic-87k"]
+_TABLES: dict = {}
+
+
+def _decoder(kernel: str):
+    """(read, vmcoreinfo, locate) for decoding this kernel's kallsyms, reads served from memory."""
+    if kernel in SOURCES:
+        vmlinux, system_map_path = SOURCES[kernel]
+        system_map = load_system_map(system_map_path)
+        read = vmlinux_reader(vmlinux)
+        locate = lambda name: system_map.by_name(name).address  # noqa: E731
+        # Pre-read the tables once so the benchmark times decoding, not the page cache.
+        cache = {}
+
+        def cached(address, size):
+            key = (address, size)
+            if key not in cache:
+                cache[key] = read(address, size)
+            return cache[key]
+
+        return cached, None, locate
+    entries = kallsyms_writer.sample_symbols(functions=87000, long_names=(150, 300))
+    image = kallsyms_writer.build_kallsyms(entries, max_tokens=24)
+    return image.read, image.vmcoreinfo(), None
+
+
+@pytest.fixture(scope="module", params=KERNEL_IDS)
+def kernel(request):
+    return request.param
+
+
+def _table(kernel):
+    if kernel not in _TABLES:
+        read, info, locate = _decoder(kernel)
+        load_kallsyms(read, info, locate)  # warm the read cache
+        _TABLES[kernel] = (read, info, locate, load_kallsyms(read, info, locate))
+    return _TABLES[kernel]
+
+
+def test_kallsyms_decode(benchmark, kernel):
+    read, info, locate, _symbols = _table(kernel)
+    benchmark.pedantic(lambda: load_kallsyms(read, info, locate), rounds=5, iterations=1)
+    RESULTS[(kernel, "decode")] = benchmark.stats.stats.median
+
+
+def _addresses(table, count=LOOKUPS):
+    rng = random.Random(7)
+    return [rng.randrange(table.start, table.end) for _ in range(count)]
+
+
+def test_lookup_symbol_table(benchmark, kernel):
+    table = _table(kernel)[3]
+    addresses = _addresses(table)
+    lookup = table.lookup
+    for address in addresses:  # build the cached Symbol objects first; steady state is what counts
+        lookup(address)
+
+    def run():
+        for address in addresses:
+            lookup(address)
+
+    benchmark(run)
+    RESULTS[(kernel, "lookup")] = benchmark.stats.stats.median / LOOKUPS
+
+
+def test_lookup_baseline_bisect(benchmark, kernel):
+    table = _table(kernel)[3]
+    addresses = _addresses(table)
+    keys = sorted({symbol.address for symbol in table})
+
+    def run():
+        for address in addresses:
+            bisect_right(keys, address)
+
+    benchmark(run)
+    RESULTS[(kernel, "bisect")] = benchmark.stats.stats.median / LOOKUPS
+
+
+def test_lookup_baseline_dict(benchmark, kernel):
+    table = _table(kernel)[3]
+    exact = {symbol.address: symbol for symbol in table}
+    addresses = _addresses(table)
+    get = exact.get
+
+    def run():
+        for address in addresses:
+            get(address)
+
+    benchmark(run)
+    RESULTS[(kernel, "dict")] = benchmark.stats.stats.median / LOOKUPS
+
+
+@pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
+def test_load_elf_and_system_map(benchmark, kernel):
+    vmlinux, system_map = SOURCES[kernel]
+    started = time.perf_counter()
+    load_system_map(system_map)
+    RESULTS[(kernel, "system_map")] = time.perf_counter() - started
+    benchmark.pedantic(lambda: load_elf_symbols(vmlinux), rounds=3, iterations=1)
+    RESULTS[(kernel, "elf")] = benchmark.stats.stats.median
+
+
+def summary():
+    lines = ["", "symbols: kallsyms decode and address lookup (medians; µs per lookup, baselines in the same run)"]
+    for kernel in KERNEL_IDS:
+        decode = RESULTS.get((kernel, "decode"))
+        line = f"  {kernel:28} {len(_table(kernel)[3]) if kernel in _TABLES else 0:7} symbols"
+        if decode is not None:
+            line += f"  kallsyms decode {decode * 1e3:6.1f} ms"
+        if (kernel, "elf") in RESULTS:
+            line += (f"  .symtab {RESULTS[(kernel, 'elf')] * 1e3:6.1f} ms"
+                     f"  System.map {RESULTS[(kernel, 'system_map')] * 1e3:6.1f} ms")
+        lines.append(line)
+        lookup, floor, exact = (RESULTS.get((kernel, key)) for key in ("lookup", "bisect", "dict"))
+        if lookup and floor and exact:
+            lines.append(f"  {'':28} lookup {lookup * 1e6:.3f} µs  bisect on list {floor * 1e6:.3f} µs"
+                         f" (x{lookup / floor:.2f})  dict.get {exact * 1e6:.3f} µs (x{lookup / exact:.2f})")
+    return lines
+
+
+SUMMARIES.append(summary)
