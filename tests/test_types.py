@@ -428,3 +428,12 @@ def test_vmlinux_dwarf_first_use_and_reopen_are_fast(vmlinux, tmp_path, monkeypa
     again = time.perf_counter() - start
     assert first < 5.0 and again < 0.5, (first, again)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2 << 20  # KiB: a loose bound for a shared run
+
+
+def test_open_type_index_prefers_dwarf_then_btf(fixture_elf, synthetic):
+    from pycore.types import open_type_index
+    assert open_type_index(fixture_elf).source.startswith("dwarf")
+    _, data, _ = synthetic
+    assert open_type_index(None, data).source == "btf (dump)"
+    with pytest.raises(MissingDebugInfoError, match="no BTF blob"):
+        open_type_index(None, None)
