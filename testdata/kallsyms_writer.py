@@ -278,7 +278,8 @@ def build_vmlinux(symbols: Optional[List[Entry]] = None, sizes: Optional[Dict[st
     all_symbols = symbols + [(name, "D", address) for name, address in kallsyms.locations.items()]
     all_symbols.sort(key=lambda entry: entry[2])
 
-    data_start = min(address for name, kind, address in all_symbols if kind in "Dd" and address > rodata_start + len(rodata))
+    data_start = min(address for _name, kind, address in all_symbols
+                     if kind in "Dd" and address > rodata_start + len(rodata))
     bss_start = by_name["__bss_start"]
     sections = [
         Section(".text", text_start, b"\xcc" * (by_name["_etext"] - text_start), flags=0x6),

@@ -48,13 +48,11 @@ def _symtab_rows(elf: ELFFile, path: str) -> Tuple[list, bytes]:
     data = symtab.data()
     endian = "<" if elf.little_endian else ">"
     if elf.elfclass == 64:
-        fmt, size = endian + "IBBHQQ", 24
-        rows = [(name, value, sym_size, info, shndx)
-                for name, info, _other, shndx, value, sym_size in struct.iter_unpack(fmt, data[:len(data) // size * size])]
+        entries = struct.iter_unpack(endian + "IBBHQQ", data[:len(data) // 24 * 24])
+        rows = [(name, value, size, info, shndx) for name, info, _other, shndx, value, size in entries]
     else:
-        fmt, size = endian + "IIIBBH", 16
-        rows = [(name, value, sym_size, info, shndx)
-                for name, value, sym_size, info, _other, shndx in struct.iter_unpack(fmt, data[:len(data) // size * size])]
+        entries = struct.iter_unpack(endian + "IIIBBH", data[:len(data) // 16 * 16])
+        rows = [(name, value, size, info, shndx) for name, value, size, info, _other, shndx in entries]
     return rows, strtab
 
 
