@@ -53,7 +53,7 @@ KNOWN_GLOBALS: Dict[str, Tuple[str, ...]] = {
     "log_next_idx": ("u32",),
     "log_first_seq": ("u64",),
     "log_next_seq": ("u64",),
-    "clear_seq": ("u64",),
+    "clear_seq": ("struct latched_seq", "u64"),           # latched since 5.13
     "clear_idx": ("u32",),
     # memory
     "init_mm": ("struct mm_struct",),
