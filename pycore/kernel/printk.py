@@ -1,0 +1,450 @@
+"""The kernel log buffer, read through VMCOREINFO alone (as vmcore-dmesg does), in its three layouts:
+the lockless ``printk_ringbuffer`` (Linux 5.10+), ``struct printk_log`` records (3.5-5.9; named
+``struct log`` before 3.11) and the plain character ``log_buf`` with ``<N>`` prefixes (before 3.5).
+:func:`format_log` prints the records the way crash 9's ``log`` command does.
+"""
+import re
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
+
+from ..errors import FaultError, MissingDebugInfoError, PycoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+
+# prb_desc.state_var: the top two bits are the state, the rest the descriptor id (printk_ringbuffer.h).
+_DESC_FLAGS_SHIFT = 62
+_DESC_ID_MASK = (1 << _DESC_FLAGS_SHIFT) - 1
+DESC_RESERVED, DESC_COMMITTED, DESC_FINALIZED, DESC_REUSABLE = range(4)
+_STATE_NAMES = {DESC_RESERVED: "reserved", DESC_REUSABLE: "reusable"}
+
+# printk_log.flags (printk.c, 3.5-5.9).
+LOG_NOCONS, LOG_NEWLINE, LOG_PREFIX, LOG_CONT = 1, 2, 4, 8
+
+# Bit 31 of caller_id marks a CPU (printk from interrupt context), else it holds a task id.
+CALLER_CPU = 0x80000000
+
+# crash's field width for the caller id when it cannot read pid_max (PID_CHARS_DEFAULT).
+CALLER_WIDTH_DEFAULT = 8
+
+_LEVEL_PREFIX = re.compile(rb"<([0-7])>")
+_TIMESTAMP_PREFIX = re.compile(rb"\[ *(\d+)\.(\d{6})\] ")
+
+
+@dataclass
+class PrintkRecord:
+    """One kernel log message.
+
+    ``timestamp_ns`` is the kernel's local clock (None when a legacy line carries no time);
+    ``level`` 0-7, ``facility`` (0 for the kernel) and ``caller_id`` (a task id, or a CPU
+    with bit 31 set) are None where the layout does not record them.  ``dictionary`` holds
+    the ``KEY=value`` properties dev_printk() attached (SUBSYSTEM=, DEVICE=, ...).
+    """
+    seq: Optional[int]
+    timestamp_ns: Optional[int]
+    level: Optional[int]
+    facility: Optional[int]
+    flags: int
+    caller_id: Optional[int]
+    text: str
+    subsystem: str = ""
+    device: str = ""
+    dictionary: List[str] = field(default_factory=list)
+    # A ringbuffer record without a data block: crash prints a bare empty line for it.
+    dataless: bool = False
+    raw_text: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def caller(self) -> Optional[str]:
+        """``T<pid>`` or ``C<cpu>`` as printk's caller id is shown, or None."""
+        if self.caller_id is None:
+            return None
+        kind = "C" if self.caller_id & CALLER_CPU else "T"
+        return f"{kind}{self.caller_id & ~CALLER_CPU}"
+
+    def to_dict(self) -> Dict[str, object]:
+        dev_info = None
+        if self.subsystem or self.device:
+            dev_info = {"subsystem": self.subsystem, "device": self.device}
+        return {
+            "seq": self.seq,
+            "timestamp": None if self.timestamp_ns is None else self.timestamp_ns / 1e9,
+            "level": self.level,
+            "facility": self.facility,
+            "flags": self.flags,
+            "caller": self.caller,
+            "text": self.text,
+            "dev_info": dev_info,
+            "dictionary": self.dictionary,
+        }
+
+
+class PrintkRecords(list):
+    """The records in log order, with what reading them found.
+
+    ``format`` names the layout (``printk_ringbuffer``, ``printk_log`` or ``log_buf``);
+    ``skipped`` counts records left out by reason (a descriptor still ``reserved`` by a
+    writer, ``reusable``, ``lpos`` outside the data ring, ``text_len`` larger than its
+    block, ...); ``lost`` is their total.
+    """
+
+    def __init__(self, records: Iterable[PrintkRecord] = (), format: str = "", skipped: Optional[Dict[str, int]] = None):
+        super().__init__(records)
+        self.format = format
+        self.skipped: Dict[str, int] = dict(skipped or {})
+
+    @property
+    def lost(self) -> int:
+        return sum(self.skipped.values())
+
+    def _skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def _record(seq, timestamp_ns, level, facility, flags, caller_id, raw: bytes, **extra) -> PrintkRecord:
+    return PrintkRecord(seq, timestamp_ns, level, facility, flags, caller_id,
+                        raw.decode("utf-8", "replace"), raw_text=raw, **extra)
+
+
+def _cstring(data: bytes) -> str:
+    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+class _Layout:
+    """Sizes and offsets from VMCOREINFO, with a message that names the missing key."""
+
+    def __init__(self, vmcoreinfo, what: str):
+        self.vmcoreinfo = vmcoreinfo
+        self.what = what
+
+    def _need(self, value: Optional[int], key: str) -> int:
+        if value is None:
+            raise MissingDebugInfoError(f"cannot read the {self.what}: VMCOREINFO has no {key}")
+        return value
+
+    def symbol(self, name: str) -> int:
+        return self._need(self.vmcoreinfo.symbol(name), f"SYMBOL({name})")
+
+    def size(self, *names: str) -> int:
+        for name in names:
+            value = self.vmcoreinfo.size(name)
+            if value is not None:
+                return value
+        return self._need(None, f"SIZE({names[0]})")
+
+    def offset(self, *names: str) -> int:
+        for name in names:
+            value = self.vmcoreinfo.offset(name)
+            if value is not None:
+                return value
+        return self._need(None, f"OFFSET({names[0]})")
+
+
+def _u(prog: "Program", address: int, size: int) -> int:
+    return int.from_bytes(prog.read(address, size), "little")
+
+
+def get_printk_records(prog: "Program") -> PrintkRecords:
+    """The kernel log of ``prog``'s dump, oldest record first, from VMCOREINFO alone.
+
+    Linux 5.10+ keeps it in the lockless ``printk_ringbuffer`` (SYMBOL(prb)), 3.5-5.9 in
+    ``struct printk_log`` records (SYMBOL(log_first_idx)), older kernels in a character
+    buffer (SYMBOL(log_end)).  Damaged or half-written records are skipped and counted in
+    the result's ``skipped``/``lost``; an unreadable buffer raises :class:`FaultError`.
+    """
+    vmcoreinfo = prog.vmcoreinfo
+    if vmcoreinfo is None:
+        raise MissingDebugInfoError("cannot read the kernel log: the dump has no VMCOREINFO")
+    if vmcoreinfo.symbol("prb") is not None:
+        return _read_ringbuffer(prog, _Layout(vmcoreinfo, "printk ringbuffer"))
+    if vmcoreinfo.symbol("log_first_idx") is not None:
+        return _read_printk_log(prog, _Layout(vmcoreinfo, "printk_log records"))
+    if vmcoreinfo.symbol("log_end") is not None:
+        return _read_log_buf(prog, _Layout(vmcoreinfo, "log_buf"))
+    raise MissingDebugInfoError("cannot find the kernel log: VMCOREINFO has none of SYMBOL(prb),"
+                                " SYMBOL(log_first_idx) or SYMBOL(log_end)")
+
+
+# -- Linux 5.10+: the lockless ringbuffer -----------------------------------------
+def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
+    prb = _u(prog, layout.symbol("prb"), 8)
+    counter = layout.offset("atomic_long_t.counter")
+    desc_ring = prb + layout.offset("printk_ringbuffer.desc_ring")
+    data_ring = prb + layout.offset("printk_ringbuffer.text_data_ring")
+    count_bits = _u(prog, desc_ring + layout.offset("prb_desc_ring.count_bits"), 4)
+    size_bits = _u(prog, data_ring + layout.offset("prb_data_ring.size_bits"), 4)
+    if count_bits > 24 or size_bits > 31:
+        raise PycoreError(f"printk ringbuffer at {prb:#x} is not plausible: count_bits {count_bits},"
+                          f" size_bits {size_bits}")
+    count, data_size = 1 << count_bits, 1 << size_bits
+    descs_address = _u(prog, desc_ring + layout.offset("prb_desc_ring.descs"), 8)
+    infos_address = _u(prog, desc_ring + layout.offset("prb_desc_ring.infos"), 8)
+    head_id = _u(prog, desc_ring + layout.offset("prb_desc_ring.head_id") + counter, 8)
+    tail_id = _u(prog, desc_ring + layout.offset("prb_desc_ring.tail_id") + counter, 8)
+    data_address = _u(prog, data_ring + layout.offset("prb_data_ring.data"), 8)
+
+    desc_size = layout.size("prb_desc")
+    info_size = layout.size("printk_info")
+    descs = prog.read(descs_address, desc_size * count)
+    infos = prog.read(infos_address, info_size * count)
+    data = prog.read(data_address, data_size)
+
+    state_at = layout.offset("prb_desc.state_var") + counter
+    lpos = layout.offset("prb_desc.text_blk_lpos")
+    begin_at = lpos + layout.offset("prb_data_blk_lpos.begin")
+    next_at = lpos + layout.offset("prb_data_blk_lpos.next")
+    seq_at = layout.offset("printk_info.seq")
+    ts_at = layout.offset("printk_info.ts_nsec")
+    text_len_at = layout.offset("printk_info.text_len")
+    # facility and flags:5/level:3 follow text_len (u16) and are not in VMCOREINFO.
+    facility_at, level_at = text_len_at + 2, text_len_at + 3
+    caller_at = layout.offset("printk_info.caller_id")
+    dev_info = layout.offset("printk_info.dev_info")
+    subsystem_at = dev_info + layout.offset("dev_printk_info.subsystem")
+    device_at = dev_info + layout.offset("dev_printk_info.device")
+    subsystem_len = prog.vmcoreinfo.length("printk_info_subsystem") or 16
+    device_len = prog.vmcoreinfo.length("printk_info_device") or 48
+
+    records = PrintkRecords(format="printk_ringbuffer")
+    unpack_q = struct.Struct("<Q").unpack_from
+    # From the tail to the head inclusive, as crash walks it; a corrupt head/tail pair
+    # cannot make the walk longer than the ring.
+    span = ((head_id - tail_id) & _DESC_ID_MASK) + 1
+    if span > count:
+        records._skip("head_id/tail_id further apart than the descriptor ring")
+        tail_id = (head_id - count + 1) & _DESC_ID_MASK
+        span = count
+    for step in range(span):
+        desc_id = (tail_id + step) & _DESC_ID_MASK
+        index = desc_id & (count - 1)
+        desc = index * desc_size
+        state_var = unpack_q(descs, desc + state_at)[0]
+        if state_var & _DESC_ID_MASK != desc_id:
+            records._skip("descriptor id does not match (overwritten)")
+            continue
+        state = state_var >> _DESC_FLAGS_SHIFT
+        # DESC0_ID, the placeholder the ring starts with (computed in unsigned int), was never a record.
+        if state == DESC_REUSABLE and desc_id == (-(count + 1)) & 0xFFFFFFFF:
+            continue
+        if state not in (DESC_COMMITTED, DESC_FINALIZED):
+            records._skip(_STATE_NAMES[state])
+            continue
+        info = index * info_size
+        seq = unpack_q(infos, info + seq_at)[0]
+        ts_nsec = unpack_q(infos, info + ts_at)[0]
+        text_len = infos[info + text_len_at] | infos[info + text_len_at + 1] << 8
+        facility = infos[info + facility_at]
+        flags_level = infos[info + level_at]
+        caller_id = int.from_bytes(infos[info + caller_at:info + caller_at + 4], "little")
+        subsystem = _cstring(infos[info + subsystem_at:info + subsystem_at + subsystem_len])
+        device = _cstring(infos[info + device_at:info + device_at + device_len])
+        common = dict(subsystem=subsystem, device=device,
+                      dictionary=[f"SUBSYSTEM={subsystem}"] * bool(subsystem) + [f"DEVICE={device}"] * bool(device))
+        begin = unpack_q(descs, desc + begin_at)[0]
+        next_lpos = unpack_q(descs, desc + next_at)[0]
+        if begin % data_size == next_lpos % data_size:
+            # FAILED_LPOS/EMPTY_LINE_LPOS: no data block (crash tests the ring offsets).
+            records.append(_record(seq, ts_nsec, flags_level >> 5, facility, flags_level & 0x1F, caller_id, b"",
+                                   dataless=True, **common))
+            continue
+        # get_data(): a block that wraps starts at the beginning of the data array.
+        if begin >> size_bits == next_lpos >> size_bits:
+            start, block_size = begin & (data_size - 1), next_lpos - begin
+        elif (begin + data_size) >> size_bits == next_lpos >> size_bits:
+            start, block_size = 0, next_lpos & (data_size - 1)
+        else:
+            records._skip("lpos outside the data ring")
+            continue
+        if not 8 < block_size <= data_size - start:
+            records._skip("lpos outside the data ring")
+            continue
+        if unpack_q(data, start)[0] != desc_id:
+            records._skip("data block belongs to another descriptor")
+            continue
+        if text_len > block_size - 8:
+            records._skip("text_len larger than its data block")
+            continue
+        raw = bytes(data[start + 8:start + 8 + text_len])
+        records.append(_record(seq, ts_nsec, flags_level >> 5, facility, flags_level & 0x1F, caller_id, raw,
+                               **common))
+    return records
+
+
+# -- Linux 3.5-5.9: struct printk_log records ------------------------------------
+def _read_printk_log(prog: "Program", layout: _Layout) -> PrintkRecords:
+    log_buf = _u(prog, layout.symbol("log_buf"), 8)
+    buf_len = _u(prog, layout.symbol("log_buf_len"), 4)
+    first_idx = _u(prog, layout.symbol("log_first_idx"), 4)
+    next_idx = _u(prog, layout.symbol("log_next_idx"), 4)
+    # The struct was named "log" until 3.11 (62e32ac3505a).
+    header = layout.size("printk_log", "log")
+    ts_at = layout.offset("printk_log.ts_nsec", "log.ts_nsec")
+    len_at = layout.offset("printk_log.len", "log.len")
+    text_len_at = layout.offset("printk_log.text_len", "log.text_len")
+    dict_len_at = layout.offset("printk_log.dict_len", "log.dict_len")
+    facility_at, level_at = dict_len_at + 2, dict_len_at + 3
+    # CONFIG_PRINTK_CALLER (5.1+) appends a u32 caller_id after the flags/level byte.
+    caller_at = prog.vmcoreinfo.offset("printk_log.caller_id")
+    if caller_at is None and header >= level_at + 1 + 4:
+        caller_at = level_at + 1
+    if buf_len == 0 or buf_len > 1 << 31:
+        raise PycoreError(f"log_buf_len {buf_len} is not plausible")
+    buf = prog.read(log_buf, buf_len)
+
+    records = PrintkRecords(format="printk_log")
+    u16 = struct.Struct("<H").unpack_from
+    index, seen = first_idx, 0
+    # Each record takes at least the header, so a walk longer than this is a loop.
+    limit = buf_len // max(header, 1) + 2
+    while index != next_idx:
+        seen += 1
+        if seen > limit or index + header > buf_len:
+            records._skip("record index outside log_buf")
+            break
+        length = u16(buf, index + len_at)[0]
+        if length == 0:
+            # log_from_idx(): a zero length marks the end of the buffer; wrap to the start.
+            if index == 0:
+                records._skip("record index outside log_buf")
+                break
+            index = 0
+            continue
+        text_len = u16(buf, index + text_len_at)[0]
+        dict_len = u16(buf, index + dict_len_at)[0]
+        if length < header or index + length > buf_len or header + text_len + dict_len > length:
+            records._skip("record length inconsistent")
+            break
+        flags_level = buf[index + level_at]
+        caller_id = None
+        if caller_at is not None:
+            caller_id = int.from_bytes(buf[index + caller_at:index + caller_at + 4], "little")
+        text = bytes(buf[index + header:index + header + text_len])
+        dictionary = [entry.decode("utf-8", "replace") for entry in
+                      bytes(buf[index + header + text_len:index + header + text_len + dict_len]).split(b"\0")
+                      ] if dict_len else []
+        properties = dict(entry.split("=", 1) for entry in dictionary if "=" in entry)
+        records.append(_record(None, struct.unpack_from("<Q", buf, index + ts_at)[0], flags_level >> 5,
+                               buf[index + facility_at], flags_level & 0x1F, caller_id, text,
+                               subsystem=properties.get("SUBSYSTEM", ""), device=properties.get("DEVICE", ""),
+                               dictionary=dictionary))
+        index += length
+    return records
+
+
+# -- before 3.5: a character buffer ----------------------------------------------
+def _read_log_buf(prog: "Program", layout: _Layout) -> PrintkRecords:
+    log_buf = _u(prog, layout.symbol("log_buf"), 8)
+    # log_end was an unsigned long before 2.6.25 and an unsigned int since; the low half agrees.
+    log_end = _u(prog, layout.symbol("log_end"), 4)
+    buf_len = _u(prog, layout.symbol("log_buf_len"), 4)
+    if buf_len == 0 or buf_len & (buf_len - 1) or buf_len > 1 << 31:
+        raise PycoreError(f"log_buf_len {buf_len} is not a plausible power of two")
+    if log_end < buf_len:
+        text, wrapped = prog.read(log_buf, log_end), False
+    else:
+        index = log_end & (buf_len - 1)
+        whole = prog.read(log_buf, buf_len)
+        text, wrapped = whole[index:] + whole[:index], True
+    return parse_log_buf(text, wrapped)
+
+
+def parse_log_buf(text: bytes, wrapped: bool = False) -> PrintkRecords:
+    """Records from a pre-3.5 character log: one per line, ``<N>`` taken as the level and a
+    ``[%5lu.%06lu] `` prefix (CONFIG_PRINTK_TIME) as the timestamp.  When the buffer has
+    wrapped, its first line is the tail of an overwritten one and is kept as it is."""
+    records = PrintkRecords(format="log_buf")
+    lines = text.replace(b"\0", b"").split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for number, line in enumerate(lines):
+        level = timestamp = None
+        if not (wrapped and number == 0):
+            match = _LEVEL_PREFIX.match(line)
+            if match:
+                level, line = int(match.group(1)), line[match.end():]
+            match = _TIMESTAMP_PREFIX.match(line)
+            if match and b"[%5d.%s] " % (int(match.group(1)), match.group(2)) == match.group(0):
+                timestamp = int(match.group(1)) * 1_000_000_000 + int(match.group(2)) * 1000
+                line = line[match.end():]
+        records.append(_record(None, timestamp, level, None, 0, None, line))
+    return records
+
+
+# -- output ----------------------------------------------------------------------
+def _printable(raw: bytes, indent: str, spaces: bool = True) -> str:
+    # crash prints isprint() or isspace() bytes (dictionaries: isprint() only) as they are,
+    # every other byte as '.'.
+    out = []
+    for byte in raw:
+        if byte == 10 and spaces:
+            out.append("\n" + indent)
+        elif 32 <= byte < 127 or (spaces and 9 <= byte <= 13):
+            out.append(chr(byte))
+        else:
+            out.append(".")
+    return "".join(out)
+
+
+def ctime_utc(seconds: int) -> str:
+    """crash's ``ctime_tz()`` (``%a %b %e %T %Z %Y``) for UTC."""
+    tm = time.gmtime(seconds)
+    return time.strftime("%a %b ", tm) + f"{tm.tm_mday:2d}" + time.strftime(" %H:%M:%S UTC %Y", tm)
+
+
+def boot_time(prog: "Program", records: Sequence[PrintkRecord]) -> int:
+    """Seconds since the epoch when the kernel booted: the crash time (VMCOREINFO CRASHTIME)
+    less the uptime, taken as the last record's timestamp (crash uses jiffies and HZ)."""
+    crash_time = prog.vmcoreinfo.crash_time if prog.vmcoreinfo is not None else None
+    if crash_time is None:
+        raise MissingDebugInfoError("human-readable times need the crash time: VMCOREINFO has no CRASHTIME")
+    stamps = [r.timestamp_ns for r in records if r.timestamp_ns is not None]
+    return crash_time - (max(stamps) // 1_000_000_000 if stamps else 0)
+
+
+def caller_width(prog: "Program") -> int:
+    """crash's caller-id column: 6 characters when pid_max <= 99999, 7 up to 999999, else 8."""
+    from ..debuginfo import read_kernel_variable
+
+    pid_max = read_kernel_variable(prog, "pid_max", 4)
+    if pid_max is None:
+        return CALLER_WIDTH_DEFAULT
+    return 6 if pid_max <= 99999 else 7 if pid_max <= 999999 else CALLER_WIDTH_DEFAULT
+
+
+def format_log(records: Sequence[PrintkRecord], *, timestamps: bool = True, boot: Optional[int] = None,
+               show_level: bool = False, show_caller: bool = False, show_dictionary: bool = False,
+               caller_width: int = CALLER_WIDTH_DEFAULT, legacy: Optional[bool] = None) -> str:
+    """The log as crash's ``log`` prints it: ``[%5lu.%06lu] text``, continuation lines indented
+    under the text.  ``timestamps=False`` is ``-t``; ``boot`` (seconds since the epoch) gives
+    human-readable times (``-T``); ``show_level`` is ``-m`` (``<level>`` in hex, or the legacy
+    ``<N>`` prefix in front); ``show_caller`` is ``-c``; ``show_dictionary`` is ``-d``."""
+    if legacy is None:
+        legacy = getattr(records, "format", None) == "log_buf"
+    lines: List[str] = []
+    for record in records:
+        if record.dataless:
+            lines.append("")
+            continue
+        prefix = ""
+        if legacy and show_level and record.level is not None:
+            prefix += f"<{record.level}>"
+        if timestamps and record.timestamp_ns is not None:
+            seconds, nanoseconds = divmod(record.timestamp_ns, 1_000_000_000)
+            if boot is not None:
+                prefix += f"[{ctime_utc(boot + seconds)}] "
+            else:
+                prefix += f"[{seconds:5d}.{nanoseconds // 1000:06d}] "
+        if show_caller and record.caller_id is not None:
+            prefix += f"[{record.caller:>{caller_width}}] "
+        if show_level and not legacy and record.level is not None:
+            prefix += f"<{record.level:x}>"
+        indent = " " * len(prefix)
+        raw = record.raw_text or record.text.encode()
+        text = prefix + _printable(raw, indent)
+        if show_dictionary and record.dictionary:
+            for entry in record.dictionary:
+                text += "\n" + indent + _printable(entry.encode(), "", spaces=False)
+        lines.append(text)
+    return "\n".join(lines) + ("\n" if lines else "")
