@@ -146,6 +146,7 @@ class Program:
             "kernel_offset": vmcoreinfo.kernel_offset if vmcoreinfo else None,
             "incomplete": dump.incomplete,
             "native": getattr(dump, "native", False),
+            "debuginfo": debuginfo.describe_sources(self),
             "details": details,
         }
 

@@ -21,6 +21,12 @@ class Case:
     def path(self, name: str) -> str:
         return os.path.join(self.directory, name)
 
+    @property
+    def vmlinux(self) -> str:
+        """The vmlinux path; the committed sample names it relative to the download cache."""
+        path = self.manifest["vmlinux"]
+        return path if os.path.isabs(path) else os.path.join(CACHE, path)
+
     def dumps(self) -> List[Dict]:
         return [d for d in self.manifest["dumps"] if os.path.exists(self.path(d["name"]))]
 

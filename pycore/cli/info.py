@@ -44,6 +44,8 @@ def render(info: Dict[str, Any]) -> str:
         f"{'ZERO PAGES':>14}: {_size(pages['zero'], page)}",
         f"{'INCOMPLETE':>14}: {'yes, ' + str(pages['missing']) + ' pages missing' if info['incomplete'] else 'no'}",
         f"{'READER':>14}: {'C extension' if info['native'] else 'pure Python'}",
+        f"{'SYMBOLS':>14}: {info['debuginfo']['symbols']}",
+        f"{'TYPES':>14}: {info['debuginfo']['types']}",
         f"{'RANGES':>14}:",
     ]
     for memory_range in info["physical_ranges"]:
