@@ -127,12 +127,17 @@ class X86_64:
         if self._handle is not None:
             ffi = _native.ffi
             count = len(addresses)
-            vaddrs = ffi.new("uint64_t[]", [a & _MASK64 for a in addresses])
+            vaddrs = ffi.new("uint64_t[]", addresses)
             paddrs = ffi.new("uint64_t[]", count)
             status = ffi.new("int32_t[]", count)
-            _native.lib.pc_x86_64_translate_many(self._handle, root, vaddrs, count, paddrs, status)
-            return [int(paddrs[i]) if status[i] == 0 else None for i in range(count)]
-        result: List[Optional[int]] = []
+            failures = _native.lib.pc_x86_64_translate_many(self._handle, root, vaddrs, count, paddrs, status)
+            result: List[Optional[int]] = ffi.unpack(paddrs, count)
+            if failures:
+                for index, code in enumerate(ffi.unpack(status, count)):
+                    if code:
+                        result[index] = None
+            return result
+        result = []
         for address in addresses:
             try:
                 result.append(self._translate_python(address, root)[0])
