@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # prb_desc.state_var: the top two bits are the state, the rest the descriptor id (printk_ringbuffer.h).
 _DESC_FLAGS_SHIFT = 62
 _DESC_ID_MASK = (1 << _DESC_FLAGS_SHIFT) - 1
+# Logical positions in the data ring are unsigned longs that start at -size (BLK0_LPOS).
+_MASK64 = (1 << 64) - 1
 DESC_RESERVED, DESC_COMMITTED, DESC_FINALIZED, DESC_REUSABLE = range(4)
 _STATE_NAMES = {DESC_RESERVED: "reserved", DESC_REUSABLE: "reusable"}
 
@@ -252,7 +254,7 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
         # get_data(): a block that wraps starts at the beginning of the data array.
         if begin >> size_bits == next_lpos >> size_bits:
             start, block_size = begin & (data_size - 1), next_lpos - begin
-        elif (begin + data_size) >> size_bits == next_lpos >> size_bits:
+        elif ((begin + data_size) & _MASK64) >> size_bits == next_lpos >> size_bits:
             start, block_size = 0, next_lpos & (data_size - 1)
         else:
             records._skip("lpos outside the data ring")
