@@ -5,7 +5,8 @@ import sys
 import textwrap
 from typing import Any, Dict, List, Optional
 
-from ..analysis.logtext import LogRecord, parse_log, read_log
+from ..analysis.logtext import LogRecord
+from ..analysis.source import load_log
 from ..analysis.trouble import SEVERITIES, find_trouble
 from .output import add_json_flag, emit
 
@@ -18,8 +19,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Classify every event in a kernel text log: OOM kills, storage failures, BUG/Oops/WARNING, "
                     "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.")
     parser.add_argument("source", metavar="SOURCE",
-                        help="a text log: dmesg, /var/log/messages, journalctl output or a console capture "
-                             "('-' for stdin)")
+                        help="a vmcore, or a text log: dmesg, /var/log/messages, journalctl output or a "
+                             "console capture ('-' for stdin)")
     parser.add_argument("--year", type=int,
                         help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
@@ -27,10 +28,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def read_source(source: str, year: Optional[int]) -> List[LogRecord]:
-    """Records from a path, or from standard input for '-'."""
-    if source == "-":
-        return list(parse_log(sys.stdin.read().splitlines(), year=year))
-    return read_log(source, year=year)
+    """Records from a vmcore's kernel log, a text log path, or standard input for '-'."""
+    records, prog = load_log(source, year)
+    if prog is not None:
+        prog.close()
+    return records
 
 
 def run(args: argparse.Namespace) -> int:
