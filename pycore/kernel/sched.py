@@ -1,0 +1,287 @@
+"""Tasks, their states and CPUs, and the per-CPU runqueues (kernel/sched), read as crash 9 reads them.
+
+Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 6.12: ``__state``
+(5.14+) or ``state``, the CPU in ``task_struct`` (4.9-5.15) or ``thread_info`` (5.16+),
+threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
+"""
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
+
+from ..errors import FaultError, PycoreError
+from ..object import Object, list_for_each_entry
+from ..types.model import TypeKind
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+
+# task_struct.__state / .state and .exit_state bits (include/linux/sched.h, 4.14+).
+TASK_RUNNING = 0x0000
+TASK_INTERRUPTIBLE = 0x0001
+TASK_UNINTERRUPTIBLE = 0x0002
+__TASK_STOPPED = 0x0004
+__TASK_TRACED = 0x0008
+EXIT_DEAD = 0x0010
+EXIT_ZOMBIE = 0x0020
+TASK_PARKED = 0x0040
+TASK_DEAD = 0x0080
+TASK_WAKEKILL = 0x0100
+TASK_WAKING = 0x0200
+TASK_NOLOAD = 0x0400
+TASK_NEW = 0x0800
+TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+
+# task_struct.flags
+PF_KTHREAD = 0x00200000
+
+# crash 9's ps codes, tested in this order; the last one that applies wins (task.c,
+# task_state_string()).  crash reads the bits from task_state_array[] and, from 4.14 on,
+# takes TASK_DEAD, TASK_WAKING, TASK_NOLOAD and TASK_NEW as the bits after TASK_PARKED.
+_STATE_CODES = (
+    ("IN", TASK_INTERRUPTIBLE),
+    ("UN", TASK_UNINTERRUPTIBLE),
+    ("ZO", EXIT_ZOMBIE),
+    ("ST", __TASK_STOPPED),
+    ("TR", __TASK_TRACED),
+    ("DE", EXIT_DEAD | TASK_DEAD),
+    ("WA", TASK_WAKING),
+    ("PA", TASK_PARKED),
+    ("NE", TASK_NEW),
+)
+
+
+def state_code(state: int) -> str:
+    """crash's two-letter ST for ``state | exit_state``: RU, IN, UN, ID, ZO, ST, TR, DE, WA, PA, NE.
+
+    ``ID`` is TASK_IDLE (TASK_UNINTERRUPTIBLE | TASK_NOLOAD, 4.14+).  A value whose only
+    bits have no code (TASK_WAKEKILL alone, 6.1's TASK_FROZEN) is ``??`` as in crash.
+    """
+    if state == TASK_RUNNING:
+        return "RU"
+    code = "??"
+    for name, bits in _STATE_CODES:
+        if state & bits:
+            code = name
+            if name == "UN" and state & TASK_IDLE == TASK_IDLE:
+                code = "ID"
+    return code
+
+
+# -- tasks ---------------------------------------------------------------------------
+def _task_type(prog: "Program"):
+    return prog.type("struct task_struct")
+
+
+def _task(prog: "Program", address: int) -> Object:
+    return Object(prog, prog.type("struct task_struct *"), address)
+
+
+def init_task(prog: "Program") -> Object:
+    """``&init_task``: swapper/0, the head of the task list."""
+    return _task(prog, prog.symbols.by_name("init_task").address)
+
+
+def for_each_process(prog: "Program") -> Iterator[Object]:
+    """Each thread-group leader (``struct task_struct *``) on ``init_task.tasks``, init_task first."""
+    first = init_task(prog)
+    yield first
+    yield from list_for_each_entry(_task_type(prog), first.tasks.address_of_(), "tasks")
+
+
+def for_each_thread(task: Object) -> Iterator[Object]:
+    """Each thread in ``task``'s thread group, the leader first.
+
+    3.14+ links threads on ``signal->thread_head`` through ``thread_node`` (the only list
+    from 6.7); older kernels on the leader's ``thread_group`` ring.
+    """
+    prog = task.prog_
+    task_type = _task_type(prog)
+    if task_type.has_member("thread_node"):
+        signal = task.signal
+        if not int(signal):
+            yield task
+            return
+        yield from list_for_each_entry(task_type, signal.thread_head.address_of_(), "thread_node")
+        return
+    leader = task.group_leader
+    yield leader
+    yield from list_for_each_entry(task_type, leader.thread_group.address_of_(), "thread_group")
+
+
+def for_each_task(prog: "Program") -> Iterator[Object]:
+    """Every thread of every process (``struct task_struct *``), from ``init_task.tasks``.
+
+    The idle tasks of CPUs other than 0 are on no list: see :func:`idle_tasks`.
+    """
+    for leader in for_each_process(prog):
+        if int(leader) == int(init_task(prog)):
+            yield leader
+            continue
+        yield from for_each_thread(leader)
+
+
+def _struct_type(task: Object):
+    """``struct task_struct`` for a pointer to one or for the struct itself (a snapshot)."""
+    t = task.type_.resolved()
+    return t.type.resolved() if t.kind is TypeKind.POINTER else t
+
+
+def task_state_value(task: Object) -> int:
+    """``__state`` (5.14+) or ``state`` ORed with ``exit_state``, as crash's task_state() does."""
+    task_type = _struct_type(task)
+    state = task.member_("__state" if task_type.has_member("__state") else "state").value_()
+    exit_state = task.exit_state.value_() if task_type.has_member("exit_state") else 0
+    return (state | exit_state) & 0xFFFFFFFF
+
+
+def task_state(task: Object) -> str:
+    """crash's two-letter state of ``task`` (see :func:`state_code`)."""
+    return state_code(task_state_value(task))
+
+
+def task_cpu(task: Object) -> int:
+    """The CPU ``task`` last ran on: ``task->cpu`` (4.9-5.15), ``task->thread_info.cpu`` (5.16+,
+    CONFIG_THREAD_INFO_IN_TASK), or the thread_info at the stack base (before 4.9)."""
+    task_type = _struct_type(task)
+    if task_type.has_member("cpu"):
+        return int(task.cpu)
+    if task_type.has_member("thread_info"):
+        info = task.thread_info
+        if info.type_.resolved().kind is TypeKind.STRUCT:
+            return int(info.cpu)
+    info = Object(task.prog_, task.prog_.type("struct thread_info *"), int(task.stack))
+    return int(info.cpu)
+
+
+def task_ppid(task: Object) -> int:
+    """PID of ``task->parent``, the PPID crash's ps prints (the tracer while ptraced)."""
+    return int(task.parent.pid)
+
+
+def is_kthread(task: Object) -> bool:
+    """A kernel thread: PF_KTHREAD in ``flags`` (2.6.27+), or no ``mm`` (crash brackets its name)."""
+    if int(task.flags) & PF_KTHREAD:
+        return True
+    return not int(task.mm)
+
+
+def task_comm(task: Object) -> str:
+    return task.comm.string_().decode("utf-8", "replace")
+
+
+# -- CPUs ------------------------------------------------------------------------------
+def _cpumask(prog: "Program", name: str) -> List[int]:
+    """CPUs set in the cpumask variable ``name`` (``__cpu_online_mask`` and friends, 4.5+)."""
+    nr = nr_cpu_ids(prog)
+    address = prog.symbols.by_name(name).address
+    data = prog.read(address, (nr + 63) // 64 * 8)
+    bits = int.from_bytes(data, "little")
+    return [cpu for cpu in range(nr) if bits >> cpu & 1]
+
+
+def nr_cpu_ids(prog: "Program") -> int:
+    try:
+        address = prog.symbols.by_name("nr_cpu_ids").address
+    except LookupError:
+        return 1
+    return int.from_bytes(prog.read(address, 4), "little")
+
+
+def possible_cpus(prog: "Program") -> List[int]:
+    return _cpumask(prog, "__cpu_possible_mask")
+
+
+def present_cpus(prog: "Program") -> List[int]:
+    return _cpumask(prog, "__cpu_present_mask")
+
+
+def online_cpus(prog: "Program") -> List[int]:
+    """CPUs in ``__cpu_online_mask``; a panic without kdump (smp_send_stop) takes the others offline."""
+    return _cpumask(prog, "__cpu_online_mask")
+
+
+def nr_cpus(prog: "Program") -> int:
+    """crash's CPU count (kt->cpus): the highest present CPU plus one, else the dump's CPU notes."""
+    try:
+        present = present_cpus(prog)
+    except (LookupError, PycoreError):
+        present = []
+    if present:
+        return present[-1] + 1
+    return max(1, len(prog.dump.cpus))
+
+
+def cpu_rq(prog: "Program", cpu: int) -> Object:
+    """``struct rq *`` for ``cpu``: its copy of the per-CPU ``runqueues``."""
+    address = prog.symbols.by_name("runqueues").address + prog.per_cpu_offset(cpu)
+    return Object(prog, prog.type("struct rq *"), address & ((1 << 64) - 1))
+
+
+def cpu_curr(prog: "Program", cpu: int) -> Object:
+    """``rq->curr``: the task running on ``cpu`` when the dump was taken."""
+    return cpu_rq(prog, cpu).curr.read_()
+
+
+def idle_task(prog: "Program", cpu: int) -> Object:
+    """``rq->idle`` of ``cpu`` (swapper/N); init_task for CPU 0."""
+    try:
+        idle = cpu_rq(prog, cpu).idle.read_()
+        if int(idle):
+            return idle
+    except (FaultError, LookupError):
+        if cpu:
+            raise
+    return init_task(prog)
+
+
+def idle_tasks(prog: "Program") -> List[Object]:
+    """The idle task of each CPU crash counts (0 .. nr_cpus - 1), as crash's ps lists swapper/N."""
+    return [idle_task(prog, cpu) for cpu in range(nr_cpus(prog))]
+
+
+def active_tasks(prog: "Program") -> Dict[int, int]:
+    """CPU -> address of the task running there (``rq->curr``): crash's ``>`` marks these."""
+    active = {}
+    for cpu in range(nr_cpus(prog)):
+        try:
+            active[cpu] = int(cpu_curr(prog, cpu))
+        except (FaultError, LookupError):
+            continue
+    return active
+
+
+def panic_cpu(prog: "Program") -> Optional[int]:
+    """The CPU that called panic() (``panic_cpu``, 4.5+), else ``crashing_cpu``; None if neither is set."""
+    for name in ("panic_cpu", "crashing_cpu"):
+        try:
+            address = prog.symbols.by_name(name).address
+            value = int.from_bytes(prog.read(address, 4), "little", signed=True)
+        except (LookupError, PycoreError):
+            continue
+        if value >= 0:
+            return value
+    return None
+
+
+def panic_task(prog: "Program") -> Optional[Object]:
+    """The task that was running on the panicking CPU, or None when no CPU panicked."""
+    cpu = panic_cpu(prog)
+    if cpu is None:
+        return None
+    return cpu_curr(prog, cpu)
+
+
+def crash_task_list(prog: "Program") -> List[Object]:
+    """The tasks crash's ps and TASKS count: each CPU's idle task and every thread, sorted as
+    crash sorts them (by PID; the PID 0 idle tasks by CPU)."""
+    idle = idle_tasks(prog)
+    seen = {int(t) for t in idle}
+    tasks = list(idle)
+    for task in for_each_task(prog):
+        if int(task) not in seen:
+            seen.add(int(task))
+            tasks.append(task)
+    keyed = []
+    for task in tasks:
+        pid = int(task.pid)
+        keyed.append(((pid, task_cpu(task) if pid == 0 else 0), task))
+    keyed.sort(key=lambda item: item[0])
+    return [task for _, task in keyed]
