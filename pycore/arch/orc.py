@@ -1,0 +1,262 @@
+"""x86_64 ORC unwind tables: entry decoding, lookup by address, and the unwind step.
+
+Reads ``.orc_unwind_ip``/``.orc_unwind`` from a vmlinux or the same tables from the
+dump (``__start_orc_unwind_ip`` ... ``__start_orc_unwind``) and a module's
+``mod->arch`` copy.  Entry layouts (arch/x86/include/asm/orc_types.h): version 1
+(4.14-6.2: ``type:2, end:1``, CALL=0 REGS=1 REGS_PARTIAL=2), version 2 (6.3:
+``type:2, signal:1, end:1``), version 3 (6.4+: ``type:3, signal:1`` with
+UNDEFINED=0 END_OF_STACK=1 CALL=2 REGS=3 REGS_PARTIAL=4).  Types are normalized to
+version 3 numbering.
+"""
+import struct
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
+
+from ..errors import FormatError, MissingDebugInfoError
+
+ORC_REG_UNDEFINED = 0
+ORC_REG_PREV_SP = 1
+ORC_REG_DX = 2
+ORC_REG_DI = 3
+ORC_REG_BP = 4
+ORC_REG_SP = 5
+ORC_REG_R10 = 6
+ORC_REG_R13 = 7
+ORC_REG_BP_INDIRECT = 8
+ORC_REG_SP_INDIRECT = 9
+
+ORC_TYPE_UNDEFINED = 0
+ORC_TYPE_END_OF_STACK = 1
+ORC_TYPE_CALL = 2
+ORC_TYPE_REGS = 3
+ORC_TYPE_REGS_PARTIAL = 4
+
+ORC_ENTRY_SIZE = 6
+PT_REGS_SIZE = 168
+# Byte offsets in struct pt_regs (x86_64), the order the entry code pushes them.
+PT_REGS_OFFSETS = {"r15": 0, "r14": 8, "r13": 16, "r12": 24, "rbp": 32, "rbx": 40, "r11": 48, "r10": 56,
+                   "r9": 64, "r8": 72, "rax": 80, "rcx": 88, "rdx": 96, "rsi": 104, "rdi": 112,
+                   "orig_rax": 120, "rip": 128, "cs": 136, "eflags": 144, "rsp": 152, "ss": 160}
+# IRET frame part of pt_regs: what REGS_PARTIAL ("iret regs") entries point at.
+IRET_OFFSET = PT_REGS_OFFSETS["rip"]
+
+
+class OrcEntry(NamedTuple):
+    """One decoded ``struct orc_entry``; ``type`` uses version-3 numbering."""
+
+    sp_offset: int
+    bp_offset: int
+    sp_reg: int
+    bp_reg: int
+    type: int
+    signal: bool
+    end: bool
+
+
+def decode_entry(raw: bytes, version: int = 3) -> OrcEntry:
+    """Decode the 6 bytes of one ``struct orc_entry`` of the given layout version."""
+    if len(raw) < ORC_ENTRY_SIZE:
+        raise FormatError(f"orc_entry needs {ORC_ENTRY_SIZE} bytes, got {len(raw)}", field="orc_entry")
+    sp_offset, bp_offset, flags = struct.unpack_from("<hhH", raw)
+    sp_reg = flags & 0xF
+    bp_reg = (flags >> 4) & 0xF
+    if version >= 3:
+        kind = (flags >> 8) & 0x7
+        signal = bool(flags & 0x800)
+        end = kind == ORC_TYPE_END_OF_STACK
+    else:
+        old = (flags >> 8) & 0x3
+        if version == 2:
+            signal, end = bool(flags & 0x400), bool(flags & 0x800)
+        else:
+            signal, end = False, bool(flags & 0x400)
+        # Before 6.4 REGS and REGS_PARTIAL frames were always signal frames.
+        signal = signal or old != 0
+        if end:
+            kind = ORC_TYPE_END_OF_STACK
+        elif sp_reg == ORC_REG_UNDEFINED:
+            kind = ORC_TYPE_UNDEFINED
+        else:
+            kind = (ORC_TYPE_CALL, ORC_TYPE_REGS, ORC_TYPE_REGS_PARTIAL, ORC_TYPE_UNDEFINED)[old]
+    return OrcEntry(sp_offset, bp_offset, sp_reg, bp_reg, kind, signal, end)
+
+
+def layout_version(prog) -> int:
+    """The ``struct orc_entry`` layout of the dumped kernel: from its type information
+    (BTF or DWARF) when present, else from the release (6.3: 2, 6.4+: 3)."""
+    try:
+        entry_type = prog.type("struct orc_entry")
+        names = {member.name: member for member in entry_type.members}
+        if "signal" in names and "end" in names:
+            return 2
+        if "end" in names:
+            return 1
+        if "type" in names:
+            return 3
+    except Exception:  # no type information: fall back to the release
+        pass
+    release = (prog.vmcoreinfo.osrelease if prog.vmcoreinfo else None) or ""
+    try:
+        major, minor = (int(part) for part in release.split(".")[:2])
+    except ValueError:
+        return 3
+    if (major, minor) >= (6, 4):
+        return 3
+    return 2 if (major, minor) == (6, 3) else 1
+
+
+class OrcTable:
+    """Sorted ORC entries of one text region: ``ips`` holds ``orc_unwind_ip`` (s32 each,
+    relative to its own address ``ip_base + 4*i``), ``entries`` the 6-byte entries.
+
+    ``find(ip)`` is the kernel's ``__orc_find``: the last entry whose address is <= ip.
+    """
+
+    def __init__(self, ip_base: int, ips: bytes, entries: bytes, version: int, name: str = "vmlinux"):
+        count = len(ips) // 4
+        if len(entries) < count * ORC_ENTRY_SIZE:
+            raise FormatError(f"{name}: {count} ORC addresses but only {len(entries) // ORC_ENTRY_SIZE} entries",
+                              field="orc_unwind")
+        self.name = name
+        self.version = version
+        self._ip_base = ip_base
+        self._relative = memoryview(bytes(ips[:count * 4])).cast("i")
+        self._entries = bytes(entries[:count * ORC_ENTRY_SIZE])
+        self._cache = {}
+        self.count = count
+        self.start = self.address(0) if count else 0
+        self.end = self.address(count - 1) if count else 0
+
+    def address(self, index: int) -> int:
+        return (self._ip_base + 4 * index + self._relative[index]) & 0xFFFFFFFFFFFFFFFF
+
+    def entry(self, index: int) -> OrcEntry:
+        raw = self._entries[index * ORC_ENTRY_SIZE:(index + 1) * ORC_ENTRY_SIZE]
+        return decode_entry(raw, self.version)
+
+    def find(self, ip: int) -> Optional[OrcEntry]:
+        """The entry covering ``ip``, or None outside the table."""
+        hit = self._cache.get(ip)
+        if hit is not None or ip in self._cache:
+            return hit
+        low, high = 0, self.count - 1
+        found = -1
+        if self.count and self.start <= ip:
+            while low <= high:
+                middle = (low + high) // 2
+                if self.address(middle) <= ip:
+                    found = middle
+                    low = middle + 1
+                else:
+                    high = middle - 1
+        entry = self.entry(found) if found >= 0 else None
+        self._cache[ip] = entry
+        return entry
+
+
+def kernel_table_from_dump(prog, version: Optional[int] = None) -> OrcTable:
+    """The kernel image's ORC table as the dump holds it (KASLR-shifted symbols)."""
+    symbols = prog.symbols
+    try:
+        start_ip = symbols.by_name("__start_orc_unwind_ip").address
+        stop_ip = symbols.by_name("__stop_orc_unwind_ip").address
+        start_orc = symbols.by_name("__start_orc_unwind").address
+    except LookupError as error:
+        raise MissingDebugInfoError(f"no ORC table in the dump's symbols ({error}): the kernel was not built"
+                                    " with CONFIG_UNWINDER_ORC") from error
+    count = (stop_ip - start_ip) // 4
+    ips = prog.read(start_ip, count * 4)
+    entries = prog.read(start_orc, count * ORC_ENTRY_SIZE)
+    return OrcTable(start_ip, ips, entries, version if version is not None else layout_version(prog), "dump")
+
+
+def kernel_table_from_vmlinux(path: str, kaslr_offset: int, version: int) -> OrcTable:
+    """The kernel image's ORC table from the vmlinux sections, moved by the KASLR offset."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as stream:
+        elf = ELFFile(stream)
+        ip_section = elf.get_section_by_name(".orc_unwind_ip")
+        orc_section = elf.get_section_by_name(".orc_unwind")
+        if ip_section is None or orc_section is None:
+            raise MissingDebugInfoError(f"{path} has no .orc_unwind_ip/.orc_unwind sections")
+        ips, entries = ip_section.data(), orc_section.data()
+        base = ip_section["sh_addr"] + kaslr_offset
+    return OrcTable(base, ips, entries, version, path)
+
+
+def crash_framesize(entry: Optional[OrcEntry]) -> Optional[int]:
+    """The frame size crash derives from an entry (x86_64_get_framesize): the bytes between
+    the slot after a return address and the caller's return-address slot, for a CALL
+    entry based on SP; None when crash would not trust ORC."""
+    if entry is None or entry.type != ORC_TYPE_CALL or entry.sp_reg != ORC_REG_SP:
+        return None
+    return entry.sp_offset - 8
+
+
+class Registers(NamedTuple):
+    ip: int
+    sp: int
+    bp: Optional[int]
+
+
+def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], int],
+                extra: Optional[dict] = None) -> Tuple[Optional[Registers], Optional[int]]:
+    """One step of the kernel's ORC unwinder (arch/x86/kernel/unwind_orc.c) from ``regs``.
+
+    Returns ``(caller registers, pt_regs address)``; the pt_regs address is set when the
+    frame is an exception frame (REGS: a full ``pt_regs``; REGS_PARTIAL: its IRET
+    part, reported as ``address - IRET_OFFSET``).  ``(None, None)`` ends the walk
+    (END_OF_STACK, UNDEFINED, or a register the unwinder cannot know).
+    """
+    extra = extra or {}
+    if entry.type in (ORC_TYPE_UNDEFINED, ORC_TYPE_END_OF_STACK):
+        return None, None
+    if entry.sp_reg == ORC_REG_SP:
+        cfa = regs.sp + entry.sp_offset
+    elif entry.sp_reg == ORC_REG_BP:
+        if regs.bp is None:
+            return None, None
+        cfa = regs.bp + entry.sp_offset
+    elif entry.sp_reg == ORC_REG_SP_INDIRECT:
+        cfa = read_u64(regs.sp) + entry.sp_offset
+    elif entry.sp_reg == ORC_REG_BP_INDIRECT:
+        if regs.bp is None:
+            return None, None
+        cfa = read_u64(regs.bp + entry.sp_offset)
+    elif entry.sp_reg in (ORC_REG_R10, ORC_REG_R13, ORC_REG_DI, ORC_REG_DX):
+        name = {ORC_REG_R10: "r10", ORC_REG_R13: "r13", ORC_REG_DI: "rdi", ORC_REG_DX: "rdx"}[entry.sp_reg]
+        if name not in extra:
+            return None, None
+        cfa = extra[name] + entry.sp_offset
+    else:
+        return None, None
+
+    pt_regs = None
+    if entry.type == ORC_TYPE_CALL:
+        ip = read_u64(cfa - 8)
+        sp = cfa
+    elif entry.type == ORC_TYPE_REGS:
+        pt_regs = cfa
+        ip = read_u64(cfa + PT_REGS_OFFSETS["rip"])
+        sp = read_u64(cfa + PT_REGS_OFFSETS["rsp"])
+    else:  # REGS_PARTIAL: cfa points at the IRET frame
+        pt_regs = cfa - IRET_OFFSET
+        ip = read_u64(cfa)
+        sp = read_u64(cfa + PT_REGS_OFFSETS["rsp"] - IRET_OFFSET)
+
+    if entry.bp_reg == ORC_REG_PREV_SP:
+        bp: Optional[int] = read_u64(cfa + entry.bp_offset)
+    elif entry.bp_reg == ORC_REG_BP:
+        bp = regs.bp
+    elif entry.type == ORC_TYPE_REGS and pt_regs is not None:
+        bp = read_u64(pt_regs + PT_REGS_OFFSETS["rbp"])
+    elif entry.bp_reg == ORC_REG_UNDEFINED:
+        bp = regs.bp
+    else:
+        bp = None
+    return Registers(ip, sp, bp), pt_regs
+
+
+def entries_of(raw: bytes, version: int) -> Sequence[OrcEntry]:
+    """Every entry of a raw ``.orc_unwind`` blob (for tests and dumps of a table)."""
+    return [decode_entry(raw[i:i + ORC_ENTRY_SIZE], version) for i in range(0, len(raw) - 5, ORC_ENTRY_SIZE)]

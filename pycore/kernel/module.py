@@ -1,0 +1,228 @@
+"""Loaded kernel modules: ``struct module`` from the ``modules`` list, their memory
+layout, their kallsyms symbols and their ORC tables.
+
+Layouts: ``core_layout``/``init_layout`` (up to 6.3) and ``mem[MOD_MEM_NUM_TYPES]``
+(6.4+, ``mem[MOD_TEXT]`` is the text).  Symbols come from ``mod->kallsyms``
+(``symtab``/``strtab``/``num_symtab``, and ``typetab`` since 5.2 for the type letter).
+"""
+import struct
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from ..errors import FaultError, PycoreError
+from ..object import Object, list_for_each_entry
+from ..symbols.table import Symbol, SymbolTable
+
+MODULE_NAME_LEN = 56
+_ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, st_value, st_size
+_STT_FUNC = 2
+
+
+@dataclass
+class Module:
+    """One loaded module as crash's ``mod`` lists it."""
+
+    address: int           # the struct module
+    name: str
+    text_base: int         # core_layout.base / mem[MOD_TEXT].base
+    text_size: int
+    size: int              # core_layout.size / sum of mem[*].size
+    ranges: List[Tuple[int, int]] = field(default_factory=list)  # (start, end) of every region
+    object: Optional[Object] = field(default=None, repr=False)
+
+    def contains(self, address: int) -> bool:
+        return any(start <= address < end for start, end in self.ranges)
+
+    def in_text(self, address: int) -> bool:
+        return self.text_base <= address < self.text_base + self.text_size
+
+
+def for_each_module(prog) -> List[Module]:
+    """Every module on the ``modules`` list, sorted by ``struct module`` address (crash's
+    order).  Handles ``core_layout`` (<= 6.3) and ``mem[]`` (6.4+)."""
+    head = prog["modules"]
+    modules = []
+    for mod in list_for_each_entry("struct module", head.address_of_(), "list"):
+        modules.append(_module(mod))
+    modules.sort(key=lambda m: m.address)
+    return modules
+
+
+def _module(mod: Object) -> Module:
+    name = mod.name.string_(MODULE_NAME_LEN).decode("utf-8", "replace")
+    module_type = mod.type_.resolved().type if mod.type_.resolved().type is not None else mod.type_
+    if module_type.has_member("mem"):
+        mem = mod.mem
+        regions = []
+        count = mem.type_.resolved().length or 0
+        for index in range(count):
+            base, size = int(mem[index].base), int(mem[index].size)
+            if size:
+                regions.append((base, base + size))
+        text = mem[0]  # MOD_TEXT
+        text_base, text_size = int(text.base), int(text.size)
+        total = sum(end - start for start, end in regions)
+    else:
+        core, init = mod.core_layout, mod.init_layout
+        text_base, text_size = int(core.base), int(core.text_size)
+        total = int(core.size)
+        regions = [(text_base, text_base + total)]
+        if int(init.size):
+            regions.append((int(init.base), int(init.base) + int(init.size)))
+    return Module(int(mod), name, text_base, text_size, total, regions, mod)
+
+
+def module_symbols(prog, module: Module) -> SymbolTable:
+    """The module's kallsyms (``mod->kallsyms``) as a SymbolTable bounded by its regions."""
+    kallsyms = module.object.kallsyms
+    count = int(kallsyms.num_symtab)
+    symtab, strtab = int(kallsyms.symtab), int(kallsyms.strtab)
+    raw = prog.read(symtab, count * _ELF64_SYM.size) if count else b""
+    has_typetab = kallsyms.type_.resolved().type is not None and \
+        kallsyms.type_.resolved().type.resolved().has_member("typetab")
+    types = prog.read(int(kallsyms.typetab), count) if has_typetab and count else None
+    names, addresses, kinds = [], [], []
+    string_cache: Dict[int, str] = {}
+    strings = _StringReader(prog, strtab)
+    for index in range(count):
+        st_name, st_info, _other, shndx, value, _size = _ELF64_SYM.unpack_from(raw, index * _ELF64_SYM.size)
+        if not value or not st_name:
+            continue
+        name = string_cache.get(st_name)
+        if name is None:
+            name = string_cache[st_name] = strings.get(st_name)
+        if not name:
+            continue
+        if types is not None:
+            kind = chr(types[index])
+        else:
+            kind = "t" if (st_info & 0xF) == _STT_FUNC else "d"
+        names.append(name)
+        addresses.append(value)
+        kinds.append(kind)
+    starts = [start for start, _ in module.ranges] or [module.text_base]
+    ends = [end for _, end in module.ranges] or [module.text_base + module.size]
+    return SymbolTable(f"kallsyms of module {module.name}", names, addresses, None, kinds,
+                       start=min(starts), end=max(ends))
+
+
+class _StringReader:
+    """NUL-terminated strings from a module's strtab, read a page at a time."""
+
+    def __init__(self, prog, base: int):
+        self.prog = prog
+        self.base = base
+        self.pages: Dict[int, bytes] = {}
+
+    def _page(self, address: int) -> bytes:
+        page = address & ~0xFFF
+        data = self.pages.get(page)
+        if data is None:
+            try:
+                data = self.prog.read(page, 0x1000)
+            except FaultError:
+                data = b""
+            self.pages[page] = data
+        return data
+
+    def get(self, offset: int) -> str:
+        address = self.base + offset
+        out = b""
+        while len(out) < 512:
+            data = self._page(address)
+            if not data:
+                break
+            start = address & 0xFFF
+            end = data.find(b"\0", start)
+            if end >= 0:
+                out += data[start:end]
+                break
+            out += data[start:]
+            address = (address & ~0xFFF) + 0x1000
+        return out.decode("utf-8", "replace")
+
+
+class ModuleSymbols:
+    """Address lookups over the kernel image and every module: ``lookup(address)`` gives
+    ``(Symbol, offset, module name or None)``."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        self._modules: Optional[List[Module]] = None
+        self._tables: Dict[int, SymbolTable] = {}
+
+    @property
+    def modules(self) -> List[Module]:
+        if self._modules is None:
+            try:
+                self._modules = for_each_module(self.prog)
+            except (PycoreError, LookupError, AttributeError):
+                self._modules = []
+        return self._modules
+
+    def module_of(self, address: int) -> Optional[Module]:
+        if not (0xFFFFFFFFC0000000 <= address < 0xFFFFFFFFFF000000):
+            return None
+        for module in self.modules:
+            if module.contains(address):
+                return module
+        return None
+
+    def table(self, module: Module) -> SymbolTable:
+        table = self._tables.get(module.address)
+        if table is None:
+            table = self._tables[module.address] = module_symbols(self.prog, module)
+        return table
+
+    def lookup(self, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:
+        hit = self.prog.symbols.lookup(address)
+        if hit is not None:
+            return hit[0], hit[1], None
+        module = self.module_of(address)
+        if module is None:
+            return None
+        hit = self.table(module).lookup(address)
+        if hit is None:
+            return None
+        return hit[0], hit[1], module.name
+
+
+def symbol_lookup(prog, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:
+    """``(Symbol, offset, module)`` for an address in the kernel image or a module."""
+    cache = getattr(prog, "_pycore_module_symbols", None)
+    if cache is None:
+        cache = ModuleSymbols(prog)
+        try:
+            prog._pycore_module_symbols = cache
+        except AttributeError:
+            pass
+    return cache.lookup(address)
+
+
+def crash_mod_lines(prog, modules: Optional[List[Module]] = None) -> List[str]:
+    """crash 9's ``mod`` listing (no module debuginfo loaded: every module "(not loaded)")."""
+    if modules is None:
+        modules = for_each_module(prog)
+    new_layout = prog.type("struct module").has_member("mem")
+    base_title = "TEXT_BASE" if new_layout else "BASE"
+    name_width = max([len("NAME")] + [len(m.name) for m in modules])
+    size_width = max([len("SIZE")] + [len(str(m.size)) for m in modules])
+    header = "  ".join([_center("MODULE", 16), "NAME".ljust(name_width), _center(base_title, 16),
+                        "SIZE".rjust(size_width), "OBJECT FILE"])
+    lines = [header]
+    for module in modules:
+        lines.append("  ".join([f"{module.address:016x}", module.name.ljust(name_width),
+                                f"{module.text_base:016x}", str(module.size).rjust(size_width),
+                                "(not loaded)", "[CONFIG_KALLSYMS]"]))
+    return lines
+
+
+def _center(text: str, width: int) -> str:
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)
+
+
+def module_to_dict(module: Module) -> dict:
+    return {"address": module.address, "name": module.name, "text_base": module.text_base,
+            "text_size": module.text_size, "size": module.size,
+            "ranges": [{"start": s, "end": e} for s, e in module.ranges]}
