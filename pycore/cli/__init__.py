@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from ..errors import PycoreError
 
-COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log"]
+COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log", "sysinfo", "ps", "runq"]
 
 
 def build_parser() -> argparse.ArgumentParser:

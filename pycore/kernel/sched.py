@@ -7,7 +7,7 @@ threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
 
 from ..errors import FaultError, PycoreError
-from ..object import Object, list_for_each_entry
+from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -285,3 +285,103 @@ def crash_task_list(prog: "Program") -> List[Object]:
         keyed.append(((pid, task_cpu(task) if pid == 0 else 0), task))
     keyed.sort(key=lambda item: item[0])
     return [task for _, task in keyed]
+
+
+# -- runqueues ---------------------------------------------------------------------------------
+def _rb_inorder(prog: "Program", node: int, limit: int = 1 << 20) -> Iterator[int]:
+    """Addresses of the ``struct rb_node``s under ``node``, leftmost first (rb_first/rb_next)."""
+    node_type = prog.type("struct rb_node")
+    left_offset, right_offset = node_type.offsetof("rb_left"), node_type.offsetof("rb_right")
+
+    def pointer(address: int) -> int:
+        return int.from_bytes(prog.read(address, 8), "little")
+
+    stack: List[int] = []
+    seen = 0
+    while stack or node:
+        while node:
+            stack.append(node)
+            node = pointer(node + left_offset)
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise PycoreError(f"red-black tree at {node:#x} has more than {limit} nodes: it loops")
+        yield node
+        node = pointer(node + right_offset)
+
+
+def pid_width(prog: "Program") -> int:
+    """crash's width for PIDs in runq/bt headers: 5 digits while pid_max <= 99999, 6 to 999999, else 7."""
+    try:
+        address = prog.symbols.by_name("pid_max").address
+        pid_max = int.from_bytes(prog.read(address, 4), "little")
+    except (LookupError, PycoreError):
+        return 5
+    return 5 if pid_max <= 99999 else 6 if pid_max <= 999999 else 7
+
+
+def _task_summary(task: Object) -> Dict[str, object]:
+    return {"pid": int(task.pid), "task": int(task), "comm": task_comm(task), "prio": int(task.prio)}
+
+
+def rt_queue(rt_rq: Object, depth: int = 0) -> List[Dict[str, object]]:
+    """Tasks queued on ``rt_rq`` (``struct rt_rq *``) by priority, as crash's runq lists them:
+    ``{"prio", "pid", "task", "comm", "depth"}``; group entities (RT_GROUP_SCHED) are descended."""
+    prog = rt_rq.prog_
+    active = rt_rq.active
+    queues = active.queue
+    length = queues.type_.resolved().length or 0
+    entity_type = prog.type("struct sched_rt_entity")
+    has_my_q = entity_type.has_member("my_q")
+    out: List[Dict[str, object]] = []
+    for prio in range(length):
+        head = queues[prio]
+        for entity in list_for_each_entry(entity_type, head.address_of_(), "run_list"):
+            if has_my_q and int(entity.my_q):
+                out.extend(rt_queue(entity.my_q, depth + 1))
+                continue
+            task = container_of(entity, prog.type("struct task_struct"), "rt")
+            entry = _task_summary(task)
+            entry.update(prio=prio, depth=depth)
+            out.append(entry)
+    return out
+
+
+def cfs_queue(cfs_rq: Object, depth: int = 0) -> List[Dict[str, object]]:
+    """Tasks on ``cfs_rq``'s (``struct cfs_rq *``) red-black tree, leftmost first, as crash's runq
+    lists them: ``{"prio", "pid", "task", "comm", "depth"}``.  A group's entity (``se->my_q``,
+    FAIR_GROUP_SCHED) is followed into its cfs_rq; the running entity is not on the tree."""
+    prog = cfs_rq.prog_
+    timeline = cfs_rq.tasks_timeline
+    root = timeline.rb_root if timeline.type_.resolved().has_member("rb_root") else timeline
+    entity_type = prog.type("struct sched_entity")
+    run_node = entity_type.offsetof("run_node")
+    has_my_q = entity_type.has_member("my_q")
+    se_offset = prog.type("struct task_struct").offsetof("se")
+    out: List[Dict[str, object]] = []
+    for node in _rb_inorder(prog, int(root.rb_node)):
+        entity = Object(prog, prog.type("struct sched_entity *"), node - run_node)
+        if has_my_q and int(entity.my_q):
+            out.extend(cfs_queue(entity.my_q, depth + 1))
+            continue
+        entry = _task_summary(_task(prog, node - run_node - se_offset))
+        entry["depth"] = depth
+        out.append(entry)
+    return out
+
+
+def runqueue(prog: "Program", cpu: int) -> Dict[str, object]:
+    """One CPU's runqueue as crash's runq shows it: the rq, its current task, and the RT and CFS
+    queues with the addresses crash prints (``&rq->rt.active``, ``&rq->cfs.tasks_timeline``)."""
+    rq = cpu_rq(prog, cpu)
+    rt_rq = rq.rt.address_of_()
+    cfs_rq = rq.cfs.address_of_()
+    return {
+        "cpu": cpu,
+        "rq": int(rq),
+        "current": _task_summary(rq.curr.read_()),
+        "rt_prio_array": rq.rt.active.address_,
+        "rt": rt_queue(rt_rq),
+        "cfs_rb_root": rq.cfs.tasks_timeline.address_,
+        "cfs": cfs_queue(cfs_rq),
+    }

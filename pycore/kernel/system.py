@@ -1,0 +1,264 @@
+"""What crash's ``sys`` shows about a crashed system: CPUs, time, uptime, load, utsname, memory, panic.
+
+Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x86_64 kernels
+4.x-6.12; where crash's answer rests on a guess (its HZ) the kernel's own value is given too.
+"""
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from ..errors import PycoreError
+from . import mm, sched
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+
+# Load averages are fixed point with FSHIFT fraction bits (include/linux/sched/loadavg.h).
+FSHIFT = 11
+FIXED_1 = 1 << FSHIFT
+
+_SEC_DAYS = 86400
+
+
+def _symbol_address(prog: "Program", name: str) -> Optional[int]:
+    try:
+        return prog.symbols.by_name(name).address
+    except LookupError:
+        return None
+
+
+def _read_int(prog: "Program", name: str, size: int, signed: bool = False) -> Optional[int]:
+    address = _symbol_address(prog, name)
+    if address is None:
+        return None
+    try:
+        return int.from_bytes(prog.read(address, size), "little", signed=signed)
+    except PycoreError:
+        return None
+
+
+# -- time --------------------------------------------------------------------------------
+def kernel_hz(prog: "Program") -> Optional[int]:
+    """The kernel's CONFIG_HZ, from ``tick_nsec`` (TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ)."""
+    tick_nsec = _read_int(prog, "tick_nsec", 8)
+    if not tick_nsec:
+        return None
+    return round(1_000_000_000 / tick_nsec)
+
+
+def crash_hz(prog: "Program") -> int:
+    """The HZ crash 9 divides jiffies by.
+
+    crash reads it from the block layer: ``cfq_slice_async * 25`` (before 4.8), or mq-deadline's
+    ``write_expire / 5`` when ``dd_init_sched``/``dd_init_queue``/``deadline_init_queue`` is in
+    the kernel image, and otherwise assumes 1000.  A kernel with mq-deadline as a module (Debian
+    6.12) gets 1000 whatever its CONFIG_HZ: crash's UPTIME is then off by that factor.
+    """
+    cfq = _read_int(prog, "cfq_slice_async", 4)
+    if cfq and _release_tuple(prog) < (4, 8):
+        return cfq * 25
+    for name in ("dd_init_queue", "dd_init_sched", "deadline_init_queue"):
+        if _symbol_address(prog, name) is not None:
+            hz = kernel_hz(prog)
+            if hz:
+                return hz
+    return 1000
+
+
+def _release_tuple(prog: "Program") -> Tuple[int, ...]:
+    release = (prog.vmcoreinfo.osrelease if prog.vmcoreinfo is not None else None) or ""
+    parts = []
+    for piece in release.split("-")[0].split(".")[:3]:
+        digits = "".join(c for c in piece if c.isdigit()) or "0"
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def jiffies_since_boot(prog: "Program", hz: Optional[int] = None) -> int:
+    """``jiffies_64`` less INITIAL_JIFFIES (``(unsigned long)(unsigned int)(-300 * HZ)``), as crash
+    corrects it.  The correction depends on HZ: crash's (:func:`crash_hz`) unless ``hz`` is given."""
+    jiffies = _read_int(prog, "jiffies_64", 8)
+    if jiffies is None:
+        raise LookupError("jiffies_64 is not in the symbol table")
+    initial = (-300 * (hz or crash_hz(prog))) & 0xFFFFFFFF
+    return (jiffies - initial) & ((1 << 64) - 1)
+
+
+def format_uptime(seconds: int) -> str:
+    """crash's convert_time(): ``HH:MM:SS``, with ``N days, `` in front from one day on."""
+    days, seconds = divmod(seconds, _SEC_DAYS)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    text = f"{days} days, " if days else ""
+    return text + f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+
+
+def crash_time(prog: "Program") -> Optional[int]:
+    """Seconds since the epoch at the crash: VMCOREINFO's CRASHTIME (kdump), else the kernel's
+    wall clock ``tk_core.timekeeper.xtime_sec`` (3.17+; QEMU's dumps carry no CRASHTIME)."""
+    vmcoreinfo = prog.vmcoreinfo
+    if vmcoreinfo is not None and vmcoreinfo.crash_time is not None:
+        return vmcoreinfo.crash_time
+    address = _symbol_address(prog, "tk_core")
+    if address is None:
+        return None
+    # tk_core is an anonymous struct { seqcount seq; struct timekeeper timekeeper; }.
+    seq_size = 4
+    for name in ("seqcount_raw_spinlock_t", "seqcount_t"):
+        try:
+            seq_size = prog.type(name).size or 4
+            break
+        except LookupError:
+            continue
+    offset = -(-seq_size // 8) * 8 + prog.type("struct timekeeper").offsetof("xtime_sec")
+    try:
+        return int.from_bytes(prog.read(address + offset, 8), "little", signed=True)
+    except PycoreError:
+        return None
+
+
+def format_date(seconds: int) -> str:
+    """crash's ctime_tz() in UTC: ``Thu Nov 26 01:17:26 UTC 2026`` (day of month space-padded)."""
+    tm = time.gmtime(seconds)
+    return time.strftime("%a %b ", tm) + f"{tm.tm_mday:2d}" + time.strftime(" %H:%M:%S UTC %Y", tm)
+
+
+# -- load, CPUs, memory, names --------------------------------------------------------------
+def load_average(prog: "Program") -> List[int]:
+    """``avenrun[3]``: the 1, 5 and 15 minute load averages, fixed point with FSHIFT bits."""
+    address = _symbol_address(prog, "avenrun")
+    if address is None:
+        raise LookupError("avenrun is not in the symbol table")
+    data = prog.read(address, 24)
+    return [int.from_bytes(data[i:i + 8], "little") for i in range(0, 24, 8)]
+
+
+def format_load(value: int) -> str:
+    """One load average as crash (and /proc/loadavg) prints it: rounded to 1/100 by adding
+    FIXED_1/200, then ``LOAD_INT.LOAD_FRAC``."""
+    value += FIXED_1 // 200
+    return f"{value >> FSHIFT}.{((value & (FIXED_1 - 1)) * 100) >> FSHIFT:02d}"
+
+
+def cpu_mhz(prog: "Program") -> Optional[int]:
+    """``cpu_khz / 1000`` (x86), as crash's MACHINE line shows it; None when unknown."""
+    khz = _read_int(prog, "cpu_khz", 4)
+    return khz // 1000 if khz else None
+
+
+def utsname(prog: "Program") -> Dict[str, str]:
+    """``init_uts_ns.name``: sysname, nodename, release, version, machine, domainname."""
+    vmcoreinfo = prog.vmcoreinfo
+    address = vmcoreinfo.symbol("init_uts_ns") if vmcoreinfo is not None else None
+    offset = vmcoreinfo.offset("uts_namespace.name") if vmcoreinfo is not None else None
+    if address is None:
+        address = prog.symbols.by_name("init_uts_ns").address
+    if offset is None:
+        offset = prog.type("struct uts_namespace").offsetof("name")
+    data = prog.read(address + offset, 6 * 65)
+    fields = ("sysname", "nodename", "release", "version", "machine", "domainname")
+    return {name: data[i * 65:(i + 1) * 65].split(b"\0")[0].decode("utf-8", "replace")
+            for i, name in enumerate(fields)}
+
+
+def dump_is_partial(prog: "Program") -> bool:
+    """crash's ``[PARTIAL DUMP]``: a kdump-compressed dump written with a dump level above 0."""
+    if prog.dump.format != "kdump":
+        return False
+    return (prog.dump.describe().get("dump_level") or 0) > 0
+
+
+# -- the panic message ---------------------------------------------------------------------
+# crash's get_panicmsg() scans the log text once per group, in this order, and takes the
+# first line of the first group that matches.
+_PANIC_PATTERNS = (
+    ("general protection fault: ", "double fault: ", "divide error: ", "stack segment: "),
+    ("SysRq : Netdump", "SysRq : Crash", "SysRq : Trigger a crash"),
+    ("Oops: ", "Kernel BUG at", "kernel BUG at", "Unable to handle kernel paging request",
+     "Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel ",
+     "BUG: kernel NULL pointer dereference"),
+    ("Kernel panic: ",),
+    ("Kernel panic - ",),
+    ("Bad mode in ",),
+)
+
+
+def log_lines(prog: "Program") -> List[str]:
+    """The kernel log's text, one line per line, without timestamps (crash's ``log -t``)."""
+    from .printk import get_printk_records
+
+    lines: List[str] = []
+    for record in get_printk_records(prog):
+        lines.extend(record.text.split("\n"))
+    return lines
+
+
+def panic_message(prog: "Program", lines: Optional[List[str]] = None) -> Optional[str]:
+    """The line of the kernel log crash's ``sys`` shows as PANIC, or None when none matches."""
+    if lines is None:
+        lines = log_lines(prog)
+    for group in _PANIC_PATTERNS:
+        for line in lines:
+            if any(pattern in line for pattern in group):
+                return line.rstrip("\n")
+    return None
+
+
+def format_panic(message: Optional[str]) -> str:
+    """PANIC's value: the message in quotes, ``(check log for details)`` after an Oops, as crash."""
+    if message is None:
+        return '""'
+    return f'"{message}"' + (" (check log for details)" if "Oops: " in message else "")
+
+
+# -- everything sys prints --------------------------------------------------------------------
+def system_info(prog: "Program") -> Dict[str, Any]:
+    """All of crash's ``sys`` as data; :func:`pycore.cli.sysinfo.render` prints it as crash does."""
+    cpus = sched.nr_cpus(prog)
+    try:
+        online = [cpu for cpu in sched.online_cpus(prog) if cpu < cpus]
+        offline = cpus - len(online)
+    except (LookupError, PycoreError):
+        offline = 0
+    hz = crash_hz(prog)
+    jiffies = jiffies_since_boot(prog, hz)
+    uptime_seconds = jiffies // hz
+    loads = load_average(prog)
+    date = crash_time(prog)
+    names = utsname(prog)
+    memory_bytes = mm.present_pages(prog) * prog.dump.page_size
+    try:
+        panic: Optional[str] = panic_message(prog)
+        panic_error = None
+    except (ImportError, PycoreError) as error:
+        panic, panic_error = None, str(error)
+    kernel_hz_value = kernel_hz(prog)
+    return {
+        "kernel": prog.vmlinux,
+        "symbols": prog.symbols.source,
+        "types": prog.types.source,
+        "dumpfile": prog.dump.file.path,
+        "partial_dump": dump_is_partial(prog),
+        "cpus": cpus,
+        "offline_cpus": offline,
+        "date": date,
+        "date_text": format_date(date) if date is not None else None,
+        "jiffies": jiffies,
+        "hz": hz,
+        "kernel_hz": kernel_hz_value,
+        "uptime_seconds": uptime_seconds,
+        "uptime": format_uptime(uptime_seconds),
+        "kernel_uptime_seconds": (jiffies_since_boot(prog, kernel_hz_value) // kernel_hz_value
+                                  if kernel_hz_value else None),
+        "load_average": [value / FIXED_1 for value in loads],
+        "load_average_text": ", ".join(format_load(value) for value in loads),
+        "tasks": len(sched.crash_task_list(prog)),
+        "nodename": names["nodename"],
+        "release": names["release"],
+        "version": names["version"],
+        "machine": names["machine"],
+        "mhz": cpu_mhz(prog),
+        "memory_bytes": memory_bytes,
+        "memory": mm.memory_size_text(memory_bytes),
+        "panic": panic,
+        "panic_error": panic_error,
+    }
