@@ -133,6 +133,30 @@ class OrcTable:
         raw = self._entries[index * ORC_ENTRY_SIZE:(index + 1) * ORC_ENTRY_SIZE]
         return decode_entry(raw, self.version)
 
+    def index(self, ip: int) -> int:
+        """Index of the entry covering ``ip``, -1 below the table."""
+        low, high, found = 0, self.count - 1, -1
+        while low <= high:
+            middle = (low + high) // 2
+            if self.address(middle) <= ip:
+                found = middle
+                low = middle + 1
+            else:
+                high = middle - 1
+        return found
+
+    def find_defined_before(self, ip: int, lowest: int, limit: int = 256) -> Optional[OrcEntry]:
+        """The nearest entry at or before ``ip`` (not below ``lowest``) that is not UNDEFINED:
+        the frame state just before an unwind-hint region such as crash_setup_regs()."""
+        index = self.index(ip)
+        while index >= 0 and limit > 0 and self.address(index) >= lowest:
+            entry = self.entry(index)
+            if entry.type != ORC_TYPE_UNDEFINED:
+                return entry
+            index -= 1
+            limit -= 1
+        return None
+
     def find(self, ip: int) -> Optional[OrcEntry]:
         """The entry covering ``ip``, or None outside the table."""
         hit = self._cache.get(ip)
