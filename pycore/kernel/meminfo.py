@@ -1,0 +1,206 @@
+"""The memory summary crash's ``kmem -i`` shows, computed the way crash 9 computes it.
+
+Reads ``_totalram_pages``, the zone and node counters, block-device page caches,
+``hstates``, ``swap_info`` and the overcommit settings (Linux 5.0+; older names where noted).
+"""
+import struct
+from typing import Any, Dict, Optional
+
+from ..errors import FaultError
+from . import vmstat
+
+SWP_USED = 1
+_MASK64 = (1 << 64) - 1
+
+
+def _symbol(prog, name: str) -> Optional[int]:
+    try:
+        return prog.symbols.by_name(name).address
+    except LookupError:
+        return None
+
+
+def _read_u(prog, address: int, size: int = 8, signed: bool = False) -> int:
+    return int.from_bytes(prog.read(address, size), "little", signed=signed)
+
+
+def totalram_pages(prog) -> int:
+    """``_totalram_pages`` (5.0+) or ``totalram_pages``: the pages the buddy allocator manages."""
+    address = _symbol(prog, "_totalram_pages") or _symbol(prog, "totalram_pages")
+    return _read_u(prog, address) if address else 0
+
+
+def free_pages(prog) -> int:
+    """``NR_FREE_PAGES`` summed over every zone of every online node (crash's FREE)."""
+    return sum(zone.free_pages for zone in vmstat.zones(prog))
+
+
+def nr_blockdev_pages(prog) -> int:
+    """Pages cached for block devices: ``nrpages`` of each inode on ``blockdev_superblock->s_inodes``.
+
+    Before 5.9 the kernel listed block devices on ``all_bdevs``; both are read as crash reads them.
+    """
+    inode = prog.type("struct inode")
+    i_mapping = inode.offsetof("i_mapping")
+    nrpages = prog.type("struct address_space").offsetof("nrpages")
+    all_bdevs = _symbol(prog, "all_bdevs")
+    if all_bdevs:
+        bdev = prog.type("struct block_device")
+        head, link = all_bdevs, bdev.offsetof("bd_list")
+        to_inode = lambda entry: _read_u(prog, entry + bdev.offsetof("bd_inode"))  # noqa: E731
+    else:
+        superblock = _symbol(prog, "blockdev_superblock")
+        if not superblock:
+            return 0
+        head = _read_u(prog, superblock) + prog.type("struct super_block").offsetof("s_inodes")
+        link = inode.offsetof("i_sb_list")
+        to_inode = lambda entry: entry  # noqa: E731
+    total = 0
+    node = _read_u(prog, head)
+    seen = set()
+    while node != head and node not in seen:
+        seen.add(node)
+        mapping = _read_u(prog, to_inode(node - link) + i_mapping)
+        total += _read_u(prog, mapping + nrpages)
+        node = _read_u(prog, node)
+    return total
+
+
+def swapper_space_pages(prog) -> int:
+    """Pages in the swap caches: ``nrpages`` of every ``swapper_spaces[type][bank]`` address space."""
+    spaces, counts, nr_files = (_symbol(prog, n) for n in ("swapper_spaces", "nr_swapper_spaces", "nr_swapfiles"))
+    if not (spaces and counts and nr_files):
+        return 0
+    size = prog.type("struct address_space").size
+    nrpages = prog.type("struct address_space").offsetof("nrpages")
+    total = 0
+    for i in range(_read_u(prog, nr_files, 4)):
+        banks = _read_u(prog, counts + 4 * i, 4)
+        base = _read_u(prog, spaces + 8 * i) if banks else 0
+        for bank in range(banks if base else 0):
+            total += _read_u(prog, base + bank * size + nrpages)
+    return total
+
+
+def hugetlb_pages(prog) -> Optional[Dict[str, int]]:
+    """Huge pages of every registered ``hstate``, counted in base pages; None without hugetlbfs."""
+    hstates = _symbol(prog, "hstates")
+    if not hstates:
+        return None
+    hstate = prog.type("struct hstate")
+    count_at = _symbol(prog, "hugetlb_max_hstate")
+    count = _read_u(prog, count_at, 4) if count_at else 2  # HUGE_MAX_HSTATE on x86
+    total = free = 0
+    for i in range(count):
+        address = hstates + i * hstate.size
+        order = _read_u(prog, address + hstate.offsetof("order"), 4)
+        if not order:
+            continue
+        total += _read_u(prog, address + hstate.offsetof("nr_huge_pages")) << order
+        free += _read_u(prog, address + hstate.offsetof("free_huge_pages")) << order
+    return {"total": total, "free": free}
+
+
+def swap_pages(prog) -> Optional[Dict[str, int]]:
+    """Total and used swap pages over the ``swap_info[]`` entries in use (``SWP_USED``)."""
+    swap_info, nr_files = _symbol(prog, "swap_info"), _symbol(prog, "nr_swapfiles")
+    if not (swap_info and nr_files):
+        return None
+    info = prog.type("struct swap_info_struct")
+    flags = info.member("flags")
+    total = used = 0
+    for i in range(_read_u(prog, nr_files, 4)):
+        try:
+            entry = _read_u(prog, swap_info + 8 * i)
+        except FaultError:
+            continue
+        if not entry:
+            continue
+        if not _read_u(prog, entry + flags.offset, flags.type.size) & SWP_USED:
+            continue
+        total += _read_u(prog, entry + info.offsetof("pages"), 4)
+        if info.has_member("inuse_pages"):
+            member = info.member("inuse_pages")
+            used += _read_u(prog, entry + member.offset, member.type.size)
+    return {"total": total, "used": used, "free": total - used}
+
+
+def commit_pages(prog, totalram: int, hugetlb_total: Optional[int], swap_total: int) -> Optional[Dict[str, int]]:
+    """CommitLimit and Committed_AS as crash shows them (``vm_committed_as.count``, never negative)."""
+    if not _symbol(prog, "sysctl_overcommit_memory"):
+        return None
+    kbytes_at = _symbol(prog, "sysctl_overcommit_kbytes")
+    kbytes = _read_u(prog, kbytes_at) if kbytes_at else 0
+    if kbytes:
+        allowed = kbytes >> (prog.dump.page_size.bit_length() - 1 - 10)
+    else:
+        if hugetlb_total is None:
+            return None
+        ratio = _read_u(prog, _symbol(prog, "sysctl_overcommit_ratio"), 4, signed=True)
+        allowed = (totalram - hugetlb_total) * ratio // 100
+    committed_at = _symbol(prog, "vm_committed_as")
+    if committed_at is None:
+        return None
+    count = prog.type("struct percpu_counter").offsetof("count")
+    committed = max(_read_u(prog, committed_at + count, 8, signed=True), 0)
+    return {"limit": allowed + swap_total, "committed": committed}
+
+
+def slab_pages(stats: Dict[str, int]) -> int:
+    """Slab pages from the node counters: ``NR_SLAB_*_B`` (5.9+), ``NR_SLAB_*`` or ``NR_SLAB``."""
+    for names in (("NR_SLAB",), ("NR_SLAB_RECLAIMABLE", "NR_SLAB_UNRECLAIMABLE"),
+                  ("NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B")):
+        if names[0] in stats:
+            return sum(stats.get(name, 0) for name in names)
+    return 0
+
+
+def kmem_info(prog) -> Dict[str, Any]:
+    """Everything ``kmem -i`` prints, in pages: a dict with ``total_mem``, ``free``, ``used``,
+    ``buffers``, ``cached``, ``slab`` and the ``hugetlb``, ``swap`` and ``commit`` groups (None
+    where the kernel lacks them, and crash prints nothing)."""
+    stats = vmstat.global_vm_stat(prog)
+    total = totalram_pages(prog)
+    free = free_pages(prog)
+    buffers = nr_blockdev_pages(prog)
+    cached = stats.get("NR_FILE_PAGES", 0) - swapper_space_pages(prog) - buffers
+    hugetlb = hugetlb_pages(prog)
+    swap = swap_pages(prog) if (_symbol(prog, "swapper_space") or _symbol(prog, "swapper_spaces")) else None
+    commit = commit_pages(prog, total, hugetlb["total"] if hugetlb else None, swap["total"] if swap else 0)
+    return {
+        "page_size": prog.dump.page_size,
+        "total_mem": total,
+        "free": free,
+        "used": (total - free) & _MASK64,
+        "buffers": buffers,
+        "cached": max(cached, 0),  # crash: "page_cache_size went negative ..., setting to 0"
+        "slab": slab_pages(stats),
+        "hugetlb": hugetlb,
+        "swap": swap,
+        "commit": commit,
+    }
+
+
+def pages_to_size(pages: int, page_size: int) -> str:
+    """crash's ``pages_to_size()``: "0", "812 KB", "36.6 MB", "1.2 GB" (a ".0" is dropped)."""
+    if pages == 0:
+        return "0"
+    total = float(pages) * float(page_size)
+    if total >= 1 << 30:
+        text = "%.1f GB" % (total / (1 << 30))
+    elif total >= 1 << 20:
+        text = "%.1f MB" % (total / (1 << 20))
+    else:
+        text = "%d KB" % int(total / 1024)
+    return text.replace(".0 ", " ", 1)
+
+
+def percent(part: int, whole: int) -> int:
+    """``(part * 100) / whole`` in C unsigned long arithmetic, 0 when ``whole`` is 0."""
+    if not whole:
+        return 0
+    return ((part * 100) & _MASK64) // (whole & _MASK64)
+
+
+__all__ = ["kmem_info", "pages_to_size", "percent", "totalram_pages", "free_pages",
+           "nr_blockdev_pages", "swapper_space_pages", "hugetlb_pages", "swap_pages", "commit_pages", "slab_pages"]

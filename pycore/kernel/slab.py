@@ -1,0 +1,388 @@
+"""SLUB caches: what each ``struct kmem_cache`` holds, counted the way crash's ``kmem -s`` counts it.
+
+Covers SLUB with CONFIG_SLUB_DEBUG (``kmem_cache_node.nr_slabs``/``total_objects``): slabs
+described by ``struct page`` before 5.17 and by ``struct slab`` since, per-CPU partial
+lists, and freelist pointers hardened with ``s->random`` (CONFIG_SLAB_FREELIST_HARDENED,
+byte-swapped address since 5.7).
+"""
+import struct
+from typing import Callable, Iterator, List, NamedTuple, Optional, Set
+
+from ..errors import FaultError, MissingDebugInfoError
+from . import vmstat
+
+_MASK64 = (1 << 64) - 1
+_U64 = struct.Struct("<Q")
+
+
+def swab64(value: int) -> int:
+    """The kernel's ``swab64()``: the eight bytes of ``value`` reversed."""
+    return int.from_bytes((value & _MASK64).to_bytes(8, "little"), "big")
+
+
+def freelist_ptr(ptr: int, random: int, ptr_address: int, bswap: bool = True) -> int:
+    """The next free object a stored freelist pointer names (SLUB ``freelist_ptr_decode()``).
+
+    With CONFIG_SLAB_FREELIST_HARDENED the kernel stores ``ptr ^ s->random ^ swab(ptr_addr)``
+    (no swab before 5.7); XOR undoes it.  Without hardening ``random`` is 0 and pass ``bswap=False``.
+    """
+    if not random and not bswap:
+        return ptr
+    return (ptr ^ random ^ (swab64(ptr_address) if bswap else ptr_address)) & _MASK64
+
+
+def oo_order(oo: int) -> int:
+    """Page order of a slab from ``kmem_cache.oo`` (``struct kmem_cache_order_objects``)."""
+    return oo >> 16
+
+
+def oo_objects(oo: int) -> int:
+    """Objects per slab from ``kmem_cache.oo``."""
+    return oo & 0xffff
+
+
+class CacheInfo(NamedTuple):
+    """One line of ``kmem -s``.  ``allocated``, ``total`` and ``slabs`` are None when the
+    counts could not be gathered (crash prints ``?``); ``errors`` says what went wrong."""
+    address: int
+    name: str
+    object_size: int
+    size: int
+    objects_per_slab: int
+    order: int
+    slab_size: int
+    allocated: Optional[int]
+    total: Optional[int]
+    slabs: Optional[int]
+    free: Optional[int]
+    errors: List[str]
+
+
+class SlabCountError(Exception):
+    """Counting a cache had to stop (crash's "cannot gather relevant slab data")."""
+
+
+class _Layout:
+    """Offsets of the SLUB structures, looked up once per program."""
+
+    def __init__(self, prog):
+        self.prog = prog
+        cache = prog.type("struct kmem_cache")
+        node = prog.type("struct kmem_cache_node")
+        if not node.has_member("nr_slabs"):
+            raise MissingDebugInfoError("kmem -s needs kmem_cache_node.nr_slabs: the kernel must be built"
+                                        " with CONFIG_SLUB_DEBUG")
+        cpu = prog.type("struct kmem_cache_cpu")
+        self.cache_cpu_slab = cache.offsetof("cpu_slab")
+        self.cache_flags = cache.offsetof("flags")
+        self.cache_size = cache.offsetof("size")
+        self.cache_object_size = cache.offsetof("object_size" if cache.has_member("object_size") else "objsize")
+        self.cache_offset = cache.offsetof("offset")
+        self.cache_oo = cache.offsetof("oo")
+        self.cache_name = cache.offsetof("name")
+        self.cache_list = cache.offsetof("list")
+        self.cache_random = cache.offsetof("random") if cache.has_member("random") else None
+        node_member = cache.member("node")
+        self.cache_node = node_member.offset
+        self.node_is_array = node_member.type.resolved().kind.name == "ARRAY"
+        self.cpu_freelist = cpu.offsetof("freelist")
+        slab_member = "slab" if cpu.has_member("slab") else "page"
+        self.cpu_slab = cpu.offsetof(slab_member)
+        self.cpu_partial = cpu.offsetof("partial") if cpu.has_member("partial") else None
+        self.cpu_size = cpu.size
+        slab = prog.type("struct slab" if slab_member == "slab" else "struct page")
+        inuse, objects = slab.member("inuse"), slab.member("objects")
+        self.slab_counters = min(inuse.bit_offset, objects.bit_offset) // 8
+        self.inuse_shift, self.inuse_bits = inuse.bit_offset - 8 * self.slab_counters, inuse.bit_field_size or 16
+        self.objects_shift, self.objects_bits = objects.bit_offset - 8 * self.slab_counters, \
+            objects.bit_field_size or 16
+        self.slab_next = slab.offsetof("next")
+        self.slab_list = slab.offsetof("slab_list" if slab.has_member("slab_list") else "lru")
+        self.node_nr_partial = node.offsetof("nr_partial")
+        self.node_partial = node.offsetof("partial")
+        self.node_nr_slabs = node.offsetof("nr_slabs")
+        self.node_total_objects = node.offsetof("total_objects") if node.has_member("total_objects") else None
+        self.page_size = prog.type("struct page").size
+        self.vmemmap = _vmemmap_base(prog)
+        self.max_pfn = int.from_bytes(prog.read(prog.symbols.by_name("max_pfn").address, 8), "little")
+        # Since 5.7 the hardened pointer mixes in the byte-swapped address (crash: FREELIST_PTR_BSWAP).
+        self.bswap = True
+
+    def is_page_ptr(self, address: int) -> bool:
+        """Whether ``address`` is a ``struct page`` (or ``struct slab``) in the vmemmap array."""
+        offset = address - self.vmemmap
+        return 0 <= offset < self.max_pfn * self.page_size and offset % self.page_size == 0
+
+
+def _vmemmap_base(prog) -> int:
+    try:
+        return int.from_bytes(prog.read(prog.symbols.by_name("vmemmap_base").address, 8), "little")
+    except LookupError:
+        # Without CONFIG_RANDOMIZE_MEMORY the array sits at the documented x86_64 base.
+        return 0xffd4000000000000 if prog.arch.levels == 5 else 0xffffea0000000000
+
+
+def _possible_cpus(prog) -> List[int]:
+    try:
+        nr_cpu_ids = int.from_bytes(prog.read(prog.symbols.by_name("nr_cpu_ids").address, 4), "little")
+        mask_at = prog.symbols.by_name("__cpu_possible_mask").address
+        mask = int.from_bytes(prog.read(mask_at, (nr_cpu_ids + 63) // 64 * 8), "little")
+        cpus = [cpu for cpu in range(nr_cpu_ids) if mask >> cpu & 1]
+        if cpus:
+            return cpus
+    except (LookupError, FaultError):
+        pass
+    return list(range(len(prog.dump.cpus)))
+
+
+def kmem_cache_addresses(prog) -> List[int]:
+    """Every ``struct kmem_cache`` on ``slab_caches``, newest first (the list's order)."""
+    layout = _layout(prog)
+    head = prog.symbols.by_name("slab_caches").address
+    found = []
+    seen: Set[int] = set()
+    node = _read64(prog, head)
+    while node != head:
+        if node in seen:
+            raise FaultError("slab_caches loops without coming back to its head", node)
+        seen.add(node)
+        found.append(node - layout.cache_list)
+        node = _read64(prog, node)
+    return found
+
+
+def _read64(prog, address: int) -> int:
+    return _U64.unpack(prog.read(address, 8))[0]
+
+
+def _layout(prog) -> _Layout:
+    layout = prog.__dict__.get("_slub_layout")
+    if layout is None:
+        layout = prog.__dict__["_slub_layout"] = _Layout(prog)
+    return layout
+
+
+class _CacheCounter:
+    """crash's ``get_kmem_cache_slub_data()`` for one cache."""
+
+    def __init__(self, prog, layout: _Layout, address: int, raw: bytes, name: str, objects: int,
+                 report: Callable[[str], None]):
+        self.prog, self.layout, self.address, self.name, self.objects = prog, layout, address, name, objects
+        self.report = report
+        self.offset = struct.unpack_from("<I", raw, layout.cache_offset)[0]
+        self.random = _U64.unpack_from(raw, layout.cache_random)[0] if layout.cache_random is not None else 0
+        self.cpu_slab = _U64.unpack_from(raw, layout.cache_cpu_slab)[0]
+        self.raw = raw
+
+    def slab_counts(self, slab: int):
+        """(inuse as a signed short, objects) of a slab; objects 0 when unreadable."""
+        layout = self.layout
+        try:
+            counters = _U64.unpack(self.prog.read(slab + layout.slab_counters, 8))[0]
+        except FaultError:
+            return None, 0
+        inuse = (counters >> layout.inuse_shift) & ((1 << layout.inuse_bits) - 1)
+        inuse = inuse - 0x10000 if inuse >= 0x8000 else inuse
+        objects = (counters >> layout.objects_shift) & ((1 << layout.objects_bits) - 1)
+        return inuse, objects
+
+    def count_free_objects(self, freelist: int, slab: int) -> int:
+        count = 0
+        seen: Set[int] = set()
+        q = freelist
+        while q and not q & 1:
+            if q in seen:
+                self.report(f"{self.name}: slab: {slab:x} duplicate freelist object: {q:x}")
+                break
+            seen.add(q)
+            count += 1
+            where = (q + self.offset) & _MASK64
+            try:
+                stored = _read64(self.prog, where)
+            except FaultError:
+                self.report(f"{self.name}: slab: {slab:x} invalid freepointer: {where:x}")
+                break
+            q = freelist_ptr(stored, self.random, where, self.layout.bswap) \
+                if self.layout.cache_random is not None else stored
+        return count
+
+    def count_cpu_partial(self, kmem_cache_cpu: int) -> int:
+        layout = self.layout
+        if layout.cpu_partial is None:
+            return 0
+        free = 0
+        try:
+            partial = _read64(self.prog, kmem_cache_cpu + layout.cpu_partial)
+        except FaultError:
+            return 0
+        seen: Set[int] = set()
+        while partial:
+            if not layout.is_page_ptr(partial) or partial in seen:
+                self.report(f"{self.name}: invalid partial list slab pointer: {partial:x}")
+                return 0
+            seen.add(partial)
+            inuse, objects = self.slab_counts(partial)
+            if inuse is None or inuse == -1 or not objects:
+                return 0
+            free += objects - inuse
+            try:
+                partial = _read64(self.prog, partial + layout.slab_next)
+            except FaultError:
+                break
+        return free
+
+    def count_partial(self, node_ptr: int):
+        """(inuse total, free objects) over a node's partial list; SlabCountError when unreadable."""
+        layout = self.layout
+        head = node_ptr + layout.node_partial
+        try:
+            next_ = _read64(self.prog, head)
+        except FaultError:
+            raise SlabCountError("kmem_cache_node.partial unreadable") from None
+        total_inuse = free = 0
+        seen: Set[int] = set()
+        while next_ != head:
+            last = next_ - layout.slab_list
+            inuse, objects = self.slab_counts(last)
+            if inuse is None:
+                raise SlabCountError(f"slab {last:x} unreadable")
+            if inuse == -1:
+                self.report(f"{self.name}: partial list slab: {last:x} invalid page.inuse: -1")
+                break
+            total_inuse += inuse
+            if not objects:
+                raise SlabCountError(f"slab {last:x} has no objects")
+            free += objects - inuse
+            try:
+                next_ = _read64(self.prog, next_)
+            except FaultError:
+                raise SlabCountError(f"slab {last:x} list pointer unreadable") from None
+            if not next_ >> 63 or (next_ != head and not layout.is_page_ptr(next_ - layout.slab_list)):
+                self.report(f"{self.name}: partial list slab: {last:x} invalid page.lru.next: {next_:x}")
+                break
+            if next_ in seen:
+                self.report(f"{self.name}: partial list slab: {last:x} duplicate slab entry: {next_:x}")
+                raise SlabCountError("partial list loops")
+            seen.add(next_)
+        return total_inuse, free
+
+    def count(self, cpus: List[int], node_ids: List[int]):
+        """(allocated, total, slabs, free) as crash computes them."""
+        layout, prog = self.layout, self.prog
+        per_node = [0] * len(node_ids)
+        free = total_objects = total_slabs = 0
+        node_total_avail = layout.node_total_objects is not None
+        for cpu in cpus:
+            kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+            try:
+                raw = prog.read(kmem_cache_cpu, layout.cpu_slab + 8)
+            except FaultError:
+                continue
+            slab = _U64.unpack_from(raw, layout.cpu_slab)[0]
+            if not slab:
+                continue
+            node = vmstat.node_of_pfn(prog, (slab - layout.vmemmap) // layout.page_size) \
+                if len(node_ids) > 1 else 0
+            if node < 0:
+                raise SlabCountError(f"cannot determine the node of slab {slab:x}")
+            inuse, objects = self.slab_counts(slab)
+            if inuse is None or not objects:
+                raise SlabCountError(f"per-CPU slab {slab:x} unreadable")
+            free += objects - inuse
+            free += self.count_free_objects(_U64.unpack_from(raw, layout.cpu_freelist)[0], slab)
+            free += self.count_cpu_partial(kmem_cache_cpu)
+            if not node_total_avail:
+                total_objects += inuse
+            total_slabs += 1
+            per_node[node] += 1
+        nodes = node_ids if layout.node_is_array else node_ids[:1]
+        for index, nid in enumerate(nodes):
+            if layout.node_is_array:
+                node_ptr = _U64.unpack_from(self.raw, layout.cache_node + 8 * nid)[0]
+            else:
+                node_ptr = self.address + layout.cache_node
+            if not node_ptr:
+                continue
+            try:
+                nr_partial = _read64(prog, node_ptr + layout.node_nr_partial)
+                nr_slabs = _read64(prog, node_ptr + layout.node_nr_slabs)
+                node_total = _read64(prog, node_ptr + layout.node_total_objects) if node_total_avail else 0
+            except FaultError:
+                raise SlabCountError(f"kmem_cache_node {node_ptr:x} unreadable") from None
+            partial_inuse, partial_free = self.count_partial(node_ptr)
+            free += partial_free
+            if not node_total_avail:
+                total_objects += partial_inuse
+            full = nr_slabs - per_node[index] - nr_partial
+            total_objects += node_total if node_total_avail else full * self.objects
+            total_slabs += nr_partial + full
+        if node_total_avail:
+            allocated = total_objects - free
+        else:
+            allocated, free = total_objects, total_slabs * self.objects - total_objects
+        return allocated, allocated + free, total_slabs, free
+
+
+def _read_name(prog, address: int) -> str:
+    try:
+        raw = prog.read(address, 64)
+    except FaultError:
+        return "(unknown)"
+    end = raw.find(b"\0")
+    if end < 0:
+        try:
+            raw = prog.read(address, 256)
+        except FaultError:
+            pass
+        end = raw.find(b"\0")
+    return (raw if end < 0 else raw[:end]).decode("latin-1")
+
+
+def slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> List[CacheInfo]:
+    """Every SLUB cache with crash's ``kmem -s`` counts, in ``slab_caches`` order.
+
+    A cache whose slabs cannot be read keeps its line with ``None`` counts and an error;
+    problems crash reports without giving up (a bad freelist pointer) go to ``report``
+    (each message also lands in the cache's ``errors``).
+    """
+    return list(iter_slab_caches(prog, report))
+
+
+def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> Iterator[CacheInfo]:
+    """:func:`slab_caches` one cache at a time."""
+    layout = _layout(prog)
+    cpus = _possible_cpus(prog)
+    node_ids = vmstat.online_nodes(prog)
+    head_size = layout.cache_node + 8 * (max(node_ids) + 1 if layout.node_is_array else 0)
+    head_size = max(head_size, layout.cache_list + 16, layout.cache_oo + 4)
+    for address in kmem_cache_addresses(prog):
+        errors: List[str] = []
+
+        def note(message: str) -> None:
+            errors.append(message)
+            if report is not None:
+                report(message)
+
+        try:
+            raw = prog.read(address, head_size)
+        except FaultError as error:
+            note(f"kmem_cache {address:x} unreadable: {error}")
+            continue
+        name = _read_name(prog, _U64.unpack_from(raw, layout.cache_name)[0])
+        size, object_size = (struct.unpack_from("<I", raw, off)[0]
+                             for off in (layout.cache_size, layout.cache_object_size))
+        oo = struct.unpack_from("<I", raw, layout.cache_oo)[0]
+        objects, order = oo_objects(oo), oo_order(oo)
+        counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
+        try:
+            allocated, total, slabs, free = counter.count(cpus, node_ids)
+        except (SlabCountError, FaultError) as error:
+            note(f"{name}: cannot gather relevant slab data ({error})")
+            allocated = total = slabs = free = None
+        yield CacheInfo(address=address, name=name, object_size=object_size, size=size, objects_per_slab=objects,
+                        order=order, slab_size=prog.dump.page_size << order, allocated=allocated, total=total,
+                        slabs=slabs, free=free, errors=errors)
+
+
+__all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
+           "oo_order", "oo_objects"]

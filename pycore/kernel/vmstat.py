@@ -1,0 +1,213 @@
+"""Memory counters and zones: ``vm_zone_stat``/``vm_node_stat``, each node's ``struct zone``s and watermarks.
+
+Covers the split counters of Linux 4.8+ (zone items in ``enum zone_stat_item``, node
+items in ``enum node_stat_item``) and ``zone._watermark`` (5.0+) or ``zone.watermark``.
+"""
+import struct
+from typing import Dict, List, NamedTuple, Optional
+
+from ..errors import FaultError, MissingDebugInfoError
+from ..types.model import TypeNotFoundError
+
+_MASK64 = (1 << 64) - 1
+
+
+def stat_item_names(prog, enum_name: str, count_name: str) -> List[str]:
+    """The counter names of ``enum <enum_name>`` indexed by value, up to ``<count_name>``.
+
+    Aliases (``NR_ZONE_LRU_BASE`` = ``NR_ZONE_INACTIVE_ANON``) resolve to the last
+    enumerator with that value, as crash lists them.
+    """
+    enumerators = prog.type(f"enum {enum_name}").enumerators or ()
+    count = next((value for name, value in enumerators if name == count_name), None)
+    if count is None:
+        count = max((value for _, value in enumerators), default=-1) + 1
+    names = [""] * count
+    for name, value in enumerators:
+        if name != count_name and 0 <= value < count:
+            names[value] = name
+    return names
+
+
+def zone_stat_items(prog) -> List[str]:
+    """``enum zone_stat_item`` names by index (``NR_FREE_PAGES`` first)."""
+    return _cached(prog, "zone_items", lambda: stat_item_names(prog, "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"))
+
+
+def node_stat_items(prog) -> List[str]:
+    """``enum node_stat_item`` names by index (empty before 4.8, when every counter was per zone)."""
+    def build() -> List[str]:
+        try:
+            return stat_item_names(prog, "node_stat_item", "NR_VM_NODE_STAT_ITEMS")
+        except TypeNotFoundError:
+            return []
+    return _cached(prog, "node_items", build)
+
+
+def _cached(prog, key: str, build):
+    cache = prog.__dict__.setdefault("_vmstat_cache", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
+def read_counters(prog, address: int, names: List[str]) -> Dict[str, int]:
+    """An ``atomic_long_t`` array at ``address`` as ``{name: value}`` (signed, as the kernel keeps them)."""
+    if not names:
+        return {}
+    values = struct.unpack(f"<{len(names)}q", prog.read(address, 8 * len(names)))
+    return dict(zip(names, values))
+
+
+def global_zone_stat(prog) -> Dict[str, int]:
+    """``vm_zone_stat``: the machine-wide zone counters, without the per-CPU deltas not yet folded in."""
+    return read_counters(prog, prog.symbols.by_name("vm_zone_stat").address, zone_stat_items(prog))
+
+
+def global_node_stat(prog) -> Dict[str, int]:
+    """``vm_node_stat``: machine-wide node counters (``NR_FILE_PAGES``, ``NR_SLAB_*_B`` in pages, ...)."""
+    names = node_stat_items(prog)
+    if not names:
+        return {}
+    return read_counters(prog, prog.symbols.by_name("vm_node_stat").address, names)
+
+
+def global_vm_stat(prog) -> Dict[str, int]:
+    """Zone and node counters together, the way crash's ``dump_vm_stat()`` looks an item up."""
+    stats = global_zone_stat(prog)
+    stats.update(global_node_stat(prog))
+    return stats
+
+
+def online_nodes(prog) -> List[int]:
+    """Node ids set in ``node_states[N_ONLINE]`` (``[0]`` when the kernel has no node map)."""
+    def build() -> List[int]:
+        try:
+            address = prog.symbols.by_name("node_states").address
+            n_online = next(v for n, v in prog.type("enum node_states").enumerators if n == "N_ONLINE")
+            size = prog.type("nodemask_t").size
+        except (LookupError, MissingDebugInfoError, StopIteration):
+            return [0]
+        bits = int.from_bytes(prog.read(address + n_online * size, size), "little")
+        nodes = [i for i in range(size * 8) if bits >> i & 1]
+        return nodes or [0]
+    return _cached(prog, "nodes", build)
+
+
+def pgdat_address(prog, nid: int) -> int:
+    """Address of node ``nid``'s ``struct pglist_data``: ``node_data[nid]``, or ``contig_page_data``."""
+    try:
+        base = prog.symbols.by_name("node_data").address
+    except LookupError:
+        if nid == 0:
+            return prog.symbols.by_name("contig_page_data").address
+        raise
+    return int.from_bytes(prog.read(base + 8 * nid, 8), "little")
+
+
+class ZoneInfo(NamedTuple):
+    """One ``struct zone`` of one node; ``node`` counts online nodes, ``node_id`` is the kernel's id."""
+    node: int
+    node_id: int
+    index: int
+    name: str
+    address: int
+    start_pfn: int
+    spanned_pages: int
+    present_pages: int
+    managed_pages: int
+    watermark_min: int
+    watermark_low: int
+    watermark_high: int
+    watermark_boost: int
+    vm_stat: Dict[str, int]
+
+    @property
+    def populated(self) -> bool:
+        """crash calls a zone with no spanned pages "[unpopulated]"."""
+        return self.spanned_pages != 0
+
+    @property
+    def free_pages(self) -> int:
+        return self.vm_stat.get("NR_FREE_PAGES", 0)
+
+    def below_min(self) -> bool:
+        """Free pages at or under the min watermark (boost included, as ``min_wmark_pages()``)."""
+        return self.free_pages <= self.watermark_min + self.watermark_boost
+
+
+def _zone_layout(prog):
+    def build():
+        zone = prog.type("struct zone")
+        members = {}
+        for name in ("zone_start_pfn", "spanned_pages", "present_pages", "managed_pages", "name", "vm_stat",
+                     "watermark_boost"):
+            members[name] = zone.offsetof(name) if zone.has_member(name) else None
+        watermark = "_watermark" if zone.has_member("_watermark") else "watermark"
+        members["watermark"] = zone.offsetof(watermark)
+        wmarks = {n: v for n, v in prog.type("enum zone_watermarks").enumerators}
+        members["wmark"] = (wmarks.get("WMARK_MIN", 0), wmarks.get("WMARK_LOW", 1), wmarks.get("WMARK_HIGH", 2))
+        node_zones = prog.type("struct pglist_data").member("node_zones")
+        return {"size": zone.size, "count": node_zones.type.resolved().length, "offsets": members,
+                "node_zones": node_zones.offset}
+    return _cached(prog, "zone_layout", build)
+
+
+def _read_string(prog, address: int, limit: int = 64) -> Optional[str]:
+    try:
+        raw = prog.read(address, limit)
+    except FaultError:
+        return None
+    return raw.split(b"\0", 1)[0].decode("latin-1")
+
+
+def zones(prog) -> List[ZoneInfo]:
+    """Every zone of every online node (populated or not), in crash's ``kmem -z`` order."""
+    layout = _zone_layout(prog)
+    offsets = layout["offsets"]
+    names = zone_stat_items(prog)
+    result = []
+    for node, nid in enumerate(online_nodes(prog)):
+        base = pgdat_address(prog, nid) + layout["node_zones"]
+        for index in range(layout["count"]):
+            address = base + index * layout["size"]
+            raw = prog.read(address, layout["size"])
+
+            def ulong(offset: Optional[int]) -> int:
+                return 0 if offset is None else struct.unpack_from("<Q", raw, offset)[0]
+
+            counters = {}
+            if offsets["vm_stat"] is not None:
+                values = struct.unpack_from(f"<{len(names)}q", raw, offsets["vm_stat"])
+                counters = dict(zip(names, values))
+            wmin, wlow, whigh = (ulong(offsets["watermark"] + 8 * i) for i in offsets["wmark"])
+            result.append(ZoneInfo(
+                node=node, node_id=nid, index=index,
+                name=_read_string(prog, ulong(offsets["name"])) or "(unknown) ",
+                address=address, start_pfn=ulong(offsets["zone_start_pfn"]),
+                spanned_pages=ulong(offsets["spanned_pages"]), present_pages=ulong(offsets["present_pages"]),
+                managed_pages=ulong(offsets["managed_pages"]),
+                watermark_min=wmin, watermark_low=wlow, watermark_high=whigh,
+                watermark_boost=ulong(offsets["watermark_boost"]), vm_stat=counters))
+    return result
+
+
+def node_of_pfn(prog, pfn: int) -> int:
+    """Index (into :func:`online_nodes`) of the node whose span holds ``pfn``; -1 if none does."""
+    def build():
+        spans = []
+        pgdat = prog.type("struct pglist_data")
+        start_off, span_off = pgdat.offsetof("node_start_pfn"), pgdat.offsetof("node_spanned_pages")
+        for nid in online_nodes(prog):
+            address = pgdat_address(prog, nid)
+            start = int.from_bytes(prog.read(address + start_off, 8), "little")
+            spans.append((start, start + int.from_bytes(prog.read(address + span_off, 8), "little")))
+        return spans
+    for index, (start, end) in enumerate(_cached(prog, "node_spans", build)):
+        if start <= pfn < end:
+            return index
+    return -1
+
+
+__all__ = ["ZoneInfo", "zones", "zone_stat_items", "node_stat_items", "global_zone_stat", "global_node_stat",
+           "global_vm_stat", "online_nodes", "pgdat_address", "read_counters", "stat_item_names", "node_of_pfn"]
