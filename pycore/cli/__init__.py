@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from ..errors import PycoreError
 
-COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log", "sysinfo", "ps", "runq"]
+COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log", "kmem", "sysinfo", "ps", "runq", "bt", "mod"]
 
 
 def build_parser() -> argparse.ArgumentParser:
