@@ -71,7 +71,7 @@ class Program:
         # CONFIG_RANDOMIZE_MEMORY moves the direct map; the kernel keeps its base in page_offset_base.
         base = debuginfo.read_kernel_variable(self, "page_offset_base")
         if base:
-            self.arch.set_direct_map(base)
+            self.arch.set_direct_map(base, debuginfo.read_kernel_variable(self, "vmalloc_base"))
 
     def type(self, name: "Union[str, Type]") -> "Type":
         """A type by C spelling (``"struct task_struct"``, ``"char [16]"``, ``"u64 *"``)."""

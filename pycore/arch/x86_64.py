@@ -61,6 +61,7 @@ class X86_64:
         else:
             self.kernel_root = self._kernel_image_to_physical(init_top_pgt)
         self.direct_map_start: Optional[int] = None
+        self.direct_map_size = DIRECT_MAP_SIZE[self.levels]
         self.native = _native.use_native(native) and _native_memory(dump) is not None
         self._tables: "OrderedDict[int, bytes]" = OrderedDict()
         self._tlb: Dict[Tuple[int, int], int] = {}
@@ -69,9 +70,17 @@ class X86_64:
             self._make_native()
 
     # -- configuration ----------------------------------------------------------
-    def set_direct_map(self, page_offset_base: int) -> None:
-        """Use ``page_offset_base`` (randomized with CONFIG_RANDOMIZE_MEMORY) as a shortcut."""
+    def set_direct_map(self, page_offset_base: int, end: Optional[int] = None) -> None:
+        """Use ``page_offset_base`` (randomized with CONFIG_RANDOMIZE_MEMORY) as a shortcut.
+
+        ``end`` (the next randomized region, ``vmalloc_base``) bounds it: randomization packs
+        vmalloc and vmemmap closer than the architectural maximum size of the direct map.
+        """
         self.direct_map_start = page_offset_base
+        size = DIRECT_MAP_SIZE[self.levels]
+        if end is not None and 0 < end - page_offset_base < size:
+            size = end - page_offset_base
+        self.direct_map_size = size
         if self.native:
             self._make_native()
 
@@ -85,7 +94,7 @@ class X86_64:
         params.kernel_map_size = self.kernel_image_size
         params.phys_base = self.phys_base
         params.direct_map_start = self.direct_map_start or 0
-        params.direct_map_size = DIRECT_MAP_SIZE[self.levels] if self.direct_map_start else 0
+        params.direct_map_size = self.direct_map_size if self.direct_map_start else 0
         handle = lib.pc_x86_64_new(params)
         if handle == ffi.NULL:
             raise MemoryError("cannot allocate the x86_64 translator")
@@ -151,7 +160,7 @@ class X86_64:
         if 0 <= address - START_KERNEL_MAP < self.kernel_image_size:
             return self._kernel_image_to_physical(address), 4096
         start = self.direct_map_start
-        if start is not None and 0 <= address - start < DIRECT_MAP_SIZE[self.levels]:
+        if start is not None and 0 <= address - start < self.direct_map_size:
             return address - start, 4096
         bits = 57 if self.levels == 5 else 48
         top = address >> (bits - 1)
