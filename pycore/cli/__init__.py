@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from ..errors import PycoreError
 
-COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log", "kmem", "sysinfo", "ps", "runq", "bt", "mod"]
+COMMANDS = ["info", "rd", "trouble", "oom", "shell", "log", "kmem", "sysinfo", "ps", "runq", "bt", "mod", "triage"]
 
 
 def build_parser() -> argparse.ArgumentParser:
