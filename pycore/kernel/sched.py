@@ -51,11 +51,14 @@ _STATE_CODES = (
 def state_code(state: int) -> str:
     """crash's two-letter ST for ``state | exit_state``: RU, IN, UN, ID, ZO, ST, TR, DE, WA, PA, NE.
 
-    ``ID`` is TASK_IDLE (TASK_UNINTERRUPTIBLE | TASK_NOLOAD, 4.14+).  A value whose only
-    bits have no code (TASK_WAKEKILL alone, 6.1's TASK_FROZEN) is ``??`` as in crash.
+    ``ID`` is TASK_IDLE (TASK_UNINTERRUPTIBLE | TASK_NOLOAD, 4.14+).  A zombie is ``ZO`` though
+    its ``__state`` is TASK_DEAD too (exit_state wins).  A value whose only bits have no code
+    (TASK_WAKEKILL alone, 6.1's TASK_FROZEN) is ``??`` as in crash.
     """
     if state == TASK_RUNNING:
         return "RU"
+    if state & EXIT_ZOMBIE:
+        return "ZO"
     code = "??"
     for name, bits in _STATE_CODES:
         if state & bits:

@@ -1,0 +1,104 @@
+"""Task states, memory formatting and sys's arithmetic from the kernel's and crash 9's definitions,
+for what the corpus dumps never show (stopped, traced, zombie, parked tasks; days of uptime)."""
+import pytest
+
+from pycore.kernel import mm, system
+from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, TASK_INTERRUPTIBLE, TASK_NEW,
+                                 TASK_NOLOAD, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL,
+                                 TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, state_code)
+
+# (state | exit_state, crash's ST): values from include/linux/sched.h (4.14+), codes from crash's
+# task_state_string(), which takes the last code whose bits are set.
+STATES = [
+    (0x0000, "RU"),                                   # TASK_RUNNING
+    (0x0001, "IN"),                                   # TASK_INTERRUPTIBLE
+    (0x0002, "UN"),                                   # TASK_UNINTERRUPTIBLE
+    (0x0102, "UN"),                                   # TASK_KILLABLE = WAKEKILL | UNINTERRUPTIBLE
+    (0x0402, "ID"),                                   # TASK_IDLE = UNINTERRUPTIBLE | NOLOAD
+    (0x0104, "ST"),                                   # TASK_STOPPED = WAKEKILL | __TASK_STOPPED
+    (0x0008, "TR"),                                   # TASK_TRACED (6.1+: __TASK_TRACED alone)
+    (0x0108, "TR"),                                   # TASK_TRACED before 6.1: WAKEKILL | __TASK_TRACED
+    (0x0080 | 0x0020, "ZO"),                          # exited, reaped later: TASK_DEAD | EXIT_ZOMBIE
+    (0x0080 | 0x0010, "DE"),                          # TASK_DEAD | EXIT_DEAD
+    (0x0080, "DE"),                                   # TASK_DEAD on its last schedule()
+    (0x0200, "WA"),                                   # TASK_WAKING
+    (0x0040, "PA"),                                   # TASK_PARKED
+    (0x0800, "NE"),                                   # TASK_NEW
+    (0x2001, "IN"),                                   # TASK_INTERRUPTIBLE | TASK_FREEZABLE (6.1+)
+    (0x0100, "??"),                                   # TASK_WAKEKILL alone has no code
+    (0x8000, "??"),                                   # TASK_FROZEN (6.1+), unknown to crash
+]
+
+
+@pytest.mark.parametrize("value,code", STATES, ids=[f"{v:#x}-{c}" for v, c in STATES])
+def test_state_codes_follow_crash_task_state_string(value, code):
+    assert state_code(value) == code
+
+
+def test_state_constants_are_the_kernel_values():
+    assert (TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE, __TASK_STOPPED, __TASK_TRACED) == (0, 1, 2, 4, 8)
+    assert (EXIT_DEAD, EXIT_ZOMBIE, TASK_PARKED, TASK_DEAD, TASK_WAKEKILL) == (0x10, 0x20, 0x40, 0x80, 0x100)
+    assert (TASK_WAKING, TASK_NOLOAD, TASK_NEW) == (0x200, 0x400, 0x800)
+    assert TASK_IDLE == TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+
+
+@pytest.mark.parametrize("seconds,text", [
+    (0, "00:00:00"),
+    (7, "00:00:07"),
+    (227, "00:03:47"),
+    (3600 * 23 + 59 * 60 + 59, "23:59:59"),
+    (86400, "1 days, 00:00:00"),
+    (86400 + 2 * 3600 + 3 * 60 + 4, "1 days, 02:03:04"),
+    (400 * 86400 + 5, "400 days, 00:00:05"),
+])
+def test_uptime_is_crash_convert_time(seconds, text):
+    assert system.format_uptime(seconds) == text
+
+
+@pytest.mark.parametrize("fixed,text", [
+    # LOAD_INT/LOAD_FRAC after adding FIXED_1/200 (= 10): 2048 is 1.00
+    (0, "0.00"),
+    (2048, "1.00"),
+    (164, "0.08"),          # 164 + 10 = 174; 174 * 100 >> 11 = 8
+    (655, "0.32"),          # 665 * 100 >> 11 = 32
+    (9, "0.00"),            # 19 * 100 >> 11 = 0
+    (11, "0.01"),           # 21 * 100 >> 11 = 1: the rounding step
+    (2048 * 3 + 2038, "4.00"),   # 0.995 rounds up into the integer part
+])
+def test_load_average_rounds_like_the_kernel(fixed, text):
+    assert system.format_load(fixed) == text
+
+
+@pytest.mark.parametrize("total,text", [
+    ((1 << 30) - (512 << 10), "1 GB"),     # within 64 MiB of the next GiB: rounded up
+    ((1 << 30) - (64 << 20), "1 GB"),
+    ((1 << 30) - (65 << 20), "959 MB"),
+    (65408 * 4096, "255.5 MB"),
+    ((3 << 30) + (512 << 20), "3.5 GB"),
+    (512 << 10, "512 KB"),
+    (0, "0"),
+])
+def test_memory_size_is_crash_get_memory_size(total, text):
+    assert mm.memory_size_text(total) == text
+
+
+@pytest.mark.parametrize("percent,text", [(0.0, "0.0"), (31.24, "31.2"), (0.66, "0.7"), (0.25, "0.2"), (100.0, "100.0")])
+def test_percent_is_c_printf_one_decimal(percent, text):
+    assert mm.percent_text(percent) == text
+
+
+def test_date_is_crash_ctime_tz_in_utc():
+    assert system.format_date(1795655846) == "Thu Nov 26 01:17:26 UTC 2026"
+    assert system.format_date(0) == "Thu Jan  1 00:00:00 UTC 1970"
+
+
+def test_panic_line_takes_the_first_matching_group():
+    lines = ["sysrq: Trigger a crash", "Kernel panic - not syncing: sysrq triggered crash", "---[ end Kernel panic"]
+    assert system.panic_message(None, lines) == "Kernel panic - not syncing: sysrq triggered crash"
+    oops = ["BUG: kernel NULL pointer dereference, address: 0000000000000000", "Oops: 0000 [#1] PREEMPT SMP NOPTI",
+            "Kernel panic - not syncing: Fatal exception"]
+    assert system.panic_message(None, oops) == "Oops: 0000 [#1] PREEMPT SMP NOPTI"
+    assert system.format_panic("Oops: 0000 [#1] PREEMPT SMP NOPTI") == \
+        '"Oops: 0000 [#1] PREEMPT SMP NOPTI" (check log for details)'
+    assert system.panic_message(None, ["nothing here"]) is None
+    assert system.format_panic(None) == '""'
