@@ -3,7 +3,6 @@
 Reads ``_totalram_pages``, the zone and node counters, block-device page caches,
 ``hstates``, ``swap_info`` and the overcommit settings (Linux 5.0+; older names where noted).
 """
-import struct
 from typing import Any, Dict, Optional
 
 from ..errors import FaultError

@@ -9,7 +9,6 @@ from typing import Dict, List, NamedTuple, Optional
 from ..errors import FaultError, MissingDebugInfoError
 from ..types.model import TypeNotFoundError
 
-_MASK64 = (1 << 64) - 1
 
 
 def stat_item_names(prog, enum_name: str, count_name: str) -> List[str]:
