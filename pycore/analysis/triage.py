@@ -241,15 +241,20 @@ def _report_start(records: Sequence[LogRecord], panic_index: int) -> Optional[in
         if panic.timestamp is not None and record.timestamp is not None and panic.timestamp - record.timestamp > 10:
             return None
         if _CAUSE.match(record.text.strip()):
-            # Walk up to the first line of this report ("BUG: ..." before "Oops: ...").
-            first = index
-            for earlier in range(index - 1, max(-1, index - 5), -1):
-                if _CAUSE.match(records[earlier].text.strip()):
-                    first = earlier
-                else:
-                    break
-            return first
+            return _first_of_report(records, index)
     return None
+
+
+def _first_of_report(records: Sequence[LogRecord], index: int) -> int:
+    """Walk up from a report line to its first: "BUG: ..." comes before "#PF: ..." and "Oops: ..."."""
+    first = index
+    for earlier in range(index - 1, max(-1, index - 8), -1):
+        text = records[earlier].text.strip()
+        if _CAUSE.match(text):
+            first = earlier
+        elif not _CAUSE_FOLLOWUP.match(text):
+            break
+    return first
 
 
 def parse_crash_report(records: Sequence[LogRecord]) -> Optional[CrashReport]:
@@ -264,8 +269,7 @@ def parse_crash_report(records: Sequence[LogRecord]) -> Optional[CrashReport]:
         start = next((i for i in range(len(records) - 1, -1, -1) if _CAUSE.match(records[i].text.strip())), None)
         if start is None:
             return None
-        while start > 0 and _CAUSE.match(records[start - 1].text.strip()):
-            start -= 1
+        start = _first_of_report(records, start)
     panic = _PANIC.match(records[panic_index].text)["reason"].strip() if panic_index is not None else None
     cause = records[start].text.strip() if start is not None else None
     report = CrashReport(reason=cause or panic or "", panic=panic, cause=cause)

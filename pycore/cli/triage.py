@@ -68,8 +68,8 @@ def timezone_named(name: str) -> datetime.tzinfo:
 class ProgressBar:
     """``triage [#####-----] 12/40  name`` redrawn in place on a stream (stderr)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width, self.started = stream, width, time.monotonic()
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width, self.started = stream or sys.stderr, width, time.monotonic()
 
     def __call__(self, done: int, total: int, dump: DumpTriage) -> None:
         filled = int(self.width * done / max(total, 1))
