@@ -114,8 +114,9 @@ def for_each_task(prog: "Program") -> Iterator[Object]:
 
     The idle tasks of CPUs other than 0 are on no list: see :func:`idle_tasks`.
     """
+    first = int(init_task(prog))
     for leader in for_each_process(prog):
-        if int(leader) == int(init_task(prog)):
+        if int(leader) == first:  # init_task's signal lists no threads of its own
             yield leader
             continue
         yield from for_each_thread(leader)
