@@ -8,6 +8,7 @@ addresses, skipping each frame by the size ORC gives, with exception frames
 (``pt_regs``) after ``asm_exc_*`` entries, the NMI exception stack and the user-mode
 frame at the top of the stack.
 """
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -35,6 +36,9 @@ _DUMP_SEARCH_STOPS = ("netconsole_netdump", "netpoll_start_netdump", "start_disk
                       "crash_kexec", "machine_kexec", "try_crashdump")
 _REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
               "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss")
+
+
+_ISRA_CLONE = re.compile(r"\.isra\.\d+$")
 
 
 @dataclass
@@ -138,6 +142,13 @@ class Unwinder:
         hit = self._lookup_cache.get(address, 0)
         if hit == 0:
             hit = self.symbols.lookup(address) if address >= 0xFFFF800000000000 else None
+            if hit is None and address >= 0xFFFF800000000000:
+                # A return address just past a function that ends in a noreturn call
+                # (rest_init -> cpu_startup_entry) lies outside a sized ELF symbol;
+                # it still belongs to that function, as kallsyms and crash say.
+                before = self.symbols.lookup(address - 1)
+                if before is not None:
+                    hit = (before[0], before[1] + 1) + tuple(before[2:])
             self._lookup_cache[address] = hit
         return hit
 
@@ -343,7 +354,9 @@ class _Walk:
         if hit is None:
             return "ignored"
         symbol, offset, module = hit
-        name = symbol.name
+        # crash names a GCC "interprocedural SRA" clone by its source name (sigsuspend.isra.0
+        # is printed as sigsuspend) but keeps .cold and .constprop.N, as the references show.
+        name = _ISRA_CLONE.sub("", symbol.name)
         eframe_check = -1
         if not offset and not exception_frame and not start and not schedule:
             return "ignored"
