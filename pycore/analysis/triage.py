@@ -717,7 +717,7 @@ def _run_dask(sources, address, options, on_result):
     except ImportError as error:
         raise PycoreError("--scheduler needs Dask: pip install 'pycore[triage]'") from error
     results: List[Optional[DumpTriage]] = [None] * len(sources)
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:
         futures = [client.submit(triage_dump, source, *options, pure=False) for source in sources]
         index_of = {future.key: index for index, future in enumerate(futures)}
         for done, future in enumerate(as_completed(futures), start=1):
