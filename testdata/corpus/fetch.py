@@ -125,9 +125,9 @@ def deb_path(directory: Path, package: str, version: str | None) -> Path | None:
     return found[-1] if found else None
 
 
-def apt_download(directory: Path, spec: str) -> None:
+def apt_download(directory: Path, *specs: str) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    run(["apt-get", *apt_options(), "download", spec], cwd=directory)
+    run(["apt-get", *apt_options(), "download", *specs], cwd=directory)
 
 
 def apt_show_field(spec: str, field: str) -> str:
@@ -293,8 +293,7 @@ def prepare_tools() -> Tools:
         if missing:
             apt_update()
             log(f"downloading from {TOOL_SUITE}: {' '.join(missing)}")
-            for package in missing:
-                apt_download(directory, f"{package}/{TOOL_SUITE}")
+            apt_download(directory, *(f"{package}/{TOOL_SUITE}" for package in missing))
         shutil.rmtree(TOOLS_ROOT, ignore_errors=True)
         TOOLS_ROOT.mkdir(parents=True)
         for package in TOOL_PACKAGES:
