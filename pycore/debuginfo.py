@@ -8,6 +8,7 @@ not belong to the dump is refused.
 """
 from typing import TYPE_CHECKING, Optional
 
+from .cache import cached
 from .errors import FaultError, MissingDebugInfoError, PycoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,8 +51,17 @@ def load_symbols(prog: "Program") -> "SymbolTable":
         return table
     if vmcoreinfo is None:
         raise MissingDebugInfoError("no symbols: the dump has no VMCOREINFO and no vmlinux or System.map was given")
-    from .symbols.kallsyms import load_kallsyms
-    return load_kallsyms(prog.arch.read, vmcoreinfo)
+    from .symbols import kallsyms, table
+    return cached("kallsyms", _build_key(prog), lambda: kallsyms.load_kallsyms(prog.arch.read, vmcoreinfo),
+                  [kallsyms, table])
+
+
+def _build_key(prog: "Program") -> Optional[str]:
+    """What identifies a running kernel's decoded data: its build-id and KASLR offset."""
+    vmcoreinfo = prog.vmcoreinfo
+    if vmcoreinfo is None or not vmcoreinfo.build_id:
+        return None
+    return f"{vmcoreinfo.build_id}-{vmcoreinfo.kernel_offset or 0:x}"
 
 
 def _check_system_map(prog: "Program", table: "SymbolTable") -> None:
@@ -96,8 +106,13 @@ def load_types(prog: "Program") -> "TypeIndex":
 
 def load_dump_btf(prog: "Program") -> "TypeIndex":
     """The BTF the running kernel carried (CONFIG_DEBUG_INFO_BTF), read out of the dump."""
-    from .types.btf import parse_btf
+    from .types import btf, model
 
+    key = prog.vmcoreinfo.build_id if prog.vmcoreinfo is not None else None
+    return cached("btf", key, lambda: _read_dump_btf(prog, btf.parse_btf), [btf, model])
+
+
+def _read_dump_btf(prog: "Program", parse_btf) -> "TypeIndex":
     start = prog.symbols.by_name("__start_BTF").address
     stop = prog.symbols.by_name("__stop_BTF").address
     if not 0 < stop - start <= _MAX_BTF:

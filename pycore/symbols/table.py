@@ -94,6 +94,17 @@ class SymbolTable:
         self._firsts = firsts
         self._limits = limits
 
+    def __getstate__(self) -> dict:
+        # For pycore.cache: the Symbol objects and the name index are rebuilt on demand.
+        state = dict(self.__dict__)
+        state["_objects"] = None
+        state["_by_name"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._objects = [None] * len(self._names)
+
     def __repr__(self) -> str:
         return f"<SymbolTable {self.source}: {len(self)} symbols>"
 
