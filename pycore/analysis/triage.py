@@ -655,7 +655,14 @@ class TriageReport:
         return [dump for dump in self.dumps if dump.status == "error"]
 
     def to_dict(self) -> Dict[str, Any]:
-        """The JSON document ``--json`` prints and ``triage.json`` holds (schema in the module docs)."""
+        """The JSON document ``--json`` prints and ``triage.json`` holds (``schema`` 1):
+
+        ``summary``: counts (dumps, read_from_vmcore, read_from_dmesg, unreadable, duplicates, groups);
+        ``groups``: per signature, biggest first: id, signature, reason (normalized), example_reason,
+        frames, count (dumps), crashes (copies excluded), dumps (names), kernels, hosts, first, last;
+        ``timeline``: timezone, per_day {date: crashes}, per_hour [24], undated, time_sources, busiest_hour;
+        ``dumps``: :class:`DumpTriage` fields plus crash_time_iso, in crash order, unreadable ones last.
+        """
         statuses = {status: sum(1 for d in self.dumps if d.status == status) for status in ("ok", "dmesg", "error")}
         return {
             "schema": SCHEMA_VERSION,
@@ -717,7 +724,11 @@ def _run_dask(sources, address, options, on_result):
     except ImportError as error:
         raise PycoreError("--scheduler needs Dask: pip install 'pycore[triage]'") from error
     results: List[Optional[DumpTriage]] = [None] * len(sources)
-    with Client(address) as client:
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise PycoreError(f"cannot reach the Dask scheduler at {address}: {error}") from error
+    with client:
         futures = [client.submit(triage_dump, source, *options, pure=False) for source in sources]
         index_of = {future.key: index for index, future in enumerate(futures)}
         for done, future in enumerate(as_completed(futures), start=1):
