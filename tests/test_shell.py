@@ -32,3 +32,9 @@ def test_interactive_prompt_reads_stdin():
     assert result.returncode == 0
     assert "pycore shell:" in result.stderr
     assert "0xffffffff" in result.stdout
+
+
+def test_a_missing_dump_is_a_message_not_a_traceback(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "no-such-vmcore")]) == 1
+    err = capsys.readouterr().err
+    assert "pycore info:" in err and "No such file" in err and "Traceback" not in err

@@ -28,7 +28,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except PycoreError as error:
+    except (PycoreError, OSError) as error:
         print(f"pycore {args.command}: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:
