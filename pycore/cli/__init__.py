@@ -28,11 +28,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into head, less, ...
+        return 0
     except (PycoreError, OSError) as error:
         print(f"pycore {args.command}: {error}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":
