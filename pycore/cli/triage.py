@@ -138,7 +138,8 @@ def render_text(data: Dict[str, Any]) -> str:
         task = dump["task"]
         who = f"{task['comm']} pid {task['pid']}" + (f" cpu {task['cpu']}" if task.get("cpu") is not None else "") \
             if task else "task unknown"
-        origin = "" if dump["status"] == "ok" else " [vmcore-dmesg.txt]"
+        origin = "" if dump["status"] == "ok" else f" [from {dump['log_source']}" + \
+            (f"; {dump['errors'][0]}" if dump["errors"] else "") + "]"
         copy = f" (copy of {dump['duplicate_of']})" if dump.get("duplicate_of") else ""
         lines.append(f"  #{groups.get(dump['name'], '?'):<3} {dump['name']}{copy}: {when} ({dump['crash_time_source'] or '-'})"
                      f", {dump['kernel_release'] or '?'}, {who}: {dump['reason']}{origin}")
