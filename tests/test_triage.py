@@ -117,6 +117,36 @@ def test_an_oops_that_panics_is_named_by_the_oops_with_the_faulting_function_on_
     assert report.lines[-1].startswith("[  812.410400] ---[ end Kernel panic")
 
 
+SOFT_LOCKUP_LOG = """\
+[ 5400.120001] watchdog: BUG: soft lockup - CPU#2 stuck for 23s! [qemu-dm:3141]
+[ 5400.120100] Modules linked in: xen_gntdev xen_evtchn
+[ 5400.120200] CPU: 2 PID: 3141 Comm: qemu-dm Not tainted 6.12.117+deb13-cloud-amd64 #1  Debian 6.12.117-1
+[ 5400.120300] RIP: 0010:native_queued_spin_lock_slowpath+0x6e/0x2e0
+[ 5400.120400] Code: 00 00 f0 0f ba 2b 08 0f 92 c0
+[ 5400.120500] RSP: 0018:ffffa1b2c3d4e5f8 EFLAGS: 00000202
+[ 5400.120600] Call Trace:
+[ 5400.120610]  <IRQ>
+[ 5400.120620]  ? watchdog_timer_fn+0x1e6/0x270
+[ 5400.120630]  ? __hrtimer_run_queues+0x112/0x2b0
+[ 5400.120640]  </IRQ>
+[ 5400.120650]  <TASK>
+[ 5400.120660]  _raw_spin_lock+0x29/0x30
+[ 5400.120670]  gntdev_ioctl_map_grant_ref+0x88/0x1c0 [xen_gntdev]
+[ 5400.120680]  __x64_sys_ioctl+0x90/0xd0
+[ 5400.120690]  </TASK>
+[ 5400.121000] Kernel panic - not syncing: softlockup: hung tasks
+"""
+
+
+def test_a_soft_lockup_panic_is_named_by_the_lockup_and_the_spinning_function():
+    report = parse_crash_report(list(parse_log(SOFT_LOCKUP_LOG.splitlines())))
+    assert report.panic == "softlockup: hung tasks"
+    assert (report.pid, report.comm, report.cpu) == (3141, "qemu-dm", 2)
+    signature, frames = crash_signature(report.reason, report.backtrace)
+    assert signature == ("watchdog: BUG: soft lockup - CPU#N stuck for Ns! [qemu-dm] @ "
+                         "native_queued_spin_lock_slowpath|_raw_spin_lock|gntdev_ioctl_map_grant_ref")
+
+
 def test_an_earlier_unrelated_oops_is_not_the_cause_of_a_later_panic():
     log = OOPS_LOG.splitlines()[:25] + ["[ 9000.000000] sysrq: Trigger a crash",
                                         "[ 9000.000100] Kernel panic - not syncing: sysrq triggered crash",
