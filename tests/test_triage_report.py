@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+import pycore
 from pycore.analysis.triage import _backtrace_from_unwinder, crash_signature, triage
 from pycore.analysis.triage_html import render_html
 from pycore.cli import main
@@ -135,9 +136,15 @@ def test_sysrq_crashes_of_both_kernels_group_together_and_oom_panics_apart(corpu
 @pytest.mark.real
 @real_corpus
 def test_corpus_dumps_name_the_task_and_time(corpus_report):
+    from pycore.analysis.triage import _task_from_dump
+
     dumps = {dump.name: dump for dump in corpus_report.dumps}
-    assert dumps["10.0.0.8-2026-11-26-01:17:26"].task == {"pid": 122, "comm": "dd", "cpu": 1}
-    assert dumps["202611260115"].task == {"pid": 174, "comm": "dd", "cpu": 0}
+    for name in ("10.0.0.8-2026-11-26-01:17:26", "202611260115", "10.0.0.7-2026-11-26-01:14:38"):
+        dump = dumps[name]
+        assert dump.task_source == "log" and dump.task["comm"] in ("dd", "init")
+        # The log's "CPU: N PID: N Comm:" line and the dump's scheduler state name the same task.
+        with pycore.open(dump.vmcore) as prog:
+            assert _task_from_dump(prog) == dump.task
     assert dumps["202611260115"].format == "kdump"  # flattened, reassembled on the fly
     qemu = dumps["202611301501"]
     assert qemu.crash_time_source == "directory"  # QEMU's dump-guest-memory writes no CRASHTIME
@@ -150,7 +157,6 @@ def test_corpus_dumps_name_the_task_and_time(corpus_report):
 @real_corpus
 @pytest.mark.parametrize("entry", CORPUS_TREE, ids=[entry["dump"] for entry in CORPUS_TREE])
 def test_the_unwinder_agrees_with_the_logged_trace(entry, corpus_report):
-    import pycore
     pytest.importorskip("pycore.kernel.stack", reason="the ORC unwinder (pycore/kernel/stack.py) is absent")
 
     dump = next(d for d in corpus_report.dumps if d.name == entry["dir"])
