@@ -2,7 +2,7 @@
 import pytest
 
 import pycore
-from pycore.errors import FaultError, PageExcludedError
+from pycore.errors import FaultError, IncompleteDumpError, PageExcludedError
 
 from conftest import synthetic, write
 
@@ -106,3 +106,18 @@ def test_direct_map_shortcut_gives_the_same_answer_as_the_walk(paged, native_pat
         walked = prog.read(page_offset + 0x1000, 64)
         prog.arch.set_direct_map(page_offset)
         assert prog.read(page_offset + 0x1000, 64) == walked == machine.read(0x1000, 64)
+
+
+def test_truncated_dump_fault_names_the_virtual_address(tmp_path, native_path):
+    machine = synthetic.make_machine(seed=8)
+    tables = synthetic.add_page_tables(machine, levels=4)
+    image, layout = synthetic.build_kdump(machine, "zlib")
+    late = max(pfn for pfn, (offset, size) in layout.data_of.items() if size < PAGE)
+    cut = layout.data_of[late][0]
+    with pycore.open(write(tmp_path, "cut.vmcore", image[:cut]), native=native_path) as prog:
+        address = tables.mappings[0][0] + late * PAGE + 24
+        with pytest.raises(IncompleteDumpError) as error:
+            prog.read(address, 8)
+        assert error.value.address == address and not error.value.physical
+        assert f"virtual address {address:#x}" in str(error.value)
+        assert error.value.offset == cut

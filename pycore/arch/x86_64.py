@@ -13,7 +13,7 @@ from .. import native as _native
 from ..dump import Dump
 from ..dump.elf import ElfDump
 from ..dump.kdump import KdumpDump
-from ..errors import FaultError, MissingDebugInfoError
+from ..errors import FaultError, IncompleteDumpError, MissingDebugInfoError
 
 START_KERNEL_MAP = 0xFFFFFFFF80000000
 # KERNEL_IMAGE_SIZE is 1 GiB with CONFIG_RANDOMIZE_BASE and 512 MiB without.
@@ -225,12 +225,18 @@ class X86_64:
             try:
                 parts.append(self.dump.read_physical(physical, take, zero_excluded))
             except FaultError as error:
-                kind = type(error)
-                raise kind(f"virtual address {address:#x} maps to physical {physical:#x}: {error}",
-                           address) from None
+                # The same kind of fault, now naming the virtual address the caller used.
+                raise _refault(error, f"maps to physical {physical:#x}, which the dump cannot give: {error}",
+                               address) from None
             address += take
             size -= take
         return b"".join(parts)
+
+
+def _refault(error: FaultError, message: str, address: int) -> FaultError:
+    if isinstance(error, IncompleteDumpError):
+        return IncompleteDumpError(message, address, physical=False, offset=error.offset, field=error.field)
+    return type(error)(message, address, physical=False)
 
 
 def _native_memory(dump: Dump):
