@@ -5,8 +5,9 @@ import textwrap
 from typing import Any, Dict, List, Optional
 
 from ..analysis.oom import autopsy, parse_oom_reports
+from ..analysis.oom_live import live_oom_report, memory_cgroups
+from ..analysis.source import load_log
 from .output import add_json_flag, emit
-from .trouble import read_source
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -15,7 +16,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Parse every oom-killer report (2.6.2x to 6.x formats), decode gfp_mask, account for all "
                     "RAM, list the biggest tasks and say whether processes or the kernel used the memory.")
     parser.add_argument("source", metavar="SOURCE",
-                        help="a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
+                        help="a vmcore, or a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
     parser.add_argument("--year", type=int,
                         help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
@@ -23,8 +24,14 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    reports = parse_oom_reports(read_source(args.source, args.year))
-    data = {"source": args.source, "reports": [autopsy(report).to_dict() for report in reports]}
+    records, prog = load_log(args.source, args.year)
+    reports = parse_oom_reports(records)
+    data: Dict[str, Any] = {"source": args.source, "reports": [autopsy(report).to_dict() for report in reports]}
+    if prog is not None:
+        with prog:
+            live = autopsy(live_oom_report(prog, reports[-1] if reports else None)).to_dict()
+            live["cgroups"] = [vars(cgroup) for cgroup in memory_cgroups(prog)]
+            data["live"] = live
     return emit(args, data, render_text)
 
 
@@ -95,13 +102,27 @@ def _render_one(number: int, total: int, report: Dict[str, Any]) -> List[str]:
 
 
 def render_text(data: Dict[str, Any]) -> str:
-    """Every report in turn: trigger, victim, memory accounting, zones, biggest tasks, verdict."""
+    """Every report in turn: trigger, victim, memory accounting, zones, biggest tasks, verdict;
+    for a dump, then the same accounting from the structures the dump froze."""
     reports = data["reports"]
-    if not reports:
-        return f"{data['source']}: no oom-killer reports found."
     lines: List[str] = []
+    if not reports:
+        lines.append(f"{data['source']}: no oom-killer reports found in the kernel log.")
     for number, report in enumerate(reports, start=1):
         if lines:
             lines.append("")
         lines += _render_one(number, len(reports), report)
+    live = data.get("live")
+    if live is not None:
+        lines += ["", "Memory when the dump was taken (from the kernel's own counters, not the printed report):"]
+        body = _render_one(1, 1, live)[1:]
+        if not reports:  # no printed report to lend the trigger and victim
+            body = [line for line in body if not line.startswith(("  Trigger:", "  Killed:"))]
+        lines += body
+        cgroups = live["cgroups"]
+        if cgroups:
+            lines.append("  Memory cgroups:")
+            for cgroup in sorted(cgroups, key=lambda c: c["usage_kb"], reverse=True)[:10]:
+                limit = _size(cgroup["limit_kb"]) if cgroup["limit_kb"] is not None else "no limit"
+                lines.append(f"    {cgroup['path']:<40}{_size(cgroup['usage_kb']):>12} of {limit}")
     return "\n".join(lines)

@@ -105,25 +105,25 @@ def _percpu_counter_sum_positive(prog: "Program", counter: Object, cpus: int) ->
     return max(total, 0)
 
 
-def mm_rss_pages(mm: Object, cpus: Optional[int] = None) -> int:
-    """Resident pages of ``mm`` (``struct mm_struct *``) from its own counters, as crash 9
-    counts them: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES (4.5+), each floored at 0.
+def mm_counter_pages(mm: Object, counter: int, cpus: Optional[int] = None) -> int:
+    """One of ``mm``'s counters (MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES), floored at 0.
 
     6.2+ keeps percpu_counters; 2.6.34-6.1 atomic_long_t ``count[]``.
     """
-    prog = mm.prog_
     rss_stat = mm.rss_stat
-    kind = rss_stat.type_.resolved().kind
-    if kind is TypeKind.ARRAY:  # 6.2+: struct percpu_counter rss_stat[NR_MM_COUNTERS]
+    if rss_stat.type_.resolved().kind is TypeKind.ARRAY:  # 6.2+: struct percpu_counter rss_stat[]
         if cpus is None:
-            cpus = nr_cpus(prog)
-        return sum(_percpu_counter_sum_positive(prog, rss_stat[i], cpus) for i in _rss_counters(rss_stat))
-    total = 0
-    for i in _rss_counters(rss_stat.count):
-        value = _counter(rss_stat.count[i])
-        if value > 0:
-            total += value
-    return total
+            cpus = nr_cpus(mm.prog_)
+        return _percpu_counter_sum_positive(mm.prog_, rss_stat[counter], cpus)
+    return max(_counter(rss_stat.count[counter]), 0)
+
+
+def mm_rss_pages(mm: Object, cpus: Optional[int] = None) -> int:
+    """Resident pages of ``mm`` (``struct mm_struct *``) from its own counters, as crash 9
+    counts them: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES (4.5+), each floored at 0."""
+    rss_stat = mm.rss_stat
+    array = rss_stat if rss_stat.type_.resolved().kind is TypeKind.ARRAY else rss_stat.count
+    return sum(mm_counter_pages(mm, i, cpus) for i in _rss_counters(array))
 
 
 def _rss_counters(array: Object):

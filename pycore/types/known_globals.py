@@ -57,6 +57,7 @@ KNOWN_GLOBALS: Dict[str, Tuple[str, ...]] = {
     "clear_idx": ("u32",),
     # memory
     "init_mm": ("struct mm_struct",),
+    "root_mem_cgroup": ("struct mem_cgroup *",),
     "node_data": ("struct pglist_data *[]",),           # MAX_NUMNODES entries
     "contig_page_data": ("struct pglist_data",),        # !CONFIG_NUMA
     "node_states": ("nodemask_t []",),
