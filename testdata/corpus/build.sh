@@ -21,7 +21,7 @@ check file file
 check dpkg-deb dpkg
 check apt-get apt
 check python3 python3
-[ -x /sbin/kexec ] || need+=(kexec-tools)
+[ -e /usr/lib/x86_64-linux-gnu/libsnappy.so.1 ] || need+=(libsnappy1v5)
 if ! file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then need+=(busybox-static); fi
 [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
