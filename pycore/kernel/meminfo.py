@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 
 from ..errors import FaultError
 from . import vmstat
+from .mm import totalram_pages
 
 SWP_USED = 1
 _MASK64 = (1 << 64) - 1
@@ -21,12 +22,6 @@ def _symbol(prog, name: str) -> Optional[int]:
 
 def _read_u(prog, address: int, size: int = 8, signed: bool = False) -> int:
     return int.from_bytes(prog.read(address, size), "little", signed=signed)
-
-
-def totalram_pages(prog) -> int:
-    """``_totalram_pages`` (5.0+) or ``totalram_pages``: the pages the buddy allocator manages."""
-    address = _symbol(prog, "_totalram_pages") or _symbol(prog, "totalram_pages")
-    return _read_u(prog, address) if address else 0
 
 
 def free_pages(prog) -> int:

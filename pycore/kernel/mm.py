@@ -5,7 +5,8 @@ deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter
 """
 from typing import TYPE_CHECKING, NamedTuple, Optional
 
-from ..errors import FaultError, PycoreError
+from ..debuginfo import read_kernel_variable
+from ..errors import FaultError
 from ..object import Object
 from ..types.model import TypeKind
 from .sched import _struct_type, for_each_thread, nr_cpus
@@ -30,18 +31,10 @@ class TaskMemory(NamedTuple):
     percent: float
 
 
-def _read_ulong(prog: "Program", name: str) -> Optional[int]:
-    try:
-        address = prog.symbols.by_name(name).address
-        return int.from_bytes(prog.read(address, 8), "little")
-    except (LookupError, PycoreError):
-        return None
-
-
 def totalram_pages(prog: "Program") -> int:
     """``_totalram_pages`` (atomic_long_t, 5.0+) or ``totalram_pages`` (unsigned long, before)."""
     for name in ("_totalram_pages", "totalram_pages"):
-        value = _read_ulong(prog, name)
+        value = read_kernel_variable(prog, name)
         if value is not None:
             return value
     raise LookupError("neither _totalram_pages nor totalram_pages is in the symbol table")
@@ -50,10 +43,10 @@ def totalram_pages(prog: "Program") -> int:
 def high_memory_pages(prog: "Program") -> int:
     """Pages below ``high_memory`` (the end of the direct map): crash's ``vt->total_pages``,
     the denominator of ps's %MEM on x86_64 (no highmem)."""
-    high_memory = _read_ulong(prog, "high_memory")
+    high_memory = read_kernel_variable(prog, "high_memory")
     if high_memory is None:
         raise LookupError("high_memory is not in the symbol table")
-    page_offset = _read_ulong(prog, "page_offset_base")
+    page_offset = read_kernel_variable(prog, "page_offset_base")
     if page_offset is None:
         page_offset = 0xFFFF888000000000
     return (high_memory - page_offset) // prog.dump.page_size

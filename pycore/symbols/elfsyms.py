@@ -13,7 +13,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
-from .table import SymbolTable
+from .table import SymbolTable, kernel_image_bounds
 
 SOURCE = "vmlinux symtab"
 
@@ -98,13 +98,7 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
     sizes = [entry[5] for entry in entries]
     kinds = [entry[6] for entry in entries]
 
-    start = end = None
-    for name in ("_text", "_stext"):
-        if name in names:
-            start = addresses[names.index(name)]
-            break
-    if "_end" in names:
-        end = addresses[names.index("_end")]
+    start, end = kernel_image_bounds(names, addresses)
     return SymbolTable(SOURCE, names, addresses, sizes, kinds, start=start, end=end)
 
 

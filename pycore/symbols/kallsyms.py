@@ -12,7 +12,7 @@ import struct
 from typing import Callable, List, Optional
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
-from .table import SymbolTable
+from .table import SymbolTable, kernel_image_bounds
 
 Reader = Callable[[int, int], bytes]
 Locator = Callable[[str], Optional[int]]
@@ -187,13 +187,7 @@ def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None) ->
         raise FormatError(f"kallsyms addresses are not sorted at entry {position + 1} ({names[position + 1]!r}): "
                           "wrong kallsyms_offsets/kallsyms_relative_base or layout", field="kallsyms_offsets")
 
-    start = end = None
-    for name in ("_text", "_stext"):
-        if name in names:
-            start = addresses[names.index(name)]
-            break
-    if "_end" in names:
-        end = addresses[names.index("_end")]
-        if end <= (start or 0):
-            end = None
+    start, end = kernel_image_bounds(names, addresses)
+    if end is not None and end <= (start or 0):
+        end = None
     return SymbolTable(SOURCE, names, addresses, None, kinds, start=start, end=end)

@@ -7,7 +7,7 @@ import gzip
 from typing import List
 
 from ..errors import FormatError
-from .table import SymbolTable
+from .table import SymbolTable, kernel_image_bounds
 
 SOURCE = "System.map"
 
@@ -50,11 +50,7 @@ def load_system_map(path: str, kaslr_offset: int = 0) -> SymbolTable:
     if not names:
         raise FormatError(f"{path} holds no symbols", offset=0)
 
-    start = end = None
-    for name in ("_text", "_stext"):
-        if name in names:
-            start = addresses[names.index(name)]
-            break
+    start, _ = kernel_image_bounds(names, addresses)
     if kaslr_offset:
         threshold = start
         if threshold is None:
@@ -63,8 +59,5 @@ def load_system_map(path: str, kaslr_offset: int = 0) -> SymbolTable:
         mask = (1 << 64) - 1
         addresses = [(address + kaslr_offset) & mask if address >= threshold and kind not in "Aa" else address
                      for address, kind in zip(addresses, kinds)]
-        if start is not None:
-            start = (start + kaslr_offset) & mask
-    if "_end" in names:
-        end = addresses[names.index("_end")]
+    start, end = kernel_image_bounds(names, addresses)
     return SymbolTable(SOURCE, names, addresses, None, kinds, start=start, end=end)

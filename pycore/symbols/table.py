@@ -32,6 +32,18 @@ class SymbolNotFoundError(MissingDebugInfoError, LookupError):
         super().__init__(f"symbol {name!r} not found in {source}")
 
 
+def kernel_image_bounds(names: Sequence[str], addresses: Sequence[int]) -> Tuple[Optional[int], Optional[int]]:
+    """``_text`` (or ``_stext``) and ``_end``: the kernel image, where address lookups answer."""
+    start = end = None
+    for name in ("_text", "_stext"):
+        if name in names:
+            start = addresses[names.index(name)]
+            break
+    if "_end" in names:
+        end = addresses[names.index("_end")]
+    return start, end
+
+
 class SymbolTable:
     """Symbols from one source, answering lookups by address and by name.
 
