@@ -63,3 +63,21 @@ def dump_params():
 
 def dump_ids(params):
     return [f"{case.name}/{dump['name']}" for case, dump in params]
+
+
+def cli_output(capsys, *argv) -> str:
+    """What ``pycore ARGV`` prints, asserting it succeeded."""
+    from pycore.cli import main
+
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def reference_lines(case: Case, command: str, dump: Dict) -> List[str]:
+    """crash's output for ``command`` on ``dump``, else on the case's reference dump; skips when absent."""
+    import pytest
+
+    text = case.reference(command, dump["name"]) or case.reference(command, case.manifest["reference_dump"])
+    if text is None:
+        pytest.skip(f"crash recorded no {command} for {case.name}")
+    return text.rstrip("\n").splitlines()

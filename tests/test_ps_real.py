@@ -2,9 +2,8 @@
 reference dump; every other format of the case must give the same listing)."""
 import pytest
 
-from pycore.cli import main
 
-from corpus import dump_ids, dump_params
+from corpus import cli_output as run, dump_ids, dump_params, reference_lines
 
 pytestmark = pytest.mark.real
 PARAMS = dump_params()
@@ -13,16 +12,6 @@ if not PARAMS:
                 allow_module_level=True)
 
 
-def run(capsys, *argv):
-    assert main(list(argv)) == 0
-    return capsys.readouterr().out
-
-
-def reference_lines(case, command, dump):
-    text = case.reference(command, dump["name"]) or case.reference(command, case.manifest["reference_dump"])
-    if text is None:
-        pytest.skip(f"crash recorded no {command} for {case.name}")
-    return text.rstrip("\n").splitlines()
 
 
 @pytest.mark.parametrize("case,dump", PARAMS, ids=dump_ids(PARAMS))
