@@ -5,6 +5,7 @@ the vmcore-dmesg.txt beside it; report formats are those of 2.6.x to 6.x (x86_64
 """
 import datetime
 import hashlib
+import faulthandler
 import os
 import pickle
 import re
@@ -534,6 +535,9 @@ def _run_isolated(function: Callable, args: tuple, timeout: Optional[float]):
         try:
             os.close(read_fd)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # A fatal signal here is reported by the parent as this dump's error; the
+            # inherited faulthandler would only add a traceback to the parent's output.
+            faulthandler.disable()
             try:
                 payload = pickle.dumps((True, function(*args)))
             except BaseException as error:  # noqa: BLE001
