@@ -17,6 +17,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     "RAM, list the biggest tasks and say whether processes or the kernel used the memory.")
     parser.add_argument("source", metavar="SOURCE",
                         help="a vmcore, or a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
+    parser.add_argument("--vmlinux", help="for a vmcore: the matching vmlinux with debug information")
+    parser.add_argument("--system-map", help="for a vmcore: the matching System.map")
     parser.add_argument("--year", type=int,
                         help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
@@ -24,7 +26,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    records, prog = load_log(args.source, args.year)
+    records, prog = load_log(args.source, args.year, vmlinux=args.vmlinux, system_map=args.system_map)
     reports = parse_oom_reports(records)
     data: Dict[str, Any] = {"source": args.source, "reports": [autopsy(report).to_dict() for report in reports]}
     if prog is not None:

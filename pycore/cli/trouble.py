@@ -21,22 +21,24 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("source", metavar="SOURCE",
                         help="a vmcore, or a text log: dmesg, /var/log/messages, journalctl output or a "
                              "console capture ('-' for stdin)")
+    parser.add_argument("--vmlinux", help="for a vmcore: the matching vmlinux with debug information")
+    parser.add_argument("--system-map", help="for a vmcore: the matching System.map")
     parser.add_argument("--year", type=int,
                         help="year of syslog/journal lines that do not print one (default: this year)")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
 
-def read_source(source: str, year: Optional[int]) -> List[LogRecord]:
+def read_source(source: str, year: Optional[int], **open_options) -> List[LogRecord]:
     """Records from a vmcore's kernel log, a text log path, or standard input for '-'."""
-    records, prog = load_log(source, year)
+    records, prog = load_log(source, year, **open_options)
     if prog is not None:
         prog.close()
     return records
 
 
 def run(args: argparse.Namespace) -> int:
-    report = find_trouble(read_source(args.source, args.year))
+    report = find_trouble(read_source(args.source, args.year, vmlinux=args.vmlinux, system_map=args.system_map))
     data = report.to_dict()
     data["source"] = args.source
     return emit(args, data, render_text)
