@@ -220,10 +220,10 @@ def _hw_grade(text: str) -> str:
 _RULES: List[_Rule] = [
     _Rule("panic", "critical", re.compile(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
           "The kernel stopped: it hit a condition it could not continue from and halted (or rebooted, "
-          "if kernel.panic is set). Everything after this line is from the next boot. The reason is on "
-          "the panic line; the event just before it is usually the cause.",
-          "Read the event logged just before the panic. Set up kdump so the next panic leaves a vmcore, "
-          "and check kernel.panic_on_oops / panic_on_oom / hung_task_panic to see which setting turned "
+          "if kernel.panic is set); in a saved log, lines after it come from the next boot. The reason "
+          "is on the panic line; the event just before it is usually the cause.",
+          "Read the event logged just before the panic. Without a vmcore, set up kdump so the next panic "
+          "leaves one; check kernel.panic_on_oops / panic_on_oom / hung_task_panic to see which setting turned "
           "a recoverable problem into a panic.",
           absorb=lambda m, t: bool(re.match(r"\s*(?:Kernel Offset|---\[ end Kernel panic|Rebooting in|"
                                             r"Shutting down cpus|drm_kms_helper: panic)", t)),
