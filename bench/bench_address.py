@@ -102,10 +102,13 @@ def _vmlinux():
     return path if os.path.exists(path) else None
 
 
-@pytest.mark.parametrize("source", ["btf (dump)", "dwarf (cached index)", "drgn + vmlinux"])
-def test_time_to_first_type(benchmark, source):
+@pytest.mark.parametrize("source", ["btf (dump), decoded", "btf (dump), cached", "dwarf (cached index)",
+                                    "drgn + vmlinux"])
+def test_time_to_first_type(benchmark, source, monkeypatch):
     vmlinux = _vmlinux()
-    if source != "btf (dump)" and vmlinux is None:
+    if source == "btf (dump), decoded":
+        monkeypatch.setenv("PYCORE_NO_CACHE", "1")  # kallsyms and BTF decoded from the dump every time
+    if not source.startswith("btf") and vmlinux is None:
         pytest.skip("the corpus vmlinux is not downloaded")
     if source == "drgn + vmlinux":
         drgn = pytest.importorskip("drgn")
