@@ -3,7 +3,7 @@
 RSS counters: ``mm->rss_stat.count[]`` atomic_long_t plus the per-thread ``task->rss_stat``
 deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter (6.2+).
 """
-from typing import TYPE_CHECKING, NamedTuple, Optional
+from typing import TYPE_CHECKING, List, NamedTuple, Optional
 
 from ..debuginfo import read_kernel_variable
 from ..errors import FaultError
@@ -190,3 +190,24 @@ def percent_text(percent: float) -> str:
 __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
            "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory",
            "memory_size_text", "percent_text"]
+
+
+def read_user(task: Object, address: int, size: int) -> bytes:
+    """``size`` bytes at user address ``address`` of ``task``, through its own page tables
+    (``mm->pgd``); FaultError where a page is not mapped or not in the dump (user pages are
+    filtered out of ``makedumpfile -d 31`` dumps)."""
+    prog = task.prog_
+    space = task.mm
+    if not int(space):
+        raise FaultError("a kernel thread has no user address space", address)
+    return prog.arch.read(address, size, root=prog.translate(int(space.pgd)))
+
+
+def task_arguments(task: Object, limit: int = 1 << 16) -> List[bytes]:
+    """The process's argv as the kernel keeps it (``mm->arg_start`` .. ``arg_end``)."""
+    space = task.mm
+    start, end = int(space.arg_start), int(space.arg_end)
+    if not 0 <= end - start <= limit:
+        raise FaultError(f"argv of {end - start} bytes is not plausible", start)
+    data = read_user(task, start, end - start)
+    return data.rstrip(b"\0").split(b"\0") if data else []
