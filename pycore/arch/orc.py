@@ -162,16 +162,7 @@ class OrcTable:
         hit = self._cache.get(ip)
         if hit is not None or ip in self._cache:
             return hit
-        low, high = 0, self.count - 1
-        found = -1
-        if self.count and self.start <= ip:
-            while low <= high:
-                middle = (low + high) // 2
-                if self.address(middle) <= ip:
-                    found = middle
-                    low = middle + 1
-                else:
-                    high = middle - 1
+        found = self.index(ip) if self.count and self.start <= ip else -1
         entry = self.entry(found) if found >= 0 else None
         self._cache[ip] = entry
         return entry
