@@ -287,6 +287,8 @@ int pc_kdump_read(struct pc_kdump *k, uint64_t address, uint8_t *dst, size_t siz
 int pc_kdump_count_zero(struct pc_kdump *k, uint64_t *zero, uint64_t *missing)
 {
     uint8_t desc_bytes[PAGE_DESC_SIZE];
+    const uint64_t logical_size = k->p.nsegs ? k->p.seg_logical[k->p.nsegs - 1] + k->p.seg_length[k->p.nsegs - 1]
+                                             : k->p.stream_size;
     *zero = 0;
     *missing = 0;
     for (uint64_t i = 0; i < k->dumpable; i++) {
@@ -303,6 +305,8 @@ int pc_kdump_count_zero(struct pc_kdump *k, uint64_t *zero, uint64_t *missing)
             (*missing)++;
         else if (offset == k->p.zero_offset && size == k->p.page_size && !(flags & DUMP_DH_COMPRESSED))
             (*zero)++;
+        else if (offset + size < offset || offset + size > logical_size)
+            (*missing)++;   /* the file was cut short before this page's data */
     }
     return PC_OK;
 }

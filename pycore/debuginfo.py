@@ -135,10 +135,15 @@ def describe_sources(prog: "Program") -> dict:
     return result
 
 
+def kernel_variable(prog: "Program", name: str, size: int = 8) -> int:
+    """An integer kernel variable by symbol; MissingDebugInfoError or FaultError say why not."""
+    address = prog.symbols.by_name(name).address
+    return int.from_bytes(prog.read(address, size), "little")
+
+
 def read_kernel_variable(prog: "Program", name: str, size: int = 8) -> Optional[int]:
     """An integer kernel variable by symbol, or None when the symbol or memory is missing."""
     try:
-        address = prog.symbols.by_name(name).address
-        return int.from_bytes(prog.read(address, size), "little")
+        return kernel_variable(prog, name, size)
     except (LookupError, PycoreError):
         return None

@@ -1,11 +1,11 @@
 """The scripting surface: a Program is one dump plus whatever debug information is known."""
 import datetime
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import debuginfo
 from .arch import X86_64
 from .dump import Dump, open_dump
-from .errors import MissingDebugInfoError
+from .errors import FaultError, MissingDebugInfoError
 from .object import Object
 from .types.model import Type
 
@@ -103,6 +103,29 @@ class Program:
         base = self.symbols.by_name("__per_cpu_offset").address
         return int.from_bytes(self.read(base + 8 * cpu, 8), "little")
 
+    def read_available(self, address: int, size: int) -> "Tuple[bytes, List[Tuple[int, int]]]":
+        """Like :meth:`read`, but pages that cannot be read (filtered out, missing from a
+        truncated dump, unmapped) come back as zeros, listed as ``(start, end)`` offsets
+        into the result, for readers that would rather lose a part than everything."""
+        try:
+            return self.read(address, size), []
+        except FaultError:
+            pass
+        parts, holes = [], []
+        offset = 0
+        while offset < size:
+            take = min(size - offset, 4096 - (address + offset) % 4096)
+            try:
+                parts.append(self.read(address + offset, take))
+            except FaultError:
+                parts.append(bytes(take))
+                if holes and holes[-1][1] == offset:
+                    holes[-1] = (holes[-1][0], offset + take)
+                else:
+                    holes.append((offset, offset + take))
+            offset += take
+        return b"".join(parts), holes
+
     def translate(self, address: int) -> int:
         """The physical address behind kernel virtual ``address``."""
         return self.arch.translate(address)
@@ -128,6 +151,7 @@ class Program:
         if release is None:
             release = details.get("utsname", {}).get("release")
         ranges: List[Dict[str, int]] = [{"start": start, "end": end} for start, end in dump.ranges()]
+        pages = dump.page_counts()
         return {
             "path": dump.file.path,
             "format": dump.format,
@@ -137,14 +161,14 @@ class Program:
             "kernel_release": release,
             "page_size": dump.page_size,
             "physical_ranges": ranges,
-            "pages": dump.page_counts(),
+            "pages": pages,
             "cpus": details.get("nr_cpus") or len(dump.cpus),
             "crash_time": crash_time,
             "crash_time_utc": (datetime.datetime.fromtimestamp(crash_time, datetime.timezone.utc).isoformat()
                                if crash_time is not None else None),
             "phys_base": dump.phys_base,
             "kernel_offset": vmcoreinfo.kernel_offset if vmcoreinfo else None,
-            "incomplete": dump.incomplete,
+            "incomplete": dump.incomplete or bool(pages.get("missing")),
             "native": getattr(dump, "native", False),
             "debuginfo": debuginfo.describe_sources(self),
             "details": details,

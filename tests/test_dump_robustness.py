@@ -167,7 +167,8 @@ def test_cut_inside_the_descriptor_table_is_incomplete(tmp_path, machine, native
     cut = layout.desc_offset + 24 * 100 + 5
     with pycore.open(write(tmp_path, "cut", image[:cut]), native=native_path) as prog:
         assert prog.info()["incomplete"] is True
-        assert prog.dump.page_counts()["missing"] == len(layout.desc_of) - 100
+        # The page data follows the descriptor table, so none of it survived the cut.
+        assert prog.dump.page_counts()["missing"] == len(layout.desc_of)
         late = sorted(layout.desc_of)[200]
         with pytest.raises(IncompleteDumpError):
             prog.read_physical(late * PAGE, 8)
@@ -279,3 +280,12 @@ def test_fault_error_carries_the_address(dump_files):
         with pytest.raises(FaultError) as error:
             prog.read_physical(0x123456789000, 8)
         assert error.value.address == 0x123456789000 and error.value.physical
+
+
+def test_cut_in_the_page_data_counts_exactly_the_lost_pages(tmp_path, machine, native_path):
+    image, layout = synthetic.build_kdump(machine, "zlib")
+    cut = layout.data_offset + (len(image) - layout.data_offset) // 3
+    lost = sum(1 for offset, size in layout.data_of.values() if offset + size > cut)
+    with pycore.open(write(tmp_path, "cut.vmcore", image[:cut]), native=native_path) as prog:
+        assert prog.dump.page_counts()["missing"] == lost > 0
+        assert prog.info()["incomplete"] is True

@@ -226,8 +226,7 @@ class X86_64:
                 parts.append(self.dump.read_physical(physical, take, zero_excluded))
             except FaultError as error:
                 # The same kind of fault, now naming the virtual address the caller used.
-                raise _refault(error, f"maps to physical {physical:#x}, which the dump cannot give: {error}",
-                               address) from None
+                raise _refault(error, f"unreadable ({error})", address) from None
             address += take
             size -= take
         return b"".join(parts)

@@ -364,11 +364,14 @@ class _PureReader:
         available = max(0, min(dump.file.size, self.data_offset) - dump.desc_offset) // PAGE_DESC.size
         missing += dump.dumpable - available
         table = dump.file.read(dump.desc_offset, available * PAGE_DESC.size, "page_desc table")
+        file_size = dump.file.size
         for offset, size, flags, _ in PAGE_DESC.iter_unpack(table):
             if offset == 0 and size == 0:
                 missing += 1
             elif offset == self.zero_offset and size == self.page_size and not flags & _COMPRESSED:
                 zero += 1
+            elif offset + size > file_size:  # the file was cut short before this page's data
+                missing += 1
         return zero, missing
 
     def close(self) -> None:

@@ -5,8 +5,8 @@ deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter
 """
 from typing import TYPE_CHECKING, List, NamedTuple, Optional
 
-from ..debuginfo import read_kernel_variable
-from ..errors import FaultError
+from ..debuginfo import kernel_variable, read_kernel_variable
+from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
 from .sched import _struct_type, for_each_thread, nr_cpus
@@ -34,18 +34,15 @@ class TaskMemory(NamedTuple):
 def totalram_pages(prog: "Program") -> int:
     """``_totalram_pages`` (atomic_long_t, 5.0+) or ``totalram_pages`` (unsigned long, before)."""
     for name in ("_totalram_pages", "totalram_pages"):
-        value = read_kernel_variable(prog, name)
-        if value is not None:
-            return value
-    raise LookupError("neither _totalram_pages nor totalram_pages is in the symbol table")
+        if name in prog.symbols:
+            return kernel_variable(prog, name)
+    raise MissingDebugInfoError(f"neither _totalram_pages nor totalram_pages is in {prog.symbols.source}")
 
 
 def high_memory_pages(prog: "Program") -> int:
     """Pages below ``high_memory`` (the end of the direct map): crash's ``vt->total_pages``,
     the denominator of ps's %MEM on x86_64 (no highmem)."""
-    high_memory = read_kernel_variable(prog, "high_memory")
-    if high_memory is None:
-        raise LookupError("high_memory is not in the symbol table")
+    high_memory = kernel_variable(prog, "high_memory")
     page_offset = read_kernel_variable(prog, "page_offset_base")
     if page_offset is None:
         page_offset = 0xFFFF888000000000

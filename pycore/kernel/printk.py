@@ -7,7 +7,7 @@ import re
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import FaultError, MissingDebugInfoError, PycoreError
 
@@ -169,6 +169,11 @@ def get_printk_records(prog: "Program") -> PrintkRecords:
                                 " SYMBOL(log_first_idx) or SYMBOL(log_end)")
 
 
+def _in_hole(holes: Sequence[Tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) touches one of the unreadable ranges ``read_available`` reported."""
+    return any(hole_start < end and start < hole_end for hole_start, hole_end in holes)
+
+
 # -- Linux 5.10+: the lockless ringbuffer -----------------------------------------
 def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
     prb = _u(prog, layout.symbol("prb"), 8)
@@ -189,9 +194,10 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
 
     desc_size = layout.size("prb_desc")
     info_size = layout.size("printk_info")
-    descs = prog.read(descs_address, desc_size * count)
-    infos = prog.read(infos_address, info_size * count)
-    data = prog.read(data_address, data_size)
+    # A page of the rings missing from the dump (truncated, filtered) costs the records in it, not the log.
+    descs, desc_holes = prog.read_available(descs_address, desc_size * count)
+    infos, info_holes = prog.read_available(infos_address, info_size * count)
+    data, data_holes = prog.read_available(data_address, data_size)
 
     state_at = layout.offset("prb_desc.state_var") + counter
     lpos = layout.offset("prb_desc.text_blk_lpos")
@@ -222,6 +228,10 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
         desc_id = (tail_id + step) & _DESC_ID_MASK
         index = desc_id & (count - 1)
         desc = index * desc_size
+        info = index * info_size
+        if _in_hole(desc_holes, desc, desc + desc_size) or _in_hole(info_holes, info, info + info_size):
+            records._skip("descriptor unreadable in the dump")
+            continue
         state_var = unpack_q(descs, desc + state_at)[0]
         if state_var & _DESC_ID_MASK != desc_id:
             records._skip("descriptor id does not match (overwritten)")
@@ -233,7 +243,6 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
         if state not in (DESC_COMMITTED, DESC_FINALIZED):
             records._skip(_STATE_NAMES[state])
             continue
-        info = index * info_size
         seq = unpack_q(infos, info + seq_at)[0]
         ts_nsec = unpack_q(infos, info + ts_at)[0]
         text_len = infos[info + text_len_at] | infos[info + text_len_at + 1] << 8
@@ -261,6 +270,9 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
             continue
         if not 8 < block_size <= data_size - start:
             records._skip("lpos outside the data ring")
+            continue
+        if _in_hole(data_holes, start, start + block_size):
+            records._skip("text unreadable in the dump")
             continue
         if unpack_q(data, start)[0] != desc_id:
             records._skip("data block belongs to another descriptor")

@@ -6,6 +6,7 @@ Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x8
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from ..debuginfo import kernel_variable
 from ..errors import PycoreError
 from . import mm, sched
 
@@ -76,9 +77,7 @@ def _release_tuple(prog: "Program") -> Tuple[int, ...]:
 def jiffies_since_boot(prog: "Program", hz: Optional[int] = None) -> int:
     """``jiffies_64`` less INITIAL_JIFFIES (``(unsigned long)(unsigned int)(-300 * HZ)``), as crash
     corrects it.  The correction depends on HZ: crash's (:func:`crash_hz`) unless ``hz`` is given."""
-    jiffies = _read_int(prog, "jiffies_64", 8)
-    if jiffies is None:
-        raise LookupError("jiffies_64 is not in the symbol table")
+    jiffies = kernel_variable(prog, "jiffies_64")
     initial = (-300 * (hz or crash_hz(prog))) & 0xFFFFFFFF
     return (jiffies - initial) & ((1 << 64) - 1)
 
@@ -125,10 +124,7 @@ def format_date(seconds: int) -> str:
 # -- load, CPUs, memory, names --------------------------------------------------------------
 def load_average(prog: "Program") -> List[int]:
     """``avenrun[3]``: the 1, 5 and 15 minute load averages, fixed point with FSHIFT bits."""
-    address = _symbol_address(prog, "avenrun")
-    if address is None:
-        raise LookupError("avenrun is not in the symbol table")
-    data = prog.read(address, 24)
+    data = prog.read(prog.symbols.by_name("avenrun").address, 24)
     return [int.from_bytes(data[i:i + 8], "little") for i in range(0, 24, 8)]
 
 
