@@ -265,3 +265,30 @@ def test_dump_without_a_log_in_vmcoreinfo_says_what_is_missing(dump_files):
     with pycore.open(dump_files["kdump-zlib"]) as prog:
         with pytest.raises(MissingDebugInfoError, match="SYMBOL\\(prb\\)"):
             get_printk_records(prog)
+
+
+def test_ringbuffer_page_missing_from_the_dump_costs_only_its_records(tmp_path):
+    ring = fixtures.Ringbuffer(count_bits=6, size_bits=13)       # 8 KiB of text: two pages
+    ids = [ring.add(Message(b"record %02d " % i + b"=" * 150, ts_nsec=i * 1000)) for i in range(40)]
+    image, machine = fixtures.make_dump(ring)
+    data_phys = fixtures.BUFFER_PHYS + 24 * ring.count + 88 * ring.count
+    data_phys += -data_phys % 8
+    lost_page = (data_phys + 4096) // 4096                       # the second page of the data ring
+    machine.excluded.add(lost_page)
+    path = tmp_path / "vmcore"
+    path.write_bytes(fixtures.synthetic.build_kdump(machine, "zlib")[0])
+
+    def touches_lost_page(desc_id):
+        desc = ring.desc(desc_id)
+        start = 0 if desc.begin >> 13 != desc.next >> 13 else desc.begin & 8191
+        end = start + ((desc.next - desc.begin) & ((1 << 64) - 1) if start else desc.next & 8191)
+        first, last = (data_phys + start) // 4096, (data_phys + end - 1) // 4096
+        return first <= lost_page <= last
+
+    live = [i for i in range(40) if ids[i] in ring.live]
+    expected = [i for i in live if not touches_lost_page(ids[i])]
+    assert 0 < len(expected) < len(live)
+    with pycore.open(str(path)) as prog:
+        records = get_printk_records(prog)
+    assert [r.seq for r in records] == expected
+    assert records.skipped == {"text unreadable in the dump": len(live) - len(expected)}
