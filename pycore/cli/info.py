@@ -23,6 +23,12 @@ def _size(pages: Any, page_size: int) -> str:
     return f"{pages} ({pages * page_size / 2**20:.1f} MiB)"
 
 
+def _reader(info: Dict[str, Any]) -> str:
+    if info["format"] == "elf" and not info["flattened"]:
+        return "file mapping (nothing to decompress)"
+    return "C extension" if info["native"] else "pure Python"
+
+
 def render(info: Dict[str, Any]) -> str:
     page = info["page_size"]
     pages = info["pages"]
@@ -43,7 +49,7 @@ def render(info: Dict[str, Any]) -> str:
         f"{'EXCLUDED':>14}: {_size(pages['excluded'], page)}",
         f"{'ZERO PAGES':>14}: {_size(pages['zero'], page)}",
         f"{'INCOMPLETE':>14}: {'yes, ' + str(pages['missing']) + ' pages missing' if info['incomplete'] else 'no'}",
-        f"{'READER':>14}: {'C extension' if info['native'] else 'pure Python'}",
+        f"{'READER':>14}: {_reader(info)}",
         f"{'SYMBOLS':>14}: {info['debuginfo']['symbols']}",
         f"{'TYPES':>14}: {info['debuginfo']['types']}",
         f"{'RANGES':>14}:",
