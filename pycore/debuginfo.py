@@ -135,15 +135,23 @@ def describe_sources(prog: "Program") -> dict:
     return result
 
 
-def kernel_variable(prog: "Program", name: str, size: int = 8) -> int:
+def symbol_address(prog: "Program", name: str) -> Optional[int]:
+    """The address of symbol ``name``, or None when the symbol table has no such name."""
+    try:
+        return prog.symbols.by_name(name).address
+    except LookupError:
+        return None
+
+
+def kernel_variable(prog: "Program", name: str, size: int = 8, signed: bool = False) -> int:
     """An integer kernel variable by symbol; MissingDebugInfoError or FaultError say why not."""
     address = prog.symbols.by_name(name).address
-    return int.from_bytes(prog.read(address, size), "little")
+    return int.from_bytes(prog.read(address, size), "little", signed=signed)
 
 
-def read_kernel_variable(prog: "Program", name: str, size: int = 8) -> Optional[int]:
+def read_kernel_variable(prog: "Program", name: str, size: int = 8, signed: bool = False) -> Optional[int]:
     """An integer kernel variable by symbol, or None when the symbol or memory is missing."""
     try:
-        return kernel_variable(prog, name, size)
+        return kernel_variable(prog, name, size, signed)
     except (LookupError, PycoreError):
         return None

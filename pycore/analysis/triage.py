@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from ..errors import PycoreError
 from .logtext import LogRecord, read_log
+from .source import dump_log_records
 from .trouble import find_trouble
 
 __all__ = ["CrashSource", "CrashReport", "DumpTriage", "TriageReport", "find_crashes", "parse_crash_report",
@@ -375,13 +376,6 @@ class DumpTriage:
         return data
 
 
-def _printk_log(prog) -> List[LogRecord]:
-    from ..kernel.printk import get_printk_records
-
-    return [LogRecord(text=record.text, timestamp=None if record.timestamp_ns is None else record.timestamp_ns / 1e9,
-                      level=record.level, lineno=record.seq or 0) for record in get_printk_records(prog)]
-
-
 def _task_from_dump(prog) -> Optional[Dict[str, Any]]:
     """The task on the CPU that panicked, read from the dump's scheduler state."""
     from ..kernel import sched
@@ -458,7 +452,7 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
             result.format, result.kernel_release, result.cpus = info["format"], info["kernel_release"], info["cpus"]
             if info["crash_time"] is not None:
                 result.crash_time, result.crash_time_source = float(info["crash_time"]), "vmcoreinfo"
-            records = _printk_log(prog)
+            records = dump_log_records(prog)
             result.log_source = "vmcore"
         except Exception as error:  # noqa: BLE001 - a hostile dump must become a reported error
             result.errors.append(f"vmcore: {_error_text(error)}")

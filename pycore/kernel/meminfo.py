@@ -6,18 +6,12 @@ Reads ``_totalram_pages``, the zone and node counters, block-device page caches,
 from typing import Any, Dict, Optional
 
 from ..errors import FaultError
+from ..debuginfo import symbol_address
 from . import vmstat
 from .mm import totalram_pages
 
 SWP_USED = 1
 _MASK64 = (1 << 64) - 1
-
-
-def _symbol(prog, name: str) -> Optional[int]:
-    try:
-        return prog.symbols.by_name(name).address
-    except LookupError:
-        return None
 
 
 def _read_u(prog, address: int, size: int = 8, signed: bool = False) -> int:
@@ -37,13 +31,13 @@ def nr_blockdev_pages(prog) -> int:
     inode = prog.type("struct inode")
     i_mapping = inode.offsetof("i_mapping")
     nrpages = prog.type("struct address_space").offsetof("nrpages")
-    all_bdevs = _symbol(prog, "all_bdevs")
+    all_bdevs = symbol_address(prog, "all_bdevs")
     if all_bdevs:
         bdev = prog.type("struct block_device")
         head, link = all_bdevs, bdev.offsetof("bd_list")
         to_inode = lambda entry: _read_u(prog, entry + bdev.offsetof("bd_inode"))  # noqa: E731
     else:
-        superblock = _symbol(prog, "blockdev_superblock")
+        superblock = symbol_address(prog, "blockdev_superblock")
         if not superblock:
             return 0
         head = _read_u(prog, superblock) + prog.type("struct super_block").offsetof("s_inodes")
@@ -62,7 +56,7 @@ def nr_blockdev_pages(prog) -> int:
 
 def swapper_space_pages(prog) -> int:
     """Pages in the swap caches: ``nrpages`` of every ``swapper_spaces[type][bank]`` address space."""
-    spaces, counts, nr_files = (_symbol(prog, n) for n in ("swapper_spaces", "nr_swapper_spaces", "nr_swapfiles"))
+    spaces, counts, nr_files = (symbol_address(prog, n) for n in ("swapper_spaces", "nr_swapper_spaces", "nr_swapfiles"))
     if not (spaces and counts and nr_files):
         return 0
     size = prog.type("struct address_space").size
@@ -78,11 +72,11 @@ def swapper_space_pages(prog) -> int:
 
 def hugetlb_pages(prog) -> Optional[Dict[str, int]]:
     """Huge pages of every registered ``hstate``, counted in base pages; None without hugetlbfs."""
-    hstates = _symbol(prog, "hstates")
+    hstates = symbol_address(prog, "hstates")
     if not hstates:
         return None
     hstate = prog.type("struct hstate")
-    count_at = _symbol(prog, "hugetlb_max_hstate")
+    count_at = symbol_address(prog, "hugetlb_max_hstate")
     count = _read_u(prog, count_at, 4) if count_at else 2  # HUGE_MAX_HSTATE on x86
     total = free = 0
     for i in range(count):
@@ -97,7 +91,7 @@ def hugetlb_pages(prog) -> Optional[Dict[str, int]]:
 
 def swap_pages(prog) -> Optional[Dict[str, int]]:
     """Total and used swap pages over the ``swap_info[]`` entries in use (``SWP_USED``)."""
-    swap_info, nr_files = _symbol(prog, "swap_info"), _symbol(prog, "nr_swapfiles")
+    swap_info, nr_files = symbol_address(prog, "swap_info"), symbol_address(prog, "nr_swapfiles")
     if not (swap_info and nr_files):
         return None
     info = prog.type("struct swap_info_struct")
@@ -121,18 +115,18 @@ def swap_pages(prog) -> Optional[Dict[str, int]]:
 
 def commit_pages(prog, totalram: int, hugetlb_total: Optional[int], swap_total: int) -> Optional[Dict[str, int]]:
     """CommitLimit and Committed_AS as crash shows them (``vm_committed_as.count``, never negative)."""
-    if not _symbol(prog, "sysctl_overcommit_memory"):
+    if not symbol_address(prog, "sysctl_overcommit_memory"):
         return None
-    kbytes_at = _symbol(prog, "sysctl_overcommit_kbytes")
+    kbytes_at = symbol_address(prog, "sysctl_overcommit_kbytes")
     kbytes = _read_u(prog, kbytes_at) if kbytes_at else 0
     if kbytes:
         allowed = kbytes >> (prog.dump.page_size.bit_length() - 1 - 10)
     else:
         if hugetlb_total is None:
             return None
-        ratio = _read_u(prog, _symbol(prog, "sysctl_overcommit_ratio"), 4, signed=True)
+        ratio = _read_u(prog, symbol_address(prog, "sysctl_overcommit_ratio"), 4, signed=True)
         allowed = (totalram - hugetlb_total) * ratio // 100
-    committed_at = _symbol(prog, "vm_committed_as")
+    committed_at = symbol_address(prog, "vm_committed_as")
     if committed_at is None:
         return None
     count = prog.type("struct percpu_counter").offsetof("count")
@@ -159,7 +153,7 @@ def kmem_info(prog) -> Dict[str, Any]:
     buffers = nr_blockdev_pages(prog)
     cached = stats.get("NR_FILE_PAGES", 0) - swapper_space_pages(prog) - buffers
     hugetlb = hugetlb_pages(prog)
-    swap = swap_pages(prog) if (_symbol(prog, "swapper_space") or _symbol(prog, "swapper_spaces")) else None
+    swap = swap_pages(prog) if (symbol_address(prog, "swapper_space") or symbol_address(prog, "swapper_spaces")) else None
     commit = commit_pages(prog, total, hugetlb["total"] if hugetlb else None, swap["total"] if swap else 0)
     return {
         "page_size": prog.dump.page_size,

@@ -10,6 +10,7 @@ from typing import Callable, Iterator, List, NamedTuple, Optional, Set
 
 from ..errors import FaultError, MissingDebugInfoError
 from . import vmstat
+from .sched import possible_cpus
 
 _MASK64 = (1 << 64) - 1
 _U64 = struct.Struct("<Q")
@@ -123,16 +124,12 @@ def _vmemmap_base(prog) -> int:
 
 
 def _possible_cpus(prog) -> List[int]:
+    """CPUs whose per-CPU slabs exist; the dump's CPU notes when the mask is unreadable."""
     try:
-        nr_cpu_ids = int.from_bytes(prog.read(prog.symbols.by_name("nr_cpu_ids").address, 4), "little")
-        mask_at = prog.symbols.by_name("__cpu_possible_mask").address
-        mask = int.from_bytes(prog.read(mask_at, (nr_cpu_ids + 63) // 64 * 8), "little")
-        cpus = [cpu for cpu in range(nr_cpu_ids) if mask >> cpu & 1]
-        if cpus:
-            return cpus
+        cpus = possible_cpus(prog)
     except (LookupError, FaultError):
-        pass
-    return list(range(len(prog.dump.cpus)))
+        cpus = []
+    return cpus or list(range(len(prog.dump.cpus)))
 
 
 def kmem_cache_addresses(prog) -> List[int]:

@@ -6,7 +6,7 @@ Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x8
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ..debuginfo import kernel_variable
+from ..debuginfo import kernel_variable, read_kernel_variable, symbol_address
 from ..errors import PycoreError
 from . import mm, sched
 
@@ -20,27 +20,10 @@ FIXED_1 = 1 << FSHIFT
 _SEC_DAYS = 86400
 
 
-def _symbol_address(prog: "Program", name: str) -> Optional[int]:
-    try:
-        return prog.symbols.by_name(name).address
-    except LookupError:
-        return None
-
-
-def _read_int(prog: "Program", name: str, size: int, signed: bool = False) -> Optional[int]:
-    address = _symbol_address(prog, name)
-    if address is None:
-        return None
-    try:
-        return int.from_bytes(prog.read(address, size), "little", signed=signed)
-    except PycoreError:
-        return None
-
-
 # -- time --------------------------------------------------------------------------------
 def kernel_hz(prog: "Program") -> Optional[int]:
     """The kernel's CONFIG_HZ, from ``tick_nsec`` (TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ)."""
-    tick_nsec = _read_int(prog, "tick_nsec", 8)
+    tick_nsec = read_kernel_variable(prog, "tick_nsec", 8)
     if not tick_nsec:
         return None
     return round(1_000_000_000 / tick_nsec)
@@ -54,11 +37,11 @@ def crash_hz(prog: "Program") -> int:
     the kernel image, and otherwise assumes 1000.  A kernel with mq-deadline as a module (Debian
     6.12) gets 1000 whatever its CONFIG_HZ: crash's UPTIME is then off by that factor.
     """
-    cfq = _read_int(prog, "cfq_slice_async", 4)
+    cfq = read_kernel_variable(prog, "cfq_slice_async", 4)
     if cfq and _release_tuple(prog) < (4, 8):
         return cfq * 25
     for name in ("dd_init_queue", "dd_init_sched", "deadline_init_queue"):
-        if _symbol_address(prog, name) is not None:
+        if symbol_address(prog, name) is not None:
             hz = kernel_hz(prog)
             if hz:
                 return hz
@@ -97,7 +80,7 @@ def crash_time(prog: "Program") -> Optional[int]:
     vmcoreinfo = prog.vmcoreinfo
     if vmcoreinfo is not None and vmcoreinfo.crash_time is not None:
         return vmcoreinfo.crash_time
-    address = _symbol_address(prog, "tk_core")
+    address = symbol_address(prog, "tk_core")
     if address is None:
         return None
     # tk_core is an anonymous struct { seqcount seq; struct timekeeper timekeeper; }.
@@ -137,7 +120,7 @@ def format_load(value: int) -> str:
 
 def cpu_mhz(prog: "Program") -> Optional[int]:
     """``cpu_khz / 1000`` (x86), as crash's MACHINE line shows it; None when unknown."""
-    khz = _read_int(prog, "cpu_khz", 4)
+    khz = read_kernel_variable(prog, "cpu_khz", 4)
     return khz // 1000 if khz else None
 
 
