@@ -431,8 +431,13 @@ class _NativeReader:
                 return self._buffer(buffer, size)[:]
             self._scratch = self._allocate("uint8_t[]", size)
             self._scratch_size = size
-        self._fill(address, self._scratch, size, zero_excluded)
-        return self._buffer(self._scratch, size)[:]
+        # The common case, inlined: one Python call per read is most of the overhead above the codec.
+        scratch = self._scratch
+        code = self._read(self._handle, address, scratch, size, zero_excluded, self._fault)
+        if code:
+            fault = self._fault
+            self.dump.raise_fault(code, fault.address, fault.file_offset, fault.detail)
+        return self._buffer(scratch, size)[:]
 
     def read_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
         target = _native.ffi.from_buffer(buffer, require_writable=True)
