@@ -24,3 +24,15 @@ def parse_address(text: str) -> int:
         return int(text, 16)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a hexadecimal address: {text!r}") from None
+
+
+def add_log_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """SOURCE for the log-reading commands: a vmcore (with optional debuginfo) or a text log."""
+    parser.add_argument("source", metavar="SOURCE",
+                        help="a vmcore, or a text log: dmesg, /var/log/messages, journalctl output or a "
+                             "console capture ('-' for stdin)")
+    parser.add_argument("--vmlinux", help="for a vmcore: the matching vmlinux with debug information")
+    parser.add_argument("--system-map", help="for a vmcore: the matching System.map")
+    parser.add_argument("--year", type=int,
+                        help="year of syslog/journal lines that do not print one (default: this year)")
+    add_json_flag(parser)

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional
 from ..analysis.oom import autopsy, parse_oom_reports
 from ..analysis.oom_live import live_oom_report, memory_cgroups
 from ..analysis.source import load_log
-from .output import add_json_flag, emit
+from .common import add_log_source_arguments
+from .output import emit
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -15,13 +16,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         "oom", help="explain each oom-killer report in a kernel log",
         description="Parse every oom-killer report (2.6.2x to 6.x formats), decode gfp_mask, account for all "
                     "RAM, list the biggest tasks and say whether processes or the kernel used the memory.")
-    parser.add_argument("source", metavar="SOURCE",
-                        help="a vmcore, or a text log: dmesg, syslog, journalctl or console ('-' for stdin)")
-    parser.add_argument("--vmlinux", help="for a vmcore: the matching vmlinux with debug information")
-    parser.add_argument("--system-map", help="for a vmcore: the matching System.map")
-    parser.add_argument("--year", type=int,
-                        help="year of syslog/journal lines that do not print one (default: this year)")
-    add_json_flag(parser)
+    add_log_source_arguments(parser)
     parser.set_defaults(handler=run)
 
 

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional
 from ..analysis.logtext import LogRecord
 from ..analysis.source import load_log
 from ..analysis.trouble import SEVERITIES, find_trouble
-from .output import add_json_flag, emit
+from .common import add_log_source_arguments
+from .output import emit
 
 EVIDENCE_SHOWN = 12
 
@@ -18,14 +19,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         "trouble", help="find OOM kills, disk errors, oopses, lockups and panics in a kernel log",
         description="Classify every event in a kernel text log: OOM kills, storage failures, BUG/Oops/WARNING, "
                     "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.")
-    parser.add_argument("source", metavar="SOURCE",
-                        help="a vmcore, or a text log: dmesg, /var/log/messages, journalctl output or a "
-                             "console capture ('-' for stdin)")
-    parser.add_argument("--vmlinux", help="for a vmcore: the matching vmlinux with debug information")
-    parser.add_argument("--system-map", help="for a vmcore: the matching System.map")
-    parser.add_argument("--year", type=int,
-                        help="year of syslog/journal lines that do not print one (default: this year)")
-    add_json_flag(parser)
+    add_log_source_arguments(parser)
     parser.set_defaults(handler=run)
 
 
