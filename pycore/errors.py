@@ -48,3 +48,28 @@ class IncompleteDumpError(FaultError):
 
 class MissingDebugInfoError(PycoreError):
     """Symbols or types that were needed are not available; says what and where."""
+
+
+class MissingMemberError(MissingDebugInfoError, AttributeError, LookupError):
+    """A struct or union lacks a member a caller asked for; names the type and the member.
+
+    With debug info for another kernel version, or a damaged BTF record, the layout is
+    not what a helper expected.  It is also an AttributeError and a LookupError, so
+    ``getattr(obj, name, default)``, ``hasattr`` and ``except LookupError`` version
+    branches keep working, while a command that did not expect it reports one line.
+    """
+
+    def __init__(self, type_name: str, member: str, problem: Optional[str] = None):
+        self.type_name = type_name
+        self.member = member
+        self.name = member  # what AttributeError reports as the missing attribute
+        if problem is None:
+            message = f"{type_name} has no member {member!r}"
+        else:
+            message = f"{type_name} {problem} (looking for member {member!r})"
+        super().__init__(message)
+
+
+class ObjectTypeError(PycoreError, TypeError):
+    """An operation does not apply to an object's type: indexing an int, dereferencing a
+    struct, iterating a pointer.  A TypeError as well, as Python and drgn raise for these."""

@@ -7,8 +7,8 @@ Objects; ``value_()`` turns one into Python ints, floats, lists and dicts.
 import struct
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 
-from .errors import FaultError, PycoreError
-from .types.model import Type, TypeKind, pointer_type
+from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
+from .types.model import MAX_TYPE_SIZE, Type, TypeKind, pointer_type
 
 if TYPE_CHECKING:  # pragma: no cover
     from .program import Program
@@ -42,7 +42,10 @@ class Object:
         """The object's bytes: read from memory for a reference, kept for a compound value."""
         size = self.type_.size
         if size is None:
-            raise TypeError(f"cannot read an object of incomplete type {self.type_.type_name()}")
+            raise ObjectTypeError(f"cannot read an object of incomplete type {self.type_.type_name()}")
+        if size > MAX_TYPE_SIZE:
+            raise FormatError(f"{self.type_.type_name()} claims {size} bytes, more than any kernel object "
+                              f"({MAX_TYPE_SIZE})", field="size")
         if self.address_ is None:
             if isinstance(self._value, bytes):
                 return self._value
@@ -76,14 +79,18 @@ class Object:
 
     # -- navigation -----------------------------------------------------------------
     def member_(self, name: str) -> "Object":
-        """Member ``name``; on a pointer to a struct or union this is ``->name``."""
+        """Member ``name``; on a pointer to a struct or union this is ``->name``.
+
+        A type without that member (another kernel version's layout, damaged debug
+        info) or without members at all raises MissingMemberError naming both.
+        """
         t = self.type_.resolved()
         base = self
         if t.kind is TypeKind.POINTER:
             base = self.dereference_()
             t = base.type_.resolved()
         if t.kind not in (TypeKind.STRUCT, TypeKind.UNION):
-            raise TypeError(f"{self.type_.type_name()} has no members (looking for {name!r})")
+            raise MissingMemberError(self.type_.type_name(), name, "is not a structure or union")
         member = t.member(name)
         if base.address_ is None:
             raw = base._raw()
@@ -98,30 +105,34 @@ class Object:
                 return Object(self.prog_, member.type, value)
             size = member.type.size
             if size is None:
-                raise TypeError(f"member {name!r} has incomplete type")
+                raise ObjectTypeError(f"member {name!r} of {t.type_name()} has incomplete type "
+                                      f"{member.type.type_name()}")
             return Object(self.prog_, member.type, raw[start:start + size]).read_()
         return Object(self.prog_, member.type, address=base.address_ + member.bit_offset // 8,
                       bit_offset=member.bit_offset % 8 if member.bit_field_size else 0,
                       bit_field_size=member.bit_field_size)
 
     def __getattr__(self, name: str) -> "Object":
+        """``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
+        ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member."""
         # Kernel members may start with "__" (task_struct.__state) but never are dunders.
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        try:
-            return self.member_(name)
-        except LookupError as error:
-            raise AttributeError(str(error)) from None
+        return self.member_(name)
 
     def __getitem__(self, index: int) -> "Object":
-        """Array element, or ``pointer[index]``."""
+        """Array element, or ``pointer[index]``.
+
+        Like C (and drgn), an array in memory is not bounds-checked: flexible and
+        ``[0]`` arrays are indexed past their declared length.
+        """
         t = self.type_.resolved()
         if t.kind not in (TypeKind.POINTER, TypeKind.ARRAY):
-            raise TypeError(f"{self.type_.type_name()} is not an array or pointer")
+            raise ObjectTypeError(f"{self.type_.type_name()} is not an array or pointer")
         element = t.type
         size = element.size  # type: ignore[union-attr]
         if size is None:
-            raise TypeError(f"cannot index {self.type_.type_name()}: element size unknown")
+            raise ObjectTypeError(f"cannot index {self.type_.type_name()}: element size unknown")
         index = int(index)
         if t.kind is TypeKind.POINTER:
             return Object(self.prog_, element, address=self.value_() + index * size)  # type: ignore[arg-type]
@@ -132,11 +143,36 @@ class Object:
             return Object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()  # type: ignore[arg-type]
         return Object(self.prog_, element, address=self.address_ + index * size)  # type: ignore[arg-type]
 
+    def _array_length(self) -> int:
+        """The declared length of an array object; other types, and arrays whose length is
+        unknown (flexible array members, ``extern`` arrays), have none."""
+        t = self.type_.resolved()
+        if t.kind is not TypeKind.ARRAY:
+            raise ObjectTypeError(f"{self.type_.type_name()} is not an array: it has no length")
+        if t.length is None:
+            raise ObjectTypeError(f"{self.type_.type_name()} has no declared length")
+        if t.length > MAX_TYPE_SIZE:
+            raise FormatError(f"{self.type_.type_name()} claims {t.length} elements, more than any kernel "
+                              f"array ({MAX_TYPE_SIZE})", field="length")
+        return t.length
+
+    def __len__(self) -> int:
+        """The number of elements of an array (drgn's ``len(obj)``)."""
+        return self._array_length()
+
+    def __iter__(self) -> Iterator["Object"]:
+        """Each element of an array, first to last, as drgn iterates one.
+
+        Pointers and arrays of unknown length raise ObjectTypeError (a TypeError): without a
+        length, Python's fallback of indexing until IndexError would never end.
+        """
+        return map(self.__getitem__, range(self._array_length()))
+
     def dereference_(self) -> "Object":
         """``*pointer``."""
         t = self.type_.resolved()
         if t.kind is not TypeKind.POINTER:
-            raise TypeError(f"cannot dereference {self.type_.type_name()}")
+            raise ObjectTypeError(f"cannot dereference {self.type_.type_name()}")
         return Object(self.prog_, t.type, address=self.value_())  # type: ignore[arg-type]
 
     def address_of_(self) -> "Object":
@@ -153,7 +189,7 @@ class Object:
             end = raw.find(b"\0")
             return raw if end < 0 else raw[:end]
         if t.kind is not TypeKind.POINTER:
-            raise TypeError(f"{self.type_.type_name()} is not a string")
+            raise ObjectTypeError(f"{self.type_.type_name()} is not a string")
         address = self.value_()
         out = bytearray()
         while len(out) < limit:
@@ -174,14 +210,14 @@ class Object:
             return int(value)
         if isinstance(value, float):
             return int(value)
-        raise TypeError(f"cannot convert {self.type_.type_name()} to int")
+        raise ObjectTypeError(f"cannot convert {self.type_.type_name()} to int")
 
     __index__ = __int__
 
     def __bool__(self) -> bool:
         t = self.type_.resolved()
         if t.kind in (TypeKind.STRUCT, TypeKind.UNION):
-            raise TypeError(f"cannot convert {self.type_.type_name()} to bool")
+            raise ObjectTypeError(f"cannot convert {self.type_.type_name()} to bool")
         if t.kind is TypeKind.ARRAY:
             return True
         return bool(self.value_())
@@ -247,12 +283,14 @@ def _decode(t: Type, raw: bytes, obj: Object) -> Any:
                 continue
             value[name] = snapshot.member_(name).value_()
         return value
-    raise TypeError(f"cannot read a value of type {t.type_name()}")
+    raise ObjectTypeError(f"cannot read a value of type {t.type_name()}")
 
 
 def _encode(t: Type, value: Any) -> bytes:
     size = t.size or 0
     if t.kind is TypeKind.FLOAT:
+        if size not in (4, 8):
+            raise ObjectTypeError(f"cannot encode a {size}-byte {t.type_name()}")
         return struct.pack({4: "<f", 8: "<d"}[size], value)
     return (int(value) & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
 
@@ -274,7 +312,7 @@ def cast(type: TypeArg, obj: Object) -> Object:
     elif resolved.kind is TypeKind.FLOAT:
         value = float(value)
     else:
-        raise TypeError(f"cannot cast to {target.type_name()}")
+        raise ObjectTypeError(f"cannot cast to {target.type_name()}")
     return Object(prog, target, value)
 
 
@@ -373,4 +411,5 @@ def per_cpu(var: Object, cpu: int) -> Object:
 
 
 __all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "list_for_each", "list_for_each_entry",
-           "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError", "FaultError"]
+           "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError", "FaultError",
+           "MissingMemberError", "ObjectTypeError"]

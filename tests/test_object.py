@@ -4,7 +4,9 @@ import struct
 import pytest
 
 import pycore
-from pycore.errors import FaultError, MissingDebugInfoError
+from pycore.errors import (FaultError, FormatError, MissingDebugInfoError, MissingMemberError, ObjectTypeError,
+                           PycoreError)
+from pycore.kernel.mm import mm_rss_pages
 from pycore.object import (ListCorruptError, Object, cast, container_of, hlist_for_each_entry, list_empty,
                            list_for_each_entry)
 from pycore.symbols.table import SymbolTable
@@ -191,3 +193,66 @@ def test_repr_is_readable(prog, memory):
     _, _, _, task = memory
     assert repr(prog["the_task"]) == f"Object(prog, 'struct task', address={task:#x})"
     assert repr(Object(prog, "int", 5)) == "Object(prog, 'int', value=5)"
+
+
+def test_missing_member_names_type_and_member_and_is_an_attribute_error(prog):
+    task = prog["the_task"]
+    with pytest.raises(MissingMemberError) as error:
+        task.rss_stat
+    assert error.value.type_name == "struct task" and error.value.member == "rss_stat"
+    assert "struct task" in str(error.value) and "'rss_stat'" in str(error.value)
+    assert isinstance(error.value, PycoreError) and isinstance(error.value, MissingDebugInfoError)
+    # Version branches written with getattr/hasattr or `except LookupError` keep working.
+    assert getattr(task, "rss_stat", None) is None and not hasattr(task, "rss_stat") and hasattr(task, "pid")
+    with pytest.raises(LookupError):
+        task.member_("rss_stat")
+
+
+def test_member_of_a_scalar_is_a_missing_member_naming_the_scalar_type(prog):
+    with pytest.raises(MissingMemberError) as error:
+        prog["the_task"].pid.count
+    assert error.value.type_name == "int" and error.value.member == "count"
+    assert "not a structure or union" in str(error.value)
+
+
+def test_helper_on_an_altered_layout_raises_a_typed_error(prog):
+    """Issue 10 finding 6: BTF whose mm_struct lost (or renamed) rss_stat made mm_rss_pages
+    die with a bare AttributeError from Object.__getattr__."""
+    altered = struct_type("mm_struct", 16, [Member("rss_stat_renamed", int_type("long", 8, True))])
+    mm = Object(prog, pointer_type(altered), 0xFFFF888000390000)
+    with pytest.raises(MissingMemberError) as error:
+        mm_rss_pages(mm)
+    assert (error.value.type_name, error.value.member) == ("struct mm_struct", "rss_stat")
+    retyped = struct_type("mm_struct", 16, [Member("rss_stat", int_type("long", 8, True))])
+    with pytest.raises(MissingMemberError) as error:
+        mm_rss_pages(Object(prog, pointer_type(retyped), 0xFFFF888000390000))
+    assert (error.value.type_name, error.value.member) == ("long", "count")
+
+
+def test_iterating_a_char_array_yields_its_elements_and_ends(prog):
+    comm = prog["the_task"].comm
+    assert len(comm) == 16
+    assert bytes(int(c) for c in comm)[:11] == b"kworker/0:1"
+    assert [int(c) for c in comm.read_()] == [int(c) for c in comm]
+    assert len(list(comm)) == 16
+
+
+def test_pointers_and_flexible_arrays_have_no_length_and_are_not_iterable(prog):
+    first = prog["the_task"].first
+    flexible = Object(prog, array_type(int_type("char", 1, True), None), address=first.value_())
+    for obj in (first, flexible, prog["the_task"]):
+        with pytest.raises(ObjectTypeError):
+            iter(obj)
+        with pytest.raises(TypeError):
+            len(obj)
+
+
+def test_impossible_type_size_is_refused_before_reading(prog):
+    huge = struct_type("huge", 1 << 40, [Member("x", int_type("int", 4, True))])
+    with pytest.raises(FormatError) as error:
+        Object(prog, huge, address=0xFFFF888000390000).value_()
+    assert error.value.field == "size"
+    long_array = Object(prog, array_type(int_type("char", 1, True), 1 << 40), address=0xFFFF888000390000)
+    with pytest.raises(FormatError) as error:
+        len(long_array)
+    assert error.value.field == "length"

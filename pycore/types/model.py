@@ -8,12 +8,18 @@ import enum
 import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..errors import MissingDebugInfoError
+from ..errors import MissingDebugInfoError, MissingMemberError
 
 try:  # Python >= 3.8
     from typing import Protocol
 except ImportError:  # pragma: no cover
     Protocol = object  # type: ignore[assignment,misc]
+
+
+# No kernel type or variable comes near this (the largest, __log_buf, is 32 MiB at
+# LOG_BUF_SHIFT=25): a larger size or array length is damaged debug info, and reading
+# an object that size would exhaust memory.
+MAX_TYPE_SIZE = 1 << 30
 
 
 class TypeKind(enum.Enum):
@@ -201,17 +207,18 @@ class Type:
         """The member called ``name``, looking inside anonymous struct/union members too.
 
         The returned ``bit_offset`` is from the start of this type.  Raises
-        :class:`LookupError` when there is no such member.
+        :class:`~pycore.errors.MissingMemberError` (a LookupError) naming the type and
+        the member when there is no such member, or this is not a complete struct or union.
         """
         t = self.resolved()
         if t.kind not in (TypeKind.STRUCT, TypeKind.UNION):
-            raise LookupError(f"{self.type_name()} is not a structure or union")
+            raise MissingMemberError(self.type_name(), name, "is not a structure or union")
         if t._members is None:
-            raise LookupError(f"{self.type_name()} is incomplete")
+            raise MissingMemberError(self.type_name(), name, "is incomplete")
         try:
             return t._member_map()[name]
         except KeyError:
-            raise LookupError(f"{self.type_name()} has no member {name!r}") from None
+            raise MissingMemberError(self.type_name(), name) from None
 
     def has_member(self, name: str) -> bool:
         try:
@@ -226,8 +233,8 @@ class Type:
         """Offset and type of a designator such as ``"a.b.c"`` or ``"a[3].b"`` (offsetof).
 
         Returns a :class:`Member` named ``path`` whose ``bit_offset`` is from the
-        start of this type.  Raises :class:`LookupError` for an unknown member or
-        :class:`ValueError` for a malformed path.
+        start of this type.  Raises :class:`~pycore.errors.MissingMemberError` (a
+        LookupError) for an unknown member or :class:`ValueError` for a malformed path.
         """
         t: Type = self
         bit_offset = 0
@@ -250,10 +257,10 @@ class Type:
             else:
                 array = t.resolved()
                 if array.kind is not TypeKind.ARRAY:
-                    raise LookupError(f"{t.type_name()} is not an array")
+                    raise MissingMemberError(t.type_name(), f"[{index}]", "is not an array")
                 element = array.type
                 if element.size is None:  # type: ignore[union-attr]
-                    raise LookupError(f"{element.type_name()} has no size")  # type: ignore[union-attr]
+                    raise MissingMemberError(t.type_name(), f"[{index}]", "has elements of no size")
                 bit_offset += int(index, 0) * element.size * 8  # type: ignore[union-attr]
                 bit_field_size = 0
                 t = element  # type: ignore[assignment]
