@@ -1,16 +1,58 @@
-"""Arguments every dump command shares: the dump, optional debuginfo, the C/Python choice."""
+"""What every command shares: the dump arguments, the exit statuses, and which pycore is running."""
 import argparse
+import enum
+import importlib.metadata
+from typing import Any, Dict
 
+from .. import __version__, native
 from ..program import Program, open as open_program
 from .output import add_json_flag
 
 
-def add_dump_arguments(parser: argparse.ArgumentParser) -> None:
+class ExitStatus(enum.IntEnum):
+    """The exit statuses of ``pycore``; README "Exit codes" and ``pycore --help`` list them."""
+
+    OK = 0
+    ERROR = 1  # the dump or the input could not be read
+    USAGE = 2  # argparse's own status for a bad command line
+    THRESHOLD = 3  # trouble --fail-on: an event at or above the level was found
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
+
+
+EXIT_STATUS_HELP = """exit status:
+  0    success
+  1    the dump or the input could not be read (one line on stderr; JSON there with --json)
+  2    usage error
+  3    trouble --fail-on LEVEL: an event at or above LEVEL was found
+  130  interrupted (Ctrl-C)"""
+
+
+def package_version() -> str:
+    """The installed distribution's version; the package's own when run from a checkout that was never installed."""
+    try:
+        return importlib.metadata.version("pycore")
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
+
+
+def build_info() -> Dict[str, Any]:
+    """Which pycore runs: its version and whether dumps are read by the C extension or in pure Python."""
+    return {"version": package_version(), "reader": "C extension" if native.AVAILABLE else "pure Python"}
+
+
+def describe_build(build: Dict[str, Any]) -> str:
+    """One line for ``pycore --version`` and ``pycore info``: ``0.1.0, C extension``."""
+    return f"{build['version']}, {build['reader']}"
+
+
+def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True) -> None:
+    """DUMP, --vmlinux, --system-map, --pure, and --json unless the command has no JSON output (the shell)."""
     parser.add_argument("dump", metavar="DUMP", help="the vmcore (ELF, kdump-compressed or flattened)")
     parser.add_argument("--vmlinux", help="the matching vmlinux with debug information")
     parser.add_argument("--system-map", help="the matching System.map")
     parser.add_argument("--pure", action="store_true", help="use the pure-Python path even if C is built")
-    add_json_flag(parser)
+    if json_output:
+        add_json_flag(parser)
 
 
 def open_from_args(args: argparse.Namespace) -> Program:

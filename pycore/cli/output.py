@@ -1,8 +1,18 @@
-"""Shared output for commands: text for people, ``--json`` for programs."""
+"""Shared output for commands: text for people, ``--json`` for programs, errors on stderr, and progress
+bars for long work (opening a big dump, indexing DWARF) drawn only on a terminal."""
 import argparse
 import json
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+ProgressCallback = Callable[[str, int, Optional[int]], None]
+"""What a lower layer calls as long work advances: ``(stage, done, total)``, total None while unknown.
+
+The layers below the CLI take such a callable (any function of that shape) and never import this module."""
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -18,3 +28,68 @@ def emit(args: argparse.Namespace, data: Any, render_text: Callable[[Any], str])
         text = render_text(data)
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     return 0
+
+
+def report_error(command: Optional[str], message: str, as_json: bool, stream: Optional[TextIO] = None) -> None:
+    """The one line a failed command leaves on stderr: ``pycore CMD: message``, or with --json
+    ``{"error": message, "command": CMD}`` so that a program reading the JSON output can read the failure too."""
+    stream = stream or sys.stderr
+    if as_json:
+        stream.write(json.dumps({"error": message, "command": command}) + "\n")
+    else:
+        stream.write(f"pycore{' ' + command if command else ''}: {message}\n")
+    stream.flush()
+
+
+class TerminalProgress:
+    """A :data:`ProgressCallback` drawn as rich progress bars on stderr, one line per stage.
+
+    The bars fit the terminal's width (a long stage name is cut with an ellipsis, never wrapped onto a
+    second line), are redrawn in place and vanish when the work is done.  When stderr is not a terminal
+    (a pipe, a log file, CI) nothing is written at all.  Use it as a context manager around the work.
+    """
+
+    def __init__(self, console: "Optional[Console]" = None):
+        self._tasks: Dict[str, "TaskID"] = {}
+        self._progress: "Optional[Progress]" = None
+        if console is None and not sys.stderr.isatty():
+            return  # rich is imported for a terminal only: it costs 30 ms, a tenth of a command's run
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        console = console or Console(stderr=True)
+        if console.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description}", markup=False,
+                           table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)),
+                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console, transient=True, redirect_stdout=False, expand=True)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is drawn: only on a terminal."""
+        return self._progress is not None
+
+    def __call__(self, stage: str, done: int, total: Optional[int]) -> None:
+        if self._progress is None:
+            return
+        task = self._tasks.get(stage)
+        if task is None:
+            task = self._tasks[stage] = self._progress.add_task(stage, total=total)
+        self._progress.update(task, completed=done, total=total)
+
+    def __rich__(self) -> Any:
+        """The bars as they stand, for ``console.print``; empty when nothing is drawn."""
+        return self._progress.get_renderable() if self._progress is not None else ""
+
+    def __enter__(self) -> "TerminalProgress":
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
