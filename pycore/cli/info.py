@@ -1,8 +1,9 @@
-"""``pycore info DUMP``: what the dump is, which kernel it holds, and how complete it is."""
+"""``pycore info DUMP``: what the dump is, which kernel it holds, how complete it is, and which pycore
+(version, C extension or pure Python) reads it."""
 import argparse
 from typing import Any, Dict
 
-from .common import add_dump_arguments, open_from_args
+from .common import add_dump_arguments, build_info, describe_build, open_from_args
 from .output import emit
 
 
@@ -14,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
-        return emit(args, prog.info(), render)
+        info = prog.info()
+    info["pycore"] = build_info()
+    return emit(args, info, render)
 
 
 def _size(pages: Any, page_size: int) -> str:
@@ -50,6 +53,7 @@ def render(info: Dict[str, Any]) -> str:
         f"{'ZERO PAGES':>14}: {_size(pages['zero'], page)}",
         f"{'INCOMPLETE':>14}: {'yes, ' + str(pages['missing']) + ' pages missing' if info['incomplete'] else 'no'}",
         f"{'READER':>14}: {_reader(info)}",
+        f"{'PYCORE':>14}: {describe_build(info['pycore'])}",
         f"{'SYMBOLS':>14}: {info['debuginfo']['symbols']}",
         f"{'TYPES':>14}: {info['debuginfo']['types']}",
         f"{'RANGES':>14}:",

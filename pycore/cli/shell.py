@@ -1,19 +1,30 @@
-"""``pycore shell DUMP``: a Python prompt with the dump loaded as ``prog`` and the helpers imported."""
+"""``pycore shell DUMP``: a Python prompt with the dump loaded as ``prog`` and the helpers imported.
+
+At a terminal the prompt is IPython when it is installed, else Python's own with readline: tab
+completion of names and attributes, and a history kept in ``$PYCORE_CACHE/shell_history``.  The shell
+prints no data of its own, so it takes no ``--json``.
+"""
 import argparse
 import code
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Any, Dict
 
 from .. import kernel, object as objects
+from ..cache import cache_root
 from .common import add_dump_arguments, open_from_args
+
+HISTORY_LENGTH = 5000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("shell", help="interactive Python with the dump loaded as prog")
-    add_dump_arguments(parser)
+    add_dump_arguments(parser, json_output=False)
     parser.add_argument("-c", dest="code", metavar="CODE", help="run CODE instead of starting a prompt")
+    parser.add_argument("--no-ipython", dest="ipython", action="store_false",
+                        help="use Python's own prompt even when IPython is installed")
     parser.set_defaults(handler=run)
 
 
@@ -32,6 +43,11 @@ def namespace(prog: Any) -> Dict[str, Any]:
     return names
 
 
+def history_path() -> str:
+    """Where the plain prompt keeps its readline history (IPython keeps its own)."""
+    return os.path.join(cache_root(), "shell_history")
+
+
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
         names = namespace(prog)
@@ -42,5 +58,46 @@ def run(args: argparse.Namespace) -> int:
         banner = (f"pycore shell: {info['kernel_release']} {info['format']} dump, {info['cpus']} CPUs.\n"
                   "prog is the dump: prog['init_task'].comm.string_(), prog.type('struct task_struct'),\n"
                   "list_for_each_entry(...), and the helpers of pycore.kernel are imported.")
-        code.interact(banner=banner, local=names, exitmsg="")
+        if args.ipython and sys.stdin.isatty() and _ipython(names, banner):
+            return 0
+        _python_prompt(names, banner)
     return 0
+
+
+def _ipython(names: Dict[str, Any], banner: str) -> bool:
+    """Run IPython on ``names``; False when it is not installed."""
+    try:
+        from IPython import start_ipython  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    print(banner, file=sys.stderr)
+    start_ipython(argv=["--no-banner"], user_ns=names)
+    return True
+
+
+def _python_prompt(names: Dict[str, Any], banner: str) -> None:
+    """Python's own prompt; at a terminal with readline completion and a history kept between sessions."""
+    readline = None
+    if sys.stdin.isatty():
+        try:
+            import readline
+            import rlcompleter
+        except ImportError:  # a Python built without readline
+            readline = None
+    if readline is None:
+        code.interact(banner=banner, local=names, exitmsg="")
+        return
+    readline.set_completer(rlcompleter.Completer(names).complete)
+    # macOS's Python links libedit, which spells the binding its own way.
+    readline.parse_and_bind("bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete")
+    path = history_path()
+    try:
+        readline.read_history_file(path)
+    except OSError:  # the first session: no history yet
+        pass
+    readline.set_history_length(HISTORY_LENGTH)
+    try:
+        code.interact(banner=banner, local=names, exitmsg="")
+    finally:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        readline.write_history_file(path)
