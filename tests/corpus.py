@@ -1,12 +1,19 @@
-"""Where the real-kernel corpus (testdata/corpus/build.sh) and the committed sample live."""
+"""Where the real-kernel corpus (testdata/corpus/build.sh) and the committed sample live, and the
+preamble every real-dump test shares: the (case, dump) pairs, and pycore run as its command line."""
+import contextlib
+import functools
 import glob
+import io
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("PYCORE_CACHE", os.path.expanduser("~/.cache/pycore"))
 SAMPLE = os.path.join(ROOT, "testdata", "sample")
+NO_DUMPS = "no real dumps: run testdata/corpus/build.sh (the sample in testdata/sample is missing too)"
 
 
 class Case:
@@ -26,6 +33,11 @@ class Case:
         """The vmlinux path; the committed sample names it relative to the download cache."""
         path = self.manifest["vmlinux"]
         return path if os.path.isabs(path) else os.path.join(CACHE, path)
+
+    @property
+    def reference_dump(self) -> str:
+        """The dump crash recorded the case's references on (the full ELF, or the sample's kdump)."""
+        return self.manifest["reference_dump"]
 
     def dumps(self) -> List[Dict]:
         return [d for d in self.manifest["dumps"] if os.path.exists(self.path(d["name"]))]
@@ -56,28 +68,47 @@ def cases() -> List[Case]:
     return found
 
 
-def dump_params():
+def dump_params() -> List[Tuple[Case, Dict]]:
     """(case, dump entry) pairs for parametrize, with readable ids."""
     return [(case, dump) for case in cases() for dump in case.dumps()]
 
 
-def dump_ids(params):
+def real_dumps() -> List[Tuple[Case, Dict]]:
+    """(case, dump entry) of every real dump; skips the calling test module, at import, when there is none."""
+    params = dump_params()
+    if not params:
+        pytest.skip(NO_DUMPS, allow_module_level=True)
+    return params
+
+
+def dump_ids(params) -> List[str]:
     return [f"{case.name}/{dump['name']}" for case, dump in params]
 
 
-def cli_output(capsys, *argv) -> str:
-    """What ``pycore ARGV`` prints, asserting it succeeded."""
+class Output(NamedTuple):
+    """What one ``pycore`` command line did: exit status, standard output, standard error."""
+    status: int
+    out: str
+    err: str
+
+
+@functools.lru_cache(maxsize=None)
+def pycore_output(*argv: str) -> Output:
+    """Run ``pycore ARGV`` in this process and capture what it printed.
+
+    Memoized: the real-dump tests ask for the same command on the same dump from several
+    comparisons, and a dump's output does not change within a test session.
+    """
     from pycore.cli import main
 
-    assert main(list(argv)) == 0
-    return capsys.readouterr().out
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return Output(status, out.getvalue(), err.getvalue())
 
 
-def reference_lines(case: Case, command: str, dump: Dict) -> List[str]:
-    """crash's output for ``command`` on ``dump``, else on the case's reference dump; skips when absent."""
-    import pytest
-
-    text = case.reference(command, dump["name"]) or case.reference(command, case.manifest["reference_dump"])
-    if text is None:
-        pytest.skip(f"crash recorded no {command} for {case.name}")
-    return text.rstrip("\n").splitlines()
+def cli_output(*argv: str) -> str:
+    """What ``pycore ARGV`` prints, asserting it succeeded and printed no error."""
+    result = pycore_output(*argv)
+    assert (result.status, result.err) == (0, ""), argv
+    return result.out

@@ -5,7 +5,6 @@ the ELF sections at link-time addresses and compared with the other two sources.
 """
 import glob
 import os
-import time
 
 import pytest
 
@@ -27,14 +26,12 @@ def kernel(request):
     directory = os.path.join(KERNELS, request.param)
     vmlinux = os.path.join(directory, "vmlinux")
     system_map = load_system_map(os.path.join(directory, "System.map"))
-    started = time.perf_counter()
     kallsyms = load_kallsyms(vmlinux_reader(vmlinux), None, locate=lambda name: system_map.by_name(name).address)
-    seconds = time.perf_counter() - started
-    return request.param, vmlinux, system_map, kallsyms, seconds
+    return request.param, vmlinux, system_map, kallsyms
 
 
 def test_every_kallsyms_symbol_is_in_system_map_at_the_same_address(kernel):
-    _release, _vmlinux, system_map, kallsyms, _seconds = kernel
+    _release, _vmlinux, system_map, kallsyms = kernel
     listed = {(symbol.name, symbol.address): symbol.kind for symbol in system_map}
     assert len(kallsyms) > 80000
     for symbol in kallsyms:
@@ -45,21 +42,15 @@ def test_every_kallsyms_symbol_is_in_system_map_at_the_same_address(kernel):
 
 
 def test_system_map_symbols_missing_from_kallsyms_are_the_ones_it_excludes(kernel):
-    _release, _vmlinux, system_map, kallsyms, _seconds = kernel
+    _release, _vmlinux, system_map, kallsyms = kernel
     decoded = {(symbol.name, symbol.address) for symbol in kallsyms}
     missing = [symbol for symbol in system_map if (symbol.name, symbol.address) not in decoded]
     # The kallsyms tables themselves and absolute 'A' values (init_per_cpu__*, text_size).
     assert all(symbol.name.startswith("kallsyms_") or symbol.kind == "A" for symbol in missing), missing[:10]
 
 
-def test_kallsyms_decode_time_is_within_budget(kernel):
-    _release, _vmlinux, _system_map, kallsyms, seconds = kernel
-    # 0.3 s for ~87k symbols; allow for a loaded CI machine and the 6.12 table's 158k.
-    assert seconds < 1.5 * len(kallsyms) / 87000 * 0.3 + 0.5
-
-
 def test_elf_symtab_agrees_with_kallsyms_on_functions(kernel):
-    _release, vmlinux, _system_map, kallsyms, _seconds = kernel
+    _release, vmlinux, _system_map, kallsyms = kernel
     elf = load_elf_symbols(vmlinux)
     for name in ("schedule", "panic", "do_exit", "__schedule", "init_task", "linux_banner"):
         assert elf.by_name(name).address == kallsyms.by_name(name).address
@@ -70,7 +61,7 @@ def test_elf_symtab_agrees_with_kallsyms_on_functions(kernel):
 
 
 def test_build_id_and_banner_name_the_release(kernel):
-    release, vmlinux, _system_map, _kallsyms, _seconds = kernel
+    release, vmlinux, _system_map, _kallsyms = kernel
     build_id = elf_build_id(vmlinux)
     assert build_id and len(build_id) == 40
     assert elf_linux_banner(vmlinux).startswith(f"Linux version {release} ")
