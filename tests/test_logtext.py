@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pycore.analysis.logtext import LogRecord, is_report_body, parse_log, read_log
+from pycore.analysis.grammar import is_report_body
+from pycore.analysis.logtext import LogRecord, parse_log, read_log
 from pycore.errors import FormatError, PycoreError
 
 LOGS = Path(__file__).resolve().parent.parent / "testdata" / "logs"

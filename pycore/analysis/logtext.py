@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from ..errors import FormatError, PycoreError
 
-__all__ = ["LogRecord", "parse_log", "read_log", "is_report_body", "is_elision"]
+__all__ = ["LogRecord", "parse_log", "read_log", "is_elision"]
 
 LEVEL_NAMES = ["emerg", "alert", "crit", "err", "warn", "notice", "info", "debug"]
 
@@ -170,33 +170,7 @@ def read_log(source: Union[str, Path], year: Optional[int] = None) -> List[LogRe
     return list(parse_log(text.splitlines(), year=year))
 
 
-# The body of a multi-line kernel report (oops, warning, lockup, hung task):
-# stack frames, registers, module list, task identification, end marker.
-_BODY = re.compile(r"""^(?:
-     \s*\[<[0-9a-f]+>\]                                  # frame, pre-4.9 style
-    |\s*(?:\?\s+)?[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+        # frame, 4.9+ style
-    |\s*<(?:/?IRQ|/?TASK|/?NMI|EOI|/?SOFTIRQ)>
-    |\s*Call\ [Tt]race:|\s*Backtrace:|\s*Stack:|\s*<d>|\s*Code:|\s*Exception\ stack
-    |\s*(?:Modules\ linked\ in|Hardware\ name|Workqueue|last\ sysfs\ file|Kernel\ Offset|irq\ event\ stamp):
-    |\s*(?:hardirqs|softirqs)\ last
-    |\s*CPU:\ +\d+\ .*PID:|\s*Pid:\ \d+,\ comm:|\s*Process\ \S+\ \(pid:
-    |\s*(?:Not\ tainted|Tainted:)
-    |\s*[A-Z][A-Z0-9_]{1,7}:\s*[0-9a-f]{4}                # register dump
-    |\s*(?:RIP|RSP|EIP|ESP|PC\ is\ at|LR\ is\ at)\b
-    |\s*(?:IP:|PGD\ |P4D\ |PUD\ |Oops:|\#PF:|BUG:\ unable|Oops)
-    |\s*CPU\ \d+\s*$
-    |\s*---\[\ end\ trace
-    |\s*\?\ 
-    |\s*note:\ |\s*task:\ [0-9a-f]+\ 
-    |\s*(?:<d>\s*)?(?:[0-9a-f]{8,16}\s+)*[0-9a-f]{8,16}\s*$   # raw stack words
-)""", re.X)
-
 _ELISION = re.compile(r"^\s*(?:<snip>|\.\.\..*|….*)?\s*$")
-
-
-def is_report_body(text: str) -> bool:
-    """True for lines the kernel prints inside a multi-line report (trace, registers, modules)."""
-    return bool(_BODY.match(text))
 
 
 def is_elision(text: str) -> bool:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
 from .gfp import GfpDecoding, decode_gfp_mask, parse_gfp_field
-from .logtext import LogRecord, is_report_body
+from .grammar import OOM_LINES, OPENERS, is_report_body, oom_line, parse_task_line
+from .logtext import LogRecord
 
 __all__ = ["OomTask", "OomZone", "OomVictim", "OomReport", "MemoryPart", "OomAutopsy",
            "parse_oom_reports", "autopsy"]
@@ -119,45 +120,26 @@ class OomReport:
         return decode_gfp_mask(self.gfp_mask, self.gfp_names, self.kernel_version, self.header)
 
 
-_HEADER = re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$")
 _ORDER = re.compile(r"\border=(\d+)")
-_TRIGGER_PID = re.compile(r"(?:\bPID: (\d+)\s+Comm: |^Pid: (\d+), comm: )")
-_VERSION = re.compile(r"(?:Not tainted|Tainted: [A-Z ]*?)\s+(\d+\.\d+[\w.\-+~]*)")
 _MEMINFO_COUNTER = re.compile(r"(\w+):(\d+)(?=\s|$)")
 _KB_FIELD = re.compile(r"([\w()]+):(\d+)kB")
-_ZONE = re.compile(r"^(?:Node (\d+) )?(\w+) free:(\d+)kB")
-_NODE = re.compile(r"^Node (\d+) active_anon:")
-_BUDDY = re.compile(r"^(?:Node (\d+) )?(\w+): ((?:\d+\*\d+kB.*?)+)= (\d+)kB")
 _BUDDY_TERM = re.compile(r"(\d+)\*(\d+)kB")
-_HUGEPAGES = re.compile(r"hugepages_total=(\d+) hugepages_free=\d+ hugepages_surp=\d+ hugepages_size=(\d+)kB")
-_PAGES_LINE = re.compile(r"^(\d+) (pages RAM|pages reserved|pages HighMem(?:/MovableOnly)?|total pagecache pages|"
-                         r"pages in swap cache|pages shared|pages non-shared|pages cma reserved|pages hwpoisoned)")
-_SWAP = re.compile(r"^(Free|Total) swap\s*=\s*(\d+)kB")
-_TASK_HEADER = re.compile(r"^\[\s*pid\s*\]\s+(.*\bname)\s*$")
-_TASK_ROW = re.compile(r"^\[\s*(\d+)\]\s+(.*)$")
-_OOM_KILL = re.compile(r"^oom-kill:(.*)$")
-# "Kill process N (x) score S or sacrifice child" names the choice (2.6.x-5.0); "Killed process"
-# is the kill itself, alone on its line (to 4.x) or after "Out of memory: " (2.6.18 and 5.1+).
-_SELECT = re.compile(r"^(?:Memory cgroup out of memory|Out of memory(?: \(oom_kill_allocating_task\))?): "
-                     r"(?P<verb>Kill|kill|Killed) process (?P<pid>\d+)(?:, UID (?P<uid>\d+),)? "
-                     r"\((?P<name>.*?)\)(?P<tail>.*)$")
-_KILLED = re.compile(r"^Killed process (\d+)(?:, UID (\d+),)? \((.*?)\)(.*)$")
 _VICTIM_SIZES = re.compile(r"(total-vm|anon-rss|file-rss|shmem-rss):(\d+)kB")
-_MEMCG_USAGE = re.compile(r"^memory: usage (\d+)kB, limit (\d+)kB")
-_MEMCG_TASK = re.compile(r"^Task in (\S+) killed as a result of limit of (\S+)")
-_CPUSET = re.compile(r"^.* cpuset=\S* mems_allowed=")
-# Report lines with nothing to record: per-cpu lists (to 3.x), swap cache statistics, memcg extras.
-_OTHER_OOM_LINES = re.compile(r"^(?:CPU\s+\d+: hi:|Node \d+ \w+ per-cpu:|"
-                              r"lowmem_reserve\[\]:|Swap cache stats:|Tasks state|oom_reaper: |"
-                              r"Memory cgroup stats|memory\+swap: usage|kmem: usage|Unreclaimable slab info:|"
-                              r"Out of memory and no killable|swap: usage)")
+
+#: The "N pages X" summary lines (2.6.x to 6.x) and the OomReport field each fills; the others
+#: ("pages shared", "pages cma reserved", ...) are part of the report with nothing to record.
+_PAGE_COUNTS = {"pages RAM": "pages_ram", "pages reserved": "pages_reserved", "pages HighMem": "pages_highmem",
+                "pages HighMem/MovableOnly": "pages_highmem", "total pagecache pages": "pagecache_pages",
+                "pages in swap cache": "swapcache_pages"}
 
 
-def _victim_from(pid: str, name: str, tail: str, uid: Optional[str] = None) -> OomVictim:
+def _victim_from(match: "re.Match[str]") -> OomVictim:
+    """The process a ``select`` or ``killed`` line names, with the sizes printed after it."""
+    tail, uid = match["tail"], match["uid"]
     sizes = {key: int(value) for key, value in _VICTIM_SIZES.findall(tail)}
     uid_match = re.search(r"UID:? ?(\d+)", tail)
     adj_match = re.search(r"oom_score_adj:(-?\d+)", tail)
-    return OomVictim(pid=int(pid), name=name, total_vm_kb=sizes.get("total-vm"),
+    return OomVictim(pid=int(match["pid"]), name=match["name"], total_vm_kb=sizes.get("total-vm"),
                      anon_rss_kb=sizes.get("anon-rss"), file_rss_kb=sizes.get("file-rss"),
                      shmem_rss_kb=sizes.get("shmem-rss"),
                      uid=int(uid) if uid else (int(uid_match.group(1)) if uid_match else None),
@@ -165,7 +147,12 @@ def _victim_from(pid: str, name: str, tail: str, uid: Optional[str] = None) -> O
 
 
 class _ReportBuilder:
-    """Feeds one report's lines into an ``OomReport``; ``take`` says whether a line belonged."""
+    """Feeds one report's lines into an ``OomReport``; ``take`` says whether a line belonged.
+
+    A kind of :data:`grammar.OOM_LINES` with a handler here (``_on_<kind>``) has what its line states
+    recorded; the handler returns False to let the next kind try the line. A kind without a handler
+    (Mem-Info, cpuset, oom_reaper, per-cpu lists) belongs to the report with nothing to record.
+    """
 
     def __init__(self, report: OomReport):
         self.report = report
@@ -179,9 +166,10 @@ class _ReportBuilder:
                 report.records.append(record)
                 return True
             return False
-        if self._fields(text):
+        kind = self._fields(text)
+        if kind is not None:
             # The trace runs from the header to the first line of the memory summary.
-            if not (_TRIGGER_PID.search(text) or _CPUSET.match(text)):
+            if kind not in ("task", "cpuset"):
                 self.in_trace = False
             report.records.append(record)
             return True
@@ -190,136 +178,128 @@ class _ReportBuilder:
             return True
         return False
 
-    def _fields(self, text: str) -> bool:
-        report = self.report
-        match = _TRIGGER_PID.search(text)
-        if match and report.trigger_pid is None:
-            report.trigger_pid = int(match.group(1) or match.group(2))
-            version = _VERSION.search(text)
-            if version:
-                report.kernel_version = version.group(1)
-            return True
-        if text.startswith("Mem-Info:"):
-            return True
-        match = _OOM_KILL.match(text)
-        if match:
-            report.oom_kill = dict(part.split("=", 1) for part in match.group(1).split(",") if "=" in part)
-            report.constraint = report.oom_kill.get("constraint")
-            report.memcg = report.oom_kill.get("oom_memcg") or report.memcg
-            return True
-        match = _SELECT.match(text)
-        if match:
-            victim = _victim_from(match.group("pid"), match.group("name"), match.group("tail"), match.group("uid"))
-            if match.group("verb") == "Killed":
-                report.victim = victim
-                self.complete = True
-            else:
-                score = re.search(r"score (\d+)", match.group("tail"))
-                report.selected = victim
-                if score:
-                    report.oom_kill.setdefault("score", score.group(1))
-            if text.startswith("Memory cgroup"):
-                report.constraint = report.constraint or "CONSTRAINT_MEMCG"
-            return True
-        match = _KILLED.match(text)
-        if match:
-            report.victim = _victim_from(match.group(1), match.group(3), match.group(4), match.group(2))
-            self.complete = True
-            return True
-        match = _TASK_HEADER.match(text)
-        if match:
-            report.task_columns = match.group(1).split()
-            return True
-        match = _TASK_ROW.match(text)
-        if match and report.task_columns:
-            return self._task_row(int(match.group(1)), match.group(2))
-        match = _NODE.match(text)
-        if match:
-            for key, value in _KB_FIELD.findall(text):
-                report.node_kb[key] = report.node_kb.get(key, 0) + int(value)
-            return True
-        match = _ZONE.match(text)
-        if match:
-            fields = {key: int(value) for key, value in _KB_FIELD.findall(text)}
-            report.zones.append(OomZone(node=int(match.group(1)) if match.group(1) else None,
-                                        name=match.group(2), free_kb=fields.get("free", 0),
-                                        min_kb=fields.get("min", 0), low_kb=fields.get("low", 0),
-                                        high_kb=fields.get("high", 0), fields_kb=fields))
-            return True
-        match = _BUDDY.match(text)
-        if match:
-            self._buddy(match)
-            return True
-        match = _HUGEPAGES.search(text)
-        if match:
-            report.hugepages_kb += int(match.group(1)) * int(match.group(2))
-            return True
-        match = _PAGES_LINE.match(text)
-        if match:
-            value, what = int(match.group(1)), match.group(2)
-            if what == "pages RAM":
-                report.pages_ram = value
-            elif what == "pages reserved":
-                report.pages_reserved = value
-            elif what.startswith("pages HighMem"):
-                report.pages_highmem = value
-            elif what == "total pagecache pages":
-                report.pagecache_pages = value
-            elif what == "pages in swap cache":
-                report.swapcache_pages = value
-            return True
-        match = _SWAP.match(text)
-        if match:
-            if match.group(1) == "Free":
-                report.free_swap_kb = int(match.group(2))
-            else:
-                report.total_swap_kb = int(match.group(2))
-            return True
-        match = _MEMCG_USAGE.match(text)
-        if match:
-            report.memcg_usage_kb, report.memcg_limit_kb = int(match.group(1)), int(match.group(2))
-            return True
-        match = _MEMCG_TASK.match(text)
-        if match:
-            report.memcg = match.group(2)
-            report.constraint = report.constraint or "CONSTRAINT_MEMCG"
-            return True
-        if not self.in_trace and re.fullmatch(r"(?:\w+:\d+\s*)+", text):
-            for key, value in _MEMINFO_COUNTER.findall(text):
-                report.counters[key] = int(value)
-            return True
-        if _CPUSET.match(text):
-            return True
-        return bool(_OTHER_OOM_LINES.match(text))
+    def _fields(self, text: str) -> Optional[str]:
+        """The kind of report line ``text`` is, after recording what it states; None if not one."""
+        task = parse_task_line(text)
+        if task is not None and self.report.trigger_pid is None:
+            self.report.trigger_pid = task.pid
+            self.report.kernel_version = task.release
+            return "task"
+        for kind, pattern in OOM_LINES:
+            match = pattern.match(text)
+            handler = getattr(self, f"_on_{kind}", None)
+            if match and (handler is None or handler(match)):
+                return kind
+        return None
 
-    def _task_row(self, pid: int, rest: str) -> bool:
+    def _on_oom_kill(self, match: "re.Match[str]") -> bool:
         report = self.report
+        report.oom_kill = dict(part.split("=", 1) for part in match["fields"].split(",") if "=" in part)
+        report.constraint = report.oom_kill.get("constraint")
+        report.memcg = report.oom_kill.get("oom_memcg") or report.memcg
+        return True
+
+    def _on_select(self, match: "re.Match[str]") -> bool:
+        report, victim = self.report, _victim_from(match)
+        if match["verb"] == "Killed":
+            report.victim = victim
+            self.complete = True
+        else:
+            score = re.search(r"score (\d+)", match["tail"])
+            report.selected = victim
+            if score:
+                report.oom_kill.setdefault("score", score.group(1))
+        if match.string.startswith("Memory cgroup"):
+            report.constraint = report.constraint or "CONSTRAINT_MEMCG"
+        return True
+
+    def _on_killed(self, match: "re.Match[str]") -> bool:
+        self.report.victim = _victim_from(match)
+        self.complete = True
+        return True
+
+    def _on_task_header(self, match: "re.Match[str]") -> bool:
+        self.report.task_columns = match["columns"].split()
+        return True
+
+    def _on_task_row(self, match: "re.Match[str]") -> bool:
+        report = self.report
+        if not report.task_columns:
+            return False
         numeric = report.task_columns[:-1]           # the columns between "[ pid ]" and "name"
-        parts = rest.split(None, len(numeric))
+        parts = match["rest"].split(None, len(numeric))
         if len(parts) < len(numeric) + 1:
             return False
         try:
             values = [int(part) for part in parts[:len(numeric)]]
         except ValueError:
             return False
-        report.tasks.append(OomTask(pid=pid, name=parts[len(numeric)].strip(),
+        report.tasks.append(OomTask(pid=int(match["pid"]), name=parts[len(numeric)].strip(),
                                     columns=dict(zip(numeric, values))))
         return True
 
-    def _buddy(self, match: "re.Match[str]") -> None:
-        terms = [(int(count), int(size)) for count, size in _BUDDY_TERM.findall(match.group(3))]
+    def _on_node(self, match: "re.Match[str]") -> bool:
+        for key, value in _KB_FIELD.findall(match.string):
+            self.report.node_kb[key] = self.report.node_kb.get(key, 0) + int(value)
+        return True
+
+    def _on_zone(self, match: "re.Match[str]") -> bool:
+        fields = {key: int(value) for key, value in _KB_FIELD.findall(match.string)}
+        self.report.zones.append(OomZone(node=int(match["node"]) if match["node"] else None,
+                                         name=match["zone"], free_kb=fields.get("free", 0),
+                                         min_kb=fields.get("min", 0), low_kb=fields.get("low", 0),
+                                         high_kb=fields.get("high", 0), fields_kb=fields))
+        return True
+
+    def _on_buddy(self, match: "re.Match[str]") -> bool:
+        terms = [(int(count), int(size)) for count, size in _BUDDY_TERM.findall(match["terms"])]
         if not terms:
-            return
+            return True
         # The order-0 block is one page, so the first term states the page size.
         self.report.page_size = terms[0][1] * 1024
         largest = None
         for order, (count, _size) in enumerate(terms):
             if count:
                 largest = order
-        node = int(match.group(1)) if match.group(1) else None
+        node = int(match["node"]) if match["node"] else None
         for zone in self.report.zones:
-            if zone.name == match.group(2) and zone.node == node:
+            if zone.name == match["zone"] and zone.node == node:
                 zone.largest_free_order = largest
+        return True
+
+    def _on_hugepages(self, match: "re.Match[str]") -> bool:
+        self.report.hugepages_kb += int(match["total"]) * int(match["size"])
+        return True
+
+    def _on_pages(self, match: "re.Match[str]") -> bool:
+        field_name = _PAGE_COUNTS.get(match["what"])
+        if field_name is not None:
+            setattr(self.report, field_name, int(match["count"]))
+        return True
+
+    def _on_swap(self, match: "re.Match[str]") -> bool:
+        if match["which"] == "Free":
+            self.report.free_swap_kb = int(match["kb"])
+        else:
+            self.report.total_swap_kb = int(match["kb"])
+        return True
+
+    def _on_memcg_usage(self, match: "re.Match[str]") -> bool:
+        self.report.memcg_usage_kb, self.report.memcg_limit_kb = int(match["usage"]), int(match["limit"])
+        return True
+
+    def _on_memcg_task(self, match: "re.Match[str]") -> bool:
+        self.report.memcg = match["cgroup"]
+        self.report.constraint = self.report.constraint or "CONSTRAINT_MEMCG"
+        return True
+
+    def _on_counters(self, match: "re.Match[str]") -> bool:
+        # Inside the trace a line of "name:number" pairs is a register dump, not Mem-Info.
+        if self.in_trace:
+            return False
+        for key, value in _MEMINFO_COUNTER.findall(match.string):
+            self.report.counters[key] = int(value)
+        return True
 
 
 def _apart(first: LogRecord, later: LogRecord) -> float:
@@ -350,7 +330,7 @@ def parse_oom_reports(records: Iterable[LogRecord]) -> List[OomReport]:
         if builder is not None and not builder.complete and _apart(builder.report.records[0], record) > 60:
             builder = None           # a report whose end never came (cut off, or a panic in between)
         text = record.text.strip()
-        header = _HEADER.match(text)
+        header = OPENERS["oom"].match(text)
         if header:
             report = OomReport(trigger=header.group("comm"), header=text)
             gfp = parse_gfp_field(text)
@@ -367,7 +347,8 @@ def parse_oom_reports(records: Iterable[LogRecord]) -> List[OomReport]:
             continue
         if builder is not None and builder.complete:
             builder = None
-        if (_SELECT.match(text) or _KILLED.match(text)) and (builder is None or builder.complete):
+        kill = oom_line(text)
+        if kill is not None and kill[0] in ("select", "killed") and (builder is None or builder.complete):
             # A kill whose header is not in the log (cut off, or edited out).
             report = OomReport()
             reports.append(report)

@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern
 
-from .logtext import LogRecord, is_elision, is_report_body
+from .grammar import OPENERS, is_report_body, oom_line, parse_rip, parse_task_line
+from .logtext import LogRecord, is_elision
 from .oom import OomReport, autopsy, parse_oom_reports
 
 __all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_oom"]
@@ -160,22 +161,17 @@ def _io_details(occurrence: _Occurrence) -> Dict[str, Any]:
 
 
 def _oops_details(occurrence: _Occurrence) -> Dict[str, Any]:
-    text = _text(occurrence)
+    """The faulting function and its module, the task and the kernel release, from the report's lines."""
     details: Dict[str, Any] = {}
-    where = re.search(r"^(?:RIP: [0-9a-f]{4}:|IP:|PC is at|pc :)\s*(?:\[<[0-9a-f]+>\]\s*)*"
-                      r"([\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?)", text, re.M)
-    if where:
-        details["function"] = where.group(1)
-    task = re.search(r"(?:Comm: |comm: )(\S+)", text)
-    pid = re.search(r"\bP[Ii][Dd]:? (\d+)", text)
-    if task:
-        details["task"] = task.group(1)
-    if pid:
-        details["pid"] = int(pid.group(1))
-    version = re.search(r"(?:Not tainted|Tainted: [A-Z ]*?)\s+(\d+\.\d+[\w.\-+~]*)", text)
-    if version:
-        details["kernel"] = version.group(1)
-    module = re.search(r"\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]", text)
+    rip = next((found for found in (parse_rip(record.text) for record in occurrence.records) if found), None)
+    if rip is not None:
+        details["function"] = rip.text
+    task = next((found for found in (parse_task_line(record.text) for record in occurrence.records) if found), None)
+    if task is not None:
+        details["task"], details["pid"] = task.comm, task.pid
+        if task.release:
+            details["kernel"] = task.release
+    module = re.search(r"\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]", _text(occurrence))
     if module:
         details["module"] = module.group(1)
     return details
@@ -218,7 +214,7 @@ def _hw_grade(text: str) -> str:
 
 
 _RULES: List[_Rule] = [
-    _Rule("panic", "critical", re.compile(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
+    _Rule("panic", "critical", OPENERS["panic"],
           "The kernel stopped: it hit a condition it could not continue from and halted (or rebooted, "
           "if kernel.panic is set); in a saved log, lines after it come from the next boot. The reason "
           "is on the panic line; the event just before it is usually the cause.",
@@ -229,8 +225,7 @@ _RULES: List[_Rule] = [
                                             r"Shutting down cpus|drm_kms_helper: panic)", t)),
           trace_body=True, details=lambda o: _panic_details(o.match.group("reason"))),
     _Rule("soft_lockup", "error",
-          re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! \[(?P<task>.*)\]| detected on "
-                     r"CPU#(?P<cpu2>\d+))"),
+          OPENERS["soft_lockup"],
           "A CPU ran kernel code for longer than the watchdog threshold (about 20 s) without scheduling. "
           "Often a livelock on a spinlock, a driver loop, or a hypervisor that did not give the virtual "
           "CPU time (steal time on an overcommitted host).",
@@ -241,14 +236,14 @@ _RULES: List[_Rule] = [
               ("cpu", int(o.match.group("cpu") or o.match.group("cpu2"))),
               ("seconds", int(o.match.group("secs")) if o.match.group("secs") else None),
               ("task", o.match.group("task"))) if value is not None}),
-    _Rule("hard_lockup", "critical", re.compile(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
+    _Rule("hard_lockup", "critical", OPENERS["hard_lockup"],
           "A CPU stopped taking interrupts for several seconds: the NMI watchdog caught it stuck with "
           "interrupts off, typically on a spinlock taken in interrupt context, or a firmware/hardware hang.",
           "Read the trace for the lock or driver involved; consider kernel.hardlockup_panic=1 with kdump "
           "to capture the state. Check firmware (BIOS/SMI) updates.",
           trace_body=True, details=lambda o: {"cpu": int(o.match.group("cpu"))}),
     _Rule("hung_task", "error",
-          re.compile(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
+          OPENERS["hung_task"],
           "A task waited in uninterruptible sleep (state D) for over the hung-task timeout. It is usually "
           "waiting for I/O: a slow or failing disk, a stuck NFS or iSCSI server, or a filesystem journal "
           "that cannot commit.",
@@ -260,7 +255,7 @@ _RULES: List[_Rule] = [
           details=lambda o: {"task": o.match.group("task"), "pid": int(o.match.group("pid")),
                              "seconds": int(o.match.group("secs"))}),
     _Rule("rcu_stall", "error",
-          re.compile(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
+          OPENERS["rcu_stall"],
           "RCU, the kernel's read-copy-update mechanism, could not finish a grace period because a CPU "
           "did not pass through a quiescent state for many seconds: a CPU looping in the kernel, "
           "interrupts disabled too long, or a starved virtual CPU.",
@@ -273,10 +268,7 @@ _RULES: List[_Rule] = [
           details=lambda o: {"flavor": o.match.group("flavor"),
                              "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})}),
     _Rule("oops", "critical",
-          re.compile(r"^(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|BUG: kernel NULL pointer dereference|"
-                     r"kernel BUG at (?P<at>\S+)|general protection fault|Oops: [0-9a-f]+|Unable to handle kernel|"
-                     r"Internal error: Oops|BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|"
-                     r"sleeping function called))"),
+          OPENERS["oops"],
           "The kernel hit a bug: it dereferenced a bad pointer, failed an assertion (BUG_ON) or corrupted "
           "its own memory. The task in the report is killed; the kernel may keep running in a damaged "
           "state, or panic if panic_on_oops is set. Causes are kernel or driver bugs and faulty RAM.",
@@ -286,7 +278,7 @@ _RULES: List[_Rule] = [
                                             r"Internal error: Oops|invalid opcode:|kernel BUG at)", t)),
           trace_body=True, details=_oops_details),
     _Rule("warning", "warning",
-          re.compile(r"^WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?"),
+          OPENERS["warning"],
           "The kernel detected something that should not happen (a WARN_ON) but carried on. One warning "
           "is not a crash; it often precedes a related failure (the message above names the subsystem).",
           "Look at the file and function named on the WARNING line and the lines just before it (e.g. "
@@ -391,6 +383,18 @@ def _event(occurrence: _Occurrence) -> Event:
                  key=(rule.key(occurrence) if rule.key else rule.kind + " " + _normalize(first_anchor.text.strip())))
 
 
+# The lines of an oom-killer report that prove the kill: who asked, who died, RAM, swap, the cgroup.
+_OOM_EVIDENCE = frozenset({"select", "killed", "oom_kill", "swap", "memcg_task", "memcg_usage", "reaper"})
+
+
+def _is_oom_evidence(text: str) -> bool:
+    text = text.strip()
+    if OPENERS["oom"].match(text):
+        return True
+    line = oom_line(text)
+    return line is not None and (line[0] in _OOM_EVIDENCE or (line[0] == "pages" and line[1]["what"] == "pages RAM"))
+
+
 def event_from_oom(report: OomReport) -> Event:
     """An OOM-kill event for one parsed report, explained by its autopsy."""
     result = autopsy(report)
@@ -398,8 +402,6 @@ def event_from_oom(report: OomReport) -> Event:
     title = (f"Out of memory: killed {victim.name} (pid {victim.pid})" if victim else "Out of memory")
     if report.trigger:
         title += f", triggered by {report.trigger}"
-    key_lines = re.compile(r"invoked oom-killer|Kill(?:ed)? process|oom-kill:|pages RAM|Free swap|Total swap|"
-                           r"Task in |memory: usage|oom_reaper")
     records = report.records
     details: Dict[str, Any] = {"trigger": report.trigger, "trigger_pid": report.trigger_pid,
                                "victim": victim.name if victim else None, "victim_pid": victim.pid if victim else None,
@@ -414,7 +416,7 @@ def event_from_oom(report: OomReport) -> Event:
                          "critical daemons with oom_score_adj."),
                  first=records[0].when() if records else None, last=records[-1].when() if records else None,
                  first_line=records[0].lineno if records else 0, last_line=records[-1].lineno if records else 0,
-                 lines=[record.raw for record in records if key_lines.search(record.text)][:MAX_EVIDENCE_LINES],
+                 lines=[record.raw for record in records if _is_oom_evidence(record.text)][:MAX_EVIDENCE_LINES],
                  details=details, key=f"oom_kill {victim.name if victim else ''} {report.constraint or ''}")
 
 
