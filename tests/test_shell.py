@@ -1,7 +1,10 @@
 """``pycore shell``: the dump is there as ``prog`` with the helpers, for a snippet or at the prompt."""
 import os
+import pty
+import select
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -38,3 +41,53 @@ def test_a_missing_dump_is_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["info", str(tmp_path / "no-such-vmcore")]) == 1
     err = capsys.readouterr().err
     assert "pycore info:" in err and "No such file" in err and "Traceback" not in err
+
+
+def test_ipython_runs_the_prompt_at_a_terminal_when_installed(monkeypatch, capsys):
+    started = {}
+
+    def start_ipython(argv, user_ns):
+        started.update(argv=argv, names=user_ns)
+
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(start_ipython=start_ipython))
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert main(["shell", SAMPLE_DUMP]) == 0
+    assert started["argv"] == ["--no-banner"]
+    assert started["names"]["prog"].dump.format == "kdump" and "list_for_each_entry" in started["names"]
+    assert "pycore shell:" in capsys.readouterr().err
+
+
+def _read_until(master, marker, collected):
+    """Read the terminal until ``marker`` appears in what was read since ``collected`` had its length."""
+    start = len(collected)
+    while marker not in collected[start:]:
+        ready, _, _ = select.select([master], [], [], 120)
+        assert ready, f"no {marker!r} from the shell; it printed {bytes(collected)!r}"
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the shell closed the terminal
+            chunk = b""
+        assert chunk, f"the shell ended before {marker!r}; it printed {bytes(collected)!r}"
+        collected += chunk
+
+
+def test_prompt_at_a_terminal_completes_names_and_keeps_history(tmp_path):
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYCORE_CACHE": str(tmp_path), "TERM": "dumb"}
+    process = subprocess.Popen([sys.executable, "-m", "pycore", "shell", SAMPLE_DUMP, "--no-ipython"],
+                               stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    collected = bytearray()
+    try:
+        _read_until(master, b">>> ", collected)
+        # Tab completes the attribute: without completion the line is an AttributeError.
+        os.write(master, b"print(prog.vmcorein\t.osrelease.upper())\n")
+        _read_until(master, b">>> ", collected)
+        os.write(master, b"\x04")
+        assert process.wait(timeout=120) == 0
+    finally:
+        process.kill()
+        os.close(master)
+    assert b"6.1.0-56-CLOUD-AMD64" in collected
+    with open(tmp_path / "shell_history") as f:
+        assert f.read().splitlines()[-1] == "print(prog.vmcoreinfo.osrelease.upper())"
