@@ -11,8 +11,9 @@ import pytest
 
 from pycore.analysis import triage as triage_module
 from pycore.analysis.logtext import parse_log
-from pycore.analysis.triage import (CrashSource, crash_signature, directory_time, find_crashes, normalize_frame,
-                                    normalize_reason, parse_crash_report, triage, triage_dump)
+from pycore.analysis.crash_report import crash_signature, normalize_frame, normalize_reason, parse_crash_report
+from pycore.analysis.triage import triage, triage_dump
+from pycore.analysis.triage_discover import CrashSource, directory_time, find_crashes
 from pycore.cli import main
 
 from triage.crash_tree import SAMPLE_DMESG, build_sample_tree, epoch

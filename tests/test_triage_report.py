@@ -9,7 +9,9 @@ import subprocess
 import pytest
 
 import pycore
-from pycore.analysis.triage import _backtrace_from_unwinder, crash_signature, triage
+from pycore.analysis.crash_report import crash_signature
+from pycore.analysis.triage import triage
+from pycore.analysis.triage_analyze import _backtrace_from_unwinder
 from pycore.analysis.triage_html import render_html
 from pycore.cli import main
 
@@ -136,7 +138,7 @@ def test_sysrq_crashes_of_both_kernels_group_together_and_oom_panics_apart(corpu
 @pytest.mark.real
 @real_corpus
 def test_corpus_dumps_name_the_task_and_time(corpus_report):
-    from pycore.analysis.triage import _task_from_dump
+    from pycore.analysis.triage_analyze import _task_from_dump
 
     dumps = {dump.name: dump for dump in corpus_report.dumps}
     for name in ("10.0.0.8-2026-11-26-01:17:26", "202611260115", "10.0.0.7-2026-11-26-01:14:38"):

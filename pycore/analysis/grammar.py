@@ -10,9 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Pattern, Tuple
 
-__all__ = ["OPENERS", "Frame", "TaskLine", "opener", "panic_reason", "parse_task_line", "parse_frame",
-           "parse_rip", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES", "oom_line",
-           "kernel_release"]
+__all__ = ["OPENERS", "Frame", "TaskLine", "opener", "panic_reason", "is_oops_followup", "parse_task_line",
+           "parse_frame", "parse_rip", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES", "oom_line"]
 
 # "Tainted: G  B  OE" (flags and padding), RHEL's "Tainted: G  L ------------" (its support mark), or
 # "Not tainted"; then the release, in parentheses on 2.6.2x i386.
@@ -108,15 +107,6 @@ def parse_task_line(text: str) -> Optional[TaskLine]:
     return None
 
 
-_RELEASE = re.compile(_TAINT)
-
-
-def kernel_release(text: str) -> Optional[str]:
-    """The release printed after the taint words of a task or WARNING line, else None."""
-    match = _RELEASE.search(text)
-    return match["release"] if match else None
-
-
 @dataclass(frozen=True)
 class Frame:
     """One call-trace frame or faulting location: ``function+offset/size [module]``.
@@ -130,6 +120,11 @@ class Frame:
     module: Optional[str] = None
     reliable: bool = True
     text: str = ""
+
+    @property
+    def location(self) -> str:
+        """``function+0xoffset/0xsize``, without the module."""
+        return f"{self.function}+{self.offset:#x}/{self.size:#x}"
 
 
 # Pre-4.9: " [<ffffffff8109a1b2>] ? do_exit+0x12/0x340"; 4.9+: "  ? do_exit+0x12/0x340 [mod]";

@@ -9,7 +9,9 @@ import sys
 import time
 from typing import Any, Dict
 
-from ..analysis.triage import DEFAULT_TIMEOUT, SIGNATURE_DEPTH, DumpTriage, triage
+from ..analysis.crash_report import SIGNATURE_DEPTH
+from ..analysis.triage import DEFAULT_TIMEOUT, triage
+from ..analysis.triage_analyze import DumpTriage
 from ..analysis.triage_html import render_html
 from ..errors import PycoreError
 from .output import add_json_flag, emit
