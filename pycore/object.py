@@ -8,7 +8,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
-from .types.model import MAX_TYPE_SIZE, Type, TypeKind, pointer_type
+from .types.model import MAX_NESTING, MAX_TYPE_SIZE, Type, TypeKind, pointer_type
 
 if TYPE_CHECKING:  # pragma: no cover
     from .program import Program
@@ -57,6 +57,9 @@ class Object:
 
     def value_(self) -> Any:
         """The value as Python data: int, bool, float, list (arrays) or dict (structs, unions)."""
+        return self._value_at_depth(0)
+
+    def _value_at_depth(self, depth: int) -> Any:
         if self.address_ is None and not isinstance(self._value, bytes):
             return self._value
         t = self.type_.resolved()
@@ -66,7 +69,7 @@ class Object:
             if t.is_signed and value >> (self.bit_field_size_ - 1):
                 value -= 1 << self.bit_field_size_
             return bool(value) if t.kind is TypeKind.BOOL else value
-        return _decode(t, self._raw(), self)
+        return _decode(t, self._raw(), self, depth)
 
     def read_(self) -> "Object":
         """The same object with its value read now (a snapshot)."""
@@ -259,7 +262,12 @@ class Object:
         return f"({self.type_.type_name()}){value!r}"
 
 
-def _decode(t: Type, raw: bytes, obj: Object) -> Any:
+def _decode(t: Type, raw: bytes, obj: Object, depth: int) -> Any:
+    """``raw`` as Python data; ``depth`` counts the arrays and structs around it, so a type
+    that contains itself (damaged debug info) ends in FormatError, not RecursionError."""
+    if depth > MAX_NESTING:
+        raise FormatError(f"{t.type_name()} is nested more than {MAX_NESTING} levels deep in "
+                          f"{obj.type_.type_name()}: a type that contains itself", field="member")
     kind = t.kind
     if kind in (TypeKind.INT, TypeKind.ENUM):
         return int.from_bytes(raw, "little", signed=t.is_signed)
@@ -270,10 +278,9 @@ def _decode(t: Type, raw: bytes, obj: Object) -> Any:
     if kind is TypeKind.FLOAT:
         return struct.unpack({4: "<f", 8: "<d"}[len(raw)], raw)[0] if len(raw) in (4, 8) else float("nan")
     if kind is TypeKind.ARRAY:
-        element = t.type
-        size = element.size  # type: ignore[union-attr]
-        return [_decode(element.resolved(), raw[i * size:(i + 1) * size], obj)  # type: ignore[union-attr]
-                for i in range(t.length or 0)]
+        element = t.type.resolved()  # type: ignore[union-attr]
+        size = element.size
+        return [_decode(element, raw[i * size:(i + 1) * size], obj, depth + 1) for i in range(t.length or 0)]
     if kind in (TypeKind.STRUCT, TypeKind.UNION):
         value: Dict[str, Any] = {}
         snapshot = Object(obj.prog_, t, raw)
@@ -281,7 +288,7 @@ def _decode(t: Type, raw: bytes, obj: Object) -> Any:
             if member.type.size is None:  # a flexible array member: nothing inside the struct
                 value[name] = []
                 continue
-            value[name] = snapshot.member_(name).value_()
+            value[name] = snapshot.member_(name)._value_at_depth(depth + 1)
         return value
     raise ObjectTypeError(f"cannot read a value of type {t.type_name()}")
 

@@ -11,9 +11,9 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import FormatError
-from .model import (Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type, canonical_base_name,
-                    enum_type, float_type, function_type, int_type, pointer_type, struct_type,
-                    typedef_type, union_type, void_type)
+from .model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type,
+                    canonical_base_name, enum_type, float_type, function_type, int_type, pointer_type,
+                    struct_type, typedef_type, union_type, void_type)
 
 BTF_MAGIC = 0xEB9F
 BTF_HEADER = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
@@ -53,6 +53,12 @@ _FIXED = [e[0] if e else 0 for e in _EXTRA_WORDS]
 _PER_ITEM = [e[1] if e else 0 for e in _EXTRA_WORDS]
 _NAMED_NAMESPACE = {BTF_KIND_STRUCT: "struct", BTF_KIND_UNION: "union", BTF_KIND_ENUM: "enum",
                     BTF_KIND_ENUM64: "enum", BTF_KIND_TYPEDEF: "typedef", BTF_KIND_INT: "", BTF_KIND_FLOAT: ""}
+# The sizes the kernel's verifier accepts (btf_int_check_meta, btf_float_check_meta,
+# btf_enum_check_meta): anything else is a damaged record.
+_INT_SIZES = (1, 2, 4, 8, 16)
+_FLOAT_SIZES = (2, 4, 8, 12, 16)
+_ENUM_SIZES = (1, 2, 4, 8)
+_MAX_INT_BITS = 128
 
 
 class BtfIndex(TypeIndexBase):
@@ -180,6 +186,9 @@ class BtfIndex(TypeIndexBase):
             if type_id in self._building:
                 raise FormatError(f"BTF type {type_id} refers to itself without a struct in between",
                                   self._offset(type_id), "type")
+            if len(self._building) >= MAX_NESTING:
+                raise FormatError(f"BTF type {type_id} is nested more than {MAX_NESTING} types deep",
+                                  self._offset(type_id), "type")
             self._building.add(type_id)
             try:
                 t = self._build(type_id)
@@ -194,6 +203,12 @@ class BtfIndex(TypeIndexBase):
     def _kind(self, type_id: int) -> int:
         return (self._words[self._starts[type_id] + 1] >> 24) & 0x1F
 
+    def _check_size(self, type_id: int, size: int, allowed: "Tuple[int, ...]", kind: str) -> int:
+        if size not in allowed:
+            raise FormatError(f"BTF {kind} type {type_id} is {size} bytes, expected one of {allowed}",
+                              self._offset(type_id) + 8, "size")
+        return size
+
     def _build(self, type_id: int) -> Type:
         words = self._words
         i = self._starts[type_id]
@@ -204,23 +219,38 @@ class BtfIndex(TypeIndexBase):
         name = self._name(name_off, type_id)
         extra = i + 3
         if kind == BTF_KIND_INT:
+            self._check_size(type_id, size_type, _INT_SIZES, "INT")
             encoding = words[extra]
             flags = (encoding >> 24) & 0x0F
+            bits, bit_offset = encoding & 0xFF, (encoding >> 16) & 0xFF
+            if bits > _MAX_INT_BITS or bit_offset + bits > 8 * size_type:
+                raise FormatError(f"BTF INT type {type_id} has {bits} bits at bit {bit_offset} of a "
+                                  f"{size_type}-byte integer", self._offset(type_id) + 12, "int encoding")
             if flags & BTF_INT_BOOL:
                 return bool_type(name or "_Bool", size_type)
             return int_type(name or "int", size_type, bool(flags & BTF_INT_SIGNED))
         if kind == BTF_KIND_FLOAT:
-            return float_type(name or "double", size_type)
+            return float_type(name or "double", self._check_size(type_id, size_type, _FLOAT_SIZES, "FLOAT"))
         if kind == BTF_KIND_PTR:
             return pointer_type(self.type_by_id(size_type), self.pointer_size)
         if kind == BTF_KIND_ARRAY:
             element, _index_type, nelems = words[extra], words[extra + 1], words[extra + 2]
+            element_type = self.type_by_id(element)
+            element_size = element_type.size or 0
+            if max(element_size, 1) * nelems > MAX_TYPE_SIZE:
+                raise FormatError(f"BTF ARRAY type {type_id} of {nelems} {element_size}-byte elements is larger "
+                                  f"than any kernel object ({MAX_TYPE_SIZE} bytes)",
+                                  self._offset(type_id) + 20, "btf_array.nelems")
             # BTF cannot tell "[0]" from "[]"; the kernel uses "[]" for flexible arrays.
-            return array_type(self.type_by_id(element), nelems if nelems else None)
+            return array_type(element_type, nelems if nelems else None)
         if kind in (BTF_KIND_STRUCT, BTF_KIND_UNION):
+            if size_type > MAX_TYPE_SIZE:
+                raise FormatError(f"BTF {KIND_NAMES[kind]} type {type_id} is {size_type} bytes, larger than any "
+                                  f"kernel object ({MAX_TYPE_SIZE})", self._offset(type_id) + 8, "size")
             make = struct_type if kind == BTF_KIND_STRUCT else union_type
             return make(name, size_type, lambda: self._members(type_id))
         if kind in (BTF_KIND_ENUM, BTF_KIND_ENUM64):
+            self._check_size(type_id, size_type, _ENUM_SIZES, KIND_NAMES[kind])
             enumerators = []
             signed = bool(kind_flag)
             if kind == BTF_KIND_ENUM:
@@ -264,9 +294,10 @@ class BtfIndex(TypeIndexBase):
         raise FormatError(f"BTF type {type_id} has unknown kind {kind}", self._offset(type_id) + 4, "info.kind")
 
     def _members(self, type_id: int) -> List[Member]:
+        """The members of a struct or union, each starting inside it (btf_struct_check_meta)."""
         words = self._words
         i = self._starts[type_id]
-        info = words[i + 1]
+        info, struct_bits = words[i + 1], 8 * words[i + 2]
         kind_flag = info >> 31
         members = []
         for k in range(info & 0xFFFF):
@@ -287,6 +318,10 @@ class BtfIndex(TypeIndexBase):
                     if int_offset or bits != words[mi + 2] * 8:
                         bit_offset += int_offset
                         bit_field_size = bits
+            if bit_offset + bit_field_size > struct_bits:
+                raise FormatError(f"BTF type {type_id} member {k} starts at bit {bit_offset}, outside its "
+                                  f"{struct_bits // 8}-byte type", self._type_start + 4 * (j + 2),
+                                  "btf_member.offset")
             members.append(Member(self._name(name_off, type_id), _lazy(self, member_type),
                                   bit_offset, bit_field_size))
         return members

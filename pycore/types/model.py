@@ -8,7 +8,7 @@ import enum
 import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..errors import MissingDebugInfoError, MissingMemberError
+from ..errors import FormatError, MissingDebugInfoError, MissingMemberError
 
 try:  # Python >= 3.8
     from typing import Protocol
@@ -20,6 +20,10 @@ except ImportError:  # pragma: no cover
 # LOG_BUF_SHIFT=25): a larger size or array length is damaged debug info, and reading
 # an object that size would exhaust memory.
 MAX_TYPE_SIZE = 1 << 30
+# Kernel types nest a handful of levels deep (a struct in a union in a struct; const
+# volatile typedef pointer); deeper nesting is a loop in damaged debug info, which would
+# otherwise end in RecursionError.
+MAX_NESTING = 100
 
 
 class TypeKind(enum.Enum):
@@ -194,12 +198,15 @@ class Type:
             self._member_cache = cache
         return cache
 
-    def _collect_members(self, base: int, out: "Dict[str, Member]") -> None:
+    def _collect_members(self, base: int, out: "Dict[str, Member]", depth: int = 0) -> None:
+        if depth > MAX_NESTING:
+            raise FormatError(f"{self.type_name()} has anonymous members nested more than {MAX_NESTING} deep: "
+                              "a type that contains itself", field="member")
         for m in self.members or ():
             if m.name is None:
                 inner = m.type.resolved()
                 if inner.kind in (TypeKind.STRUCT, TypeKind.UNION):
-                    inner._collect_members(base + m.bit_offset, out)
+                    inner._collect_members(base + m.bit_offset, out, depth + 1)
             elif m.name not in out:
                 out[m.name] = m if not base else Member(m.name, m._type, base + m.bit_offset, m.bit_field_size)
 

@@ -1,0 +1,129 @@
+"""Every untyped exception the fuzz targets (tests/test_fuzz.py) or issue 10 found, kept as a
+regression test on the smallest input that showed it.
+
+Findings in modules other owners are refactoring stay here as ``xfail(strict=True)`` tests
+naming the file to fix: when the fix lands the test passes, strict xfail turns that into a
+failure, and the marker (and the matching entry in ``fuzz.targets.KNOWN_FINDINGS``) goes.
+"""
+import struct
+
+import pytest
+
+from pycore.dump.vmcoreinfo import VmcoreInfo
+from pycore.errors import FormatError, PycoreError
+from pycore.object import Object
+from pycore.types.btf import parse_btf
+
+from btf_writer import BtfWriter
+
+
+# -- VMCOREINFO: issue 10 findings 2-4 at their source --------------------------------
+@pytest.mark.parametrize("line,key", [
+    ("SIZE(printk_info)=-88", "SIZE(printk_info)"),            # finding 2: a negative read size
+    ("SIZE(prb_desc)=0", "SIZE(prb_desc)"),                    # finding 4: struct.error on 0 bytes
+    ("OFFSET(prb_desc.state_var)=" + "9" * 300, "OFFSET(prb_desc.state_var)"),  # finding 3: OverflowError
+    ("SIZE(page)=" + "9" * 5000, "SIZE(page)"),                # more digits than int() converts
+    ("LENGTH(printk_info_device)=-1", "LENGTH(printk_info_device)"),
+    ("SYMBOL(prb)=1" + "0" * 16, "SYMBOL(prb)"),               # an address past 64 bits
+    ("NUMBER(phys_base)=" + str(1 << 64), "NUMBER(phys_base)"),
+])
+def test_vmcoreinfo_value_out_of_range_is_a_format_error_naming_the_key(line, key):
+    info = VmcoreInfo("SIZE(prb_desc)=24\n" + line + "\n")
+    kind, name = key[:-1].split("(", 1)
+    with pytest.raises(FormatError) as error:
+        getattr(info, kind.lower())(name)
+    assert error.value.field == key
+    assert len(str(error.value)) < 200  # a 5000-digit value is not echoed back
+
+
+def test_vmcoreinfo_offset_must_lie_inside_its_struct():
+    info = VmcoreInfo("SIZE(prb_desc)=24\nOFFSET(prb_desc.state_var)=0\nOFFSET(prb_desc.text_blk_lpos)=24\n"
+                      "OFFSET(atomic_long_t.counter)=0\n")
+    assert info.offset("prb_desc.state_var") == 0
+    assert info.offset("atomic_long_t.counter") == 0  # no SIZE(atomic_long_t): only the general bound
+    with pytest.raises(FormatError) as error:
+        info.offset("prb_desc.text_blk_lpos")
+    assert error.value.field == "OFFSET(prb_desc.text_blk_lpos)" and "0..23" in str(error.value)
+
+
+@pytest.mark.parametrize("text,accessor", [
+    ("PAGESIZE=0", "page_size"), ("PAGESIZE=4097", "page_size"), ("PAGESIZE=-4096", "page_size"),
+    ("CRASHTIME=" + "9" * 30, "crash_time"), ("CRASHTIME=-1", "crash_time"),
+    ("KERNELOFFSET=" + "f" * 17, "kernel_offset"),
+])
+def test_vmcoreinfo_page_size_crash_time_and_kaslr_offset_are_range_checked(text, accessor):
+    with pytest.raises(FormatError) as error:
+        getattr(VmcoreInfo(text), accessor)
+    assert error.value.field == text.split("=")[0]
+
+
+def test_negative_number_entries_stay_valid():
+    # NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE) is negative in real kernels (4.x).
+    assert VmcoreInfo("NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129\n").number("PAGE_BUDDY_MAPCOUNT_VALUE") == -129
+
+
+# -- BTF -----------------------------------------------------------------------------
+def btf_with(build) -> bytes:
+    writer = BtfWriter()
+    build(writer)
+    return writer.build()
+
+
+def all_types(index):
+    return [index.type_by_id(type_id) for type_id in range(len(index))]
+
+
+@pytest.mark.parametrize("build,field", [
+    (lambda w: w.add_int("int", 3, signed=True), "size"),
+    (lambda w: w.add_int("int", 32, bits=64), "size"),
+    (lambda w: w.add_int("int", 4, bits=200), "int encoding"),
+    (lambda w: w.add_float("double", 0), "size"),
+    (lambda w: w.add_enum("e", 5, [("A", 1)]), "size"),
+    (lambda w: w.add_struct("huge", 0xFFFFFFFF, []), "size"),
+    (lambda w: w.add_array(w.add_int("long", 8), 0xFFFFFFFF), "btf_array.nelems"),
+])
+def test_btf_record_with_impossible_size_is_a_format_error(build, field):
+    index = parse_btf(btf_with(build))
+    with pytest.raises(FormatError) as error:
+        all_types(index)
+    assert error.value.field == field and error.value.offset is not None
+
+
+def test_btf_member_outside_its_struct_is_a_format_error():
+    def build(w):
+        long_t = w.add_int("long", 8, signed=True)
+        w.add_struct("mm_struct", 16, [("total_vm", long_t, 0, 0), ("rss_stat", long_t, 8 * 4096, 0)])
+    index = parse_btf(btf_with(build))
+    mm = index.find("struct mm_struct")
+    with pytest.raises(FormatError) as error:
+        mm.member("total_vm")
+    assert error.value.field == "btf_member.offset"
+
+
+def test_btf_modifier_chain_deeper_than_any_kernel_is_a_format_error_not_recursion_error():
+    def build(w):
+        target = w.add_int("int", 4, signed=True)
+        for _ in range(2000):
+            target = w.add_const(target)
+    index = parse_btf(btf_with(build))
+    with pytest.raises(FormatError) as error:
+        index.type_by_id(len(index) - 1)
+    assert "nested" in str(error.value)
+
+
+def test_btf_struct_that_contains_itself_is_a_format_error_not_recursion_error():
+    """A damaged member type id pointing back at its own struct, by value: anonymous
+    (member lookup) and named (reading the value)."""
+    def build(w):
+        int_t = w.add_int("int", 4, signed=True)
+        w.types.append(struct.pack("<III", w.string("loop"), (4 << 24) | 2, 8)
+                       + struct.pack("<IIIIII", w.string("x"), int_t, 0, 0, int_t + 1, 0))
+        w.types.append(struct.pack("<III", w.string("named"), (4 << 24) | 1, 8)
+                       + struct.pack("<III", w.string("self"), int_t + 2, 0))
+    index = parse_btf(btf_with(build))
+    with pytest.raises(FormatError):
+        index.find("struct loop").member("x")
+    with pytest.raises(FormatError) as error:
+        Object(None, index.find("struct named"), bytes(8)).value_()  # type: ignore[arg-type]
+    assert "contains itself" in str(error.value)
+
