@@ -1,13 +1,43 @@
 """The scripting surface: a Program is one dump plus whatever debug information is known."""
 import datetime
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
 
 from . import debuginfo
 from .arch import X86_64
 from .dump import Dump, open_dump
-from .errors import FaultError, MissingDebugInfoError
+from .errors import FaultError, MissingDebugInfoError, PycoreError
 from .object import Object
 from .types.model import Type
+
+T = TypeVar("T")
+
+
+class HelperCache:
+    """What the kernel helpers work out once per dump, under the keys declared here.
+
+    ``vmstat.zone_items`` / ``vmstat.node_items``: the names of ``enum zone_stat_item`` and
+    ``enum node_stat_item``; ``vmstat.nodes``: the online node ids; ``vmstat.zone_layout``: the
+    offsets in ``struct zone``; ``vmstat.node_spans``: each node's pfn range (kernel/vmstat.py).
+    ``slab.layout``: the SLUB offsets (kernel/slab.py).  ``module.symbols``: the symbol lookup
+    over the kernel image and every module (kernel/module.py).
+    """
+
+    KEYS = frozenset({"vmstat.zone_items", "vmstat.node_items", "vmstat.nodes", "vmstat.zone_layout",
+                      "vmstat.node_spans", "slab.layout", "module.symbols"})
+
+    def __init__(self) -> None:
+        self._values: Dict[str, Any] = {}
+
+    def get(self, key: str, build: Callable[[], T]) -> T:
+        """The value under ``key``, built by ``build()`` the first time it is asked for."""
+        if key not in self.KEYS:
+            raise KeyError(f"{key!r} is not a declared helper cache key")
+        if key not in self._values:
+            self._values[key] = build()
+        return self._values[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
 
 
 class Program:
@@ -16,17 +46,20 @@ class Program:
     def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
                  native: Optional[bool] = None):
         self.dump = dump
-        # The container's own method: one Python call less on the hottest path.
-        self.read_physical = dump.read_physical  # type: ignore[method-assign]
-        self.read_physical_into = dump.read_physical_into  # type: ignore[method-assign]
+        # ``read_physical(address, size, zero_excluded=False)`` and ``read_physical_into(address,
+        # buffer, zero_excluded=False)`` are the container's own methods (see pycore.dump.Dump):
+        # one Python call less on the hottest path.
+        self.read_physical = dump.read_physical
+        self.read_physical_into = dump.read_physical_into
         self.vmlinux = vmlinux
         self.system_map = system_map
+        self.cache = HelperCache()
         self._arch: Optional[X86_64] = None
         self._native = native
         self._symbols = None
         self._types = None
         if vmlinux:
-            debuginfo.check_vmlinux(self, vmlinux)
+            debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
 
     @property
     def arch(self) -> X86_64:
@@ -48,8 +81,7 @@ class Program:
     def symbols(self):
         """The symbol table (see :mod:`pycore.debuginfo` for where it comes from)."""
         if self._symbols is None:
-            self._symbols = debuginfo.load_symbols(self)
-            self._use_randomized_bases()
+            self._symbols = debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map, self.arch.read)
         return self._symbols
 
     @symbols.setter
@@ -60,18 +92,33 @@ class Program:
     def types(self):
         """The type index: DWARF, vmlinux BTF or the dump's own BTF."""
         if self._types is None:
-            self._types = debuginfo.load_types(self)
+            symbols = None
+            if not self.vmlinux:
+                try:
+                    symbols = self.symbols
+                except PycoreError:
+                    pass  # load_types then says the dump's BTF cannot be located
+            self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read)
         return self._types
 
     @types.setter
     def types(self, index) -> None:
         self._types = index
 
-    def _use_randomized_bases(self) -> None:
-        # CONFIG_RANDOMIZE_MEMORY moves the direct map; the kernel keeps its base in page_offset_base.
-        base = debuginfo.read_kernel_variable(self, "page_offset_base")
+    def locate_direct_map(self) -> None:
+        """Tell the address translation where the direct map starts, so that its addresses are
+        translated by arithmetic instead of a page-table walk.  CONFIG_RANDOMIZE_MEMORY (4.8+)
+        moves it; the kernel keeps the base in ``page_offset_base`` and the next region's in
+        ``vmalloc_base``.  :func:`open` calls this; without symbols nothing changes."""
+        base = self._unsigned_long("page_offset_base")
         if base:
-            self.arch.set_direct_map(base, debuginfo.read_kernel_variable(self, "vmalloc_base"))
+            self.arch.set_direct_map(base, self._unsigned_long("vmalloc_base"))
+
+    def _unsigned_long(self, name: str) -> Optional[int]:
+        try:
+            return int.from_bytes(self.read(self.symbols.by_name(name).address, 8), "little")
+        except (LookupError, PycoreError):
+            return None
 
     def type(self, name: "Union[str, Type]") -> "Type":
         """A type by C spelling (``"struct task_struct"``, ``"char [16]"``, ``"u64 *"``)."""
@@ -134,14 +181,6 @@ class Program:
     def vmcoreinfo(self):
         return self.dump.vmcoreinfo
 
-    def read_physical(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
-        """``size`` bytes of physical memory at ``address`` (see :meth:`Dump.read_physical`)."""
-        return self.dump.read_physical(address, size, zero_excluded)
-
-    def read_physical_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
-        """Fill a writable buffer from physical memory (see :meth:`Dump.read_physical_into`)."""
-        self.dump.read_physical_into(address, buffer, zero_excluded)
-
     def info(self) -> Dict[str, Any]:
         """What ``pycore info`` shows: the container, the kernel, the memory and the crash."""
         dump, vmcoreinfo = self.dump, self.dump.vmcoreinfo
@@ -170,9 +209,16 @@ class Program:
             "kernel_offset": vmcoreinfo.kernel_offset if vmcoreinfo else None,
             "incomplete": dump.incomplete or bool(pages.get("missing")),
             "native": getattr(dump, "native", False),
-            "debuginfo": debuginfo.describe_sources(self),
+            "debuginfo": {"symbols": self._source_of("symbols"), "types": self._source_of("types")},
             "details": details,
         }
+
+    def _source_of(self, what: str) -> str:
+        """Which source answered for ``symbols`` or ``types`` (for ``pycore info``)."""
+        try:
+            return getattr(self, what).source
+        except PycoreError as error:
+            return f"unavailable: {error}"
 
     def close(self) -> None:
         if self._arch is not None:
@@ -188,5 +234,12 @@ class Program:
 
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
          native: Optional[bool] = None) -> Program:
-    """Open a vmcore of any supported format (detected by content) as a :class:`Program`."""
-    return Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map, native=native)
+    """Open a vmcore of any supported format (detected by content) as a :class:`Program`,
+    with its direct map located when symbols are at hand (:meth:`Program.locate_direct_map`)."""
+    prog = Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map, native=native)
+    try:
+        prog.locate_direct_map()
+    except BaseException:
+        prog.close()
+        raise
+    return prog

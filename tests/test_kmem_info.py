@@ -1,7 +1,8 @@
 """kmem -i arithmetic and layout without a dump: crash's pages_to_size(), truncating percentages,
 and the sections that appear only when the kernel has hugetlbfs, swap and overcommit accounting."""
+from pycore.cli.crashfmt import pages_to_size, percent
 from pycore.cli.kmem import render_info, render_zones
-from pycore.kernel import meminfo, vmstat
+from pycore.kernel import vmstat
 from pycore.types.model import enum_type
 
 CRASH_6_1_OOM = """\
@@ -33,20 +34,20 @@ def info(**changes):
 
 
 def test_sizes_drop_a_trailing_point_zero_and_switch_units_like_crash():
-    assert meminfo.pages_to_size(0, 4096) == "0"
-    assert meminfo.pages_to_size(183300, 4096) == "716 MB"     # 716.02 MB
-    assert meminfo.pages_to_size(9366, 4096) == "36.6 MB"
-    assert meminfo.pages_to_size(259479, 4096) == "1013.6 MB"  # still under 1 GB
-    assert meminfo.pages_to_size(100, 4096) == "400 KB"
-    assert meminfo.pages_to_size(262144, 4096) == "1 GB"
-    assert meminfo.pages_to_size(300000, 4096) == "1.1 GB"
+    assert pages_to_size(0, 4096) == "0"
+    assert pages_to_size(183300, 4096) == "716 MB"     # 716.02 MB
+    assert pages_to_size(9366, 4096) == "36.6 MB"
+    assert pages_to_size(259479, 4096) == "1013.6 MB"  # still under 1 GB
+    assert pages_to_size(100, 4096) == "400 KB"
+    assert pages_to_size(262144, 4096) == "1 GB"
+    assert pages_to_size(300000, 4096) == "1.1 GB"
 
 
 def test_percentages_truncate_as_c_integer_division():
-    assert meminfo.percent(173934, 183300) == 94  # 94.9
-    assert meminfo.percent(259479, 91650) == 283
-    assert meminfo.percent(1, 3) == 33
-    assert meminfo.percent(5, 0) == 0
+    assert percent(173934, 183300) == 94  # 94.9
+    assert percent(259479, 91650) == 283
+    assert percent(1, 3) == 33
+    assert percent(5, 0) == 0
 
 
 def test_the_table_matches_crash_on_the_6_1_oom_numbers():

@@ -7,8 +7,9 @@ import pytest
 
 import pycore
 from pycore.cli import main
+from pycore.cli.log import format_log
 from pycore.errors import MissingDebugInfoError
-from pycore.kernel.printk import format_log, get_printk_records, parse_log_buf
+from pycore.kernel.printk import get_printk_records, parse_log_buf
 
 import printk_fixtures as fixtures
 from printk_fixtures import Message

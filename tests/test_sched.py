@@ -2,7 +2,8 @@
 for what the corpus dumps never show (stopped, traced, zombie, parked tasks; days of uptime)."""
 import pytest
 
-from pycore.kernel import mm, system
+from pycore.cli import crashfmt
+from pycore.kernel import system
 from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, TASK_INTERRUPTIBLE, TASK_NEW,
                                  TASK_NOLOAD, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL,
                                  TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, state_code)
@@ -52,7 +53,7 @@ def test_state_constants_are_the_kernel_values():
     (400 * 86400 + 5, "400 days, 00:00:05"),
 ])
 def test_uptime_is_crash_convert_time(seconds, text):
-    assert system.format_uptime(seconds) == text
+    assert crashfmt.uptime_text(seconds) == text
 
 
 @pytest.mark.parametrize("fixed,text", [
@@ -66,7 +67,7 @@ def test_uptime_is_crash_convert_time(seconds, text):
     (2048 * 3 + 2038, "4.00"),   # 0.995 rounds up into the integer part
 ])
 def test_load_average_rounds_like_the_kernel(fixed, text):
-    assert system.format_load(fixed) == text
+    assert crashfmt.load_text(fixed) == text
 
 
 @pytest.mark.parametrize("total,text", [
@@ -79,17 +80,17 @@ def test_load_average_rounds_like_the_kernel(fixed, text):
     (0, "0"),
 ])
 def test_memory_size_is_crash_get_memory_size(total, text):
-    assert mm.memory_size_text(total) == text
+    assert crashfmt.memory_size_text(total) == text
 
 
 @pytest.mark.parametrize("percent,text", [(0.0, "0.0"), (31.24, "31.2"), (0.66, "0.7"), (0.25, "0.2"), (100.0, "100.0")])
 def test_percent_is_c_printf_one_decimal(percent, text):
-    assert mm.percent_text(percent) == text
+    assert crashfmt.percent_text(percent) == text
 
 
 def test_date_is_crash_ctime_tz_in_utc():
-    assert system.format_date(1795655846) == "Thu Nov 26 01:17:26 UTC 2026"
-    assert system.format_date(0) == "Thu Jan  1 00:00:00 UTC 1970"
+    assert crashfmt.ctime_utc(1795655846) == "Thu Nov 26 01:17:26 UTC 2026"
+    assert crashfmt.ctime_utc(0) == "Thu Jan  1 00:00:00 UTC 1970"
 
 
 def test_panic_line_takes_the_first_matching_group():
@@ -98,7 +99,7 @@ def test_panic_line_takes_the_first_matching_group():
     oops = ["BUG: kernel NULL pointer dereference, address: 0000000000000000", "Oops: 0000 [#1] PREEMPT SMP NOPTI",
             "Kernel panic - not syncing: Fatal exception"]
     assert system.panic_message(None, oops) == "Oops: 0000 [#1] PREEMPT SMP NOPTI"
-    assert system.format_panic("Oops: 0000 [#1] PREEMPT SMP NOPTI") == \
+    assert crashfmt.panic_text("Oops: 0000 [#1] PREEMPT SMP NOPTI") == \
         '"Oops: 0000 [#1] PREEMPT SMP NOPTI" (check log for details)'
     assert system.panic_message(None, ["nothing here"]) is None
-    assert system.format_panic(None) == '""'
+    assert crashfmt.panic_text(None) == '""'

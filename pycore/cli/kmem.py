@@ -5,6 +5,7 @@ from typing import Any, Dict, List
 
 from ..kernel import meminfo, slab, vmstat
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import pages_to_size, percent
 from .output import emit
 
 
@@ -49,10 +50,10 @@ def render_info(info: Dict[str, Any]) -> str:
     dashes = "       ----"
 
     def row(label: str, pages: int, tail: str) -> str:
-        return "%13s  %7d  %11s  %s" % (label, pages, meminfo.pages_to_size(pages, page), tail)
+        return "%13s  %7d  %11s  %s" % (label, pages, pages_to_size(pages, page), tail)
 
     def share(pages: int, whole: int, of: str) -> str:
-        return "%3d%% of %s" % (meminfo.percent(pages, whole), of)
+        return "%3d%% of %s" % (percent(pages, whole), of)
 
     lines = ["                 PAGES        TOTAL      PERCENTAGE", row("TOTAL MEM", total, dashes)]
     for label, key in (("FREE", "free"), ("USED", "used"), ("BUFFERS", "buffers"), ("CACHED", "cached"),

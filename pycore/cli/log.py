@@ -1,10 +1,12 @@
 """``pycore log DUMP``: the kernel log as crash's ``log`` command prints it, from VMCOREINFO alone."""
 import argparse
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Sequence
 
-from ..kernel.printk import boot_time, caller_width, format_log, get_printk_records
+from ..kernel.printk import PrintkRecord, boot_time, get_printk_records
+from ..kernel.sched import pid_max
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import CALLER_WIDTH_DEFAULT, caller_width, ctime_utc
 from .output import emit
 
 
@@ -35,9 +37,60 @@ def run(args: argparse.Namespace) -> int:
         text = format_log(records, timestamps=not args.no_time,
                           boot=boot_time(prog, records) if args.human_time and not args.no_time else None,
                           show_level=args.level, show_caller=args.caller, show_dictionary=args.dictionary,
-                          caller_width=caller_width(prog) if args.caller else 8)
+                          caller_width=caller_width(pid_max(prog)) if args.caller else CALLER_WIDTH_DEFAULT)
     sys.stdout.write(text)
     if records.lost:
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(records.skipped.items()))
         print(f"pycore log: {records.lost} record(s) skipped ({reasons})", file=sys.stderr)
     return 0
+
+
+def _printable(raw: bytes, indent: str, spaces: bool = True) -> str:
+    # crash prints isprint() or isspace() bytes (dictionaries: isprint() only) as they are,
+    # every other byte as '.'.
+    out = []
+    for byte in raw:
+        if byte == 10 and spaces:
+            out.append("\n" + indent)
+        elif 32 <= byte < 127 or (spaces and 9 <= byte <= 13):
+            out.append(chr(byte))
+        else:
+            out.append(".")
+    return "".join(out)
+
+
+def format_log(records: Sequence[PrintkRecord], *, timestamps: bool = True, boot: Optional[int] = None,
+               show_level: bool = False, show_caller: bool = False, show_dictionary: bool = False,
+               caller_width: int = CALLER_WIDTH_DEFAULT, legacy: Optional[bool] = None) -> str:
+    """The log as crash's ``log`` prints it: ``[%5lu.%06lu] text``, continuation lines indented
+    under the text.  ``timestamps=False`` is ``-t``; ``boot`` (seconds since the epoch) gives
+    human-readable times (``-T``); ``show_level`` is ``-m`` (``<level>`` in hex, or the legacy
+    ``<N>`` prefix in front); ``show_caller`` is ``-c``; ``show_dictionary`` is ``-d``."""
+    if legacy is None:
+        legacy = getattr(records, "format", None) == "log_buf"
+    lines: List[str] = []
+    for record in records:
+        if record.dataless:
+            lines.append("")
+            continue
+        prefix = ""
+        if legacy and show_level and record.level is not None:
+            prefix += f"<{record.level}>"
+        if timestamps and record.timestamp_ns is not None:
+            seconds, nanoseconds = divmod(record.timestamp_ns, 1_000_000_000)
+            if boot is not None:
+                prefix += f"[{ctime_utc(boot + seconds)}] "
+            else:
+                prefix += f"[{seconds:5d}.{nanoseconds // 1000:06d}] "
+        if show_caller and record.caller_id is not None:
+            prefix += f"[{record.caller:>{caller_width}}] "
+        if show_level and not legacy and record.level is not None:
+            prefix += f"<{record.level:x}>"
+        indent = " " * len(prefix)
+        raw = record.raw_text or record.text.encode()
+        text = prefix + _printable(raw, indent)
+        if show_dictionary and record.dictionary:
+            for entry in record.dictionary:
+                text += "\n" + indent + _printable(entry.encode(), "", spaces=False)
+        lines.append(text)
+    return "\n".join(lines) + ("\n" if lines else "")

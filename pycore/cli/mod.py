@@ -1,6 +1,6 @@
 """``pycore mod DUMP``: the loaded modules as crash 9's ``mod`` lists them."""
 import argparse
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from ..kernel import module
 from .common import add_dump_arguments, open_from_args
@@ -15,9 +15,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
-        modules = module.for_each_module(prog)
-        lines = module.crash_mod_lines(prog, modules)
-    return emit(args, {"modules": [module.module_to_dict(m) for m in modules], "lines": lines}, render)
+        modules = [module.module_to_dict(m) for m in module.for_each_module(prog)]
+        lines = mod_lines(modules, module.has_mem_layout(prog))
+    return emit(args, {"modules": modules, "lines": lines}, render)
+
+
+def mod_lines(modules: List[Dict[str, Any]], mem_layout: bool) -> List[str]:
+    """crash 9's ``mod`` listing of :func:`pycore.kernel.module.module_to_dict` rows, no module
+    debuginfo loaded (every module "(not loaded)"); ``mem_layout`` (6.4+) titles the text column
+    TEXT_BASE instead of BASE."""
+    base_title = "TEXT_BASE" if mem_layout else "BASE"
+    name_width = max([len("NAME")] + [len(m["name"]) for m in modules])
+    size_width = max([len("SIZE")] + [len(str(m["size"])) for m in modules])
+    header = "  ".join([_center("MODULE", 16), "NAME".ljust(name_width), _center(base_title, 16),
+                        "SIZE".rjust(size_width), "OBJECT FILE"])
+    lines = [header]
+    for m in modules:
+        lines.append("  ".join([f"{m['address']:016x}", m["name"].ljust(name_width), f"{m['text_base']:016x}",
+                                str(m["size"]).rjust(size_width), "(not loaded)", "[CONFIG_KALLSYMS]"]))
+    return lines
+
+
+def _center(text: str, width: int) -> str:
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)
 
 
 def render(result: Dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from typing import Any, Dict, List
 
 from ..kernel import mm, sched
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import percent_text
 from .output import emit
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
@@ -33,7 +34,7 @@ def tasks(prog) -> List[Dict[str, Any]]:
             "state": sched.task_state(snapshot),
             "state_value": sched.task_state_value(snapshot),
             "percent_mem": round(memory.percent, 6),
-            "percent_mem_text": mm.percent_text(memory.percent),
+            "percent_mem_text": percent_text(memory.percent),
             "vsz_kb": memory.vsz_kb,
             "rss_kb": memory.rss_kb,
             "rss_pages": memory.rss_pages,

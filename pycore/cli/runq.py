@@ -4,6 +4,7 @@ from typing import Any, Dict, List
 
 from ..kernel import sched
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import pid_width
 from .output import emit
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         cpus = range(sched.nr_cpus(prog))
         if args.cpus:
             cpus = [cpu for cpu in _cpu_list(args.cpus) if cpu in cpus]  # type: ignore[assignment]
-        data = {"pid_width": sched.pid_width(prog), "cpus": [sched.runqueue(prog, cpu) for cpu in cpus]}
+        data = {"pid_width": pid_width(sched.pid_max(prog)), "cpus": [sched.runqueue(prog, cpu) for cpu in cpus]}
         return emit(args, data, render)
 
 

@@ -2,8 +2,9 @@
 import argparse
 from typing import Any, Dict
 
-from ..kernel.system import format_panic, system_info
+from ..kernel.system import FIXED_1, system_info
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import ctime_utc, load_text, memory_size_text, panic_text, uptime_text
 from .output import emit
 
 
@@ -15,7 +16,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
-        return emit(args, system_info(prog), render)
+        return emit(args, report(system_info(prog)), render)
+
+
+def report(info: Dict[str, Any]) -> Dict[str, Any]:
+    """:func:`pycore.kernel.system.system_info` with crash's texts beside the values they show
+    (``date_text``, ``uptime``, ``load_average_text``, ``memory``); load averages as numbers."""
+    date, loads = info["date"], info["load_average"]
+    texts = {
+        "date_text": ctime_utc(date) if date is not None else None,
+        "uptime": uptime_text(info["uptime_seconds"]),
+        "load_average": [value / FIXED_1 for value in loads],
+        "load_average_text": ", ".join(load_text(value) for value in loads),
+        "memory": memory_size_text(info["memory_bytes"]),
+    }
+    order = ("kernel", "symbols", "types", "dumpfile", "partial_dump", "cpus", "offline_cpus", "date", "date_text",
+             "jiffies", "hz", "kernel_hz", "uptime_seconds", "uptime", "kernel_uptime_seconds", "load_average",
+             "load_average_text", "tasks", "nodename", "release", "version", "machine", "mhz", "memory_bytes",
+             "memory", "panic", "panic_error")
+    return {key: texts[key] if key in texts else info[key] for key in order}
 
 
 def kernel_text(info: Dict[str, Any]) -> str:
@@ -26,6 +45,7 @@ def kernel_text(info: Dict[str, Any]) -> str:
 
 
 def render(info: Dict[str, Any]) -> str:
+    """crash's ``sys`` lines from :func:`report`."""
     cpus = f"{info['cpus']}" + (f" [OFFLINE: {info['offline_cpus']}]" if info["offline_cpus"] else "")
     mhz = f"({info['mhz']} Mhz)" if info["mhz"] else "(unknown Mhz)"
     lines = [
@@ -41,6 +61,6 @@ def render(info: Dict[str, Any]) -> str:
         f"     VERSION: {info['version']}",
         f"     MACHINE: {info['machine']}  {mhz}",
         f"      MEMORY: {info['memory']}",
-        f"       PANIC: {format_panic(info['panic'])}",
+        f"       PANIC: {panic_text(info['panic'])}",
     ]
     return "\n".join(lines)

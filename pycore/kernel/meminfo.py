@@ -6,9 +6,9 @@ Reads ``_totalram_pages``, the zone and node counters, block-device page caches,
 from typing import Any, Dict, Optional
 
 from ..errors import FaultError
-from ..debuginfo import symbol_address
 from . import vmstat
 from .mm import totalram_pages
+from .variables import symbol_address
 
 SWP_USED = 1
 _MASK64 = (1 << 64) - 1
@@ -169,26 +169,5 @@ def kmem_info(prog) -> Dict[str, Any]:
     }
 
 
-def pages_to_size(pages: int, page_size: int) -> str:
-    """crash's ``pages_to_size()``: "0", "812 KB", "36.6 MB", "1.2 GB" (a ".0" is dropped)."""
-    if pages == 0:
-        return "0"
-    total = float(pages) * float(page_size)
-    if total >= 1 << 30:
-        text = "%.1f GB" % (total / (1 << 30))
-    elif total >= 1 << 20:
-        text = "%.1f MB" % (total / (1 << 20))
-    else:
-        text = "%d KB" % int(total / 1024)
-    return text.replace(".0 ", " ", 1)
-
-
-def percent(part: int, whole: int) -> int:
-    """``(part * 100) / whole`` in C unsigned long arithmetic, 0 when ``whole`` is 0."""
-    if not whole:
-        return 0
-    return ((part * 100) & _MASK64) // (whole & _MASK64)
-
-
-__all__ = ["kmem_info", "pages_to_size", "percent", "totalram_pages", "free_pages",
+__all__ = ["kmem_info", "totalram_pages", "free_pages",
            "nr_blockdev_pages", "swapper_space_pages", "hugetlb_pages", "swap_pages", "commit_pages", "slab_pages"]

@@ -5,7 +5,7 @@ deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter
 """
 from typing import TYPE_CHECKING, List, NamedTuple, Optional
 
-from ..debuginfo import kernel_variable, read_kernel_variable
+from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
@@ -161,32 +161,8 @@ def task_memory(task: Object, total_pages: int, cpus: Optional[int] = None) -> T
     return TaskMemory(rss, total_vm, rss * page_size // 1024, total_vm * page_size // 1024, percent)
 
 
-def memory_size_text(total_bytes: int) -> str:
-    """crash's ``sys`` MEMORY: rounded up to the next GiB when within 64 MiB of it, then shown
-    with one decimal in GB, MB or whole KB, a trailing ``.0`` dropped ("1 GB", "255.5 MB")."""
-    gib, mib = 1 << 30, 1 << 20
-    next_gib = -(-total_bytes // gib) * gib
-    if next_gib and next_gib - total_bytes <= 64 * mib:
-        total_bytes = next_gib
-    if total_bytes == 0:
-        return "0"
-    if total_bytes >= gib:
-        text = "%.1f GB" % (total_bytes / gib)
-    elif total_bytes >= mib:
-        text = "%.1f MB" % (total_bytes / mib)
-    else:
-        return "%d KB" % (total_bytes // 1024)
-    return text.replace(".0 ", " ")
-
-
-def percent_text(percent: float) -> str:
-    """%MEM as crash prints it: C's ``%.1f`` (round half to even on the binary value)."""
-    return "%.1f" % percent
-
-
 __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
-           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory",
-           "memory_size_text", "percent_text"]
+           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory"]
 
 
 def read_user(task: Object, address: int, size: int) -> bytes:

@@ -189,37 +189,18 @@ class ModuleSymbols:
 
 def symbol_lookup(prog, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:
     """``(Symbol, offset, module)`` for an address in the kernel image or a module."""
-    cache = getattr(prog, "_pycore_module_symbols", None)
-    if cache is None:
-        cache = ModuleSymbols(prog)
-        try:
-            prog._pycore_module_symbols = cache
-        except AttributeError:
-            pass
-    return cache.lookup(address)
+    return module_symbol_index(prog).lookup(address)
 
 
-def crash_mod_lines(prog, modules: Optional[List[Module]] = None) -> List[str]:
-    """crash 9's ``mod`` listing (no module debuginfo loaded: every module "(not loaded)")."""
-    if modules is None:
-        modules = for_each_module(prog)
-    new_layout = prog.type("struct module").has_member("mem")
-    base_title = "TEXT_BASE" if new_layout else "BASE"
-    name_width = max([len("NAME")] + [len(m.name) for m in modules])
-    size_width = max([len("SIZE")] + [len(str(m.size)) for m in modules])
-    header = "  ".join([_center("MODULE", 16), "NAME".ljust(name_width), _center(base_title, 16),
-                        "SIZE".rjust(size_width), "OBJECT FILE"])
-    lines = [header]
-    for module in modules:
-        lines.append("  ".join([f"{module.address:016x}", module.name.ljust(name_width),
-                                f"{module.text_base:016x}", str(module.size).rjust(size_width),
-                                "(not loaded)", "[CONFIG_KALLSYMS]"]))
-    return lines
+def module_symbol_index(prog) -> ModuleSymbols:
+    """The program's one :class:`ModuleSymbols`, built on first use (its module list and tables are kept)."""
+    return prog.cache.get("module.symbols", lambda: ModuleSymbols(prog))
 
 
-def _center(text: str, width: int) -> str:
-    left = (width - len(text)) // 2
-    return " " * left + text + " " * (width - len(text) - left)
+def has_mem_layout(prog) -> bool:
+    """Whether ``struct module`` describes its memory in ``mem[MOD_MEM_NUM_TYPES]`` (6.4+)
+    rather than ``core_layout``/``init_layout``; crash titles the text column after it."""
+    return prog.type("struct module").has_member("mem")
 
 
 def module_to_dict(module: Module) -> dict:

@@ -1,11 +1,10 @@
 """The kernel log buffer, read through VMCOREINFO alone (as vmcore-dmesg does), in its three layouts:
 the lockless ``printk_ringbuffer`` (Linux 5.10+), ``struct printk_log`` records (3.5-5.9; named
 ``struct log`` before 3.11) and the plain character ``log_buf`` with ``<N>`` prefixes (before 3.5).
-:func:`format_log` prints the records the way crash 9's ``log`` command does.
+pycore/cli/log.py prints the records the way crash 9's ``log`` command does.
 """
 import re
 import struct
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -27,9 +26,6 @@ LOG_NOCONS, LOG_NEWLINE, LOG_PREFIX, LOG_CONT = 1, 2, 4, 8
 
 # Bit 31 of caller_id marks a CPU (printk from interrupt context), else it holds a task id.
 CALLER_CPU = 0x80000000
-
-# crash's field width for the caller id when it cannot read pid_max (PID_CHARS_DEFAULT).
-CALLER_WIDTH_DEFAULT = 8
 
 _LEVEL_PREFIX = re.compile(rb"<([0-7])>")
 _TIMESTAMP_PREFIX = re.compile(rb"\[ *(\d+)\.(\d{6})\] ")
@@ -386,27 +382,6 @@ def parse_log_buf(text: bytes, wrapped: bool = False) -> PrintkRecords:
     return records
 
 
-# -- output ----------------------------------------------------------------------
-def _printable(raw: bytes, indent: str, spaces: bool = True) -> str:
-    # crash prints isprint() or isspace() bytes (dictionaries: isprint() only) as they are,
-    # every other byte as '.'.
-    out = []
-    for byte in raw:
-        if byte == 10 and spaces:
-            out.append("\n" + indent)
-        elif 32 <= byte < 127 or (spaces and 9 <= byte <= 13):
-            out.append(chr(byte))
-        else:
-            out.append(".")
-    return "".join(out)
-
-
-def ctime_utc(seconds: int) -> str:
-    """crash's ``ctime_tz()`` (``%a %b %e %T %Z %Y``) for UTC."""
-    tm = time.gmtime(seconds)
-    return time.strftime("%a %b ", tm) + f"{tm.tm_mday:2d}" + time.strftime(" %H:%M:%S UTC %Y", tm)
-
-
 def boot_time(prog: "Program", records: Sequence[PrintkRecord]) -> int:
     """Seconds since the epoch when the kernel booted: the crash time (VMCOREINFO CRASHTIME)
     less the uptime, taken as the last record's timestamp (crash uses jiffies and HZ)."""
@@ -415,50 +390,3 @@ def boot_time(prog: "Program", records: Sequence[PrintkRecord]) -> int:
         raise MissingDebugInfoError("human-readable times need the crash time: VMCOREINFO has no CRASHTIME")
     stamps = [r.timestamp_ns for r in records if r.timestamp_ns is not None]
     return crash_time - (max(stamps) // 1_000_000_000 if stamps else 0)
-
-
-def caller_width(prog: "Program") -> int:
-    """crash's caller-id column: 6 characters when pid_max <= 99999, 7 up to 999999, else 8."""
-    from ..debuginfo import read_kernel_variable
-
-    pid_max = read_kernel_variable(prog, "pid_max", 4)
-    if pid_max is None:
-        return CALLER_WIDTH_DEFAULT
-    return 6 if pid_max <= 99999 else 7 if pid_max <= 999999 else CALLER_WIDTH_DEFAULT
-
-
-def format_log(records: Sequence[PrintkRecord], *, timestamps: bool = True, boot: Optional[int] = None,
-               show_level: bool = False, show_caller: bool = False, show_dictionary: bool = False,
-               caller_width: int = CALLER_WIDTH_DEFAULT, legacy: Optional[bool] = None) -> str:
-    """The log as crash's ``log`` prints it: ``[%5lu.%06lu] text``, continuation lines indented
-    under the text.  ``timestamps=False`` is ``-t``; ``boot`` (seconds since the epoch) gives
-    human-readable times (``-T``); ``show_level`` is ``-m`` (``<level>`` in hex, or the legacy
-    ``<N>`` prefix in front); ``show_caller`` is ``-c``; ``show_dictionary`` is ``-d``."""
-    if legacy is None:
-        legacy = getattr(records, "format", None) == "log_buf"
-    lines: List[str] = []
-    for record in records:
-        if record.dataless:
-            lines.append("")
-            continue
-        prefix = ""
-        if legacy and show_level and record.level is not None:
-            prefix += f"<{record.level}>"
-        if timestamps and record.timestamp_ns is not None:
-            seconds, nanoseconds = divmod(record.timestamp_ns, 1_000_000_000)
-            if boot is not None:
-                prefix += f"[{ctime_utc(boot + seconds)}] "
-            else:
-                prefix += f"[{seconds:5d}.{nanoseconds // 1000:06d}] "
-        if show_caller and record.caller_id is not None:
-            prefix += f"[{record.caller:>{caller_width}}] "
-        if show_level and not legacy and record.level is not None:
-            prefix += f"<{record.level:x}>"
-        indent = " " * len(prefix)
-        raw = record.raw_text or record.text.encode()
-        text = prefix + _printable(raw, indent)
-        if show_dictionary and record.dictionary:
-            for entry in record.dictionary:
-                text += "\n" + indent + _printable(entry.encode(), "", spaces=False)
-        lines.append(text)
-    return "\n".join(lines) + ("\n" if lines else "")

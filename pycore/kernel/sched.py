@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
 from ..errors import FaultError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
+from .variables import read_kernel_variable
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -314,14 +315,10 @@ def _rb_inorder(prog: "Program", node: int, limit: int = 1 << 20) -> Iterator[in
         node = pointer(node + right_offset)
 
 
-def pid_width(prog: "Program") -> int:
-    """crash's width for PIDs in runq/bt headers: 5 digits while pid_max <= 99999, 6 to 999999, else 7."""
-    try:
-        address = prog.symbols.by_name("pid_max").address
-        pid_max = int.from_bytes(prog.read(address, 4), "little")
-    except (LookupError, PycoreError):
-        return 5
-    return 5 if pid_max <= 99999 else 6 if pid_max <= 999999 else 7
+def pid_max(prog: "Program") -> Optional[int]:
+    """``pid_max``: one more than the highest PID the kernel hands out; None when unreadable.
+    crash sizes its PID columns by it."""
+    return read_kernel_variable(prog, "pid_max", 4)
 
 
 def _task_summary(task: Object) -> Dict[str, object]:

@@ -153,10 +153,7 @@ def _read64(prog, address: int) -> int:
 
 
 def _layout(prog) -> _Layout:
-    layout = prog.__dict__.get("_slub_layout")
-    if layout is None:
-        layout = prog.__dict__["_slub_layout"] = _Layout(prog)
-    return layout
+    return prog.cache.get("slab.layout", lambda: _Layout(prog))
 
 
 class _CacheCounter:

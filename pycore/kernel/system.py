@@ -2,11 +2,11 @@
 
 Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x86_64 kernels
 4.x-6.12; where crash's answer rests on a guess (its HZ) the kernel's own value is given too.
+pycore/cli/sysinfo.py writes them as crash does.
 """
-import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ..debuginfo import kernel_variable, read_kernel_variable, symbol_address
+from .variables import kernel_variable, read_kernel_variable, symbol_address
 from ..errors import PycoreError
 from . import mm, sched
 
@@ -16,8 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # Load averages are fixed point with FSHIFT fraction bits (include/linux/sched/loadavg.h).
 FSHIFT = 11
 FIXED_1 = 1 << FSHIFT
-
-_SEC_DAYS = 86400
 
 
 # -- time --------------------------------------------------------------------------------
@@ -65,15 +63,6 @@ def jiffies_since_boot(prog: "Program", hz: Optional[int] = None) -> int:
     return (jiffies - initial) & ((1 << 64) - 1)
 
 
-def format_uptime(seconds: int) -> str:
-    """crash's convert_time(): ``HH:MM:SS``, with ``N days, `` in front from one day on."""
-    days, seconds = divmod(seconds, _SEC_DAYS)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    text = f"{days} days, " if days else ""
-    return text + f"{hours:02d}:{minutes:02d}:{seconds:02d}"
-
-
 def crash_time(prog: "Program") -> Optional[int]:
     """Seconds since the epoch at the crash: VMCOREINFO's CRASHTIME (kdump), else the kernel's
     wall clock ``tk_core.timekeeper.xtime_sec`` (3.17+; QEMU's dumps carry no CRASHTIME)."""
@@ -98,24 +87,11 @@ def crash_time(prog: "Program") -> Optional[int]:
         return None
 
 
-def format_date(seconds: int) -> str:
-    """crash's ctime_tz() in UTC: ``Thu Nov 26 01:17:26 UTC 2026`` (day of month space-padded)."""
-    tm = time.gmtime(seconds)
-    return time.strftime("%a %b ", tm) + f"{tm.tm_mday:2d}" + time.strftime(" %H:%M:%S UTC %Y", tm)
-
-
 # -- load, CPUs, memory, names --------------------------------------------------------------
 def load_average(prog: "Program") -> List[int]:
     """``avenrun[3]``: the 1, 5 and 15 minute load averages, fixed point with FSHIFT bits."""
     data = prog.read(prog.symbols.by_name("avenrun").address, 24)
     return [int.from_bytes(data[i:i + 8], "little") for i in range(0, 24, 8)]
-
-
-def format_load(value: int) -> str:
-    """One load average as crash (and /proc/loadavg) prints it: rounded to 1/100 by adding
-    FIXED_1/200, then ``LOAD_INT.LOAD_FRAC``."""
-    value += FIXED_1 // 200
-    return f"{value >> FSHIFT}.{((value & (FIXED_1 - 1)) * 100) >> FSHIFT:02d}"
 
 
 def cpu_mhz(prog: "Program") -> Optional[int]:
@@ -181,16 +157,14 @@ def panic_message(prog: "Program", lines: Optional[List[str]] = None) -> Optiona
     return None
 
 
-def format_panic(message: Optional[str]) -> str:
-    """PANIC's value: the message in quotes, ``(check log for details)`` after an Oops, as crash."""
-    if message is None:
-        return '""'
-    return f'"{message}"' + (" (check log for details)" if "Oops: " in message else "")
-
-
 # -- everything sys prints --------------------------------------------------------------------
 def system_info(prog: "Program") -> Dict[str, Any]:
-    """All of crash's ``sys`` as data; :func:`pycore.cli.sysinfo.render` prints it as crash does."""
+    """All of crash's ``sys`` as data; :func:`pycore.cli.sysinfo.render` prints it as crash does.
+
+    ``date`` is seconds since the epoch, ``load_average`` the three fixed-point ``avenrun``
+    values (FSHIFT fraction bits), ``memory_bytes`` the present memory, ``panic`` the log line
+    crash shows as PANIC (None when none matches; ``panic_error`` says why the log was unreadable).
+    """
     cpus = sched.nr_cpus(prog)
     try:
         online = [cpu for cpu in sched.online_cpus(prog) if cpu < cpus]
@@ -219,16 +193,13 @@ def system_info(prog: "Program") -> Dict[str, Any]:
         "cpus": cpus,
         "offline_cpus": offline,
         "date": date,
-        "date_text": format_date(date) if date is not None else None,
         "jiffies": jiffies,
         "hz": hz,
         "kernel_hz": kernel_hz_value,
         "uptime_seconds": uptime_seconds,
-        "uptime": format_uptime(uptime_seconds),
         "kernel_uptime_seconds": (jiffies_since_boot(prog, kernel_hz_value) // kernel_hz_value
                                   if kernel_hz_value else None),
-        "load_average": [value / FIXED_1 for value in loads],
-        "load_average_text": ", ".join(format_load(value) for value in loads),
+        "load_average": loads,
         "tasks": len(sched.crash_task_list(prog)),
         "nodename": names["nodename"],
         "release": names["release"],
@@ -236,7 +207,6 @@ def system_info(prog: "Program") -> Dict[str, Any]:
         "machine": names["machine"],
         "mhz": cpu_mhz(prog),
         "memory_bytes": memory_bytes,
-        "memory": mm.memory_size_text(memory_bytes),
         "panic": panic,
         "panic_error": panic_error,
     }

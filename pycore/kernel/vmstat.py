@@ -10,7 +10,6 @@ from ..errors import FaultError, MissingDebugInfoError
 from ..types.model import TypeNotFoundError
 
 
-
 def stat_item_names(prog, enum_name: str, count_name: str) -> List[str]:
     """The counter names of ``enum <enum_name>`` indexed by value, up to ``<count_name>``.
 
@@ -30,7 +29,7 @@ def stat_item_names(prog, enum_name: str, count_name: str) -> List[str]:
 
 def zone_stat_items(prog) -> List[str]:
     """``enum zone_stat_item`` names by index (``NR_FREE_PAGES`` first)."""
-    return _cached(prog, "zone_items", lambda: stat_item_names(prog, "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"))
+    return prog.cache.get("vmstat.zone_items", lambda: stat_item_names(prog, "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"))
 
 
 def node_stat_items(prog) -> List[str]:
@@ -40,14 +39,7 @@ def node_stat_items(prog) -> List[str]:
             return stat_item_names(prog, "node_stat_item", "NR_VM_NODE_STAT_ITEMS")
         except TypeNotFoundError:
             return []
-    return _cached(prog, "node_items", build)
-
-
-def _cached(prog, key: str, build):
-    cache = prog.__dict__.setdefault("_vmstat_cache", {})
-    if key not in cache:
-        cache[key] = build()
-    return cache[key]
+    return prog.cache.get("vmstat.node_items", build)
 
 
 def read_counters(prog, address: int, names: List[str]) -> Dict[str, int]:
@@ -90,7 +82,7 @@ def online_nodes(prog) -> List[int]:
         bits = int.from_bytes(prog.read(address + n_online * size, size), "little")
         nodes = [i for i in range(size * 8) if bits >> i & 1]
         return nodes or [0]
-    return _cached(prog, "nodes", build)
+    return prog.cache.get("vmstat.nodes", build)
 
 
 def pgdat_address(prog, nid: int) -> int:
@@ -149,7 +141,7 @@ def _zone_layout(prog):
         node_zones = prog.type("struct pglist_data").member("node_zones")
         return {"size": zone.size, "count": node_zones.type.resolved().length, "offsets": members,
                 "node_zones": node_zones.offset}
-    return _cached(prog, "zone_layout", build)
+    return prog.cache.get("vmstat.zone_layout", build)
 
 
 def _read_string(prog, address: int, limit: int = 64) -> Optional[str]:
@@ -202,7 +194,7 @@ def node_of_pfn(prog, pfn: int) -> int:
             start = int.from_bytes(prog.read(address + start_off, 8), "little")
             spans.append((start, start + int.from_bytes(prog.read(address + span_off, 8), "little")))
         return spans
-    for index, (start, end) in enumerate(_cached(prog, "node_spans", build)):
+    for index, (start, end) in enumerate(prog.cache.get("vmstat.node_spans", build)):
         if start <= pfn < end:
             return index
     return -1
