@@ -38,8 +38,9 @@ def _count(text: str) -> int:
 def read_until_fault(prog: Program, address: int, size: int, unit: int,
                      zero_excluded: bool = False) -> Tuple[bytes, Optional[PycoreError]]:
     """The bytes from ``address`` up to the first ``unit`` that cannot be read, and the error of that
-    unit (None when all ``size`` bytes were read).  Pages are read whole; only the page holding the
-    failure is read unit by unit, since a fault need not start at a page boundary of the request."""
+    unit (None when all ``size`` bytes were read).  Pages are read whole; a page that fails is read
+    again unit by unit, since what is readable may end inside it (an ELF segment need not end on a
+    page boundary)."""
     try:
         return prog.read_physical(address, size, zero_excluded=zero_excluded), None
     except PycoreError:
