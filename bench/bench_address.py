@@ -2,8 +2,12 @@
 
 Addresses are direct-map pages translated by page-table walks (the direct-map
 shortcut off), more distinct pages than the C TLB holds, so most lookups walk.
-Also times drgn 0.3.0 opening the same kind of dump with the vmlinux, as the
+Also times drgn 0.3.0 (PyPI) opening the same dump with the vmlinux, as the
 baseline for "time to first type", when drgn and the corpus vmlinux are present.
+
+Every translation must land on the physical page the direct map says, and every
+source must give struct task_struct the layout drgn and crash give it: a fast
+wrong walk or type fails here.
 
 Run: python -m pytest bench/bench_address.py --benchmark-only -q
 """
@@ -21,6 +25,9 @@ from conftest import SUMMARIES
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "sample", "vmcore")
 CACHE = os.environ.get("PYCORE_CACHE") or os.path.expanduser("~/.cache/pycore")
 PAGES = 8192
+# struct task_struct of Debian's 6.1.0-56-cloud-amd64 (the sample's kernel) as drgn 0.3.0 reads it
+# from the vmlinux's DWARF on the sample: size and the offsets of comm, pid and tasks.
+TASK_STRUCT = {"size": 9728, "comm": 2976, "pid": 2416, "tasks": 2192}
 RESULTS: "dict[str, float]" = {}
 NATIVE_ONLY = pytest.mark.skipif(not native.AVAILABLE, reason="pycore._native is not built")
 
@@ -49,7 +56,8 @@ SUMMARIES.append(summary)
 
 
 @pytest.fixture(scope="module")
-def addresses():
+def addresses() -> "list[tuple[int, int]]":
+    """(virtual, physical) pairs: direct-map addresses and the physical addresses they map."""
     if not os.path.exists(SAMPLE):
         pytest.skip("testdata/sample/vmcore is missing")
     with pycore.open(SAMPLE) as prog:
@@ -60,7 +68,7 @@ def addresses():
     for start, end in ranges:
         pages.extend(range(start, end, 4096))
     step = max(1, len(pages) // PAGES)
-    return [base + p + 0x123 for p in pages[::step][:PAGES]]
+    return [(base + p + 0x123, p + 0x123) for p in pages[::step][:PAGES]]
 
 
 def _translator(native_path):
@@ -72,26 +80,25 @@ def _translator(native_path):
                                   pytest.param("C batched", marks=NATIVE_ONLY)])
 def test_translation_speed(benchmark, addresses, mode):
     benchmark.group = "translation"
+    virtual = [v for v, _ in addresses]
     if mode == "python walk":
         arch = _translator(False)
 
         def run():
             arch._tlb.clear()
-            for address in addresses:
-                arch.translate(address)
+            return [arch.translate(address) for address in virtual]
     elif mode == "C single":
         arch = _translator(True)
         translate = arch.translate
 
         def run():
-            for address in addresses:
-                translate(address)
+            return [translate(address) for address in virtual]
     else:
         arch = _translator(True)
 
         def run():
-            arch.translate_many(addresses)
-    benchmark(run)
+            return arch.translate_many(virtual)
+    assert benchmark(run) == [p for _, p in addresses], f"{mode} translated the direct map wrongly"
     if benchmark.stats is not None:
         RESULTS[mode] = benchmark.stats.stats.mean / len(addresses)
 
@@ -117,13 +124,15 @@ def test_time_to_first_type(benchmark, source, monkeypatch):
             prog = drgn.Program()
             prog.set_core_dump(SAMPLE)
             prog.load_debug_info([vmlinux])
-            return prog.type("struct task_struct")
+            task = prog.type("struct task_struct")
+            return {"size": task.size, **{name: drgn.offsetof(task, name) for name in ("comm", "pid", "tasks")}}
     else:
         def run():
             with pycore.open(SAMPLE, vmlinux=vmlinux if source.startswith("dwarf") else None) as prog:
-                return prog.type("struct task_struct").members
+                task = prog.type("struct task_struct")
+                return {"size": task.size, **{name: task.offsetof(name) for name in ("comm", "pid", "tasks")}}
     run()  # warm the page cache (and the DWARF index) once
     benchmark.group = "first type"
-    benchmark.pedantic(run, rounds=3, iterations=1)
+    assert benchmark.pedantic(run, rounds=3, iterations=1) == TASK_STRUCT, f"{source} read struct task_struct wrongly"
     if benchmark.stats is not None:
         RESULTS[f"first type: {source}"] = benchmark.stats.stats.mean

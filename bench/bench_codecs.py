@@ -1,6 +1,8 @@
-"""Cost of page decompression: the C floor (pc_decompress_many), Decompressor on C per page,
-and Decompressor on pure Python per page, for every codec on the same realistic pages.
+"""Cost of page decompression: the codec's own Python binding and the C floor (pc_decompress_many)
+as baselines, Decompressor on C per page, Decompressor on pure Python per page and our own LZO1X
+decoder, for every codec on the same realistic pages.
 
+Every path must give back the very pages that were compressed: a fast wrong decoder fails here.
 Run: python -m pytest bench/bench_codecs.py --benchmark-only -q
 """
 import zlib
@@ -22,9 +24,17 @@ COMPRESSORS = {
     CODEC_SNAPPY: snappy.compress,
     CODEC_ZSTD: zstandard.ZstdCompressor(level=1).compress,
 }
+# The codecs' own bindings, one call per page: the baseline every path is measured against.
+LIBRARIES = {
+    CODEC_ZLIB: lambda blob, size: zlib.decompress(blob),
+    CODEC_LZO: lambda blob, size: lzo.decompress(blob, False, size),
+    CODEC_SNAPPY: lambda blob, size: snappy.decompress(blob),
+    CODEC_ZSTD: lambda blob, size: zstandard.ZstdDecompressor().decompress(blob, max_output_size=size),
+}
 NATIVE_ONLY = pytest.mark.skipif(not native.AVAILABLE, reason="pycore._native is not built")
-# The floor runs first so that the others can report their ratio to it.
+# The baselines run first so that the others can report their ratio to them.
 PATHS = [
+    "library",
     pytest.param("floor", marks=NATIVE_ONLY),
     pytest.param("C per page", marks=NATIVE_ONLY),
     "python per page",
@@ -63,8 +73,7 @@ def _offsets(blobs: "list[bytes]") -> "list[int]":
 
 def _per_page(decompress, codec: int, blobs: "list[bytes]"):
     def run():
-        for blob in blobs:
-            decompress(codec, blob, PAGE_SIZE)
+        return [decompress(codec, blob, PAGE_SIZE) for blob in blobs]
 
     return run
 
@@ -73,7 +82,10 @@ def _per_page(decompress, codec: int, blobs: "list[bytes]"):
 @pytest.mark.parametrize("codec", list(COMPRESSORS), ids=lambda codec: CODEC_NAMES[codec])
 def test_page_decompression_speed(benchmark, compressed, realistic_pages, codec, path):
     blobs = compressed[codec]
-    if path == "floor":
+    if path == "library":
+        library = LIBRARIES[codec]
+        run = _per_page(lambda _codec, blob, size: library(blob, size), codec, blobs)
+    elif path == "floor":
         run = _floor(codec, blobs)
     elif path == "C per page":
         run = _per_page(Decompressor(native=True).decompress, codec, blobs)
@@ -84,12 +96,17 @@ def test_page_decompression_speed(benchmark, compressed, realistic_pages, codec,
             pytest.skip("our own decoder exists only for LZO")
         run = _per_page(lambda _codec, blob, size: lzo1x.decompress(blob, size), codec, blobs)
     benchmark.group = CODEC_NAMES[codec]
-    benchmark(run)
+    pages = benchmark(run)
+    if path == "floor":
+        out = native.ffi.buffer(pages)[:]
+        pages = [out[i:i + PAGE_SIZE] for i in range(0, len(out), PAGE_SIZE)]
+    assert [bytes(page) for page in pages] == realistic_pages, f"{path} decoded {CODEC_NAMES[codec]} pages wrongly"
     if benchmark.stats is None:  # --benchmark-disable
         return
     per_page = benchmark.stats.stats.mean / len(blobs)
     PER_PAGE_SECONDS[(CODEC_NAMES[codec], path)] = per_page
     benchmark.extra_info["us_per_page"] = round(per_page * 1e6, 3)
-    floor = PER_PAGE_SECONDS.get((CODEC_NAMES[codec], "floor"))
-    if floor:
-        benchmark.extra_info["ratio_to_floor"] = round(per_page / floor, 2)
+    for baseline in ("library", "floor"):
+        seconds = PER_PAGE_SECONDS.get((CODEC_NAMES[codec], baseline))
+        if seconds and baseline != path:
+            benchmark.extra_info[f"ratio_to_{baseline}"] = round(per_page / seconds, 2)

@@ -4,6 +4,8 @@ kdump: the codec floor (pc_decompress_many on the very blobs the dump stores) an
 libkdumpfile on the same file; pycore one call per page (C and Python) and one
 bulk call.  ELF: random and sequential 4 KiB reads, against libkdumpfile.
 
+Every path must read the machine the file was written from, byte for byte (the baselines too):
+a fast wrong reader fails here.
 Run: python -m pytest bench/bench_read.py --benchmark-only -q
 """
 import random
@@ -15,8 +17,7 @@ import pycore
 from pycore import native
 from pycore.dump.codecs import CODEC_LZO, CODEC_SNAPPY, CODEC_ZLIB, CODEC_ZSTD
 
-sys.path.insert(0, "testdata")
-import synthetic  # noqa: E402
+import synthetic  # testdata/synthetic.py, on the path through bench/conftest.py
 
 try:
     sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-libkdumpfile
@@ -44,27 +45,41 @@ def _machine(pages: int, seed: int) -> synthetic.Machine:
 
 
 @pytest.fixture(scope="module")
-def kdump_files(tmp_path_factory):
-    machine = _machine(PAGES, 2)
+def kdump_machine() -> synthetic.Machine:
+    return _machine(PAGES, 2)
+
+
+@pytest.fixture(scope="module")
+def kdump_files(tmp_path_factory, kdump_machine):
+    """codec -> (path, the compressed blobs as stored, the pages they hold)."""
     directory = tmp_path_factory.mktemp("bench-kdump")
     files = {}
     for name in CODECS:
-        image, layout = synthetic.build_kdump(machine, name)
+        image, layout = synthetic.build_kdump(kdump_machine, name)
         path = directory / f"{name}.vmcore"
         path.write_bytes(image)
-        blobs = [image[offset:offset + size] for offset, size in layout.data_of.values() if size < PAGE_SIZE]
-        files[name] = (str(path), blobs)
+        stored = [(pfn, offset, size) for pfn, (offset, size) in layout.data_of.items() if size < PAGE_SIZE]
+        blobs = [image[offset:offset + size] for _, offset, size in stored]
+        files[name] = (str(path), blobs, b"".join(kdump_machine.pages[pfn] for pfn, _, _ in stored))
     return files
 
 
 @pytest.fixture(scope="module")
-def elf_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bench-elf") / "elf.vmcore"
+def elf_machine() -> synthetic.Machine:
     rng = random.Random(3)
-    machine = synthetic.Machine([(0, ELF_PAGES * PAGE_SIZE)], {p: rng.randbytes(PAGE_SIZE) for p in range(ELF_PAGES)},
-                                set(), synthetic.make_machine().vmcoreinfo, [])
-    path.write_bytes(synthetic.build_elf(machine))
+    return synthetic.Machine([(0, ELF_PAGES * PAGE_SIZE)], {p: rng.randbytes(PAGE_SIZE) for p in range(ELF_PAGES)},
+                             set(), synthetic.make_machine().vmcoreinfo, [])
+
+
+@pytest.fixture(scope="module")
+def elf_file(tmp_path_factory, elf_machine):
+    path = tmp_path_factory.mktemp("bench-elf") / "elf.vmcore"
+    path.write_bytes(synthetic.build_elf(elf_machine))
     return str(path)
+
+
+def _memory(machine: synthetic.Machine, pages: int) -> bytes:
+    return b"".join(machine.pages[pfn] for pfn in range(pages))
 
 
 def summary():
@@ -111,8 +126,8 @@ def _record(benchmark, key, pages):
                                   pytest.param("C bulk into", marks=NATIVE_ONLY),
                                   pytest.param("C per page", marks=NATIVE_ONLY),
                                   "python per page"])
-def test_kdump_read_speed(benchmark, kdump_files, codec, path):
-    file, blobs = kdump_files[codec]
+def test_kdump_read_speed(benchmark, kdump_files, kdump_machine, codec, path):
+    file, blobs, stored_pages = kdump_files[codec]
     benchmark.group = f"kdump {codec}"
     if path == "floor":
         ffi, lib = native.ffi, native.lib
@@ -125,36 +140,41 @@ def test_kdump_read_speed(benchmark, kdump_files, codec, path):
         sizes_c = ffi.new("uint32_t[]", [len(b) for b in blobs])
         dst = ffi.new("uint8_t[]", len(blobs) * PAGE_SIZE)
         contexts = ffi.gc(lib.pc_codecs_new(), lib.pc_codecs_free)
-        benchmark(lambda: lib.pc_decompress_many(contexts, CODECS[codec], src, len(src), offsets_c, sizes_c,
-                                                 len(blobs), dst, PAGE_SIZE))
-    elif path == "libkdumpfile":
+        status = benchmark(lambda: lib.pc_decompress_many(contexts, CODECS[codec], src, len(src), offsets_c, sizes_c,
+                                                          len(blobs), dst, PAGE_SIZE))
+        assert status == lib.PC_OK
+        assert ffi.buffer(dst)[:] == stored_pages, f"the {codec} floor decoded the dump's pages wrongly"
+        _record(benchmark, (codec, path), PAGES)
+        return
+    if path == "libkdumpfile":
         context = kdumpfile.kdumpfile(file)
-        read = context.read
+        read_page = context.read
         space = kdumpfile.KDUMP_MACHPHYSADDR
 
         def run():
-            for pfn in range(PAGES):
-                read(space, pfn * PAGE_SIZE, PAGE_SIZE)
-        benchmark(run)
+            return b"".join([read_page(space, pfn * PAGE_SIZE, PAGE_SIZE) for pfn in range(PAGES)])
     else:
         prog = pycore.open(file, native=path.startswith("C"))
         read = prog.read_physical
         if path == "C bulk":
-            benchmark(lambda: read(0, PAGES * PAGE_SIZE))
+            def run():
+                return read(0, PAGES * PAGE_SIZE)
         elif path == "C bulk into":
             target = bytearray(PAGES * PAGE_SIZE)
-            benchmark(lambda: prog.read_physical_into(0, target))
+
+            def run():
+                prog.read_physical_into(0, target)
+                return target
         else:
             def run():
-                for pfn in range(PAGES):
-                    read(pfn * PAGE_SIZE, PAGE_SIZE)
-            benchmark(run)
+                return b"".join([read(pfn * PAGE_SIZE, PAGE_SIZE) for pfn in range(PAGES)])
+    assert benchmark(run) == _memory(kdump_machine, PAGES), f"{path} read the {codec} dump wrongly"
     _record(benchmark, (codec, path), PAGES)
 
 
 @pytest.mark.parametrize("reader", ["pycore", pytest.param("libkdumpfile", marks=KDUMPFILE_ONLY)])
 @pytest.mark.parametrize("pattern", ["random", "sequential", "bulk", "bulk into"])
-def test_elf_read_speed(benchmark, elf_file, reader, pattern):
+def test_elf_read_speed(benchmark, elf_file, elf_machine, reader, pattern):
     benchmark.group = f"elf {pattern}"
     if reader == "pycore":
         prog = pycore.open(elf_file)
@@ -170,13 +190,19 @@ def test_elf_read_speed(benchmark, elf_file, reader, pattern):
         if reader == "libkdumpfile":
             pytest.skip("libkdumpfile reads at most a page per call")
         if pattern == "bulk":
-            benchmark(lambda: read(0, ELF_PAGES * PAGE_SIZE))
+            def run():
+                return read(0, ELF_PAGES * PAGE_SIZE)
         else:
             target = bytearray(ELF_PAGES * PAGE_SIZE)
-            benchmark(lambda: prog.read_physical_into(0, target))
+
+            def run():
+                prog.read_physical_into(0, target)
+                return target
+        assert benchmark(run) == _memory(elf_machine, ELF_PAGES), f"{reader} {pattern} read the ELF dump wrongly"
     else:
         def run():
-            for address in addresses:
-                read(address, PAGE_SIZE)
-        benchmark(run)
+            return [read(address, PAGE_SIZE) for address in addresses]
+        pages = benchmark(run)
+        assert pages == [elf_machine.pages[address // PAGE_SIZE] for address in addresses], \
+            f"{reader} {pattern} read the ELF dump wrongly"
     _record(benchmark, ("elf", f"{reader} {pattern}"), ELF_PAGES)
