@@ -4,6 +4,7 @@ import datetime
 import json
 import multiprocessing
 import os
+import re
 import signal
 import time
 
@@ -12,9 +13,11 @@ import pytest
 from pycore.analysis import triage as triage_module
 from pycore.analysis.logtext import parse_log
 from pycore.analysis.crash_report import crash_signature, normalize_frame, normalize_reason, parse_crash_report
-from pycore.analysis.triage import triage, triage_dump
+from pycore.analysis.triage import build_timeline, triage, triage_dump
+from pycore.analysis.triage_analyze import DumpTriage
 from pycore.analysis.triage_discover import CrashSource, directory_time, find_crashes
 from pycore.cli import main
+from pycore.cli.triage import render_text
 
 from triage.crash_tree import SAMPLE_DMESG, build_sample_tree, epoch
 
@@ -314,7 +317,7 @@ def test_a_hang_does_not_stop_the_other_dumps(monkeypatch, tmp_path, jobs):
 # --- the command ------------------------------------------------------------------------------------
 
 def test_json_output_follows_the_schema(sample_tree, capsys):
-    assert main(["triage", sample_tree, "--json", "--jobs", "2"]) == 0
+    assert main(["triage", sample_tree, "--json", "--jobs", "2"]) == 1  # two dumps are unreadable
     data = json.loads(capsys.readouterr().out)
     assert data["schema"] == 1
     assert set(data) >= {"schema", "generated", "scheduler", "seconds", "summary", "groups", "timeline", "dumps"}
@@ -331,22 +334,69 @@ def test_json_output_follows_the_schema(sample_tree, capsys):
     assert dump["crash_time_iso"] == "2026-11-20T15:02:11+00:00"
 
 
-def test_text_output_and_progress_bar(sample_tree, capsys, tmp_path):
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_text_output_and_a_progress_bar_that_fits_the_terminal(sample_tree, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "64")
     out_dir = tmp_path / "report"
-    assert main(["triage", sample_tree, "--progress", "--output-dir", str(out_dir), "--jobs", "2"]) == 0
+    assert main(["triage", sample_tree, "--progress", "--output-dir", str(out_dir), "--jobs", "2"]) == 1
     captured = capsys.readouterr()
-    assert "9/9" in captured.err and "triage [" in captured.err
+    progress = [line for line in re.split(r"[\r\n]", _ANSI.sub("", captured.err)) if line.startswith("triage ")]
+    assert "9/9" in progress[-1] and "! 202611291530" in progress[-1]
+    # Redrawn in place within the terminal's 64 columns, never padded past them.
+    assert max(len(line) for line in progress) <= 64
     assert "SIGNATURES" in captured.out and "15:00 " in captured.out and "UNREADABLE (skipped)" in captured.out
     assert "#1   7 x sysrq triggered crash" in captured.out
+    assert "busiest: 15:00-15:59 with 5 crashes" in captured.out
     assert json.loads((out_dir / "triage.json").read_text())["summary"]["dumps"] == 9
     assert (out_dir / "triage.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(sample_tree, capsys):
     assert main(["triage", os.path.join(sample_tree, "202611201502"), "--jobs", "1"]) == 0
-    assert "triage [" not in capsys.readouterr().err
+    assert "triage " not in capsys.readouterr().err
 
 
-def test_nothing_to_triage_is_an_error(tmp_path, capsys):
-    assert main(["triage", str(tmp_path)]) == 1
+def test_nothing_to_triage_is_a_usage_error(tmp_path, capsys):
+    assert main(["triage", str(tmp_path)]) == 2
     assert "no vmcore or vmcore-dmesg.txt" in capsys.readouterr().err
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(tmp_path, capsys):
+    assert main(["triage", str(tmp_path / "nonexistent")]) == 2
+    assert "no such file or directory: " + str(tmp_path / "nonexistent") in capsys.readouterr().err
+
+
+def test_an_unreadable_dump_makes_the_exit_status_1(tmp_path, capsys):
+    crash = tmp_path / "202611281200"
+    crash.mkdir()
+    (crash / "vmcore").write_bytes(b"not a vmcore at all")
+    assert main(["triage", str(tmp_path), "--jobs", "1"]) == 1
+    assert "UNREADABLE (skipped)" in capsys.readouterr().out
+
+
+def test_an_unknown_time_zone_is_a_usage_error(tmp_path, capsys):
+    assert main(["triage", str(tmp_path), "--timezone", "Mars/Olympus_Mons"]) == 2
+    assert "unknown time zone 'Mars/Olympus_Mons'" in capsys.readouterr().err
+
+
+def test_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["triage", "--help"])
+    out = capsys.readouterr().out
+    assert "exit status:" in out and "some dumps were unreadable" in out and "no crash was found" in out
+
+
+def _dated(name, hour):
+    return DumpTriage(name=name, status="ok", crash_time=epoch(2026, 11, 20, hour, 5), crash_time_source="vmcoreinfo")
+
+
+def test_tied_busiest_hours_are_all_named():
+    timeline = build_timeline([_dated("a", 3), _dated("b", 15), _dated("c", 3), _dated("d", 15), _dated("e", 9)])
+    assert timeline["busiest_hours"] == [3, 15] and timeline["busiest_hour"] == 3
+    assert "03:00-03:59 and 15:00-15:59 with 2 crashes each" in render_text({
+        "summary": {"dumps": 5, "read_from_vmcore": 5, "read_from_dmesg": 0, "unreadable": 0, "duplicates": 0,
+                    "groups": 0}, "seconds": 0.0, "scheduler": "local:1", "groups": [], "timeline": timeline,
+        "dumps": []})
+    assert build_timeline([])["busiest_hours"] == [] and build_timeline([])["busiest_hour"] is None

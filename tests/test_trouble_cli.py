@@ -3,6 +3,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from pycore.cli import main
 
 LOGS = Path(__file__).resolve().parent.parent / "testdata" / "logs"
@@ -79,3 +81,60 @@ def test_oom_text_for_the_forum_log(capsys):
 def test_oom_text_when_there_is_none(capsys):
     assert main(["oom", str(LOGS / "boot-clean.log")]) == 0
     assert "no oom-killer reports found" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("log, level, status", [
+    ("oops-panic-5.15.log", "critical", 3),
+    ("disk-errors-4.15.log", "critical", 0),   # errors and a warning, nothing critical
+    ("disk-errors-4.15.log", "error", 3),
+    ("disk-errors-4.15.log", "warning", 3),
+    ("noise-only.log", "warning", 0),          # noise is never trouble
+    ("boot-clean.log", "warning", 0),
+])
+def test_fail_on_exits_3_when_an_event_at_or_above_the_level_is_found(capsys, log, level, status):
+    assert main(["trouble", str(LOGS / log), "--fail-on", level]) == status
+    assert capsys.readouterr().out  # the report is printed either way
+
+
+def test_fail_on_applies_to_json_output_too(capsys):
+    assert main(["trouble", str(LOGS / "oops-panic-5.15.log"), "--json", "--fail-on", "error"]) == 3
+    assert json.loads(capsys.readouterr().out)["summary"]["critical"] == 2
+
+
+def test_fail_on_takes_only_the_levels_of_trouble(capsys):
+    assert main(["trouble", str(LOGS / "noise-only.log"), "--fail-on", "noise"]) == 2
+
+
+def test_trouble_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit):
+        main(["trouble", "--help"])
+    out = capsys.readouterr().out
+    assert "--fail-on LEVEL" in out and "exit status:" in out and "an event of LEVEL or worse was found" in out
+
+
+class _Terminal(io.StringIO):
+    """Standard output that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+def _words(text):
+    """The text without its layout: wrapping may move words, split long ones and add "| " marks."""
+    return "".join(word for word in text.split() if word != "|")
+
+
+@pytest.mark.parametrize("argv", [["trouble", str(LOGS / "lockups-hung-3.10.log"), "--year", "2019"],
+                                  ["oom", str(LOGS / "oom-ubuntu-5.4-two-reports.log")]])
+def test_text_output_wraps_to_a_narrow_terminal_and_stays_whole_in_a_pipe(capsys, monkeypatch, argv):
+    assert main(argv) == 0
+    piped = capsys.readouterr().out
+    # Piped: log lines and tables whole, as before; prose at 100 columns.
+    assert max(len(line) for line in piped.splitlines()) > 100
+    monkeypatch.setenv("COLUMNS", "60")
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    assert main(argv) == 0
+    narrow = terminal.getvalue()
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+    assert _words(narrow) == _words(piped)

@@ -137,9 +137,12 @@ def build_timeline(dumps: Sequence[DumpTriage], tz: Optional[datetime.tzinfo] = 
         per_day[day] = per_day.get(day, 0) + 1
         per_hour[when.hour] += 1
         sources[dump.crash_time_source or "unknown"] = sources.get(dump.crash_time_source or "unknown", 0) + 1
-    busiest = max(range(24), key=lambda hour: per_hour[hour]) if any(per_hour) else None
+    # Every hour with the most crashes: a tie is shown as a tie, not settled for the earliest hour.
+    peak = max(per_hour)
+    busiest = [hour for hour in range(24) if per_hour[hour] == peak] if peak else []
     return {"timezone": _tz_name(tz), "per_day": dict(sorted(per_day.items())), "per_hour": per_hour,
-            "undated": undated, "time_sources": sources, "busiest_hour": busiest}
+            "undated": undated, "time_sources": sources, "busiest_hours": busiest,
+            "busiest_hour": busiest[0] if busiest else None}
 
 
 def _tz_name(tz: datetime.tzinfo) -> str:
@@ -167,7 +170,8 @@ class TriageReport:
         ``summary``: counts (dumps, read_from_vmcore, read_from_dmesg, unreadable, duplicates, groups);
         ``groups``: per signature, biggest first: id, signature, reason (normalized), example_reason,
         frames, count (dumps), crashes (copies excluded), dumps (names), kernels, hosts, first, last;
-        ``timeline``: timezone, per_day {date: crashes}, per_hour [24], undated, time_sources, busiest_hour;
+        ``timeline``: timezone, per_day {date: crashes}, per_hour [24], undated, time_sources, busiest_hours
+        (every hour with the most crashes, ascending), busiest_hour (the first of them, or null);
         ``dumps``: :class:`DumpTriage` fields plus crash_time_iso, in crash order, unreadable ones last.
         """
         statuses = {status: sum(1 for d in self.dumps if d.status == status) for status in ("ok", "dmesg", "error")}

@@ -1,6 +1,7 @@
 """``pycore oom SOURCE``: an autopsy of every oom-killer report in a kernel log: who
 asked, who was killed, and where all the memory was."""
 import argparse
+import sys
 import textwrap
 from typing import Any, Dict, List, Optional
 
@@ -9,6 +10,7 @@ from ..analysis.oom_live import live_oom_report, memory_cgroups
 from ..analysis.source import load_log
 from .common import add_log_source_arguments
 from .output import emit
+from .trouble import PLAIN_WIDTH, fit_to_width, terminal_width
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -29,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
             live = autopsy(live_oom_report(prog, reports[-1] if reports else None)).to_dict()
             live["cgroups"] = [vars(cgroup) for cgroup in memory_cgroups(prog)]
             data["live"] = live
-    return emit(args, data, render_text)
+    width = terminal_width(sys.stdout)
+    return emit(args, data, lambda data: render_text(data, width))
 
 
 def _size(kb: Optional[int]) -> str:
@@ -51,7 +54,7 @@ def _victim(victim: Optional[Dict[str, Any]]) -> str:
     return f"{victim['name']} (pid {victim['pid']})" + (f": {sizes}" if sizes else "")
 
 
-def _render_one(number: int, total: int, report: Dict[str, Any]) -> List[str]:
+def _render_one(number: int, total: int, report: Dict[str, Any], width: Optional[int]) -> List[str]:
     lines = [f"OOM report {number} of {total}: {report['first'] or 'no timestamp'} (line {report['first_line']})"]
     trigger = report["trigger"]
     asked = f"  Trigger: {trigger['name'] or '?'}" + (f" (pid {trigger['pid']})" if trigger["pid"] else "")
@@ -94,13 +97,14 @@ def _render_one(number: int, total: int, report: Dict[str, Any]) -> List[str]:
         for task in report["top_tasks"][:8]:
             lines.append(f"    {task['pid']:>8}  {task['name']:<20}{_size(task['rss_kb']):>12}")
     lines.append("")
-    lines += textwrap.wrap(report["verdict"], width=100, initial_indent="  ", subsequent_indent="  ")
+    lines += textwrap.wrap(report["verdict"], width=width or PLAIN_WIDTH, initial_indent="  ", subsequent_indent="  ")
     return lines
 
 
-def render_text(data: Dict[str, Any]) -> str:
+def render_text(data: Dict[str, Any], width: Optional[int] = None) -> str:
     """Every report in turn: trigger, victim, memory accounting, zones, biggest tasks, verdict;
-    for a dump, then the same accounting from the structures the dump froze."""
+    for a dump, then the same accounting from the structures the dump froze. Fitted to ``width``
+    columns when given (a terminal), else the verdict at 100 columns and table rows whole."""
     reports = data["reports"]
     lines: List[str] = []
     if not reports:
@@ -108,11 +112,11 @@ def render_text(data: Dict[str, Any]) -> str:
     for number, report in enumerate(reports, start=1):
         if lines:
             lines.append("")
-        lines += _render_one(number, len(reports), report)
+        lines += _render_one(number, len(reports), report, width)
     live = data.get("live")
     if live is not None:
         lines += ["", "Memory when the dump was taken (from the kernel's own counters, not the printed report):"]
-        body = _render_one(1, 1, live)[1:]
+        body = _render_one(1, 1, live, width)[1:]
         if not reports:  # no printed report to lend the trigger and victim
             body = [line for line in body if not line.startswith(("  Trigger:", "  Killed:"))]
         lines += body
@@ -122,4 +126,4 @@ def render_text(data: Dict[str, Any]) -> str:
             for cgroup in sorted(cgroups, key=lambda c: c["usage_kb"], reverse=True)[:10]:
                 limit = _size(cgroup["limit_kb"]) if cgroup["limit_kb"] is not None else "no limit"
                 lines.append(f"    {cgroup['path']:<40}{_size(cgroup['usage_kb']):>12} of {limit}")
-    return "\n".join(lines)
+    return "\n".join(fit_to_width(lines, width))

@@ -6,17 +6,29 @@ import datetime
 import json
 import os
 import sys
-import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column
 
 from ..analysis.crash_report import SIGNATURE_DEPTH
 from ..analysis.triage import DEFAULT_TIMEOUT, triage
 from ..analysis.triage_analyze import DumpTriage
-from ..analysis.triage_html import render_html
 from ..errors import PycoreError
+from .common import ExitStatus
 from .output import add_json_flag, emit
+from .triage_html import busiest_hours_text, render_html
 
 HOUR_BAR_WIDTH = 40
+
+EXIT_STATUS_HELP = f"""exit status:
+  {ExitStatus.OK:<4d} every crash found was read (from its vmcore or its vmcore-dmesg.txt)
+  {ExitStatus.ERROR:<4d} some dumps were unreadable (listed, and counted in the summary), or an error
+      stopped the run (an unreachable --scheduler)
+  {ExitStatus.USAGE:<4d} usage error (a bad option, a PATH that does not exist), or no crash was found
+      under the PATHs
+  {ExitStatus.INTERRUPTED:<4d} interrupted (Ctrl-C)"""
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -25,7 +37,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Read every dump under the given paths (a /var/crash tree as kdump-tools or kexec-tools "
                     "write it, crash directories, or vmcore files), name each crash's reason, task and "
                     "backtrace, group crashes by signature and show when they happen. A dump that cannot "
-                    "be read is reported and skipped; its vmcore-dmesg.txt is used when there is one.")
+                    "be read is reported and skipped; its vmcore-dmesg.txt is used when there is one.",
+        epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a crash tree, crash directory or vmcore")
     add_json_flag(parser)
     parser.add_argument("--output-dir", metavar="DIR", help="write triage.json and triage.html into DIR")
@@ -36,12 +49,13 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                         help=f"give up on one dump after this long (default {DEFAULT_TIMEOUT:g})")
     parser.add_argument("--frames", type=_positive_int, default=SIGNATURE_DEPTH, metavar="N",
                         help=f"frames in a signature (default {SIGNATURE_DEPTH})")
-    parser.add_argument("--timezone", default="UTC", metavar="TZ",
+    parser.add_argument("--timezone", default="UTC", metavar="TZ", type=_timezone_argument,
                         help="zone for the timeline and for reading crash directory names: UTC (default), "
                              "'local', or a name like Europe/Berlin")
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None,
-                          help="show a progress bar on stderr (default: only when stderr is a terminal)")
+                          help="show a progress bar on stderr, even when it is not a terminal "
+                               "(default: only when stderr is a terminal)")
     progress.add_argument("--no-progress", dest="progress", action="store_false")
     parser.set_defaults(handler=run)
 
@@ -51,6 +65,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {text}")
     return value
+
+
+def _timezone_argument(name: str) -> datetime.tzinfo:
+    try:
+        return timezone_named(name)
+    except PycoreError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def timezone_named(name: str) -> datetime.tzinfo:
@@ -68,30 +89,49 @@ def timezone_named(name: str) -> datetime.tzinfo:
 
 
 class ProgressBar:
-    """``triage [#####-----] 12/40  name`` redrawn in place on a stream (stderr)."""
+    """``triage ━━━━━━━╸━━━━ 12/40 0:00:07 name``: rich's progress bar on stderr, redrawn in place and
+    fitted to the terminal's width; the name is the dump just finished, ``!`` marking an unreadable one.
 
-    def __init__(self, stream=None, width: int = 30):
-        self.stream, self.width, self.started = stream or sys.stderr, width, time.monotonic()
+    Redrawn only when a dump finishes (no refresh thread: the analysis forks its children)."""
+
+    def __init__(self, console: Console):
+        self.progress = Progress(
+            TextColumn("triage"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[dump]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False, expand=True)
+        self.task: Optional[int] = None
+
+    def __enter__(self) -> "ProgressBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.stop()
 
     def __call__(self, done: int, total: int, dump: DumpTriage) -> None:
-        filled = int(self.width * done / max(total, 1))
-        mark = "!" if dump.status == "error" else " "
-        line = (f"\rtriage [{'#' * filled}{'-' * (self.width - filled)}] {done}/{total} "
-                f"{time.monotonic() - self.started:5.1f}s {mark}{dump.name[-40:]}")
-        self.stream.write(line.ljust(100)[:100])
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
+        name = ("! " if dump.status == "error" else "") + dump.name
+        if self.task is None:
+            self.task = self.progress.add_task("triage", total=total, dump=name)
+        self.progress.update(self.task, completed=done, dump=name)
+        self.progress.refresh()
 
 
 def run(args: argparse.Namespace) -> int:
-    tz = timezone_named(args.timezone)
+    tz = args.timezone
+    missing = [path for path in args.paths if not os.path.exists(path)]
+    if missing:
+        print(f"pycore triage: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return ExitStatus.USAGE
     show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
-    report = triage(args.paths, jobs=args.jobs, scheduler=args.scheduler, timeout=args.timeout,
-                    depth=args.frames, tz=tz, on_result=ProgressBar() if show_progress else None)
+    options = dict(jobs=args.jobs, scheduler=args.scheduler, timeout=args.timeout, depth=args.frames, tz=tz)
+    if show_progress:
+        with ProgressBar(Console(file=sys.stderr, force_terminal=True if args.progress else None)) as progress:
+            report = triage(args.paths, on_result=progress, **options)
+    else:
+        report = triage(args.paths, **options)
     if not report.dumps:
         print(f"pycore triage: no vmcore or vmcore-dmesg.txt under {', '.join(args.paths)}", file=sys.stderr)
-        return 1
+        return ExitStatus.USAGE
     data = report.to_dict()
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
@@ -103,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"wrote {os.path.join(args.output_dir, 'triage.json')} and "
                   f"{os.path.join(args.output_dir, 'triage.html')}", file=sys.stderr)
-    return emit(args, data, render_text)
+    emit(args, data, render_text)
+    return ExitStatus.ERROR if report.unreadable else ExitStatus.OK
 
 
 def render_text(data: Dict[str, Any]) -> str:
@@ -128,6 +169,8 @@ def render_text(data: Dict[str, Any]) -> str:
             lines.append(f"  {hour:02d}:00 {'#' * max(1, round(HOUR_BAR_WIDTH * count / top)):<{HOUR_BAR_WIDTH}} {count}")
     if not any(timeline["per_hour"]):
         lines.append("  (no crash with a known time)")
+    else:
+        lines.append(f"  busiest: {busiest_hours_text(timeline)}")
     lines += ["", "CRASHES PER DAY"] + [f"  {day} {count:>4}" for day, count in timeline["per_day"].items()]
     if timeline["undated"]:
         lines.append(f"  {timeline['undated']} without a known time")

@@ -1,25 +1,39 @@
 """``pycore trouble SOURCE``: what went wrong, read from a kernel log (dmesg, syslog,
 journalctl, console capture), grouped by severity."""
 import argparse
+import re
+import shutil
 import sys
 import textwrap
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TextIO
 
 from ..analysis.logtext import LogRecord
 from ..analysis.source import load_log
 from ..analysis.trouble import SEVERITIES, find_trouble
-from .common import add_log_source_arguments
+from .common import ExitStatus, add_log_source_arguments
 from .output import emit
 
 EVIDENCE_SHOWN = 12
+#: Width of prose (explanations, advice) when the output is not a terminal: stable lines for files and pipes.
+PLAIN_WIDTH = 100
+EXIT_STATUS_HELP = f"""exit status:
+  {ExitStatus.OK:<4d} the log was read (and, with --fail-on, no event at or above LEVEL was found)
+  {ExitStatus.ERROR:<4d} the source could not be read
+  {ExitStatus.USAGE:<4d} usage error
+  {ExitStatus.THRESHOLD:<4d} --fail-on LEVEL: an event of LEVEL or worse was found
+  {ExitStatus.INTERRUPTED:<4d} interrupted (Ctrl-C)"""
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     parser = subparsers.add_parser(
         "trouble", help="find OOM kills, disk errors, oopses, lockups and panics in a kernel log",
         description="Classify every event in a kernel text log: OOM kills, storage failures, BUG/Oops/WARNING, "
-                    "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.")
+                    "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.",
+        epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_log_source_arguments(parser)
+    parser.add_argument("--fail-on", choices=SEVERITIES[:-1], metavar="LEVEL",
+                        help=f"exit with status {ExitStatus.THRESHOLD:d} when an event of LEVEL or worse is found: "
+                             "critical, error or warning (for scripts and monitoring)")
     parser.set_defaults(handler=run)
 
 
@@ -35,7 +49,36 @@ def run(args: argparse.Namespace) -> int:
     report = find_trouble(read_source(args.source, args.year, vmlinux=args.vmlinux, system_map=args.system_map))
     data = report.to_dict()
     data["source"] = args.source
-    return emit(args, data, render_text)
+    width = terminal_width(sys.stdout)
+    status = emit(args, data, lambda data: render_text(data, width))
+    if status == 0 and args.fail_on is not None:
+        worst = SEVERITIES.index(args.fail_on)
+        if any(SEVERITIES.index(event.severity) <= worst for event in report.events):
+            return ExitStatus.THRESHOLD
+    return status
+
+
+def terminal_width(stream: TextIO) -> Optional[int]:
+    """The width to fit text output to: the terminal's when ``stream`` is one, None (plain lines) otherwise."""
+    if not stream.isatty():
+        return None
+    return max(40, shutil.get_terminal_size().columns)
+
+
+def fit_to_width(lines: List[str], width: Optional[int]) -> List[str]:
+    """``lines`` wrapped to ``width`` columns, each continuation indented two past its line's own
+    indent (and its ``| `` evidence mark); unchanged when ``width`` is None."""
+    if width is None:
+        return lines
+    fitted: List[str] = []
+    for line in lines:
+        if len(line) <= width:
+            fitted.append(line)
+            continue
+        indent = re.match(r"\s*(?:\| )?", line).group(0)
+        fitted += textwrap.wrap(line[len(indent):], width=width, initial_indent=indent,
+                                subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
+    return fitted
 
 
 def _when(event: Dict[str, Any]) -> str:
@@ -46,12 +89,14 @@ def _when(event: Dict[str, Any]) -> str:
     return f"seen {event['count']} times, first {event['first'] or '?'}, last {event['last'] or '?'} ({where})"
 
 
-def _wrap(label: str, text: str) -> List[str]:
-    return textwrap.wrap(text, width=100, initial_indent=f"    {label:<6}", subsequent_indent=" " * 10)
+def _wrap(label: str, text: str, width: Optional[int]) -> List[str]:
+    return textwrap.wrap(text, width=width or PLAIN_WIDTH, initial_indent=f"    {label:<6}",
+                         subsequent_indent=" " * 10)
 
 
-def render_text(data: Dict[str, Any]) -> str:
-    """People's view: a summary line, then each severity's events with why, what next and proof."""
+def render_text(data: Dict[str, Any], width: Optional[int] = None) -> str:
+    """People's view: a summary line, then each severity's events with why, what next and proof;
+    fitted to ``width`` columns when given (a terminal), else prose at 100 columns and log lines whole."""
     summary = data["summary"]
     lines = [f"{data.get('source', 'log')}: {data['records']} lines; "
              + ", ".join(f"{summary[severity]} {severity}" for severity in SEVERITIES)]
@@ -73,12 +118,12 @@ def render_text(data: Dict[str, Any]) -> str:
             if details:
                 lines.append(f"    {details}")
             if event["details"].get("hint"):
-                lines += _wrap("Hint:", event["details"]["hint"])
-            lines += _wrap("Why:", event["explanation"])
-            lines += _wrap("Next:", event["advice"])
+                lines += _wrap("Hint:", event["details"]["hint"], width)
+            lines += _wrap("Why:", event["explanation"], width)
+            lines += _wrap("Next:", event["advice"], width)
             shown = event["lines"][:EVIDENCE_SHOWN]
             lines += [f"    | {line}" for line in shown]
             hidden = len(event["lines"]) - len(shown)
             if hidden > 0:
                 lines.append(f"    | ... {hidden} more line{'s' if hidden != 1 else ''} (see --json)")
-    return "\n".join(lines)
+    return "\n".join(fit_to_width(lines, width))
