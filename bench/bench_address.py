@@ -12,7 +12,6 @@ wrong walk or type fails here.
 Run: python -m pytest bench/bench_address.py --benchmark-only -q
 """
 import os
-import time
 
 import pytest
 
@@ -20,14 +19,12 @@ import pycore
 from pycore import native
 from pycore.arch import X86_64
 
-from conftest import SUMMARIES
+from conftest import SUMMARIES, TASK_STRUCT, task_struct_layout
 
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "sample", "vmcore")
 CACHE = os.environ.get("PYCORE_CACHE") or os.path.expanduser("~/.cache/pycore")
 PAGES = 8192
-# struct task_struct of Debian's 6.1.0-56-cloud-amd64 (the sample's kernel) as drgn 0.3.0 reads it
-# from the vmlinux's DWARF on the sample: size and the offsets of comm, pid and tasks.
-TASK_STRUCT = {"size": 9728, "comm": 2976, "pid": 2416, "tasks": 2192}
+RELEASE = "6.1.0-56-cloud-amd64"  # the sample's kernel
 RESULTS: "dict[str, float]" = {}
 NATIVE_ONLY = pytest.mark.skipif(not native.AVAILABLE, reason="pycore._native is not built")
 
@@ -105,7 +102,7 @@ def test_translation_speed(benchmark, addresses, mode):
 
 def _vmlinux():
     kernels = os.path.join(CACHE, "downloads", "kernels")
-    path = os.path.join(kernels, "6.1.0-56-cloud-amd64", "vmlinux")
+    path = os.path.join(kernels, RELEASE, "vmlinux")
     return path if os.path.exists(path) else None
 
 
@@ -129,10 +126,10 @@ def test_time_to_first_type(benchmark, source, monkeypatch):
     else:
         def run():
             with pycore.open(SAMPLE, vmlinux=vmlinux if source.startswith("dwarf") else None) as prog:
-                task = prog.type("struct task_struct")
-                return {"size": task.size, **{name: task.offsetof(name) for name in ("comm", "pid", "tasks")}}
+                return task_struct_layout(prog.type("struct task_struct"))
     run()  # warm the page cache (and the DWARF index) once
     benchmark.group = "first type"
-    assert benchmark.pedantic(run, rounds=3, iterations=1) == TASK_STRUCT, f"{source} read struct task_struct wrongly"
+    layout = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert layout == TASK_STRUCT[RELEASE], f"{source} read struct task_struct wrongly"
     if benchmark.stats is not None:
         RESULTS[f"first type: {source}"] = benchmark.stats.stats.mean

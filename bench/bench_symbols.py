@@ -7,23 +7,24 @@ of the same addresses (the floor for any sorted search in Python) and a dict
 ``get`` by exact address (what a hash lookup costs, though it cannot find
 "nearest below").
 
+Every decode must give the symbols the kernel's System.map lists (the synthetic table: the symbols
+it was written from), and every lookup the symbol the bisect baseline finds: a fast wrong decoder
+or lookup fails here.
 Run: python -m pytest bench/bench_symbols.py --benchmark-only -q
 """
 from bisect import bisect_right
 import glob
 import os
 import random
-import sys
 import time
 
 import pytest
 
 from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
 
-sys.path.insert(0, "testdata")
-import kallsyms_writer  # noqa: E402
+import kallsyms_writer  # testdata/kallsyms_writer.py, on the path through bench/conftest.py
 
-from conftest import SUMMARIES  # noqa: E402
+from conftest import SUMMARIES
 
 KERNELS = os.path.expanduser("~/.cache/pycore/downloads/kernels")
 LOOKUPS = 20000
@@ -45,7 +46,8 @@ _TABLES: dict = {}
 
 
 def _decoder(kernel: str):
-    """(read, vmcoreinfo, locate) for decoding this kernel's kallsyms, reads served from memory."""
+    """(read, vmcoreinfo, locate, check) for decoding this kernel's kallsyms, reads served from memory;
+    ``check(table)`` asserts the decoded table is the kernel's."""
     if kernel in SOURCES:
         vmlinux, system_map_path = SOURCES[kernel]
         system_map = load_system_map(system_map_path)
@@ -60,10 +62,22 @@ def _decoder(kernel: str):
                 cache[key] = read(address, size)
             return cache[key]
 
-        return cached, None, locate
+        def check(table):
+            listed = {(symbol.name, symbol.address): symbol.kind for symbol in system_map}
+            assert len(table) > 80000
+            for symbol in table:
+                kind = listed.get((symbol.name, symbol.address))
+                # scripts/kallsyms marks per-CPU symbols absolute ('A') under KALLSYMS_ABSOLUTE_PERCPU.
+                assert kind is not None and (kind == symbol.kind or symbol.kind == "A"), symbol
+
+        return cached, None, locate, check
     entries = kallsyms_writer.sample_symbols(functions=87000, long_names=(150, 300))
     image = kallsyms_writer.build_kallsyms(entries, max_tokens=24)
-    return image.read, image.vmcoreinfo(), None
+
+    def check(table):
+        assert sorted((symbol.name, symbol.kind, symbol.address) for symbol in table) == sorted(entries)
+
+    return image.read, image.vmcoreinfo(), None, check
 
 
 @pytest.fixture(scope="module", params=KERNEL_IDS)
@@ -73,21 +87,33 @@ def kernel(request):
 
 def _table(kernel):
     if kernel not in _TABLES:
-        read, info, locate = _decoder(kernel)
-        load_kallsyms(read, info, locate)  # warm the read cache
-        _TABLES[kernel] = (read, info, locate, load_kallsyms(read, info, locate))
+        read, info, locate, check = _decoder(kernel)
+        table = load_kallsyms(read, info, locate)  # also warms the read cache
+        check(table)
+        _TABLES[kernel] = (read, info, locate, table, check)
     return _TABLES[kernel]
 
 
+def _record(benchmark, key, divisor: int = 1) -> None:
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        RESULTS[key] = benchmark.stats.stats.median / divisor
+
+
 def test_kallsyms_decode(benchmark, kernel):
-    read, info, locate, _symbols = _table(kernel)
-    benchmark.pedantic(lambda: load_kallsyms(read, info, locate), rounds=5, iterations=1)
-    RESULTS[(kernel, "decode")] = benchmark.stats.stats.median
+    read, info, locate, _symbols, check = _table(kernel)
+    check(benchmark.pedantic(lambda: load_kallsyms(read, info, locate), rounds=5, iterations=1))
+    _record(benchmark, (kernel, "decode"))
 
 
 def _addresses(table, count=LOOKUPS):
     rng = random.Random(7)
     return [rng.randrange(table.start, table.end) for _ in range(count)]
+
+
+def _nearest_below(table, addresses):
+    """The start of the symbol at or below each address, by bisect on the table's sorted addresses."""
+    keys = sorted({symbol.address for symbol in table})
+    return [keys[bisect_right(keys, address) - 1] for address in addresses]
 
 
 def test_lookup_symbol_table(benchmark, kernel):
@@ -98,11 +124,11 @@ def test_lookup_symbol_table(benchmark, kernel):
         lookup(address)
 
     def run():
-        for address in addresses:
-            lookup(address)
+        return [lookup(address) for address in addresses]
 
-    benchmark(run)
-    RESULTS[(kernel, "lookup")] = benchmark.stats.stats.median / LOOKUPS
+    found = [(symbol.address, offset) for symbol, offset in benchmark(run)]
+    assert found == [(start, address - start) for start, address in zip(_nearest_below(table, addresses), addresses)]
+    _record(benchmark, (kernel, "lookup"), LOOKUPS)
 
 
 def test_lookup_baseline_bisect(benchmark, kernel):
@@ -111,11 +137,10 @@ def test_lookup_baseline_bisect(benchmark, kernel):
     keys = sorted({symbol.address for symbol in table})
 
     def run():
-        for address in addresses:
-            bisect_right(keys, address)
+        return [bisect_right(keys, address) for address in addresses]
 
-    benchmark(run)
-    RESULTS[(kernel, "bisect")] = benchmark.stats.stats.median / LOOKUPS
+    assert [keys[i - 1] for i in benchmark(run)] == _nearest_below(table, addresses)
+    _record(benchmark, (kernel, "bisect"), LOOKUPS)
 
 
 def test_lookup_baseline_dict(benchmark, kernel):
@@ -125,21 +150,23 @@ def test_lookup_baseline_dict(benchmark, kernel):
     get = exact.get
 
     def run():
-        for address in addresses:
-            get(address)
+        return [get(address) for address in addresses]
 
-    benchmark(run)
-    RESULTS[(kernel, "dict")] = benchmark.stats.stats.median / LOOKUPS
+    # An exact-address map finds only the addresses that start a symbol.
+    assert [symbol is not None for symbol in benchmark(run)] == [address in exact for address in addresses]
+    _record(benchmark, (kernel, "dict"), LOOKUPS)
 
 
 @pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
 def test_load_elf_and_system_map(benchmark, kernel):
-    vmlinux, system_map = SOURCES[kernel]
+    vmlinux, system_map_path = SOURCES[kernel]
     started = time.perf_counter()
-    load_system_map(system_map)
+    system_map = load_system_map(system_map_path)
     RESULTS[(kernel, "system_map")] = time.perf_counter() - started
-    benchmark.pedantic(lambda: load_elf_symbols(vmlinux), rounds=3, iterations=1)
-    RESULTS[(kernel, "elf")] = benchmark.stats.stats.median
+    elf = benchmark.pedantic(lambda: load_elf_symbols(vmlinux), rounds=3, iterations=1)
+    for name in ("schedule", "panic", "do_exit", "init_task", "linux_banner"):
+        assert elf.by_name(name).address == system_map.by_name(name).address, name
+    _record(benchmark, (kernel, "elf"))
 
 
 def summary():

@@ -17,6 +17,18 @@ sys.path.append(os.path.join(ROOT, "tests"))
 
 PAGE_SIZE = 4096
 PAGE_COUNT = 1000
+# struct task_struct of the corpus kernels as drgn 0.3.0 reads it from each vmlinux's DWARF (on a
+# dump of that kernel): size and the offsets of comm, pid and tasks.  A type source whose answer
+# differs is wrong, however fast.
+TASK_STRUCT = {
+    "6.1.0-56-cloud-amd64": {"size": 9728, "comm": 2976, "pid": 2416, "tasks": 2192},
+    "6.12.117+deb13-cloud-amd64": {"size": 9792, "comm": 2976, "pid": 2432, "tasks": 2224},
+}
+
+
+def task_struct_layout(task) -> "dict[str, int]":
+    """The numbers of TASK_STRUCT for a pycore ``struct task_struct``."""
+    return {"size": task.size, **{name: task.offsetof(name) for name in ("comm", "pid", "tasks")}}
 
 # (codec name, path) -> mean seconds per page, filled in by the benchmarks.
 PER_PAGE_SECONDS: "dict[tuple[str, str], float]" = {}
