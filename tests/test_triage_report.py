@@ -1,5 +1,7 @@
 """The triage HTML report rendered by headless Chromium (the page a person opens), the same triage on a
 local Dask cluster as in local processes, and triage of the real-kernel corpus dumps."""
+import datetime
+import html
 import json
 import os
 import re
@@ -179,3 +181,107 @@ def test_every_corpus_format_of_one_crash_is_one_crash(tmp_path):
     assert [dump.status for dump in report.dumps] == ["ok"] * len(paths)
     assert len(report.groups) == 1 and report.groups[0]["crashes"] == 1
     assert sum(report.timeline["per_hour"]) == 1
+
+
+# --- the charts' layout in the browser --------------------------------------------------------------
+
+# Runs in the rendered page: every chart's texts and bars as the browser laid them out. A text or bar
+# outside its SVG is cut off; two boxes that intersect are drawn over each other; an SVG wider than
+# its box or the window is cut off or scrolls. The verdict goes into the DOM for --dump-dom.
+_LAYOUT_PROBE = """<script>
+(function () {
+  const problems = [], checked = {};
+  const name = (el) => el.tagName + '.' + el.getAttribute('class') + ' "' + el.textContent.trim().slice(0, 40) + '"';
+  const outside = (r, f) => r.left < f.left - 0.5 || r.right > f.right + 0.5 || r.top < f.top - 0.5 || r.bottom > f.bottom + 0.5;
+  document.querySelectorAll('.chart').forEach((chart) => {
+    const svg = chart.querySelector('svg'), frame = svg.getBoundingClientRect();
+    if (outside(frame, chart.getBoundingClientRect())) problems.push(chart.id + ': the chart is wider than its box');
+    if (frame.right > document.documentElement.clientWidth + 0.5) problems.push(chart.id + ': the chart runs off the page');
+    const boxes = [];
+    svg.querySelectorAll('text, rect.bar').forEach((el) => {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0) return;  // a bar of 0 crashes
+      boxes.push([name(el), box]);
+      if (outside(box, frame)) problems.push(chart.id + ': cut off: ' + name(el));
+    });
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i][1], b = boxes[j][1];
+        const width = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+        const height = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+        if (width > 0.5 && height > 0.5) problems.push(chart.id + ': ' + boxes[i][0] + ' over ' + boxes[j][0]);
+      }
+    }
+    checked[chart.id] = boxes.map((entry) => entry[0].split(' ')[0]);
+  });
+  const report = document.createElement('pre');
+  report.id = 'layout-probe';
+  report.textContent = JSON.stringify({problems: problems, checked: checked});
+  document.body.appendChild(report);
+})();
+</script>"""
+
+
+def _laid_out(page, tmp_path, window):
+    """The probe's verdict on ``page`` rendered by Chromium in a window ``window`` pixels wide."""
+    probed = tmp_path / f"probed-{window}.html"
+    probed.write_text(page.replace("</body>", _LAYOUT_PROBE + "</body>"))
+    dom = _chromium(f"--window-size={window},2400", "--dump-dom", probed.as_uri()).stdout
+    found = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom, re.S)
+    assert found, "the layout probe did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _document(per_day, per_hour, tz="UTC"):
+    """A triage JSON document with only what the charts show."""
+    busiest = [hour for hour in range(24) if per_hour[hour] == max(per_hour)] if any(per_hour) else []
+    return {"generated": "2026-12-01T15:00:00+00:00", "scheduler": "local:2", "seconds": 1.0,
+            "summary": {"dumps": sum(per_hour), "read_from_vmcore": sum(per_hour), "read_from_dmesg": 0,
+                        "unreadable": 0, "duplicates": 0, "groups": 0},
+            "groups": [], "dumps": [],
+            "timeline": {"timezone": tz, "per_day": per_day, "per_hour": per_hour, "undated": 0,
+                         "time_sources": {"vmcoreinfo": sum(per_hour)}, "busiest_hours": busiest,
+                         "busiest_hour": busiest[0] if busiest else None}}
+
+
+def _days(first, counts):
+    start = datetime.date.fromisoformat(first)
+    return {(start + datetime.timedelta(days=index)).isoformat(): count for index, count in enumerate(counts) if count}
+
+
+LAYOUTS = {
+    "a week": _document(_days("2026-11-20", [1, 1, 0, 1, 1, 0, 1, 1]), [0, 0, 0, 1] + [0] * 11 + [5] + [0] * 8),
+    "a quarter, big counts, a long zone name": _document(
+        _days("2026-01-01", [(day * 37) % 11 for day in range(100)] + [1234]),
+        [1209 if hour in (3, 15) else (hour * 53) % 17 for hour in range(24)],
+        tz="America/Argentina/ComodRivadavia"),
+    "one day, one crash": _document({"2026-11-26": 1}, [0] * 14 + [1] + [0] * 9),
+    "nothing dated": _document({}, [0] * 24),
+}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+@pytest.mark.parametrize("window", [1280, 480])
+@pytest.mark.parametrize("case", sorted(LAYOUTS))
+def test_chart_titles_labels_and_bars_neither_overlap_nor_are_cut_off(case, window, tmp_path):
+    verdict = _laid_out(render_html(LAYOUTS[case]), tmp_path, window)
+    assert verdict["problems"] == []
+    # The probe saw the charts' parts: a title each, the hour labels, and a bar wherever there were crashes.
+    assert sorted(verdict["checked"]) == ["per-day", "per-hour"]
+    hour_parts = verdict["checked"]["per-hour"]
+    assert hour_parts.count("text.title") == 1 and hour_parts.count("text.label") == 24
+    assert hour_parts.count("rect.bar") == sum(1 for count in LAYOUTS[case]["timeline"]["per_hour"] if count)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_the_sample_report_lays_out_cleanly(written_report, tmp_path):
+    verdict = _laid_out((written_report / "triage.html").read_text(), tmp_path, 1280)
+    assert verdict["problems"] == []
+    assert verdict["checked"]["per-day"].count("text.value") == 6  # a count over each day with a crash
+
+
+def test_tied_busiest_hours_are_all_highlighted_and_named():
+    page = render_html(LAYOUTS["a quarter, big counts, a long zone name"])
+    per_hour = re.search(r'<div class="chart" id="per-hour">.*?</svg>', page, re.S).group(0)
+    assert per_hour.count('fill="#d92d20"') == 2
+    assert "Busiest hours: 03:00-03:59 and 15:00-15:59 with 1209 crashes each." in page

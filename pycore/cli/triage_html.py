@@ -47,7 +47,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, width
     title_baseline = TITLE_FONT + 3
     # The tallest bar's count sits above the plot: leave its height below the title's descent.
     margin_top = title_baseline + 5 + VALUE_FONT + 6
-    margin_bottom = LABEL_FONT + 14
+    margin_bottom = LABEL_FONT + 15
     width = max(width, math.ceil(_text_width(title, TITLE_FONT)) + margin_left + 8)
     plot_w, plot_h = width - margin_left - margin_right, height - margin_bottom - margin_top
     step = plot_w / max(len(values), 1)
@@ -65,7 +65,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, title: str, width
                      "axis_label": axis_labels[index] if index % label_every == 0 else None})
     return {"title": title, "width": width, "height": height, "title_baseline": title_baseline,
             "left": margin_left, "right": width - margin_right, "baseline": baseline,
-            "label_baseline": baseline + LABEL_FONT + 4, "fonts": {"title": TITLE_FONT, "value": VALUE_FONT,
+            # Below the "0" tick's descent: the first label may reach left past the plot's edge.
+            "label_baseline": baseline + LABEL_FONT + 8, "fonts": {"title": TITLE_FONT, "value": VALUE_FONT,
                                                                   "tick": TICK_FONT, "label": LABEL_FONT},
             "ticks": [{"value": tick, "y": baseline - plot_h * tick / top} for tick in ticks], "bars": bars}
 
