@@ -3,43 +3,90 @@
  * Every length is checked against the buffer it indexes; the only state is the
  * per-reader struct pc_codecs, so independent readers never share anything.
  */
-#include "codecs.h"
+#include "pc_codecs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef PYCORE_HAVE_LZO
 #include <lzo/lzo1x.h>
+#endif
+#ifdef PYCORE_HAVE_SNAPPY
 #include <snappy-c.h>
+#endif
+#ifdef PYCORE_HAVE_ZLIB
 #include <zlib.h>
+#endif
+#ifdef PYCORE_HAVE_ZSTD
 #include <zstd.h>
 #include <zstd_errors.h>
+#endif
 
 struct pc_codecs {
+#ifdef PYCORE_HAVE_ZLIB
     z_stream zlib;
     int zlib_ready;
+#endif
+#ifdef PYCORE_HAVE_ZSTD
     ZSTD_DCtx *zstd;
+#endif
+#if !defined(PYCORE_HAVE_ZLIB) && !defined(PYCORE_HAVE_ZSTD)
+    int unused;   /* ISO C has no empty struct: no codec here keeps a context */
+#endif
 };
+
+int pc_codec_available(int codec)
+{
+    switch (codec) {
+    case PC_CODEC_NONE:
+        return 1;
+#ifdef PYCORE_HAVE_ZLIB
+    case PC_CODEC_ZLIB:
+        return 1;
+#endif
+#ifdef PYCORE_HAVE_LZO
+    case PC_CODEC_LZO:
+        return 1;
+#endif
+#ifdef PYCORE_HAVE_SNAPPY
+    case PC_CODEC_SNAPPY:
+        return 1;
+#endif
+#ifdef PYCORE_HAVE_ZSTD
+    case PC_CODEC_ZSTD:
+        return 1;
+#endif
+    default:
+        return 0;
+    }
+}
 
 struct pc_codecs *pc_codecs_new(void)
 {
     struct pc_codecs *codecs;
 
+#ifdef PYCORE_HAVE_LZO
     /* lzo_init() only verifies the library's build-time assumptions. */
     if (lzo_init() != LZO_E_OK)
         return NULL;
+#endif
     codecs = calloc(1, sizeof(*codecs));
     if (codecs == NULL)
         return NULL;
+#ifdef PYCORE_HAVE_ZLIB
     if (inflateInit(&codecs->zlib) != Z_OK) {
         free(codecs);
         return NULL;
     }
     codecs->zlib_ready = 1;
+#endif
+#ifdef PYCORE_HAVE_ZSTD
     codecs->zstd = ZSTD_createDCtx();
     if (codecs->zstd == NULL) {
         pc_codecs_free(codecs);
         return NULL;
     }
+#endif
     return codecs;
 }
 
@@ -47,12 +94,17 @@ void pc_codecs_free(struct pc_codecs *codecs)
 {
     if (codecs == NULL)
         return;
+#ifdef PYCORE_HAVE_ZLIB
     if (codecs->zlib_ready)
         inflateEnd(&codecs->zlib);
+#endif
+#ifdef PYCORE_HAVE_ZSTD
     ZSTD_freeDCtx(codecs->zstd);
+#endif
     free(codecs);
 }
 
+#ifdef PYCORE_HAVE_ZLIB
 static int decompress_zlib(struct pc_codecs *codecs, const uint8_t *src, size_t srclen,
                            uint8_t *dst, size_t dstlen)
 {
@@ -85,7 +137,9 @@ static int decompress_zlib(struct pc_codecs *codecs, const uint8_t *src, size_t 
         return PC_ERR_CORRUPT;
     return zs->total_out == dstlen ? PC_OK : PC_ERR_SIZE;
 }
+#endif
 
+#ifdef PYCORE_HAVE_LZO
 static int decompress_lzo(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
 {
     lzo_uint outlen = dstlen;
@@ -98,7 +152,9 @@ static int decompress_lzo(const uint8_t *src, size_t srclen, uint8_t *dst, size_
         return PC_ERR_CORRUPT;
     return outlen == dstlen ? PC_OK : PC_ERR_SIZE;
 }
+#endif
 
+#ifdef PYCORE_HAVE_SNAPPY
 static int decompress_snappy(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
 {
     size_t outlen;
@@ -112,7 +168,9 @@ static int decompress_snappy(const uint8_t *src, size_t srclen, uint8_t *dst, si
         return PC_ERR_CORRUPT;
     return outlen == dstlen ? PC_OK : PC_ERR_SIZE;
 }
+#endif
 
+#ifdef PYCORE_HAVE_ZSTD
 static int decompress_zstd(struct pc_codecs *codecs, const uint8_t *src, size_t srclen,
                            uint8_t *dst, size_t dstlen)
 {
@@ -138,6 +196,7 @@ static int decompress_zstd(struct pc_codecs *codecs, const uint8_t *src, size_t 
     }
     return ret == dstlen ? PC_OK : PC_ERR_SIZE;
 }
+#endif
 
 int pc_decompress(struct pc_codecs *codecs, int codec, const uint8_t *src, size_t srclen,
                   uint8_t *dst, size_t dstlen)
@@ -150,15 +209,26 @@ int pc_decompress(struct pc_codecs *codecs, int codec, const uint8_t *src, size_
             return PC_ERR_SIZE;
         memcpy(dst, src, dstlen);
         return PC_OK;
+#ifdef PYCORE_HAVE_ZLIB
     case PC_CODEC_ZLIB:
         return decompress_zlib(codecs, src, srclen, dst, dstlen);
+#endif
+#ifdef PYCORE_HAVE_LZO
     case PC_CODEC_LZO:
         return decompress_lzo(src, srclen, dst, dstlen);
+#endif
+#ifdef PYCORE_HAVE_SNAPPY
     case PC_CODEC_SNAPPY:
         return decompress_snappy(src, srclen, dst, dstlen);
+#endif
+#ifdef PYCORE_HAVE_ZSTD
     case PC_CODEC_ZSTD:
         return decompress_zstd(codecs, src, srclen, dst, dstlen);
+#endif
     default:
+        /* The codecs this build left out are still real codecs: Python decodes them. */
+        if (codec >= PC_CODEC_ZLIB && codec <= PC_CODEC_ZSTD)
+            return PC_ERR_CODEC_UNAVAILABLE;
         return PC_ERR_CODEC;
     }
 }

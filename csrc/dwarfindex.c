@@ -1,5 +1,5 @@
-/* Name index of .debug_info top-level DIEs; see dwarfindex.h. */
-#include "dwarfindex.h"
+/* Name index of .debug_info top-level DIEs; see pc_dwarfindex.h. */
+#include "pc_dwarfindex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +73,7 @@ static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value)
             return 0;
         }
     }
-    return DWI_ERR_TRUNCATED;
+    return PC_ERR_TRUNCATED;
 }
 
 static int read_sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *value)
@@ -92,7 +92,7 @@ static int read_sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *value)
             return 0;
         }
     }
-    return DWI_ERR_TRUNCATED;
+    return PC_ERR_TRUNCATED;
 }
 
 static uint64_t read_le(const uint8_t *p, int size)
@@ -147,33 +147,33 @@ static int parse_abbrevs(const uint8_t *abbrev, size_t abbrev_len, uint64_t offs
     size_t pos = (size_t)offset;
     if (offset >= abbrev_len) {
         *error_offset = offset;
-        return DWI_ERR_ABBREV;
+        return PC_ERR_ABBREV;
     }
     for (;;) {
         uint64_t code, tag;
         *error_offset = pos;
         if (read_uleb(abbrev, abbrev_len, &pos, &code))
-            return DWI_ERR_ABBREV;
+            return PC_ERR_ABBREV;
         if (code == 0)
-            return DWI_OK;
+            return PC_OK;
         if (code > (1u << 20))
-            return DWI_ERR_ABBREV;
+            return PC_ERR_ABBREV;
         if (read_uleb(abbrev, abbrev_len, &pos, &tag) || pos >= abbrev_len)
-            return DWI_ERR_ABBREV;
+            return PC_ERR_ABBREV;
         if (code >= t->ncodes) {
             size_t n = t->ncodes ? t->ncodes : 64;
             while (n <= code)
                 n *= 2;
             struct abbrev *grown = realloc(t->by_code, n * sizeof(*grown));
             if (!grown)
-                return DWI_ERR_NOMEM;
+                return PC_ERR_NOMEM;
             memset(grown + t->ncodes, 0, (n - t->ncodes) * sizeof(*grown));
             t->by_code = grown;
             t->ncodes = n;
         }
         struct abbrev *a = &t->by_code[code];
         if (a->tag)
-            return DWI_ERR_ABBREV;  /* duplicate code */
+            return PC_ERR_ABBREV;  /* duplicate code */
         a->tag = tag ? (uint32_t)tag : 0xffffffffu;
         a->tag_class = tag_class_of((uint32_t)tag);
         a->has_children = abbrev[pos++] != 0;
@@ -184,16 +184,16 @@ static int parse_abbrevs(const uint8_t *abbrev, size_t abbrev_len, uint64_t offs
             uint64_t name, form;
             int64_t implicit_const = 0;
             if (read_uleb(abbrev, abbrev_len, &pos, &name) || read_uleb(abbrev, abbrev_len, &pos, &form))
-                return DWI_ERR_ABBREV;
+                return PC_ERR_ABBREV;
             if (name == 0 && form == 0)
                 break;
             if (form == 0x21 && read_sleb(abbrev, abbrev_len, &pos, &implicit_const))
-                return DWI_ERR_ABBREV;
+                return PC_ERR_ABBREV;
             if (t->nattrs == t->attrs_cap) {
                 size_t n = t->attrs_cap ? 2 * t->attrs_cap : 256;
                 struct attr_spec *grown = realloc(t->attrs, n * sizeof(*grown));
                 if (!grown)
-                    return DWI_ERR_NOMEM;
+                    return PC_ERR_NOMEM;
                 t->attrs = grown;
                 t->attrs_cap = n;
             }
@@ -223,8 +223,8 @@ static int read_form(const struct unit *u, size_t unit_offset, uint32_t form, in
     for (;;) {
         size = fixed_form_size(form, u->offset_size, u->addr_size, u->version);
         if (size >= 0) {
-            if (*pos + (size_t)size > end)
-                return DWI_ERR_TRUNCATED;
+            if (*pos > end || (size_t)size > end - *pos)
+                return PC_ERR_TRUNCATED;
             if (form == 0x21)
                 *value = (uint64_t)implicit_const;
             else if (size <= 8)
@@ -232,45 +232,49 @@ static int read_form(const struct unit *u, size_t unit_offset, uint32_t form, in
             if (form >= 0x11 && form <= 0x14)
                 *value += unit_offset;
             *pos += (size_t)size;
-            return DWI_OK;
+            return PC_OK;
         }
         switch (form) {
         case 0x08: { /* string */
+            if (*pos > end)
+                return PC_ERR_TRUNCATED;
             const uint8_t *nul = memchr(p + *pos, 0, end - *pos);
             if (!nul)
-                return DWI_ERR_TRUNCATED;
+                return PC_ERR_TRUNCATED;
             *inline_at = *pos;
             *pos = (size_t)(nul - p) + 1;
-            return DWI_OK;
+            return PC_OK;
         }
-        case 0x0d: { int64_t s; if (read_sleb(p, end, pos, &s)) return DWI_ERR_TRUNCATED; *value = (uint64_t)s; return DWI_OK; }
+        case 0x0d: { int64_t s; if (read_sleb(p, end, pos, &s)) return PC_ERR_TRUNCATED; *value = (uint64_t)s; return PC_OK; }
         case 0x0f: case 0x1a: case 0x1b: case 0x22: case 0x23: case 0x1f01: case 0x1f02:
-            return read_uleb(p, end, pos, value) ? DWI_ERR_TRUNCATED : DWI_OK;
+            return read_uleb(p, end, pos, value) ? PC_ERR_TRUNCATED : PC_OK;
         case 0x15:
             if (read_uleb(p, end, pos, value))
-                return DWI_ERR_TRUNCATED;
+                return PC_ERR_TRUNCATED;
             *value += unit_offset;
-            return DWI_OK;
+            return PC_OK;
         case 0x03: case 0x04: case 0x0a: case 0x09: case 0x18:
-            if (form == 0x03) { if (*pos + 2 > end) return DWI_ERR_TRUNCATED; len = read_le(p + *pos, 2); *pos += 2; }
-            else if (form == 0x04) { if (*pos + 4 > end) return DWI_ERR_TRUNCATED; len = read_le(p + *pos, 4); *pos += 4; }
-            else if (form == 0x0a) { if (*pos + 1 > end) return DWI_ERR_TRUNCATED; len = p[(*pos)++]; }
-            else if (read_uleb(p, end, pos, &len)) return DWI_ERR_TRUNCATED;
+            if (*pos > end)
+                return PC_ERR_TRUNCATED;
+            if (form == 0x03) { if (end - *pos < 2) return PC_ERR_TRUNCATED; len = read_le(p + *pos, 2); *pos += 2; }
+            else if (form == 0x04) { if (end - *pos < 4) return PC_ERR_TRUNCATED; len = read_le(p + *pos, 4); *pos += 4; }
+            else if (form == 0x0a) { if (end - *pos < 1) return PC_ERR_TRUNCATED; len = p[(*pos)++]; }
+            else if (read_uleb(p, end, pos, &len)) return PC_ERR_TRUNCATED;
             if (len > end - *pos)
-                return DWI_ERR_TRUNCATED;
+                return PC_ERR_TRUNCATED;
             *pos += (size_t)len;
-            return DWI_OK;
+            return PC_OK;
         case 0x16: { /* indirect */
             uint64_t f;
             if (read_uleb(p, end, pos, &f))
-                return DWI_ERR_TRUNCATED;
+                return PC_ERR_TRUNCATED;
             if (f == 0x16 || f == 0x21 || f > 0xffff)
-                return DWI_ERR_FORM;
+                return PC_ERR_FORM;
             form = (uint32_t)f;
             continue;
         }
         default:
-            return DWI_ERR_FORM;
+            return PC_ERR_FORM;
         }
     }
 }
@@ -281,7 +285,7 @@ static int push(struct dwi_index *index, uint64_t die_offset, uint64_t name, uin
         size_t n = index->capacity ? 2 * index->capacity : 4096;
         struct dwi_entry *grown = realloc(index->entries, n * sizeof(*grown));
         if (!grown)
-            return DWI_ERR_NOMEM;
+            return PC_ERR_NOMEM;
         index->entries = grown;
         index->capacity = n;
     }
@@ -290,17 +294,22 @@ static int push(struct dwi_index *index, uint64_t die_offset, uint64_t name, uin
     e->name = name;
     e->tag_class = tag_class;
     e->flags = flags;
-    return DWI_OK;
+    return PC_OK;
 }
 
-/* The name a strx form refers to, as a .debug_str offset. */
+/* The name a strx form refers to, as a .debug_str offset.  DW_AT_str_offsets_base and
+ * the index both come from the file: compare by subtraction and division so that a huge
+ * base or index cannot wrap `base + index * offset_size` back into the section. */
 static int resolve_strx(const struct unit *u, uint64_t index, uint64_t *name)
 {
-    uint64_t at = u->str_offsets_base + index * (uint64_t)u->offset_size;
-    if (!u->str_offsets || at + (uint64_t)u->offset_size > u->str_offsets_len)
-        return DWI_ERR_TRUNCATED;
-    *name = read_le(u->str_offsets + at, u->offset_size);
-    return DWI_OK;
+    uint64_t size = (uint64_t)u->offset_size;
+    if (!u->str_offsets || u->str_offsets_base > u->str_offsets_len)
+        return PC_ERR_TRUNCATED;
+    uint64_t room = u->str_offsets_len - u->str_offsets_base;
+    if (index >= room / size)
+        return PC_ERR_TRUNCATED;
+    *name = read_le(u->str_offsets + u->str_offsets_base + index * size, u->offset_size);
+    return PC_OK;
 }
 
 static int scan_unit(struct unit *u, size_t unit_offset, size_t pos, const struct abbrev_table *t,
@@ -315,19 +324,19 @@ static int scan_unit(struct unit *u, size_t unit_offset, size_t pos, const struc
         uint64_t code;
         *error_offset = pos;
         if (read_uleb(p, u->end, &pos, &code))
-            return DWI_ERR_TRUNCATED;
+            return PC_ERR_TRUNCATED;
         if (code == 0) {
             if (--depth <= 0)
-                return DWI_OK;
+                return PC_OK;
             continue;
         }
         if (code >= t->ncodes || !t->by_code[code].tag)
-            return DWI_ERR_ABBREV;
+            return PC_ERR_ABBREV;
         const struct abbrev *a = &t->by_code[code];
         int wanted = (depth == 1 && a->tag_class) || depth == 0;
         if (!wanted && a->fixed_size >= 0 && !(a->has_children && depth == 1)) {
-            if (pos + (size_t)a->fixed_size > u->end)
-                return DWI_ERR_TRUNCATED;
+            if ((size_t)a->fixed_size > u->end - pos)
+                return PC_ERR_TRUNCATED;
             pos += (size_t)a->fixed_size;
             if (a->has_children)
                 depth++;
@@ -384,7 +393,7 @@ static int scan_unit(struct unit *u, size_t unit_offset, size_t pos, const struc
                         size_t n = *decls_cap ? 2 * *decls_cap : 256;
                         struct decl *grown = realloc(*decls, n * sizeof(*grown));
                         if (!grown)
-                            return DWI_ERR_NOMEM;
+                            return PC_ERR_NOMEM;
                         *decls = grown;
                         *decls_cap = n;
                     }
@@ -417,10 +426,10 @@ static int scan_unit(struct unit *u, size_t unit_offset, size_t pos, const struc
                 depth++;
             }
         } else if (depth == 0) {
-            return DWI_OK;  /* a unit DIE without children */
+            return PC_OK;  /* a unit DIE without children */
         }
     }
-    return depth > 0 ? DWI_ERR_TRUNCATED : DWI_OK;
+    return depth > 0 ? PC_ERR_TRUNCATED : PC_OK;
 }
 
 static int compare_entries(const void *pa, const void *pb)
@@ -460,20 +469,21 @@ static void dedup(struct dwi_index *index)
 
 int dwi_scan(const uint8_t *info, size_t info_len, const uint8_t *abbrev, size_t abbrev_len,
              const uint8_t *str_offsets, size_t str_offsets_len, size_t start, size_t end,
-             int dedup_entries, struct dwi_index **out, uint64_t *error_offset)
+             int dedup_entries, struct dwi_index **out, struct pc_fault *fault)
 {
+    uint64_t *error_offset = &fault->file_offset;
     struct dwi_index *index = calloc(1, sizeof(*index));
     struct abbrev_table table = {0};
     uint64_t table_offset = UINT64_MAX;
     int table_shape = -1;     /* offset size, address size and version the table's sizes assume */
     struct decl *decls = NULL;
     size_t decls_cap = 0;
-    int rc = DWI_OK;
+    int rc = PC_OK;
     size_t pos = start;
     *out = NULL;
-    *error_offset = 0;
+    memset(fault, 0, sizeof *fault);
     if (!index)
-        return DWI_ERR_NOMEM;
+        return PC_ERR_NOMEM;
     if (end > info_len)
         end = info_len;
     while (pos < end) {
@@ -484,26 +494,26 @@ int dwi_scan(const uint8_t *info, size_t info_len, const uint8_t *abbrev, size_t
         u.str_offsets = str_offsets;
         u.str_offsets_len = str_offsets_len;
         *error_offset = pos;
-        if (pos + 4 > info_len) { rc = DWI_ERR_TRUNCATED; break; }
+        if (info_len - pos < 4) { rc = PC_ERR_TRUNCATED; break; }
         length = read_le(info + pos, 4);
         pos += 4;
         u.offset_size = 4;
         if (length == 0xffffffffu) {
-            if (pos + 8 > info_len) { rc = DWI_ERR_TRUNCATED; break; }
+            if (info_len - pos < 8) { rc = PC_ERR_TRUNCATED; break; }
             length = read_le(info + pos, 8);
             pos += 8;
             u.offset_size = 8;
         } else if (length >= 0xfffffff0u) {
-            rc = DWI_ERR_TRUNCATED;
+            rc = PC_ERR_TRUNCATED;
             break;
         }
-        if (length > info_len - pos || length < 2) { rc = DWI_ERR_TRUNCATED; break; }
+        if (length > info_len - pos || length < 2) { rc = PC_ERR_TRUNCATED; break; }
         u.end = pos + (size_t)length;
         u.version = (int)read_le(info + pos, 2);
         pos += 2;
-        if (u.version < 2 || u.version > 5) { rc = DWI_ERR_VERSION; break; }
+        if (u.version < 2 || u.version > 5) { rc = PC_ERR_VERSION; break; }
         if (u.version >= 5) {
-            if (pos + 2 + (size_t)u.offset_size > u.end) { rc = DWI_ERR_TRUNCATED; break; }
+            if (u.end - pos < 2 + (size_t)u.offset_size) { rc = PC_ERR_TRUNCATED; break; }
             int unit_type = info[pos];
             u.addr_size = info[pos + 1];
             pos += 2;
@@ -514,19 +524,21 @@ int dwi_scan(const uint8_t *info, size_t info_len, const uint8_t *abbrev, size_t
             else if (unit_type == 2 || unit_type == 6)   /* type units: signature, type_offset */
                 pos += 8 + (size_t)u.offset_size;
         } else {
-            if (pos + (size_t)u.offset_size + 1 > u.end) { rc = DWI_ERR_TRUNCATED; break; }
+            if (u.end - pos < (size_t)u.offset_size + 1) { rc = PC_ERR_TRUNCATED; break; }
             abbrev_offset = read_le(info + pos, u.offset_size);
             pos += (size_t)u.offset_size;
             u.addr_size = info[pos++];
         }
-        if (pos > u.end) { rc = DWI_ERR_TRUNCATED; break; }
+        if (pos > u.end) { rc = PC_ERR_TRUNCATED; break; }
         int shape = (u.offset_size << 16) | (u.addr_size << 8) | u.version;
         if (abbrev_offset != table_offset || shape != table_shape) {
             free_table(&table);
             table_offset = UINT64_MAX;
             rc = parse_abbrevs(abbrev, abbrev_len, abbrev_offset, &u, &table, error_offset);
-            if (rc)
+            if (rc) {
+                fault->detail = 1;   /* the offset is in .debug_abbrev */
                 break;
+            }
             table_offset = abbrev_offset;
             table_shape = shape;
         }
@@ -544,7 +556,7 @@ int dwi_scan(const uint8_t *info, size_t info_len, const uint8_t *abbrev, size_t
     if (dedup_entries)
         dedup(index);
     *out = index;
-    return DWI_OK;
+    return PC_OK;
 }
 
 size_t dwi_count(const struct dwi_index *index) { return index->count; }

@@ -1,6 +1,6 @@
-/* Page reads from makedumpfile's kdump-compressed format (see kdump.h). */
-#include "kdump.h"
-#include "codecs.h"
+/* Page reads from makedumpfile's kdump-compressed format (see pc_kdump.h). */
+#include "pc_kdump.h"
+#include "pc_codecs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +52,14 @@ static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, ui
                                    uint8_t *scratch, uint64_t scratch_size)
 {
     const struct pc_kdump_params *p = &k->p;
-    if (offset + length < offset)
-        return NULL;
-    if (p->nsegs == 0)
-        return offset + length <= p->stream_size ? p->stream + offset : NULL;
+    if (p->nsegs == 0) {
+        if (length > p->stream_size || offset > p->stream_size - length)
+            return NULL;
+        return p->stream + offset;
+    }
+    /* Python built the segments from int64 record fields: these sums cannot wrap. */
     uint64_t logical_size = p->seg_logical[p->nsegs - 1] + p->seg_length[p->nsegs - 1];
-    if (offset + length > logical_size)
+    if (length > logical_size || offset > logical_size - length)
         return NULL;
 
     size_t lo = 0, hi = p->nsegs;
@@ -68,7 +70,8 @@ static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, ui
         else
             hi = mid;
     }
-    if (p->seg_logical[lo] <= offset && offset + length <= p->seg_logical[lo] + p->seg_length[lo])
+    if (p->seg_logical[lo] <= offset && length <= p->seg_length[lo] &&
+        offset - p->seg_logical[lo] <= p->seg_length[lo] - length)
         return p->stream + p->seg_stream[lo] + (offset - p->seg_logical[lo]);
     if (length > scratch_size)
         return NULL;
@@ -96,7 +99,9 @@ static const uint8_t *logical_view(const struct pc_kdump *k, uint64_t offset, ui
 
 struct pc_kdump *pc_kdump_new(const struct pc_kdump_params *params)
 {
-    if (params->page_size == 0 || params->max_mapnr > params->bitmap_bytes * 8)
+    /* max_mapnr bits must fit in bitmap_bytes, without multiplying a hostile size. */
+    if (params->page_size == 0 ||
+        (params->max_mapnr >> 3) + ((params->max_mapnr & 7) != 0) > params->bitmap_bytes)
         return NULL;
     if (params->cache_pages & (params->cache_pages - 1))
         return NULL;
@@ -182,7 +187,7 @@ static int codec_of(uint32_t flags)
 
 /* One whole page into dst (page_size bytes). */
 static int read_page(struct pc_kdump *k, uint64_t pfn, uint8_t *dst, int zero_excluded,
-                     struct pc_kdump_fault *fault)
+                     struct pc_fault *fault)
 {
     const struct pc_kdump_params *p = &k->p;
     uint8_t desc_bytes[PAGE_DESC_SIZE];
@@ -241,7 +246,7 @@ static int read_page(struct pc_kdump *k, uint64_t pfn, uint8_t *dst, int zero_ex
 }
 
 int pc_kdump_read(struct pc_kdump *k, uint64_t address, uint8_t *dst, size_t size,
-                  int zero_excluded, struct pc_kdump_fault *fault)
+                  int zero_excluded, struct pc_fault *fault)
 {
     const uint64_t page_size = k->p.page_size;
     memset(fault, 0, sizeof *fault);
@@ -305,7 +310,7 @@ int pc_kdump_count_zero(struct pc_kdump *k, uint64_t *zero, uint64_t *missing)
             (*missing)++;
         else if (offset == k->p.zero_offset && size == k->p.page_size && !(flags & DUMP_DH_COMPRESSED))
             (*zero)++;
-        else if (offset + size < offset || offset + size > logical_size)
+        else if (size > logical_size || offset > logical_size - size)
             (*missing)++;   /* the file was cut short before this page's data */
     }
     return PC_OK;

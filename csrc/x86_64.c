@@ -1,6 +1,5 @@
-/* x86_64 address translation (see x86_64.h). */
-#include "x86_64.h"
-#include "codecs.h"
+/* x86_64 address translation (see pc_x86_64.h). */
+#include "pc_x86_64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@ struct pc_x86_64 {
 };
 
 int pc_physmem_read(const struct pc_physmem *mem, uint64_t paddr, uint8_t *dst, size_t size,
-                    int zero_excluded, struct pc_kdump_fault *fault)
+                    int zero_excluded, struct pc_fault *fault)
 {
     if (mem->kdump)
         return pc_kdump_read(mem->kdump, paddr, dst, size, zero_excluded, fault);
@@ -32,19 +31,31 @@ int pc_physmem_read(const struct pc_physmem *mem, uint64_t paddr, uint8_t *dst, 
             else
                 hi = mid;
         }
-        if (mem->nsegs == 0 || mem->seg_start[lo] > paddr || mem->seg_end[lo] <= paddr) {
-            fault->address = paddr;
-            return PC_ERR_NOT_PRESENT;   /* Python tells holes from excluded tails */
-        }
-        uint64_t avail = mem->seg_end[lo] - paddr;
+        fault->address = paddr;
+        /* Differences, not end addresses: a segment may end exactly at 2^64. */
+        if (mem->nsegs == 0 || paddr < mem->seg_start[lo] || paddr - mem->seg_start[lo] >= mem->seg_memsz[lo])
+            return PC_ERR_NOT_PRESENT;
+        uint64_t in_seg = paddr - mem->seg_start[lo];
+        uint64_t avail = mem->seg_memsz[lo] - in_seg;
         size_t take = avail < size ? (size_t)avail : size;
-        uint64_t offset = mem->seg_offset[lo] + (paddr - mem->seg_start[lo]);
-        if (offset + take > mem->map_size || offset + take < offset) {
-            fault->address = paddr;
-            fault->file_offset = offset;
-            return PC_ERR_INCOMPLETE;
+        if (in_seg >= mem->seg_filesz[lo]) {
+            if (!zero_excluded)
+                return PC_ERR_EXCLUDED;
+            memset(dst, 0, take);
+        } else {
+            uint64_t in_file = mem->seg_filesz[lo] - in_seg;
+            if (in_file < take)
+                take = (size_t)in_file;
+            /* p_offset comes from the file: compare by subtraction so no sum can wrap. */
+            uint64_t start = mem->seg_offset[lo];
+            if (start > mem->map_size || in_seg > mem->map_size - start ||
+                take > mem->map_size - start - in_seg) {
+                fault->file_offset = start + in_seg;
+                fault->detail = (int32_t)mem->seg_index[lo];
+                return PC_ERR_INCOMPLETE;
+            }
+            memcpy(dst, mem->map + start + in_seg, take);
         }
-        memcpy(dst, mem->map + offset, take);
         dst += take;
         paddr += take;
         size -= take;
@@ -75,25 +86,25 @@ static int canonical(uint64_t vaddr, int levels)
 }
 
 static int walk(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint64_t *paddr,
-                uint64_t *page_size, struct pc_kdump_fault *fault)
+                uint64_t *page_size, struct pc_fault *fault)
 {
     uint64_t table = root & PTE_ADDR_MASK;
     for (int level = x->p.levels; level >= 1; level--) {
         int shift = 12 + 9 * (level - 1);
         uint64_t index = (vaddr >> shift) & 0x1ff;
+        uint64_t entry_at = table + index * 8;
         uint8_t raw[8];
-        int ret = pc_physmem_read(&x->p.mem, table + index * 8, raw, 8, 0, fault);
-        if (ret != PC_OK) {
-            fault->detail = level;
+        int ret = pc_physmem_read(&x->p.mem, entry_at, raw, 8, 0, fault);
+        fault->address = vaddr;
+        fault->physical = entry_at;
+        fault->level = level;
+        if (ret != PC_OK)
             return ret;
-        }
         uint64_t entry = 0;
         for (int i = 7; i >= 0; i--)
             entry = (entry << 8) | raw[i];
-        if (!(entry & PTE_PRESENT)) {
-            fault->detail = level;
+        if (!(entry & PTE_PRESENT))
             return PC_ERR_NOT_MAPPED;
-        }
         if (level == 1 || ((level == 2 || level == 3) && (entry & PTE_PSE))) {
             uint64_t size = 1ULL << shift;
             uint64_t mask = PTE_ADDR_MASK & ~(size - 1);
@@ -107,7 +118,7 @@ static int walk(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint64_t *pa
 }
 
 int pc_x86_64_translate(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint64_t *paddr,
-                        uint64_t *page_size, struct pc_kdump_fault *fault)
+                        uint64_t *page_size, struct pc_fault *fault)
 {
     const struct pc_x86_64_params *p = &x->p;
     memset(fault, 0, sizeof *fault);
@@ -133,11 +144,10 @@ int pc_x86_64_translate(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint
     }
     int ret = walk(x, root, vaddr, paddr, page_size, fault);
     if (ret == PC_OK) {
+        memset(fault, 0, sizeof *fault);
         x->tlb_root[slot] = root;
         x->tlb_vpage[slot] = vpage + 1;
         x->tlb_ppage[slot] = *paddr & ~0xfffULL;
-    } else {
-        fault->address = vaddr;
     }
     return ret;
 }
@@ -145,7 +155,7 @@ int pc_x86_64_translate(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint
 int pc_x86_64_translate_many(struct pc_x86_64 *x, uint64_t root, const uint64_t *vaddrs, size_t n,
                              uint64_t *paddrs, int32_t *status)
 {
-    struct pc_kdump_fault fault;
+    struct pc_fault fault;
     uint64_t page_size;
     int failures = 0;
     for (size_t i = 0; i < n; i++) {
@@ -159,7 +169,7 @@ int pc_x86_64_translate_many(struct pc_x86_64 *x, uint64_t root, const uint64_t 
 }
 
 int pc_x86_64_read(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint8_t *dst, size_t size,
-                   int zero_excluded, struct pc_kdump_fault *fault)
+                   int zero_excluded, struct pc_fault *fault)
 {
     while (size) {
         uint64_t paddr, page_size;
@@ -171,7 +181,7 @@ int pc_x86_64_read(struct pc_x86_64 *x, uint64_t root, uint64_t vaddr, uint8_t *
         size_t take = left < size ? (size_t)left : size;
         ret = pc_physmem_read(&x->p.mem, paddr, dst, take, zero_excluded, fault);
         if (ret != PC_OK) {
-            fault->file_offset = fault->address;   /* the physical address that failed */
+            fault->physical = fault->address;
             fault->address = vaddr;
             return ret;
         }

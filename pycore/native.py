@@ -1,26 +1,233 @@
-"""Selects the C fast path (pycore._native) or the pure-Python path, once at import.
+"""The seam between pycore's C extension (pycore._native) and its pure-Python twins.
 
-``PYCORE_PURE=1`` forces pure Python.  Code that has both paths takes a
-``native`` argument defaulting to :data:`AVAILABLE`, so tests can run both in
-one process and compare their results.
+Every reader that has a C twin (page codecs, the kdump reader, the x86_64 walk, the
+DWARF name scan) is a pair of classes with the same methods, one chosen once by
+:func:`use_native`; ``PYCORE_PURE=1`` forces pure Python.  C reports failures as a
+status of csrc/pc_status.h plus a ``struct pc_fault``; :func:`error` is the one place
+that turns them (and what the caller knows, a :class:`Context`) into the typed
+exception, and the pure-Python twins raise through it too.
 """
+import dataclasses
+import enum
+import importlib
 import os
+from typing import Any, Dict, NamedTuple, Optional
 
+from .errors import FaultError, FormatError, IncompleteDumpError, PageExcludedError, PycoreError
+
+_WHY_NOT = ""
+_LIBRARY: Optional[str] = None
 try:
     if os.environ.get("PYCORE_PURE", "") not in ("", "0"):
         raise ImportError("PYCORE_PURE is set")
-    from ._native import ffi, lib  # type: ignore[import-not-found]
-except ImportError:
+    _module = importlib.import_module("._native", __package__)
+    ffi, lib, _LIBRARY = _module.ffi, _module.lib, _module.__file__
+except ImportError as _error:
     ffi = None
     lib = None
+    _WHY_NOT = str(_error)
 
 AVAILABLE: bool = lib is not None
 
 
-def use_native(native: "bool | None") -> bool:
+class Status(enum.IntEnum):
+    """enum pc_status of csrc/pc_status.h (a test checks every value against the built extension)."""
+    OK = 0
+    CORRUPT = -1
+    SIZE = -2
+    NOMEM = -3
+    CODEC = -4
+    CODEC_UNAVAILABLE = -5
+    NOT_PRESENT = -10
+    EXCLUDED = -11
+    INCOMPLETE = -12
+    BAD_DESC = -13
+    NOT_MAPPED = -20
+    NONCANONICAL = -21
+    TRUNCATED = -30
+    FORM = -31
+    ABBREV = -32
+    VERSION = -33
+
+
+class Codec(enum.IntEnum):
+    """The PC_CODEC_* numbers of csrc/pc_codecs.h."""
+    NONE = 0
+    ZLIB = 1
+    LZO = 2
+    SNAPPY = 3
+    ZSTD = 4
+
+
+CODEC_NAMES: Dict[int, str] = {codec: codec.name.lower() for codec in Codec}
+# The codecs this build of the extension decodes (PC_CODEC_NONE always, when it is built).
+NATIVE_CODECS = frozenset(codec for codec in Codec if AVAILABLE and lib.pc_codec_available(codec))
+
+
+class CodecUnavailableError(PycoreError):
+    """A dump uses a codec that neither the chosen path nor an installed module can decode."""
+
+
+class Fault(NamedTuple):
+    """struct pc_fault: where a failure happened; the fields a status does not use are 0."""
+    address: int = 0
+    physical: int = 0
+    file_offset: int = 0
+    detail: int = 0
+    level: int = 0
+
+    @classmethod
+    def from_c(cls, fault: Any) -> "Fault":
+        """Copy a ``struct pc_fault *`` out of C memory."""
+        return cls(int(fault.address), int(fault.physical), int(fault.file_offset), int(fault.detail),
+                   int(fault.level))
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What the caller knows that a status and a fault do not say; it words the exception.
+
+    ``container`` is "codec" (a lone page), "kdump", "elf" or "dwarf".  For a failed
+    translation ``levels`` is the paging depth and the fault's address is virtual.
+    """
+    container: str = "codec"
+    page_size: int = 0
+    found_size: Optional[int] = None
+    reason: str = ""
+    file_size: int = 0
+    dump_level: Optional[int] = None
+    levels: int = 0
+
+
+_DESC_FIELDS = {0: "page_desc.offset", 1: "page_desc.size", 2: "page_desc.flags"}
+_DWARF_WORDS = {
+    Status.TRUNCATED: "a unit, DIE or attribute runs past its section",
+    Status.FORM: "an attribute form this reader does not know",
+    Status.ABBREV: "an abbreviation code or table that makes no sense",
+    Status.VERSION: "a unit version other than 2 to 5",
+}
+# The statuses that become a FaultError: the address is not readable, the dump is sane.
+FAULT_STATUSES = frozenset({Status.NOT_PRESENT, Status.EXCLUDED, Status.INCOMPLETE, Status.NOT_MAPPED,
+                            Status.NONCANONICAL})
+_CODEC_STATUSES = (Status.CORRUPT, Status.SIZE, Status.CODEC, Status.CODEC_UNAVAILABLE)
+_PHYSICAL_STATUSES = (Status.NOT_PRESENT, Status.EXCLUDED, Status.INCOMPLETE, Status.BAD_DESC) + _CODEC_STATUSES
+
+
+def use_native(native: Optional[bool]) -> bool:
     """Resolve a caller's ``native`` choice; asking for C when it was not built is an error."""
     if native is None:
         return AVAILABLE
     if native and not AVAILABLE:
-        raise RuntimeError("pycore._native is not built (or PYCORE_PURE is set)")
+        raise RuntimeError(f"pycore._native is not available ({_WHY_NOT})")
     return native
+
+
+def describe() -> Dict[str, Any]:
+    """Which path runs, for ``pycore --version`` and ``pycore info``.
+
+    ``available``: the C extension is loaded; ``why_not``: the import error or
+    PYCORE_PURE when it is not; ``library``: the extension's file; ``codecs``: each
+    page codec's path ("C" or "Python").
+    """
+    return {
+        "available": AVAILABLE,
+        "why_not": _WHY_NOT or None,
+        "library": _LIBRARY,
+        "codecs": {CODEC_NAMES[codec]: "C" if codec in NATIVE_CODECS else "Python"
+                   for codec in Codec if codec != Codec.NONE},
+    }
+
+
+def codec_name(codec: int) -> str:
+    """``zlib``, ``lzo``, ... or ``codec N`` for a number no format defines."""
+    return CODEC_NAMES.get(codec, f"codec {codec}")
+
+
+def error(status: int, fault: Fault = Fault(), context: Context = Context()) -> Exception:
+    """The exception for a failed C call (or a pure-Python twin's check that mirrors it).
+
+    Physical-memory and codec statuses name the physical address and file offset; with
+    ``context.levels`` set, the fault belongs to a translation and the exception names
+    the virtual address (see :func:`page_table_error` and :func:`virtual_error`).
+    """
+    if context.levels and status in _PHYSICAL_STATUSES:
+        inner = error(status, fault._replace(address=fault.physical), dataclasses.replace(context, levels=0))
+        if fault.level:
+            return page_table_error(inner, fault.level, fault.physical, fault.address)
+        return virtual_error(inner, fault.address)
+    if status == Status.NOT_MAPPED:
+        return FaultError(f"not mapped (level-{fault.level} page-table entry at physical {fault.physical:#x}"
+                          " not present)", fault.address)
+    if status == Status.NONCANONICAL:
+        return FaultError(f"non-canonical address for {context.levels}-level paging", fault.address)
+    if status in _CODEC_STATUSES:
+        return _codec_error(status, fault, context)
+    if status == Status.NOT_PRESENT:
+        message = ("no such address in the dump's PT_LOAD segments" if context.container == "elf"
+                   else "no such page in the dumped machine's memory")
+        return FaultError(message, fault.address, physical=True)
+    if status == Status.EXCLUDED:
+        if context.container == "elf":
+            message = "address beyond p_filesz of its PT_LOAD: left out of the dump"
+        else:
+            level = f" (dump level {context.dump_level})" if context.dump_level is not None else ""
+            message = f"page excluded from the dump by makedumpfile's filter{level}"
+        return PageExcludedError(message, fault.address, physical=True)
+    if status == Status.INCOMPLETE:
+        field = f"PT_LOAD {fault.detail} data" if context.container == "elf" else "page data"
+        return IncompleteDumpError(
+            f"the dump is incomplete: data at file offset {fault.file_offset:#x} is missing"
+            f" (the file holds {context.file_size:#x} bytes)", fault.address, offset=fault.file_offset, field=field)
+    if status == Status.BAD_DESC:
+        return FormatError(f"impossible page descriptor for physical address {fault.address:#x}",
+                           offset=fault.file_offset, field=_DESC_FIELDS.get(fault.detail, "page_desc"))
+    if status in _DWARF_WORDS:
+        section = ".debug_abbrev" if fault.detail == 1 else ".debug_info"
+        return FormatError(f"DWARF index scan failed: {_DWARF_WORDS[Status(status)]}", fault.file_offset, section)
+    if status == Status.NOMEM:
+        return MemoryError(f"pycore._native ran out of memory ({context.container})")
+    return RuntimeError(f"pycore._native returned status {status}, which pycore.native does not know")
+
+
+def _codec_error(status: int, fault: Fault, context: Context) -> Exception:
+    name = codec_name(fault.detail)
+    lone = context.container == "codec"
+    where = "" if lone else f"physical address {fault.address:#x}: "
+    offset = None if lone else fault.file_offset
+    if status == Status.CODEC:
+        known = ", ".join(f"{n} ({c})" for c, n in CODEC_NAMES.items())
+        return FormatError(f"{where}unknown page compression {fault.detail}; expected one of {known}",
+                           offset=offset, field="page data")
+    if status == Status.CODEC_UNAVAILABLE:
+        reason = context.reason or ("this build of pycore's C extension has no " + name +
+                                    " (install its -dev package and rebuild, or open the dump with native=False)")
+        return CodecUnavailableError(f"{where}this dump has {name}-compressed pages: {reason}")
+    if status == Status.SIZE:
+        found = "another size" if context.found_size is None else f"{context.found_size} bytes"
+        if fault.detail == Codec.NONE:
+            message = f"uncompressed page is {found}, expected {context.page_size}"
+        else:
+            message = f"{name} page decompresses to {found}, expected {context.page_size}"
+        return FormatError(where + message, offset=offset, field="page data")
+    detail = f": {context.reason}" if context.reason else ""
+    return FormatError(f"{where}{name} page data is corrupt{detail}", offset=offset, field="page data")
+
+
+def page_table_error(inner: Exception, level: int, entry: int, address: int) -> Exception:
+    """A page-table entry could not be read: a FaultError naming the virtual ``address``.
+
+    Errors other than faults (a corrupt page-table page) stay what they are.
+    """
+    if not isinstance(inner, FaultError):
+        return inner
+    return FaultError(f"level-{level} page-table entry at physical {entry:#x} unreadable ({inner})", address)
+
+
+def virtual_error(inner: Exception, address: int) -> Exception:
+    """The same kind of fault as ``inner`` (a physical read), naming the virtual ``address``."""
+    if not isinstance(inner, FaultError):
+        return inner
+    message = f"unreadable ({inner})"
+    if isinstance(inner, IncompleteDumpError):
+        return IncompleteDumpError(message, address, physical=False, offset=inner.offset, field=inner.field)
+    return type(inner)(message, address, physical=False)

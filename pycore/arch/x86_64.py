@@ -6,14 +6,13 @@ rest walks the page tables from ``init_top_pgt`` (or a task's ``mm->pgd``).
 VMCOREINFO gives ``phys_base``, ``pgtable_l5_enabled`` (Linux 4.17+; absent
 means 4-level) and ``KERNEL_IMAGE_SIZE`` (5.3+).
 """
-from collections import OrderedDict
+import dataclasses
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import native as _native
-from ..dump import Dump
-from ..dump.elf import ElfDump
-from ..dump.kdump import KdumpDump
-from ..errors import FaultError, IncompleteDumpError, MissingDebugInfoError
+from ..dump.base import Dump, NativeMemory
+from ..errors import FaultError, MissingDebugInfoError
+from ..native import Context, Fault, Status
 
 START_KERNEL_MAP = 0xFFFFFFFF80000000
 # KERNEL_IMAGE_SIZE is 1 GiB with CONFIG_RANDOMIZE_BASE and 512 MiB without.
@@ -25,15 +24,17 @@ PTE_PRESENT = 0x1
 PTE_PSE = 0x80
 PTE_ADDR_MASK = 0x000FFFFFFFFFF000
 _MASK64 = (1 << 64) - 1
-_TABLE_CACHE = 512
 _TLB = 4096
-
-# Codes of csrc/kdump.h and csrc/x86_64.h.
-_NOT_MAPPED, _NONCANONICAL = -20, -21
 
 
 class X86_64:
-    """Translation of kernel (and, given a page-table root, user) addresses of one dump."""
+    """Translation of kernel (and, given a page-table root, user) addresses of one dump.
+
+    The walk runs in C (csrc/x86_64.c) when the extension is built and the dump can
+    hand C its physical memory (:meth:`Dump.native_memory`), else in Python; the
+    choice is made once, and each twin reports its failures through
+    :func:`pycore.native.error`.
+    """
 
     def __init__(self, dump: Dump, native: Optional[bool] = None):
         self.dump = dump
@@ -62,12 +63,9 @@ class X86_64:
             self.kernel_root = self._kernel_image_to_physical(init_top_pgt)
         self.direct_map_start: Optional[int] = None
         self.direct_map_size = DIRECT_MAP_SIZE[self.levels]
-        self.native = _native.use_native(native) and _native_memory(dump) is not None
-        self._tables: "OrderedDict[int, bytes]" = OrderedDict()
-        self._tlb: Dict[Tuple[int, int], int] = {}
-        self._handle = None
-        if self.native:
-            self._make_native()
+        self._memory = dump.native_memory() if _native.use_native(native) else None
+        self.native = self._memory is not None
+        self._walker: "_NativeWalker | _PureWalker" = self._make_walker()
 
     # -- configuration ----------------------------------------------------------
     def set_direct_map(self, page_offset_base: int, end: Optional[int] = None) -> None:
@@ -81,102 +79,171 @@ class X86_64:
         if end is not None and 0 < end - page_offset_base < size:
             size = end - page_offset_base
         self.direct_map_size = size
-        if self.native:
-            self._make_native()
+        self._walker.close()
+        self._walker = self._make_walker()
 
-    def _make_native(self) -> None:
+    def _make_walker(self) -> "_NativeWalker | _PureWalker":
+        if self._memory is not None:
+            return _NativeWalker(self, self._memory)
+        return _PureWalker(self)
+
+    def close(self) -> None:
+        """Let go of the dump's memory: the C view of an ELF core pins its file mapping."""
+        self._walker.close()
+
+    def _kernel_image_to_physical(self, address: int) -> int:
+        return (address - START_KERNEL_MAP + self.phys_base) & _MASK64
+
+    # -- translation and reads ----------------------------------------------------
+    def translate(self, address: int, root: Optional[int] = None) -> int:
+        """Physical address of virtual ``address`` (kernel page tables unless ``root`` is given)."""
+        _check_address(address)
+        return self._walker.translate(address, self.kernel_root if root is None else root)
+
+    def translate_many(self, addresses: Sequence[int], root: Optional[int] = None) -> List[Optional[int]]:
+        """Physical addresses of many virtual ones; None where an address faults (not mapped,
+        or its page tables are not in the dump).  A corrupt dump still raises."""
+        for address in addresses:
+            _check_address(address)
+        return self._walker.translate_many(addresses, self.kernel_root if root is None else root)
+
+    def read(self, address: int, size: int, root: Optional[int] = None, zero_excluded: bool = False) -> bytes:
+        """``size`` bytes of virtual memory at ``address``; FaultError names the first unreadable part."""
+        if size <= 0:
+            if size == 0:
+                return b""
+            raise ValueError("size must not be negative")
+        _check_address(address)
+        return self._walker.read(address, size, self.kernel_root if root is None else root, zero_excluded)
+
+
+def _check_address(address: int) -> None:
+    if not 0 <= address <= _MASK64:
+        raise FaultError("address out of range", address)
+
+
+class _NativeWalker:
+    """The page-table walk in csrc/x86_64.c, reading the dump's memory itself."""
+
+    def __init__(self, arch: X86_64, memory: NativeMemory):
         ffi, lib = _native.ffi, _native.lib
+        self._context = dataclasses.replace(memory.context, levels=arch.levels)
         params = ffi.new("struct pc_x86_64_params *")
-        self._keep = _native_memory(self.dump)
-        params.mem = self._keep[0][0]
-        params.levels = self.levels
+        self._keep: list = [memory]
+        if memory.kdump is not None:
+            params.mem.kdump = memory.kdump
+        else:
+            segments = memory.segments
+            columns = [ffi.new("uint64_t[]", [getattr(s, name) for s in segments] or [0])
+                       for name in ("paddr", "memsz", "filesz", "offset")]
+            indexes = ffi.new("uint32_t[]", [s.index for s in segments] or [0])
+            self._mapping = ffi.from_buffer("uint8_t[]", memory.mapping)
+            params.mem.map = self._mapping
+            params.mem.map_size = len(memory.mapping)
+            params.mem.seg_start, params.mem.seg_memsz, params.mem.seg_filesz, params.mem.seg_offset = columns
+            params.mem.seg_index = indexes
+            params.mem.nsegs = len(segments)
+            self._keep.extend(columns + [indexes])
+        params.levels = arch.levels
         params.kernel_map_start = START_KERNEL_MAP
-        params.kernel_map_size = self.kernel_image_size
-        params.phys_base = self.phys_base
-        params.direct_map_start = self.direct_map_start or 0
-        params.direct_map_size = self.direct_map_size if self.direct_map_start else 0
+        params.kernel_map_size = arch.kernel_image_size
+        params.phys_base = arch.phys_base
+        params.direct_map_start = arch.direct_map_start or 0
+        params.direct_map_size = arch.direct_map_size if arch.direct_map_start else 0
         handle = lib.pc_x86_64_new(params)
         if handle == ffi.NULL:
             raise MemoryError("cannot allocate the x86_64 translator")
         self._handle = ffi.gc(handle, lib.pc_x86_64_free)
-        self._fault = ffi.new("struct pc_kdump_fault *")
+        self._fault = ffi.new("struct pc_fault *")
         self._out = ffi.new("uint64_t[2]")
         self._allocate = ffi.new_allocator(should_clear_after_alloc=False)
 
+    def translate(self, address: int, root: int) -> int:
+        status = _native.lib.pc_x86_64_translate(self._handle, root, address, self._out, self._out + 1, self._fault)
+        if status:
+            raise _native.error(status, Fault.from_c(self._fault), self._context)
+        return int(self._out[0])
+
+    def translate_many(self, addresses: Sequence[int], root: int) -> List[Optional[int]]:
+        ffi = _native.ffi
+        count = len(addresses)
+        paddrs = ffi.new("uint64_t[]", count)
+        status = ffi.new("int32_t[]", count)
+        failures = _native.lib.pc_x86_64_translate_many(self._handle, root, ffi.new("uint64_t[]", addresses), count,
+                                                        paddrs, status)
+        result: List[Optional[int]] = ffi.unpack(paddrs, count)
+        if failures:
+            for index, code in enumerate(ffi.unpack(status, count)):
+                if code in _native.FAULT_STATUSES:
+                    result[index] = None
+                elif code:
+                    self.translate(addresses[index], root)  # raises the error, with its fault
+        return result
+
+    def read(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
+        buffer = self._allocate("uint8_t[]", size)
+        status = _native.lib.pc_x86_64_read(self._handle, root, address, buffer, size, zero_excluded, self._fault)
+        if status:
+            raise _native.error(status, Fault.from_c(self._fault), self._context)
+        return _native.ffi.buffer(buffer, size)[:]
+
     def close(self) -> None:
-        """Let go of the dump's memory: the C view of an ELF core pins its file mapping."""
         if self._handle is not None:
-            ffi = _native.ffi
-            ffi.release(self._handle)
+            _native.ffi.release(self._handle)
             self._handle = None
-            for kept in self._keep:
-                if isinstance(kept, ffi.CData) and ffi.typeof(kept).kind == "array" and \
-                        ffi.typeof(kept).item.cname == "char":
-                    ffi.release(kept)
+            if getattr(self, "_mapping", None) is not None:
+                _native.ffi.release(self._mapping)
+                self._mapping = None
             self._keep = []
 
-    # -- translation --------------------------------------------------------------
-    def _kernel_image_to_physical(self, address: int) -> int:
-        return (address - START_KERNEL_MAP + self.phys_base) & _MASK64
 
-    def translate(self, address: int, root: Optional[int] = None) -> int:
-        """Physical address of virtual ``address`` (kernel page tables unless ``root`` is given)."""
-        root = self.kernel_root if root is None else root
-        if self._handle is not None:
-            fault = self._fault
-            code = _native.lib.pc_x86_64_translate(self._handle, root, address & _MASK64, self._out,
-                                                   self._out + 1, fault)
-            if code == 0:
-                return int(self._out[0])
-        return self._translate_python(address, root)[0]
+class _PureWalker:
+    """The page-table walk in Python over ``dump.read_physical``; the twin of csrc/x86_64.c."""
 
-    def translate_many(self, addresses: Sequence[int], root: Optional[int] = None) -> List[Optional[int]]:
-        """Physical addresses of many virtual ones; None where an address is not mapped."""
-        root = self.kernel_root if root is None else root
-        if self._handle is not None:
-            ffi = _native.ffi
-            count = len(addresses)
-            vaddrs = ffi.new("uint64_t[]", addresses)
-            paddrs = ffi.new("uint64_t[]", count)
-            status = ffi.new("int32_t[]", count)
-            failures = _native.lib.pc_x86_64_translate_many(self._handle, root, vaddrs, count, paddrs, status)
-            result: List[Optional[int]] = ffi.unpack(paddrs, count)
-            if failures:
-                for index, code in enumerate(ffi.unpack(status, count)):
-                    if code:
-                        result[index] = None
-            return result
-        result = []
+    def __init__(self, arch: X86_64):
+        self.arch = arch
+        self.dump = arch.dump
+        self._context: Context = dataclasses.replace(arch.dump.error_context, levels=arch.levels)
+        self._tlb: Dict[Tuple[int, int], int] = {}
+
+    def translate(self, address: int, root: int) -> int:
+        return self._translate(address, root)[0]
+
+    def translate_many(self, addresses: Sequence[int], root: int) -> List[Optional[int]]:
+        result: List[Optional[int]] = []
         for address in addresses:
             try:
-                result.append(self._translate_python(address, root)[0])
+                result.append(self._translate(address, root)[0])
             except FaultError:
                 result.append(None)
         return result
 
-    def _translate_python(self, address: int, root: int) -> Tuple[int, int]:
-        if not 0 <= address <= _MASK64:
-            raise FaultError("address out of range", address)
-        if 0 <= address - START_KERNEL_MAP < self.kernel_image_size:
-            return self._kernel_image_to_physical(address), 4096
-        start = self.direct_map_start
-        if start is not None and 0 <= address - start < self.direct_map_size:
+    def _translate(self, address: int, root: int) -> Tuple[int, int]:
+        arch = self.arch
+        if 0 <= address - START_KERNEL_MAP < arch.kernel_image_size:
+            return arch._kernel_image_to_physical(address), 4096
+        start = arch.direct_map_start
+        if start is not None and 0 <= address - start < arch.direct_map_size:
             return address - start, 4096
-        bits = 57 if self.levels == 5 else 48
+        bits = 57 if arch.levels == 5 else 48
         top = address >> (bits - 1)
         if top != 0 and top != (_MASK64 >> (bits - 1)):
-            raise FaultError(f"non-canonical address for {self.levels}-level paging", address)
+            raise _native.error(Status.NONCANONICAL, Fault(address), self._context)
         key = (root, address >> 12)
         cached = self._tlb.get(key)
         if cached is not None:
             return cached | (address & 0xFFF), 4096
         table = root & PTE_ADDR_MASK
-        for level in range(self.levels, 0, -1):
+        level = arch.levels
+        while True:
             shift = 12 + 9 * (level - 1)
-            index = (address >> shift) & 0x1FF
-            entry = int.from_bytes(self._table(table, address)[index * 8:index * 8 + 8], "little")
+            entry_at = table + ((address >> shift) & 0x1FF) * 8
+            try:
+                entry = int.from_bytes(self.dump.read_physical(entry_at, 8), "little")
+            except FaultError as error:
+                raise _native.page_table_error(error, level, entry_at, address) from None
             if not entry & PTE_PRESENT:
-                raise FaultError(f"not mapped (level-{level} page-table entry {entry:#x} not present)", address)
+                raise _native.error(Status.NOT_MAPPED, Fault(address, entry_at, level=level), self._context)
             if level == 1 or (level in (2, 3) and entry & PTE_PSE):
                 size = 1 << shift
                 physical = (entry & PTE_ADDR_MASK & ~(size - 1)) | (address & (size - 1))
@@ -185,84 +252,20 @@ class X86_64:
                 self._tlb[key] = physical & ~0xFFF
                 return physical, size
             table = entry & PTE_ADDR_MASK
-        raise FaultError("not mapped", address)
+            level -= 1
 
-    def _table(self, physical: int, address: int) -> bytes:
-        table = self._tables.get(physical)
-        if table is None:
-            try:
-                table = self.dump.read_physical(physical, 4096)
-            except FaultError as error:
-                raise FaultError(f"page table at physical {physical:#x} unreadable ({error})", address) from None
-            self._tables[physical] = table
-            if len(self._tables) > _TABLE_CACHE:
-                self._tables.popitem(last=False)
-        else:
-            self._tables.move_to_end(physical)
-        return table
-
-    # -- reads --------------------------------------------------------------------
-    def read(self, address: int, size: int, root: Optional[int] = None, zero_excluded: bool = False) -> bytes:
-        """``size`` bytes of virtual memory at ``address``; FaultError names the first unreadable byte."""
-        if size <= 0:
-            if size == 0:
-                return b""
-            raise ValueError("size must not be negative")
-        root = self.kernel_root if root is None else root
-        if self._handle is not None and 0 <= address <= _MASK64:
-            buffer = self._allocate("uint8_t[]", size)
-            code = _native.lib.pc_x86_64_read(self._handle, root, address, buffer, size, zero_excluded, self._fault)
-            if code == 0:
-                return _native.ffi.buffer(buffer, size)[:]
-            # Errors are rare: the Python path says precisely what failed.
-        return self._read_python(address, size, root, zero_excluded)
-
-    def _read_python(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
+    def read(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
         parts = []
         while size:
-            physical, page_size = self._translate_python(address, root)
+            physical, page_size = self._translate(address, root)
             take = min(size, page_size - (physical & (page_size - 1)))
             try:
                 parts.append(self.dump.read_physical(physical, take, zero_excluded))
             except FaultError as error:
-                # The same kind of fault, now naming the virtual address the caller used.
-                raise _refault(error, f"unreadable ({error})", address) from None
+                raise _native.virtual_error(error, address) from None
             address += take
             size -= take
         return b"".join(parts)
 
-
-def _refault(error: FaultError, message: str, address: int) -> FaultError:
-    if isinstance(error, IncompleteDumpError):
-        return IncompleteDumpError(message, address, physical=False, offset=error.offset, field=error.field)
-    return type(error)(message, address, physical=False)
-
-
-def _native_memory(dump: Dump):
-    """The C view of ``dump``'s physical memory, with the objects that must stay alive, or None."""
-    if not _native.AVAILABLE:
-        return None
-    ffi = _native.ffi
-    memory = ffi.new("struct pc_physmem *")
-    keep: list = [memory]
-    if isinstance(dump, KdumpDump):
-        reader = dump._reader
-        if not getattr(reader, "_handle", None):
-            return None
-        memory.kdump = reader._handle
-        keep.append(reader)
-    elif isinstance(dump, ElfDump) and not dump.file.flattened:
-        segments = [(load.paddr, end, load.offset) for load, end in zip(dump.loads, dump._file_ends)
-                    if end > load.paddr]
-        starts = ffi.new("uint64_t[]", [s[0] for s in segments] or [0])
-        ends = ffi.new("uint64_t[]", [s[1] for s in segments] or [0])
-        offsets = ffi.new("uint64_t[]", [s[2] for s in segments] or [0])
-        stream = ffi.from_buffer("char[]", dump.file.map)
-        memory.map = stream
-        memory.map_size = dump.file.stream_size
-        memory.seg_start, memory.seg_end, memory.seg_offset = starts, ends, offsets
-        memory.nsegs = len(segments)
-        keep.extend([starts, ends, offsets, stream])
-    else:
-        return None
-    return keep
+    def close(self) -> None:
+        self._tlb.clear()

@@ -1,9 +1,32 @@
 """What every dump container offers: physical memory, notes, VMCOREINFO and a summary."""
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from ..native import Context
 from .file import DumpFile
 from .notes import CpuState, Note, cpu_states, vmcoreinfo_note
 from .vmcoreinfo import VmcoreInfo
+
+
+class Segment(NamedTuple):
+    """One PT_LOAD as the C walker reads it: [paddr, paddr + memsz) of the machine, of
+    which the first ``filesz`` bytes are at ``offset`` in the file."""
+    paddr: int
+    memsz: int
+    filesz: int
+    offset: int
+    index: int
+
+
+class NativeMemory(NamedTuple):
+    """What the C page-table walker needs to read a dump's physical memory by itself.
+
+    Either ``kdump``, the dump's C reader (``struct pc_kdump *``), or ``mapping`` (the
+    file's mmap) with its ``segments``.  ``context`` words the errors of those reads.
+    """
+    context: Context
+    kdump: Any = None
+    mapping: Any = None
+    segments: Sequence[Segment] = ()
 
 
 class Dump:
@@ -14,6 +37,7 @@ class Dump:
     def __init__(self, file: DumpFile):
         self.file = file
         self.notes: List[Note] = []
+        self.cpus: List[CpuState] = []
         self.vmcoreinfo: Optional[VmcoreInfo] = None
         self.page_size = 4096
         self.machine = "x86_64"
@@ -26,7 +50,7 @@ class Dump:
             raw = vmcoreinfo_note(notes)
             if raw is not None:
                 self.vmcoreinfo = VmcoreInfo.from_bytes(raw)
-        self.cpus: List[CpuState] = cpu_states(notes)
+        self.cpus = cpu_states(notes)
 
     @property
     def phys_base(self) -> Optional[int]:
@@ -50,6 +74,16 @@ class Dump:
         """
         view = memoryview(buffer).cast("B")
         view[:] = self.read_physical(address, len(view), zero_excluded)
+
+    @property
+    def error_context(self) -> Context:
+        """What :func:`pycore.native.error` needs to word this dump's read errors."""
+        return Context(container=self.format, file_size=self.file.size)
+
+    def native_memory(self) -> Optional[NativeMemory]:
+        """This dump's physical memory for the C page-table walker, or None when C cannot
+        read it (then the walk runs in Python over :meth:`read_physical`)."""
+        return None
 
     def ranges(self) -> List[Tuple[int, int]]:
         """Physical ranges ``(start, end)`` of the machine's memory that the dump describes."""

@@ -8,7 +8,7 @@ import zlib
 from typing import Optional
 
 from .. import native as _native
-from ..errors import FormatError, PycoreError
+from ..native import CODEC_NAMES, Codec, CodecUnavailableError, Context, Fault, Status
 from . import lzo1x
 
 try:
@@ -24,56 +24,25 @@ try:
 except ImportError:  # pragma: no cover
     lzo = None
 
-CODEC_NONE, CODEC_ZLIB, CODEC_LZO, CODEC_SNAPPY, CODEC_ZSTD = 0, 1, 2, 3, 4
-CODEC_NAMES = {
-    CODEC_NONE: "none",
-    CODEC_ZLIB: "zlib",
-    CODEC_LZO: "lzo",
-    CODEC_SNAPPY: "snappy",
-    CODEC_ZSTD: "zstd",
-}
+CODEC_NONE, CODEC_ZLIB, CODEC_LZO, CODEC_SNAPPY, CODEC_ZSTD = (Codec.NONE, Codec.ZLIB, Codec.LZO, Codec.SNAPPY,
+                                                               Codec.ZSTD)
+__all__ = ["CODEC_NAMES", "CODEC_NONE", "CODEC_ZLIB", "CODEC_LZO", "CODEC_SNAPPY", "CODEC_ZSTD",
+           "CodecUnavailableError", "Decompressor"]
 
-_FIELD = "page data"
-# Return codes of csrc/codecs.h.
-_PC_OK, _PC_ERR_CORRUPT, _PC_ERR_SIZE, _PC_ERR_NOMEM, _PC_ERR_CODEC = 0, -1, -2, -3, -4
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-class CodecUnavailableError(PycoreError):
-    """The dump uses a codec whose Python module is not installed (and C is not in use)."""
+def _error(status: Status, codec: int, size: int = 0, found: Optional[int] = None, reason: str = "") -> Exception:
+    """The exception for a lone page, worded by the one builder both twins share."""
+    return _native.error(status, Fault(detail=codec), Context(page_size=size, found_size=found, reason=reason))
 
 
-def _codec_name(codec: int) -> str:
-    return CODEC_NAMES.get(codec, f"codec {codec}")
+def _corrupt(codec: int, reason: str = "") -> Exception:
+    return _error(Status.CORRUPT, codec, reason=reason)
 
 
-def _unknown_codec(codec: int) -> FormatError:
-    return FormatError(f"unknown page compression {codec}; expected one of "
-                       f"{', '.join(f'{n} ({c})' for c, n in CODEC_NAMES.items())}", field=_FIELD)
-
-
-def _corrupt(codec: int, detail: str = "") -> FormatError:
-    message = f"{_codec_name(codec)} page data is corrupt"
-    return FormatError(f"{message}: {detail}" if detail else message, field=_FIELD)
-
-
-def _wrong_size(codec: int, size: int, found: Optional[int] = None) -> FormatError:
-    found_text = "another size" if found is None else f"{found} bytes"
-    if codec == CODEC_NONE:
-        return FormatError(f"uncompressed page is {found_text}, expected {size}", field=_FIELD)
-    return FormatError(f"{_codec_name(codec)} page decompresses to {found_text}, expected {size}",
-                       field=_FIELD)
-
-
-def _native_error(ret: int, codec: int, data, size: int) -> Exception:
-    """The exception for a pc_decompress return code (csrc/codecs.h)."""
-    if ret == _PC_ERR_SIZE:
-        return _wrong_size(codec, size, len(data) if codec == CODEC_NONE else None)
-    if ret == _PC_ERR_CODEC:
-        return _unknown_codec(codec)
-    if ret == _PC_ERR_NOMEM:
-        return MemoryError(f"{_codec_name(codec)}: out of memory decompressing a page")
-    return _corrupt(codec)
+def _wrong_size(codec: int, size: int, found: Optional[int] = None) -> Exception:
+    return _error(Status.SIZE, codec, size, found)
 
 
 def _zstd_frame_length(data: bytes) -> int:
@@ -118,35 +87,65 @@ def _snappy_length(data: bytes) -> int:
 
 
 class Decompressor:
-    """Reusable per-reader codec contexts, C or pure Python.
+    """Reusable per-reader codec contexts, C or pure Python, chosen once.
 
-    ``native=None`` picks C when the extension is built.  An instance reuses its
-    contexts and output buffer from call to call, so give each reader (or thread)
-    its own.
+    ``native=None`` picks C when the extension is built; a codec the extension was
+    built without is decoded by the Python twin.  An instance reuses its contexts
+    from call to call, so give each reader (or thread) its own.
+    ``decompress(codec, data, size)`` is the chosen twin's method, bound here
+    because per-call overhead is most of the gap to the C floor on small pages.
     """
 
     native: bool
 
     def __init__(self, native: Optional[bool] = None):
         self.native = _native.use_native(native)
-        self._codecs = None
+        self._twin = _NativeCodecs() if self.native else _PureCodecs()
+        self.decompress = self._twin.decompress
+
+
+class _NativeCodecs:
+    """Page decompression through csrc/codecs.c (pc_decompress)."""
+
+    def __init__(self) -> None:
+        ffi, lib = _native.ffi, _native.lib
+        codecs = lib.pc_codecs_new()
+        if codecs == ffi.NULL:
+            raise MemoryError("pc_codecs_new: could not allocate codec contexts")
+        self._codecs = ffi.gc(codecs, lib.pc_codecs_free)
+        self._decompress, self._from_buffer, self._buffer = lib.pc_decompress, ffi.from_buffer, ffi.buffer
+        self._new = ffi.new
+        self._out = ffi.new("uint8_t[]", 4096)
+        self._out_size = 4096
+        self._python = _PureCodecs()
+        self._python_codecs = frozenset(Codec) - _native.NATIVE_CODECS
+
+    def decompress(self, codec: int, data: "bytes | bytearray | memoryview", size: int) -> bytes:
+        """Decompress one page stored with ``codec`` into exactly ``size`` bytes (see _PureCodecs)."""
+        if codec in self._python_codecs:
+            return self._python.decompress(codec, data, size)
+        if size > self._out_size:
+            self._out, self._out_size = self._new("uint8_t[]", size), size
+        out = self._out
+        status = self._decompress(self._codecs, codec, self._from_buffer(data), len(data), out, size)
+        if status == 0:
+            return self._buffer(out, size)[:]
+        raise _error(status, codec, size, len(data) if codec == CODEC_NONE else None)
+
+
+class _PureCodecs:
+    """Page decompression in pure Python: zlib from the stdlib, zstandard, python-snappy,
+    python-lzo or our own LZO1X decoder; every check mirrors csrc/codecs.c."""
+
+    def __init__(self) -> None:
         self._zstd = None
-        if self.native:
-            ffi, lib = _native.ffi, _native.lib
-            codecs = lib.pc_codecs_new()
-            if codecs == ffi.NULL:
-                raise MemoryError("pc_codecs_new: could not allocate codec contexts")
-            self._codecs = ffi.gc(codecs, lib.pc_codecs_free)
-            # Per-call overhead is most of the gap to the C floor on small pages, so the
-            # C path is bound once here and shadows the dispatching method.
-            self.decompress = self._native_decompressor()
 
     def decompress(self, codec: int, data: "bytes | bytearray | memoryview", size: int) -> bytes:
         """Decompress one page stored with ``codec`` into exactly ``size`` bytes.
 
         Raises :class:`FormatError` (field "page data", no offset: the caller knows it)
         if the data is corrupt, decodes to another size, or ``codec`` is unknown, and
-        :class:`CodecUnavailableError` if the pure path lacks the codec's module.
+        :class:`CodecUnavailableError` if the codec's Python module is not installed.
         """
         if codec == CODEC_NONE:
             if len(data) != size:
@@ -160,26 +159,7 @@ class Decompressor:
             return self._decompress_snappy(data, size)
         if codec == CODEC_ZSTD:
             return self._decompress_zstd(data, size)
-        raise _unknown_codec(codec)
-
-    def _native_decompressor(self):
-        ffi, lib = _native.ffi, _native.lib
-        pc_decompress, from_buffer, buffer = lib.pc_decompress, ffi.from_buffer, ffi.buffer
-        codecs = self._codecs
-        out = ffi.new("uint8_t[]", 4096)
-        out_size = 4096
-
-        def decompress(codec: int, data: "bytes | bytearray | memoryview", size: int) -> bytes:
-            nonlocal out, out_size
-            if size > out_size:
-                out, out_size = ffi.new("uint8_t[]", size), size
-            ret = pc_decompress(codecs, codec, from_buffer(data), len(data), out, size)
-            if ret == _PC_OK:
-                return buffer(out, size)[:]
-            raise _native_error(ret, codec, data, size)
-
-        decompress.__doc__ = Decompressor.decompress.__doc__
-        return decompress
+        raise _error(Status.CODEC, codec)
 
     @staticmethod
     def _decompress_zlib(data, size: int) -> bytes:
@@ -217,9 +197,8 @@ class Decompressor:
     @staticmethod
     def _decompress_snappy(data, size: int) -> bytes:
         if snappy is None:
-            raise CodecUnavailableError(
-                "this dump has snappy-compressed pages: pip install python-snappy "
-                "(or build pycore's C extension)")
+            raise _error(Status.CODEC_UNAVAILABLE, CODEC_SNAPPY,
+                         reason="pip install python-snappy (or build pycore's C extension with libsnappy)")
         data = bytes(data)
         # Check the declared length first so a hostile header cannot make us allocate.
         declared = _snappy_length(data)
@@ -235,9 +214,8 @@ class Decompressor:
 
     def _decompress_zstd(self, data, size: int) -> bytes:
         if zstandard is None:
-            raise CodecUnavailableError(
-                "this dump has zstd-compressed pages: pip install zstandard "
-                "(or build pycore's C extension)")
+            raise _error(Status.CODEC_UNAVAILABLE, CODEC_ZSTD,
+                         reason="pip install zstandard (or build pycore's C extension with libzstd)")
         data = bytes(data)
         if _zstd_frame_length(data) != len(data):
             raise _corrupt(CODEC_ZSTD, "bytes follow the frame")

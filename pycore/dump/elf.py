@@ -10,8 +10,10 @@ import struct
 from bisect import bisect_right as _bisect_right
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from ..errors import FaultError, FormatError, PageExcludedError
-from .base import Dump
+from .. import native as _native
+from ..errors import FormatError, IncompleteDumpError
+from ..native import Fault, Status
+from .base import Dump, NativeMemory, Segment
 from .file import DumpFile
 from .notes import parse_notes
 
@@ -129,22 +131,33 @@ class ElfDump(Dump):
         position, end = address, address + size
         while position < end:
             if index < 0 or index >= len(loads) or not loads[index].paddr <= position < loads[index].paddr + loads[index].memsz:
-                raise FaultError("no such address in the dump's PT_LOAD segments", position, physical=True)
+                raise _native.error(Status.NOT_PRESENT, Fault(position), self.error_context)
             load = loads[index]
             offset = position - load.paddr
             take = min(end, load.paddr + load.memsz) - position
             if offset < load.filesz:
                 take = min(take, load.filesz - offset)
-                parts.append(file.read(load.offset + offset, take, f"PT_LOAD {load.index} data"))
+                try:
+                    parts.append(file.read(load.offset + offset, take, f"PT_LOAD {load.index} data"))
+                except IncompleteDumpError:
+                    raise _native.error(Status.INCOMPLETE, Fault(position, file_offset=load.offset + offset,
+                                                                 detail=load.index), self.error_context) from None
             elif zero_excluded:
                 parts.append(bytes(take))
             else:
-                raise PageExcludedError("address beyond p_filesz of its PT_LOAD: left out of the dump",
-                                        position, physical=True)
+                raise _native.error(Status.EXCLUDED, Fault(position), self.error_context)
             position += take
             if position == load.paddr + load.memsz:
                 index += 1
         return b"".join(parts)
+
+    def native_memory(self) -> Optional[NativeMemory]:
+        # A flattened file is not one contiguous mapping: its reads stay in Python.
+        if self.file.flattened:
+            return None
+        return NativeMemory(self.error_context, mapping=self.file.map,
+                            segments=[Segment(load.paddr, load.memsz, load.filesz, load.offset, load.index)
+                                      for load in self.loads])
 
     def ranges(self) -> List[Tuple[int, int]]:
         result: List[Tuple[int, int]] = []

@@ -11,8 +11,9 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import native as _native
-from ..errors import FaultError, FormatError, IncompleteDumpError, PageExcludedError
-from .base import Dump
+from ..errors import FormatError, IncompleteDumpError
+from ..native import Context, Fault, Status
+from .base import Dump, NativeMemory
 from .codecs import (CODEC_LZO, CODEC_NAMES, CODEC_NONE, CODEC_SNAPPY, CODEC_ZLIB, CODEC_ZSTD,
                      Decompressor)
 from .file import DumpFile
@@ -47,9 +48,8 @@ _MAX_NOTES = 64 << 20
 _CACHE_PAGES = 256
 _SCRATCH_LIMIT = 64 << 20
 
-# Return codes shared with csrc/kdump.h and csrc/codecs.h.
-_OK, _NOT_PRESENT, _EXCLUDED, _INCOMPLETE, _BAD_DESC = 0, -10, -11, -12, -13
-_DESC_FIELDS = {0: "page_desc.offset", 1: "page_desc.size", 2: "page_desc.flags"}
+# fault.detail of Status.BAD_DESC: which page_desc field is impossible.
+_DESC_OFFSET, _DESC_SIZE, _DESC_FLAGS = 0, 1, 2
 
 
 def is_kdump(head: bytes) -> bool:
@@ -63,7 +63,6 @@ class KdumpDump(Dump):
 
     def __init__(self, file: DumpFile, native: Optional[bool] = None):
         super().__init__(file)
-        self.native = _native.use_native(native)
         self._parse_header()
         self._parse_sub_header()
         self._parse_bitmaps()
@@ -72,6 +71,10 @@ class KdumpDump(Dump):
         self.zero_offset = self._zero_page_offset()
         if self.data_offset > file.size:
             self.incomplete = True
+        # Left to pycore to decide, a dump whose codec the extension was built without
+        # reads in Python; asked for C explicitly, such pages raise CodecUnavailableError.
+        codec = _CODEC_OF_FLAG.get(self.status & _COMPRESSED, CODEC_NONE)
+        self.native = _native.use_native(native) and (native is not None or codec in _native.NATIVE_CODECS)
         self._reader = _NativeReader(self) if self.native else _PureReader(self)
         # Reads are the hot path: skip a layer of Python calls.
         self.read_physical = self._reader.read  # type: ignore[method-assign]
@@ -110,6 +113,8 @@ class KdumpDump(Dump):
         self.phys_base_header: Optional[int] = None
         self.dump_level: Optional[int] = None
         self.split = False
+        # DISKDUMP files and header version 0 have no sub-header, hence no notes: the
+        # dump then has no CPUs (Dump's empty list), never a missing attribute.
         if self.signature != KDUMP_SIGNATURE.decode() or self.header_version < 1:
             return
         bs = self.block_size
@@ -165,23 +170,13 @@ class KdumpDump(Dump):
         return None
 
     # -- reads ------------------------------------------------------------------
-    def raise_fault(self, code: int, address: int, file_offset: int, detail: int) -> None:
-        """Turn a reader's error code into the matching pycore exception."""
-        if code == _NOT_PRESENT:
-            raise FaultError("no such page in the dumped machine's memory", address, physical=True)
-        if code == _EXCLUDED:
-            level = f" (dump level {self.dump_level})" if self.dump_level is not None else ""
-            raise PageExcludedError(f"page excluded from the dump by makedumpfile's filter{level}",
-                                    address, physical=True)
-        if code == _INCOMPLETE:
-            raise IncompleteDumpError(
-                f"the dump is incomplete: data at file offset {file_offset:#x} is missing"
-                f" (the file holds {self.file.size:#x} bytes)", address, offset=file_offset, field="page data")
-        if code == _BAD_DESC:
-            raise FormatError(f"impossible page descriptor for physical address {address:#x}",
-                              offset=file_offset, field=_DESC_FIELDS.get(detail, "page_desc"))
-        raise FormatError(f"{CODEC_NAMES.get(detail, 'page')} data of physical address {address:#x} is corrupt"
-                          f" (error {code})", offset=file_offset, field="page data")
+    @property
+    def error_context(self) -> Context:
+        return Context(container="kdump", file_size=self.file.size, dump_level=self.dump_level)
+
+    def native_memory(self) -> Optional[NativeMemory]:
+        handle = getattr(self._reader, "handle", None)
+        return None if handle is None else NativeMemory(self.error_context, kdump=handle)
 
     # -- summary ----------------------------------------------------------------
     def ranges(self) -> List[Tuple[int, int]]:
@@ -288,37 +283,43 @@ class _PureReader:
         count = self.rank[block] + int.from_bytes(bitmap2[start:byte], "little").bit_count()
         return count + (bitmap2[byte] & ((1 << (pfn & 7)) - 1)).bit_count()
 
+    def _fail(self, status: Status, address: int, file_offset: int = 0, detail: int = 0) -> Exception:
+        return _native.error(status, Fault(address, file_offset=file_offset, detail=detail), self.dump.error_context)
+
     def _page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
-        """Page ``pfn``; faults name ``address``, the first byte the caller wanted from it."""
+        """Page ``pfn``; faults name ``address``, the first byte the caller wanted from it.
+
+        Check for check the twin of csrc/kdump.c read_page, failing with the same status.
+        """
         dump = self.dump
         if pfn >= dump.max_mapnr:
-            dump.raise_fault(_NOT_PRESENT, address, 0, 0)
+            raise self._fail(Status.NOT_PRESENT, address)
         if not (dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1:
             if not (dump.bitmap1[pfn >> 3] >> (pfn & 7)) & 1:
-                dump.raise_fault(_NOT_PRESENT, address, 0, 0)
+                raise self._fail(Status.NOT_PRESENT, address)
             if not zero_excluded:
-                dump.raise_fault(_EXCLUDED, address, 0, 0)
+                raise self._fail(Status.EXCLUDED, address)
             return bytes(self.page_size)
         desc_at = dump.desc_offset + self._rank(pfn) * PAGE_DESC.size
         try:
             offset, size, flags, _ = PAGE_DESC.unpack(dump.file.read(desc_at, PAGE_DESC.size, "page_desc"))
         except IncompleteDumpError:
-            dump.raise_fault(_INCOMPLETE, address, desc_at, 0)
-        if offset == 0 and size == 0:
-            dump.raise_fault(_INCOMPLETE, address, desc_at, 0)
+            raise self._fail(Status.INCOMPLETE, address, desc_at) from None
+        if offset == 0 and size == 0:  # descriptor never filled in: the dump stopped
+            raise self._fail(Status.INCOMPLETE, address, desc_at)
         codec = _CODEC_OF_FLAG.get(flags & _COMPRESSED)
         if codec == CODEC_NONE and offset == self.zero_offset and size == self.page_size:
             return bytes(self.page_size)
         if codec is None:
-            dump.raise_fault(_BAD_DESC, address, desc_at, 2)
+            raise self._fail(Status.BAD_DESC, address, desc_at, _DESC_FLAGS)
         if offset < self.data_offset or offset >= 1 << 63:
-            dump.raise_fault(_BAD_DESC, address, desc_at, 0)
+            raise self._fail(Status.BAD_DESC, address, desc_at, _DESC_OFFSET)
         if size == 0 or size > self.page_size or (codec == CODEC_NONE and size != self.page_size):
-            dump.raise_fault(_BAD_DESC, address, desc_at, 1)
+            raise self._fail(Status.BAD_DESC, address, desc_at, _DESC_SIZE)
         try:
             data = dump.file.read(offset, size, "page data")
         except IncompleteDumpError:
-            dump.raise_fault(_INCOMPLETE, address, offset, 0)
+            raise self._fail(Status.INCOMPLETE, address, offset) from None
         if codec == CODEC_NONE:
             return data
         try:
@@ -407,10 +408,12 @@ class _NativeReader:
         params.cache_pages = _CACHE_PAGES
         params.data_offset = dump.data_offset
         params.zero_offset = 2 ** 64 - 1 if dump.zero_offset is None else dump.zero_offset
-        self._handle = ffi.gc(lib.pc_kdump_new(params), lib.pc_kdump_free)
-        if self._handle == ffi.NULL:
+        handle = lib.pc_kdump_new(params)
+        if handle == ffi.NULL:
             raise MemoryError("cannot allocate the kdump reader's bitmaps and cache")
-        self._fault = ffi.new("struct pc_kdump_fault *")
+        # Public: the C page-table walk reads through it (Dump.native_memory).
+        self.handle = ffi.gc(handle, lib.pc_kdump_free)
+        self._fault = ffi.new("struct pc_fault *")
         # Every byte of the buffer is written before it is read: no need to clear it.
         self._allocate = ffi.new_allocator(should_clear_after_alloc=False)
         self._scratch_size = dump.page_size
@@ -433,10 +436,9 @@ class _NativeReader:
             self._scratch_size = size
         # The common case, inlined: one Python call per read is most of the overhead above the codec.
         scratch = self._scratch
-        code = self._read(self._handle, address, scratch, size, zero_excluded, self._fault)
-        if code:
-            fault = self._fault
-            self.dump.raise_fault(code, fault.address, fault.file_offset, fault.detail)
+        status = self._read(self.handle, address, scratch, size, zero_excluded, self._fault)
+        if status:
+            raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
         return self._buffer(scratch, size)[:]
 
     def read_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
@@ -446,19 +448,18 @@ class _NativeReader:
         self._fill(address, target, len(target), zero_excluded)
 
     def _fill(self, address: int, target, size: int, zero_excluded: bool) -> None:
-        code = self._read(self._handle, address, target, size, zero_excluded, self._fault)
-        if code:
-            fault = self._fault
-            self.dump.raise_fault(code, fault.address, fault.file_offset, fault.detail)
+        status = self._read(self.handle, address, target, size, zero_excluded, self._fault)
+        if status:
+            raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
 
     def count_zero(self) -> Tuple[int, int]:
         ffi = _native.ffi
         zero, missing = ffi.new("uint64_t *"), ffi.new("uint64_t *")
-        _native.lib.pc_kdump_count_zero(self._handle, zero, missing)
+        _native.lib.pc_kdump_count_zero(self.handle, zero, missing)
         return int(zero[0]), int(missing[0])
 
     def close(self) -> None:
-        if self._handle is not None:
-            _native.ffi.release(self._handle)
+        if self.handle is not None:
+            _native.ffi.release(self.handle)
             _native.ffi.release(self._stream)
-            self._handle = None
+            self.handle = None

@@ -4,21 +4,15 @@
  * DW_AT_sibling when the producer gave one, else by decoding attribute sizes.
  * The region between the cdef markers is what cffi parses: plain declarations only.
  */
-#ifndef PYCORE_DWARFINDEX_H
-#define PYCORE_DWARFINDEX_H
+#ifndef PYCORE_PC_DWARFINDEX_H
+#define PYCORE_PC_DWARFINDEX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pc_status.h"
+
 /* cdef-begin */
-enum {
-    DWI_OK = 0,
-    DWI_ERR_TRUNCATED = -1,   /* a unit, DIE or attribute runs past its section */
-    DWI_ERR_FORM = -2,        /* an attribute form this reader does not know */
-    DWI_ERR_ABBREV = -3,      /* an abbreviation code or table that makes no sense */
-    DWI_ERR_VERSION = -4,     /* a unit version other than 2 to 5 */
-    DWI_ERR_NOMEM = -5
-};
 enum {
     DWI_CLASS_STRUCT = 1, DWI_CLASS_UNION = 2, DWI_CLASS_ENUM = 3,
     DWI_CLASS_TYPEDEF = 4, DWI_CLASS_BASE = 5, DWI_CLASS_VARIABLE = 6
@@ -40,7 +34,7 @@ struct dwi_index;
 
 int dwi_scan(const uint8_t *info, size_t info_len, const uint8_t *abbrev, size_t abbrev_len,
              const uint8_t *str_offsets, size_t str_offsets_len, size_t start, size_t end,
-             int dedup, struct dwi_index **out, uint64_t *error_offset);
+             int dedup, struct dwi_index **out, struct pc_fault *fault);
 size_t dwi_count(const struct dwi_index *index);
 const struct dwi_entry *dwi_entries(const struct dwi_index *index);
 void dwi_free(struct dwi_index *index);
@@ -53,8 +47,9 @@ void dwi_free(struct dwi_index *index);
  *   definition wins over declarations and the lowest offset over later copies; without
  *   it, entries come in .debug_info order.  A variable DIE that has no name but a
  *   DW_AT_specification pointing at an earlier declaration in its unit is recorded
- *   under the declaration's name, as a definition.  On error, *error_offset is the
- *   .debug_info (or .debug_abbrev, for DWI_ERR_ABBREV) offset where reading stopped.
+ *   under the declaration's name, as a definition.  Errors are PC_ERR_TRUNCATED,
+ *   _FORM, _ABBREV, _VERSION or _NOMEM; fault->file_offset is where reading stopped
+ *   in the section fault->detail names (0 .debug_info, 1 .debug_abbrev).
  */
 
-#endif /* PYCORE_DWARFINDEX_H */
+#endif /* PYCORE_PC_DWARFINDEX_H */

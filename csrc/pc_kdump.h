@@ -4,19 +4,15 @@
  * the per-page work: bitmap rank, page_desc, zero-page short cut, decompression,
  * and a small direct-mapped cache for reads smaller than a page.
  */
-#ifndef PYCORE_KDUMP_H
-#define PYCORE_KDUMP_H
+#ifndef PYCORE_PC_KDUMP_H
+#define PYCORE_PC_KDUMP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pc_status.h"
+
 /* cdef-begin */
-enum {
-    PC_ERR_NOT_PRESENT = -10,   /* no such page in the machine's memory map */
-    PC_ERR_EXCLUDED = -11,      /* page filtered out by makedumpfile's dump level */
-    PC_ERR_INCOMPLETE = -12,    /* page should be there but the file ends first */
-    PC_ERR_BAD_DESC = -13       /* page_desc fields are impossible */
-};
 
 struct pc_kdump_params {
     const uint8_t *stream;        /* the mapped file */
@@ -36,19 +32,21 @@ struct pc_kdump_params {
     uint32_t cache_pages;         /* power of two, or 0 for no cache */
 };
 
-struct pc_kdump_fault {
-    uint64_t address;             /* physical address of the failing page */
-    uint64_t file_offset;         /* logical file offset involved, if any */
-    int64_t detail;               /* the page_desc field or codec involved */
-};
-
 struct pc_kdump;
 
 struct pc_kdump *pc_kdump_new(const struct pc_kdump_params *params);
 void pc_kdump_free(struct pc_kdump *kdump);
 int pc_kdump_read(struct pc_kdump *kdump, uint64_t address, uint8_t *dst, size_t size,
-                  int zero_excluded, struct pc_kdump_fault *fault);
+                  int zero_excluded, struct pc_fault *fault);
 int pc_kdump_count_zero(struct pc_kdump *kdump, uint64_t *zero, uint64_t *missing);
 /* cdef-end */
 
-#endif /* PYCORE_KDUMP_H */
+/*
+ * pc_kdump_new: NULL when out of memory or when params are inconsistent (page_size 0,
+ *   max_mapnr beyond the bitmaps, cache_pages not a power of two).
+ * pc_kdump_read: PC_OK, or a status of pc_status.h with fault->address the first byte
+ *   that could not be read, fault->file_offset the page_desc or page data involved and
+ *   fault->detail the page_desc field (0 offset, 1 size, 2 flags) or the codec.
+ */
+
+#endif /* PYCORE_PC_KDUMP_H */

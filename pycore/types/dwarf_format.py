@@ -1,0 +1,327 @@
+"""DWARF's encoding (versions 2 to 5, 32- and 64-bit units): the sections of an ELF file,
+unit headers, abbreviation tables, attribute forms and strings.
+
+Shared by the name scan (dwarf_scan.py) and the DIE reader (dwarf.py); names follow
+the DWARF 5 specification.  Every read past a section raises FormatError.
+"""
+import mmap
+from typing import Dict, Optional, Tuple
+
+from ..errors import FormatError, MissingDebugInfoError
+
+# Tags
+DW_TAG_array_type = 0x01
+DW_TAG_enumeration_type = 0x04
+DW_TAG_formal_parameter = 0x05
+DW_TAG_member = 0x0D
+DW_TAG_pointer_type = 0x0F
+DW_TAG_compile_unit = 0x11
+DW_TAG_structure_type = 0x13
+DW_TAG_subroutine_type = 0x15
+DW_TAG_typedef = 0x16
+DW_TAG_union_type = 0x17
+DW_TAG_unspecified_parameters = 0x18
+DW_TAG_subrange_type = 0x21
+DW_TAG_base_type = 0x24
+DW_TAG_const_type = 0x26
+DW_TAG_enumerator = 0x28
+DW_TAG_variable = 0x34
+DW_TAG_volatile_type = 0x35
+DW_TAG_restrict_type = 0x37
+DW_TAG_unspecified_type = 0x3B
+DW_TAG_atomic_type = 0x47
+# Attributes
+DW_AT_sibling = 0x01
+DW_AT_name = 0x03
+DW_AT_byte_size = 0x0B
+DW_AT_bit_offset = 0x0C
+DW_AT_bit_size = 0x0D
+DW_AT_const_value = 0x1C
+DW_AT_upper_bound = 0x2F
+DW_AT_count = 0x37
+DW_AT_data_member_location = 0x38
+DW_AT_declaration = 0x3C
+DW_AT_encoding = 0x3E
+DW_AT_specification = 0x47
+DW_AT_type = 0x49
+DW_AT_data_bit_offset = 0x6B
+DW_AT_str_offsets_base = 0x72
+# Base type encodings
+DW_ATE_boolean = 0x02
+DW_ATE_float = 0x04
+DW_ATE_signed = 0x05
+DW_ATE_signed_char = 0x06
+DW_ATE_unsigned = 0x07
+DW_ATE_unsigned_char = 0x08
+
+
+class Sections:
+    """The DWARF sections of one ELF file, as zero-copy views of its mapping where possible."""
+
+    def __init__(self, info: memoryview, abbrev: memoryview, debug_str: memoryview,
+                 line_str: memoryview = memoryview(b""), str_offsets: memoryview = memoryview(b""),
+                 build_id: Optional[bytes] = None, path: str = "<memory>"):
+        self.info = info
+        self.abbrev = abbrev
+        self.str = debug_str
+        self.line_str = line_str
+        self.str_offsets = str_offsets
+        self.build_id = build_id
+        self.path = path
+
+
+def open_sections(path: str) -> Sections:
+    """Map ``path`` and find .debug_info, .debug_abbrev, .debug_str (+ line_str, str_offsets) and the build-id."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.common.exceptions import ELFError
+    with open(path, "rb") as f:
+        try:
+            elf = ELFFile(f)
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            view = memoryview(mapping)
+
+            def section(name: str, required: bool = True) -> memoryview:
+                sec = elf.get_section_by_name(name)
+                if sec is None:
+                    if required:
+                        raise MissingDebugInfoError(f"{path} has no {name} section (no DWARF debug info)")
+                    return memoryview(b"")
+                if sec["sh_type"] == "SHT_NOBITS":
+                    if required:
+                        raise MissingDebugInfoError(f"{path}: {name} is empty (stripped debug info)")
+                    return memoryview(b"")
+                if sec["sh_flags"] & 0x800:  # SHF_COMPRESSED: pyelftools inflates it
+                    return memoryview(sec.data())
+                start, size = sec["sh_offset"], sec["sh_size"]
+                if start + size > len(mapping):
+                    raise FormatError(f"{name} runs past the end of {path}", start, "sh_size")
+                return view[start:start + size]
+
+            build_id = None
+            for sec in elf.iter_sections():
+                if sec["sh_type"] == "SHT_NOTE":
+                    for note in sec.iter_notes():
+                        if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                            build_id = bytes.fromhex(note["n_desc"])
+                            break
+                if build_id:
+                    break
+            return Sections(section(".debug_info"), section(".debug_abbrev"), section(".debug_str", False),
+                            section(".debug_line_str", False), section(".debug_str_offsets", False),
+                            build_id, path)
+        except ELFError as e:
+            raise FormatError(f"{path} is not an ELF file: {e}", 0, "e_ident") from None
+
+
+def uleb(data, pos: int) -> Tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+
+
+def sleb(data, pos: int) -> Tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            if byte & 0x40:
+                result -= 1 << shift
+            return result, pos
+
+
+def fixed_form_size(form: int, offset_size: int, addr_size: int, version: int) -> int:
+    if form == 0x01:
+        return addr_size
+    if form in (0x05, 0x12, 0x26, 0x2A):
+        return 2
+    if form in (0x06, 0x13, 0x1C, 0x28, 0x2C):
+        return 4
+    if form in (0x07, 0x14, 0x20, 0x24):
+        return 8
+    if form in (0x0B, 0x0C, 0x11, 0x25, 0x29):
+        return 1
+    if form in (0x27, 0x2B):
+        return 3
+    if form in (0x0E, 0x17, 0x1D, 0x1F, 0x1F20, 0x1F21):
+        return offset_size
+    if form == 0x10:
+        return addr_size if version <= 2 else offset_size
+    if form in (0x19, 0x21):
+        return 0
+    if form == 0x1E:
+        return 16
+    return -1
+
+
+class Unit:
+    """One unit header: where it is, its sizes, and its abbreviation table (parsed on first use)."""
+
+    __slots__ = ("offset", "end", "die_start", "version", "offset_size", "addr_size", "abbrev_offset",
+                 "abbrevs", "str_offsets_base")
+
+    def __init__(self, info, offset: int):
+        try:
+            length = int.from_bytes(info[offset:offset + 4], "little")
+            pos = offset + 4
+            self.offset_size = 4
+            if length == 0xFFFFFFFF:
+                length = int.from_bytes(info[pos:pos + 8], "little")
+                pos += 8
+                self.offset_size = 8
+            elif length >= 0xFFFFFFF0 or offset + 4 > len(info):
+                raise FormatError(f"unit length {length:#x} is reserved", offset, "unit_length")
+            self.end = pos + length
+            if self.end > len(info) or length < 2:
+                raise FormatError(f"unit of {length:#x} bytes runs past .debug_info", offset, "unit_length")
+            self.version = int.from_bytes(info[pos:pos + 2], "little")
+            pos += 2
+            if not 2 <= self.version <= 5:
+                raise FormatError(f"unit version {self.version}, expected 2 to 5", pos - 2, "version")
+            if self.version >= 5:
+                unit_type, self.addr_size = info[pos], info[pos + 1]
+                pos += 2
+                self.abbrev_offset = int.from_bytes(info[pos:pos + self.offset_size], "little")
+                pos += self.offset_size
+                if unit_type in (4, 5):
+                    pos += 8
+                elif unit_type in (2, 6):
+                    pos += 8 + self.offset_size
+            else:
+                self.abbrev_offset = int.from_bytes(info[pos:pos + self.offset_size], "little")
+                pos += self.offset_size
+                self.addr_size = info[pos]
+                pos += 1
+        except IndexError:
+            raise FormatError("unit header truncated", offset, "unit_header") from None
+        if pos > self.end:
+            raise FormatError("unit header longer than the unit", offset, "unit_header")
+        self.offset = offset
+        self.die_start = pos
+        self.abbrevs: Optional[Dict[int, tuple]] = None
+        self.str_offsets_base = 0
+
+
+def parse_abbrevs(abbrev, offset: int, unit: Unit) -> Dict[int, tuple]:
+    """code -> (tag, has_children, [(attr, form, implicit_const)], fixed_size or -1)."""
+    table: Dict[int, tuple] = {}
+    pos = offset
+    if offset >= len(abbrev):
+        raise FormatError(f"abbreviation table at {offset:#x} outside .debug_abbrev", offset, "debug_abbrev_offset")
+    try:
+        while True:
+            start = pos
+            code, pos = uleb(abbrev, pos)
+            if code == 0:
+                return table
+            if code > (1 << 20) or code in table:
+                raise FormatError(f"bad abbreviation code {code}", start, "abbrev_code")
+            tag, pos = uleb(abbrev, pos)
+            has_children = abbrev[pos] != 0
+            pos += 1
+            specs = []
+            fixed = 0
+            while True:
+                name, pos = uleb(abbrev, pos)
+                form, pos = uleb(abbrev, pos)
+                if name == 0 and form == 0:
+                    break
+                implicit = 0
+                if form == 0x21:
+                    implicit, pos = sleb(abbrev, pos)
+                specs.append((name, form, implicit))
+                size = fixed_form_size(form, unit.offset_size, unit.addr_size, unit.version)
+                fixed = -1 if size < 0 or fixed < 0 else fixed + size
+            table[code] = (tag or 0xFFFFFFFF, has_children, specs, fixed)
+    except IndexError:
+        raise FormatError("abbreviation table truncated", pos, "debug_abbrev") from None
+
+
+def read_form(info, unit: Unit, form: int, implicit: int, pos: int, end: int):
+    """(value, new_pos, inline_at); references become absolute .debug_info offsets."""
+    while True:
+        size = fixed_form_size(form, unit.offset_size, unit.addr_size, unit.version)
+        if size >= 0:
+            if pos + size > end:
+                raise FormatError(f"attribute of form {form:#x} runs past its unit", pos, "attribute")
+            if form == 0x21:
+                value = implicit
+            elif size <= 8:
+                value = int.from_bytes(info[pos:pos + size], "little")
+            else:
+                value = bytes(info[pos:pos + size])
+            if 0x11 <= form <= 0x14:
+                value += unit.offset
+            return value, pos + size, -1
+        try:
+            if form == 0x08:
+                stop = pos
+                while info[stop]:
+                    stop += 1
+                if stop >= end:
+                    raise IndexError
+                return None, stop + 1, pos
+            if form == 0x0D:
+                value, new = sleb(info, pos)
+            elif form in (0x0F, 0x1A, 0x1B, 0x22, 0x23, 0x1F01, 0x1F02):
+                value, new = uleb(info, pos)
+            elif form == 0x15:
+                value, new = uleb(info, pos)
+                value += unit.offset
+            elif form in (0x03, 0x04, 0x0A, 0x09, 0x18):
+                if form == 0x03:
+                    length, new = int.from_bytes(info[pos:pos + 2], "little"), pos + 2
+                elif form == 0x04:
+                    length, new = int.from_bytes(info[pos:pos + 4], "little"), pos + 4
+                elif form == 0x0A:
+                    length, new = info[pos], pos + 1
+                else:
+                    length, new = uleb(info, pos)
+                value = bytes(info[new:new + length])
+                new += length
+            elif form == 0x16:
+                form, pos = uleb(info, pos)
+                if form in (0x16, 0x21) or form > 0xFFFF:
+                    raise FormatError(f"DW_FORM_indirect to form {form:#x}", pos, "form")
+                continue
+            else:
+                raise FormatError(f"unknown attribute form {form:#x}", pos, "form")
+        except IndexError:
+            raise FormatError(f"attribute of form {form:#x} runs past its unit", pos, "attribute") from None
+        if new > end:
+            raise FormatError(f"attribute of form {form:#x} runs past its unit", pos, "attribute")
+        return value, new, -1
+
+
+def str_at(section, offset: int, what: str) -> str:
+    data = section
+    if offset >= len(data):
+        raise FormatError(f"string offset {offset:#x} outside {what}", offset, what)
+    end = offset
+    # memoryview has no find(); scan in chunks through bytes.
+    chunk = bytes(data[offset:offset + 256])
+    stop = chunk.find(b"\0")
+    while stop < 0:
+        end += len(chunk)
+        if end >= len(data):
+            raise FormatError(f"unterminated string at {offset:#x} in {what}", offset, what)
+        chunk = bytes(data[end:end + 4096])
+        stop = chunk.find(b"\0")
+        if stop >= 0:
+            return (bytes(data[offset:end]) + chunk[:stop]).decode("utf-8", "replace")
+    return chunk[:stop].decode("utf-8", "replace")
+
+
+def strx(sections: Sections, unit: Unit, index: int) -> int:
+    """The .debug_str offset that entry ``index`` of the unit's string offsets table holds."""
+    at = unit.str_offsets_base + index * unit.offset_size
+    if at + unit.offset_size > len(sections.str_offsets):
+        raise FormatError(f"string index {index} outside .debug_str_offsets", at, "DW_FORM_strx")
+    return int.from_bytes(sections.str_offsets[at:at + unit.offset_size], "little")
