@@ -13,6 +13,7 @@ from rich.console import Console
 
 from pycore import native
 from pycore.cli import info as info_command, main
+from pycore.cli.common import describe_build
 from pycore.cli.output import TerminalProgress
 
 from corpus import ROOT, SAMPLE
@@ -36,17 +37,25 @@ def reader_flag(native_path):
     return [] if native_path else ["--pure"]
 
 
-def test_version_names_the_package_and_the_reader(capsys):
+def test_version_names_the_package_the_reader_and_the_codecs(capsys):
     status, out, _ = run(capsys, ["--version"])
     reader = "C extension" if native.AVAILABLE else "pure Python"
     assert status == 0
-    assert out.strip() == f"pycore {importlib.metadata.version('pycore')}, {reader}"
+    assert out.startswith(f"pycore {importlib.metadata.version('pycore')}, {reader} (")
+    if native.AVAILABLE:
+        assert all(codec in out for codec in native.describe()["codecs"])
 
 
-def test_version_says_pure_python_when_the_extension_is_switched_off():
+def test_version_says_pure_python_and_why_when_the_extension_is_switched_off():
     result = subprocess.run([sys.executable, "-m", "pycore", "--version"], capture_output=True, text=True,
                             env={**os.environ, "PYCORE_PURE": "1"}, cwd=ROOT, timeout=120)
-    assert result.returncode == 0 and result.stdout.strip().endswith(", pure Python")
+    assert result.returncode == 0 and result.stdout.strip().endswith(", pure Python (PYCORE_PURE is set)")
+
+
+def test_version_line_splits_the_codecs_by_path():
+    build = {"version": "1.2", "reader": "C extension", "why_not_c": None,
+             "codecs": {"zlib": "C", "lzo": "Python", "snappy": "Python", "zstd": "C"}}
+    assert describe_build(build) == "1.2, C extension (codecs in C: zlib, zstd; in Python: lzo, snappy)"
 
 
 @needs_sample
@@ -55,7 +64,9 @@ def test_info_shows_the_version_and_the_reader(capsys):
     version_line = next(line for line in out.splitlines() if line.strip().startswith("PYCORE:"))
     assert status == 0 and importlib.metadata.version("pycore") in version_line
     status, out, _ = run(capsys, ["info", SAMPLE_DUMP, "--json"])
-    assert json.loads(out)["pycore"]["reader"] == ("C extension" if native.AVAILABLE else "pure Python")
+    build = json.loads(out)["pycore"]
+    assert build["reader"] == ("C extension" if native.AVAILABLE else "pure Python")
+    assert build["codecs"] == native.describe()["codecs"]
 
 
 def test_help_lists_the_exit_statuses(capsys):

@@ -36,13 +36,25 @@ def package_version() -> str:
 
 
 def build_info() -> Dict[str, Any]:
-    """Which pycore runs: its version and whether dumps are read by the C extension or in pure Python."""
-    return {"version": package_version(), "reader": "C extension" if native.AVAILABLE else "pure Python"}
+    """Which pycore runs: its version, whether dumps are read by the C extension or in pure Python
+    (and why not C), and which page codecs are decoded in C (see :func:`pycore.native.describe`)."""
+    path = native.describe()
+    return {"version": package_version(), "reader": "C extension" if path["available"] else "pure Python",
+            "why_not_c": path["why_not"], "library": path["library"], "codecs": path["codecs"]}
 
 
 def describe_build(build: Dict[str, Any]) -> str:
-    """One line for ``pycore --version`` and ``pycore info``: ``0.1.0, C extension``."""
-    return f"{build['version']}, {build['reader']}"
+    """One line for ``pycore --version`` and ``pycore info``:
+    ``0.1.0, C extension (codecs in C: zlib, zstd; in Python: lzo, snappy)`` or
+    ``0.1.0, pure Python (PYCORE_PURE is set)``."""
+    if build["why_not_c"]:
+        return f"{build['version']}, {build['reader']} ({build['why_not_c']})"
+    parts = []
+    for where in ("C", "Python"):
+        names = [name for name, path in build["codecs"].items() if path == where]
+        if names:
+            parts.append(f"in {where}: {', '.join(names)}")
+    return f"{build['version']}, {build['reader']} (codecs {'; '.join(parts)})"
 
 
 def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True) -> None:
