@@ -149,7 +149,15 @@ def error(status: int, fault: Fault = Fault(), context: Context = Context()) -> 
     Physical-memory and codec statuses name the physical address and file offset; with
     ``context.levels`` set, the fault belongs to a translation and the exception names
     the virtual address (see :func:`page_table_error` and :func:`virtual_error`).
+    The exception's ``status`` attribute keeps the status, so a twin that wraps a lower
+    layer's error (a page inside a dump) can word it exactly as C does.
     """
+    exception = _exception(status, fault, context)
+    exception.status = status  # type: ignore[attr-defined]
+    return exception
+
+
+def _exception(status: int, fault: Fault, context: Context) -> Exception:
     if context.levels and status in _PHYSICAL_STATUSES:
         inner = error(status, fault._replace(address=fault.physical), dataclasses.replace(context, levels=0))
         if fault.level:

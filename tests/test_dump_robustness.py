@@ -30,6 +30,21 @@ def first_compressed_pfn(layout, machine):
                 if layout.data_of[pfn][1] < PAGE)
 
 
+@pytest.mark.parametrize("signature, version, nr_cpus", [(b"DISKDUMP", 6, 2), (b"KDUMP   ", 0, 2),
+                                                         (b"KDUMP   ", 0, 0), (b"DISKDUMP", 0, 0)])
+def test_dump_without_a_sub_header_has_no_cpus_and_no_notes(tmp_path, machine, native_path, signature, version,
+                                                            nr_cpus):
+    # Issue 10: these headers skipped the notes and left KdumpDump without .cpus at all.
+    data, _ = synthetic.build_kdump(machine, "zlib", header_version=version, signature=signature)
+    path = write(tmp_path, "old.vmcore", patched(data, NR_CPUS, "<i", nr_cpus))
+    with pycore.open(path, native=native_path) as prog:
+        assert prog.dump.cpus == [] and prog.dump.notes == []
+        assert prog.dump.vmcoreinfo is None
+        assert prog.info()["cpus"] == nr_cpus
+        pfn = max(p for p in machine.pages if p not in machine.excluded)
+        assert prog.read_physical(pfn * PAGE, PAGE) == machine.pages[pfn]
+
+
 def test_empty_file_is_a_format_error(tmp_path):
     with pytest.raises(FormatError):
         pycore.open(write(tmp_path, "empty", b""))

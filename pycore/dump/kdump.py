@@ -172,7 +172,8 @@ class KdumpDump(Dump):
     # -- reads ------------------------------------------------------------------
     @property
     def error_context(self) -> Context:
-        return Context(container="kdump", file_size=self.file.size, dump_level=self.dump_level)
+        return Context(container="kdump", page_size=self.page_size, file_size=self.file.size,
+                       dump_level=self.dump_level)
 
     def native_memory(self) -> Optional[NativeMemory]:
         handle = getattr(self._reader, "handle", None)
@@ -325,7 +326,9 @@ class _PureReader:
         try:
             return self.decompressor.decompress(codec, data, self.page_size)
         except FormatError as error:
-            raise FormatError(f"physical address {address:#x}: {error}", offset=offset, field="page data") from None
+            # Worded as C words it: the codec library's own reason is not in the C fault.
+            status = getattr(error, "status", Status.CORRUPT)
+            raise self._fail(status, address, offset, codec) from None
 
     def _cached_page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
         page = self.cache.get(pfn)
