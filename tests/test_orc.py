@@ -86,3 +86,22 @@ def test_end_of_stack_and_undefined_stop_the_walk():
     for kind in (orc.ORC_TYPE_END_OF_STACK, orc.ORC_TYPE_UNDEFINED):
         entry = orc.OrcEntry(0, 0, orc.ORC_REG_SP, 0, kind, False, False)
         assert orc.unwind_step(entry, orc.Registers(1, 2, 3), memory({})) == (None, None)
+
+
+def test_bp_saved_relative_to_the_frame_pointer_is_read_from_there():
+    # bp_reg BP: the caller's rbp is at rbp + bp_offset (unwind_orc.c), not rbp itself.
+    entry = orc.OrcEntry(16, -8, orc.ORC_REG_SP, orc.ORC_REG_BP, orc.ORC_TYPE_CALL, False, False)
+    regs, _ = orc.unwind_step(entry, orc.Registers(1, 0x1000, 0x1100), memory({0x1008: 0x4444, 0x10F8: 0x1200}))
+    assert regs == orc.Registers(0x4444, 0x1010, 0x1200)
+    regs, _ = orc.unwind_step(entry, orc.Registers(1, 0x1000, None), memory({0x1008: 0x4444}))
+    assert regs == orc.Registers(0x4444, 0x1010, None)
+
+
+def test_memory_the_dump_lacks_leaves_the_register_unknown():
+    unreadable = lambda address: None  # noqa: E731
+    call = orc.OrcEntry(16, -16, orc.ORC_REG_SP, orc.ORC_REG_PREV_SP, orc.ORC_TYPE_CALL, False, False)
+    assert orc.unwind_step(call, orc.Registers(1, 0x1000, 7), unreadable) == (orc.Registers(None, 0x1010, None), None)
+    regs = orc.OrcEntry(0, 0, orc.ORC_REG_SP, orc.ORC_REG_UNDEFINED, orc.ORC_TYPE_REGS, True, False)
+    assert orc.unwind_step(regs, orc.Registers(1, 0x2000, 7), unreadable) == (None, None)
+    indirect = orc.OrcEntry(8, 0, orc.ORC_REG_SP_INDIRECT, orc.ORC_REG_UNDEFINED, orc.ORC_TYPE_CALL, False, False)
+    assert orc.unwind_step(indirect, orc.Registers(1, 0x1000, 7), unreadable) == (None, None)

@@ -202,26 +202,30 @@ def kernel_table_from_vmlinux(path: str, kaslr_offset: int, version: int) -> Orc
 def crash_framesize(entry: Optional[OrcEntry]) -> Optional[int]:
     """The frame size crash derives from an entry (x86_64_get_framesize): the bytes between
     the slot after a return address and the caller's return-address slot, for a CALL
-    entry based on SP; None when crash would not trust ORC."""
+    entry based on SP; None otherwise (a frame-pointer frame's size depends on rbp, see
+    :func:`unwind_step`)."""
     if entry is None or entry.type != ORC_TYPE_CALL or entry.sp_reg != ORC_REG_SP:
         return None
     return entry.sp_offset - 8
 
 
 class Registers(NamedTuple):
-    ip: int
+    """The registers an unwind step needs; None where they are not known (an unreadable slot)."""
+
+    ip: Optional[int]
     sp: int
     bp: Optional[int]
 
 
-def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], int],
+def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], Optional[int]],
                 extra: Optional[dict] = None) -> Tuple[Optional[Registers], Optional[int]]:
     """One step of the kernel's ORC unwinder (arch/x86/kernel/unwind_orc.c) from ``regs``.
 
     Returns ``(caller registers, pt_regs address)``; the pt_regs address is set when the
     frame is an exception frame (REGS: a full ``pt_regs``; REGS_PARTIAL: its IRET
     part, reported as ``address - IRET_OFFSET``).  ``(None, None)`` ends the walk
-    (END_OF_STACK, UNDEFINED, or a register the unwinder cannot know).
+    (END_OF_STACK, UNDEFINED, or a register the unwinder cannot know).  ``read_u64`` gives
+    None for memory the dump lacks; a register read from there is then unknown.
     """
     extra = extra or {}
     if entry.type in (ORC_TYPE_UNDEFINED, ORC_TYPE_END_OF_STACK):
@@ -233,11 +237,15 @@ def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], int]
             return None, None
         cfa = regs.bp + entry.sp_offset
     elif entry.sp_reg == ORC_REG_SP_INDIRECT:
-        cfa = read_u64(regs.sp) + entry.sp_offset
-    elif entry.sp_reg == ORC_REG_BP_INDIRECT:
-        if regs.bp is None:
+        base = read_u64(regs.sp)
+        if base is None:
             return None, None
-        cfa = read_u64(regs.bp + entry.sp_offset)
+        cfa = base + entry.sp_offset
+    elif entry.sp_reg == ORC_REG_BP_INDIRECT:
+        indirect = read_u64(regs.bp + entry.sp_offset) if regs.bp is not None else None
+        if indirect is None:
+            return None, None
+        cfa = indirect
     elif entry.sp_reg in (ORC_REG_R10, ORC_REG_R13, ORC_REG_DI, ORC_REG_DX):
         name = {ORC_REG_R10: "r10", ORC_REG_R13: "r13", ORC_REG_DI: "rdi", ORC_REG_DX: "rdx"}[entry.sp_reg]
         if name not in extra:
@@ -249,7 +257,7 @@ def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], int]
     pt_regs = None
     if entry.type == ORC_TYPE_CALL:
         ip = read_u64(cfa - 8)
-        sp = cfa
+        sp: Optional[int] = cfa
     elif entry.type == ORC_TYPE_REGS:
         pt_regs = cfa
         ip = read_u64(cfa + PT_REGS_OFFSETS["rip"])
@@ -258,11 +266,14 @@ def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], int]
         pt_regs = cfa - IRET_OFFSET
         ip = read_u64(cfa)
         sp = read_u64(cfa + PT_REGS_OFFSETS["rsp"] - IRET_OFFSET)
+    if sp is None:
+        return None, None
 
     if entry.bp_reg == ORC_REG_PREV_SP:
         bp: Optional[int] = read_u64(cfa + entry.bp_offset)
     elif entry.bp_reg == ORC_REG_BP:
-        bp = regs.bp
+        # The caller's rbp was saved relative to this frame's rbp (frame-pointer code).
+        bp = read_u64(regs.bp + entry.bp_offset) if regs.bp is not None else None
     elif entry.type == ORC_TYPE_REGS and pt_regs is not None:
         bp = read_u64(pt_regs + PT_REGS_OFFSETS["rbp"])
     elif entry.bp_reg == ORC_REG_UNDEFINED:

@@ -1,16 +1,23 @@
-"""``pycore bt DUMP [PID|-a|--all-tasks]``: kernel stack traces as crash 9's ``bt``,
-``bt -a`` and ``foreach bt`` print them."""
+"""``pycore bt DUMP [PID|-a|--all-tasks]``: kernel stack traces as crash 9's ``bt`` (the panic
+task), ``bt PID``, ``bt -a`` and ``foreach bt`` print them."""
 import argparse
 from typing import Any, Dict, List
 
 from ..errors import PycoreError
 from ..kernel import stack
 from .common import add_dump_arguments, open_from_args
+from .crashfmt import task_header
 from .output import emit
+
+_REGISTER_ROWS = (("RIP", "rip", "RSP", "rsp", "RFLAGS", "eflags"), ("RAX", "rax", "RBX", "rbx", "RCX", "rcx"),
+                  ("RDX", "rdx", "RSI", "rsi", "RDI", "rdi"), ("RBP", "rbp", " R8", "r8", " R9", "r9"),
+                  ("R10", "r10", "R11", "r11", "R12", "r12"), ("R13", "r13", "R14", "r14", "R15", "r15"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bt", help="kernel stack traces (crash's bt, bt -a, foreach bt)")
+    parser = subparsers.add_parser("bt", help="kernel stack traces (crash's bt, bt -a, foreach bt)",
+                                   description="Without PID or option: the task that panicked, crash's current"
+                                               " context in a dump.")
     add_dump_arguments(parser)
     parser.add_argument("pid", metavar="PID", type=int, nargs="?", help="the task with this PID")
     parser.add_argument("-a", dest="active", action="store_true", help="the active task of every CPU")
@@ -29,14 +36,58 @@ def run(args: argparse.Namespace) -> int:
             traces = [t for t in stack.all_traces(prog, unwinder) if t.pid == args.pid]
             if not traces:
                 raise PycoreError(f"no task with PID {args.pid}")
-        elif args.active or True:
+        elif args.active:
             traces = stack.active_traces(prog, unwinder)
-    return emit(args, {"traces": [dict(t.to_dict(), lines=t.lines) for t in traces]}, render)
+        else:
+            traces = stack.panic_trace(prog, unwinder)
+            if not traces:
+                raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
+    return emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t)) for t in traces]}, render)
+
+
+def trace_lines(trace: stack.StackTrace) -> List[str]:
+    """crash's lines for one trace, without its header: frames, exception frames, stack switches."""
+    lines: List[str] = []
+    for item in trace.items:
+        if isinstance(item, stack.StackFrame):
+            line = f"{' ' if item.level < 10 else ''}#{item.level} [{item.sp:8x}] {item.symbol} at {item.pc:x}"
+            lines.append(line + (f" [{item.module}]" if item.module else ""))
+        elif isinstance(item, stack.ExceptionFrame):
+            lines += _exception_lines(item)
+        else:
+            lines.append(f"--- <{item.stack} stack> ---")
+    return lines
+
+
+def _exception_lines(frame: stack.ExceptionFrame) -> List[str]:
+    regs = frame.regs
+    lines = []
+    if frame.where == "user":
+        lines.append("    [exception RIP: user space]")
+    elif frame.where == "kernel":
+        where = "unknown or invalid address" if frame.symbol is None else \
+            frame.symbol + (f"+{frame.offset}" if frame.offset else "")
+        lines.append(f"    [exception RIP: {where}]")
+    for row in _REGISTER_ROWS:
+        width = 8 if row[4] == "RFLAGS" else 16
+        lines.append(f"    {row[0]}: {regs[row[1]]:016x}  {row[2]}: {regs[row[3]]:016x}  "
+                     f"{row[4]}: {regs[row[5]]:0{width}x}")
+    if frame.notes:
+        lines.append(f"    CS: {regs['cs']:04x}  SS: {regs['ss']:04x}")
+    else:
+        lines.append(f"    ORIG_RAX: {regs['orig_rax']:016x}  CS: {regs['cs']:04x}  SS: {regs['ss']:04x}")
+    return lines
+
+
+def render_traces(traces: List[stack.StackTrace]) -> str:
+    """crash's text for traces: each task's header and lines, tasks separated by a blank line."""
+    blocks = ["\n".join([task_header(t.pid, t.task, t.cpu, t.comm)] + trace_lines(t)) for t in traces]
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
 def render(result: Dict[str, Any]) -> str:
     blocks: List[str] = []
     for trace in result["traces"]:
-        header = stack.task_header(trace["pid"], trace["task"], trace["cpu"], trace["comm"])
+        header = task_header(trace["pid"], trace["task"], trace["cpu"], trace["comm"])
         blocks.append("\n".join([header] + trace["lines"]))
     return "\n\n".join(blocks)

@@ -15,9 +15,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
-        modules = [module.module_to_dict(m) for m in module.for_each_module(prog)]
-        lines = mod_lines(modules, module.has_mem_layout(prog))
-    return emit(args, {"modules": modules, "lines": lines}, render)
+        result = report(prog)
+    return emit(args, result, render)
+
+
+def report(prog) -> Dict[str, Any]:
+    """``{"modules": [...], "lines": [...]}``: each module as data and crash's listing of them."""
+    modules = [module.module_to_dict(m) for m in module.for_each_module(prog)]
+    return {"modules": modules, "lines": mod_lines(modules, module.has_mem_layout(prog))}
 
 
 def mod_lines(modules: List[Dict[str, Any]], mem_layout: bool) -> List[str]:

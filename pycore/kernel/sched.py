@@ -6,7 +6,7 @@ threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
 """
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
 
-from ..errors import FaultError, PycoreError
+from ..errors import FaultError, MissingMemberError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .variables import read_kernel_variable
@@ -231,6 +231,8 @@ def idle_task(prog: "Program", cpu: int) -> Object:
         idle = cpu_rq(prog, cpu).idle.read_()
         if int(idle):
             return idle
+    except MissingMemberError:
+        raise  # a struct rq of another layout: say so, do not guess
     except (FaultError, LookupError):
         if cpu:
             raise
@@ -243,11 +245,15 @@ def idle_tasks(prog: "Program") -> List[Object]:
 
 
 def active_tasks(prog: "Program") -> Dict[int, int]:
-    """CPU -> address of the task running there (``rq->curr``): crash's ``>`` marks these."""
+    """CPU -> address of the task running there (``rq->curr``): crash's ``>`` marks these.
+    A CPU whose runqueue is unreadable or has no symbol is left out; a ``struct rq`` without
+    ``curr`` raises MissingMemberError."""
     active = {}
     for cpu in range(nr_cpus(prog)):
         try:
             active[cpu] = int(cpu_curr(prog, cpu))
+        except MissingMemberError:
+            raise
         except (FaultError, LookupError):
             continue
     return active

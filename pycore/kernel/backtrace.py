@@ -1,0 +1,415 @@
+"""crash 9's x86_64 back tracer (x86_64_low_budget_back_trace_cmd and friends), one task at a time.
+
+x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 6.1 and 6.12).  The starting point of
+an active task is searched on its stacks (``machine_kexec``, ``crash_nmi_callback``, ``panic``,
+...), a sleeping task starts at ``inactive_task_frame.ret_addr``; the stack is then scanned for
+text addresses, skipping each frame by the size ORC gives, with exception frames (``pt_regs``)
+after ``asm_exc_*`` entries (5.8+; ``new_exceptions``), the NMI exception stack and the
+user-mode frame at the top of the stack.
+"""
+import re
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from ..arch import orc
+from ..errors import PycoreError
+from .unwind import IRQ_STACK_SIZE, KERNEL_SPACE, MODULES_VADDR, THREAD_SIZE, StackBuffer, Unwinder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .stack import StackTrace
+
+PT_REGS_SIZE = orc.PT_REGS_SIZE
+# Bits of RFLAGS that read as zero (crash's eframe check).
+RAZ_MASK = 0xFFFFFFFFFFC08028
+
+EXCEPTION_FUNCTIONS = (
+    "asm_exc_invalid_tss", "asm_exc_segment_not_present", "asm_exc_alignment_check",
+    "asm_exc_general_protection", "asm_exc_page_fault", "asm_exc_divide_error", "asm_exc_overflow",
+    "asm_exc_bounds", "asm_exc_invalid_op", "asm_exc_device_not_available",
+    "asm_exc_coproc_segment_overrun", "asm_exc_spurious_interrupt_bug", "asm_exc_coprocessor_error",
+    "asm_exc_simd_coprocessor_error", "asm_exc_debug", "xen_asm_exc_stack_segment",
+    "xen_asm_exc_xen_hypervisor_callback", "xen_asm_exc_int3")
+_DUMP_SEARCH_STOPS = ("netconsole_netdump", "netpoll_start_netdump", "start_disk_dump", "disk_dump",
+                      "crash_kexec", "machine_kexec", "try_crashdump")
+_REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
+              "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss")
+# crash names a GCC "interprocedural SRA" clone by its source name (sigsuspend.isra.0 is printed
+# as sigsuspend) but keeps .cold and .constprop.N, as the references show.
+_ISRA_CLONE = re.compile(r"\.isra\.\d+$")
+
+
+def walk(unwinder: Unwinder, info: dict, trace: "StackTrace") -> None:
+    """Walk the stacks of the task ``info`` describes (:meth:`Unwinder.task_info`) as crash's
+    ``bt`` does, appending frames, exception frames and stack switches to ``trace``."""
+    _Walk(unwinder, info, trace).run()
+
+
+class _Walk:
+    """crash's walk of one task's stacks, appending what it finds to ``trace``."""
+
+    def __init__(self, unwinder: Unwinder, info: dict, trace: "StackTrace"):
+        self.u = unwinder
+        self.info = info
+        self.trace = trace
+        self.level = 0
+        self.check_caller = False
+        self.no_check_caller = False
+        self.call_target: Optional[str] = None
+        self.eframe_ip = 0
+        self.bp: Optional[int] = None
+        self.stkptr = 0
+        self.start_sp = 0
+
+    # crash: x86_64_print_stack_entry
+    def print_entry(self, buf: StackBuffer, slot: int, text: int, start: bool = False,
+                    exception_frame: bool = False, schedule: bool = False, save_eframe_ip: bool = False) -> str:
+        if not save_eframe_ip:
+            self.eframe_ip = 0
+        hit = self.u.lookup(text)
+        if hit is None:
+            return "ignored"
+        symbol, offset, module = hit
+        name = _ISRA_CLONE.sub("", symbol.name)
+        eframe_check = -1
+        if not offset and not exception_frame and not start and not schedule:
+            return "ignored"
+        if offset and not (exception_frame or start or schedule):
+            if self.u.new_exceptions and name in EXCEPTION_FUNCTIONS:
+                eframe_check = 8
+            if self.u.in_irq_stack(self.start_sp) is not None and "_interrupt" in name:
+                eframe_check = 0
+        if schedule:
+            name = "schedule"
+        result = "complete" if name in ("cpu_idle", "system_call_fastpath") else "displayed"
+        sp = self.stkptr if (exception_frame or start) else slot
+        self.trace.add_frame(self.level, sp, text, name, offset, module)
+        if eframe_check >= 0 and slot + eframe_check + PT_REGS_SIZE <= buf.top:
+            if self.exception_frame(buf, slot + eframe_check, verify=True):
+                result = "eframe"
+        self.call_target = name
+        if self._direct_call_target():
+            self.check_caller = True
+        else:
+            if self.check_caller:
+                self.no_check_caller = True
+            self.check_caller = False
+        return result
+
+    def _direct_call_target(self) -> bool:
+        if not self.call_target or self.no_check_caller:
+            return False
+        if "schedule" in self.call_target and self.info["active"]:
+            return False
+        return self.call_target in ("schedule", "schedule_timeout")
+
+    # crash: x86_64_exception_frame
+    def read_regs(self, buf: StackBuffer, address: int) -> Dict[str, int]:
+        if address in buf and address + PT_REGS_SIZE <= buf.top:
+            return {name: buf.word(address + offset) for name, offset in orc.PT_REGS_OFFSETS.items()}
+        regs = {}
+        for name, offset in orc.PT_REGS_OFFSETS.items():
+            regs[name] = self.u.read_word(address + offset) or 0
+        return regs
+
+    def exception_frame(self, buf: StackBuffer, address: int, verify: bool = False) -> Optional[int]:
+        regs = self.read_regs(buf, address)
+        if verify and not self.eframe_verify(regs, address):
+            return None
+        self.add_regs(regs)
+        return regs["cs"]
+
+    def add_regs(self, regs: Dict[str, int]) -> None:
+        """A pt_regs: crash names the kernel function RIP is in, and unwinds on from there."""
+        where = symbol = None
+        offset = 0
+        if not regs["cs"] & 3:
+            where = "kernel"
+            hit = self.u.lookup(regs["rip"])
+            if hit:
+                symbol, offset = hit[0].name, hit[1]
+                self.eframe_ip = regs["rip"]
+        self.trace.add_exception_frame(regs, where, symbol, offset)
+
+    def is_kvaddr(self, address: int) -> bool:
+        return address >= 0xFF00000000000000
+
+    def eframe_verify(self, regs: Dict[str, int], address: int) -> bool:
+        cs, ss, rip, rsp, rflags = regs["cs"], regs["ss"], regs["rip"], regs["rsp"], regs["eflags"]
+        if rflags & RAZ_MASK or not rflags & 0x2:
+            return False
+        kernel_text = self.u.is_kernel_text(rip)
+        if cs == 0x10 and ss == 0x18:
+            if kernel_text and self.is_kvaddr(rsp):
+                return True
+            if self.u.symbols.module_of(rip) and self.is_kvaddr(rsp) and rsp == address + PT_REGS_SIZE:
+                return True
+            if rip == 0 and self.call_target == "ret_from_fork":
+                return True
+        if cs == 0x10 and address and kernel_text and self.is_kvaddr(rsp):
+            if rsp in (address + PT_REGS_SIZE, address + PT_REGS_SIZE + 8):
+                return True
+            if self.u.in_exception_stack(self.start_sp):
+                return True
+        if cs in (0x33, 0x23) and ss == 0x2B:
+            return rip < self.u.user_top and rsp < self.u.user_top
+        return False
+
+    # crash: x86_64_get_framesize, with ORC
+    def framesize(self, text: int, slot: int) -> int:
+        hit = self.u.lookup(text)
+        if hit is None:
+            return 0
+        start = hit[0].address
+        if self.u.init[0] <= start < self.u.init[1]:
+            return 0
+        entry = self.u.orc_find(text)
+        if entry is not None and entry.type == orc.ORC_TYPE_UNDEFINED and text < MODULES_VADDR:
+            # crash disassembles the function here (push/sub %rsp counting); the last
+            # defined entry before the hint region describes the same frame.
+            entry = self.u.orc.find_defined_before(text, start) or entry
+        if entry is not None and entry.type == orc.ORC_TYPE_UNDEFINED:
+            return self._prologue_size(start)
+        if entry is None or entry.type != orc.ORC_TYPE_CALL or entry.sp_reg not in (orc.ORC_REG_SP, orc.ORC_REG_BP):
+            return 0
+        bp = self.bp
+        if entry.sp_reg == orc.ORC_REG_BP and bp is None:
+            bp = self._frame_pointer_guess(slot)
+            if bp is None:
+                return 0
+        # The frame's stack pointer once the call at ``slot`` has returned is slot + 8.
+        caller, _ = orc.unwind_step(entry, orc.Registers(text, slot + 8, bp), self.u.read_word)
+        if caller is None:
+            return 0
+        self.bp = caller.bp
+        size = orc.crash_framesize(entry)
+        if size is None:
+            size = caller.sp - slot - 16
+        return size if size >= 0 else 0
+
+    def _prologue_size(self, start: int) -> int:
+        """Bytes pushed and subtracted from %rsp by a function's prologue: crash's
+        disassembly count where ORC has no answer (functions objtool skips, such as
+        __crash_kexec).  Decodes only the instructions prologues use."""
+        try:
+            code = self.u.prog.read(start, 64)
+        except PycoreError:
+            return 0
+        size, at = 0, 0
+        skips = (bytes.fromhex("0f1f440000"), bytes.fromhex("660f1f440000"), bytes.fromhex("660f1f00"),
+                 bytes.fromhex("0f1f00"), bytes.fromhex("0f1f4000"), bytes.fromhex("f30f1efa"),
+                 bytes.fromhex("6690"), bytes.fromhex("90"), bytes.fromhex("4889e5"), bytes.fromhex("31c0"))
+        while at < 56:
+            for skip in skips:
+                if code.startswith(skip, at):
+                    at += len(skip)
+                    break
+            else:
+                byte = code[at]
+                if 0x50 <= byte <= 0x57:
+                    size, at = size + 8, at + 1
+                elif byte == 0x41 and 0x50 <= code[at + 1] <= 0x57:
+                    size, at = size + 8, at + 2
+                elif 0xB8 <= byte <= 0xBF:
+                    at += 5
+                elif code.startswith(b"\x48\x83\xec", at):
+                    size, at = size + code[at + 3], at + 4
+                elif code.startswith(b"\x48\x81\xec", at):
+                    size, at = size + int.from_bytes(code[at + 3:at + 7], "little"), at + 7
+                else:
+                    break
+        return size
+
+    def _frame_pointer_guess(self, slot: int) -> Optional[int]:
+        """Where a frame-pointer function's rbp points when the chain is not known (crash
+        falls back to disassembly there): the first slot above the return address that
+        holds a saved rbp further up the same stack, followed by a return address."""
+        base = slot & ~(THREAD_SIZE - 1)
+        top = base + THREAD_SIZE
+        probe = slot + 8
+        while probe + 8 < top:
+            saved, ret = self.u.read_word(probe), self.u.read_word(probe + 8)
+            if saved is not None and ret is not None and (saved == 0 or probe < saved < top) \
+                    and self.u.is_kernel_text(ret):
+                hit = self.u.lookup(ret)
+                if hit and hit[1]:
+                    return probe
+            probe += 8
+        return None
+
+    # the scanning loop shared by every stack
+    def scan(self, buf: StackBuffer, rsp: int, stacktop: int, process: bool = False) -> Tuple[bool, int]:
+        """Scan [rsp, stacktop); returns (done, last eframe address)."""
+        last_eframe = 0
+        while rsp < stacktop:
+            text = buf.word(rsp)
+            if not self.u.is_kernel_text(text):
+                rsp += 8
+                continue
+            if process and self.check_caller:
+                hit = self.u.lookup(text)
+                if hit is None or not hit[1]:
+                    rsp += 8
+                    continue
+                called = self.u.function_called_by(text)
+                if called is None or called != self.call_target:
+                    rsp += 8
+                    continue
+            result = self.print_entry(buf, rsp, text)
+            if result == "eframe":
+                last_eframe = rsp + 8
+                rsp += PT_REGS_SIZE
+                if not self.eframe_ip:
+                    self.level += 1
+                    rsp += 8
+                    continue
+                result = "displayed"
+            if result == "displayed":
+                self.level += 1
+                rsp += self.framesize(self.eframe_ip or text, rsp)
+            elif result == "complete":
+                return True, last_eframe
+            rsp += 8
+        return False, last_eframe
+
+    # crash: x86_64_get_dumpfile_stack_frame
+    def dumpfile_start(self, process: StackBuffer) -> Tuple[int, int, Optional[str]]:
+        info, u = self.info, self.u
+        panic_task = u.panic_task == info["task"]
+        regs = u.cpus.get(info["cpu"])
+        user_rip = user_rsp = 0
+        if panic_task and regs:
+            fake = dict(regs, eflags=regs.get("eflags", regs.get("rflags", 0)))
+            if self.eframe_verify(fake, 0) and u.in_irq_stack(regs["rsp"]) is not None:
+                user_rip, user_rsp = regs["rip"], regs["rsp"]
+        elif regs:
+            user_rip, user_rsp = regs["rip"], regs["rsp"]
+        stacks: List[Tuple[StackBuffer, int, bool]] = [(process, 0, False)]
+        if not (panic_task and user_rip):
+            base = u.irq_stacks.get(info["cpu"])
+            if base:
+                stacks.append((StackBuffer(u.prog, base, IRQ_STACK_SIZE), 1, False))
+            for label, start, size in u.exception_stacks.get(info["cpu"], []):
+                stacks.append((StackBuffer(u.prog, start, size), 2, label == "NMI"))
+        else:
+            stacks = stacks[1:]
+        sysrq = notify_die = call_function = None
+        crash_kexec = None
+        for buf, stage, nmi in stacks:
+            panic = None
+            for index, value in enumerate(buf.words):
+                slot = buf.base + 8 * index
+                name = u.name_of(value) if value >= KERNEL_SPACE else None
+                if name is None:
+                    continue
+                if name in _DUMP_SEARCH_STOPS:
+                    if name == "crash_kexec":
+                        if u.function_called_by(value) == "machine_kexec":
+                            return value, slot, None
+                        if crash_kexec is None:
+                            crash_kexec = (value, slot)
+                            continue
+                    return value, slot, None
+                if name == "panic":
+                    panic = (value, slot)
+                    continue
+                if name == "die":
+                    for later in buf.words[index + 1:]:
+                        if u.name_of(later) == "sysrq_handle_crash":
+                            break
+                    else:
+                        return value, slot, None
+                if name == "sysrq_handle_crash":
+                    sysrq = (value, slot)
+                if not panic_task and stage > 0 and name in ("smp_call_function_interrupt", "stop_this_cpu"):
+                    call_function = (value, slot)
+                if not panic_task and name == "crash_nmi_callback":
+                    return value, slot, None
+                if not panic_task and nmi and name == "notify_die":
+                    notify_die = (value, slot)
+            if panic:
+                return panic[0], panic[1], None
+            if crash_kexec:
+                return crash_kexec[0], crash_kexec[1], None
+        for found in (sysrq, notify_die):
+            if found:
+                return found[0], found[1], None
+        if user_rip and user_rsp:
+            mode = None
+            if u.is_kernel_text(user_rip) and (user_rsp in process or u.in_irq_stack(user_rsp) is not None
+                                              or u.in_exception_stack(user_rsp)):
+                mode = "kernel"
+            elif not u.is_kernel_text(user_rip) and user_rsp < u.user_top:
+                mode = "user"
+            return user_rip, user_rsp, mode
+        if call_function:
+            return call_function[0], call_function[1], None
+        return self.sleeping_start()
+
+    def sleeping_start(self) -> Tuple[int, int, Optional[str]]:
+        sp = self.info["sp"]
+        frame = self.u.prog.type("struct inactive_task_frame")
+        ret = frame.offsetof("ret_addr")
+        self.bp = self.u.read_word(sp + frame.offsetof("bp"))
+        rip = self.u.read_word(sp + ret) or 0
+        if self.u.name_of(rip) in ("thread_return", "schedule", "__schedule"):
+            return rip, sp + ret, None
+        return rip, sp, None
+
+    def notes_regs(self) -> Dict[str, int]:
+        regs = dict(self.u.cpus.get(self.info["cpu"], {}))
+        regs.setdefault("eflags", regs.get("rflags", 0))
+        for name in _REG_ORDER:
+            regs.setdefault(name, 0)
+        return regs
+
+    def run(self) -> None:
+        info, u = self.info, self.u
+        process = StackBuffer(u.prog, info["stack"], THREAD_SIZE)
+        if info["active"]:
+            rip, rsp, mode = self.dumpfile_start(process)
+        else:
+            rip, rsp, mode = self.sleeping_start()
+        self.stkptr = self.start_sp = rsp
+        if mode == "user":
+            self.trace.add_exception_frame(self.notes_regs(), "user", notes=u.qemu)
+            return
+        if mode == "kernel":
+            hit = u.lookup(rip)
+            self.trace.add_exception_frame(self.notes_regs(), "kernel", hit[0].name if hit else None,
+                                           hit[1] if hit else 0, notes=True)
+        done = False
+        estack = u.in_exception_stack(rsp)
+        while estack and not done:
+            label, start, size = estack
+            buf = StackBuffer(u.prog, start, size)
+            stacktop = buf.top - PT_REGS_SIZE - (12 * 8 if label == "NMI" else 0)
+            done, _ = self.scan(buf, rsp, stacktop)
+            cs = self.exception_frame(buf, stacktop) or 0
+            self.trace.add_stack_switch(f"{label} exception")
+            up = buf.top - 5 * 8
+            if label == "NMI" and self.start_sp <= buf.top - 17 * 8:
+                up -= 12 * 8
+            rsp = self.stkptr = buf.word(up + 24)
+            rip = buf.word(up)
+            done = bool(cs & 3)
+            if not done:
+                self.print_entry(buf, 0, rip, start=True, save_eframe_ip=True)
+                self.level += 1
+                rsp += self.framesize(rip, rsp)
+            estack = u.in_exception_stack(rsp) if not done else None
+            if estack and estack[1] == start:
+                break
+        if not done and u.in_irq_stack(rsp) is not None:
+            base = u.in_irq_stack(rsp)
+            buf = StackBuffer(u.prog, base, IRQ_STACK_SIZE)
+            done, _ = self.scan(buf, rsp, buf.top - 64)
+            self.trace.add_stack_switch("IRQ")
+            rsp = self.stkptr = buf.word(buf.top - 8)
+        if done:
+            return
+        if rsp not in process:
+            return
+        done, last_eframe = self.scan(process, rsp, process.top, process=True)
+        if info["mm"] and info["pid"] != 0:
+            user_eframe = process.top - PT_REGS_SIZE
+            if last_eframe < user_eframe:
+                self.exception_frame(process, user_eframe)

@@ -1,0 +1,258 @@
+"""What crash's x86_64 back tracer knows about a dump before it walks a stack: kernel and module
+text, the ORC tables (vmlinux or dump; modules' ``mod->arch`` copies), each CPU's IRQ and exception
+stacks, the saved registers of the dump's CPU notes, and the task running on each CPU.
+
+x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 6.1 and 6.12): exception stacks in
+``struct cea_exception_stacks`` (5.2+), the IRQ stack pointer in ``hardirq_stack_ptr`` (5.2-6.1)
+or ``pcpu_hot.hardirq_stack_ptr`` (6.2+).
+"""
+from typing import Dict, List, Optional, Tuple
+
+from ..arch import orc
+from ..errors import FaultError, MissingMemberError, PycoreError
+from ..object import Object
+from . import sched
+from .module import module_symbol_index
+
+THREAD_SIZE = 0x4000
+IRQ_STACK_SIZE = 0x4000
+# The lowest kernel address; module space starts at MODULES_VADDR.
+KERNEL_SPACE = 0xFFFF800000000000
+MODULES_VADDR = 0xFFFFFFFFC0000000
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+# Members of struct cea_exception_stacks and the names crash gives them.
+ESTACK_NAMES = (("DF_stack", "DOUBLEFAULT"), ("NMI_stack", "NMI"), ("DB_stack", "DEBUG"),
+                ("MCE_stack", "MCE"), ("VC_stack", "VC"), ("VC2_stack", "VC2"))
+
+
+class StackBuffer:
+    """One kernel stack read at once; pages the dump lacks read as zeros."""
+
+    def __init__(self, prog, base: int, size: int):
+        self.base, self.top = base, base + size
+        try:
+            data = prog.read(base, size)
+        except FaultError:
+            data = bytearray(size)
+            for page in range(0, size, 0x1000):
+                try:
+                    data[page:page + 0x1000] = prog.read(base + page, 0x1000)
+                except FaultError:
+                    pass
+            data = bytes(data)
+        self.words = memoryview(data).cast("Q")
+
+    def __contains__(self, address: int) -> bool:
+        return self.base <= address < self.top
+
+    def word(self, address: int) -> int:
+        return self.words[(address - self.base) // 8]
+
+
+class Unwinder:
+    """Per-dump state shared by all traces: symbols, ORC tables, stacks, active tasks.
+
+    ``cpus`` maps each CPU the dump saved registers for (its CPU notes) to those registers;
+    ``active`` maps those CPUs to the task running there (``rq->curr``); ``panic_task`` is
+    :func:`pycore.kernel.sched.panic_task`'s address, None when no CPU panicked.
+    """
+
+    def __init__(self, prog, vmlinux_orc: bool = False):
+        self.prog = prog
+        self.symbols = module_symbol_index(prog)
+        symbols = prog.symbols
+        version = orc.layout_version(prog)
+        if vmlinux_orc and prog.vmlinux:
+            offset = int(prog.vmcoreinfo.get("KERNELOFFSET", "0"), 16) if prog.vmcoreinfo else 0
+            self.orc = orc.kernel_table_from_vmlinux(prog.vmlinux, offset, version)
+        else:
+            self.orc = orc.kernel_table_from_dump(prog, version)
+        self.orc_version = version
+        self._module_orc: Dict[int, Optional[orc.OrcTable]] = {}
+        self.text = [(symbols.by_name("_stext").address, symbols.by_name("_etext").address)]
+        try:
+            self.text.append((symbols.by_name("_sinittext").address, symbols.by_name("_einittext").address))
+            self.init = (symbols.by_name("__init_begin").address, symbols.by_name("__init_end").address)
+        except LookupError:
+            self.init = (0, 0)
+        self.new_exceptions = "asm_exc_page_fault" in symbols
+        self.task_type = prog.type("struct task_struct")
+        self.cpus = {state.cpu: state.registers for state in prog.dump.cpus}
+        self.qemu = any("cr3" in regs for regs in self.cpus.values())
+        self.user_top = 1 << 56 if prog.arch.levels == 5 else 1 << 47
+        self._lookup_cache: Dict[int, object] = {}
+        self._read_cache: Dict[int, Optional[int]] = {}
+        self.exception_stacks = self._exception_stacks()
+        self.irq_stacks = self._irq_stacks()
+        self.active = self._active_tasks()
+        self.panic_task = self._panic_task()
+
+    # -- symbols and text --------------------------------------------------------------
+    def lookup(self, address: int):
+        """``(Symbol, offset, module name or None)`` for a kernel address, or None."""
+        hit = self._lookup_cache.get(address, 0)
+        if hit == 0:
+            hit = self.symbols.lookup(address) if address >= KERNEL_SPACE else None
+            if hit is None and address >= KERNEL_SPACE:
+                # A return address just past a function that ends in a noreturn call
+                # (rest_init -> cpu_startup_entry) lies outside a sized ELF symbol;
+                # it still belongs to that function, as kallsyms and crash say.
+                before = self.symbols.lookup(address - 1)
+                if before is not None:
+                    hit = (before[0], before[1] + 1) + tuple(before[2:])
+            self._lookup_cache[address] = hit
+        return hit
+
+    def name_of(self, address: int) -> Optional[str]:
+        hit = self.lookup(address)
+        return hit[0].name if hit else None
+
+    def is_kernel_text(self, address: int) -> bool:
+        if address < KERNEL_SPACE:
+            return False
+        for start, end in self.text:
+            if start <= address < end:
+                return True
+        module = self.symbols.module_of(address)
+        return module is not None and module.in_text(address)
+
+    def read_word(self, address: int) -> Optional[int]:
+        """The u64 at ``address``, None where the dump cannot say."""
+        if address in self._read_cache:
+            return self._read_cache[address]
+        try:
+            value = int.from_bytes(self.prog.read(address, 8), "little")
+        except PycoreError:
+            value = None
+        self._read_cache[address] = value
+        return value
+
+    def orc_find(self, address: int) -> Optional[orc.OrcEntry]:
+        """The ORC entry covering ``address``: the kernel image's table, else its module's."""
+        if self.orc.start <= address and address <= self.orc.end + 0x100000 and address < MODULES_VADDR:
+            return self.orc.find(address)
+        module = self.symbols.module_of(address)
+        if module is None:
+            return None
+        table = self._module_orc.get(module.address, False)
+        if table is False:
+            table = None
+            try:
+                arch = module.object.arch
+                count = int(arch.num_orcs)
+                if count:
+                    ip_base = int(arch.orc_unwind_ip)
+                    table = orc.OrcTable(ip_base, self.prog.read(ip_base, 4 * count),
+                                         self.prog.read(int(arch.orc_unwind), 6 * count),
+                                         self.orc_version, module.name)
+            except (PycoreError, LookupError, AttributeError):
+                table = None
+            self._module_orc[module.address] = table
+        return table.find(address) if table is not None else None
+
+    def function_called_by(self, address: int) -> Optional[str]:
+        """The target of the direct ``call`` (e8) ending at ``address`` (a return address)."""
+        try:
+            code = self.prog.read(address - 5, 5)
+        except PycoreError:
+            return None
+        if code[0] != 0xE8:
+            return None
+        target = (address + int.from_bytes(code[1:5], "little", signed=True)) & _MASK64
+        name = self.name_of(target)
+        if name in ("schedule_timeout_interruptible", "schedule_timeout_uninterruptible"):
+            return "schedule_timeout"
+        if name == "__cond_resched":
+            return "schedule"
+        return name
+
+    # -- per-CPU stacks and tasks --------------------------------------------------------
+    def _per_cpu_word(self, name: str, cpu: int, member: Optional[Tuple[str, str]] = None) -> Optional[int]:
+        try:
+            address = self.prog.symbols.by_name(name).address
+            if member:
+                address += self.prog.type(member[0]).offsetof(member[1])
+            return self.read_word(address + self.prog.per_cpu_offset(cpu))
+        except (PycoreError, LookupError):
+            return None
+
+    def _exception_stacks(self) -> Dict[int, List[Tuple[str, int, int]]]:
+        stacks: Dict[int, List[Tuple[str, int, int]]] = {}
+        try:
+            layout = self.prog.type("struct cea_exception_stacks")
+            offsets = {m.name: m.offset for m in layout.members}
+        except (PycoreError, LookupError):
+            return stacks
+        names = [m.name for m in layout.members]
+        for cpu in self.cpus:
+            base = self._per_cpu_word("cea_exception_stacks", cpu)
+            if not base:
+                continue
+            entries = []
+            for member, label in ESTACK_NAMES:
+                if member not in offsets:
+                    continue
+                following = names[names.index(member) + 1]
+                start = base + offsets[member]
+                size = offsets[following] - offsets[member]
+                if self.read_word(start) is None:
+                    continue
+                entries.append((label, start, size))
+            stacks[cpu] = entries
+        return stacks
+
+    def _irq_stacks(self) -> Dict[int, int]:
+        stacks = {}
+        for cpu in self.cpus:
+            pointer = self._per_cpu_word("hardirq_stack_ptr", cpu)
+            if pointer is None:
+                pointer = self._per_cpu_word("pcpu_hot", cpu, ("struct pcpu_hot", "hardirq_stack_ptr"))
+            if pointer:
+                top = (pointer + 8 + 0xFFF) & ~0xFFF
+                stacks[cpu] = top - IRQ_STACK_SIZE
+        return stacks
+
+    def _active_tasks(self) -> Dict[int, int]:
+        active = {}
+        for cpu in self.cpus:
+            try:
+                task = int(sched.cpu_curr(self.prog, cpu))
+            except MissingMemberError:
+                raise
+            except (PycoreError, LookupError):
+                continue
+            if task:
+                active[cpu] = task
+        return active
+
+    def _panic_task(self) -> Optional[int]:
+        try:
+            task = sched.panic_task(self.prog)
+        except (PycoreError, LookupError):
+            return None
+        return int(task) if task is not None else None
+
+    def in_exception_stack(self, address: int) -> Optional[Tuple[str, int, int]]:
+        """``(label, start, size)`` of the exception stack holding ``address``, or None."""
+        for entries in self.exception_stacks.values():
+            for label, start, size in entries:
+                if start <= address < start + size:
+                    return label, start, size
+        return None
+
+    def in_irq_stack(self, address: int) -> Optional[int]:
+        """The base of the IRQ stack holding ``address``, or None."""
+        for base in self.irq_stacks.values():
+            if base <= address < base + IRQ_STACK_SIZE:
+                return base
+        return None
+
+    # -- tasks --------------------------------------------------------------------------
+    def task_info(self, task: int) -> dict:
+        """What a walk needs of a task: pid, comm, cpu, stack base, saved sp, mm and whether it
+        was running on its CPU when the dump was taken."""
+        t = Object(self.prog, self.task_type, address=task)
+        cpu = sched.task_cpu(t)
+        return {"task": task, "pid": int(t.pid), "comm": sched.task_comm(t), "cpu": cpu, "stack": int(t.stack),
+                "sp": int(t.thread.sp), "mm": int(t.mm), "active": self.active.get(cpu) == task}

@@ -1,0 +1,87 @@
+"""Stack traces as data and crash's text for them: frames, exception frames and stack switches
+rendered by pycore/cli/bt.py, and ``bt`` without an option showing the panic task only."""
+import os
+
+import pytest
+
+import pycore
+from pycore.cli import main
+from pycore.cli.bt import trace_lines
+from pycore.kernel import sched, stack
+
+from corpus import SAMPLE
+
+REGS = {"rip": 0xFFFFFFFF81234567, "rsp": 0xFFFFC90000123F00, "eflags": 0x246, "rax": 1, "rbx": 2, "rcx": 3,
+        "rdx": 4, "rsi": 5, "rdi": 6, "rbp": 7, "r8": 8, "r9": 9, "r10": 10, "r11": 11, "r12": 12, "r13": 13,
+        "r14": 14, "r15": 15, "orig_rax": 0xFFFFFFFFFFFFFFFF, "cs": 0x10, "ss": 0x18}
+REGISTER_LINES = [
+    "    RIP: ffffffff81234567  RSP: ffffc90000123f00  RFLAGS: 00000246",
+    "    RAX: 0000000000000001  RBX: 0000000000000002  RCX: 0000000000000003",
+    "    RDX: 0000000000000004  RSI: 0000000000000005  RDI: 0000000000000006",
+    "    RBP: 0000000000000007   R8: 0000000000000008   R9: 0000000000000009",
+    "    R10: 000000000000000a  R11: 000000000000000b  R12: 000000000000000c",
+    "    R13: 000000000000000d  R14: 000000000000000e  R15: 000000000000000f",
+]
+
+
+def test_trace_items_are_written_as_crash_writes_them():
+    trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, True)
+    trace.add_exception_frame(REGS, "kernel", "native_safe_halt", 11, notes=True)
+    trace.add_frame(9, 0xFFFFC90000123E00, 0xFFFFFFFF81000010, "do_idle", 0x1F0, None)
+    trace.add_stack_switch("NMI exception")
+    trace.add_frame(10, 0xFFFFC90000123E80, 0xFFFFFFFFC0001234, "e1000_clean", 0x34, "e1000")
+    trace.add_exception_frame(REGS, "kernel", None)
+    trace.add_stack_switch("IRQ")
+    trace.add_exception_frame(dict(REGS, cs=0x33, ss=0x2B))
+    trace.add_exception_frame(dict(REGS, cs=0x33, ss=0x2B), "user", notes=True)
+    assert trace_lines(trace) == (
+        ["    [exception RIP: native_safe_halt+11]"] + REGISTER_LINES + ["    CS: 0010  SS: 0018",
+         " #9 [ffffc90000123e00] do_idle at ffffffff81000010",
+         "--- <NMI exception stack> ---",
+         "#10 [ffffc90000123e80] e1000_clean at ffffffffc0001234 [e1000]",
+         "    [exception RIP: unknown or invalid address]"] + REGISTER_LINES
+        + ["    ORIG_RAX: ffffffffffffffff  CS: 0010  SS: 0018", "--- <IRQ stack> ---"]
+        + REGISTER_LINES + ["    ORIG_RAX: ffffffffffffffff  CS: 0033  SS: 002b",
+                            "    [exception RIP: user space]"] + REGISTER_LINES + ["    CS: 0033  SS: 002b"])
+
+
+def test_exception_frame_registers_belong_to_the_frame_before_them():
+    trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, False)
+    trace.add_frame(0, 0x1000, 0xFFFFFFFF81000010, "asm_exc_page_fault", 0x26, None)
+    trace.add_exception_frame(REGS, "kernel", "do_thing", 0)
+    trace.add_frame(1, 0x1100, 0xFFFFFFFF81000020, "do_thing", 0, None)
+    assert [frame.regs for frame in trace.frames] == [REGS, None]
+    assert trace.signature() == ["asm_exc_page_fault", "do_thing"]
+    assert trace_lines(trace)[1] == "    [exception RIP: do_thing]"
+
+
+class Unwinder(stack.Unwinder):
+    """Only what the choice of task reads: the panic task and the task on each CPU."""
+
+    def __init__(self, panic_task, active):
+        self.panic_task, self.active = panic_task, active
+
+
+@pytest.mark.parametrize("panic_task,active,shown", [
+    (0xB000, {0: 0xA000, 1: 0xB000}, [0xB000]),   # the task that panicked, whatever its CPU
+    (None, {2: 0xC000, 1: 0xB000}, [0xB000]),     # no panic: the first CPU's task, as crash falls back
+    (None, {}, []),
+])
+def test_bt_without_option_shows_the_panic_task_only(monkeypatch, panic_task, active, shown):
+    monkeypatch.setattr(stack, "stack_trace", lambda prog, task, unwinder: task)
+    assert stack.panic_trace(None, Unwinder(panic_task, active)) == shown
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SAMPLE, "vmcore")), reason="testdata/sample is not checked out")
+def test_bt_on_the_sample_is_the_panic_cpu_block_of_bt_a(capsys, native_path):
+    vmcore = os.path.join(SAMPLE, "vmcore")
+    pure = [] if native_path else ["--pure"]
+    assert main(["bt", vmcore] + pure) == 0
+    alone = capsys.readouterr().out
+    assert main(["bt", vmcore, "-a"] + pure) == 0
+    blocks = capsys.readouterr().out.rstrip("\n").split("\n\n")
+    with pycore.open(vmcore) as prog:
+        cpu = sched.panic_cpu(prog)
+    assert len(blocks) > 1 and cpu is not None
+    panicked = [block for block in blocks if f"  CPU: {cpu:<3}  COMMAND:" in block.splitlines()[0]]
+    assert alone.rstrip("\n") == panicked[0] and "panic at" in alone
