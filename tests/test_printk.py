@@ -8,7 +8,7 @@ import pytest
 import pycore
 from pycore.cli import main
 from pycore.cli.log import format_log
-from pycore.errors import MissingDebugInfoError
+from pycore.errors import FormatError, MissingDebugInfoError
 from pycore.kernel.printk import get_printk_records, parse_log_buf
 
 import printk_fixtures as fixtures
@@ -293,3 +293,56 @@ def test_ringbuffer_page_missing_from_the_dump_costs_only_its_records(tmp_path):
         records = get_printk_records(prog)
     assert [r.seq for r in records] == expected
     assert records.skipped == {"text unreadable in the dump": len(live) - len(expected)}
+
+
+class WithVmcoreinfo:
+    """A fixture whose VMCOREINFO entries are changed the way a damaged or hostile dump changes them."""
+
+    def __init__(self, fixture, **entries):
+        self.fixture, self.entries = fixture, entries
+
+    def place(self, machine, **options):
+        entries = self.fixture.place(machine, **options)
+        entries.update(self.entries)
+        return entries
+
+
+def small_ring():
+    ring = fixtures.Ringbuffer()
+    for message in ring_messages(3):
+        ring.add(message)
+    return ring
+
+
+@pytest.mark.parametrize("key,value", [
+    ("SIZE(printk_info)", -88),                     # issue 10 finding 2: a negative read size
+    ("OFFSET(prb_desc.state_var)", int("9" * 300)),  # finding 3: OverflowError
+    ("SIZE(prb_desc)", 0),                           # finding 4: struct.error on an empty record
+    ("SIZE(prb_desc)", 1 << 20),                     # 16 descriptors of 1 MiB each: no plausible record
+    ("OFFSET(prb_desc.state_var)", 20),              # 8 bytes from 20 overrun the 24-byte prb_desc
+    ("OFFSET(printk_info.text_len)", 86),            # text_len, facility and level overrun printk_info
+    ("OFFSET(prb_data_blk_lpos.next)", 12),          # the lpos pair ends past prb_desc
+    ("OFFSET(printk_ringbuffer.desc_ring)", 1 << 40),
+])
+def test_ringbuffer_layout_from_vmcoreinfo_is_checked_where_it_is_used(tmp_path, capsys, key, value):
+    prog, path = open_dump(tmp_path, WithVmcoreinfo(small_ring(), **{key: value}))
+    with prog:
+        with pytest.raises(FormatError) as error:
+            get_printk_records(prog)
+    assert error.value.field == key and "\n" not in str(error.value) and len(str(error.value)) < 200
+    assert main(["log", path]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("pycore log: ") and err.count("\n") == 1 and key in err
+
+
+@pytest.mark.parametrize("key,value", [("SIZE(printk_log)", 0), ("OFFSET(printk_log.ts_nsec)", 12),
+                                       ("OFFSET(printk_log.dict_len)", 14)])
+def test_printk_log_layout_from_vmcoreinfo_is_checked_where_it_is_used(tmp_path, key, value):
+    buffer = fixtures.PrintkLogBuffer(4096)
+    for message in printk_log_messages()[:2]:
+        buffer.store(message)
+    prog, _ = open_dump(tmp_path, WithVmcoreinfo(buffer, **{key: value}))
+    with prog:
+        with pytest.raises(FormatError) as error:
+            get_printk_records(prog)
+    assert error.value.field == key

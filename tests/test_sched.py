@@ -2,11 +2,17 @@
 for what the corpus dumps never show (stopped, traced, zombie, parked tasks; days of uptime)."""
 import pytest
 
+import pycore
 from pycore.cli import crashfmt
-from pycore.kernel import system
+from pycore.errors import MissingMemberError
+from pycore.kernel import sched, system
 from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, TASK_INTERRUPTIBLE, TASK_NEW,
                                  TASK_NOLOAD, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL,
                                  TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, state_code)
+from pycore.symbols.table import SymbolTable
+from pycore.types.model import Member, TypeIndexBase, int_type, pointer_type, struct_type
+
+from conftest import synthetic, write
 
 # (state | exit_state, crash's ST): values from include/linux/sched.h (4.14+), codes from crash's
 # task_state_string(), which takes the last code whose bits are set.
@@ -83,7 +89,8 @@ def test_memory_size_is_crash_get_memory_size(total, text):
     assert crashfmt.memory_size_text(total) == text
 
 
-@pytest.mark.parametrize("percent,text", [(0.0, "0.0"), (31.24, "31.2"), (0.66, "0.7"), (0.25, "0.2"), (100.0, "100.0")])
+@pytest.mark.parametrize("percent,text", [(0.0, "0.0"), (31.24, "31.2"), (0.66, "0.7"), (0.25, "0.2"),
+                                          (100.0, "100.0")])
 def test_percent_is_c_printf_one_decimal(percent, text):
     assert crashfmt.percent_text(percent) == text
 
@@ -103,3 +110,64 @@ def test_panic_line_takes_the_first_matching_group():
         '"Oops: 0000 [#1] PREEMPT SMP NOPTI" (check log for details)'
     assert system.panic_message(None, ["nothing here"]) is None
     assert crashfmt.panic_text(None) == '""'
+
+
+# -- a struct rq of another layout (issue 10 finding 6) ----------------------------------
+RQ_PFN = 0x393
+
+
+class Types(TypeIndexBase):
+    source = "test types"
+
+    def __init__(self, types):
+        self.types = types
+
+    def _lookup(self, namespace, name):
+        return self.types.get((namespace, name))
+
+    def variable_type(self, name):
+        return None
+
+
+@pytest.fixture
+def altered_rq(tmp_path, native_path):
+    """A dump whose ``struct rq`` (as its types describe it) has ``curr`` but neither ``rt``, ``cfs``
+    nor ``idle``: runqueues at one page, __per_cpu_offset[] of zeros beside it."""
+    machine = synthetic.make_machine(seed=11)
+    tables = synthetic.add_page_tables(machine, levels=4)
+    page_offset = tables.mappings[0][0]
+    runqueues = page_offset + RQ_PFN * synthetic.PAGE_SIZE
+    machine.pages[RQ_PFN] = bytes(synthetic.PAGE_SIZE)
+    machine.excluded.discard(RQ_PFN)
+    path = write(tmp_path, "rq.vmcore", synthetic.build_kdump(machine, "zlib")[0])
+    prog = pycore.open(path, native=native_path)
+    task = struct_type("task_struct", 16, [Member("pid", int_type("int", 4, True))])
+    rq = struct_type("rq", 64, [Member("curr", pointer_type(task))])
+    prog.types = Types({("struct", "rq"): rq, ("struct", "task_struct"): task})
+    prog.symbols = SymbolTable("test symbols", ["runqueues", "__per_cpu_offset"], [runqueues, runqueues + 2048],
+                               [64, 64], ["D", "D"])
+    yield prog
+    prog.close()
+
+
+def test_runqueue_of_another_layout_names_the_missing_member(altered_rq):
+    with pytest.raises(MissingMemberError) as error:
+        sched.runqueue(altered_rq, 0)
+    assert (error.value.type_name, error.value.member) == ("struct rq", "rt")
+    assert str(error.value) == "struct rq has no member 'rt'"
+
+
+def test_idle_task_of_another_layout_is_not_replaced_by_init_task(altered_rq):
+    with pytest.raises(MissingMemberError) as error:
+        sched.idle_task(altered_rq, 0)
+    assert error.value.member == "idle"
+
+
+def test_active_tasks_reads_curr_and_a_missing_curr_is_an_error_not_an_empty_map(altered_rq):
+    active = sched.active_tasks(altered_rq)
+    assert active and set(active.values()) == {0}
+    without_curr = struct_type("rq", 64, [Member("nr_running", int_type("unsigned int", 4, False))])
+    altered_rq.types.types[("struct", "rq")] = without_curr
+    with pytest.raises(MissingMemberError) as error:
+        sched.active_tasks(altered_rq)
+    assert error.value.member == "curr"

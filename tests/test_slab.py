@@ -5,12 +5,14 @@ slab's (objects - inuse) plus its per-CPU freelist plus every per-CPU and node p
 slab's (objects - inuse); TOTAL is the nodes' total_objects; SLABS their nr_slabs.
 """
 import struct
+from types import SimpleNamespace
 
 import pytest
 
 from pycore.cli.kmem import render_slabs
 from pycore.errors import FaultError
 from pycore.kernel import slab
+from pycore.program import HelperCache
 
 VMEMMAP = 0xFFFFEA0000000000
 PAGE_STRUCT = 64
@@ -198,3 +200,49 @@ def test_kmem_s_columns():
     assert lines == ["CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME",
                      "ff3529948215f800      128          4        21      1     4k  bio-128",
                      "ffff8f32c71be800      128      10375     10400    325    32k  kernfs_node_cache"]
+
+
+class CacheProg(FakeProg):
+    """A FakeProg that iter_slab_caches can walk: the World's cache as the only one on slab_caches."""
+
+    def __init__(self, world, oo):
+        super().__init__(world.memory, world.OFFSETS)
+        self.cache = HelperCache()
+        self.dump = SimpleNamespace(page_size=4096)
+        layout = make_layout()
+        layout.cache_size, layout.cache_object_size, layout.cache_oo, layout.cache_name, layout.cache_list = \
+            24, 28, 32, 48, 56
+        self.cache.get("slab.layout", lambda: layout)
+        self.cache.get("vmstat.nodes", lambda: [0])
+        head = bytearray(world.raw)
+        struct.pack_into("<III", head, 24, 64, 48, oo)
+        struct.pack_into("<Q", head, 48, World.OBJECTS + 0x1000)
+        for offset in range(0, len(head), 8):
+            world.memory.put64(World.CACHE + offset, struct.unpack_from("<Q", head, offset)[0])
+        name = b"hostile".ljust(64, b"\0")
+        for offset in range(0, 64, 8):
+            world.memory.put64(World.OBJECTS + 0x1000 + offset, int.from_bytes(name[offset:offset + 8], "little"))
+
+
+@pytest.fixture
+def one_cache(monkeypatch):
+    """slab_caches holding only the World's cache, CPUs 0 and 1 possible."""
+    monkeypatch.setattr(slab, "kmem_cache_addresses", lambda _prog: [World.CACHE])
+    monkeypatch.setattr(slab, "_possible_cpus", lambda _prog: [0, 1])
+
+
+@pytest.mark.parametrize("oo,order", [(0x8000000A, 0x8000), (0x000B000A, 11)])
+def test_a_slab_order_no_kernel_allocates_is_reported_not_a_huge_number(one_cache, oo, order):
+    """Issue 10 finding 5: kmem_cache.oo 0x80000000 made SSIZE a 9865-digit number (ValueError when printed)."""
+    messages = []
+    (cache,) = slab.iter_slab_caches(CacheProg(World(), oo), messages.append)
+    assert (cache.name, cache.order, cache.slab_size, cache.total) == ("hostile", order, None, None)
+    assert messages == [f"hostile: cannot gather relevant slab data (kmem_cache.oo {oo:#x} gives slab order {order},"
+                        f" above MAX_PAGE_ORDER {slab.MAX_PAGE_ORDER})"]
+    line = render_slabs([cache._asdict()]).splitlines()[1]
+    assert line == "ffff888000100000       48          ?         ?      ?      ?  hostile"
+
+
+def test_a_plausible_slab_order_is_counted(one_cache):
+    (cache,) = slab.iter_slab_caches(CacheProg(World(), 0x0001000A))
+    assert (cache.order, cache.objects_per_slab, cache.slab_size, cache.total, cache.errors) == (1, 10, 8192, 50, [])

@@ -101,7 +101,8 @@ def render_zones(zones: List[Dict[str, Any]]) -> str:
 
 
 def render_slabs(caches: List[Dict[str, Any]]) -> str:
-    """``kmem -s``: crash 9's columns, ``?`` where a cache's slabs could not be counted."""
+    """``kmem -s``: crash 9's columns, ``?`` where a cache's slabs could not be counted or its
+    slab size is not plausible."""
     lines = ["CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"]
     for cache in caches:
         head = "%-16x %8d  " % (cache["address"], cache["object_size"])
@@ -109,5 +110,6 @@ def render_slabs(caches: List[Dict[str, Any]]) -> str:
             counts = "%9s  %8s  %5s  " % ("?", "?", "?")
         else:
             counts = "%9d  %8d  %5d  " % (cache["allocated"], cache["total"], cache["slabs"])
-        lines.append(f'{head}{counts}{cache["slab_size"] // 1024:4d}k  {cache["name"]}')
+        ssize = "    ?" if cache["slab_size"] is None else f'{cache["slab_size"] // 1024:4d}k'
+        lines.append(f'{head}{counts}{ssize}  {cache["name"]}')
     return "\n".join(lines)

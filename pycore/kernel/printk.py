@@ -8,7 +8,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..errors import FaultError, MissingDebugInfoError, PycoreError
+from ..errors import FormatError, MissingDebugInfoError, PycoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -110,8 +110,18 @@ def _cstring(data: bytes) -> str:
     return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
+# No descriptor, info or record header of any printk layout comes near a page (6.1: 24, 88 and
+# 88 bytes); VMCOREINFO accepts any size up to 16 MiB, which times 2**24 descriptors is no read to try.
+_MAX_RECORD_SIZE = 4096
+
+
+def _shown(value: int) -> str:
+    return str(value) if value.bit_length() <= 128 else f"a {len(str(value))}-digit number"
+
+
 class _Layout:
-    """Sizes and offsets from VMCOREINFO, with a message that names the missing key."""
+    """Sizes and offsets from VMCOREINFO, checked where the log reader uses them, with a message
+    that names the missing or implausible key."""
 
     def __init__(self, vmcoreinfo, what: str):
         self.vmcoreinfo = vmcoreinfo
@@ -125,19 +135,40 @@ class _Layout:
     def symbol(self, name: str) -> int:
         return self._need(self.vmcoreinfo.symbol(name), f"SYMBOL({name})")
 
+    def _plausible(self, value: int, key: str, low: int) -> int:
+        if not low <= value < _MAX_RECORD_SIZE:
+            raise FormatError(f"cannot read the {self.what}: VMCOREINFO {key}={_shown(value)} is not within"
+                              f" {low}..{_MAX_RECORD_SIZE - 1}", field=key)
+        return value
+
     def size(self, *names: str) -> int:
+        """The first of ``SIZE(name)`` VMCOREINFO has, 1 to 4095 bytes."""
         for name in names:
             value = self.vmcoreinfo.size(name)
             if value is not None:
-                return value
+                return self._plausible(value, f"SIZE({name})", 1)
         return self._need(None, f"SIZE({names[0]})")
 
     def offset(self, *names: str) -> int:
+        """The first of ``OFFSET(name)`` VMCOREINFO has, 0 to 4095."""
         for name in names:
             value = self.vmcoreinfo.offset(name)
             if value is not None:
-                return value
+                return self._plausible(value, f"OFFSET({name})", 0)
         return self._need(None, f"OFFSET({names[0]})")
+
+    def offset_key(self, *names: str) -> str:
+        """``OFFSET(name)`` for the first of ``names`` VMCOREINFO has (the one :meth:`offset` reads)."""
+        present = [name for name in names if self.vmcoreinfo.offset(name) is not None]
+        return f"OFFSET({(present or names)[0]})"
+
+    def field(self, key: str, position: int, width: int, size: int, struct_name: str) -> int:
+        """``position``, when ``width`` bytes there lie inside a ``size``-byte ``struct_name``
+        (``key`` names the VMCOREINFO entry that put them there)."""
+        if not 0 <= position <= size - width:
+            raise FormatError(f"cannot read the {self.what}: VMCOREINFO {key} puts {width} bytes at {position}"
+                              f" of the {size}-byte {struct_name}", field=key)
+        return position
 
 
 def _u(prog: "Program", address: int, size: int) -> int:
@@ -190,26 +221,34 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
 
     desc_size = layout.size("prb_desc")
     info_size = layout.size("printk_info")
+    if count * max(desc_size, info_size) > 1 << 30:
+        raise FormatError(f"printk ringbuffer at {prb:#x}: {count} descriptors of {desc_size} and {info_size}"
+                          " bytes are more than 1 GiB", field="SIZE(prb_desc)")
     # A page of the rings missing from the dump (truncated, filtered) costs the records in it, not the log.
     descs, desc_holes = prog.read_available(descs_address, desc_size * count)
     infos, info_holes = prog.read_available(infos_address, info_size * count)
     data, data_holes = prog.read_available(data_address, data_size)
 
-    state_at = layout.offset("prb_desc.state_var") + counter
+    # Each field is checked to lie inside its record: the walk below unpacks them unchecked.
+    in_desc = lambda key, at, width: layout.field(key, at, width, desc_size, "prb_desc")  # noqa: E731
+    in_info = lambda key, at, width: layout.field(key, at, width, info_size, "printk_info")  # noqa: E731
+    state_at = in_desc("OFFSET(prb_desc.state_var)", layout.offset("prb_desc.state_var") + counter, 8)
     lpos = layout.offset("prb_desc.text_blk_lpos")
-    begin_at = lpos + layout.offset("prb_data_blk_lpos.begin")
-    next_at = lpos + layout.offset("prb_data_blk_lpos.next")
-    seq_at = layout.offset("printk_info.seq")
-    ts_at = layout.offset("printk_info.ts_nsec")
-    text_len_at = layout.offset("printk_info.text_len")
+    begin_at = in_desc("OFFSET(prb_data_blk_lpos.begin)", lpos + layout.offset("prb_data_blk_lpos.begin"), 8)
+    next_at = in_desc("OFFSET(prb_data_blk_lpos.next)", lpos + layout.offset("prb_data_blk_lpos.next"), 8)
+    seq_at = in_info("OFFSET(printk_info.seq)", layout.offset("printk_info.seq"), 8)
+    ts_at = in_info("OFFSET(printk_info.ts_nsec)", layout.offset("printk_info.ts_nsec"), 8)
     # facility and flags:5/level:3 follow text_len (u16) and are not in VMCOREINFO.
+    text_len_at = in_info("OFFSET(printk_info.text_len)", layout.offset("printk_info.text_len"), 4)
     facility_at, level_at = text_len_at + 2, text_len_at + 3
-    caller_at = layout.offset("printk_info.caller_id")
+    caller_at = in_info("OFFSET(printk_info.caller_id)", layout.offset("printk_info.caller_id"), 4)
     dev_info = layout.offset("printk_info.dev_info")
-    subsystem_at = dev_info + layout.offset("dev_printk_info.subsystem")
-    device_at = dev_info + layout.offset("dev_printk_info.device")
     subsystem_len = prog.vmcoreinfo.length("printk_info_subsystem") or 16
     device_len = prog.vmcoreinfo.length("printk_info_device") or 48
+    subsystem_at = in_info("OFFSET(dev_printk_info.subsystem)", dev_info + layout.offset("dev_printk_info.subsystem"),
+                           subsystem_len)
+    device_at = in_info("OFFSET(dev_printk_info.device)", dev_info + layout.offset("dev_printk_info.device"),
+                        device_len)
 
     records = PrintkRecords(format="printk_ringbuffer")
     unpack_q = struct.Struct("<Q").unpack_from
@@ -290,14 +329,22 @@ def _read_printk_log(prog: "Program", layout: _Layout) -> PrintkRecords:
     next_idx = _u(prog, layout.symbol("log_next_idx"), 4)
     # The struct was named "log" until 3.11 (62e32ac3505a).
     header = layout.size("printk_log", "log")
-    ts_at = layout.offset("printk_log.ts_nsec", "log.ts_nsec")
-    len_at = layout.offset("printk_log.len", "log.len")
-    text_len_at = layout.offset("printk_log.text_len", "log.text_len")
-    dict_len_at = layout.offset("printk_log.dict_len", "log.dict_len")
+
+    def in_header(name: str, width: int) -> int:
+        names = (f"printk_log.{name}", f"log.{name}")
+        return layout.field(layout.offset_key(*names), layout.offset(*names), width, header, "printk_log")
+
+    ts_at = in_header("ts_nsec", 8)
+    len_at = in_header("len", 2)
+    text_len_at = in_header("text_len", 2)
+    # dict_len (u16) is followed by facility and flags:5/level:3, which VMCOREINFO does not name.
+    dict_len_at = in_header("dict_len", 4)
     facility_at, level_at = dict_len_at + 2, dict_len_at + 3
     # CONFIG_PRINTK_CALLER (5.1+) appends a u32 caller_id after the flags/level byte.
     caller_at = prog.vmcoreinfo.offset("printk_log.caller_id")
-    if caller_at is None and header >= level_at + 1 + 4:
+    if caller_at is not None:
+        caller_at = layout.field("OFFSET(printk_log.caller_id)", caller_at, 4, header, "printk_log")
+    elif header >= level_at + 1 + 4:
         caller_at = level_at + 1
     if buf_len == 0 or buf_len > 1 << 31:
         raise PycoreError(f"log_buf_len {buf_len} is not plausible")

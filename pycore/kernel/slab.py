@@ -14,6 +14,8 @@ from .sched import possible_cpus
 
 _MASK64 = (1 << 64) - 1
 _U64 = struct.Struct("<Q")
+# x86_64's largest buddy allocation (MAX_PAGE_ORDER, MAX_ORDER - 1 before 6.4): no slab is bigger.
+MAX_PAGE_ORDER = 10
 
 
 def swab64(value: int) -> int:
@@ -44,14 +46,15 @@ def oo_objects(oo: int) -> int:
 
 class CacheInfo(NamedTuple):
     """One line of ``kmem -s``.  ``allocated``, ``total`` and ``slabs`` are None when the
-    counts could not be gathered (crash prints ``?``); ``errors`` says what went wrong."""
+    counts could not be gathered (crash prints ``?``), ``slab_size`` when ``kmem_cache.oo``
+    gives an order no slab can have; ``errors`` says what went wrong."""
     address: int
     name: str
     object_size: int
     size: int
     objects_per_slab: int
     order: int
-    slab_size: int
+    slab_size: Optional[int]
     allocated: Optional[int]
     total: Optional[int]
     slabs: Optional[int]
@@ -367,14 +370,19 @@ def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> It
                              for off in (layout.cache_size, layout.cache_object_size))
         oo = struct.unpack_from("<I", raw, layout.cache_oo)[0]
         objects, order = oo_objects(oo), oo_order(oo)
-        counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
-        try:
-            allocated, total, slabs, free = counter.count(cpus, node_ids)
-        except (SlabCountError, FaultError) as error:
-            note(f"{name}: cannot gather relevant slab data ({error})")
-            allocated = total = slabs = free = None
+        slab_size: Optional[int] = prog.dump.page_size << order if order <= MAX_PAGE_ORDER else None
+        allocated = total = slabs = free = None
+        if slab_size is None:
+            note(f"{name}: cannot gather relevant slab data (kmem_cache.oo {oo:#x} gives slab order {order},"
+                 f" above MAX_PAGE_ORDER {MAX_PAGE_ORDER})")
+        else:
+            counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
+            try:
+                allocated, total, slabs, free = counter.count(cpus, node_ids)
+            except (SlabCountError, FaultError) as error:
+                note(f"{name}: cannot gather relevant slab data ({error})")
         yield CacheInfo(address=address, name=name, object_size=object_size, size=size, objects_per_slab=objects,
-                        order=order, slab_size=prog.dump.page_size << order, allocated=allocated, total=total,
+                        order=order, slab_size=slab_size, allocated=allocated, total=total,
                         slabs=slabs, free=free, errors=errors)
 
 
