@@ -166,16 +166,35 @@ def test_rd_of_a_readable_range_is_unchanged(native_path, capsys):
     assert status == 0 and err == "" and len(out.splitlines()) == 256
 
 
-def test_progress_bars_fit_a_narrow_terminal():
-    console = Console(file=io.StringIO(), force_terminal=True, width=40, record=True)
-    progress = TerminalProgress(console)
-    progress("opening /var/crash/202611260120/vmcore-with-a-very-long-name", 5, 10)
-    progress("indexing DWARF", 3, None)
-    progress("indexing DWARF", 7, 20)
+def terminal(width):
+    return Console(file=io.StringIO(), force_terminal=True, width=width, record=True)
+
+
+def bars(progress, width):
+    """The lines the bars take on a terminal ``width`` columns wide."""
+    console = terminal(width)
     console.print(progress)
-    lines = console.export_text().splitlines()
+    return console.export_text().splitlines()
+
+
+def test_progress_bars_fit_a_narrow_terminal():
+    with TerminalProgress(terminal(40)) as progress:
+        progress("opening /var/crash/202611260120/vmcore-with-a-very-long-name", 5, 10)
+        progress("indexing DWARF", 3, None)
+        progress("indexing DWARF", 7, 20)
+        lines = bars(progress, 40)
     assert len(lines) == 2 and all(len(line) <= 40 for line in lines)
     assert "5/10" in lines[0] and lines[1].startswith("indexing") and "7/20" in lines[1]
+
+
+def test_a_finished_stage_leaves_the_screen():
+    with TerminalProgress(terminal(80)) as progress:
+        progress("opening vmcore", 1, 2)
+        progress("indexing DWARF", 1, 4)
+        progress("opening vmcore", 2, 2)
+        assert [line.split()[0] for line in bars(progress, 80)] == ["indexing"]
+        progress("indexing DWARF", 4, 4)
+        assert bars(progress, 80) == []
 
 
 def test_progress_draws_nothing_off_a_terminal(capsys):

@@ -45,8 +45,10 @@ class TerminalProgress:
     """A :data:`ProgressCallback` drawn as rich progress bars on stderr, one line per stage.
 
     The bars fit the terminal's width (a long stage name is cut with an ellipsis, never wrapped onto a
-    second line), are redrawn in place and vanish when the work is done.  When stderr is not a terminal
-    (a pipe, a log file, CI) nothing is written at all.  Use it as a context manager around the work.
+    second line) and are redrawn in place.  Drawing starts with the first stage and stops, leaving the
+    screen as it was, when the last stage reaches its total, so a command's own output never lands
+    between bars.  When stderr is not a terminal (a pipe, a log file, CI) nothing is written at all.
+    As a context manager it also clears bars that an error or Ctrl-C left unfinished.
     """
 
     def __init__(self, console: "Optional[Console]" = None):
@@ -66,7 +68,9 @@ class TerminalProgress:
                 BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=console, transient=True, redirect_stdout=False, expand=True)
+                console=console, transient=True, expand=True,
+                # On a terminal a print during the work goes above the bars; piped output stays out.
+                redirect_stdout=sys.stdout.isatty())
 
     @property
     def enabled(self) -> bool:
@@ -78,18 +82,27 @@ class TerminalProgress:
             return
         task = self._tasks.get(stage)
         if task is None:
+            if not self._tasks:
+                self._progress.start()
             task = self._tasks[stage] = self._progress.add_task(stage, total=total)
+        if total is not None and done >= total:
+            self._progress.remove_task(task)
+            del self._tasks[stage]
+            if not self._tasks:
+                self._progress.stop()
+            return
         self._progress.update(task, completed=done, total=total)
 
     def __rich__(self) -> Any:
-        """The bars as they stand, for ``console.print``; empty when nothing is drawn."""
+        """The unfinished stages' bars, for ``console.print``; empty when nothing is drawn."""
         return self._progress.get_renderable() if self._progress is not None else ""
 
     def __enter__(self) -> "TerminalProgress":
-        if self._progress is not None:
-            self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._tasks:
+            for task in self._tasks.values():
+                self._progress.remove_task(task)
+            self._tasks.clear()
             self._progress.stop()
