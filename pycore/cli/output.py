@@ -56,18 +56,17 @@ class TerminalProgress:
         self._progress: "Optional[Progress]" = None
         if console is None and not sys.stderr.isatty():
             return  # rich is imported for a terminal only: it costs 30 ms, a tenth of a command's run
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich import console as rich_console, progress as rich_progress
         from rich.table import Column
 
-        console = console or Console(stderr=True)
+        console = console or rich_console.Console(stderr=True)
         if console.is_terminal:
-            self._progress = Progress(
-                TextColumn("{task.description}", markup=False,
-                           table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)),
-                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
+            self._progress = rich_progress.Progress(
+                rich_progress.TextColumn("{task.description}", markup=False, table_column=Column(
+                    no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)),
+                rich_progress.BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+                rich_progress.MofNCompleteColumn(),
+                rich_progress.TimeElapsedColumn(),
                 console=console, transient=True, expand=True,
                 # On a terminal a print during the work goes above the bars; piped output stays out.
                 redirect_stdout=sys.stdout.isatty())
