@@ -1,4 +1,5 @@
 """Every command on a broken dump: a one-line error naming what is missing, never a traceback."""
+import json
 import os
 
 import pytest
@@ -78,3 +79,12 @@ def test_read_available_reports_the_holes(truncated):
                 assert data[offset:offset + 4096] == whole.read(address + offset, 4096)
             else:
                 assert data[offset:offset + 4096] == bytes(4096)
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0] not in ("trouble", "oom")], ids=" ".join)
+def test_not_a_dump_under_json_is_a_json_error(tmp_path, command, capsys):
+    path = write(tmp_path, "notes.txt", b"this is not a vmcore\n" * 100)
+    status, out, err = run(capsys, [command[0], path, *command[1:], "--json"])
+    assert status == 1 and out == ""
+    error = json.loads(err)
+    assert error["command"] == command[0] and "not a vmcore" in error["error"]
