@@ -7,11 +7,12 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from pycore.analysis import triage as triage_module
-from pycore.analysis.logtext import parse_log
+from pycore.analysis.logtext import parse_log, read_log
 from pycore.analysis.crash_report import crash_signature, normalize_frame, normalize_reason, parse_crash_report
 from pycore.analysis.triage import build_timeline, triage, triage_dump
 from pycore.analysis.triage_analyze import DumpTriage
@@ -158,6 +159,29 @@ def test_an_earlier_unrelated_oops_is_not_the_cause_of_a_later_panic():
     report = parse_crash_report(list(parse_log(log)))
     assert report.reason == "sysrq triggered crash" and report.cause is None
     assert (report.pid, report.comm) == (1, "init")
+
+
+LOGS = Path(__file__).resolve().parent.parent / "testdata" / "logs"
+
+
+def test_a_2_6_32_oops_is_named_by_its_first_line_and_the_function_in_ip():
+    # "BUG: unable to handle", then "IP: [<...>] f+", the page-table walk and "Oops: 0002 [#1]".
+    report = parse_crash_report(read_log(LOGS / "seed-slides-oops-2.6.32.log", year=2021))
+    assert report.reason == "BUG: unable to handle kernel NULL pointer dereference at (null)"
+    assert (report.pid, report.comm, report.kernel_release) == (2932, "bash", "2.6.32-573.8.1.el6.x86_64")
+    assert crash_signature(report.reason, report.backtrace)[1] == [
+        "sysrq_handle_crash", "__handle_sysrq", "write_sysrq_trigger"]
+
+
+def test_lockups_reported_by_the_nmi_watchdog_are_the_cause():
+    hard = parse_crash_report(read_log(LOGS / "lockups-rcu-5.15.log", year=2021))
+    assert hard.reason == "NMI watchdog: Watchdog detected hard LOCKUP on cpu 11"
+    assert (hard.pid, hard.comm, hard.cpu) == (0, "swapper/11", 11)
+    assert hard.backtrace[0] == "native_queued_spin_lock_slowpath+0x63/0x1f0"
+    soft = parse_crash_report(read_log(LOGS / "lockups-hung-3.10.log", year=2021))
+    assert soft.reason.startswith("NMI watchdog: BUG: soft lockup - CPU#2 stuck for 22s!")
+    # RHEL's taint flags end in a dash line before the release.
+    assert (soft.comm, soft.kernel_release) == ("qemu-kvm", "3.10.0-862.el7.x86_64")
 
 
 def test_a_log_without_a_crash_has_no_report():

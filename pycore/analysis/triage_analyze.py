@@ -73,10 +73,8 @@ def _task_from_dump(prog) -> Optional[Dict[str, Any]]:
 
 def _backtrace_from_unwinder(prog, cpu: Optional[int]) -> Optional[List[str]]:
     """The stack of the task on the crashing CPU, unwound from the dump (pycore.kernel.stack, ORC)."""
-    try:
-        from ..kernel import sched, stack
-    except ImportError:
-        return None
+    from ..kernel import sched, stack
+
     if cpu is None:
         cpu = sched.panic_cpu(prog)
     if cpu is None:

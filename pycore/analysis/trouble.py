@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern
 
-from .grammar import OPENERS, is_report_body, oom_line, parse_rip, parse_task_line
+from .grammar import OPENERS, is_report_body, oom_line, parse_frame, parse_rip, parse_task_line
 from .logtext import LogRecord, is_elision
 from .oom import OomReport, autopsy, parse_oom_reports
 
@@ -171,9 +171,11 @@ def _oops_details(occurrence: _Occurrence) -> Dict[str, Any]:
         details["task"], details["pid"] = task.comm, task.pid
         if task.release:
             details["kernel"] = task.release
-    module = re.search(r"\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]", _text(occurrence))
-    if module:
-        details["module"] = module.group(1)
+    # The module of the faulting function, else of the first frame in one.
+    module = next((found.module for found in (parse_rip(record.text) or parse_frame(record.text)
+                                              for record in occurrence.records) if found and found.module), None)
+    if module is not None:
+        details["module"] = module
     return details
 
 

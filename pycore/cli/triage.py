@@ -92,7 +92,9 @@ class ProgressBar:
     """``triage ━━━━━━━╸━━━━ 12/40 0:00:07 name``: rich's progress bar on stderr, redrawn in place and
     fitted to the terminal's width; the name is the dump just finished, ``!`` marking an unreadable one.
 
-    Redrawn only when a dump finishes (no refresh thread: the analysis forks its children)."""
+    Redrawn only when a dump finishes (no refresh thread: the analysis forks its children), and left on
+    screen as the run's tally; :class:`output.TerminalProgress` serves stages of one job instead (keyed by
+    stage name, transient)."""
 
     def __init__(self, console: Console):
         self.progress = Progress(
