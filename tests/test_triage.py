@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pycore.analysis import triage as triage_module
-from pycore.analysis.logtext import parse_log, read_log
 from pycore.analysis.crash_report import crash_signature, normalize_frame, normalize_reason, parse_crash_report
+from pycore.analysis.logtext import parse_log, read_log
 from pycore.analysis.triage import build_timeline, triage, triage_dump
 from pycore.analysis.triage_analyze import DumpTriage
 from pycore.analysis.triage_discover import CrashSource, directory_time, find_crashes
