@@ -1,7 +1,10 @@
-"""Build the optional cffi extension pycore._native from csrc/.
+"""Build the cffi extension pycore._native from csrc/.
 
-If the C compiler or a codec library is missing, the package is still installed
-and runs on its pure-Python path.
+The extension is optional: without a C compiler (or Python's headers) pycore is
+installed anyway and runs on its pure-Python path, after a warning that says what
+is missing.  PYCORE_REQUIRE_NATIVE=1 makes a failed build an error (CI uses it);
+PYCORE_NO_NATIVE=1 skips the extension.  A missing codec library only leaves that
+codec to Python (see pycore/_native_build.py).
 """
 import os
 import sys
@@ -9,21 +12,39 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
+_BANNER = """
+pycore: ************************************************************************
+pycore: WARNING: the C extension pycore._native was NOT built:
+pycore:   {error}
+pycore: pycore is installed and works, on its pure-Python path: reading dumps and
+pycore: decompressing pages is several times slower.  To build it, install a C
+pycore: compiler and Python's headers (Debian/Ubuntu: gcc python3-dev; the codec
+pycore: libraries are optional: zlib1g-dev liblzo2-dev libsnappy-dev libzstd-dev)
+pycore: and reinstall.  Set PYCORE_REQUIRE_NATIVE=1 to make this an error.
+pycore: ************************************************************************
+"""
+
 
 class optional_build_ext(build_ext):
-    """Build the extension when possible; never fail the install because of it."""
+    """Build the extension when possible; say loudly when not, and fail only when asked to."""
 
-    def run(self):
+    def run(self) -> None:
         try:
             super().run()
-        except Exception as error:  # compiler or headers missing
-            sys.stderr.write(f"pycore: C extension not built ({error}); using pure Python\n")
+        except Exception as error:  # no compiler, no Python headers
+            self._not_built(error)
 
-    def build_extension(self, ext):
+    def build_extension(self, ext) -> None:
         try:
             super().build_extension(ext)
         except Exception as error:
-            sys.stderr.write(f"pycore: C extension not built ({error}); using pure Python\n")
+            self._not_built(error)
+
+    @staticmethod
+    def _not_built(error: Exception) -> None:
+        if os.environ.get("PYCORE_REQUIRE_NATIVE", "") not in ("", "0"):
+            raise error
+        sys.stderr.write(_BANNER.format(error=error))
 
 
 setup(
