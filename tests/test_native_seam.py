@@ -13,7 +13,7 @@ import pytest
 import pycore
 from pycore import native
 from pycore.arch import x86_64
-from pycore.errors import PycoreError
+from pycore.errors import FaultError, PycoreError
 from pycore.native import Codec, Status
 
 from conftest import NATIVE_SKIP, synthetic, write
@@ -115,6 +115,14 @@ def test_a_c_fault_is_raised_and_never_rerun_in_python(paged, container, monkeyp
             prog.arch.read(tables.hole + 0x10, 8)
         assert error.value.address == tables.hole + 0x10
         assert prog.arch.translate_many([tables.hole, tables.mappings[0][0]]) == [None, tables.mappings[0][1]]
+
+
+def test_a_read_past_the_top_of_the_address_space_is_a_fault_on_both_paths(paged, native_path):
+    machine, tables, paths, _ = paged
+    with pycore.open(paths["kdump"], native=native_path) as prog:
+        with pytest.raises(FaultError, match="top of the address space") as error:
+            prog.arch.read((1 << 64) - 8, 16)
+        assert error.value.address == (1 << 64) - 8
 
 
 @NATIVE_SKIP

@@ -114,6 +114,8 @@ class X86_64:
                 return b""
             raise ValueError("size must not be negative")
         _check_address(address)
+        if address + size - 1 > _MASK64:  # C would wrap to address 0 and read on
+            raise FaultError(f"a {size}-byte read runs past the top of the address space", address)
         return self._walker.read(address, size, self.kernel_root if root is None else root, zero_excluded)
 
 
