@@ -127,3 +127,82 @@ def test_btf_struct_that_contains_itself_is_a_format_error_not_recursion_error()
         Object(None, index.find("struct named"), bytes(8)).value_()  # type: ignore[arg-type]
     assert "contains itself" in str(error.value)
 
+
+
+def test_vmcoreinfo_symbol_of_thousands_of_hex_digits_is_a_format_error():
+    """Found by the vmcoreinfo target: the message for a huge value tried str() on it, which
+    Python refuses past 4300 digits (ValueError)."""
+    with pytest.raises(FormatError) as error:
+        VmcoreInfo("SYMBOL(prb)=" + "f" * 5000).symbol("prb")
+    assert "20000-bit" in str(error.value)
+
+
+# -- a vmlinux (pyelftools underneath) -------------------------------------------------
+@pytest.fixture(scope="module")
+def vmlinux_image():
+    from kallsyms_writer import build_vmlinux
+    from fuzz.make_seeds import elf_sections
+    image = build_vmlinux().elf
+    return image, elf_sections(image)
+
+
+def elf_damaged(tmp_path, image, offset, fmt, value):
+    data = bytearray(image)
+    if offset is not None:
+        struct.pack_into(fmt, data, offset, value)
+    path = tmp_path / "vmlinux"
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+SYMBOL_READERS = ["load_elf_symbols", "elf_build_id", "elf_linux_banner", "vmlinux_reader", "load_vmlinux_btf"]
+
+
+def call_reader(name, path):
+    from pycore import symbols
+    from pycore.types import load_vmlinux_btf
+    return (load_vmlinux_btf if name == "load_vmlinux_btf" else getattr(symbols, name))(path)
+
+
+@pytest.mark.parametrize("reader", SYMBOL_READERS)
+@pytest.mark.parametrize("damage", ["empty", "e_shentsize", "e_shstrndx", "e_shoff"])
+def test_damaged_vmlinux_headers_are_format_errors(tmp_path, vmlinux_image, reader, damage):
+    """Found by the vmlinux target: pyelftools raised ELFError, construct's FieldError,
+    ValueError and OSError (seeks past 2**63) straight through every reader."""
+    image, _ = vmlinux_image
+    if damage == "empty":
+        path = elf_damaged(tmp_path, b"", None, None, None)
+    else:
+        offset, fmt, value = {"e_shentsize": (58, "<H", 0), "e_shstrndx": (62, "<H", 0xFFF0),
+                              "e_shoff": (40, "<Q", 1 << 63)}[damage]
+        path = elf_damaged(tmp_path, image, offset, fmt, value)
+    with pytest.raises(FormatError):
+        call_reader(reader, path)
+
+
+def test_note_claiming_two_gigabytes_is_refused_before_reading(tmp_path, vmlinux_image):
+    """Found by the vmlinux target: pyelftools allocated a note's n_descsz (2 GiB) before
+    reading it: a MemoryError under the fuzz memory bound, gigabytes of RSS outside it."""
+    from pycore.symbols import elf_build_id
+    image, sections = vmlinux_image
+    notes_at = sections[".notes"][0]
+    with pytest.raises(FormatError) as error:
+        elf_build_id(elf_damaged(tmp_path, image, notes_at + 4, "<I", 0x7FFFFFFF))
+    assert error.value.field == "Elf64_Nhdr"
+
+
+def test_section_past_the_end_of_the_file_is_refused_before_reading(tmp_path, vmlinux_image):
+    from pycore.symbols import load_elf_symbols, vmlinux_reader
+    image, _ = vmlinux_image
+    shoff, = struct.unpack_from("<Q", image, 40)
+    shnum, = struct.unpack_from("<H", image, 60)
+    symtab = next(i for i in range(shnum) if struct.unpack_from("<I", image, shoff + 64 * i + 4)[0] == 2)
+    path = elf_damaged(tmp_path, image, shoff + 64 * symtab + 32, "<Q", 24 << 36)  # sh_size, whole entries
+    with pytest.raises(FormatError) as error:
+        load_elf_symbols(path)
+    assert error.value.field == "sh_size"
+    rodata = 2  # .rodata, an allocated section the reader maps
+    path = elf_damaged(tmp_path, image, shoff + 64 * rodata + 24, "<Q", 1 << 40)  # sh_offset
+    with pytest.raises(FormatError) as error:
+        vmlinux_reader(path)
+    assert error.value.field == "sh_offset"

@@ -71,7 +71,7 @@ class VmcoreInfo(Mapping):
         """The number at ``key``, or None; FormatError unless ``low <= value < high``."""
         value = self._number(key, hexadecimal)
         if value is not None and not low <= value < high:
-            shown = str(value) if value.bit_length() <= 128 else f"a {len(str(value))}-digit number"
+            shown = str(value) if value.bit_length() <= 128 else f"a {value.bit_length()}-bit number"
             raise FormatError(f"VMCOREINFO {key}={shown} is not {what}", field=key)
         return value
 

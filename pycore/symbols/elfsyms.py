@@ -5,19 +5,24 @@ struct, since building one pyelftools Symbol per entry costs seconds on the
 ~150k-entry symtab of a distribution kernel.  DWARF is never touched.
 """
 from bisect import bisect_right
+import contextlib
 import os
 import struct
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from elftools.common.exceptions import ELFError
+from elftools.construct import ConstructError
 from elftools.elf.elffile import ELFFile
 
-from ..errors import FaultError, FormatError, MissingDebugInfoError
+from ..dump.notes import parse_notes
+from ..errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
 from .table import SymbolTable, kernel_image_bounds
 
 SOURCE = "vmlinux symtab"
 
 SHF_ALLOC = 0x2
+SHF_COMPRESSED = 0x800
+NT_GNU_BUILD_ID = 3
 SHN_UNDEF = 0
 SHN_ABS = 0xFFF1
 STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS = range(7)
@@ -32,6 +37,25 @@ _BINDING_RANK = {STB_GLOBAL: 0, STB_WEAK: 1, STB_LOCAL: 2}
 _TYPE_RANK = {STT_FUNC: 0, STT_GNU_IFUNC: 0, STT_OBJECT: 0, STT_COMMON: 0, STT_TLS: 1, STT_NOTYPE: 2}
 
 
+# What pyelftools raises on a damaged file besides its ELFError: the errors of its bundled
+# construct library, and those of the seeks, slices and lookups it does with header
+# fields it trusts (an sh_offset past 2**63, an e_shstrndx past the section table).
+_PYELFTOOLS_ERRORS = (ELFError, ConstructError, struct.error, ValueError, OSError, LookupError, TypeError)
+
+
+@contextlib.contextmanager
+def elf_format_errors(path: str) -> Iterator[None]:
+    """Turn what pyelftools raises while parsing a damaged ELF file into FormatError naming
+    the file; open the file outside, so a missing file stays an OSError."""
+    try:
+        yield
+    except PycoreError:
+        raise
+    except _PYELFTOOLS_ERRORS as error:
+        raise FormatError(f"{path} is not a well-formed ELF file: {type(error).__name__}: {error}",
+                          field="ELF") from None
+
+
 def _open_elf(path: str, stream) -> ELFFile:
     try:
         return ELFFile(stream)
@@ -39,13 +63,33 @@ def _open_elf(path: str, stream) -> ELFFile:
         raise FormatError(f"{path} is not an ELF file: {error}", offset=0, field="e_ident") from None
 
 
+def file_bytes(stream, offset: int, size: int, path: str, what: str) -> bytes:
+    """``size`` bytes at ``offset`` of the open file, once they are known to lie inside it:
+    pyelftools would allocate whatever a damaged sh_size or p_filesz claims before reading."""
+    file_size = os.fstat(stream.fileno()).st_size
+    if offset + size > file_size:
+        raise FormatError(f"{path}: {what} claims file bytes {offset:#x}+{size:#x}, past the {file_size:#x}-byte "
+                          "file", offset=offset, field="sh_size" if what.startswith("section") else "p_filesz")
+    return os.pread(stream.fileno(), size, offset)
+
+
+def section_bytes(elf: ELFFile, section, path: str) -> bytes:
+    """The file bytes of an uncompressed section (symbol and string tables, notes, .BTF)."""
+    if section["sh_type"] == "SHT_NOBITS":
+        return b""
+    if section["sh_flags"] & SHF_COMPRESSED:
+        raise FormatError(f"{path}: section {section.name!r} is compressed, which the kernel build never does",
+                          offset=section["sh_offset"], field="sh_flags")
+    return file_bytes(elf.stream, section["sh_offset"], section["sh_size"], path, f"section {section.name!r}")
+
+
 def _symtab_rows(elf: ELFFile, path: str) -> Tuple[list, bytes]:
     """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
         raise MissingDebugInfoError(f"{path} has no .symtab (stripped vmlinux?)")
-    strtab = elf.get_section(symtab["sh_link"]).data()
-    data = symtab.data()
+    strtab = section_bytes(elf, elf.get_section(symtab["sh_link"]), path)
+    data = section_bytes(elf, symtab, path)
     endian = "<" if elf.little_endian else ">"
     if elf.elfclass == 64:
         entries = struct.iter_unpack(endian + "IBBHQQ", data[:len(data) // 24 * 24])
@@ -73,7 +117,7 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
     'notype'; section, file and undefined symbols are left out.  Raises FormatError
     for a non-ELF file and MissingDebugInfoError when there is no symbol table.
     """
-    with open(vmlinux_path, "rb") as stream:
+    with open(vmlinux_path, "rb") as stream, elf_format_errors(vmlinux_path):
         elf = _open_elf(vmlinux_path, stream)
         rows, strtab = _symtab_rows(elf, vmlinux_path)
         kernel_start = _kernel_start(elf)
@@ -104,15 +148,18 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
 
 def elf_build_id(path: str) -> Optional[str]:
     """The NT_GNU_BUILD_ID note of an ELF file as lowercase hex, or None when it has none."""
-    with open(path, "rb") as stream:
+    with open(path, "rb") as stream, elf_format_errors(path):
         elf = _open_elf(path, stream)
-        containers = [section for section in elf.iter_sections() if section["sh_type"] == "SHT_NOTE"]
-        if not containers:
-            containers = [segment for segment in elf.iter_segments() if segment["p_type"] == "PT_NOTE"]
-        for container in containers:
-            for note in container.iter_notes():
-                if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                    return note["n_desc"]
+        blobs = [(section["sh_offset"], section_bytes(elf, section, path)) for section in elf.iter_sections()
+                 if section["sh_type"] == "SHT_NOTE"]
+        if not blobs:
+            blobs = [(segment["p_offset"], file_bytes(stream, segment["p_offset"], segment["p_filesz"], path,
+                                                      "PT_NOTE segment"))
+                     for segment in elf.iter_segments() if segment["p_type"] == "PT_NOTE"]
+    for offset, data in blobs:
+        for note in parse_notes(data, offset):
+            if note.type == NT_GNU_BUILD_ID and note.name == b"GNU":
+                return note.desc.hex()
     return None
 
 
@@ -138,7 +185,7 @@ def elf_linux_banner(path: str) -> Optional[str]:
     Compared with the banner in a dump's memory, it tells whether a vmlinux
     matches the dump.
     """
-    with open(path, "rb") as stream:
+    with open(path, "rb") as stream, elf_format_errors(path):
         elf = _open_elf(path, stream)
         try:
             found = _symbol_value(elf, path, "linux_banner")
@@ -162,11 +209,16 @@ def vmlinux_reader(path: str) -> Callable[[int, int], bytes]:
     a dump.  Raises FaultError for addresses no section with file contents covers
     (.bss, gaps); the file is opened per read, so nothing is left open.
     """
-    with open(path, "rb") as stream:
+    with open(path, "rb") as stream, elf_format_errors(path):
         elf = _open_elf(path, stream)
         ranges: List[Tuple[int, int, int]] = sorted(
             (section["sh_addr"], section["sh_size"], section["sh_offset"]) for section in elf.iter_sections()
             if section["sh_flags"] & SHF_ALLOC and section["sh_type"] != "SHT_NOBITS" and section["sh_size"])
+        file_size = os.fstat(stream.fileno()).st_size
+    for start, size, offset in ranges:
+        if offset + size > file_size:
+            raise FormatError(f"{path}: the section at {start:#x} claims file bytes {offset:#x}+{size:#x}, "
+                              f"past the {file_size:#x}-byte file", offset=offset, field="sh_offset")
     starts = [start for start, _size, _offset in ranges]
 
     def read(address: int, size: int) -> bytes:

@@ -372,10 +372,14 @@ def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
 
 
 def load_vmlinux_btf(path: str) -> Optional[BtfIndex]:
-    """BTF from the .BTF section of an ELF vmlinux, or None if it has none."""
+    """BTF from the .BTF section of an ELF vmlinux, or None if it has none; FormatError
+    when the file is not a well-formed ELF file."""
     from elftools.elf.elffile import ELFFile
-    with open(path, "rb") as f:
-        section = ELFFile(f).get_section_by_name(".BTF")
+    from ..symbols.elfsyms import elf_format_errors, section_bytes
+    with open(path, "rb") as f, elf_format_errors(path):
+        elf = ELFFile(f)
+        section = elf.get_section_by_name(".BTF")
         if section is None:
             return None
-        return parse_btf(section.data(), "btf (vmlinux .BTF)")
+        data = section_bytes(elf, section, path)
+    return parse_btf(data, "btf (vmlinux .BTF)")
