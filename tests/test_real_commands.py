@@ -42,6 +42,7 @@ def crash_comparisons() -> list:
 
 @pytest.mark.parametrize("case,dump,command,reference,options", crash_comparisons())
 def test_command_matches_crash(case, dump, command, reference, options):
+    """pycore's output is crash's recording, up to the deviations listed in crash_reference.DEVIATIONS."""
     run = Run(case, dump, command, argv(case, dump["name"], command, reference, *options),
               vmlinux="--vmlinux" in options, against="crash", reference=reference)
     with open(case.path(reference["file"]), errors="replace") as f:
