@@ -41,7 +41,10 @@ class HelperCache:
 
 
 class Program:
-    """A crashed kernel as read from its dump (drgn's ``Program`` is the model)."""
+    """A crashed kernel as read from its dump (drgn's ``Program`` is the model).
+
+    ``cache`` (:class:`HelperCache`) keeps what the kernel helpers work out once per dump.
+    """
 
     def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
                  native: Optional[bool] = None):

@@ -11,7 +11,7 @@ version 3 numbering.
 import struct
 from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
-from ..errors import FormatError, MissingDebugInfoError
+from ..errors import FormatError, MissingDebugInfoError, PycoreError
 
 ORC_REG_UNDEFINED = 0
 ORC_REG_PREV_SP = 1
@@ -92,7 +92,7 @@ def layout_version(prog) -> int:
             return 1
         if "type" in names:
             return 3
-    except Exception:  # no type information: fall back to the release
+    except (PycoreError, LookupError):  # no type information: fall back to the release
         pass
     release = (prog.vmcoreinfo.osrelease if prog.vmcoreinfo else None) or ""
     try:

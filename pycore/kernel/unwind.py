@@ -64,7 +64,7 @@ class Unwinder:
         symbols = prog.symbols
         version = orc.layout_version(prog)
         if vmlinux_orc and prog.vmlinux:
-            offset = int(prog.vmcoreinfo.get("KERNELOFFSET", "0"), 16) if prog.vmcoreinfo else 0
+            offset = (prog.vmcoreinfo.kernel_offset or 0) if prog.vmcoreinfo is not None else 0
             self.orc = orc.kernel_table_from_vmlinux(prog.vmlinux, offset, version)
         else:
             self.orc = orc.kernel_table_from_dump(prog, version)
