@@ -4,7 +4,10 @@ import os
 import pytest
 
 import pycore
-from pycore import cache
+from pycore import cache, debuginfo
+from pycore.dump import open_dump
+from pycore.errors import MissingDebugInfoError
+from pycore.program import HelperCache, Program
 
 from corpus import SAMPLE
 
@@ -55,3 +58,39 @@ def test_symbols_and_types_from_the_cache_equal_freshly_decoded_ones(tmp_path, m
                             task.offsetof("tasks"), prog["init_task"].comm.string_()))
     assert answers[0] == answers[1] == answers[2]
     assert len(list((tmp_path / "debuginfo").iterdir())) == 2
+
+
+def test_helper_cache_builds_a_declared_key_once_and_refuses_an_undeclared_one():
+    helpers = HelperCache()
+    calls = []
+    build = lambda: calls.append(1) or ["NR_FREE_PAGES"]  # noqa: E731
+    assert helpers.get("vmstat.zone_items", build) == ["NR_FREE_PAGES"]
+    assert helpers.get("vmstat.zone_items", build) == ["NR_FREE_PAGES"]
+    assert calls == [1] and "vmstat.zone_items" in helpers and "slab.layout" not in helpers
+    with pytest.raises(KeyError, match="not a declared helper cache key"):
+        helpers.get("my_private_stash", build)
+
+
+@pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
+def test_symbols_load_without_touching_address_translation_and_open_locates_the_direct_map(native_path):
+    with Program(open_dump(SAMPLE_DUMP, native=native_path), native=native_path) as prog:
+        assert prog.symbols.by_name("page_offset_base")
+        assert prog.arch.direct_map_start is None  # loading symbols changed nothing else
+        prog.locate_direct_map()
+        base = prog.arch.direct_map_start
+        assert base is not None and base == int.from_bytes(prog.read(prog.symbol("page_offset_base").address, 8),
+                                                           "little")
+    with pycore.open(SAMPLE_DUMP, native=native_path) as prog:
+        assert prog.arch.direct_map_start == base
+        assert prog.read_physical(0x100000, 16) == prog.dump.read_physical(0x100000, 16)
+
+
+@pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
+def test_debuginfo_builds_tables_from_inputs_alone(native_path):
+    with pycore.open(SAMPLE_DUMP, native=native_path) as prog:
+        symbols = debuginfo.load_symbols(prog.vmcoreinfo, None, None, prog.arch.read)
+        types = debuginfo.load_types(prog.vmcoreinfo, None, symbols, prog.arch.read)
+        assert symbols.by_name("init_task").address == prog.symbol("init_task").address
+        assert types.find("struct task_struct").size == prog.type("struct task_struct").size
+        with pytest.raises(MissingDebugInfoError, match="no symbols to locate __start_BTF"):
+            debuginfo.load_types(prog.vmcoreinfo, None, None, prog.arch.read)
