@@ -60,7 +60,7 @@ class _Walk:
         self.start_sp = 0
 
     # crash: x86_64_print_stack_entry
-    def print_entry(self, buf: StackBuffer, slot: int, text: int, start: bool = False,
+    def record_entry(self, buf: StackBuffer, slot: int, text: int, start: bool = False,
                     exception_frame: bool = False, schedule: bool = False, save_eframe_ip: bool = False) -> str:
         if not save_eframe_ip:
             self.eframe_ip = 0
@@ -180,6 +180,8 @@ class _Walk:
         if caller is None:
             return 0
         self.bp = caller.bp
+        # crash's size for an SP-based frame; a frame-pointer frame ends where the caller's
+        # return address is, below the stack pointer the unwind step found.
         size = orc.crash_framesize(entry)
         if size is None:
             size = caller.sp - slot - 16
@@ -253,7 +255,7 @@ class _Walk:
                 if called is None or called != self.call_target:
                     rsp += 8
                     continue
-            result = self.print_entry(buf, rsp, text)
+            result = self.record_entry(buf, rsp, text)
             if result == "eframe":
                 last_eframe = rsp + 8
                 rsp += PT_REGS_SIZE
@@ -392,7 +394,7 @@ class _Walk:
             rip = buf.word(up)
             done = bool(cs & 3)
             if not done:
-                self.print_entry(buf, 0, rip, start=True, save_eframe_ip=True)
+                self.record_entry(buf, 0, rip, start=True, save_eframe_ip=True)
                 self.level += 1
                 rsp += self.framesize(rip, rsp)
             estack = u.in_exception_stack(rsp) if not done else None
