@@ -115,7 +115,7 @@ def test_time_to_first_type(benchmark, source, monkeypatch):
     if not source.startswith("btf") and vmlinux is None:
         pytest.skip("the corpus vmlinux is not downloaded")
     if source == "drgn + vmlinux":
-        drgn = pytest.importorskip("drgn")
+        drgn = pytest.importorskip("drgn", minversion="0.3.0")
 
         def run():
             prog = drgn.Program()
