@@ -206,3 +206,42 @@ def test_section_past_the_end_of_the_file_is_refused_before_reading(tmp_path, vm
     with pytest.raises(FormatError) as error:
         vmlinux_reader(path)
     assert error.value.field == "sh_offset"
+
+
+# -- symbols -----------------------------------------------------------------------------
+def test_system_map_address_past_64_bits_is_a_format_error_naming_the_line(tmp_path):
+    from pycore.symbols import load_system_map
+    path = tmp_path / "System.map"
+    path.write_text("ffffffff81000000 T _text\n" + "f" * 40 + " T broken\n")
+    with pytest.raises(FormatError) as error:
+        load_system_map(str(path))
+    assert error.value.field == "line 2"
+
+
+def test_kallsyms_relative_base_near_the_top_wraps_as_the_kernel_computes_it():
+    """A damaged kallsyms_relative_base of 2**64 - 1: the kernel's unsigned long sum wraps,
+    so the table is not sorted and is refused, instead of symbols past 64 bits."""
+    from kallsyms_writer import build_kallsyms, sample_symbols
+    from pycore.symbols import load_kallsyms
+    image = build_kallsyms(sample_symbols(functions=20, absolute_percpu=False), layout="relative")
+    data = bytearray(image.data)
+    struct.pack_into("<Q", data, image.locations["kallsyms_relative_base"] - image.base, (1 << 64) - 1)
+    image.data = bytes(data)
+    with pytest.raises(FormatError) as error:
+        load_kallsyms(image.read, image.vmcoreinfo())
+    assert error.value.field == "kallsyms_offsets"
+
+
+# -- issue 10 finding 1, fixed in pycore/dump/kdump.py: kept here as the fuzz seeds cover it
+@pytest.mark.parametrize("options", [{"signature": b"DISKDUMP"}, {"header_version": 0}], ids=["DISKDUMP", "v0"])
+def test_kdump_without_a_sub_header_and_no_cpus_describes_itself(tmp_path, options, native_path):
+    import pycore
+    from fuzz.make_seeds import small_machine
+    from synthetic import build_kdump
+    image = bytearray(build_kdump(small_machine(), "zlib", **options)[0])
+    struct.pack_into("<i", image, 460, 0)  # disk_dump_header.nr_cpus
+    path = tmp_path / "vmcore"
+    path.write_bytes(bytes(image))
+    with pycore.open(str(path), native=native_path) as prog:
+        info = prog.info()
+    assert info["cpus"] == 0 and info["format"] == "kdump"

@@ -26,6 +26,7 @@ MAX_SYMBOLS = 4_000_000
 TOKEN_SLACK = 512
 # Largest kallsyms_names entry: two length bytes and up to 0x3FFF token bytes.
 MAX_ENTRY = 2 + 0x3FFF
+MASK64 = (1 << 64) - 1
 
 
 def _read_available(read: Reader, address: int, size: int) -> bytes:
@@ -117,17 +118,18 @@ def _addresses(read: Reader, count: int, offsets_address: Optional[int], relativ
         return list(struct.unpack(f"<{count}Q", _read_exact(read, addresses_address, 8 * count,
                                                             "kallsyms_addresses")))
     offsets = struct.unpack(f"<{count}i", _read_exact(read, offsets_address, 4 * count, "kallsyms_offsets"))
+    # The kernel adds in unsigned long: a damaged table wraps around 2**64, never past it.
     if relative_base_address is None:
         # No relative base (2026+): each entry is a PC32 value, relative to its own place.
-        return [offsets_address + 4 * index + offset for index, offset in enumerate(offsets)]
+        return [(offsets_address + 4 * index + offset) & MASK64 for index, offset in enumerate(offsets)]
     (base,) = struct.unpack("<Q", _read_exact(read, relative_base_address, 8, "kallsyms_relative_base"))
     if min(offsets) < 0:
         # KALLSYMS_ABSOLUTE_PERCPU: non-negative entries are absolute values (per-CPU
         # offsets), negative ones count down from relative_base - 1.  Without it every
         # entry is an unsigned offset from the base, and a kernel image would need to
         # span 2 GiB for one to look negative, so the sign tells the two apart.
-        return [offset if offset >= 0 else base - 1 - offset for offset in offsets]
-    return [base + offset for offset in offsets]
+        return [offset if offset >= 0 else (base - 1 - offset) & MASK64 for offset in offsets]
+    return [(base + offset) & MASK64 for offset in offsets]
 
 
 def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None) -> SymbolTable:

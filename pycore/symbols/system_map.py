@@ -41,6 +41,8 @@ def load_system_map(path: str, kaslr_offset: int = 0) -> SymbolTable:
             if len(fields) != 3 or len(fields[1]) != 1:
                 raise ValueError
             address = int(fields[0], 16)
+            if address >> 64:  # nm prints 64-bit addresses: longer is damage, not an address
+                raise ValueError
         except ValueError:
             raise FormatError(f"{path} line {number}: expected '<hex address> <type> <name>', "
                               f"found {line[:120]!r}", field=f"line {number}") from None
