@@ -132,6 +132,7 @@ class _NativeWalker:
         self._context = dataclasses.replace(memory.context, levels=arch.levels)
         params = ffi.new("struct pc_x86_64_params *")
         self._keep: list = [memory]
+        self._mapping = None
         if memory.kdump is not None:
             params.mem.kdump = memory.kdump
         else:
@@ -193,7 +194,7 @@ class _NativeWalker:
         if self._handle is not None:
             _native.ffi.release(self._handle)
             self._handle = None
-            if getattr(self, "_mapping", None) is not None:
+            if self._mapping is not None:
                 _native.ffi.release(self._mapping)
                 self._mapping = None
             self._keep = []

@@ -176,7 +176,7 @@ class KdumpDump(Dump):
                        dump_level=self.dump_level)
 
     def native_memory(self) -> Optional[NativeMemory]:
-        handle = getattr(self._reader, "handle", None)
+        handle = self._reader.handle
         return None if handle is None else NativeMemory(self.error_context, kdump=handle)
 
     # -- summary ----------------------------------------------------------------
@@ -261,6 +261,7 @@ class _PureReader:
     """Page reads in pure Python, the twin of csrc/kdump.c."""
 
     _BLOCK = 64  # bytes of bitmap per rank entry (512 pages)
+    handle = None  # no C reader for the C page-table walk to read through
 
     def __init__(self, dump: KdumpDump):
         self.dump = dump
