@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import importlib
 import os
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Callable, Dict, NamedTuple, Optional
 
 from .errors import FaultError, FormatError, IncompleteDumpError, PageExcludedError, PycoreError
 
@@ -163,38 +163,55 @@ def _exception(status: int, fault: Fault, context: Context) -> Exception:
         if fault.level:
             return page_table_error(inner, fault.level, fault.physical, fault.address)
         return virtual_error(inner, fault.address)
-    if status == Status.NOT_MAPPED:
-        return FaultError(f"not mapped (level-{fault.level} page-table entry at physical {fault.physical:#x}"
-                          " not present)", fault.address)
-    if status == Status.NONCANONICAL:
-        return FaultError(f"non-canonical address for {context.levels}-level paging", fault.address)
-    if status in _CODEC_STATUSES:
-        return _codec_error(status, fault, context)
-    if status == Status.NOT_PRESENT:
-        message = ("no such address in the dump's PT_LOAD segments" if context.container == "elf"
-                   else "no such page in the dumped machine's memory")
-        return FaultError(message, fault.address, physical=True)
-    if status == Status.EXCLUDED:
-        if context.container == "elf":
-            message = "address beyond p_filesz of its PT_LOAD: left out of the dump"
-        else:
-            level = f" (dump level {context.dump_level})" if context.dump_level is not None else ""
-            message = f"page excluded from the dump by makedumpfile's filter{level}"
-        return PageExcludedError(message, fault.address, physical=True)
-    if status == Status.INCOMPLETE:
-        field = f"PT_LOAD {fault.detail} data" if context.container == "elf" else "page data"
-        return IncompleteDumpError(
-            f"the dump is incomplete: data at file offset {fault.file_offset:#x} is missing"
-            f" (the file holds {context.file_size:#x} bytes)", fault.address, offset=fault.file_offset, field=field)
-    if status == Status.BAD_DESC:
-        return FormatError(f"impossible page descriptor for physical address {fault.address:#x}",
-                           offset=fault.file_offset, field=_DESC_FIELDS.get(fault.detail, "page_desc"))
-    if status in _DWARF_WORDS:
-        section = ".debug_abbrev" if fault.detail == 1 else ".debug_info"
-        return FormatError(f"DWARF index scan failed: {_DWARF_WORDS[Status(status)]}", fault.file_offset, section)
-    if status == Status.NOMEM:
-        return MemoryError(f"pycore._native ran out of memory ({context.container})")
-    return RuntimeError(f"pycore._native returned status {status}, which pycore.native does not know")
+    build = _BUILDERS.get(status)
+    if build is None:
+        return RuntimeError(f"pycore._native returned status {status}, which pycore.native does not know")
+    return build(status, fault, context)
+
+
+def _not_mapped(status: int, fault: Fault, context: Context) -> Exception:
+    return FaultError(f"not mapped (level-{fault.level} page-table entry at physical {fault.physical:#x}"
+                      " not present)", fault.address)
+
+
+def _noncanonical(status: int, fault: Fault, context: Context) -> Exception:
+    return FaultError(f"non-canonical address for {context.levels}-level paging", fault.address)
+
+
+def _not_present(status: int, fault: Fault, context: Context) -> Exception:
+    message = ("no such address in the dump's PT_LOAD segments" if context.container == "elf"
+               else "no such page in the dumped machine's memory")
+    return FaultError(message, fault.address, physical=True)
+
+
+def _excluded(status: int, fault: Fault, context: Context) -> Exception:
+    if context.container == "elf":
+        message = "address beyond p_filesz of its PT_LOAD: left out of the dump"
+    else:
+        level = f" (dump level {context.dump_level})" if context.dump_level is not None else ""
+        message = f"page excluded from the dump by makedumpfile's filter{level}"
+    return PageExcludedError(message, fault.address, physical=True)
+
+
+def _incomplete(status: int, fault: Fault, context: Context) -> Exception:
+    field = f"PT_LOAD {fault.detail} data" if context.container == "elf" else "page data"
+    return IncompleteDumpError(f"the dump is incomplete: data at file offset {fault.file_offset:#x} is missing"
+                               f" (the file holds {context.file_size:#x} bytes)", fault.address,
+                               offset=fault.file_offset, field=field)
+
+
+def _bad_desc(status: int, fault: Fault, context: Context) -> Exception:
+    return FormatError(f"impossible page descriptor for physical address {fault.address:#x}",
+                       offset=fault.file_offset, field=_DESC_FIELDS.get(fault.detail, "page_desc"))
+
+
+def _dwarf(status: int, fault: Fault, context: Context) -> Exception:
+    section = ".debug_abbrev" if fault.detail == 1 else ".debug_info"
+    return FormatError(f"DWARF index scan failed: {_DWARF_WORDS[Status(status)]}", fault.file_offset, section)
+
+
+def _no_memory(status: int, fault: Fault, context: Context) -> Exception:
+    return MemoryError(f"pycore._native ran out of memory ({context.container})")
 
 
 def _codec_error(status: int, fault: Fault, context: Context) -> Exception:
@@ -219,6 +236,16 @@ def _codec_error(status: int, fault: Fault, context: Context) -> Exception:
         return FormatError(where + message, offset=offset, field="page data")
     detail = f": {context.reason}" if context.reason else ""
     return FormatError(f"{where}{name} page data is corrupt{detail}", offset=offset, field="page data")
+
+
+# One builder per status: what each failure is called and which exception a caller can act on.
+_BUILDERS: Dict[int, Callable[[int, Fault, Context], Exception]] = {
+    Status.CORRUPT: _codec_error, Status.SIZE: _codec_error, Status.CODEC: _codec_error,
+    Status.CODEC_UNAVAILABLE: _codec_error, Status.NOMEM: _no_memory,
+    Status.NOT_PRESENT: _not_present, Status.EXCLUDED: _excluded, Status.INCOMPLETE: _incomplete,
+    Status.BAD_DESC: _bad_desc, Status.NOT_MAPPED: _not_mapped, Status.NONCANONICAL: _noncanonical,
+    Status.TRUNCATED: _dwarf, Status.FORM: _dwarf, Status.ABBREV: _dwarf, Status.VERSION: _dwarf,
+}
 
 
 def page_table_error(inner: Exception, level: int, entry: int, address: int) -> Exception:

@@ -37,6 +37,15 @@ def test_codec_numbers_are_the_c_enum():
     assert in_c == {codec.name: int(codec) for codec in Codec}
 
 
+@pytest.mark.parametrize("status", [status for status in Status if status is not Status.OK])
+def test_every_status_has_its_typed_exception(status):
+    for context in (native.Context(), native.Context(container="kdump", page_size=PAGE, file_size=1 << 20),
+                    native.Context(container="elf", levels=4)):
+        error = native.error(status, native.Fault(address=0x1000, physical=0x2000, level=1), context)
+        assert isinstance(error, (PycoreError, MemoryError)) and error.status == status
+    assert isinstance(native.error(-99), RuntimeError)
+
+
 def test_describe_says_which_path_decodes_each_codec():
     info = native.describe()
     assert info["available"] is native.AVAILABLE
