@@ -95,12 +95,10 @@ class Program:
     def types(self):
         """The type index: DWARF, vmlinux BTF or the dump's own BTF."""
         if self._types is None:
-            symbols = None
-            if not self.vmlinux:
-                try:
-                    symbols = self.symbols
-                except PycoreError:
-                    pass  # load_types then says the dump's BTF cannot be located
+            try:
+                symbols = self.symbols
+            except PycoreError:
+                symbols = None  # load_types then says the dump's BTF cannot be located
             self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read)
         return self._types
 
