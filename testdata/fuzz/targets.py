@@ -3,9 +3,10 @@
 A target takes a seed (for its context), the mutated bytes and the path to take (C or pure
 Python, where the parser has both), and returns how much it parsed (pages, records,
 symbols, types), so a test can tell a seed that parses from one refused at the door.
-The property every target must keep: it returns, or
-raises a :class:`pycore.PycoreError` subclass; never another exception, never a hang
-(:func:`bounded` interrupts one), never unbounded memory (it limits the address space).
+
+The property every target must keep: it returns, or raises a :class:`pycore.PycoreError`
+subclass; never another exception, never a hang (:func:`bounded` interrupts one), never
+unbounded memory (:func:`bounded` limits the address space).
 """
 import contextlib
 import os
