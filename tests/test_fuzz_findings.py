@@ -245,3 +245,23 @@ def test_kdump_without_a_sub_header_and_no_cpus_describes_itself(tmp_path, optio
     with pycore.open(str(path), native=native_path) as prog:
         info = prog.info()
     assert info["cpus"] == 0 and info["format"] == "kdump"
+
+
+def test_vmcoreinfo_plain_key_named_like_a_group_is_a_format_error():
+    """Found by the kdump target (atheris): a ``SIZE=`` line beside ``SIZE(page)=`` made
+    typed() assign into a string (TypeError)."""
+    info = VmcoreInfo("SIZE=5\nSIZE(page)=64\nOSRELEASE=6.1\n")
+    with pytest.raises(FormatError) as error:
+        info.typed()
+    assert error.value.field == "SIZE"
+    assert VmcoreInfo("SIZE(page)=64\nOSRELEASE=6.1\n").typed() == {"OSRELEASE": "6.1", "SIZE": {"page": 64}}
+
+
+# -- findings in modules other engineers own ----------------------------------------------
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="pycore/kernel/printk.py parse_log_buf: int() of a 5000-digit timestamp raises "
+                          "ValueError (Python's 4300-digit limit); found by the log_buf fuzz target")
+def test_legacy_log_buf_timestamp_of_thousands_of_digits_is_kept_as_text():
+    from pycore.kernel.printk import parse_log_buf
+    records = parse_log_buf(b"<6>[" + b"9" * 5000 + b".000001] hello\n<6>[    1.000002] world\n")
+    assert len(records) == 2 and records[0].text.endswith("hello") and records[1].text == "world"

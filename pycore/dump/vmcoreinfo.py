@@ -131,21 +131,23 @@ class VmcoreInfo(Mapping):
         return self._values.get("BUILD-ID")
 
     def typed(self) -> Dict[str, object]:
-        """All entries with numbers decoded, grouped the way the kernel groups them."""
+        """All entries with numbers decoded, grouped the way the kernel groups them
+        (``{"SIZE": {"page": 64}, "OSRELEASE": "6.1.0", ...}``)."""
         result: Dict[str, object] = {}
+        groups: Dict[str, Dict[str, object]] = {}
         for key, value in self._values.items():
             match = _KEYED.match(key)
             if match:
                 kind, name = match.groups()
-                group = result.setdefault(kind, {})
-                if kind == "CONFIG":
-                    group[name] = value
-                else:
-                    group[name] = self._number(key, kind in _HEX_KINDS)  # type: ignore[index]
+                groups.setdefault(kind, {})[name] = value if kind == "CONFIG" else self._number(key, kind in _HEX_KINDS)
             elif key in _HEX_KEYS:
                 result[key] = self._number(key, True)
             elif key in ("PAGESIZE", "CRASHTIME"):
                 result[key] = self._number(key, False)
             else:
                 result[key] = value
+        for kind, group in groups.items():
+            if kind in result:  # no kernel writes "SIZE=..." beside "SIZE(x)=..."
+                raise FormatError(f"VMCOREINFO has both a {kind}= line and {kind}(...) entries", field=kind)
+            result[kind] = group
         return result
