@@ -5,7 +5,9 @@ DWARF name scan) is a pair of classes with the same methods, one chosen once by
 :func:`use_native`; ``PYCORE_PURE=1`` forces pure Python.  C reports failures as a
 status of csrc/pc_status.h plus a ``struct pc_fault``; :func:`error` is the one place
 that turns them (and what the caller knows, a :class:`Context`) into the typed
-exception, and the pure-Python twins raise through it too.
+exception.  The pure-Python twins of the codecs, the kdump reader and the walk raise
+through it too, check for check; the Python DWARF scan shares its decoder with the
+DIE reader and raises FormatError naming the DWARF field where it stopped.
 """
 import dataclasses
 import enum
