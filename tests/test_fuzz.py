@@ -23,6 +23,7 @@ SEEDS = all_seeds()
 
 
 def cases():
+    """(target, native) pairs: both paths for a parser with a C twin, pure Python otherwise."""
     for name, target in TARGETS.items():
         if name not in SEEDS:
             continue  # no seed here (DWARF needs gcc)
@@ -34,6 +35,8 @@ def cases():
 
 @pytest.mark.parametrize("name,native", list(cases()))
 def test_fuzz_target_raises_only_typed_errors(name, native):
+    """Mutated seeds give a result or a PycoreError (or a known finding of another module,
+    pinned by its strict-xfail test in test_fuzz_findings.py), within time and memory bounds."""
     runs = []
     seeds = {seed.name: seed for seed in SEEDS[name]}
 
