@@ -81,8 +81,8 @@ def elf_file_range(image: bytes, physical: int, size: int) -> Optional[Range]:
 
 
 def flattened_headers(stream: bytes) -> List[Range]:
-    """The flattened stream's file header and every 16-byte record header."""
-    hot = [(0, 4096)]
+    """The flattened stream's file header (signature, type, version) and every record header."""
+    hot = [(0, 32)]
     position = 4096
     while position + 16 <= len(stream):
         offset, size = struct.unpack_from(">qq", stream, position)
@@ -130,7 +130,7 @@ def qemu_note(cpu: int) -> bytes:
     desc += struct.pack("<18Q", *(cpu << 32 | i for i in range(18)))
     desc += b"".join(struct.pack("<IIIIQ", i, 0xFFFFF, 0, 0, 0x1000 * i) for i in range(10))
     desc += struct.pack("<5Q", 0x80050033, 0, 0xFFFFFFFF, 0x1000, 0x3506F0) + struct.pack("<Q", 0)
-    return synthetic._note(b"QEMU", 0, desc)
+    return struct.pack("<III", 5, len(desc), 0) + b"QEMU\0\0\0\0" + desc
 
 
 def note_seeds() -> List[Seed]:
