@@ -32,6 +32,11 @@ pycore: ************************************************************************
 """
 
 
+# pip shows a successful build's output only with -v: the reason is also left beside the
+# package, where pycore.native reports it (pycore --version, pycore info).
+_REASON_FILE = os.path.join("pycore", "_native_not_built.txt")
+
+
 class optional_build_ext(build_ext):
     """Build the extension when possible; say loudly when not, and fail only when asked to."""
 
@@ -46,12 +51,22 @@ class optional_build_ext(build_ext):
             super().build_extension(ext)
         except Exception as error:
             self._not_built(error)
+        else:
+            reason = self._reason_path()
+            if os.path.exists(reason):
+                os.remove(reason)
 
-    @staticmethod
-    def _not_built(error: Exception) -> None:
+    def _reason_path(self) -> str:
+        return _REASON_FILE if self.inplace else os.path.join(self.build_lib, _REASON_FILE)
+
+    def _not_built(self, error: Exception) -> None:
         if os.environ.get("PYCORE_REQUIRE_NATIVE", "") not in ("", "0"):
             raise error
         sys.stderr.write(_BANNER.format(error=error))
+        reason = self._reason_path()
+        os.makedirs(os.path.dirname(reason), exist_ok=True)
+        with open(reason, "w") as f:
+            f.write(f"the C build failed when pycore was installed: {error}\n")
 
 
 setup(

@@ -28,6 +28,12 @@ except ImportError as _error:
     ffi = None
     lib = None
     _WHY_NOT = str(_error)
+    try:
+        # Left by setup.py when the install could not build the extension (pip hides why).
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "_native_not_built.txt")) as _reason:
+            _WHY_NOT = _reason.read().strip()
+    except OSError:
+        pass
 
 AVAILABLE: bool = lib is not None
 

@@ -11,6 +11,9 @@ import zipfile
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Run in the unpacked wheel, blind to an editable install of the tree (its finder would
+# supply the tree's pycore._native when the wheel has none).
+WITHOUT_EDITABLE = "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in str(f)]; "
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("build") is None,
                                 reason="the build frontend is not installed (pip install build)")
 
@@ -48,7 +51,7 @@ def test_wheel_built_from_the_sdist_has_the_c_reader(sdist, tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         assert any(name.startswith("pycore/_native") and name.endswith(".so") for name in archive.namelist())
         archive.extractall(site)
-    check = ("import pycore.native as n, pycore.dump.kdump as k; d = n.describe();"
+    check = (WITHOUT_EDITABLE + "import pycore.native as n, pycore.dump.kdump as k; d = n.describe();"
              " assert d['available'] and d['library'].startswith(%r), d; print(d['codecs'])" % str(site))
     imported = subprocess.run([sys.executable, "-c", check], cwd=site, capture_output=True, text=True,
                               env=dict(os.environ, PYCORE_PURE=""))
@@ -63,9 +66,17 @@ def test_a_failed_c_build_warns_loudly_and_installs_pure_python(sdist, tmp_path)
     assert "WARNING: the C extension pycore._native was NOT built" in output
     assert "WITHOUT these page codecs" in output and "zlib1g-dev" in output
     (wheel,) = glob.glob(str(tmp_path / "wheel" / "pycore-*.whl"))
+    site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert not any(name.startswith("pycore/_native") and name.endswith(".so") for name in archive.namelist())
-        assert "pycore/native.py" in archive.namelist()
+        archive.extractall(site)
+    # pip hides that warning unless -v: the installed package says it itself.
+    check = WITHOUT_EDITABLE + ("import pycore.native as n; d = n.describe(); assert not d['available'], d;"
+                                " print(d['why_not'])")
+    imported = subprocess.run([sys.executable, "-c", check], cwd=site, capture_output=True, text=True,
+                              env=dict(os.environ, PYCORE_PURE=""))
+    assert imported.returncode == 0, imported.stderr
+    assert "the C build failed when pycore was installed" in imported.stdout
 
 
 def test_pycore_require_native_makes_a_failed_c_build_an_error(sdist, tmp_path):
