@@ -176,7 +176,8 @@ def test_a_codec_left_out_of_the_build_is_decoded_in_python(tmp_path, machine):
     shutil.copytree(os.path.join(ROOT, "pycore"), package, ignore=shutil.ignore_patterns("_native*.so", "__pycache__"))
     for built in glob.glob(str(build / "pycore" / "_native*.so")):
         shutil.copy(built, package)
-    images = {codec: synthetic.build_kdump(machine, codec, status=flag) for codec, flag in (("lzo", 0x2), ("zlib", 0x1))}
+    images = {codec: synthetic.build_kdump(machine, codec, status=flag)
+              for codec, flag in (("lzo", 0x2), ("zlib", 0x1))}
     dumps = {codec: write(tmp_path, f"{codec}.vmcore", image) for codec, (image, _) in images.items()}
     pfn = next(pfn for pfn, (_, size) in sorted(images["lzo"][1].data_of.items()) if size < PAGE)
     script = f"""
