@@ -6,11 +6,7 @@ import datetime
 import json
 import os
 import sys
-from typing import Any, Dict, Optional
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Column
+from typing import Any, Dict, Optional, TextIO
 
 from ..analysis.crash_report import SIGNATURE_DEPTH
 from ..analysis.triage import DEFAULT_TIMEOUT, triage
@@ -96,7 +92,14 @@ class ProgressBar:
     screen as the run's tally; :class:`output.TerminalProgress` serves stages of one job instead (keyed by
     stage name, transient)."""
 
-    def __init__(self, console: Console):
+    def __init__(self, stream: TextIO, force_terminal: Optional[bool]):
+        # rich is imported here: the parser imports this module for every command, and only a
+        # triage at a terminal draws a bar.
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        console = Console(file=stream, force_terminal=force_terminal)
         self.progress = Progress(
             TextColumn("triage"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[dump]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
     options = dict(jobs=args.jobs, scheduler=args.scheduler, timeout=args.timeout, depth=args.frames, tz=tz)
     if show_progress:
-        with ProgressBar(Console(file=sys.stderr, force_terminal=True if args.progress else None)) as progress:
+        with ProgressBar(sys.stderr, force_terminal=True if args.progress else None) as progress:
             report = triage(args.paths, on_result=progress, **options)
     else:
         report = triage(args.paths, **options)

@@ -8,10 +8,9 @@ places: the chart geometry, sized from the text it has to hold so that no label 
 a bar or the title, and none is cut off at the chart's edge.
 """
 import datetime
+import functools
 import math
 from typing import Any, Dict, List, Optional, Sequence
-
-import jinja2
 
 __all__ = ["render_html", "bar_chart", "busiest_hours_text"]
 
@@ -21,9 +20,17 @@ _EM_DIGIT = 0.66
 _EM_TEXT = 0.62
 TITLE_FONT, VALUE_FONT, TICK_FONT, LABEL_FONT = 13, 11, 11, 10
 
-_environment = jinja2.Environment(loader=jinja2.PackageLoader("pycore.cli", "templates"),
-                                  autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                                  undefined=jinja2.StrictUndefined)
+
+
+@functools.lru_cache(maxsize=None)
+def _environment() -> Any:
+    # jinja2 is imported here, not at module load: every pycore command imports this module through
+    # the parser, and jinja2 costs ~95 ms of start-up that only an HTML report needs.
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.PackageLoader("pycore.cli", "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 def _text_width(text: str, font_size: float) -> float:
@@ -134,7 +141,7 @@ def render_html(data: Dict[str, Any]) -> str:
     sources = ", ".join(f"{count} from {source}" for source, count in sorted(timeline.get("time_sources", {}).items()))
     if sources:
         notes.append(f"Crash times: {sources}.")
-    return _environment.get_template("triage.html.j2").render(
+    return _environment().get_template("triage.html.j2").render(
         data=data, summary=data["summary"], groups=groups, dumps=dumps, tz=tz, per_day=per_day, per_hour=per_hour,
         notes=" ".join(notes), anchor={dump["name"]: f"dump-{index}" for index, dump in enumerate(dumps, start=1)},
         group_number={name: number for number, group in enumerate(groups, start=1) for name in group["dumps"]},
