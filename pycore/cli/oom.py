@@ -9,8 +9,8 @@ from ..analysis.oom import autopsy, parse_oom_reports
 from ..analysis.oom_live import live_oom_report, memory_cgroups
 from ..analysis.source import load_log
 from .common import add_log_source_arguments
-from .output import emit
-from .trouble import PLAIN_WIDTH, fit_to_width, terminal_width
+from .output import emit, fit_to_width, terminal_width
+from .trouble import PLAIN_WIDTH
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:

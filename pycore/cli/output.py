@@ -2,8 +2,11 @@
 bars for long work (opening a big dump, indexing DWARF) drawn only on a terminal."""
 import argparse
 import json
+import re
+import shutil
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, TextIO
+import textwrap
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,6 +42,29 @@ def report_error(command: Optional[str], message: str, as_json: bool, stream: Op
     else:
         stream.write(f"pycore{' ' + command if command else ''}: {message}\n")
     stream.flush()
+
+
+def terminal_width(stream: TextIO) -> Optional[int]:
+    """The width to fit text output to: the terminal's when ``stream`` is one, None (plain lines) otherwise."""
+    if not stream.isatty():
+        return None
+    return max(40, shutil.get_terminal_size().columns)
+
+
+def fit_to_width(lines: List[str], width: Optional[int]) -> List[str]:
+    """``lines`` wrapped to ``width`` columns, each continuation indented two past its line's own
+    indent (and its ``| `` evidence mark); unchanged when ``width`` is None."""
+    if width is None:
+        return lines
+    fitted: List[str] = []
+    for line in lines:
+        if len(line) <= width:
+            fitted.append(line)
+            continue
+        indent = re.match(r"\s*(?:\| )?", line).group(0)
+        fitted += textwrap.wrap(line[len(indent):], width=width, initial_indent=indent,
+                                subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
+    return fitted
 
 
 class TerminalProgress:

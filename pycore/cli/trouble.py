@@ -1,17 +1,15 @@
 """``pycore trouble SOURCE``: what went wrong, read from a kernel log (dmesg, syslog,
 journalctl, console capture), grouped by severity."""
 import argparse
-import re
-import shutil
 import sys
 import textwrap
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional
 
 from ..analysis.logtext import LogRecord
 from ..analysis.source import load_log
 from ..analysis.trouble import SEVERITIES, find_trouble
 from .common import ExitStatus, add_log_source_arguments
-from .output import emit
+from .output import emit, fit_to_width, terminal_width
 
 EVIDENCE_SHOWN = 12
 #: Width of prose (explanations, advice) when the output is not a terminal: stable lines for files and pipes.
@@ -56,29 +54,6 @@ def run(args: argparse.Namespace) -> int:
         if any(SEVERITIES.index(event.severity) <= worst for event in report.events):
             return ExitStatus.THRESHOLD
     return status
-
-
-def terminal_width(stream: TextIO) -> Optional[int]:
-    """The width to fit text output to: the terminal's when ``stream`` is one, None (plain lines) otherwise."""
-    if not stream.isatty():
-        return None
-    return max(40, shutil.get_terminal_size().columns)
-
-
-def fit_to_width(lines: List[str], width: Optional[int]) -> List[str]:
-    """``lines`` wrapped to ``width`` columns, each continuation indented two past its line's own
-    indent (and its ``| `` evidence mark); unchanged when ``width`` is None."""
-    if width is None:
-        return lines
-    fitted: List[str] = []
-    for line in lines:
-        if len(line) <= width:
-            fitted.append(line)
-            continue
-        indent = re.match(r"\s*(?:\| )?", line).group(0)
-        fitted += textwrap.wrap(line[len(indent):], width=width, initial_indent=indent,
-                                subsequent_indent=indent + "  ", break_on_hyphens=False) or [""]
-    return fitted
 
 
 def _when(event: Dict[str, Any]) -> str:
