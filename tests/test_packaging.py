@@ -50,6 +50,7 @@ def test_wheel_built_from_the_sdist_has_the_c_reader(sdist, tmp_path):
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert any(name.startswith("pycore/_native") and name.endswith(".so") for name in archive.namelist())
+        assert "pycore/cli/templates/triage.html.j2" in archive.namelist()  # triage's HTML report needs it
         archive.extractall(site)
     check = (WITHOUT_EDITABLE + "import pycore.native as n, pycore.dump.kdump as k; d = n.describe();"
              " assert d['available'] and d['library'].startswith(%r), d; print(d['codecs'])" % str(site))
