@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from .cache import cached
 from .errors import FaultError, MissingDebugInfoError, PycoreError
+from .progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     from .dump.vmcoreinfo import VmcoreInfo
@@ -85,14 +86,15 @@ def _check_system_map(vmcoreinfo: "Optional[VmcoreInfo]", path: str, table: "Sym
 
 
 def load_types(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], symbols: "Optional[SymbolTable]",
-               read: Reader) -> "TypeIndex":
-    """The type index: DWARF from ``vmlinux``, else its ``.BTF``, else the BTF the kernel kept in
-    memory, found through ``symbols`` and read with ``read`` (None: no symbols to find it by)."""
+               read: Reader, native: Optional[bool] = None, progress: Optional[Progress] = None) -> "TypeIndex":
+    """The type index: DWARF from ``vmlinux`` (scanned in C or Python as ``native`` says, reporting to
+    ``progress``), else its ``.BTF``, else the BTF the kernel kept in memory, found through ``symbols``
+    and read with ``read`` (None: no symbols to find it by)."""
     tried = []
     if vmlinux:
         try:
             from .types.dwarf import load_dwarf
-            return load_dwarf(vmlinux)
+            return load_dwarf(vmlinux, native=native, progress=progress)
         except ImportError:
             tried.append("DWARF support")
         except MissingDebugInfoError as error:

@@ -6,6 +6,7 @@ from . import debuginfo
 from .arch import X86_64
 from .dump import Dump, open_dump
 from .errors import FaultError, MissingDebugInfoError, PycoreError
+from .progress import Progress
 from .object import Object
 from .types.model import Type
 
@@ -47,7 +48,7 @@ class Program:
     """
 
     def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
-                 native: Optional[bool] = None):
+                 native: Optional[bool] = None, progress: Optional[Progress] = None):
         self.dump = dump
         # ``read_physical(address, size, zero_excluded=False)`` and ``read_physical_into(address,
         # buffer, zero_excluded=False)`` are the container's own methods (see pycore.dump.Dump):
@@ -57,6 +58,8 @@ class Program:
         self.vmlinux = vmlinux
         self.system_map = system_map
         self.cache = HelperCache()
+        #: Hears of long work done later for this program (the DWARF scan of ``vmlinux``); see pycore.progress.
+        self.progress = progress
         self._arch: Optional[X86_64] = None
         self._native = native
         self._symbols = None
@@ -99,7 +102,8 @@ class Program:
                 symbols = self.symbols
             except PycoreError:
                 symbols = None  # load_types then says the dump's BTF cannot be located
-            self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read)
+            self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read,
+                                               native=self._native, progress=self.progress)
         return self._types
 
     @types.setter
@@ -234,10 +238,14 @@ class Program:
 
 
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
-         native: Optional[bool] = None) -> Program:
+         native: Optional[bool] = None, progress: Optional[Progress] = None) -> Program:
     """Open a vmcore of any supported format (detected by content) as a :class:`Program`,
-    with its direct map located when symbols are at hand (:meth:`Program.locate_direct_map`)."""
-    prog = Program(open_dump(path, native=native), vmlinux=vmlinux, system_map=system_map, native=native)
+    with its direct map located when symbols are at hand (:meth:`Program.locate_direct_map`).
+
+    ``progress`` (see :mod:`pycore.progress`) hears of the long steps: indexing a flattened
+    stream now, scanning the vmlinux's DWARF when types are first needed."""
+    prog = Program(open_dump(path, native=native, progress=progress), vmlinux=vmlinux, system_map=system_map,
+                   native=native, progress=progress)
     try:
         prog.locate_direct_map()
     except BaseException:

@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 from .. import __version__, native
 from ..program import Program, open as open_program
-from .output import add_json_flag
+from .output import TerminalProgress, add_json_flag
 
 
 class ExitStatus(enum.IntEnum):
@@ -68,8 +68,9 @@ def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True
 
 
 def open_from_args(args: argparse.Namespace) -> Program:
+    """The dump the command line names, with progress bars for its long steps on a terminal."""
     return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map,
-                        native=False if args.pure else None)
+                        native=False if args.pure else None, progress=TerminalProgress())
 
 
 def parse_address(text: str) -> int:

@@ -12,10 +12,6 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-ProgressCallback = Callable[[str, int, Optional[int]], None]
-"""What a lower layer calls as long work advances: ``(stage, done, total)``, total None while unknown.
-
-The layers below the CLI take such a callable (any function of that shape) and never import this module."""
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +64,7 @@ def fit_to_width(lines: List[str], width: Optional[int]) -> List[str]:
 
 
 class TerminalProgress:
-    """A :data:`ProgressCallback` drawn as rich progress bars on stderr, one line per stage.
+    """A :data:`pycore.progress.Progress` drawn as rich progress bars on stderr, one line per stage.
 
     The bars fit the terminal's width (a long stage name is cut with an ellipsis, never wrapped onto a
     second line) and are redrawn in place.  Drawing starts with the first stage and stops, leaving the

@@ -5,6 +5,7 @@
 from typing import Optional
 
 from ..errors import FormatError
+from ..progress import Progress
 from .base import Dump
 from .elf import ElfDump, is_elf
 from .file import DumpFile
@@ -14,14 +15,15 @@ from .kdump import KdumpDump, is_kdump
 __all__ = ["Dump", "ElfDump", "KdumpDump", "open_dump"]
 
 
-def open_dump(path: str, native: Optional[bool] = None) -> Dump:
-    """Open an ELF vmcore, a kdump-compressed dump, or either as a flattened stream."""
+def open_dump(path: str, native: Optional[bool] = None, progress: Optional[Progress] = None) -> Dump:
+    """Open an ELF vmcore, a kdump-compressed dump, or either as a flattened stream
+    (whose indexing reports to ``progress``, see :mod:`pycore.progress`)."""
     file = DumpFile(path)
     try:
         head = file.read(0, min(file.size, 64), "file header")
         flattened_index = None
         if is_flattened(head):
-            flattened_index = index_flattened(file.map, file.stream_size)
+            flattened_index = index_flattened(file.map, file.stream_size, progress)
             file.set_segments(flattened_index.segments)
             head = file.read(0, min(file.size, 64), "file header")
         if is_kdump(head):

@@ -7,9 +7,10 @@ index the records once and read the dump in place, never rearranging it.
 """
 import bisect
 import struct
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from ..errors import FormatError
+from ..progress import Progress
 
 MAKEDUMPFILE_SIGNATURE = b"makedumpfile"
 MAX_SIZE_MDF_HEADER = 4096
@@ -17,6 +18,8 @@ TYPE_FLAT_HEADER = 1
 VERSION_FLAT_HEADER = 1
 END_FLAG_FLAT_HEADER = -1
 _DATA_HEADER = struct.Struct(">qq")
+_PROGRESS_STAGE = "indexing flattened stream"
+_PROGRESS_STEP = 64 << 20
 
 
 def is_flattened(head: bytes) -> bool:
@@ -32,11 +35,13 @@ class FlattenedIndex:
         self.stream_end = stream_end
 
 
-def index_flattened(data, stream_size: int) -> FlattenedIndex:
+def index_flattened(data, stream_size: int, progress: Optional[Progress] = None) -> FlattenedIndex:
     """Index the records of a flattened stream held in ``data`` (bytes or mmap).
 
     Later records win where two write the same logical bytes, as they would if
-    the stream were rearranged into a file.
+    the stream were rearranged into a file.  ``progress`` is called as
+    ``progress("indexing flattened stream", position, stream_size)`` every 64 MiB
+    and once at the end: a gigabyte stream takes seconds to index.
     """
     if stream_size < MAX_SIZE_MDF_HEADER:
         raise FormatError(f"flattened stream is {stream_size} bytes, shorter than its {MAX_SIZE_MDF_HEADER}-byte header",
@@ -49,7 +54,11 @@ def index_flattened(data, stream_size: int) -> FlattenedIndex:
     position = MAX_SIZE_MDF_HEADER
     complete = False
     unpack = _DATA_HEADER.unpack_from
+    next_report = _PROGRESS_STEP
     while position + 16 <= stream_size:
+        if progress is not None and position >= next_report:
+            progress(_PROGRESS_STAGE, position, stream_size)
+            next_report = position + _PROGRESS_STEP
         offset, size = unpack(data, position)
         if offset == END_FLAG_FLAT_HEADER and size == END_FLAG_FLAT_HEADER:
             complete = True
@@ -64,6 +73,8 @@ def index_flattened(data, stream_size: int) -> FlattenedIndex:
         if size:
             records.append((offset, position + 16, size))
         position += 16 + size
+    if progress is not None:
+        progress(_PROGRESS_STAGE, stream_size, stream_size)
     return FlattenedIndex(_resolve_overlaps(records), complete, position)
 
 

@@ -14,6 +14,7 @@ import struct
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import FormatError
+from ..progress import Progress
 from .dwarf_format import (DW_AT_bit_offset, DW_AT_bit_size, DW_AT_byte_size, DW_AT_const_value, DW_AT_count,
                            DW_AT_data_bit_offset, DW_AT_data_member_location, DW_AT_declaration, DW_AT_encoding,
                            DW_AT_name, DW_AT_sibling, DW_AT_specification, DW_AT_str_offsets_base, DW_AT_type,
@@ -25,13 +26,14 @@ from .dwarf_format import (DW_AT_bit_offset, DW_AT_bit_size, DW_AT_byte_size, DW
                            DW_TAG_unspecified_parameters, DW_TAG_unspecified_type, DW_TAG_variable,
                            DW_TAG_volatile_type, Sections, Unit, open_sections, parse_abbrevs, read_form, str_at,
                            strx, uleb)
-from .dwarf_scan import build_name_index, scan_names
+from .dwarf_scan import Entry, build_name_index, scan_names
 from .model import (Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type, enum_type, float_type,
                     function_type, int_type, pointer_type, struct_type, typedef_type, union_type, void_type)
 
 __all__ = ["DwarfIndex", "Sections", "load_dwarf", "open_sections", "scan_names", "cache_dir"]
 
 CACHE_FORMAT = 1
+_PROGRESS_SLICE = 8 << 20  # bytes of .debug_info between progress reports: ~15 reports for a Debian vmlinux
 
 
 def cache_dir() -> str:
@@ -314,12 +316,14 @@ def _lazy_target(index: DwarfIndex, attrs):
     return lambda: index._target(attrs)
 
 
-def load_dwarf(path: str, use_cache: bool = True, native: Optional[bool] = None) -> DwarfIndex:
+def load_dwarf(path: str, use_cache: bool = True, native: Optional[bool] = None,
+               progress: Optional[Progress] = None) -> DwarfIndex:
     """The DWARF type index of the ELF file ``path`` (a vmlinux with debug info).
 
     The name index is read from ``$PYCORE_CACHE/dwarf/<build-id>.idx`` when present
     (``~/.cache/pycore`` by default), else built with one scan of .debug_info and
-    saved there; ``native`` chooses the C or the Python scan (None: C when built).
+    saved there; ``native`` chooses the C or the Python scan (None: C when built),
+    ``progress`` hears of the scan (stage "indexing DWARF", bytes of .debug_info).
     Raises MissingDebugInfoError when the file has no DWARF.
     """
     sections = open_sections(path)
@@ -329,10 +333,30 @@ def load_dwarf(path: str, use_cache: bool = True, native: Optional[bool] = None)
         cached = _load_cache(cache_path, len(sections.info))
         if cached is not None:
             return DwarfIndex(sections, cached[0], cached[1], source)
-    types, variables = build_name_index(sections, scan_names(sections, native=native))
+    types, variables = build_name_index(sections, _scan_reporting(sections, native, progress))
     if use_cache:
         _save_cache(cache_path, len(sections.info), types, variables)
     return DwarfIndex(sections, types, variables, source)
+
+
+def _scan_reporting(sections: Sections, native: Optional[bool], progress: Optional[Progress]) -> List[Entry]:
+    """The name scan, in slices of about 8 MiB of units when someone listens to ``progress``.
+
+    build_name_index keeps the best entry of each name whatever the order, so slices
+    (each deduplicated on its own) give the same index as one scan."""
+    if progress is None:
+        return scan_names(sections, native=native)
+    size = len(sections.info)
+    entries: List[Entry] = []
+    start = 0
+    while start < size:
+        end = start
+        while end < size and end - start < _PROGRESS_SLICE:
+            end = Unit(sections.info, end).end  # slices end on unit boundaries
+        entries += scan_names(sections, start, end, native=native)
+        progress("indexing DWARF", end, size)
+        start = end
+    return entries
 
 
 def _load_cache(path: str, info_size: int):
