@@ -5,7 +5,7 @@ value (already read).  Members, array elements and pointer targets are new
 Objects; ``value_()`` turns one into Python ints, floats, lists and dicts.
 """
 import struct
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
 from .types.model import MAX_NESTING, MAX_TYPE_SIZE, Type, TypeKind, pointer_type

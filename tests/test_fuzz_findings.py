@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from pycore.dump.vmcoreinfo import VmcoreInfo
-from pycore.errors import FormatError, PycoreError
+from pycore.errors import FormatError
 from pycore.object import Object
 from pycore.types.btf import parse_btf
 
