@@ -1,11 +1,12 @@
 """Corrupt, truncated and hostile dumps: always a pycore exception naming offset and field, never a crash."""
 import random
 import struct
+import zlib
 
 import pytest
 
 import pycore
-from pycore.errors import FaultError, FormatError, IncompleteDumpError, PycoreError
+from pycore.errors import FaultError, FormatError, IncompleteDumpError, PageExcludedError, PycoreError
 
 from conftest import NATIVE_SKIP, synthetic, write
 
@@ -144,20 +145,41 @@ def test_page_data_past_the_end_is_an_incomplete_dump_error(tmp_path, kdump_imag
         assert error.value.address == pfn * PAGE
 
 
-@pytest.mark.parametrize("codec", ["zlib", "lzo", "snappy", "zstd"])
-def test_corrupt_compressed_data_is_a_format_error_on_both_paths(tmp_path, machine, codec, native_path):
+def _scrambled_page(machine, codec):
+    """A kdump whose first compressed page has every data byte XORed, and that page's pfn and data offset."""
     image, layout = synthetic.build_kdump(machine, codec)
     pfn = first_compressed_pfn(layout, machine)
     offset, size = layout.data_of[pfn]
     bad = bytearray(image)
     bad[offset:offset + size] = bytes((b ^ 0x5A) for b in bad[offset:offset + size])
-    with pycore.open(write(tmp_path, "bad", bytes(bad)), native=native_path) as prog:
-        try:
-            data = prog.read_physical(pfn * PAGE, PAGE)
-        except FormatError as error:
-            assert error.offset == offset
-        else:  # a few codecs decode some garbage "successfully"; it must then differ, not crash
-            assert data != machine.pages[pfn]
+    return bytes(bad), pfn, offset
+
+
+# A zlib stream carries header check bits and the page's adler32; a zstd frame opens with a
+# magic number the XOR destroys: neither codec can decode the scrambled page.
+@pytest.mark.parametrize("codec", ["zlib", "zstd"])
+def test_corrupt_checksummed_data_is_a_format_error_on_both_paths(tmp_path, machine, codec, native_path):
+    bad, pfn, offset = _scrambled_page(machine, codec)
+    with pycore.open(write(tmp_path, "bad", bad), native=native_path) as prog:
+        with pytest.raises(FormatError) as error:
+            prog.read_physical(pfn * PAGE, PAGE)
+        assert error.value.offset == offset and error.value.field == "page data"
+        assert f"{codec} page data is corrupt" in str(error.value)
+
+
+# LZO and snappy have no checksum: some garbage decodes "successfully", so the twins must
+# at least agree on what it decodes to, or on the error.
+@NATIVE_SKIP
+@pytest.mark.parametrize("codec", ["lzo", "snappy"])
+def test_corrupt_unchecksummed_data_reads_alike_on_both_paths(tmp_path, machine, codec):
+    bad, pfn, offset = _scrambled_page(machine, codec)
+    path = write(tmp_path, "bad", bad)
+    outcomes = _reads(path, True, [pfn]), _reads(path, False, [pfn])
+    assert outcomes[0] == outcomes[1]
+    page = outcomes[0][0]
+    assert page != machine.pages[pfn]
+    if not isinstance(page, bytes):
+        assert page[0] == "FormatError" and page[3] == offset and page[4] == "page data"
 
 
 def test_file_cut_short_reads_what_is_there_and_reports_the_rest(tmp_path, machine, native_path):
@@ -202,12 +224,28 @@ def test_incomplete_flag_and_unwritten_descriptors(tmp_path, machine, native_pat
             prog.read_physical(victims[0] * PAGE, PAGE)
 
 
-@pytest.mark.parametrize("cut", [10, 100, 463, 4096, 4200, 5000, 8192, 12288])
-def test_truncated_in_the_headers_gives_a_pycore_error(tmp_path, kdump_image, cut):
-    image, _ = kdump_image
-    with pytest.raises(PycoreError):
-        with pycore.open(write(tmp_path, "cut", image[:cut])) as prog:
-            prog.info()
+# Where the cut falls -> the error and the field it names, and the file offset of that field.
+_HEADER_CUTS = {
+    10: (IncompleteDumpError, "disk_dump_header", 0),
+    100: (IncompleteDumpError, "disk_dump_header", 0),
+    463: (IncompleteDumpError, "disk_dump_header", 0),  # the header's last byte missing
+    4096: (FormatError, "disk_dump_header.sub_hdr_size", SUB_HDR_SIZE),  # just the header block
+    4200: (FormatError, "disk_dump_header.sub_hdr_size", SUB_HDR_SIZE),
+    5000: (FormatError, "disk_dump_header.sub_hdr_size", SUB_HDR_SIZE),
+    8192: (FormatError, "disk_dump_header.bitmap_blocks", BITMAP_BLOCKS),  # header and sub-header, no bitmap
+    12288: (FormatError, "disk_dump_header.bitmap_blocks", BITMAP_BLOCKS),  # half the bitmaps
+}
+
+
+@pytest.mark.parametrize("cut", sorted(_HEADER_CUTS))
+def test_truncated_in_the_headers_names_the_field_cut_off(tmp_path, kdump_image, native_path, cut):
+    image, layout = kdump_image
+    assert (layout.sub_hdr_size, layout.bitmap_blocks) == (1, 2)  # the cuts above are placed for this layout
+    kind, field, offset = _HEADER_CUTS[cut]
+    with pytest.raises(kind) as error:
+        pycore.open(write(tmp_path, "cut", image[:cut]), native=native_path)
+    assert type(error.value) is kind
+    assert (error.value.field, error.value.offset) == (field, offset)
 
 
 def test_elf_partly_overlapping_pt_loads_are_refused(tmp_path, machine):
@@ -260,6 +298,8 @@ def test_flattened_stream_without_end_marker_is_incomplete(tmp_path, kdump_image
 
 
 def _mutations(image: bytes, layout, seed: int, count: int):
+    """``count`` copies of ``image`` with 1-7 random bytes changed in one of its regions (headers,
+    sub-header, descriptors, page data), each with the offsets whose value really changed."""
     rng = random.Random(seed)
     regions = [(0, 464), (PAGE, PAGE + 104), (layout.desc_offset, layout.data_offset),
                (layout.data_offset, len(image))]
@@ -268,26 +308,70 @@ def _mutations(image: bytes, layout, seed: int, count: int):
         out = bytearray(image)
         for _ in range(rng.randrange(1, 8)):
             out[rng.randrange(start, end)] = rng.randrange(256)
-        yield bytes(out)
+        yield bytes(out), sorted(offset for offset in range(start, end) if out[offset] != image[offset])
+
+
+# Header fields that place or size what follows them (block_size, sub_hdr_size, bitmap_blocks;
+# kdump_sub_header.max_mapnr_64): a change there may move or hide every page.  The other header
+# fields may make the dump unopenable, but never change a page that does read.
+_LAYOUT_FIELDS = [(BLOCK_SIZE, BITMAP_BLOCKS + 4), (PAGE + 96, PAGE + 104)]
+
+
+def _pages_touched(changed, layout):
+    """The pfns whose reads the bytes at ``changed`` may alter, or None when that may be any page."""
+    if any(start <= offset < end for offset in changed for start, end in _LAYOUT_FIELDS):
+        return None
+    dumped = sorted(layout.desc_of)
+    touched = set()
+    for offset in changed:
+        if layout.desc_offset <= offset < layout.data_offset:
+            touched.add(dumped[(offset - layout.desc_offset) // 24])
+        elif offset >= layout.data_offset:  # every zero page shares the first page of data
+            touched.update(pfn for pfn, (start, size) in layout.data_of.items() if start <= offset < start + size)
+    return touched
+
+
+def _check_read(prog, pfn, machine, touched):
+    """A read of ``pfn`` gives its page, or the error its damage explains (``touched`` as _pages_touched)."""
+    try:
+        data = prog.read_physical(pfn * PAGE, PAGE)
+    except PycoreError as error:
+        if touched is None:  # the layout moved: any page may be unreadable or gone
+            assert isinstance(error, (FormatError, FaultError)), repr(error)
+        elif pfn in machine.excluded:
+            assert isinstance(error, PageExcludedError), repr(error)
+        else:
+            assert pfn in touched, f"pfn {pfn:#x} was not touched, yet: {error!r}"
+            assert isinstance(error, (FormatError, IncompleteDumpError)), repr(error)
+        return
+    assert len(data) == PAGE
+    if touched is not None and pfn not in touched:
+        assert pfn not in machine.excluded, f"excluded pfn {pfn:#x} read"
+        assert data == machine.pages[pfn], f"pfn {pfn:#x} was not touched, yet reads differently"
 
 
 @pytest.mark.parametrize("codec", ["zlib", "lzo", "snappy", "zstd"])
-def test_random_corruption_never_escapes_as_a_foreign_exception(tmp_path, machine, codec, native_path):
+def test_random_corruption_spoils_only_the_pages_it_touched(tmp_path, machine, codec, native_path):
     image, layout = synthetic.build_kdump(machine, codec)
-    pfns = sorted(machine.pages)
-    for number, mutated in enumerate(_mutations(image, layout, seed=hash(codec) & 0xFFFF, count=40)):
+    pfns = sorted(machine.pages)[::9]
+    seed = zlib.crc32(codec.encode())
+    for number, (mutated, changed) in enumerate(_mutations(image, layout, seed=seed, count=40)):
         path = write(tmp_path, f"m{number}", mutated)
+        in_headers = bool(changed) and changed[0] < layout.desc_offset
         try:
             prog = pycore.open(path, native=native_path)
-        except PycoreError:
+        except (FormatError, IncompleteDumpError):
+            assert in_headers, f"mutation {number} only touched pages, yet the dump does not open"
             continue
+        touched = _pages_touched(changed, layout)
         with prog:
-            for pfn in pfns[::9]:
-                try:
-                    prog.read_physical(pfn * PAGE, PAGE)
-                except PycoreError:
-                    pass
-            prog.info()
+            for pfn in sorted(set(pfns) | (touched or set())):
+                _check_read(prog, pfn, machine, touched)
+            info = prog.info()
+            if touched is not None:
+                assert info["physical_ranges"] == [{"start": start, "end": end} for start, end in machine.ranges]
+                assert info["pages"]["present"] == len(machine.pages)
+                assert info["pages"]["dumped"] == len(layout.desc_of)
 
 
 def _outcome(call):
@@ -316,7 +400,7 @@ def _reads(path, native_path, pfns):
 def test_random_corruption_reads_alike_on_both_paths(tmp_path, machine, codec):
     image, layout = synthetic.build_kdump(machine, codec)
     pfns = sorted(machine.pages)[::7]
-    for number, mutated in enumerate(_mutations(image, layout, seed=hash(codec) & 0xFFFF, count=25)):
+    for number, (mutated, _) in enumerate(_mutations(image, layout, seed=zlib.crc32(codec.encode()), count=25)):
         path = write(tmp_path, f"m{number}", mutated)
         assert _reads(path, True, pfns) == _reads(path, False, pfns), f"mutation {number}"
 
