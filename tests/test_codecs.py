@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pycore import native
+from pycore.native import Status
 from pycore.dump import codecs, lzo1x
 from pycore.dump.codecs import (CODEC_LZO, CODEC_NAMES, CODEC_NONE, CODEC_SNAPPY, CODEC_ZLIB,
                                 CODEC_ZSTD, CodecUnavailableError, Decompressor)
@@ -142,12 +143,41 @@ def test_pure_python_lzo_decoder_matches_python_lzo_on_generated_data(data):
         assert lzo1x.decompress(compressed, len(data)) == lzo.decompress(compressed, False, len(data)) == data
 
 
-def _python_lzo_result(data: bytes, size: int):
-    """What liblzo's safe decoder makes of ``data``: the page, or None if it rejects it."""
-    try:
-        out = lzo.decompress(data, False, size)
-    except lzo.error:
-        return None
+def _library_page(codec: int, data: bytes, size: int) -> "bytes | None":
+    """What the codec's own Python library makes of ``data``: the page, or None if it rejects
+    the data, finds bytes after the stream or frame, or decodes it to other than ``size`` bytes."""
+    if codec == CODEC_ZLIB:
+        stream = zlib.decompressobj()
+        try:
+            out = stream.decompress(data)
+        except zlib.error:
+            return None
+        if not stream.eof or stream.unused_data:
+            return None
+    elif codec == CODEC_LZO:  # liblzo's safe decoder, bounded by the page
+        try:
+            out = lzo.decompress(data, False, size)
+        except lzo.error:
+            return None
+    elif codec == CODEC_SNAPPY:
+        # Validated first: uncompress would allocate whatever length a damaged header declares.
+        if not snappy.isValidCompressed(data):
+            return None
+        out = snappy.uncompress(data)
+    else:
+        try:
+            declared = zstandard.frame_content_size(data)
+        except zstandard.ZstdError:
+            return None
+        if declared not in (-1, size):
+            return None
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            out = frame.decompress(data)
+        except zstandard.ZstdError:
+            return None
+        if not frame.eof or frame.unused_data:
+            return None
     return out if len(out) == size else None
 
 
@@ -161,7 +191,7 @@ def _our_lzo_result(data: bytes, size: int):
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300), st.sampled_from([1, 16, 100, 4096]))
 def test_pure_python_lzo_decoder_agrees_with_liblzo_on_arbitrary_bytes(data, size):
-    assert _our_lzo_result(data, size) == _python_lzo_result(data, size)
+    assert _our_lzo_result(data, size) == _library_page(CODEC_LZO, data, size)
 
 
 @settings(max_examples=500, deadline=None)
@@ -178,7 +208,7 @@ def test_pure_python_lzo_decoder_agrees_with_liblzo_on_damaged_pages(rng, edits)
             del data[position]
         else:
             data.insert(position, rng.randrange(256))
-    assert _our_lzo_result(bytes(data), PAGE_SIZE) == _python_lzo_result(bytes(data), PAGE_SIZE)
+    assert _our_lzo_result(bytes(data), PAGE_SIZE) == _library_page(CODEC_LZO, bytes(data), PAGE_SIZE)
 
 
 def _damaged(data: bytes) -> "dict[str, bytes]":
@@ -206,20 +236,46 @@ def test_truncated_oversized_and_garbage_input_raises_format_error(native_path, 
         assert caught.value.offset is None
 
 
+def _damaged_page(codec: int, rng: random.Random, edits: int) -> bytes:
+    """A compressed page with up to ``edits`` bytes overwritten.
+
+    zstd frames get a checksum here: without one, what a damaged frame decodes to (and
+    whether it is accepted at all) depends on the libzstd version, and the system's
+    1.5.4 (the C path) and zstandard's bundled 1.5.7 differ on a few damaged frames in
+    ten thousand.
+    """
+    variant = 2 if codec == CODEC_ZSTD else rng.randrange(3)
+    data = bytearray(compress(codec, realistic_page(rng), variant))
+    for _ in range(rng.randrange(1, edits + 1)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return bytes(data)
+
+
 @BOTH_PATHS
 @COMPRESSED
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rng=st.randoms(use_true_random=False))
-def test_randomly_damaged_pages_give_a_page_or_format_error_never_a_crash(native_path, codec, rng):
-    page = realistic_page(rng)
-    data = bytearray(compress(codec, page, rng.randrange(3)))
-    for _ in range(rng.randrange(1, 6)):
-        data[rng.randrange(len(data))] = rng.randrange(256)
+def test_randomly_damaged_pages_decode_exactly_when_the_codec_library_accepts_them(native_path, codec, rng):
+    data = _damaged_page(codec, rng, 5)
+    expected = _library_page(codec, data, PAGE_SIZE)
+    decompressor = Decompressor(native=native_path)
+    if expected is None:
+        with pytest.raises(FormatError):
+            decompressor.decompress(codec, data, PAGE_SIZE)
+    else:  # some damage (inside a literal, say) still decodes, to what the library makes of it
+        assert decompressor.decompress(codec, data, PAGE_SIZE) == expected
+
+
+def _verdict(native_path: bool, codec: int, data: bytes):
+    """The page, or the error's type, status, field and offset.
+
+    Not its message: the Python twin adds the codec library's reason and the size it
+    found, neither of which C knows.
+    """
     try:
-        out = Decompressor(native=native_path).decompress(codec, bytes(data), PAGE_SIZE)
-    except FormatError:
-        return
-    assert len(out) == PAGE_SIZE  # some damage (inside a literal, say) still decodes
+        return Decompressor(native=native_path).decompress(codec, data, PAGE_SIZE)
+    except FormatError as error:
+        return type(error).__name__, error.status, error.field, error.offset
 
 
 @NATIVE_SKIP
@@ -227,20 +283,37 @@ def test_randomly_damaged_pages_give_a_page_or_format_error_never_a_crash(native
 @settings(max_examples=150, deadline=None)
 @given(rng=st.randoms(use_true_random=False))
 def test_native_and_pure_python_agree_on_damaged_pages(codec, rng):
-    # zstd frames get a checksum here: without one, what a damaged frame decodes to (and
-    # whether it is accepted at all) depends on the libzstd version, and the system's
-    # 1.5.4 and zstandard's bundled 1.5.7 differ on a few damaged frames in ten thousand.
-    variant = 2 if codec == CODEC_ZSTD else rng.randrange(3)
-    data = bytearray(compress(codec, realistic_page(rng), variant))
-    for _ in range(rng.randrange(1, 4)):
-        data[rng.randrange(len(data))] = rng.randrange(256)
-    results = []
-    for native_path in (True, False):
-        try:
-            results.append(Decompressor(native=native_path).decompress(codec, bytes(data), PAGE_SIZE))
-        except FormatError:
-            results.append(None)
-    assert results[0] == results[1]
+    data = _damaged_page(codec, rng, 3)
+    c_verdict, python_verdict = _verdict(True, codec, data), _verdict(False, codec, data)
+    if isinstance(c_verdict, tuple) and isinstance(python_verdict, tuple) \
+            and (c_verdict[1], python_verdict[1]) == (Status.SIZE, Status.CORRUPT):
+        # The one known disagreement, pinned by the strict xfail below: compared without the status.
+        c_verdict, python_verdict = c_verdict[:1] + c_verdict[2:], python_verdict[:1] + python_verdict[2:]
+    assert c_verdict == python_verdict
+
+
+def _too_long_and_damaged(codec: int) -> bytes:
+    """A stream that decodes to one byte more than a page, and whose integrity check fails."""
+    if codec == CODEC_ZLIB:
+        stream = bytearray(zlib.compress(b"x" * (PAGE_SIZE + 1)))
+        stream[-1] ^= 1  # the adler32
+        return bytes(stream)
+    frame = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(b"y" * (PAGE_SIZE + 1)))
+    assert frame[4] == 0x64  # Frame_Header_Descriptor: single segment, checksum, a 2-byte content size
+    frame[5:7] = (PAGE_SIZE - 256).to_bytes(2, "little")  # declares exactly a page
+    return bytes(frame)
+
+
+@NATIVE_SKIP
+@pytest.mark.xfail(strict=True, reason="pycore/dump/codecs.py: the pure zlib twin says CORRUPT when the output "
+                   "is exactly one byte too long (zlib checks adler32 after decoding page+1 bytes; C stops at "
+                   "the size), and the pure zstd twin maps 'Destination buffer is too small' to CORRUPT where "
+                   "csrc/codecs.c maps ZSTD_error_dstSize_tooSmall to SIZE")
+@pytest.mark.parametrize("codec", [CODEC_ZLIB, CODEC_ZSTD], ids=lambda c: CODEC_NAMES[c])
+def test_twins_agree_on_the_status_of_a_page_both_too_long_and_damaged(codec):
+    data = _too_long_and_damaged(codec)
+    assert _verdict(True, codec, data) == ("FormatError", Status.SIZE, "page data", None)
+    assert _verdict(False, codec, data) == _verdict(True, codec, data)
 
 
 @BOTH_PATHS
