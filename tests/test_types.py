@@ -3,8 +3,8 @@ import glob
 import os
 import shutil
 import subprocess
+import struct
 import sys
-import time
 
 import pytest
 
@@ -175,16 +175,46 @@ def test_btf_big_endian_blob_parses_the_same():
 # -- malformed BTF ----------------------------------------------------------
 def test_truncated_btf_raises_format_error_at_every_length(synthetic):
     _, data, _ = synthetic
-    for length in range(0, len(data)):
-        cut = data[:length]
+    header_len, type_off, type_len, str_off, str_len = struct.unpack_from("<5I", data, 4)
+    types_end = header_len + type_off + type_len
+    assert header_len + str_off + str_len == len(data) and types_end < len(data)  # types, then strings
+    for length in range(len(data)):
+        # The header says where both sections end, so the parser refuses the cut before any type is read.
+        with pytest.raises(FormatError) as error:
+            parse_btf(data[:length], "cut")
+        if length < header_len:
+            expected = ("btf_header", 0)
+        elif length < types_end:
+            expected = ("type_off", 8)
+        else:
+            expected = ("str_off", 16)
+        assert (error.value.field, error.value.offset) == expected, f"cut at {length}"
+
+
+def test_btf_type_section_cut_short_fails_inside_a_record_and_parses_between_records(synthetic):
+    _, data, _ = synthetic
+    header_len, type_off, type_len, str_off, str_len = struct.unpack_from("<5I", data, 4)
+    types = data[header_len + type_off:header_len + type_off + type_len]
+    strings = data[header_len + str_off:header_len + str_off + str_len]
+    whole = len(parse_btf(data, "whole"))
+    sizes = []
+    for cut in range(0, type_len, 4):  # a header that agrees with the cut: only the records can be wrong
+        blob = data[:4] + struct.pack("<5I", header_len, 0, cut, cut, str_len) + types[:cut] + strings
         try:
-            index = parse_btf(cut, "cut")
-            for name in index.names():
-                t = index.find(" ".join(name).strip())
-                if t.kind in (TypeKind.STRUCT, TypeKind.UNION) and t.members:
-                    [m.type for m in t.members]
-        except FormatError as e:
-            assert e.offset is not None or e.field is not None
+            index = parse_btf(blob, "cut")
+        except FormatError as error:
+            assert error.field == "btf_type" and header_len <= error.offset <= header_len + cut, f"cut at {cut}"
+            continue
+        sizes.append(len(index))
+        for name in index.names():
+            try:
+                found = index.find(" ".join(name).strip())
+                if found.kind in (TypeKind.STRUCT, TypeKind.UNION):
+                    [member.type for member in found.members or ()]  # None: a forward declaration
+            except FormatError as error:  # a type that refers to one past the cut
+                assert "out of range" in str(error), f"cut at {cut}: {error}"
+    # Cut between records, the section parses with one type fewer each time.
+    assert sizes == list(range(1, whole))
 
 
 @pytest.mark.parametrize("patch, field", [
@@ -227,12 +257,10 @@ def test_unknown_kind_and_dangling_references_are_format_errors():
 
 # -- this host's BTF ----------------------------------------------------------
 @pytest.mark.skipif(not os.path.exists(HOST_BTF), reason=f"{HOST_BTF} is missing (kernel without BTF)")
-def test_host_btf_parses_fast_and_describes_task_struct():
-    start = time.perf_counter()
+def test_host_btf_describes_task_struct():
+    # bench/bench_types.py measures the parse time; a wall-clock bound here fails on a busy machine.
     index = load_btf_file(HOST_BTF)
-    elapsed = time.perf_counter() - start
     assert len(index) > 10000
-    assert elapsed < 2.0, f"parsing {HOST_BTF} took {elapsed:.2f} s"
     task = index.find("struct task_struct")
     assert task.member("comm").type.type_name() == "char [16]"
     assert task.member("pid").type.resolved().size == 4
