@@ -1,15 +1,17 @@
 """Finding symbols and types for a dump, from the best source at hand.
 
 Symbols: the vmlinux ELF symbol table, else a System.map (both shifted by the
-KASLR offset), else kallsyms decoded from the dump itself.  Types: DWARF from
-the vmlinux, else its ``.BTF`` section, else the BTF the kernel keeps in memory
-between ``__start_BTF`` and ``__stop_BTF``.  A vmlinux or System.map that does
+KASLR offset), else kallsyms decoded from the dump itself, its tables named by
+VMCOREINFO (6.0+) or found by searching the kernel image (before 6.0).  Types:
+DWARF from the vmlinux, else its ``.BTF`` section, else the BTF the kernel keeps
+in memory between ``__start_BTF`` and ``__stop_BTF``.  A vmlinux or System.map that does
 not belong to the dump is refused.
 """
-from typing import TYPE_CHECKING, Callable, Optional
+from itertools import islice
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 from .cache import cached
-from .errors import FaultError, MissingDebugInfoError, PycoreError
+from .errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
 from .progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,6 +20,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .types.model import TypeIndex
 
 _MAX_BTF = 64 << 20
+# Symbols VMCOREINFO names on x86_64 (init_top_pgt since 4.13): a symbol table must agree.
+_VMCOREINFO_SYMBOLS = ("init_uts_ns", "swapper_pg_dir", "_stext", "init_top_pgt")
+# The tables that VMCOREINFO names since 6.0, and that the scan finds before.
+_KALLSYMS_TABLES = ("kallsyms_num_syms", "kallsyms_names", "kallsyms_token_table", "kallsyms_token_index")
+# Structures found in the image tried at most: the kernel's is the first in every image seen.
+_MAX_SCANNED_CANDIDATES = 8
 
 # read(address, size) -> bytes at a kernel virtual address (Program.arch.read).
 Reader = Callable[[int, int], bytes]
@@ -44,7 +52,9 @@ def check_vmlinux(vmcoreinfo: "Optional[VmcoreInfo]", path: str) -> None:
 def load_symbols(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], system_map: Optional[str],
                  read: Reader) -> "SymbolTable":
     """The dump's symbol table: the vmlinux's ELF symbols, else the System.map (both moved by
-    VMCOREINFO's KASLR offset), else kallsyms decoded through ``read`` from the dump."""
+    VMCOREINFO's KASLR offset), else kallsyms decoded through ``read`` from the dump, the tables
+    found through VMCOREINFO (6.0+) or by searching the kernel image (before 6.0).  Decoded
+    kallsyms are cached on disk by build-id and KASLR offset."""
     offset = (vmcoreinfo.kernel_offset or 0) if vmcoreinfo is not None else 0
     if vmlinux:
         from .symbols.elfsyms import load_elf_symbols
@@ -56,9 +66,43 @@ def load_symbols(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], sys
         return table
     if vmcoreinfo is None:
         raise MissingDebugInfoError("no symbols: the dump has no VMCOREINFO and no vmlinux or System.map was given")
-    from .symbols import kallsyms, table
-    return cached("kallsyms", _build_key(vmcoreinfo), lambda: kallsyms.load_kallsyms(read, vmcoreinfo),
-                  [kallsyms, table])
+    from .symbols import kallsyms, kallsyms_scan, table
+
+    def build() -> "SymbolTable":
+        if all(vmcoreinfo.symbol(name) is not None for name in _KALLSYMS_TABLES):
+            return kallsyms.load_kallsyms(read, vmcoreinfo)
+        return _load_scanned_kallsyms(vmcoreinfo, read)
+
+    return cached("kallsyms", _build_key(vmcoreinfo), build, [kallsyms, kallsyms_scan, table])
+
+
+def _load_scanned_kallsyms(vmcoreinfo: "VmcoreInfo", read: Reader) -> "SymbolTable":
+    """kallsyms from tables found by searching the kernel image (VMCOREINFO names them only since
+    6.0), accepted when the symbols VMCOREINFO does name decode to VMCOREINFO's addresses."""
+    from .symbols.kallsyms import load_kallsyms
+    from .symbols.kallsyms_scan import KallsymsScanner, kernel_image_start
+
+    start = kernel_image_start(vmcoreinfo)
+    if start is None:
+        raise MissingDebugInfoError("no symbols: VMCOREINFO names no kallsyms tables (kernels before 6.0) and "
+                                    "neither SYMBOL(_stext) nor KERNELOFFSET to search the kernel image from; "
+                                    "give --vmlinux or --system-map")
+    scanner = KallsymsScanner(read, start)
+    rejected = []
+    for candidate in islice(scanner.candidates(), _MAX_SCANNED_CANDIDATES):
+        try:
+            table = load_kallsyms(read, vmcoreinfo, locate=candidate.locate)
+        except (FormatError, FaultError) as error:
+            rejected.append(f"{candidate.layout}: {error}")
+            continue
+        agreed, disagreement = _agreement_with_vmcoreinfo(vmcoreinfo, table)
+        if agreed and disagreement is None:
+            return table
+        rejected.append(f"{candidate.layout}: {disagreement or 'no symbol VMCOREINFO names to check them by'}")
+    tried = f"; tables rejected: {'; '.join(rejected)}" if rejected else ""
+    raise MissingDebugInfoError(f"no symbols: VMCOREINFO names no kallsyms tables (kernels before 6.0) and the "
+                                f"search of the kernel image found none that decode ({scanner.describe()}{tried}); "
+                                "give --vmlinux or --system-map")
 
 
 def _build_key(vmcoreinfo: "Optional[VmcoreInfo]") -> Optional[str]:
@@ -68,11 +112,11 @@ def _build_key(vmcoreinfo: "Optional[VmcoreInfo]") -> Optional[str]:
     return f"{vmcoreinfo.build_id}-{vmcoreinfo.kernel_offset or 0:x}"
 
 
-def _check_system_map(vmcoreinfo: "Optional[VmcoreInfo]", path: str, table: "SymbolTable") -> None:
-    """A System.map of another build puts VMCOREINFO's symbols elsewhere: refuse it."""
-    if vmcoreinfo is None:
-        return
-    for name in ("init_uts_ns", "swapper_pg_dir", "_stext", "init_top_pgt"):
+def _agreement_with_vmcoreinfo(vmcoreinfo: "VmcoreInfo", table: "SymbolTable") -> Tuple[int, Optional[str]]:
+    """How many of the symbols VMCOREINFO names ``table`` puts at VMCOREINFO's address, and the
+    first one it puts elsewhere ("puts NAME at ..., the dump's VMCOREINFO at ..."), or None."""
+    agreed = 0
+    for name in _VMCOREINFO_SYMBOLS:
         expected = vmcoreinfo.symbol(name)
         if expected is None:
             continue
@@ -81,8 +125,18 @@ def _check_system_map(vmcoreinfo: "Optional[VmcoreInfo]", path: str, table: "Sym
         except LookupError:
             continue
         if found != expected:
-            raise WrongDebugInfoError(f"{path} puts {name} at {found:#x}, the dump's VMCOREINFO at"
-                                      f" {expected:#x}: the System.map is for another kernel build")
+            return agreed, f"puts {name} at {found:#x}, the dump's VMCOREINFO at {expected:#x}"
+        agreed += 1
+    return agreed, None
+
+
+def _check_system_map(vmcoreinfo: "Optional[VmcoreInfo]", path: str, table: "SymbolTable") -> None:
+    """A System.map of another build puts VMCOREINFO's symbols elsewhere: refuse it."""
+    if vmcoreinfo is None:
+        return
+    _agreed, disagreement = _agreement_with_vmcoreinfo(vmcoreinfo, table)
+    if disagreement is not None:
+        raise WrongDebugInfoError(f"{path} {disagreement}: the System.map is for another kernel build")
 
 
 def load_types(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], symbols: "Optional[SymbolTable]",

@@ -1,0 +1,391 @@
+"""Finding the kallsyms tables in a kernel image by their structure, for kernels whose VMCOREINFO
+does not name them (before 6.0) and no System.map or vmlinux is at hand.
+
+Covers the table orders scripts/kallsyms.c has written on x86_64: offsets (or absolute addresses)
+and the relative base before ``kallsyms_num_syms`` (up to 6.1, with ``kallsyms_seqs_of_names``
+between the markers and the token table in 6.1), after ``kallsyms_token_index`` (6.2+, with or
+without a relative base), each table aligned to 8 bytes (4 since the 7.x C arrays).
+"""
+from dataclasses import dataclass, field
+import re
+import struct
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+from ..errors import FaultError
+
+Reader = Callable[[int, int], bytes]
+
+PAGE = 4096
+CHUNK = 1 << 20
+# The kernel image from _stext: text, rodata (where the tables are), data; 7.2's _end is 50 MiB in.
+SEARCH_SIZE = 64 << 20
+# x86_64 links the kernel at __START_KERNEL_map + CONFIG_PHYSICAL_START (16 MiB); KASLR moves it.
+LINK_ADDRESS = 0xFFFFFFFF81000000
+# Bounds for the search only (the decoder has its own): 6.12 has ~158k symbols, 7.2 ~187k.
+MAX_SYMBOLS = 1 << 20
+# A token is a run of a symbol's characters; the longest seen is 23 bytes (6.12).
+MAX_TOKEN = 254
+# Fewer distinct characters than this cannot spell a kernel's symbols (letters, digits, '_').
+MIN_TOKENS = 32
+# kallsyms_names entry: a one- or two-byte length, then up to KSYM_NAME_LEN (512 since 6.1) codes.
+MAX_ENTRY = 2 + 512
+# Tries per structure found, so a hostile image cannot make the search quadratic.
+MAX_TRIES = 64
+
+# kallsyms_token_index starts 0, then token 0's length + 1, then two more small offsets.
+_TOKEN_INDEX_START = re.compile(rb"\x00\x00[\x01-\xff]\x00.[\x00\x01].[\x00-\x02]", re.DOTALL)
+# kallsyms_markers starts 0, then the size of the first 256 entries (at least 2 bytes each, below 1 MiB).
+_MARKERS_START = re.compile(rb"\x00\x00\x00\x00(?:.[\x02-\xff][\x00-\x0f]|..[\x01-\x0f])\x00", re.DOTALL)
+_TOKEN_TABLE = re.compile(rb"[\x00\x21-\x7e]*")
+
+
+def _aligned_matches(pattern: "re.Pattern[bytes]", data: bytes, base: int) -> Iterator[int]:
+    """Addresses of the 4-aligned matches of ``pattern`` in ``data`` (read at ``base``), overlapping
+    ones included: a match one byte early must not hide the table's own."""
+    match = pattern.search(data)
+    while match is not None:
+        if (base + match.start()) % 4 == 0:
+            yield base + match.start()
+        match = pattern.search(data, match.start() + 1)
+
+
+@dataclass(frozen=True)
+class KallsymsCandidate:
+    """Where one consistent set of kallsyms tables lies: ``locations`` maps ``kallsyms_*`` names
+    to addresses.  ``layout`` says which order and address encoding was assumed; the addresses
+    are only proved right by decoding them (pycore.symbols.kallsyms) and comparing with VMCOREINFO."""
+
+    layout: str
+    locations: Dict[str, int] = field(hash=False)
+
+    def locate(self, name: str) -> Optional[int]:
+        """The table's address, or None: the ``locate`` callback of ``load_kallsyms``."""
+        return self.locations.get(name)
+
+
+def kernel_image_start(vmcoreinfo) -> Optional[int]:
+    """Where the running kernel's text starts: VMCOREINFO's ``SYMBOL(_stext)`` (every kernel
+    since 2.6.x's kdump support), else the link address moved by ``KERNELOFFSET``."""
+    if vmcoreinfo is None:
+        return None
+    stext = vmcoreinfo.symbol("_stext")
+    if stext is not None:
+        return stext
+    offset = vmcoreinfo.kernel_offset
+    return None if offset is None else LINK_ADDRESS + offset
+
+
+class _Memory:
+    """The searched range read through ``read`` in chunks, each kept once read.
+
+    An unreadable page reads as zeros here (makedumpfile drops zero pages; a fault is a
+    place the tables cannot be): the scan only proposes, the decoder reads again.
+    """
+
+    def __init__(self, read: Reader, start: int, size: int):
+        self.read_memory = read
+        self.start = start
+        self.end = start + size
+        self.chunks: Dict[int, bytes] = {}
+        self.unreadable = 0
+
+    def chunk(self, index: int) -> bytes:
+        data = self.chunks.get(index)
+        if data is None:
+            address = self.start + index * CHUNK
+            size = min(CHUNK, self.end - address)
+            try:
+                data = self.read_memory(address, size)
+            except FaultError:
+                pages = []
+                for page in range(address, address + size, PAGE):
+                    try:
+                        pages.append(self.read_memory(page, min(PAGE, address + size - page)))
+                    except FaultError:
+                        pages.append(bytes(min(PAGE, address + size - page)))
+                        self.unreadable += PAGE
+                data = b"".join(pages)
+            if len(data) != size:
+                raise FaultError(f"short read of {len(data)} of {size} bytes", address)
+            self.chunks[index] = data
+        return data
+
+    def get(self, address: int, size: int) -> bytes:
+        """``size`` bytes at ``address``; FaultError outside the range or memory."""
+        if size < 0:
+            raise FaultError("negative size", address)
+        if not (self.start <= address and address + size <= self.end):
+            return self.read_memory(address, size)
+        first = (address - self.start) // CHUNK
+        last = (address + size - 1 - self.start) // CHUNK if size else first
+        data = b"".join(self.chunk(index) for index in range(first, last + 1))
+        offset = address - self.start - first * CHUNK
+        return data[offset:offset + size]
+
+    def u32(self, address: int) -> int:
+        return struct.unpack("<I", self.get(address, 4))[0]
+
+    def u64(self, address: int) -> int:
+        return struct.unpack("<Q", self.get(address, 8))[0]
+
+
+@dataclass
+class _Tokens:
+    index_address: int
+    table_address: int
+    end: int  # first byte after kallsyms_token_index
+
+
+@dataclass
+class _Names:
+    num_syms_address: int
+    count: int
+    names_address: int
+    markers_address: int
+
+
+class KallsymsScanner:
+    """Searches ``size`` bytes of kernel memory from ``start`` for the kallsyms tables.
+
+    The token index (256 increasing u16 offsets, the first 0) is matched by a pattern, then
+    proved by the token table that must end right before it (a NUL at every offset, printable
+    characters between).  Before the token table lie the markers (one u32 per 256 symbols, from 0
+    up), possibly behind ``kallsyms_seqs_of_names``; before the markers the names, whose entries
+    walked by their lengths must land on every marker; before the names ``kallsyms_num_syms``.
+    The addresses are then tried where each kernel generation put them.  Every step reads a
+    bounded amount, so the search is linear in ``size``.  ``describe()`` says what was found.
+    """
+
+    def __init__(self, read: Reader, start: int, size: int = SEARCH_SIZE):
+        self.start = start
+        self.size = size
+        self.memory = _Memory(read, start, size)
+        self.token_index_matches = 0
+        self.token_tables: List[int] = []
+        self.names_tables: List[int] = []
+
+    def candidates(self) -> Iterator[KallsymsCandidate]:
+        """Every consistent set of tables, in address order; the first is the kernel's unless the
+        image holds a second copy of the structure (it never has)."""
+        for tokens in self._token_tables():
+            for names in self._names_tables(tokens):
+                yield from self._address_tables(tokens, names)
+
+    def describe(self) -> str:
+        """What the search covered and found, for an error message."""
+        searched = f"searched {self.start:#x}-{self.start + self.size:#x}"
+        if self.memory.unreadable:
+            searched += f" ({self.memory.unreadable >> 10} KiB unreadable)"
+        found = (f"{self.token_index_matches} token index patterns, "
+                 f"{len(self.token_tables)} token tables ({', '.join(map(hex, self.token_tables)) or 'none'}), "
+                 f"{len(self.names_tables)} names+markers ({', '.join(map(hex, self.names_tables)) or 'none'})")
+        return f"{searched}: {found}"
+
+    # --- kallsyms_token_index and kallsyms_token_table -------------------------------------------
+
+    def _token_tables(self) -> Iterator[_Tokens]:
+        chunks = (self.size + CHUNK - 1) // CHUNK
+        tail = b""
+        for number in range(chunks):
+            data = tail + self.memory.chunk(number)
+            base = self.start + number * CHUNK - len(tail)
+            for address in _aligned_matches(_TOKEN_INDEX_START, data, base):
+                self.token_index_matches += 1
+                index = self._token_index(address)
+                if index is not None:
+                    for table in self._token_table(address, index):
+                        self.token_tables.append(table)
+                        yield _Tokens(address, table, address + 512)
+            tail = data[-7:]
+
+    def _token_index(self, address: int) -> Optional[Tuple[int, ...]]:
+        try:
+            index = struct.unpack("<256H", self.memory.get(address, 512))
+        except FaultError:
+            return None
+        previous = 0
+        for offset in index[1:]:
+            if not 0 < offset - previous <= MAX_TOKEN + 1:
+                return None
+            previous = offset
+        return index
+
+    def _token_table(self, index_address: int, index: Tuple[int, ...]) -> Iterator[int]:
+        """Starts of the token tables that end, NUL and up to 7 bytes of padding, right before the index."""
+        before = index[255] + MAX_TOKEN + 8
+        try:
+            data = self.memory.get(index_address - before, before)
+        except FaultError:
+            return
+        for padding in range(8):
+            end = before - padding
+            if data[end - 1] != 0 or any(data[end:]):
+                break
+            last_start = data.rfind(b"\0", 0, end - 1) + 1
+            table = last_start - index[255]
+            if last_start == 0 or table < 0 or (index_address - before + table) % 4:
+                continue
+            contents = data[table:end]
+            if contents.count(0) != 256 or not _TOKEN_TABLE.fullmatch(contents):
+                continue
+            if any(contents[offset - 1] for offset in index[1:]):
+                continue
+            if sum(1 for first, second in zip(index, index[1:]) if second - first > 1) < MIN_TOKENS:
+                continue
+            yield index_address - before + table
+
+    # --- kallsyms_markers, kallsyms_names, kallsyms_num_syms ---------------------------------------
+
+    def _names_tables(self, tokens: _Tokens) -> Iterator[_Names]:
+        """Markers ending right before the token table (5.x, 6.2+) or before the 3-byte-per-symbol
+        ``kallsyms_seqs_of_names`` that 6.1 put in between; then the names and count before them."""
+        window = 3 * MAX_SYMBOLS + 4 * (MAX_SYMBOLS // 256) + 16
+        low = max(self.start, tokens.table_address - window)
+        try:
+            data = self.memory.get(low, tokens.table_address - low)
+        except FaultError:
+            return
+        tries = 0
+        for address in _aligned_matches(_MARKERS_START, data, low):
+            markers = self._markers(data, address - low)
+            for count in self._marker_counts(address, len(markers), tokens.table_address):
+                tries += 1
+                if tries > MAX_TRIES:
+                    return
+                names = self._names(address, markers[:count])
+                if names is not None:
+                    self.names_tables.append(names.names_address)
+                    yield names
+
+    @staticmethod
+    def _markers(data: bytes, offset: int) -> List[int]:
+        markers = [0]
+        limit = min(len(data), offset + 4 * (MAX_SYMBOLS // 256))
+        for position in range(offset + 4, limit - 3, 4):
+            (value,) = struct.unpack_from("<I", data, position)
+            if not 2 * 256 <= value - markers[-1] < 1 << 20:
+                break
+            markers.append(value)
+        return markers
+
+    @staticmethod
+    def _marker_counts(address: int, available: int, table_address: int) -> Iterator[int]:
+        """How many of the increasing words can be the markers: those that end within 8 bytes of
+        the token table, or 3 bytes a symbol (kallsyms_seqs_of_names, 6.1) before it."""
+        for count in range(2, available + 1):
+            gap = table_address - (address + 4 * count)
+            if 0 <= gap < 8 or 3 * (256 * (count - 1) + 1) <= gap - (-(address + 4 * count) % 8) < 3 * 256 * count + 8:
+                yield count
+
+    def _names(self, markers_address: int, markers: List[int]) -> Optional[_Names]:
+        """The names table whose entries land on ``markers`` and end right before them."""
+        chunks = len(markers)
+        last = markers[-1]
+        low = max(self.start + 8, markers_address - last - 256 * MAX_ENTRY)
+        high = markers_address - last - 2
+        if high <= low:
+            return None
+        try:
+            words = self.memory.get(low - 8, high - low + 8)
+        except FaultError:
+            return None
+        for names_address in range(high - high % 4, low - 1, -4):
+            offset = names_address - low + 8
+            (count,) = struct.unpack_from("<I", words, offset - 4)
+            num_syms_address = names_address - 4
+            if count == 0:
+                (count,) = struct.unpack_from("<I", words, offset - 8)
+                num_syms_address = names_address - 8
+            if not 256 * (chunks - 1) < count <= 256 * chunks:
+                continue
+            if self._walk_names(names_address, count, markers, markers_address):
+                return _Names(num_syms_address, count, names_address, markers_address)
+        return None
+
+    def _walk_names(self, address: int, count: int, markers: List[int], markers_address: int) -> bool:
+        """Whether ``count`` entries from ``address`` put entry 256k at ``markers[k]`` and end in the
+        padding before ``markers_address`` (the length byte's top bit marks a two-byte length, 6.1+)."""
+        try:
+            data = self.memory.get(address, markers_address - address)
+        except FaultError:
+            return False
+        size = len(data)
+        offset = 0
+        for number in range(count):
+            if number % 256 == 0 and offset != markers[number // 256]:
+                return False
+            if offset >= size:
+                return False
+            length = data[offset]
+            if length & 0x80:
+                if offset + 1 >= size:
+                    return False
+                length = (length & 0x7F) | (data[offset + 1] << 7)
+                offset += 2
+            else:
+                offset += 1
+            if length == 0:
+                return False
+            offset += length
+        return 0 <= size - offset < 8 and not any(data[offset:])
+
+    # --- kallsyms_offsets, kallsyms_relative_base, kallsyms_addresses ------------------------------
+
+    def _address_tables(self, tokens: _Tokens, names: _Names) -> Iterator[KallsymsCandidate]:
+        """The address tables where each kernel generation put them, those whose values look like
+        kernel addresses: before kallsyms_num_syms up to 6.1, after kallsyms_token_index since."""
+        common = {"kallsyms_num_syms": names.num_syms_address, "kallsyms_names": names.names_address,
+                  "kallsyms_markers": names.markers_address, "kallsyms_token_table": tokens.table_address,
+                  "kallsyms_token_index": tokens.index_address}
+        count = names.count
+        relative_base = names.num_syms_address - 8
+        before = []
+        if self._kernel_address(relative_base):
+            # .balign 8 may pad the s32 offsets to the relative base; 4-aligned tables do not.
+            before = [relative_base - 4 * count - (4 * count) % 8, relative_base - 4 * count]
+        for offsets in dict.fromkeys(before):
+            yield KallsymsCandidate("offsets and relative base before kallsyms_num_syms (up to 6.1)",
+                                    {**common, "kallsyms_offsets": offsets, "kallsyms_relative_base": relative_base})
+        addresses = names.num_syms_address - 8 * count
+        if self._sorted_kernel_addresses(addresses, count):
+            yield KallsymsCandidate("absolute kallsyms_addresses before kallsyms_num_syms (up to 6.1)",
+                                    {**common, "kallsyms_addresses": addresses})
+        offsets = tokens.end
+        for relative_base in dict.fromkeys((offsets + 4 * count + (4 * count) % 8, offsets + 4 * count)):
+            if self._kernel_address(relative_base):
+                yield KallsymsCandidate("offsets and relative base after kallsyms_token_index (6.2+)",
+                                        {**common, "kallsyms_offsets": offsets,
+                                         "kallsyms_relative_base": relative_base})
+        if self._place_relative_in_image(offsets, count):
+            yield KallsymsCandidate("place-relative offsets after kallsyms_token_index (7.0+)",
+                                    {**common, "kallsyms_offsets": offsets})
+        addresses = offsets + offsets % 8
+        if self._sorted_kernel_addresses(addresses, count):
+            yield KallsymsCandidate("absolute kallsyms_addresses after kallsyms_token_index (6.2-6.9)",
+                                    {**common, "kallsyms_addresses": addresses})
+
+    def _in_image(self, address: int) -> bool:
+        # The relative base is _text, which may sit a little below _stext.
+        return self.start - (16 << 20) <= address < self.start + self.size
+
+    def _kernel_address(self, address: int) -> bool:
+        try:
+            return self._in_image(self.memory.u64(address))
+        except FaultError:
+            return False
+
+    def _sorted_kernel_addresses(self, address: int, count: int) -> bool:
+        try:
+            values = struct.unpack(f"<{count}Q", self.memory.get(address, 8 * count))
+        except FaultError:
+            return False
+        return self._in_image(values[-1]) and all(a <= b for a, b in zip(values, values[1:]))
+
+    def _place_relative_in_image(self, address: int, count: int) -> bool:
+        try:
+            data = self.memory.get(address, 4 * count)
+        except FaultError:
+            return False
+        first = address + struct.unpack_from("<i", data, 0)[0]
+        last = address + 4 * (count - 1) + struct.unpack_from("<i", data, 4 * (count - 1))[0]
+        return first <= last and self._in_image(last)
