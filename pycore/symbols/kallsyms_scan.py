@@ -9,7 +9,7 @@ without a relative base), each table aligned to 8 bytes (4 since the 7.x C array
 from dataclasses import dataclass, field
 import re
 import struct
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from ..errors import FaultError
 
@@ -78,8 +78,8 @@ def kernel_image_start(vmcoreinfo) -> Optional[int]:
 class _Memory:
     """The searched range read through ``read`` in chunks, each kept once read.
 
-    An unreadable page reads as zeros here (makedumpfile drops zero pages; a fault is a
-    place the tables cannot be): the scan only proposes, the decoder reads again.
+    A chunk that faults is read page by page.  Its unreadable pages (makedumpfile leaves zero
+    pages out) scan as zeros, but no table is read from them: ``get`` raises FaultError there.
     """
 
     def __init__(self, read: Reader, start: int, size: int):
@@ -87,43 +87,46 @@ class _Memory:
         self.start = start
         self.end = start + size
         self.chunks: Dict[int, bytes] = {}
-        self.unreadable = 0
+        self.unreadable: Set[int] = set()  # page numbers
 
     def chunk(self, index: int) -> bytes:
+        """Chunk ``index`` of the range, unreadable pages as zeros."""
         data = self.chunks.get(index)
         if data is None:
             address = self.start + index * CHUNK
-            size = min(CHUNK, self.end - address)
+            end = min(address + CHUNK, self.end)
             try:
-                data = self.read_memory(address, size)
+                data = self.read_memory(address, end - address)
             except FaultError:
-                pages = []
-                for page in range(address, address + size, PAGE):
+                pieces = []
+                while address < end:
+                    page_end = min(end, (address // PAGE + 1) * PAGE)
                     try:
-                        pages.append(self.read_memory(page, min(PAGE, address + size - page)))
+                        pieces.append(self.read_memory(address, page_end - address))
                     except FaultError:
-                        pages.append(bytes(min(PAGE, address + size - page)))
-                        self.unreadable += PAGE
-                data = b"".join(pages)
-            if len(data) != size:
-                raise FaultError(f"short read of {len(data)} of {size} bytes", address)
+                        pieces.append(bytes(page_end - address))
+                        self.unreadable.add(address // PAGE)
+                    address = page_end
+                data = b"".join(pieces)
+            if len(data) != min(CHUNK, self.end - self.start - index * CHUNK):
+                raise FaultError(f"short read of {len(data)} bytes", self.start + index * CHUNK)
             self.chunks[index] = data
         return data
 
-    def get(self, address: int, size: int) -> bytes:
-        """``size`` bytes at ``address``; FaultError outside the range or memory."""
-        if size < 0:
-            raise FaultError("negative size", address)
-        if not (self.start <= address and address + size <= self.end):
+    def get(self, address: int, size: int, strict: bool = True) -> bytes:
+        """``size`` bytes at ``address``: FaultError where memory is unreadable, unless not ``strict``
+        (for a region only searched), where unreadable pages read as zeros."""
+        if size <= 0 or not (self.start <= address and address + size <= self.end):
             return self.read_memory(address, size)
         first = (address - self.start) // CHUNK
-        last = (address + size - 1 - self.start) // CHUNK if size else first
+        last = (address + size - 1 - self.start) // CHUNK
         data = b"".join(self.chunk(index) for index in range(first, last + 1))
+        if strict and self.unreadable:
+            for page in range(address // PAGE, (address + size - 1) // PAGE + 1):
+                if page in self.unreadable:
+                    raise FaultError("unreadable page in the searched range", page * PAGE)
         offset = address - self.start - first * CHUNK
         return data[offset:offset + size]
-
-    def u32(self, address: int) -> int:
-        return struct.unpack("<I", self.get(address, 4))[0]
 
     def u64(self, address: int) -> int:
         return struct.unpack("<Q", self.get(address, 8))[0]
@@ -175,7 +178,7 @@ class KallsymsScanner:
         """What the search covered and found, for an error message."""
         searched = f"searched {self.start:#x}-{self.start + self.size:#x}"
         if self.memory.unreadable:
-            searched += f" ({self.memory.unreadable >> 10} KiB unreadable)"
+            searched += f" ({len(self.memory.unreadable) * PAGE >> 10} KiB unreadable)"
         found = (f"{self.token_index_matches} token index patterns, "
                  f"{len(self.token_tables)} token tables ({', '.join(map(hex, self.token_tables)) or 'none'}), "
                  f"{len(self.names_tables)} names+markers ({', '.join(map(hex, self.names_tables)) or 'none'})")
@@ -242,7 +245,7 @@ class KallsymsScanner:
         window = 3 * MAX_SYMBOLS + 4 * (MAX_SYMBOLS // 256) + 16
         low = max(self.start, tokens.table_address - window)
         try:
-            data = self.memory.get(low, tokens.table_address - low)
+            data = self.memory.get(low, tokens.table_address - low, strict=False)
         except FaultError:
             return
         tries = 0
@@ -286,7 +289,7 @@ class KallsymsScanner:
         if high <= low:
             return None
         try:
-            words = self.memory.get(low - 8, high - low + 8)
+            words = self.memory.get(low - 8, high - low + 8, strict=False)
         except FaultError:
             return None
         for names_address in range(high - high % 4, low - 1, -4):
@@ -338,19 +341,24 @@ class KallsymsScanner:
                   "kallsyms_markers": names.markers_address, "kallsyms_token_table": tokens.table_address,
                   "kallsyms_token_index": tokens.index_address}
         count = names.count
-        relative_base = names.num_syms_address - 8
-        before = []
-        if self._kernel_address(relative_base):
-            # .balign 8 may pad the s32 offsets to the relative base; 4-aligned tables do not.
-            before = [relative_base - 4 * count - (4 * count) % 8, relative_base - 4 * count]
-        for offsets in dict.fromkeys(before):
-            yield KallsymsCandidate("offsets and relative base before kallsyms_num_syms (up to 6.1)",
-                                    {**common, "kallsyms_offsets": offsets, "kallsyms_relative_base": relative_base})
+        # A sorted run of kernel addresses proves the absolute layout; its last entry would
+        # otherwise pass for a relative base, so it is tried first.
         addresses = names.num_syms_address - 8 * count
         if self._sorted_kernel_addresses(addresses, count):
             yield KallsymsCandidate("absolute kallsyms_addresses before kallsyms_num_syms (up to 6.1)",
                                     {**common, "kallsyms_addresses": addresses})
+        relative_base = names.num_syms_address - 8
+        if self._kernel_address(relative_base):
+            # .balign 8 may pad the s32 offsets to the relative base; 4-aligned tables do not.
+            for offsets in dict.fromkeys((relative_base - 4 * count - (4 * count) % 8, relative_base - 4 * count)):
+                yield KallsymsCandidate("offsets and relative base before kallsyms_num_syms (up to 6.1)",
+                                        {**common, "kallsyms_offsets": offsets,
+                                         "kallsyms_relative_base": relative_base})
         offsets = tokens.end
+        addresses = offsets + offsets % 8
+        if self._sorted_kernel_addresses(addresses, count):
+            yield KallsymsCandidate("absolute kallsyms_addresses after kallsyms_token_index (6.2-6.9)",
+                                    {**common, "kallsyms_addresses": addresses})
         for relative_base in dict.fromkeys((offsets + 4 * count + (4 * count) % 8, offsets + 4 * count)):
             if self._kernel_address(relative_base):
                 yield KallsymsCandidate("offsets and relative base after kallsyms_token_index (6.2+)",
@@ -359,10 +367,6 @@ class KallsymsScanner:
         if self._place_relative_in_image(offsets, count):
             yield KallsymsCandidate("place-relative offsets after kallsyms_token_index (7.0+)",
                                     {**common, "kallsyms_offsets": offsets})
-        addresses = offsets + offsets % 8
-        if self._sorted_kernel_addresses(addresses, count):
-            yield KallsymsCandidate("absolute kallsyms_addresses after kallsyms_token_index (6.2-6.9)",
-                                    {**common, "kallsyms_addresses": addresses})
 
     def _in_image(self, address: int) -> bool:
         # The relative base is _text, which may sit a little below _stext.
@@ -379,7 +383,9 @@ class KallsymsScanner:
             values = struct.unpack(f"<{count}Q", self.memory.get(address, 8 * count))
         except FaultError:
             return False
-        return self._in_image(values[-1]) and all(a <= b for a, b in zip(values, values[1:]))
+        # Per-CPU symbols hold small offsets, but most of a kernel's symbols are in its image.
+        return (self._in_image(values[count // 2]) and self._in_image(values[-1])
+                and all(a <= b for a, b in zip(values, values[1:])))
 
     def _place_relative_in_image(self, address: int, count: int) -> bool:
         try:
