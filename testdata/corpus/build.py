@@ -38,6 +38,13 @@ CASES = {
                        crashkernel="256M", capture="kdump"),
     "6.12-sysrq-l4-qemu": dict(kernel="6.12", scenario="sysrq", paging_levels=4, memory_mib=1024,
                                capture="qemu"),
+    # The oldest and the newest kernel: only the dumps the guest writes (full
+    # ELF, flattened zstd and its reassembled kdump file), not the host's
+    # conversions, to keep CI time down; the formats are covered above.
+    "5.10-sysrq-l4": dict(kernel="5.10", scenario="sysrq", paging_levels=4, memory_mib=1024,
+                          crashkernel="256M", capture="kdump", conversions=False),
+    "7.2-sysrq-l4": dict(kernel="7.2", scenario="sysrq", paging_levels=4, memory_mib=1024,
+                         crashkernel="256M", capture="kdump", conversions=False),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text
@@ -168,6 +175,7 @@ def capture(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools):
             full = out / "vmcore.elf"
             move_prefix(work / "disk-a.img", reported["vda"]["size"], full)
             dumps.insert(0, dump_entry(full, "elf", "none", 0, "guest: dd if=/proc/vmcore"))
+        if case.get("full", True) and case.get("conversions", True):
             for file_name, options, fmt, codec, level in CONVERSIONS:
                 log(f"makedumpfile {' '.join(options)} -> {file_name}")
                 makedumpfile_run(options + [full, out / file_name])
@@ -212,15 +220,20 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
     levels = 5 if "NUMBER(pgtable_l5_enabled)=1" in info else 4
     if levels != case["paging_levels"]:
         raise BuildError(f"{name}: the guest ran with {levels}-level paging, expected {case['paging_levels']}")
-    references, pairs = reference.record_full(tools, kernel["vmlinux"], primary, ref_dir, case["memory_mib"])
+    crash_options = reference.CRASH_OPTIONS.get(case["kernel"], ())
+    references, pairs = reference.record_full(tools, kernel["vmlinux"], primary, ref_dir, case["memory_mib"],
+                                              crash_options)
     for dump in dumps:
         if dump["name"] != primary.name and dump["format"] != "flattened":
-            references += reference.record_format(tools, kernel["vmlinux"], out / dump["name"], ref_dir, pairs)
+            cannot_open = reference.CRASH_CANNOT_OPEN.get((case["kernel"], dump["format"]))
+            references += reference.record_format(tools, kernel["vmlinux"], out / dump["name"], ref_dir, pairs,
+                                                  crash_options, cannot_open)
     for dump in dumps:
         if dump["format"] != "flattened" and (dump["name"] == primary.name or dump["format"] == "kdump"):
             references += reference.record_dmesg(tools, out / dump["name"], ref_dir, dump["format"] == "elf")
             if dump["format"] == "kdump":
                 break
+    view = record_guest_view(out)
     sums = [f"{d['sha256']}  {d['name']}" for d in dumps]
     if name == "sample":
         # Committed to git: keep it small.
@@ -242,7 +255,7 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
         # Relative to the cache root ($PYCORE_CACHE, default ~/.cache/pycore).
         "vmlinux": str(kernel["vmlinux"].relative_to(CACHE)),
         "vmlinux_build_id": kernel["build_id"],
-        "debuginfo_package": kernel["package"] + "-dbg",
+        "debuginfo_package": kernel["dbg_package"],
         "system_map": system_map.name,
         "paging_levels": levels,
         "scenario": case["scenario"],
@@ -256,6 +269,9 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
         "unavailable": [],
         "reference_dump": primary.name,
         "references": references,
+        "crash_options": list(crash_options),
+        "guest_view": view,
+        "crash_wrong": reference.CRASH_WRONG.get(case["kernel"], []),
         "tools": {"crash": tools.version("crash"), "makedumpfile": tools.version("makedumpfile"),
                   "qemu": run(["qemu-system-x86_64", "--version"]).stdout.decode().splitlines()[0]},
         "capture_seconds": capture_seconds,
@@ -268,6 +284,17 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
     log(f"{name}: done in {manifest['build_seconds']} s, "
         + ", ".join(f"{d['name']} {d['size'] / 2**20:.1f} MiB" for d in dumps))
     return manifest
+
+
+def record_guest_view(out: Path) -> list:
+    """The guest's own listings from console.log into reference/guest/; returns the manifest's guest_view."""
+    view_dir = out / "reference" / "guest"
+    view_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, (command, text) in guest.guest_view((out / "console.log").read_text(errors="replace")).items():
+        (view_dir / f"{name}.txt").write_text(text)
+        entries.append({"name": name, "command": command, "file": f"reference/guest/{name}.txt"})
+    return entries
 
 
 def main() -> int:

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -23,9 +24,31 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # The kernels the corpus is built from. Pinned so that a rebuild gives the
 # same kernels; when the archive drops a pinned version the build falls back
 # to what the suite's linux-image-cloud-amd64 meta-package depends on.
+# "package" names the kernel as apt does; "contents" lists the packages that
+# hold its files when they are not in "package" itself: sid splits a kernel
+# into linux-binary-* (vmlinuz) and linux-modules-*, and bullseye's signed
+# image is taken as its -unsigned twin. The -dbg package is always
+# linux-image-<release>-dbg.
 KERNELS = {
+    "5.10": {"suite": "bullseye", "package": "linux-image-5.10.0-32-cloud-amd64-unsigned", "version": "5.10.223-1",
+             "release": "5.10.0-32-cloud-amd64"},
     "6.1": {"suite": "bookworm", "package": "linux-image-6.1.0-56-cloud-amd64", "version": "6.1.192-2"},
     "6.12": {"suite": "trixie", "package": "linux-image-6.12.117+deb13-cloud-amd64", "version": "6.12.117-1"},
+    "7.2": {"suite": "sid", "package": "linux-image-7.2.13+deb14-cloud-amd64", "version": "7.2.13-1",
+            "contents": ["linux-binary-7.2.13+deb14-cloud-amd64", "linux-modules-7.2.13+deb14-cloud-amd64"]},
+}
+
+# Where a kernel's files lie in its packages, older Debian layout first: up to
+# 6.12 /boot/vmlinuz-<release> and /usr/lib/debug/boot/; sid's 7.x
+# /usr/lib/modules/<release>/vmlinuz and /usr/lib/debug/lib/modules/<release>/.
+IMAGE_FILES = {
+    "vmlinuz": ("boot/vmlinuz-{release}", "usr/lib/modules/{release}/vmlinuz"),
+    "config": ("boot/config-{release}", "usr/lib/modules/{release}/config"),
+}
+DEBUG_FILES = {
+    "vmlinux": ("usr/lib/debug/boot/vmlinux-{release}", "usr/lib/debug/lib/modules/{release}/vmlinux"),
+    # The image package's System.map is a placeholder; the real one is in -dbg.
+    "System.map": ("usr/lib/debug/boot/System.map-{release}", "usr/lib/debug/lib/modules/{release}/System.map"),
 }
 
 # crash 9 and makedumpfile >= 1.7.6 with every library they load, from sid.
@@ -40,6 +63,8 @@ TOOL_PACKAGES = [
     "libxenforeignmemory1", "libxengnttab1", "libxentoollog1", "libxentoolcore1",
 ]
 TOOL_SUITE = "sid"
+# The suites of the private sources list: every kernel's and the tools'.
+SUITES = ("bullseye", "bookworm", "trixie", "sid")
 TOOL_LIBRARY_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu"]
 
 # Modules the cloud kernels may build as modules but the guest needs.
@@ -103,19 +128,20 @@ def apt_update(force: bool = False) -> None:
     """Write the private apt configuration and fetch its package lists."""
     lists = APT_ROOT / "state" / "lists"
     stamp = APT_ROOT / "updated"
-    if not force and stamp.exists():
-        return
     mirrors = host_mirrors()
     for d in (APT_ROOT / "etc" / "preferences.d", lists / "partial", APT_ROOT / "cache" / "archives" / "partial"):
         d.mkdir(parents=True, exist_ok=True)
     (APT_ROOT / "state" / "status").touch()
-    lines = [f"deb [signed-by={KEYRING}] {mirrors['debian']} {suite} main" for suite in ("bookworm", "trixie", "sid")]
+    lines = [f"deb [signed-by={KEYRING}] {mirrors['debian']} {suite} main" for suite in SUITES]
     if mirrors["security"]:
         lines.append(f"deb [signed-by={KEYRING}] {mirrors['security']} bookworm-security main")
-    (APT_ROOT / "etc" / "sources.list").write_text("\n".join(lines) + "\n")
+    sources = "\n".join(lines) + "\n"
+    if not force and stamp.exists() and stamp.read_text() == sources:
+        return
+    (APT_ROOT / "etc" / "sources.list").write_text(sources)
     log("apt-get update (private configuration)")
     run(["apt-get", *apt_options(), "update"])
-    stamp.touch()
+    stamp.write_text(sources)
 
 
 def deb_path(directory: Path, package: str, version: str | None) -> Path | None:
@@ -138,18 +164,33 @@ def apt_show_field(spec: str, field: str) -> str:
     return m.group(1).strip()
 
 
+def kernel_pin(entry: dict) -> dict:
+    """A KERNELS entry with its release, the packages holding its files and its -dbg package filled in."""
+    pin = dict(entry)
+    pin.setdefault("release", pin["package"][len("linux-image-"):])
+    pin.setdefault("contents", [pin["package"]])
+    pin["dbg"] = f"linux-image-{pin['release']}-dbg"
+    return pin
+
+
+def download_kernel(pin: dict) -> None:
+    """The .debs of pin that are not cached yet."""
+    directory = DOWNLOADS / "debs"
+    missing = [p for p in pin["contents"] + [pin["dbg"]] if not deb_path(directory, p, pin["version"])]
+    if missing:
+        log(f"downloading {' '.join(missing)} {pin['version']}")
+        apt_download(directory, *(f"{package}={pin['version']}" for package in missing))
+
+
 def resolve_kernel(key: str) -> dict:
     """The pinned kernel of KERNELS[key], or the suite's current one if the archive dropped it."""
-    pin = dict(KERNELS[key])
+    pin = kernel_pin(KERNELS[key])
     directory = DOWNLOADS / "debs"
-    if deb_path(directory, pin["package"], pin["version"]) and deb_path(directory, pin["package"] + "-dbg", pin["version"]):
+    if all(deb_path(directory, p, pin["version"]) for p in pin["contents"] + [pin["dbg"]]):
         return pin
     apt_update()
     try:
-        for package in (pin["package"], pin["package"] + "-dbg"):
-            if not deb_path(directory, package, pin["version"]):
-                log(f"downloading {package} {pin['version']}")
-                apt_download(directory, f"{package}={pin['version']}")
+        download_kernel(pin)
         return pin
     except BuildError as error:
         log(f"WARNING: pinned kernel {pin['package']} {pin['version']} not downloadable ({str(error).splitlines()[0]})")
@@ -158,11 +199,13 @@ def resolve_kernel(key: str) -> dict:
     m = re.search(r"(linux-image-[^\s,]+-cloud-amd64) \(= ([^)]+)\)", depends)
     if not m:
         raise BuildError(f"cannot find the current cloud kernel of {pin['suite']} in: {depends}")
-    pin.update(package=m.group(1), version=m.group(2))
+    package, version = m.groups()
+    # sid's linux-image-<release> only depends on the linux-binary- and linux-modules- packages that hold the files.
+    parts = re.findall(r"(linux-(?:binary|modules)-[^\s,]+) \(=", apt_show_field(f"{package}={version}", "Depends"))
+    pin = kernel_pin({"suite": pin["suite"], "package": package, "version": version,
+                      **({"contents": parts} if parts else {})})
     log(f"WARNING: falling back to {pin['package']} {pin['version']}; update KERNELS in fetch.py")
-    for package in (pin["package"], pin["package"] + "-dbg"):
-        if not deb_path(directory, package, pin["version"]):
-            apt_download(directory, f"{package}={pin['version']}")
+    download_kernel(pin)
     return pin
 
 
@@ -201,12 +244,38 @@ def modules_in_order(modules_dir: Path, wanted: list) -> list:
     return order
 
 
+def package_file(tree: Path, layouts: tuple, release: str) -> Path | None:
+    """The first of layouts (IMAGE_FILES paths) present in the unpacked tree."""
+    for layout in layouts:
+        path = tree / layout.format(release=release)
+        if path.exists():
+            return path
+    return None
+
+
+def extract_debug_files(dbg: Path, release: str, kdir: Path) -> None:
+    """vmlinux and System.map (DEBUG_FILES) from the -dbg package into kdir, in one pass over its data."""
+    wanted = {layout.format(release=release): name for name, layouts in DEBUG_FILES.items() for layout in layouts}
+    found = set()
+    tar_stream = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(dbg)], stdout=subprocess.PIPE)
+    with tarfile.open(fileobj=tar_stream.stdout, mode="r|") as tar:
+        for member in tar:
+            name = wanted.get(member.name.removeprefix("./"))
+            if name and member.isfile():
+                with tar.extractfile(member) as source, open(kdir / name, "wb") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
+                found.add(name)
+    if tar_stream.wait() != 0:
+        raise BuildError(f"dpkg-deb --fsys-tarfile {dbg} failed")
+    missing = sorted(set(DEBUG_FILES) - found)
+    if missing:
+        raise BuildError(f"{dbg.name} has no {', '.join(missing)} at any of: {', '.join(sorted(wanted))}")
+
+
 def prepare_kernel(key: str) -> dict:
-    """Download and unpack one kernel: vmlinuz, System.map, config, guest modules, vmlinux."""
+    """Download and unpack one kernel: vmlinuz, System.map, config (when packaged), guest modules, vmlinux."""
     pin = resolve_kernel(key)
-    image = deb_path(DOWNLOADS / "debs", pin["package"], pin["version"])
-    dbg = deb_path(DOWNLOADS / "debs", pin["package"] + "-dbg", pin["version"])
-    release = pin["package"][len("linux-image-"):]
+    release = pin["release"]
     kdir = DOWNLOADS / "kernels" / release
     done = kdir / ".done"
     if not done.exists():
@@ -214,9 +283,14 @@ def prepare_kernel(key: str) -> dict:
         shutil.rmtree(kdir, ignore_errors=True)
         tmp = kdir / "tmp"
         tmp.mkdir(parents=True)
-        run(["dpkg-deb", "-x", image, tmp])
-        shutil.copy(tmp / "boot" / f"vmlinuz-{release}", kdir / "vmlinuz")
-        shutil.copy(tmp / "boot" / f"config-{release}", kdir / "config")
+        for package in pin["contents"]:
+            run(["dpkg-deb", "-x", deb_path(DOWNLOADS / "debs", package, pin["version"]), tmp])
+        for name, layouts in IMAGE_FILES.items():
+            path = package_file(tmp, layouts, release)
+            if path is not None:
+                shutil.copy(path, kdir / name)
+            elif name == "vmlinuz":
+                raise BuildError(f"no vmlinuz in {' '.join(pin['contents'])}")
         moddir = next(p for p in (tmp / "usr/lib/modules" / release, tmp / "lib/modules" / release) if p.exists())
         order = modules_in_order(moddir, GUEST_MODULES)
         (kdir / "modules").mkdir()
@@ -227,23 +301,16 @@ def prepare_kernel(key: str) -> dict:
             names.append(name)
         (kdir / "modules" / "order").write_text("\n".join(names) + "\n")
         shutil.rmtree(tmp)
-        log(f"extracting vmlinux from {dbg.name}")
-        tmp.mkdir()
-        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(dbg)], stdout=subprocess.PIPE)
-        run(["tar", "-x", "-C", tmp, "--wildcards", "./usr/lib/debug/boot/*"], stdin=tar.stdout)
-        if tar.wait() != 0:
-            raise BuildError(f"dpkg-deb --fsys-tarfile {dbg} failed")
-        shutil.move(str(tmp / "usr/lib/debug/boot" / f"vmlinux-{release}"), kdir / "vmlinux")
-        # The image package's System.map is a placeholder; the real one is in -dbg.
-        shutil.move(str(tmp / "usr/lib/debug/boot" / f"System.map-{release}"), kdir / "System.map")
-        shutil.rmtree(tmp)
+        dbg = deb_path(DOWNLOADS / "debs", pin["dbg"], pin["version"])
+        log(f"extracting vmlinux and System.map from {dbg.name}")
+        extract_debug_files(dbg, release, kdir)
         done.write_text(f"{pin['package']} {pin['version']}\n")
     notes = run(["readelf", "-n", kdir / "vmlinux"]).stdout.decode()
     build_id = re.search(r"Build ID:\s*([0-9a-f]+)", notes)
     return {
         "key": key, "release": release, "package": pin["package"], "version": pin["version"],
-        "suite": pin["suite"], "dir": kdir, "vmlinux": kdir / "vmlinux", "vmlinuz": kdir / "vmlinuz",
-        "system_map": kdir / "System.map", "modules": kdir / "modules",
+        "suite": pin["suite"], "dbg_package": pin["dbg"], "dir": kdir, "vmlinux": kdir / "vmlinux",
+        "vmlinuz": kdir / "vmlinuz", "system_map": kdir / "System.map", "modules": kdir / "modules",
         "build_id": build_id.group(1) if build_id else None,
     }
 

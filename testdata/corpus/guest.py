@@ -29,6 +29,35 @@ SCRIPTS = {
 }
 
 
+# What init.sh prints of the crashing guest's own view just before the crash
+# (name: the command it ran); build.py saves each under reference/guest/NAME.txt.
+GUEST_VIEW = {
+    "date": "date +%s",
+    "uptime": "cat /proc/uptime",
+    "meminfo": "cat /proc/meminfo",
+    "modules": "cat /proc/modules",
+    "slabinfo": "cat /proc/slabinfo",
+    "ps": "ps",
+}
+
+
+def guest_view(console: str) -> dict:
+    """{name: (command, output)} of the GUEST_VIEW listings in the console log.
+
+    The serial console ends lines with CR LF; the output is given with LF only.
+    """
+    found = {}
+    for m in re.finditer(r"^PYCORE: begin (\w+): (.*?)\r?\n(.*?)^PYCORE: end \1\r?$", console, re.M | re.S):
+        found[m.group(1)] = (m.group(2).strip(), m.group(3).replace("\r\n", "\n"))
+    missing = [name for name in GUEST_VIEW if name not in found]
+    if missing:
+        raise BuildError(f"the guest printed no {', '.join(missing)} (PYCORE: begin/end lines)")
+    wrong = [name for name in GUEST_VIEW if found[name][0] != GUEST_VIEW[name]]
+    if wrong:
+        raise BuildError(f"the guest ran other commands than GUEST_VIEW for {', '.join(wrong)}")
+    return {name: found[name] for name in GUEST_VIEW}
+
+
 def cpio_gz(tree: Path, out: Path) -> None:
     files = subprocess.run(["find", "."], cwd=tree, stdout=subprocess.PIPE, check=True).stdout
     with open(out, "wb") as f:

@@ -75,6 +75,27 @@ if [ "$(param pycore.capture)" = "kdump" ]; then
     rm -f /boot/vmlinuz /boot/capture.img
 fi
 
+# The guest's own view, the second oracle where crash is wrong (crash 9.0.2
+# on 7.2): each between "PYCORE: begin NAME: COMMAND" and "PYCORE: end NAME";
+# build.py saves them under reference/guest/. The console loglevel is 1
+# meanwhile so that no kernel message lands inside a listing.
+show() {
+    name=$1
+    shift
+    echo "PYCORE: begin $name: $*"
+    "$@"
+    echo "PYCORE: end $name"
+}
+loglevel=$(cut -f1 /proc/sys/kernel/printk)
+echo 1 > /proc/sys/kernel/printk
+show date date +%s
+show uptime cat /proc/uptime
+show meminfo cat /proc/meminfo
+show modules cat /proc/modules
+show slabinfo cat /proc/slabinfo
+show ps ps
+echo "$loglevel" > /proc/sys/kernel/printk
+
 case "$scenario" in
     sysrq)
         echo "PYCORE: crashing via sysrq-c"

@@ -20,6 +20,33 @@ FULL_COMMANDS = [
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
 
+# crash 9.0.2's recordings known to be wrong on a kernel (KERNELS key of fetch.py): the command,
+# what goes wrong, the guest's own listing (guest.GUEST_VIEW name) that holds there instead, and
+# when only some lines are wrong, their labels. Recorded anyway; the manifest's crash_wrong tells
+# the tests to compare with the guest instead.
+CRASH_WRONG = {
+    "7.2": [
+        {"command": "kmem -s", "guest_view": "slabinfo",
+         "why": "crash 9.0.2 stops at 'invalid structure member offset: kmem_cache_local_node' "
+                "(7.1 removed kmem_cache.node)"},
+        {"command": "mod", "guest_view": "modules",
+         "why": "crash 9.0.2 'cannot access vmalloc'd module memory' (and runs with --no_modules)"},
+        {"command": "sys", "guest_view": "date, uptime", "lines": ["DATE", "UPTIME"],
+         "why": "crash 9.0.2 prints DATE as 1970-01-01 and an UPTIME minutes longer than the guest's"},
+    ],
+}
+# crash options a kernel needs (KERNELS key of fetch.py). crash 9.0.2 does not start on 7.2
+# ("invalid structure member offset: module_num_gpl_syms": struct module lost it in 7.x) unless
+# told to leave the modules alone.
+CRASH_OPTIONS = {
+    "7.2": ("--no_modules",),
+}
+# Dump formats crash 9.0.2 cannot open at all on a kernel: (KERNELS key, format) -> what happens.
+# Its output is recorded in reference/formats/<dump>/crash.txt, with "ok": false in the manifest.
+CRASH_CANNOT_OPEN = {
+    ("7.2", "kdump"): "crash 9.0.2 exits with status 1 and no message while gathering the task table",
+}
+
 
 def file_name(command: str) -> str:
     return command.replace(" ", "_").replace("/", "_") + ".txt"
@@ -33,8 +60,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_dir: Path) -> dict:
-    """Run commands in one crash session, each redirected to out_dir/<file_name>.
+def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_dir: Path,
+                  options: tuple = ()) -> dict:
+    """Run commands in one crash session (crash options: CRASH_OPTIONS), each redirected to
+    out_dir/<file_name>.
 
     Returns {command: file path}. crash's banner is not recorded (-s).
     """
@@ -45,7 +74,8 @@ def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_d
             f.unlink()
     script = "set scroll off\n" + "".join(f"{c} > {files[c]}\n" for c in commands) + "q\n"
     # Run beside the dump so that `sys` shows its bare name, not a local path.
-    result = subprocess.run(tools.crash() + ["-s", str(vmlinux), dump.name], cwd=dump.parent, input=script.encode(),
+    result = subprocess.run(tools.crash() + ["-s", *options, str(vmlinux), dump.name], cwd=dump.parent,
+                            input=script.encode(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
     missing = [c for c, f in files.items() if not f.exists()]
     if missing:
@@ -58,22 +88,24 @@ def crash_session(tools: Tools, vmlinux: Path, dump: Path, commands: list, out_d
 RD_SYMBOLS = ("linux_banner", "init_task", "init_top_pgt", "init_uts_ns")
 
 
-def symbol_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path) -> dict:
-    files = crash_session(tools, vmlinux, dump, [f"sym {n}" for n in RD_SYMBOLS], work)
+def symbol_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, options: tuple) -> dict:
+    files = crash_session(tools, vmlinux, dump, [f"sym {n}" for n in RD_SYMBOLS], work, options)
     addresses = {}
     for name in RD_SYMBOLS:
-        m = re.search(rf"^([0-9a-f]+) \(\w\) {name}$", files[f"sym {name}"].read_text(), re.M)
+        # crash 9.0.2 ends the line with a space on 7.2.
+        m = re.search(rf"^([0-9a-f]+) \(\w\) {name} ?$", files[f"sym {name}"].read_text(), re.M)
         if not m:
             raise BuildError(f"crash could not find {name} in {dump}")
         addresses[name] = int(m.group(1), 16)
     return addresses
 
 
-def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memory_mib: int) -> list:
+def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memory_mib: int,
+                       options: tuple) -> list:
     """(label, physical address) pairs for the rd -p references."""
-    symbols = symbol_addresses(tools, vmlinux, dump, work)
+    symbols = symbol_addresses(tools, vmlinux, dump, work, options)
     commands = [f"vtop {symbols[n]:#x}" for n in RD_SYMBOLS]
-    files = crash_session(tools, vmlinux, dump, commands, work)
+    files = crash_session(tools, vmlinux, dump, commands, work, options)
     pairs = [("page 1", 0x1000)]
     for name, command in zip(RD_SYMBOLS, commands):
         m = re.search(r"^[0-9a-f]{16}\s+([0-9a-f]+)\s*$", files[command].read_text(), re.M)
@@ -90,15 +122,16 @@ def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memo
     return pairs
 
 
-def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_mib: int) -> list:
+def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_mib: int,
+                options: tuple = ()) -> list:
     """The full crash command set on dump; returns the manifest's reference list."""
     log(f"crash references on {dump.name}")
     work = ref_dir / ".work"
-    pairs = physical_addresses(tools, vmlinux, dump, work, memory_mib)
-    symbols = symbol_addresses(tools, vmlinux, dump, work)
+    pairs = physical_addresses(tools, vmlinux, dump, work, memory_mib, options)
+    symbols = symbol_addresses(tools, vmlinux, dump, work, options)
     rd_commands = [f"rd -p {addr:#x} 8" for _, addr in pairs]
     vtop = f"vtop {symbols['init_task']:#x}"
-    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop], ref_dir)
+    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop], ref_dir, options)
     subprocess.run(["rm", "-rf", str(work)])
     entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in FULL_COMMANDS]
     for (label, addr), command in zip(pairs, rd_commands):
@@ -110,11 +143,24 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
     return entries, pairs
 
 
-def record_format(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, pairs: list) -> list:
-    """sys and the rd -p set on one more dump file, under reference/formats/<dump>/."""
+def record_format(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, pairs: list,
+                  options: tuple = (), cannot_open: str | None = None) -> list:
+    """sys and the rd -p set on one more dump file, under reference/formats/<dump>/.
+
+    cannot_open (CRASH_CANNOT_OPEN) says crash is known to fail on this dump: what it printed
+    is recorded instead of failing the build.
+    """
     out = ref_dir / "formats" / dump.name
     commands = FORMAT_COMMANDS + [f"rd -p {addr:#x} 8" for _, addr in pairs]
-    files = crash_session(tools, vmlinux, dump, commands, out)
+    try:
+        files = crash_session(tools, vmlinux, dump, commands, out, options)
+    except BuildError as error:
+        if cannot_open is None:
+            raise
+        failed = out / "crash.txt"
+        failed.write_text(f"{error}\n")
+        return [{"command": "crash", "file": str(failed.relative_to(ref_dir.parent)), "dump": dump.name,
+                 "ok": False, "why": cannot_open}]
     return [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in commands]
 
 
