@@ -14,7 +14,7 @@ from pycore import open as open_dump
 from pycore.debuginfo import load_symbols
 from pycore.dump.vmcoreinfo import VmcoreInfo
 from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
-from pycore.symbols.kallsyms_scan import KallsymsScanner, kernel_image_start
+from pycore.symbols.kallsyms_scan import MAX_TOKEN_TABLES, KallsymsScanner, kernel_image_start
 
 from corpus import cases, pycore_output
 
@@ -69,18 +69,21 @@ class SyntheticKernel:
     """Kernel memory from ``TEXT``: 2 MiB of text holding decoys, and the kallsyms tables 16 MiB in.
 
     The decoys are what a search meets first: a u16 array counting 0 to 255 (a token index
-    with no token table), and a copy of the real token table and index with nothing before them.
+    with no token table), and ``copies`` copies of the real token table and index with nothing
+    before them.
     Everything else faults, as unmapped memory does.
     """
 
-    def __init__(self, entries, layout="absolute-percpu", order=ORDER_6_12):
+    def __init__(self, entries, layout="absolute-percpu", order=ORDER_6_12, copies=1):
         self.tables = build_kallsyms(entries, layout=layout, order=order, base=TEXT + (16 << 20))
         tokens = self.tables.locations["kallsyms_token_table"]
         copy = self.tables.data[tokens - self.tables.base:self.tables.locations["kallsyms_token_index"]
                                 + 512 - self.tables.base]
         text = bytearray(b"\xcc" * (2 << 20))
         text[0x10000:0x10200] = struct.pack("<256H", *range(256))
-        text[0x40000:0x40000 + len(copy)] = copy
+        for number in range(copies):
+            start = 0x40000 + number * 0x1000
+            text[start:start + len(copy)] = copy
         self.memory = bytearray(self.tables.data)
         self.text = bytes(text)
 
@@ -174,6 +177,15 @@ def test_damaged_tables_are_refused(table, offset, data):
     kernel.patch(table, offset, data)
     with pytest.raises(MissingDebugInfoError, match="search of the kernel image"):
         load_symbols(kernel.vmcoreinfo(entries), None, None, kernel.read)
+
+
+def test_search_gives_up_after_a_bounded_number_of_token_tables():
+    entries = kernel_symbols()
+    kernel = SyntheticKernel(entries, copies=MAX_TOKEN_TABLES)
+    scanner = KallsymsScanner(kernel.read, TEXT)
+    assert list(scanner.candidates()) == []
+    assert len(scanner.token_tables) == MAX_TOKEN_TABLES and scanner.names_tables == []
+    assert f"the search stops at {MAX_TOKEN_TABLES} token tables" in scanner.describe()
 
 
 def test_tables_that_disagree_with_vmcoreinfo_are_refused():

@@ -4,7 +4,7 @@ does not name them (before 6.0) and no System.map or vmlinux is at hand.
 Covers the table orders scripts/kallsyms.c has written on x86_64: offsets (or absolute addresses)
 and the relative base before ``kallsyms_num_syms`` (up to 6.1, with ``kallsyms_seqs_of_names``
 between the markers and the token table in 6.1), after ``kallsyms_token_index`` (6.2+, with or
-without a relative base), each table aligned to 8 bytes (4 since the 7.x C arrays).
+without a relative base), each table aligned to 8 bytes (to 4 in the 7.2 image).
 """
 from dataclasses import dataclass, field
 import re
@@ -23,13 +23,16 @@ SEARCH_SIZE = 64 << 20
 LINK_ADDRESS = 0xFFFFFFFF81000000
 # Bounds for the search only (the decoder has its own): 6.12 has ~158k symbols, 7.2 ~187k.
 MAX_SYMBOLS = 1 << 20
-# A token is a run of a symbol's characters; the longest seen is 23 bytes (6.12).
+# A token is a run of a symbol's characters; the longest seen is 23 bytes (6.12).  Bounded so
+# that the first step of the token index fits the one byte its pattern allows.
 MAX_TOKEN = 254
 # Fewer distinct characters than this cannot spell a kernel's symbols (letters, digits, '_').
 MIN_TOKENS = 32
 # kallsyms_names entry: a one- or two-byte length, then up to KSYM_NAME_LEN (512 since 6.1) codes.
 MAX_ENTRY = 2 + 512
-# Tries per structure found, so a hostile image cannot make the search quadratic.
+# Token tables examined, and marker runs tried per token table: the kernel has one of each, and
+# a hostile image full of copies must not make the search quadratic.
+MAX_TOKEN_TABLES = 16
 MAX_TRIES = 64
 
 # kallsyms_token_index starts 0, then token 0's length + 1, then two more small offsets.
@@ -182,6 +185,8 @@ class KallsymsScanner:
         found = (f"{self.token_index_matches} token index patterns, "
                  f"{len(self.token_tables)} token tables ({', '.join(map(hex, self.token_tables)) or 'none'}), "
                  f"{len(self.names_tables)} names+markers ({', '.join(map(hex, self.names_tables)) or 'none'})")
+        if len(self.token_tables) == MAX_TOKEN_TABLES:
+            found += f"; the search stops at {MAX_TOKEN_TABLES} token tables"
         return f"{searched}: {found}"
 
     # --- kallsyms_token_index and kallsyms_token_table -------------------------------------------
@@ -197,6 +202,8 @@ class KallsymsScanner:
                 index = self._token_index(address)
                 if index is not None:
                     for table in self._token_table(address, index):
+                        if len(self.token_tables) == MAX_TOKEN_TABLES:
+                            return
                         self.token_tables.append(table)
                         yield _Tokens(address, table, address + 512)
             tail = data[-7:]
@@ -276,8 +283,10 @@ class KallsymsScanner:
         """How many of the increasing words can be the markers: those that end within 8 bytes of
         the token table, or 3 bytes a symbol (kallsyms_seqs_of_names, 6.1) before it."""
         for count in range(2, available + 1):
-            gap = table_address - (address + 4 * count)
-            if 0 <= gap < 8 or 3 * (256 * (count - 1) + 1) <= gap - (-(address + 4 * count) % 8) < 3 * 256 * count + 8:
+            end = address + 4 * count
+            gap = table_address - end
+            seqs_of_names = gap - (-end % 8)
+            if 0 <= gap < 8 or 3 * (256 * (count - 1) + 1) <= seqs_of_names < 3 * 256 * count + 8:
                 yield count
 
     def _names(self, markers_address: int, markers: List[int]) -> Optional[_Names]:
@@ -345,7 +354,8 @@ class KallsymsScanner:
         # otherwise pass for a relative base, so it is tried first.
         addresses = names.num_syms_address - 8 * count
         if self._sorted_kernel_addresses(addresses, count):
-            yield KallsymsCandidate("absolute kallsyms_addresses before kallsyms_num_syms (up to 6.1)",
+            yield KallsymsCandidate("absolute kallsyms_addresses before kallsyms_num_syms (before 4.6; up to 6.1 "
+                                    "without KALLSYMS_BASE_RELATIVE)",
                                     {**common, "kallsyms_addresses": addresses})
         relative_base = names.num_syms_address - 8
         if self._kernel_address(relative_base):
@@ -357,7 +367,8 @@ class KallsymsScanner:
         offsets = tokens.end
         addresses = offsets + offsets % 8
         if self._sorted_kernel_addresses(addresses, count):
-            yield KallsymsCandidate("absolute kallsyms_addresses after kallsyms_token_index (6.2-6.9)",
+            yield KallsymsCandidate("absolute kallsyms_addresses after kallsyms_token_index (6.2-6.10 without "
+                                    "KALLSYMS_BASE_RELATIVE)",
                                     {**common, "kallsyms_addresses": addresses})
         for relative_base in dict.fromkeys((offsets + 4 * count + (4 * count) % 8, offsets + 4 * count)):
             if self._kernel_address(relative_base):
