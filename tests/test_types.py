@@ -169,7 +169,8 @@ def test_btf_big_endian_blob_parses_the_same():
     big = (bytes.fromhex("eb9f") + little[2:4] + b"".join(
         int.from_bytes(little[i:i + 4], "little").to_bytes(4, "big") for i in range(4, 24, 4))
         + b"".join(x.to_bytes(4, "big") for x in words) + bytes(w.strings))
-    assert parse_btf(big, "be").find("int").is_signed
+    found = parse_btf(big, "be").find("int")
+    assert (found.kind, found.size, found.is_signed, found.type_name()) == (TypeKind.INT, 4, True, "int")
 
 
 # -- malformed BTF ----------------------------------------------------------
