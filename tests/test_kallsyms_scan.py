@@ -66,7 +66,8 @@ def test_scanned_symbols_hold_every_system_map_and_symtab_text_and_data_symbol(r
 # --- (b) synthetic kernel images -------------------------------------------------------------------
 
 class SyntheticKernel:
-    """Kernel memory from ``TEXT``: 2 MiB of text holding decoys, and the kallsyms tables 16 MiB in.
+    """Kernel memory from ``TEXT``: 2 MiB of text holding decoys, an unmapped 2 MiB (the gap the
+    kernel frees between text and rodata), and the kallsyms tables.
 
     The decoys are what a search meets first: a u16 array counting 0 to 255 (a token index
     with no token table), and ``copies`` copies of the real token table and index with nothing
@@ -75,7 +76,7 @@ class SyntheticKernel:
     """
 
     def __init__(self, entries, layout="absolute-percpu", order=ORDER_6_12, copies=1):
-        self.tables = build_kallsyms(entries, layout=layout, order=order, base=TEXT + (16 << 20))
+        self.tables = build_kallsyms(entries, layout=layout, order=order, base=TEXT + (4 << 20))
         tokens = self.tables.locations["kallsyms_token_table"]
         copy = self.tables.data[tokens - self.tables.base:self.tables.locations["kallsyms_token_index"]
                                 + 512 - self.tables.base]
@@ -213,8 +214,10 @@ def test_no_tables_says_where_it_searched():
 
     with pytest.raises(MissingDebugInfoError) as error:
         load_symbols(VmcoreInfo(f"SYMBOL(_stext)={TEXT:x}\n"), None, None, read)
-    assert f"searched {TEXT:#x}-{TEXT + (64 << 20):#x}" in str(error.value)
-    assert "0 token tables" in str(error.value)
+    # The search ends where 3 MiB in a row are unreadable: past the kernel image.
+    assert f"searched {TEXT:#x}-{TEXT + (4 << 20):#x} (3072 KiB unreadable; ended after 3 unreadable MiB" \
+        in str(error.value)
+    assert "2048 token index patterns, 0 token tables" in str(error.value)
 
 
 def test_no_place_to_search_from_is_missing_debuginfo():

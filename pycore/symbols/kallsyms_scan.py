@@ -17,6 +17,13 @@ Reader = Callable[[int, int], bytes]
 
 PAGE = 4096
 CHUNK = 1 << 20
+# A chunk that faults is probed every 64 KiB and at its last page before it is read page by page:
+# the tables of a real kernel exceed a chunk, so any chunk holding a part of them has a readable
+# probe, and a chunk past the image costs 17 faults instead of 256.
+PROBE = 64 << 10
+# Fully unreadable chunks in a row that end the search: the kernel frees and unmaps the gaps
+# between text, rodata and data (each under 2 MiB), so three in a row are past its image.
+MAX_UNREADABLE_CHUNKS = 3
 # The kernel image from _stext: text, rodata (where the tables are), data; 7.2's _end is 50 MiB in.
 SEARCH_SIZE = 64 << 20
 # x86_64 links the kernel at __START_KERNEL_map + CONFIG_PHYSICAL_START (16 MiB); KASLR moves it.
@@ -81,8 +88,9 @@ def kernel_image_start(vmcoreinfo) -> Optional[int]:
 class _Memory:
     """The searched range read through ``read`` in chunks, each kept once read.
 
-    A chunk that faults is read page by page.  Its unreadable pages (makedumpfile leaves zero
-    pages out) scan as zeros, but no table is read from them: ``get`` raises FaultError there.
+    A chunk that faults is probed (``PROBE``), then read page by page.  Its unreadable pages
+    (makedumpfile leaves zero pages out) scan as zeros, but no table is read from them: ``get``
+    raises FaultError there.
     """
 
     def __init__(self, read: Reader, start: int, size: int):
@@ -101,20 +109,40 @@ class _Memory:
             try:
                 data = self.read_memory(address, end - address)
             except FaultError:
-                pieces = []
-                while address < end:
-                    page_end = min(end, (address // PAGE + 1) * PAGE)
-                    try:
-                        pieces.append(self.read_memory(address, page_end - address))
-                    except FaultError:
-                        pieces.append(bytes(page_end - address))
-                        self.unreadable.add(address // PAGE)
-                    address = page_end
-                data = b"".join(pieces)
+                data = self._read_pages(address, end)
             if len(data) != min(CHUNK, self.end - self.start - index * CHUNK):
                 raise FaultError(f"short read of {len(data)} bytes", self.start + index * CHUNK)
             self.chunks[index] = data
         return data
+
+    def _read_pages(self, address: int, end: int) -> bytes:
+        probes = list(range(address, end, PROBE)) + [(end - 1) // PAGE * PAGE]
+        if not any(self._readable(probe) for probe in probes):
+            self.unreadable.update(range(address // PAGE, (end - 1) // PAGE + 1))
+            return bytes(end - address)
+        pieces = []
+        while address < end:
+            page_end = min(end, (address // PAGE + 1) * PAGE)
+            try:
+                pieces.append(self.read_memory(address, page_end - address))
+            except FaultError:
+                pieces.append(bytes(page_end - address))
+                self.unreadable.add(address // PAGE)
+            address = page_end
+        return b"".join(pieces)
+
+    def _readable(self, address: int) -> bool:
+        try:
+            self.read_memory(address, 1)
+        except FaultError:
+            return False
+        return True
+
+    def fully_unreadable(self, index: int) -> bool:
+        """Whether no page of chunk ``index`` (read already) could be read."""
+        address = self.start + index * CHUNK
+        end = min(address + CHUNK, self.end)
+        return all(page in self.unreadable for page in range(address // PAGE, (end - 1) // PAGE + 1))
 
     def get(self, address: int, size: int, strict: bool = True) -> bytes:
         """``size`` bytes at ``address``: FaultError where memory is unreadable, unless not ``strict``
@@ -165,6 +193,7 @@ class KallsymsScanner:
     def __init__(self, read: Reader, start: int, size: int = SEARCH_SIZE):
         self.start = start
         self.size = size
+        self.end = start + size  # where the search ended: earlier past the image
         self.memory = _Memory(read, start, size)
         self.token_index_matches = 0
         self.token_tables: List[int] = []
@@ -179,9 +208,12 @@ class KallsymsScanner:
 
     def describe(self) -> str:
         """What the search covered and found, for an error message."""
-        searched = f"searched {self.start:#x}-{self.start + self.size:#x}"
+        notes = []
         if self.memory.unreadable:
-            searched += f" ({len(self.memory.unreadable) * PAGE >> 10} KiB unreadable)"
+            notes.append(f"{len(self.memory.unreadable) * PAGE >> 10} KiB unreadable")
+        if self.end < self.start + self.size:
+            notes.append(f"ended after {MAX_UNREADABLE_CHUNKS} unreadable MiB: past the kernel image")
+        searched = f"searched {self.start:#x}-{self.end:#x}" + (f" ({'; '.join(notes)})" if notes else "")
         found = (f"{self.token_index_matches} token index patterns, "
                  f"{len(self.token_tables)} token tables ({', '.join(map(hex, self.token_tables)) or 'none'}), "
                  f"{len(self.names_tables)} names+markers ({', '.join(map(hex, self.names_tables)) or 'none'})")
@@ -194,8 +226,13 @@ class KallsymsScanner:
     def _token_tables(self) -> Iterator[_Tokens]:
         chunks = (self.size + CHUNK - 1) // CHUNK
         tail = b""
+        unreadable = 0
         for number in range(chunks):
             data = tail + self.memory.chunk(number)
+            unreadable = unreadable + 1 if self.memory.fully_unreadable(number) else 0
+            if unreadable == MAX_UNREADABLE_CHUNKS:
+                self.end = self.start + (number + 1) * CHUNK
+                return
             base = self.start + number * CHUNK - len(tail)
             for address in _aligned_matches(_TOKEN_INDEX_START, data, base):
                 self.token_index_matches += 1
