@@ -1,7 +1,10 @@
 """ORC entry decoding for each layout and the unwind step, against orc_types.h and unwind_orc.c."""
 import struct
 
+import pytest
+
 from pycore.arch import orc
+from pycore.errors import FormatError
 
 
 def raw(sp_offset, bp_offset, flags):
@@ -45,7 +48,6 @@ def test_table_find_uses_self_relative_addresses():
     assert table.find(0xFFFFFFFF8100100F).sp_offset == 8
     assert table.find(0xFFFFFFFF81001FFF).sp_offset == 24
     assert table.find(0xFFFFFFFF81002000).type == orc.ORC_TYPE_UNDEFINED
-    assert table.find_defined_before(0xFFFFFFFF81002000, 0xFFFFFFFF81001000).sp_offset == 24
 
 
 def memory(words):
@@ -105,3 +107,46 @@ def test_memory_the_dump_lacks_leaves_the_register_unknown():
     assert orc.unwind_step(regs, orc.Registers(1, 0x2000, 7), unreadable) == (None, None)
     indirect = orc.OrcEntry(8, 0, orc.ORC_REG_SP_INDIRECT, orc.ORC_REG_UNDEFINED, orc.ORC_TYPE_CALL, False, False)
     assert orc.unwind_step(indirect, orc.Registers(1, 0x1000, 7), unreadable) == (None, None)
+
+
+def table_of(flags_list):
+    """Raw entries with the given flags words (offsets irrelevant to the numbering)."""
+    return b"".join(raw(8, -16, flags) for flags in flags_list)
+
+
+def test_numbering_up_to_7_0_is_recognized_from_the_entries():
+    # SP=5 in most frames, PREV_SP=1 as the saved-BP register, CALL=2 (version 3 layout).
+    entries = table_of([5 | 2 << 8] * 50 + [5 | 1 << 4 | 2 << 8] * 20 + [4 | 1 << 4 | 2 << 8] * 3 + [0] * 10)
+    assert orc.probe_registers(entries) is orc.REGISTERS_UP_TO_7_0
+    entry = orc.decode_entry(raw(16, -16, 4 | 1 << 4 | 2 << 8), 3, orc.REGISTERS_UP_TO_7_0)
+    assert (entry.sp_reg, entry.bp_reg) == (orc.ORC_REG_BP, orc.ORC_REG_PREV_SP)
+
+
+def test_7_1_renumbering_is_recognized_and_normalized():
+    # The same frames as objtool numbers them since 7.1: SP=3, PREV_SP=8, BP=4, DI=5, BP_INDIRECT=10.
+    entries = table_of([3 | 2 << 8] * 50 + [3 | 8 << 4 | 2 << 8] * 20 + [4 | 8 << 4 | 2 << 8] * 3 + [0] * 10)
+    numbering = orc.probe_registers(entries)
+    assert numbering is orc.REGISTERS_7_1
+    table = orc.OrcTable(0xFFFFFFFF81000000, bytes(4 * 83), entries, 3)
+    assert table.registers is orc.REGISTERS_7_1
+    assert table.entry(0).sp_reg == orc.ORC_REG_SP and table.entry(50).bp_reg == orc.ORC_REG_PREV_SP
+    decoded = [orc.decode_entry(raw(0, 0, number | 2 << 8), 3, numbering).sp_reg for number in (1, 5, 10)]
+    assert decoded == [orc.ORC_REG_AX, orc.ORC_REG_DI, orc.ORC_REG_BP_INDIRECT]
+
+
+def test_unknown_numbering_is_an_error_not_a_guess():
+    entries = table_of([7 | 2 << 4 | 2 << 8] * 40)
+    with pytest.raises(FormatError, match="numbered in no known way"):
+        orc.probe_registers(entries, "test")
+
+
+def test_a_register_the_numbering_does_not_have_stops_the_unwind():
+    entry = orc.decode_entry(raw(8, 0, 12 | 2 << 8), 3, orc.REGISTERS_7_1)
+    assert entry.sp_reg == orc.ORC_REG_UNDEFINED
+    assert orc.unwind_step(entry, orc.Registers(1, 0x1000, 7), memory({})) == (None, None)
+
+
+def test_ax_based_frame_uses_the_saved_rax():
+    entry = orc.OrcEntry(8, 0, orc.ORC_REG_AX, orc.ORC_REG_UNDEFINED, orc.ORC_TYPE_CALL, False, False)
+    regs, _ = orc.unwind_step(entry, orc.Registers(1, 0x1000, 7), memory({0x2000: 0x5555}), {"rax": 0x2000})
+    assert regs == orc.Registers(0x5555, 0x2008, 7)

@@ -6,10 +6,14 @@ dump (``__start_orc_unwind_ip`` ... ``__start_orc_unwind``) and a module's
 (4.14-6.2: ``type:2, end:1``, CALL=0 REGS=1 REGS_PARTIAL=2), version 2 (6.3:
 ``type:2, signal:1, end:1``), version 3 (6.4+: ``type:3, signal:1`` with
 UNDEFINED=0 END_OF_STACK=1 CALL=2 REGS=3 REGS_PARTIAL=4).  Types are normalized to
-version 3 numbering.
+version 3 numbering.  Base registers are numbered as orc_types.h did up to 7.0 or as the 7.1
+renumbering does (AX added, SP=3, PREV_SP=8, DI=5, BP_INDIRECT=10); distributions backport
+the renumbering, so each table is probed for its numbering (:func:`probe_registers`) and
+its registers normalized to the numbering up to 7.0.
 """
 import struct
-from typing import Callable, NamedTuple, Optional, Sequence, Tuple
+from collections import Counter
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import FormatError, MissingDebugInfoError, PycoreError
 
@@ -23,6 +27,16 @@ ORC_REG_R10 = 6
 ORC_REG_R13 = 7
 ORC_REG_BP_INDIRECT = 8
 ORC_REG_SP_INDIRECT = 9
+# AX only exists in the 7.1 numbering; pycore gives it a number the old one leaves free.
+ORC_REG_AX = 10
+
+# Base register numbers as objtool writes them -> pycore's (the numbering up to 7.0).
+REGISTERS_UP_TO_7_0: Dict[int, int] = {number: number for number in range(10)}
+# The 7.1 renumbering, as the 7.2 kernel's own unwind_next_frame decodes sp_reg and bp_reg
+# (AX=1 reads pt_regs->ax, DI=5 pt_regs->di, PREV_SP=8, BP_INDIRECT=10).
+REGISTERS_7_1: Dict[int, int] = {0: ORC_REG_UNDEFINED, 1: ORC_REG_AX, 2: ORC_REG_DX, 3: ORC_REG_SP, 4: ORC_REG_BP,
+                                 5: ORC_REG_DI, 6: ORC_REG_R10, 7: ORC_REG_R13, 8: ORC_REG_PREV_SP,
+                                 9: ORC_REG_SP_INDIRECT, 10: ORC_REG_BP_INDIRECT}
 
 ORC_TYPE_UNDEFINED = 0
 ORC_TYPE_END_OF_STACK = 1
@@ -52,13 +66,16 @@ class OrcEntry(NamedTuple):
     end: bool
 
 
-def decode_entry(raw: bytes, version: int = 3) -> OrcEntry:
-    """Decode the 6 bytes of one ``struct orc_entry`` of the given layout version."""
+def decode_entry(raw: bytes, version: int = 3, registers: Optional[Dict[int, int]] = None) -> OrcEntry:
+    """Decode the 6 bytes of one ``struct orc_entry`` of the given layout version, its base
+    registers numbered by ``registers`` (:data:`REGISTERS_UP_TO_7_0` when None)."""
     if len(raw) < ORC_ENTRY_SIZE:
         raise FormatError(f"orc_entry needs {ORC_ENTRY_SIZE} bytes, got {len(raw)}", field="orc_entry")
     sp_offset, bp_offset, flags = struct.unpack_from("<hhH", raw)
-    sp_reg = flags & 0xF
-    bp_reg = (flags >> 4) & 0xF
+    numbering = registers if registers is not None else REGISTERS_UP_TO_7_0
+    # A number the numbering does not know reads as UNDEFINED: the unwinder stops there.
+    sp_reg = numbering.get(flags & 0xF, ORC_REG_UNDEFINED)
+    bp_reg = numbering.get((flags >> 4) & 0xF, ORC_REG_UNDEFINED)
     if version >= 3:
         kind = (flags >> 8) & 0x7
         signal = bool(flags & 0x800)
@@ -104,20 +121,47 @@ def layout_version(prog) -> int:
     return 2 if (major, minor) == (6, 3) else 1
 
 
+def probe_registers(entries: bytes, name: str = "vmlinux") -> Dict[int, int]:
+    """The base-register numbering of a table of raw ``orc_entry`` records, told from the
+    entries themselves: SP is the register nearly every frame's previous SP is based on
+    (the most common non-zero ``sp_reg``), PREV_SP the one nearly every saved BP is found
+    from (the most common non-zero ``bp_reg``).  ``.orc_header`` only holds a hash of
+    orc_types.h, which a backport or a comment changes, so it cannot name the numbering.
+
+    Raises FormatError when the two registers fit no numbering pycore knows."""
+    flags = bytes(entries[4::ORC_ENTRY_SIZE])[:len(entries) // ORC_ENTRY_SIZE]
+    sp_counts = Counter(byte & 0xF for byte in flags)
+    bp_counts = Counter(byte >> 4 for byte in flags)
+    sp = max((n for n in sp_counts if n), key=sp_counts.__getitem__, default=None)
+    prev_sp = max((n for n in bp_counts if n), key=bp_counts.__getitem__, default=None)
+    if sp is None:
+        return REGISTERS_UP_TO_7_0  # no frame at all: nothing to renumber
+    for numbering in (REGISTERS_UP_TO_7_0, REGISTERS_7_1):
+        if numbering.get(sp) == ORC_REG_SP and (prev_sp is None or numbering.get(prev_sp) == ORC_REG_PREV_SP):
+            return numbering
+    raise FormatError(f"{name}: ORC registers numbered in no known way (the stack pointer looks like {sp}, "
+                      f"the previous frame's SP like {prev_sp})", field="orc_unwind")
+
+
 class OrcTable:
     """Sorted ORC entries of one text region: ``ips`` holds ``orc_unwind_ip`` (s32 each,
     relative to its own address ``ip_base + 4*i``), ``entries`` the 6-byte entries.
+    ``registers`` is the base-register numbering (probed from the entries when None; a
+    module's table is numbered as its kernel's).
 
     ``find(ip)`` is the kernel's ``__orc_find``: the last entry whose address is <= ip.
     """
 
-    def __init__(self, ip_base: int, ips: bytes, entries: bytes, version: int, name: str = "vmlinux"):
+    def __init__(self, ip_base: int, ips: bytes, entries: bytes, version: int, name: str = "vmlinux",
+                 registers: Optional[Dict[int, int]] = None):
         count = len(ips) // 4
         if len(entries) < count * ORC_ENTRY_SIZE:
             raise FormatError(f"{name}: {count} ORC addresses but only {len(entries) // ORC_ENTRY_SIZE} entries",
                               field="orc_unwind")
         self.name = name
         self.version = version
+        self.registers = registers if registers is not None else probe_registers(
+            entries[:count * ORC_ENTRY_SIZE], name)
         self._ip_base = ip_base
         self._relative = memoryview(bytes(ips[:count * 4])).cast("i")
         self._entries = bytes(entries[:count * ORC_ENTRY_SIZE])
@@ -131,7 +175,7 @@ class OrcTable:
 
     def entry(self, index: int) -> OrcEntry:
         raw = self._entries[index * ORC_ENTRY_SIZE:(index + 1) * ORC_ENTRY_SIZE]
-        return decode_entry(raw, self.version)
+        return decode_entry(raw, self.version, self.registers)
 
     def index(self, ip: int) -> int:
         """Index of the entry covering ``ip``, -1 below the table."""
@@ -144,18 +188,6 @@ class OrcTable:
             else:
                 high = middle - 1
         return found
-
-    def find_defined_before(self, ip: int, lowest: int, limit: int = 256) -> Optional[OrcEntry]:
-        """The nearest entry at or before ``ip`` (not below ``lowest``) that is not UNDEFINED:
-        the frame state just before an unwind-hint region such as crash_setup_regs()."""
-        index = self.index(ip)
-        while index >= 0 and limit > 0 and self.address(index) >= lowest:
-            entry = self.entry(index)
-            if entry.type != ORC_TYPE_UNDEFINED:
-                return entry
-            index -= 1
-            limit -= 1
-        return None
 
     def find(self, ip: int) -> Optional[OrcEntry]:
         """The entry covering ``ip``, or None outside the table."""
@@ -246,8 +278,9 @@ def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], Opti
         if indirect is None:
             return None, None
         cfa = indirect
-    elif entry.sp_reg in (ORC_REG_R10, ORC_REG_R13, ORC_REG_DI, ORC_REG_DX):
-        name = {ORC_REG_R10: "r10", ORC_REG_R13: "r13", ORC_REG_DI: "rdi", ORC_REG_DX: "rdx"}[entry.sp_reg]
+    elif entry.sp_reg in (ORC_REG_R10, ORC_REG_R13, ORC_REG_DI, ORC_REG_DX, ORC_REG_AX):
+        name = {ORC_REG_R10: "r10", ORC_REG_R13: "r13", ORC_REG_DI: "rdi", ORC_REG_DX: "rdx",
+                ORC_REG_AX: "rax"}[entry.sp_reg]
         if name not in extra:
             return None, None
         cfa = extra[name] + entry.sp_offset
@@ -283,6 +316,7 @@ def unwind_step(entry: OrcEntry, regs: Registers, read_u64: Callable[[int], Opti
     return Registers(ip, sp, bp), pt_regs
 
 
-def entries_of(raw: bytes, version: int) -> Sequence[OrcEntry]:
+def entries_of(raw: bytes, version: int, registers: Optional[Dict[int, int]] = None) -> Sequence[OrcEntry]:
     """Every entry of a raw ``.orc_unwind`` blob (for tests and dumps of a table)."""
-    return [decode_entry(raw[i:i + ORC_ENTRY_SIZE], version) for i in range(0, len(raw) - 5, ORC_ENTRY_SIZE)]
+    return [decode_entry(raw[i:i + ORC_ENTRY_SIZE], version, registers)
+            for i in range(0, len(raw) - 5, ORC_ENTRY_SIZE)]

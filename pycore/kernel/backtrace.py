@@ -11,8 +11,7 @@ import re
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..arch import orc
-from ..errors import PycoreError
-from .unwind import IRQ_STACK_SIZE, KERNEL_SPACE, MODULES_VADDR, THREAD_SIZE, StackBuffer, Unwinder
+from .unwind import IRQ_STACK_SIZE, KERNEL_SPACE, THREAD_SIZE, StackBuffer, Unwinder
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stack import StackTrace
@@ -55,7 +54,8 @@ class _Walk:
         self.no_check_caller = False
         self.call_target: Optional[str] = None
         self.eframe_ip = 0
-        self.bp: Optional[int] = None
+        # crash's bt->bptr: the frame pointer while it is known, else 0.
+        self.bp = 0
         self.stkptr = 0
         self.start_sp = 0
 
@@ -154,7 +154,13 @@ class _Walk:
         return False
 
     # crash: x86_64_get_framesize, with ORC
-    def framesize(self, text: int, slot: int) -> int:
+    def framesize(self, text: int, slot: int, buf: Optional[StackBuffer] = None) -> int:
+        """Bytes from the slot after the return address ``text`` (found at ``slot``) to its
+        caller's return-address slot, as crash finds them: an ORC CALL entry based on SP, or on
+        BP when the frame pointer is known and gives a size >= 0; otherwise the count of what
+        the function's instructions do to %rsp (:func:`x86_64_decode.stack_effect_before`).
+        ``buf`` is the process stack being scanned: only there does crash follow the saved
+        %rbp an entry points at (the frame pointer is forgotten on the other stacks)."""
         hit = self.u.lookup(text)
         if hit is None:
             return 0
@@ -162,80 +168,21 @@ class _Walk:
         if self.u.init[0] <= start < self.u.init[1]:
             return 0
         entry = self.u.orc_find(text)
-        if entry is not None and entry.type == orc.ORC_TYPE_UNDEFINED and text < MODULES_VADDR:
-            # crash disassembles the function here (push/sub %rsp counting); the last
-            # defined entry before the hint region describes the same frame.
-            entry = self.u.orc.find_defined_before(text, start) or entry
-        if entry is not None and entry.type == orc.ORC_TYPE_UNDEFINED:
-            return self._prologue_size(start)
-        if entry is None or entry.type != orc.ORC_TYPE_CALL or entry.sp_reg not in (orc.ORC_REG_SP, orc.ORC_REG_BP):
-            return 0
-        bp = self.bp
-        if entry.sp_reg == orc.ORC_REG_BP and bp is None:
-            bp = self._frame_pointer_guess(slot)
-            if bp is None:
-                return 0
-        # The frame's stack pointer once the call at ``slot`` has returned is slot + 8.
-        caller, _ = orc.unwind_step(entry, orc.Registers(text, slot + 8, bp), self.u.read_word)
-        if caller is None:
-            return 0
-        self.bp = caller.bp
-        # crash's size for an SP-based frame; a frame-pointer frame ends where the caller's
-        # return address is, below the stack pointer the unwind step found.
-        size = orc.crash_framesize(entry)
-        if size is None:
-            size = caller.sp - slot - 16
-        return size if size >= 0 else 0
-
-    def _prologue_size(self, start: int) -> int:
-        """Bytes pushed and subtracted from %rsp by a function's prologue: crash's
-        disassembly count where ORC has no answer (functions objtool skips, such as
-        __crash_kexec).  Decodes only the instructions prologues use."""
-        try:
-            code = self.u.prog.read(start, 64)
-        except PycoreError:
-            return 0
-        size, at = 0, 0
-        skips = (bytes.fromhex("0f1f440000"), bytes.fromhex("660f1f440000"), bytes.fromhex("660f1f00"),
-                 bytes.fromhex("0f1f00"), bytes.fromhex("0f1f4000"), bytes.fromhex("f30f1efa"),
-                 bytes.fromhex("6690"), bytes.fromhex("90"), bytes.fromhex("4889e5"), bytes.fromhex("31c0"))
-        while at < 56:
-            for skip in skips:
-                if code.startswith(skip, at):
-                    at += len(skip)
-                    break
-            else:
-                byte = code[at]
-                if 0x50 <= byte <= 0x57:
-                    size, at = size + 8, at + 1
-                elif byte == 0x41 and 0x50 <= code[at + 1] <= 0x57:
-                    size, at = size + 8, at + 2
-                elif 0xB8 <= byte <= 0xBF:
-                    at += 5
-                elif code.startswith(b"\x48\x83\xec", at):
-                    size, at = size + code[at + 3], at + 4
-                elif code.startswith(b"\x48\x81\xec", at):
-                    size, at = size + int.from_bytes(code[at + 3:at + 7], "little"), at + 7
-                else:
-                    break
-        return size
-
-    def _frame_pointer_guess(self, slot: int) -> Optional[int]:
-        """Where a frame-pointer function's rbp points when the chain is not known (crash
-        falls back to disassembly there): the first slot above the return address that
-        holds a saved rbp further up the same stack, followed by a return address."""
-        base = slot & ~(THREAD_SIZE - 1)
-        top = base + THREAD_SIZE
-        probe = slot + 8
-        while probe + 8 < top:
-            saved, ret = self.u.read_word(probe), self.u.read_word(probe + 8)
-            if saved is not None and ret is not None and (saved == 0 or probe < saved < top) \
-                    and self.u.is_kernel_text(ret):
-                hit = self.u.lookup(ret)
-                if hit and hit[1]:
-                    return probe
-            probe += 8
-        return None
+        if entry is not None and entry.type == orc.ORC_TYPE_CALL:
+            size, prev_sp = orc.crash_framesize(entry), 0
+            if size is not None:
+                prev_sp = slot + 8 + entry.sp_offset
+            elif entry.sp_reg == orc.ORC_REG_BP and self.bp:
+                prev_sp = self.bp + entry.sp_offset
+                size = prev_sp - slot - 16
+            if entry.bp_reg == orc.ORC_REG_PREV_SP and prev_sp:
+                prev_bp = prev_sp + entry.bp_offset
+                self.bp = buf.word(prev_bp) if buf is not None and prev_bp in buf else 0
+            elif entry.bp_reg != orc.ORC_REG_UNDEFINED:
+                self.bp = 0
+            if size is not None and size >= 0:
+                return size
+        return self.u.counted_framesize(start, text, self.eframe_ip == text)
 
     # the scanning loop shared by every stack
     def scan(self, buf: StackBuffer, rsp: int, stacktop: int, process: bool = False) -> Tuple[bool, int]:
@@ -266,7 +213,7 @@ class _Walk:
                 result = "displayed"
             if result == "displayed":
                 self.level += 1
-                rsp += self.framesize(self.eframe_ip or text, rsp)
+                rsp += self.framesize(self.eframe_ip or text, rsp, buf if process else None)
             elif result == "complete":
                 return True, last_eframe
             rsp += 8
@@ -350,7 +297,7 @@ class _Walk:
         sp = self.info["sp"]
         frame = self.u.prog.type("struct inactive_task_frame")
         ret = frame.offsetof("ret_addr")
-        self.bp = self.u.read_word(sp + frame.offsetof("bp"))
+        self.bp = self.u.read_word(sp + frame.offsetof("bp")) or 0
         rip = self.u.read_word(sp + ret) or 0
         if self.u.name_of(rip) in ("thread_return", "schedule", "__schedule"):
             return rip, sp + ret, None
@@ -412,6 +359,6 @@ class _Walk:
             return
         done, last_eframe = self.scan(process, rsp, process.top, process=True)
         if info["mm"] and info["pid"] != 0:
-            user_eframe = process.top - PT_REGS_SIZE
+            user_eframe = process.top - u.stack_padding - PT_REGS_SIZE
             if last_eframe < user_eframe:
                 self.exception_frame(process, user_eframe)

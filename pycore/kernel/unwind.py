@@ -8,7 +8,7 @@ or ``pcpu_hot.hardirq_stack_ptr`` (6.2+).
 """
 from typing import Dict, List, Optional, Tuple
 
-from ..arch import orc
+from ..arch import orc, x86_64_decode
 from ..errors import FaultError, MissingMemberError, PycoreError
 from ..object import Object
 from . import sched
@@ -77,12 +77,16 @@ class Unwinder:
         except LookupError:
             self.init = (0, 0)
         self.new_exceptions = "asm_exc_page_fault" in symbols
+        # CONFIG_X86_FRED (6.9+) keeps 16 bytes free above a task's pt_regs
+        # (TOP_OF_KERNEL_STACK_PADDING); its entry code is what tells the option was built.
+        self.stack_padding = 16 if "asm_fred_entrypoint_user" in symbols else 0
         self.task_type = prog.type("struct task_struct")
         self.cpus = {state.cpu: state.registers for state in prog.dump.cpus}
         self.qemu = any("cr3" in regs for regs in self.cpus.values())
         self.user_top = 1 << 56 if prog.arch.levels == 5 else 1 << 47
         self._lookup_cache: Dict[int, object] = {}
         self._read_cache: Dict[int, Optional[int]] = {}
+        self._counted_cache: Dict[Tuple[int, bool], int] = {}
         self.exception_stacks = self._exception_stacks()
         self.irq_stacks = self._irq_stacks()
         self.active = self._active_tasks()
@@ -145,11 +149,25 @@ class Unwinder:
                     ip_base = int(arch.orc_unwind_ip)
                     table = orc.OrcTable(ip_base, self.prog.read(ip_base, 4 * count),
                                          self.prog.read(int(arch.orc_unwind), 6 * count),
-                                         self.orc_version, module.name)
+                                         self.orc_version, module.name, self.orc.registers)
             except (PycoreError, LookupError, AttributeError):
                 table = None
             self._module_orc[module.address] = table
         return table.find(address) if table is not None else None
+
+    def counted_framesize(self, start: int, text: int, exception: bool) -> int:
+        """crash's frame size from the instructions of the function at ``start`` up to ``text``
+        (including it for an exception frame's RIP); 0 where the code is not in the dump."""
+        key = (text, exception)
+        size = self._counted_cache.get(key)
+        if size is None:
+            try:
+                code = self.prog.read(start, text - start + 16)
+            except PycoreError:
+                code = None
+            size = x86_64_decode.stack_effect_before(code, start, text, exception) if code else 0
+            self._counted_cache[key] = size
+        return size
 
     def function_called_by(self, address: int) -> Optional[str]:
         """The target of the direct ``call`` (e8) ending at ``address`` (a return address)."""
