@@ -51,7 +51,7 @@ def make_layout():
     """Offsets as in Linux 6.12's struct slab / kmem_cache_cpu / kmem_cache_node."""
     layout = object.__new__(slab._Layout)
     layout.cache_cpu_slab, layout.cache_offset, layout.cache_random, layout.cache_node = 0, 40, 184, 216
-    layout.node_is_array = True
+    layout.node_stride, layout.node_pointer, layout.node_slots, layout.sheaves = 8, 0, 64, None
     layout.cpu_freelist, layout.cpu_slab, layout.cpu_partial = 0, 16, 24
     layout.slab_counters, layout.inuse_shift, layout.inuse_bits = 40, 0, 16
     layout.objects_shift, layout.objects_bits = 16, 15

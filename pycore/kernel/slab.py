@@ -1,14 +1,17 @@
 """SLUB caches: what each ``struct kmem_cache`` holds, counted the way crash's ``kmem -s`` counts it.
 
-Covers SLUB with CONFIG_SLUB_DEBUG (``kmem_cache_node.nr_slabs``/``total_objects``): slabs
-described by ``struct page`` before 5.17 and by ``struct slab`` since, per-CPU partial
-lists, and freelist pointers hardened with ``s->random`` (CONFIG_SLAB_FREELIST_HARDENED,
-byte-swapped address since 5.7).
+Covers SLUB with CONFIG_SLUB_DEBUG (``kmem_cache_node.nr_slabs``/``total_objects``), 5.10 to 7.2:
+slabs described by ``struct page`` before 5.17 and by ``struct slab`` since; per-CPU slabs and
+partial lists (``struct kmem_cache_cpu``) until sheaves replaced them, per-CPU and per-node
+sheaves (``kmem_cache.cpu_sheaves``, 6.18+); node pointers in ``kmem_cache.node[]`` or, since
+7.1, ``kmem_cache.per_node[].node``; freelist pointers hardened with ``s->random``
+(CONFIG_SLAB_FREELIST_HARDENED, byte-swapped address since 5.7).  Each layout is decided by the
+members the dump's own types have, not by the kernel's version.
 """
 import struct
-from typing import Callable, Iterator, List, NamedTuple, Optional, Set
+from typing import Callable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
-from ..errors import FaultError, MissingDebugInfoError
+from ..errors import FaultError, FormatError, MissingDebugInfoError
 from . import vmstat
 from .sched import possible_cpus
 
@@ -47,7 +50,11 @@ def oo_objects(oo: int) -> int:
 class CacheInfo(NamedTuple):
     """One line of ``kmem -s``.  ``allocated``, ``total`` and ``slabs`` are None when the
     counts could not be gathered (crash prints ``?``), ``slab_size`` when ``kmem_cache.oo``
-    gives an order no slab can have; ``errors`` says what went wrong."""
+    gives an order no slab can have; ``errors`` says what went wrong, and a cache with errors
+    but counts has counts that leave out what could not be read.  ``cached`` are the free
+    objects kept off the nodes' partial lists, counted in ``free``: in per-CPU slabs and
+    per-CPU partial slabs (before 7.0) and in sheaves (6.18+).  /proc/slabinfo counts them as
+    active: its active_objs is ``allocated + cached``."""
     address: int
     name: str
     object_size: int
@@ -59,11 +66,44 @@ class CacheInfo(NamedTuple):
     total: Optional[int]
     slabs: Optional[int]
     free: Optional[int]
+    cached: Optional[int]
     errors: List[str]
 
 
 class SlabCountError(Exception):
     """Counting a cache had to stop (crash's "cannot gather relevant slab data")."""
+
+
+class _SheafLayout:
+    """Offsets of the sheaves (6.18+): ``struct slub_percpu_sheaves`` behind ``kmem_cache.cpu_sheaves``,
+    ``struct slab_sheaf`` and the per-node ``struct node_barn`` of full and empty sheaves."""
+
+    def __init__(self, prog, cache, node, per_node_element):
+        percpu = prog.type("struct slub_percpu_sheaves")
+        sheaf = prog.type("struct slab_sheaf")
+        barn = prog.type("struct node_barn")
+        self.cache_cpu_sheaves = cache.offsetof("cpu_sheaves")
+        self.cache_sheaf_capacity = cache.offsetof("sheaf_capacity")
+        # main and spare hold free objects; rcu_free holds objects freed by kfree_rcu() that are not
+        # free before a grace period, so they stay allocated (as crash counts kfree_rcu batches).
+        self.percpu_main = percpu.offsetof("main")
+        self.percpu_spare = percpu.offsetof("spare")
+        self.sheaf_size = sheaf.offsetof("size")
+        self.sheaf_cache = sheaf.offsetof("cache")
+        # slab_sheaf.capacity shares a union with barn_list and is set for an oversize sheaf only,
+        # which is never a CPU's nor in a barn: those hold at most kmem_cache.sheaf_capacity objects.
+        self.sheaf_barn_list = sheaf.offsetof("barn_list")
+        self.barn_full = barn.offsetof("sheaves_full")
+        self.barn_empty = barn.offsetof("sheaves_empty")
+        self.barn_nr_full = barn.offsetof("nr_full")
+        self.barn_nr_empty = barn.offsetof("nr_empty")
+        # The barn pointer sits in kmem_cache_node (6.18-7.0) or beside it in kmem_cache.per_node[] (7.1+).
+        if per_node_element is not None and per_node_element.has_member("barn"):
+            self.barn_in_per_node: Optional[int] = per_node_element.offsetof("barn")
+            self.barn_in_node: Optional[int] = None
+        else:
+            self.barn_in_per_node = None
+            self.barn_in_node = node.offsetof("barn") if node.has_member("barn") else None
 
 
 class _Layout:
@@ -76,8 +116,6 @@ class _Layout:
         if not node.has_member("nr_slabs"):
             raise MissingDebugInfoError("kmem -s needs kmem_cache_node.nr_slabs: the kernel must be built"
                                         " with CONFIG_SLUB_DEBUG")
-        cpu = prog.type("struct kmem_cache_cpu")
-        self.cache_cpu_slab = cache.offsetof("cpu_slab")
         self.cache_flags = cache.offsetof("flags")
         self.cache_size = cache.offsetof("size")
         self.cache_object_size = cache.offsetof("object_size" if cache.has_member("object_size") else "objsize")
@@ -86,21 +124,43 @@ class _Layout:
         self.cache_name = cache.offsetof("name")
         self.cache_list = cache.offsetof("list")
         self.cache_random = cache.offsetof("random") if cache.has_member("random") else None
-        node_member = cache.member("node")
-        self.cache_node = node_member.offset
-        self.node_is_array = node_member.type.resolved().kind.name == "ARRAY"
-        self.cpu_freelist = cpu.offsetof("freelist")
-        slab_member = "slab" if cpu.has_member("slab") else "page"
-        self.cpu_slab = cpu.offsetof(slab_member)
-        self.cpu_partial = cpu.offsetof("partial") if cpu.has_member("partial") else None
-        self.cpu_size = cpu.size
-        slab = prog.type("struct slab" if slab_member == "slab" else "struct page")
+        per_node_element = None
+        if cache.has_member("per_node"):
+            # 7.1: struct kmem_cache_per_node_ptrs { barn; node; } per_node[MAX_NUMNODES] replaced node[].
+            per_node = cache.member("per_node")
+            per_node_element = per_node.type.resolved().type.resolved()
+            self.cache_node = per_node.offset
+            self.node_stride = per_node_element.size
+            self.node_pointer = per_node_element.offsetof("node")
+            self.node_slots = per_node.type.resolved().length or 0
+        else:
+            node_member = cache.member("node")
+            if node_member.type.resolved().kind.name != "ARRAY":
+                raise MissingDebugInfoError(f"kmem -s needs kmem_cache.node to be an array of pointers, "
+                                            f"not {node_member.type}")
+            self.cache_node, self.node_stride, self.node_pointer = node_member.offset, 8, 0
+            self.node_slots = node_member.type.resolved().length or 0
+        if cache.has_member("cpu_slab"):
+            # Per-CPU slabs and partial lists, until sheaves replaced struct kmem_cache_cpu (7.0).
+            cpu = prog.type("struct kmem_cache_cpu")
+            self.cache_cpu_slab: Optional[int] = cache.offsetof("cpu_slab")
+            self.cpu_freelist = cpu.offsetof("freelist")
+            slab_member = "slab" if cpu.has_member("slab") else "page"
+            self.cpu_slab = cpu.offsetof(slab_member)
+            self.cpu_partial = cpu.offsetof("partial") if cpu.has_member("partial") else None
+            slab = prog.type("struct slab" if slab_member == "slab" else "struct page")
+        else:
+            self.cache_cpu_slab = None
+            slab = prog.type("struct slab")
+        self.sheaves = (_SheafLayout(prog, cache, node, per_node_element) if cache.has_member("cpu_sheaves")
+                        else None)
         inuse, objects = slab.member("inuse"), slab.member("objects")
         self.slab_counters = min(inuse.bit_offset, objects.bit_offset) // 8
         self.inuse_shift, self.inuse_bits = inuse.bit_offset - 8 * self.slab_counters, inuse.bit_field_size or 16
         self.objects_shift, self.objects_bits = objects.bit_offset - 8 * self.slab_counters, \
             objects.bit_field_size or 16
-        self.slab_next = slab.offsetof("next")
+        # slab->next links the per-CPU partial slabs only.
+        self.slab_next = slab.offsetof("next") if slab.has_member("next") else None
         self.slab_list = slab.offsetof("slab_list" if slab.has_member("slab_list") else "lru")
         self.node_nr_partial = node.offsetof("nr_partial")
         self.node_partial = node.offsetof("partial")
@@ -160,7 +220,7 @@ def _layout(prog) -> _Layout:
 
 
 class _CacheCounter:
-    """crash's ``get_kmem_cache_slub_data()`` for one cache."""
+    """crash's ``get_kmem_cache_slub_data()`` for one cache, with the sheaves crash 9 does not know."""
 
     def __init__(self, prog, layout: _Layout, address: int, raw: bytes, name: str, objects: int,
                  report: Callable[[str], None]):
@@ -168,8 +228,11 @@ class _CacheCounter:
         self.report = report
         self.offset = struct.unpack_from("<I", raw, layout.cache_offset)[0]
         self.random = _U64.unpack_from(raw, layout.cache_random)[0] if layout.cache_random is not None else 0
-        self.cpu_slab = _U64.unpack_from(raw, layout.cache_cpu_slab)[0]
+        self.cpu_slab = (_U64.unpack_from(raw, layout.cache_cpu_slab)[0] if layout.cache_cpu_slab is not None
+                         else 0)
         self.raw = raw
+        #: Free objects the last :meth:`count` found in per-CPU slabs and sheaves (CacheInfo.cached).
+        self.cached = 0
 
     def slab_counts(self, slab: int):
         """(inuse as a signed short, objects) of a slab; objects 0 when unreadable."""
@@ -228,15 +291,16 @@ class _CacheCounter:
                 break
         return free
 
-    def count_partial(self, node_ptr: int):
-        """(inuse total, free objects) over a node's partial list; SlabCountError when unreadable."""
+    def count_partial(self, node_ptr: int, nr_partial: int):
+        """(inuse total, free objects) over a node's partial list; SlabCountError when unreadable
+        or when a slab has more objects in use than it holds."""
         layout = self.layout
         head = node_ptr + layout.node_partial
         try:
             next_ = _read64(self.prog, head)
         except FaultError:
             raise SlabCountError("kmem_cache_node.partial unreadable") from None
-        total_inuse = free = 0
+        total_inuse = free = walked = 0
         seen: Set[int] = set()
         while next_ != head:
             last = next_ - layout.slab_list
@@ -245,30 +309,121 @@ class _CacheCounter:
                 raise SlabCountError(f"slab {last:x} unreadable")
             if inuse == -1:
                 self.report(f"{self.name}: partial list slab: {last:x} invalid page.inuse: -1")
-                break
+                return total_inuse, free
             total_inuse += inuse
             if not objects:
                 raise SlabCountError(f"slab {last:x} has no objects")
+            if not 0 <= inuse <= objects:
+                raise SlabCountError(f"slab {last:x} has {inuse} objects in use of {objects}")
             free += objects - inuse
+            walked += 1
             try:
                 next_ = _read64(self.prog, next_)
             except FaultError:
                 raise SlabCountError(f"slab {last:x} list pointer unreadable") from None
             if not next_ >> 63 or (next_ != head and not layout.is_page_ptr(next_ - layout.slab_list)):
                 self.report(f"{self.name}: partial list slab: {last:x} invalid page.lru.next: {next_:x}")
-                break
+                return total_inuse, free
             if next_ in seen:
                 self.report(f"{self.name}: partial list slab: {last:x} duplicate slab entry: {next_:x}")
                 raise SlabCountError("partial list loops")
             seen.add(next_)
+        if walked != nr_partial:
+            self.report(f"{self.name}: kmem_cache_node {node_ptr:x}: nr_partial is {nr_partial} but the partial "
+                        f"list holds {walked} slabs")
         return total_inuse, free
 
-    def count(self, cpus: List[int], node_ids: List[int]):
-        """(allocated, total, slabs, free) as crash computes them."""
+    def sheaf_objects(self, sheaf: int, capacity: int, where: str) -> int:
+        """The objects in one sheaf; 0, reported, for a sheaf that is not this cache's or holds
+        more than it can.  FaultError when the sheaf cannot be read."""
+        sheaves, prog = self.layout.sheaves, self.prog
+        size = struct.unpack("<I", prog.read(sheaf + sheaves.sheaf_size, 4))[0]
+        if not size:
+            return 0
+        owner = _read64(prog, sheaf + sheaves.sheaf_cache)
+        if owner != self.address:
+            self.report(f"{self.name}: {where} sheaf {sheaf:x} belongs to kmem_cache {owner:x}: "
+                        f"its {size} objects are not counted")
+            return 0
+        if size > capacity:
+            self.report(f"{self.name}: {where} sheaf {sheaf:x} holds {size} objects, more than its capacity "
+                        f"{capacity}: they are not counted")
+            return 0
+        return size
+
+    def count_barn_list(self, barn: int, head_offset: int, count_offset: int, capacity: int, what: str,
+                        unreadable: List[FaultError]) -> int:
+        """The objects in one of a barn's sheaf lists, checked against the barn's count of its
+        sheaves; a fault ends the walk and the sheaves not reached join ``unreadable``."""
+        sheaves, prog = self.layout.sheaves, self.prog
+        head = barn + head_offset
+        try:
+            expected = struct.unpack("<I", prog.read(barn + count_offset, 4))[0]
+            entry = _read64(prog, head)
+        except FaultError as error:
+            raise SlabCountError(f"barn {barn:x} unreadable ({error})") from None
+        objects = walked = 0
+        while entry != head:
+            if walked == expected:
+                self.report(f"{self.name}: barn {barn:x} lists more {what} sheaves than its count {expected}: "
+                            f"the rest are not counted")
+                break
+            try:
+                objects += self.sheaf_objects(entry - sheaves.sheaf_barn_list, capacity, f"{what} barn")
+                entry = _read64(prog, entry)
+            except FaultError as error:
+                unreadable.extend([error] * (expected - walked))
+                return objects
+            walked += 1
+        if walked < expected:
+            self.report(f"{self.name}: barn {barn:x} counts {expected} {what} sheaves but lists {walked}")
+        return objects
+
+    def count_sheaves(self, cpus: List[int], node_ptrs: List[Tuple[int, int]]) -> int:
+        """Free objects in the per-CPU main and spare sheaves and in each node's barn (6.18+).
+        Sheaves that cannot be read are reported once for the cache: their objects stay allocated."""
+        sheaves, prog = self.layout.sheaves, self.prog
+        capacity = struct.unpack_from("<I", self.raw, sheaves.cache_sheaf_capacity)[0]
+        percpu = _U64.unpack_from(self.raw, sheaves.cache_cpu_sheaves)[0]
+        objects = 0
+        unreadable: List[FaultError] = []
+        if percpu:
+            for cpu in cpus:
+                address = (percpu + prog.per_cpu_offset(cpu)) & _MASK64
+                for what, offset in (("main", sheaves.percpu_main), ("spare", sheaves.percpu_spare)):
+                    try:
+                        sheaf = _read64(prog, address + offset)
+                    except FaultError:
+                        raise SlabCountError(f"CPU {cpu}'s slub_percpu_sheaves {address:x} unreadable") from None
+                    try:
+                        objects += self.sheaf_objects(sheaf, capacity, f"CPU {cpu} {what}") if sheaf else 0
+                    except FaultError as error:
+                        unreadable.append(error)
+        for per_node, node_ptr in node_ptrs:
+            if sheaves.barn_in_per_node is not None:
+                where = per_node + sheaves.barn_in_per_node
+            elif sheaves.barn_in_node is not None and node_ptr:
+                where = node_ptr + sheaves.barn_in_node
+            else:
+                continue
+            try:
+                barn = _read64(prog, where)
+            except FaultError:
+                raise SlabCountError(f"barn pointer at {where:x} unreadable") from None
+            if barn:
+                for what, head, count in (("full", sheaves.barn_full, sheaves.barn_nr_full),
+                                          ("empty", sheaves.barn_empty, sheaves.barn_nr_empty)):
+                    objects += self.count_barn_list(barn, head, count, capacity, what, unreadable)
+        if unreadable:
+            self.report(f"{self.name}: cannot read {len(unreadable)} sheaves ({unreadable[0]}): "
+                        f"their free objects are counted as allocated")
+        return objects
+
+    def count_cpu_slabs(self, cpus: List[int], node_ids: List[int], per_node: List[int]):
+        """(free objects, objects in use, slabs) of the per-CPU slabs and partial lists (before 7.0);
+        ``per_node`` gets each node's count of per-CPU slabs."""
         layout, prog = self.layout, self.prog
-        per_node = [0] * len(node_ids)
-        free = total_objects = total_slabs = 0
-        node_total_avail = layout.node_total_objects is not None
+        free = inuse_total = slabs = 0
         for cpu in cpus:
             kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
             try:
@@ -288,16 +443,28 @@ class _CacheCounter:
             free += objects - inuse
             free += self.count_free_objects(_U64.unpack_from(raw, layout.cpu_freelist)[0], slab)
             free += self.count_cpu_partial(kmem_cache_cpu)
-            if not node_total_avail:
-                total_objects += inuse
-            total_slabs += 1
+            inuse_total += inuse
+            slabs += 1
             per_node[node] += 1
-        nodes = node_ids if layout.node_is_array else node_ids[:1]
-        for index, nid in enumerate(nodes):
-            if layout.node_is_array:
-                node_ptr = _U64.unpack_from(self.raw, layout.cache_node + 8 * nid)[0]
-            else:
-                node_ptr = self.address + layout.cache_node
+        return free, inuse_total, slabs
+
+    def count(self, cpus: List[int], node_ids: List[int]):
+        """(allocated, total, slabs, free) as crash computes them, free objects in sheaves (6.18+)
+        included; how many of the free objects are per-CPU or in sheaves is left in :attr:`cached`."""
+        layout, prog = self.layout, self.prog
+        per_node = [0] * len(node_ids)
+        node_total_avail = layout.node_total_objects is not None
+        free = total_objects = total_slabs = 0
+        if layout.cache_cpu_slab is not None:
+            free, cpu_inuse, total_slabs = self.count_cpu_slabs(cpus, node_ids, per_node)
+            self.cached = free
+            if not node_total_avail:
+                total_objects += cpu_inuse
+        node_ptrs = []
+        for index, nid in enumerate(node_ids):
+            per_node_address = self.address + layout.cache_node + layout.node_stride * nid
+            node_ptr = _U64.unpack_from(self.raw, layout.cache_node + layout.node_stride * nid + layout.node_pointer)[0]
+            node_ptrs.append((per_node_address, node_ptr))
             if not node_ptr:
                 continue
             try:
@@ -306,18 +473,35 @@ class _CacheCounter:
                 node_total = _read64(prog, node_ptr + layout.node_total_objects) if node_total_avail else 0
             except FaultError:
                 raise SlabCountError(f"kmem_cache_node {node_ptr:x} unreadable") from None
-            partial_inuse, partial_free = self.count_partial(node_ptr)
+            if nr_partial > nr_slabs:
+                raise SlabCountError(f"kmem_cache_node {node_ptr:x}: {nr_partial} partial slabs of {nr_slabs}")
+            if node_total_avail and node_total > nr_slabs * self.objects \
+                    and node_total > nr_slabs * self.most_objects_per_slab():
+                raise SlabCountError(f"kmem_cache_node {node_ptr:x}: {node_total} objects in {nr_slabs} slabs")
+            partial_inuse, partial_free = self.count_partial(node_ptr, nr_partial)
             free += partial_free
             if not node_total_avail:
                 total_objects += partial_inuse
             full = nr_slabs - per_node[index] - nr_partial
             total_objects += node_total if node_total_avail else full * self.objects
             total_slabs += nr_partial + full
+        if layout.sheaves is not None:
+            in_sheaves = self.count_sheaves(cpus, node_ptrs)
+            self.cached += in_sheaves
+            free += in_sheaves
         if node_total_avail:
+            if free > total_objects:
+                raise SlabCountError(f"{free} free objects of {total_objects}")
             allocated = total_objects - free
         else:
             allocated, free = total_objects, total_slabs * self.objects - total_objects
         return allocated, allocated + free, total_slabs, free
+
+    def most_objects_per_slab(self) -> int:
+        """The most objects a slab of this cache can hold: one of the largest order a slab can have
+        (kmem_cache.oo may have been lowered after bigger slabs were made: /sys/kernel/slab/*/order)."""
+        size = struct.unpack_from("<I", self.raw, self.layout.cache_size)[0] or 1
+        return max(self.objects, (self.prog.dump.page_size << MAX_PAGE_ORDER) // size)
 
 
 def _read_name(prog, address: int) -> str:
@@ -350,8 +534,14 @@ def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> It
     layout = _layout(prog)
     cpus = _possible_cpus(prog)
     node_ids = vmstat.online_nodes(prog)
-    head_size = layout.cache_node + 8 * (max(node_ids) + 1 if layout.node_is_array else 0)
-    head_size = max(head_size, layout.cache_list + 16, layout.cache_oo + 4)
+    if max(node_ids) >= layout.node_slots:
+        raise FormatError(f"node {max(node_ids)} is online but struct kmem_cache has room for "
+                          f"{layout.node_slots} nodes", field="node_states")
+    head_size = max(layout.cache_node + layout.node_stride * (max(node_ids) + 1), layout.cache_list + 16,
+                    layout.cache_oo + 4, layout.cache_size + 4, layout.cache_object_size + 4,
+                    *(offset + 8 for offset in (layout.cache_cpu_slab, layout.cache_random) if offset is not None),
+                    *((layout.sheaves.cache_cpu_sheaves + 8, layout.sheaves.cache_sheaf_capacity + 4)
+                      if layout.sheaves is not None else ()))
     for address in kmem_cache_addresses(prog):
         errors: List[str] = []
 
@@ -371,7 +561,7 @@ def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> It
         oo = struct.unpack_from("<I", raw, layout.cache_oo)[0]
         objects, order = oo_objects(oo), oo_order(oo)
         slab_size: Optional[int] = prog.dump.page_size << order if order <= MAX_PAGE_ORDER else None
-        allocated = total = slabs = free = None
+        allocated = total = slabs = free = cached = None
         if slab_size is None:
             note(f"{name}: cannot gather relevant slab data (kmem_cache.oo {oo:#x} gives slab order {order},"
                  f" above MAX_PAGE_ORDER {MAX_PAGE_ORDER})")
@@ -379,11 +569,12 @@ def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> It
             counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
             try:
                 allocated, total, slabs, free = counter.count(cpus, node_ids)
+                cached = counter.cached
             except (SlabCountError, FaultError) as error:
                 note(f"{name}: cannot gather relevant slab data ({error})")
         yield CacheInfo(address=address, name=name, object_size=object_size, size=size, objects_per_slab=objects,
                         order=order, slab_size=slab_size, allocated=allocated, total=total,
-                        slabs=slabs, free=free, errors=errors)
+                        slabs=slabs, free=free, cached=cached, errors=errors)
 
 
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
