@@ -1,5 +1,6 @@
 """``pycore mod DUMP``: the loaded modules as crash 9's ``mod`` lists them."""
 import argparse
+import sys
 from typing import Any, Dict, List
 
 from ..kernel import module
@@ -16,13 +17,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
         result = report(prog)
+    for warning in result["warnings"]:
+        print(f"mod: {warning}", file=sys.stderr)
     return emit(args, result, render)
 
 
 def report(prog) -> Dict[str, Any]:
-    """``{"modules": [...], "lines": [...]}``: each module as data and crash's listing of them."""
-    modules = [module.module_to_dict(m) for m in module.for_each_module(prog)]
-    return {"modules": modules, "lines": mod_lines(modules, module.has_mem_layout(prog))}
+    """``{"modules": [...], "lines": [...], "warnings": [...]}``: each module as data, crash's listing
+    of them, and why the listing may be incomplete or wrong (see :func:`pycore.kernel.module.read_modules`)."""
+    found = module.read_modules(prog)
+    modules = [module.module_to_dict(m) for m in found.modules]
+    return {"modules": modules, "lines": mod_lines(modules, module.has_mem_layout(prog)), "warnings": found.warnings}
 
 
 def mod_lines(modules: List[Dict[str, Any]], mem_layout: bool) -> List[str]:

@@ -2,18 +2,27 @@
 layout, their kallsyms symbols and their ORC tables.
 
 Layouts: ``core_layout``/``init_layout`` (up to 6.3) and ``mem[MOD_MEM_NUM_TYPES]``
-(6.4+, ``mem[MOD_TEXT]`` is the text).  Symbols come from ``mod->kallsyms``
-(``symtab``/``strtab``/``num_symtab``, and ``typetab`` since 5.2 for the type letter).
+(6.4+, ``mem[MOD_TEXT]`` is the text), chosen by the members ``struct module`` has.  Symbols
+come from ``mod->kallsyms`` (``symtab``/``strtab``/``num_symtab``, and ``typetab`` since 5.2
+for the type letter).  What is read is checked (names, states, where the memory lies), and a
+list that cannot be read to its end gives the modules before the break, with a warning.
 """
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..errors import FaultError, PycoreError
-from ..object import Object, list_for_each_entry
+from ..object import ListCorruptError, Object, list_for_each_entry
 from ..symbols.table import Symbol, SymbolTable
 
 MODULE_NAME_LEN = 56
+# x86_64's module mapping: MODULES_VADDR is 0xffffffffa0000000, or 0xffffffffc0000000 with
+# CONFIG_RANDOMIZE_BASE (a 1 GiB kernel image); MODULES_END is 0xffffffffff000000.
+MODULES_START = 0xFFFFFFFFA0000000
+MODULES_END = 0xFFFFFFFFFF000000
+# Module names are KBUILD_MODNAME with '-' made '_' (scripts/Makefile.lib); modprobe keeps them so.
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, st_value, st_size
 _STT_FUNC = 2
 
@@ -29,6 +38,8 @@ class Module:
     size: int              # core_layout.size / sum of mem[*].size
     ranges: List[Tuple[int, int]] = field(default_factory=list)  # (start, end) of every region
     object: Optional[Object] = field(default=None, repr=False)
+    state: Optional[str] = None  # enum module_state's name (MODULE_STATE_LIVE, ...)
+    problems: List[str] = field(default_factory=list)  # what in the struct module is not plausible
 
     def contains(self, address: int) -> bool:
         return any(start <= address < end for start, end in self.ranges)
@@ -37,15 +48,65 @@ class Module:
         return self.text_base <= address < self.text_base + self.text_size
 
 
-def for_each_module(prog) -> List[Module]:
-    """Every module on the ``modules`` list, sorted by ``struct module`` address (crash's
-    order).  Handles ``core_layout`` (<= 6.3) and ``mem[]`` (6.4+)."""
+@dataclass
+class ModuleList:
+    """The modules read from the ``modules`` list, and what keeps the list from being whole or right:
+    a break in the list, and each module's :attr:`Module.problems`."""
+
+    modules: List[Module]
+    warnings: List[str]
+
+
+def read_modules(prog) -> ModuleList:
+    """Every module on the ``modules`` list, sorted by ``struct module`` address (crash's order),
+    each checked: a name the kernel could have given, a known ``module_state``, memory inside the
+    module mapping with the text inside it.  A list that breaks (an unreadable or looping entry)
+    gives the modules before the break and a warning saying where it broke."""
     head = prog["modules"]
-    modules = []
-    for mod in list_for_each_entry("struct module", head.address_of_(), "list"):
-        modules.append(_module(mod))
+    states = _module_states(prog)
+    modules: List[Module] = []
+    warnings: List[str] = []
+    try:
+        for mod in list_for_each_entry("struct module", head.address_of_(), "list"):
+            module = _module(mod)
+            module.state, module.problems = _check(module, int(mod.state), states)
+            modules.append(module)
+    except (FaultError, ListCorruptError) as error:
+        warnings.append(f"the modules list breaks after {len(modules)} modules ({error}): the rest are not listed")
     modules.sort(key=lambda m: m.address)
-    return modules
+    warnings.extend(f"module at {m.address:x}: {problem}" for m in modules for problem in m.problems)
+    return ModuleList(modules, warnings)
+
+
+def for_each_module(prog) -> List[Module]:
+    """:func:`read_modules`' modules (its warnings are left to the callers that show them)."""
+    return read_modules(prog).modules
+
+
+def _module_states(prog) -> Dict[int, str]:
+    """``enum module_state``'s values by number; empty when the types do not have it."""
+    try:
+        return {value: name for name, value in prog.type("enum module_state").enumerators or ()}
+    except LookupError:
+        return {}
+
+
+def _check(module: Module, state: int, states: Dict[int, str]) -> Tuple[Optional[str], List[str]]:
+    """(the state's name, the problems) of a module as read."""
+    problems = []
+    if not _MODULE_NAME.fullmatch(module.name):
+        problems.append(f"name {module.name!r} is not a module name")
+    if states and state not in states:
+        problems.append(f"state {state} is not an enum module_state")
+    if not module.size:
+        problems.append("size 0")
+    outside = [(start, end) for start, end in module.ranges if not MODULES_START <= start < end <= MODULES_END]
+    if outside:
+        problems.append(f"memory {outside[0][0]:x}-{outside[0][1]:x} is outside the module mapping")
+    if module.text_size > module.size or not any(start <= module.text_base and module.text_base + module.text_size
+                                                 <= end for start, end in module.ranges):
+        problems.append(f"text {module.text_base:x}+{module.text_size:#x} is not inside the module's memory")
+    return states.get(state), problems
 
 
 def _module(mod: Object) -> Module:
@@ -206,4 +267,5 @@ def has_mem_layout(prog) -> bool:
 def module_to_dict(module: Module) -> dict:
     return {"address": module.address, "name": module.name, "text_base": module.text_base,
             "text_size": module.text_size, "size": module.size,
-            "ranges": [{"start": s, "end": e} for s, e in module.ranges]}
+            "ranges": [{"start": s, "end": e} for s, e in module.ranges], "state": module.state,
+            "problems": module.problems}
