@@ -41,6 +41,10 @@ def main() -> None:
     # loaded by now, and pycore's editable install hides it from instrument_imports().
     check(options.target, seed, seed.data, native)
     atheris.instrument_all()
+    if not any(argument.startswith("-max_len=") for argument in libfuzzer_arguments):
+        # libFuzzer caps inputs at 1 MiB by default, which would cut a 4 MiB printk dump
+        # before its log buffer; room to grow beyond the seed suits the text targets.
+        libfuzzer_arguments.append(f"-max_len={2 * len(seed.data)}")
     atheris.Setup([sys.argv[0]] + libfuzzer_arguments, test_one_input)
     atheris.Fuzz()
 
