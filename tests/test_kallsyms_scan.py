@@ -19,7 +19,8 @@ from pycore.symbols.kallsyms_scan import MAX_TOKEN_TABLES, KallsymsScanner, kern
 from corpus import cases, pycore_output
 
 KERNELS = os.path.expanduser(os.environ.get("PYCORE_KERNELS", "~/.cache/pycore/downloads/kernels"))
-RELEASES = ["5.10.0-32-cloud-amd64", "6.1.0-56-cloud-amd64", "6.12.117+deb13-cloud-amd64"]
+# 5.x order; 6.1 with kallsyms_seqs_of_names; the 6.2+ order; 4-aligned place-relative offsets (7.2).
+RELEASES = ["5.10.0-32-cloud-amd64", "6.1.0-56-cloud-amd64", "6.12.117+deb13-cloud-amd64", "7.2.13+deb14-cloud-amd64"]
 TABLES = ("kallsyms_num_syms", "kallsyms_names", "kallsyms_markers", "kallsyms_token_table",
           "kallsyms_token_index", "kallsyms_offsets", "kallsyms_relative_base", "kallsyms_addresses")
 # 5.x wrote no kallsyms_seqs_of_names; 6.1 put it between the markers and the token table.
