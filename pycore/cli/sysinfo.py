@@ -30,10 +30,10 @@ def report(info: Dict[str, Any]) -> Dict[str, Any]:
         "load_average_text": ", ".join(load_text(value) for value in loads),
         "memory": memory_size_text(info["memory_bytes"]),
     }
-    order = ("kernel", "symbols", "types", "dumpfile", "partial_dump", "cpus", "offline_cpus", "date", "date_text",
-             "jiffies", "hz", "kernel_hz", "uptime_seconds", "uptime", "kernel_uptime_seconds", "load_average",
-             "load_average_text", "tasks", "nodename", "release", "version", "machine", "mhz", "memory_bytes",
-             "memory", "panic", "panic_error")
+    order = ("kernel", "tainted_mask", "symbols", "types", "dumpfile", "partial_dump", "cpus", "offline_cpus",
+             "date", "date_text", "jiffies", "hz", "kernel_hz", "uptime_seconds", "uptime", "kernel_uptime_seconds",
+             "load_average", "load_average_text", "tasks", "nodename", "release", "version", "machine", "mhz",
+             "memory_bytes", "memory", "panic", "panic_error")
     return {key: texts[key] if key in texts else info[key] for key in order}
 
 
@@ -49,7 +49,7 @@ def render(info: Dict[str, Any]) -> str:
     cpus = f"{info['cpus']}" + (f" [OFFLINE: {info['offline_cpus']}]" if info["offline_cpus"] else "")
     mhz = f"({info['mhz']} Mhz)" if info["mhz"] else "(unknown Mhz)"
     lines = [
-        f"      KERNEL: {kernel_text(info)}",
+        f"      KERNEL: {kernel_text(info)}" + ("  [TAINTED]" if info["tainted_mask"] else ""),
         f"    DUMPFILE: {info['dumpfile']}" + ("  [PARTIAL DUMP]" if info["partial_dump"] else ""),
         f"        CPUS: {cpus}",
         f"        DATE: {info['date_text'] or '(unknown)'}",

@@ -1,7 +1,7 @@
 """What crash's ``sys`` shows about a crashed system: CPUs, time, uptime, load, utsname, memory, panic.
 
 Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x86_64 kernels
-4.x-6.12; where crash's answer rests on a guess (its HZ) the kernel's own value is given too.
+4.x-7.2; where crash's answer rests on a guess (its HZ) the kernel's own value is given too.
 pycore/cli/sysinfo.py writes them as crash does.
 """
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -20,11 +20,32 @@ FIXED_1 = 1 << FSHIFT
 
 # -- time --------------------------------------------------------------------------------
 def kernel_hz(prog: "Program") -> Optional[int]:
-    """The kernel's CONFIG_HZ, from ``tick_nsec`` (TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ)."""
+    """The kernel's CONFIG_HZ from TICK_NSEC (``(NSEC_PER_SEC + HZ/2) / HZ``), as the image keeps it:
+    in ``tick_nsec`` where it has that variable (not 7.2's), else in the jiffies clocksource,
+    whose ``mult`` is ``TICK_NSEC << JIFFIES_SHIFT`` over ``shift`` (kernel/time/jiffies.c, 2.6.x on);
+    None when neither can be read or the value is no HZ a kernel could have."""
     tick_nsec = read_kernel_variable(prog, "tick_nsec", 8)
     if not tick_nsec:
+        tick_nsec = _jiffies_clocksource_tick(prog)
+    if not tick_nsec:
         return None
-    return round(1_000_000_000 / tick_nsec)
+    hz = round(1_000_000_000 / tick_nsec)
+    # TICK_NSEC is exact to a nanosecond for any HZ from 24 (the lowest CONFIG_HZ is 100) to 10000.
+    return hz if 24 <= hz <= 10000 and tick_nsec == (1_000_000_000 + hz // 2) // hz else None
+
+
+def _jiffies_clocksource_tick(prog: "Program") -> Optional[int]:
+    """TICK_NSEC from ``clocksource_jiffies.mult >> shift``, or None when it cannot be read."""
+    address = symbol_address(prog, "clocksource_jiffies")
+    if address is None:
+        return None
+    try:
+        clocksource = prog.type("struct clocksource")
+        mult = int.from_bytes(prog.read(address + clocksource.offsetof("mult"), 4), "little")
+        shift = int.from_bytes(prog.read(address + clocksource.offsetof("shift"), 4), "little")
+    except (LookupError, PycoreError):
+        return None
+    return mult >> shift if shift < 32 else None
 
 
 def crash_hz(prog: "Program") -> int:
@@ -65,14 +86,36 @@ def jiffies_since_boot(prog: "Program", hz: Optional[int] = None) -> int:
 
 def crash_time(prog: "Program") -> Optional[int]:
     """Seconds since the epoch at the crash: VMCOREINFO's CRASHTIME (kdump), else the kernel's
-    wall clock ``tk_core.timekeeper.xtime_sec`` (3.17+; QEMU's dumps carry no CRASHTIME)."""
+    wall clock ``timekeeper.xtime_sec`` (3.17+; QEMU's dumps carry no CRASHTIME)."""
     vmcoreinfo = prog.vmcoreinfo
     if vmcoreinfo is not None and vmcoreinfo.crash_time is not None:
         return vmcoreinfo.crash_time
+    address = timekeeper_address(prog)
+    if address is None:
+        return None
+    try:
+        offset = prog.type("struct timekeeper").offsetof("xtime_sec")
+        return int.from_bytes(prog.read(address + offset, 8), "little", signed=True)
+    except (LookupError, PycoreError):
+        return None
+
+
+def timekeeper_address(prog: "Program") -> Optional[int]:
+    """The kernel's own ``struct timekeeper`` (CLOCK_REALTIME and CLOCK_MONOTONIC), or None.
+
+    It is ``timekeeper_data[TIMEKEEPER_CORE].timekeeper`` (``struct tk_data``) where the image has
+    that array (kernels with auxiliary clocks: 7.2), else ``tk_core.timekeeper`` (3.17 on), in the
+    anonymous ``struct { seqcount seq; struct timekeeper timekeeper; }``.
+    """
+    address = symbol_address(prog, "timekeeper_data")
+    if address is not None:
+        try:
+            return address + prog.type("struct tk_data").offsetof("timekeeper")
+        except LookupError:
+            return None
     address = symbol_address(prog, "tk_core")
     if address is None:
         return None
-    # tk_core is an anonymous struct { seqcount seq; struct timekeeper timekeeper; }.
     seq_size = 4
     for name in ("seqcount_raw_spinlock_t", "seqcount_t"):
         try:
@@ -80,11 +123,7 @@ def crash_time(prog: "Program") -> Optional[int]:
             break
         except LookupError:
             continue
-    offset = -(-seq_size // 8) * 8 + prog.type("struct timekeeper").offsetof("xtime_sec")
-    try:
-        return int.from_bytes(prog.read(address + offset, 8), "little", signed=True)
-    except PycoreError:
-        return None
+    return address + -(-seq_size // 8) * 8
 
 
 # -- load, CPUs, memory, names --------------------------------------------------------------
@@ -113,6 +152,12 @@ def utsname(prog: "Program") -> Dict[str, str]:
     fields = ("sysname", "nodename", "release", "version", "machine", "domainname")
     return {name: data[i * 65:(i + 1) * 65].split(b"\0")[0].decode("utf-8", "replace")
             for i, name in enumerate(fields)}
+
+
+def tainted_mask(prog: "Program") -> Optional[int]:
+    """``tainted_mask``: the TAINT_* bits (crash marks the KERNEL line ``[TAINTED]`` when any is set);
+    None when it cannot be read."""
+    return read_kernel_variable(prog, "tainted_mask")
 
 
 def dump_is_partial(prog: "Program") -> bool:
@@ -186,6 +231,7 @@ def system_info(prog: "Program") -> Dict[str, Any]:
     kernel_hz_value = kernel_hz(prog)
     return {
         "kernel": prog.vmlinux,
+        "tainted_mask": tainted_mask(prog),
         "symbols": prog.symbols.source,
         "types": prog.types.source,
         "dumpfile": prog.dump.file.path,
