@@ -112,6 +112,8 @@ class _Walk:
 
     def exception_frame(self, buf: StackBuffer, address: int, verify: bool = False) -> Optional[int]:
         regs = self.read_regs(buf, address)
+        # crash takes the frame pointer from every pt_regs it reads, verified or not (ORC kernels).
+        self.bp = regs["rbp"]
         if verify and not self.eframe_verify(regs, address):
             return None
         self.add_regs(regs)
@@ -199,7 +201,7 @@ class _Walk:
                     rsp += 8
                     continue
                 called = self.u.function_called_by(text)
-                if called is None or called != self.call_target:
+                if called is None or called != self.call_target and not self.u.calls_through(text, self.call_target):
                     rsp += 8
                     continue
             result = self.record_entry(buf, rsp, text)

@@ -169,7 +169,7 @@ class Unwinder:
             self._counted_cache[key] = size
         return size
 
-    def function_called_by(self, address: int) -> Optional[str]:
+    def called_address(self, address: int) -> Optional[int]:
         """The target of the direct ``call`` (e8) ending at ``address`` (a return address)."""
         try:
             code = self.prog.read(address - 5, 5)
@@ -177,13 +177,56 @@ class Unwinder:
             return None
         if code[0] != 0xE8:
             return None
-        target = (address + int.from_bytes(code[1:5], "little", signed=True)) & _MASK64
-        name = self.name_of(target)
+        return (address + int.from_bytes(code[1:5], "little", signed=True)) & _MASK64
+
+    def function_called_by(self, address: int) -> Optional[str]:
+        """The function the direct ``call`` ending at ``address`` calls, named as crash's
+        x86_64_function_called_by names it (the schedule_timeout and cond_resched wrappers
+        by the function they wrap)."""
+        target = self.called_address(address)
+        name = self.name_of(target) if target is not None else None
         if name in ("schedule_timeout_interruptible", "schedule_timeout_uninterruptible"):
             return "schedule_timeout"
         if name == "__cond_resched":
             return "schedule"
         return name
+
+    def calls_through(self, address: int, target: str, depth: int = 2) -> bool:
+        """Whether the function the ``call`` ending at ``address`` calls ends in a tail call
+        (``jmp`` to another function, ``depth`` levels deep) into ``target``: the caller of a
+        wrapper such as kdamond_usleep -> schedule_timeout_idle -> schedule_timeout is that
+        function's caller, though its return address names the wrapper."""
+        start = self.called_address(address)
+        pending = [start] if start is not None else []
+        for _ in range(depth):
+            reached = []
+            for function in pending:
+                for jump in self._tail_jumps(function):
+                    if self.name_of(jump) == target:
+                        return True
+                    reached.append(jump)
+            pending = reached
+        return False
+
+    def _tail_jumps(self, function: int, limit: int = 256) -> List[int]:
+        """Targets of the ``jmp rel32`` that leave the function at ``function``."""
+        name = self.name_of(function)
+        try:
+            code = self.prog.read(function, limit)
+        except PycoreError:
+            return []
+        jumps, at = [], 0
+        while at < limit:
+            insn = x86_64_decode.decode(code, at, function + at)
+            if self.name_of(function + at) != name:
+                break
+            if insn.map == 0 and insn.opcode == 0xE9:
+                destination = (function + at + insn.length + insn.immediate) & _MASK64
+                hit = self.lookup(destination)
+                if hit is not None and hit[0].name != name and hit[1] == 0:
+                    jumps.append(destination)
+            at += insn.length
+        return jumps
 
     # -- per-CPU stacks and tasks --------------------------------------------------------
     def _per_cpu_word(self, name: str, cpu: int, member: Optional[Tuple[str, str]] = None) -> Optional[int]:
