@@ -22,19 +22,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _report(message: str) -> None:
-    # crash's error(INFO, ...) goes to stderr, so its kmem -s listing stays clean on stdout.
-    print(f"kmem: {message}", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
         if args.mode == "info":
             return emit(args, meminfo.kmem_info(prog), render_info)
         if args.mode == "zones":
             return emit(args, [_zone_dict(zone) for zone in vmstat.zones(prog)], render_zones)
-        caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, _report)]
-        return emit(args, caches, render_slabs)
+        warnings: List[str] = []
+
+        def report(message: str) -> None:
+            # As crash's error(INFO, ...): on stderr as it happens, so the listing stays clean on stdout.
+            warnings.append(message)
+            print(f"kmem: {message}", file=sys.stderr)
+
+        caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, report)]
+        return emit(args, {"caches": caches, "warnings": warnings}, lambda data: render_slabs(data["caches"]))
 
 
 def _zone_dict(zone: vmstat.ZoneInfo) -> Dict[str, Any]:
