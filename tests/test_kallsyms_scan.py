@@ -14,6 +14,7 @@ from pycore import open as open_dump
 from pycore.debuginfo import load_symbols
 from pycore.dump.vmcoreinfo import VmcoreInfo
 from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
+from pycore.symbols import kallsyms_scan
 from pycore.symbols.kallsyms_scan import MAX_TOKEN_TABLES, KallsymsScanner, kernel_image_start
 
 from corpus import cases, pycore_output
@@ -188,6 +189,15 @@ def test_search_gives_up_after_a_bounded_number_of_token_tables():
     assert list(scanner.candidates()) == []
     assert len(scanner.token_tables) == MAX_TOKEN_TABLES and scanner.names_tables == []
     assert f"the search stops at {MAX_TOKEN_TABLES} token tables" in scanner.describe()
+
+
+def test_search_gives_up_after_a_bounded_number_of_names_entries(monkeypatch):
+    entries = kernel_symbols()
+    kernel = SyntheticKernel(entries)
+    monkeypatch.setattr(kallsyms_scan, "MAX_WALKED", len(entries) - 1)
+    scanner = KallsymsScanner(kernel.read, TEXT)
+    assert list(scanner.candidates()) == []
+    assert "the search stopped after walking 0 names entries" in scanner.describe()
 
 
 def test_tables_that_disagree_with_vmcoreinfo_are_refused():

@@ -41,6 +41,8 @@ MAX_ENTRY = 2 + 512
 # a hostile image full of copies must not make the search quadratic.
 MAX_TOKEN_TABLES = 16
 MAX_TRIES = 64
+# Names entries walked in all, for the same reason: a few times the largest table searched for.
+MAX_WALKED = 4 * MAX_SYMBOLS
 
 # kallsyms_token_index starts 0, then token 0's length + 1, then two more small offsets.
 _TOKEN_INDEX_START = re.compile(rb"\x00\x00[\x01-\xff]\x00.[\x00\x01].[\x00-\x02]", re.DOTALL)
@@ -163,6 +165,10 @@ class _Memory:
         return struct.unpack("<Q", self.get(address, 8))[0]
 
 
+class _SearchBudgetSpent(Exception):
+    """Raised inside the scanner when ``MAX_WALKED`` names entries have been walked."""
+
+
 @dataclass
 class _Tokens:
     index_address: int
@@ -198,13 +204,18 @@ class KallsymsScanner:
         self.token_index_matches = 0
         self.token_tables: List[int] = []
         self.names_tables: List[int] = []
+        self.walked = 0
+        self.budget_spent = False
 
     def candidates(self) -> Iterator[KallsymsCandidate]:
         """Every consistent set of tables, in address order; the first is the kernel's unless the
         image holds a second copy of the structure (it never has)."""
-        for tokens in self._token_tables():
-            for names in self._names_tables(tokens):
-                yield from self._address_tables(tokens, names)
+        try:
+            for tokens in self._token_tables():
+                for names in self._names_tables(tokens):
+                    yield from self._address_tables(tokens, names)
+        except _SearchBudgetSpent:
+            self.budget_spent = True
 
     def describe(self) -> str:
         """What the search covered and found, for an error message."""
@@ -219,6 +230,8 @@ class KallsymsScanner:
                  f"{len(self.names_tables)} names+markers ({', '.join(map(hex, self.names_tables)) or 'none'})")
         if len(self.token_tables) == MAX_TOKEN_TABLES:
             found += f"; the search stops at {MAX_TOKEN_TABLES} token tables"
+        if self.budget_spent:
+            found += f"; the search stopped after walking {self.walked} names entries"
         return f"{searched}: {found}"
 
     # --- kallsyms_token_index and kallsyms_token_table -------------------------------------------
@@ -327,28 +340,29 @@ class KallsymsScanner:
                 yield count
 
     def _names(self, markers_address: int, markers: List[int]) -> Optional[_Names]:
-        """The names table whose entries land on ``markers`` and end right before them."""
+        """The names table whose entries land on ``markers`` and end right before them, right
+        after a ``kallsyms_num_syms`` (u32, then 4 bytes of padding in 8-aligned tables) that
+        needs that many markers."""
         chunks = len(markers)
-        last = markers[-1]
-        low = max(self.start + 8, markers_address - last - 256 * MAX_ENTRY)
-        high = markers_address - last - 2
-        if high <= low:
+        # The entries after the last marker (1 to 256 of them) end at the markers.
+        high = markers_address - markers[-1] - 2
+        high -= high % 4
+        low = max(self.start, high - 256 * MAX_ENTRY)
+        low -= low % 4
+        if high - low < 8:
             return None
         try:
-            words = self.memory.get(low - 8, high - low + 8, strict=False)
+            words = struct.unpack(f"<{(high - low) // 4}I", self.memory.get(low, high - low, strict=False))
         except FaultError:
             return None
-        for names_address in range(high - high % 4, low - 1, -4):
-            offset = names_address - low + 8
-            (count,) = struct.unpack_from("<I", words, offset - 4)
-            num_syms_address = names_address - 4
-            if count == 0:
-                (count,) = struct.unpack_from("<I", words, offset - 8)
-                num_syms_address = names_address - 8
-            if not 256 * (chunks - 1) < count <= 256 * chunks:
-                continue
-            if self._walk_names(names_address, count, markers, markers_address):
-                return _Names(num_syms_address, count, names_address, markers_address)
+        counts = [index for index, value in enumerate(words) if 256 * (chunks - 1) < value <= 256 * chunks]
+        for index in reversed(counts):
+            num_syms_address = low + 4 * index
+            # 8-aligned tables pad the u32 count up to the names; 4-aligned ones (7.2) do not.
+            padded = index + 1 < len(words) and words[index + 1] == 0
+            names_address = num_syms_address + (8 if padded else 4)
+            if self._walk_names(names_address, words[index], markers, markers_address):
+                return _Names(num_syms_address, words[index], names_address, markers_address)
         return None
 
     def _walk_names(self, address: int, count: int, markers: List[int], markers_address: int) -> bool:
@@ -360,6 +374,9 @@ class KallsymsScanner:
             return False
         size = len(data)
         offset = 0
+        if self.walked + count > MAX_WALKED:
+            raise _SearchBudgetSpent
+        self.walked += count
         for number in range(count):
             if number % 256 == 0 and offset != markers[number // 256]:
                 return False
