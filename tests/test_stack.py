@@ -5,8 +5,10 @@ import os
 import pytest
 
 import pycore
+from pycore.arch import orc
 from pycore.cli import main
 from pycore.cli.bt import trace_lines
+from pycore.errors import FormatError
 from pycore.kernel import sched, stack
 
 from corpus import SAMPLE
@@ -85,3 +87,55 @@ def test_bt_on_the_sample_is_the_panic_cpu_block_of_bt_a(capsys, native_path):
     assert len(blocks) > 1 and cpu is not None
     panicked = [block for block in blocks if f"  CPU: {cpu:<3}  COMMAND:" in block.splitlines()[0]]
     assert alone.rstrip("\n") == panicked[0] and "panic at" in alone
+
+
+def test_an_unwind_error_is_a_bt_line_and_leaves_a_trace_useless():
+    trace = stack.StackTrace(0xFFFF888001000000, 7, "sleeper", 0, False)
+    trace.add_error("read of process stack at ffffc90000010000 failed: not in the dump")
+    assert trace_lines(trace) == ["bt: read of process stack at ffffc90000010000 failed: not in the dump"]
+    assert not trace.useful and trace.to_dict()["errors"] == trace.errors
+    trace.add_frame(0, 0x1000, 0xFFFFFFFF81000010, "schedule", 0x10, None)
+    assert trace.useful
+
+
+needs_sample = pytest.mark.skipif(not os.path.exists(os.path.join(SAMPLE, "vmcore")),
+                                  reason="testdata/sample is not checked out")
+
+
+@needs_sample
+def test_a_stack_the_dump_lacks_is_said_not_shown_empty(monkeypatch):
+    with pycore.open(os.path.join(SAMPLE, "vmcore")) as prog:
+        unwinder = stack.Unwinder(prog)
+        task = unwinder.panic_task
+        real = unwinder.task_info(task)
+        # A stack base in the vmalloc area no page of the dump backs.
+        monkeypatch.setattr(unwinder, "task_info", lambda t: dict(real, stack=0xFFFFC9FFFFF00000, active=False,
+                                                                   sp=0xFFFFC9FFFFF03F00))
+        trace = stack.stack_trace(prog, task, unwinder)
+    assert not trace.useful
+    assert any(error.startswith("read of process stack at ffffc9fffff00000 failed") for error in trace.errors)
+
+
+@needs_sample
+def test_without_orc_the_walk_goes_on_and_says_so(monkeypatch):
+    def broken(prog, version=None):
+        raise FormatError("dump: ORC registers numbered in no known way", field="orc_unwind")
+
+    monkeypatch.setattr(orc, "kernel_table_from_dump", broken)
+    with pycore.open(os.path.join(SAMPLE, "vmcore")) as prog:
+        trace = stack.panic_trace(prog)[0]
+    assert trace.errors[0].startswith("no usable ORC table (") and trace.errors[0].endswith("counted from the code")
+    assert trace_lines(trace)[0].startswith("bt: no usable ORC table")
+    assert trace.frames and trace.frames[0].symbol in ("machine_kexec", "panic")
+
+
+@needs_sample
+def test_bt_exits_1_when_no_trace_found_anything(monkeypatch, capsys):
+    def useless(prog, unwinder=None, vmlinux_orc=False):
+        trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, True)
+        trace.add_error("no return address found on the stack of task ffff888001000000")
+        return [trace]
+
+    monkeypatch.setattr(stack, "active_traces", useless)
+    assert main(["bt", os.path.join(SAMPLE, "vmcore"), "-a"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "bt: no return address found on the stack of task ffff888001000000"

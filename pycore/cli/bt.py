@@ -1,5 +1,8 @@
 """``pycore bt DUMP [PID|-a|--all-tasks]``: kernel stack traces as crash 9's ``bt`` (the panic
-task), ``bt PID``, ``bt -a`` and ``foreach bt`` print them."""
+task), ``bt PID``, ``bt -a`` and ``foreach bt`` print them.
+
+Where a walk could not go on, the trace says so in a ``bt: ...`` line as crash does; the command
+exits 1 when no trace found a frame or a set of registers (nothing useful was printed)."""
 import argparse
 from typing import Any, Dict, List
 
@@ -38,11 +41,14 @@ def run(args: argparse.Namespace) -> int:
                 raise PycoreError(f"no task with PID {args.pid}")
         elif args.active:
             traces = stack.active_traces(prog, unwinder)
+            if not traces:
+                raise PycoreError("the dump saved no CPU's registers: no active task to show")
         else:
             traces = stack.panic_trace(prog, unwinder)
             if not traces:
                 raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
-    return emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t)) for t in traces]}, render)
+    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t)) for t in traces]}, render)
+    return status if any(trace.useful for trace in traces) else 1
 
 
 def trace_lines(trace: stack.StackTrace) -> List[str]:
@@ -54,6 +60,8 @@ def trace_lines(trace: stack.StackTrace) -> List[str]:
             lines.append(line + (f" [{item.module}]" if item.module else ""))
         elif isinstance(item, stack.ExceptionFrame):
             lines += _exception_lines(item)
+        elif isinstance(item, stack.UnwindError):
+            lines.append(f"bt: {item.message}")
         else:
             lines.append(f"--- <{item.stack} stack> ---")
     return lines
@@ -77,12 +85,6 @@ def _exception_lines(frame: stack.ExceptionFrame) -> List[str]:
     else:
         lines.append(f"    ORIG_RAX: {regs['orig_rax']:016x}  CS: {regs['cs']:04x}  SS: {regs['ss']:04x}")
     return lines
-
-
-def render_traces(traces: List[stack.StackTrace]) -> str:
-    """crash's text for traces: each task's header and lines, tasks separated by a blank line."""
-    blocks = ["\n".join([task_header(t.pid, t.task, t.cpu, t.comm)] + trace_lines(t)) for t in traces]
-    return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
 def render(result: Dict[str, Any]) -> str:

@@ -312,9 +312,22 @@ class _Walk:
             regs.setdefault(name, 0)
         return regs
 
+    def note_missing(self, buf: StackBuffer, what: str) -> bool:
+        """Say which pages of a stack the dump lacks (their return addresses cannot be shown);
+        False when it lacks them all, and the stack cannot be walked."""
+        if len(buf.missing) * 0x1000 >= buf.top - buf.base:
+            self.trace.add_error(f"read of {what} at {buf.base:x} failed: not in the dump")
+            return False
+        if buf.missing:
+            pages = ", ".join(f"{page:x}" for page in buf.missing)
+            self.trace.add_error(f"{what} pages not in the dump, read as zeros: {pages}")
+        return True
+
     def run(self) -> None:
         info, u = self.info, self.u
         process = StackBuffer(u.prog, info["stack"], THREAD_SIZE)
+        if not self.note_missing(process, "process stack"):
+            return
         if info["active"]:
             rip, rsp, mode = self.dumpfile_start(process)
         else:
@@ -332,6 +345,7 @@ class _Walk:
         while estack and not done:
             label, start, size = estack
             buf = StackBuffer(u.prog, start, size)
+            self.note_missing(buf, f"{label} exception stack")
             stacktop = buf.top - PT_REGS_SIZE - (12 * 8 if label == "NMI" else 0)
             done, _ = self.scan(buf, rsp, stacktop)
             cs = self.exception_frame(buf, stacktop) or 0
@@ -352,12 +366,15 @@ class _Walk:
         if not done and u.in_irq_stack(rsp) is not None:
             base = u.in_irq_stack(rsp)
             buf = StackBuffer(u.prog, base, IRQ_STACK_SIZE)
+            self.note_missing(buf, "IRQ stack")
             done, _ = self.scan(buf, rsp, buf.top - 64)
             self.trace.add_stack_switch("IRQ")
             rsp = self.stkptr = buf.word(buf.top - 8)
         if done:
             return
         if rsp not in process:
+            self.trace.add_error(f"cannot transition to the process stack: stack pointer {rsp:x}, "
+                                 f"process stack at {process.base:x}")
             return
         done, last_eframe = self.scan(process, rsp, process.top, process=True)
         if info["mm"] and info["pid"] != 0:

@@ -14,8 +14,8 @@ from . import sched
 from .backtrace import walk
 from .unwind import Unwinder
 
-__all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "StackTrace", "Unwinder", "stack_trace", "panic_trace",
-           "active_traces", "all_traces"]
+__all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
+           "panic_trace", "active_traces", "all_traces"]
 
 
 @dataclass
@@ -57,7 +57,15 @@ class StackSwitch:
     stack: str
 
 
-TraceItem = Union[StackFrame, ExceptionFrame, StackSwitch]
+@dataclass
+class UnwindError:
+    """Where the walk could not go on, or went on with less than it needs: crash prints such a
+    ``bt: ...`` line; a trace is never cut or guessed silently."""
+
+    message: str
+
+
+TraceItem = Union[StackFrame, ExceptionFrame, StackSwitch, UnwindError]
 
 
 @dataclass
@@ -76,6 +84,15 @@ class StackTrace:
     def frames(self) -> List[StackFrame]:
         return [item for item in self.items if isinstance(item, StackFrame)]
 
+    @property
+    def errors(self) -> List[str]:
+        return [item.message for item in self.items if isinstance(item, UnwindError)]
+
+    @property
+    def useful(self) -> bool:
+        """Whether the walk found anything: a frame or a set of registers."""
+        return any(isinstance(item, (StackFrame, ExceptionFrame)) for item in self.items)
+
     def add_frame(self, level: int, sp: int, pc: int, symbol: Optional[str], offset: int,
                   module: Optional[str]) -> None:
         self.items.append(StackFrame(level, sp, pc, symbol, offset, module))
@@ -91,6 +108,9 @@ class StackTrace:
     def add_stack_switch(self, stack: str) -> None:
         self.items.append(StackSwitch(stack))
 
+    def add_error(self, message: str) -> None:
+        self.items.append(UnwindError(message))
+
     def signature(self, count: int = 5) -> List[str]:
         """The top function names, for grouping crashes."""
         return [frame.symbol or hex(frame.pc) for frame in self.frames[:count]]
@@ -98,7 +118,8 @@ class StackTrace:
     def to_dict(self) -> dict:
         return {"task": self.task, "pid": self.pid, "comm": self.comm, "cpu": self.cpu, "active": self.active,
                 "frames": [{"level": f.level, "sp": f.sp, "pc": f.pc, "symbol": f.symbol, "offset": f.offset,
-                            "module": f.module, "regs": f.regs} for f in self.frames]}
+                            "module": f.module, "regs": f.regs} for f in self.frames],
+                "errors": self.errors}
 
 
 def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> StackTrace:
@@ -107,7 +128,14 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
     unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
     info = unwinder.task_info(int(task))
     trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
-    walk(unwinder, info, trace)
+    for problem in unwinder.problems:
+        trace.add_error(problem)
+    try:
+        walk(unwinder, info, trace)
+    except PycoreError as error:
+        trace.add_error(f"the walk stopped: {error}")
+    if not trace.useful and not trace.errors:
+        trace.add_error(f"no return address found on the stack of task {info['task']:x}")
     return trace
 
 

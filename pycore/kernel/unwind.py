@@ -27,10 +27,12 @@ ESTACK_NAMES = (("DF_stack", "DOUBLEFAULT"), ("NMI_stack", "NMI"), ("DB_stack", 
 
 
 class StackBuffer:
-    """One kernel stack read at once; pages the dump lacks read as zeros."""
+    """One kernel stack read at once; pages the dump lacks read as zeros and are listed in
+    ``missing`` (their addresses), for the trace to say so."""
 
     def __init__(self, prog, base: int, size: int):
         self.base, self.top = base, base + size
+        self.missing: List[int] = []
         try:
             data = prog.read(base, size)
         except FaultError:
@@ -39,7 +41,7 @@ class StackBuffer:
                 try:
                     data[page:page + 0x1000] = prog.read(base + page, 0x1000)
                 except FaultError:
-                    pass
+                    self.missing.append(base + page)
             data = bytes(data)
         self.words = memoryview(data).cast("Q")
 
@@ -56,6 +58,7 @@ class Unwinder:
     ``cpus`` maps each CPU the dump saved registers for (its CPU notes) to those registers;
     ``active`` maps those CPUs to the task running there (``rq->curr``); ``panic_task`` is
     :func:`pycore.kernel.sched.panic_task`'s address, None when no CPU panicked.
+    ``problems`` says what every trace is walked without (an unusable ORC table).
     """
 
     def __init__(self, prog, vmlinux_orc: bool = False):
@@ -63,11 +66,17 @@ class Unwinder:
         self.symbols = module_symbol_index(prog)
         symbols = prog.symbols
         version = orc.layout_version(prog)
-        if vmlinux_orc and prog.vmlinux:
-            offset = (prog.vmcoreinfo.kernel_offset or 0) if prog.vmcoreinfo is not None else 0
-            self.orc = orc.kernel_table_from_vmlinux(prog.vmlinux, offset, version)
-        else:
-            self.orc = orc.kernel_table_from_dump(prog, version)
+        self.problems: List[str] = []
+        self.orc: Optional[orc.OrcTable] = None
+        try:
+            if vmlinux_orc and prog.vmlinux:
+                offset = (prog.vmcoreinfo.kernel_offset or 0) if prog.vmcoreinfo is not None else 0
+                self.orc = orc.kernel_table_from_vmlinux(prog.vmlinux, offset, version)
+            else:
+                self.orc = orc.kernel_table_from_dump(prog, version)
+        except PycoreError as error:
+            # crash walks on with frame sizes from the code alone; the trace says so.
+            self.problems.append(f"no usable ORC table ({error}): frame sizes counted from the code")
         self.orc_version = version
         self._module_orc: Dict[int, Optional[orc.OrcTable]] = {}
         self.text = [(symbols.by_name("_stext").address, symbols.by_name("_etext").address)]
@@ -134,10 +143,12 @@ class Unwinder:
 
     def orc_find(self, address: int) -> Optional[orc.OrcEntry]:
         """The ORC entry covering ``address``: the kernel image's table, else its module's."""
-        if self.orc.start <= address and address <= self.orc.end + 0x100000 and address < MODULES_VADDR:
-            return self.orc.find(address)
+        if address < MODULES_VADDR:
+            if self.orc is not None and self.orc.start <= address <= self.orc.end + 0x100000:
+                return self.orc.find(address)
+            return None
         module = self.symbols.module_of(address)
-        if module is None:
+        if module is None or self.orc is None:
             return None
         table = self._module_orc.get(module.address, False)
         if table is False:
