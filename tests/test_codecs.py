@@ -285,11 +285,6 @@ def _verdict(native_path: bool, codec: int, data: bytes):
 def test_native_and_pure_python_agree_on_damaged_pages(codec, rng):
     data = _damaged_page(codec, rng, 3)
     c_verdict, python_verdict = _verdict(True, codec, data), _verdict(False, codec, data)
-    if isinstance(c_verdict, tuple) and isinstance(python_verdict, tuple) \
-            and (c_verdict[1], python_verdict[1]) == (Status.SIZE, Status.CORRUPT):
-        # The one known disagreement (test_a_page_both_too_long_and_damaged_is_a_size_error, xfail):
-        # compared without the status until the pure twin is fixed.
-        c_verdict, python_verdict = c_verdict[:1] + c_verdict[2:], python_verdict[:1] + python_verdict[2:]
     assert c_verdict == python_verdict
 
 
@@ -305,14 +300,10 @@ def _too_long_and_damaged(codec: int) -> bytes:
     return bytes(frame)
 
 
-_PURE_TWIN_SAYS_CORRUPT = pytest.mark.xfail(
-    strict=True, reason="pycore/dump/codecs.py: _decompress_zlib says CORRUPT when the stream is exactly one byte "
-    "too long and its adler32 is wrong (two bytes too long, SIZE), and _decompress_zstd maps zstandard's "
-    "'Destination buffer is too small' to CORRUPT; csrc/codecs.c says SIZE for both")
 
 
 @pytest.mark.parametrize("native_path", [pytest.param(True, marks=NATIVE_SKIP, id="C"),
-                                         pytest.param(False, marks=_PURE_TWIN_SAYS_CORRUPT, id="python")])
+                                         pytest.param(False, id="python")])
 @pytest.mark.parametrize("codec", [CODEC_ZLIB, CODEC_ZSTD], ids=lambda c: CODEC_NAMES[c])
 def test_a_page_both_too_long_and_damaged_is_a_size_error(native_path, codec):
     verdict = _verdict(native_path, codec, _too_long_and_damaged(codec))

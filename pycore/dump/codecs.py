@@ -75,6 +75,19 @@ def _zstd_frame_length(data: bytes) -> int:
     return position
 
 
+def _zlib_runs_past(data: bytes, size: int) -> bool:
+    """Whether the deflate data of zlib stream ``data`` yields more than ``size`` bytes before any damage.
+
+    csrc/codecs.c probes one byte past a full page and calls the page too long when that byte comes,
+    even if the adler32 or a later block is damaged too; Python's zlib raises on that damage and loses
+    the byte, so the probe is made on the raw deflate data (no checksum; kdump pages use no preset
+    dictionary), which stops at the extra byte before decoding further."""
+    try:
+        return len(zlib.decompressobj(-15).decompress(bytes(data[2:]), size + 1)) > size
+    except zlib.error:
+        return False
+
+
 def _snappy_length(data: bytes) -> int:
     """The decoded length a raw snappy block declares in its leading varint."""
     value = 0
@@ -165,11 +178,10 @@ class _PureCodecs:
     def _decompress_zlib(data, size: int) -> bytes:
         stream = zlib.decompressobj()
         try:
-            # One byte past the page is enough to tell "too long" from "exactly right".
-            out = stream.decompress(data, size + 1)
+            out = stream.decompress(data, size)
         except zlib.error as error:
             raise _corrupt(CODEC_ZLIB, str(error)) from None
-        if len(out) > size:
+        if len(out) == size and not stream.eof and _zlib_runs_past(data, size):
             raise _wrong_size(CODEC_ZLIB, size)
         if not stream.eof:
             raise _corrupt(CODEC_ZLIB, "stream is truncated")
@@ -233,7 +245,8 @@ class _PureCodecs:
         except zstandard.ZstdError as error:
             # The frame's blocks were all present (walked above), so an unfinished frame
             # means the output bound was hit: the page is too long, not damaged.
-            if "did not decompress full frame" in str(error):
+            # zstandard's wording of ZSTD_error_dstSize_tooSmall, which C reports as a size error too.
+            if "did not decompress full frame" in str(error) or "Destination buffer is too small" in str(error):
                 raise _wrong_size(CODEC_ZSTD, size) from None
             raise _corrupt(CODEC_ZSTD, str(error)) from None
         if len(out) != size:
