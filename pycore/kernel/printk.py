@@ -272,8 +272,9 @@ def _read_ringbuffer(prog: "Program", layout: _Layout) -> PrintkRecords:
             records._skip("descriptor id does not match (overwritten)")
             continue
         state = state_var >> _DESC_FLAGS_SHIFT
-        # DESC0_ID, the placeholder the ring starts with (computed in unsigned int), was never a record.
-        if state == DESC_REUSABLE and desc_id == (-(count + 1)) & 0xFFFFFFFF:
+        # DESC0_ID, the placeholder the ring starts with, was never a record.  It is -(count + 1) in the
+        # width of _DESCS_COUNT(): 32 bits on 5.10-6.12 (0xffffefff), the id's 62 bits on 7.2.
+        if state == DESC_REUSABLE and desc_id in ((-(count + 1)) & 0xFFFFFFFF, (-(count + 1)) & _DESC_ID_MASK):
             continue
         if state not in (DESC_COMMITTED, DESC_FINALIZED):
             records._skip(_STATE_NAMES[state])
