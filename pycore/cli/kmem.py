@@ -3,7 +3,7 @@ import argparse
 import sys
 from typing import Any, Dict, List
 
-from ..kernel import meminfo, slab, vmstat
+from ..kernel import meminfo, sched, slab, vmstat
 from .common import add_dump_arguments, open_from_args
 from .crashfmt import pages_to_size, percent
 from .output import emit
@@ -23,25 +23,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    warnings: List[str] = []
+
+    def report(message: str) -> None:
+        # As crash's error(INFO, ...): on stderr as it happens, so the listing stays clean on stdout.
+        warnings.append(message)
+        print(f"kmem: {message}", file=sys.stderr)
+
     with open_from_args(args) as prog:
-        if args.mode == "info":
-            return emit(args, meminfo.kmem_info(prog), render_info)
-        if args.mode == "zones":
-            return emit(args, [_zone_dict(zone) for zone in vmstat.zones(prog)], render_zones)
-        warnings: List[str] = []
-
-        def report(message: str) -> None:
-            # As crash's error(INFO, ...): on stderr as it happens, so the listing stays clean on stdout.
-            warnings.append(message)
-            print(f"kmem: {message}", file=sys.stderr)
-
+        if args.mode in ("info", "zones"):
+            cpus = sched.nr_cpus(prog)
+            zones = [_zone_dict(zone, vmstat.zone_problems(zone, cpus)) for zone in vmstat.zones(prog)]
+            for zone in zones:
+                for problem in zone["problems"]:
+                    report(f"zone {zone['node']}/{zone['name']} at {zone['address']:x}: {problem}")
+            if args.mode == "zones":
+                return emit(args, zones, render_zones)
+            return emit(args, {**meminfo.kmem_info(prog), "warnings": warnings}, render_info)
         caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, report)]
         return emit(args, {"caches": caches, "warnings": warnings}, lambda data: render_slabs(data["caches"]))
 
 
-def _zone_dict(zone: vmstat.ZoneInfo) -> Dict[str, Any]:
+def _zone_dict(zone: vmstat.ZoneInfo, problems: List[str]) -> Dict[str, Any]:
     data = zone._asdict()
     data["populated"] = zone.populated
+    data["problems"] = problems
     return data
 
 

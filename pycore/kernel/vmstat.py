@@ -183,6 +183,29 @@ def zones(prog) -> List[ZoneInfo]:
     return result
 
 
+# The most a zone counter can drift through its per-CPU deltas: stat_threshold is at most 125
+# pages per CPU (calculate_normal_threshold(), mm/vmstat.c).
+MAX_STAT_THRESHOLD = 125
+
+
+def zone_problems(zone: ZoneInfo, cpus: int) -> List[str]:
+    """What no kernel keeps in a zone, as read: more present than spanned pages or more managed than
+    present, a watermark above the managed pages, a page counter beyond the zone's pages (less or
+    more than the per-CPU deltas of ``cpus`` CPUs can explain).  Empty for a zone as the kernel keeps it."""
+    problems = []
+    if zone.present_pages > zone.spanned_pages:
+        problems.append(f"{zone.present_pages} present pages of {zone.spanned_pages} spanned")
+    if zone.managed_pages > zone.present_pages:
+        problems.append(f"{zone.managed_pages} managed pages of {zone.present_pages} present")
+    if zone.watermark_high > zone.managed_pages and zone.populated:
+        problems.append(f"high watermark {zone.watermark_high} above its {zone.managed_pages} managed pages")
+    drift = MAX_STAT_THRESHOLD * max(cpus, 1)
+    for name, value in zone.vm_stat.items():
+        if not -drift <= value <= zone.spanned_pages + drift:
+            problems.append(f"{name} {value} beyond the zone's {zone.spanned_pages} pages")
+    return problems
+
+
 def node_of_pfn(prog, pfn: int) -> int:
     """Index (into :func:`online_nodes`) of the node whose span holds ``pfn``; -1 if none does."""
     def build():
