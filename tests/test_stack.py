@@ -139,3 +139,34 @@ def test_bt_exits_1_when_no_trace_found_anything(monkeypatch, capsys):
     monkeypatch.setattr(stack, "active_traces", useless)
     assert main(["bt", os.path.join(SAMPLE, "vmcore"), "-a"]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "bt: no return address found on the stack of task ffff888001000000"
+
+
+def test_bt_s_and_x_write_symbol_offsets_as_crash_does():
+    trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, True)
+    trace.add_frame(0, 0xFFFFB9A740013CD8, 0xFFFFFFFFB4A5C8D1, "machine_kexec", 0x1C1, None)
+    trace.add_frame(1, 0xFFFFB9A740013D30, 0xFFFFFFFFC0001234, "e1000_clean", 0x34, "e1000")
+    trace.add_frame(2, 0xFFFFB9A740013D40, 0xFFFFFFFFB4A00000, "ret_from_fork_asm", 0, None)
+    assert trace_lines(trace, 10) == [" #0 [ffffb9a740013cd8] machine_kexec+449 at ffffffffb4a5c8d1",
+                                      " #1 [ffffb9a740013d30] e1000_clean+52 at ffffffffc0001234 [e1000]",
+                                      " #2 [ffffb9a740013d40] ret_from_fork_asm at ffffffffb4a00000"]
+    assert trace_lines(trace, 16)[0] == " #0 [ffffb9a740013cd8] machine_kexec+0x1c1 at ffffffffb4a5c8d1"
+    assert [frame.symbol for frame in trace] == ["machine_kexec", "e1000_clean", "ret_from_fork_asm"]
+    assert len(trace) == 3 and trace[1].module == "e1000"
+
+
+@needs_sample
+def test_bt_takes_a_pid_or_a_task_address(capsys):
+    vmcore = os.path.join(SAMPLE, "vmcore")
+    with pycore.open(vmcore) as prog:
+        by_pid = stack.stack_trace(prog, 1)
+        by_object = stack.stack_trace(prog, sched.for_each_task(prog).__next__())
+        with pytest.raises(LookupError, match="no task with PID 4000000"):
+            stack.stack_trace(prog, 4000000)
+    assert by_pid.pid == 1 and by_object.pid == 0 and len(by_pid) > 0
+    assert main(["bt", vmcore, "1"]) == 0
+    via_pid = capsys.readouterr().out
+    assert main(["bt", vmcore, f"{by_pid.task:x}"]) == 0
+    assert capsys.readouterr().out == via_pid
+    assert via_pid.startswith(f"PID: 1        TASK: {by_pid.task:x}")
+    assert main(["bt", vmcore, f"{by_pid.task + 8:x}"]) == 1
+    assert capsys.readouterr().err == f"pycore bt: no task at address {by_pid.task + 8:x}\n"

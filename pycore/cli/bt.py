@@ -4,7 +4,7 @@ task), ``bt PID``, ``bt -a`` and ``foreach bt`` print them.
 Where a walk could not go on, the trace says so in a ``bt: ...`` line as crash does; the command
 exits 1 when no trace found a frame or a set of registers (nothing useful was printed)."""
 import argparse
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import PycoreError
 from ..kernel import stack
@@ -22,7 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Without PID or option: the task that panicked, crash's current"
                                                " context in a dump.")
     add_dump_arguments(parser)
-    parser.add_argument("pid", metavar="PID", type=int, nargs="?", help="the task with this PID")
+    parser.add_argument("task", metavar="PID|TASK", nargs="?",
+                        help="the task with this PID (decimal), or the task_struct at this address (hex)")
+    parser.add_argument("-s", dest="radix", action="store_const", const=10,
+                        help="show each frame's symbol with its offset (decimal)")
+    parser.add_argument("-x", dest="radix", action="store_const", const=16,
+                        help="show each frame's symbol with its offset (hex)")
     parser.add_argument("-a", dest="active", action="store_true", help="the active task of every CPU")
     parser.add_argument("--all-tasks", action="store_true", help="every task (crash's foreach bt)")
     parser.add_argument("--orc-from-vmlinux", action="store_true",
@@ -35,10 +40,8 @@ def run(args: argparse.Namespace) -> int:
         unwinder = stack.Unwinder(prog, vmlinux_orc=args.orc_from_vmlinux)
         if args.all_tasks:
             traces = stack.all_traces(prog, unwinder)
-        elif args.pid is not None:
-            traces = [t for t in stack.all_traces(prog, unwinder) if t.pid == args.pid]
-            if not traces:
-                raise PycoreError(f"no task with PID {args.pid}")
+        elif args.task is not None:
+            traces = [stack.stack_trace(prog, task, unwinder) for task in _tasks_named(prog, unwinder, args.task)]
         elif args.active:
             traces = stack.active_traces(prog, unwinder)
             if not traces:
@@ -47,16 +50,38 @@ def run(args: argparse.Namespace) -> int:
             traces = stack.panic_trace(prog, unwinder)
             if not traces:
                 raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
-    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t)) for t in traces]}, render)
+    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix)) for t in traces]}, render)
     return status if any(trace.useful for trace in traces) else 1
 
 
-def trace_lines(trace: stack.StackTrace) -> List[str]:
-    """crash's lines for one trace, without its header: frames, exception frames, stack switches."""
+def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
+    """The tasks ``bt WORD`` shows, as crash reads WORD: a decimal PID (every idle task for 0),
+    else a task_struct address in hex."""
+    tasks = stack.all_tasks(prog, unwinder)
+    if word.isdigit():
+        found = stack.tasks_with_pid(prog, int(word), unwinder)
+        if not found:
+            raise PycoreError(f"no task with PID {word}")
+        return found
+    try:
+        address = int(word, 16)
+    except ValueError:
+        raise PycoreError(f"invalid task or pid value: {word}") from None
+    if address not in tasks:
+        raise PycoreError(f"no task at address {address:x}")
+    return [address]
+
+
+def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None) -> List[str]:
+    """crash's lines for one trace, without its header: frames, exception frames, stack switches;
+    ``radix`` 10 or 16 writes each frame's symbol with its offset (crash's ``bt -s``/``-x``)."""
     lines: List[str] = []
     for item in trace.items:
         if isinstance(item, stack.StackFrame):
-            line = f"{' ' if item.level < 10 else ''}#{item.level} [{item.sp:8x}] {item.symbol} at {item.pc:x}"
+            name = item.symbol
+            if radix and item.offset:
+                name += f"+{item.offset:#x}" if radix == 16 else f"+{item.offset}"
+            line = f"{' ' if item.level < 10 else ''}#{item.level} [{item.sp:8x}] {name} at {item.pc:x}"
             lines.append(line + (f" [{item.module}]" if item.module else ""))
         elif isinstance(item, stack.ExceptionFrame):
             lines += _exception_lines(item)

@@ -7,15 +7,16 @@ pycore/cli/bt.py writes them as crash does.  The walk itself is in :mod:`.backtr
 per-dump state it uses in :mod:`.unwind`.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Union
 
 from ..errors import PycoreError
+from ..object import Object
 from . import sched
 from .backtrace import walk
-from .unwind import Unwinder
+from .unwind import KERNEL_SPACE, Unwinder
 
 __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
-           "panic_trace", "active_traces", "all_traces"]
+           "panic_trace", "active_traces", "all_traces", "all_tasks", "tasks_with_pid"]
 
 
 @dataclass
@@ -84,6 +85,16 @@ class StackTrace:
     def frames(self) -> List[StackFrame]:
         return [item for item in self.items if isinstance(item, StackFrame)]
 
+    # A trace reads as the sequence of its frames, innermost first, as drgn's StackTrace does.
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, index: int) -> StackFrame:
+        return self.frames[index]
+
+    def __iter__(self) -> Iterator[StackFrame]:
+        return iter(self.frames)
+
     @property
     def errors(self) -> List[str]:
         return [item.message for item in self.items if isinstance(item, UnwindError)]
@@ -123,10 +134,18 @@ class StackTrace:
 
 
 def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> StackTrace:
-    """The kernel stack trace of ``task`` (a task_struct address or Object) as crash's ``bt``
-    finds it; ``vmlinux_orc`` reads the kernel's ORC table from ``prog.vmlinux``."""
+    """The kernel stack trace of ``task`` as crash's ``bt`` finds it: a task_struct Object or
+    address, or (a number below kernel space, as drgn's ``stack_trace`` takes it) a PID, the
+    first task with it.  ``vmlinux_orc`` reads the kernel's ORC table from ``prog.vmlinux``.
+    Raises LookupError for a PID no task has."""
     unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
-    info = unwinder.task_info(int(task))
+    address = int(task)
+    if address < KERNEL_SPACE:
+        tasks = tasks_with_pid(prog, address, unwinder)
+        if not tasks:
+            raise LookupError(f"no task with PID {address}")
+        address = tasks[0]
+    info = unwinder.task_info(address)
     trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
     for problem in unwinder.problems:
         trace.add_error(problem)
@@ -156,9 +175,9 @@ def active_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool =
     return [stack_trace(prog, unwinder.active[cpu], unwinder) for cpu in sorted(unwinder.active)]
 
 
-def all_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> List[StackTrace]:
-    """``foreach bt``: every task, in crash's order (by PID, then CPU for the idle tasks)."""
-    unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
+def all_tasks(prog, unwinder: Unwinder) -> List[int]:
+    """The address of every task crash's ``foreach`` visits: the task list, the tasks running on
+    the saved CPUs, and every CPU's idle task."""
     tasks = [int(t) for t in sched.for_each_task(prog)]
     for cpu, task in unwinder.active.items():
         if task not in tasks:
@@ -171,6 +190,18 @@ def all_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = Fa
             continue
         if task and task not in tasks:
             tasks.append(task)
-    traces = [stack_trace(prog, task, unwinder) for task in tasks]
+    return tasks
+
+
+def tasks_with_pid(prog, pid: int, unwinder: Unwinder) -> List[int]:
+    """The tasks (addresses) whose PID is ``pid``: one, or every CPU's idle task for PID 0."""
+    task_type = prog.type("struct task_struct")
+    return [task for task in all_tasks(prog, unwinder) if int(Object(prog, task_type, address=task).pid) == pid]
+
+
+def all_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> List[StackTrace]:
+    """``foreach bt``: every task, in crash's order (by PID, then CPU for the idle tasks)."""
+    unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
+    traces = [stack_trace(prog, task, unwinder) for task in all_tasks(prog, unwinder)]
     traces.sort(key=lambda t: (t.pid, t.cpu, t.task))
     return traces
