@@ -1,5 +1,5 @@
-"""kmem -s's object and slab counts against the crashing guest's own /proc/slabinfo, and mod's
-checks quiet on every real dump: the oracle where crash 9 is wrong (7.2's kmem -s and mod) and a
+"""kmem -s's object and slab counts against the crashing guest's own /proc/slabinfo, and the checks
+behind the warnings of mod, ps and kmem quiet on every real dump: the oracle where crash 9 is wrong (7.2's kmem -s and mod) and a
 second one where it is right (5.10).  The guest printed its views a moment before the crash
 (testdata/corpus/init.sh): slabinfo, then ``ps``, then sysrq-c.
 
@@ -81,3 +81,12 @@ def test_mod_finds_nothing_wrong_in_a_real_module_list(case):
     assert listing["warnings"] == []
     assert listing["modules"] and all(m["problems"] == [] and m["state"] == "MODULE_STATE_LIVE"
                                       for m in listing["modules"])
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
+def test_ps_and_kmem_find_nothing_wrong_in_real_tasks_and_zones(case):
+    tasks = pycore_json(case, "dump only", "ps")
+    assert tasks["warnings"] == [] and all(t["problems"] == [] for t in tasks["tasks"])
+    assert pycore_json(case, "dump only", "kmem", "-i")["warnings"] == []
+    zones = pycore_json(case, "dump only", "kmem", "-z")
+    assert zones and all(zone["problems"] == [] for zone in zones)

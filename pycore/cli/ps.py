@@ -1,5 +1,6 @@
 """``pycore ps DUMP``: every task with PID, PPID, CPU, address, state and memory, as crash's ``ps``."""
 import argparse
+import sys
 from typing import Any, Dict, List
 
 from ..kernel import mm, sched
@@ -17,10 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def tasks(prog) -> List[Dict[str, Any]]:
-    """One row per task in crash's order: the idle task of each CPU, then every thread by PID."""
+    """One row per task in crash's order: the idle task of each CPU, then every thread by PID; each
+    with the ``problems`` :func:`pycore.kernel.sched.task_problems` finds in it."""
     active = set(sched.active_tasks(prog).values())
     total_pages = mm.high_memory_pages(prog)
     cpus = sched.nr_cpus(prog)
+    idle = {int(task) for task in sched.idle_tasks(prog)}
+    pid_limit = min(sched.pid_max(prog) or sched.PID_MAX_LIMIT, sched.PID_MAX_LIMIT)
+    cpu_count = max(sched.nr_cpu_ids(prog), cpus)
     rows = []
     for task in sched.crash_task_list(prog):
         address = int(task)
@@ -41,13 +46,18 @@ def tasks(prog) -> List[Dict[str, Any]]:
             "comm": sched.task_comm(snapshot),
             "kernel_thread": sched.is_kthread(snapshot),
             "active": address in active,
+            "problems": sched.task_problems(snapshot, pid_limit, cpu_count, address in idle),
         })
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
     with open_from_args(args) as prog:
-        return emit(args, {"tasks": tasks(prog)}, render)
+        rows = tasks(prog)
+    warnings = [f"task {row['task']:x}: {problem}" for row in rows for problem in row["problems"]]
+    for warning in warnings:
+        print(f"ps: {warning}", file=sys.stderr)
+    return emit(args, {"tasks": rows, "warnings": warnings}, render)
 
 
 def render(data: Dict[str, Any]) -> str:

@@ -32,6 +32,8 @@ TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD
 
 # task_struct.flags
 PF_KTHREAD = 0x00200000
+# The most PIDs a 64-bit kernel hands out (PID_MAX_LIMIT, include/linux/threads.h): pid_max's ceiling.
+PID_MAX_LIMIT = 4 * 1024 * 1024
 
 # crash 9's ps codes, tested in this order; the last one that applies wins (task.c,
 # task_state_string()).  crash reads the bits from task_state_array[] and, from 4.14 on,
@@ -170,6 +172,23 @@ def is_kthread(task: Object) -> bool:
 
 def task_comm(task: Object) -> str:
     return task.comm.string_().decode("utf-8", "replace")
+
+
+def task_problems(task: Object, pid_limit: int, cpu_count: int, idle: bool) -> List[str]:
+    """What in ``task`` (a snapshot) no kernel makes: a pid or tgid outside [0, ``pid_limit``) (pid_max),
+    pid 0 on a task that is no CPU's idle task, a CPU at or beyond ``cpu_count`` (nr_cpu_ids).
+    Empty for a task as the kernel keeps it."""
+    problems = []
+    for name in ("pid", "tgid"):
+        value = int(getattr(task, name))
+        if not 0 <= value < pid_limit:
+            problems.append(f"{name} {value} is not a pid (pid_max {pid_limit})")
+    if int(task.pid) == 0 and not idle:
+        problems.append("pid 0 on a task that is no CPU's idle task")
+    cpu = task_cpu(task)
+    if not 0 <= cpu < cpu_count:
+        problems.append(f"cpu {cpu} is not a CPU (nr_cpu_ids {cpu_count})")
+    return problems
 
 
 # -- CPUs ------------------------------------------------------------------------------
