@@ -1,6 +1,6 @@
 """Tasks, their states and CPUs, and the per-CPU runqueues (kernel/sched), read as crash 9 reads them.
 
-Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 6.12: ``__state``
+Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 7.2: ``__state``
 (5.14+) or ``state``, the CPU in ``task_struct`` (4.9-5.15) or ``thread_info`` (5.16+),
 threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
 """
