@@ -1,7 +1,8 @@
 """kmem -s's object and slab counts against the crashing guest's own /proc/slabinfo, and the checks
 behind the warnings of mod, ps and kmem quiet on every real dump.  The guest's view is the oracle
-where crash 9 is wrong (7.2's kmem -s and mod) and a second one where it is right (5.10).  The guest printed its views a moment before the crash
-(testdata/corpus/init.sh): slabinfo, then ``ps``, then sysrq-c.
+where crash 9 is wrong (7.2's kmem -s and mod) and a second one where it is right (5.10).  The guest
+printed its views a moment before the crash (testdata/corpus/init.sh): slabinfo, then ``ps``, then
+sysrq-c.
 
 /proc/slabinfo's active_objs is total_objects less the free objects on the nodes' partial lists:
 it counts as active the free objects kept per CPU (per-CPU slabs before 7.0, sheaves since 6.18),
