@@ -13,7 +13,10 @@ from ..errors import PycoreError
 from ..object import Object
 from . import sched
 from .backtrace import walk
-from .unwind import KERNEL_SPACE, Unwinder
+from .unwind import Unwinder
+
+# The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
+PID_MAX_LIMIT = 4 * 1024 * 1024
 
 __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
            "panic_trace", "active_traces", "all_traces", "all_tasks", "tasks_with_pid"]
@@ -135,12 +138,12 @@ class StackTrace:
 
 def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> StackTrace:
     """The kernel stack trace of ``task`` as crash's ``bt`` finds it: a task_struct Object or
-    address, or (a number below kernel space, as drgn's ``stack_trace`` takes it) a PID, the
+    address, or (a number up to PID_MAX_LIMIT, as drgn's ``stack_trace`` takes it) a PID, the
     first task with it.  ``vmlinux_orc`` reads the kernel's ORC table from ``prog.vmlinux``.
     Raises LookupError for a PID no task has."""
     unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
     address = int(task)
-    if address < KERNEL_SPACE:
+    if address <= PID_MAX_LIMIT:
         tasks = tasks_with_pid(prog, address, unwinder)
         if not tasks:
             raise LookupError(f"no task with PID {address}")
