@@ -1,11 +1,13 @@
 """crash 9's x86_64 back tracer (x86_64_low_budget_back_trace_cmd and friends), one task at a time.
 
-x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 6.1 and 6.12).  The starting point of
-an active task is searched on its stacks (``machine_kexec``, ``crash_nmi_callback``, ``panic``,
-...), a sleeping task starts at ``inactive_task_frame.ret_addr``; the stack is then scanned for
-text addresses, skipping each frame by the size ORC gives, with exception frames (``pt_regs``)
-after ``asm_exc_*`` entries (5.8+; ``new_exceptions``), the NMI exception stack and the
-user-mode frame at the top of the stack.
+x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 5.10, 6.1, 6.12 and 7.2).  The starting
+point of an active task is searched on its stacks (``machine_kexec``, ``crash_nmi_callback``,
+``panic``, ...), a sleeping task starts at ``inactive_task_frame.ret_addr``; the stack is then
+scanned for text addresses, skipping each frame by the size ORC gives (or, where it gives none,
+crash's count of the function's pushes and %rsp arithmetic), with exception frames (``pt_regs``)
+after ``asm_exc_*`` entries (5.8+; ``new_exceptions``), the NMI exception stack and the user-mode
+frame at the top of the stack (below the FRED padding, 6.9+).  What stops or thins a walk is said
+in the trace (:class:`.stack.UnwindError`), never left out.
 """
 import re
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple

@@ -1,8 +1,9 @@
 """Kernel stack traces of tasks, the frames crash 9's ``bt``, ``bt -a`` and ``foreach bt`` show.
 
-x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 6.1 and 6.12).  A trace is data:
+x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 5.10, 6.1, 6.12, 7.2).  A trace is data:
 frames (a return address found on a stack), exception frames (registers from a ``pt_regs`` or
-the dump's CPU note) and the switches from an IRQ or exception stack to the stack below;
+the dump's CPU note), the switches from an IRQ or exception stack to the stack below and the
+places the walk could not go on (crash's ``bt: ...`` lines);
 pycore/cli/bt.py writes them as crash does.  The walk itself is in :mod:`.backtrace`, the
 per-dump state it uses in :mod:`.unwind`.
 """

@@ -2,7 +2,7 @@
 text, the ORC tables (vmlinux or dump; modules' ``mod->arch`` copies), each CPU's IRQ and exception
 stacks, the saved registers of the dump's CPU notes, and the task running on each CPU.
 
-x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 6.1 and 6.12): exception stacks in
+x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 5.10, 6.1, 6.12, 7.2): exception stacks in
 ``struct cea_exception_stacks`` (5.2+), the IRQ stack pointer in ``hardirq_stack_ptr`` (5.2-6.1)
 or ``pcpu_hot.hardirq_stack_ptr`` (6.2+).
 """
