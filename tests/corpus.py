@@ -55,6 +55,21 @@ class Case:
         return [r for r in self.manifest.get("references", []) if r["command"].startswith(prefix)
                 and os.path.exists(self.path(r["file"]))]
 
+    def guest_view(self, name: str) -> Optional[str]:
+        """What the crashing guest itself printed just before the crash (``date``, ``uptime``,
+        ``meminfo``, ``modules``, ``slabinfo``, ``ps``: testdata/corpus/guest.py GUEST_VIEW), or
+        None for a case built before the corpus recorded it."""
+        for entry in self.manifest.get("guest_view", []):
+            if entry["name"] == name and os.path.exists(self.path(entry["file"])):
+                with open(self.path(entry["file"]), errors="replace") as f:
+                    return f.read()
+        return None
+
+    def crash_wrong(self, command: str) -> Optional[Dict]:
+        """The manifest's word that crash's recording of ``command`` is wrong on this kernel
+        (``why``, and the ``guest_view`` that holds instead), or None where crash is right."""
+        return next((entry for entry in self.manifest.get("crash_wrong", []) if entry["command"] == command), None)
+
     def __repr__(self) -> str:
         return self.name
 

@@ -8,6 +8,7 @@ import pycore
 from pycore.kernel.printk import get_printk_records
 
 from corpus import cases, dump_ids, real_dumps
+from crash_reference import with_known_gaps
 
 pytestmark = pytest.mark.real
 PARAMS = real_dumps()
@@ -33,7 +34,8 @@ def our_records(records):
              r.raw_text.decode("ascii", "replace").split("\n")) for r in records]
 
 
-@pytest.mark.parametrize("case,dump", PARAMS, ids=dump_ids(PARAMS))
+@pytest.mark.parametrize("case,dump", with_known_gaps("test_records_match_vmcore_dmesg_and_makedumpfile", PARAMS,
+                                                     dump_ids(PARAMS)))
 def test_records_match_vmcore_dmesg_and_makedumpfile(case, dump, native_path):
     with pycore.open(case.path(dump["name"]), native=native_path) as prog:
         records = get_printk_records(prog)

@@ -36,6 +36,10 @@ def test_every_kallsyms_symbol_is_in_system_map_at_the_same_address(kernel):
     assert len(kallsyms) > 80000
     for symbol in kallsyms:
         kind = listed.get((symbol.name, symbol.address))
+        if kind is None and symbol.name.startswith(".L"):
+            # 5.10's scripts/kallsyms keeps the compiler's local labels (.LC4, ...), which
+            # scripts/mksysmap leaves out of System.map; 6.1's kallsyms has none.
+            continue
         assert kind is not None, symbol
         # scripts/kallsyms marks per-CPU symbols absolute ('A') under KALLSYMS_ABSOLUTE_PERCPU.
         assert kind == symbol.kind or symbol.kind == "A", (symbol, kind)
