@@ -254,14 +254,15 @@ ORC_STACK = 0xFFFFC90000010000
 
 def orc_seeds() -> List[Seed]:
     """A table of CALL, REGS, REGS_PARTIAL, UNDEFINED and END entries over 64 functions, and a
-    stack whose return addresses lead through them, in layout versions 1 and 3."""
+    stack whose return addresses lead through them: layout versions 1 and 3 with the register
+    numbering up to 7.0, and version 3 renumbered as 7.1 does (SP=3, PREV_SP=8)."""
     seeds = []
     count = 64
     ips = b"".join(struct.pack("<i", ORC_TEXT + 0x40 * i - (ORC_IP_BASE + 4 * i)) for i in range(count))
-    for version in (1, 3):
+    for name, version, sp, bp, prev_sp in (("orc-v1", 1, 5, 4, 1), ("orc-v3", 3, 5, 4, 1), ("orc-v3-7.1", 3, 3, 4, 8)):
         entries = bytearray()
         for i in range(count):
-            sp_reg, bp_reg = (5, 0) if i % 5 else (4, 1)       # SP or BP based, bp saved or not
+            sp_reg, bp_reg = (sp, 0) if i % 5 else (bp, prev_sp)   # SP or BP based, bp saved or not
             if version >= 3:
                 kind = (2, 2, 3, 4, 2, 0, 2, 1)[i % 8]              # CALL REGS REGS_PARTIAL UNDEFINED END
                 flags = sp_reg | bp_reg << 4 | kind << 8
@@ -272,7 +273,7 @@ def orc_seeds() -> List[Seed]:
         stack = b"".join(struct.pack("<Q", ORC_TEXT + 0x40 * ((i * 7) % count) + 3 if i % 2 else ORC_STACK + 8 * i)
                          for i in range(128))
         data = ips + bytes(entries) + stack
-        seeds.append(Seed("orc", f"orc-v{version}", data, [(0, len(ips) + len(entries))],
+        seeds.append(Seed("orc", name, data, [(0, len(ips) + len(entries))],
                           context={"count": count, "version": version}))
     return seeds
 

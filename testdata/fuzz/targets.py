@@ -208,33 +208,32 @@ def dwarf(seed: Seed, data: bytes, native: bool) -> int:
 
 # -- ORC -----------------------------------------------------------------------------------------
 def orc(seed: Seed, data: bytes, native: bool) -> int:
-    """Table lookups and a bounded unwind over a stack of return addresses."""
+    """Register numbering probe, table lookups and a bounded unwind over a stack of return addresses."""
     from pycore.arch import orc as orc_module
     count, version = seed.context["count"], seed.context["version"]
     ips, entries = data[:4 * count], data[4 * count:10 * count]
     stack = data[10 * count:]
-    orc_module.entries_of(entries, version)
     table = orc_module.OrcTable(ORC_IP_BASE, ips, entries, version, "fuzz")
+    orc_module.entries_of(entries, version, table.registers)
 
-    def read_u64(address: int) -> int:
+    def read_u64(address: int) -> Optional[int]:
         offset = address - ORC_STACK
         if not 0 <= offset <= len(stack) - 8:
-            raise FaultError("outside the fuzz stack", address)
+            return None  # memory the dump lacks
         return struct.unpack_from("<Q", stack, offset)[0]
 
     found = 0
     for ip in range(ORC_TEXT - 0x40, ORC_TEXT + 0x40 * (count + 1), 0x1F0):
         found += table.find(ip) is not None
-        table.find_defined_before(ip, ORC_TEXT)
     regs: Optional[orc_module.Registers] = orc_module.Registers(ORC_TEXT + 0x40 * 3 + 1, ORC_STACK, ORC_STACK + 64)
     for _ in range(MAX_UNWIND_STEPS):
-        entry = table.find(regs.ip)  # type: ignore[union-attr]
+        if regs is None or regs.ip is None or regs.sp is None:
+            break
+        entry = table.find(regs.ip)
         if entry is None:
             break
         orc_module.crash_framesize(entry)
-        regs, _pt_regs = orc_module.unwind_step(entry, regs, read_u64, {"r10": ORC_STACK + 8})  # type: ignore[arg-type]
-        if regs is None:
-            break
+        regs, _pt_regs = orc_module.unwind_step(entry, regs, read_u64, {"r10": ORC_STACK + 8})
         found += 1
     return found
 
