@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, Optional
 
 import pycore
-from pycore.errors import FaultError, PycoreError
+from pycore.errors import PycoreError
 
 from .make_seeds import ORC_IP_BASE, ORC_STACK, ORC_TEXT, Seed, printk_elf
 
