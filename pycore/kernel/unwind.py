@@ -9,7 +9,7 @@ or ``pcpu_hot.hardirq_stack_ptr`` (6.2+).
 from typing import Dict, List, Optional, Tuple
 
 from ..arch import orc, x86_64_decode
-from ..errors import FaultError, MissingMemberError, PycoreError
+from ..errors import FaultError, MissingMemberError, PageExcludedError, PycoreError
 from ..object import Object
 from . import sched
 from .module import module_symbol_index
@@ -27,8 +27,10 @@ ESTACK_NAMES = (("DF_stack", "DOUBLEFAULT"), ("NMI_stack", "NMI"), ("DB_stack", 
 
 
 class StackBuffer:
-    """One kernel stack read at once; pages the dump lacks read as zeros and are listed in
-    ``missing`` (their addresses), for the trace to say so."""
+    """One kernel stack read at once; pages the dump lacks read as zeros.  A page a dump filter
+    left out was a zero page (makedumpfile's other filters drop cache, user and free pages, which
+    a kernel stack never is); any other page the dump lacks is listed in ``missing`` (its
+    address), for the trace to say so."""
 
     def __init__(self, prog, base: int, size: int):
         self.base, self.top = base, base + size
@@ -40,6 +42,8 @@ class StackBuffer:
             for page in range(0, size, 0x1000):
                 try:
                     data[page:page + 0x1000] = prog.read(base + page, 0x1000)
+                except PageExcludedError:
+                    pass
                 except FaultError:
                     self.missing.append(base + page)
             data = bytes(data)
