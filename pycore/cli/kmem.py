@@ -32,14 +32,15 @@ def run(args: argparse.Namespace) -> int:
 
     with open_from_args(args) as prog:
         if args.mode in ("info", "zones"):
+            info = meminfo.kmem_info(prog) if args.mode == "info" else None
             cpus = sched.nr_cpus(prog)
             zones = [_zone_dict(zone, vmstat.zone_problems(zone, cpus)) for zone in vmstat.zones(prog)]
             for zone in zones:
                 for problem in zone["problems"]:
                     report(f"zone {zone['node']}/{zone['name']} at {zone['address']:x}: {problem}")
-            if args.mode == "zones":
+            if info is None:
                 return emit(args, zones, render_zones)
-            return emit(args, {**meminfo.kmem_info(prog), "warnings": warnings}, render_info)
+            return emit(args, {**info, "warnings": warnings}, render_info)
         caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, report)]
         return emit(args, {"caches": caches, "warnings": warnings}, lambda data: render_slabs(data["caches"]))
 
