@@ -223,6 +223,31 @@ class _Walk:
             rsp += 8
         return False, last_eframe
 
+    def irq_eframe_link(self, process: StackBuffer, saved_sp: int) -> int:
+        """The pt_regs an interrupt's entry code saved on the process stack, found from the stack
+        pointer the switch to the IRQ stack saved (inside the handler's frame, below them): the
+        first slot above it that holds verified registers and follows a return address into
+        the entry code.  0 when none is found within a page."""
+        for address in range(saved_sp + 8, min(saved_sp + 0x1000, process.top - PT_REGS_SIZE + 8), 8):
+            name = self.u.name_of(process.word(address - 8)) or ""
+            if name.startswith("asm_") and self.eframe_verify(self.read_regs(process, address), address):
+                return address
+        return 0
+
+    # crash: search_for_eframe_target_caller
+    def eframe_target_size(self, process: StackBuffer, sp: int) -> Optional[int]:
+        """Bytes from ``sp`` to the return address of the call into the function the exception
+        frame's RIP is in, or None when no such call is on the stack."""
+        target = self.u.name_of(self.eframe_ip)
+        for slot in range(sp, process.top, 8):
+            text = process.word(slot)
+            if not self.u.is_kernel_text(text):
+                continue
+            hit = self.u.lookup(text)
+            if hit is not None and hit[1] and self.u.function_called_by(text) == target:
+                return slot - sp
+        return None
+
     # crash: x86_64_get_dumpfile_stack_frame
     def dumpfile_start(self, process: StackBuffer) -> Tuple[int, int, Optional[str]]:
         info, u = self.info, self.u
@@ -365,19 +390,37 @@ class _Walk:
             estack = u.in_exception_stack(rsp) if not done else None
             if estack and estack[1] == start:
                 break
+        irq_eframe = 0
         if not done and u.in_irq_stack(rsp) is not None:
             base = u.in_irq_stack(rsp)
             buf = StackBuffer(u.prog, base, IRQ_STACK_SIZE)
             self.note_missing(buf, "IRQ stack")
-            done, _ = self.scan(buf, rsp, buf.top - 64)
+            # The top of the IRQ stack holds the process stack pointer the switch saved (5.2+:
+            # hardirq_stack_ptr is the top - 8) and, below it, the return address into the
+            # code that switched (sysvec_*), the last frame of the IRQ stack.
+            done, _ = self.scan(buf, rsp, buf.top - 8)
             self.trace.add_stack_switch("IRQ")
             rsp = self.stkptr = buf.word(buf.top - 8)
+            if u.name_of(buf.word(buf.top - 16)) not in ("do_softirq_own_stack", "call_softirq"):
+                irq_eframe = self.irq_eframe_link(process, rsp)
         if done:
             return
         if rsp not in process:
             self.trace.add_error(f"cannot transition to the process stack: stack pointer {rsp:x}, "
                                  f"process stack at {process.base:x}")
             return
+        if irq_eframe:
+            # crash: the interrupt's entry code (asm_sysvec_*, asm_common_interrupt, 5.8+) with the
+            # registers it saved, then on from the caller of the interrupted function.
+            self.stkptr = irq_eframe
+            self.record_entry(process, irq_eframe - 8, process.word(irq_eframe - 8), exception_frame=True)
+            if (self.exception_frame(process, irq_eframe) or 0) & 3:
+                return
+            rsp = irq_eframe + PT_REGS_SIZE
+            if self.eframe_ip:
+                size = self.eframe_target_size(process, rsp)
+                rsp += size if size is not None else self.framesize(self.eframe_ip, rsp)
+            self.level += 1
         done, last_eframe = self.scan(process, rsp, process.top, process=True)
         if info["mm"] and info["pid"] != 0:
             user_eframe = process.top - u.stack_padding - PT_REGS_SIZE
