@@ -290,9 +290,9 @@ class Target:
 
 
 TARGETS: Dict[str, Target] = {
-    "elf": Target(dump_container, True, 300),
-    "kdump": Target(dump_container, True, 600),
-    "flattened": Target(dump_container, True, 300),
+    "elf": Target(dump_container, True, 200),
+    "kdump": Target(dump_container, True, 300),
+    "flattened": Target(dump_container, True, 200),
     "vmcoreinfo": Target(vmcoreinfo, False, 400),
     "notes": Target(notes, False, 400),
     "kallsyms": Target(kallsyms, False, 400),
@@ -301,8 +301,8 @@ TARGETS: Dict[str, Target] = {
     "btf": Target(btf, False, 400),
     "dwarf": Target(dwarf, True, 400),
     "orc": Target(orc, False, 300),
-    "printk_memory": Target(printk_memory, True, 300),
-    "printk_vmcoreinfo": Target(printk_vmcoreinfo, True, 300),
+    "printk_memory": Target(printk_memory, True, 200),
+    "printk_vmcoreinfo": Target(printk_vmcoreinfo, True, 200),
     "log_buf": Target(log_buf, False, 200),
     "textlog": Target(textlog, False, 300),
 }
