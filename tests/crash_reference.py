@@ -103,8 +103,9 @@ def _partial_dump(dump: Dict) -> bool:
 
 def _kernel_line(run: Run, expected: Expected) -> Tuple[Run, Expected]:
     assert expected.lines[0].startswith("      KERNEL: ")
-    kernel = (f"      KERNEL: {run.case.vmlinux}" if run.vmlinux
-              else re.compile(r"      KERNEL: \(no vmlinux: symbols from kallsyms.*\)"))
+    tainted = "  [TAINTED]" if expected.lines[0].endswith("  [TAINTED]") else ""
+    kernel = (f"      KERNEL: {run.case.vmlinux}{tainted}" if run.vmlinux
+              else re.compile(r"      KERNEL: \(no vmlinux: symbols from kallsyms.*\)" + re.escape(tainted)))
     return run, replace(expected, lines=[kernel] + expected.lines[1:])
 
 

@@ -59,7 +59,7 @@ def test_slab_caches_are_the_guest_slabinfo(case, mode):
         name, _, _, size, per_slab, pages = line.split()[:6]
         guest[name] = (int(size), int(per_slab), int(pages))
     ours = {c["name"]: (c["size"], c["objects_per_slab"], 1 << c["order"])
-            for c in pycore_json(case, mode, "kmem", "-s")}
+            for c in pycore_json(case, mode, "kmem", "-s")["caches"]}
     assert ours == guest
 
 
