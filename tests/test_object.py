@@ -256,3 +256,19 @@ def test_impossible_type_size_is_refused_before_reading(prog):
     with pytest.raises(FormatError) as error:
         len(long_array)
     assert error.value.field == "length"
+
+
+@pytest.mark.real
+def test_init_task_comm_iterates_to_its_length_on_a_real_dump():
+    """Issue 10: ``for c in prog["init_task"].comm`` never ended (no __iter__, and Python's
+    fallback indexed past the array forever)."""
+    from corpus import cases
+    dumps = [(case, dump) for case in cases() for dump in case.dumps() if dump["format"] == "kdump"]
+    if not dumps:
+        pytest.skip("no real dumps: run testdata/corpus/build.sh")
+    case, dump = dumps[0]
+    with pycore.open(case.path(dump["name"])) as prog:
+        comm = prog["init_task"].comm
+        chars = [int(c) for c in comm]
+        assert len(chars) == len(comm) == 16
+        assert bytes(chars).split(b"\0")[0] == comm.string_() == b"swapper/0"
