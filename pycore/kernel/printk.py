@@ -28,7 +28,9 @@ LOG_NOCONS, LOG_NEWLINE, LOG_PREFIX, LOG_CONT = 1, 2, 4, 8
 CALLER_CPU = 0x80000000
 
 _LEVEL_PREFIX = re.compile(rb"<([0-7])>")
-_TIMESTAMP_PREFIX = re.compile(rb"\[ *(\d+)\.(\d{6})\] ")
+# printk's "[%5lu.%06lu] ": seconds of a u64 nanosecond clock have at most 11 digits; a longer
+# number (a damaged buffer) stays part of the text rather than reaching int()'s digit limit.
+_TIMESTAMP_PREFIX = re.compile(rb"\[ *(\d{1,11})\.(\d{6})\] ")
 
 
 @dataclass

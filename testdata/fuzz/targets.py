@@ -17,7 +17,7 @@ import struct
 import tempfile
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import pycore
 from pycore.errors import PycoreError
@@ -319,10 +319,7 @@ class KnownFinding:
     test: str             # the regression test that pins it
 
 
-KNOWN_FINDINGS = (
-    KnownFinding(ValueError, "pycore/kernel/printk.py",
-                 "test_legacy_log_buf_timestamp_of_thousands_of_digits_is_kept_as_text"),
-)
+KNOWN_FINDINGS: Tuple[KnownFinding, ...] = ()
 
 
 def known_finding(error: BaseException) -> Optional[KnownFinding]:
