@@ -170,3 +170,30 @@ def test_bt_takes_a_pid_or_a_task_address(capsys):
     assert via_pid.startswith(f"PID: 1        TASK: {by_pid.task:x}")
     assert main(["bt", vmcore, f"{by_pid.task + 8:x}"]) == 1
     assert capsys.readouterr().err == f"pycore bt: no task at address {by_pid.task + 8:x}\n"
+
+
+def test_bt_f_writes_the_words_up_to_each_frame_two_a_line():
+    trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, True)
+    trace.add_frame(0, 0x1000, 0xFFFFFFFF81000010, "machine_kexec", 0x10, None)
+    trace.add_frame(1, 0x1018, 0xFFFFFFFF81000020, "__crash_kexec", 0x20, None,
+                    [(0x1008, 0), (0x1010, 0x2A003000), (0x1018, 0xFFFFFFFF81000020)])
+    assert trace_lines(trace, full=True) == [
+        " #0 [    1000] machine_kexec at ffffffff81000010",
+        "    1008: 0000000000000000 000000002a003000 ",
+        "    1018: ffffffff81000020 ",
+        " #1 [    1018] __crash_kexec at ffffffff81000020"]
+    assert trace_lines(trace) == [" #0 [    1000] machine_kexec at ffffffff81000010",
+                                  " #1 [    1018] __crash_kexec at ffffffff81000020"]
+
+
+@needs_sample
+def test_frame_data_runs_from_the_slot_after_the_frame_before_up_to_the_return_address():
+    with pycore.open(os.path.join(SAMPLE, "vmcore")) as prog:
+        trace = stack.panic_trace(prog)[0]
+        frames = trace.frames
+        assert frames[0].data == [] and sum(bool(frame.data) for frame in frames) >= len(frames) - 2
+        for before, frame in zip(frames, frames[1:]):
+            if frame.data:
+                assert [address for address, _ in frame.data] == list(range(before.sp + 8, frame.sp + 8, 8))
+                assert frame.data[-1][1] == frame.pc
+                assert all(int.from_bytes(prog.read(address, 8), "little") == value for address, value in frame.data)

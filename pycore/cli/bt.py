@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_dump_arguments(parser)
     parser.add_argument("task", metavar="PID|TASK", nargs="?",
                         help="the task with this PID (decimal), or the task_struct at this address (hex)")
+    parser.add_argument("-f", dest="full", action="store_true",
+                        help="show the stack words of each frame (crash's bt -f, as its source writes them)")
     parser.add_argument("-s", dest="radix", action="store_const", const=10,
                         help="show each frame's symbol with its offset (decimal)")
     parser.add_argument("-x", dest="radix", action="store_const", const=16,
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             traces = stack.panic_trace(prog, unwinder)
             if not traces:
                 raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
-    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix)) for t in traces]}, render)
+    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix, args.full)) for t in traces]}, render)
     return status if any(trace.useful for trace in traces) else 1
 
 
@@ -72,12 +74,18 @@ def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
     return [address]
 
 
-def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None) -> List[str]:
+def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool = False) -> List[str]:
     """crash's lines for one trace, without its header: frames, exception frames, stack switches;
-    ``radix`` 10 or 16 writes each frame's symbol with its offset (crash's ``bt -s``/``-x``)."""
+    ``radix`` 10 or 16 writes each frame's symbol with its offset (crash's ``bt -s``/``-x``),
+    ``full`` the stack words before each frame, two a line (``bt -f``: x86_64_display_full_frame,
+    each word followed by a space)."""
     lines: List[str] = []
     for item in trace.items:
         if isinstance(item, stack.StackFrame):
+            if full:
+                for at in range(0, len(item.data), 2):
+                    words = "".join(f"{value:016x} " for _, value in item.data[at:at + 2])
+                    lines.append(f"    {item.data[at][0]:x}: {words}")
             name = item.symbol
             if radix and item.offset:
                 name += f"+{item.offset:#x}" if radix == 16 else f"+{item.offset}"

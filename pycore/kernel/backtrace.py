@@ -59,6 +59,8 @@ class _Walk:
         # crash's bt->bptr: the frame pointer while it is known, else 0.
         self.bp = 0
         self.stkptr = 0
+        # crash's bt->frameptr: the slot after the last frame shown, where -f's data starts.
+        self.frameptr = 0
         self.start_sp = 0
 
     # crash: x86_64_print_stack_entry
@@ -83,7 +85,11 @@ class _Walk:
             name = "schedule"
         result = "complete" if name in ("cpu_idle", "system_call_fastpath") else "displayed"
         sp = self.stkptr if (exception_frame or start) else slot
-        self.trace.add_frame(self.level, sp, text, name, offset, module)
+        data = []
+        if self.frameptr and self.frameptr <= sp and sp in buf and self.frameptr in buf:
+            data = [(address, buf.word(address)) for address in range(self.frameptr, sp + 8, 8)]
+        self.frameptr = sp + 8
+        self.trace.add_frame(self.level, sp, text, name, offset, module, data)
         if eframe_check >= 0 and slot + eframe_check + PT_REGS_SIZE <= buf.top:
             if self.exception_frame(buf, slot + eframe_check, verify=True):
                 result = "eframe"
@@ -377,6 +383,7 @@ class _Walk:
             done, _ = self.scan(buf, rsp, stacktop)
             cs = self.exception_frame(buf, stacktop) or 0
             self.trace.add_stack_switch(f"{label} exception")
+            self.frameptr = 0
             up = buf.top - 5 * 8
             if label == "NMI" and self.start_sp <= buf.top - 17 * 8:
                 up -= 12 * 8
@@ -400,6 +407,7 @@ class _Walk:
             # code that switched (sysvec_*), the last frame of the IRQ stack.
             done, _ = self.scan(buf, rsp, buf.top - 8)
             self.trace.add_stack_switch("IRQ")
+            self.frameptr = 0
             rsp = self.stkptr = buf.word(buf.top - 8)
             if u.name_of(buf.word(buf.top - 16)) not in ("do_softirq_own_stack", "call_softirq"):
                 irq_eframe = self.irq_eframe_link(process, rsp)

@@ -8,7 +8,7 @@ pycore/cli/bt.py writes them as crash does.  The walk itself is in :mod:`.backtr
 per-dump state it uses in :mod:`.unwind`.
 """
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import PycoreError
 from ..object import Object
@@ -27,7 +27,8 @@ __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackT
 class StackFrame:
     """One frame: a return address ``pc`` found at stack slot ``sp`` (crash's ``[sp]``), in
     ``symbol`` + ``offset`` of ``module`` (None: the kernel image).  ``regs`` holds the
-    exception frame that follows this frame, if any."""
+    exception frame that follows this frame, if any; ``data`` the (address, value) stack words
+    from the slot after the frame before it on the same stack up to ``sp`` (crash's ``bt -f``)."""
 
     level: int
     sp: int
@@ -36,6 +37,7 @@ class StackFrame:
     offset: int
     module: Optional[str] = None
     regs: Optional[Dict[str, int]] = None
+    data: List[Tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -109,8 +111,8 @@ class StackTrace:
         return any(isinstance(item, (StackFrame, ExceptionFrame)) for item in self.items)
 
     def add_frame(self, level: int, sp: int, pc: int, symbol: Optional[str], offset: int,
-                  module: Optional[str]) -> None:
-        self.items.append(StackFrame(level, sp, pc, symbol, offset, module))
+                  module: Optional[str], data: Optional[List[Tuple[int, int]]] = None) -> None:
+        self.items.append(StackFrame(level, sp, pc, symbol, offset, module, data=list(data or [])))
 
     def add_exception_frame(self, regs: Dict[str, int], where: Optional[str] = None, symbol: Optional[str] = None,
                             offset: int = 0, notes: bool = False) -> None:
