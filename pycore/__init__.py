@@ -4,9 +4,12 @@ from .errors import (
     FormatError,
     IncompleteDumpError,
     MissingDebugInfoError,
+    MissingMemberError,
+    ObjectTypeError,
     PageExcludedError,
     PycoreError,
 )
+from .native import CodecUnavailableError
 
 from .program import Program, open
 
@@ -17,6 +20,9 @@ __all__ = [
     "FormatError",
     "IncompleteDumpError",
     "MissingDebugInfoError",
+    "MissingMemberError",
+    "ObjectTypeError",
+    "CodecUnavailableError",
     "PageExcludedError",
     "Program",
     "PycoreError",

@@ -63,6 +63,7 @@ class Program:
         self._arch: Optional[X86_64] = None
         self._native = native
         self._symbols = None
+        self._symbols_error: Optional[PycoreError] = None
         self._types = None
         if vmlinux:
             debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
@@ -85,14 +86,25 @@ class Program:
 
     @property
     def symbols(self):
-        """The symbol table (see :mod:`pycore.debuginfo` for where it comes from)."""
+        """The symbol table (see :mod:`pycore.debuginfo` for where it comes from).
+
+        A failure is kept and raised again: finding no kallsyms means scanning the kernel image
+        (up to a second on a damaged one), which every later question would otherwise repeat."""
         if self._symbols is None:
-            self._symbols = debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map, self.arch.read)
+            if self._symbols_error is not None:
+                raise self._symbols_error
+            try:
+                self._symbols = debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map,
+                                                       self.arch.read)
+            except PycoreError as error:
+                self._symbols_error = error
+                raise
         return self._symbols
 
     @symbols.setter
     def symbols(self, table) -> None:
         self._symbols = table
+        self._symbols_error = None
 
     @property
     def types(self):

@@ -279,3 +279,28 @@ def test_5_10_commands_without_vmlinux_say_what_they_say_with_it(command):
         return [line for line in output.splitlines() if not line.lstrip().startswith("KERNEL:")]
 
     assert body(without.out) == body(with_vmlinux.out)
+
+
+def test_a_failed_symbol_search_is_kept_not_repeated(tmp_path, machine, monkeypatch):
+    """A dump whose symbols cannot be found raises the same error on every question, without
+    scanning the kernel image again each time (prog.info() alone asks three times)."""
+    from conftest import synthetic, write
+    from pycore import debuginfo
+
+    calls = []
+    real = debuginfo.load_symbols
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(debuginfo, "load_symbols", counting)
+    path = write(tmp_path, "elf.vmcore", synthetic.build_elf(machine))
+    with open_dump(path) as prog:
+        calls.clear()  # open may have tried once already
+        errors = []
+        for _ in range(3):
+            with pytest.raises(MissingDebugInfoError) as error:
+                prog.symbols
+            errors.append(error.value)
+        assert len(calls) <= 1 and errors[0] is errors[1] is errors[2]
