@@ -63,3 +63,47 @@ def test_panic_trace_holds_every_frame_the_kernel_unwound(case, kernel, vmlinux)
     names = [frame.symbol for frame in traces[0].frames]
     ours = names[next((i for i, name in enumerate(names) if name in ("panic", "vpanic")), len(names)):]
     assert is_subsequence(kernel, ours), (kernel, ours)
+
+
+_REGISTER = re.compile(r"\b(RAX|RBX|RCX|RDX|RSI|RDI|RBP|R0[89]|R1[0-5]|EFLAGS|ORIG_RAX): ([0-9a-f]{8,16})")
+# The kernel's register names as pt_regs members are named in pycore.
+_NAMES = {"EFLAGS": "eflags", "ORIG_RAX": "orig_rax", "R08": "r8", "R09": "r9"}
+
+
+def console_user_registers(path: str) -> dict:
+    """The user-mode registers the kernel printed after the panic's call trace ("RIP: 0033:..."),
+    named as pycore names pt_regs members; empty when the panic came from no system call."""
+    with open(path, errors="replace") as f:
+        lines = f.read().splitlines()
+    starts = [i for i, line in enumerate(lines) if "Kernel panic - not syncing" in line]
+    regs: dict = {}
+    for line in lines[starts[0]:] if starts else []:
+        if "</TASK>" in line:
+            break
+        rip = re.search(r"RIP: 0033:0x([0-9a-f]+)", line)
+        if rip:
+            regs["rip"] = int(rip.group(1), 16)
+        rsp = re.search(r"RSP: 002b:([0-9a-f]{16})", line)
+        if rsp:
+            regs["rsp"] = int(rsp.group(1), 16)
+        if "rip" in regs:
+            for name, value in _REGISTER.findall(line):
+                regs[_NAMES.get(name, name.lower())] = int(value, 16)
+    return regs
+
+
+def user_register_params():
+    return [pytest.param(case, id=case.name) for case in cases()
+            if os.path.exists(case.path("console.log")) and console_user_registers(case.path("console.log"))]
+
+
+@pytest.mark.parametrize("case", user_register_params())
+def test_user_registers_at_the_stack_top_are_the_ones_the_kernel_printed(case):
+    """The pt_regs at the top of the panic task's stack (below the FRED padding on 7.2) hold the
+    registers of the system call the kernel's own report shows."""
+    kernel = console_user_registers(case.path("console.log"))
+    with pycore.open(case.path(case.reference_dump)) as prog:
+        trace = stack.panic_trace(prog)[0]
+    user = [item for item in trace.items if isinstance(item, stack.ExceptionFrame) and item.regs["cs"] == 0x33]
+    assert len(kernel) == 19 and user  # RIP, RSP, EFLAGS, ORIG_RAX and the 15 others
+    assert {name: user[-1].regs[name] for name in kernel} == kernel

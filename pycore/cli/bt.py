@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
             traces = stack.panic_trace(prog, unwinder)
             if not traces:
                 raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
-    status = emit(args, {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix, args.full)) for t in traces]}, render)
+    result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix, args.full)) for t in traces]}
+    status = emit(args, result, render)
     return status if any(trace.useful for trace in traces) else 1
 
 
