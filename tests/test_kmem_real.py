@@ -19,7 +19,7 @@ JSON_PARAMS = PARAMS[:1] + [p for p in PARAMS if p[1]["dump_level"] == 31][:1]
 def test_kmem_json_carries_the_same_numbers(case, dump):
     info = json.loads(cli_output("kmem", case.path(dump["name"]), "-i", "--json"))
     assert info["used"] == info["total_mem"] - info["free"]
-    caches = json.loads(cli_output("kmem", case.path(dump["name"]), "-s", "--json"))
+    caches = json.loads(cli_output("kmem", case.path(dump["name"]), "-s", "--json"))["caches"]
     assert all(c["allocated"] <= c["total"] for c in caches)
     assert {"kmem_cache", "kmem_cache_node"} <= {c["name"] for c in caches}
 
