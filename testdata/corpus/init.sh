@@ -95,6 +95,9 @@ show modules cat /proc/modules
 show slabinfo cat /proc/slabinfo
 show ps ps
 echo "$loglevel" > /proc/sys/kernel/printk
+# The serial port drains the tty's buffer behind the shell: a panic now would
+# cut the listings short (it did on the QEMU case).
+sleep 2
 
 case "$scenario" in
     sysrq)
