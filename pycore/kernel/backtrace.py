@@ -38,6 +38,11 @@ _REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", 
 _ISRA_CLONE = re.compile(r"\.isra\.\d+$")
 
 
+def crash_name(symbol: str) -> str:
+    """A function's name as crash shows it in a trace (an .isra.N clone by its source name)."""
+    return _ISRA_CLONE.sub("", symbol)
+
+
 def walk(unwinder: Unwinder, info: dict, trace: "StackTrace") -> None:
     """Walk the stacks of the task ``info`` describes (:meth:`Unwinder.task_info`) as crash's
     ``bt`` does, appending frames, exception frames and stack switches to ``trace``."""
@@ -72,7 +77,7 @@ class _Walk:
         if hit is None:
             return "ignored"
         symbol, offset, module = hit
-        name = _ISRA_CLONE.sub("", symbol.name)
+        name = crash_name(symbol.name)
         eframe_check = -1
         if not offset and not exception_frame and not start and not schedule:
             return "ignored"

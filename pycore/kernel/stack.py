@@ -10,17 +10,18 @@ per-dump state it uses in :mod:`.unwind`.
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
+from ..arch import orc
 from ..errors import PycoreError
 from ..object import Object
 from . import sched
-from .backtrace import walk
+from .backtrace import crash_name, walk
 from .unwind import Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
 PID_MAX_LIMIT = 4 * 1024 * 1024
 
 __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
-           "panic_trace", "active_traces", "all_traces", "all_tasks", "tasks_with_pid"]
+           "reliable_trace", "panic_trace", "active_traces", "all_traces", "all_tasks", "tasks_with_pid"]
 
 
 @dataclass
@@ -28,7 +29,9 @@ class StackFrame:
     """One frame: a return address ``pc`` found at stack slot ``sp`` (crash's ``[sp]``), in
     ``symbol`` + ``offset`` of ``module`` (None: the kernel image).  ``regs`` holds the
     exception frame that follows this frame, if any; ``data`` the (address, value) stack words
-    from the slot after the frame before it on the same stack up to ``sp`` (crash's ``bt -f``)."""
+    from the slot after the frame before it on the same stack up to ``sp`` (crash's ``bt -f``);
+    ``registers`` the rip, rsp and rbp the kernel's ORC unwind recovers for the frame
+    (:func:`reliable_trace`; empty in crash's scan, which recovers none)."""
 
     level: int
     sp: int
@@ -38,6 +41,7 @@ class StackFrame:
     module: Optional[str] = None
     regs: Optional[Dict[str, int]] = None
     data: List[Tuple[int, int]] = field(default_factory=list)
+    registers: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,6 +165,67 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
         trace.add_error(f"the walk stopped: {error}")
     if not trace.useful and not trace.errors:
         trace.add_error(f"no return address found on the stack of task {info['task']:x}")
+    return trace
+
+
+def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int = 256) -> StackTrace:
+    """The frames the kernel's own ORC unwinder (arch/x86/kernel/unwind_orc.c) finds for a task
+    that is not running, each with the rip, rsp and rbp recovered for it (``registers``): from the
+    task's ``inactive_task_frame`` through each frame's ORC entry (:func:`orc.unwind_step`),
+    across the pt_regs of an entry from user mode, to the end of the stack.  These are the
+    frames the kernel prints without ``?``; crash's ``bt`` (:func:`stack_trace`) shows them
+    and the stale return addresses it cannot tell from them.  Where the ORC data ends the walk
+    early, the trace says why (:class:`UnwindError`).  ``task`` as for :func:`stack_trace`."""
+    unwinder = unwinder or Unwinder(prog)
+    address = int(task)
+    if address <= PID_MAX_LIMIT:
+        tasks = tasks_with_pid(prog, address, unwinder)
+        if not tasks:
+            raise LookupError(f"no task with PID {address}")
+        address = tasks[0]
+    info = unwinder.task_info(address)
+    trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
+    if info["active"]:
+        trace.add_error("the task was running: its registers are the dump's, not an inactive_task_frame")
+        return trace
+    frame_type = prog.type("struct inactive_task_frame")
+    slot = info["sp"] + frame_type.offsetof("ret_addr")
+    ip = unwinder.read_word(slot)
+    regs = orc.Registers(ip, slot + 8, unwinder.read_word(info["sp"] + frame_type.offsetof("bp")))
+    signal, extra = False, {}
+    for level in range(limit):
+        if regs.ip is None:
+            trace.add_error(f"return address at {slot:x} not in the dump")
+            return trace
+        hit = unwinder.lookup(regs.ip)
+        trace.add_frame(level, slot, regs.ip, crash_name(hit[0].name) if hit else None, hit[1] if hit else 0,
+                        hit[2] if hit else None)
+        trace.frames[-1].registers = {"rip": regs.ip, "rsp": regs.sp, "rbp": regs.bp}
+        entry = unwinder.orc_find(regs.ip if signal else regs.ip - 1)
+        if entry is not None and entry.type == orc.ORC_TYPE_END_OF_STACK:
+            return trace
+        if entry is None or entry.type == orc.ORC_TYPE_UNDEFINED:
+            trace.add_error(f"no ORC data for {regs.ip:x}: the kernel's unwinder stops here too")
+            return trace
+        caller, pt_regs = orc.unwind_step(entry, regs, unwinder.read_word, extra)
+        if caller is None or caller.ip is None:
+            trace.add_error(f"the ORC entry for {regs.ip:x} leads to a register or memory the dump lacks")
+            return trace
+        signal = pt_regs is not None
+        if signal:
+            saved = {name: unwinder.read_word(pt_regs + offset) or 0 for name, offset in orc.PT_REGS_OFFSETS.items()}
+            trace.add_exception_frame(saved, None if saved["cs"] & 3 else "kernel", None, 0)
+            if saved["cs"] & 3:
+                return trace
+            extra = saved
+            slot = pt_regs + orc.PT_REGS_OFFSETS["rip"]
+        elif caller.sp <= regs.sp:
+            trace.add_error(f"the stack goes backwards at {regs.sp:x}")
+            return trace
+        else:
+            slot = caller.sp - 8
+        regs = caller
+    trace.add_error(f"more than {limit} frames")
     return trace
 
 
