@@ -271,11 +271,11 @@ class KnownGap:
 ALL_MODES = ("dump only", "vmlinux", "with and without")
 KNOWN_GAPS = [
     KnownGap("7.2-sysrq-l4", ("sys",), ("dump only", "vmlinux"),
-             "UPTIME is 00:03:49, as crash says, where the guest's /proc/uptime said 16.7 s a moment before "
-             "the crash"),
+             "sys's UPTIME is minutes (00:03:49 on the first build), as crash says, where the guest's "
+             "/proc/uptime said under 20 s a moment before the crash (--json's kernel_uptime_seconds is right)"),
     KnownGap("7.2-sysrq-l4", ("ps",), ("dump only",),
-             "ps on the -d 31 dumps reads a page makedumpfile 1.7.8 excluded (physical 0x12dd690); whether "
-             "the filter or pycore is wrong on 7.2 is open",
+             "ps on the -d 31 dumps reads a page makedumpfile 1.7.8 excluded; whether the filter or pycore "
+             "is wrong on 7.2 is open",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-sysrq-l4", ("bt -a", "foreach bt"), ("dump only", "vmlinux"),
              "exception frames are read one slot off (the user RIP shows RFLAGS, CS a stack address) and the "
