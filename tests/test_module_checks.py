@@ -1,6 +1,7 @@
 """``mod`` never lists a module silently wrong: each ``struct module`` read is checked against what
 the kernel could have made (its name, ``enum module_state``, the module mapping), and a ``modules``
 list that breaks gives the modules before the break with a warning, in the text and in --json."""
+import contextlib
 import json
 from types import SimpleNamespace
 
@@ -87,7 +88,7 @@ def test_a_list_that_breaks_gives_the_modules_before_the_break_and_says_so(modul
 def test_mod_prints_the_warnings_on_stderr_and_in_json(modules_list, monkeypatch, capsys):
     odd = loaded(name="bad name")
     prog = modules_list([odd])
-    monkeypatch.setattr(mod_cli, "open_from_args", lambda args: _Context(prog))
+    monkeypatch.setattr(mod_cli, "open_from_args", lambda args: contextlib.nullcontext(prog))
     args = SimpleNamespace(json=True)
     assert mod_cli.run(args) == 0
     out, err = capsys.readouterr()
@@ -97,14 +98,3 @@ def test_mod_prints_the_warnings_on_stderr_and_in_json(modules_list, monkeypatch
     assert data["warnings"] == [warning]
     assert data["modules"][0]["problems"] == ["name 'bad name' is not a module name"]
     assert data["modules"][0]["state"] == "MODULE_STATE_LIVE"
-
-
-class _Context:
-    def __init__(self, prog):
-        self.prog = prog
-
-    def __enter__(self):
-        return self.prog
-
-    def __exit__(self, *exc):
-        return False

@@ -1,5 +1,6 @@
 """ps never lists a task it could not have read right without saying so: pids that are not pids,
 pid 0 off the idle tasks, CPUs that do not exist (sched.task_problems), on stderr and in --json."""
+import contextlib
 import json
 from types import SimpleNamespace
 
@@ -40,20 +41,9 @@ def test_ps_reports_problems_on_stderr_and_in_json(monkeypatch, capsys):
            "percent_mem": 0.0, "percent_mem_text": "0.0", "vsz_kb": 0, "rss_kb": 0, "rss_pages": 0,
            "comm": "sleeper", "kernel_thread": False, "active": False,
            "problems": ["pid 40000 is not a pid (pid_max 32768)"]}
-    monkeypatch.setattr(ps, "open_from_args", lambda args: _Context(SimpleNamespace()))
+    monkeypatch.setattr(ps, "open_from_args", lambda args: contextlib.nullcontext(SimpleNamespace()))
     monkeypatch.setattr(ps, "tasks", lambda prog: [row])
     assert ps.run(SimpleNamespace(json=True)) == 0
     out, err = capsys.readouterr()
     assert err == "ps: task ffff8dbfc4090000: pid 40000 is not a pid (pid_max 32768)\n"
     assert json.loads(out)["warnings"] == ["task ffff8dbfc4090000: pid 40000 is not a pid (pid_max 32768)"]
-
-
-class _Context:
-    def __init__(self, prog):
-        self.prog = prog
-
-    def __enter__(self):
-        return self.prog
-
-    def __exit__(self, *exc):
-        return False

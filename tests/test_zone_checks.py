@@ -1,5 +1,6 @@
 """kmem -i and -z never show a zone the kernel could not have kept without saying so: the checks of
 vmstat.zone_problems on numbers from the 6.1 oom dump's Normal zone, then each broken alone."""
+import contextlib
 import json
 from types import SimpleNamespace
 
@@ -41,21 +42,10 @@ def test_per_cpu_drift_is_no_problem():
 
 def test_kmem_z_reports_a_zone_problem_on_stderr_and_beside_the_zone(monkeypatch, capsys):
     broken = zone(managed_pages=262145)
-    monkeypatch.setattr(kmem, "open_from_args", lambda args: _Context(SimpleNamespace()))
+    monkeypatch.setattr(kmem, "open_from_args", lambda args: contextlib.nullcontext(SimpleNamespace()))
     monkeypatch.setattr(kmem.vmstat, "zones", lambda prog: [broken])
     monkeypatch.setattr(kmem.sched, "nr_cpus", lambda prog: 2)
     assert kmem.run(SimpleNamespace(mode="zones", json=True)) == 0
     out, err = capsys.readouterr()
     assert err == "kmem: zone 0/Normal at ffff88803ffd5d00: 262145 managed pages of 262144 present\n"
     assert json.loads(out)[0]["problems"] == ["262145 managed pages of 262144 present"]
-
-
-class _Context:
-    def __init__(self, prog):
-        self.prog = prog
-
-    def __enter__(self):
-        return self.prog
-
-    def __exit__(self, *exc):
-        return False

@@ -143,12 +143,9 @@ class StackTrace:
                 "errors": self.errors}
 
 
-def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> StackTrace:
-    """The kernel stack trace of ``task`` as crash's ``bt`` finds it: a task_struct Object or
-    address, or (a number up to PID_MAX_LIMIT, as drgn's ``stack_trace`` takes it) a PID, the
-    first task with it.  ``vmlinux_orc`` reads the kernel's ORC table from ``prog.vmlinux``.
-    Raises LookupError for a PID no task has."""
-    unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
+def _empty_trace(prog, task, unwinder: Unwinder) -> Tuple[Dict, StackTrace]:
+    """The task ``task`` names (a task_struct Object or address, or a PID: the first task with it)
+    and a trace with no frames yet for it; LookupError for a PID no task has."""
     address = int(task)
     if address <= PID_MAX_LIMIT:
         tasks = tasks_with_pid(prog, address, unwinder)
@@ -157,6 +154,16 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
         address = tasks[0]
     info = unwinder.task_info(address)
     trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
+    return info, trace
+
+
+def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> StackTrace:
+    """The kernel stack trace of ``task`` as crash's ``bt`` finds it: a task_struct Object or
+    address, or (a number up to PID_MAX_LIMIT, as drgn's ``stack_trace`` takes it) a PID, the
+    first task with it.  ``vmlinux_orc`` reads the kernel's ORC table from ``prog.vmlinux``.
+    Raises LookupError for a PID no task has."""
+    unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
+    info, trace = _empty_trace(prog, task, unwinder)
     for problem in unwinder.problems:
         trace.add_error(problem)
     try:
@@ -177,14 +184,7 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
     and the stale return addresses it cannot tell from them.  Where the ORC data ends the walk
     early, the trace says why (:class:`UnwindError`).  ``task`` as for :func:`stack_trace`."""
     unwinder = unwinder or Unwinder(prog)
-    address = int(task)
-    if address <= PID_MAX_LIMIT:
-        tasks = tasks_with_pid(prog, address, unwinder)
-        if not tasks:
-            raise LookupError(f"no task with PID {address}")
-        address = tasks[0]
-    info = unwinder.task_info(address)
-    trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
+    info, trace = _empty_trace(prog, task, unwinder)
     if info["active"]:
         trace.add_error("the task was running: its registers are the dump's, not an inactive_task_frame")
         return trace
