@@ -2,6 +2,8 @@
 import os
 import sys
 
+from typing import List
+
 import pytest
 
 from pycore import native
@@ -50,3 +52,9 @@ def write(tmp_path, name, data):
     path = tmp_path / name
     path.write_bytes(data)
     return str(path)
+
+
+def is_subsequence(needles: List[str], haystack: List[str]) -> bool:
+    """Whether ``needles`` appear in ``haystack`` in this order (others may stand between them)."""
+    remaining = iter(haystack)
+    return all(any(name == candidate for candidate in remaining) for name in needles)

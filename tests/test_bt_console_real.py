@@ -12,6 +12,7 @@ import pytest
 import pycore
 from pycore.kernel import stack
 
+from conftest import is_subsequence
 from corpus import cases, real_dumps
 
 pytestmark = pytest.mark.real
@@ -37,11 +38,6 @@ def console_panic_trace(path: str) -> List[str]:
             frames.append(match.group(2))
     first = next((i for i, name in enumerate(frames) if name in ("panic", "vpanic")), len(frames))
     return frames[first:]
-
-
-def is_subsequence(needles: List[str], haystack: List[str]) -> bool:
-    remaining = iter(haystack)
-    return all(any(name == candidate for candidate in remaining) for name in needles)
 
 
 def params():

@@ -11,6 +11,7 @@ import pytest
 import pycore
 from pycore.kernel import stack
 
+from conftest import is_subsequence
 from corpus import cases, real_dumps
 
 pytestmark = pytest.mark.real
@@ -32,11 +33,6 @@ def crash_frames(recording: str) -> Dict[int, List[str]]:
         if frame and task is not None:
             frames[task].append(frame.group(1) or frame.group(2))
     return frames
-
-
-def is_subsequence(needles: List[str], haystack: List[str]) -> bool:
-    remaining = iter(haystack)
-    return all(any(name == candidate for candidate in remaining) for name in needles)
 
 
 def params():
