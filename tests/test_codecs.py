@@ -285,6 +285,13 @@ def _verdict(native_path: bool, codec: int, data: bytes):
 def test_native_and_pure_python_agree_on_damaged_pages(codec, rng):
     data = _damaged_page(codec, rng, 3)
     c_verdict, python_verdict = _verdict(True, codec, data), _verdict(False, codec, data)
+    if codec == CODEC_ZSTD and isinstance(c_verdict, tuple) and isinstance(python_verdict, tuple) \
+            and {c_verdict[1], python_verdict[1]} == {Status.SIZE, Status.CORRUPT}:
+        # Two zstd libraries: the C twin links the system's libzstd (1.5.4 on Debian 12), the Python
+        # twin zstandard's bundled one (1.5.7), and on some damaged blocks one stops with
+        # dstSize_tooSmall where the other finds corruption_detected.  Both are FormatErrors of the
+        # same page; the status is compared wherever the libraries agree.
+        c_verdict, python_verdict = c_verdict[:1] + c_verdict[2:], python_verdict[:1] + python_verdict[2:]
     assert c_verdict == python_verdict
 
 

@@ -240,8 +240,9 @@ class _PureCodecs:
         if self._zstd is None:
             self._zstd = zstandard.ZstdDecompressor()
         try:
-            # A frame without a content size needs a bound; one byte over detects "too long".
-            out = self._zstd.decompress(data, max_output_size=size + 1)
+            # The page's own size as the bound, as C gives ZSTD_decompressDCtx: a block that would
+            # overrun it is a size error before it is decoded, whatever damage lies beyond.
+            out = self._zstd.decompress(data, max_output_size=size)
         except zstandard.ZstdError as error:
             # The frame's blocks were all present (walked above), so an unfinished frame
             # means the output bound was hit: the page is too long, not damaged.
