@@ -25,7 +25,10 @@ def report(info: Dict[str, Any]) -> Dict[str, Any]:
     date, loads = info["date"], info["load_average"]
     texts = {
         "date_text": ctime_utc(date) if date is not None else None,
-        "uptime": uptime_text(info["uptime_seconds"]),
+        # The kernel's own HZ where the dump tells it: crash guesses HZ, and its guess (1000) is wrong on
+        # Debian's 6.12 and 7.2 (250), minutes off a machine that ran seconds.
+        "uptime": uptime_text(info["kernel_uptime_seconds"] if info["kernel_uptime_seconds"] is not None
+                              else info["uptime_seconds"]),
         "load_average": [value / FIXED_1 for value in loads],
         "load_average_text": ", ".join(load_text(value) for value in loads),
         "memory": memory_size_text(info["memory_bytes"]),
