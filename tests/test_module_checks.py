@@ -1,7 +1,7 @@
 """``mod`` never lists a module silently wrong: each ``struct module`` read is checked against what
 the kernel could have made (its name, ``enum module_state``, the module mapping), and a ``modules``
 list that breaks gives the modules before the break with a warning, in the text and in --json."""
-import contextlib
+import sys
 import json
 from types import SimpleNamespace
 
@@ -88,9 +88,8 @@ def test_a_list_that_breaks_gives_the_modules_before_the_break_and_says_so(modul
 def test_mod_prints_the_warnings_on_stderr_and_in_json(modules_list, monkeypatch, capsys):
     odd = loaded(name="bad name")
     prog = modules_list([odd])
-    monkeypatch.setattr(mod_cli, "open_from_args", lambda args: contextlib.nullcontext(prog))
     args = SimpleNamespace(json=True)
-    assert mod_cli.run(args) == 0
+    assert mod_cli.COMMAND.run(prog, args, sys.stdout, sys.stderr) == 0
     out, err = capsys.readouterr()
     warning = f"module at {odd.address:x}: name 'bad name' is not a module name"
     assert err == f"mod: {warning}\n"

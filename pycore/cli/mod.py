@@ -1,25 +1,15 @@
 """``pycore mod DUMP``: the loaded modules as crash 9's ``mod`` lists them."""
 import argparse
-import sys
 from typing import Any, Dict, List
 
 from ..kernel import module
-from .common import add_dump_arguments, open_from_args
-from .output import emit
+from ..program import Program
+from .command import Collected, DumpCommand
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("mod", help="loaded kernel modules (crash's mod)")
-    add_dump_arguments(parser)
-    parser.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        result = report(prog)
-    for warning in result["warnings"]:
-        print(f"mod: {warning}", file=sys.stderr)
-    return emit(args, result, render)
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    result = report(prog)
+    return Collected(result, result["warnings"])
 
 
 def report(prog) -> Dict[str, Any]:
@@ -51,5 +41,8 @@ def _center(text: str, width: int) -> str:
     return " " * left + text + " " * (width - len(text) - left)
 
 
-def render(result: Dict[str, Any]) -> str:
+def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(result["lines"])
+
+
+COMMAND = DumpCommand("mod", add_arguments=lambda parser: None, collect=collect, render=render)

@@ -16,6 +16,18 @@ from fetch import BuildError, Tools, log
 FULL_COMMANDS = [
     "sys", "log", "ps", "kmem -i", "kmem -z", "kmem -s", "bt -a", "foreach bt", "mod", "runq",
     "sym linux_banner", "sym init_task", "struct task_struct.comm,pid init_task",
+    # crash's command mode (issue 13): symbols, memory, expressions and disassembly ...
+    "sym panic", "sym -q sysrq_handle_crash", "rd linux_banner 4", "rd -32 linux_banner 8",
+    "rd -8 linux_banner 16", "rd -a linux_banner", "rd -d jiffies 1", "eval 0x1000 + 16",
+    "ascii 4c696e7578", "btop 0x10000", "ptob 16", "dis panic 5", "dis sysrq_handle_crash",
+    # ... types and data in gdb's print format ...
+    "whatis init_task", "whatis panic", "whatis struct list_head", "struct list_head",
+    "struct -o list_head", "p jiffies", "p &init_task", "p/x init_task.flags", "p init_task.tasks",
+    "p init_uts_ns.name", "struct -x task_struct.pid init_task",
+    "list task_struct.tasks -s task_struct.pid,comm -h init_task", "list -H modules",
+    # ... and kernel state.
+    "task -R pid,comm", "files 1", "vm 1", "mount", "net", "swap", "dev -d", "sig 1", "ipcs", "timer",
+    "irq -s", "ps -k", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "ps -G", "runq -t", "kmem -S kmalloc-64",
 ]
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
@@ -131,7 +143,10 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
     symbols = symbol_addresses(tools, vmlinux, dump, work, options)
     rd_commands = [f"rd -p {addr:#x} 8" for _, addr in pairs]
     vtop = f"vtop {symbols['init_task']:#x}"
-    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop], ref_dir, options)
+    banner = dict(pairs)["linux_banner"]
+    by_address = [f"vtop {symbols['linux_banner']:#x}", f"ptov {banner:#x}", f"kmem {symbols['init_task']:#x}",
+                  f"rd {symbols['init_task']:#x} 4"]
+    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop] + by_address, ref_dir, options)
     subprocess.run(["rm", "-rf", str(work)])
     entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in FULL_COMMANDS]
     for (label, addr), command in zip(pairs, rd_commands):
@@ -140,6 +155,10 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
                         "physical_address": addr})
     entries.append({"command": vtop, "file": str(files[vtop].relative_to(ref_dir.parent)), "dump": dump.name,
                     "what": "init_task"})
+    for command, what in zip(by_address, ("linux_banner", "the physical address of linux_banner", "init_task",
+                                          "init_task")):
+        entries.append({"command": command, "file": str(files[command].relative_to(ref_dir.parent)),
+                        "dump": dump.name, "what": what})
     return entries, pairs
 
 

@@ -1,0 +1,97 @@
+"""The shape of every command that reads one dump, so that ``pycore CMD DUMP`` and the crash prompt
+(``pycore crash DUMP``, where the same words are typed without the dump) run the same code.
+
+A command is its own options (``add_arguments``), the data it collects from an open
+:class:`~pycore.program.Program` (``collect``: a kernel-helper call that returns plain data, never
+text) and the text it renders from that data (``render``).  The data is what ``--json`` prints.
+"""
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, TextIO
+
+from ..program import Program
+
+
+@dataclass
+class Collected:
+    """What ``collect`` hands to ``render``: the data, the warnings to print on stderr (one line each,
+    ``pycore CMD: warning``), and the error that cut the output short after part of it was collected
+    (``rd`` up to an excluded page): rendered first, then reported, and the exit status is 1."""
+
+    data: Any
+    warnings: List[str]
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DumpCommand:
+    """One command of ``pycore`` and of the crash prompt (its one-line help is in pycore.cli.COMMANDS).
+
+    ``collect`` may return a :class:`Collected` (warnings, partial output) or the data itself.
+    ``render`` gets the data and the parsed arguments (a command's options often change only the text).
+    """
+
+    name: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    collect: Callable[[Program, argparse.Namespace], Any]
+    render: Callable[[Any, argparse.Namespace], str]
+    description: Optional[str] = None
+    json: bool = True
+    """False for a command whose output has no structure worth a --json (``ascii``)."""
+
+    def run(self, prog: Program, args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
+        """Collect, then write JSON (with ``--json``) or text to ``out`` and warnings to ``err``
+        (``CMD: warning``); returns the exit status.  A partial result's error goes to ``err`` as
+        ``{prefix}CMD: error`` (``pycore rd: ...`` standalone, as ``main`` reports failures).  Other
+        failures raise: the caller reports them."""
+        result = self.collect(prog, args)
+        collected = result if isinstance(result, Collected) else Collected(result, [])
+        for warning in collected.warnings:
+            err.write(f"{self.name}: {warning}\n")
+        if self.json and getattr(args, "json", False):
+            import json
+
+            json.dump(collected.data, out, indent=2, default=str)
+            out.write("\n")
+        else:
+            text = self.render(collected.data, args)
+            out.write(text if text.endswith("\n") or not text else text + "\n")
+        if collected.error is not None:
+            out.flush()
+            err.write(f"{prefix}{self.name}: {collected.error}\n")
+            return 1
+        return 0
+
+
+def make_parser(command: DumpCommand, parser_class: type = argparse.ArgumentParser,
+                prog: Optional[str] = None) -> argparse.ArgumentParser:
+    """A parser of the command's own options alone, as the crash prompt parses a line."""
+    parser = parser_class(prog=prog or command.name, description=command.description)
+    command.add_arguments(parser)
+    if command.json:
+        parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return parser
+
+
+def standalone_handler(command: DumpCommand) -> Callable[[argparse.Namespace], int]:
+    """The handler of ``pycore CMD DUMP ...``: open the dump the arguments name, run, close."""
+    from .common import open_from_args
+
+    def handler(args: argparse.Namespace) -> int:
+        with open_from_args(args) as prog:
+            return command.run(prog, args, sys.stdout, sys.stderr, prefix="pycore ")
+    return handler
+
+
+def register(subparsers: "argparse._SubParsersAction", command: DumpCommand,
+             help_text: str) -> argparse.ArgumentParser:
+    """Add ``command`` to ``pycore``'s sub-commands with the dump arguments before its own
+    (``help_text`` comes from the table of commands, pycore.cli.COMMANDS)."""
+    from .common import add_dump_arguments
+
+    parser = subparsers.add_parser(command.name, help=help_text, description=command.description)
+    add_dump_arguments(parser, json_output=command.json)
+    command.add_arguments(parser)
+    parser.set_defaults(handler=standalone_handler(command))
+    return parser
