@@ -1,23 +1,121 @@
-"""``pycore ps DUMP``: every task with PID, PPID, CPU, address, state and memory, as crash's ``ps``."""
-import argparse
-import sys
-from typing import Any, Dict, List
+"""``pycore ps DUMP [-k|-u] [-G] [-t|-p|-c|-a] [PID|TASK|COMMAND ...]``: crash 9's ``ps``.
 
-from ..kernel import mm, sched
-from .common import add_dump_arguments, open_from_args
-from .crashfmt import percent_text
-from .output import emit
+Without -t/-p/-c/-a: every task (or those named) with PID, PPID, CPU, address, state and memory;
+-k/-u keep kernel threads/user tasks, -G thread-group leaders.  -t: run, start, user and system
+times; -p: the chain of parents; -c: the children; -a: the argv and environment on the user stack.
+"""
+import argparse
+from typing import Any, Dict, List, NamedTuple, Optional
+
+from ..errors import PycoreError
+from ..kernel import mm, sched, system
+from ..object import Object
+from ..program import Program
+from .command import Collected, DumpCommand
+from .crashfmt import percent_text, task_header
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("ps", help="process status (crash's ps)")
-    add_dump_arguments(parser)
-    parser.set_defaults(handler=run)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("-k", dest="kernel", action="store_true", help="kernel threads only")
+    which.add_argument("-u", dest="user", action="store_true", help="user tasks only")
+    parser.add_argument("-G", dest="group", action="store_true", help="thread-group leaders only")
+    # Each mode takes the task words after it too: ``pycore ps DUMP -t 1`` (argparse gives a
+    # positional list after the dump no words that follow an option).
+    mode = parser.add_mutually_exclusive_group()
+    for flag, name, text in (("-t", "times", "run time, start time and user/system time, by start time"),
+                             ("-p", "parents", "the parental hierarchy, from the first task down"),
+                             ("-c", "children", "the children"),
+                             ("-a", "arguments", "the argv and environment strings on the user stack")):
+        mode.add_argument(flag, dest=name, metavar="PID|TASK|COMMAND", nargs="*", help=text)
+    parser.add_argument("tasks", metavar="PID|TASK|COMMAND", nargs="*",
+                        help="a PID (decimal), a task_struct address (hex) or a command name (\\ before a "
+                             "name that is a number)")
 
 
-def tasks(prog) -> List[Dict[str, Any]]:
+_MODES = ("times", "parents", "children", "arguments")
+
+
+def _mode(args: argparse.Namespace) -> Optional[str]:
+    """The one of -t/-p/-c/-a given (None for the table); the words after it join the task words."""
+    for name in _MODES:
+        words = getattr(args, name, None)
+        if words is not None:
+            args.tasks = list(args.tasks) + words
+            return name
+    return None
+
+
+class _Context(NamedTuple):
+    """What crash's task table keeps of one task (task.c store_context)."""
+
+    pid: int
+    tgid: int
+    task: int
+    parent: int
+    cpu: int
+    comm: str
+    kernel_thread: bool
+    snapshot: Object
+
+
+def _contexts(prog: Program) -> List[_Context]:
+    contexts = []
+    for task in sched.crash_task_list(prog):
+        snapshot = task.dereference_().read_()
+        contexts.append(_Context(int(snapshot.pid), sched.task_tgid(snapshot), int(task),
+                                 sched.task_parent(snapshot), sched.task_cpu(snapshot), sched.task_comm(snapshot),
+                                 sched.is_kthread(snapshot), snapshot))
+    return contexts
+
+
+def _matches(context: _Context, word: str, group: bool) -> bool:
+    """crash's show_ps() test of one argument: a decimal PID, a hex task address, else a command
+    (only a group leader's when -G); crash tries a word as both PID and address."""
+    if word.isdigit() and int(word) == context.pid:
+        return True
+    try:
+        if int(word, 16) == context.task:
+            return True
+    except ValueError:
+        pass
+    name = word[1:] if word.startswith("\\") else word
+    return context.comm == name[:15] and (not group or context.pid == context.tgid)
+
+
+def _selected(contexts: List[_Context], args: argparse.Namespace) -> List[_Context]:
+    """The tasks a command line names, in crash's order (task table order, then argument order),
+    less those -k/-u leave out; -G takes each one's thread-group leader, once."""
+    if args.tasks:
+        chosen = [c for c in contexts for word in args.tasks if _matches(c, word, args.group)]
+    else:
+        chosen = list(contexts)
+    if args.kernel:
+        chosen = [c for c in chosen if c.kernel_thread]
+    if args.user:
+        chosen = [c for c in chosen if not c.kernel_thread]
+    if not args.group:
+        return chosen
+    leaders = {c.pid: c for c in contexts if c.pid == c.tgid and c.pid}
+    seen, out = set(), []
+    for context in chosen:
+        if context.pid != context.tgid:
+            if not args.tasks or context.tgid not in leaders:
+                continue
+            context = leaders[context.tgid]
+        if context.task not in seen:
+            seen.add(context.task)
+            out.append(context)
+    return out
+
+
+def _brief(context: _Context) -> Dict[str, Any]:
+    return {"pid": context.pid, "task": context.task, "cpu": context.cpu, "comm": context.comm}
+
+
+def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict[str, Any]]:
     """One row per task in crash's order: the idle task of each CPU, then every thread by PID; each
     with the ``problems`` :func:`pycore.kernel.sched.task_problems` finds in it."""
     active = set(sched.active_tasks(prog).values())
@@ -27,15 +125,14 @@ def tasks(prog) -> List[Dict[str, Any]]:
     pid_limit = min(sched.pid_max(prog) or sched.PID_MAX_LIMIT, sched.PID_MAX_LIMIT)
     cpu_count = max(sched.nr_cpu_ids(prog), cpus)
     rows = []
-    for task in sched.crash_task_list(prog):
-        address = int(task)
-        snapshot = task.dereference_().read_()
-        memory = mm.task_memory(task, total_pages, cpus)
+    for context in _contexts(prog) if contexts is None else contexts:
+        snapshot = context.snapshot
+        memory = mm.task_memory(snapshot, total_pages, cpus)
         rows.append({
-            "pid": int(snapshot.pid),
+            "pid": context.pid,
             "ppid": sched.task_ppid(snapshot),
-            "cpu": sched.task_cpu(snapshot),
-            "task": address,
+            "cpu": context.cpu,
+            "task": context.task,
             "state": sched.task_state(snapshot),
             "state_value": sched.task_state_value(snapshot),
             "percent_mem": round(memory.percent, 6),
@@ -43,24 +140,133 @@ def tasks(prog) -> List[Dict[str, Any]]:
             "vsz_kb": memory.vsz_kb,
             "rss_kb": memory.rss_kb,
             "rss_pages": memory.rss_pages,
-            "comm": sched.task_comm(snapshot),
-            "kernel_thread": sched.is_kthread(snapshot),
-            "active": address in active,
-            "problems": sched.task_problems(snapshot, pid_limit, cpu_count, address in idle),
+            "comm": context.comm,
+            "kernel_thread": context.kernel_thread,
+            "active": context.task in active,
+            "problems": sched.task_problems(snapshot, pid_limit, cpu_count, context.task in idle),
         })
     return rows
 
 
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        rows = tasks(prog)
+def _times(prog: Program, chosen: List[_Context], sort: bool) -> Dict[str, Any]:
+    """ps -t: each task's times, by start time when no task was named (as crash sorts them).
+    RUN TIME counts jiffies at the kernel's own HZ (crash's guess where the image does not say)."""
+    hz = system.kernel_hz(prog) or system.crash_hz(prog)
+    rows = []
+    for context in chosen:
+        times = sched.task_times(context.snapshot)
+        rows.append(dict(_brief(context), start_time=times.start_time, utime=times.utime, stime=times.stime,
+                         run_time_seconds=sched.seconds_since_start(prog, times.start_time, hz)))
+    if sort:
+        rows.sort(key=lambda row: row["start_time"])
+    return {"mode": "times", "hz": hz, "tasks": rows}
+
+
+def _parents(contexts: List[_Context], chosen: List[_Context]) -> Dict[str, Any]:
+    """ps -p: for each task, its ancestors from the first (init_task, its own parent) down to it."""
+    by_address = {c.task: c for c in contexts}
+    chains = []
+    for context in chosen:
+        chain, seen = [context], {context.task}
+        while chain[-1].parent != chain[-1].task:
+            parent = by_address.get(chain[-1].parent)
+            if parent is None or parent.task in seen:
+                break
+            seen.add(parent.task)
+            chain.append(parent)
+        chains.append([_brief(c) for c in reversed(chain)])
+    return {"mode": "parents", "chains": chains}
+
+
+def _children(contexts: List[_Context], chosen: List[_Context]) -> Dict[str, Any]:
+    """ps -c: for each task, the tasks whose parent it is, in task-table order."""
+    return {"mode": "children",
+            "tasks": [dict(_brief(c), children=[_brief(child) for child in contexts
+                                                if child.parent == c.task and child.task != c.task])
+                      for c in chosen]}
+
+
+def _arguments(chosen: List[_Context]) -> Collected:
+    """ps -a: each task's argv and environment; a kernel thread or an unreadable user page is a
+    warning and the task shows its header alone."""
+    rows, warnings = [], []
+    for context in chosen:
+        row = dict(_brief(context), arguments=None, environment=None)
+        try:
+            strings = sched.task_user_strings(context.snapshot)
+            row.update(arguments=strings.arguments, environment=strings.environment)
+        except PycoreError as error:
+            warnings.append(f"task {context.task:x}: {error}")
+        rows.append(row)
+    return Collected({"mode": "arguments", "tasks": rows, "warnings": warnings}, warnings)
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    mode = _mode(args)
+    contexts = _contexts(prog)
+    chosen = _selected(contexts, args)
+    if mode == "times":
+        return Collected(_times(prog, chosen, sort=not args.tasks), [])
+    if mode == "parents":
+        return Collected(_parents(contexts, chosen), [])
+    if mode == "children":
+        return Collected(_children(contexts, chosen), [])
+    if mode == "arguments":
+        return _arguments(chosen)
+    rows = tasks(prog, chosen)
     warnings = [f"task {row['task']:x}: {problem}" for row in rows for problem in row["problems"]]
-    for warning in warnings:
-        print(f"ps: {warning}", file=sys.stderr)
-    return emit(args, {"tasks": rows, "warnings": warnings}, render)
+    return Collected({"tasks": rows, "warnings": warnings}, warnings)
 
 
-def render(data: Dict[str, Any]) -> str:
+def _header(task: Dict[str, Any]) -> str:
+    return task_header(task["pid"], task["task"], task["cpu"], task["comm"])
+
+
+def _run_time(seconds: int) -> str:
+    """crash's convert_time() of RUN TIME: ``HH:MM:SS``, ``N days, `` in front from one day on."""
+    days, seconds = divmod(seconds, 86400)
+    text = f"{days} days, " if days else ""
+    return text + f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _render_arguments(task: Dict[str, Any]) -> List[str]:
+    """show_task_args(): ARG: the strings, each non-empty one followed by a space where a NUL ended
+    it; ENV: one a line under the first, then an empty line (two when the environment is empty)."""
+    if task["arguments"] is None:
+        return [_header(task), ""]
+    arguments = task["arguments"]
+    text = "".join(piece + (" " if piece and i < len(arguments) - 1 else "") for i, piece in enumerate(arguments))
+    environment = task["environment"]
+    env = ""
+    for i, piece in enumerate(environment):
+        if piece:
+            env += ("     " if i else "") + piece + ("\n" if i < len(environment) - 1 else "")
+    printed = sum(len(piece) for piece in environment)
+    return [_header(task), f"ARG: {text}", f"ENV: {env}" + "\n" + ("" if printed else "\n")]
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    mode = data.get("mode")
+    lines: List[str] = []
+    if mode == "times":
+        for task in data["tasks"]:
+            lines += [_header(task), f"    RUN TIME: {_run_time(task['run_time_seconds'])}",
+                      f"  START TIME: {task['start_time']}", f"       UTIME: {task['utime']}",
+                      f"       STIME: {task['stime']}", ""]
+        return "\n".join(lines) + "\n"
+    if mode == "parents":
+        for chain in data["chains"]:
+            lines += [" " * depth + _header(task) for depth, task in enumerate(chain)] + [""]
+        return "\n".join(lines) + "\n"
+    if mode == "children":
+        for task in data["tasks"]:
+            lines.append(_header(task))
+            lines += ["  " + _header(child) for child in task["children"]] or ["  (no children)"]
+            lines.append("")
+        return "\n".join(lines) + "\n"
+    if mode == "arguments":
+        return "".join(line if line.endswith("\n") else line + "\n"
+                       for task in data["tasks"] for line in _render_arguments(task))
     lines = [HEADER]
     for row in data["tasks"]:
         comm = f"[{row['comm']}]" if row["kernel_thread"] else row["comm"]
@@ -68,3 +274,7 @@ def render(data: Dict[str, Any]) -> str:
                      f"{row['task']:16x}  {row['state']:2} {row['percent_mem_text']:>5} {row['vsz_kb']:>8} "
                      f"{row['rss_kb']:>8}  {comm}")
     return "\n".join(lines)
+
+
+COMMAND = DumpCommand("ps", add_arguments=add_arguments, collect=collect, render=render,
+                      description="process status, as crash 9's ps prints it")

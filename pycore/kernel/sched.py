@@ -4,9 +4,9 @@ Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 7.2: ``
 (5.14+) or ``state``, the CPU in ``task_struct`` (4.9-5.15) or ``thread_info`` (5.16+),
 threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
 """
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional
 
-from ..errors import FaultError, MissingMemberError, PycoreError
+from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .variables import read_kernel_variable
@@ -411,3 +411,92 @@ def runqueue(prog: "Program", cpu: int) -> Dict[str, object]:
         "cfs_rb_root": rq.cfs.tasks_timeline.address_,
         "cfs": cfs_queue(cfs_rq),
     }
+
+
+# -- process relations, times and user strings (crash's ps -p/-c/-G/-t/-a) -----------------------
+def task_tgid(task: Object) -> int:
+    """``task->tgid``: the PID of the thread-group leader."""
+    return int(task.tgid)
+
+
+def is_group_leader(task: Object) -> bool:
+    """A thread-group leader (``pid == tgid``), as crash's ``ps -G`` keeps them; each CPU's idle
+    task (PID 0, tgid 0) is one."""
+    return int(task.pid) == int(task.tgid)
+
+
+def task_parent(task: Object) -> int:
+    """Address of ``task->parent``: crash's parent for ``ps -p``/``-c`` (the tracer while ptraced);
+    init_task is its own parent."""
+    return int(task.parent)
+
+
+class TaskTimes(NamedTuple):
+    """``task_struct`` times in nanoseconds: ``start_time`` (monotonic time at fork, u64 since 3.17)
+    and ``utime``/``stime`` (u64 nanoseconds since 4.11, when cputime_t went)."""
+
+    start_time: int
+    utime: int
+    stime: int
+
+
+def task_times(task: Object) -> TaskTimes:
+    """``task->start_time``, ``utime`` and ``stime`` as the kernel keeps them (3.17+ for start_time
+    in nanoseconds; 4.11+ for utime/stime in nanoseconds).  An older layout (a ``struct timespec``
+    start_time) raises MissingDebugInfoError naming the member."""
+    start = task.start_time
+    if start.type_.resolved().kind is not TypeKind.INT:
+        raise MissingDebugInfoError("task_struct.start_time as u64 nanoseconds (Linux 3.17+)")
+    return TaskTimes(int(start), int(task.utime), int(task.stime))
+
+
+def seconds_since_start(prog: "Program", start_time: int, hz: int) -> int:
+    """Whole seconds a task started ``start_time`` ns after boot has run, as crash's ``ps -t`` RUN
+    TIME counts them: jiffies since boot (:func:`pycore.kernel.system.jiffies_since_boot` at
+    ``hz``) less the start time's whole seconds in jiffies, divided by ``hz``; 0 when the start is
+    later than the last tick."""
+    from .system import jiffies_since_boot  # system reads sched at import
+
+    elapsed = jiffies_since_boot(prog, hz) - start_time // 1_000_000_000 * hz
+    return max(elapsed, 0) // hz
+
+
+class UserStrings(NamedTuple):
+    """A process's argv and environment as the kernel keeps them on its stack: the text between
+    ``mm->arg_start`` and ``arg_end`` (``env_start``..``env_end``) split at each NUL; a final empty
+    string when the area ends with a NUL."""
+
+    arguments: List[str]
+    environment: List[str]
+
+
+def task_user_strings(task: Object, limit: int = 1 << 20) -> UserStrings:
+    """``task``'s argv and environment read from its user memory through its own page tables
+    (:func:`pycore.kernel.mm.read_user`).  A kernel thread (no ``mm``) raises FaultError; so does a
+    page the dump left out (``makedumpfile -d 31`` drops user pages), naming the address."""
+    from . import mm  # mm reads sched at import
+
+    space = task.mm
+    if not int(space):
+        raise FaultError("no user stack (a kernel thread has no mm)")
+    space = space.dereference_().read_()
+    areas = []
+    for first, last in (("arg_start", "arg_end"), ("env_start", "env_end")):
+        start, end = int(space.member_(first)), int(space.member_(last))
+        if not 0 <= end - start <= limit:
+            raise FaultError(f"mm_struct.{first}..{last} of {end - start} bytes is not plausible", start)
+        data = mm.read_user(task, start, end - start) if end > start else b""
+        areas.append(data.decode("utf-8", "replace").split("\0") if data else [])
+    return UserStrings(areas[0], areas[1])
+
+
+def rq_clock(prog: "Program", cpu: int) -> int:
+    """``rq->clock`` of ``cpu``: the runqueue's nanosecond clock at its last update (2.6.23+), what
+    crash's ``runq -t`` prints for each CPU."""
+    return int(cpu_rq(prog, cpu).clock)
+
+
+def task_last_arrival(task: Object) -> int:
+    """``task->sched_info.last_arrival``: when the task last went on a CPU, in the runqueue clock's
+    nanoseconds (CONFIG_SCHED_INFO; crash's ``ps -l`` and ``runq -t`` timestamp)."""
+    return int(task.sched_info.last_arrival)
