@@ -7,7 +7,7 @@ VMCOREINFO gives ``phys_base``, ``pgtable_l5_enabled`` (Linux 4.17+; absent
 means 4-level) and ``KERNEL_IMAGE_SIZE`` (5.3+).
 """
 import dataclasses
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import native as _native
 from ..dump.base import Dump, NativeMemory
@@ -25,6 +25,24 @@ PTE_PSE = 0x80
 PTE_ADDR_MASK = 0x000FFFFFFFFFF000
 _MASK64 = (1 << 64) - 1
 _TLB = 4096
+
+
+class PageTableEntry(NamedTuple):
+    """One step of a page-table walk: the level (5 or 4 for the top, 1 for the PTE), the physical
+    address the entry was read from and the entry itself."""
+
+    level: int
+    address: int
+    entry: int
+
+
+class PageWalk(NamedTuple):
+    """A page-table walk of one virtual address as crash's ``vtop`` shows it: the entries read from
+    the top down, and, when the last one maps a page, the physical address and the page size."""
+
+    entries: List[PageTableEntry]
+    physical: Optional[int]
+    page_size: Optional[int]
 
 
 class X86_64:
@@ -99,6 +117,32 @@ class X86_64:
         """Physical address of virtual ``address`` (kernel page tables unless ``root`` is given)."""
         _check_address(address)
         return self._walker.translate(address, self.kernel_root if root is None else root)
+
+    def walk(self, address: int, root: Optional[int] = None) -> PageWalk:
+        """Walk the page tables for ``address`` from ``root`` (the kernel's ``init_top_pgt`` when
+        None) and return every entry read, even where translation would take the kernel-image or
+        direct-map shortcut: ``vtop`` shows the tables themselves.  A non-present entry ends the
+        walk with ``physical`` None; an entry that cannot be read raises FaultError.  Pure Python
+        over ``dump.read_physical``: one address at a time, so the C walker is not needed."""
+        _check_address(address)
+        table = (self.kernel_root if root is None else root) & PTE_ADDR_MASK
+        entries: List[PageTableEntry] = []
+        level = self.levels
+        while True:
+            shift = 12 + 9 * (level - 1)
+            entry_at = table + ((address >> shift) & 0x1FF) * 8
+            try:
+                entry = int.from_bytes(self.dump.read_physical(entry_at, 8), "little")
+            except FaultError as error:
+                raise _native.page_table_error(error, level, entry_at, address) from None
+            entries.append(PageTableEntry(level, entry_at, entry))
+            if not entry & PTE_PRESENT:
+                return PageWalk(entries, None, None)
+            if level == 1 or (level in (2, 3) and entry & PTE_PSE):
+                size = 1 << shift
+                return PageWalk(entries, (entry & PTE_ADDR_MASK & ~(size - 1)) | (address & (size - 1)), size)
+            table = entry & PTE_ADDR_MASK
+            level -= 1
 
     def translate_many(self, addresses: Sequence[int], root: Optional[int] = None) -> List[Optional[int]]:
         """Physical addresses of many virtual ones; None where an address faults (not mapped,

@@ -107,10 +107,11 @@ class SymbolTable:
         self._limits = limits
 
     def __getstate__(self) -> dict:
-        # For pycore.cache: the Symbol objects and the name index are rebuilt on demand.
+        # For pycore.cache: the Symbol objects, the name index and the address column are rebuilt on demand.
         state = dict(self.__dict__)
         state["_objects"] = None
         state["_by_name"] = None
+        state.pop("_sorted_addresses", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -149,6 +150,51 @@ class SymbolTable:
         if symbol is None:
             symbol = self._symbol(self._firsts[position])
         return symbol, address - symbol.address
+
+    def _address_column(self) -> List[int]:
+        """Every symbol's address in address order (``_order``), built on first use."""
+        column = self.__dict__.get("_sorted_addresses")
+        if column is None:
+            column = self.__dict__["_sorted_addresses"] = [self._addresses[index] for index in self._order]
+        return column
+
+    def symbols_at(self, address: int) -> List[Symbol]:
+        """Every symbol whose address is ``address``, the preferred one first."""
+        column = self._address_column()
+        first, last = bisect_left(column, address), bisect_right(column, address)
+        return [self._symbol(self._order[position]) for position in range(first, last)]
+
+    def nearest(self, address: int) -> Optional[Tuple[Symbol, int]]:
+        """The nearest symbol at or below ``address`` and the offset into it, whatever its size,
+        for addresses from ``start`` up to the last symbol's address: crash's ``value_search``,
+        which names alignment padding after a function by that function."""
+        if not self._keys or address < self.start or address > self._keys[-1]:
+            return None
+        position = bisect_right(self._keys, address) - 1
+        if position < 0:
+            return None
+        symbol = self._symbol(self._firsts[position])
+        return symbol, address - symbol.address
+
+    def neighbour(self, symbol: Symbol, step: int) -> Optional[Symbol]:
+        """The symbol after (``step`` 1) or before (``step`` -1) ``symbol`` in address order,
+        skipping the others at its own address; None past either end."""
+        column = self._address_column()
+        if step > 0:
+            position = bisect_right(column, symbol.address)
+        else:
+            position = bisect_left(column, symbol.address) - 1
+        if not 0 <= position < len(column):
+            return None
+        if step < 0:
+            # The preferred symbol of the address below: the first of its run.
+            position = bisect_left(column, column[position])
+        return self._symbol(self._order[position])
+
+    def search(self, text: str) -> List[Symbol]:
+        """Every symbol whose name contains ``text``, in address order (crash's ``sym -q``)."""
+        names = self._names
+        return [self._symbol(index) for index in self._order if text in names[index]]
 
     def by_name(self, name: str) -> Symbol:
         """The symbol called ``name`` (the preferred one when several share it).
