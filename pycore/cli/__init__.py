@@ -6,15 +6,20 @@ line imports the one module it runs (``pycore --help`` imports none).  A module 
 these also run at the crash prompt) or, for a command that does not read one dump (``triage``,
 ``trouble``), ``register(subparsers)``, which adds its parser and sets ``handler`` (a function taking
 the parsed arguments and returning an exit status).  ``main`` turns every failure into one line on
-stderr (JSON with ``--json``) and an :class:`ExitStatus`.
+stderr (JSON with ``--json``) and an :class:`ExitStatus`; with ``--timings`` (or
+``PYCORE_TIMINGS=1``) it then prints where the time went.
 """
 import argparse
 import importlib
+import os
 import sys
-from typing import Dict, List, NoReturn, Optional, Tuple
+import time
+from typing import Dict, List, Optional, TextIO, Tuple
 
+from .. import timings
 from ..errors import PycoreError
-from .common import EXIT_STATUS_HELP, ExitStatus, build_info, describe_build
+from .command import CommandParser, UsageError
+from .common import EXIT_STATUS_HELP, ExitStatus
 from .output import report_error
 
 # name: (module under pycore/cli/, help)
@@ -31,6 +36,9 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "runq": ("runq", "the tasks on each CPU's run queue (crash's runq)"),
     "bt": ("bt", "kernel stack traces (crash's bt, bt -a, foreach bt)"),
     "mod": ("mod", "loaded kernel modules (crash's mod)"),
+    "files": ("files", "open files of tasks (crash's files)"),
+    "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
+    "mount": ("mount", "mounted filesystems (crash's mount)"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
 }
 
@@ -50,31 +58,34 @@ def dump_command(name: str):
     return None
 
 
-class UsageError(Exception):
-    """A bad command line, raised instead of argparse's exit so that ``main`` reports it (as JSON with --json)."""
+class _VersionAction(argparse.Action):
+    """``--version``, worked out when asked for: it reads the installed metadata and probes the C
+    extension, which no other command line needs to pay for."""
 
-    def __init__(self, parser: argparse.ArgumentParser, message: str):
-        super().__init__(message)
-        self.parser = parser
-        self.message = message
+    def __init__(self, option_strings: List[str], dest: str = argparse.SUPPRESS, help: Optional[str] = None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
 
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from .common import build_info, describe_build
 
-class _Parser(argparse.ArgumentParser):
-    # Sub-command parsers are made from the parent's class, so every parser of the tree raises.
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(self, message)
+        sys.stdout.write(f"pycore {describe_build(build_info())}\n")
+        parser.exit()
 
 
 def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
-    """The parser of ``pycore``; only ``command``'s module is imported (every one when None)."""
-    parser = _Parser(prog="pycore", description="Read Linux kernel crash dumps.", epilog=EXIT_STATUS_HELP,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"pycore {describe_build(build_info())}",
+    """The parser of ``pycore``; only ``command``'s module is imported (none when None: ``--help``
+    lists the commands from the table)."""
+    parser = CommandParser(prog="pycore", description="Read Linux kernel crash dumps.", epilog=EXIT_STATUS_HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_VersionAction,
                         help="show the version and whether the C extension or pure Python reads dumps")
+    parser.add_argument("--timings", action="store_true",
+                        help="print on stderr where the command spent its time: import, open, symbols, types, "
+                             "work, render (also PYCORE_TIMINGS=1)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name, (_, help_text) in COMMANDS.items():
-        if command is not None and name != command:
+        if name != command:
             subparsers.add_parser(name, help=help_text)
             continue
         found = dump_command(name)
@@ -97,12 +108,32 @@ def _command_in(argv: List[str], parser: argparse.ArgumentParser) -> Optional[st
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one command; return its exit status (see :class:`ExitStatus`)."""
     argv = sys.argv[1:] if argv is None else argv
+    started = time.perf_counter()
+    named = _named(argv)
+    # --timings is pycore's own option: before the command (after it, the command's parser rejects it).
+    if "--timings" in argv[:argv.index(named) if named else len(argv)] or \
+            os.environ.get("PYCORE_TIMINGS", "") not in ("", "0"):
+        timings.enable()
+    try:
+        return _run(argv)
+    finally:
+        if timings.enabled():
+            report_timings(timings.process_age(), time.perf_counter() - started)
+
+
+def _named(argv: List[str]) -> Optional[str]:
+    """The command a command line names: its first word that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _run(argv: List[str]) -> int:
     # A command line that does not parse still says whether JSON was asked for.
     as_json = "--json" in argv
     command = None
     try:
-        named = next((word for word in argv if not word.startswith("-")), None)
-        parser = build_parser(named if named in COMMANDS else None)
+        named = _named(argv)
+        with timings.phase("import"):
+            parser = build_parser(named if named in COMMANDS else None)
         try:
             args = parser.parse_args(argv)
         except UsageError as error:
@@ -125,6 +156,26 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stdout.flush()
         report_error(command, str(error), as_json)
         return ExitStatus.ERROR
+
+
+def report_timings(age_at_end: Optional[float], in_main: float, stream: Optional[TextIO] = None) -> None:
+    """Write the timed phases to ``stream`` (stderr), one a line, then ``other`` (what no phase
+    covers) and the total.  ``import`` counts from the process's start (the interpreter and the
+    package imported before ``main``) when the kernel tells it (``age_at_end``, Linux), else from
+    ``main``'s start (``in_main`` seconds ago)."""
+    stream = stream or sys.stderr
+    phases = timings.phases()
+    before_main = max(0.0, age_at_end - in_main) if age_at_end is not None else 0.0
+    phases["import"] = phases.get("import", 0.0) + before_main
+    total = before_main + in_main
+    phases["other"] = max(0.0, total - sum(phases.values()))
+    stream.write("pycore timings:\n")
+    order = ["import", "open", "symbols", "types", "work", "render"]
+    for name in order + [name for name in phases if name not in order and name != "other"] + ["other"]:
+        if name in phases:
+            stream.write(f"  {name:<8} {phases[name]:8.3f} s\n")
+    stream.write(f"  {'total':<8} {total:8.3f} s\n")
+    stream.flush()
 
 
 if __name__ == "__main__":

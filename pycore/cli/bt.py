@@ -8,20 +8,16 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import PycoreError
 from ..kernel import stack
-from .common import add_dump_arguments, open_from_args
+from ..program import Program
+from .command import Collected, DumpCommand
 from .crashfmt import task_header
-from .output import emit
 
 _REGISTER_ROWS = (("RIP", "rip", "RSP", "rsp", "RFLAGS", "eflags"), ("RAX", "rax", "RBX", "rbx", "RCX", "rcx"),
                   ("RDX", "rdx", "RSI", "rsi", "RDI", "rdi"), ("RBP", "rbp", " R8", "r8", " R9", "r9"),
                   ("R10", "r10", "R11", "r11", "R12", "r12"), ("R13", "r13", "R14", "r14", "R15", "r15"))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bt", help="kernel stack traces (crash's bt, bt -a, foreach bt)",
-                                   description="Without PID or option: the task that panicked, crash's current"
-                                               " context in a dump.")
-    add_dump_arguments(parser)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", metavar="PID|TASK", nargs="?",
                         help="the task with this PID (decimal), or the task_struct at this address (hex)")
     parser.add_argument("-f", dest="full", action="store_true",
@@ -34,27 +30,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all-tasks", action="store_true", help="every task (crash's foreach bt)")
     parser.add_argument("--orc-from-vmlinux", action="store_true",
                         help="read the ORC tables from --vmlinux instead of the dump")
-    parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        unwinder = stack.Unwinder(prog, vmlinux_orc=args.orc_from_vmlinux)
-        if args.all_tasks:
-            traces = stack.all_traces(prog, unwinder)
-        elif args.task is not None:
-            traces = [stack.stack_trace(prog, task, unwinder) for task in _tasks_named(prog, unwinder, args.task)]
-        elif args.active:
-            traces = stack.active_traces(prog, unwinder)
-            if not traces:
-                raise PycoreError("the dump saved no CPU's registers: no active task to show")
-        else:
-            traces = stack.panic_trace(prog, unwinder)
-            if not traces:
-                raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    """The traces the options ask for; without one, the current context's task at the crash prompt
+    (``args.context``, set by ``set``), else the task that panicked.  Exit status 1 (no message of
+    its own: the ``bt:`` lines say why) when no trace found a frame or a set of registers."""
+    unwinder = stack.Unwinder(prog, vmlinux_orc=args.orc_from_vmlinux)
+    context = getattr(args, "context", None)
+    if args.all_tasks:
+        traces = stack.all_traces(prog, unwinder)
+    elif args.task is not None:
+        traces = [stack.stack_trace(prog, task, unwinder) for task in _tasks_named(prog, unwinder, args.task)]
+    elif args.active:
+        traces = stack.active_traces(prog, unwinder)
+        if not traces:
+            raise PycoreError("the dump saved no CPU's registers: no active task to show")
+    elif context is not None:
+        traces = [stack.stack_trace(prog, context, unwinder)]
+    else:
+        traces = stack.panic_trace(prog, unwinder)
+        if not traces:
+            raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
     result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix, args.full)) for t in traces]}
-    status = emit(args, result, render)
-    return status if any(trace.useful for trace in traces) else 1
+    return Collected(result, [], failed=not any(trace.useful for trace in traces))
 
 
 def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
@@ -121,9 +120,13 @@ def _exception_lines(frame: stack.ExceptionFrame) -> List[str]:
     return lines
 
 
-def render(result: Dict[str, Any]) -> str:
+def render(result: Dict[str, Any], args: Optional[argparse.Namespace] = None) -> str:
     blocks: List[str] = []
     for trace in result["traces"]:
         header = task_header(trace["pid"], trace["task"], trace["cpu"], trace["comm"])
         blocks.append("\n".join([header] + trace["lines"]))
     return "\n\n".join(blocks)
+
+
+COMMAND = DumpCommand("bt", add_arguments=add_arguments, collect=collect, render=render,
+                      description="Without PID or option: the task that panicked, crash's current context in a dump.")

@@ -8,20 +8,53 @@ text) and the text it renders from that data (``render``).  The data is what ``-
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, TextIO
+from typing import Any, Callable, List, NoReturn, Optional, TextIO
 
+from .. import timings
 from ..program import Program
+
+
+class UsageError(Exception):
+    """A bad command line, raised instead of argparse's exit so that the caller reports it (``main`` as
+    JSON with --json, the crash prompt as one line before its next prompt)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class ParserExit(SystemExit):
+    """``-h`` (or ``--version``) printed what was asked for: the command is done.  A SystemExit, as
+    argparse's own, for ``pycore CMD -h``; the crash prompt catches it and goes on."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser that raises (:class:`UsageError`, :class:`ParserExit`) where argparse would
+    end the process: a crash prompt session outlives a bad line.  Sub-command parsers are made from
+    the parent's class, so every parser of the tree raises."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise ParserExit(status)
 
 
 @dataclass
 class Collected:
     """What ``collect`` hands to ``render``: the data, the warnings to print on stderr (one line each,
-    ``pycore CMD: warning``), and the error that cut the output short after part of it was collected
-    (``rd`` up to an excluded page): rendered first, then reported, and the exit status is 1."""
+    ``CMD: warning``), and the error that cut the output short after part of it was collected
+    (``rd`` up to an excluded page): rendered first, then reported, and the exit status is 1.
+    ``failed`` is exit status 1 with no message of its own, where the output says why (``bt``'s
+    ``bt: ...`` lines when no trace found a frame)."""
 
     data: Any
     warnings: List[str]
     error: Optional[str] = None
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,32 +72,39 @@ class DumpCommand:
     description: Optional[str] = None
     json: bool = True
     """False for a command whose output has no structure worth a --json (``ascii``)."""
+    to_json: Optional[Callable[[Any], Any]] = None
+    """The JSON form of the data when the data is not JSON as it stands (``log`` keeps each record's
+    raw bytes for its text)."""
 
     def run(self, prog: Program, args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
         """Collect, then write JSON (with ``--json``) or text to ``out`` and warnings to ``err``
         (``CMD: warning``); returns the exit status.  A partial result's error goes to ``err`` as
         ``{prefix}CMD: error`` (``pycore rd: ...`` standalone, as ``main`` reports failures).  Other
-        failures raise: the caller reports them."""
-        result = self.collect(prog, args)
+        failures raise: the caller reports them.  The two steps are timed as ``work`` and ``render``
+        (see :mod:`pycore.timings`)."""
+        with timings.phase("work"):
+            result = self.collect(prog, args)
         collected = result if isinstance(result, Collected) else Collected(result, [])
         for warning in collected.warnings:
             err.write(f"{self.name}: {warning}\n")
-        if self.json and getattr(args, "json", False):
-            import json
+        with timings.phase("render"):
+            if self.json and getattr(args, "json", False):
+                import json
 
-            json.dump(collected.data, out, indent=2, default=str)
-            out.write("\n")
-        else:
-            text = self.render(collected.data, args)
-            out.write(text if text.endswith("\n") or not text else text + "\n")
+                data = self.to_json(collected.data) if self.to_json else collected.data
+                json.dump(data, out, indent=2, default=str)
+                out.write("\n")
+            else:
+                text = self.render(collected.data, args)
+                out.write(text if text.endswith("\n") or not text else text + "\n")
         if collected.error is not None:
             out.flush()
             err.write(f"{prefix}{self.name}: {collected.error}\n")
             return 1
-        return 0
+        return 1 if collected.failed else 0
 
 
-def make_parser(command: DumpCommand, parser_class: type = argparse.ArgumentParser,
+def make_parser(command: DumpCommand, parser_class: type = CommandParser,
                 prog: Optional[str] = None) -> argparse.ArgumentParser:
     """A parser of the command's own options alone, as the crash prompt parses a line."""
     parser = parser_class(prog=prog or command.name, description=command.description)

@@ -1,10 +1,11 @@
 """What every command shares: the dump arguments, the exit statuses, and which pycore is running."""
 import argparse
 import enum
-import importlib.metadata
 from typing import Any, Dict
 
-from .. import __version__, native
+from .. import __version__, native, timings
+from ..dump import open_dump
+from ..errors import PycoreError
 from ..program import Program, open as open_program
 from .output import TerminalProgress, add_json_flag
 
@@ -29,6 +30,9 @@ EXIT_STATUS_HELP = """exit status:
 
 def package_version() -> str:
     """The installed distribution's version; the package's own when run from a checkout that was never installed."""
+    # importlib.metadata brings email, zipfile and pathlib: 30 ms that only --version and info need.
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("pycore")
     except importlib.metadata.PackageNotFoundError:
@@ -68,9 +72,32 @@ def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True
 
 
 def open_from_args(args: argparse.Namespace) -> Program:
-    """The dump the command line names, with progress bars for its long steps on a terminal."""
-    return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map,
-                        native=False if args.pure else None, progress=TerminalProgress())
+    """The dump the command line names, with progress bars for its long steps on a terminal.
+
+    With timings on (``--timings``) it is opened step by step, as :func:`pycore.program.open` does,
+    to tell the time spent loading symbols and types (both lazy in Program, so loaded here first)
+    from the rest of the opening."""
+    native = False if args.pure else None
+    progress = TerminalProgress()
+    if not timings.enabled():
+        return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map, native=native,
+                            progress=progress)
+    with timings.phase("open"):
+        prog = Program(open_dump(args.dump, native=native, progress=progress), vmlinux=args.vmlinux,
+                       system_map=args.system_map, native=native, progress=progress)
+    try:
+        for what in ("symbols", "types"):
+            with timings.phase(what):
+                try:
+                    getattr(prog, what)
+                except PycoreError:
+                    pass  # the command that needs them reports it, as it would untimed
+        with timings.phase("open"):
+            prog.locate_direct_map()
+    except BaseException:
+        prog.close()
+        raise
+    return prog
 
 
 def parse_address(text: str) -> int:

@@ -1,23 +1,17 @@
 """``pycore info DUMP``: what the dump is, which kernel it holds, how complete it is, and which pycore
 (version, C extension or pure Python) reads it."""
 import argparse
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
-from .common import add_dump_arguments, build_info, describe_build, open_from_args
-from .output import emit
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("info", help="describe a dump: format, kernel, memory, crash time")
-    add_dump_arguments(parser)
-    parser.set_defaults(handler=run)
+from ..program import Program
+from .command import DumpCommand
+from .common import build_info, describe_build
 
 
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        info = prog.info()
+def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+    info = prog.info()
     info["pycore"] = build_info()
-    return emit(args, info, render)
+    return info
 
 
 def _size(pages: Any, page_size: int) -> str:
@@ -32,7 +26,7 @@ def _reader(info: Dict[str, Any]) -> str:
     return "C extension" if info["native"] else "pure Python"
 
 
-def render(info: Dict[str, Any]) -> str:
+def render(info: Dict[str, Any], args: Optional[argparse.Namespace] = None) -> str:
     page = info["page_size"]
     pages = info["pages"]
     fmt = info["format"] + (" (flattened stream)" if info["flattened"] else "")
@@ -62,3 +56,6 @@ def render(info: Dict[str, Any]) -> str:
         start, end = memory_range["start"], memory_range["end"]
         lines.append(f"{'':>16}{start:#014x} - {end:#014x}  ({(end - start) / 2**20:.1f} MiB)")
     return "\n".join(lines)
+
+
+COMMAND = DumpCommand("info", add_arguments=lambda parser: None, collect=collect, render=render)

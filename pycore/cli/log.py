@@ -1,21 +1,15 @@
 """``pycore log DUMP``: the kernel log as crash's ``log`` command prints it, from VMCOREINFO alone."""
 import argparse
-import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..kernel.printk import PrintkRecord, boot_time, get_printk_records
+from ..kernel.printk import PrintkRecord, PrintkRecords, boot_time, get_printk_records
 from ..kernel.sched import pid_max
-from .common import add_dump_arguments, open_from_args
+from ..program import Program
+from .command import Collected, DumpCommand
 from .crashfmt import CALLER_WIDTH_DEFAULT, caller_width, ctime_utc
-from .output import emit
 
 
-def register(subparsers: "argparse._SubParsersAction") -> None:
-    parser = subparsers.add_parser(
-        "log", help="the kernel log buffer, as crash's log command prints it",
-        description="Print the kernel log (printk ringbuffer, printk_log records or the pre-3.5 character "
-                    "buffer) from the dump's VMCOREINFO alone, with crash 9's log options.")
-    add_dump_arguments(parser)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-T", dest="human_time", action="store_true",
                         help="human-readable timestamps (boot time = crash time - uptime)")
     parser.add_argument("-t", dest="no_time", action="store_true", help="no timestamps")
@@ -24,25 +18,32 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("-m", dest="level", action="store_true", help="show each message's level as <N>")
     parser.add_argument("-c", dest="caller", action="store_true",
                         help="show the caller id: [T<pid>] or [C<cpu>] (Linux 5.1+ with CONFIG_PRINTK_CALLER)")
-    parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        records = get_printk_records(prog)
-        if args.json:
-            data: Dict[str, Any] = {"format": records.format, "lost": records.lost, "skipped": records.skipped,
-                                    "records": [record.to_dict() for record in records]}
-            return emit(args, data, str)
-        text = format_log(records, timestamps=not args.no_time,
-                          boot=boot_time(prog, records) if args.human_time and not args.no_time else None,
-                          show_level=args.level, show_caller=args.caller, show_dictionary=args.dictionary,
-                          caller_width=caller_width(pid_max(prog)) if args.caller else CALLER_WIDTH_DEFAULT)
-    sys.stdout.write(text)
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    """The records, with what the text needs from the dump besides them: the boot time for ``-T``
+    and the width of the caller column for ``-c``."""
+    records = get_printk_records(prog)
+    text = not getattr(args, "json", False)
+    data = {"records": records,
+            "boot": boot_time(prog, records) if text and args.human_time and not args.no_time else None,
+            "caller_width": caller_width(pid_max(prog)) if text and args.caller else CALLER_WIDTH_DEFAULT}
+    warnings = []
     if records.lost:
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(records.skipped.items()))
-        print(f"pycore log: {records.lost} record(s) skipped ({reasons})", file=sys.stderr)
-    return 0
+        warnings.append(f"{records.lost} record(s) skipped ({reasons})")
+    return Collected(data, warnings)
+
+
+def to_json(data: Dict[str, Any]) -> Dict[str, Any]:
+    records: PrintkRecords = data["records"]
+    return {"format": records.format, "lost": records.lost, "skipped": records.skipped,
+            "records": [record.to_dict() for record in records]}
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    return format_log(data["records"], timestamps=not args.no_time, boot=data["boot"], show_level=args.level,
+                      show_caller=args.caller, show_dictionary=args.dictionary, caller_width=data["caller_width"])
 
 
 def _printable(raw: bytes, indent: str, spaces: bool = True) -> str:
@@ -94,3 +95,9 @@ def format_log(records: Sequence[PrintkRecord], *, timestamps: bool = True, boot
                 text += "\n" + indent + _printable(entry.encode(), "", spaces=False)
         lines.append(text)
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+COMMAND = DumpCommand(
+    "log", add_arguments=add_arguments, collect=collect, render=render, to_json=to_json,
+    description="Print the kernel log (printk ringbuffer, printk_log records or the pre-3.5 character buffer) "
+                "from the dump's VMCOREINFO alone, with crash 9's log options.")

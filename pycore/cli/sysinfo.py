@@ -1,22 +1,15 @@
 """``pycore sys DUMP``: the system at the time of the crash, as crash's ``sys`` shows it."""
 import argparse
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from ..kernel.system import FIXED_1, system_info
-from .common import add_dump_arguments, open_from_args
+from ..program import Program
+from .command import DumpCommand
 from .crashfmt import ctime_utc, load_text, memory_size_text, panic_text, uptime_text
-from .output import emit
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sys", help="system data: CPUs, date, uptime, load, release, memory, panic")
-    add_dump_arguments(parser)
-    parser.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    with open_from_args(args) as prog:
-        return emit(args, report(system_info(prog)), render)
+def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+    return report(system_info(prog))
 
 
 def report(info: Dict[str, Any]) -> Dict[str, Any]:
@@ -47,7 +40,7 @@ def kernel_text(info: Dict[str, Any]) -> str:
     return f"(no vmlinux: symbols from {info['symbols']}, types from {info['types']})"
 
 
-def render(info: Dict[str, Any]) -> str:
+def render(info: Dict[str, Any], args: Optional[argparse.Namespace] = None) -> str:
     """crash's ``sys`` lines from :func:`report`."""
     cpus = f"{info['cpus']}" + (f" [OFFLINE: {info['offline_cpus']}]" if info["offline_cpus"] else "")
     mhz = f"({info['mhz']} Mhz)" if info["mhz"] else "(unknown Mhz)"
@@ -67,3 +60,6 @@ def render(info: Dict[str, Any]) -> str:
         f"       PANIC: {panic_text(info['panic'])}",
     ]
     return "\n".join(lines)
+
+
+COMMAND = DumpCommand("sys", add_arguments=lambda parser: None, collect=collect, render=render)
