@@ -165,7 +165,8 @@ def real_trees(prog):
                           "node.node" if linked else "node"))
         trees.append((f"cfs cpu{cpu}", cpu_rq(prog, cpu).cfs.tasks_timeline, "struct sched_entity", "run_node"))
     if "vmap_area_root" in prog.symbols:
-        trees.append(("vmap_area_root", variable(prog, "vmap_area_root", "struct rb_root"), "struct vmap_area", "rb_node"))
+        vmap_areas = variable(prog, "vmap_area_root", "struct rb_root")
+        trees.append(("vmap_area_root", vmap_areas, "struct vmap_area", "rb_node"))
     return trees
 
 
