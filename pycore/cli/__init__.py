@@ -40,6 +40,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
+    "crash": ("crash", "crash's prompt on one open dump: crash's command lines, -c LINE, -i FILE"),
 }
 
 
