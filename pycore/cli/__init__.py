@@ -26,6 +26,10 @@ from .output import report_error
 COMMANDS: Dict[str, Tuple[str, str]] = {
     "info": ("info", "describe a dump: format, kernel, memory, crash time"),
     "rd": ("rd", "read memory (crash's rd)"),
+    "eval": ("eval", "evaluate an expression (crash's eval)"),
+    "ascii": ("eval", "the characters in a number, or the ASCII table (crash's ascii)"),
+    "ptob": ("eval", "page frame numbers to bytes (crash's ptob)"),
+    "btop": ("eval", "bytes to page frame numbers (crash's btop)"),
     "trouble": ("trouble", "find OOM kills, disk errors, oopses, lockups and panics in a kernel log"),
     "oom": ("oom", "explain each oom-killer report in a kernel log"),
     "shell": ("shell", "interactive Python with the dump loaded as prog"),

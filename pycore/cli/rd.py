@@ -1,93 +1,243 @@
-"""``pycore rd DUMP -p ADDRESS [COUNT]``: physical memory shown the way crash's ``rd -p`` shows it.
+"""``pycore rd DUMP ADDRESS [COUNT]``: memory shown the way crash 9's ``rd`` shows it: kernel virtual
+(by address, symbol or ``(expression)``), user virtual (``-u``, or any address below the kernel half,
+in the current task's address space) or physical (``-p``); 8- to 64-bit values in hexadecimal with
+their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``), or a string (``-a``).
 
-Like crash, a range running into memory the dump cannot give (excluded, missing, beyond RAM) is shown
-up to that point, then the error is reported and the exit status is 1."""
+Like crash, a range running into memory the dump cannot give (excluded, missing, not mapped) is shown
+up to that point, then the error is reported and the exit status is 1.  Any kernel version."""
 import argparse
 import struct
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..program import Program
-from .common import add_dump_arguments, open_from_args, parse_address
-from .output import emit
+from .command import Collected, DumpCommand
+from .eval import address_argument
 
 _FORMATS = {8: "B", 16: "H", 32: "I", 64: "Q"}
+# crash's printf formats of a value in decimal, signed (-d) and unsigned (-D); 16- and 8-bit values
+# are promoted to int, so even -d shows them unsigned.
+_SIGNED = {64: ("q", 15), 32: ("i", 12), 16: ("H", 5), 8: ("B", 3)}
+_UNSIGNED = {64: 20, 32: 12, 16: 5, 8: 3}
+_ASCII_PER_LINE = 60
+# The top half of the address space is the kernel's (crash's IS_KVADDR on x86_64).
+_KERNEL_HALF = 1 << 63
+Reader = Callable[[int, int], bytes]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("rd", help="read memory (crash's rd)")
-    add_dump_arguments(parser)
-    parser.add_argument("-p", dest="physical", action="store_true", required=True,
-                        help="ADDRESS is physical (the only kind until address translation lands)")
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-p", dest="physical", action="store_true", help="ADDRESS is physical")
+    where.add_argument("-u", dest="user", action="store_true",
+                       help="ADDRESS is a user address of the current task (the panic task in a dump)")
     for bits in _FORMATS:
-        parser.add_argument(f"-{bits}", dest="bits", action="store_const", const=bits,
-                            help=f"show {bits}-bit values")
+        parser.add_argument(f"-{bits}", dest="bits", action="store_const", const=bits, help=f"show {bits}-bit values")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("-a", dest="ascii", action="store_true", help="show the memory as a string")
+    shown.add_argument("-d", dest="decimal", action="store_const", const="signed", help="signed decimal")
+    shown.add_argument("-D", dest="decimal", action="store_const", const="unsigned", help="unsigned decimal")
+    shown.add_argument("-s", dest="symbols", action="store_true",
+                       help="show 64-bit values that are kernel addresses as symbol+offset")
+    parser.add_argument("-x", dest="no_ascii", action="store_true", help="leave out the ASCII at the line ends")
     parser.add_argument("--zero-excluded", action="store_true", help="read excluded pages as zeros")
-    parser.add_argument("address", metavar="ADDRESS", type=parse_address, help="hexadecimal address")
-    parser.add_argument("count", metavar="COUNT", type=_count, nargs="?", default=1, help="number of values")
-    parser.set_defaults(handler=run, bits=64)
+    parser.add_argument("address", metavar="ADDRESS",
+                        help="hexadecimal address, symbol, or (expression); physical with -p")
+    parser.add_argument("count", metavar="COUNT", type=_count, nargs="?", default=None,
+                        help="number of values (default 1; with -a up to the end of the string)")
+    parser.set_defaults(bits=64)
 
 
 def _count(text: str) -> int:
-    count = int(text)
+    try:
+        count = int(text, 16) if text[:2].lower() == "0x" else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r}") from None
     if count < 1:
         raise argparse.ArgumentTypeError(f"COUNT must be at least 1, got {text}")
     return count
 
 
-def read_until_fault(prog: Program, address: int, size: int, unit: int,
-                     zero_excluded: bool = False) -> Tuple[bytes, Optional[PycoreError]]:
+def read_until_fault(read: Reader, address: int, size: int, unit: int,
+                     page_size: int = 4096) -> Tuple[bytes, Optional[PycoreError]]:
     """The bytes from ``address`` up to the first ``unit`` that cannot be read, and the error of that
     unit (None when all ``size`` bytes were read).  Pages are read whole; a page that fails is read
     again unit by unit, since what is readable may end inside it (an ELF segment need not end on a
     page boundary)."""
     try:
-        return prog.read_physical(address, size, zero_excluded=zero_excluded), None
+        return read(address, size), None
     except PycoreError:
         pass
-    page_size = prog.dump.page_size
     parts, offset = [], 0
     while offset < size:
         take = min(size - offset, page_size - (address + offset) % page_size)
         try:
-            parts.append(prog.read_physical(address + offset, take, zero_excluded=zero_excluded))
+            parts.append(read(address + offset, take))
         except PycoreError:
             for start in range(offset, offset + take, unit):
                 try:
-                    parts.append(prog.read_physical(address + start, unit, zero_excluded=zero_excluded))
+                    parts.append(read(address + start, unit))
                 except PycoreError as error:
                     return b"".join(parts), error
         offset += take
     return b"".join(parts), None
 
 
-def run(args: argparse.Namespace) -> int:
-    size = args.bits // 8
-    with open_from_args(args) as prog:
-        data, fault = read_until_fault(prog, args.address, args.count * size, size, args.zero_excluded)
-    if data:
-        values = list(struct.unpack(f"<{len(data) // size}{_FORMATS[args.bits]}", data))
-        result = {"address": args.address, "bits": args.bits, "physical": True, "values": values, "hex": data.hex()}
-        emit(args, result, render)
-    if fault is not None:
-        raise fault
-    return 0
+def _read_string(read: Reader, address: int, page_size: int) -> Tuple[bytes, Optional[PycoreError]]:
+    """The printable bytes from ``address`` to the first that is not (crash's ``rd -a`` without a
+    count), read a page at a time."""
+    parts: List[bytes] = []
+    while True:
+        take = page_size - address % page_size
+        data, error = read_until_fault(read, address, take, 1, page_size)
+        for index, byte in enumerate(data):
+            if not 0x20 <= byte < 0x7f:
+                return b"".join(parts) + data[:index], None
+        parts.append(data)
+        if error is not None:
+            return b"".join(parts), error
+        address += take
 
 
-def render(result: Dict[str, Any]) -> str:
-    """Lines of 16 bytes: address right-justified, values zero-padded, then the bytes as ASCII."""
+def _context_task(prog: Program, args: argparse.Namespace):
+    """The task whose user memory ``-u`` reads: the prompt's context, else the panic task."""
+    from ..kernel import sched
+    from ..object import Object
+
+    context = getattr(args, "context", None)
+    if context is not None:
+        return Object(prog, prog.type("struct task_struct"), address=context)
+    task = sched.panic_task(prog)
+    if task is None:
+        raise FaultError("no current task: no CPU panicked and no context was set", None)
+    return task
+
+
+def _reader(prog: Program, args: argparse.Namespace, address: int) -> Tuple[str, Reader]:
+    zero = args.zero_excluded
+    if args.physical:
+        return "physical", lambda at, size: prog.read_physical(at, size, zero_excluded=zero)
+    if args.user or address < _KERNEL_HALF:
+        from ..kernel import mm
+
+        task = _context_task(prog, args)
+        return "user", lambda at, size: mm.read_user(task, at, size)
+    return "kernel", lambda at, size: prog.arch.read(at, size, zero_excluded=zero)
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    if args.physical:
+        address: Optional[int] = address_argument(None, args.address)
+    else:
+        address = address_argument(prog, args.address)
+    if address is None:
+        return Collected({"not_found": args.address,
+                          "alternatives": [_symbol_line(s) for s in prog.symbols.search(args.address)]}, [])
+    if args.symbols and args.bits != 64:
+        raise PycoreError("-s is only allowed with 64-bit display")
+    memory, read = _reader(prog, args, address)
+    size = 1 if args.ascii else args.bits // 8
+    if args.ascii and args.count is None:
+        data, fault = _read_string(read, address, prog.dump.page_size)
+    else:
+        data, fault = read_until_fault(read, address, (args.count or 1) * size, size, prog.dump.page_size)
+    values = list(struct.unpack(f"<{len(data) // size}{_FORMATS[8 * size]}", data))
+    result: Dict[str, Any] = {"address": address, "bits": 8 * size, "memory": memory,
+                              "physical": memory == "physical", "values": values, "hex": data.hex()}
+    if args.symbols:
+        result["symbols"] = [_symbolic(prog, value) for value in values]
+    return Collected(result, [], str(fault) if fault is not None else None)
+
+
+def _symbol_line(symbol) -> str:
+    return f"{symbol.address:x} ({_letter(symbol.kind)}) {symbol.name}"
+
+
+def _letter(kind: str) -> str:
+    return kind if len(kind) == 1 else {"function": "T", "object": "D"}.get(kind, "?")
+
+
+def _symbolic(prog: Program, value: int) -> Optional[str]:
+    """``name+offset`` (decimal) of a value crash's ``rd -s`` names: one from the first kernel
+    symbol up to the last, or in a module."""
+    found = prog.symbols.nearest(value)
+    if found is not None:
+        symbol, offset = found
+        return f"{symbol.name}+{offset}" if offset else symbol.name
+    if 0xFFFFFFFFC0000000 <= value < 0xFFFFFFFFFF000000:
+        from ..kernel import module
+
+        hit = module.symbol_lookup(prog, value)
+        if hit is not None:
+            symbol, offset, _ = hit
+            return f"{symbol.name}+{offset}" if offset else symbol.name
+    return None
+
+
+def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
+    if "not_found" in result:
+        lines = [f"symbol not found: {result['not_found']}", "possible alternatives:"]
+        lines += [f"  {line}" for line in result["alternatives"]] or ["  (none found)"]
+        return "\n".join(lines)
+    if getattr(args, "ascii", False):
+        return _render_string(result)
+    decimal = getattr(args, "decimal", None)
+    ascii_end = not (decimal or getattr(args, "symbols", False) or getattr(args, "no_ascii", False))
+    return render_values(result, decimal, result.get("symbols"), ascii_end)
+
+
+def render_values(result: Dict[str, Any], decimal: Optional[str] = None,
+                  symbols: Optional[List[Optional[str]]] = None, ascii_end: bool = True) -> str:
+    """crash's ``display_memory``: 16 bytes a line after the address right-justified to 16, each
+    value zero-padded hexadecimal (or decimal, or a symbol left-justified to 16) and a space, then
+    the bytes as ASCII when hexadecimal; a short last line is padded to the ASCII column."""
     bits = result["bits"]
+    size = bits // 8
     width = bits // 4
-    per_line = 16 // (bits // 8)
+    per_line = 16 // size
     data = bytes.fromhex(result["hex"])
     values = result["values"]
     lines = []
     for start in range(0, len(values), per_line):
         chunk = values[start:start + per_line]
-        address = result["address"] + start * (bits // 8)
-        words = " ".join(f"{value:0{width}x}" for value in chunk)
-        raw = data[start * (bits // 8):(start + len(chunk)) * (bits // 8)]
-        text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in raw)
-        pad = " " * ((per_line - len(chunk)) * (width + 1))
-        lines.append(f"{address:>16x}:  {words}{pad}   {text}")
+        words = []
+        for index, value in enumerate(chunk, start):
+            name = symbols[index] if symbols else None
+            if name is not None:
+                words.append(f"{name:<16} ")
+            elif decimal == "signed":
+                code, pad = _SIGNED[bits]
+                shown = struct.unpack(f"<{code}", struct.pack(f"<{_FORMATS[bits]}", value))[0]
+                words.append(f"{shown:>{pad}} ")
+            elif decimal == "unsigned":
+                words.append(f"{value:>{_UNSIGNED[bits]}} ")
+            else:
+                words.append(f"{value:0{width}x} ")
+        line = f"{result['address'] + start * size:>16x}:  " + "".join(words)
+        if ascii_end:
+            raw = data[start * size:(start + len(chunk)) * size]
+            text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in raw)
+            line += " " * ((per_line - len(chunk)) * (width + 1)) + "  " + text
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _render_string(result: Dict[str, Any]) -> str:
+    """crash's ``rd -a``: printable characters 60 a line, each line after its address; a byte that
+    is not printable ends the line (and the string, without a count)."""
+    data = bytes.fromhex(result["hex"])
+    lines: List[str] = []
+    run = 0
+    for offset, byte in enumerate(data):
+        if not 0x20 <= byte < 0x7f:
+            run = 0
+            continue
+        if run % _ASCII_PER_LINE == 0:
+            lines.append(f"{result['address'] + offset:>16x}:  ")
+        lines[-1] += chr(byte)
+        run += 1
+    return "\n".join(lines)
+
+
+COMMAND = DumpCommand("rd", _add_arguments, collect, render,
+                      description="Read memory as crash's rd shows it.  ADDRESS is kernel virtual unless -p or -u "
+                                  "(or below the kernel half: then a user address of the current task).")
