@@ -1,17 +1,23 @@
-"""``pycore kmem DUMP -i | -z | -s``: crash's memory summary, zone statistics and slab caches."""
+"""``pycore kmem DUMP -i | -z | -s | -S CACHE | ADDRESS``: crash 9's memory summary, zone statistics,
+slab caches, the slabs and objects of one cache, and what a kernel address is (kernel symbol, slab
+object, task_struct or kernel stack, and the page behind it)."""
 import argparse
-import sys
-from typing import Any, Dict, List
+from dataclasses import asdict
+from typing import Any, Dict, List, Optional
 
+from ..errors import FaultError, PycoreError
 from ..kernel import meminfo, sched, slab, vmstat
-from .common import add_dump_arguments, open_from_args
+from ..object import Object
+from ..program import Program
+from .command import Collected, DumpCommand
+from .common import parse_address
 from .crashfmt import pages_to_size, percent
-from .output import emit
+
+SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
+PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("kmem", help="memory summary, zones and slab caches (crash's kmem)")
-    add_dump_arguments(parser)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("-i", dest="mode", action="store_const", const="info",
                       help="memory usage summary (crash's kmem -i)")
@@ -19,30 +25,86 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="per-zone statistics and watermarks (crash's kmem -z)")
     mode.add_argument("-s", dest="mode", action="store_const", const="slabs",
                       help="SLUB caches: objects allocated and total, slabs (crash's kmem -s)")
-    parser.set_defaults(handler=run)
+    mode.add_argument("-S", dest="cache", metavar="CACHE",
+                      help="every slab of the cache CACHE and the state of each object (crash's kmem -S)")
+    mode.add_argument("address", metavar="ADDRESS", nargs="?", type=parse_address,
+                      help="what this kernel address is: symbol, slab object, task, stack, page (hex)")
 
 
-def run(args: argparse.Namespace) -> int:
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
     warnings: List[str] = []
+    if args.mode in ("info", "zones"):
+        info = meminfo.kmem_info(prog) if args.mode == "info" else None
+        cpus = sched.nr_cpus(prog)
+        zones = [_zone_dict(zone, vmstat.zone_problems(zone, cpus)) for zone in vmstat.zones(prog)]
+        for zone in zones:
+            warnings += [f"zone {zone['node']}/{zone['name']} at {zone['address']:x}: {problem}"
+                         for problem in zone["problems"]]
+        if info is None:
+            return Collected(zones, warnings)
+        return Collected({**info, "warnings": warnings}, warnings)
+    if args.mode == "slabs":
+        caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, warnings.append)]
+        return Collected({"caches": caches, "warnings": warnings}, warnings)
+    if args.cache is not None:
+        try:
+            address = slab.slab_cache_named(prog, args.cache)
+        except LookupError as error:
+            raise PycoreError(str(error)) from None
+        slabs = slab.cache_slabs(prog, address, warnings.append)
+        found = dict(asdict(slabs), cache=slabs.cache._asdict())
+        return Collected({"slab_objects": found, "warnings": warnings}, warnings)
+    return _address_report(prog, args.address)
 
-    def report(message: str) -> None:
-        # As crash's error(INFO, ...): on stderr as it happens, so the listing stays clean on stdout.
-        warnings.append(message)
-        print(f"kmem: {message}", file=sys.stderr)
 
-    with open_from_args(args) as prog:
-        if args.mode in ("info", "zones"):
-            info = meminfo.kmem_info(prog) if args.mode == "info" else None
-            cpus = sched.nr_cpus(prog)
-            zones = [_zone_dict(zone, vmstat.zone_problems(zone, cpus)) for zone in vmstat.zones(prog)]
-            for zone in zones:
-                for problem in zone["problems"]:
-                    report(f"zone {zone['node']}/{zone['name']} at {zone['address']:x}: {problem}")
-            if info is None:
-                return emit(args, zones, render_zones)
-            return emit(args, {**info, "warnings": warnings}, render_info)
-        caches = [cache._asdict() for cache in slab.iter_slab_caches(prog, report)]
-        return emit(args, {"caches": caches, "warnings": warnings}, lambda data: render_slabs(data["caches"]))
+# -- kmem ADDRESS ----------------------------------------------------------------------------------
+def _letter(kind: str) -> str:
+    """The nm type letter crash shows: kallsyms' own, or 'T'/'D' for an ELF symtab's function/object."""
+    return kind if len(kind) == 1 else {"function": "T", "object": "D"}.get(kind, "?")
+
+
+def _context(prog: Program, task: Object) -> Dict[str, Any]:
+    """What crash's show_context() prints of a task."""
+    snapshot = task.dereference_().read_()
+    pid = int(snapshot.pid)
+    panic = sched.panic_task(prog)
+    active = int(task) in sched.active_tasks(prog).values()
+    return {"pid": pid, "comm": sched.task_comm(snapshot), "task": int(task),
+            "same_pid": sum(1 for other in sched.crash_task_list(prog) if int(other.pid) == pid),
+            "thread_info": sched.thread_info_address(task), "cpu": sched.task_cpu(snapshot),
+            "state": sched.state_names(sched.task_state_value(snapshot)),
+            "marker": ("PANIC" if panic is not None and int(panic) == int(task) else "ACTIVE") if active else None}
+
+
+def _address_report(prog: Program, address: int) -> Collected:
+    """crash's kmem_search(): the kernel symbol at ``address``, the slab object, the task whose
+    task_struct or kernel stack holds it, and the page behind it, each found independently."""
+    report: Dict[str, Any] = {"address": address, "symbol": None, "slab": None, "task": None, "page": None}
+    found = prog.symbols.lookup(address)
+    if found is not None:
+        symbol, offset = found
+        report["symbol"] = {"name": symbol.name, "offset": offset, "kind": _letter(symbol.kind)}
+    in_slab = slab.slab_containing(prog, address)
+    if in_slab is not None:
+        cache, listing = in_slab
+        info = slab.cache_info(prog, cache)
+        whole = listing.slab == address
+        objects = listing.objects if whole else [o for o in listing.objects
+                                                 if o.address <= address < o.address + info.size][:1]
+        report["slab"] = {"cache": info._asdict(), "slab": asdict(listing), "shown": [asdict(o) for o in objects]}
+    task = sched.task_containing(prog, address) or sched.task_with_stack(prog, address)
+    if task is not None:
+        report["task"] = _context(prog, task)
+    try:
+        if in_slab is not None and in_slab[1].slab == address:
+            physical = in_slab[1].memory - prog.arch.direct_map_start
+        else:
+            physical = prog.translate(address)
+        report["page"] = asdict(slab.page_descriptor(prog, physical))
+    except FaultError as error:
+        if not any(report[key] for key in ("symbol", "slab", "task")):
+            return Collected(report, [], f"{address:x}: {error}")
+    return Collected(report, [])
 
 
 def _zone_dict(zone: vmstat.ZoneInfo, problems: List[str]) -> Dict[str, Any]:
@@ -122,3 +184,86 @@ def render_slabs(caches: List[Dict[str, Any]]) -> str:
         ssize = "    ?" if cache["slab_size"] is None else f'{cache["slab_size"] // 1024:4d}k'
         lines.append(f'{head}{counts}{ssize}  {cache["name"]}')
     return "\n".join(lines)
+
+
+def _slab_lines(listing: Dict[str, Any], objects: List[Dict[str, Any]]) -> List[str]:
+    """One slab as crash's do_slab_slub() lists it: its line, then each object, ``[allocated]``,
+    free, or free on a CPU's freelist."""
+    lines = [SLAB_HEADER, "  %x  %x  %4d  %5d  %9d  %4d" % (listing["slab"], listing["memory"], listing["node"],
+                                                             listing["total"], listing["allocated"], listing["free"]),
+             "  FREE / [ALLOCATED]"]
+    for entry in objects:
+        if not entry["free"]:
+            lines.append(f"  [{entry['address']:x}]")
+        elif entry["cpu"] is not None:
+            lines.append(f"   {entry['address']:x}  (cpu {entry['cpu']} cache)")
+        else:
+            lines.append(f"   {entry['address']:x}  ")
+    return lines
+
+
+def _slab_list(slabs: Optional[List[Dict[str, Any]]], missing: str = "  (empty)") -> List[str]:
+    if slabs is None:
+        return ["  (not tracked)"]
+    lines = []
+    for listing in slabs:
+        lines += _slab_lines(listing, listing["objects"])
+    return lines or [missing]
+
+
+def render_slab_objects(found: Dict[str, Any]) -> str:
+    """``kmem -S CACHE`` as crash 9 prints it for SLUB with per-CPU slabs."""
+    lines = render_slabs([found["cache"]]).split("\n")
+    for cpu in found["cpus"]:
+        lines += [f"CPU {cpu['cpu']} KMEM_CACHE_CPU:", f"  {cpu['kmem_cache_cpu']:x}", f"CPU {cpu['cpu']} SLAB:"]
+        lines += _slab_list([cpu["slab"]] if cpu["slab"] else [])
+        lines += [f"CPU {cpu['cpu']} PARTIAL:"] + _slab_list(cpu["partial"])
+    for node in found["nodes"]:
+        lines += ["KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU",
+                  "%x %5d %6d %8d %8d" % (node["address"], node["node"], node["slabs"], node["partial_count"],
+                                          node["per_cpu"]),
+                  f"NODE {node['node']} PARTIAL:"] + _slab_list(node["partial"])
+        lines += [f"NODE {node['node']} FULL:"] + _slab_list(node["full"]) + [""]
+    return "\n".join(lines) + "\n"
+
+
+def render_address(report: Dict[str, Any]) -> str:
+    """``kmem ADDRESS``: crash's sections (symbol, slab, task, page), an empty line between them."""
+    sections: List[List[str]] = []
+    symbol = report["symbol"]
+    if symbol is not None:
+        offset = f"+{symbol['offset']}" if symbol["offset"] else ""
+        sections.append([f"{report['address']:x} ({symbol['kind']}) {symbol['name']}{offset}"])
+    if report["slab"] is not None:
+        found = report["slab"]
+        sections.append(render_slabs([found["cache"]]).split("\n") + _slab_lines(found["slab"], found["shown"]))
+    task = report["task"]
+    if task is not None:
+        same = f"(1 of {task['same_pid']})  " if task["same_pid"] > 1 else ""
+        marker = f"({task['marker']})" if task["marker"] else ""
+        sections.append([f"    PID: {task['pid']}", f'COMMAND: "{task["comm"]}"',
+                         f"   TASK: {task['task']:x}  {same}[THREAD_INFO: {task['thread_info']:x}]",
+                         f"    CPU: {task['cpu']}", f"  STATE: {'|'.join(task['state'])} {marker}"])
+    page = report["page"]
+    if page is not None:
+        names = ",".join(page["flag_names"])
+        sections.append([PAGE_HEADER, "%x %8x %16x %8x %2d %x %s" % (page["page"], page["physical"], page["mapping"],
+                                                                    page["index"], page["count"], page["flags"],
+                                                                    names)])
+    return "\n\n".join("\n".join(section) for section in sections)
+
+
+def render(data: Any, args: argparse.Namespace) -> str:
+    if args.mode == "info":
+        return render_info(data)
+    if args.mode == "zones":
+        return render_zones(data)
+    if args.mode == "slabs":
+        return render_slabs(data["caches"])
+    if args.cache is not None:
+        return render_slab_objects(data["slab_objects"])
+    return render_address(data)
+
+
+COMMAND = DumpCommand("kmem", add_arguments=add_arguments, collect=collect, render=render,
+                      description="memory summary, zones, slab caches and addresses, as crash 9's kmem prints them")

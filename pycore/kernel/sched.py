@@ -500,3 +500,68 @@ def task_last_arrival(task: Object) -> int:
     """``task->sched_info.last_arrival``: when the task last went on a CPU, in the runqueue clock's
     nanoseconds (CONFIG_SCHED_INFO; crash's ``ps -l`` and ``runq -t`` timestamp)."""
     return int(task.sched_info.last_arrival)
+
+
+# crash's long state names (task_state_string_verbose()), in the order it joins them with "|".
+_STATE_NAMES = (
+    ("TASK_INTERRUPTIBLE", TASK_INTERRUPTIBLE),
+    ("TASK_UNINTERRUPTIBLE", TASK_UNINTERRUPTIBLE),
+    ("TASK_STOPPED", __TASK_STOPPED),
+    ("TASK_TRACED", __TASK_TRACED),
+    ("EXIT_DEAD", EXIT_DEAD | TASK_DEAD),
+    ("EXIT_ZOMBIE", EXIT_ZOMBIE),
+    ("TASK_WAKING", TASK_WAKING),
+    ("TASK_WAKEKILL", TASK_WAKEKILL),
+)
+
+
+def state_names(state: int) -> List[str]:
+    """The names crash's ``task``/``kmem`` STATE line joins with ``|`` for ``state | exit_state``:
+    ``["TASK_RUNNING"]`` for 0, ``["TASK_PARKED"]`` for TASK_PARKED alone; both dead bits are
+    ``EXIT_DEAD|TASK_DEAD``."""
+    if state == TASK_RUNNING:
+        return ["TASK_RUNNING"]
+    if state == TASK_PARKED:
+        return ["TASK_PARKED"]
+    names = []
+    for name, bits in _STATE_NAMES:
+        if state & bits:
+            names.append("EXIT_DEAD|TASK_DEAD" if bits == EXIT_DEAD | TASK_DEAD and state & bits == bits else name)
+    return names
+
+
+def thread_info_address(task: Object) -> int:
+    """Where ``task``'s ``struct thread_info`` is: inside the task_struct (CONFIG_THREAD_INFO_IN_TASK,
+    4.9+ on x86_64), else at the base of its stack."""
+    task_type = _struct_type(task)
+    if task_type.has_member("thread_info") and task_type.member("thread_info").type.resolved().kind is TypeKind.STRUCT:
+        return int(task) + task_type.offsetof("thread_info")
+    return int(task.stack)
+
+
+def thread_size(prog: "Program") -> int:
+    """THREAD_SIZE, the size of a kernel stack: ``union thread_union``'s size, else x86_64's 16 KiB
+    (KASAN builds double it, and their types say so)."""
+    try:
+        return prog.type("union thread_union").size
+    except LookupError:
+        return 16384
+
+
+def task_containing(prog: "Program", address: int) -> Optional[Object]:
+    """The task (of :func:`crash_task_list`) whose ``task_struct`` holds ``address``, else None."""
+    size = _task_type(prog).size
+    for task in crash_task_list(prog):
+        if int(task) <= address < int(task) + size:
+            return task
+    return None
+
+
+def task_with_stack(prog: "Program", address: int) -> Optional[Object]:
+    """The task whose kernel stack (``task->stack`` .. + THREAD_SIZE) holds ``address``, else None."""
+    size = thread_size(prog)
+    for task in crash_task_list(prog):
+        base = int(task.stack)
+        if base <= address < base + size:
+            return task
+    return None

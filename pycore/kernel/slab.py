@@ -9,6 +9,7 @@ sheaves (``kmem_cache.cpu_sheaves``, 6.18+); node pointers in ``kmem_cache.node[
 members the dump's own types have, not by the kernel's version.
 """
 import struct
+from dataclasses import dataclass
 from typing import Callable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
@@ -147,10 +148,12 @@ class _Layout:
             self.cpu_freelist = cpu.offsetof("freelist")
             slab_member = "slab" if cpu.has_member("slab") else "page"
             self.cpu_slab = cpu.offsetof(slab_member)
+            self.cpu_slab_is_slab = slab_member == "slab"
             self.cpu_partial = cpu.offsetof("partial") if cpu.has_member("partial") else None
             slab = prog.type("struct slab" if slab_member == "slab" else "struct page")
         else:
             self.cache_cpu_slab = None
+            self.cpu_slab_is_slab = True
             slab = prog.type("struct slab")
         self.sheaves = (_SheafLayout(prog, cache, node, per_node_element) if cache.has_member("cpu_sheaves")
                         else None)
@@ -171,6 +174,8 @@ class _Layout:
         self.max_pfn = int.from_bytes(prog.read(prog.symbols.by_name("max_pfn").address, 8), "little")
         # Since 5.7 the hardened pointer mixes in the byte-swapped address (crash: FREELIST_PTR_BSWAP).
         self.bswap = True
+        #: (mask, name) of each page flag, read the first time a page is described (page_flag_names).
+        self.page_flags: Optional[List[Tuple[int, str]]] = None
 
     def is_page_ptr(self, address: int) -> bool:
         """Whether ``address`` is a ``struct page`` (or ``struct slab``) in the vmemmap array."""
@@ -236,15 +241,7 @@ class _CacheCounter:
 
     def slab_counts(self, slab: int):
         """(inuse as a signed short, objects) of a slab; objects 0 when unreadable."""
-        layout = self.layout
-        try:
-            counters = _U64.unpack(self.prog.read(slab + layout.slab_counters, 8))[0]
-        except FaultError:
-            return None, 0
-        inuse = (counters >> layout.inuse_shift) & ((1 << layout.inuse_bits) - 1)
-        inuse = inuse - 0x10000 if inuse >= 0x8000 else inuse
-        objects = (counters >> layout.objects_shift) & ((1 << layout.objects_bits) - 1)
-        return inuse, objects
+        return _slab_counts(self.prog, self.layout, slab)
 
     def count_free_objects(self, freelist: int, slab: int) -> int:
         count = 0
@@ -504,6 +501,18 @@ class _CacheCounter:
         return max(self.objects, (self.prog.dump.page_size << MAX_PAGE_ORDER) // size)
 
 
+def _slab_counts(prog, layout: _Layout, slab: int):
+    """(inuse as a signed short, objects) of a slab; (None, 0) when unreadable."""
+    try:
+        counters = _U64.unpack(prog.read(slab + layout.slab_counters, 8))[0]
+    except FaultError:
+        return None, 0
+    inuse = (counters >> layout.inuse_shift) & ((1 << layout.inuse_bits) - 1)
+    inuse = inuse - 0x10000 if inuse >= 0x8000 else inuse
+    objects = (counters >> layout.objects_shift) & ((1 << layout.objects_bits) - 1)
+    return inuse, objects
+
+
 def _read_name(prog, address: int) -> str:
     try:
         raw = prog.read(address, 64)
@@ -529,53 +538,369 @@ def slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> List[Ca
     return list(iter_slab_caches(prog, report))
 
 
-def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> Iterator[CacheInfo]:
-    """:func:`slab_caches` one cache at a time."""
-    layout = _layout(prog)
-    cpus = _possible_cpus(prog)
+def _cache_head_size(prog, layout: "_Layout", node_ids: List[int]) -> int:
+    """How much of a ``struct kmem_cache`` the counts read, in one go."""
+    return max(layout.cache_node + layout.node_stride * (max(node_ids) + 1), layout.cache_list + 16,
+               layout.cache_oo + 4, layout.cache_size + 4, layout.cache_object_size + 4,
+               *(offset + 8 for offset in (layout.cache_cpu_slab, layout.cache_random) if offset is not None),
+               *((layout.sheaves.cache_cpu_sheaves + 8, layout.sheaves.cache_sheaf_capacity + 4)
+                 if layout.sheaves is not None else ()))
+
+
+def _online_nodes(prog, layout: "_Layout") -> List[int]:
     node_ids = vmstat.online_nodes(prog)
     if max(node_ids) >= layout.node_slots:
         raise FormatError(f"node {max(node_ids)} is online but struct kmem_cache has room for "
                           f"{layout.node_slots} nodes", field="node_states")
-    head_size = max(layout.cache_node + layout.node_stride * (max(node_ids) + 1), layout.cache_list + 16,
-                    layout.cache_oo + 4, layout.cache_size + 4, layout.cache_object_size + 4,
-                    *(offset + 8 for offset in (layout.cache_cpu_slab, layout.cache_random) if offset is not None),
-                    *((layout.sheaves.cache_cpu_sheaves + 8, layout.sheaves.cache_sheaf_capacity + 4)
-                      if layout.sheaves is not None else ()))
+    return node_ids
+
+
+def iter_slab_caches(prog, report: Optional[Callable[[str], None]] = None) -> Iterator[CacheInfo]:
+    """:func:`slab_caches` one cache at a time."""
+    layout = _layout(prog)
+    cpus = _possible_cpus(prog)
+    node_ids = _online_nodes(prog, layout)
+    head_size = _cache_head_size(prog, layout, node_ids)
     for address in kmem_cache_addresses(prog):
-        errors: List[str] = []
+        info = _cache_info(prog, layout, address, head_size, cpus, node_ids, report)
+        if info is not None:
+            yield info
 
-        def note(message: str) -> None:
-            errors.append(message)
-            if report is not None:
-                report(message)
 
+def _cache_info(prog, layout: "_Layout", address: int, head_size: int, cpus: List[int], node_ids: List[int],
+                report: Optional[Callable[[str], None]]) -> Optional[CacheInfo]:
+    """One cache's ``kmem -s`` line; None (reported) when its ``struct kmem_cache`` is unreadable."""
+    errors: List[str] = []
+
+    def note(message: str) -> None:
+        errors.append(message)
+        if report is not None:
+            report(message)
+
+    try:
+        raw = prog.read(address, head_size)
+    except FaultError as error:
+        note(f"kmem_cache {address:x} unreadable: {error}")
+        return None
+    name = _read_name(prog, _U64.unpack_from(raw, layout.cache_name)[0])
+    size, object_size = (struct.unpack_from("<I", raw, off)[0]
+                         for off in (layout.cache_size, layout.cache_object_size))
+    oo = struct.unpack_from("<I", raw, layout.cache_oo)[0]
+    objects, order = oo_objects(oo), oo_order(oo)
+    slab_size: Optional[int] = prog.dump.page_size << order if order <= MAX_PAGE_ORDER else None
+    allocated = total = slabs = free = cached = None
+    if slab_size is None:
+        note(f"{name}: cannot gather relevant slab data (kmem_cache.oo {oo:#x} gives slab order {order},"
+             f" above MAX_PAGE_ORDER {MAX_PAGE_ORDER})")
+    else:
+        counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
         try:
-            raw = prog.read(address, head_size)
-        except FaultError as error:
-            note(f"kmem_cache {address:x} unreadable: {error}")
-            continue
-        name = _read_name(prog, _U64.unpack_from(raw, layout.cache_name)[0])
-        size, object_size = (struct.unpack_from("<I", raw, off)[0]
-                             for off in (layout.cache_size, layout.cache_object_size))
-        oo = struct.unpack_from("<I", raw, layout.cache_oo)[0]
-        objects, order = oo_objects(oo), oo_order(oo)
-        slab_size: Optional[int] = prog.dump.page_size << order if order <= MAX_PAGE_ORDER else None
-        allocated = total = slabs = free = cached = None
-        if slab_size is None:
-            note(f"{name}: cannot gather relevant slab data (kmem_cache.oo {oo:#x} gives slab order {order},"
-                 f" above MAX_PAGE_ORDER {MAX_PAGE_ORDER})")
-        else:
-            counter = _CacheCounter(prog, layout, address, raw, name, objects, note)
+            allocated, total, slabs, free = counter.count(cpus, node_ids)
+            cached = counter.cached
+        except (SlabCountError, FaultError) as error:
+            note(f"{name}: cannot gather relevant slab data ({error})")
+    return CacheInfo(address=address, name=name, object_size=object_size, size=size, objects_per_slab=objects,
+                     order=order, slab_size=slab_size, allocated=allocated, total=total,
+                     slabs=slabs, free=free, cached=cached, errors=errors)
+
+
+# -- the objects of each slab (crash's kmem -S and kmem ADDR) --------------------------------------
+# SLAB_STORE_USER (include/linux/slab.h): only such a cache keeps its full slabs on kmem_cache_node.full.
+SLAB_STORE_USER = 0x00010000
+
+
+@dataclass
+class SlabObject:
+    """One object of a slab: ``free`` when on the slab's freelist or on a CPU's (``cpu``: the CPU
+    whose ``kmem_cache_cpu.freelist`` holds it, crash's ``(cpu N cache)``)."""
+
+    address: int
+    free: bool
+    cpu: Optional[int] = None
+
+
+@dataclass
+class SlabListing:
+    """One slab (``struct slab``, ``struct page`` before 5.17): where its objects live, its node,
+    and each object's state, as crash's ``kmem -S`` lists them."""
+
+    slab: int
+    memory: int
+    node: int
+    total: int
+    allocated: int
+    free: int
+    objects: List[SlabObject]
+
+
+@dataclass
+class CpuSlabs:
+    """One CPU's ``struct kmem_cache_cpu``: its slab and its partial slabs (before 7.0)."""
+
+    cpu: int
+    kmem_cache_cpu: int
+    slab: Optional[SlabListing]
+    partial: List[SlabListing]
+
+
+@dataclass
+class NodeSlabs:
+    """One node's ``struct kmem_cache_node``: its counts and partial slabs; ``full`` is None when
+    the cache does not track full slabs (no SLAB_STORE_USER)."""
+
+    node: int
+    address: int
+    slabs: int
+    partial_count: int
+    per_cpu: int
+    partial: List[SlabListing]
+    full: Optional[List[SlabListing]]
+
+
+@dataclass
+class CacheSlabs:
+    """A cache's ``kmem -s`` line and every slab it holds (crash's ``kmem -S CACHE``)."""
+
+    cache: CacheInfo
+    cpus: List[CpuSlabs]
+    nodes: List[NodeSlabs]
+
+
+class _SlabReader:
+    """Reads the slabs of one cache: object addresses, freelists (hardened pointers decoded) and
+    states.  Needs the per-CPU slab layout (before 7.0's sheaves)."""
+
+    def __init__(self, prog, address: int):
+        self.prog, self.address = prog, address
+        self.layout = layout = _layout(prog)
+        if layout.cache_cpu_slab is None:
+            raise MissingDebugInfoError("kmem -S reads per-CPU slabs (struct kmem_cache_cpu), which this "
+                                        "kernel replaced with sheaves (6.18+/7.0)")
+        cache = prog.type("struct kmem_cache")
+        self.flags = struct.unpack("<I", prog.read(address + layout.cache_flags, 4))[0]
+        self.offset = struct.unpack("<I", prog.read(address + layout.cache_offset, 4))[0]
+        self.size = struct.unpack("<I", prog.read(address + layout.cache_size, 4))[0]
+        self.red_left_pad = (struct.unpack("<I", prog.read(address + cache.offsetof("red_left_pad"), 4))[0]
+                             if cache.has_member("red_left_pad") else 0)
+        self.random = _read64(prog, address + layout.cache_random) if layout.cache_random is not None else 0
+        self.cpu_slab = _read64(prog, address + layout.cache_cpu_slab)
+        slab_type = prog.type("struct slab" if layout.cpu_slab_is_slab else "struct page")
+        self.slab_freelist = slab_type.offsetof("freelist")
+        self.multi_node = len(vmstat.online_nodes(prog)) > 1
+        if prog.arch.direct_map_start is None:
+            raise MissingDebugInfoError("page_offset_base: where the direct map starts (slab memory)")
+
+    def freelist(self, head: int, hardened: bool) -> List[int]:
+        """The objects on a freelist starting at ``head``; in-object pointers are hardened
+        (``hardened``), a CPU's ``kmem_cache_cpu.freelist`` head is not."""
+        found: List[int] = []
+        seen: Set[int] = set()
+        q = head
+        while q and not q & 1 and q not in seen and len(found) <= 1 << 16:
+            seen.add(q)
+            found.append(q)
+            where = (q + self.offset) & _MASK64
             try:
-                allocated, total, slabs, free = counter.count(cpus, node_ids)
-                cached = counter.cached
-            except (SlabCountError, FaultError) as error:
-                note(f"{name}: cannot gather relevant slab data ({error})")
-        yield CacheInfo(address=address, name=name, object_size=object_size, size=size, objects_per_slab=objects,
-                        order=order, slab_size=slab_size, allocated=allocated, total=total,
-                        slabs=slabs, free=free, cached=cached, errors=errors)
+                stored = _read64(self.prog, where)
+            except FaultError:
+                break
+            q = freelist_ptr(stored, self.random, where, self.layout.bswap) \
+                if hardened and self.layout.cache_random is not None else stored
+        return found
+
+    def listing(self, slab: int, cpu: Optional[int] = None, cpu_freelist: int = 0) -> SlabListing:
+        """``slab``'s objects in address order, free where the slab's freelist or CPU ``cpu``'s
+        freelist (``cpu_freelist``) holds them.  In a CPU's slab every free object is that CPU's
+        (crash marks remote frees on the slab's own freelist ``(cpu N cache)`` too)."""
+        layout, prog = self.layout, self.prog
+        pfn = (slab - layout.vmemmap) // layout.page_size
+        memory = (prog.arch.direct_map_start + pfn * prog.dump.page_size) & _MASK64
+        objects = _slab_counts(prog, layout, slab)[1]
+        free = set(self.freelist(_read64(prog, slab + self.slab_freelist), True))
+        on_cpu = set(self.freelist(cpu_freelist, True)) if cpu_freelist else set()
+        listed = []
+        for index in range(objects):
+            address = memory + index * self.size + self.red_left_pad
+            is_free = address in free or address in on_cpu
+            listed.append(SlabObject(address, is_free, cpu if is_free else None))
+        free_count = sum(1 for entry in listed if entry.free)
+        node = vmstat.node_of_pfn(prog, pfn) if self.multi_node else 0
+        return SlabListing(slab, memory, node, objects, objects - free_count, free_count, listed)
+
+    def cpu_slabs(self, cpu: int) -> CpuSlabs:
+        layout, prog = self.layout, self.prog
+        kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+        slab = _read64(prog, kmem_cache_cpu + layout.cpu_slab)
+        cpu_freelist = _read64(prog, kmem_cache_cpu + layout.cpu_freelist)
+        partial = []
+        if layout.cpu_partial is not None:
+            next_ = _read64(prog, kmem_cache_cpu + layout.cpu_partial)
+            seen: Set[int] = set()
+            while next_ and layout.is_page_ptr(next_) and next_ not in seen:
+                seen.add(next_)
+                partial.append(self.listing(next_))
+                next_ = _read64(prog, next_ + layout.slab_next)
+        return CpuSlabs(cpu, kmem_cache_cpu, self.listing(slab, cpu, cpu_freelist) if slab else None, partial)
+
+    def list_slabs(self, head: int) -> List[SlabListing]:
+        """The slabs on a ``kmem_cache_node`` list (``partial``/``full``) through ``slab_list``."""
+        layout = self.layout
+        found, seen = [], set()
+        next_ = _read64(self.prog, head)
+        while next_ != head and next_ not in seen and layout.is_page_ptr(next_ - layout.slab_list):
+            seen.add(next_)
+            found.append(self.listing(next_ - layout.slab_list))
+            next_ = _read64(self.prog, next_)
+        return found
+
+
+def slab_cache_named(prog, name: str) -> int:
+    """The address of the ``struct kmem_cache`` called ``name``; LookupError when there is none."""
+    layout = _layout(prog)
+    for address in kmem_cache_addresses(prog):
+        if _read_name(prog, _read64(prog, address + layout.cache_name)) == name:
+            return address
+    raise LookupError(f"no slab cache named {name!r}")
+
+
+def cache_slabs(prog, address: int, report: Optional[Callable[[str], None]] = None) -> CacheSlabs:
+    """Every slab of the cache at ``address`` with its objects: each CPU's slab and partial slabs,
+    then each node's partial (and, with SLAB_STORE_USER, full) slabs, as crash 9's ``kmem -S``
+    walks them (SLUB with per-CPU slabs, 5.10 to 6.x)."""
+    layout = _layout(prog)
+    cpus = _possible_cpus(prog)
+    node_ids = _online_nodes(prog, layout)
+    info = _cache_info(prog, layout, address, _cache_head_size(prog, layout, node_ids), cpus, node_ids, report)
+    if info is None:
+        raise FaultError("kmem_cache unreadable", address)
+    reader = _SlabReader(prog, address)
+    per_cpu = [reader.cpu_slabs(cpu) for cpu in cpus]
+    nodes = []
+    for nid in node_ids:
+        node_ptr = _read64(prog, address + layout.cache_node + layout.node_stride * nid + layout.node_pointer)
+        if not node_ptr:
+            continue
+        full = None
+        if reader.flags & SLAB_STORE_USER:
+            full = reader.list_slabs(node_ptr + prog.type("struct kmem_cache_node").offsetof("full"))
+        nodes.append(NodeSlabs(nid, node_ptr, _read64(prog, node_ptr + layout.node_nr_slabs),
+                               _read64(prog, node_ptr + layout.node_nr_partial),
+                               sum(1 for c in per_cpu if c.slab is not None and c.slab.node == nid),
+                               reader.list_slabs(node_ptr + layout.node_partial), full))
+    return CacheSlabs(info, per_cpu, nodes)
+
+
+def compound_head(prog, page: int) -> int:
+    """The head page of the compound page ``page`` belongs to (``page->compound_head`` with bit 0
+    set on a tail page, 2.6.x-7.0), or ``page`` itself."""
+    page_type = prog.type("struct page")
+    if not page_type.has_member("compound_head"):
+        return page
+    value = _read64(prog, page + page_type.offsetof("compound_head"))
+    return value - 1 if value & 1 else page
+
+
+def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
+    """(cache address, the slab) when ``address`` is in a slab's memory, else None: the page
+    behind the address (or ``address`` itself when it is a ``struct page``/``struct slab``) whose
+    ``slab_cache`` is one of the caches on ``slab_caches``.  A CPU's slab has that CPU's freelist
+    marked."""
+    layout = _layout(prog)
+    if layout.is_page_ptr(address):
+        page = address
+    else:
+        try:
+            physical = prog.translate(address)
+        except FaultError:
+            return None
+        page = layout.vmemmap + (physical // prog.dump.page_size) * layout.page_size
+        if not layout.is_page_ptr(page):
+            return None
+    head = compound_head(prog, page)
+    slab_type = prog.type("struct slab" if layout.cpu_slab_is_slab else "struct page")
+    try:
+        cache = _read64(prog, head + slab_type.offsetof("slab_cache"))
+    except FaultError:
+        return None
+    if cache not in kmem_cache_addresses(prog):
+        return None
+    reader = _SlabReader(prog, cache)
+    for cpu in _possible_cpus(prog):
+        kmem_cache_cpu = (reader.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+        if _read64(prog, kmem_cache_cpu + layout.cpu_slab) == head:
+            return cache, reader.listing(head, cpu, _read64(prog, kmem_cache_cpu + layout.cpu_freelist))
+    return cache, reader.listing(head)
+
+
+def cache_info(prog, address: int, report: Optional[Callable[[str], None]] = None) -> Optional[CacheInfo]:
+    """The ``kmem -s`` line of the cache at ``address``."""
+    layout = _layout(prog)
+    node_ids = _online_nodes(prog, layout)
+    return _cache_info(prog, layout, address, _cache_head_size(prog, layout, node_ids), _possible_cpus(prog),
+                       node_ids, report)
+
+
+# -- struct page, as crash's kmem shows the page behind an address ----------------------------------
+@dataclass
+class PageDescriptor:
+    """The ``struct page`` of a physical page: its ``mapping``, ``index``, ``_refcount`` and
+    ``flags`` (with the names of the flag bits set, as the kernel's ``%pGp`` names them)."""
+
+    page: int
+    physical: int
+    mapping: int
+    index: int
+    count: int
+    flags: int
+    flag_names: List[str]
+
+
+def page_flag_names(prog) -> List[Tuple[int, str]]:
+    """(mask, name) of each page flag: the kernel's own ``pageflag_names[]`` (mm/debug.c, the
+    names ``%pGp`` prints, 4.6+), else ``enum pageflags`` with ``PG_`` dropped and the aliases
+    (a value met before) left out."""
+    layout = _layout(prog)
+    if layout.page_flags is None:
+        layout.page_flags = _read_page_flag_names(prog)
+    return layout.page_flags
+
+
+def _read_page_flag_names(prog) -> List[Tuple[int, str]]:
+    try:
+        address: Optional[int] = prog.symbols.by_name("pageflag_names").address
+    except LookupError:
+        address = None
+    found: List[Tuple[int, str]] = []
+    while address is not None and len(found) < 64:
+        mask, name = struct.unpack("<QQ", prog.read(address, 16))
+        if not mask or not name:
+            return found
+        found.append((mask, _read_name(prog, name)))
+        address += 16
+    seen: Set[int] = set()
+    for name, value in prog.type("enum pageflags").resolved().enumerators:
+        if name.startswith("PG_") and 0 <= value < 64 and value not in seen:
+            seen.add(value)
+            found.append((1 << value, name[3:]))
+    return found
+
+
+def page_descriptor(prog, physical: int) -> PageDescriptor:
+    """The ``struct page`` (in the vmemmap array) of the page holding ``physical``."""
+    layout = _layout(prog)
+    page_type = prog.type("struct page")
+    page = layout.vmemmap + physical // prog.dump.page_size * layout.page_size
+    raw = prog.read(page, page_type.size)
+    flags = _U64.unpack_from(raw, 0)[0]
+    index_member = "index" if page_type.has_member("index") else "__folio_index"
+    return PageDescriptor(page, physical & ~(prog.dump.page_size - 1),
+                          _U64.unpack_from(raw, page_type.offsetof("mapping"))[0],
+                          _U64.unpack_from(raw, page_type.offsetof(index_member))[0],
+                          struct.unpack_from("<i", raw, page_type.offsetof("_refcount"))[0], flags,
+                          [name for mask, name in page_flag_names(prog) if flags & mask == mask])
 
 
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
-           "oo_order", "oo_objects"]
+           "oo_order", "oo_objects", "SlabObject", "SlabListing", "CpuSlabs", "NodeSlabs", "CacheSlabs",
+           "slab_cache_named", "cache_slabs", "cache_info", "compound_head", "slab_containing",
+           "PageDescriptor", "page_flag_names", "page_descriptor"]
