@@ -1,14 +1,19 @@
-"""Typed values in a crashed kernel's memory (drgn's ``Object`` is the model).
+"""Typed values in a crashed kernel's memory (drgn 0.3's ``Object`` is the model).
 
 An Object is a type plus either an address (a reference: read when needed) or a
 value (already read).  Members, array elements and pointer targets are new
-Objects; ``value_()`` turns one into Python ints, floats, lists and dicts.
+Objects; ``value_()`` turns one into Python ints, floats, lists and dicts.  C's
+operators work as drgn's do (integer promotion, the usual arithmetic conversions,
+pointer arithmetic) and ``format_()`` writes an object as drgn writes it.
+Nothing here depends on a kernel version: the types say what the memory holds.
 """
+import math
 import struct
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
-from .types.model import MAX_NESTING, MAX_TYPE_SIZE, Type, TypeKind, pointer_type
+from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Type, TypeKind, TypeNotFoundError, float_type, int_type,
+                          pointer_type, typedef_type)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .program import Program
@@ -17,6 +22,8 @@ TypeArg = Union[str, Type]
 _MASK64 = (1 << 64) - 1
 _STRING_CHUNK = 256
 _STRING_LIMIT = 1 << 20
+_INTEGER_KINDS = (TypeKind.INT, TypeKind.ENUM, TypeKind.POINTER)
+_COMPOUND_KINDS = (TypeKind.STRUCT, TypeKind.UNION, TypeKind.ARRAY)
 
 
 class Object:
@@ -26,6 +33,9 @@ class Object:
 
     def __init__(self, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
                  bit_offset: int = 0, bit_field_size: int = 0):
+        """A reference (``address=``) or a value.  A scalar value is converted to the type as C
+        converts it (``Object(prog, "unsigned int", -1)`` holds 4294967295); a struct, union or array
+        value is its bytes, or a dict (members) or list (elements) as ``value_()`` returns them."""
         if isinstance(type, str):
             type = prog.type(type)
         if (value is None) == (address is None):
@@ -33,6 +43,8 @@ class Object:
         self.prog_ = prog
         self.type_ = type
         self.address_ = None if address is None else address & _MASK64
+        if value is not None and not isinstance(value, bytes):
+            value = _convert(type.resolved(), value)
         self._value = value
         self.bit_offset_ = bit_offset
         self.bit_field_size_ = bit_field_size
@@ -57,6 +69,18 @@ class Object:
 
     def value_(self) -> Any:
         """The value as Python data: int, bool, float, list (arrays) or dict (structs, unions)."""
+        address = self.address_
+        if address is None:
+            value = self._value
+            if not isinstance(value, bytes):
+                return value
+            return _decode(self.type_.resolved(), value, self, 0)
+        t = self.type_.resolved()
+        if not self.bit_field_size_ and t.kind in _INTEGER_KINDS:
+            # The hot path of every helper: one read, one conversion.
+            size = t.size
+            if size is not None and 0 < size <= 16:
+                return int.from_bytes(self.prog_.read(address, size), "little", signed=t.is_signed)
         return self._value_at_depth(0)
 
     def _value_at_depth(self, depth: int) -> Any:
@@ -64,21 +88,18 @@ class Object:
             return self._value
         t = self.type_.resolved()
         if self.bit_field_size_:
-            raw = int.from_bytes(self._raw(), "little") >> self.bit_offset_
-            value = raw & ((1 << self.bit_field_size_) - 1)
-            if t.is_signed and value >> (self.bit_field_size_ - 1):
-                value -= 1 << self.bit_field_size_
-            return bool(value) if t.kind is TypeKind.BOOL else value
+            return _bit_field(t, int.from_bytes(self._raw(), "little"), self.bit_offset_, self.bit_field_size_)
         return _decode(t, self._raw(), self, depth)
 
     def read_(self) -> "Object":
-        """The same object with its value read now (a snapshot)."""
+        """The same object with its value read now (a snapshot): one read however many members are
+        used afterwards."""
         if self.address_ is None:
             return self
         t = self.type_.resolved()
-        if t.kind in (TypeKind.STRUCT, TypeKind.UNION, TypeKind.ARRAY):
+        if t.kind in _COMPOUND_KINDS:
             return Object(self.prog_, self.type_, self._raw())
-        return Object(self.prog_, self.type_, self.value_())
+        return _value_object(self.prog_, self.type_, self.value_())
 
     # -- navigation -----------------------------------------------------------------
     def member_(self, name: str) -> "Object":
@@ -87,41 +108,41 @@ class Object:
         A type without that member (another kernel version's layout, damaged debug
         info) or without members at all raises MissingMemberError naming both.
         """
-        t = self.type_.resolved()
-        base = self
-        if t.kind is TypeKind.POINTER:
-            base = self.dereference_()
-            t = base.type_.resolved()
-        if t.kind not in (TypeKind.STRUCT, TypeKind.UNION):
-            raise MissingMemberError(self.type_.type_name(), name, "is not a structure or union")
-        member = t.member(name)
-        if base.address_ is None:
-            raw = base._raw()
-            start = member.bit_offset // 8
-            if member.bit_field_size:
-                nbytes = (member.bit_offset % 8 + member.bit_field_size + 7) // 8
-                bits = int.from_bytes(raw[start:start + nbytes], "little") >> (member.bit_offset % 8)
-                value = bits & ((1 << member.bit_field_size) - 1)
-                mt = member.type.resolved()
-                if mt.is_signed and value >> (member.bit_field_size - 1):
-                    value -= 1 << member.bit_field_size
-                return Object(self.prog_, member.type, value)
-            size = member.type.size
-            if size is None:
-                raise ObjectTypeError(f"member {name!r} of {t.type_name()} has incomplete type "
-                                      f"{member.type.type_name()}")
-            return Object(self.prog_, member.type, raw[start:start + size]).read_()
-        return Object(self.prog_, member.type, address=base.address_ + member.bit_offset // 8,
-                      bit_offset=member.bit_offset % 8 if member.bit_field_size else 0,
-                      bit_field_size=member.bit_field_size)
+        member_type, offset, bit_offset, bit_field_size, through_pointer = self.type_.member_access(name)
+        if through_pointer:
+            address = self.value_()
+        else:
+            address = self.address_
+            if address is None:
+                return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset,
+                                        bit_field_size)
+        obj = _new(Object)
+        obj.prog_ = self.prog_
+        obj.type_ = member_type
+        obj.address_ = (address + offset) & _MASK64
+        obj._value = None
+        obj.bit_offset_ = bit_offset
+        obj.bit_field_size_ = bit_field_size
+        return obj
 
     def __getattr__(self, name: str) -> "Object":
         """``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
-        ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member."""
+        ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.
+        Methods (``format_``, ``value_``, ...) win over members of the same name, as in drgn."""
         # Kernel members may start with "__" (task_struct.__state) but never are dunders.
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         return self.member_(name)
+
+    def __dir__(self) -> List[str]:
+        """The methods, and the members of a struct or union (or of the one a pointer points at)."""
+        names = set(super().__dir__())
+        t = self.type_.resolved()
+        if t.kind is TypeKind.POINTER:
+            t = t.type.resolved()  # type: ignore[union-attr]
+        if t.kind in (TypeKind.STRUCT, TypeKind.UNION) and t.is_complete():
+            names.update(t._member_map())
+        return sorted(names)
 
     def __getitem__(self, index: int) -> "Object":
         """Array element, or ``pointer[index]``.
@@ -136,15 +157,15 @@ class Object:
         size = element.size  # type: ignore[union-attr]
         if size is None:
             raise ObjectTypeError(f"cannot index {self.type_.type_name()}: element size unknown")
-        index = int(index)
+        index = index.__index__()
         if t.kind is TypeKind.POINTER:
-            return Object(self.prog_, element, address=self.value_() + index * size)  # type: ignore[arg-type]
+            return _reference(self.prog_, element, self.value_() + index * size)  # type: ignore[arg-type]
         if t.length is not None and not 0 <= index < t.length and self.address_ is None:
             raise IndexError(f"index {index} out of range for {self.type_.type_name()}")
         if self.address_ is None:
             raw = self._raw()
-            return Object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()  # type: ignore[arg-type]
-        return Object(self.prog_, element, address=self.address_ + index * size)  # type: ignore[arg-type]
+            return _value_object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()  # type: ignore
+        return _reference(self.prog_, element, self.address_ + index * size)  # type: ignore[arg-type]
 
     def _array_length(self) -> int:
         """The declared length of an array object; other types, and arrays whose length is
@@ -176,13 +197,13 @@ class Object:
         t = self.type_.resolved()
         if t.kind is not TypeKind.POINTER:
             raise ObjectTypeError(f"cannot dereference {self.type_.type_name()}")
-        return Object(self.prog_, t.type, address=self.value_())  # type: ignore[arg-type]
+        return _reference(self.prog_, t.type, self.value_())  # type: ignore[arg-type]
 
     def address_of_(self) -> "Object":
         """``&object`` as a pointer Object."""
         if self.address_ is None or self.bit_field_size_:
             raise ValueError("cannot take the address of a value or a bit field")
-        return Object(self.prog_, pointer_type(self.type_), self.address_)
+        return _value_object(self.prog_, pointer_type(self.type_), self.address_)
 
     def string_(self, limit: int = _STRING_LIMIT) -> bytes:
         """A C string: the bytes of a char array up to its NUL, or those a char pointer points at."""
@@ -193,25 +214,50 @@ class Object:
             return raw if end < 0 else raw[:end]
         if t.kind is not TypeKind.POINTER:
             raise ObjectTypeError(f"{self.type_.type_name()} is not a string")
-        address = self.value_()
-        out = bytearray()
-        while len(out) < limit:
-            chunk_size = min(_STRING_CHUNK - (address % _STRING_CHUNK), limit - len(out))
-            chunk = self.prog_.read(address, chunk_size)
-            end = chunk.find(b"\0")
-            if end >= 0:
-                out += chunk[:end]
-                return bytes(out)
-            out += chunk
-            address += chunk_size
-        return bytes(out)
+        return _read_string(self.prog_, self.value_(), limit)
+
+    def format_(self, *, columns: Optional[int] = None, integer_base: Optional[int] = None,
+                dereference: Optional[bool] = None, symbolize: Optional[bool] = None, string: Optional[bool] = None,
+                char: Optional[bool] = None, type_name: Optional[bool] = None,
+                member_type_names: Optional[bool] = None, element_type_names: Optional[bool] = None,
+                members_same_line: Optional[bool] = None, elements_same_line: Optional[bool] = None,
+                member_names: Optional[bool] = None, element_indices: Optional[bool] = None,
+                implicit_members: Optional[bool] = None, implicit_elements: Optional[bool] = None) -> str:
+        """The object in C syntax, as drgn 0.3's ``format_`` writes it; every option is drgn's, with
+        drgn's default when None.  ``str(obj)`` is ``obj.format_()``.
+
+        Pointers are symbolized from pycore's symbol table (kallsyms or the vmlinux), so an address
+        between two symbols may name a different symbol than drgn's ELF symbol sizes would."""
+        given = {"columns": columns, "integer_base": integer_base, "dereference": dereference,
+                 "symbolize": symbolize, "string": string, "char": char, "type_name": type_name,
+                 "member_type_names": member_type_names, "element_type_names": element_type_names,
+                 "members_same_line": members_same_line, "elements_same_line": elements_same_line,
+                 "member_names": member_names, "element_indices": element_indices,
+                 "implicit_members": implicit_members, "implicit_elements": implicit_elements}
+        options = dict(_FORMAT_DEFAULTS)
+        options.update((key, value) for key, value in given.items() if value is not None)
+        if options["integer_base"] not in (8, 10, 16):
+            raise ValueError("integer_base must be 8, 10 or 16")
+        return _Formatter(self.prog_, options).top(self)
+
+    def __str__(self) -> str:
+        return self.format_()
+
+    def __repr__(self) -> str:
+        name = self.type_.type_name()
+        if self.address_ is not None:
+            bits = f", bit_offset={self.bit_offset_}, bit_field_size={self.bit_field_size_}" \
+                if self.bit_field_size_ else ""
+            return f"Object(prog, {name!r}, address={self.address_:#x}{bits})"
+        value = self.value_()
+        shown = hex(value) if isinstance(value, int) and not isinstance(value, bool) and \
+            self.type_.resolved().kind is TypeKind.POINTER else repr(value)
+        return f"Object(prog, {name!r}, value={shown})"
 
     # -- conversions ------------------------------------------------------------------
     def __int__(self) -> int:
         value = self.value_()
-        if isinstance(value, (int, bool)):
-            return int(value)
-        if isinstance(value, float):
+        if isinstance(value, (int, float)):
             return int(value)
         raise ObjectTypeError(f"cannot convert {self.type_.type_name()} to int")
 
@@ -226,40 +272,452 @@ class Object:
         return bool(self.value_())
 
     def __float__(self) -> float:
-        return float(self.value_())
+        value = self.value_()
+        if isinstance(value, (int, float)):
+            return float(value)
+        raise ObjectTypeError(f"cannot convert {self.type_.type_name()} to float")
+
+    def __round__(self, ndigits: Optional[int] = None) -> Any:
+        return round(_number(self), ndigits)
+
+    def __trunc__(self) -> int:
+        return math.trunc(_number(self))
+
+    def __floor__(self) -> int:
+        return math.floor(_number(self))
+
+    def __ceil__(self) -> int:
+        return math.ceil(_number(self))
+
+    # -- C operators (drgn's semantics) -------------------------------------------------
+    def __add__(self, other: Any) -> "Object":
+        return _binary("+", self, other)
+
+    def __radd__(self, other: Any) -> "Object":
+        return _binary("+", other, self)
+
+    def __sub__(self, other: Any) -> "Object":
+        return _binary("-", self, other)
+
+    def __rsub__(self, other: Any) -> "Object":
+        return _binary("-", other, self)
+
+    def __mul__(self, other: Any) -> "Object":
+        return _binary("*", self, other)
+
+    def __rmul__(self, other: Any) -> "Object":
+        return _binary("*", other, self)
+
+    def __truediv__(self, other: Any) -> "Object":
+        return _binary("/", self, other)
+
+    def __rtruediv__(self, other: Any) -> "Object":
+        return _binary("/", other, self)
+
+    def __mod__(self, other: Any) -> "Object":
+        return _binary("%", self, other)
+
+    def __rmod__(self, other: Any) -> "Object":
+        return _binary("%", other, self)
+
+    def __lshift__(self, other: Any) -> "Object":
+        return _binary("<<", self, other)
+
+    def __rlshift__(self, other: Any) -> "Object":
+        return _binary("<<", other, self)
+
+    def __rshift__(self, other: Any) -> "Object":
+        return _binary(">>", self, other)
+
+    def __rrshift__(self, other: Any) -> "Object":
+        return _binary(">>", other, self)
+
+    def __and__(self, other: Any) -> "Object":
+        return _binary("&", self, other)
+
+    def __rand__(self, other: Any) -> "Object":
+        return _binary("&", other, self)
+
+    def __or__(self, other: Any) -> "Object":
+        return _binary("|", self, other)
+
+    def __ror__(self, other: Any) -> "Object":
+        return _binary("|", other, self)
+
+    def __xor__(self, other: Any) -> "Object":
+        return _binary("^", self, other)
+
+    def __rxor__(self, other: Any) -> "Object":
+        return _binary("^", other, self)
+
+    def __neg__(self) -> "Object":
+        return _unary("-", self)
+
+    def __pos__(self) -> "Object":
+        return _unary("+", self)
+
+    def __invert__(self) -> "Object":
+        return _unary("~", self)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Object):
-            other = other.value_()
-        return self.value_() == other
+        """C's ``==`` for numbers and pointers (``(unsigned int)-1 == -1`` holds); a pointer also
+        equals the int of its address (pycore has always allowed it; drgn raises TypeError); other
+        objects compare their values (``value_()``)."""
+        result = _compare("==", self, other)
+        if result is NotImplemented:
+            return self.value_() == (other.value_() if isinstance(other, Object) else other)
+        return result
 
     def __ne__(self, other: object) -> bool:
         return not self == other
 
+    def __lt__(self, other: Any) -> bool:
+        return _ordered("<", self, other)
+
+    def __le__(self, other: Any) -> bool:
+        return _ordered("<=", self, other)
+
+    def __gt__(self, other: Any) -> bool:
+        return _ordered(">", self, other)
+
+    def __ge__(self, other: Any) -> bool:
+        return _ordered(">=", self, other)
+
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
-        name = self.type_.type_name()
-        if self.address_ is not None:
-            bits = f", bit_offset={self.bit_offset_}, bit_field_size={self.bit_field_size_}" \
-                if self.bit_field_size_ else ""
-            return f"Object(prog, {name!r}, address={self.address_:#x}{bits})"
-        value = self.value_()
-        shown = hex(value) if isinstance(value, int) and not isinstance(value, bool) and \
-            self.type_.resolved().kind is TypeKind.POINTER else repr(value)
-        return f"Object(prog, {name!r}, value={shown})"
 
-    def __str__(self) -> str:
-        kind = self.type_.resolved().kind
-        if kind in (TypeKind.STRUCT, TypeKind.UNION) and self.address_ is not None:
-            return f"*({self.type_.type_name()} *){self.address_:#x}"
-        try:
-            value = self.value_()
-        except PycoreError as error:
-            return f"<{self.type_.type_name()}: {error}>"
-        if self.type_.resolved().kind is TypeKind.POINTER:
-            return f"({self.type_.type_name()}){value:#x}"
-        return f"({self.type_.type_name()}){value!r}"
+_new = object.__new__
+
+
+def _reference(prog: "Program", type: Type, address: int) -> Object:
+    """``Object(prog, type, address=address)`` without the constructor's checks (hot paths)."""
+    obj = _new(Object)
+    obj.prog_ = prog
+    obj.type_ = type
+    obj.address_ = address & _MASK64
+    obj._value = None
+    obj.bit_offset_ = 0
+    obj.bit_field_size_ = 0
+    return obj
+
+
+def _value_object(prog: "Program", type: Type, value: Any) -> Object:
+    """``Object(prog, type, value)`` for a value already in the type's range, or its bytes."""
+    obj = _new(Object)
+    obj.prog_ = prog
+    obj.type_ = type
+    obj.address_ = None
+    obj._value = value
+    obj.bit_offset_ = 0
+    obj.bit_field_size_ = 0
+    return obj
+
+
+def _bit_field(t: Type, raw: int, bit_offset: int, bit_field_size: int) -> Any:
+    """The bit field ``bit_field_size`` bits wide at ``bit_offset`` of the little-endian ``raw``."""
+    value = (raw >> bit_offset) & ((1 << bit_field_size) - 1)
+    if t.is_signed and value >> (bit_field_size - 1):
+        value -= 1 << bit_field_size
+    return bool(value) if t.kind is TypeKind.BOOL else value
+
+
+def _member_of_bytes(prog: "Program", raw: bytes, name: str, member_type: Type, offset: int, bit_offset: int,
+                     bit_field_size: int) -> Object:
+    """The member at ``offset`` of a struct or union value held as bytes (a snapshot)."""
+    if bit_field_size:
+        nbytes = (bit_offset + bit_field_size + 7) // 8
+        bits = int.from_bytes(raw[offset:offset + nbytes], "little")
+        return _value_object(prog, member_type, _bit_field(member_type.resolved(), bits, bit_offset, bit_field_size))
+    size = member_type.size
+    if size is None:
+        raise ObjectTypeError(f"member {name!r} has incomplete type {member_type.type_name()}")
+    return _value_object(prog, member_type, raw[offset:offset + size]).read_()
+
+
+def _read_string(prog: "Program", address: int, limit: int) -> bytes:
+    """The NUL-terminated string at ``address``, at most ``limit`` bytes, read a chunk at a time."""
+    out = bytearray()
+    while len(out) < limit:
+        chunk_size = min(_STRING_CHUNK - (address % _STRING_CHUNK), limit - len(out))
+        chunk = prog.read(address, chunk_size)
+        end = chunk.find(b"\0")
+        if end >= 0:
+            out += chunk[:end]
+            return bytes(out)
+        out += chunk
+        address += chunk_size
+    return bytes(out)
+
+
+def _number(obj: Object) -> Union[int, float]:
+    value = obj.value_()
+    if isinstance(value, (int, float)):
+        return value
+    raise ObjectTypeError(f"{obj.type_.type_name()} is not a number")
+
+
+def _convert(t: Type, value: Any) -> Any:
+    """A Python value converted to type ``t`` as C converts it (wrapped integers, floats)."""
+    kind = t.kind
+    if kind in _INTEGER_KINDS:
+        size = t.size or 8
+        return _wrap(value.__index__(), size, t.is_signed)
+    if kind is TypeKind.BOOL:
+        return bool(value)
+    if kind is TypeKind.FLOAT:
+        return _float(float(value), t.size)
+    return value
+
+
+def _wrap(value: int, size: int, signed: bool) -> int:
+    bits = 8 * size
+    value &= (1 << bits) - 1
+    if signed and value >> (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+def _float(value: float, size: Optional[int]) -> float:
+    """A double rounded to a 4-byte float when the type is one."""
+    return struct.unpack("<f", struct.pack("<f", value))[0] if size == 4 and math.isfinite(value) else value
+
+
+# -- C arithmetic: integer promotion and the usual arithmetic conversions ----------------
+# C's integer conversion ranks (C11 6.3.1.1) of the base types; a typedef ranks as what it names.
+_RANKS = {"_Bool": 0, "char": 1, "signed char": 1, "unsigned char": 1, "short": 2, "unsigned short": 2,
+          "int": 3, "unsigned int": 3, "long": 4, "unsigned long": 4, "long long": 5, "unsigned long long": 5}
+_RANK_BY_SIZE = {1: 1, 2: 2, 4: 3, 8: 4, 16: 6}
+_UNSIGNED = {"int": "unsigned int", "long": "unsigned long", "long long": "unsigned long long"}
+# Base types for results when the debug info lacks them (a BTF without "long long", say).
+_FALLBACK_TYPES = {"int": int_type("int", 4, True), "unsigned int": int_type("unsigned int", 4, False),
+                   "long": int_type("long", 8, True), "unsigned long": int_type("unsigned long", 8, False),
+                   "long long": int_type("long long", 8, True),
+                   "unsigned long long": int_type("unsigned long long", 8, False),
+                   "double": float_type("double", 8)}
+_FALLBACK_TYPES["ptrdiff_t"] = typedef_type("ptrdiff_t", _FALLBACK_TYPES["long"])
+
+
+def _base_type(prog: "Program", name: str) -> Type:
+    try:
+        return prog.type(name)
+    except TypeNotFoundError:
+        return _FALLBACK_TYPES[name]
+
+
+def _rank(t: Type) -> int:
+    return _RANKS.get(t.name or "", _RANK_BY_SIZE.get(t.size or 0, 4))  # type: ignore[arg-type]
+
+
+class _Operand:
+    """One operand of a C operator after integer promotion (arrays decayed to pointers)."""
+
+    __slots__ = ("type", "resolved", "value")
+
+    def __init__(self, type: Type, value: Any):
+        self.type = type
+        self.resolved = type.resolved()
+        self.value = value
+
+    @property
+    def is_pointer(self) -> bool:
+        return self.resolved.kind is TypeKind.POINTER
+
+    @property
+    def is_float(self) -> bool:
+        return self.resolved.kind is TypeKind.FLOAT
+
+
+def _operand(prog: "Program", x: Any) -> Optional[_Operand]:
+    """``x`` as a promoted C operand; None for what C cannot compute with (structs, unions, void)."""
+    if isinstance(x, Object):
+        t = x.type_.resolved()
+        kind = t.kind
+        if kind is TypeKind.ARRAY or kind is TypeKind.FUNCTION:
+            if x.address_ is None:
+                return None
+            return _Operand(pointer_type(t.type if kind is TypeKind.ARRAY else x.type_), x.address_)  # type: ignore
+        if kind is TypeKind.POINTER:
+            return _Operand(x.type_.unqualified(), x.value_())
+        if kind is TypeKind.FLOAT:
+            return _Operand(x.type_.unqualified(), x.value_())
+        if kind in (TypeKind.INT, TypeKind.BOOL, TypeKind.ENUM):
+            value = int(x.value_())
+            if x.bit_field_size_:
+                # C promotes a bit field narrower than int to int (C11 6.3.1.1p2).
+                if x.bit_field_size_ < 32 or (x.bit_field_size_ == 32 and t.is_signed):
+                    return _Operand(_base_type(prog, "int"), value)
+                if x.bit_field_size_ == 32:
+                    return _Operand(_base_type(prog, "unsigned int"), value)
+            return _Operand(_promoted(prog, x.type_), value)
+        return None
+    if isinstance(x, (bool, int)):
+        # A Python int is a C integer constant: int, long or unsigned long long, the first that holds it.
+        x = int(x)
+        for name, low, high in (("int", -(1 << 31), 1 << 31), ("long", -(1 << 63), 1 << 63),
+                                ("unsigned long long", 0, 1 << 64)):
+            if low <= x < high:
+                return _Operand(_base_type(prog, name), x)
+        raise OverflowError(f"{x} does not fit in any C integer type")
+    if isinstance(x, float):
+        return _Operand(_base_type(prog, "double"), x)
+    return None
+
+
+def _promoted(prog: "Program", t: Type) -> Type:
+    """C's integer promotion of ``t``: types ranked below int (bool, char, short, enums based on
+    them) become int; others lose their qualifiers and keep their name (``pid_t`` stays)."""
+    r = t.resolved()
+    if r.kind is TypeKind.ENUM:
+        t = r.type if r.type is not None else _base_type(prog, "int" if r.is_signed else "unsigned int")
+        r = t.resolved()
+    if r.kind is TypeKind.BOOL or _rank(r) < _RANKS["int"]:
+        return _base_type(prog, "int")
+    return t.unqualified()
+
+
+def _common(prog: "Program", a: _Operand, b: _Operand) -> Type:
+    """The usual arithmetic conversions (C11 6.3.1.8): the type both promoted operands become.
+    Where C cannot tell them apart, the right operand's type is kept, as drgn does."""
+    ta, tb = a.resolved, b.resolved
+    if ta.kind is TypeKind.FLOAT or tb.kind is TypeKind.FLOAT:
+        if ta.kind is TypeKind.FLOAT and tb.kind is TypeKind.FLOAT:
+            return a.type if (ta.size or 0) > (tb.size or 0) else b.type
+        return a.type if ta.kind is TypeKind.FLOAT else b.type
+    ra, rb = _rank(ta), _rank(tb)
+    if ta.is_signed == tb.is_signed:
+        return a.type if ra > rb else b.type
+    unsigned, signed = (a, b) if not ta.is_signed else (b, a)
+    if _rank(unsigned.resolved) >= _rank(signed.resolved):
+        return unsigned.type
+    if (signed.resolved.size or 0) > (unsigned.resolved.size or 0):
+        return signed.type
+    name = signed.resolved.name or ""
+    return _base_type(prog, _UNSIGNED.get(name, "unsigned long"))
+
+
+def _result(prog: "Program", t: Type, value: Union[int, float]) -> Object:
+    r = t.resolved()
+    if r.kind is TypeKind.FLOAT:
+        return _value_object(prog, t, _float(float(value), r.size))
+    return _value_object(prog, t, _wrap(int(value), r.size or 8, r.is_signed))
+
+
+def _invalid(op: str, left: Any, right: Any, what: str = "binary") -> ObjectTypeError:
+    return ObjectTypeError(f"invalid operands to {what} {op} ({_type_name(left)!r} and {_type_name(right)!r})")
+
+
+def _type_name(x: Any) -> str:
+    return x.type_.type_name() if isinstance(x, Object) else type(x).__name__
+
+
+def _pointee_size(t: Type) -> int:
+    """What ``pointer + 1`` adds: the target's size (GNU C's 1 for void and functions)."""
+    target = t.type.resolved()  # type: ignore[union-attr]
+    if target.kind in (TypeKind.VOID, TypeKind.FUNCTION):
+        return 1
+    size = target.size
+    if size is None:
+        raise ObjectTypeError(f"arithmetic on a pointer to incomplete type {target.type_name()}")
+    return size
+
+
+def _c_divide(a: int, b: int) -> int:
+    """C's integer division: the quotient truncated toward zero."""
+    quotient = abs(a) // abs(b)
+    return quotient if (a < 0) == (b < 0) else -quotient
+
+
+def _binary(op: str, left: Any, right: Any) -> Object:
+    """``left op right`` in C, for + - * / % << >> & | ^; at least one side is an Object."""
+    prog = left.prog_ if isinstance(left, Object) else right.prog_
+    a, b = _operand(prog, left), _operand(prog, right)
+    if a is None or b is None:
+        raise _invalid(op, left, right)
+    if a.is_pointer or b.is_pointer:
+        return _pointer_arithmetic(prog, op, a, b, left, right)
+    if op in ("<<", ">>"):
+        if a.is_float or b.is_float:
+            raise _invalid(op, left, right)
+        if b.value < 0:
+            raise ValueError("negative shift count")
+        value = a.value << b.value if op == "<<" else a.value >> b.value
+        return _result(prog, a.type, value)
+    t = _common(prog, a, b)
+    floating = t.resolved().kind is TypeKind.FLOAT
+    x, y = _result(prog, t, a.value).value_(), _result(prog, t, b.value).value_()
+    if op == "+":
+        value = x + y
+    elif op == "-":
+        value = x - y
+    elif op == "*":
+        value = x * y
+    elif op == "/":
+        if not y:
+            raise ZeroDivisionError("division by zero")
+        value = x / y if floating else _c_divide(x, y)
+    elif floating:
+        raise _invalid(op, left, right)
+    elif op == "%":
+        if not y:
+            raise ZeroDivisionError("division by zero")
+        value = x - y * _c_divide(x, y)
+    elif op == "&":
+        value = x & y
+    elif op == "|":
+        value = x | y
+    else:
+        value = x ^ y
+    return _result(prog, t, value)
+
+
+def _pointer_arithmetic(prog: "Program", op: str, a: _Operand, b: _Operand, left: Any, right: Any) -> Object:
+    """``pointer ± integer`` (scaled by the target's size) and ``pointer - pointer`` (a ptrdiff_t
+    count of elements); nothing else is defined on pointers."""
+    if op == "-" and a.is_pointer and b.is_pointer:
+        if a.resolved.type.unqualified() != b.resolved.type.unqualified():  # type: ignore[union-attr]
+            raise _invalid(op, left, right)
+        return _result(prog, _base_type(prog, "ptrdiff_t"), _c_divide(a.value - b.value, _pointee_size(a.resolved)))
+    integral = (TypeKind.INT, TypeKind.BOOL, TypeKind.ENUM)
+    if op == "+" and b.is_pointer and a.resolved.kind in integral:
+        a, b = b, a
+    if op not in ("+", "-") or not a.is_pointer or b.resolved.kind not in integral:
+        raise _invalid(op, left, right)
+    step = b.value * _pointee_size(a.resolved)
+    return _result(prog, a.type, a.value + step if op == "+" else a.value - step)
+
+
+def _unary(op: str, obj: Object) -> Object:
+    a = _operand(obj.prog_, obj)
+    if a is None or a.is_pointer or (op == "~" and a.is_float):
+        raise ObjectTypeError(f"invalid operand to unary {op} ({obj.type_.type_name()!r})")
+    value = a.value if op == "+" else -a.value if op == "-" else ~a.value
+    return _result(obj.prog_, a.type, value)
+
+
+_COMPARISONS: Dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda x, y: x == y, "<": lambda x, y: x < y, "<=": lambda x, y: x <= y,
+    ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}
+
+
+def _compare(op: str, left: Object, right: Any) -> Any:
+    """``left op right`` in C for numbers and pointers; NotImplemented for other operands."""
+    prog = left.prog_
+    a, b = _operand(prog, left), _operand(prog, right)
+    if a is None or b is None:
+        return NotImplemented
+    if a.is_pointer or b.is_pointer:
+        if not (a.is_pointer and b.is_pointer) and op != "==":
+            return NotImplemented
+        return _COMPARISONS[op](a.value, b.value)
+    t = _common(prog, a, b)
+    return _COMPARISONS[op](_result(prog, t, a.value).value_(), _result(prog, t, b.value).value_())
+
+
+def _ordered(op: str, left: Object, right: Any) -> bool:
+    result = _compare(op, left, right)
+    if result is NotImplemented:
+        raise _invalid(op, left, right, "comparison")
+    return result
 
 
 def _decode(t: Type, raw: bytes, obj: Object, depth: int) -> Any:
@@ -294,12 +752,252 @@ def _decode(t: Type, raw: bytes, obj: Object, depth: int) -> Any:
 
 
 def _encode(t: Type, value: Any) -> bytes:
+    """The bytes of a value of type ``t``: a number, or a dict of members / list of elements
+    (missing ones are zero, as in a C initializer)."""
     size = t.size or 0
-    if t.kind is TypeKind.FLOAT:
+    kind = t.kind
+    if kind is TypeKind.FLOAT:
         if size not in (4, 8):
             raise ObjectTypeError(f"cannot encode a {size}-byte {t.type_name()}")
         return struct.pack({4: "<f", 8: "<d"}[size], value)
+    if kind is TypeKind.ARRAY:
+        element = t.type.resolved()  # type: ignore[union-attr]
+        data = b"".join(_encode(element, item) for item in value)
+        if len(data) > size:
+            raise ObjectTypeError(f"{len(value)} elements do not fit in {t.type_name()}")
+        return data + bytes(size - len(data))
+    if kind in (TypeKind.STRUCT, TypeKind.UNION):
+        data = bytearray(size)
+        for name, item in value.items():
+            member = t.member(name)
+            mt = member.type.resolved()
+            if member.bit_field_size:
+                start = member.bit_offset // 8
+                nbytes = (member.bit_offset % 8 + member.bit_field_size + 7) // 8
+                word = int.from_bytes(data[start:start + nbytes], "little")
+                mask = ((1 << member.bit_field_size) - 1) << (member.bit_offset % 8)
+                word = (word & ~mask) | ((int(item) << (member.bit_offset % 8)) & mask)
+                data[start:start + nbytes] = word.to_bytes(nbytes, "little")
+            else:
+                raw = _encode(mt, item)
+                data[member.offset:member.offset + len(raw)] = raw
+        return bytes(data)
     return (int(value) & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+
+
+# -- format_: drgn's C formatter ---------------------------------------------------------
+_FORMAT_DEFAULTS: Dict[str, Any] = {
+    "columns": None, "integer_base": 10, "dereference": True, "symbolize": True, "string": True, "char": False,
+    "type_name": True, "member_type_names": True, "element_type_names": False, "members_same_line": False,
+    "elements_same_line": True, "member_names": True, "element_indices": False, "implicit_members": True,
+    "implicit_elements": False}
+_TAB = 8  # a tab's width when a line is measured against ``columns``, as drgn measures it
+_ESCAPES = {0: "\\0", 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 0x5C: "\\\\"}
+_CHAR_NAMES = ("char", "signed char", "unsigned char")
+
+
+def _escape(data: bytes, quote: str) -> str:
+    """C escapes for a string (``quote`` '"') or character (``quote`` "'") literal."""
+    out = []
+    for byte in data:
+        if byte in _ESCAPES:
+            out.append(_ESCAPES[byte])
+        elif chr(byte) == quote:
+            out.append("\\" + quote)
+        elif 0x20 <= byte < 0x7F:
+            out.append(chr(byte))
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def _is_char(t: Type) -> bool:
+    return t.kind is TypeKind.INT and t.size == 1 and t.name in _CHAR_NAMES
+
+
+class _Formatter:
+    """One ``format_`` call: its options and the program whose symbols name pointers."""
+
+    def __init__(self, prog: "Program", options: Dict[str, Any]):
+        self.prog = prog
+        self.options = options
+        self.columns = options["columns"] if options["columns"] is not None else float("inf")
+
+    def top(self, obj: Object) -> str:
+        options = self.options
+        name = f"({obj.type_.type_name()})" if options["type_name"] else ""
+        t = obj.type_.resolved()
+        if t.kind is TypeKind.POINTER and options["dereference"]:
+            target = t.type.resolved()  # type: ignore[union-attr]
+            address = obj.value_()
+            if (address and target.kind not in (TypeKind.VOID, TypeKind.FUNCTION) and target.size
+                    and not (options["string"] and _is_char(target))):
+                try:
+                    inner = self.value(obj.dereference_().read_(), 0, len(name) + 1)
+                except PycoreError:
+                    pass
+                else:
+                    pointer = self.pointer(address)
+                    if pointer != f"{address:#x}":
+                        pointer = f"({pointer})"
+                    return f"*{name}{pointer} = {inner}"
+        return name + self.value(obj, 0, len(name))
+
+    def value(self, obj: Object, indent: int, column: int) -> str:
+        """The value of ``obj`` (without its type name), starting at ``column`` of a line indented
+        ``indent`` tabs; compound values read once, as a snapshot."""
+        t = obj.type_.resolved()
+        kind = t.kind
+        options = self.options
+        if kind in (TypeKind.STRUCT, TypeKind.UNION):
+            return self.members(obj.read_(), t, indent, column)
+        if kind is TypeKind.ARRAY:
+            return self.elements(obj, t, indent, column)
+        if kind is TypeKind.FUNCTION:
+            if obj.address_ is None:
+                raise ObjectTypeError(f"cannot format a function value of type {obj.type_.type_name()}")
+            return self.pointer(obj.address_)
+        value = obj.value_()
+        if kind is TypeKind.POINTER:
+            text = self.pointer(value)
+            target = t.type.resolved()  # type: ignore[union-attr]
+            if value and options["string"] and _is_char(target):
+                try:
+                    text += ' = "' + _escape(_read_string(self.prog, value, _STRING_LIMIT), '"') + '"'
+                except PycoreError:
+                    pass
+            return text
+        if kind is TypeKind.FLOAT:
+            return repr(value)
+        if kind is TypeKind.ENUM:
+            for enumerator in t.enumerators or ():
+                if enumerator.value == value:
+                    return enumerator.name
+        if kind is TypeKind.INT and options["char"] and _is_char(t):
+            return "'" + _escape(bytes([value & 0xFF]), "'") + "'"
+        return self.integer(int(value))
+
+    def integer(self, value: int) -> str:
+        base = self.options["integer_base"]
+        if base == 10:
+            return str(value)
+        sign = "-" if value < 0 else ""
+        if base == 16:
+            return f"{sign}{abs(value):#x}"
+        return f"{sign}0{abs(value):o}" if value else "0"
+
+    def pointer(self, address: int) -> str:
+        """``0x...``, or ``symbol+0xoff = 0x...`` when the address is inside a symbol."""
+        if self.options["symbolize"]:
+            try:
+                found = self.prog.symbols.lookup(address)
+            except PycoreError:
+                found = None
+            if found is not None:
+                symbol, offset = found
+                return f"{symbol.name}+{offset:#x} = {address:#x}"
+        return f"{address:#x}"
+
+    def members(self, obj: Object, t: Type, indent: int, column: int) -> str:
+        options = self.options
+        raw = obj._raw()
+        parts = []
+        for name, member in _flattened_members(t, 0):
+            if member is None:  # a flexible array member: no bytes inside the struct
+                text = "{}"
+                type_name = name[1]
+                name = name[0]
+            else:
+                member_type, bit_offset, bit_field_size = member
+                offset = bit_offset // 8
+                value = _member_of_bytes(self.prog, raw, name, member_type, offset,
+                                         bit_offset % 8 if bit_field_size else 0, bit_field_size)
+                if not options["implicit_members"] and _is_zero(value):
+                    continue
+                type_name = member_type.type_name()
+                text = None
+            prefix = (f".{name} = " if options["member_names"] else "") + \
+                (f"({type_name})" if options["member_type_names"] else "")
+            if text is None:
+                text = self.value(value, indent + 1, (indent + 1) * _TAB + len(prefix))
+            parts.append(prefix + text)
+        return self.braced(parts, indent, column, options["members_same_line"])
+
+    def elements(self, obj: Object, t: Type, indent: int, column: int) -> str:
+        options = self.options
+        element = t.type  # type: ignore[union-attr]
+        resolved = element.resolved()  # type: ignore[union-attr]
+        if t.length is None or not t.length:
+            return "{}"
+        raw = obj._raw()
+        if options["string"] and _is_char(resolved):
+            end = raw.find(b"\0")
+            return '"' + _escape(raw if end < 0 else raw[:end], '"') + '"'
+        size = resolved.size or 0
+        count = obj._array_length()
+        if not options["implicit_elements"]:
+            while count and not any(raw[(count - 1) * size:count * size]):
+                count -= 1
+        type_name = f"({element.type_name()})" if options["element_type_names"] else ""  # type: ignore
+        parts = []
+        for index in range(count):
+            prefix = (f"[{index}] = " if options["element_indices"] else "") + type_name
+            value = _value_object(self.prog, element, raw[index * size:(index + 1) * size])  # type: ignore
+            parts.append(prefix + self.value(value, indent + 1, (indent + 1) * _TAB + len(prefix)))
+        return self.braced(parts, indent, column, options["elements_same_line"], wrap=True)
+
+    def braced(self, parts: List[str], indent: int, column: int, same_line: bool, wrap: bool = False) -> str:
+        """``{ a, b }`` on one line when allowed and it fits; else one part a line (or, for
+        elements, as many as fit a line), each followed by a comma."""
+        if not parts:
+            return "{}"
+        single = not any("\n" in part for part in parts)
+        if same_line and single:
+            line = "{ " + ", ".join(parts) + " }"
+            if column + len(line) + (1 if indent else 0) <= self.columns:
+                return line
+        inner = "\t" * (indent + 1)
+        lines = []
+        if same_line and single and wrap:
+            current = ""
+            for part in parts:
+                candidate = f"{current} {part}," if current else f"{part},"
+                if current and (indent + 1) * _TAB + len(candidate) > self.columns:
+                    lines.append(inner + current)
+                    candidate = f"{part},"
+                current = candidate
+            lines.append(inner + current)
+        else:
+            lines = [inner + part + "," for part in parts]
+        return "{\n" + "\n".join(lines) + "\n" + "\t" * indent + "}"
+
+
+def _flattened_members(t: Type, base: int, depth: int = 0) -> Iterator[Tuple[Any, Any]]:
+    """Each named member of a struct or union with its bit offset from ``base``, members of
+    anonymous structs and unions in their place (drgn writes them so): ``(name, (type,
+    bit_offset, bit_field_size))``, or ``((name, type_name), None)`` for a flexible array member."""
+    if depth > MAX_NESTING:
+        raise FormatError(f"{t.type_name()} has anonymous members nested more than {MAX_NESTING} deep",
+                          field="member")
+    for member in t.members or ():
+        member_type = member.type
+        if member.name is None:
+            inner = member_type.resolved()
+            if inner.kind in (TypeKind.STRUCT, TypeKind.UNION):
+                yield from _flattened_members(inner, base + member.bit_offset, depth + 1)
+            continue
+        if member_type.size is None:
+            yield (member.name, member_type.type_name()), None
+            continue
+        yield member.name, (member_type, base + member.bit_offset, member.bit_field_size)
+
+
+def _is_zero(obj: Object) -> bool:
+    """Whether a value read from a snapshot is all zero bits (C's implicit initializer)."""
+    value = obj._value
+    if isinstance(value, bytes):
+        return not any(value)
+    return not value
 
 
 # -- constructors drgn users know --------------------------------------------------
@@ -335,7 +1033,7 @@ def container_of(ptr: Object, type: TypeArg, member: str) -> Object:
     prog = ptr.prog_
     outer = prog.type(type) if isinstance(type, str) else type
     address = int(ptr) - outer.offsetof(member)
-    return Object(prog, pointer_type(outer), address & _MASK64)
+    return _value_object(prog, pointer_type(outer), address & _MASK64)
 
 
 def NULL(prog: "Program", type: TypeArg) -> Object:

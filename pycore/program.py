@@ -1,6 +1,10 @@
-"""The scripting surface: a Program is one dump plus whatever debug information is known."""
+"""The scripting surface: a Program is one dump plus whatever debug information is known.
+
+drgn 0.3's ``Program`` is the model: ``prog["name"]``, ``variable``, ``constant``, ``function``,
+``symbol``/``symbols``, ``threads``/``thread``/``crashed_thread``, ``cache``; any kernel version.
+"""
 import datetime
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import debuginfo
 from .arch import X86_64
@@ -8,37 +12,104 @@ from .dump import Dump, open_dump
 from .errors import FaultError, MissingDebugInfoError, PycoreError
 from .progress import Progress
 from .object import Object
-from .types.model import Type
+from .symbol import Symbol
+from .types.model import Type, TypeKind
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # pragma: no cover
+    from .symbols.table import SymbolTable
 
-
-class HelperCache:
-    """What the kernel helpers work out once per dump, under the keys declared here.
+class HelperCache(dict):
+    """What the kernel helpers work out once per dump, under the keys declared here; and, as
+    drgn's ``prog.cache`` is, a dict where scripts keep what they like under their own keys.
 
     ``vmstat.zone_items`` / ``vmstat.node_items``: the names of ``enum zone_stat_item`` and
     ``enum node_stat_item``; ``vmstat.nodes``: the online node ids; ``vmstat.zone_layout``: the
     offsets in ``struct zone``; ``vmstat.node_spans``: each node's pfn range (kernel/vmstat.py).
     ``slab.layout``: the SLUB offsets (kernel/slab.py).  ``module.symbols``: the symbol lookup
-    over the kernel image and every module (kernel/module.py).
+    over the kernel image and every module (kernel/module.py).  ``program.enumerators``: every
+    enumerator's enum and value (:meth:`Program.constant`).
     """
 
     KEYS = frozenset({"vmstat.zone_items", "vmstat.node_items", "vmstat.nodes", "vmstat.zone_layout",
-                      "vmstat.node_spans", "slab.layout", "module.symbols"})
+                      "vmstat.node_spans", "slab.layout", "module.symbols", "program.enumerators"})
 
-    def __init__(self) -> None:
-        self._values: Dict[str, Any] = {}
-
-    def get(self, key: str, build: Callable[[], T]) -> T:
-        """The value under ``key``, built by ``build()`` the first time it is asked for."""
+    def get(self, key: Any, build: Any = None) -> Any:
+        """For a declared helper key: the value under ``key``, built by ``build()`` the first time
+        it is asked for.  Any other key is a script's: ``dict.get``, ``build`` being the default."""
         if key not in self.KEYS:
-            raise KeyError(f"{key!r} is not a declared helper cache key")
-        if key not in self._values:
-            self._values[key] = build()
-        return self._values[key]
+            return super().get(key, build)
+        if key not in self:
+            self[key] = build()
+        return self[key]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._values
+
+class SymbolIndex:
+    """``prog.symbols``: the symbol table (every :class:`~pycore.symbols.table.SymbolTable`
+    method: ``by_name``, ``lookup``, ``search``, ...), and, called, drgn's ``Program.symbols``.
+
+    pycore's helpers have always used ``prog.symbols`` as the table, and drgn scripts call
+    ``prog.symbols(address_or_name)``; one object serves both."""
+
+    def __init__(self, table: "SymbolTable"):
+        self.table = table
+        # The two lookups helpers make most, without a __getattr__ round trip.
+        self.by_name = table.by_name
+        self.lookup = table.lookup
+
+    def __call__(self, address_or_name: "Union[None, int, str]" = None) -> List[Symbol]:
+        """drgn's ``prog.symbols()``: every symbol called ``address_or_name`` (a str), those
+        containing the address (an int: the one :meth:`Program.symbol` finds and any others
+        starting where it starts), or every symbol (None)."""
+        table = self.table
+        if address_or_name is None:
+            return [Symbol.from_table(symbol) for symbol in table]
+        if isinstance(address_or_name, str):
+            return [Symbol.from_table(symbol) for symbol in table.symbols_named(address_or_name)]
+        address = address_or_name.__index__()
+        found = table.lookup(address)
+        if found is None:
+            return []
+        return [Symbol.from_table(symbol, address - symbol.address) for symbol in table.symbols_at(found[0].address)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.table)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.table
+
+    def __repr__(self) -> str:
+        return repr(self.table)
+
+
+class Thread:
+    """drgn's ``Thread`` for a kernel task: ``tid`` (the task's pid), ``name`` (its comm) and
+    ``object`` (the ``struct task_struct *``)."""
+
+    __slots__ = ("prog", "tid", "object")
+
+    def __init__(self, prog: "Program", task: Object):
+        self.prog = prog
+        self.object = task
+        self.tid: int = int(task.pid)
+
+    @property
+    def name(self) -> str:
+        return self.object.comm.string_().decode(errors="replace")
+
+    def stack_trace(self) -> Any:
+        """The task's stack trace (a :class:`pycore.kernel.stack.StackTrace`, not drgn's type)."""
+        from .kernel import stack  # the helpers sit above the scripting surface: imported on use
+
+        return stack.stack_trace(self.prog, self.object)
+
+    def __repr__(self) -> str:
+        return f"Thread(tid={self.tid}, object={self.object!r})"
 
 
 class Program:
@@ -57,6 +128,7 @@ class Program:
         self.read_physical_into = dump.read_physical_into
         self.vmlinux = vmlinux
         self.system_map = system_map
+        #: drgn's ``prog.cache``: a dict for scripts, where the helpers keep their declared keys too.
         self.cache = HelperCache()
         #: Hears of long work done later for this program (the DWARF scan of ``vmlinux``); see pycore.progress.
         self.progress = progress
@@ -65,6 +137,11 @@ class Program:
         self._symbols = None
         self._symbols_error: Optional[PycoreError] = None
         self._types = None
+        self._function_types: Any = None
+        # Recently read 4 KiB pages of kernel virtual memory: reading the members of one struct one
+        # at a time (what every helper does) costs one translation and one copy per page, not per
+        # member.  The dump never changes, so nothing goes stale.
+        self._pages: Dict[int, Optional[bytes]] = {}
         if vmlinux:
             debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
 
@@ -82,11 +159,35 @@ class Program:
         """
         if physical:
             return self.dump.read_physical(address, size)
+        offset = address & _PAGE_MASK
+        if 0 < size and offset + size <= _PAGE_SIZE:
+            pages = self._pages
+            start = address - offset
+            page = pages.get(start, _UNREAD)
+            if page is _UNREAD:
+                page = self._read_page(start)
+            if page is not None:
+                return page[offset:offset + size]
         return self.arch.read(address, size)
 
+    def _read_page(self, start: int) -> Optional[bytes]:
+        """The page at ``start`` for the page cache, or None (also cached) when the whole page
+        cannot be read: the exact read then runs and raises its own precise FaultError, or
+        succeeds for a part of a page that is readable (an ELF segment ending mid-page)."""
+        pages = self._pages
+        if len(pages) >= _CACHED_PAGES:
+            del pages[next(iter(pages))]
+        try:
+            page: Optional[bytes] = self.arch.read(start, _PAGE_SIZE)
+        except FaultError:
+            page = None
+        pages[start] = page
+        return page
+
     @property
-    def symbols(self):
-        """The symbol table (see :mod:`pycore.debuginfo` for where it comes from).
+    def symbols(self) -> SymbolIndex:
+        """The symbol table (see :mod:`pycore.debuginfo` for where it comes from), which called is
+        drgn's ``prog.symbols(address_or_name=None)`` (see :class:`SymbolIndex`).
 
         A failure is kept and raised again: finding no kallsyms means scanning the kernel image
         (up to a second on a damaged one), which every later question would otherwise repeat."""
@@ -94,16 +195,16 @@ class Program:
             if self._symbols_error is not None:
                 raise self._symbols_error
             try:
-                self._symbols = debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map,
-                                                       self.arch.read)
+                self._symbols = SymbolIndex(debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map,
+                                                                   self.arch.read))
             except PycoreError as error:
                 self._symbols_error = error
                 raise
         return self._symbols
 
     @symbols.setter
-    def symbols(self, table) -> None:
-        self._symbols = table
+    def symbols(self, table: "SymbolTable") -> None:
+        self._symbols = SymbolIndex(table)
         self._symbols_error = None
 
     @property
@@ -130,6 +231,7 @@ class Program:
         base = self._unsigned_long("page_offset_base")
         if base:
             self.arch.set_direct_map(base, self._unsigned_long("vmalloc_base"))
+            self._pages.clear()  # pages that faulted in the walk may translate now
 
     def _unsigned_long(self, name: str) -> Optional[int]:
         try:
@@ -143,24 +245,139 @@ class Program:
             return name
         return self.types.find(name)
 
-    def symbol(self, what: "Union[int, str]"):
-        """By address: ``(Symbol, offset)`` or None; by name: the Symbol (LookupError if unknown)."""
-        if isinstance(what, str):
-            return self.symbols.by_name(what)
-        return self.symbols.lookup(what)
+    def symbol(self, address_or_name: "Union[int, str]") -> Symbol:
+        """drgn's ``prog.symbol``: the symbol containing an address, or the one with a name.
 
-    def object(self, name: str) -> "Object":
-        """The global variable ``name`` as a typed Object."""
+        LookupError when none does (drgn's behaviour; before pycore 0.2 an address nobody
+        contained gave None).  The Symbol also unpacks as the old ``(symbol, offset)`` tuple."""
+        if isinstance(address_or_name, str):
+            return Symbol.from_table(self.symbols.by_name(address_or_name))
+        address = address_or_name.__index__()
+        found = self.symbols.lookup(address)
+        if found is None:
+            raise LookupError(f"no symbol contains {address:#x} in {self.symbols.source}")
+        return Symbol.from_table(*found)
+
+    def variable(self, name: str, filename: Optional[str] = None, *,
+                 type: "Union[str, Type, None]" = None) -> Object:
+        """drgn's ``prog.variable``: the global variable ``name`` as a typed Object (a reference).
+
+        Its type comes from the debug info: DWARF knows every variable; BTF (no vmlinux) only the
+        per-CPU ones, so pycore keeps the types of the globals its helpers read
+        (:mod:`pycore.types.known_globals`).  For any other symbol, say the type yourself,
+        ``prog.variable("nr_threads", type="int")``; without it MissingDebugInfoError names the
+        symbol's address and that call.  ``filename`` is accepted for drgn's signature and ignored:
+        kernel globals are unique by name."""
         from .types.known_globals import global_type
 
         symbol = self.symbols.by_name(name)
+        if type is not None:
+            return Object(self, self.type(type), address=symbol.address)
         var_type = global_type(self.types, name)
         if var_type is None:
-            raise MissingDebugInfoError(f"the type of {name!r} is not known: {self.types.source} has no variable"
-                                        " types for it (give the vmlinux for DWARF)")
+            raise MissingDebugInfoError(
+                f"the type of {name!r} (at {symbol.address:#x}) is not known: {self.types.source} has no variable "
+                f"types for it; give the vmlinux for DWARF, or say the type: "
+                f"prog.variable({name!r}, type=\"int\") or Object(prog, \"int\", address={symbol.address:#x})")
         return Object(self, var_type, address=symbol.address)
 
-    __getitem__ = object
+    def object(self, name: str, flags: Any = None, filename: Optional[str] = None, *,
+               type: "Union[str, Type, None]" = None) -> Object:
+        """drgn's ``prog.object``: the variable or function the symbol ``name`` is, else the
+        enumerator ``name`` (``flags`` is accepted for drgn's signature; every kind is searched).
+        A symbol is a variable when the debug info knows a variable type for it (or ``type`` is
+        given, as for :meth:`variable`), else a function when BTF has its prototype (kallsyms type
+        letters do not tell: ``init_task`` is 'T' on some kernels).  ``prog[name]`` is ``prog.object(name)``."""
+        if name not in self.symbols:
+            return self.constant(name)
+        try:
+            return self.variable(name, filename, type=type)
+        except MissingDebugInfoError as error:
+            if self._function_type(name) is None:
+                raise error from None
+        return self.function(name, filename)
+
+    def __getitem__(self, name: str) -> Object:
+        """``prog["init_task"]``: :meth:`object`."""
+        return self.object(name)
+
+    def constant(self, name: str, filename: Optional[str] = None) -> Object:
+        """drgn's ``prog.constant``: the enumerator ``name`` as a value of its enum type
+        (``prog.constant("PIDTYPE_TGID")``).  LookupError when no named enum of the debug info has
+        it (enumerators of anonymous enums are not indexed); the first search walks every enum once."""
+        index = self._enumerators()
+        if name not in index:
+            raise LookupError(f"could not find constant {name!r} in {self.types.source}")
+        enum, value = index[name]
+        return Object(self, enum, value)
+
+    def _enumerators(self) -> Dict[str, Tuple[Type, int]]:
+        def build() -> Dict[str, Tuple[Type, int]]:
+            found: Dict[str, Tuple[Type, int]] = {}
+            types = self.types
+            for namespace, name in types.names():
+                if namespace == "enum":
+                    enum = types.find(f"enum {name}")
+                    for enumerator in enum.enumerators or ():
+                        found.setdefault(enumerator.name, (enum, enumerator.value))
+            return found
+
+        return self.cache.get("program.enumerators", build)
+
+    def function(self, name: str, filename: Optional[str] = None) -> Object:
+        """drgn's ``prog.function``: an Object of the function's type at its symbol's address.
+
+        The prototype comes from BTF (the dump's, when the vmlinux's DWARF index has no
+        functions); MissingDebugInfoError when no BTF describes the function."""
+        symbol = self.symbols.by_name(name)
+        function_type = self._function_type(name)
+        if function_type is None:
+            raise MissingDebugInfoError(f"the prototype of {name!r} (at {symbol.address:#x}) is not known: "
+                                        f"no BTF FUNC record for it in {self.types.source}")
+        return Object(self, function_type, address=symbol.address)
+
+    def _function_type(self, name: str) -> Optional[Type]:
+        index = self.types
+        if not hasattr(index, "function_type"):
+            if self._function_types is None:
+                try:
+                    self._function_types = debuginfo.load_dump_btf(self.vmcoreinfo, self.symbols.table,
+                                                                   self.arch.read)
+                except PycoreError:
+                    self._function_types = False
+            index = self._function_types
+            if not index:
+                return None
+        found = index.function_type(name)
+        if found is not None and found.resolved().kind is not TypeKind.FUNCTION:
+            return None
+        return found
+
+    def threads(self) -> Iterator[Thread]:
+        """drgn's ``prog.threads()``: every thread of every process, from ``init_task.tasks``
+        (:func:`pycore.kernel.sched.for_each_task`; imported on use, as the helpers sit above
+        this layer).  The idle tasks of CPUs other than 0 are on no list, as in drgn."""
+        from .kernel import sched
+
+        return (Thread(self, task) for task in sched.for_each_task(self))
+
+    def thread(self, tid: int) -> Thread:
+        """drgn's ``prog.thread(tid)``: the thread whose pid is ``tid``; LookupError if none."""
+        tid = tid.__index__()
+        for thread in self.threads():
+            if thread.tid == tid:
+                return thread
+        raise LookupError(f"thread {tid} not found")
+
+    def crashed_thread(self) -> Thread:
+        """drgn's ``prog.crashed_thread()``: the task that was running on the CPU that panicked
+        (:func:`pycore.kernel.sched.panic_task`); LookupError when no CPU panicked."""
+        from .kernel import sched
+
+        task = sched.panic_task(self)
+        if task is None:
+            raise LookupError("no CPU panicked: panic_cpu and crashing_cpu are unset")
+        return Thread(self, task)
 
     def per_cpu_offset(self, cpu: int) -> int:
         """``__per_cpu_offset[cpu]``: add it to a per-CPU address for that CPU's copy."""
@@ -247,6 +464,12 @@ class Program:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_PAGE_SIZE = 4096
+_PAGE_MASK = _PAGE_SIZE - 1
+_CACHED_PAGES = 256
+_UNREAD = object()
 
 
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,

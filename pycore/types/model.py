@@ -97,6 +97,19 @@ class Member:
         return f"Member({self.name!r}, {self.type.type_name()!r}, bit_offset={self.bit_offset}{bits})"
 
 
+class MemberAccess(NamedTuple):
+    """How an object of a type reaches one member (:meth:`Type.member_access`)."""
+
+    type: "Type"
+    #: Bytes from the start of the struct or union to the member (to the byte holding a bit field).
+    offset: int
+    #: Bits into that byte where a bit field starts; 0 for other members.
+    bit_offset: int
+    bit_field_size: int
+    #: The object is a pointer to the struct or union: the member is ``->name``.
+    through_pointer: bool
+
+
 MembersArg = Union[Sequence[Member], Callable[[], Sequence[Member]], None]
 
 
@@ -104,7 +117,8 @@ class Type:
     """One C type.  Build with the ``*_type`` functions below, not with the constructor."""
 
     __slots__ = ("kind", "name", "_size", "is_signed", "_type", "length", "_members",
-                 "enumerators", "parameters", "is_variadic", "qualifiers", "_member_cache")
+                 "enumerators", "parameters", "is_variadic", "qualifiers", "_member_cache",
+                 "_resolved", "_access", "_pointer", "_paths")
 
     def __init__(self, kind: TypeKind, name: Optional[str] = None, size: Optional[int] = None,
                  is_signed: bool = False, type: "Optional[Type]" = None, length: Optional[int] = None,
@@ -123,6 +137,12 @@ class Type:
         self.is_variadic = is_variadic
         self.qualifiers = Qualifiers(qualifiers)
         self._member_cache: "Optional[Dict[str, Member]]" = None
+        # Lazily filled answers of resolved(), member_access(), pointer_type() and member_path():
+        # types are immutable, and the object layer asks the same questions for every object.
+        self._resolved: "Optional[Type]" = None
+        self._access: "Optional[Dict[str, MemberAccess]]" = None
+        self._pointer: "Optional[Type]" = None
+        self._paths: "Optional[Dict[str, Member]]" = None
 
     # -- basic properties -------------------------------------------------
     @property
@@ -180,14 +200,19 @@ class Type:
         for slot in Type.__slots__:
             setattr(copy, slot, getattr(self, slot))
         copy.qualifiers = qualifiers
+        # A pointer to (and member access through) the copy differ from the original's.
+        copy._access = copy._pointer = None
         return copy
 
     def resolved(self) -> "Type":
         """The type with typedefs and qualifiers stripped."""
-        t = self
-        while t.kind is TypeKind.TYPEDEF:
-            t = t._type  # type: ignore[assignment]
-        return t.unqualified()
+        t = self._resolved
+        if t is None:
+            t = self
+            while t.kind is TypeKind.TYPEDEF:
+                t = t._type  # type: ignore[assignment]
+            t = self._resolved = t.unqualified()
+        return t
 
     # -- members ----------------------------------------------------------
     def _member_map(self) -> "Dict[str, Member]":
@@ -227,6 +252,29 @@ class Type:
         except KeyError:
             raise MissingMemberError(self.type_name(), name) from None
 
+    def member_access(self, name: str) -> MemberAccess:
+        """How an object of this type reaches member ``name`` (``.name``, or ``->name`` when
+        this is a pointer to a struct or union), worked out once per type and member: the
+        object layer asks it for every member read.  Raises MissingMemberError like :meth:`member`."""
+        cache = self._access
+        if cache is None:
+            cache = self._access = {}
+        else:
+            found = cache.get(name)
+            if found is not None:
+                return found
+        t = self.resolved()
+        through_pointer = t.kind is TypeKind.POINTER
+        if through_pointer:
+            t = t._type.resolved()  # type: ignore[union-attr]
+        if t.kind not in (TypeKind.STRUCT, TypeKind.UNION):
+            raise MissingMemberError(self.type_name(), name, "is not a structure or union")
+        member = t.member(name)
+        size = member.bit_field_size
+        found = cache[name] = MemberAccess(member.type, member.bit_offset // 8, member.bit_offset % 8 if size else 0,
+                                           size, through_pointer)
+        return found
+
     def has_member(self, name: str) -> bool:
         try:
             self.member(name)
@@ -243,6 +291,15 @@ class Type:
         start of this type.  Raises :class:`~pycore.errors.MissingMemberError` (a
         LookupError) for an unknown member or :class:`ValueError` for a malformed path.
         """
+        paths = self._paths
+        if paths is None:
+            paths = self._paths = {}
+        found = paths.get(path)
+        if found is None:
+            found = paths[path] = self._member_path(path)
+        return found
+
+    def _member_path(self, path: str) -> Member:
         t: Type = self
         bit_offset = 0
         bit_field_size = 0
@@ -381,6 +438,13 @@ def float_type(name: str, size: int, qualifiers: Qualifiers = Qualifiers.NONE) -
 
 
 def pointer_type(target: Type, size: int = 8, qualifiers: Qualifiers = Qualifiers.NONE) -> Type:
+    """``target *``; the plain 8-byte pointer to a type is built once and shared (``&obj``,
+    ``container_of`` and every list walk ask for it again and again)."""
+    if size == 8 and not qualifiers:
+        found = target._pointer
+        if found is None:
+            found = target._pointer = Type(TypeKind.POINTER, None, size, type=target)
+        return found
     return Type(TypeKind.POINTER, None, size, type=target, qualifiers=qualifiers)
 
 
@@ -462,6 +526,11 @@ class TypeIndex(Protocol):
 
 _SPELLING = re.compile(r"\s*(?:(\*)|\[\s*((?:0x[0-9a-fA-F]+|\d+)?)\s*\]|(const|volatile|restrict)\b)")
 _TAG = re.compile(r"^(struct|union|enum)\s+([A-Za-z_]\w*)$")
+_Spelling = Tuple[str, Qualifiers, Tuple[Optional[Qualifiers], ...], Tuple[Optional[int], ...]]
+# Parsed C spellings: the same few ("struct task_struct", "struct list_head *") are asked for again
+# and again, and a spelling means the same in every index.  Bounded against generated names.
+_SPELLINGS: Dict[str, _Spelling] = {}
+_SPELLINGS_KEPT = 4096
 
 
 class TypeIndexBase:
@@ -482,8 +551,24 @@ class TypeIndexBase:
         return None
 
     def find(self, name: str) -> Type:
+        spelling = _SPELLINGS.get(name)
+        if spelling is None:
+            spelling = self._parse(name)
+            if len(_SPELLINGS) >= _SPELLINGS_KEPT:
+                _SPELLINGS.clear()
+            _SPELLINGS[name] = spelling
+        base_name, qualifiers, declarator, dims = spelling
+        t = self._find_named(base_name, name).qualified(qualifiers)
+        for step in declarator:
+            t = pointer_type(t, self.pointer_size) if step is None else t.qualified(step)
+        for length in reversed(dims):
+            t = array_type(t, length)
+        return t
+
+    def _parse(self, name: str) -> "_Spelling":
+        """Split "const struct foo *const [4]" into the named type, its qualifiers, the pointer
+        declarator (None for each ``*``, else a qualifier of the pointer before) and array lengths."""
         text = " ".join(name.split())
-        # Split "const struct foo *const [4]" into specifiers and an abstract declarator.
         cut = len(text)
         for i, ch in enumerate(text):
             if ch in "*[(":
@@ -500,10 +585,8 @@ class TypeIndexBase:
                 base_words.append(w)
         if not base_words:
             raise TypeNotFoundError(f"no type name in {name!r} (searched {self.source})")
-        base_name = " ".join(base_words)
-        t = self._find_named(base_name, name).qualified(qualifiers)
-        # Declarator: pointers (each optionally qualified) then array suffixes.
         pos = 0
+        declarator: List[Optional[Qualifiers]] = []
         dims: List[Optional[int]] = []
         while pos < len(rest):
             m = _SPELLING.match(rest, pos)
@@ -514,15 +597,13 @@ class TypeIndexBase:
             if star:
                 if dims:
                     raise TypeNotFoundError(f"cannot parse type spelling {name!r} (searched {self.source})")
-                t = pointer_type(t, self.pointer_size)
+                declarator.append(None)
             elif qual:
-                t = t.qualified(Qualifiers[qual.upper()])
+                declarator.append(Qualifiers[qual.upper()])
             else:
                 dims.append(int(dim, 0) if dim else None)
             pos = m.end()
-        for length in reversed(dims):
-            t = array_type(t, length)
-        return t
+        return " ".join(base_words), qualifiers, tuple(declarator), tuple(dims)
 
     def _find_named(self, base_name: str, spelled: str) -> Type:
         tag = _TAG.match(base_name)
