@@ -1,0 +1,130 @@
+"""A command line imports what it runs and no more (issue 18: start-up), and ``--timings`` says where
+its time went.  Each check runs pycore in a fresh interpreter: what an earlier test imported must not
+hide an eager import."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from corpus import SAMPLE
+
+SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
+needs_sample = pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
+
+# What no command reading one dump imports: the analysis layer and the commands that use it, the
+# HTML report's jinja2, rich (drawn only on a terminal; these runs have none), dask, the installed
+# metadata (only --version and info read it) and the prompt's modules.
+NEVER_FOR_A_DUMP_COMMAND = ("pycore.analysis", "pycore.cli.triage", "pycore.cli.triage_html", "pycore.cli.trouble",
+                            "pycore.cli.oom", "pycore.cli.shell", "pycore.cli.crash", "jinja2", "rich", "dask",
+                            "importlib.metadata", "email", "zipfile", "IPython", "readline", "capstone", "drgn")
+OTHER_COMMANDS = ("ps", "log", "sysinfo", "bt", "kmem", "mod", "runq", "rd", "info")
+
+
+def loaded_modules(argv, env=None):
+    """The modules loaded once ``pycore ARGV`` ran in a fresh interpreter, with its exit status."""
+    code = ("import json, sys\n"
+            "from pycore.cli import main\n"
+            "try:\n"
+            f"    status = main({list(argv)!r})\n"
+            "except SystemExit as done:\n"
+            "    status = done.code\n"
+            "sys.stdout.flush()\n"
+            "sys.stderr.write('\\n' + json.dumps({'status': status, 'modules': sorted(sys.modules)}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **(env or {})})
+    report = json.loads(result.stderr.rsplit("\n", 1)[1])
+    return report["status"], set(report["modules"])
+
+
+def offending(modules, names):
+    return sorted(m for m in modules if any(m == name or m.startswith(name + ".") for name in names))
+
+
+@needs_sample
+@pytest.mark.parametrize("command,module", [("ps", "ps"), ("log", "log"), ("sys", "sysinfo")])
+def test_a_dump_command_imports_only_its_own_module(command, module):
+    status, modules = loaded_modules([command, SAMPLE_DUMP])
+    assert status == 0
+    assert f"pycore.cli.{module}" in modules
+    others = [f"pycore.cli.{name}" for name in OTHER_COMMANDS if name != module]
+    assert offending(modules, NEVER_FOR_A_DUMP_COMMAND + tuple(others)) == []
+
+
+@needs_sample
+@pytest.mark.xfail(strict=True, reason="pycore/symbols/elfsyms.py imports pyelftools (and through it pdb) at "
+                                       "import; a dump without --vmlinux never reads an ELF symbol table")
+def test_a_dump_command_without_vmlinux_does_not_load_pyelftools():
+    status, modules = loaded_modules(["ps", SAMPLE_DUMP])
+    assert status == 0
+    assert offending(modules, ("elftools", "pdb")) == []
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]])
+def test_help_and_version_import_no_command(argv):
+    status, modules = loaded_modules(argv)
+    assert status == 0
+    commands = [m for m in modules if m.startswith("pycore.cli.") and m not in
+                ("pycore.cli.command", "pycore.cli.common", "pycore.cli.output")]
+    assert commands == []
+    assert offending(modules, ("pycore.kernel", "pycore.analysis", "rich", "jinja2")) == []
+
+
+def test_only_version_reads_the_installed_metadata():
+    assert "importlib.metadata" not in loaded_modules(["--help"])[1]
+    assert "importlib.metadata" in loaded_modules(["--version"])[1]
+
+
+def timed(argv, env=None):
+    result = subprocess.run([sys.executable, "-m", "pycore"] + argv, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **(env or {})})
+    lines = result.stderr.splitlines()
+    assert "pycore timings:" in lines, result.stderr
+    phases = {}
+    for line in lines[lines.index("pycore timings:") + 1:]:
+        name, seconds, unit = line.split()
+        assert unit == "s"
+        phases[name] = float(seconds)
+    return result, phases
+
+
+@needs_sample
+@pytest.mark.parametrize("argv,env", [(["--timings", "sys", SAMPLE_DUMP], None),
+                                      (["sys", SAMPLE_DUMP], {"PYCORE_TIMINGS": "1"})])
+def test_timings_name_every_phase_and_add_up_to_the_total(argv, env):
+    result, phases = timed(argv, env)
+    assert result.returncode == 0 and "KERNEL:" in result.stdout
+    assert list(phases) == ["import", "open", "symbols", "types", "work", "render", "other", "total"]
+    assert all(seconds >= 0 for seconds in phases.values())
+    parts = [seconds for name, seconds in phases.items() if name != "total"]
+    # Each value is rounded to the millisecond: the sum may differ from the total by half of one per part.
+    assert sum(parts) == pytest.approx(phases["total"], abs=0.0005 * len(parts))
+    assert sum(parts) - phases["other"] <= phases["total"] + 0.0005 * len(parts)
+    assert phases["symbols"] > 0 and phases["types"] > 0  # the sample's kallsyms and BTF were decoded
+
+
+@needs_sample
+def test_no_timings_without_the_flag_or_the_variable():
+    result = subprocess.run([sys.executable, "-m", "pycore", "sys", SAMPLE_DUMP], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYCORE_TIMINGS": "0"})
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_timings_after_the_command_is_a_usage_error():
+    result = subprocess.run([sys.executable, "-m", "pycore", "sys", "any-vmcore", "--timings"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2 and "unrecognized arguments: --timings" in result.stderr
+
+
+def test_ctrl_c_in_a_dump_command_under_json_is_a_json_error(monkeypatch, capsys):
+    from pycore.cli import common, main
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common, "open_from_args", interrupted)
+    assert main(["info", "any-vmcore", "--json"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert json.loads(captured.err) == {"error": "interrupted", "command": "info"}
