@@ -30,6 +30,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "ascii": ("eval", "the characters in a number, or the ASCII table (crash's ascii)"),
     "ptob": ("eval", "page frame numbers to bytes (crash's ptob)"),
     "btop": ("eval", "bytes to page frame numbers (crash's btop)"),
+    "sym": ("sym", "symbols by name, address or part of a name (crash's sym)"),
     "trouble": ("trouble", "find OOM kills, disk errors, oopses, lockups and panics in a kernel log"),
     "oom": ("oom", "explain each oom-killer report in a kernel log"),
     "shell": ("shell", "interactive Python with the dump loaded as prog"),

@@ -1,0 +1,188 @@
+"""``pycore sym DUMP NAME|ADDRESS ...``: kernel symbols as crash 9's ``sym`` shows them: by name (every
+symbol of that name), by address (symbol+offset, the kernel's or a module's), ``-q`` by part of a
+name, ``-l`` all of them, ``-n``/``-p`` with the next or previous symbol.
+
+A text symbol is followed by its ``file: line`` when the vmlinux (and its DWARF) is given, as crash
+prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it).  Any kernel version."""
+import argparse
+from typing import Any, Callable, Dict, List, Optional
+
+from ..errors import PycoreError
+from ..program import Program
+from ..symbols.table import Symbol, SymbolTable
+from .command import Collected, DumpCommand
+
+# nm's letters for an ELF symbol's kind, where the dump's kallsyms do not give the kernel's own.
+_ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
+_MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-l", dest="list_all", action="store_true", help="list every kernel symbol")
+    parser.add_argument("-q", dest="query", metavar="STRING", help="the symbols whose names contain STRING")
+    parser.add_argument("-n", dest="next", action="store_true", help="also show the next symbol")
+    parser.add_argument("-p", dest="previous", action="store_true", help="also show the previous symbol")
+    parser.add_argument("what", metavar="NAME|ADDRESS", nargs="*", help="symbol names or hexadecimal addresses")
+
+
+class _Shower:
+    """Rows of crash's ``show_symbol``: address, letter, name (+offset, [module]), and the source
+    line of a text address when the vmlinux's DWARF is there."""
+
+    def __init__(self, prog: Program):
+        self.prog = prog
+        self._letters: Optional[Callable[[Symbol], str]] = None
+        self._lines = None
+        self._lines_error: Optional[str] = None
+
+    def letter(self, symbol: Symbol) -> str:
+        if self._letters is None:
+            self._letters = _letter_source(self.prog)
+        return self._letters(symbol)
+
+    def line(self, address: int) -> Optional[str]:
+        if not self.prog.vmlinux or self._lines_error is not None:
+            return None
+        if self._lines is None:
+            from ..types.dwarf_lines import LineTable
+
+            try:
+                self._lines = LineTable(self.prog.vmlinux, self.prog.vmcoreinfo.kernel_offset or 0)
+            except PycoreError as error:
+                self._lines_error = str(error)
+                return None
+        found = self._lines.line(address)
+        return f"{found[0]}: {found[1]}" if found else None
+
+    def row(self, symbol: Symbol, offset: int = 0, module: Optional[str] = None, lines: bool = True) -> Dict[str, Any]:
+        letter = self.letter(symbol)
+        address = symbol.address + offset
+        text = letter in "Tt"
+        return {"address": address, "type": letter, "name": symbol.name, "offset": offset, "module": module,
+                "text": text, "line": self.line(address) if text and lines else None, "show_line": lines}
+
+    def close(self) -> None:
+        if self._lines is not None:
+            self._lines.close()
+
+
+def _letter_source(prog: Program) -> Callable[[Symbol], str]:
+    """The type letter of a symbol: its own where the table keeps letters (kallsyms, System.map),
+    else that of the same symbol in the dump's kallsyms (a vmlinux's ELF symtab keeps kinds only),
+    else nm's letter for the kind."""
+    table = prog.symbols
+    if all(len(symbol.kind) == 1 for symbol in table.symbols_at(table.start)):
+        return lambda symbol: symbol.kind
+    from .. import debuginfo
+
+    try:
+        kallsyms: Optional[SymbolTable] = debuginfo.load_symbols(prog.vmcoreinfo, None, None, prog.arch.read)
+    except PycoreError:
+        kallsyms = None
+
+    def letter(symbol: Symbol) -> str:
+        if kallsyms is not None:
+            for candidate in kallsyms.symbols_at(symbol.address):
+                if candidate.name == symbol.name:
+                    return candidate.kind
+        return _ELF_LETTERS.get(symbol.kind, "?")
+    return letter
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    if not (args.what or args.query is not None or args.list_all):
+        raise PycoreError("sym needs a symbol name, an address, -q STRING or -l")
+    shower = _Shower(prog)
+    table = prog.symbols
+    rows: List[Dict[str, Any]] = []
+    warnings: List[str] = []
+    try:
+        if args.list_all:
+            rows += [shower.row(symbol, lines=False) for symbol in table]
+        if args.query is not None:
+            found = table.search(args.query)
+            rows += [shower.row(symbol, lines=False) for symbol in found] or [{"none_found": True}]
+        for word in args.what:
+            rows += _lookup(prog, shower, table, word, args, warnings)
+    finally:
+        shower.close()
+    return Collected({"symbols": rows}, warnings)
+
+
+def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args: argparse.Namespace,
+            warnings: List[str]) -> List[Dict[str, Any]]:
+    rows: List[Dict[str, Any]] = []
+    address = _hexadecimal(word)
+    if address is None:
+        named = table.symbols_named(word)
+        if not named:
+            return [{"not_found": word, "alternatives": [shower.row(s, lines=False) for s in table.search(word)]}]
+        for symbol in named:
+            rows += _with_neighbours(shower, table, symbol, 0, None, args)
+        return rows
+    found = table.nearest(address)
+    if found is not None:
+        return _with_neighbours(shower, table, found[0], found[1], None, args)
+    if _MODULE_SPACE[0] <= address < _MODULE_SPACE[1]:
+        from ..kernel import module
+
+        hit = module.symbol_lookup(prog, address)
+        if hit is not None:
+            return [shower.row(hit[0], hit[1], hit[2])]
+        return [{"not_found": word, "alternatives": None}]
+    warnings.append(f"invalid address: {word}")
+    return rows
+
+
+def _with_neighbours(shower: _Shower, table: SymbolTable, symbol: Symbol, offset: int, module: Optional[str],
+                     args: argparse.Namespace) -> List[Dict[str, Any]]:
+    rows = []
+    if args.previous:
+        before = table.neighbour(symbol, -1)
+        if before is not None:
+            rows.append(shower.row(before))
+    rows.append(shower.row(symbol, offset, module))
+    if args.next:
+        after = table.neighbour(symbol, 1)
+        if after is not None:
+            rows.append(shower.row(after))
+    return rows
+
+
+def _hexadecimal(word: str) -> Optional[int]:
+    """crash's ``hexadecimal()``: an address is all hexadecimal digits (``0x`` optional)."""
+    digits = word[2:] if word[:2].lower() == "0x" else word
+    if digits and all(c in "0123456789abcdefABCDEF" for c in digits):
+        return int(digits, 16)
+    return None
+
+
+def symbol_line(row: Dict[str, Any]) -> str:
+    """One line of crash's ``show_symbol``: ``ADDRESS (L) NAME[+OFFSET] [MODULE]``, then for a text
+    symbol a space and its ``file: line`` (nothing after the space without DWARF)."""
+    name = row["name"] + (f"+{row['offset']}" if row["offset"] else "")
+    if row["module"]:
+        name += f" [{row['module']}]"
+    line = f"{row['address']:x} ({row['type']}) {name}"
+    if row["text"] and row["show_line"]:
+        line += " " + (row["line"] or "")
+    return line
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    lines = []
+    for row in data["symbols"]:
+        if row.get("none_found"):
+            lines.append("(none found)")
+        elif "not_found" in row:
+            lines.append(f"symbol not found: {row['not_found']}")
+            if row["alternatives"] is not None:
+                lines.append("possible alternatives:")
+                lines += [f"  {symbol_line(r)}" for r in row["alternatives"]] or ["  (none found)"]
+        else:
+            lines.append(symbol_line(row))
+    return "\n".join(lines)
+
+
+COMMAND = DumpCommand("sym", _add_arguments, collect, render,
+                      description="Translate symbols to addresses and back, as crash's sym does.")
