@@ -24,8 +24,9 @@ class _Types(TypeIndexBase):
 
 
 def kernel_types(xa_chunk: int = 64) -> _Types:
-    """rb_node, rb_root, rb_root_cached, xarray and xa_node as x86_64 kernels lay them out, and
-    ``struct item`` (a key, then an rb_node) to hang on a tree."""
+    """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head and the parts of
+    cgroup_subsys_state the walkers read, laid out as on x86_64, and ``struct item`` (a key, then
+    an rb_node) to hang on a tree."""
     ulong = int_type("unsigned long", 8, False)
     uchar = int_type("unsigned char", 1, False)
     uint = int_type("unsigned int", 4, False)
@@ -45,7 +46,13 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
         Member("array", pointer_type(xarray), 128), Member("slots", array_type(void_p, xa_chunk), 384)])
     idr = struct_type("idr", 24, [Member("idr_rt", xarray, 0), Member("idr_base", uint, 128),
                                   Member("idr_next", uint, 160)])
-    return _Types({("struct", "rb_node"): rb_node, ("struct", "rb_root"): rb_root,
+    list_head = struct_type("list_head", 16, lambda: [
+        Member("next", pointer_type(list_head), 0), Member("prev", pointer_type(list_head), 64)])
+    css = struct_type("cgroup_subsys_state", 64, lambda: [
+        Member("sibling", list_head, 0), Member("children", list_head, 128), Member("parent", pointer_type(css), 256),
+        Member("flags", uint, 320), Member("serial_nr", int_type("u64", 8, False), 384)])
+    return _Types({("struct", "list_head"): list_head, ("struct", "cgroup_subsys_state"): css,
+                   ("struct", "rb_node"): rb_node, ("struct", "rb_root"): rb_root,
                    ("struct", "rb_root_cached"): rb_root_cached, ("struct", "item"): item,
                    ("struct", "xarray"): xarray, ("struct", "xa_node"): xa_node, ("struct", "idr"): idr,
                    ("", "unsigned long"): ulong, ("", "void"): void_type()})
