@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Pattern, Tuple
 
-__all__ = ["OPENERS", "Frame", "TaskLine", "opener", "panic_reason", "is_oops_followup", "parse_task_line",
-           "parse_frame", "parse_rip", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES", "oom_line"]
+__all__ = ["OPENERS", "Frame", "TaskLine", "TraceEntry", "opener", "panic_reason", "is_oops_followup",
+           "parse_task_line", "parse_frame", "parse_rip", "parse_trace_entry", "lock_site", "warning_location",
+           "is_report_prelude", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES", "oom_line"]
 
 # "Tainted: G  B  OE" (flags and padding), RHEL's "Tainted: G  L ------------" (its support mark), or
 # "Not tainted"; then the release, in parentheses on 2.6.2x i386.
@@ -37,9 +38,41 @@ OPENERS: Dict[str, Pattern[str]] = {
                        r"BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|sleeping function called)|"
                        r"(?:divide error|invalid opcode|stack segment|double fault): |Kernel stack is corrupted|"
                        r"Bad mode in )"),
-    "warning": re.compile(r"^(?:\S+: )?WARNING: (?:CPU: \d+ PID: \d+ )?at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?"),
+    # 2.6.2x-6.x "WARNING: CPU: 1 PID: 2 at file:line func+0x1/0x2"; 7.0 "WARNING: file:line at func+0x1/0x2, CPU#1: comm/pid".
+    "warning": re.compile(r"^(?:\S+: )?WARNING: (?:CPU: \d+ PID: \d+ )?(?:at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?|"
+                          r"(?P<at_new>\S+:\d+) at (?P<function_new>[\w.]+)\+\S*, CPU#\d+: )"),
     "bug": re.compile(r"^(?:\S+: )?BUG: "),
     "oom": re.compile(r"^(?P<comm>.+?) invoked oom-killer: (?P<rest>.*)$"),
+    # The debugging reports (sanitizers, lockdep, kmemleak, refcount_t, might_sleep), and the oopses with a
+    # cause of their own; after the kinds above so that :func:`opener` keeps its 2.6.18-6.x answers, and
+    # tried before "oops"/"warning"/"bug" by callers that tell them apart (trouble's report table).
+    "kasan": re.compile(r"^(?:\S+: )?BUG: KAS(?:AN|an): (?P<bug>[\w -]+?)(?: on address \S+)? in "
+                        r"(?P<function>[\w.$]+)"),
+    "kmsan": re.compile(r"^(?:\S+: )?BUG: KMSAN: (?P<bug>[\w-]+) in (?P<function>[\w.$]+)"),
+    "kcsan": re.compile(r"^(?:\S+: )?BUG: KCSAN: (?P<bug>data-race|assert: race) in (?P<first>[\w.$]+)(?:\+\S+)?"
+                        r"(?: \[\w+\])?(?: / (?P<second>[\w.$]+))?"),
+    "kfence": re.compile(r"^(?:\S+: )?BUG: KFENCE: (?P<bug>[\w-]+(?: (?:read|write))?) in (?P<function>[\w.$]+)"),
+    # 5.x+ "UBSAN: shift-out-of-bounds in file:line"; to 5.9 "UBSAN: Undefined behaviour in file:line".
+    "ubsan": re.compile(r"^(?:\S+: )?UBSAN: (?P<bug>[\w-]+|Undefined behaviour) in \S+"),
+    # lockdep, 2.6.x-4.x in brackets ("[ INFO: possible circular locking dependency detected ]").
+    "lockdep": re.compile(r"^(?:\[ )?(?:INFO|WARNING): (?P<what>possible circular locking dependency detected|"
+                          r"possible recursive locking detected|inconsistent lock state|bad unlock balance detected!?|"
+                          r"held lock freed!?|suspicious RCU usage\.?|lock held when returning to user space!?|"
+                          r"possible irq lock inversion dependency detected|"
+                          r"\w+-safe -> \w+-unsafe lock order detected|lock held at task exit time!?|"
+                          r"Nested lock was not taken|possible deadlock)"),
+    # kmemleak's report (/sys/kernel/debug/kmemleak, or the console with kmemleak.verbose=1).
+    "kmemleak": re.compile(r"^(?:kmemleak: )?unreferenced object 0x[0-9a-f]+ \(size \d+\):"),
+    # lib/refcount.c, 4.11+ (WARN_ONCE text; "refcount_t: decrement hit 0" 5.5+).
+    "refcount": re.compile(r"^refcount_t: (?P<what>saturated; leaking memory|underflow; use-after-free|"
+                           r"addition on 0; use-after-free|addition resulted in overflow|decrement hit 0|"
+                           r"increment on 0; use-after-free)"),
+    "sleeping": re.compile(r"^(?:<\d>)?(?:BUG|Debug): sleeping function called from invalid context at (?P<at>\S+)"),
+    "atomic_schedule": re.compile(r"^BUG: scheduling while atomic: (?P<task>\S+)"),
+    # lib/list_debug.c (2.6.x "list_del corruption. next->prev should be", 5.x "list_add corruption. prev->next").
+    "list_corruption": re.compile(r"^(?P<op>list_add|list_del|list_add_rcu|hlist_\w+|list_\w+) corruption[.,]"),
+    # x86 CONFIG_VMAP_STACK, 4.9+.
+    "stack_overflow": re.compile(r"^BUG: stack guard page was hit at"),
 }
 
 # Lines after an oops's first line that restate it ("BUG: unable to handle" is followed by "IP:",
@@ -155,13 +188,74 @@ def parse_rip(text: str) -> Optional[Frame]:
     return _frame(match, True) if match else None
 
 
+@dataclass(frozen=True)
+class TraceEntry:
+    """One entry of a stack as any kernel or symbolizer prints it, reduced to what names a culprit:
+    the function, its module, whether the unwinder was sure of it (no ``?``) and whether it is an
+    ``[inline]`` entry that a symbolizer added for the frame on the next line with the same address."""
+
+    function: str
+    module: Optional[str] = None
+    reliable: bool = True
+    inline: bool = False
+
+
+_ADDRESS_PREFIX = r"^\s*(?:\[<[0-9a-f]+>\]\s*){0,2}(?P<guess>\?\s+)?"
+# Forms without an offset: syzkaller/decode_stacktrace.sh "func file.c:12 [inline]" (the inlined callee of the
+# next frame), faddr2line's "func (file.c:12)", and arm's "[<c0123456>] (func+0x1/0x2) from [<c0123460>]".
+_INLINE_ENTRY = re.compile(_ADDRESS_PREFIX + r"(?P<function>[A-Za-z_$][\w.$]*) [\w./+-]+:\d+(?::\d+)? \[inline\]\s*$")
+_DECODED_ENTRY = re.compile(_ADDRESS_PREFIX + r"(?P<function>[A-Za-z_$][\w.$]*) \([\w./+-]+\.\w+:\d+")
+_ARM_ENTRY = re.compile(r"^\s*\[<[0-9a-f]+>\] \((?P<function>[A-Za-z_$][\w.$]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?"
+                        r"(?: \[(?P<module>\w+)\])?\) from ")
+
+
+def parse_trace_entry(text: str) -> Optional[TraceEntry]:
+    """The stack entry ``text`` prints in any of the forms above or :func:`parse_frame`'s, else None."""
+    frame = parse_frame(text)
+    if frame is not None:
+        return TraceEntry(frame.function, frame.module, frame.reliable)
+    match = _INLINE_ENTRY.match(text)
+    if match:
+        return TraceEntry(match["function"], reliable=not match["guess"], inline=True)
+    match = _DECODED_ENTRY.match(text) or _ARM_ENTRY.match(text)
+    if match:
+        return TraceEntry(match["function"], match.groupdict().get("module"),
+                          reliable=not match.groupdict().get("guess"))
+    return None
+
+
+# lockdep's lock lines: "(&bdev->bd_mutex){+.+.}, at: blkdev_reread_part+0x1e/0x40", to 4.x with the address.
+_LOCK_SITE = re.compile(r"\bat: (?:\[<[0-9a-f]+>\]\s*)?(?P<function>[A-Za-z_$][\w.$]*)\+0x")
+
+
+def lock_site(text: str) -> Optional[str]:
+    """The function a lockdep lock line says the lock was taken in (``..., at: func+0x1e/0x40``), else None."""
+    match = _LOCK_SITE.search(text)
+    return match["function"] if match else None
+
+
+def warning_location(match: "re.Match[str]") -> Tuple[Optional[str], Optional[str]]:
+    """``(file:line, function)`` of an ``OPENERS["warning"]`` match, in the 2.6.2x-6.x or the 7.0 form."""
+    return match["at"] or match["at_new"], match["function"] or match["function_new"]
+
+
+# Lines printed just before a report's first line: WARN/BUG's cut mark, the rule that opens a sanitizer or
+# lockdep report, and syzkaller's own "BUG: memory leak" over kmemleak's report.
+_PRELUDE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|BUG: memory leak)\s*$")
+
+
+def is_report_prelude(text: str) -> bool:
+    """True for the lines that announce the report on the next line (``[ cut here ]``, ``=====``)."""
+    return bool(_PRELUDE.match(text))
+
+
 #: What a line inside a multi-line report (oops, warning, lockup, hung task) is, by kind; a line of
 #: none of these kinds ends the report body.
 BODY_LINES: Tuple[Tuple[str, Pattern[str]], ...] = (
     ("frame", _FRAME),
     ("frame_address", re.compile(r"^\s*\[<[0-9a-f]+>\]")),
     ("stack_marker", re.compile(r"^\s*<(?:/?IRQ|/?TASK|/?NMI|EOI|/?SOFTIRQ)>")),
-    ("call_trace", re.compile(r"^\s*(?:Call [Tt]race:|Backtrace:)")),
+    ("call_trace", re.compile(r"^\s*(?:Call [Tt]race:|Backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:)")),
     ("stack", re.compile(r"^\s*(?:Stack:|<d>)")),
     ("code", re.compile(r"^\s*Code:")),
     ("exception_stack", re.compile(r"^\s*Exception stack")),
@@ -177,6 +271,17 @@ BODY_LINES: Tuple[Tuple[str, Pattern[str]], ...] = (
     ("unreliable", re.compile(r"^\s*\? ")),
     ("note", re.compile(r"^\s*(?:note: |task: [0-9a-f]+ )")),
     ("stack_words", re.compile(r"^\s*(?:<d>\s*)?(?:[0-9a-f]{8,16}\s+)*[0-9a-f]{8,16}\s*$")),
+    # A symbolized stack's entries without an offset, and an unwinder's bare address.
+    ("frame_inline", _INLINE_ENTRY),
+    ("frame_decoded", _DECODED_ENTRY),
+    ("frame_arm", _ARM_ENTRY),
+    ("frame_address", re.compile(r"^\s*0x[0-9a-f]+\s*$")),
+    # arm64 "pstate:"/"pc :"/"x29:", i386 "eax: 00000048", 2.6.x "CPU:    0" and the oops flags line ("SMP ").
+    ("registers", re.compile(r"^\s*(?:pstate|pc|lr|sp|x\d+)\s*: |^\s*(?:e[abcd]x|e[sd]i|ebp|esp|[defgs]s): [0-9a-f]{4}|"
+                             r"^\s*CPU:\s+\d+\s*$|^\s*(?:SMP|PREEMPT|DEBUG_PAGEALLOC|KASAN|NOPTI|PTI)(?:\s+\w+)*\s*$")),
+    # Lines the oops path prints about itself: ftrace's dump, lost console lines, i386 2.6.x's unwinder.
+    ("oops_notes", re.compile(r"^\s*(?:Dumping ftrace buffer:|\(ftrace buffer empty\)|Lost \d+ message\(s\)!|"
+                              r"DWARF2 unwinder stuck at|Leftover inexact backtrace:|={23}\s*$)")),
 )
 
 

@@ -27,7 +27,9 @@ class LogRecord:
     ``timestamp`` is seconds since boot (printk time), ``wallclock`` the date the
     log writer stamped, ``program`` the syslog tag (``"kernel"`` for kernel lines,
     None when the source does not say, as in dmesg), ``text`` the message with
-    every prefix removed, ``raw`` the line as read and ``lineno`` its 1-based line.
+    every prefix removed, ``raw`` the line as read, ``lineno`` its 1-based line and
+    ``caller`` the printk caller id ("T123" a task, "C1" a CPU in interrupt context;
+    5.1+ with CONFIG_PRINTK_CALLER), which tells interleaved reports apart.
     """
 
     text: str
@@ -38,6 +40,7 @@ class LogRecord:
     program: Optional[str] = None
     raw: str = field(default="", compare=False)
     lineno: int = 0
+    caller: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.raw:
@@ -67,7 +70,9 @@ _BOOT_TIME = re.compile(r"^\[\s*(\d+\.\d+)\]\s?")
 # dmesg -H: "[Jan 6 07:32] first line" then "[  +0.000123] next": neither is time since boot.
 _HUMAN_TIME = re.compile(r"^\[(?:\s*\+\d+\.\d+|\w{3}\s?\d{1,2} \d\d:\d\d)\]\s?")
 _EMBEDDED_TIME = re.compile(r"\[\s*\d+\.\d{6}\]\s")
-_CALLER = re.compile(r"^\[\s*[TC]\d+\]\s?")
+_CALLER = re.compile(r"^\[\s*(?P<caller>[TC]\d+)\]\s?")
+# A priority after the prefixes, as a syslog writer leaves it: "kernel:  <3>BUG: sleeping function called".
+_LATE_PRIORITY = re.compile(r"^\s?<([0-7])>(?=\S)")
 _DMESG_T = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4})\]\s?")
 _SYSLOG = re.compile(r"^(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(?P<day>\d{1,2})"
                      r" (?P<hms>\d\d:\d\d:\d\d)(?P<frac>\.\d+)? (?P<host>\S+) "
@@ -76,10 +81,11 @@ _ISO = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z
                   r"(?P<host>\S+) (?P<prog>[^\s:\[]+)(?:\[\d+\])?: ?(?P<rest>.*)$")
 
 
-def _strip_kernel_prefixes(text: str) -> Tuple[str, Optional[float], Optional[int]]:
+def _strip_kernel_prefixes(text: str) -> Tuple[str, Optional[float], Optional[int], Optional[str]]:
     """Remove the priority, boot time and caller prefixes printk output may carry."""
     level = None
     timestamp = None
+    caller = None
     match = _PRIORITY.match(text)
     if match:
         level = int(match.group(1)) & 7
@@ -92,19 +98,20 @@ def _strip_kernel_prefixes(text: str) -> Tuple[str, Optional[float], Optional[in
     if match:
         timestamp = float(match.group(1))
         text = text[match.end():]
-        caller = _CALLER.match(text)
-        if caller:
-            text = text[caller.end():]
+        found = _CALLER.match(text)
+        if found:
+            caller = found["caller"]
+            text = text[found.end():]
     else:
         match = _HUMAN_TIME.match(text)
         if match:
             text = text[match.end():]
     if level is None:
-        match = _PRIORITY.match(text)
+        match = _PRIORITY.match(text) or _LATE_PRIORITY.match(text)
         if match:
             level = int(match.group(1)) & 7
             text = text[match.end():]
-    return text, timestamp, level
+    return text, timestamp, level, caller
 
 
 def _parse_line(raw: str, lineno: int, year: int) -> LogRecord:
@@ -136,14 +143,14 @@ def _parse_line(raw: str, lineno: int, year: int) -> LogRecord:
                 wallclock = datetime(int(full_year), _MONTHS.get(month, 1), int(day),
                                      int(hour), int(minute), int(second))
                 line = line[match.end():]
-    text, timestamp, level = _strip_kernel_prefixes(line)
+    text, timestamp, level, caller = _strip_kernel_prefixes(line)
     if wallclock is None and timestamp is None and level is None:
         # A console capture can run kernel output into a prompt: "login: [ 12.3] ...".
         embedded = _EMBEDDED_TIME.search(line)
         if embedded:
-            text, timestamp, level = _strip_kernel_prefixes(line[embedded.start():])
+            text, timestamp, level, caller = _strip_kernel_prefixes(line[embedded.start():])
     return LogRecord(text=text, timestamp=timestamp, wallclock=wallclock, host=host,
-                     level=level, program=program, raw=raw.rstrip("\r\n"), lineno=lineno)
+                     level=level, program=program, raw=raw.rstrip("\r\n"), lineno=lineno, caller=caller)
 
 
 def parse_log(lines: Iterable[str], year: Optional[int] = None) -> Iterator[LogRecord]:
@@ -170,7 +177,8 @@ def read_log(source: Union[str, Path], year: Optional[int] = None) -> List[LogRe
     return list(parse_log(text.splitlines(), year=year))
 
 
-_ELISION = re.compile(r"^\s*(?:<snip>|\.\.\..*|….*)?\s*$")
+# lockdep's own "... which became HARDIRQ-irq-safe at:" and "... acquired at:" lines are report lines, not elisions.
+_ELISION = re.compile(r"^\s*(?:<snip>|\.\.\.(?! (?:which became|key +at|acquired at)).*|….*)?\s*$")
 
 
 def is_elision(text: str) -> bool:

@@ -1,17 +1,20 @@
-"""Find what went wrong in a kernel log: OOM kills, storage failures, oopses,
-warnings, lockups, hung tasks, RCU stalls, hardware errors and panics, with the
-common noise (TCP window complaints, firewall log lines) set apart.
+"""Find what went wrong in a kernel log: every report the kernel prints (sanitizers, lockdep, kmemleak,
+refcount_t, oopses, BUG and WARNING, lockups, hung tasks, RCU stalls, panics), OOM kills, storage and
+hardware errors, with the common noise (TCP window complaints, firewall log lines) set apart.
 
-Multi-line reports (a trace, an OOM report) become one event; repeats of the
-same event are merged with a count. Message formats are those of 2.6.18 to 6.x.
+Each report becomes one event spanning its lines, titled as kernel developers title it (:mod:`.reports`);
+lines of other CPUs (printk caller ids) and other programs in between are left out of it. Repeats of the
+same event are merged with a count. Message formats are those of 2.6.18 to 7.x.
 """
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern
 
-from .grammar import OPENERS, is_report_body, oom_line, parse_frame, parse_rip, parse_task_line
+from .grammar import (OPENERS, body_line_kind, is_report_body, is_report_prelude, oom_line, parse_frame, parse_rip,
+                      parse_task_line, warning_location)
 from .logtext import LogRecord, is_elision
 from .oom import OomReport, autopsy, parse_oom_reports
+from .reports import REPORT_KINDS, ReportKind, report_title
 
 __all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_oom"]
 
@@ -19,6 +22,8 @@ __all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_o
 SEVERITIES = ["critical", "error", "warning", "noise"]
 
 MAX_EVIDENCE_LINES = 60
+#: A report still printing after this many seconds of silence has lost its end: what follows is not part of it.
+REPORT_GAP_SECONDS = 10.0
 
 
 @dataclass
@@ -37,14 +42,15 @@ class Event:
     last_line: int = 0
     lines: List[str] = field(default_factory=list)
     details: Dict[str, Any] = field(default_factory=dict)
+    corrupted: bool = False
     key: str = field(default="", repr=False)
 
     def to_dict(self) -> Dict[str, Any]:
-        """A JSON-ready dict of the event."""
+        """A JSON-ready dict of the event; ``corrupted`` marks a report cut short (its title kept)."""
         return {"kind": self.kind, "severity": self.severity, "title": self.title, "count": self.count,
                 "first": self.first, "last": self.last, "first_line": self.first_line,
-                "last_line": self.last_line, "explanation": self.explanation, "advice": self.advice,
-                "details": self.details, "lines": self.lines}
+                "last_line": self.last_line, "corrupted": self.corrupted, "explanation": self.explanation,
+                "advice": self.advice, "details": self.details, "lines": self.lines}
 
 
 @dataclass
@@ -72,14 +78,57 @@ class TroubleReport:
 
 @dataclass
 class _Occurrence:
+    """One report or message being read: its rule, its first line's match, its lines so far and where in
+    the report the next line falls (``open``: any line of the stream, ``trace``: stack and register lines
+    only, ``closed``: after the report's end line)."""
+
     rule: "_Rule"
     match: "re.Match[str]"
     records: List[LogRecord]
+    phase: str = "trace"
+    seen_trace: bool = False
+
+    def __post_init__(self) -> None:
+        report = self.rule.report
+        self.phase = "open" if report is not None and report.is_open else "trace"
+
+    def takes(self, record: LogRecord, text: str) -> bool:
+        """Whether ``record`` (``text`` stripped) continues this report; updates the phase."""
+        rule, report = self.rule, self.rule.report
+        if rule.absorb and rule.absorb(self.match, text):
+            return True
+        if report is not None and report.followup and report.followup.match(text):
+            return True
+        if (report is not None and report.early_followup and not self.seen_trace
+                and report.early_followup.match(text)):
+            return True
+        if _find_anchor(text)[0] is not None or self.phase == "closed":
+            return False
+        if self.phase == "open":
+            if _silence(self.records[-1], record) > REPORT_GAP_SECONDS:
+                return False
+            if report.end and report.end.match(text):
+                self.phase = "closed"
+            elif report.open_until and report.open_until.match(text):
+                self.phase = "trace"
+            return True
+        if not rule.trace_body or not is_report_body(text):
+            return False
+        self.seen_trace = self.seen_trace or body_line_kind(text) == "call_trace"
+        return True
+
+
+def _silence(before: LogRecord, after: LogRecord) -> float:
+    """Seconds between two records by their printk times, 0 when either has none."""
+    if before.timestamp is None or after.timestamp is None:
+        return 0.0
+    return after.timestamp - before.timestamp
 
 
 @dataclass
 class _Rule:
-    """How to recognise one kind of event: the line that opens it and the lines that belong to it."""
+    """How to recognise one kind of event: the line that opens it, the lines that belong to it and, for
+    the kernel's reports, the report kind that titles it."""
 
     kind: str
     severity: str
@@ -92,6 +141,10 @@ class _Rule:
     key: Optional[Callable[[_Occurrence], str]] = None
     details: Optional[Callable[[_Occurrence], Dict[str, Any]]] = None
     grade: Optional[Callable[[str], str]] = None
+    report: Optional[ReportKind] = None
+    # Repeats are one event when their titles match (the debugging reports, which print no identity of their
+    # own); the others merge on their first line (a soft lockup's CPU and task, an oops's message).
+    merge_by_title: bool = False
 
 
 def _normalize(text: str) -> str:
@@ -225,7 +278,7 @@ _RULES: List[_Rule] = [
           "a recoverable problem into a panic.",
           absorb=lambda m, t: bool(re.match(r"\s*(?:Kernel Offset|---\[ end Kernel panic|Rebooting in|"
                                             r"Shutting down cpus|drm_kms_helper: panic)", t)),
-          trace_body=True, details=lambda o: _panic_details(o.match.group("reason"))),
+          trace_body=True, details=lambda o: _panic_details(o.match.group("reason")), report=REPORT_KINDS["panic"]),
     _Rule("soft_lockup", "error",
           OPENERS["soft_lockup"],
           "A CPU ran kernel code for longer than the watchdog threshold (about 20 s) without scheduling. "
@@ -237,13 +290,14 @@ _RULES: List[_Rule] = [
           details=lambda o: {key: value for key, value in (
               ("cpu", int(o.match.group("cpu") or o.match.group("cpu2"))),
               ("seconds", int(o.match.group("secs")) if o.match.group("secs") else None),
-              ("task", o.match.group("task"))) if value is not None}),
+              ("task", o.match.group("task"))) if value is not None},
+          report=REPORT_KINDS["soft_lockup"]),
     _Rule("hard_lockup", "critical", OPENERS["hard_lockup"],
           "A CPU stopped taking interrupts for several seconds: the NMI watchdog caught it stuck with "
           "interrupts off, typically on a spinlock taken in interrupt context, or a firmware/hardware hang.",
           "Read the trace for the lock or driver involved; consider kernel.hardlockup_panic=1 with kdump "
           "to capture the state. Check firmware (BIOS/SMI) updates.",
-          trace_body=True, details=lambda o: {"cpu": int(o.match.group("cpu"))}),
+          trace_body=True, details=lambda o: {"cpu": int(o.match.group("cpu"))}, report=REPORT_KINDS["hard_lockup"]),
     _Rule("hung_task", "error",
           OPENERS["hung_task"],
           "A task waited in uninterruptible sleep (state D) for over the hung-task timeout. It is usually "
@@ -252,10 +306,10 @@ _RULES: List[_Rule] = [
           "Check the storage under the task (I/O errors, multipath, NFS server). The trace shows what it "
           "waits on; jbd2/xfsaild/kworker writeback tasks point at the disk.",
           absorb=lambda m, t: bool(re.match(r"\s*(?:\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"|"
-                                            r"task:\S+\s+state:D|\S+\s+D\s+[0-9a-f]*\s*\d+\s+\d+)", t)),
+                                            r"task:\S+\s+state:D|\S+\s+D\s*[0-9a-f]*\s*\d+\s+\d+)", t)),
           trace_body=True, key=lambda o: f"hung_task {o.match.group('task')}",
           details=lambda o: {"task": o.match.group("task"), "pid": int(o.match.group("pid")),
-                             "seconds": int(o.match.group("secs"))}),
+                             "seconds": int(o.match.group("secs"))}, report=REPORT_KINDS["hung_task"]),
     _Rule("rcu_stall", "error",
           OPENERS["rcu_stall"],
           "RCU, the kernel's read-copy-update mechanism, could not finish a grace period because a CPU "
@@ -263,12 +317,85 @@ _RULES: List[_Rule] = [
           "interrupts disabled too long, or a starved virtual CPU.",
           "The CPUs listed and the NMI backtraces show where they were stuck. On VMs, check host "
           "overcommit; otherwise look for the driver or lock in the traces.",
-          absorb=lambda m, t: bool(re.match(r"\s*(?:rcu:\s+(?!INFO:)|\d+-[.O]{3,}|\(detected by|\(t=\d+ jiffies|"
+          absorb=lambda m, t: bool(re.match(r"\s*(?:rcu:\s*(?!\s|INFO:)|\d+-[.O!]{3,}|\(detected by|\(t=\d+ jiffies|"
                                             r"Task dump for CPU|NMI backtrace for cpu|Sending NMI from CPU|"
-                                            r"blocking rcu_node|\t)", t)),
+                                            r"blocking rcu_node|\t|All QSes seen|\w+ kthread starved for|"
+                                            r"Unless \w+ kthread gets|RCU grace-period kthread stack dump|"
+                                            r"Stack dump where RCU|\S+\s+R\s+running task|task:\S+\s+state:)", t)),
           trace_body=True, key=lambda o: f"rcu_stall {o.match.group('flavor')}",
           details=lambda o: {"flavor": o.match.group("flavor"),
-                             "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})}),
+                             "cpus": sorted({int(cpu) for cpu in re.findall(r"^rcu:\s+(\d+)-", _text(o), re.M)})},
+          report=REPORT_KINDS["rcu_stall"]),
+    _Rule("kasan", "critical", OPENERS["kasan"],
+          "KASAN, the kernel address sanitizer, caught an access to memory the code does not own: freed "
+          "memory (use-after-free), past the end of an object (out-of-bounds) or a second free. The kernel "
+          "carries on, but the memory may already be corrupted.",
+          "The first stack is the bad access, the Allocated/Freed stacks say whose object it was. Report it "
+          "with the whole report to the maintainers of the function in the title, or update the kernel.",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["kasan"], merge_by_title=True),
+    _Rule("kmsan", "error", OPENERS["kmsan"],
+          "KMSAN, the kernel memory sanitizer, saw a value that was never initialized decide a branch or leave "
+          "the kernel (to user space, a device or the network).",
+          "The stack is the use, 'Uninit was created at' the allocation; the fix initializes the memory there.",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["kmsan"], merge_by_title=True),
+    _Rule("kcsan", "warning", OPENERS["kcsan"],
+          "KCSAN, the kernel concurrency sanitizer, saw two CPUs touch the same memory at once without a lock "
+          "or an annotation (a data race); many are harmless, some lose updates.",
+          "Both stacks are in the report: mark the accesses (READ_ONCE/WRITE_ONCE, data_race()) or lock them.",
+          trace_body=True, report=REPORT_KINDS["kcsan"], merge_by_title=True),
+    _Rule("kfence", "critical", OPENERS["kfence"],
+          "KFENCE, the sampling memory-error detector of production kernels, caught an access to a freed or "
+          "out-of-bounds object or a corrupted guard.",
+          "The stack is the bad access; report it with the whole report (it samples, so it rarely repeats).",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["kfence"], merge_by_title=True),
+    _Rule("ubsan", "warning", OPENERS["ubsan"],
+          "UBSAN, the undefined-behaviour sanitizer, caught an operation C leaves undefined: a shift too "
+          "wide, an index past an array's end, a signed overflow or an invalid value loaded.",
+          "The file and line are in the first line, the caller in the stack; the value printed below it is "
+          "what the code did not expect (often from a corrupted disk image or a bad ioctl).",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["ubsan"], merge_by_title=True),
+    _Rule("lockdep", "warning", OPENERS["lockdep"],
+          "lockdep, the kernel's lock validator, saw locks taken in an order or context that can deadlock "
+          "(a cycle between two code paths, a lock taken in and out of interrupts) or released wrongly. "
+          "The deadlock has not necessarily happened yet.",
+          "The report names both locks and where each was taken; one of the paths has to take them in the "
+          "other order or drop one first. lockdep reports once per boot, so fix and re-test.",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["lockdep"], merge_by_title=True),
+    _Rule("kmemleak", "warning", OPENERS["kmemleak"],
+          "kmemleak found an allocated object no pointer refers to any more: memory leaked at the allocation "
+          "in the backtrace.",
+          "The backtrace is where it was allocated; the missing free is on an error or teardown path of the "
+          "function in the title. Repeated leaks grow the kernel's memory use until a reboot.",
+          trace_body=True, report=REPORT_KINDS["kmemleak"], merge_by_title=True),
+    _Rule("refcount", "error", OPENERS["refcount"],
+          "A reference count (refcount_t) went wrong: it was decremented below zero or used after reaching "
+          "zero (use-after-free), or saturated (a leak). The object was pinned to avoid worse damage.",
+          "The function in the title dropped or took a reference it did not own; look for an extra put on "
+          "an error path.",
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["refcount"], merge_by_title=True),
+    _Rule("sleeping_in_atomic", "error", OPENERS["sleeping"],
+          "Code that may sleep (a mutex, a GFP_KERNEL allocation) was called where sleeping is forbidden: "
+          "with a spinlock held, interrupts off or in interrupt context. It can deadlock or corrupt state.",
+          "The stack shows the sleeping call and its caller; 'Preemption disabled at' shows who made the "
+          "context atomic. Use a non-sleeping variant or move the call out of the atomic section.",
+          details=_oops_details, trace_body=True, report=REPORT_KINDS["sleeping"], merge_by_title=True),
+    _Rule("scheduling_while_atomic", "error", OPENERS["atomic_schedule"],
+          "A task called the scheduler while in atomic context (preemption disabled, a spinlock held): a "
+          "driver or kernel bug that can hang the CPU.",
+          "The stack shows what slept; find the lock or preempt_disable() left held before it.",
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["atomic_schedule"], merge_by_title=True),
+    _Rule("list_corruption", "critical", OPENERS["list_corruption"],
+          "A linked list's pointers were found inconsistent when adding or removing an entry: memory "
+          "corruption, a use-after-free or an entry removed twice.",
+          "The function in the title was changing the list; the corruption happened earlier. Enable KASAN "
+          "to catch the writer, or update the kernel or driver named.",
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["list_corruption"], merge_by_title=True),
+    _Rule("stack_overflow", "critical", OPENERS["stack_overflow"],
+          "A kernel task ran off the end of its stack into the guard page (CONFIG_VMAP_STACK): unbounded "
+          "recursion or a huge on-stack buffer. The kernel stops the task or panics.",
+          "The trace shows the recursion (the same functions repeating); break the loop in the function "
+          "named.",
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["stack_overflow"], merge_by_title=True),
     _Rule("oops", "critical",
           OPENERS["oops"],
           "The kernel hit a bug: it dereferenced a bad pointer, failed an assertion (BUG_ON) or corrupted "
@@ -277,8 +404,9 @@ _RULES: List[_Rule] = [
           "Note the function in RIP/IP and any out-of-tree module (taint flags O/E/P); update or remove "
           "that module or kernel. Repeated oopses in unrelated places suggest bad memory: run a memory test.",
           absorb=lambda m, t: bool(re.match(r"\s*(?:Oops:|IP:|#PF:|PGD |general protection fault|"
-                                            r"Internal error: Oops|invalid opcode:|kernel BUG at)", t)),
-          trace_body=True, details=_oops_details),
+                                            r"Internal error: Oops|invalid opcode:|kernel BUG at|"
+                                            r"KASAN: [\w-]+ in range|kasan: )", t)),
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["oops"]),
     _Rule("warning", "warning",
           OPENERS["warning"],
           "The kernel detected something that should not happen (a WARN_ON) but carried on. One warning "
@@ -286,9 +414,16 @@ _RULES: List[_Rule] = [
           "Look at the file and function named on the WARNING line and the lines just before it (e.g. "
           "NETDEV WATCHDOG for a network driver). Search the kernel's bug tracker for that location.",
           absorb=lambda m, t: t.startswith("NETDEV WATCHDOG"),
-          trace_body=True, key=lambda o: f"warning {o.match.group('at')}",
-          details=lambda o: dict(_oops_details(o), location=o.match.group("at"),
-                                 **({"function": o.match.group("function")} if o.match.group("function") else {}))),
+          trace_body=True, key=lambda o: f"warning {warning_location(o.match)[0]}",
+          details=lambda o: dict(_oops_details(o), location=warning_location(o.match)[0],
+                                 **({"function": warning_location(o.match)[1]} if warning_location(o.match)[1] else {})),
+          grade=lambda t: "critical" if "panic_on_warn set" in t else "warning", report=REPORT_KINDS["warning"]),
+    _Rule("bug", "error", re.compile(OPENERS["bug"].pattern + r"(?!memory leak\s*$)"),
+          "The kernel caught itself in a state it checks for and reported it with a BUG: line (a workqueue "
+          "stuck, a page or counter in a bad state). It may keep running, but the state it found is wrong.",
+          "Read the message for the subsystem and the trace for the caller; search the kernel's bug tracker "
+          "for the title, and update the kernel or the driver named in the trace.",
+          trace_body=True, details=_oops_details, report=REPORT_KINDS["bug"]),
     _Rule("hardware_error", "warning",
           re.compile(r"^(?:mce: )?\[Hardware Error\]:|^\{\d+\}\[Hardware Error\]:|^EDAC (?:MC\d+|\w+): .*\b(?:CE|UE)\b|"
                      r"^mce: .*(?:Machine check events logged|Uncorrected)|^Machine check events logged|"
@@ -377,12 +512,20 @@ def _event(occurrence: _Occurrence) -> Event:
     records = occurrence.records
     first_anchor = next((record for record in records if rule.anchor.search(record.text)), records[0])
     details = rule.details(occurrence) if rule.details else {}
+    title, corrupted = first_anchor.text.strip()[:200], False
+    if rule.report is not None:
+        title, corrupted = report_title(rule.report, occurrence.match, [record.text.strip() for record in records])
+    if rule.key:
+        key = rule.key(occurrence)
+    elif rule.merge_by_title:
+        key = f"{rule.kind} {_normalize(title)}"
+    else:
+        key = rule.kind + " " + _normalize(first_anchor.text.strip())
     return Event(kind=rule.kind, severity=rule.grade(text) if rule.grade else rule.severity,
-                 title=first_anchor.text.strip()[:200], explanation=rule.explanation, advice=rule.advice,
+                 title=title, explanation=rule.explanation, advice=rule.advice,
                  first=records[0].when(), last=records[-1].when(), first_line=records[0].lineno,
                  last_line=records[-1].lineno, lines=[record.raw for record in records[:MAX_EVIDENCE_LINES]],
-                 details=details,
-                 key=(rule.key(occurrence) if rule.key else rule.kind + " " + _normalize(first_anchor.text.strip())))
+                 details=details, corrupted=corrupted, key=key)
 
 
 # The lines of an oom-killer report that prove the kill: who asked, who died, RAM, swap, the cgroup.
@@ -436,10 +579,22 @@ def _merge(events: List[Event]) -> List[Event]:
     return list(merged.values())
 
 
+def _stream(record: LogRecord, previous: Optional[str]) -> Optional[str]:
+    """Which interleaved source a record belongs to: its printk caller ("T123", "C1"; 5.1+ with
+    CONFIG_PRINTK_CALLER), else one stream for the kernel's prefixed lines and one for bare lines (a
+    fuzzer's or a shell's output on the same console); an indented bare line continues the line before."""
+    if record.caller:
+        return record.caller
+    if record.timestamp is None and record.wallclock is None and record.level is None:
+        return previous if record.raw[:1].isspace() else "bare"
+    return None
+
+
 def find_trouble(records: Iterable[LogRecord]) -> TroubleReport:
     """Classify every event in kernel log records; the entry point for text logs and dumps alike.
 
-    Records of other programs (syslog tags other than "kernel") are skipped.
+    Records of other programs (syslog tags other than "kernel") are skipped; a report's lines are those of
+    its own stream (:func:`_stream`), so other CPUs' lines in between neither end nor join it.
     Events come back merged and ordered by severity, then by first appearance.
     """
     records = list(records)
@@ -447,33 +602,31 @@ def find_trouble(records: Iterable[LogRecord]) -> TroubleReport:
     in_oom = {id(record) for report in oom_reports for record in report.records}
     events = [event_from_oom(report) for report in oom_reports]
     occurrences: List[_Occurrence] = []
-    current: Optional[_Occurrence] = None
-    prelude: List[LogRecord] = []
+    current: Dict[Optional[str], _Occurrence] = {}
+    prelude: Dict[Optional[str], List[LogRecord]] = {}
+    previous: Optional[str] = None
     for record in records:
         if id(record) in in_oom or not record.from_kernel or is_elision(record.text):
             continue
-        text = record.text
-        if current is not None and current.rule.absorb and current.rule.absorb(current.match, text.strip()):
-            current.records.append(record)
+        stream = previous = _stream(record, previous)
+        text = record.text.strip()
+        open_report = current.pop(stream, None)
+        if open_report is not None and open_report.takes(record, text):
+            open_report.records.append(record)
+            current[stream] = open_report
             continue
-        rule, match = _find_anchor(text.strip())
+        rule, match = _find_anchor(text)
         if rule is not None:
-            current = _Occurrence(rule, match, prelude + [record])
-            occurrences.append(current)
-            prelude = []
+            current[stream] = _Occurrence(rule, match, prelude.pop(stream, []) + [record])
+            occurrences.append(current[stream])
             continue
-        if "[ cut here ]" in text:
-            current, prelude = None, [record]
-            continue
-        if current is not None and current.rule.trace_body and is_report_body(text):
-            current.records.append(record)
-            continue
-        current = None
-        if prelude and len(prelude) < 4:
+        if is_report_prelude(text):
+            prelude[stream] = [record]
+        elif stream in prelude and len(prelude[stream]) < 4:
             # "cut here" is followed by the subsystem's own message, then WARNING/BUG.
-            prelude.append(record)
+            prelude[stream].append(record)
         else:
-            prelude = []
+            prelude.pop(stream, None)
     events.extend(_event(occurrence) for occurrence in occurrences)
     events.sort(key=lambda event: event.first_line)
     events = _merge(events)
