@@ -38,7 +38,8 @@ OPENERS: Dict[str, Pattern[str]] = {
                        r"BUG: (?:KASAN|KFENCE|scheduling while atomic|Bad page|sleeping function called)|"
                        r"(?:divide error|invalid opcode|stack segment|double fault): |Kernel stack is corrupted|"
                        r"Bad mode in )"),
-    # 2.6.2x-6.x "WARNING: CPU: 1 PID: 2 at file:line func+0x1/0x2"; 7.0 "WARNING: file:line at func+0x1/0x2, CPU#1: comm/pid".
+    # 2.6.2x-6.x "WARNING: CPU: 1 PID: 2 at file:line func+0x1/0x2";
+    # 7.0 "WARNING: file:line at func+0x1/0x2, CPU#1: comm/pid".
     "warning": re.compile(r"^(?:\S+: )?WARNING: (?:CPU: \d+ PID: \d+ )?(?:at (?P<at>\S+)(?: (?P<function>[\w.]+)\+)?|"
                           r"(?P<at_new>\S+:\d+) at (?P<function_new>[\w.]+)\+\S*, CPU#\d+: )"),
     "bug": re.compile(r"^(?:\S+: )?BUG: "),

@@ -55,11 +55,11 @@ _INTERRUPT = re.compile(r"\w*_interrupt\w*|__hrtimer_run_queues|(?:__)?run_hrtim
 _HANG = re.compile(f"{_WAITING.pattern}|{_INTERRUPT.pattern}")
 
 # Lines after which a report's stack no longer shows the faulting path: the allocation and free stacks of
-# KASAN, KMSAN's origin, other CPUs' NMI backtraces, the RCU kthread's own stack, lockdep's dependency lists.
+# KASAN, KMSAN's origin, the RCU grace-period kthread's own stack, the registers reprinted after the end.
 _STACK_STOP = re.compile(r"^\s*(?:---\[ end trace|Allocated by task|Freed by task|Allocated:|Freed:|"
                          r"Last potentially related|Second to last potentially|The buggy address|"
                          r"Uninit was (?:created|stored)|Local variable|Memory state around|Object at|"
-                         r"NMI backtrace for cpu|Sending NMI from|(?:rcu: )?RCU grace-period kthread stack|"
+                         r"(?:rcu: )?RCU grace-period kthread stack|"
                          r"(?:rcu: )?Stack dump where RCU|page last (?:allocated|free))")
 _IRQ_SAFE_SECTION = re.compile(r"which became \S+-safe at:")
 # lockdep prints the stacks of the locks involved first and the reporting task's stack last.
@@ -201,7 +201,8 @@ REPORT_KINDS: Dict[str, ReportKind] = {kind.kind: kind for kind in (
     ReportKind("hung_task", _fixed("INFO: task hung", "stack"), skip=_HANG),
     ReportKind("soft_lockup", _fixed("BUG: soft lockup", "rip", "stack"), skip=_INTERRUPT),
     ReportKind("hard_lockup", _fixed("BUG: hard lockup", "rip", "stack"), skip=_INTERRUPT, needs_stack=False),
-    ReportKind("rcu_stall", _fixed("INFO: rcu detected stall", "stack"), skip=_HANG, needs_stack=False),
+    # A stalled CPU's own stack is in its NMI backtrace (RIP first) or after the detector's interrupt frames.
+    ReportKind("rcu_stall", _fixed("INFO: rcu detected stall", "rip", "stack"), skip=_HANG, needs_stack=False),
     ReportKind("panic", _panic, needs_stack=False),
 )}
 

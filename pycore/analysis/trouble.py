@@ -95,6 +95,13 @@ class _Occurrence:
     def takes(self, record: LogRecord, text: str) -> bool:
         """Whether ``record`` (``text`` stripped) continues this report; updates the phase."""
         rule, report = self.rule, self.rule.report
+        if self.records[-1].text.rstrip().endswith("[inline]") and self.match.string.rstrip().endswith("[inline]"):
+            # A symbolized report repeats its first line for each function inlined into the faulting one
+            # ("BUG: KASAN: use-after-free in skb_dst_drop include/net/dst.h:269 [inline]"); the last names it.
+            repeated = rule.anchor.search(text)
+            if repeated:
+                self.match = repeated
+                return True
         if rule.absorb and rule.absorb(self.match, text):
             return True
         if report is not None and report.followup and report.followup.match(text):
