@@ -2,8 +2,9 @@
 task lines with taint and release, the faulting location, call-trace frames, report bodies, oom lines."""
 import pytest
 
-from pycore.analysis.grammar import (OPENERS, TaskLine, body_line_kind, is_oops_followup, oom_line, opener,
-                                     panic_reason, parse_frame, parse_rip, parse_task_line)
+from pycore.analysis.grammar import (OPENERS, TaskLine, TraceEntry, body_line_kind, is_oops_followup,
+                                     is_report_prelude, lock_site, oom_line, opener, panic_reason, parse_frame,
+                                     parse_rip, parse_task_line, parse_trace_entry, warning_location)
 
 
 @pytest.mark.parametrize("line, kind", [
@@ -142,3 +143,90 @@ def test_report_body_lines_by_kind(line, kind):
 def test_oom_report_lines_by_kind(line, kind):
     found = oom_line(line)
     assert found is not None and found[0] == kind
+
+
+@pytest.mark.parametrize("line, kind, fields", [
+    ("BUG: KASAN: slab-use-after-free in __list_add_valid_or_report+0x16a/0x1a0", "kasan",
+     {"bug": "slab-use-after-free", "function": "__list_add_valid_or_report"}),
+    ("BUG: KASan: use after free in tfw_http_msg_free+0x2c9/0x340 [tempesta_fw] at addr ffff880d59947040", "kasan",
+     {"bug": "use after free", "function": "tfw_http_msg_free"}),
+    ("BUG: KASAN: double-free or invalid-free in kfree+0x1/0x2", "kasan", {"bug": "double-free or invalid-free"}),
+    ("BUG: KMSAN: kernel-infoleak in instrument_copy_to_user include/linux/instrumented.h:114 [inline]", "kmsan",
+     {"bug": "kernel-infoleak", "function": "instrument_copy_to_user"}),
+    ("BUG: KCSAN: data-race in __execlists_submission_tasklet [i915] / __execlists_submission_tasklet [i915]",
+     "kcsan", {"first": "__execlists_submission_tasklet", "second": "__execlists_submission_tasklet"}),
+    ("BUG: KFENCE: use-after-free read in spa_read_history_add+0xe8/0x200 [zfs]", "kfence",
+     {"bug": "use-after-free read", "function": "spa_read_history_add"}),
+    ("UBSAN: array-index-out-of-bounds in drivers/net/wireless/foo.c:12:3", "ubsan",
+     {"bug": "array-index-out-of-bounds"}),
+    ("UBSAN: Undefined behaviour in fs/ext4/super.c:3957:25", "ubsan", {"bug": "Undefined behaviour"}),
+    ("WARNING: possible circular locking dependency detected", "lockdep", {}),
+    ("[ INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected ]", "lockdep", {}),
+    ("WARNING: suspicious RCU usage", "lockdep", {"what": "suspicious RCU usage"}),
+    ("unreferenced object 0xffff8881192f9a40 (size 64):", "kmemleak", {}),
+    ("refcount_t: underflow; use-after-free.", "refcount", {"what": "underflow; use-after-free"}),
+    ("BUG: sleeping function called from invalid context at kernel/locking/mutex.c:281", "sleeping",
+     {"at": "kernel/locking/mutex.c:281"}),
+    ("BUG: scheduling while atomic: irq/151-hisi_sa/503/0x00000004", "atomic_schedule", {}),
+    ("list_add corruption. prev->next should be next (ffff8880), but was 0000000000000000.", "list_corruption",
+     {"op": "list_add"}),
+    ("BUG: stack guard page was hit at 000000005b13312d (stack is 00000000a1a685f7..00000000fe4e891f)",
+     "stack_overflow", {}),
+])
+def test_the_debugging_reports_are_opened_by_their_first_line(line, kind, fields):
+    match = OPENERS[kind].search(line)
+    assert match is not None
+    assert {key: match[key] for key in fields} == fields
+
+
+def test_the_debugging_openers_leave_opener_its_2_6_to_6_x_answers():
+    assert opener("BUG: KASAN: use-after-free in foo+0x1/0x2")[0] == "oops"
+    assert opener("BUG: KASAN: use-after-free in foo+0x1/0x2", ("kasan",))[0] == "kasan"
+
+
+def test_a_warning_line_names_its_location_in_both_forms():
+    old = OPENERS["warning"].search("WARNING: CPU: 1 PID: 5830 at fs/inode.c:336 drop_nlink+0xc4/0x110")
+    new = OPENERS["warning"].search("WARNING: lib/refcount.c:28 at refcount_warn_saturate+0xf4/0x144, "
+                                    "CPU#5: kworker/u32:3/75")
+    assert warning_location(old) == ("fs/inode.c:336", "drop_nlink")
+    assert warning_location(new) == ("lib/refcount.c:28", "refcount_warn_saturate")
+
+
+@pytest.mark.parametrize("line, entry", [
+    (" dump_stack+0x107/0x163 lib/dump_stack.c:120", TraceEntry("dump_stack")),
+    (" __dump_stack lib/dump_stack.c:79 [inline]", TraceEntry("__dump_stack", inline=True)),
+    ("    [<ffffffff815fa6f3>] kmemleak_alloc_recursive include/linux/kmemleak.h:42 [inline]",
+     TraceEntry("kmemleak_alloc_recursive", inline=True)),
+    ("  nwl_unmask_leg_irq (drivers/pci/controller/pcie-xilinx-nwl.c:389 (discriminator 1))",
+     TraceEntry("nwl_unmask_leg_irq")),
+    ("  refcount_warn_saturate+0xf4/0x144 (P)", TraceEntry("refcount_warn_saturate")),
+    ("  drm_sched_fence_release_scheduled+0xe0/0xe4 [gpu_sched]", TraceEntry("drm_sched_fence_release_scheduled",
+                                                                               "gpu_sched")),
+    (" ? __pfx_udf_rmdir+0x10/0x10", TraceEntry("__pfx_udf_rmdir", reliable=False)),
+    ("[<c00213a4>] (dump_backtrace+0x0/0x10c) from [<c0021544>] (show_stack+0x18/0x1c)",
+     TraceEntry("dump_backtrace")),
+])
+def test_stack_entries_of_every_printer(line, entry):
+    assert parse_trace_entry(line) == entry
+
+
+@pytest.mark.parametrize("line", ["Read of size 8 at addr ffff888012acfc20 by task syz-executor311/9489",
+                                  "CPU: 0 UID: 0 PID: 9489 Comm: syz-executor311 Not tainted 6.15.0-rc1 #1",
+                                  "hex dump (first 32 bytes):", "Call Trace:"])
+def test_lines_that_are_no_stack_entry(line):
+    assert parse_trace_entry(line) is None
+
+
+def test_lockdep_lock_lines_name_where_the_lock_was_taken():
+    assert lock_site("000000000199d5d7 (&bdev->bd_mutex){+.+.}, at: blkdev_reread_part+0x1e/0x40") == \
+        "blkdev_reread_part"
+    assert lock_site(" (&(&r->consumer_lock)->rlock){+.+...}, at: [<ffffffff82df4347>] tun_device_event+0x897/0xc70") \
+        == "tun_device_event"
+    assert lock_site("ffff8880 (&xa->xa_lock#9){+.?.}-{2:2}, at: spin_lock include/linux/spinlock.h:354 [inline]") \
+        is None
+
+
+def test_report_preludes():
+    assert all(is_report_prelude(line) for line in ("------------[ cut here ]------------", "=" * 66,
+                                                    "BUG: memory leak"))
+    assert not is_report_prelude("BUG: memory leak in foo")

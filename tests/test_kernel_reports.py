@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import pytest
 
-from pycore.analysis.logtext import LogRecord, parse_log, read_log
+from pycore.analysis.logtext import LogRecord, is_elision, parse_log, read_log
 from pycore.analysis.reports import REPORT_KINDS, is_blameless
 from pycore.analysis.source import load_log
 from pycore.analysis.trouble import find_trouble
@@ -349,3 +349,17 @@ def test_a_real_dumps_log_and_crashs_log_of_it_give_the_same_titled_events(case)
     scenario = case.manifest.get("scenario")
     assert panic == ("kernel panic: Out of memory: system-wide panic_on_oom is enabled" if scenario == "oom"
                      else "kernel panic: sysrq triggered crash")
+
+
+def test_printk_callers_late_priorities_and_lockdeps_dotted_lines_are_read():
+    records = list(parse_log([
+        "[   34.688750][ T2373] BUG: KASAN: slab-out-of-bounds in test_and_clear_bit+0x1a/0x25",
+        "[  204.190546][    C0] NMI backtrace for cpu 0",
+        "Nov  2 07:49:50 sienna kernel:  <3>BUG: sleeping function called from invalid context at kernel/rwsem.c:20",
+        "[   26.523953] ... which became HARDIRQ-irq-safe at:",
+        "[   26.672559] ...",
+    ], year=2006))
+    assert [record.caller for record in records[:3]] == ["T2373", "C0", None]
+    assert records[2].text.startswith("BUG: sleeping function") and records[2].level == 3
+    assert records[3].text == "... which became HARDIRQ-irq-safe at:"
+    assert [is_elision(record.text) for record in records[3:]] == [False, True]
