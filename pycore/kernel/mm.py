@@ -2,8 +2,10 @@
 
 RSS counters: ``mm->rss_stat.count[]`` atomic_long_t plus the per-thread ``task->rss_stat``
 deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter (6.2+).
+Pages: ``struct page`` in x86_64's vmemmap array, the direct map, page flags and page types
+(6.10+), and the valid page frames from SPARSEMEM_EXTREME's ``mem_section`` (5.3+ subsections).
 """
-from typing import TYPE_CHECKING, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
 
 from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
@@ -162,7 +164,10 @@ def task_memory(task: Object, total_pages: int, cpus: Optional[int] = None) -> T
 
 
 __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
-           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory"]
+           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory", "read_user", "task_arguments",
+           "page_offset", "vmemmap", "pfn_to_page", "page_to_pfn", "page_to_phys", "phys_to_virt", "virt_to_phys",
+           "pfn_to_virt", "page_to_virt", "virt_to_pfn", "virt_to_page", "phys_to_page", "page_flags",
+           "page_flag_bit", "page_flag_set", "PageSlab", "for_each_valid_page_range", "for_each_page"]
 
 
 def read_user(task: Object, address: int, size: int) -> bytes:
@@ -184,3 +189,213 @@ def task_arguments(task: Object, limit: int = 1 << 16) -> List[bytes]:
         raise FaultError(f"argv of {end - start} bytes is not plausible", start)
     data = read_user(task, start, end - start)
     return data.rstrip(b"\0").split(b"\0") if data else []
+
+
+# -- struct page, page frame numbers and the direct map (x86_64, SPARSEMEM_VMEMMAP) ------------
+# Where the direct map and the vmemmap array start without CONFIG_RANDOMIZE_MEMORY (4.8+ moves
+# them and keeps the bases in page_offset_base and vmemmap_base): Documentation/arch/x86/x86_64/mm.rst.
+_PAGE_OFFSET_DEFAULT = {4: 0xFFFF888000000000, 5: 0xFF11000000000000}
+_VMEMMAP_DEFAULT = {4: 0xFFFFEA0000000000, 5: 0xFFD4000000000000}
+# mem_section.section_mem_map's low bits (include/linux/mmzone.h, 5.3+ for SECTION_IS_EARLY).
+SECTION_HAS_MEM_MAP = 1 << 1
+SECTION_IS_EARLY = 1 << 3
+# Memory hot-add works in 2 MiB subsections within a section (5.3+, SPARSEMEM_VMEMMAP).
+SUBSECTION_SHIFT = 21
+
+
+def page_offset(prog: "Program") -> int:
+    """Where the direct map of all physical memory starts (the kernel's PAGE_OFFSET)."""
+    start = prog.arch.direct_map_start
+    if start is None:
+        start = read_kernel_variable(prog, "page_offset_base")
+    return start if start is not None else _PAGE_OFFSET_DEFAULT[prog.arch.levels]
+
+
+def vmemmap(prog: "Program") -> int:
+    """The address of PFN 0's ``struct page`` in the vmemmap array: VMCOREINFO's
+    ``SYMBOL(vmemmap)`` (6.x), else ``vmemmap_base`` (CONFIG_RANDOMIZE_MEMORY), else the default."""
+    address = prog.vmcoreinfo.symbol("vmemmap") if prog.vmcoreinfo else None
+    if address is None:
+        address = read_kernel_variable(prog, "vmemmap_base")
+    return address if address is not None else _VMEMMAP_DEFAULT[prog.arch.levels]
+
+
+def _page_size(prog: "Program") -> int:
+    size = prog.type("struct page").size
+    if not size:
+        raise MissingDebugInfoError(f"the size of struct page is not known from {prog.types.source}")
+    return size
+
+
+def pfn_to_page(prog: "Program", pfn: int) -> Object:
+    """The ``struct page *`` of page frame ``pfn`` (not read: the page may be a hole)."""
+    return Object(prog, "struct page *", (vmemmap(prog) + int(pfn) * _page_size(prog)) & ((1 << 64) - 1))
+
+
+def page_to_pfn(page: Object) -> int:
+    """The page frame number of ``page`` (``struct page *`` in the vmemmap array)."""
+    prog = page.prog_
+    offset = int(page) - vmemmap(prog)
+    size = _page_size(prog)
+    if offset < 0 or offset % size:
+        raise FaultError(f"not a struct page of the vmemmap array at {vmemmap(prog):#x}", int(page))
+    return offset // size
+
+
+def page_to_phys(page: Object) -> int:
+    """The physical address of ``page``'s memory."""
+    return page_to_pfn(page) * page.prog_.dump.page_size
+
+
+def phys_to_virt(prog: "Program", physical: int) -> int:
+    """The direct-map address of physical address ``physical``."""
+    return (page_offset(prog) + int(physical)) & ((1 << 64) - 1)
+
+
+def virt_to_phys(prog: "Program", address: int) -> int:
+    """The physical address behind direct-map ``address`` (kmalloc, slab and page-allocator
+    memory; not vmalloc, modules or the kernel image: translate those with ``prog.translate``)."""
+    return (int(address) - page_offset(prog)) & ((1 << 64) - 1)
+
+
+def pfn_to_virt(prog: "Program", pfn: int) -> int:
+    """The direct-map address of page frame ``pfn``."""
+    return phys_to_virt(prog, int(pfn) * prog.dump.page_size)
+
+
+def page_to_virt(page: Object) -> int:
+    """The direct-map address of ``page``'s memory."""
+    return pfn_to_virt(page.prog_, page_to_pfn(page))
+
+
+def virt_to_pfn(prog: "Program", address: int) -> int:
+    """The page frame of direct-map ``address`` (see :func:`virt_to_phys`)."""
+    return virt_to_phys(prog, address) // prog.dump.page_size
+
+
+def virt_to_page(prog: "Program", address: int) -> Object:
+    """The ``struct page *`` of direct-map ``address`` (see :func:`virt_to_phys`)."""
+    return pfn_to_page(prog, virt_to_pfn(prog, address))
+
+
+def phys_to_page(prog: "Program", physical: int) -> Object:
+    """The ``struct page *`` holding physical address ``physical``."""
+    return pfn_to_page(prog, int(physical) // prog.dump.page_size)
+
+
+def page_flags(page: Object) -> int:
+    """``page->flags``: an unsigned long, inside ``memdesc_flags_t.f`` from 6.18."""
+    flags = page.flags
+    if flags.type_.resolved().kind is TypeKind.STRUCT:
+        flags = flags.f
+    return int(flags)
+
+
+def page_flag_bit(prog: "Program", name: str) -> Optional[int]:
+    """The bit number of page flag ``name`` (``PG_lru``) in ``enum pageflags``, or VMCOREINFO's
+    ``NUMBER(name)``; None when this kernel has no such flag (PG_slab left in 6.10, PG_error in 6.12)."""
+    try:
+        enumerators = prog.type("enum pageflags").resolved().enumerators or ()
+    except LookupError:
+        enumerators = ()
+    for enumerator, value in enumerators:
+        if enumerator == name:
+            return value
+    return prog.vmcoreinfo.number(name) if prog.vmcoreinfo else None
+
+
+def page_flag_set(page: Object, name: str) -> bool:
+    """Whether page flag ``name`` (``PG_dirty``) is set on ``page``; False when this kernel has no
+    such flag, as the kernel's PageXxx() would not exist."""
+    bit = page_flag_bit(page.prog_, name)
+    return bit is not None and bool(page_flags(page) >> bit & 1)
+
+
+def PageSlab(page: Object) -> bool:
+    """Whether ``page`` belongs to the slab allocator: its page type (``_mapcount`` equal to
+    VMCOREINFO's ``PAGE_SLAB_MAPCOUNT_VALUE``, 6.10+), else the PG_slab flag (before 6.10)."""
+    prog = page.prog_
+    value = prog.vmcoreinfo.number("PAGE_SLAB_MAPCOUNT_VALUE") if prog.vmcoreinfo else None
+    if value is not None:
+        return int(page._mapcount.counter) == value
+    return page_flag_set(page, "PG_slab")
+
+
+def _sparsemem(prog: "Program") -> Tuple[int, int, int, int, int]:
+    """(roots address, number of roots, section size, sections per root, section_mem_map offset)
+    of SPARSEMEM_EXTREME's ``mem_section`` (every x86_64 distribution kernel), from VMCOREINFO."""
+    info = prog.vmcoreinfo
+    roots = info.symbol("mem_section") if info else None
+    count = info.length("mem_section") if info else None
+    size = info.size("mem_section") if info else None
+    bits = info.number("SECTION_SIZE_BITS") if info else None
+    if None in (roots, count, size, bits):
+        raise MissingDebugInfoError("the page map needs VMCOREINFO's mem_section, LENGTH, SIZE and "
+                                    "SECTION_SIZE_BITS (SPARSEMEM_EXTREME, 2.6.24+)")
+    return roots, count, size, prog.dump.page_size // size, info.offset("mem_section.section_mem_map") or 0
+
+
+def for_each_valid_page_range(prog: "Program") -> Iterator[Tuple[int, int]]:
+    """(first PFN, end PFN) of each run of page frames that have a ``struct page``: the
+    sections with a mem_map, narrowed to their present 2 MiB subsections (5.3+) except for the
+    boot-time (early) sections, as the kernel's pfn_valid() decides."""
+    roots, count, size, per_root, map_offset = _sparsemem(prog)
+    bits = prog.vmcoreinfo.number("SECTION_SIZE_BITS")
+    page_shift = prog.dump.page_size.bit_length() - 1
+    pages_per_section = 1 << (bits - page_shift)
+    subsections = 1 << (bits - SUBSECTION_SHIFT)
+    pages_per_subsection = 1 << (SUBSECTION_SHIFT - page_shift)
+    section_type = prog.type("struct mem_section")
+    usage_offset = section_type.offsetof("usage") if section_type.has_member("usage") else None
+    subsection_map = None
+    if usage_offset is not None:
+        usage_type = prog.type("struct mem_section_usage")
+        if usage_type.has_member("subsection_map"):
+            subsection_map = usage_type.offsetof("subsection_map")
+    start: Optional[int] = None
+    pfn = 0
+    root_pointers = prog.read(roots, 8 * count)
+    for root_index in range(count):
+        root = int.from_bytes(root_pointers[8 * root_index:8 * root_index + 8], "little")
+        if not root:
+            if start is not None:
+                yield start, pfn
+                start = None
+            pfn += per_root * pages_per_section
+            continue
+        raw = prog.read(root, per_root * size)
+        for section in range(per_root):
+            mem_map = int.from_bytes(raw[section * size + map_offset:section * size + map_offset + 8], "little")
+            if not mem_map & SECTION_HAS_MEM_MAP:
+                if start is not None:
+                    yield start, pfn
+                    start = None
+                pfn += pages_per_section
+                continue
+            present = (1 << subsections) - 1
+            if subsection_map is not None and not mem_map & SECTION_IS_EARLY:
+                usage = int.from_bytes(raw[section * size + usage_offset:section * size + usage_offset + 8],
+                                       "little")
+                if usage:
+                    present = int.from_bytes(prog.read(usage + subsection_map, (subsections + 7) // 8),
+                                             "little") & ((1 << subsections) - 1)
+            for sub in range(subsections):
+                here = pfn + sub * pages_per_subsection
+                if present >> sub & 1:
+                    if start is None:
+                        start = here
+                elif start is not None:
+                    yield start, here
+                    start = None
+            pfn += pages_per_section
+    if start is not None:
+        yield start, pfn
+
+
+def for_each_page(prog: "Program") -> Iterator[Object]:
+    """Each ``struct page *`` that exists, lowest PFN first (see :func:`for_each_valid_page_range`)."""
+    base, size = vmemmap(prog), _page_size(prog)
+    page_pointer = prog.type("struct page *")
+    for start, end in for_each_valid_page_range(prog):
+        for pfn in range(start, end):
+            yield Object(prog, page_pointer, base + pfn * size)

@@ -1,0 +1,86 @@
+"""struct page, PFNs and the direct map (pycore.kernel.mm) on the corpus: crash's vtop and ptov
+give the page, its flags and the direct-map address; drgn 0.3.0 gives the valid page ranges,
+vmemmap and PageSlab/PageLRU; conversions round-trip."""
+import pytest
+
+from pycore.errors import FaultError
+from pycore.kernel import mm
+from pycore.object import Object
+
+from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
+
+CASES = vmlinux_cases()
+MODES = pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
+
+
+def page_rows(text):
+    """(page, physical, flags) of each row under crash's ``PAGE PHYSICAL MAPPING ...`` header."""
+    rows, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if line.split()[:2] == ["PAGE", "PHYSICAL"] and i + 1 < len(lines):
+            fields = lines[i + 1].split()
+            rows.append((int(fields[0], 16), int(fields[1], 16), int(fields[5], 16), fields[6:]))
+    return rows
+
+
+@pytest.mark.real
+@MODES
+@pytest.mark.parametrize("case", [c for c in CASES if c.references("vtop ")], ids=case_ids)
+def test_the_page_behind_crashs_vtop_has_crashs_address_and_flags(case, with_vmlinux):
+    prog = pycore_program(case, with_vmlinux)
+    checked = 0
+    for reference in case.references("vtop "):
+        with open(case.path(reference["file"])) as f:
+            for page, physical, flags, names in page_rows(f.read()):
+                ours = mm.phys_to_page(prog, physical)
+                assert int(ours) == page
+                assert mm.page_to_phys(ours) == physical and mm.page_flags(ours) == flags
+                assert mm.page_flag_set(ours, "PG_reserved") == ("reserved" in names)
+                checked += 1
+    assert checked
+
+
+@pytest.mark.real
+@MODES
+@pytest.mark.parametrize("case", [c for c in CASES if c.references("ptov ")], ids=case_ids)
+def test_phys_to_virt_is_crashs_ptov(case, with_vmlinux):
+    prog = pycore_program(case, with_vmlinux)
+    for reference in case.references("ptov "):
+        with open(case.path(reference["file"])) as f:
+            virtual, physical = (int(x, 16) for x in f.read().splitlines()[1].split())
+        assert mm.phys_to_virt(prog, physical) == virtual
+        assert mm.virt_to_phys(prog, virtual) == physical == prog.translate(virtual)
+        page = mm.virt_to_page(prog, virtual)
+        assert mm.page_to_pfn(page) == mm.virt_to_pfn(prog, virtual) == physical // prog.dump.page_size
+        assert mm.page_to_virt(page) == mm.pfn_to_virt(prog, mm.page_to_pfn(page)) == virtual & ~0xFFF
+        assert int(mm.pfn_to_page(prog, mm.page_to_pfn(page))) == int(page)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", CASES, ids=case_ids)
+def test_valid_pages_and_page_tests_agree_with_drgn(case):
+    import drgn
+    from drgn.helpers.linux import mm as drgn_mm
+
+    prog, reference = pycore_program(case, False), drgn_program(case)
+    assert mm.vmemmap(prog) == reference["vmemmap"].value_()
+    assert list(mm.for_each_valid_page_range(prog)) == [(s, e) for s, e, _ in
+                                                         drgn_mm.for_each_valid_page_range(reference)]
+    slab = 0
+    for page in list(mm.for_each_page(prog))[::61]:
+        theirs = drgn.Object(reference, "struct page *", int(page))
+        assert mm.PageSlab(page) == drgn_mm.PageSlab(theirs), hex(int(page))
+        assert mm.page_flag_set(page, "PG_lru") == drgn_mm.PageLRU(theirs), hex(int(page))
+        slab += mm.PageSlab(page)
+    assert slab > 0
+    assert mm.page_flag_bit(prog, "PG_no_such_flag") is None
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", CASES[:1], ids=case_ids)
+def test_a_pointer_into_or_below_the_page_array_is_no_page(case):
+    prog = pycore_program(case, False)
+    for address in (mm.vmemmap(prog) + 8, mm.vmemmap(prog) - 64):
+        with pytest.raises(FaultError, match="not a struct page") as error:
+            mm.page_to_pfn(Object(prog, "struct page *", address))
+        assert error.value.address == address
