@@ -1,6 +1,6 @@
 """Fleet triage: every crash under a /var/crash-style tree or given as vmcore files (discovered by
 :mod:`.triage_discover`), each analyzed by :mod:`.triage_analyze` in a child process with a time limit,
-locally or on a Dask cluster, then grouped by signature and laid on a timeline.
+locally or on a Dask cluster, then grouped by the title of their crash report and laid on a timeline.
 """
 import datetime
 import faulthandler
@@ -95,14 +95,18 @@ def triage_dump(source: CrashSource, timeout: Optional[float] = DEFAULT_TIMEOUT,
 
 
 def group_by_signature(dumps: Sequence[DumpTriage], tz: Optional[datetime.tzinfo] = None) -> List[Dict[str, Any]]:
-    """Readable dumps grouped by signature, biggest group first (then earliest first crash)."""
+    """Readable dumps grouped by the title of their crash report ("kernel BUG in ext4_do_update_inode"),
+    numbers and addresses in it ignored; a dump whose log shows no titled report groups by its signature.
+    Biggest group first (then earliest first crash)."""
     groups: Dict[str, Dict[str, Any]] = {}
     for dump in dumps:
         if dump.status == "error" or dump.signature is None:
             continue
-        group = groups.setdefault(dump.signature, {
-            "id": dump.signature_id, "signature": dump.signature, "reason": normalize_reason(dump.reason or ""),
-            "frames": dump.signature_frames, "example_reason": dump.reason, "count": 0, "crashes": 0,
+        key = f"title {normalize_reason(dump.title)}" if dump.title else f"signature {dump.signature}"
+        group = groups.setdefault(key, {
+            "id": dump.signature_id, "title": dump.title, "signature": dump.signature,
+            "reason": normalize_reason(dump.reason or ""), "frames": dump.signature_frames,
+            "example_reason": dump.reason, "count": 0, "crashes": 0,
             "dumps": [], "kernels": [], "hosts": [], "first": None, "last": None})
         group["count"] += 1
         group["dumps"].append(dump.name)
@@ -168,8 +172,9 @@ class TriageReport:
         """The JSON document ``--json`` prints and ``triage.json`` holds (``schema`` 1):
 
         ``summary``: counts (dumps, read_from_vmcore, read_from_dmesg, unreadable, duplicates, groups);
-        ``groups``: per signature, biggest first: id, signature, reason (normalized), example_reason,
-        frames, count (dumps), crashes (copies excluded), dumps (names), kernels, hosts, first, last;
+        ``groups``: per crash title (else signature), biggest first: id, title, signature, reason
+        (normalized), example_reason, frames, count (dumps), crashes (copies excluded), dumps (names),
+        kernels, hosts, first, last;
         ``timeline``: timezone, per_day {date: crashes}, per_hour [24], undated, time_sources, busiest_hours
         (every hour with the most crashes, ascending), busiest_hour (the first of them, or null);
         ``dumps``: :class:`DumpTriage` fields plus crash_time_iso, in crash order, unreadable ones last.

@@ -15,7 +15,7 @@ from .crash_report import BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_si
 from .logtext import LogRecord, read_log
 from .source import dump_log_records
 from .triage_discover import CrashSource
-from .trouble import find_trouble
+from .trouble import crash_event, find_trouble
 
 __all__ = ["DumpTriage", "analyze_crash", "BacktraceSource", "BACKTRACE_SOURCES"]
 
@@ -23,7 +23,8 @@ __all__ = ["DumpTriage", "analyze_crash", "BacktraceSource", "BACKTRACE_SOURCES"
 @dataclass
 class DumpTriage:
     """The triage of one crash. ``status`` is ``ok`` (read from the vmcore), ``dmesg`` (the vmcore could
-    not be read; the text log beside it was) or ``error`` (nothing readable: see ``errors``)."""
+    not be read; the text log beside it was) or ``error`` (nothing readable: see ``errors``). ``title`` is
+    the crash's report titled as kernel developers title it (:func:`.trouble.crash_event`)."""
 
     name: str
     status: str = "error"
@@ -47,6 +48,7 @@ class DumpTriage:
     signature: Optional[str] = None
     signature_id: Optional[str] = None
     signature_frames: List[str] = field(default_factory=list)
+    title: Optional[str] = None
     events: List[Dict[str, Any]] = field(default_factory=list)
     log_excerpt: List[str] = field(default_factory=list)
     fingerprint: Optional[str] = None
@@ -179,6 +181,8 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
         trouble = find_trouble(records)
         result.events = [{"kind": e.kind, "severity": e.severity, "title": e.title, "count": e.count}
                          for e in trouble.trouble]
+        cause = crash_event(trouble)
+        result.title = cause.title if cause is not None else None
     except Exception as error:  # noqa: BLE001
         result.errors.append(f"log classification: {_error_text(error)}")
     if result.reason is None:

@@ -16,12 +16,15 @@ from .logtext import LogRecord, is_elision
 from .oom import OomReport, autopsy, parse_oom_reports
 from .reports import REPORT_KINDS, ReportKind, report_title
 
-__all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_oom"]
+__all__ = ["Event", "TroubleReport", "SEVERITIES", "find_trouble", "event_from_oom", "crash_event"]
 
 #: Most serious first; "noise" is shown but is not trouble.
 SEVERITIES = ["critical", "error", "warning", "noise"]
 
 MAX_EVIDENCE_LINES = 60
+#: How far (in lines) before a panic the report that caused it may end: an oops's trace and registers run
+#: into "Kernel panic - not syncing: Fatal exception" within a few lines, an OOM report into panic_on_oom's.
+CAUSE_DISTANCE = 50
 #: A report still printing after this many seconds of silence has lost its end: what follows is not part of it.
 REPORT_GAP_SECONDS = 10.0
 
@@ -639,3 +642,21 @@ def find_trouble(records: Iterable[LogRecord]) -> TroubleReport:
     events = _merge(events)
     events.sort(key=lambda event: (SEVERITIES.index(event.severity), event.first_line))
     return TroubleReport(records=len(records), events=events, oom_reports=oom_reports)
+
+
+def crash_event(report: TroubleReport) -> Optional[Event]:
+    """The event that brought the machine down: the report just before the last panic (the oops that
+    panic_on_oops turned fatal, the OOM under panic_on_oom, the hung task under hung_task_panic), else that
+    panic; without a panic, the latest of the most severe events. None when the log shows no trouble."""
+    trouble = report.trouble
+    panics = [event for event in trouble if event.kind == "panic"]
+    if panics:
+        panic = max(panics, key=lambda event: event.last_line)
+        causes = [event for event in trouble if event.kind != "panic" and event.first_line < panic.first_line
+                  and panic.first_line - event.last_line <= CAUSE_DISTANCE]
+        return max(causes, key=lambda event: event.last_line) if causes else panic
+    if not trouble:
+        return None
+    worst = min(SEVERITIES.index(event.severity) for event in trouble)
+    return max((event for event in trouble if SEVERITIES.index(event.severity) == worst),
+               key=lambda event: event.last_line)
