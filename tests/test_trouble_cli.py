@@ -138,3 +138,14 @@ def test_text_output_wraps_to_a_narrow_terminal_and_stays_whole_in_a_pipe(capsys
     narrow = terminal.getvalue()
     assert max(len(line) for line in narrow.splitlines()) <= 60
     assert _words(narrow) == _words(piped)
+
+
+def test_trouble_titles_reports_and_marks_a_cut_one(capsys):
+    data = run_json(capsys, "trouble", str(LOGS / "reports" / "divide-error-1.txt"))
+    (oops,) = data["events"]
+    assert (oops["title"], oops["corrupted"]) == ("divide error in __tcp_select_window", True)
+    assert main(["trouble", str(LOGS / "reports" / "divide-error-1.txt")]) == 0
+    assert "[oops] divide error in __tcp_select_window (corrupted: the report was cut short)" in capsys.readouterr().out
+    assert main(["trouble", str(LOGS / "reports" / "kasan-2.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "[kasan] KASAN: slab-use-after-free Read in chrdev_open\n" in out

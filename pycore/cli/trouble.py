@@ -24,9 +24,11 @@ EXIT_STATUS_HELP = f"""exit status:
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     parser = subparsers.add_parser(
-        "trouble", help="find OOM kills, disk errors, oopses, lockups and panics in a kernel log",
-        description="Classify every event in a kernel text log: OOM kills, storage failures, BUG/Oops/WARNING, "
-                    "lockups, hung tasks, RCU stalls, hardware errors and panics; common noise is listed apart.",
+        "trouble", help="find OOM kills, disk errors, oopses, sanitizer reports, lockups and panics in a kernel log",
+        description="Classify every event in a kernel text log or a vmcore's log: every report the kernel prints "
+                    "(KASAN, KMSAN, KCSAN, KFENCE, UBSAN, lockdep, kmemleak, refcount_t, BUG/Oops/WARNING, "
+                    "lockups, hung tasks, RCU stalls, panics) titled as kernel developers title them, OOM kills, "
+                    "storage failures and hardware errors; common noise is listed apart.",
         epilog=EXIT_STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_log_source_arguments(parser)
     parser.add_argument("--fail-on", choices=SEVERITIES[:-1], metavar="LEVEL",
@@ -84,7 +86,8 @@ def render_text(data: Dict[str, Any], width: Optional[int] = None) -> str:
         heading = "NOISE (not trouble)" if severity == "noise" else severity.upper()
         lines += ["", f"{heading}: {len(events)} event{'s' if len(events) != 1 else ''}"]
         for event in events:
-            lines.append(f"  [{event['kind']}] {event['title']}")
+            cut = " (corrupted: the report was cut short)" if event.get("corrupted") else ""
+            lines.append(f"  [{event['kind']}] {event['title']}{cut}")
             lines.append(f"    {_when(event)}")
             if severity == "noise":
                 continue
