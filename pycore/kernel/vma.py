@@ -1,0 +1,55 @@
+"""A process's virtual memory areas (mm/mmap.c): ``struct vm_area_struct`` by address, from the
+maple tree ``mm_struct.mm_mt`` (6.1+) or the ``mmap``/``vm_next`` list (before 6.1), and what
+each maps; kernels 4.14 to 7.2.
+"""
+from typing import Iterator, Optional
+
+from ..object import ListCorruptError, Object
+from .fs import d_path
+from .maple_tree import mt_for_each
+
+# A process has at most vm.max_map_count areas (65530 by default, an int sysctl): a list that goes
+# on past any sysctl value loops.
+MAX_VMAS = 1 << 31
+
+
+def _mm_type(mm: Object):
+    return mm.type_.resolved().type.resolved()
+
+
+def for_each_vma(mm: Object) -> Iterator[Object]:
+    """Each ``struct vm_area_struct *`` of ``mm`` (``struct mm_struct *``), lowest address first.
+
+    6.1 ("mm: remove the vma linked list") keeps them in the maple tree ``mm_mt``; before, on the
+    ``mmap`` list through ``vm_next``."""
+    prog = mm.prog_
+    vma_pointer = prog.type("struct vm_area_struct *")
+    if _mm_type(mm).has_member("mm_mt"):
+        for _, _, entry in mt_for_each(mm.mm_mt.address_of_()):
+            yield Object(prog, vma_pointer, entry)
+        return
+    vma = mm.mmap.read_()
+    seen = 0
+    while int(vma):
+        seen += 1
+        if seen > MAX_VMAS:
+            raise ListCorruptError(f"the VMA list of mm {int(mm):#x} has more than {MAX_VMAS} entries: it loops")
+        yield vma
+        vma = vma.vm_next.read_()
+
+
+def vma_flags(vma: Object) -> int:
+    """``vm_flags`` of a ``struct vm_area_struct *`` (a const member of a union with
+    ``__vm_flags`` from 6.3; the same bits on every kernel)."""
+    return int(vma.vm_flags)
+
+
+def vma_file_path(vma: Object) -> Optional[bytes]:
+    """The path of the file ``vma`` maps (``vm_file->f_path``), or None for anonymous memory."""
+    file = vma.vm_file.read_()
+    if not int(file):
+        return None
+    return d_path(file.f_path)
+
+
+__all__ = ["for_each_vma", "vma_flags", "vma_file_path"]
