@@ -1,0 +1,59 @@
+"""``pycore mount DUMP``: the mounts of a mount namespace (PID 1's, or ``-n PID``'s) as crash 9's
+``mount`` lists them: mount, superblock, filesystem type, device name and mount point."""
+import argparse
+from typing import Any, Dict, List
+
+from ..errors import PycoreError
+from ..kernel import fs, sched
+from ..program import Program
+from .command import Collected, DumpCommand
+from .files import center
+
+HEADER = " ".join([center("MOUNT", 16), center("SUPERBLK", 16), "TYPE  ", "DEVNAME  ", "DIRNAME"])
+
+
+def _namespace_task(prog: Program, pid: int):
+    """crash's namespace context: the first task whose PID is ``pid`` or, for the default, the
+    first PID from 1 up that has a task."""
+    tasks = sched.crash_task_list(prog)
+    for task in tasks:
+        if int(task.pid) >= pid:
+            if int(task.pid) == pid or pid == 1:
+                return task
+            break
+    raise PycoreError(f"no task with PID {pid}")
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    task = _namespace_task(prog, args.namespace_pid)
+    rows: List[Dict[str, Any]] = []
+    for mount in fs.for_each_mount(task.nsproxy.mnt_ns.read_()):
+        sb = mount.mnt.mnt_sb.read_()
+        parent = mount.mnt_parent.read_()
+        dirname = fs.d_path(parent.mnt.address_of_(), mount.mnt_mountpoint).decode("utf-8", "replace")
+        rows.append({"mount": int(mount), "superblock": int(sb),
+                     "type": fs.super_block_type(sb).decode("utf-8", "replace"),
+                     "devname": fs.mount_src(mount).decode("utf-8", "replace"), "dirname": dirname})
+    return Collected({"mounts": rows}, [])
+
+
+def mount_line(row: Dict[str, Any]) -> str:
+    """crash's show_mounts line: the type and device name padded as it pads them, its extra spaces
+    squeezed out of a long pair (while longer than 17 and ending in two spaces)."""
+    middle = f"{row['type']:<6} " + f"{row['devname']:<9} "
+    while len(middle) > 17 and middle[-2] == " ":
+        middle = middle[:-1]
+    return f"{row['mount']:16x} {row['superblock']:16x} {middle}{row['dirname']:<10}"
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    return "\n".join([HEADER] + [mount_line(row) for row in data["mounts"]])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-n", dest="namespace_pid", type=int, default=1, metavar="PID",
+                        help="the mount namespace of this task (default: PID 1's)")
+
+
+COMMAND = DumpCommand("mount", add_arguments=add_arguments, collect=collect, render=render,
+                      description="Mounted filesystems, as crash's mount prints them.")
