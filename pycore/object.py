@@ -75,12 +75,10 @@ class Object:
             if not isinstance(value, bytes):
                 return value
             return _decode(self.type_.resolved(), value, self, 0)
-        t = self.type_.resolved()
-        if not self.bit_field_size_ and t.kind in _INTEGER_KINDS:
+        layout = self.type_.int_layout
+        if layout is not None and not self.bit_field_size_:
             # The hot path of every helper: one read, one conversion.
-            size = t.size
-            if size is not None and 0 < size <= 16:
-                return int.from_bytes(self.prog_.read(address, size), "little", signed=t.is_signed)
+            return int.from_bytes(self.prog_.read(address, layout[0]), "little", signed=layout[1])
         return self._value_at_depth(0)
 
     def _value_at_depth(self, depth: int) -> Any:
@@ -110,12 +108,15 @@ class Object:
         """
         member_type, offset, bit_offset, bit_field_size, through_pointer = self.type_.member_access(name)
         if through_pointer:
-            address = self.value_()
+            address = self._value
+            if self.address_ is not None or type(address) is not int:
+                address = self.value_()
         else:
             address = self.address_
             if address is None:
                 return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset,
                                         bit_field_size)
+        # Object(prog, member_type, address=...) without the constructor's checks: the hot path.
         obj = _new(Object)
         obj.prog_ = self.prog_
         obj.type_ = member_type
@@ -125,14 +126,11 @@ class Object:
         obj.bit_field_size_ = bit_field_size
         return obj
 
-    def __getattr__(self, name: str) -> "Object":
-        """``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
-        ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.
-        Methods (``format_``, ``value_``, ...) win over members of the same name, as in drgn."""
-        # Kernel members may start with "__" (task_struct.__state) but never are dunders.
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return self.member_(name)
+    # ``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
+    # ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.  Methods
+    # (``format_``, ``value_``, ...) win over members of the same name, as in drgn.  member_ itself,
+    # not a wrapper calling it: a Python call less on every member read.
+    __getattr__ = member_
 
     def __dir__(self) -> List[str]:
         """The methods, and the members of a struct or union (or of the one a pointer points at)."""
@@ -150,22 +148,26 @@ class Object:
         Like C (and drgn), an array in memory is not bounds-checked: flexible and
         ``[0]`` arrays are indexed past their declared length.
         """
-        t = self.type_.resolved()
-        if t.kind not in (TypeKind.POINTER, TypeKind.ARRAY):
-            raise ObjectTypeError(f"{self.type_.type_name()} is not an array or pointer")
-        element = t.type
-        size = element.size  # type: ignore[union-attr]
-        if size is None:
-            raise ObjectTypeError(f"cannot index {self.type_.type_name()}: element size unknown")
+        element, size, through_pointer, length = self.type_.element_access()
         index = index.__index__()
-        if t.kind is TypeKind.POINTER:
-            return _reference(self.prog_, element, self.value_() + index * size)  # type: ignore[arg-type]
-        if t.length is not None and not 0 <= index < t.length and self.address_ is None:
-            raise IndexError(f"index {index} out of range for {self.type_.type_name()}")
-        if self.address_ is None:
+        address = self.address_
+        if through_pointer:
+            address = self._value
+            if self.address_ is not None or type(address) is not int:
+                address = self.value_()
+        elif address is None:
+            if length is not None and not 0 <= index < length:
+                raise IndexError(f"index {index} out of range for {self.type_.type_name()}")
             raw = self._raw()
-            return _value_object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()  # type: ignore
-        return _reference(self.prog_, element, self.address_ + index * size)  # type: ignore[arg-type]
+            return _value_object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()
+        obj = _new(Object)
+        obj.prog_ = self.prog_
+        obj.type_ = element
+        obj.address_ = (address + index * size) & _MASK64
+        obj._value = None
+        obj.bit_offset_ = 0
+        obj.bit_field_size_ = 0
+        return obj
 
     def _array_length(self) -> int:
         """The declared length of an array object; other types, and arrays whose length is
@@ -1052,12 +1054,17 @@ def list_for_each(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
     """
     if head.type_.resolved().kind is TypeKind.POINTER:
         head = head.dereference_()
+    prog = head.prog_
     first = head.address_
     node = head.next
+    node_type = node.type_
+    # Each step reads the next pointer straight from memory: one read, no Objects in between.
+    step = node_type.member_access("next")
+    size, signed = step.type.int_layout or (8, False)
+    address = int(node)
     seen = 0
     mark, power = None, 1
     while True:
-        address = int(node)
         if address == first:
             return
         if address == 0:
@@ -1069,8 +1076,8 @@ def list_for_each(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
             mark, power = address, power * 2
         if seen > limit:
             raise ListCorruptError(f"list at {_hex(first)} has more than {limit} entries")
-        yield node
-        node = node.next
+        yield _value_object(prog, node_type, address)
+        address = int.from_bytes(prog.read(address + step.offset, size), "little", signed=signed)
 
 
 def _hex(address: Optional[int]) -> str:
@@ -1079,8 +1086,12 @@ def _hex(address: Optional[int]) -> str:
 
 def list_for_each_entry(type: TypeArg, head: Object, member: str) -> Iterator[Object]:
     """Each ``type *`` on the list at ``head``, linked through ``member``."""
+    prog = head.prog_
+    outer = prog.type(type)
+    offset = outer.offsetof(member)
+    entry_type = pointer_type(outer)
     for node in list_for_each(head):
-        yield container_of(node, type, member)
+        yield _value_object(prog, entry_type, (node._value - offset) & _MASK64)
 
 
 def list_empty(head: Object) -> bool:

@@ -141,7 +141,7 @@ class Program:
         # Recently read 4 KiB pages of kernel virtual memory: reading the members of one struct one
         # at a time (what every helper does) costs one translation and one copy per page, not per
         # member.  The dump never changes, so nothing goes stale.
-        self._pages: Dict[int, Optional[bytes]] = {}
+        self._pages: Dict[int, bytes] = {}
         if vmlinux:
             debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
 
@@ -159,28 +159,27 @@ class Program:
         """
         if physical:
             return self.dump.read_physical(address, size)
-        offset = address & _PAGE_MASK
-        if 0 < size and offset + size <= _PAGE_SIZE:
-            pages = self._pages
+        offset = address & 4095
+        if 0 < size and offset + size <= 4096:
             start = address - offset
-            page = pages.get(start, _UNREAD)
-            if page is _UNREAD:
+            page = self._pages.get(start)
+            if page is None:
                 page = self._read_page(start)
-            if page is not None:
+            if page:
                 return page[offset:offset + size]
         return self.arch.read(address, size)
 
-    def _read_page(self, start: int) -> Optional[bytes]:
-        """The page at ``start`` for the page cache, or None (also cached) when the whole page
+    def _read_page(self, start: int) -> bytes:
+        """The 4 KiB page at ``start`` for the page cache, or b"" (also cached) when the whole page
         cannot be read: the exact read then runs and raises its own precise FaultError, or
         succeeds for a part of a page that is readable (an ELF segment ending mid-page)."""
         pages = self._pages
         if len(pages) >= _CACHED_PAGES:
             del pages[next(iter(pages))]
         try:
-            page: Optional[bytes] = self.arch.read(start, _PAGE_SIZE)
+            page = self.arch.read(start, 4096)
         except FaultError:
-            page = None
+            page = b""
         pages[start] = page
         return page
 
@@ -466,10 +465,7 @@ class Program:
         self.close()
 
 
-_PAGE_SIZE = 4096
-_PAGE_MASK = _PAGE_SIZE - 1
-_CACHED_PAGES = 256
-_UNREAD = object()
+_CACHED_PAGES = 256  # 1 MiB
 
 
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,

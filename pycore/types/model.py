@@ -8,7 +8,7 @@ import enum
 import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ..errors import FormatError, MissingDebugInfoError, MissingMemberError
+from ..errors import FormatError, MissingDebugInfoError, MissingMemberError, ObjectTypeError
 
 try:  # Python >= 3.8
     from typing import Protocol
@@ -110,6 +110,17 @@ class MemberAccess(NamedTuple):
     through_pointer: bool
 
 
+class ElementAccess(NamedTuple):
+    """How an array or pointer object reaches its elements (:meth:`Type.element_access`)."""
+
+    type: "Type"
+    size: int
+    #: The object is a pointer: element ``i`` is at its value plus ``i * size``.
+    through_pointer: bool
+    #: The declared length of an array; None for a pointer or an array of unknown length.
+    length: Optional[int]
+
+
 MembersArg = Union[Sequence[Member], Callable[[], Sequence[Member]], None]
 
 
@@ -118,7 +129,7 @@ class Type:
 
     __slots__ = ("kind", "name", "_size", "is_signed", "_type", "length", "_members",
                  "enumerators", "parameters", "is_variadic", "qualifiers", "_member_cache",
-                 "_resolved", "_access", "_pointer", "_paths")
+                 "_resolved", "_access", "_element", "_pointer", "_paths", "int_layout")
 
     def __init__(self, kind: TypeKind, name: Optional[str] = None, size: Optional[int] = None,
                  is_signed: bool = False, type: "Optional[Type]" = None, length: Optional[int] = None,
@@ -141,8 +152,18 @@ class Type:
         # types are immutable, and the object layer asks the same questions for every object.
         self._resolved: "Optional[Type]" = None
         self._access: "Optional[Dict[str, MemberAccess]]" = None
+        self._element: "Optional[ElementAccess]" = None
         self._pointer: "Optional[Type]" = None
         self._paths: "Optional[Dict[str, Member]]" = None
+        #: ``(size, is_signed)`` when a value of this type (typedefs and qualifiers aside) is one
+        #: little-endian integer: ints, enums and pointers; else None.  Known at construction
+        #: (a typedef's target is built first), so reading a value costs no lookups.
+        self.int_layout: Optional[Tuple[int, bool]] = None
+        if kind in (TypeKind.INT, TypeKind.ENUM, TypeKind.POINTER):
+            if size is not None and 0 < size <= 16:
+                self.int_layout = (size, is_signed)
+        elif kind is TypeKind.TYPEDEF and type is not None:
+            self.int_layout = type.int_layout
 
     # -- basic properties -------------------------------------------------
     @property
@@ -201,7 +222,7 @@ class Type:
             setattr(copy, slot, getattr(self, slot))
         copy.qualifiers = qualifiers
         # A pointer to (and member access through) the copy differ from the original's.
-        copy._access = copy._pointer = None
+        copy._access = copy._element = copy._pointer = None
         return copy
 
     def resolved(self) -> "Type":
@@ -273,6 +294,23 @@ class Type:
         size = member.bit_field_size
         found = cache[name] = MemberAccess(member.type, member.bit_offset // 8, member.bit_offset % 8 if size else 0,
                                            size, through_pointer)
+        return found
+
+    def element_access(self) -> ElementAccess:
+        """How an array or pointer object of this type reaches element ``i`` (``obj[i]``), worked out
+        once per type.  ObjectTypeError for other types and elements of unknown size."""
+        found = self._element
+        if found is None:
+            t = self.resolved()
+            if t.kind not in (TypeKind.POINTER, TypeKind.ARRAY):
+                raise ObjectTypeError(f"{self.type_name()} is not an array or pointer")
+            element: Type = t._type  # type: ignore[assignment]
+            size = element.size
+            if size is None:
+                raise ObjectTypeError(f"cannot index {self.type_name()}: element size unknown")
+            through_pointer = t.kind is TypeKind.POINTER
+            found = self._element = ElementAccess(element, size, through_pointer,
+                                                  None if through_pointer else t.length)
         return found
 
     def has_member(self, name: str) -> bool:
@@ -526,7 +564,7 @@ class TypeIndex(Protocol):
 
 _SPELLING = re.compile(r"\s*(?:(\*)|\[\s*((?:0x[0-9a-fA-F]+|\d+)?)\s*\]|(const|volatile|restrict)\b)")
 _TAG = re.compile(r"^(struct|union|enum)\s+([A-Za-z_]\w*)$")
-_Spelling = Tuple[str, Qualifiers, Tuple[Optional[Qualifiers], ...], Tuple[Optional[int], ...]]
+_Spelling = Tuple[Optional[str], str, Qualifiers, Tuple[Optional[Qualifiers], ...], Tuple[Optional[int], ...]]
 # Parsed C spellings: the same few ("struct task_struct", "struct list_head *") are asked for again
 # and again, and a spelling means the same in every index.  Bounded against generated names.
 _SPELLINGS: Dict[str, _Spelling] = {}
@@ -557,8 +595,11 @@ class TypeIndexBase:
             if len(_SPELLINGS) >= _SPELLINGS_KEPT:
                 _SPELLINGS.clear()
             _SPELLINGS[name] = spelling
-        base_name, qualifiers, declarator, dims = spelling
-        t = self._find_named(base_name, name).qualified(qualifiers)
+        namespace, ident, qualifiers, declarator, dims = spelling
+        t = void_type() if namespace is None else self._lookup(namespace, ident)
+        if t is None:
+            raise TypeNotFoundError(f"type {name!r} not found in {self.source}")
+        t = t.qualified(qualifiers)
         for step in declarator:
             t = pointer_type(t, self.pointer_size) if step is None else t.qualified(step)
         for length in reversed(dims):
@@ -566,8 +607,9 @@ class TypeIndexBase:
         return t
 
     def _parse(self, name: str) -> "_Spelling":
-        """Split "const struct foo *const [4]" into the named type, its qualifiers, the pointer
-        declarator (None for each ``*``, else a qualifier of the pointer before) and array lengths."""
+        """Split "const struct foo *const [4]" into the named type (namespace and name), its
+        qualifiers, the pointer declarator (None for each ``*``, else a qualifier of the pointer
+        before) and array lengths."""
         text = " ".join(name.split())
         cut = len(text)
         for i, ch in enumerate(text):
@@ -603,18 +645,15 @@ class TypeIndexBase:
             else:
                 dims.append(int(dim, 0) if dim else None)
             pos = m.end()
-        return " ".join(base_words), qualifiers, tuple(declarator), tuple(dims)
+        namespace, ident = _named(" ".join(base_words))
+        return namespace, ident, qualifiers, tuple(declarator), tuple(dims)
 
-    def _find_named(self, base_name: str, spelled: str) -> Type:
-        tag = _TAG.match(base_name)
-        if tag:
-            namespace, ident = tag.groups()
-        else:
-            namespace, ident = "", base_name
-            if ident == "void":
-                return void_type()
-            ident = canonical_base_name(ident)
-        found = self._lookup(namespace, ident)
-        if found is None:
-            raise TypeNotFoundError(f"type {spelled!r} not found in {self.source}")
-        return found
+
+def _named(base_name: str) -> Tuple[Optional[str], str]:
+    """The namespace (None for void) and name that an index looks a base type up by."""
+    tag = _TAG.match(base_name)
+    if tag:
+        return tag.group(1), tag.group(2)
+    if base_name == "void":
+        return None, base_name
+    return "", canonical_base_name(base_name)
