@@ -46,6 +46,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "files": ("files", "open files of tasks (crash's files)"),
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
+    "net": ("net", "network devices and their addresses (crash's net)"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
     "crash": ("crash", "crash's prompt on one open dump: crash's command lines, -c LINE, -i FILE"),
 }
