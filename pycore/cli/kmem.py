@@ -246,10 +246,10 @@ def render_address(report: Dict[str, Any]) -> str:
                          f"    CPU: {task['cpu']}", f"  STATE: {'|'.join(task['state'])} {marker}"])
     page = report["page"]
     if page is not None:
-        names = ",".join(page["flag_names"])
-        sections.append([PAGE_HEADER, "%x %8x %16x %8x %2d %x %s" % (page["page"], page["physical"], page["mapping"],
-                                                                    page["index"], page["count"], page["flags"],
-                                                                    names)])
+        names = "".join(" " + name for name in [",".join(page["flag_names"])] if name)
+        sections.append([PAGE_HEADER, "%x %8x %16x %8x %2d %x%s" % (page["page"], page["physical"], page["mapping"],
+                                                                   page["index"], page["count"], page["flags"],
+                                                                   names)])
     return "\n\n".join("\n".join(section) for section in sections)
 
 
