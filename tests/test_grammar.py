@@ -4,7 +4,7 @@ import pytest
 
 from pycore.analysis.grammar import (OPENERS, TaskLine, TraceEntry, body_line_kind, is_oops_followup,
                                      is_report_prelude, lock_site, oom_line, opener, panic_reason, parse_frame,
-                                     parse_rip, parse_task_line, parse_trace_entry, warning_location)
+                                     parse_link, parse_rip, parse_task_line, parse_trace_entry, warning_location)
 
 
 @pytest.mark.parametrize("line, kind", [
@@ -230,3 +230,14 @@ def test_report_preludes():
     assert all(is_report_prelude(line) for line in ("------------[ cut here ]------------", "=" * 66,
                                                     "BUG: memory leak"))
     assert not is_report_prelude("BUG: memory leak in foo")
+
+
+def test_arm64_fault_descriptions_are_report_lines_and_lr_names_the_caller():
+    assert all(body_line_kind(line) == "fault" for line in (
+        "Mem abort info:", "  ESR = 0x0000000096000004", "  EC = 0x25: DABT (current EL), IL = 32 bits",
+        "Data abort info:", "  ISV = 0, ISS = 0x00000004, ISS2 = 0x00000000",
+        "user pgtable: 4k pages, 48-bit VAs, pgdp=000000010af63000",
+        "[0000000000000000] pgd=0000000000000000, p4d=0000000000000000"))
+    assert parse_link("lr : rproc_start+0x88/0x1e0").function == "rproc_start"
+    assert parse_link("LR is at do_exit+0x1c/0x340").function == "do_exit"
+    assert parse_link("pc : rproc_start+0x88/0x1e0") is None

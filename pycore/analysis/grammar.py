@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Pattern, Tuple
 
 __all__ = ["OPENERS", "Frame", "TaskLine", "TraceEntry", "opener", "panic_reason", "is_oops_followup",
-           "parse_task_line", "parse_frame", "parse_rip", "parse_trace_entry", "lock_site", "warning_location",
-           "is_report_prelude", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES", "oom_line"]
+           "parse_task_line", "parse_frame", "parse_rip", "parse_link", "parse_trace_entry", "lock_site",
+           "warning_location", "is_report_prelude", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES",
+           "oom_line"]
 
 # "Tainted: G  B  OE" (flags and padding), RHEL's "Tainted: G  L ------------" (its support mark), or
 # "Not tainted"; then the release, in parentheses on 2.6.2x i386.
@@ -169,6 +170,8 @@ _FRAME = re.compile(r"^\s*(?P<guess1>\?\s+)?(?:\[<[0-9a-f]+>\]\s*){0,2}(?P<guess
 # f+", 2.6.2x-4.x "IP: [<addr>] f+", arm64 "pc : f+", arm "PC is at f+".
 _RIP = re.compile(r"^\s*(?:RIP: (?:0010:)?|EIP: (?:0060:)?|EIP is at |IP: |pc : |PC is at )"
                   r"(?:\[<[0-9a-f]+>\]\s*)*" + _FUNCTION)
+# arm64's and arm's return address ("lr : f+", "LR is at f+"): the caller when the fault is in a leaf.
+_LINK = re.compile(r"^\s*(?:lr : |LR is at )" + _FUNCTION)
 
 
 def _frame(match: "re.Match[str]", reliable: bool) -> Frame:
@@ -186,6 +189,12 @@ def parse_frame(text: str) -> Optional[Frame]:
 def parse_rip(text: str) -> Optional[Frame]:
     """The kernel function a RIP/EIP/IP/pc/PC line names as the faulting location, else None."""
     match = _RIP.match(text)
+    return _frame(match, True) if match else None
+
+
+def parse_link(text: str) -> Optional[Frame]:
+    """The function an arm64/arm ``lr :`` / ``LR is at`` line names as the faulting function's caller."""
+    match = _LINK.match(text)
     return _frame(match, True) if match else None
 
 
@@ -267,7 +276,9 @@ BODY_LINES: Tuple[Tuple[str, Pattern[str]], ...] = (
     ("taint", re.compile(r"^\s*(?:Not tainted|Tainted:)")),
     ("rip", re.compile(r"^\s*(?:RIP|RSP|EIP|ESP|PC is at|LR is at)\b")),
     ("registers", re.compile(r"^\s*[A-Z][A-Z0-9_]{1,7}:\s*[0-9a-f]{4}")),
-    ("fault", re.compile(r"^\s*(?:IP:|PGD |P4D |PUD |Oops:|#PF:|BUG: unable|Oops)")),
+    # The fault's description: x86 "#PF:" and the page-table walk, arm64's "Mem abort info:" block.
+    ("fault", re.compile(r"^\s*(?:IP:|PGD |P4D |PUD |Oops:|#PF:|BUG: unable|Oops|Mem abort info:|Data abort info:|"
+                         r"(?:ESR|EC|SET|EA|FSC|ISV|CM|GCS) = |(?:user|swapper) pgtable:|\[[0-9a-f]+\] pgd=)")),
     ("cpu", re.compile(r"^\s*CPU \d+\s*$")),
     ("unreliable", re.compile(r"^\s*\? ")),
     ("note", re.compile(r"^\s*(?:note: |task: [0-9a-f]+ )")),

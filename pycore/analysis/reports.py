@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Pattern, Sequence, Tuple
 
 from .crash_report import normalize_frame
-from .grammar import lock_site, panic_reason, parse_rip, parse_trace_entry, warning_location
+from .grammar import lock_site, panic_reason, parse_link, parse_rip, parse_trace_entry, warning_location
 
 __all__ = ["ReportKind", "REPORT_KINDS", "BLAMELESS", "is_blameless", "report_title", "culprit"]
 
@@ -36,7 +36,8 @@ BLAMELESS: Tuple[Tuple[str, str], ...] = (
                    r"(?:__)?kv?[mz]alloc\w*|kcalloc\w*|kvzalloc\w*|krealloc\w*|kmemdup\w*|kstrn?dup|_{0,3}slab_\w+|"
                    r"__do_kmalloc\w*|(?:__)?alloc_pages\w*|__get_free_pages|__alloc_frozen_pages\w*|alloc_skb\w*|"
                    r"__alloc_skb|__netdev_alloc_skb|__napi_alloc_skb|(?:__)?kmalloc_reserve\w*"),
-    ("generic", r"(?:__)?mem(?:cpy|move|set)\w*|memcmp|str(?:n?cpy|lcpy|n?len|n?cmp|cat)|strscpy\w*|sized_strscpy|"
+    ("generic", r"(?:__)?mem(?:cpy|move|set)\w*|__pi_\w+|memcmp|str(?:n?cpy|lcpy|n?len|n?cmp|cat)|strscpy\w*|"
+                r"sized_strscpy|"
                 r"v?s?n?printf|_?_?copy_(?:to|from)_user\w*|raw_copy_\w+|copy_user_\w+|rep_movs_alternative|"
                 r"__list_add_valid\w*|__list_del_entry_valid\w*|__list_del_entry|(?:__)?list_(?:add|del)\w*|"
                 r"(?:__)?test_and_\w+_bit|(?:__)?(?:set|clear|change)_bit|_find_\w+_bit|(?:drop|inc|clear|set)_nlink|"
@@ -75,13 +76,15 @@ class ReportKind:
 
     ``describe(header, lines)`` gives the title's words before " in <culprit>" and where the culprit is
     looked for, in order: ``header`` (the function the first line names), ``rip`` (the faulting
-    location), ``lock`` (lockdep's "at: func" lock line), ``irq_safe`` (the stack lockdep shows for the
-    irq-safe lock) and ``stack`` (the call trace). ``open_until``: the report takes every line of its
-    stream from the first on (a sanitizer's prose, lockdep's dependency lists) until this line; ``None``
-    with ``is_open`` means up to ``end``; otherwise only stack and register lines follow the first line.
-    ``end`` closes the report; ``followup`` lines belong to it even when they would open a report of their
-    own (refcount_t's WARNING line); ``early_followup`` only before its stack (panic_on_warn's panic, to 4.x
-    printed before the trace). ``needs_stack``: without a stack the report was cut and is marked corrupted.
+    location), ``lr`` (arm's return address, read only when the faulting location is blameless: a leaf
+    like memcpy leaves its caller out of the trace), ``lock`` (lockdep's "at: func" lock line),
+    ``irq_safe`` (the stack lockdep shows for the irq-safe lock) and ``stack`` (the call trace).
+    ``is_open``: the report takes every line of its stream from the first on (a sanitizer's prose,
+    lockdep's dependency lists) up to ``end``, or to ``open_until`` after which only stack and register
+    lines follow; otherwise only stack and register lines follow the first line. ``end`` closes the
+    report; ``followup`` lines belong to it even when they would open a report of their own (refcount_t's
+    WARNING line); ``early_followup`` only before its stack (panic_on_warn's panic, printed before the
+    trace to 4.x). ``needs_stack``: without a stack the report was cut and is marked corrupted.
     """
 
     kind: str
@@ -153,8 +156,8 @@ def _oops(header: "re.Match[str]", lines: Sequence[str]) -> Tuple[str, Tuple[str
     for pattern, title in _OOPSES:
         found = pattern.search(header.string)
         if found:
-            return title.format(*found.groups()), ("rip", "stack")
-    return "Oops", ("rip", "stack")
+            return title.format(*found.groups()), ("rip", "lr", "stack")
+    return "Oops", ("rip", "lr", "stack")
 
 
 def _warning(header: "re.Match[str]", lines: Sequence[str]) -> Tuple[str, Tuple[str, ...]]:
@@ -253,12 +256,16 @@ def culprit(kind: ReportKind, header: "re.Match[str]", lines: Sequence[str],
     the stack is read from the entry after it, else from its top."""
     located: Optional[str] = None
     for source in sources:
+        if source == "lr" and located is None:
+            continue
         names: List[str] = []
         if source == "header":
             names = [name for name in [header.groupdict().get("function") or
                                        (warning_location(header)[1] if kind.kind == "warning" else None)] if name]
         elif source == "rip":
             names = [found.function for found in map(parse_rip, _until_stop(lines)) if found][:1]
+        elif source == "lr":
+            names = [found.function for found in map(parse_link, _until_stop(lines)) if found][:1]
         elif source == "lock":
             names = [name for name in map(lock_site, lines) if name][:1]
         elif source == "irq_safe":
