@@ -47,6 +47,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "net": ("net", "network devices and their addresses (crash's net)"),
+    "sig": ("sig", "signal handling of tasks (crash's sig)"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
     "crash": ("crash", "crash's prompt on one open dump: crash's command lines, -c LINE, -i FILE"),
 }
