@@ -148,6 +148,15 @@ EXPECTED = {
         E("soft_lockup", "error", "BUG: soft lockup in smp_call_function_many", 2, 27),
         E("panic", "critical", "kernel panic: softlockup: hung tasks", 43, 54),
     ],
+    "soft-lockup-2.txt": [
+        E("soft_lockup", "error", "BUG: soft lockup in kvm_set_pfn_dirty", 2, 18),
+    ],
+    "soft-lockup-3.txt": [
+        E("soft_lockup", "error", "BUG: soft lockup in blkcg_destroy_blkgs", 2, 8),
+    ],
+    "soft-lockup-4.txt": [
+        E("soft_lockup", "error", "BUG: soft lockup in jbd2_journal_invalidatepage", 2, 26),
+    ],
     "stack-overflow-1.txt": [
         E("stack_overflow", "critical", "BUG: stack guard page was hit in pvclock_clocksource_read", 2, 45),
     ],

@@ -28,8 +28,8 @@ _FUNCTION = (r"(?P<function>[A-Za-z_.$][\w.$]*)\+(?P<offset>0x[0-9a-f]+)/(?P<siz
 #: kernels print one ("watchdog: BUG: soft lockup", 4.15+).
 OPENERS: Dict[str, Pattern[str]] = {
     "panic": re.compile(r"^Kernel panic - not syncing: ?(?P<reason>.*)"),
-    "soft_lockup": re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s! "
-                              r"\[(?P<task>.*)\]| detected on CPU#(?P<cpu2>\d+))"),
+    "soft_lockup": re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s!(?: "
+                              r"\[(?P<task>.*)\])?| detected on CPU#(?P<cpu2>\d+))"),
     "hard_lockup": re.compile(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
     "hung_task": re.compile(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
     "rcu_stall": re.compile(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
