@@ -48,6 +48,11 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "net": ("net", "network devices and their addresses (crash's net)"),
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
+    "p": ("print_value", "print a C expression's value (crash's p)"),
+    "whatis": ("whatis", "a type, or the type of a symbol or expression (crash's whatis)"),
+    "struct": ("struct", "a struct's layout or contents (crash's struct)"),
+    "union": ("struct", "a union's layout or contents (crash's union)"),
+    "list": ("list_walk", "walk a linked list (crash's list)"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
     "crash": ("crash", "crash's prompt on one open dump: crash's command lines, -c LINE, -i FILE"),
 }

@@ -1,0 +1,71 @@
+"""``pycore p DUMP EXPR``: crash 9's ``p`` (gdb's ``print``) of a C expression, on any kernel.
+
+``p /x EXPR`` and ``p /d EXPR`` are gdb's format letters (the crash prompt's ``p/x EXPR``),
+``-x`` and ``-d`` crash's output radix.  A bare symbol is printed as crash prints it,
+``jiffies = $1 = 4294896206``; values are numbered from ``$1`` in a session.
+"""
+import argparse
+from typing import Any, Dict, List, Optional
+
+from ..expression import ExpressionError, evaluate
+from ..program import Program
+from .command import DumpCommand
+from .gdbfmt import format_value, symbolizer, value_tree
+
+_FORMATS = ("x", "d")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    radix = parser.add_mutually_exclusive_group()
+    radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
+    radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
+    parser.add_argument("expression", nargs="+",
+                        help="a C expression (symbol, .member, ->, [i], &, *, casts); /x or /d first for a format")
+
+
+def split_format(words: List[str]) -> "tuple[Optional[str], str]":
+    """gdb's ``/FMT`` in front of the expression (``p /x jiffies``, or ``p/x`` typed at the prompt
+    and passed as ``/x``): the format letter and the expression text."""
+    text = " ".join(words).strip()
+    if not text.startswith("/"):
+        return None, text
+    letters, _, rest = text[1:].partition(" ")
+    if letters not in _FORMATS:
+        raise ExpressionError(f"undefined output format \"{letters}\" (pycore knows /x and /d)")
+    return letters, rest.strip()
+
+
+def value_number(args: argparse.Namespace, value: Any) -> int:
+    """gdb's value history number for the value printed now: ``$1`` for a standalone command; the
+    crash prompt keeps one list per session in ``args.value_history``, and each value joins it."""
+    history = getattr(args, "value_history", None)
+    if history is None:
+        return 1
+    history.append(value)
+    return len(history)
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+    fmt, text = split_format(args.expression)
+    if not text:
+        raise ExpressionError("no expression to print")
+    evaluated = evaluate(prog, text)
+    value = value_tree(evaluated.value, symbolizer(prog))
+    return {"expression": text, "symbol": evaluated.symbol, "format": fmt, "radix": args.radix or 10,
+            "number": value_number(args, value), "value": value}
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    text = format_value(data["value"], data["format"], data["radix"], top=True)
+    line = f"${data['number']} = "
+    if data["symbol"] is None:
+        return line + text
+    # crash puts "NAME = " before gdb's answer for a bare symbol, and starts an aggregate that
+    # gdb writes on one line (an array, a function) on the next line, one column in.
+    if text.startswith("{") and text.split("\n", 1)[0] != "{":
+        text = "\n " + text
+    return f"{data['symbol']} = {line}{text}"
+
+
+COMMAND = DumpCommand("p", add_arguments=add_arguments, collect=collect, render=render,
+                      description="Print the value of a C expression as crash (gdb) prints it.")

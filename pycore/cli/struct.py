@@ -1,0 +1,165 @@
+"""``pycore struct DUMP NAME[.member[,member]] [ADDRESS [COUNT]]`` and ``union``: crash 9's
+``struct`` and ``union``, a type's layout (``-o`` with offsets) or objects' contents in gdb's print
+format (``-x``/``-d`` radix); any kernel version whose debug info (DWARF, or BTF) has the type.
+"""
+import argparse
+import re
+from typing import Any, Dict, List, Optional
+
+from ..errors import MissingDebugInfoError, PycoreError
+from ..object import Object
+from ..program import Program
+from ..types.cdecl import Line, body_lines, declaration
+from ..types.model import Type, TypeKind, TypeNotFoundError
+from .command import DumpCommand
+from .gdbfmt import format_value, member_lines, symbolizer, value_tree
+
+
+class StructCommandError(PycoreError, ValueError):
+    """A struct/union/whatis command line crash would refuse; the message is crash's."""
+
+
+def find_type(prog: Program, keyword: str, name: str) -> Type:
+    """``keyword`` (struct or union) ``name`` as crash looks it up: the tagged type, else a typedef
+    of one; crash's "invalid data structure reference" when neither is there."""
+    for spelling in (f"{keyword} {name}", name):
+        try:
+            found = prog.type(spelling)
+        except (TypeNotFoundError, MissingDebugInfoError):
+            continue
+        if found.resolved().kind in (TypeKind.STRUCT, TypeKind.UNION):
+            return found
+    raise StructCommandError(f"invalid data structure reference: {name}")
+
+
+def definition_lines(t: Type, offsets: bool = False, base: Optional[int] = None) -> List[str]:
+    """crash's layout of a struct or union (a typedef of one as ``typedef struct {...} name;``),
+    without the SIZE line: gdb's ``ptype``, and with ``offsets`` crash's ``-o`` column, each
+    member's byte offset (its address when ``base`` is given) right-aligned before it."""
+    resolved = t.resolved()
+    declarator = t.name if t.kind is TypeKind.TYPEDEF else ""
+    lines = body_lines(resolved, declarator=declarator)
+    if declarator:
+        lines[0] = Line(0, "typedef " + lines[0].text, None)
+    if not offsets:
+        return ["    " * line.depth + line.text for line in lines]
+    width = len(f"[{resolved.size}]") + 2 if base is None else 20
+    return [line.text if line.depth == 0 else _offset_line(line, width, base) for line in lines]
+
+
+def _offset_line(line: Line, width: int, base: Optional[int]) -> str:
+    if line.bit_offset is None:
+        column = " " * width
+    elif base is None:
+        column = f"[{line.bit_offset // 8}]".rjust(width)
+    else:
+        column = f"[{base + line.bit_offset // 8:x}]".rjust(width)
+    return column + " " + "    " * (line.depth - 1) + line.text
+
+
+def member_declaration_lines(t: Type, path: str, base: Optional[int] = None) -> List[str]:
+    """crash's ``struct TYPE.member`` without an address: the member's declaration with its offset
+    (``[2224] struct list_head tasks;``) inside the type's braces."""
+    resolved = t.resolved()
+    member = resolved.member_path(path)
+    name = path.rsplit(".", 1)[-1]
+    width = len(f"[{resolved.size}]") + 2 if base is None else 20
+    text = declaration(member.type, name, member.bit_field_size) + ";"
+    line = _offset_line(Line(1, text, member.bit_offset, member.bit_field_size), width, base)
+    return [f"{resolved.kind.value} {resolved.name or ''} {{".replace("  ", " "), line, "}"]
+
+
+def parse_address(prog: Program, text: str) -> int:
+    """An object's address as crash takes it: hexadecimal with or without 0x, or a symbol."""
+    if re.fullmatch(r"(0[xX])?[0-9a-fA-F]+", text):
+        return int(text, 16)
+    try:
+        return prog.symbol(text).address
+    except LookupError:
+        raise StructCommandError(f"invalid address or symbol: {text}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", dest="offsets", action="store_true", help="show member offsets")
+    radix = parser.add_mutually_exclusive_group()
+    radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
+    radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
+    parser.add_argument("-c", dest="count", type=int, help="how many objects, one after the other")
+    parser.add_argument("name", help="TYPE, TYPE.member or TYPE.member,member")
+    parser.add_argument("address", nargs="?", help="an address (hexadecimal) or a symbol")
+    parser.add_argument("count_word", nargs="?", type=int, metavar="count", help="how many objects")
+
+
+def collect_for(keyword: str):
+    """``collect`` of the struct (``keyword`` "struct") or union command."""
+    def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+        name, _, member_text = args.name.partition(".")
+        members = [m for m in member_text.split(",") if m] if member_text else []
+        t = find_type(prog, keyword, name)
+        size = t.resolved().size or 0
+        result: Dict[str, Any] = {"type": t.type_name(), "size": size, "members": members, "offsets": args.offsets}
+        if args.address is None:
+            if len(members) > 1:
+                raise StructCommandError("multiple member format not supported in this syntax")
+            result["lines"] = member_declaration_lines(t, members[0]) if members else \
+                definition_lines(t, args.offsets)
+            return result
+        address = parse_address(prog, args.address)
+        if args.offsets:
+            result["lines"] = member_declaration_lines(t, members[0], address) if members else \
+                definition_lines(t, True, address)
+            return result
+        count = args.count or args.count_word or 1
+        symbolize = symbolizer(prog)
+        objects = []
+        for index in range(count):
+            obj = Object(prog, t, address=address + index * size)
+            if members:
+                objects.append({"address": obj.address_,
+                                "members": [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
+                                            for m in members]})
+            else:
+                objects.append({"address": obj.address_, "value": value_tree(obj, symbolize)})
+        result["objects"] = objects
+        return result
+    return collect
+
+
+def member_object(obj: Object, path: str) -> Object:
+    """``obj.a.b[2].c`` for the member path crash takes after the type name."""
+    for part in re.findall(r"[A-Za-z_]\w*|\[\d+\]", path):
+        obj = obj[int(part[1:-1])] if part.startswith("[") else obj.member_(part)
+    return obj
+
+
+def object_lines(entry: Dict[str, Any], type_name: str, radix: int) -> List[str]:
+    """One object as crash prints it: ``struct list_head {`` and gdb's members, or only the
+    members asked for, ``  name = value,`` each."""
+    if "members" in entry:
+        lines: List[str] = []
+        for member in entry["members"]:
+            lines += member_lines(member["value"], member["name"], radix=radix)
+        return lines
+    return (type_name + " " + format_value(entry["value"], radix=radix)).split("\n")
+
+
+def render_for(keyword: str):
+    def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+        if "lines" in data:
+            lines = list(data["lines"])
+            if not data["members"]:
+                lines.append(f"SIZE: {data['size']}")
+            return "\n".join(lines)
+        type_name = data["type"]
+        blocks = ["\n".join(object_lines(entry, type_name, args.radix or 10)) for entry in data["objects"]]
+        separator = "\n\n" if not data["members"] else "\n"
+        return separator.join(blocks)
+    return render
+
+
+COMMANDS = [
+    DumpCommand("struct", add_arguments=add_arguments, collect=collect_for("struct"), render=render_for("struct"),
+                description="A struct's layout (-o: with offsets) or the contents of one at an address."),
+    DumpCommand("union", add_arguments=add_arguments, collect=collect_for("union"), render=render_for("union"),
+                description="A union's layout (-o: with offsets) or the contents of one at an address."),
+]

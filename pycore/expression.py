@@ -1,0 +1,317 @@
+"""The C expressions crash's commands take (``p init_task.tasks``, ``*(struct list_head *)0x...``),
+parsed and evaluated to :class:`~pycore.object.Object` values.
+
+A small subset of gdb's C: symbols, integer literals, ``.member``, ``->member``, ``[index]``, unary
+``&``, ``*`` and ``-``, casts to a type spelling, ``+`` and ``-`` (pointer arithmetic scaled as C
+does), parentheses.  Any kernel version: everything is asked of the Program's symbols and types.
+"""
+import re
+from typing import List, NamedTuple, Optional, Tuple, Union
+
+from .errors import MissingDebugInfoError, PycoreError
+from .object import Object, cast
+from .types.model import Type, TypeKind, TypeNotFoundError, pointer_type
+
+_MASK64 = (1 << 64) - 1
+
+
+class ExpressionError(PycoreError, ValueError):
+    """An expression that does not parse, or names what the dump does not have."""
+
+
+class Token(NamedTuple):
+    kind: str  # "name", "number", "op", "end"
+    text: str
+    position: int
+
+
+_TOKEN = re.compile(r"\s*(?:(?P<number>0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(?P<name>[A-Za-z_$][\w$]*)"
+                    r"|(?P<op>->|[-+*&.\[\]()]))")
+
+
+def tokenize(text: str) -> List[Token]:
+    """The tokens of ``text``; ExpressionError at the first character that is none."""
+    tokens = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise ExpressionError(f"cannot parse {text!r} at {text[position:].strip()!r}")
+        kind = match.lastgroup or "op"
+        tokens.append(Token(kind, match.group(kind), match.start(kind)))
+        position = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+# The parse tree: nested tuples whose first item names the node.
+Node = Tuple
+
+
+class _Parser:
+    """Recursive descent over the tokens; a parenthesized type spelling is a cast when the
+    Program's types know it (gdb's rule, which needs the type index to decide)."""
+
+    def __init__(self, text: str, is_type):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.index = 0
+        self.is_type = is_type
+
+    def peek(self, offset: int = 0) -> Token:
+        return self.tokens[min(self.index + offset, len(self.tokens) - 1)]
+
+    def take(self, text: Optional[str] = None) -> Token:
+        token = self.peek()
+        if text is not None and token.text != text:
+            found = token.text or "the end"
+            raise ExpressionError(f"cannot parse {self.text!r}: expected {text!r} at {found!r}")
+        self.index += 1
+        return token
+
+    def parse(self) -> Node:
+        node = self.additive()
+        if self.peek().kind != "end":
+            raise ExpressionError(f"cannot parse {self.text!r} at {self.text[self.peek().position:]!r}")
+        return node
+
+    def additive(self) -> Node:
+        node = self.unary()
+        while self.peek().text in ("+", "-") and self.peek().kind == "op":
+            op = self.take().text
+            node = ("binary", op, node, self.unary())
+        return node
+
+    def unary(self) -> Node:
+        token = self.peek()
+        if token.kind == "op" and token.text in ("&", "*", "-"):
+            self.take()
+            return ({"&": "address_of", "*": "dereference", "-": "negate"}[token.text], self.unary())
+        if token.text == "(":
+            spelling = self._type_spelling()
+            if spelling is not None:
+                return ("cast", spelling, self.unary())
+        return self.postfix()
+
+    def _type_spelling(self) -> Optional[str]:
+        """The type spelled between the parentheses at the current token, consumed, or None
+        (and nothing consumed) when they hold an expression."""
+        depth, end = 0, self.index
+        while True:
+            token = self.tokens[end]
+            if token.kind == "end":
+                return None
+            if token.text == "(":
+                depth += 1
+            elif token.text == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            end += 1
+        inner = self.tokens[self.index + 1:end]
+        if not inner or inner[0].kind != "name":
+            return None
+        if any(t.kind == "number" or t.text in ("&", ".", "->", "+", "-") for t in inner):
+            if not any(t.text == "[" for t in inner):
+                return None
+        spelling = self.text[inner[0].position:inner[-1].position + len(inner[-1].text)]
+        if not self.is_type(spelling):
+            return None
+        self.index = end + 1
+        return spelling
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while True:
+            token = self.peek()
+            if token.text in (".", "->"):
+                self.take()
+                name = self.take()
+                if name.kind != "name":
+                    raise ExpressionError(f"cannot parse {self.text!r}: a member name must follow {token.text!r}")
+                node = ("member", node, name.text, token.text)
+            elif token.text == "[":
+                self.take()
+                index = self.additive()
+                self.take("]")
+                node = ("index", node, index)
+            else:
+                return node
+
+    def primary(self) -> Node:
+        token = self.take()
+        if token.kind == "number":
+            return ("number", int(token.text, 0))
+        if token.kind == "name":
+            return ("symbol", token.text)
+        if token.text == "(":
+            node = self.additive()
+            self.take(")")
+            return node
+        raise ExpressionError(f"cannot parse {self.text!r} at {token.text or 'the end'!r}")
+
+
+def parse(text: str, is_type=lambda spelling: False) -> Node:
+    """The parse tree of ``text``; ``is_type(spelling)`` says whether a parenthesized spelling
+    names a type (a cast) rather than an expression."""
+    return _Parser(text, is_type).parse()
+
+
+def _type_known(prog, spelling: str) -> bool:
+    try:
+        prog.type(spelling)
+    except (TypeNotFoundError, MissingDebugInfoError):
+        return False
+    return True
+
+
+class Evaluated(NamedTuple):
+    """What an expression came to: the value, and the symbol it named when it was a bare name
+    (crash prints ``jiffies = $1 = ...`` for those)."""
+
+    value: Object
+    symbol: Optional[str]
+
+
+def evaluate(prog, text: str) -> Evaluated:
+    """Evaluate the C expression ``text`` in ``prog``.
+
+    A name is a global variable (its type from the debug info or pycore.types.known_globals) or a
+    function (its prototype from BTF); ExpressionError or MissingDebugInfoError say what is
+    missing.  Reading memory happens later, when the value is printed."""
+    tree = parse(text, lambda spelling: _type_known(prog, spelling))
+    value = _evaluate(prog, tree)
+    return Evaluated(value, tree[1] if tree[0] == "symbol" else None)
+
+
+def _literal(prog, value: int) -> Object:
+    """An integer literal typed as C types it: int, long or unsigned long by magnitude."""
+    for spelling, limit in (("int", 1 << 31), ("long", 1 << 63), ("unsigned long", 1 << 64)):
+        if value < limit:
+            return Object(prog, prog.type(spelling), value)
+    raise ExpressionError(f"integer constant {value:#x} is larger than 64 bits")
+
+
+def symbol_object(prog, name: str) -> Object:
+    """The variable or function called ``name``, as an Object at its address."""
+    try:
+        symbol = prog.symbol(name)
+    except LookupError:
+        raise ExpressionError(f"no symbol \"{name}\" in current context") from None
+    try:
+        return prog.object(name)
+    except MissingDebugInfoError:
+        prototype = function_prototype(prog, name)
+        if prototype is None:
+            raise
+        return Object(prog, prototype, address=symbol.address)
+
+
+def function_prototype(prog, name: str) -> Optional[Type]:
+    """The prototype of kernel function ``name`` from the BTF that describes it (the dump's own, or
+    the vmlinux's .BTF when DWARF is the type source: pycore's DWARF index holds no functions)."""
+    lookup = getattr(prog.types, "function_type", None)
+    if lookup is not None:
+        return lookup(name)
+    if prog.vmlinux:
+        from .types.btf import load_vmlinux_btf
+        index = load_vmlinux_btf(prog.vmlinux)
+        if index is not None:
+            return index.function_type(name)
+    return None
+
+
+def _evaluate(prog, node: Node) -> Object:
+    kind = node[0]
+    if kind == "number":
+        return _literal(prog, node[1])
+    if kind == "symbol":
+        return symbol_object(prog, node[1])
+    if kind == "member":
+        base = _evaluate(prog, node[1])
+        if node[3] == "->" and base.type_.resolved().kind is not TypeKind.POINTER:
+            raise ExpressionError(f"the left operand of -> has type {base.type_.type_name()}, not a pointer")
+        return base.member_(node[2])
+    if kind == "index":
+        base = _evaluate(prog, node[1])
+        return base[int(_evaluate(prog, node[2]))]
+    if kind == "address_of":
+        target = _evaluate(prog, node[1])
+        if target.type_.resolved().kind is TypeKind.FUNCTION and target.address_ is not None:
+            return Object(prog, pointer_type(target.type_), target.address_)
+        try:
+            return target.address_of_()
+        except ValueError:
+            raise ExpressionError("attempt to take the address of a value not located in memory") from None
+    if kind == "dereference":
+        target = _evaluate(prog, node[1])
+        if target.type_.resolved().kind is TypeKind.ARRAY:
+            return target[0]
+        if target.type_.resolved().kind is TypeKind.FUNCTION:
+            return target
+        return target.dereference_()
+    if kind == "negate":
+        operand = _evaluate(prog, node[1])
+        if operand.type_.resolved().kind is TypeKind.POINTER:
+            raise ExpressionError("cannot negate a pointer")
+        return cast(operand.type_, Object(prog, prog.type("long long"), -int(operand)))
+    if kind == "cast":
+        return _cast(prog, node[1], _evaluate(prog, node[2]))
+    if kind == "binary":
+        return _arithmetic(prog, node[1], _evaluate(prog, node[2]), _evaluate(prog, node[3]))
+    raise ExpressionError(f"cannot evaluate {kind}")  # pragma: no cover
+
+
+def _cast(prog, spelling: str, operand: Object) -> Object:
+    """``(type)operand``: scalars and pointers convert; an array or a function is its address
+    first, as C converts them."""
+    target = prog.type(spelling)
+    resolved = operand.type_.resolved()
+    if resolved.kind in (TypeKind.ARRAY, TypeKind.FUNCTION):
+        if operand.address_ is None:
+            raise ExpressionError(f"cannot cast {operand.type_.type_name()} not in memory")
+        operand = Object(prog, pointer_type(resolved.type if resolved.kind is TypeKind.ARRAY  # type: ignore[arg-type]
+                                            else operand.type_), operand.address_)
+    if target.resolved().kind in (TypeKind.STRUCT, TypeKind.UNION, TypeKind.ARRAY):
+        raise ExpressionError(f"invalid cast to {target.type_name()}")
+    return cast(target, operand)
+
+
+def _arithmetic(prog, op: str, left: Object, right: Object) -> Object:
+    """``left + right`` / ``left - right`` on integers, and a pointer moved by whole elements."""
+    left_type, right_type = left.type_.resolved(), right.type_.resolved()
+    for obj, t in ((left, left_type), (right, right_type)):
+        if t.kind not in (TypeKind.INT, TypeKind.ENUM, TypeKind.BOOL, TypeKind.POINTER, TypeKind.ARRAY):
+            raise ExpressionError(f"cannot {'add' if op == '+' else 'subtract'} {obj.type_.type_name()}")
+    if left_type.kind is TypeKind.ARRAY:
+        left = Object(prog, pointer_type(left_type.type), left.address_)  # type: ignore[arg-type]
+        left_type = left.type_
+    sign = 1 if op == "+" else -1
+    if left_type.kind is TypeKind.POINTER:
+        if right_type.kind is TypeKind.POINTER:
+            if op == "+":
+                raise ExpressionError("cannot add two pointers")
+            size = left_type.type.size or 1  # type: ignore[union-attr]
+            return Object(prog, prog.type("long"), (int(left) - int(right)) // size)
+        size = left_type.type.size or 1  # type: ignore[union-attr]
+        return Object(prog, left.type_, (int(left) + sign * int(right) * size) & _MASK64)
+    if right_type.kind is TypeKind.POINTER:
+        if op == "-":
+            raise ExpressionError("cannot subtract a pointer from an integer")
+        return _arithmetic(prog, "+", right, left)
+    wider = left if (left_type.size or 0) >= (right_type.size or 0) else right
+    result_type = wider.type_ if (wider.type_.resolved().size or 0) >= 4 else prog.type("int")
+    return cast(result_type, Object(prog, prog.type("long long"), int(left) + sign * int(right)))
+
+
+def type_of(prog, text: str) -> Union[Type, Object]:
+    """What ``whatis``/``ptype`` describe for ``text``: the type it spells when it is a type
+    name, else the value the expression evaluates to (whose ``type_`` is asked)."""
+    if _type_known(prog, text):
+        return prog.type(text)
+    return evaluate(prog, text).value
+
+
+__all__ = ["ExpressionError", "Evaluated", "evaluate", "parse", "tokenize", "symbol_object", "function_prototype",
+           "type_of"]
