@@ -48,6 +48,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "net": ("net", "network devices and their addresses (crash's net)"),
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
+    "timer": ("timer", "the pending timers of each CPU (crash's timer)"),
     "p": ("print_value", "print a C expression's value (crash's p)"),
     "whatis": ("whatis", "a type, or the type of a symbol or expression (crash's whatis)"),
     "struct": ("struct", "a struct's layout or contents (crash's struct)"),
