@@ -102,6 +102,11 @@ EXPECTED = {
     "lockdep-3.txt": [
         E("lockdep", "warning", "possible deadlock in tun_device_event", 2, 7, corrupted=True),
     ],
+    "lockdep-4.txt": [
+        # lockdep prints no stack with the locks a task takes back to user space: the report is whole.
+        E("lockdep", "warning", "WARNING: lock held when returning to user space in dm_get_live_table", 2, 7),
+        E("hung_task", "error", "INFO: task hung in __dm_suspend", 11, 27),
+    ],
     "oops-arm64-1.txt": [
         E("oops", "critical", NULL_DEREF + "sk_msg_memcopy_from_iter", 2, 53),
     ],

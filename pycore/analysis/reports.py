@@ -84,7 +84,8 @@ class ReportKind:
     lines follow; otherwise only stack and register lines follow the first line. ``end`` closes the
     report; ``followup`` lines belong to it even when they would open a report of their own (refcount_t's
     WARNING line); ``early_followup`` only before its stack (panic_on_warn's panic, printed before the
-    trace to 4.x). ``needs_stack``: without a stack the report was cut and is marked corrupted.
+    trace to 4.x). ``needs_stack``: without the stack its culprit is looked for in, the report was cut and
+    is marked corrupted.
     """
 
     kind: str
@@ -299,4 +300,5 @@ def report_title(kind: ReportKind, header: "re.Match[str]", lines: Sequence[str]
         return words, False
     name = culprit(kind, header, lines, sources)
     has_stack = bool(_stack(lines)) or any(parse_trace_entry(text) for text in _until_stop(lines))
-    return (f"{words} in {name}" if name else words), kind.needs_stack and not has_stack
+    # A report printed without a stack by design (lockdep's locks held on the way to user space) is whole.
+    return (f"{words} in {name}" if name else words), kind.needs_stack and "stack" in sources and not has_stack
