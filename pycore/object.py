@@ -31,6 +31,9 @@ class Object:
 
     __slots__ = ("prog_", "type_", "address_", "_value", "bit_offset_", "bit_field_size_")
 
+    def __new__(cls, prog: "Program", type: TypeArg, *args: Any, **kwargs: Any) -> "Object":
+        return _new(_class_of(prog.type(type)) if cls is Object else cls)
+
     def __init__(self, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
                  bit_offset: int = 0, bit_field_size: int = 0):
         """A reference (``address=``) or a value.  A scalar value is converted to the type as C
@@ -117,7 +120,7 @@ class Object:
                 return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset,
                                         bit_field_size)
         # Object(prog, member_type, address=...) without the constructor's checks: the hot path.
-        obj = _new(Object)
+        obj = _new(member_type.object_class or _class_of(member_type))
         obj.prog_ = self.prog_
         obj.type_ = member_type
         obj.address_ = (address + offset) & _MASK64
@@ -128,8 +131,9 @@ class Object:
 
     # ``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
     # ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.  Methods
-    # (``format_``, ``value_``, ...) win over members of the same name, as in drgn.  member_ itself,
-    # not a wrapper calling it: a Python call less on every member read.
+    # (``format_``, ``value_``, ...) win over members of the same name, as in drgn.  Objects of a
+    # struct or union type (or a pointer to one) are of a subclass with a property per member
+    # (_class_of), which spares the failed lookup Python makes before calling __getattr__.
     __getattr__ = member_
 
     def __dir__(self) -> List[str]:
@@ -160,7 +164,7 @@ class Object:
                 raise IndexError(f"index {index} out of range for {self.type_.type_name()}")
             raw = self._raw()
             return _value_object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()
-        obj = _new(Object)
+        obj = _new(element.object_class or _class_of(element))
         obj.prog_ = self.prog_
         obj.type_ = element
         obj.address_ = (address + index * size) & _MASK64
@@ -391,9 +395,44 @@ class Object:
 _new = object.__new__
 
 
+def _class_of(t: Type) -> type:
+    """The class for objects of type ``t``: for a struct or union, or a pointer to one, a subclass of
+    Object with a property per member name (shared by every type with those names: the property
+    asks the object's own type where the member is); else Object."""
+    cls = t.object_class
+    if cls is None:
+        r = t.resolved()
+        through_pointer = r.kind is TypeKind.POINTER
+        names = (r.type if through_pointer else r).member_names()  # type: ignore[union-attr]
+        if not names:
+            cls = Object
+        else:
+            key = (through_pointer, names)
+            cls = _CLASSES.get(key)
+            if cls is None:
+                members = {name: property(_member_getter(name)) for name in names if name not in _OWN_NAMES}
+                cls = _CLASSES[key] = type("Object", (Object,), {"__slots__": (), "__module__": __name__,
+                                                                  "__qualname__": "Object", **members})
+        t.object_class = cls
+    return cls
+
+
+def _member_getter(name: str) -> Callable[[Object], Object]:
+    def get(self: Object) -> Object:
+        return self.member_(name)
+
+    get.__name__ = name
+    return get
+
+
+_OWN_NAMES = frozenset(dir(Object))
+# (through a pointer, member names) -> the Object subclass with those properties.
+_CLASSES: Dict[Tuple[bool, Tuple[str, ...]], type] = {}
+
+
 def _reference(prog: "Program", type: Type, address: int) -> Object:
     """``Object(prog, type, address=address)`` without the constructor's checks (hot paths)."""
-    obj = _new(Object)
+    obj = _new(type.object_class or _class_of(type))
     obj.prog_ = prog
     obj.type_ = type
     obj.address_ = address & _MASK64
@@ -405,7 +444,7 @@ def _reference(prog: "Program", type: Type, address: int) -> Object:
 
 def _value_object(prog: "Program", type: Type, value: Any) -> Object:
     """``Object(prog, type, value)`` for a value already in the type's range, or its bytes."""
-    obj = _new(Object)
+    obj = _new(type.object_class or _class_of(type))
     obj.prog_ = prog
     obj.type_ = type
     obj.address_ = None

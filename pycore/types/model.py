@@ -129,7 +129,7 @@ class Type:
 
     __slots__ = ("kind", "name", "_size", "is_signed", "_type", "length", "_members",
                  "enumerators", "parameters", "is_variadic", "qualifiers", "_member_cache",
-                 "_resolved", "_access", "_element", "_pointer", "_paths", "int_layout")
+                 "_resolved", "_access", "_element", "_pointer", "_paths", "int_layout", "object_class")
 
     def __init__(self, kind: TypeKind, name: Optional[str] = None, size: Optional[int] = None,
                  is_signed: bool = False, type: "Optional[Type]" = None, length: Optional[int] = None,
@@ -159,6 +159,8 @@ class Type:
         #: little-endian integer: ints, enums and pointers; else None.  Known at construction
         #: (a typedef's target is built first), so reading a value costs no lookups.
         self.int_layout: Optional[Tuple[int, bool]] = None
+        #: The class pycore.object gives objects of this type, chosen there on first use.
+        self.object_class: Optional[type] = None
         if kind in (TypeKind.INT, TypeKind.ENUM, TypeKind.POINTER):
             if size is not None and 0 < size <= 16:
                 self.int_layout = (size, is_signed)
@@ -272,6 +274,14 @@ class Type:
             return t._member_map()[name]
         except KeyError:
             raise MissingMemberError(self.type_name(), name) from None
+
+    def member_names(self) -> Tuple[str, ...]:
+        """The names :meth:`member` finds (those of anonymous struct and union members included),
+        in declaration order; empty for other types and incomplete structs and unions."""
+        t = self.resolved()
+        if t.kind not in (TypeKind.STRUCT, TypeKind.UNION) or t._members is None:
+            return ()
+        return tuple(t._member_map())
 
     def member_access(self, name: str) -> MemberAccess:
         """How an object of this type reaches member ``name`` (``.name``, or ``->name`` when
