@@ -61,8 +61,8 @@ OPENERS: Dict[str, Pattern[str]] = {
                           r"possible recursive locking detected|inconsistent lock state|bad unlock balance detected!?|"
                           r"held lock freed!?|suspicious RCU usage\.?|lock held when returning to user space!?|"
                           r"possible irq lock inversion dependency detected|"
-                          r"\w+-safe -> \w+-unsafe lock order detected|lock held at task exit time!?|"
-                          r"Nested lock was not taken|possible deadlock)"),
+                          r"\w+-safe -> \w+-unsafe lock order detected|\S+/\d+ still has locks held!?|"
+                          r"Nested lock was not taken)"),
     # kmemleak's report (/sys/kernel/debug/kmemleak, or the console with kmemleak.verbose=1).
     "kmemleak": re.compile(r"^(?:kmemleak: )?unreferenced object 0x[0-9a-f]+ \(size \d+\):"),
     # lib/refcount.c, 4.11+ (WARN_ONCE text; "refcount_t: decrement hit 0" 5.5+).

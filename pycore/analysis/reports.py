@@ -6,10 +6,10 @@ bug reported twice, by a fuzzer or by a production machine, gets the same title.
 """
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Pattern, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple
 
 from .crash_report import normalize_frame
-from .grammar import lock_site, panic_reason, parse_link, parse_rip, parse_trace_entry, warning_location
+from .grammar import lock_site, panic_reason, parse_link, parse_rip, parse_trace_entry
 
 __all__ = ["ReportKind", "REPORT_KINDS", "BLAMELESS", "is_blameless", "report_title", "culprit"]
 
@@ -120,7 +120,7 @@ def _kcsan(header: "re.Match[str]", lines: Sequence[str]) -> Tuple[str, Tuple[st
 
 #: lockdep's reports by their first line: the title and where the culprit is (syzbot's titles).
 _LOCKDEP: Tuple[Tuple[Pattern[str], str, Tuple[str, ...]], ...] = (
-    (re.compile(r"circular locking|recursive locking|irq lock inversion|possible deadlock"), "possible deadlock",
+    (re.compile(r"circular locking|recursive locking|irq lock inversion"), "possible deadlock",
      ("lock", "stack")),
     (re.compile(r"-safe -> \w+-unsafe lock order"), "possible deadlock", ("irq_safe", "lock", "stack")),
     (re.compile(r"inconsistent lock state"), "inconsistent lock state", ("lock", "stack")),
@@ -128,7 +128,7 @@ _LOCKDEP: Tuple[Tuple[Pattern[str], str, Tuple[str, ...]], ...] = (
     (re.compile(r"held lock freed"), "WARNING: held lock freed", ("stack",)),
     (re.compile(r"suspicious RCU usage"), "WARNING: suspicious RCU usage", ("stack",)),
     (re.compile(r"returning to user space"), "WARNING: lock held when returning to user space", ("lock",)),
-    (re.compile(r"task exit time"), "WARNING: lock held at task exit time", ("lock",)),
+    (re.compile(r"still has locks held"), "WARNING: still has locks held", ("lock", "stack")),
     (re.compile(r"Nested lock"), "WARNING: nested lock was not taken", ("stack",)),
 )
 
@@ -250,31 +250,42 @@ def _section(lines: Sequence[str], start: Pattern[str]) -> List[str]:
     return names
 
 
+def _until_stop(lines: Sequence[str]) -> List[str]:
+    for index, text in enumerate(lines):
+        if _STACK_STOP.match(text):
+            return list(lines[:index])
+    return list(lines)
+
+
+def _first(names: Iterable[Optional[str]]) -> List[str]:
+    return [name for name in names if name][:1]
+
+
+#: Where each culprit source reads its names from (see :class:`ReportKind`), first candidate first.
+_SOURCES: Dict[str, Callable[["re.Match[str]", Sequence[str]], List[str]]] = {
+    "header": lambda header, lines: _first([header.groupdict().get("function") or
+                                            header.groupdict().get("function_new")]),
+    "rip": lambda header, lines: _first(found and found.function for found in map(parse_rip, _until_stop(lines))),
+    "lr": lambda header, lines: _first(found and found.function for found in map(parse_link, _until_stop(lines))),
+    "lock": lambda header, lines: _first(map(lock_site, lines)),
+    "irq_safe": lambda header, lines: _section(lines, _IRQ_SAFE_SECTION),
+    "stack": lambda header, lines: _stack(lines),
+}
+
+
 def culprit(kind: ReportKind, header: "re.Match[str]", lines: Sequence[str],
             sources: Sequence[str]) -> Optional[str]:
     """The function a report blames: the first name from ``sources`` (see :class:`ReportKind`) that is not
-    blameless. When the named location is blameless (KASAN in ``memcpy``, a WARNING in ``refcount_warn_saturate``)
-    the stack is read from the entry after it, else from its top."""
+    blameless. When the location named first is blameless (KASAN in ``memcpy``, a WARNING in
+    ``refcount_warn_saturate``) the stack is read from the entry after it, else from its top."""
     located: Optional[str] = None
     for source in sources:
         if source == "lr" and located is None:
             continue
-        names: List[str] = []
-        if source == "header":
-            names = [name for name in [header.groupdict().get("function") or
-                                       (warning_location(header)[1] if kind.kind == "warning" else None)] if name]
-        elif source == "rip":
-            names = [found.function for found in map(parse_rip, _until_stop(lines)) if found][:1]
-        elif source == "lr":
-            names = [found.function for found in map(parse_link, _until_stop(lines)) if found][:1]
-        elif source == "lock":
-            names = [name for name in map(lock_site, lines) if name][:1]
-        elif source == "irq_safe":
-            names = _section(lines, _IRQ_SAFE_SECTION)
-        elif source == "stack":
-            names = _stack(lines)
+        names = _SOURCES[source](header, lines)
+        if source == "stack" and located is not None:
             plain = [normalize_frame(name) for name in names]
-            if located is not None and normalize_frame(located) in plain:
+            if normalize_frame(located) in plain:
                 names = names[plain.index(normalize_frame(located)) + 1:]
         for name in names:
             if not is_blameless(name, kind.skip):
@@ -282,13 +293,6 @@ def culprit(kind: ReportKind, header: "re.Match[str]", lines: Sequence[str],
         if names and source != "stack" and located is None:
             located = names[0]
     return None
-
-
-def _until_stop(lines: Sequence[str]) -> List[str]:
-    for index, text in enumerate(lines):
-        if _STACK_STOP.match(text):
-            return list(lines[:index])
-    return list(lines)
 
 
 def report_title(kind: ReportKind, header: "re.Match[str]", lines: Sequence[str]) -> Tuple[str, bool]:
