@@ -49,6 +49,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "net": ("net", "network devices and their addresses (crash's net)"),
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
     "timer": ("timer", "the pending timers of each CPU (crash's timer)"),
+    "irq": ("irq", "interrupts per CPU (crash's irq -s)"),
     "p": ("print_value", "print a C expression's value (crash's p)"),
     "whatis": ("whatis", "a type, or the type of a symbol or expression (crash's whatis)"),
     "struct": ("struct", "a struct's layout or contents (crash's struct)"),
