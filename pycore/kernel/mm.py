@@ -11,6 +11,7 @@ from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
+from .percpu import percpu_counter_sum
 from .sched import _struct_type, for_each_thread, nr_cpus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,16 +86,9 @@ def _counter(obj: Object) -> int:
 
 
 def _percpu_counter_sum_positive(prog: "Program", counter: Object, cpus: int) -> int:
-    """``count`` plus each CPU's s32 in ``counters``, floored at 0 (crash sums CPUs 0..kt->cpus-1)."""
-    total = int(counter.count)
-    counters = int(counter.counters)
-    for cpu in range(cpus):
-        try:
-            raw = prog.read((counters + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1), 4)
-        except FaultError:
-            continue
-        total += int.from_bytes(raw, "little", signed=True)
-    return max(total, 0)
+    """``count`` plus each CPU's s32 in ``counters``, floored at 0 (crash sums CPUs 0..kt->cpus-1,
+    a CPU whose delta the dump lacks counting 0)."""
+    return max(percpu_counter_sum(counter, range(cpus), skip_unreadable=True), 0)
 
 
 def mm_counter_pages(mm: Object, counter: int, cpus: Optional[int] = None) -> int:
@@ -167,7 +161,8 @@ __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
            "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory", "read_user", "task_arguments",
            "page_offset", "vmemmap", "pfn_to_page", "page_to_pfn", "page_to_phys", "phys_to_virt", "virt_to_phys",
            "pfn_to_virt", "page_to_virt", "virt_to_pfn", "virt_to_page", "phys_to_page", "page_flags",
-           "page_flag_bit", "page_flag_set", "PageSlab", "for_each_valid_page_range", "for_each_page"]
+           "page_flag_bit", "page_flag_set", "PageSlab", "for_each_slab_page", "for_each_valid_page_range",
+           "for_each_page"]
 
 
 def read_user(task: Object, address: int, size: int) -> bytes:
@@ -311,14 +306,44 @@ def page_flag_set(page: Object, name: str) -> bool:
     return bit is not None and bool(page_flags(page) >> bit & 1)
 
 
-def PageSlab(page: Object) -> bool:
-    """Whether ``page`` belongs to the slab allocator: its page type (``_mapcount`` equal to
-    VMCOREINFO's ``PAGE_SLAB_MAPCOUNT_VALUE``, 6.10+), else the PG_slab flag (before 6.10)."""
-    prog = page.prog_
+def _slab_marker(prog: "Program") -> Tuple[int, int, int, int]:
+    """(offset, width, mask, expected) of what marks a slab's head ``struct page``: its page type,
+    ``_mapcount`` equal to VMCOREINFO's ``PAGE_SLAB_MAPCOUNT_VALUE`` (6.10+), else the PG_slab
+    flag (before 6.10)."""
+    page_type = prog.type("struct page")
     value = prog.vmcoreinfo.number("PAGE_SLAB_MAPCOUNT_VALUE") if prog.vmcoreinfo else None
     if value is not None:
-        return int(page._mapcount.counter) == value
-    return page_flag_set(page, "PG_slab")
+        return page_type.offsetof("_mapcount"), 4, 0xFFFFFFFF, value & 0xFFFFFFFF
+    bit = page_flag_bit(prog, "PG_slab")
+    if bit is None:
+        raise MissingDebugInfoError("neither VMCOREINFO's PAGE_SLAB_MAPCOUNT_VALUE nor enum pageflags' PG_slab "
+                                    f"is known from {prog.types.source}: slab pages cannot be told")
+    return page_type.offsetof("flags"), 8, 1 << bit, 1 << bit
+
+
+def PageSlab(page: Object) -> bool:
+    """Whether ``page`` is the head page of a slab (see :func:`_slab_marker` for the kernel versions)."""
+    offset, width, mask, expected = _slab_marker(page.prog_)
+    return int.from_bytes(page.prog_.read(int(page) + offset, width), "little") & mask == expected
+
+
+def for_each_slab_page(prog: "Program") -> Iterator[Object]:
+    """Each slab's head ``struct page *``, lowest PFN first: every page of the machine tested as
+    :func:`PageSlab` does, read a few hundred pages at a time.  Pages the dump lacks are skipped."""
+    offset, width, mask, expected = _slab_marker(prog)
+    base, size = vmemmap(prog), _page_size(prog)
+    page_pointer = prog.type("struct page *")
+    chunk = 512
+    for start, end in for_each_valid_page_range(prog):
+        for first in range(start, end, chunk):
+            count = min(chunk, end - first)
+            raw, holes = prog.read_available(base + first * size, count * size)
+            for index in range(count):
+                at = index * size
+                if any(low <= at < high for low, high in holes):
+                    continue
+                if int.from_bytes(raw[at + offset:at + offset + width], "little") & mask == expected:
+                    yield Object(prog, page_pointer, base + (first + index) * size)
 
 
 def _sparsemem(prog: "Program") -> Tuple[int, int, int, int, int]:
