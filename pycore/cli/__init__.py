@@ -48,6 +48,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "net": ("net", "network devices and their addresses (crash's net)"),
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
+    "task": ("task", "a task's task_struct and thread_info (crash's task)"),
     "timer": ("timer", "the pending timers of each CPU (crash's timer)"),
     "irq": ("irq", "interrupts per CPU (crash's irq -s)"),
     "p": ("print_value", "print a C expression's value (crash's p)"),

@@ -3,46 +3,19 @@ and blocked sets and queues (:func:`pycore.kernel.signal.signal_state`); without
 context's (the panic task outside the crash prompt)."""
 import argparse
 from dataclasses import asdict
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
-from ..errors import PycoreError
 from ..kernel import sched, signal
 from ..object import Object
 from ..program import Program
 from .command import DumpCommand
 from .crashfmt import task_header
+from .task import tasks_named
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tasks", metavar="PID|TASK", nargs="*",
                         help="a PID (decimal) or a task_struct address (hex); several allowed")
-
-
-def tasks_named(prog: Program, words: List[str], context: Optional[Any]) -> List[Object]:
-    """The tasks crash's str_to_context() finds for each word: every task with the PID (decimal),
-    else the task_struct at the address (hex); with no word the context task (``set``'s, else the
-    panic task).  PycoreError for a word that names no task."""
-    tasks = sched.crash_task_list(prog)
-    if not words:
-        if context is not None:
-            return [next((t for t in tasks if int(t) == int(context)), sched.panic_task(prog))]
-        panic = sched.panic_task(prog)
-        if panic is None:
-            raise PycoreError("no panic task: name a PID or task")
-        return [panic]
-    chosen: List[Object] = []
-    for word in words:
-        found = [t for t in tasks if word.isdigit() and int(t.pid) == int(word)]
-        if not found:
-            try:
-                address = int(word, 16)
-            except ValueError:
-                raise PycoreError(f"invalid task or pid value: {word}") from None
-            found = [t for t in tasks if int(t) == address]
-        if not found:
-            raise PycoreError(f"invalid task or pid value: {word}")
-        chosen += found
-    return chosen
 
 
 def _brief(task: Object) -> Dict[str, Any]:
