@@ -12,7 +12,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
-from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Type, TypeKind, TypeNotFoundError, float_type, int_type,
+from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Type, TypeKind, TypeNotFoundError, float_type, int_type,
                           pointer_type, typedef_type)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -853,7 +853,9 @@ def _escape(data: bytes, quote: str) -> str:
 
 
 def _is_char(t: Type) -> bool:
-    return t.kind is TypeKind.INT and t.size == 1 and t.name in _CHAR_NAMES
+    """Whether drgn formats ``t`` as a character: char, signed or unsigned char, qualified or
+    not, but not through a typedef (a ``u8`` is a number, a ``u8 [4]`` no string)."""
+    return t.kind is TypeKind.INT and t.name in _CHAR_NAMES
 
 
 class _Formatter:
@@ -872,7 +874,7 @@ class _Formatter:
             target = t.type.resolved()  # type: ignore[union-attr]
             address = obj.value_()
             if (address and target.kind not in (TypeKind.VOID, TypeKind.FUNCTION) and target.size
-                    and not (options["string"] and _is_char(target))):
+                    and not (options["string"] and _is_char(t.type))):  # type: ignore[arg-type]
                 try:
                     inner = self.value(obj.dereference_().read_(), 0, len(name) + 1)
                 except PycoreError:
@@ -901,8 +903,7 @@ class _Formatter:
         value = obj.value_()
         if kind is TypeKind.POINTER:
             text = self.pointer(value)
-            target = t.type.resolved()  # type: ignore[union-attr]
-            if value and options["string"] and _is_char(target):
+            if value and options["string"] and _is_char(t.type):  # type: ignore[arg-type]
                 try:
                     text += ' = "' + _escape(_read_string(self.prog, value, _STRING_LIMIT), '"') + '"'
                 except PycoreError:
@@ -914,7 +915,7 @@ class _Formatter:
             for enumerator in t.enumerators or ():
                 if enumerator.value == value:
                     return enumerator.name
-        if kind is TypeKind.INT and options["char"] and _is_char(t):
+        if options["char"] and _is_char(obj.type_):
             return "'" + _escape(bytes([value & 0xFF]), "'") + "'"
         return self.integer(int(value))
 
@@ -939,98 +940,111 @@ class _Formatter:
                 return f"{symbol.name}+{offset:#x} = {address:#x}"
         return f"{address:#x}"
 
-    def members(self, obj: Object, t: Type, indent: int, column: int) -> str:
+    def members(self, obj: Object, t: Type, indent: int, column: int, base: int = 0, depth: int = 0) -> str:
+        """``{ .a = ..., ... }``.  Anonymous struct and union members are written in place
+        when members are named (``.b`` designates a member of one), else as nested braces."""
+        if depth > MAX_NESTING:
+            raise FormatError(f"{t.type_name()} has anonymous members nested more than {MAX_NESTING} deep",
+                              field="member")
         options = self.options
         raw = obj._raw()
         parts = []
-        for name, member in _flattened_members(t, 0):
-            if member is None:  # a flexible array member: no bytes inside the struct
-                text = "{}"
-                type_name = name[1]
-                name = name[0]
-            else:
-                member_type, bit_offset, bit_field_size = member
-                offset = bit_offset // 8
-                value = _member_of_bytes(self.prog, raw, name, member_type, offset,
-                                         bit_offset % 8 if bit_field_size else 0, bit_field_size)
-                if not options["implicit_members"] and _is_zero(value):
+        for member in _members_in_place(t, options["member_names"]):
+            member_type = member.type
+            inner = member_type.resolved()
+            if member.name is None:  # anonymous, member names off: its own braces
+                if not options["implicit_members"] and not any(raw[member.offset:member.offset + (inner.size or 0)]):
                     continue
-                type_name = member_type.type_name()
-                text = None
-            prefix = (f".{name} = " if options["member_names"] else "") + \
-                (f"({type_name})" if options["member_type_names"] else "")
-            if text is None:
-                text = self.value(value, indent + 1, (indent + 1) * _TAB + len(prefix))
-            parts.append(prefix + text)
+                part = self.members(_value_object(self.prog, member_type, raw[member.offset:member.offset
+                                                  + (inner.size or 0)]), inner, indent + 1,
+                                    (indent + 1) * _TAB, 0, depth + 1)
+                parts.append(part)
+                continue
+            prefix = (f".{member.name} = " if options["member_names"] else "") + \
+                (f"({member_type.type_name()})" if options["member_type_names"] else "")
+            if member_type.size is None:  # a flexible array member: no bytes inside the struct
+                if options["implicit_members"]:
+                    parts.append(prefix + "{}")
+                continue
+            value = _member_of_bytes(self.prog, raw, member.name, member_type, member.offset,
+                                     member.bit_offset % 8 if member.bit_field_size else 0, member.bit_field_size)
+            if not options["implicit_members"] and _is_zero(value):
+                continue
+            parts.append(prefix + self.value(value, indent + 1, (indent + 1) * _TAB + len(prefix)))
         return self.braced(parts, indent, column, options["members_same_line"])
 
     def elements(self, obj: Object, t: Type, indent: int, column: int) -> str:
+        """``{ 1, 2, 3 }`` or, for a char array, a string.  Zero elements at the end are implicit
+        (left out unless implicit_elements); with element_indices every zero element is."""
         options = self.options
         element = t.type  # type: ignore[union-attr]
-        resolved = element.resolved()  # type: ignore[union-attr]
-        if t.length is None or not t.length:
+        if not t.length:
             return "{}"
         raw = obj._raw()
-        if options["string"] and _is_char(resolved):
+        if options["string"] and _is_char(element):  # type: ignore[arg-type]
             end = raw.find(b"\0")
             return '"' + _escape(raw if end < 0 else raw[:end], '"') + '"'
-        size = resolved.size or 0
+        size = element.size or 0  # type: ignore[union-attr]
         count = obj._array_length()
-        if not options["implicit_elements"]:
+        implicit = options["implicit_elements"]
+        if not implicit:
             while count and not any(raw[(count - 1) * size:count * size]):
                 count -= 1
         type_name = f"({element.type_name()})" if options["element_type_names"] else ""  # type: ignore
         parts = []
         for index in range(count):
+            data = raw[index * size:(index + 1) * size]
+            if options["element_indices"] and not implicit and not any(data):
+                continue
             prefix = (f"[{index}] = " if options["element_indices"] else "") + type_name
-            value = _value_object(self.prog, element, raw[index * size:(index + 1) * size])  # type: ignore
+            value = _value_object(self.prog, element, data)  # type: ignore[arg-type]
             parts.append(prefix + self.value(value, indent + 1, (indent + 1) * _TAB + len(prefix)))
-        return self.braced(parts, indent, column, options["elements_same_line"], wrap=True)
+        return self.braced(parts, indent, column, options["elements_same_line"])
 
-    def braced(self, parts: List[str], indent: int, column: int, same_line: bool, wrap: bool = False) -> str:
-        """``{ a, b }`` on one line when allowed and it fits; else one part a line (or, for
-        elements, as many as fit a line), each followed by a comma."""
+    def braced(self, parts: List[str], indent: int, column: int, same_line: bool) -> str:
+        """``{ a, b }`` on one line when allowed and it fits ``columns``; else a line per part,
+        each followed by a comma, except that (when allowed) one-line parts share lines up to
+        ``columns``, tabs counted as 8 columns."""
         if not parts:
             return "{}"
-        single = not any("\n" in part for part in parts)
-        if same_line and single:
+        if same_line and not any("\n" in part for part in parts):
             line = "{ " + ", ".join(parts) + " }"
             if column + len(line) + (1 if indent else 0) <= self.columns:
                 return line
         inner = "\t" * (indent + 1)
+        start = (indent + 1) * _TAB
         lines = []
-        if same_line and single and wrap:
-            current = ""
-            for part in parts:
-                candidate = f"{current} {part}," if current else f"{part},"
-                if current and (indent + 1) * _TAB + len(candidate) > self.columns:
+        current = ""
+        for part in parts:
+            if not same_line or "\n" in part:
+                if current:
                     lines.append(inner + current)
-                    candidate = f"{part},"
-                current = candidate
+                    current = ""
+                lines.append(inner + part + ",")
+                continue
+            candidate = f"{current} {part}," if current else f"{part},"
+            if current and start + len(candidate) > self.columns:
+                lines.append(inner + current)
+                candidate = f"{part},"
+            current = candidate
+        if current:
             lines.append(inner + current)
-        else:
-            lines = [inner + part + "," for part in parts]
         return "{\n" + "\n".join(lines) + "\n" + "\t" * indent + "}"
 
 
-def _flattened_members(t: Type, base: int, depth: int = 0) -> Iterator[Tuple[Any, Any]]:
-    """Each named member of a struct or union with its bit offset from ``base``, members of
-    anonymous structs and unions in their place (drgn writes them so): ``(name, (type,
-    bit_offset, bit_field_size))``, or ``((name, type_name), None)`` for a flexible array member."""
+def _members_in_place(t: Type, flatten: bool, base: int = 0, depth: int = 0) -> Iterator[Member]:
+    """The members of a struct or union in order, each with its bit offset from the start of
+    ``t``; with ``flatten`` those of anonymous structs and unions take their place."""
     if depth > MAX_NESTING:
         raise FormatError(f"{t.type_name()} has anonymous members nested more than {MAX_NESTING} deep",
                           field="member")
     for member in t.members or ():
-        member_type = member.type
-        if member.name is None:
-            inner = member_type.resolved()
-            if inner.kind in (TypeKind.STRUCT, TypeKind.UNION):
-                yield from _flattened_members(inner, base + member.bit_offset, depth + 1)
-            continue
-        if member_type.size is None:
-            yield (member.name, member_type.type_name()), None
-            continue
-        yield member.name, (member_type, base + member.bit_offset, member.bit_field_size)
+        inner = member.type.resolved()
+        if member.name is None and flatten and inner.kind in (TypeKind.STRUCT, TypeKind.UNION):
+            yield from _members_in_place(inner, flatten, base + member.bit_offset, depth + 1)
+        elif member.name is not None or inner.kind in (TypeKind.STRUCT, TypeKind.UNION):
+            yield Member(member.name, member.type, base + member.bit_offset, member.bit_field_size) if base \
+                else member
 
 
 def _is_zero(obj: Object) -> bool:
