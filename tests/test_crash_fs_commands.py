@@ -14,7 +14,7 @@ from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
 from fake_program import BASE, FakeProgram
 
 # The commands the corpus records crash's answer to (testdata/corpus/reference.py FULL_COMMANDS).
-RECORDED = ["files 1", "vm 1", "mount", "net"]
+RECORDED = ["files 1", "vm 1", "mount", "net", "swap", "ipcs"]
 
 
 def _recorded():

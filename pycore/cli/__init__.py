@@ -46,6 +46,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "files": ("files", "open files of tasks (crash's files)"),
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
+    "ipcs": ("ipcs", "System V shared memory, semaphores and message queues (crash's ipcs)"),
+    "swap": ("swap", "swap areas in use (crash's swap)"),
     "net": ("net", "network devices and their addresses (crash's net)"),
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
     "task": ("task", "a task's task_struct and thread_info (crash's task)"),

@@ -12,19 +12,20 @@ from .command import Collected, DumpCommand
 from .files import center
 
 
-def _namespace(prog: Program, pid: int) -> Object:
-    """The network namespace of the task with PID ``pid`` (0: init_task's, crash's default)."""
+def namespace_task(prog: Program, pid: int) -> Object:
+    """The task whose namespaces ``net``/``ipcs -n PID`` show: init_task for 0 (crash's default,
+    pid_to_task(0)), else the first task with that PID."""
     if pid == 0:
-        return net.init_net(prog)
+        return sched.init_task(prog)
     task = next((t for t in sched.crash_task_list(prog) if int(t.pid) == pid), None)
     if task is None:
         raise PycoreError(f"no task with PID {pid}")
-    return task.nsproxy.net_ns.read_()
+    return task
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     rows = []
-    for dev in net.for_each_netdev(_namespace(prog, args.namespace_pid)):
+    for dev in net.for_each_netdev(namespace_task(prog, args.namespace_pid).nsproxy.net_ns.read_()):
         rows.append({"net_device": int(dev), "name": net.netdev_name(dev).decode("utf-8", "replace"),
                      "ipv4": [socket.inet_ntop(socket.AF_INET, raw) for raw in net.netdev_ipv4_addresses(dev)],
                      "ipv6": [socket.inet_ntop(socket.AF_INET6, raw) for raw in net.netdev_ipv6_addresses(dev)]})
