@@ -2,9 +2,10 @@
 tests on shapes no real dump shows (loops, stray pointers): ``read`` and ``type`` only, with
 the kernel's layouts of the structures those walkers read."""
 import struct
-from typing import Dict
+from typing import Dict, Optional
 
 from pycore.errors import FaultError
+from pycore.symbols.table import SymbolTable
 from pycore.types.model import Member, TypeIndexBase, array_type, int_type, pointer_type, struct_type, void_type
 
 BASE = 0xFFFF888000100000
@@ -24,9 +25,9 @@ class _Types(TypeIndexBase):
 
 
 def kernel_types(xa_chunk: int = 64) -> _Types:
-    """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head and the parts of
-    cgroup_subsys_state the walkers read, laid out as on x86_64, and ``struct item`` (a key, then
-    an rb_node) to hang on a tree."""
+    """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head, hlist, a 128-CPU cpumask and the
+    parts of cgroup_subsys_state and task_struct (its state) the helpers read, laid out as on
+    x86_64, and ``struct item`` (a key, then an rb_node) to hang on a tree."""
     ulong = int_type("unsigned long", 8, False)
     uchar = int_type("unsigned char", 1, False)
     uint = int_type("unsigned int", 4, False)
@@ -51,7 +52,15 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
     css = struct_type("cgroup_subsys_state", 64, lambda: [
         Member("sibling", list_head, 0), Member("children", list_head, 128), Member("parent", pointer_type(css), 256),
         Member("flags", uint, 320), Member("serial_nr", int_type("u64", 8, False), 384)])
+    hlist_node = struct_type("hlist_node", 16, lambda: [
+        Member("next", pointer_type(hlist_node), 0), Member("pprev", pointer_type(pointer_type(hlist_node)), 64)])
+    hlist_head = struct_type("hlist_head", 8, [Member("first", pointer_type(hlist_node), 0)])
+    task = struct_type("task_struct", 8, [Member("__state", uint, 0),
+                                          Member("exit_state", int_type("int", 4, True), 32)])
+    cpumask = struct_type("cpumask", 16, [Member("bits", array_type(ulong, 2), 0)])
     return _Types({("struct", "list_head"): list_head, ("struct", "cgroup_subsys_state"): css,
+                   ("struct", "task_struct"): task, ("struct", "hlist_node"): hlist_node,
+                   ("struct", "hlist_head"): hlist_head, ("struct", "cpumask"): cpumask,
                    ("struct", "rb_node"): rb_node, ("struct", "rb_root"): rb_root,
                    ("struct", "rb_root_cached"): rb_root_cached, ("struct", "item"): item,
                    ("struct", "xarray"): xarray, ("struct", "xa_node"): xa_node, ("struct", "idr"): idr,
@@ -59,11 +68,14 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
 
 
 class FakeProgram:
-    """Memory at ``BASE`` upwards, written with :meth:`put`; reads elsewhere raise FaultError."""
+    """Memory at ``BASE`` upwards, written with :meth:`put`; reads elsewhere raise FaultError.
+    ``symbols`` maps names to addresses there."""
 
-    def __init__(self, size: int = 1 << 16, xa_chunk: int = 64):
+    def __init__(self, size: int = 1 << 16, xa_chunk: int = 64, symbols: Optional[Dict[str, int]] = None):
         self.memory = bytearray(size)
         self.types = kernel_types(xa_chunk)
+        named = symbols or {}
+        self.symbols = SymbolTable("test symbols", list(named), list(named.values()), None, ["D"] * len(named))
 
     def read(self, address: int, size: int, physical: bool = False) -> bytes:
         offset = address - BASE

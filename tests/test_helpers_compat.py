@@ -21,7 +21,10 @@ from {package}.helpers.linux.xarray import xa_load
 from {package}.helpers.linux.radixtree import radix_tree_lookup
 from {package}.helpers.linux.printk import get_dmesg, get_printk_records
 from {package}.helpers.linux.mm import for_each_vma, page_to_pfn, virt_to_page, PageSlab, PageLRU, pfn_to_page
-from {package}.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, d_path
+from {package}.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, d_path, for_each_file
+from {package}.helpers.linux.pid import for_each_task_in_group
+from {package}.helpers.linux.mapletree import mt_for_each
+from {package}.helpers.linux.kernfs import kernfs_path
 
 out = []
 for task in for_each_task(prog):
@@ -54,6 +57,15 @@ for mnt in for_each_mount(prog):
 init = find_task(prog, 1)
 for vma in for_each_vma(init.mm):
     out.append(("vma", vma.vm_start.value_(), vma.vm_end.value_(), vma.vm_flags.value_()))
+for fd, file in for_each_file(init):
+    out.append(("fd", fd, d_path(file.f_path.address_of_())))
+for task in for_each_task(prog):
+    threads = [t.pid.value_() for t in for_each_task_in_group(task, include_self=True)]
+    out.append(("group", task.pid.value_(), threads))
+if hasattr(init.mm, "mm_mt"):  # 6.1+: the VMAs in a maple tree
+    for first, last, entry in mt_for_each(init.mm.mm_mt.address_of_()):
+        out.append(("maple", first, last, entry.value_()))
+out.append(("kernfs", kernfs_path(init.cgroups.dfl_cgrp.kn)))
 page = virt_to_page(prog, init.value_())
 out.append(("page", page.value_(), page_to_pfn(page).value_(), PageSlab(page), PageLRU(page),
             pfn_to_page(prog, page_to_pfn(page)).value_()))
@@ -80,7 +92,7 @@ def test_a_drgn_script_gives_drgns_answers_after_renaming_its_imports(case, with
     for mine, reference in zip(ours, theirs):
         assert mine == reference
     kinds = {entry[0] for entry in ours}
-    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page"} <= kinds
+    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page", "fd", "group"} <= kinds
 
 
 @pytest.mark.real

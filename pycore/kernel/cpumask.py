@@ -80,14 +80,17 @@ def cpumask_weight(mask: Object) -> int:
 
 
 def num_online_cpus(prog: "Program") -> int:
+    """How many CPUs are online."""
     return cpumask_weight(cpu_online_mask(prog))
 
 
 def num_possible_cpus(prog: "Program") -> int:
+    """How many CPUs this boot could bring up."""
     return cpumask_weight(cpu_possible_mask(prog))
 
 
 def num_present_cpus(prog: "Program") -> int:
+    """How many CPUs are present."""
     return cpumask_weight(cpu_present_mask(prog))
 
 
