@@ -4,7 +4,7 @@ BTF and kallsyms); the helpers under them (d_path, for_each_mount, for_each_file
 the maple tree walk) against drgn 0.3.0 on every task of every case; made-up damage for the walks."""
 import pytest
 
-from pycore.kernel import fs, maple_tree, vma
+from pycore.kernel import block, fs, maple_tree, vma
 from pycore.kernel.sched import for_each_task
 from pycore.object import Object
 from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type, union_type, void_type
@@ -14,7 +14,7 @@ from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
 from fake_program import BASE, FakeProgram
 
 # The commands the corpus records crash's answer to (testdata/corpus/reference.py FULL_COMMANDS).
-RECORDED = ["files 1", "vm 1", "mount", "net", "swap", "ipcs"]
+RECORDED = ["files 1", "vm 1", "mount", "net", "swap", "dev -d", "ipcs"]
 
 
 def _recorded():
@@ -196,6 +196,23 @@ def test_mounts_and_their_names_are_drgn_s(both):
     assert ours == theirs
     assert [m for m in fs.for_each_mount(prog, fstype="proc")] and all(
         fs.mount_dst(m) == b"/proc" for m in fs.for_each_mount(prog, fstype=b"proc"))
+
+
+def test_disks_and_their_requests_in_flight_are_drgn_s(both):
+    prog, dprog = both
+    from drgn.helpers.linux.block import for_each_disk as drgn_for_each_disk
+    from drgn.helpers.linux.block import request_queue_busy_iter
+
+    ours = [(int(disk), int(disk.queue)) for disk in block.for_each_disk(prog)]
+    theirs = [(disk.value_(), disk.queue.value_()) for disk in drgn_for_each_disk(dprog)]
+    assert ours == theirs
+    for disk in drgn_for_each_disk(dprog):
+        queue = disk.queue
+        busy = [rq for rq in request_queue_busy_iter(queue, "driver")
+                if rq.q == queue and rq.state.value_() == block.MQ_RQ_IN_FLIGHT]
+        writes = sum(1 for rq in busy if rq.cmd_flags.value_() & 1)
+        pycore_queue = Object(prog, prog.type("struct request_queue *"), queue.value_())
+        assert block.queue_in_flight(pycore_queue) == (len(busy) - writes, writes)
 
 
 # -- made-up damage ----------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""Disks (block/genhd.c) and the requests in flight on their queues (block/blk-mq.c): the whole
+disks on ``block_class`` (devices of ``disk_type``), and for a blk-mq queue the busy tags of each
+hardware context; kernels 5.0 to 7.2 (``request.state``, so in-flight requests are told by their
+tags).
+"""
+from typing import TYPE_CHECKING, Iterator, List, Tuple
+
+from ..errors import PycoreError
+from ..object import Object, container_of, list_for_each_entry
+from ..types.model import TypeKind
+from .xarray import xa_for_each
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+
+# enum mq_rq_state (include/linux/blk-mq.h, 4.17+): a request the driver holds.
+MQ_RQ_IN_FLIGHT = 1
+# REQ_OP_BITS (include/linux/blk_types.h): the operation is the low byte of cmd_flags; odd
+# operations write (op_is_write).
+REQ_OP_MASK = 0xFF
+# BLK_MQ_MAX_DEPTH: no queue has more tags than this.
+MAX_TAGS = 10240
+
+
+def _global(prog: "Program", name: str, type_name: str) -> Object:
+    return Object(prog, prog.type(type_name), address=prog.symbols.by_name(name).address)
+
+
+def _struct(obj: Object):
+    t = obj.type_.resolved()
+    return t.type.resolved() if t.kind is TypeKind.POINTER else t
+
+
+def class_to_subsys(class_: Object) -> Object:
+    """The ``struct subsys_private *`` of a device class (``struct class *``): ``class->p`` before
+    6.4, else the one on ``class_kset`` whose ``class`` it is (6.4 made classes constant)."""
+    prog = class_.prog_
+    if _struct(class_).has_member("p"):
+        return class_.p.read_()
+    kset = _global(prog, "class_kset", "struct kset *").read_()
+    for sp in list_for_each_entry("struct subsys_private", kset.list.address_of_(), "subsys.kobj.entry"):
+        if int(sp.member_("class")) == int(class_):
+            return sp
+    raise PycoreError(f"class {int(class_):#x} has no subsys_private on class_kset")
+
+
+def class_for_each_device(class_: Object) -> Iterator[Object]:
+    """Each ``struct device *`` of a class, in the order added (``klist_devices`` through
+    ``device_private.knode_class``, 5.1+); nodes klist_del left behind (dead) are skipped."""
+    subsys = class_to_subsys(class_)
+    for private in list_for_each_entry("struct device_private", subsys.klist_devices.k_list.address_of_(),
+                                       "knode_class.n_node"):
+        if int(private.knode_class.n_klist) & 1:
+            continue
+        yield private.device.read_()
+
+
+def for_each_disk(prog: "Program") -> Iterator[Object]:
+    """Each whole disk (``struct gendisk *``): the devices of ``block_class`` whose type is
+    ``disk_type``, from their ``block_device`` (5.11+) or ``hd_struct`` (before)."""
+    block_class = _global(prog, "block_class", "struct class").address_of_()
+    disk_type = prog.symbols.by_name("disk_type").address
+    has_bd_device = prog.type("struct block_device").has_member("bd_device")
+    for device in class_for_each_device(block_class):
+        if int(device.type) != disk_type:
+            continue
+        if has_bd_device:
+            yield container_of(device, "struct block_device", "bd_device").bd_disk.read_()
+        else:
+            yield container_of(container_of(device, "struct hd_struct", "__dev"), "struct gendisk", "part0")
+
+
+def _hardware_contexts(queue: Object) -> List[Object]:
+    """The ``struct blk_mq_hw_ctx *`` of a queue: the XArray ``hctx_table`` (5.19 to 6.x) or the
+    array ``queue_hw_ctx`` of ``nr_hw_queues``."""
+    pointer = queue.prog_.type("struct blk_mq_hw_ctx *")
+    if _struct(queue).has_member("hctx_table"):
+        return [Object(queue.prog_, pointer, int(entry)) for _, entry in xa_for_each(queue.hctx_table.address_of_())]
+    count = int(queue.nr_hw_queues)
+    if count > 4096:
+        raise PycoreError(f"request_queue {int(queue):#x} claims {count} hardware queues")
+    array = int(queue.queue_hw_ctx)
+    return [Object(queue.prog_, pointer, int.from_bytes(queue.prog_.read(array + 8 * i, 8), "little"))
+            for i in range(count)]
+
+
+def _set_bits(sbq: Object) -> Iterator[int]:
+    """The set bits of a ``struct sbitmap_queue`` (pointer or object): each word's ``word`` less
+    its ``cleared`` (sbitmap_for_each_set), within the map's depth."""
+    sb = sbq.sb
+    depth, shift, words = int(sb.depth), int(sb.shift), int(sb.map_nr)
+    if depth > MAX_TAGS or shift > 63:
+        raise PycoreError(f"sbitmap {sb.address_:#x} claims depth {depth}, shift {shift}")
+    word_type = sbq.prog_.type("struct sbitmap_word")
+    for index in range(words):
+        word = Object(sbq.prog_, word_type, address=int(sb.map) + index * word_type.size)
+        bits = int(word.word) & ~int(word.cleared)
+        width = min(1 << shift, depth - (index << shift))
+        for bit in range(max(width, 0)):
+            if bits >> bit & 1:
+                yield (index << shift) + bit
+
+
+def _sbitmap_queue(tags: Object, member: str) -> Object:
+    """A ``struct sbitmap_queue`` of a ``blk_mq_tags``: a pointer from 5.10 to 5.15 (shared
+    tags), embedded before and after."""
+    value = tags.member_(member)
+    return value.dereference_() if value.type_.resolved().kind is TypeKind.POINTER else value
+
+
+def queue_in_flight(queue: Object) -> Tuple[int, int]:
+    """(reads, writes) in flight on a blk-mq ``struct request_queue *``: the requests behind each
+    busy tag of each hardware context that belong to this queue and are MQ_RQ_IN_FLIGHT (crash's
+    dev -d counts)."""
+    prog = queue.prog_
+    reads = writes = 0
+    for hctx in _hardware_contexts(queue):
+        tags = hctx.tags.read_()
+        if not int(tags):
+            continue
+        reserved = int(tags.nr_reserved_tags)
+        rqs = int(tags.rqs)
+        sources = [(_sbitmap_queue(tags, "bitmap_tags"), reserved)]
+        if reserved:
+            sources.insert(0, (_sbitmap_queue(tags, "breserved_tags"), 0))
+        for sbq, offset in sources:
+            for bit in _set_bits(sbq):
+                address = int.from_bytes(prog.read(rqs + 8 * (bit + offset), 8), "little")
+                if address < 1 << 63:
+                    continue
+                request = Object(prog, prog.type("struct request *"), address)
+                if int(request.q) != int(queue) or int(request.state) != MQ_RQ_IN_FLIGHT:
+                    continue
+                if int(request.cmd_flags) & REQ_OP_MASK & 1:
+                    writes += 1
+                else:
+                    reads += 1
+    return reads, writes
+
+
+def disk_stats_in_flight(disk: Object, cpus: int) -> Tuple[int, int]:
+    """(reads, writes) in flight on a bio-based disk (a queue without ``mq_ops``): the per-CPU
+    ``disk_stats.in_flight`` of its whole-disk partition (``part0->bd_stats`` 5.11+,
+    ``part0.dkstats`` before) summed over CPUs 0 to ``cpus`` - 1."""
+    prog = disk.prog_
+    part0 = disk.part0
+    stats = part0.bd_stats if part0.type_.resolved().kind is TypeKind.POINTER else part0.dkstats
+    base = int(stats)
+    offset = prog.type("struct disk_stats").offsetof("in_flight")
+    reads = writes = 0
+    for cpu in range(cpus):
+        address = (base + prog.per_cpu_offset(cpu) + offset) & ((1 << 64) - 1)
+        raw = prog.read(address, 16)
+        reads += int.from_bytes(raw[:8], "little", signed=True)
+        writes += int.from_bytes(raw[8:], "little", signed=True)
+    return reads, writes
+
+
+__all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight", "MQ_RQ_IN_FLIGHT"]
