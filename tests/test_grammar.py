@@ -1,10 +1,11 @@
-"""The kernel report grammar (pycore/analysis/grammar.py) on the line forms 2.6.18 to 6.x print: openers,
+"""The kernel report grammar (pycore/analysis/grammar.py) on the line forms 2.6.18 to 7.x print: openers,
 task lines with taint and release, the faulting location, call-trace frames, report bodies, oom lines."""
 import pytest
 
-from pycore.analysis.grammar import (OPENERS, TaskLine, TraceEntry, body_line_kind, is_oops_followup,
-                                     is_report_prelude, lock_site, oom_line, opener, panic_reason, parse_frame,
-                                     parse_link, parse_rip, parse_task_line, parse_trace_entry, warning_location)
+from pycore.analysis.grammar import (OPENERS, TaskLine, TraceEntry, body_line_kind, continues_module_list,
+                                     is_oops_followup, is_report_prelude, lock_site, oom_line, opener, panic_reason,
+                                     parse_frame, parse_link, parse_rip, parse_task_line, parse_trace_entry,
+                                     warning_location)
 
 
 @pytest.mark.parametrize("line, kind", [
@@ -241,3 +242,10 @@ def test_arm64_fault_descriptions_are_report_lines_and_lr_names_the_caller():
     assert parse_link("lr : rproc_start+0x88/0x1e0").function == "rproc_start"
     assert parse_link("LR is at do_exit+0x1c/0x340").function == "do_exit"
     assert parse_link("pc : rproc_start+0x88/0x1e0") is None
+
+
+def test_a_module_list_split_by_syslog_continues_on_the_next_line():
+    first = "Modules linked in: cpufreq_stats fuse ip_set nfnetlink bridge stp llc intel_rapl vfat crct10d"
+    assert continues_module_list(first, " soundcore tpm_tis tpm acpi_pad xfs libcrc32c i915 nvidia(PO) dr")
+    assert not continues_module_list(first, "CPU: 0 PID: 0 Comm: swapper/0 Tainted: G        W       4.5.5")
+    assert not continues_module_list("Call Trace:", " soundcore tpm_tis tpm")

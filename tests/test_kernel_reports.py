@@ -185,6 +185,13 @@ EXPECTED = {
     "warning-2.txt": [
         E("warning", "critical", "WARNING in blk_sync_queue", 2, 38),
     ],
+    "warning-3.txt": [
+        E("warning", "warning", "WARNING in dev_watchdog", 2, 43),
+    ],
+    "warning-4.txt": [
+        # The paste ends in the stack words; the journal split the module list over two lines.
+        E("warning", "warning", "WARNING in dev_watchdog", 6, 14, corrupted=True),
+    ],
 }
 
 

@@ -1,7 +1,8 @@
 """The grammar of the kernel's own reports, written once: the lines that open a report (panic, oops,
-BUG, WARNING, lockups, hung tasks, RCU stalls, the oom-killer), the task line with its taint flags and
-release, the faulting RIP/IP/pc line, call-trace frames, the other lines a report body holds, and the
-lines of an oom-killer report. Formats are those printed by 2.6.18 to 6.x on x86 (32 and 64 bit) and arm.
+BUG, WARNING, lockups, hung tasks, RCU stalls, the oom-killer, the sanitizers, lockdep, kmemleak), the task
+line with its taint flags and release, the faulting RIP/IP/pc line, stack entries as kernels and
+symbolizers print them, the other lines a report body holds, and the lines of an oom-killer report.
+Formats are those printed by 2.6.18 to 7.x on x86 (32 and 64 bit), arm and arm64.
 
 ``trouble``, ``oom`` and the crash-report parser of ``triage`` read report lines through this module
 only; what a line means for each of them (severity, advice, accounting) stays with them.
@@ -12,8 +13,8 @@ from typing import Dict, Optional, Pattern, Tuple
 
 __all__ = ["OPENERS", "Frame", "TaskLine", "TraceEntry", "opener", "panic_reason", "is_oops_followup",
            "parse_task_line", "parse_frame", "parse_rip", "parse_link", "parse_trace_entry", "lock_site",
-           "warning_location", "is_report_prelude", "body_line_kind", "is_report_body", "BODY_LINES", "OOM_LINES",
-           "oom_line"]
+           "warning_location", "continues_module_list", "is_report_prelude", "body_line_kind", "is_report_body",
+           "BODY_LINES", "OOM_LINES", "oom_line"]
 
 # "Tainted: G  B  OE" (flags and padding), RHEL's "Tainted: G  L ------------" (its support mark), or
 # "Not tainted"; then the release, in parentheses on 2.6.2x i386.
@@ -252,6 +253,16 @@ def warning_location(match: "re.Match[str]") -> Tuple[Optional[str], Optional[st
 # Lines printed just before a report's first line: WARN/BUG's cut mark, the rule that opens a sanitizer or
 # lockdep report, and syzkaller's own "BUG: memory leak" over kmemleak's report.
 _PRELUDE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|BUG: memory leak)\s*$")
+
+
+# The rest of a "Modules linked in:" list that a syslog writer or console split off into lines of its own.
+_MODULES_REST = re.compile(r"^\s*[a-z0-9_]+(?:\([A-Z+-]+\))?(?:\s+[a-z0-9_]+(?:\([A-Z+-]+\))?)+"
+                           r"(?:\s+\[last unloaded: \w+\])?\s*$")
+
+
+def continues_module_list(previous: str, text: str) -> bool:
+    """True when ``text`` is the split-off rest of the ``Modules linked in:`` line ``previous`` began."""
+    return bool(re.match(r"^\s*Modules linked in:", previous) and _MODULES_REST.match(text))
 
 
 def is_report_prelude(text: str) -> bool:

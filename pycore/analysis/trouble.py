@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern
 
-from .grammar import (OPENERS, body_line_kind, is_report_body, is_report_prelude, oom_line, parse_frame, parse_rip,
-                      parse_task_line, warning_location)
+from .grammar import (OPENERS, body_line_kind, continues_module_list, is_report_body, is_report_prelude, oom_line,
+                      parse_frame, parse_rip, parse_task_line, warning_location)
 from .logtext import LogRecord, is_elision
 from .oom import OomReport, autopsy, parse_oom_reports
 from .reports import REPORT_KINDS, ReportKind, report_title
@@ -121,6 +121,8 @@ class _Occurrence:
                 self.phase = "closed"
             elif report.open_until and report.open_until.match(text):
                 self.phase = "trace"
+            return True
+        if rule.trace_body and continues_module_list(self.records[-1].text, text):
             return True
         if not rule.trace_body or not is_report_body(text):
             return False
