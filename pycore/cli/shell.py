@@ -1,4 +1,5 @@
-"""``pycore shell DUMP``: a Python prompt with the dump loaded as ``prog`` and the helpers imported.
+"""``pycore shell DUMP [SCRIPT [ARGS...]]``: a Python prompt with the dump loaded as ``prog`` and the
+helpers imported, or a script file run with them (as ``drgn -c vmcore script.py`` runs one).
 
 At a terminal the prompt is IPython when it is installed, else Python's own with readline: tab
 completion of names and attributes, and a history kept in ``$PYCORE_CACHE/shell_history``.  The shell
@@ -10,7 +11,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from .. import kernel, object as objects
 from ..cache import cache_root
@@ -23,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("shell", help="interactive Python with the dump loaded as prog")
     add_dump_arguments(parser, json_output=False)
     parser.add_argument("-c", dest="code", metavar="CODE", help="run CODE instead of starting a prompt")
+    parser.add_argument("script", metavar="SCRIPT", nargs="?",
+                        help="run this Python file instead of starting a prompt, with sys.argv [SCRIPT, ARGS...]")
+    parser.add_argument("script_args", metavar="ARGS", nargs="*",
+                        help="the script's arguments (after --, those that start with -)")
     parser.add_argument("--no-ipython", dest="ipython", action="store_false",
                         help="use Python's own prompt even when IPython is installed")
     parser.set_defaults(handler=run)
@@ -54,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         if args.code is not None:
             exec(compile(args.code, "<pycore shell -c>", "exec"), names)
             return 0
+        if args.script is not None:
+            return run_script(args.script, args.script_args, names)
         info = prog.info()
         banner = (f"pycore shell: {info['kernel_release']} {info['format']} dump, {info['cpus']} CPUs.\n"
                   "prog is the dump: prog['init_task'].comm.string_(), prog.type('struct task_struct'),\n"
@@ -61,6 +68,25 @@ def run(args: argparse.Namespace) -> int:
         if args.ipython and sys.stdin.isatty() and _ipython(names, banner):
             return 0
         _python_prompt(names, banner)
+    return 0
+
+
+def run_script(path: str, argv: List[str], names: Dict[str, Any]) -> int:
+    """Run the Python file ``path`` as ``__main__`` in ``names`` with ``sys.argv`` ``[path, *argv]``;
+    its status is what it passes to ``sys.exit`` (0 when it ends)."""
+    with open(path, "rb") as f:
+        code_object = compile(f.read(), path, "exec")
+    saved_argv = sys.argv
+    sys.argv = [path, *argv]
+    try:
+        exec(code_object, dict(names, __name__="__main__", __file__=path))
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        print(done.code, file=sys.stderr)  # sys.exit("message"), as Python itself reports it
+        return 1
+    finally:
+        sys.argv = saved_argv
     return 0
 
 
