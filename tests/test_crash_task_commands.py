@@ -1,5 +1,5 @@
-"""crash 9's kernel-state commands (issue 13, part A): ps -k/-G/-t/-p/-c/-a, runq -t, kmem -S CACHE and
-kmem ADDRESS, compared byte for byte with crash's recordings on every corpus case, with the vmlinux and
+"""crash 9's kernel-state commands (issue 13, part A): task -R, ps -k/-G/-t/-p/-c/-a, runq -t, kmem -S
+CACHE, kmem ADDRESS, sig, timer and irq -s, compared byte for byte with crash's recordings on every corpus case, with the vmlinux and
 without it; where crash is wrong the guest's own view decides.  Then what no recording shows: the text of
 odd argv/environment areas, the verbose state names, the warnings of ps and kmem -z."""
 import io
@@ -17,7 +17,8 @@ from pycore.kernel import sched, vmstat
 from corpus import cases, pycore_output
 
 # crash's command, and where pycore's text stands apart from it on some kernels (see the tests below).
-COMMANDS = ["ps -k", "ps -G", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "runq -t", "kmem -S kmalloc-64"]
+COMMANDS = ["task -R pid,comm", "ps -k", "ps -G", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "runq -t",
+            "kmem -S kmalloc-64", "sig 1", "timer", "irq -s"]
 # crash 9.0.2 fails on 7.2 for these (its recording says so): kmem -S "not supported for this kernel"
 # (sheaves replaced struct kmem_cache_cpu), kmem ADDRESS "invalid structure member offset:
 # page_first_page" (7.1's struct page); test_on_7_2_* hold pycore to the kernel's own view instead.
@@ -139,6 +140,16 @@ def test_ps_relations_agree_with_the_ps_table(case):
     assert [c["pid"] for c in children] == [row["pid"] for row in table if row["ppid"] == 1 and row["pid"] != 1]
     chains = json.loads(pycore_output(*_argv(case, "ps -p 1"), "--json").out)["chains"]
     assert [[t["pid"] for t in chain] for chain in chains] == [[0, 1]]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_task_R_names_members_in_the_order_given_from_both_structs(case):
+    """crash looks each -R name up in the task_struct, then in the thread_info: ``flags`` is in both."""
+    out = pycore_output(*_argv(case, "task 1 -R comm,pid,flags")).out.splitlines()
+    assert out[0].startswith("PID: 1 ") and out[-1] == ""
+    assert [line.split(" = ")[0] for line in out[1:-1]] == ["  comm", "  pid", "  flags", "  flags"]
+    assert pycore_output(*_argv(case, "task 1 -x -R pid")).out.splitlines()[1] == "  pid = 0x1,"
 
 
 # -- without a dump -------------------------------------------------------------------------------
