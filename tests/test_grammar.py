@@ -206,6 +206,7 @@ def test_a_warning_line_names_its_location_in_both_forms():
     (" ? __pfx_udf_rmdir+0x10/0x10", TraceEntry("__pfx_udf_rmdir", reliable=False)),
     ("[<c00213a4>] (dump_backtrace+0x0/0x10c) from [<c0021544>] (show_stack+0x18/0x1c)",
      TraceEntry("dump_backtrace")),
+    ("kmemleak:     [<ffffffa542e14c94>] sg_kmalloc+0x1c/0x68", TraceEntry("sg_kmalloc")),
 ])
 def test_stack_entries_of_every_printer(line, entry):
     assert parse_trace_entry(line) == entry

@@ -86,6 +86,10 @@ EXPECTED = {
         E("kmemleak", "warning", "memory leak in j1939_netdev_start", 2, 24),
         E("kmemleak", "warning", "memory leak in j1939_xtp_rx_rts", 26, 55),
     ],
+    "kmemleak-3.txt": [
+        # kmemleak.verbose: every line of the report carries "kmemleak: ".
+        E("kmemleak", "warning", "memory leak in sg_kmalloc", 2, 20),
+    ],
     "kmsan-1.txt": [
         E("kmsan", "error", "KMSAN: uninit-value in virtqueue_add", 2, 33),
     ],

@@ -165,7 +165,9 @@ class Frame:
 
 # Pre-4.9: " [<ffffffff8109a1b2>] ? do_exit+0x12/0x340"; 4.9+: "  ? do_exit+0x12/0x340 [mod]";
 # arm: " [<c0123456>] (do_exit) from ..." has no offset and is not a frame here.
-_FRAME = re.compile(r"^\s*(?P<guess1>\?\s+)?(?:\[<[0-9a-f]+>\]\s*){0,2}(?P<guess2>\?\s+)?" + _FUNCTION)
+# kmemleak.verbose=1 prints its report on the console with "kmemleak: " before every line.
+_FRAME = re.compile(r"^\s*(?:kmemleak:\s+)?(?P<guess1>\?\s+)?(?:\[<[0-9a-f]+>\]\s*){0,2}(?P<guess2>\?\s+)?"
+                    + _FUNCTION)
 # The faulting location: x86_64 "RIP: 0010:" (kernel code segment; 0033 is user space and prints no
 # function), 2.6.x "RIP: 0010:[<addr>]  [<addr>] f+", i386 "EIP: 0060:[<addr>] f+" and "EIP is at
 # f+", 2.6.2x-4.x "IP: [<addr>] f+", arm64 "pc : f+", arm "PC is at f+".
@@ -276,7 +278,7 @@ BODY_LINES: Tuple[Tuple[str, Pattern[str]], ...] = (
     ("frame", _FRAME),
     ("frame_address", re.compile(r"^\s*\[<[0-9a-f]+>\]")),
     ("stack_marker", re.compile(r"^\s*<(?:/?IRQ|/?TASK|/?NMI|EOI|/?SOFTIRQ)>")),
-    ("call_trace", re.compile(r"^\s*(?:Call [Tt]race:|Backtrace:|backtrace(?: \(crc [0-9a-f]+\))?:)")),
+    ("call_trace", re.compile(r"^\s*(?:Call [Tt]race:|Backtrace:|(?:kmemleak:\s+)?backtrace(?: \(crc [0-9a-f]+\))?:)")),
     ("stack", re.compile(r"^\s*(?:Stack:|<d>)")),
     ("code", re.compile(r"^\s*Code:")),
     ("exception_stack", re.compile(r"^\s*Exception stack")),

@@ -175,7 +175,7 @@ def _panic(header: "re.Match[str]", lines: Sequence[str]) -> Tuple[str, Tuple[st
     return f"kernel panic: {(panic_reason(header.string) or '').rstrip(' .')}", ()
 
 
-_CALL_TRACE = re.compile(r"^\s*(?:Call [Tt]race:|backtrace(?: \(crc [0-9a-f]+\))?:)")
+_CALL_TRACE = re.compile(r"^\s*(?:Call [Tt]race:|(?:kmemleak:\s+)?backtrace(?: \(crc [0-9a-f]+\))?:)")
 _RULE = re.compile(r"^\s*={20,}\s*$")
 
 #: Every report kind, by the kind of event it becomes.
@@ -187,7 +187,9 @@ REPORT_KINDS: Dict[str, ReportKind] = {kind.kind: kind for kind in (
     ReportKind("ubsan", lambda h, lines: (f"UBSAN: {h['bug']}", ("stack",)), is_open=True,
                open_until=_CALL_TRACE, end=_RULE),
     ReportKind("lockdep", _lockdep, is_open=True, open_until=re.compile(r"^\s*stack backtrace:")),
-    ReportKind("kmemleak", _fixed("memory leak", "stack"), is_open=True, open_until=_CALL_TRACE),
+    # kmemleak's own create_object() heads the backtrace of 4.x-5.x (later kernels leave it out).
+    ReportKind("kmemleak", _fixed("memory leak", "stack"), skip=re.compile(r"create_object"), is_open=True,
+               open_until=_CALL_TRACE),
     ReportKind("refcount", _fixed("WARNING: refcount bug", "stack"),
                followup=re.compile(r"^(?:\S+: )?WARNING: .*\brefcount")),
     ReportKind("sleeping", _fixed("BUG: sleeping function called from invalid context", "stack"), is_open=True,
