@@ -33,6 +33,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "sym": ("sym", "symbols by name, address or part of a name (crash's sym)"),
     "vtop": ("vtop", "virtual to physical, with each page-table entry (crash's vtop)"),
     "ptov": ("vtop", "physical to direct-map virtual addresses (crash's ptov)"),
+    "dis": ("dis", "disassemble kernel text in gdb's AT&T syntax (crash's dis)"),
     "trouble": ("trouble", "find OOM kills, disk errors, oopses, lockups and panics in a kernel log"),
     "oom": ("oom", "explain each oom-killer report in a kernel log"),
     "shell": ("shell", "interactive Python with the dump loaded as prog"),

@@ -159,18 +159,14 @@ def _letter(kind: str) -> str:
 def _symbolic(prog: Program, value: int) -> Optional[str]:
     """``name+offset`` (decimal) of a value crash's ``rd -s`` names: one from the first kernel
     symbol up to the last, or in a module."""
-    found = prog.symbols.nearest(value)
-    if found is not None:
-        symbol, offset = found
-        return f"{symbol.name}+{offset}" if offset else symbol.name
-    if 0xFFFFFFFFC0000000 <= value < 0xFFFFFFFFFF000000:
-        from ..kernel import module
+    from .sym import crash_name, crash_symbol
 
-        hit = module.symbol_lookup(prog, value)
-        if hit is not None:
-            symbol, offset, _ = hit
-            return f"{symbol.name}+{offset}" if offset else symbol.name
-    return None
+    hit = crash_symbol(prog, value)
+    if hit is None:
+        return None
+    symbol, offset, _ = hit
+    name = crash_name(symbol.name)
+    return f"{name}+{offset}" if offset else name
 
 
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:

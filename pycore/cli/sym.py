@@ -5,7 +5,8 @@ name, ``-l`` all of them, ``-n``/``-p`` with the next or previous symbol.
 A text symbol is followed by its ``file: line`` when the vmlinux (and its DWARF) is given, as crash
 prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it).  Any kernel version."""
 import argparse
-from typing import Any, Callable, Dict, List, Optional
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..program import Program
@@ -15,6 +16,7 @@ from .command import Collected, DumpCommand
 # nm's letters for an ELF symbol's kind, where the dump's kallsyms do not give the kernel's own.
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
+_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +60,7 @@ class _Shower:
         letter = self.letter(symbol)
         address = symbol.address + offset
         text = letter in "Tt"
-        return {"address": address, "type": letter, "name": symbol.name, "offset": offset, "module": module,
+        return {"address": address, "type": letter, "name": crash_name(symbol.name), "offset": offset, "module": module,
                 "text": text, "line": self.line(address) if text and lines else None, "show_line": lines}
 
     def close(self) -> None:
@@ -89,6 +91,31 @@ def _letter_source(prog: Program) -> Callable[[Symbol], str]:
     return letter
 
 
+def crash_name(name: str) -> str:
+    """A symbol's name as crash keeps it: without the suffixes of gcc's clones of a function
+    (``panic_print_sys_info.part.0``, ``finish_task_switch.isra.0``); ``.cold`` parts stay."""
+    return _CLONE_SUFFIX.sub("", name)
+
+
+def crash_symbol(prog: Program, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:
+    """``(symbol, offset, module)`` as crash's ``value_search`` names an address: the nearest kernel
+    symbol at or below it (whatever its size), else a module's.  Of several symbols at one address
+    crash's table, sorted by address and name, gives the first for the address itself and the last
+    for an address inside (``__memset`` at memset's address, ``memset+5`` past it)."""
+    found = prog.symbols.nearest(address)
+    if found is not None:
+        names = prog.symbols.symbols_at(found[0].address)
+        if len(names) > 1:
+            ordered = sorted(names, key=lambda symbol: symbol.name)
+            return (ordered[0] if not found[1] else ordered[-1]), found[1], None
+        return found[0], found[1], None
+    if _MODULE_SPACE[0] <= address < _MODULE_SPACE[1]:
+        from ..kernel import module
+
+        return module.symbol_lookup(prog, address)
+    return None
+
+
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if not (args.what or args.query is not None or args.list_all):
         raise PycoreError("sym needs a symbol name, an address, -q STRING or -l")
@@ -100,7 +127,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         if args.list_all:
             rows += [shower.row(symbol, lines=False) for symbol in table]
         if args.query is not None:
-            found = table.search(args.query)
+            found = [symbol for symbol in table.search(args.query) if args.query in crash_name(symbol.name)]
             rows += [shower.row(symbol, lines=False) for symbol in found] or [{"none_found": True}]
         for word in args.what:
             rows += _lookup(prog, shower, table, word, args, warnings)
@@ -114,21 +141,19 @@ def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args:
     rows: List[Dict[str, Any]] = []
     address = _hexadecimal(word)
     if address is None:
-        named = table.symbols_named(word)
+        named = table.symbols_named(word) or [symbol for symbol in table.search(word + ".")
+                                              if crash_name(symbol.name) == word]
         if not named:
             return [{"not_found": word, "alternatives": [shower.row(s, lines=False) for s in table.search(word)]}]
         for symbol in named:
             rows += _with_neighbours(shower, table, symbol, 0, None, args)
         return rows
-    found = table.nearest(address)
-    if found is not None:
-        return _with_neighbours(shower, table, found[0], found[1], None, args)
+    hit = crash_symbol(prog, address)
+    if hit is not None and hit[2] is None:
+        return _with_neighbours(shower, table, hit[0], hit[1], None, args)
+    if hit is not None:
+        return [shower.row(hit[0], hit[1], hit[2])]
     if _MODULE_SPACE[0] <= address < _MODULE_SPACE[1]:
-        from ..kernel import module
-
-        hit = module.symbol_lookup(prog, address)
-        if hit is not None:
-            return [shower.row(hit[0], hit[1], hit[2])]
         return [{"not_found": word, "alternatives": None}]
     warnings.append(f"invalid address: {word}")
     return rows

@@ -1,0 +1,185 @@
+"""x86-64 disassembly in gdb's AT&T syntax (binutils 2.37+, as crash 9's ``dis`` prints it), decoded
+by capstone and written out from its operands: capstone's own AT&T text differs from gdb's in size
+suffixes, spacing, decimal immediates and elided displacements.
+
+Any kernel version; capstone is an optional dependency, asked for only when something is disassembled.
+"""
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
+
+from ..errors import MissingDebugInfoError
+
+_MASK64 = (1 << 64) - 1
+# Mnemonics gdb writes without a size suffix whatever their operands.
+_NO_SUFFIX = {"call", "jmp", "ret", "push", "pop", "leave", "enter", "iret", "lret", "syscall", "sysret"}
+# Segment overrides that mean nothing in 64-bit mode: objdump writes them as a prefix word.
+_NULL_SEGMENTS = {"cs", "ds", "es", "ss"}
+_PREFIX_NAMES = {0xF0: "lock", 0xF3: "rep", 0xF2: "repnz"}
+# The string instructions that take rep/repz/repnz.
+_STRING_OPS = {"movs", "stos", "lods", "cmps", "scas", "ins", "outs"}
+_REPZ_OPS = {"cmps", "scas"}
+_PREFIX_BYTES = bytes([0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65])
+Symbolizer = Callable[[int], Optional[str]]
+
+
+class Instruction(NamedTuple):
+    """One decoded instruction: where, how long, its bytes and gdb's text of it (``text``), without
+    the ``<symbol>`` of a branch target or the ``# address <symbol>`` of a %rip-relative operand;
+    ``target`` is that address (None when there is none) and ``rip_relative`` says which it is."""
+
+    address: int
+    size: int
+    raw: bytes
+    name: str
+    """The instruction's name without size suffix or prefixes (capstone's: ``mov``, ``nop``)."""
+    text: str
+    target: Optional[int]
+    rip_relative: bool
+
+
+def _capstone():
+    try:
+        import capstone
+    except ImportError:
+        raise MissingDebugInfoError("disassembly needs the capstone package (pip install capstone)") from None
+    return capstone
+
+
+def disassemble(code: bytes, address: int, count: Optional[int] = None) -> Iterator[Instruction]:
+    """The instructions in ``code`` (which starts at ``address``), up to ``count`` of them; stops
+    at the first byte sequence that is not an instruction."""
+    capstone = _capstone()
+    decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    decoder.syntax = capstone.CS_OPT_SYNTAX_ATT
+    decoder.detail = True
+    for index, insn in enumerate(decoder.disasm(code, address)):
+        if count is not None and index >= count:
+            return
+        yield _instruction(capstone, insn)
+
+
+def _instruction(capstone, insn) -> Instruction:
+    from capstone import x86
+
+    name = insn.insn_name()
+    mnemonic = insn.mnemonic.split()[-1]
+    operands = list(insn.operands)
+    branch = insn.group(capstone.CS_GRP_JUMP) or insn.group(capstone.CS_GRP_CALL)
+    has_register = any(op.type == x86.X86_OP_REG for op in operands)
+    if mnemonic != name and mnemonic[:-1] == name and mnemonic[-1] in "bwlq" and (
+            has_register or branch or name in _NO_SUFFIX or not operands):
+        mnemonic = name
+    words: List[str] = []
+    for prefix in insn.prefix:
+        if prefix in _PREFIX_NAMES:
+            word = _PREFIX_NAMES[prefix]
+            if word == "rep" and insn.mnemonic.split()[-1][:-1] in _REPZ_OPS:
+                word = "repz"
+            words.append(word)
+    rendered: List[str] = []
+    target: Optional[int] = None
+    rip_relative = False
+    string_op = _string_operands(insn.mnemonic.split()[-1])
+    if string_op is not None:
+        mnemonic, rendered, operands = string_op[0], string_op[1], []
+    for op in operands:
+        if op.type == x86.X86_OP_REG:
+            text = "%" + insn.reg_name(op.reg)
+        elif op.type == x86.X86_OP_IMM:
+            if branch:
+                target = op.imm & _MASK64
+                text = f"0x{target:x}"
+            else:
+                text = f"$0x{op.imm & ((1 << (8 * op.size)) - 1):x}"
+        else:
+            text, segment_word, rip = _memory(insn, op)
+            if segment_word:
+                words.append(segment_word)
+            if rip is not None:
+                target, rip_relative = rip, True
+        if branch and op.type != x86.X86_OP_IMM:
+            text = "*" + text
+        rendered.append(text)
+    raw = bytes(insn.bytes)
+    if raw.endswith(b"\x90") and len(raw) > 1 and raw.rstrip(b"\x90") == b"\x66" * (len(raw) - 1):
+        # 66 90 is xchg %ax,%ax to objdump, each 0x66 before it data16 (5.10's ftrace NOP is 66 66 66 66 90).
+        words, mnemonic, rendered = ["data16"] * (len(raw) - 2), "xchg", ["%ax", "%ax"]
+        head = " ".join(words + [mnemonic])
+        return Instruction(insn.address, insn.size, raw, name, f"{head:<6} {','.join(rendered)}", None, False)
+    # objdump writes each 0x66 prefix beyond the one that sizes the operation as data16.
+    leading = len(raw) - len(raw.lstrip(_PREFIX_BYTES))
+    data16 = raw[:leading].count(0x66) - (1 if mnemonic.endswith("w") or any(op.size == 2 for op in operands) else 0)
+    words = ["data16"] * max(data16, 0) + words
+    head = " ".join(words + [mnemonic])
+    text = f"{head:<6} {','.join(rendered)}" if rendered else head
+    return Instruction(insn.address, insn.size, raw, name, text, target, rip_relative)
+
+
+_ACCUMULATOR = {"b": "%al", "w": "%ax", "l": "%eax", "q": "%rax"}
+
+
+def _string_operands(mnemonic: str) -> Optional[Tuple[str, List[str]]]:
+    """objdump's spelling of a string instruction, with the operands it implies: ``stos
+    %eax,%es:(%rdi)``, ``movsq %ds:(%rsi),%es:(%rdi)`` (suffixed when no register sizes it)."""
+    base, size = mnemonic[:-1], mnemonic[-1:]
+    if base not in _STRING_OPS or size not in _ACCUMULATOR:
+        return None
+    register = _ACCUMULATOR[size]
+    source, destination = "%ds:(%rsi)", "%es:(%rdi)"
+    return {"stos": ("stos", [register, destination]), "lods": ("lods", [source, register]),
+            "scas": ("scas", [destination, register]), "movs": (mnemonic, [source, destination]),
+            "cmps": (mnemonic, [destination, source]), "ins": (mnemonic, ["(%dx)", destination]),
+            "outs": (mnemonic, [source, "(%dx)"])}[base]
+
+
+def _signed_hex(value: int) -> str:
+    return f"-0x{-value:x}" if value < 0 else f"0x{value:x}"
+
+
+def _memory(insn, op):
+    """gdb's text of a memory operand, the prefix word of a meaningless segment override, and the
+    address a %rip-relative operand points at (None otherwise)."""
+    mem = op.mem
+    segment = insn.reg_name(mem.segment) if mem.segment else None
+    prefix, segment_word = "", None
+    if segment in _NULL_SEGMENTS:
+        segment_word = segment
+    elif segment:
+        prefix = f"%{segment}:"
+    base = insn.reg_name(mem.base) if mem.base else None
+    index = insn.reg_name(mem.index) if mem.index else None
+    if base == "rip":
+        target = (insn.address + insn.size + mem.disp) & _MASK64
+        return f"{prefix}{_signed_hex(mem.disp)}(%rip)", segment_word, target
+    if base is None and index is None:
+        return f"{prefix}0x{mem.disp & _MASK64:x}", segment_word, None
+    displacement = _signed_hex(mem.disp) if mem.disp or insn.disp_size else ""
+    inside = f"%{base}" if base else ""
+    if index:
+        inside += f",%{index},{mem.scale}"
+    return f"{prefix}{displacement}({inside})", segment_word, None
+
+
+def is_ftrace_nop(instruction: Instruction) -> bool:
+    """The 5-byte NOP that ftrace patches into a call to ``__fentry__`` (crash marks it at a
+    function's first byte as ``[FTRACE NOP]``)."""
+    return instruction.raw == b"\x0f\x1f\x44\x00\x00"
+
+
+def is_padding(instruction: Instruction) -> bool:
+    """A NOP of the alignment padding compilers and the linker put between functions (the INT3
+    after a return belongs to the function: straight-line-speculation hardening, 5.17+)."""
+    return instruction.name == "nop"
+
+
+def instruction_line(instruction: Instruction, symbolize: Symbolizer) -> str:
+    """gdb's text of the instruction with the ``<symbol+offset>`` of a branch target or the
+    ``        # address <symbol+offset>`` of a %rip-relative operand."""
+    text = instruction.text
+    if instruction.target is None:
+        return text
+    name = symbolize(instruction.target)
+    if instruction.rip_relative:
+        return f"{text}        # 0x{instruction.target:x}" + (f" <{name}>" if name else "")
+    if name:
+        return text.replace(f"0x{instruction.target:x}", f"0x{instruction.target:x} <{name}>", 1)
+    return text
