@@ -41,7 +41,7 @@ def comparisons():
     params = []
     for case in cases():
         recorded = [(c, c) for c in COMMANDS if case.reference(c, case.reference_dump) is not None]
-        recorded += [(r["command"], "kmem ADDRESS") for r in case.references("kmem ffff")]
+        recorded += [(r["command"], "kmem ADDRESS") for r in case.references("kmem 0x")]
         for command, kind in recorded:
             if (case.name, kind) in CRASH_FAILS:
                 continue
@@ -87,11 +87,11 @@ def test_on_7_2_kmem_S_says_why_it_cannot_list_sheaves(case):
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("case", [c for c in cases() if c.references("kmem ffff")], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in cases() if c.references("kmem 0x")], ids=lambda c: c.name)
 def test_kmem_address_of_init_task_is_the_idle_task_and_its_page(case):
     """What holds on every kernel, 7.2 too (where crash stops at page_first_page): init_task is
     swapper/0's task_struct, one of the idle tasks, and its page is the page of its physical address."""
-    address = case.references("kmem ffff")[0]["command"].split()[1]
+    address = case.references("kmem 0x")[0]["command"].split()[1]
     report = json.loads(pycore_output(*_argv(case, f"kmem {address}"), "--json").out)
     assert report["symbol"]["name"] == "init_task" and report["symbol"]["offset"] == 0
     task = report["task"]
