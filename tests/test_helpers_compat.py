@@ -25,13 +25,30 @@ from {package}.helpers.linux.fs import for_each_mount, mount_dst, mount_fstype, 
 from {package}.helpers.linux.pid import for_each_task_in_group
 from {package}.helpers.linux.mapletree import mt_for_each
 from {package}.helpers.linux.kernfs import kernfs_path
+from {package}.helpers.linux.user import for_each_user, find_user
+from {package}.helpers.linux.boot import kaslr_offset, pgtable_l5_enabled
+from {package}.helpers.linux.panic import panic_task, panic_message, tainted
+from {package}.helpers.linux.nodemask import for_each_online_node
+from {package}.helpers.linux.vmstat import nr_free_pages, global_node_page_state
+from {package}.helpers.linux.net import for_each_netdev, netdev_name, netdev_ipv4_addrs, netdev_ipv6_addrs
+from {package}.helpers.linux.net import netdev_get_by_name
+from {package}.helpers.linux.module import find_module, address_to_module, module_address_regions
+from {package}.helpers.linux.kthread import task_is_kthread
 
 out = []
+out.append(("boot", kaslr_offset(prog), pgtable_l5_enabled(prog), panic_task(prog).value_(), panic_message(prog),
+            tainted(prog), list(for_each_online_node(prog)), nr_free_pages(prog),
+            global_node_page_state(prog, prog["NR_FILE_PAGES"])))
+for user in for_each_user(prog):
+    out.append(("user", user.uid.val.value_(), find_user(prog, user.uid).value_()))
+for dev in for_each_netdev(prog):
+    out.append(("netdev", netdev_name(dev), netdev_ipv4_addrs(dev), netdev_ipv6_addrs(dev),
+                netdev_get_by_name(prog, netdev_name(dev)).value_()))
 for task in for_each_task(prog):
     pid = task.pid.value_()
     assert find_task(prog, pid).value_() == task.value_()
     out.append(("task", pid, task.comm.string_(), task_state_to_char(task), get_task_state(task), task_cpu(task),
-                cgroup_path(task.cgroups.dfl_cgrp)))
+                cgroup_path(task.cgroups.dfl_cgrp), task_is_kthread(task)))
 pids = prog["init_pid_ns"].idr.address_of_()
 for nr, entry in idr_for_each(pids):
     out.append(("pid", nr, entry.value_(), idr_find(pids, nr).value_()))
@@ -39,7 +56,9 @@ for nr, entry in idr_for_each(pids):
 modules = prog["modules"].address_of_()
 out.append(("modules", list_count_nodes(modules), list_empty(modules)))
 for module in list_for_each_entry("struct module", modules, "list"):
-    out.append(("module", module.name.string_()))
+    regions = [region for region in module_address_regions(module) if region[1]]
+    out.append(("module", module.name.string_(), find_module(prog, module.name.string_()).value_(), regions,
+                address_to_module(prog, regions[0][0] + 1).value_()))
 if not list_empty(modules):
     out.append(("first module", list_first_entry(modules, "struct module", "list").name.string_()))
 out.append(("cpus", list(for_each_online_cpu(prog)), list(for_each_possible_cpu(prog)),
@@ -92,7 +111,7 @@ def test_a_drgn_script_gives_drgns_answers_after_renaming_its_imports(case, with
     for mine, reference in zip(ours, theirs):
         assert mine == reference
     kinds = {entry[0] for entry in ours}
-    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page", "fd", "group"} <= kinds
+    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page", "fd", "group", "boot", "user", "netdev"} <= kinds
 
 
 @pytest.mark.real

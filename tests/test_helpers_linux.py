@@ -3,7 +3,7 @@ states, the list shortcuts, cpulist text; and per-CPU counters on the corpus aga
 import pytest
 
 from pycore.helpers.linux import cpumask, list as lists, sched
-from pycore.kernel import percpu
+from pycore.kernel import percpu, taint
 from pycore.object import ListCorruptError, Object
 
 from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
@@ -91,6 +91,19 @@ def test_cpus_past_nr_cpu_ids_are_not_cpus():
     prog.put(NR_CPU_IDS, 4)
     prog.put(MASK, 0xFF, 0)
     assert list(cpumask.for_each_cpu(Object(prog, "struct cpumask *", MASK))) == [0, 1, 2, 3]
+
+
+TAINTED_MASK, TAINT_FLAGS = BASE + 0xA00, BASE + 0xA10
+
+
+@pytest.mark.parametrize("mask, letters", [(0, ""), (0b001, "P  "), (0b110, "GFS"), (0b111, "PFS")])
+def test_taint_letters_come_from_the_kernels_table_and_end_where_it_does(mask, letters):
+    prog = FakeProgram(symbols={"tainted_mask": TAINTED_MASK, "taint_flags": TAINT_FLAGS})
+    prog.put(TAINTED_MASK, mask)
+    # P/G, F, S, then bytes that are no taint flag (the next variable): kallsyms gives no size
+    table = b"PG\0F \0S \0" + b"\x07\x30\x01" * 4
+    prog.memory[TAINT_FLAGS - BASE:TAINT_FLAGS - BASE + len(table)] = table
+    assert taint.tainted(prog) == letters
 
 
 @pytest.mark.real
