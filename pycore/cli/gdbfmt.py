@@ -30,8 +30,15 @@ def is_char(t: Type) -> bool:
 
 def symbolizer(prog) -> Symbolizer:
     """``name`` or ``name+offset`` (decimal, as gdb writes ``<init_task+2224>``) for an address in
-    the kernel image or a loaded module, else None."""
+    the kernel image or a loaded module, else None.  Like gdb (build_address_symbolic), a label of
+    no size outside the kernel's text (``__end_rodata_aligned``, a linker-script symbol) names
+    nothing, unless a sized symbol shares its address."""
     from ..kernel.module import symbol_lookup
+
+    text = _text_range(prog)
+
+    def is_label(symbol) -> bool:
+        return symbol.kind == "notype" and not symbol.size and not text[0] <= symbol.address < text[1]
 
     def lookup(address: int) -> Optional[str]:
         try:
@@ -40,9 +47,22 @@ def symbolizer(prog) -> Symbolizer:
             return None
         if found is None:
             return None
-        symbol, offset, _ = found
+        symbol, offset, module = found
+        if module is None and is_label(symbol):
+            sized = [other for other in prog.symbols.symbols_at(symbol.address) if not is_label(other)]
+            if not sized:
+                return None
+            symbol = sized[0]
         return f"{symbol.name}+{offset}" if offset else symbol.name
     return lookup
+
+
+def _text_range(prog) -> "tuple[int, int]":
+    """The kernel's text, ``_stext`` to ``_etext`` (empty when the symbols do not say)."""
+    try:
+        return prog.symbols.by_name("_stext").address, prog.symbols.by_name("_etext").address
+    except (LookupError, PycoreError):
+        return 0, 0
 
 
 def _error(error: Exception) -> Node:
@@ -184,7 +204,10 @@ def escape(data: bytes, quote: str) -> str:
     """Bytes as gdb writes them inside quotes: printable ASCII as is, the usual backslash
     escapes, anything else as three octal digits."""
     out = []
-    for byte in data:
+    position = 0
+    while position < len(data):
+        byte = data[position]
+        position += 1
         char = chr(byte)
         if char in (quote, "\\"):
             out.append("\\" + char)
@@ -193,8 +216,27 @@ def escape(data: bytes, quote: str) -> str:
         elif 32 <= byte < 127:
             out.append(char)
         else:
-            out.append(f"\\{byte:03o}")
+            decoded = _utf8_at(data, position - 1)
+            if decoded is not None:
+                out.append(decoded)
+                position += len(decoded.encode()) - 1
+            else:
+                out.append(f"\\{byte:03o}")
     return "".join(out)
+
+
+def _utf8_at(data: bytes, position: int) -> Optional[str]:
+    """The printable character a valid UTF-8 sequence at ``position`` spells, else None: gdb
+    (on a UTF-8 host, as crash's recordings were made) prints those as characters."""
+    lead = data[position]
+    length = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+    if not length:
+        return None
+    try:
+        char = data[position:position + length].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return char if len(char) == 1 and char.isprintable() else None
 
 
 def _integer(value: int, size: Optional[int], fmt: Optional[str]) -> str:
