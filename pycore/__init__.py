@@ -11,11 +11,24 @@ from .errors import (
 )
 from .native import CodecUnavailableError
 
-from .program import Program, open
+from .object import NULL, Object, cast, container_of, offsetof, reinterpret, sizeof
+from .program import Program, Thread, open
+from .symbol import Symbol, SymbolBinding, SymbolKind
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NULL",
+    "Object",
+    "Symbol",
+    "SymbolBinding",
+    "SymbolKind",
+    "Thread",
+    "cast",
+    "container_of",
+    "offsetof",
+    "reinterpret",
+    "sizeof",
     "FaultError",
     "FormatError",
     "IncompleteDumpError",

@@ -507,6 +507,8 @@ def _convert(t: Type, value: Any) -> Any:
         return bool(value)
     if kind is TypeKind.FLOAT:
         return _float(float(value), t.size)
+    if kind in _COMPOUND_KINDS:
+        return _encode(t, value)
     return value
 
 
@@ -1092,7 +1094,23 @@ def container_of(ptr: Object, type: TypeArg, member: str) -> Object:
 
 
 def NULL(prog: "Program", type: TypeArg) -> Object:
+    """A null pointer (or zero) of ``type``."""
     return Object(prog, type, 0)
+
+
+def sizeof(type_or_obj: Union[Type, Object]) -> int:
+    """drgn's ``sizeof``: the size in bytes of a Type or of an Object's type; ObjectTypeError (a
+    TypeError) for void, functions and incomplete types."""
+    t = type_or_obj.type_ if isinstance(type_or_obj, Object) else type_or_obj
+    size = t.size
+    if size is None:
+        raise ObjectTypeError(f"cannot get size of {t.type_name()}: it is incomplete, void or a function")
+    return size
+
+
+def offsetof(type: Type, member: str) -> int:
+    """drgn's ``offsetof``: the byte offset of ``member`` (``"a.b[3].c"`` too) in ``type``."""
+    return type.offsetof(member)
 
 
 class ListCorruptError(PycoreError):
@@ -1179,6 +1197,6 @@ def per_cpu(var: Object, cpu: int) -> Object:
     return per_cpu_ptr(var.address_of_(), cpu).dereference_()
 
 
-__all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "list_for_each", "list_for_each_entry",
-           "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError", "FaultError",
-           "MissingMemberError", "ObjectTypeError"]
+__all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "sizeof", "offsetof", "list_for_each",
+           "list_for_each_entry", "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError",
+           "FaultError", "MissingMemberError", "ObjectTypeError"]

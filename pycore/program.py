@@ -277,7 +277,7 @@ class Program:
             raise MissingDebugInfoError(
                 f"the type of {name!r} (at {symbol.address:#x}) is not known: {self.types.source} has no variable "
                 f"types for it; give the vmlinux for DWARF, or say the type: "
-                f"prog.variable({name!r}, type=\"int\") or Object(prog, \"int\", address={symbol.address:#x})")
+                f"prog.variable(\"{name}\", type=\"int\") or Object(prog, \"int\", address={symbol.address:#x})")
         return Object(self, var_type, address=symbol.address)
 
     def object(self, name: str, flags: Any = None, filename: Optional[str] = None, *,
@@ -355,10 +355,14 @@ class Program:
     def threads(self) -> Iterator[Thread]:
         """drgn's ``prog.threads()``: every thread of every process, from ``init_task.tasks``
         (:func:`pycore.kernel.sched.for_each_task`; imported on use, as the helpers sit above
-        this layer).  The idle tasks of CPUs other than 0 are on no list, as in drgn."""
+        this layer).  As in drgn, which lists the tasks with a pid, the idle tasks (pid 0) are not
+        threads."""
         from .kernel import sched
 
-        return (Thread(self, task) for task in sched.for_each_task(self))
+        for task in sched.for_each_task(self):
+            thread = Thread(self, task)
+            if thread.tid:
+                yield thread
 
     def thread(self, tid: int) -> Thread:
         """drgn's ``prog.thread(tid)``: the thread whose pid is ``tid``; LookupError if none."""
