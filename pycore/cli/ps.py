@@ -8,7 +8,7 @@ import argparse
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from ..errors import PycoreError
-from ..kernel import mm, sched, system
+from ..kernel import mm, sched, signal, system
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -28,14 +28,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for flag, name, text in (("-t", "times", "run time, start time and user/system time, by start time"),
                              ("-p", "parents", "the parental hierarchy, from the first task down"),
                              ("-c", "children", "the children"),
-                             ("-a", "arguments", "the argv and environment strings on the user stack")):
+                             ("-a", "arguments", "the argv and environment strings on the user stack"),
+                             ("-l", "last_run", "when each task last ran (sched_info.last_arrival, ns), latest first"),
+                             ("-m", "since_run", "how long ago each task last ran, latest first"),
+                             ("-g", "thread_groups", "each thread group: its leader and its other threads"),
+                             ("-r", "limits", "the resource limits")):
         mode.add_argument(flag, dest=name, metavar="PID|TASK|COMMAND", nargs="*", help=text)
+    mode.add_argument("-S", dest="summary", action="store_true", help="how many tasks are in each state")
     parser.add_argument("tasks", metavar="PID|TASK|COMMAND", nargs="*",
                         help="a PID (decimal), a task_struct address (hex) or a command name (\\ before a "
                              "name that is a number)")
 
 
-_MODES = ("times", "parents", "children", "arguments")
+_MODES = ("times", "parents", "children", "arguments", "last_run", "since_run", "thread_groups", "limits")
 
 
 def _mode(args: argparse.Namespace) -> Optional[str]:
@@ -45,7 +50,7 @@ def _mode(args: argparse.Namespace) -> Optional[str]:
         if words is not None:
             args.tasks = list(args.tasks) + words
             return name
-    return None
+    return "summary" if getattr(args, "summary", False) else None
 
 
 class _Context(NamedTuple):
@@ -201,6 +206,51 @@ def _arguments(chosen: List[_Context]) -> Collected:
     return Collected({"mode": "arguments", "tasks": rows, "warnings": warnings}, warnings)
 
 
+def _last_run(prog: Program, contexts: List[_Context], chosen: List[_Context], mode: str) -> Dict[str, Any]:
+    """ps -l/-m: each task's ``sched_info.last_arrival`` and, for -m, the time since it on its CPU's
+    runqueue clock (0 when later); crash lists them latest first (a stable sort: ties in task order)
+    and sizes -l's column by the latest."""
+    clocks = {cpu: sched.rq_clock(prog, cpu) for cpu in range(sched.nr_cpus(prog))}
+    rows = [dict(_brief(c), state=sched.task_state(c.snapshot), last_run=sched.task_last_arrival(c.snapshot))
+            for c in chosen]
+    for row in rows:
+        row["since"] = max(clocks.get(row["cpu"], 0) - row["last_run"], 0)
+    rows.sort(key=lambda row: -row["last_run"])
+    latest = max((sched.task_last_arrival(c.snapshot) for c in contexts), default=0)
+    return {"mode": mode, "width": len(str(latest)), "clocks": clocks, "tasks": rows}
+
+
+def _thread_groups(contexts: List[_Context], chosen: List[_Context], named: bool) -> Dict[str, Any]:
+    """ps -g: each thread-group leader with its other threads; a named thread stands for its leader;
+    the idle tasks are one group (tgid 0), listed once."""
+    leaders = {c.tgid: c for c in contexts if c.pid == c.tgid}
+    groups, shown = [], set()
+    for context in chosen:
+        if context.pid != context.tgid:
+            if not named or context.tgid not in leaders:
+                continue
+            context = leaders[context.tgid]
+        if context.task in shown or context.pid == 0 and any(g["pid"] == 0 for g in groups):
+            continue
+        shown.add(context.task)
+        groups.append(dict(_brief(context), threads=[_brief(other) for other in contexts
+                                                     if other.tgid == context.tgid and other.task != context.task]))
+    return {"mode": "thread_groups", "groups": groups}
+
+
+def _limits(chosen: List[_Context]) -> Dict[str, Any]:
+    return {"mode": "limits", "tasks": [dict(_brief(c), limits=signal.rlimits(c.snapshot)) for c in chosen]}
+
+
+def _summary(chosen: List[_Context]) -> Dict[str, Any]:
+    """ps -S: how many tasks are in each state, states in the order the task table first shows them."""
+    counts: Dict[str, int] = {}
+    for context in chosen:
+        state = sched.task_state(context.snapshot)
+        counts[state] = counts.get(state, 0) + 1
+    return {"mode": "summary", "states": counts}
+
+
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     mode = _mode(args)
     contexts = _contexts(prog)
@@ -213,6 +263,14 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         return Collected(_children(contexts, chosen), [])
     if mode == "arguments":
         return _arguments(chosen)
+    if mode in ("last_run", "since_run"):
+        return Collected(_last_run(prog, contexts, chosen, mode), [])
+    if mode == "thread_groups":
+        return Collected(_thread_groups(contexts, chosen, bool(args.tasks)), [])
+    if mode == "limits":
+        return Collected(_limits(chosen), [])
+    if mode == "summary":
+        return Collected(_summary(chosen), [])
     rows = tasks(prog, chosen)
     warnings = [f"task {row['task']:x}: {problem}" for row in rows for problem in row["problems"]]
     return Collected({"tasks": rows, "warnings": warnings}, warnings)
@@ -245,9 +303,65 @@ def _render_arguments(task: Dict[str, Any]) -> List[str]:
     return [_header(task), f"ARG: {text}", f"ENV: {env}" + "\n" + ("" if printed else "\n")]
 
 
+# crash's names of the resource limits (task.c rlim_names), RLIMIT_CPU first.
+RLIMIT_NAMES = ("CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS", "LOCKS",
+                "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME")
+_RLIM_INFINITY = (1 << 64) - 1
+
+
+def _center(text: str, width: int) -> str:
+    """crash's mkstring(CENTER): the odd space on the right."""
+    left = max(width - len(text), 0) // 2
+    return " " * left + text + " " * max(width - len(text) - left, 0)
+
+
+def _nanoseconds_text(value: int) -> str:
+    """crash's translate_nanoseconds(): ``D HH:MM:SS.mmm``."""
+    ms, value = value // 1_000_000 % 1000, value // 1_000_000_000
+    return f"{value // 86400} {value // 3600 % 24:02d}:{value // 60 % 60:02d}:{value % 60:02d}.{ms:03d}"
+
+
+def _render_last_run(data: Dict[str, Any], named: bool) -> List[str]:
+    lines = []
+    for task in data["tasks"]:
+        if data["mode"] == "last_run":
+            stamp = f"[{task['last_run']:{data['width']}d}]"
+        else:
+            text = _nanoseconds_text(task["since"])
+            if named:
+                # A named task's days are padded to those of its CPU's clock.
+                days = len(_nanoseconds_text(data["clocks"].get(task["cpu"], 0)).split(" ")[0])
+                text = " " * (days - len(text.split(" ")[0])) + text
+            stamp = f"[{text}]"
+        lines.append(f"{stamp} [{task['state']}]  {_header(task)}")
+    return lines
+
+
+def _render_limits(task: Dict[str, Any]) -> List[str]:
+    width = max(len(name) for name in RLIMIT_NAMES)
+    lines = [_header(task), f"  {'RLIMIT':>{width}}   {_center('CURRENT', 11)}   {_center('MAXIMUM', 11)}"]
+    for index, (current, maximum) in enumerate(task["limits"]):
+        name = RLIMIT_NAMES[index] if index < len(RLIMIT_NAMES) else "(unknown)"
+        values = ["(unlimited)" if value == _RLIM_INFINITY else _center(str(value), 11) for value in (current, maximum)]
+        lines.append(f"  {name:>{width}}   {values[0]}   {values[1]}")
+    return lines + [""]
+
+
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     mode = data.get("mode")
     lines: List[str] = []
+    if mode in ("last_run", "since_run"):
+        return "\n".join(_render_last_run(data, bool(args.tasks)))
+    if mode == "summary":
+        return "\n".join(f"  {state}: {count}" for state, count in data["states"].items())
+    if mode == "limits":
+        return "\n".join(line for task in data["tasks"] for line in _render_limits(task)) + "\n"
+    if mode == "thread_groups":
+        for group in data["groups"]:
+            lines.append(_header(group))
+            lines += ["  " + _header(thread) for thread in group["threads"]] or ["  (no threads)"]
+            lines.append("")
+        return "\n".join(lines) + "\n"
     if mode == "times":
         for task in data["tasks"]:
             lines += [_header(task), f"    RUN TIME: {_run_time(task['run_time_seconds'])}",

@@ -85,3 +85,9 @@ def signal_state(task: Object) -> SignalState:
     return SignalState(int(signal), int(signal.nr_threads), actions, bool(int(info.flags) & 1 << TIF_SIGPENDING),
                        _sigset(task.blocked), _sigset(task.pending.signal), _queue(task.pending),
                        _sigset(signal.shared_pending.signal), _queue(signal.shared_pending))
+
+
+def rlimits(task: Object) -> List[Tuple[int, int]]:
+    """``task->signal->rlim[]``: (current, maximum) of each resource limit, RLIMIT_CPU first
+    (RLIM_INFINITY is all ones); the thread group's limits since 2.6.10."""
+    return [(int(limit.rlim_cur), int(limit.rlim_max)) for limit in task.signal.rlim]
