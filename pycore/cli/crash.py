@@ -3,8 +3,8 @@ dump: every command of the table in pycore.cli that reads a dump, ``set`` (the c
 ``q``; ``cmd > file``, ``cmd >> file`` and ``cmd | shell pipeline``; ``-c LINE`` and ``-i FILE`` in batch.
 
 The context ``set`` chooses is a task_struct address handed to each command as ``args.context``
-(None: the task that panicked, crash's context in a dump).  Its text is crash 9.0.2's for the kernels
-of the corpus (5.10 to 7.2, where x86_64 keeps thread_info in task_struct).
+(None: the task that panicked, crash's context in a dump).  ``set``'s text is crash 9.0.2's, checked
+on the kernels of the corpus (5.10 to 7.2).
 """
 import argparse
 import bisect
@@ -21,6 +21,7 @@ from ..object import Object
 from ..program import Program
 from .command import CommandParser, DumpCommand, ParserExit, UsageError, make_parser
 from .common import ExitStatus, add_dump_arguments, open_from_args
+from .task import tasks_named
 
 PROMPT = "crash> "
 HISTORY_LENGTH = 5000
@@ -136,7 +137,6 @@ class Session:
         self.context: Optional[int] = None
         self._parsers: Dict[str, argparse.ArgumentParser] = {}
         self._unwinder: Optional[stack.Unwinder] = None
-        self._tasks: Optional[List[Tuple[int, int]]] = None
         self.builtins: Dict[str, Callable[[List[str], TextIO], int]] = {"set": self._set, "help": self._help}
 
     # -- running lines -----------------------------------------------------------------------------
@@ -312,10 +312,8 @@ class Session:
                 return self._fail("set", f"no active task on cpu {args.cpu}")
             self.context = unwinder.active[int(args.cpu)]
         elif args.task is not None:
-            task = self._task_named(args.task)
-            if task is None:
-                return self._fail("set", f"invalid task or pid value: {args.task}")
-            self.context = task
+            # crash's str_to_context(): a decimal PID (its first task), else a task_struct address.
+            self.context = int(tasks_named(self.prog, [args.task], None)[0])
         out.write(render_context(self.context_data()) + "\n")
         return 0
 
@@ -324,26 +322,6 @@ class Session:
         if self._unwinder is None:
             self._unwinder = stack.Unwinder(self.prog)
         return self._unwinder
-
-    def _task_list(self) -> List[Tuple[int, int]]:
-        """(address, PID) of every task in crash's order (ps's), read once per session."""
-        if self._tasks is None:
-            self._tasks = [(int(task), int(task.pid)) for task in sched.crash_task_list(self.prog)]
-        return self._tasks
-
-    def _task_named(self, word: str) -> Optional[int]:
-        """The task ``set WORD`` means, as crash's str_to_context reads WORD: a task_struct address in
-        hex, else a decimal PID (its first task in crash's order); None when neither."""
-        tasks = self._task_list()
-        try:
-            address = int(word, 16)
-        except ValueError:
-            address = None
-        if address is not None and any(task == address for task, _ in tasks):
-            return address
-        if word.isdigit():
-            return next((task for task, pid in tasks if pid == int(word)), None)
-        return None
 
     def context_task(self) -> Optional[int]:
         """The current context's task: ``set``'s, else the task that panicked, else (no CPU panicked)
@@ -361,7 +339,7 @@ class Session:
         if address is None:
             raise PycoreError("no context: no CPU panicked and the dump saved no CPU")
         unwinder = self.unwinder()
-        task = Object(self.prog, self.prog.type("struct task_struct"), address=address)
+        task = Object(self.prog, self.prog.type("struct task_struct *"), address)
         pid = int(task.pid)
         active = address in unwinder.active.values()
         panic = address == unwinder.panic_task
@@ -369,15 +347,16 @@ class Session:
         # stacks, and calls it SYSRQ when the search met sysrq_handle_crash.
         sysrq = panic and unwinder.qemu and any(
             frame.symbol == "sysrq_handle_crash" for frame in stack.stack_trace(self.prog, address, unwinder))
-        return {"pid": pid, "comm": sched.task_comm(task), "task": address, "thread_info": address,
-                "tasks_with_pid": sum(1 for _, other in self._task_list() if other == pid),
+        return {"pid": pid, "comm": sched.task_comm(task), "task": address,
+                "thread_info": sched.thread_info_address(task),
+                "tasks_with_pid": len(tasks_named(self.prog, [str(pid)], None)),
                 "cpu": sched.task_cpu(task), "state": state_name(sched.task_state_value(task)),
                 "active": active, "panic": panic, "sysrq": sysrq}
 
 
 def render_context(data: Dict[str, object]) -> str:
-    """crash's ``set`` block (task.c show_context): thread_info is the task_struct itself on x86_64
-    since 4.9 (CONFIG_THREAD_INFO_IN_TASK); ``(1 of N)`` when N tasks share the PID (the idle tasks)."""
+    """crash's ``set`` block (task.c show_context); ``(1 of N)`` when N tasks share the PID (the idle
+    tasks)."""
     shared = f"(1 of {data['tasks_with_pid']})  " if data["tasks_with_pid"] > 1 else ""
     mark = ""
     if data["active"]:
