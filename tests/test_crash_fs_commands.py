@@ -278,3 +278,52 @@ def test_a_node_of_unknown_type_is_an_error():
     tree = Object(prog, prog.type("struct maple_tree *"), BASE)
     with pytest.raises(maple_tree.MapleTreeCorruptError, match="unknown type 7"):
         list(maple_tree.mt_for_each(tree))
+
+
+def _path_program():
+    """A FakeProgram with the members d_path reads: dentry, qstr, vfsmount and mount."""
+    prog = FakeProgram()
+    void_p = pointer_type(void_type())
+    char_p = pointer_type(int_type("char", 1, True))
+    qstr = struct_type("qstr", 16, [Member("hash_len", int_type("unsigned long", 8, False), 0),
+                                    Member("name", char_p, 64)])
+    dentry = struct_type("dentry", 48, lambda: [
+        Member("d_parent", pointer_type(dentry), 0), Member("d_name", qstr, 64), Member("d_op", void_p, 192),
+        Member("d_sb", void_p, 256), Member("d_inode", void_p, 320)])
+    vfsmount = struct_type("vfsmount", 8, [Member("mnt_root", pointer_type(dentry), 0)])
+    mount = struct_type("mount", 24, lambda: [Member("mnt_parent", pointer_type(mount), 0),
+                                              Member("mnt_mountpoint", pointer_type(dentry), 64),
+                                              Member("mnt", vfsmount, 128)])
+    prog.types.types.update({("struct", "qstr"): qstr, ("struct", "dentry"): dentry,
+                             ("struct", "vfsmount"): vfsmount, ("struct", "mount"): mount})
+    return prog
+
+
+def test_a_path_that_never_reaches_a_root_is_an_error_not_a_hang():
+    prog = _path_program()
+    first, second, mount, name = BASE + 0x100, BASE + 0x200, BASE + 0x300, BASE + 0x400
+    prog.put(name, int.from_bytes(b"loop\0\0\0\0", "little"))
+    prog.put(first, second, 0, name)      # d_parent, d_name.hash_len, d_name.name
+    prog.put(second, first, 0, name)
+    prog.put(mount, mount, 0, BASE + 0x800)  # its own parent; its root is no dentry of the loop
+    vfsmnt = Object(prog, prog.type("struct vfsmount *"), mount + 16)
+    with pytest.raises(fs.PathLoopError, match=f"{first:#x}|{second:#x}"):
+        fs.d_path(vfsmnt, Object(prog, prog.type("struct dentry *"), first))
+
+
+def test_a_path_crosses_into_the_parent_mount():
+    prog = _path_program()
+    root, dev, console, dev_root = BASE + 0x100, BASE + 0x200, BASE + 0x300, BASE + 0x400
+    top, devtmpfs = BASE + 0x500, BASE + 0x600
+    names = {"dev": BASE + 0x700, "console": BASE + 0x710}
+    prog.put(names["dev"], int.from_bytes(b"dev\0\0\0\0\0", "little"))
+    prog.put(names["console"], int.from_bytes(b"console\0", "little"))
+    prog.put(root, root, 0, 0)
+    prog.put(dev, root, 0, names["dev"])
+    prog.put(dev_root, dev_root, 0, 0)
+    prog.put(console, dev_root, 0, names["console"])
+    prog.put(top, top, root, root)             # the root mount: its own parent, mounted on its root
+    prog.put(devtmpfs, top, dev, dev_root)     # devtmpfs on /dev
+    vfsmnt = Object(prog, prog.type("struct vfsmount *"), devtmpfs + 16)
+    assert fs.d_path(vfsmnt, Object(prog, prog.type("struct dentry *"), console)) == b"/dev/console"
+    assert fs.dentry_path(Object(prog, prog.type("struct dentry *"), console)) == b"console"

@@ -11,9 +11,8 @@ from ..program import Program
 from .command import Collected, DumpCommand
 from .crashfmt import task_header
 
-# crash's type column (filesys.c inode_type): four characters, UNKN for a mode it has no name for.
-_TYPE_COLUMN = {"REG": "REG ", "LNK": "LNK ", "DIR": "DIR ", "CHR": "CHR ", "BLK": "BLK ", "FIFO": "FIFO",
-                "SOCK": "SOCK"}
+# crash's type names (filesys.c inode_type); UNKN for a mode it has no name for.
+_TYPE_NAMES = {"REG", "LNK", "DIR", "CHR", "BLK", "FIFO", "SOCK"}
 
 
 def center(text: str, width: int) -> str:
@@ -83,8 +82,9 @@ def _file_path(file: Object, dentry: Object) -> str:
 
 
 def _inode_type(inode: Object, path: str) -> Tuple[str, str]:
-    """crash's TYPE column and the path it prints with it: a socket's "/" is dropped."""
-    kind = _TYPE_COLUMN.get(fs.decode_file_type(int(inode.i_mode)), "UNKN")
+    """crash's TYPE name and the path it prints with it: a socket's "/" is dropped."""
+    kind = fs.decode_file_type(int(inode.i_mode))
+    kind = kind if kind in _TYPE_NAMES else "UNKN"
     if kind == "SOCK" and path == "/":
         path = ""
     return kind, path
@@ -164,7 +164,7 @@ def file_lines(row: Dict[str, Any]) -> List[str]:
         if not f["inode"]:
             lines.append(f"{f['fd']:3d} {f['file']:16x} {f['dentry']:16x} {0:016x} ?    ?")
             continue
-        lines.append(f"{f['fd']:3d} {f['file']:16x} {f['dentry']:16x} {f['inode']:16x} {f['type']} {f['path']}")
+        lines.append(f"{f['fd']:3d} {f['file']:16x} {f['dentry']:16x} {f['inode']:16x} {f['type']:<4} {f['path']}")
     return lines
 
 
@@ -172,7 +172,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     if "dentry" in data:
         row = data["dentry"]
         header = center("DENTRY", 16) + " " + center("INODE", 16) + " " + center("SUPERBLK", 16) + " TYPE PATH"
-        kind = row["type"] or "N/A"
+        kind = f"{row['type']:<4}" if row["type"] else "N/A"
         superblock = center(f"{row['superblock']:x}", 16)
         return "\n".join([header, f"{row['dentry']:16x} {row['inode']:16x} {superblock} {kind} {row['path']}"])
     lines: List[str] = []
