@@ -2,7 +2,8 @@
 states, the list shortcuts, cpulist text; and per-CPU counters on the corpus against drgn 0.3.0."""
 import pytest
 
-from pycore.helpers.linux import cpumask, list as lists, sched
+from pycore.errors import ObjectTypeError
+from pycore.helpers.linux import bitops, cpumask, list as lists, sched
 from pycore.kernel import percpu, taint
 from pycore.object import ListCorruptError, Object
 
@@ -91,6 +92,20 @@ def test_cpus_past_nr_cpu_ids_are_not_cpus():
     prog.put(NR_CPU_IDS, 4)
     prog.put(MASK, 0xFF, 0)
     assert list(cpumask.for_each_cpu(Object(prog, "struct cpumask *", MASK))) == [0, 1, 2, 3]
+
+
+def test_bitmaps_span_words_and_stop_at_their_size():
+    prog = FakeProgram()
+    prog.put(MASK, 1 << 63 | 1, 0b101)
+    bits = Object(prog, "struct cpumask", address=MASK).bits
+    assert list(bitops.for_each_set_bit(bits, 128)) == [0, 63, 64, 66]
+    assert list(bitops.for_each_set_bit(bits, 65)) == [0, 63, 64]
+    assert list(bitops.for_each_clear_bit(bits, 5)) == [1, 2, 3, 4]
+    assert bitops.test_bit(66, bits) and not bitops.test_bit(65, bits)
+    assert list(bitops.for_each_set_bit(bits.read_(), 128)) == [0, 63, 64, 66]  # a snapshot
+    assert list(bitops.for_each_set_bit(bits[0].address_of_(), 64)) == [0, 63]  # unsigned long *
+    with pytest.raises(ObjectTypeError):
+        bitops.test_bit(0, bits[0])
 
 
 TAINTED_MASK, TAINT_FLAGS = BASE + 0xA00, BASE + 0xA10

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Iterator, List
 
 from ..object import Object
 from ..types.model import TypeKind
+from .bitops import for_each_set_bit
 from .sched import nr_cpu_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,18 +41,10 @@ def cpu_present_mask(prog: "Program") -> Object:
 
 
 def cpumask_bits(mask: Object) -> List[int]:
-    """The CPUs set in ``mask`` (``struct cpumask`` or pointer to one), below ``nr_cpu_ids``:
-    one read of the bitmap's words."""
-    prog = mask.prog_
+    """The CPUs set in ``mask`` (``struct cpumask`` or pointer to one), below ``nr_cpu_ids``."""
     if mask.type_.resolved().kind is TypeKind.POINTER:
         mask = mask.dereference_()
-    nr = nr_cpu_ids(prog)
-    words = (nr + 63) // 64
-    if mask.address_ is None:  # a snapshot: its words are already read
-        bits = sum(word << (64 * i) for i, word in enumerate(mask.bits.value_()[:words]))
-    else:
-        bits = int.from_bytes(prog.read(mask.address_ + mask.type_.resolved().offsetof("bits"), words * 8), "little")
-    return [cpu for cpu in range(nr) if bits >> cpu & 1]
+    return list(for_each_set_bit(mask.bits, nr_cpu_ids(mask.prog_)))
 
 
 def for_each_cpu(mask: Object) -> Iterator[int]:
