@@ -30,7 +30,8 @@ def is_dump_file(path: str) -> bool:
 
 def records_from_printk(records: Iterable["PrintkRecord"], crash_time: Optional[int] = None,
                         uptime_ns: Optional[int] = None) -> List[LogRecord]:
-    """LogRecords from printk records: multi-line messages split, wall clock when the boot time is known."""
+    """LogRecords from printk records: multi-line messages split, wall clock when the boot time is known,
+    the printk caller id kept so that reports of two CPUs interleaved in the log stay apart."""
     boot = None
     if crash_time is not None and uptime_ns is not None:
         boot = crash_time - uptime_ns / 1e9
@@ -43,7 +44,7 @@ def records_from_printk(records: Iterable["PrintkRecord"], crash_time: Optional[
         lineno = record.seq if record.seq is not None else number
         for line in record.text.split("\n"):
             out.append(LogRecord(text=line, timestamp=seconds, wallclock=wallclock, level=record.level,
-                                 lineno=lineno))
+                                 lineno=lineno, caller=record.caller))
     return out
 
 

@@ -124,7 +124,7 @@ def _command_in(argv: List[str], parser: argparse.ArgumentParser) -> Optional[st
     """The sub-command named on a command line that did not parse, for the error report."""
     if parser.prog != "pycore":
         return parser.prog.split()[1]
-    return next((word for word in argv if not word.startswith("-")), None)
+    return _named(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -137,7 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             os.environ.get("PYCORE_TIMINGS", "") not in ("", "0"):
         timings.enable()
     try:
-        return _run(argv)
+        return _run(argv, named)
     finally:
         if timings.enabled():
             report_timings(timings.process_age(), time.perf_counter() - started)
@@ -148,12 +148,11 @@ def _named(argv: List[str]) -> Optional[str]:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
-def _run(argv: List[str]) -> int:
+def _run(argv: List[str], named: Optional[str]) -> int:
     # A command line that does not parse still says whether JSON was asked for.
     as_json = "--json" in argv
     command = None
     try:
-        named = _named(argv)
         with timings.phase("import"):
             parser = build_parser(named if named in COMMANDS else None)
         try:
