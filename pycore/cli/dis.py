@@ -66,7 +66,7 @@ def _decode(prog: Program, start: int, end: int, count: Optional[int] = None) ->
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
-    address = address_argument(prog, args.address)
+    address = address_argument(prog, args.address, expressions=True)
     if address is None:
         raise PycoreError(f"symbol not found: {args.address}")
     lines = None
@@ -102,9 +102,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                    "bytes": instruction.raw.hex(), "text": instruction_line(instruction, lambda a: symbolize(prog, a)),
                    "ftrace_nop": bool(where and "+" not in where and is_ftrace_nop(instruction))}
             if lines is not None:
-                # crash names each instruction by the line of the address after it (what gdb's
-                # line table gives for the instruction's last byte).
-                found = lines.line(instruction.address + instruction.size)
+                found = lines.line(instruction.address)
                 row["line"] = f"{found[0]}: {found[1]}" if found else None
             rows.append(row)
     finally:

@@ -80,7 +80,7 @@ def evaluate(prog: Optional[Program], expression: str) -> int:
         if "(" in work or ")" in work:
             raise EvalError(f"invalid expression: {expression}")
     if work.startswith("-"):
-        work = "0" + work[1:]
+        work = "0" + work  # crash reads a leading minus as 0 - ...
     position = next((i for i, c in enumerate(work) if c in _OPERATORS), None)
     try:
         if position is None:
@@ -110,14 +110,20 @@ def eval_words(words: List[str]) -> str:
     return "(" + joined + ")"
 
 
-def address_argument(prog: Program, text: str) -> Optional[int]:
+def address_argument(prog: Optional[Program], text: str, expressions: bool = False) -> Optional[int]:
     """An address as crash's ``rd``, ``dis`` and ``vtop`` take one: ``(expression)``, a
-    hexadecimal number, or a symbol; None when it is none of these (crash: "symbol not found")."""
+    hexadecimal number, or a symbol; with ``expressions`` (``dis``) also ``symbol+offset`` and the
+    like without parentheses (crash's ``can_eval``).  None when it is none of these (crash: "symbol
+    not found")."""
     if text.startswith("("):
         return evaluate(prog, text)
     if re.fullmatch(r"(0[xX])?[0-9a-fA-F]+", text):
         return int(text[2:] if text[:2].lower() == "0x" else text, 16)
-    return _symbol_value(prog, text)
+    value = _symbol_value(prog, text)
+    if value is None and expressions and re.fullmatch(r"[^" + re.escape(_OPERATORS) + r"]+[" + re.escape(_OPERATORS)
+                                                      + r"].+", text):
+        return evaluate(prog, text)
+    return value
 
 
 def _size_note(value: int) -> str:
@@ -226,7 +232,7 @@ def _collect_ascii(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
 
 def _render_ascii(data: Dict[str, Any], args: argparse.Namespace) -> str:
     if not data["values"]:
-        return _ASCII_TABLE.rstrip("\n")
+        return _ASCII_TABLE + "\n"
     return "\n".join(ascii_line(value) for value in data["values"])
 
 

@@ -1,0 +1,124 @@
+"""crash's data commands (sym, rd, eval, ascii, ptob, btop, ptov, vtop, dis) against crash 9's own
+answers on the same dumps: the corpus recordings (testdata/corpus/reference.py FULL_COMMANDS and the
+per-dump vtop/ptov/rd lines) and the answers to further options kept under testdata/crash_answers/.
+
+Each answer is compared whole, byte for byte, on the dump crash read, with the vmlinux and without it
+where crash's answer does not come from DWARF.  The differences, each checked here:
+
+- pycore ends every output with a newline; ``rd -a`` without a count stops at the first byte that is
+  not printable and crash prints no newline after the string.
+- without a vmlinux there is no DWARF: ``sym`` of a text symbol ends after the name and one space
+  (crash's separator before its ``file: line``), and ``dis -l`` is a MissingDebugInfoError.
+"""
+import os
+import re
+
+import pytest
+
+from corpus import cases, pycore_output
+
+pytestmark = pytest.mark.real
+ANSWERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "crash_answers")
+
+# The recorded crash commands of each case this module's commands answer.
+RECORDED = ["sym linux_banner", "sym init_task", "sym panic", "sym -q sysrq_handle_crash", "rd linux_banner 4",
+            "rd -32 linux_banner 8", "rd -8 linux_banner 16", "rd -a linux_banner", "rd -d jiffies 1",
+            "eval 0x1000 + 16", "ascii 4c696e7578", "btop 0x10000", "ptob 16", "dis panic 5",
+            "dis sysrq_handle_crash"]
+PER_DUMP = ("vtop ", "ptov ", "rd 0x")
+# Answers that need the vmlinux's DWARF (sym's source line) or differ without it.
+NEEDS_DWARF = re.compile(r" debian/\S+: \d+$")
+SECTION_NAME = re.compile(r"(?<= )\.data +")
+
+
+def recordings():
+    params = []
+    for case in cases():
+        dump = case.reference_dump
+        if not os.path.exists(case.path(dump)):
+            continue
+        commands = [c for c in RECORDED if case.reference(c, dump) is not None]
+        commands += [r["command"] for prefix in PER_DUMP for r in case.references(prefix) if r.get("dump") == dump]
+        for command in commands:
+            modes = ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else [])
+            for mode in modes:
+                params.append(pytest.param(case, command, mode, id=f"{case.name}/{command}/{mode}"))
+    return params
+
+
+def pycore_argv(case, crash_command: str, vmlinux: bool):
+    """crash's words as pycore's command line: the command, its leading options, the dump, the rest
+    (argparse takes no option between two runs of positionals: ``sym DUMP -n panic`` would not parse)."""
+    words = crash_command.split()
+    options = []
+    rest = words[1:]
+    while rest and re.fullmatch(r"-[a-zA-Z]+|-(8|16|32|64)", rest[0]):
+        options.append(rest.pop(0))
+        if options[-1] == "-q" and rest:
+            options.append(rest.pop(0))
+    argv = [words[0]] + options + [case.path(case.reference_dump)] + rest
+    if vmlinux:
+        argv += ["--vmlinux", case.vmlinux]
+    return argv
+
+
+def expected_without_dwarf(crash_text: str) -> str:
+    """crash's answer as pycore gives it without the vmlinux: no ``file: line`` after a text symbol."""
+    return "\n".join(NEEDS_DWARF.sub(" ", line) for line in crash_text.split("\n"))
+
+
+def check(case, command: str, crash_text: str, vmlinux: bool) -> None:
+    expected = crash_text if crash_text.endswith("\n") else crash_text + "\n"
+    if not vmlinux:
+        expected = expected_without_dwarf(expected)
+    result = pycore_output(*pycore_argv(case, command, vmlinux))
+    assert (result.status, result.err) == (0, ""), result.err
+    ours, theirs = result.out.split("\n"), expected.split("\n")
+    assert len(ours) == len(theirs), result.out
+    for line, crash_line in zip(ours, theirs):
+        section = SECTION_NAME.search(crash_line)
+        if section:
+            # crash names the first byte of .data by its section, a name neither kallsyms nor the
+            # ELF symtab has; pycore names it by a symbol there.
+            pattern = re.escape(crash_line[:section.start()]) + r"\S+ +" + re.escape(crash_line[section.end():])
+            assert re.fullmatch(pattern, line), line
+        else:
+            assert line == crash_line
+
+
+@pytest.mark.parametrize("case,command,mode", recordings())
+def test_recorded_answer_is_crash_answer(case, command, mode):
+    """Every recording of these commands, whole, on the dump crash read."""
+    check(case, command, case.reference(command, case.reference_dump), mode == "vmlinux")
+
+
+def answers():
+    """(case, command, crash's text) of each answer kept under testdata/crash_answers/<case>/,
+    on the case's reference dump when it is the one crash read (its sha256 in the answer's first line)."""
+    params = []
+    by_name = {case.name: case for case in cases()}
+    for name in sorted(os.listdir(ANSWERS)) if os.path.isdir(ANSWERS) else []:
+        directory = os.path.join(ANSWERS, name)
+        if name not in by_name or not os.path.isdir(directory):
+            continue
+        case = by_name[name]
+        dump = next((d for d in case.dumps() if d["name"] == case.reference_dump), None)
+        for file in sorted(os.listdir(directory)):
+            with open(os.path.join(directory, file), errors="replace") as f:
+                header, _, text = f.read().partition("\n")
+            command, _, recorded = header[len("crash> "):].partition("  # on ")
+            if dump is None or dump.get("sha256") != recorded.rsplit(" ", 1)[-1]:
+                continue
+            for mode in ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else []):
+                params.append(pytest.param(case, command, text, mode, id=f"{name}/{command}/{mode}"))
+    return params
+
+
+@pytest.mark.parametrize("case,command,text,mode", answers())
+def test_further_options_answer_as_crash(case, command, text, mode):
+    """crash's answers to the options beyond the corpus recordings, whole, on the dump crash read."""
+    if mode == "dump only" and command.startswith("dis -l"):
+        result = pycore_output(*pycore_argv(case, command, False))
+        assert result.status == 1 and "needs the vmlinux" in result.err
+        return
+    check(case, command, text, mode == "vmlinux")
