@@ -34,10 +34,14 @@ from {package}.helpers.linux.net import for_each_netdev, netdev_name, netdev_ipv
 from {package}.helpers.linux.net import netdev_get_by_name
 from {package}.helpers.linux.module import find_module, address_to_module, module_address_regions
 from {package}.helpers.linux.kthread import task_is_kthread
+from {package}.helpers.linux.sched import loadavg, task_rq, task_thread_info, task_on_cpu, cpu_rq
+from {package}.helpers.linux.sched import task_since_last_arrival_ns, rq_for_each_fair_task, rq_for_each_rt_task
+from {package}.helpers.linux.bitops import for_each_set_bit
 
 out = []
 out.append(("boot", kaslr_offset(prog), pgtable_l5_enabled(prog), panic_task(prog).value_(), panic_message(prog),
-            tainted(prog), list(for_each_online_node(prog)), nr_free_pages(prog),
+            tainted(prog), list(for_each_online_node(prog)), nr_free_pages(prog), loadavg(prog),
+            list(for_each_set_bit(cpu_online_mask(prog).bits, 64)),
             global_node_page_state(prog, prog["NR_FILE_PAGES"])))
 for user in for_each_user(prog):
     out.append(("user", user.uid.val.value_(), find_user(prog, user.uid).value_()))
@@ -48,7 +52,8 @@ for task in for_each_task(prog):
     pid = task.pid.value_()
     assert find_task(prog, pid).value_() == task.value_()
     out.append(("task", pid, task.comm.string_(), task_state_to_char(task), get_task_state(task), task_cpu(task),
-                cgroup_path(task.cgroups.dfl_cgrp), task_is_kthread(task)))
+                cgroup_path(task.cgroups.dfl_cgrp), task_is_kthread(task), task_rq(task).value_(),
+                task_thread_info(task).value_(), task_on_cpu(task), task_since_last_arrival_ns(task)))
 pids = prog["init_pid_ns"].idr.address_of_()
 for nr, entry in idr_for_each(pids):
     out.append(("pid", nr, entry.value_(), idr_find(pids, nr).value_()))
@@ -65,7 +70,9 @@ out.append(("cpus", list(for_each_online_cpu(prog)), list(for_each_possible_cpu(
             cpumask_to_cpulist(cpu_online_mask(prog))))
 for cpu in for_each_online_cpu(prog):
     rq = per_cpu(prog["runqueues"], cpu)
-    out.append(("rq", cpu, rq.curr.pid.value_(), rq.nr_running.value_()))
+    out.append(("rq", cpu, rq.curr.pid.value_(), rq.nr_running.value_(),
+                [t.value_() for t in rq_for_each_fair_task(cpu_rq(prog, cpu))],
+                [t.value_() for t in rq_for_each_rt_task(cpu_rq(prog, cpu))]))
     for se in rbtree_inorder_for_each_entry("struct sched_entity", rq.cfs.tasks_timeline.rb_root.address_of_(),
                                             "run_node"):
         out.append(("cfs", cpu, se.value_()))

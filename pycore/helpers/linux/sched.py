@@ -1,9 +1,18 @@
 """drgn's ``drgn.helpers.linux.sched``: tasks and runqueues, from :mod:`pycore.kernel.sched`, and
 the kernel's one-letter task states (fs/proc/array.c's ``task_state_array``, 4.14+: "RSDTtXZPI").
 """
-from ...kernel.sched import (TASK_NOLOAD, cpu_curr, cpu_rq, idle_task, is_group_leader, task_cpu,
-                             task_state_value)
-from ...object import Object
+from typing import TYPE_CHECKING, Iterator, Tuple
+
+from ...kernel.sched import (TASK_NOLOAD, cpu_curr, cpu_rq, idle_task, is_group_leader, rq_clock, task_cpu,
+                             task_last_arrival, task_state_value, thread_info_address)
+from ...kernel.system import load_average
+from ...object import Object, list_for_each_entry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...program import Program
+
+# avenrun[] is fixed point with FSHIFT (11) fractional bits (include/linux/sched/loadavg.h).
+_FIXED_1 = 1 << 11
 
 # The states /proc reports (TASK_REPORT, 4.14+: RUNNING up to TASK_PARKED), indexed by the highest
 # bit set, then TASK_REPORT_IDLE; include/linux/sched.h __task_state_index().
@@ -30,10 +39,50 @@ def get_task_state(task: Object) -> str:
     return _STATE_NAMES[task_state_to_char(task)]
 
 
+def loadavg(prog: "Program") -> Tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg shows them (``avenrun``)."""
+    one, five, fifteen = (value / _FIXED_1 for value in load_average(prog))
+    return one, five, fifteen
+
+
+def task_rq(task: Object) -> Object:
+    """The ``struct rq *`` of the CPU ``task`` last ran on."""
+    return cpu_rq(task.prog_, task_cpu(task))
+
+
+def task_thread_info(task: Object) -> Object:
+    """``task``'s ``struct thread_info *``: inside the task (4.9+ on x86_64) or at its stack's base."""
+    return Object(task.prog_, "struct thread_info *", thread_info_address(task))
+
+
+def task_on_cpu(task: Object) -> bool:
+    """Whether ``task`` was running on a CPU (``on_cpu``, SMP kernels)."""
+    return bool(int(task.on_cpu))
+
+
+def task_since_last_arrival_ns(task: Object) -> int:
+    """Nanoseconds between ``task`` last going on its CPU and that runqueue's clock
+    (CONFIG_SCHED_INFO): how long a running task has run, a waiting one has waited."""
+    return rq_clock(task.prog_, task_cpu(task)) - task_last_arrival(task)
+
+
+def rq_for_each_fair_task(rq: Object) -> Iterator[Object]:
+    """Each task of the fair class queued on ``rq`` (``struct rq *``): ``rq->cfs_tasks`` (SMP,
+    2.6.37+), linked through ``se.group_node``."""
+    return list_for_each_entry("struct task_struct", rq.cfs_tasks.address_of_(), "se.group_node")
+
+
+def rq_for_each_rt_task(rq: Object) -> Iterator[Object]:
+    """Each realtime task queued on ``rq``, priority by priority (``rt.active.queue[]``)."""
+    for queue in rq.rt.active.queue:
+        yield from list_for_each_entry("struct task_struct", queue.address_of_(), "rt.run_list")
+
+
 def thread_group_leader(task: Object) -> bool:
     """Whether ``task`` leads its thread group (its PID is the process's)."""
     return is_group_leader(task)
 
 
-__all__ = ["cpu_curr", "cpu_rq", "get_task_state", "idle_task", "task_cpu", "task_state_to_char",
-           "thread_group_leader"]
+__all__ = ["cpu_curr", "cpu_rq", "get_task_state", "idle_task", "loadavg", "rq_for_each_fair_task",
+           "rq_for_each_rt_task", "task_cpu", "task_on_cpu", "task_rq", "task_since_last_arrival_ns",
+           "task_state_to_char", "task_thread_info", "thread_group_leader"]
