@@ -175,7 +175,7 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         lines += [f"  {line}" for line in result["alternatives"]] or ["  (none found)"]
         return "\n".join(lines)
     if getattr(args, "ascii", False):
-        return _render_string(result)
+        return render_string(result)
     decimal = getattr(args, "decimal", None)
     ascii_end = not (decimal or getattr(args, "symbols", False) or getattr(args, "no_ascii", False))
     return render_values(result, decimal, result.get("symbols"), ascii_end)
@@ -217,7 +217,7 @@ def render_values(result: Dict[str, Any], decimal: Optional[str] = None,
     return "\n".join(lines)
 
 
-def _render_string(result: Dict[str, Any]) -> str:
+def render_string(result: Dict[str, Any]) -> str:
     """crash's ``rd -a``: printable characters 60 a line, each line after its address; a byte that
     is not printable ends the line (and the string, without a count)."""
     data = bytes.fromhex(result["hex"])

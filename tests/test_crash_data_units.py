@@ -1,0 +1,150 @@
+"""The pieces of crash's data commands that need no dump: eval's arithmetic, ascii, rd's layout,
+gdb's AT&T text of instructions (bytes and text from crash 9's ``dis`` on the 6.12 corpus kernel),
+the symbol table's neighbours, and the .debug_aranges reader."""
+import struct
+import sys
+
+import pytest
+
+from pycore.arch import x86_64_disasm
+from pycore.cli.eval import EvalError, ascii_line, eval_lines, eval_words, evaluate
+from pycore.cli.rd import render_values, render_string
+from pycore.errors import FormatError, MissingDebugInfoError, PycoreError
+from pycore.symbols.table import SymbolTable
+from pycore.types.dwarf_lines import parse_aranges
+
+
+@pytest.mark.parametrize("expression,value", [
+    ("(0x1000 + 16)", 0x1010), ("(100 / 7)", 14), ("(100 % 7)", 2), ("(10 - 20)", (1 << 64) - 10),
+    ("(0xf0 & 0x3c)", 0x30), ("(0xf0 ^ 0x3c)", 0xcc), ("(0xf0 | 0x0f)", 0xff), ("(1 << 12)", 0x1000),
+    ("(0x100 >> 4)", 0x10), ("(3#4)", 81), ("(1g)", 1 << 30), ("(4k)", 4096), ("(~0x10)", (1 << 64) - 17),
+    ("(-1)", (1 << 64) - 1), ("(ff)", 0xff), ("(12345678901)", 12345678901)])
+def test_eval_reads_numbers_and_one_operator_as_crash(expression, value):
+    assert evaluate(None, expression) == value
+
+
+@pytest.mark.parametrize("expression", ["(0x10 +)", "(1 / 0)", "(1 < 2)", "((1 + 2))", "(nosuch)"])
+def test_eval_rejects_what_crash_calls_invalid(expression):
+    with pytest.raises(EvalError) as error:
+        evaluate(None, expression)
+    assert isinstance(error.value, PycoreError)
+
+
+def test_eval_takes_a_parenthesized_word_alone():
+    """crash's parser keeps ``(3 + 4)`` as one word, and eval evaluates that word only."""
+    assert eval_words(["2", "*", "(3", "+", "4)"]) == "(3 + 4)"
+    assert eval_words(["0x1000", "+", "16"]) == "(0x1000 + 16)"
+
+
+def test_eval_prints_sizes_and_negative_values():
+    assert eval_lines(1 << 30, False)[0] == "hexadecimal: 40000000  (1GB)"
+    assert eval_lines((1 << 64) - 10, False)[1] == "    decimal: 18446744073709551606  (-10)"
+    assert eval_lines(0x1234, True)[-1] == "   bits set: 12 9 5 4 2 "
+
+
+def test_ascii_names_control_characters_and_high_bytes():
+    assert ascii_line(0x80ff7f0a0d1b2021) == "80ff7f0a0d1b2021: ! <ESC><CR><LF><DEL><ff><80>"
+
+
+def test_rd_pads_a_short_line_to_the_ascii_column():
+    data = b"Linux version 6.12.1"
+    result = {"address": 0xffffffff9d751580, "bits": 64, "values": list(struct.unpack("<2Q", data[:16])) +
+              [struct.unpack("<Q", data[16:] + b"\0" * 4)[0]], "hex": (data + b"\0" * 4).hex()}
+    lines = render_values(result).split("\n")
+    assert lines[1] == "ffffffff9d751590:  00000000312e3231" + " " * 17 + "   12.1...."
+
+
+def test_rd_decimal_is_signed_for_64_and_32_bits_only():
+    minus_one = {"address": 0x1000, "bits": 32, "values": [0xffffffff], "hex": "ffffffff"}
+    assert render_values(minus_one, "signed", ascii_end=False) == "            1000:            -1 "
+    byte = {"address": 0x1000, "bits": 8, "values": [0xff], "hex": "ff"}
+    assert render_values(byte, "signed", ascii_end=False) == "            1000:  255 "
+
+
+def test_rd_string_starts_a_line_after_each_unprintable_byte():
+    result = {"address": 0x1000, "hex": b"ab\ncd".hex()}
+    assert render_string(result) == "            1000:  ab\n            1003:  cd"
+
+
+# (address, bytes, gdb's text) from crash 9's dis on the 6.12 corpus kernel.
+GDB_TEXT = [
+    (0xffffffff9d2a40d0, "f30f1efa", "endbr64"),
+    (0xffffffff9d2a40d4, "0f1f440000", "nopl   0x0(%rax,%rax,1)"),
+    (0xffffffff9d2a40dd, "48c7c77809ab9d", "mov    $0xffffffff9dab0978,%rdi"),
+    (0xffffffff9d2a40e4, "c7053282020107000000", "movl   $0x7,0x1028232(%rip)"),
+    (0xffffffff9d2a40ee, "0fb6db", "movzbl %bl,%ebx"),
+    (0xffffffff9d2a40ff, "c3", "ret"),
+    (0xffffffff9d2b74af, "4883e0f0", "and    $0xfffffffffffffff0,%rax"),
+    (0xffffffff9d2b7549, "48b900f0ffffffffff00", "movabs $0xfffffffffff000,%rcx"),
+    (0xffffffff9d2b755e, "0f94c0", "sete   %al"),
+    (0xffffffff9d2b75a8, "0f0b", "ud2"),
+    (0xffffffff9d275ca5, "833d281b1f0100", "cmpl   $0x0,0x11f1b28(%rip)"),
+    (0xffffffff9d275cac, "f3ab", "rep stos %eax,%es:(%rdi)"),
+    (0xffffffff9d275cbe, "65ff0543f3db62", "incl   %gs:0x62dbf343(%rip)"),
+    (0xffffffff9d275ccf, "f00fb1156915fd00", "lock cmpxchg %edx,0xfd1569(%rip)"),
+    (0xffffffff9d275d22, "4898", "cltq"),
+    (0xffffffff9d275d86, "c6057fe4ab0101", "movb   $0x1,0x1abe47f(%rip)"),
+    (0xffffffff9d2c2ef8, "480fa30500591a01", "bt     %rax,0x11a5900(%rip)"),
+    (0xffffffff9c6ba8bc, "4863d8", "movslq %eax,%rbx"),
+    (0xffffffff9c6bac78, "f348ab", "rep stos %rax,%es:(%rdi)"),
+    (0xffffffff9c6bae85, "f348a5", "rep movsq %ds:(%rsi),%es:(%rdi)"),
+    (0xffffffffa2c7a893, "6666666690", "data16 data16 data16 xchg %ax,%ax"),
+]
+
+
+@pytest.mark.parametrize("address,raw,text", GDB_TEXT)
+def test_instruction_text_is_gdbs(address, raw, text):
+    pytest.importorskip("capstone")
+    instruction = next(x86_64_disasm.disassemble(bytes.fromhex(raw), address, 1))
+    assert (instruction.text, instruction.size) == (text, len(raw) // 2)
+
+
+def test_branch_and_rip_relative_targets_are_symbolized():
+    pytest.importorskip("capstone")
+    names = {0xffffffff9c772230: "__rcu_read_unlock", 0xffffffff9e2cc320: "console_printk"}
+    call = next(x86_64_disasm.disassemble(bytes.fromhex("e872d08bff"), 0xffffffff9ceb51b9))
+    assert x86_64_disasm.instruction_line(call, names.get) == "call   0xffffffff9c772230 <__rcu_read_unlock>"
+    store = next(x86_64_disasm.disassemble(bytes.fromhex("c7053282020107000000"), 0xffffffff9d2a40e4))
+    assert x86_64_disasm.instruction_line(store, names.get) == (
+        "movl   $0x7,0x1028232(%rip)        # 0xffffffff9e2cc320 <console_printk>")
+    percpu = next(x86_64_disasm.disassemble(bytes.fromhex("65ff0543f3db62"), 0xffffffff9d275cbe))
+    assert x86_64_disasm.instruction_line(percpu, names.get) == "incl   %gs:0x62dbf343(%rip)        # 0x35008"
+
+
+def test_disassembly_without_capstone_names_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "capstone", None)
+    with pytest.raises(MissingDebugInfoError, match="capstone"):
+        list(x86_64_disasm.disassemble(b"\xc3", 0))
+
+
+def _table() -> SymbolTable:
+    return SymbolTable("test", ["memset", "__memset", "after", "_end"], [0x1000, 0x1000, 0x1040, 0x2000],
+                       None, ["T", "T", "t", "B"])
+
+
+def test_symbols_at_an_address_and_their_neighbours():
+    table = _table()
+    assert [s.name for s in table.symbols_at(0x1000)] == ["memset", "__memset"]
+    assert table.nearest(0x1030)[0].name == "memset" and table.nearest(0x1030)[1] == 0x30
+    assert table.nearest(0x0fff) is None
+    assert table.neighbour(table.by_name("memset"), 1).name == "after"
+    assert table.neighbour(table.by_name("after"), -1).name == "memset"
+    assert [s.name for s in table.search("mem")] == ["memset", "__memset"]
+
+
+def _aranges_set(unit: int, ranges) -> bytes:
+    body = struct.pack("<HIBB", 2, unit, 8, 0) + b"\0" * 4
+    body += b"".join(struct.pack("<QQ", start, size) for start, size in ranges) + struct.pack("<QQ", 0, 0)
+    return struct.pack("<I", len(body)) + body
+
+
+def test_aranges_are_read_in_bulk_and_sorted():
+    data = _aranges_set(0x200, [(0x3000, 0x10)]) + _aranges_set(0x100, [(0x1000, 0x20), (0x2000, 0x8)])
+    assert parse_aranges(data) == [(0x1000, 0x1020, 0x100), (0x2000, 0x2008, 0x100), (0x3000, 0x3010, 0x200)]
+
+
+def test_damaged_aranges_name_the_set():
+    data = bytearray(_aranges_set(0x100, [(0x1000, 0x20)]))
+    data[10] = 4  # address_size
+    with pytest.raises(FormatError, match="set at 0x0"):
+        parse_aranges(bytes(data))
