@@ -64,6 +64,7 @@ def test_load_follows_siblings_and_reads_reserved_slots_as_null(chunk):
     assert (load(1), load(5), load(0), load(7)) == (P1, P5, 0, 0)
     assert load(2 * chunk) == load(3 * chunk + 1) == VALUE  # slot 3 is slot 2's sibling
     assert load(chunk * chunk) == 0  # beyond what the top node covers
+    assert load(-1) == load(-chunk) == 0  # an unsigned long index: ULONG_MAX, not slot 63
     assert xarray.xa_is_value(xarray.xa_load(xa(prog), 2 * chunk))
     assert xarray.xa_to_value(VALUE) == 42 and xarray.xa_is_zero(XA_ZERO_ENTRY)
 

@@ -153,6 +153,7 @@ def xa_for_each(xa: Object, advanced: bool = False) -> Iterator[Tuple[int, Objec
 
 def _load(xa: Object, index: int) -> int:
     prog = xa.prog_
+    index &= (1 << 64) - 1  # an unsigned long: -1 is ULONG_MAX, beyond every entry but a huge tree's
     address, entry = _xarray(xa)
     if not _is_node(entry):
         return entry if index == 0 else 0
