@@ -125,6 +125,22 @@ def test_kmem_address_of_a_slab_object_is_its_line_of_kmem_S(case):
 
 @pytest.mark.real
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_kmem_address_on_a_kernel_stack_is_its_task_and_vmalloc_area(case):
+    """An address on the panic task's stack names the task and the vmalloc area of its stack
+    (CONFIG_VMAP_STACK: THREAD_SIZE and a guard page), as crash 9 shows it on 6.1 and 6.12."""
+    header, member = pycore_output(*_argv(case, "task -R stack")).out.splitlines()[:2]
+    stack = int(re.fullmatch(r"  stack = 0x([0-9a-f]+),", member).group(1), 16)
+    report = json.loads(pycore_output(*_argv(case, f"kmem {stack + 0x3f00:x}"), "--json").out)
+    assert (report["task"]["task"], report["task"]["marker"]) == (int(header.split()[3], 16), "PANIC")
+    area = report["vmap_area"]
+    assert area["start"] == stack and area["end"] - area["start"] == 16384 + 4096 and area["vm"]
+    text = pycore_output(*_argv(case, f"kmem {stack + 0x3f00:x}")).out.split("\n\n")
+    assert text[1].splitlines() == [kmem.VMAP_HEADER, "%x  %x  %x - %x    20480" % (area["address"], area["vm"],
+                                                                                   area["start"], area["end"])]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_runq_t_current_tasks_arrived_before_the_clock(case):
     data = json.loads(pycore_output(*_argv(case, "runq -t"), "--json").out)
     table = json.loads(pycore_output(*_argv(case, "runq"), "--json").out)

@@ -1,12 +1,12 @@
 """``pycore kmem DUMP -i | -z | -s | -S CACHE | ADDRESS``: crash 9's memory summary, zone statistics,
 slab caches, the slabs and objects of one cache, and what a kernel address is (kernel symbol, slab
-object, task_struct or kernel stack, and the page behind it)."""
+object, task_struct or kernel stack, vmalloc area, and the page behind it)."""
 import argparse
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
-from ..errors import FaultError, PycoreError
-from ..kernel import meminfo, sched, slab, vmstat
+from ..errors import FaultError, MissingDebugInfoError, PycoreError
+from ..kernel import meminfo, sched, slab, vmalloc, vmstat
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -15,6 +15,7 @@ from .crashfmt import pages_to_size, percent
 
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
 PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
+VMAP_HEADER = "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,12 +80,19 @@ def _context(prog: Program, task: Object) -> Dict[str, Any]:
 def _address_report(prog: Program, address: int) -> Collected:
     """crash's kmem_search(): the kernel symbol at ``address``, the slab object, the task whose
     task_struct or kernel stack holds it, and the page behind it, each found independently."""
-    report: Dict[str, Any] = {"address": address, "symbol": None, "slab": None, "task": None, "page": None}
+    report: Dict[str, Any] = {"address": address, "symbol": None, "slab": None, "task": None, "vmap_area": None,
+                              "page": None}
     found = prog.symbols.lookup(address)
     if found is not None:
         symbol, offset = found
         report["symbol"] = {"name": symbol.name, "offset": offset, "kind": _letter(symbol.kind)}
-    in_slab = slab.slab_containing(prog, address)
+    warnings: List[str] = []
+    try:
+        in_slab = slab.slab_containing(prog, address)
+    except MissingDebugInfoError as error:
+        # 6.18+/7.0 sheaves: the object's cache is known, its state needs what crash 9 cannot read either.
+        in_slab = None
+        warnings.append(f"{address:x}: slab object not shown: {error}")
     if in_slab is not None:
         cache, listing = in_slab
         info = slab.cache_info(prog, cache)
@@ -95,6 +103,8 @@ def _address_report(prog: Program, address: int) -> Collected:
     task = sched.task_containing(prog, address) or sched.task_with_stack(prog, address)
     if task is not None:
         report["task"] = _context(prog, task)
+    area = vmalloc.find_vmap_area(prog, address)
+    report["vmap_area"] = None if area is None else asdict(area)
     try:
         if in_slab is not None and in_slab[1].slab == address:
             physical = in_slab[1].memory - prog.arch.direct_map_start
@@ -102,9 +112,9 @@ def _address_report(prog: Program, address: int) -> Collected:
             physical = prog.translate(address)
         report["page"] = asdict(slab.page_descriptor(prog, physical))
     except FaultError as error:
-        if not any(report[key] for key in ("symbol", "slab", "task")):
-            return Collected(report, [], f"{address:x}: {error}")
-    return Collected(report, [])
+        if not any(report[key] for key in ("symbol", "slab", "task", "vmap_area")):
+            return Collected(report, warnings, f"{address:x}: {error}")
+    return Collected(report, warnings)
 
 
 def _zone_dict(zone: vmstat.ZoneInfo, problems: List[str]) -> Dict[str, Any]:
@@ -244,6 +254,10 @@ def render_address(report: Dict[str, Any]) -> str:
         sections.append([f"    PID: {task['pid']}", f'COMMAND: "{task["comm"]}"',
                          f"   TASK: {task['task']:x}  {same}[THREAD_INFO: {task['thread_info']:x}]",
                          f"    CPU: {task['cpu']}", f"  STATE: {'|'.join(task['state'])} {marker}"])
+    area = report.get("vmap_area")
+    if area is not None:
+        sections.append([VMAP_HEADER, "%x  %x  %x - %x%9d" % (area["address"], area["vm"], area["start"], area["end"],
+                                                               area["end"] - area["start"])])
     page = report["page"]
     if page is not None:
         names = "".join(" " + name for name in [",".join(page["flag_names"])] if name)

@@ -791,13 +791,21 @@ def cache_slabs(prog, address: int, report: Optional[Callable[[str], None]] = No
 
 
 def compound_head(prog, page: int) -> int:
-    """The head page of the compound page ``page`` belongs to (``page->compound_head`` with bit 0
-    set on a tail page, 2.6.x-7.0), or ``page`` itself."""
+    """The head page of the compound page ``page`` belongs to, or ``page`` itself.  A tail page has
+    bit 0 set in ``page->compound_head`` (4.6-7.0: the head's address plus one) or in
+    ``page->compound_info`` (7.1+: with a power-of-two ``struct page``, the mask that aligns a tail
+    page down to its head, ``~(sizeof(struct page) << order) + 1``, else the head's address)."""
     page_type = prog.type("struct page")
-    if not page_type.has_member("compound_head"):
-        return page
-    value = _read64(prog, page + page_type.offsetof("compound_head"))
-    return value - 1 if value & 1 else page
+    for member in ("compound_head", "compound_info"):
+        if page_type.has_member(member):
+            value = _read64(prog, page + page_type.offsetof(member))
+            if not value & 1:
+                return page
+            mask = value & ~1
+            if member == "compound_info" and (mask | (mask - 1)) == _MASK64:
+                return page & mask  # ones then zeros: a mask, not an address
+            return value - 1
+    return page
 
 
 def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
