@@ -7,6 +7,7 @@ import pytest
 from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
 
 SCRIPT = '''
+from {package} import FaultError
 from {package}.helpers.linux import *
 from {package}.helpers.linux.pid import find_task, for_each_task
 from {package}.helpers.linux.sched import task_state_to_char, task_cpu, get_task_state
@@ -37,6 +38,8 @@ from {package}.helpers.linux.kthread import task_is_kthread
 from {package}.helpers.linux.sched import loadavg, task_rq, task_thread_info, task_on_cpu, cpu_rq
 from {package}.helpers.linux.sched import task_since_last_arrival_ns, rq_for_each_fair_task, rq_for_each_rt_task
 from {package}.helpers.linux.bitops import for_each_set_bit
+from {package}.helpers.linux.mm import cmdline, follow_phys, follow_page, access_process_vm, totalram_pages
+from {package}.helpers.linux.mm import vmalloc_to_page, in_direct_map
 
 out = []
 out.append(("boot", kaslr_offset(prog), pgtable_l5_enabled(prog), panic_task(prog).value_(), panic_message(prog),
@@ -83,6 +86,16 @@ for mnt in for_each_mount(prog):
 init = find_task(prog, 1)
 for vma in for_each_vma(init.mm):
     out.append(("vma", vma.vm_start.value_(), vma.vm_end.value_(), vma.vm_flags.value_()))
+    try:  # a page the process never touched is not mapped: both raise FaultError
+        out.append(("follow", follow_phys(init.mm, vma.vm_start).value_(), follow_page(init.mm, vma.vm_start).value_(),
+                    access_process_vm(init, vma.vm_start, 32)))
+    except FaultError:
+        out.append(("follow", None))
+for task in for_each_task(prog):
+    out.append(("cmdline", cmdline(task)))
+linux_banner = prog.symbol("linux_banner").address
+out.append(("memory", totalram_pages(prog), vmalloc_to_page(prog, linux_banner).value_(),
+            in_direct_map(prog, linux_banner), in_direct_map(prog, init.value_())))
 for fd, file in for_each_file(init):
     out.append(("fd", fd, d_path(file.f_path.address_of_())))
 for task in for_each_task(prog):

@@ -158,7 +158,8 @@ def task_memory(task: Object, total_pages: int, cpus: Optional[int] = None) -> T
 
 
 __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
-           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory", "read_user", "task_arguments",
+           "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory", "read_user", "read_mm", "follow_phys",
+           "in_direct_map", "task_arguments",
            "page_offset", "vmemmap", "pfn_to_page", "page_to_pfn", "page_to_phys", "phys_to_virt", "virt_to_phys",
            "pfn_to_virt", "page_to_virt", "virt_to_pfn", "virt_to_page", "phys_to_page", "page_flags",
            "page_flag_bit", "page_flag_set", "PageSlab", "for_each_slab_page", "for_each_valid_page_range",
@@ -169,11 +170,31 @@ def read_user(task: Object, address: int, size: int) -> bytes:
     """``size`` bytes at user address ``address`` of ``task``, through its own page tables
     (``mm->pgd``); FaultError where a page is not mapped or not in the dump (user pages are
     filtered out of ``makedumpfile -d 31`` dumps)."""
-    prog = task.prog_
     space = task.mm
     if not int(space):
         raise FaultError("a kernel thread has no user address space", address)
-    return prog.arch.read(address, size, root=prog.translate(int(space.pgd)))
+    return read_mm(space, address, size)
+
+
+def read_mm(mm: Object, address: int, size: int) -> bytes:
+    """``size`` bytes at ``address`` of the address space ``mm`` (``struct mm_struct *``), through
+    its page tables; FaultError names the first page that is not mapped or not in the dump."""
+    prog = mm.prog_
+    return prog.arch.read(address, size, root=prog.translate(int(mm.pgd)))
+
+
+def follow_phys(mm: Object, address: int) -> int:
+    """The physical address behind ``address`` in the address space ``mm`` (``init_mm`` for
+    kernel addresses); FaultError when it is not mapped."""
+    prog = mm.prog_
+    return prog.arch.translate(address, root=prog.translate(int(mm.pgd)))
+
+
+def in_direct_map(prog: "Program", address: int) -> bool:
+    """Whether ``address`` lies in the direct map of physical memory (where :func:`virt_to_phys`
+    applies)."""
+    start = page_offset(prog)
+    return 0 <= address - start < prog.arch.direct_map_size
 
 
 def task_arguments(task: Object, limit: int = 1 << 16) -> List[bytes]:

@@ -3,7 +3,7 @@ page frames and the VMAs of an address space, from :mod:`pycore.kernel.mm` and
 :mod:`pycore.kernel.vma` (x86_64, SPARSEMEM_VMEMMAP; kernels 5.10 to 7.2), returning Objects as
 drgn does (``page_to_pfn(page).value_()``).
 """
-from typing import TYPE_CHECKING, Callable, Iterator, Tuple
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple
 
 from ...kernel import mm as _mm
 from ...kernel.mm import PageSlab, for_each_page, pfn_to_page
@@ -107,6 +107,59 @@ def for_each_valid_pfn_and_page(prog: "Program") -> Iterator[Tuple[int, Object]]
             yield pfn, pfn_to_page(prog, pfn)
 
 
+def follow_phys(mm: Object, addr: int) -> Object:
+    """The physical address behind ``addr`` in the address space ``mm`` (``struct mm_struct *``)."""
+    return _phys_addr(mm.prog_, _mm.follow_phys(mm, int(addr)))
+
+
+def follow_pfn(mm: Object, addr: int) -> Object:
+    """The page frame behind ``addr`` in the address space ``mm``."""
+    return _unsigned_long(mm.prog_, _mm.follow_phys(mm, int(addr)) // mm.prog_.dump.page_size)
+
+
+def follow_page(mm: Object, addr: int) -> Object:
+    """The ``struct page *`` behind ``addr`` in the address space ``mm``."""
+    return _mm.phys_to_page(mm.prog_, _mm.follow_phys(mm, int(addr)))
+
+
+def vmalloc_to_page(prog: "Program", addr: int) -> Object:
+    """The ``struct page *`` behind a kernel address outside the direct map (vmalloc, modules)."""
+    return _mm.phys_to_page(prog, prog.translate(int(addr)))
+
+
+def vmalloc_to_pfn(prog: "Program", addr: int) -> Object:
+    """The page frame behind a kernel address outside the direct map."""
+    return _unsigned_long(prog, prog.translate(int(addr)) // prog.dump.page_size)
+
+
+def in_direct_map(prog: "Program", addr: int) -> bool:
+    """Whether ``addr`` lies in the direct map."""
+    return _mm.in_direct_map(prog, int(addr))
+
+
+def access_remote_vm(mm: Object, address: int, size: int) -> bytes:
+    """``size`` bytes at ``address`` of the address space ``mm``; FaultError where a page is not
+    mapped or not in the dump (``makedumpfile -d 31`` leaves user pages out)."""
+    return _mm.read_mm(mm, int(address), int(size))
+
+
+def access_process_vm(task: Object, address: int, size: int) -> bytes:
+    """``size`` bytes at user address ``address`` of ``task``."""
+    return _mm.read_user(task, int(address), int(size))
+
+
+def cmdline(task: Object) -> Optional[List[bytes]]:
+    """``task``'s argv as the kernel keeps it; None for a kernel thread."""
+    if not int(task.mm):
+        return None
+    return _mm.task_arguments(task)
+
+
+def totalram_pages(prog: "Program") -> int:
+    """The pages the page allocator manages (``_totalram_pages``, 5.0+; ``totalram_pages`` before)."""
+    return _mm.totalram_pages(prog)
+
+
 def _flag_test(name: str, flag: str) -> Callable[[Object], bool]:
     def test(page: Object) -> bool:
         return _mm.page_flag_set(page, flag)
@@ -136,7 +189,9 @@ _FLAG_TESTS = [
 for _name, _flag in _FLAG_TESTS:
     globals()[_name] = _flag_test(_name, _flag)
 
-__all__ = ["PFN_PHYS", "PHYS_PFN", "PageSlab", "for_each_page", "for_each_valid_page_range",
+__all__ = ["PFN_PHYS", "PHYS_PFN", "PageSlab", "access_process_vm", "access_remote_vm", "cmdline", "follow_page",
+           "follow_pfn", "follow_phys", "in_direct_map", "totalram_pages", "vmalloc_to_page", "vmalloc_to_pfn",
+           "for_each_page", "for_each_valid_page_range",
            "for_each_valid_pfn_and_page", "for_each_vma", "page_flags", "page_index", "page_to_pfn", "page_to_phys",
            "page_to_virt", "pfn_to_page", "pfn_to_virt", "phys_to_page", "phys_to_virt", "virt_to_page",
            "virt_to_pfn", "virt_to_phys"]
