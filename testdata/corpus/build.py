@@ -45,6 +45,10 @@ CASES = {
                           crashkernel="256M", capture="kdump", conversions=False),
     "7.2-sysrq-l4": dict(kernel="7.2", scenario="sysrq", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False),
+    # A hung-task panic (issue 15): writers blocked on a frozen ext2 on a third
+    # disk of fs_disk_mib, khungtaskd panics (hung_task_panic=1, timeout 5 s).
+    "6.12-hung-l4": dict(kernel="6.12", scenario="hung", paging_levels=4, memory_mib=1024,
+                         crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text
@@ -233,7 +237,7 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
             references += reference.record_dmesg(tools, out / dump["name"], ref_dir, dump["format"] == "elf")
             if dump["format"] == "kdump":
                 break
-    view = record_guest_view(out)
+    view = record_guest_view(out, case["scenario"])
     sums = [f"{d['sha256']}  {d['name']}" for d in dumps]
     if name == "sample":
         # Committed to git: keep it small.
@@ -286,12 +290,13 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
     return manifest
 
 
-def record_guest_view(out: Path) -> list:
+def record_guest_view(out: Path, scenario: str) -> list:
     """The guest's own listings from console.log into reference/guest/; returns the manifest's guest_view."""
     view_dir = out / "reference" / "guest"
     view_dir.mkdir(parents=True, exist_ok=True)
     entries = []
-    for name, (command, text) in guest.guest_view((out / "console.log").read_text(errors="replace")).items():
+    console = (out / "console.log").read_text(errors="replace")
+    for name, (command, text) in guest.guest_view(console, scenario).items():
         (view_dir / f"{name}.txt").write_text(text)
         entries.append({"name": name, "command": command, "file": f"reference/guest/{name}.txt"})
     return entries

@@ -26,6 +26,16 @@ SCRIPTS = {
     # One read() of most of memory from /dev/zero faults every page in.
     "pycore-hog": "kb=$(awk '/MemTotal/ {print int($2 * 0.7)}' /proc/meminfo)\n"
                   "dd if=/dev/zero of=/dev/null bs=${kb}k count=1\n",
+    # The hung scenario's writers: fd 3 is init's open file on the frozen filesystem.
+    "frozenwriter": "echo frozen >&3\n",
+    "poswriter": "echo behind >&3\n",
+    # Every task in D state: "PID pid comm", then its /proc/PID/stack.
+    "pycore-blocked": 'for dir in /proc/[0-9]*; do\n'
+                      '    { read -r stat < "$dir/stat"; } 2>/dev/null || continue\n'
+                      '    case "$stat" in *") D "*) ;; *) continue ;; esac\n'
+                      '    echo "PID ${dir#/proc/} $(cat "$dir/comm")"\n'
+                      '    cat "$dir/stack"\n'
+                      'done\n',
 }
 
 
@@ -39,28 +49,34 @@ GUEST_VIEW = {
     "slabinfo": "cat /proc/slabinfo",
     "ps": "ps",
 }
+# Listings only some scenarios print, after GUEST_VIEW's (scenario: {name: command}).
+SCENARIO_VIEW = {
+    "hung": {"mounts": "cat /proc/mounts", "blocked": "pycore-blocked"},
+}
 
 
-def guest_view(console: str) -> dict:
-    """{name: (command, output)} of the GUEST_VIEW listings in the console log.
+def guest_view(console: str, scenario: str = "") -> dict:
+    """{name: (command, output)} of the GUEST_VIEW listings (and the scenario's
+    SCENARIO_VIEW ones) in the console log.
 
     The serial console ends lines with CR LF; the output is given with LF only.
     """
     found = {}
     for m in re.finditer(r"^PYCORE: begin (\w+): (.*?)\r?\n(.*?)^PYCORE: end \1\r?$", console, re.M | re.S):
         found[m.group(1)] = (m.group(2).strip(), m.group(3).replace("\r\n", "\n"))
-    missing = [name for name in GUEST_VIEW if name not in found]
+    expected = {**GUEST_VIEW, **SCENARIO_VIEW.get(scenario, {})}
+    missing = [name for name in expected if name not in found]
     if missing:
         raise BuildError(f"the guest printed no {', '.join(missing)} (PYCORE: begin/end lines)")
-    wrong = [name for name in GUEST_VIEW if found[name][0] != GUEST_VIEW[name]]
+    wrong = [name for name in expected if found[name][0] != expected[name]]
     if wrong:
         raise BuildError(f"the guest ran other commands than GUEST_VIEW for {', '.join(wrong)}")
     # With the console loglevel at 1 the one kernel message that can land in a
     # listing is the panic's: the listing was cut short.
-    cut = [name for name in GUEST_VIEW if re.search(r"^\[ *\d+\.\d+\] ", found[name][1], re.M)]
+    cut = [name for name in expected if re.search(r"^\[ *\d+\.\d+\] ", found[name][1], re.M)]
     if cut:
         raise BuildError(f"kernel messages inside the guest's {', '.join(cut)}: the crash cut the listing short")
-    return {name: found[name] for name in GUEST_VIEW}
+    return {name: found[name] for name in expected}
 
 
 def cpio_gz(tree: Path, out: Path) -> None:
@@ -188,6 +204,14 @@ def run_guest_once(case: dict, kernel: dict, initrd: Path, work: Path) -> dict:
             with open(disk, "wb") as f:
                 f.truncate((memory + 64) * 1024 * 1024)
             disks += ["-drive", f"file={disk},if=virtio,format=raw,cache=unsafe"]
+    if case.get("fs_disk_mib"):
+        # The scenario's own filesystem (hung: /dev/vdc, frozen), after the dump disks.
+        disk = work / "disk-c.img"
+        if disk.exists():
+            disk.unlink()
+        with open(disk, "wb") as f:
+            f.truncate(case["fs_disk_mib"] * 1024 * 1024)
+        disks += ["-drive", f"file={disk},if=virtio,format=raw,cache=unsafe"]
     cmdline = (f"console=ttyS0 panic={1 if case['capture'] == 'kdump' else 0} "
                f"pycore.scenario={case['scenario']} pycore.capture={case['capture']} "
                f"pycore.full={'yes' if case.get('full', True) else 'no'}")

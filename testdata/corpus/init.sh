@@ -3,7 +3,7 @@
 # the crashing kernel starts a few distinctively named processes, loads
 # the capture kernel with `kexec -p` and crashes as the scenario says;
 # the capture kernel (it sees /proc/vmcore) writes the dump to the disks.
-# Parameters come from the kernel command line: pycore.scenario=sysrq|oom,
+# Parameters come from the kernel command line: pycore.scenario=sysrq|oom|hung,
 # pycore.capture=kdump|qemu, pycore.full=yes|no (write the full ELF too). Lines starting "PYCORE:" are read by the host.
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -75,6 +75,25 @@ if [ "$(param pycore.capture)" = "kdump" ]; then
     rm -f /boot/vmlinuz /boot/capture.img
 fi
 
+# The hung-task scenario: an ext2 filesystem (mounted by the ext4 driver) on
+# the third disk, frozen with FIFREEZE. frozenwriter writes to a file
+# on it: it takes the shared open file's f_pos_lock (a mutex: the file is
+# open in init too) and blocks in sb_start_write (the superblock's
+# percpu_rw_semaphore). poswriter writes through the same open file
+# and blocks on that f_pos_lock behind it: a wait-for chain of two.
+if [ "$scenario" = hung ]; then
+    [ -b /dev/vdc ] || stop "hung setup failed: no /dev/vdc"
+    mke2fs -F /dev/vdc >/dev/null 2>&1 || stop "hung setup failed: mke2fs /dev/vdc"
+    mkdir -p /mnt
+    mount -t ext4 /dev/vdc /mnt || stop "hung setup failed: mount /dev/vdc"
+    exec 3>/mnt/pycore-file
+    fsfreeze --freeze /mnt || stop "hung setup failed: fsfreeze"
+    frozenwriter &
+    sleep 1
+    poswriter &
+    sleep 1
+fi
+
 # The guest's own view, the second oracle where crash is wrong (crash 9.0.2
 # on 7.2): each between "PYCORE: begin NAME: COMMAND" and "PYCORE: end NAME";
 # build.py saves them under reference/guest/. The console loglevel is 1
@@ -94,6 +113,10 @@ show meminfo cat /proc/meminfo
 show modules cat /proc/modules
 show slabinfo cat /proc/slabinfo
 show ps ps
+if [ "$scenario" = hung ]; then
+    show mounts cat /proc/mounts
+    show blocked pycore-blocked
+fi
 echo "$loglevel" > /proc/sys/kernel/printk
 # The serial port drains the tty's buffer behind the shell: a panic now would
 # cut the listings short (it did on the QEMU case).
@@ -110,6 +133,14 @@ case "$scenario" in
         pycore-hog &
         pycore-hog &
         wait
+        ;;
+    hung)
+        # khungtaskd checks every timeout seconds; it panics on the second
+        # look at a task that has not run in between.
+        echo 1 > /proc/sys/kernel/hung_task_panic
+        echo 5 > /proc/sys/kernel/hung_task_timeout_secs
+        echo "PYCORE: crashing via the hung-task watchdog (hung_task_panic=1, timeout 5 s)"
+        sleep 120
         ;;
 esac
 stop "crash failed: still running after scenario $scenario"
