@@ -1,0 +1,291 @@
+"""Hangs explained: every task blocked in D state or queued on a sleeping lock, what it waits for
+(pycore.kernel.hung), who holds that (pycore.kernel.locking), and the wait-for graph across them:
+chains to a root blocker, cycles as deadlocks, each with a plain explanation.  Kernels 5.10 to 7.2.
+"""
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import PycoreError
+from ..kernel import fs, hung, locking, sched
+from ..kernel.stack import reliable_trace
+from ..kernel.system import log_lines
+from ..kernel.unwind import Unwinder
+from ..object import Object
+from .grammar import OPENERS
+
+# The waits that are a lock another task can hold: a task sleeping on one is listed whatever its
+# state (mutex_lock_killable and down_read_interruptible sleep interruptibly).
+LOCK_KINDS = ("mutex", "rw_semaphore", "percpu_rw_semaphore", "semaphore")
+# What a task waiting on each kind waits for, in the explanation.
+_KIND_WORDS = {
+    "mutex": "the mutex", "rw_semaphore": "the rw_semaphore", "percpu_rw_semaphore": "the percpu_rw_semaphore",
+    "semaphore": "the semaphore", "completion": "the completion", "folio": "a folio (page) lock or writeback",
+    "bit": "a bit lock (buffer or inode bit)", "rcu": "an RCU grace period", "io": "I/O",
+}
+
+
+def _task_ref(task: Object) -> Dict[str, Any]:
+    return {"task": int(task), "pid": int(task.pid), "comm": sched.task_comm(task), "state": sched.task_state(task)}
+
+
+def _lock_owner(prog, kind: str, lock: int) -> Tuple[int, Dict[str, Any]]:
+    """The owner task's address the kernel records for the lock (0: none) and what the lock says."""
+    if kind == "mutex":
+        owner = locking.mutex_owner(Object(prog, prog.type("struct mutex *"), lock))
+        return owner, {}
+    if kind == "rw_semaphore":
+        state = locking.rwsem_state(Object(prog, prog.type("struct rw_semaphore *"), lock))
+        details = {"writer_locked": state.writer_locked, "readers": state.readers, "reader_owned": state.reader_owned}
+        if state.reader_owned and state.owner:
+            details["last_reader"] = state.owner
+        return (state.owner if state.writer_locked and not state.reader_owned else 0), details
+    if kind == "percpu_rw_semaphore":
+        sem = Object(prog, prog.type("struct percpu_rw_semaphore *"), lock)
+        return locking.percpu_rwsem_writer(sem), {"write_blocked": locking.percpu_rwsem_blocked(sem)}
+    return 0, {}
+
+
+def _lock_object(prog, task: Object, kind: str, lock: int) -> Optional[Dict[str, Any]]:
+    """What the lock at ``lock`` is part of, where it can be told: a superblock's freeze
+    protection, an open file's f_pos_lock or its inode's i_rwsem, a superblock's s_umount, the
+    task's mmap lock, or a kernel variable."""
+    if kind == "percpu_rw_semaphore":
+        found = hung.super_block_of_writers(prog, lock)
+        if found is not None:
+            sb, level = found
+            writers = sb.s_writers
+            frozen = int(writers.frozen)
+            described = {"object": "super_block", "address": int(sb), "member": f"s_writers.rw_sem[{level - 1}]",
+                         "level": level, "level_name": hung.SB_FREEZE_LEVELS.get(level),
+                         "call": hung.SB_FREEZE_CALLS.get(level), "fstype": fs.super_block_type(sb).decode(errors="replace"),
+                         "device": sb.s_id.string_().decode(errors="replace"), "frozen": frozen,
+                         "frozen_name": hung.SB_FREEZE_LEVELS.get(frozen, str(frozen))}
+            if writers.type_.resolved().has_member("freeze_ucount"):
+                described["freeze_count_user"] = int(writers.freeze_ucount)
+                described["freeze_count_kernel"] = int(writers.freeze_kcount)
+            mnt = hung.mount_of(prog, sb)
+            if mnt is not None:
+                described["mountpoint"] = fs.mount_dst(mnt).decode(errors="replace")
+                described["source"] = fs.mount_src(mnt).decode(errors="replace")
+            return described
+    if kind in ("mutex", "rw_semaphore"):
+        try:
+            files = list(fs.for_each_file(task))
+        except PycoreError:
+            files = []
+        file_type = prog.type("struct file")
+        inode_type = prog.type("struct inode")
+        for fd, file in files:
+            path = None
+            if kind == "mutex" and file_type.has_member("f_pos_lock") and \
+                    int(file) + file_type.offsetof("f_pos_lock") == lock:
+                member = "f_pos_lock"
+            elif kind == "rw_semaphore" and inode_type.has_member("i_rwsem") and \
+                    int(file.f_inode) + inode_type.offsetof("i_rwsem") == lock:
+                member = "i_rwsem"
+            else:
+                continue
+            try:
+                path = fs.d_path(file.f_path.address_of_()).decode(errors="replace")
+            except PycoreError:
+                pass
+            return {"object": "file" if member == "f_pos_lock" else "inode", "member": member, "fd": fd,
+                    "address": int(file), "path": path}
+    if kind == "rw_semaphore":
+        sb_type = prog.type("struct super_block")
+        for sb in hung.for_each_super_block(prog):
+            if int(sb) + sb_type.offsetof("s_umount") == lock:
+                return {"object": "super_block", "member": "s_umount", "address": int(sb),
+                        "device": sb.s_id.string_().decode(errors="replace")}
+        mm = int(task.mm)
+        mm_type = prog.type("struct mm_struct")
+        for member in ("mmap_lock", "mmap_sem"):
+            if mm and mm_type.has_member(member) and mm + mm_type.offsetof(member) == lock:
+                return {"object": "mm_struct", "member": member, "address": mm}
+    hit = prog.symbols.lookup(lock)
+    if hit is not None and hit[1] < max(hit[0].size, 1):
+        return {"object": "variable", "name": hit[0].name, "offset": hit[1]}
+    return None
+
+
+def _hung_reports(prog) -> Dict[int, int]:
+    """{pid: seconds} of the log's "INFO: task COMM:PID blocked for more than N seconds" lines."""
+    reported = {}
+    try:
+        lines = log_lines(prog)
+    except PycoreError:
+        return reported
+    for line in lines:
+        match = OPENERS["hung_task"].search(line)
+        if match:
+            reported[int(match.group("pid"))] = int(match.group("secs"))
+    return reported
+
+
+def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Every task in D state (UN; not the idle kthreads' ID) or asleep in a lock wait, each with its
+    wait, the lock's owner and object where known and how long it has been off the CPU; and the
+    warnings (tasks whose wait could not be read)."""
+    unwinder = unwinder or Unwinder(prog)
+    active = set(unwinder.active.values())
+    reported = _hung_reports(prog)
+    found, warnings = [], []
+    for task in sched.for_each_task(prog):
+        if int(task) in active:
+            continue
+        state = sched.task_state(task)
+        if state in ("RU", "ZO", "DE", "ID"):
+            continue
+        try:
+            frames = [frame.symbol or "?" for frame in reliable_trace(prog, int(task), unwinder).frames]
+        except PycoreError as error:
+            warnings.append(f"task {int(task):#x}: its stack could not be read: {error}")
+            continue
+        kind = hung.blocking_function(frames)[0]
+        if state != "UN" and kind not in LOCK_KINDS:
+            continue
+        wait = hung.task_wait(prog, task, unwinder)
+        entry = _task_ref(task)
+        entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
+                     reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={})
+        if wait.lock is not None:
+            try:
+                owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock)
+                entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner)) if owner else None
+                entry["lock_object"] = _lock_object(prog, task, wait.kind, wait.lock)
+            except PycoreError as error:
+                warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
+                                f"read: {error}")
+        found.append(entry)
+    return found, warnings
+
+
+def _wait_dict(wait: hung.Wait) -> Dict[str, Any]:
+    return {"kind": wait.kind, "function": wait.function, "caller": wait.caller, "lock": wait.lock,
+            "queue": wait.queue, "write": wait.write, "wake_function": wait.wake_function, "frames": wait.frames,
+            "problems": wait.problems}
+
+
+def _who(entry: Dict[str, Any]) -> str:
+    return f"{entry['comm']} (pid {entry['pid']})"
+
+
+def _what(entry: Dict[str, Any]) -> str:
+    """The lock a task waits for, in words."""
+    wait, obj = entry["wait"], entry["lock_object"]
+    if obj and obj["object"] == "super_block" and obj.get("call"):
+        where = f"the {obj['fstype']} filesystem on {obj.get('source') or obj['device']}"
+        if obj.get("mountpoint"):
+            where += f" mounted on {obj['mountpoint']}"
+        return f"{'write access' if obj['level'] == 1 else obj['call']} ({obj['call']}) to {where}"
+    words = _KIND_WORDS.get(wait["kind"], "an event")
+    if obj is None:
+        if wait["lock"] is not None:
+            words += f" at {wait['lock']:#x}"
+        return words + f" (in {wait['function']})" if wait["function"] else words
+    if obj["object"] in ("file", "inode"):
+        return f"{words} {obj['member']} of {obj.get('path') or hex(obj['address'])} (fd {obj['fd']})"
+    if obj["object"] == "variable":
+        return f"{words} {obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+    return f"{words} {obj['member']} of {obj['object']} {obj['address']:#x}"
+
+
+def _root_reason(entry: Dict[str, Any]) -> str:
+    """Why nothing wakes the last task of a chain whose lock has no blocked owner."""
+    obj, owner = entry["lock_object"], entry["owner"]
+    if obj and obj["object"] == "super_block" and obj.get("call"):
+        if obj["frozen"]:
+            by = ""
+            if obj.get("freeze_count_user"):
+                by = ", frozen from user space by FIFREEZE"
+            elif obj.get("freeze_count_kernel"):
+                by = ", frozen by the kernel"
+            return (f"which is frozen (level {obj['frozen_name']}{by}): nothing wakes it until the filesystem is "
+                    f"thawed")
+    if owner is not None:
+        return f"held by {_who(owner)}, which is {owner['state']} and not waiting for a lock: it has not released it"
+    if entry["wait"]["kind"] in ("completion", "rcu", "io", "folio", "bit", "sleep"):
+        return "which has not come"
+    if entry["wait"]["lock"] is None:
+        return "(the lock could not be found on its stack)"
+    return "whose holder the kernel does not record"
+
+
+def wait_graph(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The chains of the wait-for graph over ``tasks`` (:func:`blocked_tasks`): each starts at a
+    task no other listed task waits behind and follows lock owners through the listed tasks to a
+    root (a task not waiting on a lock, a frozen filesystem, an event) or back into itself, a
+    deadlock cycle.  Each chain: ``tasks`` (pids in wait order), ``root`` (the last pid),
+    ``cycle`` (pids of the cycle, empty if none) and ``explanation``."""
+    by_task = {entry["task"]: entry for entry in tasks}
+    waited_on = {entry["owner"]["task"] for entry in tasks if entry["owner"] and entry["owner"]["task"] in by_task}
+    starts = [entry for entry in tasks if entry["task"] not in waited_on]
+    chains, covered = [], set()
+    for start in starts + tasks:
+        if start["task"] in covered:
+            continue
+        path, seen = [start], {start["task"]: 0}
+        while path[-1]["owner"] and path[-1]["owner"]["task"] in by_task:
+            nxt = by_task[path[-1]["owner"]["task"]]
+            if nxt["task"] in seen:
+                cycle = path[seen[nxt["task"]]:]
+                break
+            seen[nxt["task"]] = len(path)
+            path.append(nxt)
+        else:
+            cycle = []
+        covered.update(entry["task"] for entry in path)
+        chains.append(_chain(path, cycle))
+    return chains
+
+
+def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str, Any]:
+    steps = []
+    for i, entry in enumerate(path):
+        step = f"{_who(entry)} waits for {_what(entry)}"
+        if i + 1 < len(path) or cycle:
+            holder = path[i + 1] if i + 1 < len(path) else cycle[0]
+            step += f", held by {_who(holder)}"
+        else:
+            step += f", {_root_reason(entry)}"
+        steps.append(step)
+    text = "; ".join(steps) + "."
+    if cycle:
+        text = ("Deadlock: " + ", ".join(_who(e) for e in cycle) + " each wait for a lock another of them holds: "
+                "none of them can go on. " + text)
+    return {"tasks": [entry["pid"] for entry in path], "root": path[-1]["pid"],
+            "cycle": [entry["pid"] for entry in cycle], "explanation": text}
+
+
+def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
+    """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
+    (:func:`blocked_tasks`), the chains of the wait-for graph (:func:`wait_graph`), the root
+    signature (``signature``: "task hung in FUNCTION" of the longest chain's root wait, None when
+    no task is blocked) and the warnings."""
+    unwinder = unwinder or Unwinder(prog)
+    settings = hung.hung_task_settings(prog)
+    tasks, warnings = blocked_tasks(prog, unwinder)
+    chains = wait_graph(tasks)
+    panic = sched.panic_task(prog)
+    return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
+                         "check_interval_secs": settings.check_interval_secs},
+            "panic_task": _task_ref(panic) if panic is not None else None,
+            "tasks": tasks, "chains": chains, "signature": signature(tasks, chains), "warnings": warnings}
+
+
+def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Optional[str]:
+    """What a fleet groups a hang by: the root wait of the longest chain (a deadlock first), as
+    "task hung in CALL" with the freeze helper, or the lock function and its caller."""
+    if not chains:
+        return None
+    by_pid = {entry["pid"]: entry for entry in tasks}
+    chain = max(chains, key=lambda c: (bool(c["cycle"]), len(c["tasks"])))
+    root = by_pid[chain["root"]]
+    obj = root["lock_object"]
+    if obj and obj["object"] == "super_block" and obj.get("call"):
+        where = obj["call"]
+    else:
+        wait = root["wait"]
+        where = wait["function"] or wait["kind"]
+        if wait["caller"]:
+            where += f" from {wait['caller']}"
+    return ("deadlock in " if chain["cycle"] else "task hung in ") + where

@@ -1,0 +1,95 @@
+"""``pycore hang DUMP``: the tasks blocked in D state or on sleeping locks, what each waits for and
+who holds it, the wait-for chains to their root blockers (deadlock cycles named), and khungtaskd's
+settings (pycore.analysis.hang)."""
+import argparse
+from typing import Any, Dict, List
+
+from ..analysis import hang
+from ..program import Program
+from .command import Collected, DumpCommand
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    result = hang.analyze(prog)
+    return Collected(result, result["warnings"])
+
+
+def _seconds(ns: Any) -> str:
+    return f"{ns / 1e9:.2f}s" if ns is not None else "-"
+
+
+def _lock_line(entry: Dict[str, Any]) -> str:
+    wait = entry["wait"]
+    where = wait["function"] or "-"
+    if wait["caller"]:
+        where += f" from {wait['caller']}"
+    lock = f"{wait['kind']} {wait['lock']:x}" if wait["lock"] is not None else wait["kind"]
+    if wait["write"] is not None and wait["kind"] in ("rw_semaphore", "percpu_rw_semaphore"):
+        lock += " (write)" if wait["write"] else " (read)"
+    return f"{lock} in {where}"
+
+
+def _object_line(entry: Dict[str, Any]) -> str:
+    obj = entry["lock_object"]
+    if obj is None:
+        return ""
+    if obj["object"] == "super_block" and obj.get("call"):
+        text = (f"super_block {obj['address']:x} {obj['member']} ({obj['level_name']}, {obj['call']}): "
+                f"{obj['fstype']} on {obj.get('source') or obj['device']}")
+        if obj.get("mountpoint"):
+            text += f" mounted on {obj['mountpoint']}"
+        return text + f", frozen {obj['frozen_name']}"
+    if obj["object"] in ("file", "inode"):
+        return f"{obj['object']} {obj['address']:x} {obj['member']}: fd {obj['fd']} {obj.get('path') or ''}".rstrip()
+    if obj["object"] == "variable":
+        return f"{obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+    return f"{obj['object']} {obj['address']:x} {obj['member']}"
+
+
+def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
+    settings = result["settings"]
+    lines: List[str] = []
+    timeout = settings["timeout_secs"]
+    lines.append("HUNG TASK TIMEOUT: " + (f"{timeout}s" if timeout is not None else "(not configured)")
+                 + (f"  hung_task_panic: {settings['panic']}" if settings["panic"] is not None else ""))
+    panic = result["panic_task"]
+    if panic is not None:
+        lines.append(f"PANIC TASK: {panic['comm']} (pid {panic['pid']})")
+    if not result["tasks"]:
+        lines.append("no task is blocked")
+        return "\n".join(lines)
+    lines.append("")
+    lines.append("   PID  ST  OFF-CPU   REPORTED  COMM")
+    for entry in result["tasks"]:
+        reported = f"{entry['reported_secs']}s" if entry["reported_secs"] is not None else "-"
+        lines.append(f"{entry['pid']:>6}  {entry['state']}  {_seconds(entry['waited_ns']):>8}  {reported:>8}  "
+                     f"{entry['comm']}")
+        lines.append(f"        waits for: {_lock_line(entry)}")
+        described = _object_line(entry)
+        if described:
+            lines.append(f"        lock of:   {described}")
+        owner = entry["owner"]
+        if owner is not None:
+            lines.append(f"        owner:     {owner['comm']} (pid {owner['pid']}, {owner['state']}, "
+                         f"task {owner['task']:x})")
+        for problem in entry["wait"]["problems"]:
+            lines.append(f"        note:      {problem}")
+        lines.append("        stack:     " + " < ".join(entry["wait"]["frames"]))
+    lines.append("")
+    lines.append("WAIT CHAINS")
+    for number, chain in enumerate(result["chains"], 1):
+        arrow = " -> ".join(str(pid) for pid in chain["tasks"])
+        if chain["cycle"]:
+            arrow += f" -> {chain['cycle'][0]} (cycle)"
+        lines.append(f"  {number}. {arrow}")
+        lines.append(f"     {chain['explanation']}")
+    if result["signature"]:
+        lines.append("")
+        lines.append(f"SIGNATURE: {result['signature']}")
+    return "\n".join(lines)
+
+
+COMMAND = DumpCommand("hang", add_arguments=lambda parser: None, collect=collect, render=render,
+                      description="Every task blocked in D state or on a sleeping lock: what it waits for "
+                                  "(decoded from its stack), the lock's owner, how long it has been off the "
+                                  "CPU, and the wait-for chains to their root blockers, deadlocks named.")
