@@ -38,6 +38,7 @@ from {package}.helpers.linux.kthread import task_is_kthread
 from {package}.helpers.linux.sched import loadavg, task_rq, task_thread_info, task_on_cpu, cpu_rq
 from {package}.helpers.linux.sched import task_since_last_arrival_ns, rq_for_each_fair_task, rq_for_each_rt_task
 from {package}.helpers.linux.bitops import for_each_set_bit
+from {package}.helpers.linux.sched import sched_entity_is_task, sched_entity_to_task
 from {package}.helpers.linux.mm import cmdline, follow_phys, follow_page, access_process_vm, totalram_pages
 from {package}.helpers.linux.mm import vmalloc_to_page, in_direct_map
 
@@ -78,7 +79,7 @@ for cpu in for_each_online_cpu(prog):
                 [t.value_() for t in rq_for_each_rt_task(cpu_rq(prog, cpu))]))
     for se in rbtree_inorder_for_each_entry("struct sched_entity", rq.cfs.tasks_timeline.rb_root.address_of_(),
                                             "run_node"):
-        out.append(("cfs", cpu, se.value_()))
+        out.append(("cfs", cpu, se.value_(), sched_entity_is_task(se), sched_entity_to_task(se).value_()))
 dmesg = get_dmesg(prog)
 out.append(("dmesg", len(dmesg), dmesg[-300:], len(get_printk_records(prog))))
 for mnt in for_each_mount(prog):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Iterator, Tuple
 from ...kernel.sched import (TASK_NOLOAD, cpu_curr, cpu_rq, idle_task, is_group_leader, rq_clock, task_cpu,
                              task_last_arrival, task_state_value, thread_info_address)
 from ...kernel.system import load_average
-from ...object import Object, list_for_each_entry
+from ...object import Object, container_of, list_for_each_entry
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...program import Program
@@ -78,11 +78,22 @@ def rq_for_each_rt_task(rq: Object) -> Iterator[Object]:
         yield from list_for_each_entry("struct task_struct", queue.address_of_(), "rt.run_list")
 
 
+def sched_entity_is_task(se: Object) -> bool:
+    """Whether the ``struct sched_entity *`` is a task's rather than a task group's (a group's
+    entity has its own runqueue, ``my_q``, with CONFIG_FAIR_GROUP_SCHED)."""
+    return not int(getattr(se, "my_q", 0))
+
+
+def sched_entity_to_task(se: Object) -> Object:
+    """The ``struct task_struct *`` whose ``se`` the entity is (see :func:`sched_entity_is_task`)."""
+    return container_of(se, "struct task_struct", "se")
+
+
 def thread_group_leader(task: Object) -> bool:
     """Whether ``task`` leads its thread group (its PID is the process's)."""
     return is_group_leader(task)
 
 
 __all__ = ["cpu_curr", "cpu_rq", "get_task_state", "idle_task", "loadavg", "rq_for_each_fair_task",
-           "rq_for_each_rt_task", "task_cpu", "task_on_cpu", "task_rq", "task_since_last_arrival_ns",
-           "task_state_to_char", "task_thread_info", "thread_group_leader"]
+           "rq_for_each_rt_task", "sched_entity_is_task", "sched_entity_to_task", "task_cpu", "task_on_cpu",
+           "task_rq", "task_since_last_arrival_ns", "task_state_to_char", "task_thread_info", "thread_group_leader"]
