@@ -1,6 +1,7 @@
-"""Red-black trees (lib/rbtree.c): ``struct rb_root``, ``rb_root_cached`` and ``rb_node`` walked
-in order, as the kernel's rb_first/rb_next do.  The layout (``__rb_parent_color``, ``rb_right``,
-``rb_left``; colour in the low bit of the parent pointer) is the same from 2.6.18 to 7.2.
+"""Red-black trees (lib/rbtree.c): ``struct rb_root``, ``rb_root_cached`` (3.12+) and 7.x's
+``rb_root_linked``, walked in order as the kernel's rb_first/rb_next do.  The node layout
+(``__rb_parent_color``, ``rb_right``, ``rb_left``; colour in the parent pointer's low bit) is the
+same from 2.6.18 to 7.2.
 """
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Set, Tuple, TypeVar
 
@@ -50,8 +51,8 @@ def _pointer_to(obj: Object) -> Object:
 
 
 def _root_node(root: Object) -> Tuple[int, int]:
-    """(address of the root, its top ``rb_node``) for a ``struct rb_root`` or ``struct
-    rb_root_cached`` (3.12+, leftmost node cached), object or pointer."""
+    """(address of the root, its top ``rb_node``) for a ``struct rb_root``, or a ``struct
+    rb_root_cached`` (3.12+) or ``rb_root_linked`` (7.x) around one, object or pointer."""
     pointer = _pointer_to(root)
     root = pointer.dereference_()
     if root.type_.resolved().has_member("rb_root"):
@@ -238,8 +239,10 @@ def validate_rbtree(type: TypeArg, root: Object, member: str,
                 raise RbtreeCorruptError(f"red-black tree at {root_address:#x}: a path below {parent:#x} has "
                                          f"{blacks} black nodes, another {black_depth}")
             continue
-        if node in seen or len(seen) > MAX_NODES:
+        if node in seen:
             raise RbtreeCorruptError(f"red-black tree at {root_address:#x} reaches node {node:#x} twice")
+        if len(seen) >= MAX_NODES:
+            raise RbtreeCorruptError(f"red-black tree at {root_address:#x} has more than {MAX_NODES} nodes")
         seen.add(node)
         parent_color = _read_pointer(prog, node + layout.parent_color)
         if parent_color & ~3 != parent:
