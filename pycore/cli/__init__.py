@@ -60,6 +60,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "struct": ("struct", "a struct's layout or contents (crash's struct)"),
     "union": ("struct", "a union's layout or contents (crash's union)"),
     "list": ("list_walk", "walk a linked list (crash's list)"),
+    "tree": ("tree", "walk a red-black tree or an XArray (crash's tree)"),
     "hang": ("hang", "blocked tasks, what they wait for, who holds it, wait chains and deadlocks"),
     "triage": ("triage", "triage a fleet's crash dumps: reasons, signatures, duplicates, timeline"),
     "crash": ("crash", "crash's prompt on one open dump: crash's command lines, -c LINE, -i FILE"),
