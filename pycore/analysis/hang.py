@@ -259,33 +259,31 @@ def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str,
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
     (:func:`blocked_tasks`), the chains of the wait-for graph (:func:`wait_graph`), the root
-    signature (``signature``: "task hung in FUNCTION" of the longest chain's root wait, None when
-    no task is blocked) and the warnings."""
+    signature and its frames (:func:`signature`) and the warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings = blocked_tasks(prog, unwinder)
     chains = wait_graph(tasks)
+    text, frames = signature(tasks, chains)
     panic = sched.panic_task(prog)
     return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
                          "check_interval_secs": settings.check_interval_secs},
             "panic_task": _task_ref(panic) if panic is not None else None,
-            "tasks": tasks, "chains": chains, "signature": signature(tasks, chains), "warnings": warnings}
+            "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "warnings": warnings}
 
 
-def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Optional[str]:
+def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Tuple[Optional[str], List[str]]:
     """What a fleet groups a hang by: the root wait of the longest chain (a deadlock first), as
-    "task hung in CALL" with the freeze helper, or the lock function and its caller."""
+    "task hung in CALL" (or "deadlock in CALL") and its frames: the freeze helper the kernel
+    inlines (sb_start_write) or the lock function, then its caller.  ``(None, [])`` when no task is
+    blocked."""
     if not chains:
-        return None
+        return None, []
     by_pid = {entry["pid"]: entry for entry in tasks}
     chain = max(chains, key=lambda c: (bool(c["cycle"]), len(c["tasks"])))
-    root = by_pid[chain["root"]]
-    obj = root["lock_object"]
-    if obj and obj["object"] == "super_block" and obj.get("call"):
-        where = obj["call"]
-    else:
-        wait = root["wait"]
-        where = wait["function"] or wait["kind"]
-        if wait["caller"]:
-            where += f" from {wait['caller']}"
-    return ("deadlock in " if chain["cycle"] else "task hung in ") + where
+    wait, obj = by_pid[chain["root"]]["wait"], by_pid[chain["root"]]["lock_object"]
+    frames = [obj["call"] if obj and obj["object"] == "super_block" and obj.get("call") else
+              wait["function"] or wait["kind"]]
+    if wait["caller"]:
+        frames.append(wait["caller"])
+    return ("deadlock in " if chain["cycle"] else "task hung in ") + frames[0], frames

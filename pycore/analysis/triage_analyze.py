@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from ..errors import PycoreError
 from ..program import open as open_program
 from .crash_report import BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, parse_crash_report
+from .hang import analyze as analyze_hang
 from .logtext import LogRecord, read_log
 from .source import dump_log_records
 from .triage_discover import CrashSource
@@ -188,6 +189,17 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
     if result.reason is None:
         result.reason = "no panic or oops found in the log"
     result.signature, result.signature_frames = crash_signature(result.reason, result.backtrace, depth)
+    if prog is not None and "hung_task" in (result.panic or result.reason or ""):
+        # khungtaskd's own stack is the same for every hung-task panic: sign by what the blocked
+        # tasks wait for (the root of the longest wait chain) instead.
+        try:
+            hang = analyze_hang(prog)
+            if hang["signature"]:
+                result.title = f"INFO: {hang['signature']}"
+                result.signature, result.signature_frames = crash_signature(result.reason, hang["signature_frames"],
+                                                                            depth)
+        except Exception as error:  # noqa: BLE001 - the log's signature stands
+            result.errors.append(f"hang analysis: {_error_text(error)}")
     result.signature_id = hashlib.sha1(result.signature.encode()).hexdigest()[:10]
     # Two copies of one dump: the same report printed at the same moment.
     result.fingerprint = hashlib.sha1(repr((result.crash_time if result.crash_time_source == "vmcoreinfo" else None,

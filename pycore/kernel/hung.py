@@ -124,16 +124,17 @@ def _base_name(symbol: str) -> str:
 def blocking_function(frames: List[str]) -> Tuple[str, Optional[str], Optional[str], Optional[bool]]:
     """``(kind, function, caller, write)`` of a sleeping task whose frames (function names,
     innermost first) are ``frames``: the outermost of the run of BLOCKING_FUNCTIONS that starts at
-    the innermost one past the scheduler's frames; ``sleep`` and the first other frame when no lock
-    function is there."""
+    the innermost one past the scheduler's frames; ``sleep``, the first frame past the scheduler's
+    and its caller when no lock function is there."""
     names = [_base_name(name) for name in frames]
     start = 0
     while start < len(names) and names[start] in SCHEDULER_FUNCTIONS:
         start += 1
     first = next((i for i in range(start, len(names)) if names[i] in BLOCKING_FUNCTIONS), None)
     if first is None:
-        caller = names[start] if start < len(names) else None
-        return "sleep", caller, caller, None
+        function = names[start] if start < len(names) else None
+        caller = names[start + 1] if start + 1 < len(names) else None
+        return "sleep", function, caller, None
     end = first
     while end + 1 < len(names) and (names[end + 1] in BLOCKING_FUNCTIONS or names[end + 1] in SCHEDULER_FUNCTIONS):
         end += 1
