@@ -35,12 +35,16 @@ class HelperCache(dict):
 
     def get(self, key: Any, build: Any = None) -> Any:
         """For a declared helper key: the value under ``key``, built by ``build()`` the first time
-        it is asked for.  Any other key is a script's: ``dict.get``, ``build`` being the default."""
-        if key not in self.KEYS:
-            return super().get(key, build)
-        if key not in self:
-            self[key] = build()
-        return self[key]
+        it is asked for.  A builder for any other key is a helper's typo: KeyError.  Without a
+        builder this is ``dict.get`` (a script's ``prog.cache.get("mine", 0)``)."""
+        if key in self.KEYS:
+            if key not in self:
+                self[key] = build()
+            return self[key]
+        if callable(build):
+            raise KeyError(f"{key!r} is not a declared helper cache key (a script keeps its own with "
+                           "prog.cache[key] = value)")
+        return super().get(key, build)
 
 
 class SymbolIndex:
