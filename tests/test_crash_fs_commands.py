@@ -2,6 +2,8 @@
 crash 9.0.2's recording on every corpus case, with the vmlinux (DWARF) and without it (the dump's
 BTF and kallsyms); the helpers under them (d_path, for_each_mount, for_each_file, for_each_vma,
 the maple tree walk) against drgn 0.3.0 on every task of every case; made-up damage for the walks."""
+import hashlib
+
 import pytest
 
 from pycore.kernel import block, fs, maple_tree, vma
@@ -140,6 +142,39 @@ def test_an_unknown_pid_is_a_warning_not_a_failure():
     assert result.status == 0
     assert result.err == "files: invalid task or pid value: 99999\n"
     assert result.out == OPTION_ANSWERS[("files", "ff2cd4ea81234200")].replace("PID: 1 ", "\nPID: 1 ", 1) + "\n"
+
+
+# crash 9.0.2's ``vm -p 1`` (every page of init's areas: physical address, file offset or not
+# mapped; about 600 lines) on each case's reference dump, kept as the sha256 of its text beside the
+# sha256 of the dump it was recorded on.
+VM_PAGES = {
+    "5.10-sysrq-l4": ("8c031eec7b975b78bcf84595067444951ecf84a31bc81eb97f8377da3cd43e1e",
+                      "cf77973d19544a46d5dd1d1762a114ac59b0932b35d31e227f64d0ddfe0ce9f9"),
+    "6.1-oom-l5": ("40e980f10c755bdd7b43b05dd9eb9041c6ec1fd0e6ae488091aab7a6b3c4d0f9",
+                   "aef1f46556a6b3b090b423cfab19f333ac819f84d8b45c787b88c87bd24f66a9"),
+    "6.1-sysrq-l4": ("e851a9ccbdcf99aa4c2db0d40dcec46f3d3945e96d73074949100e158b1194b8",
+                     "6d0bdb987ffa3489b87dda54e559b3e24dd4ee36120584fe1dbf2f9f113c2f0c"),
+    "6.12-oom-l5": ("089260637646dc97d86082654fb12cb1c28ae7432a582f9082c383f096d7aed0",
+                    "69742347d90e1019942cf6de50da373c97e8f58aa7790dd160ba33541b68f274"),
+    "6.12-sysrq-l4-qemu": ("861f4bfcf287217b7f29defd6c0e52af6e52a5042166f50c17829e9c0c82c7ab",
+                           "45d0eee61b10768a26db0a7b94c82e7d9e8751a03d1e0ff5bd7d803ff8f589dd"),
+    "7.2-sysrq-l4": ("257f9d8191f70747c4f454e1afa50673600be1ff2be41a128374fccb7e9154dd",
+                     "776de448421127c65bb609a4cd2e36e9d7dfcd4655d1e86921fc185c7d1000a9"),
+}
+
+
+@pytest.mark.parametrize("case", [c for c in cases() if c.name in VM_PAGES], ids=lambda c: c.name)
+@pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
+def test_vm_pages_print_what_crash_printed(case, with_vmlinux):
+    dump_sha256, text_sha256 = VM_PAGES[case.name]
+    entry = next((d for d in case.manifest["dumps"] if d["name"] == case.reference_dump), {})
+    if entry.get("sha256") != dump_sha256:
+        pytest.skip(f"{case.name}'s reference dump is not the one crash's vm -p was recorded on")
+    argv = ["vm", case.path(case.reference_dump), "1", "-p"] + (["--vmlinux", case.vmlinux] if with_vmlinux else [])
+    result = pycore_output(*argv)
+    assert (result.status, result.err) == (0, "")
+    assert "(not mapped)" in result.out and "FILE: /bin/busybox  OFFSET: " in result.out
+    assert hashlib.sha256(result.out.encode()).hexdigest() == text_sha256
 
 
 # -- the helpers against drgn ------------------------------------------------------------------

@@ -2,12 +2,20 @@
 maple tree ``mm_struct.mm_mt`` (6.1+) or the ``mmap``/``vm_next`` list (before 6.1), and what
 each maps; kernels 4.14 to 7.2.
 """
-from typing import Iterator, Optional
+from typing import Iterator, List, NamedTuple, Optional
 
+from ..errors import FaultError
 from ..object import ListCorruptError, Object
 from .fs import d_path
 from .maple_tree import mt_for_each
 
+# x86_64 swap entries in a non-present PTE (arch/x86/include/asm/pgtable_64.h, 4.18+ after
+# L1TF): the type in the top 5 bits, the offset stored inverted from bit 14 (SWP_OFFSET_SHIFT).
+SWP_TYPE_BITS = 5
+SWP_OFFSET_SHIFT = 14
+_PAGE_PROTNONE = 1 << 8
+_PAGE_SIZE = 4096
+_MASK64 = (1 << 64) - 1
 # A process has at most vm.max_map_count areas (65530 by default, an int sysctl): a list that goes
 # on past any sysctl value loops.
 MAX_VMAS = 1 << 31
@@ -52,4 +60,45 @@ def vma_file_path(vma: Object) -> Optional[bytes]:
     return d_path(file.f_path)
 
 
-__all__ = ["for_each_vma", "vma_flags", "vma_file_path"]
+class VmaPage(NamedTuple):
+    """What one page of a VMA is: ``kind`` ``"physical"`` (``value`` the physical address),
+    ``"file"`` (not in memory, ``value`` its offset in the mapped file), ``"swap"`` (``value`` the
+    swap offset, ``swap_type`` the swap_info index), ``"none"`` (never touched) or
+    ``"unreadable"`` (its page tables are not in the dump)."""
+
+    address: int
+    kind: str
+    value: int = 0
+    swap_type: int = 0
+
+
+def _unmapped(prog, vma: Object, address: int, root: int, file_backed: bool) -> VmaPage:
+    """A page the walk did not translate, told apart by its last page-table entry."""
+    try:
+        walk = prog.arch.walk(address, root)
+    except FaultError:
+        return VmaPage(address, "unreadable")
+    last = walk.entries[-1] if walk.entries else None
+    if last is not None and last.level == 1 and last.entry and not last.entry & _PAGE_PROTNONE:
+        entry = last.entry
+        offset = ((~entry & _MASK64) << SWP_TYPE_BITS & _MASK64) >> SWP_OFFSET_SHIFT
+        return VmaPage(address, "swap", offset, entry >> (64 - SWP_TYPE_BITS))
+    if file_backed:
+        return VmaPage(address, "file", address - int(vma.vm_start) + int(vma.vm_pgoff) * _PAGE_SIZE)
+    return VmaPage(address, "none")
+
+
+def vma_pages(vma: Object, root: int) -> List[VmaPage]:
+    """Each 4 KiB page of ``vma`` through the page tables at physical ``root`` (the mm's
+    ``pgd``, translated): where it is in memory, in its file, in swap, or that it is not mapped."""
+    prog = vma.prog_
+    start, end = int(vma.vm_start), int(vma.vm_end)
+    addresses = list(range(start, end, _PAGE_SIZE))
+    physical = prog.arch.translate_many(addresses, root)
+    file_backed = bool(int(vma.vm_file))
+    return [VmaPage(address, "physical", found) if found is not None
+            else _unmapped(prog, vma, address, root, file_backed)
+            for address, found in zip(addresses, physical)]
+
+
+__all__ = ["for_each_vma", "vma_flags", "vma_file_path", "vma_pages", "VmaPage"]
