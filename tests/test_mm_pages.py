@@ -77,6 +77,27 @@ def test_valid_pages_and_page_tests_agree_with_drgn(case):
 
 
 @pytest.mark.real
+@pytest.mark.parametrize("case", CASES, ids=case_ids)
+def test_compound_pages_are_told_as_drgn_tells_them(case):
+    import drgn
+    from drgn.helpers.linux import mm as drgn_mm
+
+    prog, reference = pycore_program(case, False), drgn_program(case)
+    heads = list(mm.for_each_slab_page(prog))[::9]
+    pages = [page for head in heads for page in (head, head + 1)] + list(mm.for_each_page(prog))[::997]
+    orders = set()
+    for page in pages:
+        theirs = drgn.Object(reference, "struct page *", int(page))
+        assert (mm.PageHead(page), mm.PageTail(page), mm.PageCompound(page), int(mm.compound_head(page)),
+                mm.compound_order(page)) == \
+            (drgn_mm.PageHead(theirs), drgn_mm.PageTail(theirs), drgn_mm.PageCompound(theirs),
+             drgn_mm.compound_head(theirs).value_(), drgn_mm.compound_order(theirs).value_()), hex(int(page))
+        assert mm.compound_nr(page) == 1 << mm.compound_order(page)
+        orders.add(mm.compound_order(page))
+    assert len(orders) > 1  # some slabs are compound pages: heads, tails and orders were met
+
+
+@pytest.mark.real
 @pytest.mark.parametrize("case", CASES[:1], ids=case_ids)
 def test_a_pointer_into_or_below_the_page_array_is_no_page(case):
     prog = pycore_program(case, False)

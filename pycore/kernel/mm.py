@@ -162,7 +162,8 @@ __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
            "in_direct_map", "task_arguments",
            "page_offset", "vmemmap", "pfn_to_page", "page_to_pfn", "page_to_phys", "phys_to_virt", "virt_to_phys",
            "pfn_to_virt", "page_to_virt", "virt_to_pfn", "virt_to_page", "phys_to_page", "page_flags",
-           "page_flag_bit", "page_flag_set", "PageSlab", "for_each_slab_page", "for_each_valid_page_range",
+           "page_flag_bit", "page_flag_set", "PageHead", "PageTail", "PageCompound", "compound_head",
+           "compound_order", "compound_nr", "PageSlab", "for_each_slab_page", "for_each_valid_page_range",
            "for_each_page"]
 
 
@@ -325,6 +326,91 @@ def page_flag_set(page: Object, name: str) -> bool:
     such flag, as the kernel's PageXxx() would not exist."""
     bit = page_flag_bit(page.prog_, name)
     return bit is not None and bool(page_flags(page) >> bit & 1)
+
+
+def _compound_member(prog: "Program") -> str:
+    """The ``struct page`` member that marks a tail page with bit 0: ``compound_info`` (7.1+) or
+    ``compound_head`` (4.4+); older kernels' PG_tail is not read."""
+    page_type = prog.type("struct page")
+    for member in ("compound_info", "compound_head"):
+        if page_type.has_member(member):
+            return member
+    raise MissingDebugInfoError(f"struct page has neither compound_info nor compound_head in {prog.types.source}: "
+                                "compound pages of kernels before 4.4 are not read")
+
+
+def _head_flag(page: Object) -> bool:
+    bit = page_flag_bit(page.prog_, "PG_head")
+    return bit is not None and bool(page_flags(page) >> bit & 1)
+
+
+def _fake_head(page: Object) -> bool:
+    """A HugeTLB Vmemmap Optimization tail page that looks like a head (5.18 to 7.0: the vmemmap
+    page holding it is shared with the real head's, so PG_head shows through)."""
+    head = int(page[1].compound_head)
+    return bool(head & 1) and head - 1 != int(page)
+
+
+def PageHead(page: Object) -> bool:
+    """Whether ``page`` (``struct page *``) heads a compound page (PG_head, a fake head excluded)."""
+    return _head_flag(page) and not (_compound_member(page.prog_) == "compound_head" and _fake_head(page))
+
+
+def PageTail(page: Object) -> bool:
+    """Whether ``page`` is a tail page of a compound page (bit 0 of compound_head/compound_info)."""
+    member = _compound_member(page.prog_)
+    if int(page.member_(member)) & 1:
+        return True
+    return member == "compound_head" and _head_flag(page) and _fake_head(page)
+
+
+def PageCompound(page: Object) -> bool:
+    """Whether ``page`` is part of a compound page, head or tail."""
+    return _head_flag(page) or bool(int(page.member_(_compound_member(page.prog_))) & 1)
+
+
+def compound_head(page: Object) -> Object:
+    """The head ``struct page *`` of the compound page ``page`` is part of, else ``page``.  7.1's
+    compound_info holds a mask to apply to the tail's own address when ``struct page`` is a
+    power of two in size with HugeTLB vmemmap optimization (``zone.vmemmap_tails``), else the
+    head's address plus one, as compound_head did before."""
+    prog = page.prog_
+    member = _compound_member(prog)
+    info = int(page.member_(member))
+    if info & 1:
+        size = _page_size(prog)
+        if member == "compound_info" and not size & (size - 1) and prog.type("struct zone").has_member("vmemmap_tails"):
+            return Object(prog, page.type_, int(page) & info)
+        return Object(prog, page.type_, info - 1)
+    if member == "compound_head" and _head_flag(page):
+        head = int(page[1].compound_head)
+        if head & 1:
+            return Object(prog, page.type_, head - 1)
+    return page
+
+
+def compound_order(page: Object) -> int:
+    """The allocation order of the compound page ``page`` heads (0 for any other page):
+    ``folio._folio_order`` (6.1-6.5), the low byte of ``folio._flags_1`` (6.6+), or the first tail
+    page's ``compound_order`` (before 6.1)."""
+    if not PageHead(page):
+        return 0
+    prog = page.prog_
+    try:
+        folio = prog.type("struct folio")
+    except LookupError:
+        folio = None
+    # 6.1-6.5's folio has _flags_1 too, but the order in its own byte
+    if folio is not None and folio.has_member("_folio_order"):
+        return int(Object(prog, "struct folio *", int(page))._folio_order)
+    if folio is not None and folio.has_member("_flags_1"):
+        return int(Object(prog, "struct folio *", int(page))._flags_1) & 0xFF
+    return int(page[1].compound_order)
+
+
+def compound_nr(page: Object) -> int:
+    """How many pages the compound page ``page`` heads spans (1 for any other page)."""
+    return 1 << compound_order(page)
 
 
 def _slab_marker(prog: "Program") -> Tuple[int, int, int, int]:

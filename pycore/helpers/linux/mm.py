@@ -6,7 +6,7 @@ drgn does (``page_to_pfn(page).value_()``).
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple
 
 from ...kernel import mm as _mm
-from ...kernel.mm import PageSlab, for_each_page, pfn_to_page
+from ...kernel.mm import PageCompound, PageHead, PageSlab, PageTail, compound_head, for_each_page, pfn_to_page
 from ...kernel.vma import for_each_vma
 from ...object import Object
 
@@ -160,6 +160,21 @@ def totalram_pages(prog: "Program") -> int:
     return _mm.totalram_pages(prog)
 
 
+def compound_order(page: Object) -> Object:
+    """The allocation order (``unsigned int``) of the compound page ``page`` heads; 0 otherwise."""
+    return Object(page.prog_, "unsigned int", _mm.compound_order(page))
+
+
+def compound_nr(page: Object) -> Object:
+    """How many pages (``unsigned long``) the compound page ``page`` heads spans; 1 otherwise."""
+    return _unsigned_long(page.prog_, _mm.compound_nr(page))
+
+
+def page_size(page: Object) -> Object:
+    """How many bytes (``unsigned long``) the compound page ``page`` heads spans; a page otherwise."""
+    return _unsigned_long(page.prog_, _mm.compound_nr(page) * page.prog_.dump.page_size)
+
+
 def _flag_test(name: str, flag: str) -> Callable[[Object], bool]:
     def test(page: Object) -> bool:
         return _mm.page_flag_set(page, flag)
@@ -189,10 +204,10 @@ _FLAG_TESTS = [
 for _name, _flag in _FLAG_TESTS:
     globals()[_name] = _flag_test(_name, _flag)
 
-__all__ = ["PFN_PHYS", "PHYS_PFN", "PageSlab", "access_process_vm", "access_remote_vm", "cmdline", "follow_page",
-           "follow_pfn", "follow_phys", "in_direct_map", "totalram_pages", "vmalloc_to_page", "vmalloc_to_pfn",
-           "for_each_page", "for_each_valid_page_range",
-           "for_each_valid_pfn_and_page", "for_each_vma", "page_flags", "page_index", "page_to_pfn", "page_to_phys",
-           "page_to_virt", "pfn_to_page", "pfn_to_virt", "phys_to_page", "phys_to_virt", "virt_to_page",
-           "virt_to_pfn", "virt_to_phys"]
+__all__ = ["PFN_PHYS", "PHYS_PFN", "PageCompound", "PageHead", "PageSlab", "PageTail", "compound_head",
+           "compound_nr", "compound_order", "page_size", "access_process_vm", "access_remote_vm", "cmdline",
+           "follow_page", "follow_pfn", "follow_phys", "in_direct_map", "totalram_pages", "vmalloc_to_page",
+           "vmalloc_to_pfn", "for_each_page", "for_each_valid_page_range", "for_each_valid_pfn_and_page",
+           "for_each_vma", "page_flags", "page_index", "page_to_pfn", "page_to_phys", "page_to_virt", "pfn_to_page",
+           "pfn_to_virt", "phys_to_page", "phys_to_virt", "virt_to_page", "virt_to_pfn", "virt_to_phys"]
 __all__.extend(name for name, _ in _FLAG_TESTS)
