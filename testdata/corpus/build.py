@@ -45,10 +45,14 @@ CASES = {
                           crashkernel="256M", capture="kdump", conversions=False),
     "7.2-sysrq-l4": dict(kernel="7.2", scenario="sysrq", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False),
-    # A hung-task panic (issue 15): writers blocked on a frozen ext2 on a third
+    # Hung-task panics (issue 15): writers blocked on a frozen ext2 on a third
     # disk of fs_disk_mib, khungtaskd panics (hung_task_panic=1, timeout 5 s).
     "6.12-hung-l4": dict(kernel="6.12", scenario="hung", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
+    "6.1-hung-l4": dict(kernel="6.1", scenario="hung", paging_levels=4, memory_mib=1024,
+                        crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
+    "7.2-hung-l4": dict(kernel="7.2", scenario="hung", paging_levels=4, memory_mib=1024,
+                        crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text

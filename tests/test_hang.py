@@ -1,0 +1,268 @@
+"""pycore hang: the locks' owner and waiter fields on made-up locks, the blocking function of made-up
+stacks, wait chains and deadlock cycles of made-up tasks; on the corpus's hung-task cases the
+blocked tasks, their frames, locks and chain against the guest's own listing (/proc/PID/stack,
+/proc/mounts) and crash's ps and foreach bt; on every case the D-state tasks against crash's ps."""
+import json
+import os
+import re
+
+import pytest
+
+from pycore.analysis import hang
+from pycore.kernel import hung, locking
+from pycore.object import ListCorruptError, Object
+from pycore.types.model import Member, int_type, pointer_type, struct_type, void_type
+
+from conftest import is_subsequence
+from corpus import cases, cli_output
+from fake_program import BASE, FakeProgram
+
+# -- made-up locks ----------------------------------------------------------------------------
+
+
+def lock_program() -> FakeProgram:
+    """FakeProgram with struct mutex, mutex_waiter, rw_semaphore and rwsem_waiter laid out as 6.12's."""
+    prog = FakeProgram()
+    types = prog.types.types
+    list_head = types[("struct", "list_head")]
+    long_ = int_type("long", 8, True)
+    atomic_long = struct_type("atomic_long_t", 8, [Member("counter", long_, 0)])
+    task_p = pointer_type(types[("struct", "task_struct")])
+    types[("struct", "mutex")] = struct_type("mutex", 32, [
+        Member("owner", atomic_long, 0), Member("wait_lock", int_type("int", 4, True), 64),
+        Member("wait_list", list_head, 128)])
+    types[("struct", "mutex_waiter")] = struct_type("mutex_waiter", 32, [
+        Member("list", list_head, 0), Member("task", task_p, 128), Member("ww_ctx", pointer_type(void_type()), 192)])
+    types[("struct", "rw_semaphore")] = struct_type("rw_semaphore", 40, [
+        Member("count", atomic_long, 0), Member("owner", atomic_long, 64), Member("wait_list", list_head, 192)])
+    types[("struct", "rwsem_waiter")] = struct_type("rwsem_waiter", 48, [
+        Member("list", list_head, 0), Member("task", task_p, 128), Member("type", int_type("int", 4, True), 192)])
+    return prog
+
+
+MUTEX = BASE + 0x100
+WAITERS = [BASE + 0x200, BASE + 0x300]
+TASKS = [BASE + 0x1000, BASE + 0x2000]
+OWNER = BASE + 0x3000
+
+
+def ring(prog: FakeProgram, head: int, nodes) -> None:
+    """A list_head ring: head, then nodes in order."""
+    chain = [head] + list(nodes)
+    for i, node in enumerate(chain):
+        prog.put(node, chain[(i + 1) % len(chain)], chain[i - 1])
+
+
+def test_mutex_owner_drops_the_flag_bits_and_waiters_come_in_queue_order():
+    prog = lock_program()
+    prog.put(MUTEX, OWNER | 0x3)  # WAITERS | HANDOFF
+    ring(prog, MUTEX + 16, WAITERS)
+    for waiter, task in zip(WAITERS, TASKS):
+        prog.put(waiter + 16, task)
+    mutex = Object(prog, "struct mutex *", MUTEX)
+    assert locking.mutex_owner(mutex) == OWNER
+    assert [w.task for w in locking.mutex_waiters(mutex)] == TASKS
+
+
+def test_a_mutex_wait_list_that_never_returns_is_a_list_error():
+    prog = lock_program()
+    ring(prog, MUTEX + 16, WAITERS)
+    prog.put(WAITERS[1], WAITERS[0])  # the last waiter points back into the list, not to the head
+    with pytest.raises(ListCorruptError):
+        locking.mutex_waiters(Object(prog, "struct mutex *", MUTEX))
+
+
+def test_rwsem_state_tells_a_writer_from_readers_and_waiters_say_what_they_want():
+    prog = lock_program()
+    sem = Object(prog, "struct rw_semaphore *", MUTEX)
+    prog.put(MUTEX, locking.RWSEM_WRITER_LOCKED | locking.RWSEM_FLAG_WAITERS, OWNER | 0x2)
+    state = locking.rwsem_state(sem)
+    assert (state.writer_locked, state.readers, state.owner, state.reader_owned, state.has_waiters) == \
+        (True, 0, OWNER, False, True)
+    prog.put(MUTEX, 3 << locking.RWSEM_READER_SHIFT, OWNER | locking.RWSEM_READER_OWNED)
+    state = locking.rwsem_state(sem)
+    assert (state.writer_locked, state.readers, state.reader_owned) == (False, 3, True)
+    ring(prog, MUTEX + 24, WAITERS)
+    for waiter, task, kind in zip(WAITERS, TASKS, (locking.RWSEM_WAITING_FOR_WRITE, 1)):
+        prog.put(waiter + 16, task, kind)
+    assert [(w.task, w.write) for w in locking.rwsem_waiters(sem)] == [(TASKS[0], True), (TASKS[1], False)]
+
+
+# -- made-up stacks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("frames,expected", [
+    (["__schedule", "schedule", "schedule_preempt_disabled", "__mutex_lock.constprop.0", "fdget_pos", "ksys_write"],
+     ("mutex", "__mutex_lock", "fdget_pos", None)),
+    (["__schedule", "schedule", "percpu_rwsem_wait", "__percpu_down_read", "vfs_write"],
+     ("percpu_rw_semaphore", "__percpu_down_read", "vfs_write", False)),
+    (["__schedule", "schedule", "schedule_timeout", "__wait_for_common", "__wait_rcu_gp", "synchronize_rcu",
+      "rcu_sync_enter"], ("rcu", "synchronize_rcu", "rcu_sync_enter", None)),
+    (["__schedule", "schedule", "io_schedule", "folio_wait_bit_common", "filemap_fault"],
+     ("folio", "folio_wait_bit_common", "filemap_fault", None)),
+    (["__schedule", "schedule", "rwsem_down_write_slowpath", "down_write", "do_truncate"],
+     ("rw_semaphore", "down_write", "do_truncate", True)),
+    (["__schedule", "schedule", "pipe_read", "vfs_read"], ("sleep", "pipe_read", "vfs_read", None)),
+])
+def test_the_wait_is_the_outermost_lock_function_of_the_innermost_run(frames, expected):
+    assert hung.blocking_function(frames) == expected
+
+
+# -- made-up wait chains ----------------------------------------------------------------------
+
+
+def blocked(pid: int, kind: str, owner=None, lock_object=None, function="__mutex_lock", caller="do_it"):
+    return {"task": 0x1000 * pid, "pid": pid, "comm": f"t{pid}", "state": "UN", "waited_ns": None,
+            "reported_secs": None, "lock_details": {}, "lock_object": lock_object,
+            "owner": {"task": 0x1000 * owner, "pid": owner, "comm": f"t{owner}", "state": "UN"} if owner else None,
+            "wait": {"kind": kind, "function": function, "caller": caller, "lock": 0xffff0000 + pid, "queue": None,
+                     "write": None, "wake_function": None, "frames": [], "problems": []}}
+
+
+FROZEN = {"object": "super_block", "address": 0x5000, "member": "s_writers.rw_sem[0]", "level": 1,
+          "level_name": "SB_FREEZE_WRITE", "call": "sb_start_write", "fstype": "ext4", "device": "vdc",
+          "source": "/dev/vdc", "mountpoint": "/mnt", "frozen": 4, "frozen_name": "SB_FREEZE_COMPLETE",
+          "freeze_count_user": 1, "freeze_count_kernel": 0}
+
+
+def test_a_chain_ends_at_the_frozen_filesystem_and_signs_by_its_freeze_helper():
+    tasks = [blocked(2, "mutex", owner=1),
+             blocked(1, "percpu_rw_semaphore", lock_object=FROZEN, function="__percpu_down_read", caller="vfs_write")]
+    chains = hang.wait_graph(tasks)
+    assert [(c["tasks"], c["root"], c["cycle"]) for c in chains] == [([2, 1], 1, [])]
+    assert chains[0]["explanation"].endswith(
+        "t1 (pid 1) waits for write access (sb_start_write) to the ext4 filesystem on /dev/vdc mounted on /mnt, "
+        "which is frozen (level SB_FREEZE_COMPLETE, frozen from user space by FIFREEZE): nothing wakes it until "
+        "the filesystem is thawed.")
+    assert hang.signature(tasks, chains) == ("task hung in sb_start_write", ["sb_start_write", "vfs_write"])
+
+
+def test_an_abba_cycle_is_a_deadlock_and_wins_the_signature():
+    tasks = [blocked(3, "semaphore", function="__down", caller="probe"),
+             blocked(1, "mutex", owner=2, caller="a_then_b"), blocked(2, "mutex", owner=1, caller="b_then_a"),
+             blocked(4, "mutex", owner=1, caller="third")]
+    chains = hang.wait_graph(tasks)
+    by_start = {c["tasks"][0]: c for c in chains}
+    assert set(by_start) == {3, 4}
+    assert by_start[4]["tasks"] == [4, 1, 2] and by_start[4]["cycle"] == [1, 2]
+    assert by_start[4]["explanation"].startswith("Deadlock: t1 (pid 1), t2 (pid 2) each wait")
+    assert by_start[3]["cycle"] == [] and "whose holder the kernel does not record" in by_start[3]["explanation"]
+    assert hang.signature(tasks, chains)[0] == "deadlock in __mutex_lock"
+
+
+def test_a_cycle_nobody_else_waits_on_is_still_found():
+    chains = hang.wait_graph([blocked(1, "mutex", owner=2), blocked(2, "mutex", owner=1)])
+    assert [(sorted(c["tasks"]), sorted(c["cycle"])) for c in chains] == [([1, 2], [1, 2])]
+
+
+# -- the corpus -------------------------------------------------------------------------------
+
+PS_LINE = re.compile(r"^[> ]\s*(\d+)\s+\d+\s+\d+\s+([0-9a-f]+)\s+(\w\w)\s")
+
+
+def params(hung_only: bool):
+    found = []
+    for case in cases():
+        if hung_only and case.manifest.get("scenario") != "hung":
+            continue
+        if case.reference("ps") is None:
+            continue
+        for mode in ("dump only", "vmlinux"):
+            if mode == "vmlinux" and not os.path.exists(case.vmlinux):
+                continue
+            found.append(pytest.param(case, mode, id=f"{case.name}-{mode.replace(' ', '-')}"))
+    return found
+
+
+def hang_report(case, mode: str, dump=None):
+    options = ("--vmlinux", case.vmlinux) if mode == "vmlinux" else ()
+    return json.loads(cli_output("hang", case.path(dump or case.reference_dump), "--json", *options))
+
+
+def crash_ps(case):
+    """{pid: (task address, state)} of crash's ps."""
+    found = {}
+    for line in case.reference("ps").splitlines():
+        match = PS_LINE.match(line)
+        if match:
+            found[int(match.group(1))] = (int(match.group(2), 16), match.group(3))
+    return found
+
+
+@pytest.mark.parametrize("case,mode", params(hung_only=False))
+def test_every_d_state_task_of_crash_ps_is_listed(case, mode):
+    ps = crash_ps(case)
+    report = hang_report(case, mode)
+    assert {e["pid"] for e in report["tasks"] if e["state"] == "UN"} == \
+        {pid for pid, (_, state) in ps.items() if state == "UN"}
+    for entry in report["tasks"]:
+        assert ps[entry["pid"]] == (entry["task"], entry["state"])
+
+
+def guest_blocked(case):
+    """{pid: (comm, [function, ...])} of the guest's own listing of its D-state tasks."""
+    found, pid = {}, None
+    for line in case.guest_view("blocked").splitlines():
+        if line.startswith("PID "):
+            _, number, comm = line.split(" ", 2)
+            pid = int(number)
+            found[pid] = (comm, [])
+        else:
+            found[pid][1].append(re.match(r"\[<\w+>\] ([\w.]+)\+", line).group(1))
+    return found
+
+
+def crash_frames(case, pid: int):
+    text = case.reference("foreach bt")
+    block = re.search(rf"^PID: {pid} .*?(?=^PID: |\Z)", text, re.M | re.S).group(0)
+    return re.findall(r"^ #\d+ \[\w+\] (\S+) at ", block, re.M)
+
+
+@pytest.mark.parametrize("case,mode", params(hung_only=True))
+def test_the_blocked_tasks_are_the_guests_with_its_frames_and_crashs(case, mode):
+    guest = guest_blocked(case)
+    report = hang_report(case, mode)
+    tasks = {e["pid"]: e for e in report["tasks"]}
+    assert set(tasks) == set(guest)
+    for pid, (comm, functions) in guest.items():
+        frames = tasks[pid]["wait"]["frames"]
+        assert tasks[pid]["comm"] == comm
+        # /proc/PID/stack leaves out the scheduler's and the lock slow paths' frames (__sched text).
+        names = [f.split(".")[0] for f in frames]
+        assert is_subsequence(functions, names)
+        assert all(name in hung.SCHEDULER_FUNCTIONS or name in hung.BLOCKING_FUNCTIONS
+                   for name in names if name not in functions)
+        assert frames == crash_frames(case, pid)
+    assert report["settings"]["timeout_secs"] == 5 and report["settings"]["panic"] == 1
+    assert {e["reported_secs"] for e in tasks.values()} == {5}
+    assert report["panic_task"]["comm"] == "khungtaskd"
+
+
+@pytest.mark.parametrize("case,mode", params(hung_only=True))
+def test_the_chain_runs_from_the_f_pos_lock_to_the_frozen_mount(case, mode):
+    guest = {comm: pid for pid, (comm, _) in guest_blocked(case).items()}
+    writer, behind = guest["frozenwriter"], guest["poswriter"]
+    ps = crash_ps(case)
+    report = hang_report(case, mode)
+    tasks = {e["pid"]: e for e in report["tasks"]}
+    mutex = tasks[behind]
+    assert mutex["wait"]["kind"] == "mutex" and mutex["wait"]["caller"] == "fdget_pos"
+    assert mutex["owner"]["task"] == ps[writer][0]
+    assert (mutex["lock_object"]["object"], mutex["lock_object"]["member"], mutex["lock_object"]["path"]) == \
+        ("file", "f_pos_lock", "/mnt/pycore-file")
+    frozen = tasks[writer]
+    assert frozen["wait"]["kind"] == "percpu_rw_semaphore" and frozen["owner"] is None
+    mount = next(line.split() for line in case.guest_view("mounts").splitlines() if " /mnt " in line)
+    described = frozen["lock_object"]
+    assert (described["source"], described["mountpoint"], described["fstype"]) == tuple(mount[:3])
+    assert (described["call"], described["frozen_name"], described["freeze_count_user"]) == \
+        ("sb_start_write", "SB_FREEZE_COMPLETE", 1)
+    assert [(c["tasks"], c["cycle"]) for c in report["chains"]] == [([behind, writer], [])]
+    assert report["signature"] == "task hung in sb_start_write"
+
+
+@pytest.mark.parametrize("case,mode", params(hung_only=True)[:1])
+def test_every_dump_of_the_case_tells_the_same_hang(case, mode):
+    reports = [hang_report(case, mode, dump["name"]) for dump in case.dumps() if dump["format"] != "flattened"]
+    assert len(reports) >= 2
+    assert all(r["chains"] == reports[0]["chains"] for r in reports)
