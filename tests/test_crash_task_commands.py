@@ -141,6 +141,28 @@ def test_kmem_address_on_a_kernel_stack_is_its_task_and_vmalloc_area(case):
 
 @pytest.mark.real
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_timer_r_lists_each_clock_s_hrtimers_in_expiry_order(case):
+    """timer -r: every CPU's clock bases, timers earliest first, TTE = EXPIRES - CURRENT, CURRENT the
+    monotonic uptime at the kernel's HZ (crash 9.0.2 printed the same on 5.10 and 6.1; on 6.12 it
+    counts jiffies at 1000 Hz, and on 7.2 it reads the 7.x hrtimer at the wrong offsets)."""
+    data = json.loads(pycore_output(*_argv(case, "timer -r"), "--json").out)
+    info = json.loads(pycore_output("sys", case.path(case.reference_dump), "--json").out)
+    assert [cpu["cpu"] for cpu in data["cpus"]] == list(range(info["cpus"]))
+    text = pycore_output(*_argv(case, "timer -r")).out
+    monotonic = data["cpus"][0]["clocks"][0]
+    assert monotonic["timers"] and monotonic["offset"] == 0
+    assert abs(monotonic["now"] // 10**9 - info["kernel_uptime_seconds"]) <= 1
+    for cpu in data["cpus"]:
+        for clock in cpu["clocks"]:
+            expires = [t["expires"] for t in clock["timers"]]
+            assert expires == sorted(expires)
+            assert all(t["softexpires"] <= t["expires"] and t["symbol"] for t in clock["timers"])
+            for t in clock["timers"]:
+                assert f"{t['expires'] - clock['now']}  {t['address']:x}  {t['function']:x}  <{t['symbol']}>" in text
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_runq_t_current_tasks_arrived_before_the_clock(case):
     data = json.loads(pycore_output(*_argv(case, "runq -t"), "--json").out)
     table = json.loads(pycore_output(*_argv(case, "runq"), "--json").out)

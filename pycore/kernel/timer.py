@@ -1,14 +1,15 @@
 """The timer wheel (kernel/time/timer.c, 4.8+): each CPU's ``struct timer_base``s in the per-CPU
 ``timer_bases[]`` and the ``struct timer_list``s hashed on their ``vectors[]`` hlists, as crash 9's
-``timer`` walks them.
+``timer`` walks them; and the high-resolution timers of each CPU's ``hrtimer_bases`` (``timer -r``).
 
 4.8-6.8 have two bases per CPU with CONFIG_NO_HZ_COMMON (BASE_STD, BASE_DEF); 6.9+ three (BASE_LOCAL,
 BASE_GLOBAL, BASE_DEF).  crash shows the first two, naming them BASE_STD and BASE_DEF whatever the kernel.
 """
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, List, Optional
 
 from ..object import Object, hlist_for_each_entry
+from .rbtree import rbtree_inorder_addresses
 from .sched import nr_cpus
 from .variables import kernel_variable, symbol_address
 
@@ -63,4 +64,69 @@ def timer_bases(prog: "Program", bases: int) -> List[TimerBase]:
                       for vector in base.vectors
                       for timer in hlist_for_each_entry(timer_type, vector.address_of_(), "entry")]
             found.append(TimerBase(cpu, index, address, timers))
+    return found
+
+
+@dataclass
+class Hrtimer:
+    """One queued ``struct hrtimer``: its soft and hard expiry (ns on its clock) and callback."""
+
+    address: int
+    softexpires: int
+    expires: int
+    function: int
+
+
+@dataclass
+class HrtimerClockBase:
+    """One ``struct hrtimer_clock_base`` of a CPU: its clock's ``get_time`` function (None from 7.x,
+    which reads the clock by ``clockid``), its name in ``enum hrtimer_base_type``, its ``offset``
+    from CLOCK_MONOTONIC (ns) and its timers, earliest first."""
+
+    index: int
+    address: int
+    get_time: Optional[int]
+    name: Optional[str]
+    offset: int
+    timers: List[Hrtimer]
+
+
+@dataclass
+class HrtimerCpuBase:
+    """A CPU's ``struct hrtimer_cpu_base`` (per-CPU ``hrtimer_bases``) and its clock bases."""
+
+    cpu: int
+    address: int
+    clocks: List[HrtimerClockBase]
+
+
+def hrtimer_bases(prog: "Program") -> List[HrtimerCpuBase]:
+    """Every CPU's high-resolution timers (kernel/time/hrtimer.c, 4.x-7.2): each clock base's
+    ``active`` timerqueue (an ``rb_root_cached`` since 4.17) walked in order."""
+    cpu_base_type = prog.type("struct hrtimer_cpu_base")
+    clock_type = prog.type("struct hrtimer_clock_base")
+    timer_type = prog.type("struct hrtimer")
+    node_offset = timer_type.offsetof("node") + prog.type("struct timerqueue_node").offsetof("node")
+    clocks_member = cpu_base_type.member("clock_base")
+    count = (clocks_member.type.resolved().length or 0)
+    first = prog.symbols.by_name("hrtimer_bases").address
+    try:
+        names = {value: name for name, value in prog.type("enum hrtimer_base_type").resolved().enumerators}
+    except LookupError:
+        names = {}
+    found = []
+    for cpu in range(nr_cpus(prog)):
+        address = (first + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1)
+        clocks = []
+        for index in range(count):
+            base = Object(prog, clock_type, address=address + clocks_member.offset + index * clock_type.size)
+            timers = []
+            for node in rbtree_inorder_addresses(base.active.rb_root.address_of_()):
+                timer = Object(prog, timer_type, address=node - node_offset)
+                timers.append(Hrtimer(node - node_offset, int(timer._softexpires), int(timer.node.expires),
+                                      int(timer.function)))
+            get_time = int(base.get_time) if clock_type.has_member("get_time") else None
+            clocks.append(HrtimerClockBase(index, base.address_, get_time, names.get(index), int(base.offset),
+                                           timers))
+        found.append(HrtimerCpuBase(cpu, address, clocks))
     return found
