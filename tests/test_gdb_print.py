@@ -179,7 +179,7 @@ def test_expression_errors_name_what_is_wrong(prog):
 
 def test_unreadable_memory_is_an_error_value_not_a_traceback(prog):
     tree = value_tree(evaluate(prog, "*(struct list_head *)0x10").value, symbolizer(prog))
-    assert tree == {"kind": "error", "message": "Cannot access memory at address 0x10"}
+    assert tree == {"kind": "error", "message": "Cannot access memory at address 0x10", "address": 0x10}
     assert format_value(tree) == "<error: Cannot access memory at address 0x10>"
     assert printed(prog, "(const char *)0x10") == "0x10 <error: Cannot access memory at address 0x10>"
 
@@ -207,3 +207,18 @@ def test_print_command_numbers_values_in_a_session_and_names_bare_symbols(prog):
     with pytest.raises(ExpressionError):
         split_format(["/q", "jiffies"])
     assert isinstance(standalone, argparse.Namespace)
+
+
+def test_an_unreadable_object_is_the_commands_error(prog):
+    """gdb prints no value (and numbers none) for memory it cannot read; crash's struct stops there."""
+    from pycore.cli.struct import COMMANDS as STRUCT_COMMANDS
+    from pycore.errors import FaultError
+
+    args = make_parser(PRINT).parse_args(["*(struct list_head *)0x10"])
+    args.value_history = []
+    with pytest.raises(FaultError, match="Cannot access memory at address 0x10"):
+        PRINT.collect(prog, args)
+    assert args.value_history == []
+    struct_command = STRUCT_COMMANDS[0]
+    result = struct_command.collect(prog, make_parser(struct_command).parse_args(["list_head", "10"]))
+    assert result.error == "invalid kernel virtual address: 0x10" and result.data["objects"] == []

@@ -67,8 +67,9 @@ def _text_range(prog) -> "tuple[int, int]":
 
 def _error(error: Exception) -> Node:
     address = getattr(error, "address", None)
-    message = f"Cannot access memory at address {address:#x}" if address is not None else str(error)
-    return {"kind": "error", "message": message}
+    if address is None:
+        return {"kind": "error", "message": str(error)}
+    return {"kind": "error", "message": f"Cannot access memory at address {address:#x}", "address": address}
 
 
 def _read_string(prog, address: int, limit: int = ELEMENTS) -> Node:

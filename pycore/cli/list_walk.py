@@ -97,7 +97,7 @@ def walk(prog: Program, start: int, offset: int, head: Optional[str], reverse: b
                 return entries, None
     except FaultError as error:
         address = error.address if error.address is not None else 0
-        return entries, f"invalid kernel virtual address: {address:x}  type: \"list entry\""
+        return entries, f"invalid kernel virtual address: {address:#x}"
 
 
 def _pointer(prog: Program, address: int) -> int:

@@ -7,8 +7,11 @@
 import argparse
 from typing import Any, Dict, List, Optional
 
+from ..errors import FaultError
 from ..expression import ExpressionError, evaluate
+from ..kernel import sched
 from ..program import Program
+from ..types.cdecl import declaration
 from .command import DumpCommand
 from .gdbfmt import format_value, symbolizer, value_tree
 
@@ -45,17 +48,41 @@ def value_number(args: argparse.Namespace, value: Any) -> int:
     return len(history)
 
 
+def per_cpu_addresses(prog: Program, address: int) -> Optional[List[int]]:
+    """Each CPU's copy of the per-CPU variable at ``address`` (an offset in the per-CPU section,
+    ``__per_cpu_start`` to ``__per_cpu_end``, every SMP kernel), CPU 0 first; None for an address
+    outside that section."""
+    try:
+        start, end = prog.symbol("__per_cpu_start").address, prog.symbol("__per_cpu_end").address
+    except LookupError:
+        return None
+    if not start <= address < end:
+        return None
+    return [(address + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1) for cpu in range(sched.nr_cpus(prog))]
+
+
 def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
     fmt, text = split_format(args.expression)
     if not text:
         raise ExpressionError("no expression to print")
     evaluated = evaluate(prog, text)
+    copies = None
+    if evaluated.symbol is not None and evaluated.value.address_ is not None:
+        copies = per_cpu_addresses(prog, evaluated.value.address_)
+    if copies is not None:  # crash shows where each CPU's copy is, not a value
+        return {"expression": text, "symbol": evaluated.symbol, "per_cpu": copies,
+                "declaration": declaration(evaluated.value.type_, evaluated.symbol)}
     value = value_tree(evaluated.value, symbolizer(prog))
+    if value["kind"] == "error":  # gdb prints no value, only why (and numbers none)
+        raise FaultError(value["message"])
     return {"expression": text, "symbol": evaluated.symbol, "format": fmt, "radix": args.radix or 10,
             "number": value_number(args, value), "value": value}
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    if "per_cpu" in data:
+        return "\n".join(["PER-CPU DATA TYPE:", f"  {data['declaration']};", "PER-CPU ADDRESSES:"]
+                         + [f"  [{cpu}]: {address:x}" for cpu, address in enumerate(data["per_cpu"])])
     text = format_value(data["value"], data["format"], data["radix"], top=True)
     line = f"${data['number']} = "
     if data["symbol"] is None:

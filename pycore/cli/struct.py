@@ -11,7 +11,7 @@ from ..object import Object
 from ..program import Program
 from ..types.cdecl import Line, body_lines, declaration
 from ..types.model import Type, TypeKind, TypeNotFoundError
-from .command import DumpCommand
+from .command import Collected, DumpCommand
 from .gdbfmt import format_value, member_lines, symbolizer, value_tree
 
 
@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def collect_for(keyword: str):
     """``collect`` of the struct (``keyword`` "struct") or union command."""
-    def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+    def collect(prog: Program, args: argparse.Namespace) -> "Dict[str, Any] | Collected":
         name, _, member_text = args.name.partition(".")
         members = [m for m in member_text.split(",") if m] if member_text else []
         t = find_type(prog, keyword, name)
@@ -111,16 +111,24 @@ def collect_for(keyword: str):
             return result
         count = args.count or args.count_word or 1
         symbolize = symbolizer(prog)
-        objects = []
+        objects: List[Dict[str, Any]] = []
+        result["objects"] = objects
         for index in range(count):
             obj = Object(prog, t, address=address + index * size)
             if members:
-                objects.append({"address": obj.address_,
-                                "members": [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
-                                            for m in members]})
+                entry = {"address": obj.address_,
+                         "members": [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
+                                     for m in members]}
+                values = [member["value"] for member in entry["members"]]
             else:
-                objects.append({"address": obj.address_, "value": value_tree(obj, symbolize)})
-        result["objects"] = objects
+                entry = {"address": obj.address_, "value": value_tree(obj, symbolize)}
+                values = [entry["value"]]
+            failed = next((value for value in values if value["kind"] == "error"), None)
+            if failed is not None:  # crash stops at the first object it cannot read
+                where = failed.get("address")
+                return Collected(result, [], failed["message"] if where is None else
+                                 f"invalid kernel virtual address: {where:#x}")
+            objects.append(entry)
         return result
     return collect
 
