@@ -182,7 +182,7 @@ def test_lines_on_stdin_run_in_batch_with_the_last_failure_status():
 @needs_sample
 def test_input_file_and_c_lines_run_once_on_one_open_dump(tmp_path):
     script = tmp_path / "lines"
-    script.write_text("sys\nlog\n")
+    script.write_text("# what crashed\nsys\n\nlog\n")
     result = crash_prompt(SAMPLE_DUMP, options=("-i", str(script)))
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout == cli_output("sys", SAMPLE_DUMP) + cli_output("log", SAMPLE_DUMP)

@@ -178,7 +178,7 @@ class Session:
         """Run one crash command line; raise :class:`EndOfSession` for ``q``."""
         command, pipeline, redirect = split_line(line)
         try:
-            words = crash_spelling(shlex.split(command))
+            words = crash_spelling(shlex.split(command, comments=True))  # an -i file's "# ..." lines
         except ValueError as error:  # an unbalanced quote
             return self._fail("crash", str(error))
         if not words:
