@@ -53,6 +53,8 @@ def crash_prompt(dump, *lines, stdin=None, options=()):
     ("p init_task->pid > out", ("p init_task->pid ", None, ("w", "out"))),
     ("eval (1 | 2) | cat", ("eval (1 | 2) ", "cat", None)),
     ("p \"a|b\" > x", ("p \"a|b\" ", None, ("w", "x"))),
+    ("# ps > x | y", ("", None, None)),
+    ("sys  # then ps > x", ("sys  ", None, None)),
 ])
 def test_a_line_is_cut_at_its_pipe_or_redirection(line, expected):
     assert prompt.split_line(line) == expected

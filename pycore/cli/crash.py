@@ -84,7 +84,8 @@ class EndOfSession(Exception):
 def split_line(line: str) -> Tuple[str, Optional[str], Optional[Tuple[str, str]]]:
     """A crash command line cut into the command, the shell pipeline after its first ``|`` and the
     file after ``>`` (mode ``w``) or ``>>`` (mode ``a``).  Quoted text, text in parentheses (``eval``'s
-    expressions) and ``->`` (a member of a pointer in ``p``) are never cut."""
+    expressions) and ``->`` (a member of a pointer in ``p``) are never cut; a ``#`` word and what
+    follows it is a comment."""
     quote, depth = "", 0
     for at, char in enumerate(line):
         if quote:
@@ -97,6 +98,8 @@ def split_line(line: str) -> Tuple[str, Optional[str], Optional[Tuple[str, str]]
             depth = max(0, depth - 1)
         elif depth:
             continue
+        elif char == "#" and (at == 0 or line[at - 1].isspace()):  # a comment: nothing after it counts
+            return line[:at], None, None
         elif char == "|":
             return line[:at], line[at + 1:].strip(), None
         elif char == ">" and not line[:at].endswith("-"):
@@ -178,7 +181,7 @@ class Session:
         """Run one crash command line; raise :class:`EndOfSession` for ``q``."""
         command, pipeline, redirect = split_line(line)
         try:
-            words = crash_spelling(shlex.split(command, comments=True))  # an -i file's "# ..." lines
+            words = crash_spelling(shlex.split(command))
         except ValueError as error:  # an unbalanced quote
             return self._fail("crash", str(error))
         if not words:
