@@ -39,6 +39,10 @@ from {package}.helpers.linux.sched import loadavg, task_rq, task_thread_info, ta
 from {package}.helpers.linux.sched import task_since_last_arrival_ns, rq_for_each_fair_task, rq_for_each_rt_task
 from {package}.helpers.linux.bitops import for_each_set_bit
 from {package}.helpers.linux.sched import sched_entity_is_task, sched_entity_to_task
+from {package}.helpers.linux.block import for_each_disk, disk_name
+from {package}.helpers.linux.device import MAJOR, MINOR, MKDEV, dev_name
+from {package}.helpers.linux.swap import for_each_swap_info
+from {package}.helpers.linux.ipc import for_each_sysv_shm, for_each_sysv_sem_array, for_each_sysv_msg_queue
 from {package}.helpers.linux.mm import cmdline, follow_phys, follow_page, access_process_vm, totalram_pages
 from {package}.helpers.linux.mm import vmalloc_to_page, in_direct_map
 
@@ -47,6 +51,13 @@ out.append(("boot", kaslr_offset(prog), pgtable_l5_enabled(prog), panic_task(pro
             tainted(prog), list(for_each_online_node(prog)), nr_free_pages(prog), loadavg(prog),
             list(for_each_set_bit(cpu_online_mask(prog).bits, 64)),
             global_node_page_state(prog, prog["NR_FILE_PAGES"])))
+for disk in for_each_disk(prog):
+    devt = MKDEV(disk.major.value_(), disk.first_minor.value_())
+    device = disk.part0.bd_device.address_of_() if hasattr(disk.part0, "bd_device") else None  # 5.11+
+    out.append(("disk", disk.value_(), disk_name(disk), MAJOR(devt), MINOR(devt), device and dev_name(device)))
+out.append(("swap", [si.value_() for si in for_each_swap_info(prog)]))
+out.append(("ipc", [x.value_() for x in for_each_sysv_shm(prog)], [x.value_() for x in for_each_sysv_sem_array(prog)],
+            [x.value_() for x in for_each_sysv_msg_queue(prog)]))
 for user in for_each_user(prog):
     out.append(("user", user.uid.val.value_(), find_user(prog, user.uid).value_()))
 for dev in for_each_netdev(prog):
@@ -132,7 +143,8 @@ def test_a_drgn_script_gives_drgns_answers_after_renaming_its_imports(case, with
     for mine, reference in zip(ours, theirs):
         assert mine == reference
     kinds = {entry[0] for entry in ours}
-    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page", "fd", "group", "boot", "user", "netdev"} <= kinds
+    assert {"task", "pid", "cpus", "dmesg", "mount", "vma", "page", "fd", "group", "boot", "user", "netdev", "swap",
+            "ipc"} <= kinds
 
 
 @pytest.mark.real
