@@ -18,6 +18,9 @@ _PREFIX_NAMES = {0xF0: "lock", 0xF3: "rep", 0xF2: "repnz"}
 _STRING_OPS = {"movs", "stos", "lods", "cmps", "scas", "ins", "outs"}
 _REPZ_OPS = {"cmps", "scas"}
 _PREFIX_BYTES = bytes([0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65])
+_SEGMENT_PREFIXES = {0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"}
+# capstone's names where gdb writes the instruction without its operand size.
+_PLAIN_NAMES = {"pushfq": "pushf", "popfq": "popf"}
 Symbolizer = Callable[[int], Optional[str]]
 
 
@@ -68,6 +71,9 @@ def _instruction(capstone, insn) -> Instruction:
     if mnemonic != name and mnemonic[:-1] == name and mnemonic[-1] in "bwlq" and (
             has_register or branch or name in _NO_SUFFIX or not operands):
         mnemonic = name
+    mnemonic = _PLAIN_NAMES.get(mnemonic, mnemonic)
+    raw = bytes(insn.bytes)
+    leading = raw[:len(raw) - len(raw.lstrip(_PREFIX_BYTES))]
     words: List[str] = []
     for prefix in insn.prefix:
         if prefix in _PREFIX_NAMES:
@@ -75,6 +81,18 @@ def _instruction(capstone, insn) -> Instruction:
             if word == "rep" and insn.mnemonic.split()[-1][:-1] in _REPZ_OPS:
                 word = "repz"
             words.append(word)
+    indirect = branch and any(op.type != x86.X86_OP_IMM for op in operands)
+    uses_segment = any(op.type == x86.X86_OP_MEM and op.mem.segment for op in operands)
+    for byte in leading:
+        if byte == 0x3E and indirect:
+            words.append("notrack")
+        elif byte in _SEGMENT_PREFIXES:
+            # One %fs/%gs override belongs to the memory operand; the others, and every cs/ds/es/ss
+            # (meaningless in 64-bit mode), are written as words.
+            if _SEGMENT_PREFIXES[byte] in ("fs", "gs") and uses_segment:
+                uses_segment = False
+                continue
+            words.append(_SEGMENT_PREFIXES[byte])
     rendered: List[str] = []
     target: Optional[int] = None
     rip_relative = False
@@ -91,23 +109,19 @@ def _instruction(capstone, insn) -> Instruction:
             else:
                 text = f"$0x{op.imm & ((1 << (8 * op.size)) - 1):x}"
         else:
-            text, segment_word, rip = _memory(insn, op)
-            if segment_word:
-                words.append(segment_word)
+            text, rip = _memory(insn, op)
             if rip is not None:
                 target, rip_relative = rip, True
         if branch and op.type != x86.X86_OP_IMM:
             text = "*" + text
         rendered.append(text)
-    raw = bytes(insn.bytes)
     if raw.endswith(b"\x90") and len(raw) > 1 and raw.rstrip(b"\x90") == b"\x66" * (len(raw) - 1):
         # 66 90 is xchg %ax,%ax to objdump, each 0x66 before it data16 (5.10's ftrace NOP is 66 66 66 66 90).
         words, mnemonic, rendered = ["data16"] * (len(raw) - 2), "xchg", ["%ax", "%ax"]
         head = " ".join(words + [mnemonic])
         return Instruction(insn.address, insn.size, raw, name, f"{head:<6} {','.join(rendered)}", None, False)
     # objdump writes each 0x66 prefix beyond the one that sizes the operation as data16.
-    leading = len(raw) - len(raw.lstrip(_PREFIX_BYTES))
-    data16 = raw[:leading].count(0x66) - (1 if mnemonic.endswith("w") or any(op.size == 2 for op in operands) else 0)
+    data16 = leading.count(0x66) - (1 if mnemonic.endswith("w") or any(op.size == 2 for op in operands) else 0)
     words = ["data16"] * max(data16, 0) + words
     head = " ".join(words + [mnemonic])
     text = f"{head:<6} {','.join(rendered)}" if rendered else head
@@ -136,27 +150,23 @@ def _signed_hex(value: int) -> str:
 
 
 def _memory(insn, op):
-    """gdb's text of a memory operand, the prefix word of a meaningless segment override, and the
-    address a %rip-relative operand points at (None otherwise)."""
+    """gdb's text of a memory operand and the address a %rip-relative operand points at (None
+    otherwise); a cs/ds/es/ss override is a prefix word, not part of the operand."""
     mem = op.mem
     segment = insn.reg_name(mem.segment) if mem.segment else None
-    prefix, segment_word = "", None
-    if segment in _NULL_SEGMENTS:
-        segment_word = segment
-    elif segment:
-        prefix = f"%{segment}:"
+    prefix = f"%{segment}:" if segment and segment not in _NULL_SEGMENTS else ""
     base = insn.reg_name(mem.base) if mem.base else None
     index = insn.reg_name(mem.index) if mem.index else None
     if base == "rip":
         target = (insn.address + insn.size + mem.disp) & _MASK64
-        return f"{prefix}{_signed_hex(mem.disp)}(%rip)", segment_word, target
+        return f"{prefix}{_signed_hex(mem.disp)}(%rip)", target
     if base is None and index is None:
-        return f"{prefix}0x{mem.disp & _MASK64:x}", segment_word, None
+        return f"{prefix}0x{mem.disp & _MASK64:x}", None
     displacement = _signed_hex(mem.disp) if mem.disp or insn.disp_size else ""
     inside = f"%{base}" if base else ""
     if index:
         inside += f",%{index},{mem.scale}"
-    return f"{prefix}{displacement}({inside})", segment_word, None
+    return f"{prefix}{displacement}({inside})", None
 
 
 def is_ftrace_nop(instruction: Instruction) -> bool:

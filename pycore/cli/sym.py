@@ -83,6 +83,8 @@ def _letter_source(prog: Program) -> Callable[[Symbol], str]:
         kallsyms = None
 
     def letter(symbol: Symbol) -> str:
+        if len(symbol.kind) == 1:  # a module's, from its own kallsyms
+            return symbol.kind
         if kallsyms is not None:
             for candidate in kallsyms.symbols_at(symbol.address):
                 if candidate.name == symbol.name:
