@@ -20,11 +20,13 @@ from corpus import cases, pycore_output
 COMMANDS = ["task -R pid,comm", "ps -k", "ps -G", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "runq -t",
             "kmem -S kmalloc-64", "sig 1", "timer", "irq -s",
             # Met once the corpus records them (crash 9.0.2 printed the same on 6.1-sysrq-l4 and 6.12-oom-l5).
-            "ps -u", "ps -l", "ps -m", "ps -S", "ps -g", "ps -g 1", "ps -r 1", "ps -l 1", "ps -m 1"]
+            "ps -u", "ps -l", "ps -m", "ps -S", "ps -g", "ps -g 1", "ps -r 1", "ps -l 1", "ps -m 1", "runq -g",
+            "runq -m", "sig -l", "sig -g 1"]
 # crash 9.0.2 fails on 7.2 for these (its recording says so): kmem -S "not supported for this kernel"
 # (sheaves replaced struct kmem_cache_cpu), kmem ADDRESS "invalid structure member offset:
 # page_first_page" (7.1's struct page); test_on_7_2_* hold pycore to the kernel's own view instead.
-CRASH_FAILS = {("7.2-sysrq-l4", "kmem -S kmalloc-64"), ("7.2-sysrq-l4", "kmem ADDRESS")}
+# runq -g: crash reads 7.2's per-CPU tg->cfs_rq as an array ("invalid kernel virtual address").
+CRASH_FAILS = {("7.2-sysrq-l4", "kmem -S kmalloc-64"), ("7.2-sysrq-l4", "kmem ADDRESS"), ("7.2-sysrq-l4", "runq -g")}
 
 
 def _modes(case):
@@ -159,6 +161,18 @@ def test_timer_r_lists_each_clock_s_hrtimers_in_expiry_order(case):
             assert all(t["softexpires"] <= t["expires"] and t["symbol"] for t in clock["timers"])
             for t in clock["timers"]:
                 assert f"{t['expires'] - clock['now']}  {t['address']:x}  {t['function']:x}  <{t['symbol']}>" in text
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_runq_g_is_the_running_task_and_the_cfs_queue_of_runq(case):
+    """The root group's queue of each CPU is runq's CFS queue, with the running task first; its
+    cfs_rq is the runqueue's own (7.2 too, whose tg->cfs_rq is a per-CPU pointer)."""
+    groups = json.loads(pycore_output(*_argv(case, "runq -g"), "--json").out)["cpus"]
+    table = json.loads(pycore_output(*_argv(case, "runq"), "--json").out)["cpus"]
+    for group, rq in zip(groups, table):
+        assert group["running"] == rq["current"] and group["queued"] == rq["cfs"]
+        assert 0 < rq["cfs_rb_root"] - group["cfs_rq"] < 0x100 and group["cfs_rq"] > rq["rq"]
 
 
 @pytest.mark.real

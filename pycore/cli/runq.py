@@ -1,5 +1,6 @@
-"""``pycore runq DUMP [-t] [-c CPU[,CPU...]]``: each CPU's runqueue, its current task and the queued
-tasks, as crash 9's ``runq``; ``-t``: each runqueue's clock and when its current task went on the CPU."""
+"""``pycore runq DUMP [-t|-m|-g] [-c CPU[,CPU...]]``: each CPU's runqueue, its current task and the
+queued tasks, as crash 9's ``runq``; ``-t``: each runqueue's clock and when its current task went on
+the CPU; ``-m``: how long ago that was; ``-g``: the root task group's CFS queue of each CPU."""
 import argparse
 from typing import Any, Dict, List
 
@@ -11,8 +12,13 @@ from .crashfmt import pid_width
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", dest="cpus", metavar="CPU[,CPU...]", help="only these CPUs")
-    parser.add_argument("-t", dest="timestamps", action="store_true",
-                        help="each runqueue's clock and its current task's last arrival (nanoseconds)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("-t", dest="mode", action="store_const", const="timestamps",
+                      help="each runqueue's clock and its current task's last arrival (nanoseconds)")
+    mode.add_argument("-m", dest="mode", action="store_const", const="since",
+                      help="how long the current task of each CPU has been running")
+    mode.add_argument("-g", dest="mode", action="store_const", const="groups",
+                      help="the tasks of the root task group's CFS queue of each CPU, the running one first")
 
 
 def _cpu_list(text: str) -> List[int]:
@@ -34,7 +40,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
     cpus = range(sched.nr_cpus(prog))
     if args.cpus:
         cpus = [cpu for cpu in _cpu_list(args.cpus) if cpu in cpus]  # type: ignore[assignment]
-    read = _timestamps if args.timestamps else sched.runqueue
+    read = {"timestamps": _timestamps, "since": _timestamps, "groups": sched.root_task_group_queue}.get(
+        args.mode, sched.runqueue)
     return {"pid_width": pid_width(sched.pid_max(prog)), "cpus": [read(prog, cpu) for cpu in cpus]}
 
 
@@ -54,9 +61,43 @@ def _render_timestamps(data: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_since(data: Dict[str, Any]) -> str:
+    """crash's dump_on_rq_milliseconds(): the time since the current task's last arrival, in crash's
+    ``D HH:MM:SS.mmm``."""
+    lines = []
+    for rq in data["cpus"]:
+        value = max(rq["clock"] - rq["current"]["last_arrival"], 0)
+        ms, seconds = value // 1_000_000 % 1000, value // 1_000_000_000
+        since = f"{seconds // 86400} {seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms:03d}"
+        lines.append(f"{' ' if rq['cpu'] < 10 else ''}CPU {rq['cpu']}: [{since}]  "
+                     f"{_task_line(rq['current'], data['pid_width'])}")
+    return "\n".join(lines)
+
+
+def _render_groups(data: Dict[str, Any]) -> str:
+    """crash's dump_tasks_by_task_group() for the root group: CURRENT, the group's CFS_RQ, then its
+    running task marked [CURRENT] and the queued ones."""
+    width = data["pid_width"]
+    blocks = []
+    for rq in data["cpus"]:
+        lines = [f"CPU {rq['cpu']}", f"  CURRENT: {_task_line(rq['current'], width)}",
+                 f"  {rq['name']}_TASK_GROUP: {rq['task_group']:x}  CFS_RQ: {rq['cfs_rq']:x}"]
+        if rq["running"] is not None:
+            lines.append(f"     [{rq['running']['prio']:3d}] {_task_line(rq['running'], width)} [CURRENT]")
+        lines += [f"     [{task['prio']:3d}] {_task_line(task, width)}" for task in rq["queued"]]
+        if rq["running"] is None and not rq["queued"]:
+            lines.append("     [no tasks queued]")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
-    if args.timestamps:
+    if args.mode == "timestamps":
         return _render_timestamps(data)
+    if args.mode == "since":
+        return _render_since(data)
+    if args.mode == "groups":
+        return _render_groups(data)
     width = data["pid_width"]
     blocks = []
     for rq in data["cpus"]:

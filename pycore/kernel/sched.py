@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional
 from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
-from .variables import read_kernel_variable
+from .variables import read_kernel_variable, symbol_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -565,3 +565,32 @@ def task_with_stack(prog: "Program", address: int) -> Optional[Object]:
         if base <= address < base + size:
             return task
     return None
+
+
+def root_task_group_queue(prog: "Program", cpu: int) -> Dict[str, object]:
+    """What crash's ``runq -g`` shows of ``cpu``: the root task group (``root_task_group``, 2.6.32+;
+    ``init_task_group`` before) and its CFS runqueue on that CPU (``tg->cfs_rq[cpu]``, a per-CPU
+    pointer on 7.2), the entity running there (when it is a task) and the tasks queued, leftmost first.  Child groups (autogroups, cgroups with the cpu
+    controller) raise PycoreError: their entities are not listed."""
+    name = "ROOT" if symbol_address(prog, "root_task_group") is not None else "INIT"
+    group = prog.symbols.by_name("root_task_group" if name == "ROOT" else "init_task_group").address
+    group_type = prog.type("struct task_group")
+    cfs_rqs = int.from_bytes(prog.read(group + group_type.offsetof("cfs_rq"), 8), "little")
+    if group_type.member("cfs_rq").type.resolved().type.resolved().kind is TypeKind.POINTER:
+        address = int.from_bytes(prog.read(cfs_rqs + 8 * cpu, 8), "little")  # cfs_rq[NR_CPUS] (2.6.24-7.1)
+    else:
+        address = (cfs_rqs + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1)  # a __percpu pointer (7.2)
+    cfs_rq = Object(prog, prog.type("struct cfs_rq *"), address)
+    current = None
+    entity = cfs_rq.curr
+    if int(entity):
+        if prog.type("struct sched_entity").has_member("my_q") and int(entity.my_q):
+            raise PycoreError(f"CPU {cpu} runs a child task group's entity {int(entity):#x}: runq -g lists "
+                              "the root group's tasks only")
+        current = _task_summary(container_of(entity, _task_type(prog), "se"))
+    queued = cfs_queue(cfs_rq)
+    if any(entry["depth"] for entry in queued):
+        raise PycoreError(f"CPU {cpu}'s root cfs_rq queues child task groups: runq -g lists the root group's "
+                          "tasks only")
+    return {"cpu": cpu, "name": name, "task_group": group, "cfs_rq": int(cfs_rq),
+            "current": _task_summary(cpu_curr(prog, cpu)), "running": current, "queued": queued}
