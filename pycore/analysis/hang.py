@@ -1,16 +1,20 @@
 """Hangs explained: every task blocked in D state or queued on a sleeping lock, what it waits for
 (pycore.kernel.hung), who holds that (pycore.kernel.locking), and the wait-for graph across them:
-chains to a root blocker, cycles as deadlocks, each with a plain explanation.  Kernels 5.10 to 7.2.
+chains to a root blocker, cycles as deadlocks, each with a plain explanation; and the CPUs the log's
+lockup and RCU stall reports name, with the frames still on their stacks.  Kernels 5.10 to 7.2.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..kernel import fs, hung, locking, sched
-from ..kernel.stack import reliable_trace
+from ..kernel.stack import reliable_trace, stack_trace
 from ..kernel.system import log_lines
 from ..kernel.unwind import Unwinder
 from ..object import Object
-from .grammar import OPENERS
+from .grammar import OPENERS, parse_frame, parse_rip
+from .logtext import LogRecord, parse_log
+from .source import dump_log_records
+from .trouble import find_trouble
 
 # The waits that are a lock another task can hold: a task sleeping on one is listed whatever its
 # state (mutex_lock_killable and down_read_interruptible sleep interruptibly).
@@ -129,7 +133,9 @@ def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[
     active = set(unwinder.active.values())
     reported = _hung_reports(prog)
     found, warnings = [], []
-    for task in sched.for_each_task(prog):
+    all_tasks = list(sched.for_each_task(prog))
+    known = {int(task) for task in all_tasks}
+    for task in all_tasks:
         if int(task) in active:
             continue
         state = sched.task_state(task)
@@ -150,7 +156,13 @@ def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[
         if wait.lock is not None:
             try:
                 owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock)
-                entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner)) if owner else None
+                if owner and owner not in known:
+                    # A stale or damaged owner word: say so rather than follow it.
+                    entry["lock_details"]["owner_address"] = owner
+                    warnings.append(f"{entry['comm']} (pid {entry['pid']}): the {wait.kind} at {wait.lock:#x} "
+                                    f"names owner {owner:#x}, which is no task")
+                elif owner:
+                    entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner))
                 entry["lock_object"] = _lock_object(prog, task, wait.kind, wait.lock)
             except PycoreError as error:
                 warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
@@ -256,20 +268,66 @@ def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str,
             "cycle": [entry["pid"] for entry in cycle], "explanation": text}
 
 
+# The watchdogs' reports of a CPU that does not get out of the kernel (trouble.py's event kinds).
+LOCKUP_KINDS = ("soft_lockup", "hard_lockup", "rcu_stall")
+
+
+def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = None) -> List[Dict[str, Any]]:
+    """The soft lockups, hard lockups and RCU stalls the log ``records`` report
+    (:func:`pycore.analysis.trouble.find_trouble`), one entry per CPU named: the event's title,
+    how many reports it had, the task the report names, the reliable frames of its trace (the
+    RIP first) and, with a dump (``prog``), the task on that CPU at the dump, its frames and the
+    report's frames still on its stack: where the CPU loops."""
+    found = []
+    for event in find_trouble(records).events:
+        if event.kind not in LOCKUP_KINDS:
+            continue
+        frames: List[str] = []
+        # The event keeps its lines as read; their messages come without the log's prefixes.
+        for record in parse_log(event.lines):
+            frame = parse_rip(record.text) or parse_frame(record.text)
+            if frame is not None and frame.reliable and frame.function not in frames:
+                frames.append(frame.function)
+        details = event.details
+        cpus = [details["cpu"]] if "cpu" in details else list(details.get("cpus", []))
+        for cpu in cpus or [None]:
+            entry = {"kind": event.kind, "title": event.title, "reports": event.count, "cpu": cpu,
+                     "task": details.get("task"), "log_frames": frames, "dump_task": None, "dump_frames": [],
+                     "repeating_frames": []}
+            if prog is not None and cpu is not None:
+                unwinder = unwinder or Unwinder(prog)
+                task = unwinder.active.get(cpu)
+                if task is not None:
+                    trace = stack_trace(prog, task, unwinder)
+                    entry["dump_task"] = {"task": task, "pid": trace.pid, "comm": trace.comm}
+                    entry["dump_frames"] = [frame.symbol for frame in trace.frames if frame.symbol]
+                    on_stack = {name.split(".")[0] for name in entry["dump_frames"]}
+                    entry["repeating_frames"] = [name for name in frames if name.split(".")[0] in on_stack]
+            found.append(entry)
+    return found
+
+
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
     (:func:`blocked_tasks`), the chains of the wait-for graph (:func:`wait_graph`), the root
-    signature and its frames (:func:`signature`) and the warnings."""
+    signature and its frames (:func:`signature`), the log's lockups (:func:`lockups`) and the
+    warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings = blocked_tasks(prog, unwinder)
     chains = wait_graph(tasks)
     text, frames = signature(tasks, chains)
+    try:
+        stuck = lockups(dump_log_records(prog), prog, unwinder)
+    except PycoreError as error:
+        stuck = []
+        warnings.append(f"the log's lockup reports could not be read: {error}")
     panic = sched.panic_task(prog)
     return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
                          "check_interval_secs": settings.check_interval_secs},
             "panic_task": _task_ref(panic) if panic is not None else None,
-            "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "warnings": warnings}
+            "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "lockups": stuck,
+            "warnings": warnings}
 
 
 def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Tuple[Optional[str], List[str]]:

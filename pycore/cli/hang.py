@@ -1,6 +1,6 @@
 """``pycore hang DUMP``: the tasks blocked in D state or on sleeping locks, what each waits for and
-who holds it, the wait-for chains to their root blockers (deadlock cycles named), and khungtaskd's
-settings (pycore.analysis.hang)."""
+who holds it, the wait-for chains to their root blockers (deadlock cycles named), the CPUs the log's
+lockup reports name, and khungtaskd's settings (pycore.analysis.hang)."""
 import argparse
 from typing import Any, Dict, List
 
@@ -46,6 +46,21 @@ def _object_line(entry: Dict[str, Any]) -> str:
     return f"{obj['object']} {obj['address']:x} {obj['member']}"
 
 
+def _lockup_lines(lockups: List[Dict[str, Any]], lines: List[str]) -> None:
+    for lockup in lockups:
+        where = f"CPU {lockup['cpu']}" if lockup["cpu"] is not None else "a CPU"
+        lines.append(f"LOCKUP: {lockup['title']} ({where}, {lockup['reports']} report"
+                     f"{'s' if lockup['reports'] != 1 else ''}" + (f", task {lockup['task']}" if lockup["task"] else "")
+                     + ")")
+        if lockup["dump_task"] is not None:
+            task = lockup["dump_task"]
+            lines.append(f"        at the dump: {task['comm']} (pid {task['pid']}, task {task['task']:x})")
+        if lockup["repeating_frames"]:
+            lines.append("        still looping in: " + " < ".join(lockup["repeating_frames"]))
+        elif lockup["log_frames"]:
+            lines.append("        reported in: " + " < ".join(lockup["log_frames"]))
+
+
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     settings = result["settings"]
     lines: List[str] = []
@@ -55,6 +70,7 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     panic = result["panic_task"]
     if panic is not None:
         lines.append(f"PANIC TASK: {panic['comm']} (pid {panic['pid']})")
+    _lockup_lines(result["lockups"], lines)
     if not result["tasks"]:
         lines.append("no task is blocked")
         return "\n".join(lines)
