@@ -12,8 +12,8 @@ import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
-from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Type, TypeKind, TypeNotFoundError, float_type, int_type,
-                          pointer_type, typedef_type)
+from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, MemberAccess, Type, TypeKind, TypeNotFoundError,
+                          float_type, int_type, pointer_type, typedef_type)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .program import Program
@@ -1123,16 +1123,24 @@ def list_for_each(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
     A ring that never comes back to ``head`` (corruption) raises ListCorruptError
     once the cycle is seen (Brent's method), instead of looping forever.
     """
+    prog, node_type, addresses = _list_walk(head, limit)
+    for address in addresses:
+        yield _value_object(prog, node_type, address)
+
+
+def _list_walk(head: Object, limit: int) -> Tuple["Program", Type, Iterator[int]]:
+    """The program, the ``struct list_head *`` type and the address of each node of the list at
+    ``head``: each step reads the next pointer straight from memory, no Objects in between."""
     if head.type_.resolved().kind is TypeKind.POINTER:
         head = head.dereference_()
+    node = head.next
+    return head.prog_, node.type_, _list_addresses(head, int(node), node.type_.member_access("next"), limit)
+
+
+def _list_addresses(head: Object, address: int, step: MemberAccess, limit: int) -> Iterator[int]:
     prog = head.prog_
     first = head.address_
-    node = head.next
-    node_type = node.type_
-    # Each step reads the next pointer straight from memory: one read, no Objects in between.
-    step = node_type.member_access("next")
     size, signed = step.type.int_layout or (8, False)
-    address = int(node)
     seen = 0
     mark, power = None, 1
     while True:
@@ -1147,7 +1155,7 @@ def list_for_each(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
             mark, power = address, power * 2
         if seen > limit:
             raise ListCorruptError(f"list at {_hex(first)} has more than {limit} entries")
-        yield _value_object(prog, node_type, address)
+        yield address
         address = int.from_bytes(prog.read(address + step.offset, size), "little", signed=signed)
 
 
@@ -1161,8 +1169,9 @@ def list_for_each_entry(type: TypeArg, head: Object, member: str) -> Iterator[Ob
     outer = prog.type(type)
     offset = outer.offsetof(member)
     entry_type = pointer_type(outer)
-    for node in list_for_each(head):
-        yield _value_object(prog, entry_type, (node._value - offset) & _MASK64)
+    _, _, addresses = _list_walk(head, 1 << 24)
+    for address in addresses:
+        yield _value_object(prog, entry_type, (address - offset) & _MASK64)
 
 
 def list_empty(head: Object) -> bool:
