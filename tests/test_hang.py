@@ -151,6 +151,14 @@ def test_an_abba_cycle_is_a_deadlock_and_wins_the_signature():
     assert hang.signature(tasks, chains)[0] == "deadlock in __mutex_lock"
 
 
+def test_a_reader_owned_rwsem_is_a_root_the_kernel_cannot_name():
+    waiter = blocked(1, "rw_semaphore", function="down_write", caller="do_truncate")
+    waiter["lock_details"] = {"writer_locked": False, "readers": 2, "reader_owned": True, "last_reader": 0x9000}
+    (chain,) = hang.wait_graph([waiter])
+    assert chain["explanation"].endswith("held for reading by 2 tasks, whom the kernel does not list (the last to "
+                                         "take it was task 0x9000).")
+
+
 def test_a_cycle_nobody_else_waits_on_is_still_found():
     chains = hang.wait_graph([blocked(1, "mutex", owner=2), blocked(2, "mutex", owner=1)])
     assert [(sorted(c["tasks"]), sorted(c["cycle"])) for c in chains] == [([1, 2], [1, 2])]

@@ -215,6 +215,12 @@ def _root_reason(entry: Dict[str, Any]) -> str:
                     f"thawed")
     if owner is not None:
         return f"held by {_who(owner)}, which is {owner['state']} and not waiting for a lock: it has not released it"
+    details = entry["lock_details"]
+    if details.get("reader_owned") and details.get("readers"):
+        return (f"held for reading by {details['readers']} task{'s' if details['readers'] != 1 else ''}, whom the "
+                f"kernel does not list (the last to take it was task {details.get('last_reader', 0):#x})")
+    if obj and obj["object"] == "super_block" and obj.get("call") and entry["wait"]["write"]:
+        return "which waits for the filesystem's writers to finish (a freeze in progress)"
     if entry["wait"]["kind"] in ("completion", "rcu", "io", "folio", "bit", "sleep"):
         return "which has not come"
     if entry["wait"]["lock"] is None:

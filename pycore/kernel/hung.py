@@ -252,6 +252,12 @@ def task_wait(prog, task: Object, unwinder: Optional[Unwinder] = None) -> Wait:
         wait.problems.append(f"the waiter record could not be read: {error}")
         return wait
     wait.queue, wait.lock = queue, lock
+    if lock is None and kind == "percpu_rw_semaphore" and write:
+        # percpu_down_write waits for the readers in the semaphore's rcuwait: no record on the
+        # stack, but the semaphore names the task.
+        wait.lock = _freeze_writer_lock(prog, int(task))
+        if wait.lock is not None:
+            return wait
     if wake is not None:
         hit = prog.symbols.lookup(wake)
         wait.wake_function = hit[0].name if hit else None
@@ -297,6 +303,17 @@ def super_block_of_writers(prog, address: int) -> Optional[Tuple[Object, int]]:
         count = len(SB_FREEZE_CALLS)
         if first <= address < first + count * sem_size and (address - first) % sem_size == 0:
             return sb, (address - first) // sem_size + 1
+    return None
+
+
+def _freeze_writer_lock(prog, task: int) -> Optional[int]:
+    """The superblock freeze semaphore whose rcuwait ``writer`` is ``task`` (freeze_super waiting
+    for the filesystem's writers to drain), else None."""
+    for sb in for_each_super_block(prog):
+        for level in range(len(SB_FREEZE_CALLS)):
+            sem = sb.s_writers.rw_sem[level]
+            if int(sem.writer.task) == task:
+                return int(sem.address_of_())
     return None
 
 
