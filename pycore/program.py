@@ -16,7 +16,9 @@ from .symbol import Symbol
 from .types.model import Type, TypeKind
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .dump.vmcoreinfo import VmcoreInfo
     from .symbols.table import SymbolTable
+    from .types.model import TypeIndex
 
 class HelperCache(dict):
     """What the kernel helpers work out once per dump, under the keys declared here; and, as
@@ -211,11 +213,11 @@ class Program:
         self._symbols_error = None
 
     @property
-    def types(self):
+    def types(self) -> "TypeIndex":
         """The type index: DWARF, vmlinux BTF or the dump's own BTF."""
         if self._types is None:
             try:
-                symbols = self.symbols
+                symbols: "Optional[SymbolTable]" = self.symbols.table
             except PycoreError:
                 symbols = None  # load_types then says the dump's BTF cannot be located
             self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read,
@@ -223,7 +225,7 @@ class Program:
         return self._types
 
     @types.setter
-    def types(self, index) -> None:
+    def types(self, index: "TypeIndex") -> None:
         self._types = index
 
     def locate_direct_map(self) -> None:
@@ -419,7 +421,8 @@ class Program:
         return self.arch.translate(address)
 
     @property
-    def vmcoreinfo(self):
+    def vmcoreinfo(self) -> "Optional[VmcoreInfo]":
+        """The dump's VMCOREINFO note, None when the dump has none."""
         return self.dump.vmcoreinfo
 
     def info(self) -> Dict[str, Any]:
