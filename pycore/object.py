@@ -890,7 +890,12 @@ class _Formatter:
 
     def value(self, obj: Object, indent: int, column: int) -> str:
         """The value of ``obj`` (without its type name), starting at ``column`` of a line indented
-        ``indent`` tabs; compound values read once, as a snapshot."""
+        ``indent`` tabs; compound values read once, as a snapshot.  ``indent`` counts the structs and
+        arrays around the value, so a type that contains itself (damaged debug info) ends in
+        FormatError, not RecursionError."""
+        if indent > MAX_NESTING:
+            raise FormatError(f"{obj.type_.type_name()} is nested more than {MAX_NESTING} levels deep: "
+                              "a type that contains itself", field="member")
         t = obj.type_.resolved()
         kind = t.kind
         options = self.options

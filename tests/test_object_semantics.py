@@ -5,9 +5,9 @@ import operator
 
 import pytest
 
-from pycore.errors import MissingMemberError, ObjectTypeError
+from pycore.errors import FormatError, MissingMemberError, ObjectTypeError
 from pycore.object import NULL, Object, offsetof, sizeof
-from pycore.types.model import float_type, int_type
+from pycore.types.model import Member, float_type, int_type, struct_type
 
 from test_object import memory, prog  # noqa: F401  (fixtures: the synthetic dump and its program)
 
@@ -156,6 +156,14 @@ def test_values_given_as_dicts_and_lists_encode_like_c_initializers(cprog):
     head = Object(cprog, "struct list_head", {"next": 0x10})
     assert head.value_() == {"next": 0x10, "prev": 0}
     assert head.format_(implicit_members=False) == "(struct list_head){\n\t.next = (struct list_head *)0x10,\n}"
+
+
+def test_format_of_a_type_that_contains_itself_is_a_format_error(cprog, memory):
+    _, head, _, _ = memory
+    loop = struct_type("loop", 8, lambda: [Member("inner", loop)])  # damaged debug info
+    with pytest.raises(FormatError) as error:
+        Object(cprog, loop, address=head).format_()
+    assert error.value.field == "member"
 
 
 # -- against drgn 0.3.0 on the corpus ---------------------------------------------------
