@@ -296,3 +296,24 @@ def test_every_dump_of_the_case_tells_the_same_hang(case, mode):
     reports = [hang_report(case, mode, dump["name"]) for dump in case.dumps() if dump["format"] != "flattened"]
     assert len(reports) >= 2
     assert all(r["chains"] == reports[0]["chains"] for r in reports)
+
+
+@pytest.mark.parametrize("case,mode", params(hung_only=True))
+def test_the_locks_list_their_waiters_and_the_freeze_blocks_readers(case, mode):
+    from pycore.program import open as open_program
+
+    guest = {comm: pid for pid, (comm, _) in guest_blocked(case).items()}
+    ps = crash_ps(case)
+    report = hang_report(case, mode)
+    tasks = {e["pid"]: e for e in report["tasks"]}
+    prog = open_program(case.path(case.reference_dump), vmlinux=case.vmlinux if mode == "vmlinux" else None)
+    try:
+        mutex = Object(prog, prog.type("struct mutex *"), tasks[guest["poswriter"]]["wait"]["lock"])
+        assert [w.task for w in locking.mutex_waiters(mutex)] == [ps[guest["poswriter"]][0]]
+        assert locking.mutex_owner(mutex) == ps[guest["frozenwriter"]][0]
+        sem = Object(prog, prog.type("struct percpu_rw_semaphore *"), tasks[guest["frozenwriter"]]["wait"]["lock"])
+        assert locking.percpu_rwsem_blocked(sem) and locking.percpu_rwsem_writer(sem) == 0
+        assert [(w.task, w.write, w.wake_function) for w in locking.percpu_rwsem_waiters(sem)] == \
+            [(ps[guest["frozenwriter"]][0], False, "percpu_rwsem_wake_function")]
+    finally:
+        prog.close()

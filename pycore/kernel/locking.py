@@ -9,7 +9,7 @@ from ..object import Object, list_for_each
 
 __all__ = ["MUTEX_FLAGS", "RWSEM_OWNER_FLAGS_MASK", "RWSEM_READER_OWNED", "RWSEM_WRITER_LOCKED",
            "RWSEM_READER_SHIFT", "Waiter", "RwsemState", "mutex_owner", "mutex_waiters", "rwsem_state",
-           "rwsem_waiters", "percpu_rwsem_blocked", "percpu_rwsem_writer", "percpu_rwsem_waiters",
+           "rwsem_waiters", "percpu_rwsem_blocked", "percpu_rwsem_writer", "percpu_rwsem_waiters", "wq_flag_custom",
            "semaphore_waiters", "completion_waiters", "wait_queue_waiters"]
 
 # mutex.owner's low bits (4.10+, kernel/locking/mutex.c): WAITERS, HANDOFF, PICKUP; the rest is the task.
@@ -26,9 +26,11 @@ RWSEM_READER_SHIFT = 8
 # rwsem_waiter.type (enum rwsem_waiter_type).
 RWSEM_WAITING_FOR_WRITE = 0
 # wait_queue_entry.flags: an exclusive waiter; CUSTOM marks percpu_rw_semaphore's readers (5.8+,
-# where every waiter is exclusive).
+# where every waiter is exclusive).  CUSTOM moved from 0x08 to 0x04 when 6.4 removed the wait
+# queue bookmarks (WQ_FLAG_BOOKMARK, 0x04, and __wake_up_locked_key_bookmark with it).
 WQ_FLAG_EXCLUSIVE = 0x01
 WQ_FLAG_CUSTOM = 0x04
+WQ_FLAG_CUSTOM_WITH_BOOKMARKS = 0x08
 
 _MASK64 = (1 << 64) - 1
 
@@ -129,10 +131,21 @@ def wait_queue_waiters(head: Object) -> List[Waiter]:
     return found
 
 
+def wq_flag_custom(prog) -> int:
+    """WQ_FLAG_CUSTOM of the dump's kernel: 0x08 while it has wait queue bookmarks (before 6.4),
+    0x04 after."""
+    try:
+        prog.symbols.by_name("__wake_up_locked_key_bookmark")
+    except LookupError:
+        return WQ_FLAG_CUSTOM
+    return WQ_FLAG_CUSTOM_WITH_BOOKMARKS
+
+
 def percpu_rwsem_waiters(sem: Object) -> List[Waiter]:
     """The tasks queued on ``sem`` (its ``waiters`` wait queue, 5.8+) behind a writer: readers
-    (WQ_FLAG_CUSTOM) and writers."""
-    return [Waiter(w.task, write=not w.flags & WQ_FLAG_CUSTOM, wake_function=w.wake_function, flags=w.flags)
+    (WQ_FLAG_CUSTOM, :func:`wq_flag_custom`) and writers."""
+    custom = wq_flag_custom(sem.prog_)
+    return [Waiter(w.task, write=not w.flags & custom, wake_function=w.wake_function, flags=w.flags)
             for w in wait_queue_waiters(sem.waiters)]
 
 
