@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from pycore import native
-from pycore.cli import info as info_command, main
+from pycore.cli import main
 from pycore.cli.common import describe_build
 from pycore.cli.output import TerminalProgress
 
@@ -89,16 +89,6 @@ def test_ctrl_c_exits_130_with_one_line_and_no_traceback():
         process.kill()
     assert process.returncode == 130
     assert err == "pycore shell: interrupted\n"
-
-
-def test_ctrl_c_under_json_is_a_json_error(monkeypatch, capsys):
-    def interrupted(args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(info_command, "run", interrupted)
-    status, out, err = run(capsys, ["info", "any-vmcore", "--json"])
-    assert status == 130 and out == ""
-    assert json.loads(err) == {"error": "interrupted", "command": "info"}
 
 
 @needs_sample
