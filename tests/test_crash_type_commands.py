@@ -1,9 +1,9 @@
-"""crash's type and data commands (p, whatis, struct, union, list) against crash 9.0.2's own answers on
-the same dumps: the corpus recordings (testdata/corpus/reference.py FULL_COMMANDS) and the answers to
-further options in crash_type_answers.json (asked of crash 9.0.2 at its prompt on each case's reference
-dump, in that order, in one session).  Each answer is compared whole, byte for byte, with the vmlinux
-and without it; ``p`` runs as the crash prompt runs it, one value history per session, so that ``$N``
-counts as crash's did.  The differences, each checked here:
+"""crash's type and data commands (p, whatis, struct, union, list, tree) against crash 9.0.2's own
+answers on the same dumps: the corpus recordings (testdata/corpus/reference.py FULL_COMMANDS) and the
+answers to further options in crash_type_answers.json (asked of crash 9.0.2 at its prompt on each
+case's reference dump, in a few sessions, each run here as one, in its order).  Each answer is compared
+whole, byte for byte, with the vmlinux and without it; ``p`` runs as the crash prompt runs it, one value
+history per session, so that ``$N`` counts as crash's did.  The differences, each checked here:
 
 - the corpus's ``p/x init_task.flags`` is crash's own failure (crash hands ``p/x ... > FILE`` to gdb
   whole); its answer at the prompt is in crash_type_answers.json.
@@ -18,6 +18,8 @@ counts as crash's did.  The differences, each checked here:
 - ``tree -t radix`` where the radix tree is an XArray (4.20+): crash 9.0.2 refuses on 5.10 ("radix
   trees do not exist or have changed their format"); pycore walks it as the XArray it is, and gives
   crash's ``-t xarray`` answer.
+- 5.10 without the vmlinux: its BTF describes no per-CPU variable and pycore's table of globals has
+  no ``irq_stat``: ``p irq_stat`` is a MissingDebugInfoError saying what would tell its type.
 - without the vmlinux: an array whose length only DWARF knows (``__per_cpu_offset``, ``node_states``;
   BTF has no variables) prints as its address, as gdb prints an array of unknown length; and kallsyms
   has no sizes, so the linker label ``init_stack`` names the stack's first address, which gdb leaves
@@ -33,6 +35,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 import pycore
+from pycore.errors import PycoreError
 from pycore.cli import dump_command
 from pycore.cli.command import make_parser
 
@@ -79,7 +82,11 @@ def run_session(case, vmlinux: bool, commands: Tuple[str, ...]) -> Dict[str, Tup
             args = make_parser(found).parse_args(words)
             args.value_history = history
             out, err = io.StringIO(), io.StringIO()
-            status = found.run(prog, args, out, err)
+            try:
+                status = found.run(prog, args, out, err)
+            except PycoreError as error:  # what the prompt reports as "CMD: error"
+                status = 1
+                err.write(f"{name}: {error}\n")
             results[command] = (status, out.getvalue(), err.getvalue())
     return results
 
@@ -94,7 +101,7 @@ def compared(case, command: str, crash_text: str, vmlinux: bool, ours: str) -> O
     """(crash's answer, pycore's) made comparable by the differences the module docstring lists;
     None where pycore's answer is a different rendering this function checks itself."""
     if crash_text.startswith("tree: radix trees do not exist"):
-        crash_text = ANSWERS[case.name]["answers"][command.replace("-t radix", "-t xarray")]
+        crash_text = answer(case.name, command.replace("-t radix", "-t xarray"))[1]
     expected = crash_text if crash_text.endswith("\n") else crash_text + "\n"
     expected = expected.replace("[0];", "[];")
     if "--no_modules" in case.manifest.get("crash_options", []):
@@ -112,6 +119,9 @@ def compared(case, command: str, crash_text: str, vmlinux: bool, ours: str) -> O
 
 def check(case, command: str, crash_text: str, vmlinux: bool, result: Tuple[int, str, str]) -> None:
     status, ours, errors = result
+    if not vmlinux and case.name.startswith("5.10") and command.endswith(" irq_stat"):
+        assert status == 1 and "the type of 'irq_stat' (at 0x" in errors and "is not known" in errors, errors
+        return
     assert (status, errors) == (0, ""), errors
     if vmlinux and case.name.startswith("5.10") and "linux_banner" in command:
         assert "linux_banner[192]" in ours or '"Linux version' in ours
@@ -165,6 +175,14 @@ def test_standalone_command_line_prints_the_recorded_answer():
     pytest.skip("no corpus case with crash's p jiffies recorded")
 
 
+def answer(case_name: str, command: str) -> Tuple[Tuple[str, ...], str]:
+    """The crash session (its commands, in order) that answered ``command``, and the answer."""
+    for recorded in ANSWERS[case_name]["sessions"]:
+        if command in recorded:
+            return tuple(recorded), recorded[command]
+    raise KeyError(command)
+
+
 def answers():
     params = []
     for case in cases():
@@ -172,17 +190,17 @@ def answers():
         if recorded is None or not os.path.exists(case.path(case.reference_dump)):
             continue
         dump = next(d for d in case.manifest["dumps"] if d["name"] == case.reference_dump)
-        for command in recorded["answers"]:
+        marks = [] if dump.get("sha256") == recorded["sha256"] else [pytest.mark.skip(
+            reason="the corpus dump changed since crash's answers were recorded")]
+        for command in (command for commands in recorded["sessions"] for command in commands):
             for mode in ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else []):
-                marks = [] if dump.get("sha256") == recorded["sha256"] else [pytest.mark.skip(
-                    reason="the corpus dump changed since crash's answers were recorded")]
                 params.append(pytest.param(case, command, mode, marks=marks, id=f"{case.name}/{command}/{mode}"))
     return params
 
 
 @pytest.mark.parametrize("case,command,mode", answers())
 def test_answer_to_further_options_is_crash_answer(case, command, mode):
-    """crash's answers to the options beyond the corpus recordings, in one prompt session."""
-    recorded = ANSWERS[case.name]["answers"]
-    results = session(case.name, mode == "vmlinux", tuple(recorded))
-    check(case, command, recorded[command], mode == "vmlinux", results[command])
+    """crash's answers to the options beyond the corpus recordings, each session run as crash ran it."""
+    commands, crash_text = answer(case.name, command)
+    results = session(case.name, mode == "vmlinux", commands)
+    check(case, command, crash_text, mode == "vmlinux", results[command])

@@ -85,10 +85,10 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
                          + [f"  [{cpu}]: {address:x}" for cpu, address in enumerate(data["per_cpu"])])
     text = format_value(data["value"], data["format"], data["radix"], top=True)
     line = f"${data['number']} = "
-    if data["symbol"] is None:
+    if data["symbol"] is None or data["format"] is not None:
         return line + text
-    # crash puts "NAME = " before gdb's answer for a bare symbol, and starts an aggregate that
-    # gdb writes on one line (an array, a function) on the next line, one column in.
+    # crash puts "NAME = " before gdb's answer for a bare symbol (not after p/FMT), and starts an
+    # aggregate that gdb writes on one line (an array, a function) on the next line, one column in.
     if text.startswith("{") and text.split("\n", 1)[0] != "{":
         text = "\n " + text
     return f"{data['symbol']} = {line}{text}"

@@ -160,8 +160,7 @@ def render_for(keyword: str):
             return "\n".join(lines)
         type_name = data["type"]
         blocks = ["\n".join(object_lines(entry, type_name, args.radix or 10)) for entry in data["objects"]]
-        separator = "\n\n" if not data["members"] else "\n"
-        return separator.join(blocks)
+        return "\n\n".join(blocks)
     return render
 
 
