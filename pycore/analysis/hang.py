@@ -45,6 +45,8 @@ def _lock_owner(prog, kind: str, lock: int) -> Tuple[int, Dict[str, Any]]:
     if kind == "percpu_rw_semaphore":
         sem = Object(prog, prog.type("struct percpu_rw_semaphore *"), lock)
         return locking.percpu_rwsem_writer(sem), {"write_blocked": locking.percpu_rwsem_blocked(sem)}
+    if kind == "semaphore":
+        return locking.semaphore_last_holder(Object(prog, prog.type("struct semaphore *"), lock)), {}
     return 0, {}
 
 

@@ -10,7 +10,7 @@ from ..errors import PycoreError
 from ..object import Object, list_for_each_entry
 from . import fs, sched
 from .stack import reliable_trace
-from .unwind import StackBuffer, Unwinder
+from .unwind import KERNEL_SPACE, StackBuffer, Unwinder
 from .variables import read_kernel_variable
 
 __all__ = ["Wait", "HungTaskSettings", "SB_FREEZE_LEVELS", "BLOCKING_FUNCTIONS", "blocking_function",
@@ -182,6 +182,15 @@ class _Stack:
         base = self.word(task + self.stack_offset)
         return bool(base) and base <= node < base + self.buffer.top - self.buffer.base
 
+    def ring(self, node: int) -> List[int]:
+        """The nodes of the list ring through ``node``, ``node`` first."""
+        nodes = [node]
+        current = self.word(node)
+        while current and current != node and len(nodes) < _WAIT_LIST_LIMIT:
+            nodes.append(current)
+            current = self.word(current)
+        return nodes
+
     def head_of(self, node: int, is_waiter) -> Optional[int]:
         """The one node of the ring through ``node`` that is no waiter record: the list head."""
         current = self.word(node)
@@ -192,6 +201,22 @@ class _Stack:
                 return current
             current = self.word(current)
         return None
+
+
+def _lock_pointing_at(stack: _Stack, first_offset: int, ring: List[int], list_offset: int) -> Optional[int]:
+    """7.x locks keep no list head, only ``first_waiter``: the lock is a pointer the stack still
+    holds (an argument or callee-saved register the lock code spilled) whose ``first_waiter``
+    is one of the waiters of the ring."""
+    waiters = {node - list_offset for node in ring}
+    seen = set()
+    for address in range(stack.sp & ~7, stack.buffer.top, 8):
+        value = stack.buffer.word(address)
+        if value < KERNEL_SPACE or value in seen:
+            continue
+        seen.add(value)
+        if stack.word(value + first_offset) in waiters:
+            return value
+    return None
 
 
 def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int], Optional[int]]:
@@ -221,6 +246,12 @@ def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int]
             else:
                 def is_waiter(n: int, offset: int = task_offset - list_offset) -> bool:
                     return stack.on_own_stack(n, offset)
+            if prog.type(lock_type).has_member("first_waiter"):
+                lock = _lock_pointing_at(stack, prog.type(lock_type).offsetof("first_waiter"),
+                                         stack.ring(node), list_offset)
+                if lock is not None:
+                    return None, lock, wake
+                continue
             head = stack.head_of(node, is_waiter)
             if head is None:
                 continue

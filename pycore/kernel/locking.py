@@ -1,6 +1,7 @@
 """Sleeping locks and wait queues (kernel/locking/, kernel/sched/wait.c, completion.c): who holds a
 mutex or rw_semaphore where the kernel records it, whether a percpu_rw_semaphore is write-blocked,
-and the tasks queued on each, on kernels 5.10 to 7.2 (owner flag bits as 4.10+ and 5.3+ lay them out).
+and the tasks queued on each, on kernels 5.10 to 7.2 (owner flag bits as 4.10+ and 5.3+ lay them out;
+wait lists headed by the lock until 7.x, by its ``first_waiter`` since).
 """
 from dataclasses import dataclass
 from typing import List, Optional
@@ -9,8 +10,9 @@ from ..object import Object, list_for_each
 
 __all__ = ["MUTEX_FLAGS", "RWSEM_OWNER_FLAGS_MASK", "RWSEM_READER_OWNED", "RWSEM_WRITER_LOCKED",
            "RWSEM_READER_SHIFT", "Waiter", "RwsemState", "mutex_owner", "mutex_waiters", "rwsem_state",
-           "rwsem_waiters", "percpu_rwsem_blocked", "percpu_rwsem_writer", "percpu_rwsem_waiters", "wq_flag_custom",
-           "semaphore_waiters", "completion_waiters", "wait_queue_waiters"]
+           "rwsem_waiters", "semaphore_waiters", "semaphore_last_holder", "percpu_rwsem_blocked",
+           "percpu_rwsem_writer", "percpu_rwsem_waiters", "wq_flag_custom", "completion_waiters",
+           "wait_queue_waiters"]
 
 # mutex.owner's low bits (4.10+, kernel/locking/mutex.c): WAITERS, HANDOFF, PICKUP; the rest is the task.
 MUTEX_FLAGS = 0x07
@@ -75,6 +77,18 @@ def _waiter_tasks(head: Object, waiter_type: str, member: str = "list") -> List[
     return [Object(prog, pointer, int(node) - offset).dereference_() for node in list_for_each(head)]
 
 
+def _lock_waiters(lock: Object, waiter_type: str) -> List[Object]:
+    """The waiter structs queued on a mutex, rw_semaphore or semaphore, first first: up to 7.x on
+    the lock's ``wait_list``; since then the waiters form a ring of their own ``list`` members and
+    the lock points at the first (``first_waiter``)."""
+    if not lock.type_.resolved().has_member("first_waiter"):
+        return _waiter_tasks(lock.wait_list.address_of_(), waiter_type)
+    first = lock.first_waiter
+    if not int(first):
+        return []
+    return [first.dereference_()] + _waiter_tasks(first.list.address_of_(), waiter_type)
+
+
 def mutex_owner(mutex: Object) -> int:
     """The address of the task holding ``mutex`` (a ``struct mutex``), 0 when it is free: the
     owner word less its flag bits (4.10+ keeps the owner in ``atomic_long_t owner``; before, a
@@ -83,9 +97,9 @@ def mutex_owner(mutex: Object) -> int:
 
 
 def mutex_waiters(mutex: Object) -> List[Waiter]:
-    """The tasks waiting for ``mutex``, first to be woken first (its ``wait_list`` of
-    ``struct mutex_waiter``)."""
-    return [Waiter(int(w.task)) for w in _waiter_tasks(mutex.wait_list.address_of_(), "struct mutex_waiter")]
+    """The tasks waiting for ``mutex``, first to be woken first (its ``struct mutex_waiter``s,
+    :func:`_lock_waiters`)."""
+    return [Waiter(int(w.task)) for w in _lock_waiters(mutex, "struct mutex_waiter")]
 
 
 def rwsem_state(sem: Object) -> RwsemState:
@@ -99,10 +113,10 @@ def rwsem_state(sem: Object) -> RwsemState:
 
 
 def rwsem_waiters(sem: Object) -> List[Waiter]:
-    """The tasks waiting for ``sem`` (``struct rwsem_waiter`` on ``wait_list``), each with whether
-    it waits to write."""
+    """The tasks waiting for ``sem`` (its ``struct rwsem_waiter``s, :func:`_lock_waiters`), each
+    with whether it waits to write."""
     return [Waiter(int(w.task), write=int(w.type) == RWSEM_WAITING_FOR_WRITE)
-            for w in _waiter_tasks(sem.wait_list.address_of_(), "struct rwsem_waiter")]
+            for w in _lock_waiters(sem, "struct rwsem_waiter")]
 
 
 def percpu_rwsem_blocked(sem: Object) -> bool:
@@ -150,9 +164,14 @@ def percpu_rwsem_waiters(sem: Object) -> List[Waiter]:
 
 
 def semaphore_waiters(sem: Object) -> List[Waiter]:
-    """The tasks in down() on ``sem`` (``struct semaphore_waiter`` on ``wait_list``); a semaphore
-    records no owner."""
-    return [Waiter(int(w.task)) for w in _waiter_tasks(sem.wait_list.address_of_(), "struct semaphore_waiter")]
+    """The tasks in down() on ``sem`` (its ``struct semaphore_waiter``s, :func:`_lock_waiters`)."""
+    return [Waiter(int(w.task)) for w in _lock_waiters(sem, "struct semaphore_waiter")]
+
+
+def semaphore_last_holder(sem: Object) -> int:
+    """The task that last took ``sem`` (``last_holder``, CONFIG_DETECT_HUNG_TASK_BLOCKER, 6.16+;
+    cleared when it is released), 0 when the kernel keeps none: a semaphore has no owner field."""
+    return int(sem.last_holder) if sem.type_.resolved().has_member("last_holder") else 0
 
 
 def completion_waiters(done: Object) -> List[Waiter]:
