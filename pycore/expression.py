@@ -6,7 +6,7 @@ A small subset of gdb's C: symbols, integer literals, ``.member``, ``->member``,
 does), parentheses.  Any kernel version: everything is asked of the Program's symbols and types.
 """
 import re
-from typing import List, NamedTuple, Optional, Tuple, Union
+from typing import List, NamedTuple, Optional, Tuple
 
 from .errors import MissingDebugInfoError, PycoreError
 from .object import Object, cast
@@ -29,8 +29,14 @@ _TOKEN = re.compile(r"\s*(?:(?P<number>0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(?P<name>[A
                     r"|(?P<op>->|[-+*&.\[\]()]))")
 
 
+# crash's expressions are a few tokens long; the bound keeps the recursive descent (four calls a
+# parenthesis) far from Python's recursion limit whatever is typed.
+MAX_TOKENS = 200
+
+
 def tokenize(text: str) -> List[Token]:
-    """The tokens of ``text``; ExpressionError at the first character that is none."""
+    """The tokens of ``text``; ExpressionError at the first character that is none, or past
+    :data:`MAX_TOKENS`."""
     tokens = []
     position = 0
     text = text.rstrip()
@@ -40,6 +46,8 @@ def tokenize(text: str) -> List[Token]:
             raise ExpressionError(f"cannot parse {text!r} at {text[position:].strip()!r}")
         kind = match.lastgroup or "op"
         tokens.append(Token(kind, match.group(kind), match.start(kind)))
+        if len(tokens) > MAX_TOKENS:
+            raise ExpressionError(f"expression longer than {MAX_TOKENS} tokens")
         position = match.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
@@ -112,9 +120,6 @@ class _Parser:
         inner = self.tokens[self.index + 1:end]
         if not inner or inner[0].kind != "name":
             return None
-        if any(t.kind == "number" or t.text in ("&", ".", "->", "+", "-") for t in inner):
-            if not any(t.text == "[" for t in inner):
-                return None
         spelling = self.text[inner[0].position:inner[-1].position + len(inner[-1].text)]
         if not self.is_type(spelling):
             return None
@@ -305,13 +310,4 @@ def _arithmetic(prog, op: str, left: Object, right: Object) -> Object:
     return cast(result_type, Object(prog, prog.type("long long"), int(left) + sign * int(right)))
 
 
-def type_of(prog, text: str) -> Union[Type, Object]:
-    """What ``whatis``/``ptype`` describe for ``text``: the type it spells when it is a type
-    name, else the value the expression evaluates to (whose ``type_`` is asked)."""
-    if _type_known(prog, text):
-        return prog.type(text)
-    return evaluate(prog, text).value
-
-
-__all__ = ["ExpressionError", "Evaluated", "evaluate", "parse", "tokenize", "symbol_object", "function_prototype",
-           "type_of"]
+__all__ = ["ExpressionError", "Evaluated", "evaluate", "parse", "tokenize", "symbol_object", "function_prototype"]

@@ -222,3 +222,9 @@ def test_an_unreadable_object_is_the_commands_error(prog):
     struct_command = STRUCT_COMMANDS[0]
     result = struct_command.collect(prog, make_parser(struct_command).parse_args(["list_head", "10"]))
     assert result.error == "invalid kernel virtual address: 0x10" and result.data["objects"] == []
+
+
+def test_a_deeply_nested_expression_is_refused_not_a_recursion_error():
+    with pytest.raises(ExpressionError, match="longer than"):
+        parse("(" * 5000 + "x" + ")" * 5000)
+    assert parse("((x))") == ("symbol", "x")

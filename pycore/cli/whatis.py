@@ -7,7 +7,7 @@ import argparse
 from typing import Any, Dict, List
 
 from ..errors import MissingDebugInfoError
-from ..expression import ExpressionError, evaluate, function_prototype
+from ..expression import evaluate, function_prototype
 from ..program import Program
 from ..types.cdecl import declaration, function_declaration
 from ..types.model import Type, TypeKind, TypeNotFoundError
@@ -86,5 +86,3 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
 
 COMMAND = DumpCommand("whatis", add_arguments=add_arguments, collect=collect, render=render,
                       description="The declaration of a symbol, the layout of a type, or the type of an expression.")
-
-__all__ = ["COMMAND", "type_lines", "symbol_declaration", "ExpressionError"]
