@@ -228,3 +228,8 @@ def test_a_deeply_nested_expression_is_refused_not_a_recursion_error():
     with pytest.raises(ExpressionError, match="longer than"):
         parse("(" * 5000 + "x" + ")" * 5000)
     assert parse("((x))") == ("symbol", "x")
+
+
+def test_floats_print_with_the_digits_gdb_uses():
+    assert format_value({"kind": "float", "value": 0.1, "size": 8}) == "0.10000000000000001"
+    assert format_value({"kind": "float", "value": 1.5, "size": 4}) == "1.5"

@@ -157,7 +157,7 @@ def _scalar(prog, t: Type, value: Any, symbolize: Symbolizer) -> Node:
     if kind is TypeKind.BOOL:
         return {"kind": "bool", "value": bool(value)}
     if kind is TypeKind.FLOAT:
-        return {"kind": "float", "value": value}
+        return {"kind": "float", "value": value, "size": resolved.size}
     if kind is TypeKind.ENUM:
         return {"kind": "enum", "value": value, "size": resolved.size, "name": enum_name(resolved, value)}
     return {"kind": "int", "value": value, "size": resolved.size, "char": is_char(t)}
@@ -272,8 +272,8 @@ def format_value(node: Node, fmt: Optional[str] = None, radix: int = 10, level: 
         return text
     if kind == "bool":
         return _integer(int(node["value"]), 1, fmt_scalar) if fmt_scalar else ("true" if node["value"] else "false")
-    if kind == "float":
-        return repr(node["value"])
+    if kind == "float":  # gdb's %g with the digits that round-trip the type (float 9, double 17)
+        return f"{node['value']:.{9 if node['size'] == 4 else 17}g}"
     if kind == "enum":  # the output radix leaves enumerators by name (gdb's generic_val_print_enum)
         if fmt or node["name"] is None:
             return _integer(node["value"], node["size"], fmt)
