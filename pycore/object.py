@@ -31,8 +31,12 @@ class Object:
 
     __slots__ = ("prog_", "type_", "address_", "_value", "bit_offset_", "bit_field_size_")
 
-    def __new__(cls, prog: "Program", type: TypeArg, *args: Any, **kwargs: Any) -> "Object":
-        return _new(_class_of(prog.type(type)) if cls is Object else cls)
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Object":
+        """An instance of the class for the type (see :func:`_class_of`); ``copy`` and ``pickle``
+        call this without arguments and get the class they ask for."""
+        if cls is Object and len(args) >= 2:
+            return _new(_class_of(args[0].type(args[1])))
+        return _new(cls)
 
     def __init__(self, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
                  bit_offset: int = 0, bit_field_size: int = 0):
@@ -129,12 +133,19 @@ class Object:
         obj.bit_field_size_ = bit_field_size
         return obj
 
-    # ``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
-    # ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.  Methods
-    # (``format_``, ``value_``, ...) win over members of the same name, as in drgn.  Objects of a
-    # struct or union type (or a pointer to one) are of a subclass with a property per member
-    # (_class_of), which spares the failed lookup Python makes before calling __getattr__.
-    __getattr__ = member_
+    def __getattr__(self, name: str) -> "Object":
+        """``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
+        ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.
+        Methods (``format_``, ``value_``, ...) win over members of the same name, as in drgn.
+
+        Objects of a struct or union type (or a pointer to one) are of a subclass with a property
+        per member (:func:`_class_of`), which spares the failed lookup Python makes before calling
+        this; it answers for the rest."""
+        # Kernel members may start with "__" (task_struct.__state) but never are dunders; copy and
+        # pickle ask for those of an object not yet set up.
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self.member_(name)
 
     def __dir__(self) -> List[str]:
         """The methods, and the members of a struct or union (or of the one a pointer points at)."""

@@ -1,5 +1,6 @@
 """drgn's Object semantics on pycore.Object: C operators, pointer arithmetic, conversions,
 format_ and repr; on synthetic memory, then against drgn 0.3.0 itself on the corpus dumps."""
+import copy
 import math
 import operator
 
@@ -98,6 +99,13 @@ def test_methods_win_over_members_and_a_missing_member_is_named(cprog):
     with pytest.raises(MissingMemberError) as error:
         task.no_such_member
     assert str(error.value) == "struct task has no member 'no_such_member'"
+
+
+def test_objects_copy_and_keep_their_members(cprog):
+    task = cprog["the_task"]
+    twin = copy.copy(task)
+    assert type(twin) is type(task) and twin.address_ == task.address_ and twin.pid.value_() == 4242
+    assert type(cprog["the_task"].pid) is Object and isinstance(task, Object)
 
 
 def test_repr_shows_hex_addresses_and_pointer_values(cprog, memory):
