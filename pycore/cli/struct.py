@@ -6,13 +6,14 @@ import argparse
 import re
 from typing import Any, Dict, List, Optional
 
-from ..errors import MissingDebugInfoError, PycoreError
+from ..errors import FaultError, MissingDebugInfoError, PycoreError
 from ..object import Object
 from ..program import Program
 from ..types.cdecl import Line, body_lines, declaration
 from ..types.model import Type, TypeKind, TypeNotFoundError
 from .command import Collected, DumpCommand
 from .gdbfmt import format_value, member_lines, symbolizer, value_tree
+from .rd import render_values
 
 
 class StructCommandError(PycoreError, ValueError):
@@ -84,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     radix = parser.add_mutually_exclusive_group()
     radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
     radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
+    parser.add_argument("-r", dest="raw", action="store_true", help="the objects' memory as rd shows it")
     parser.add_argument("-c", dest="count", type=int, help="how many objects, one after the other")
     parser.add_argument("name", help="TYPE, TYPE.member or TYPE.member,member")
     parser.add_argument("address", nargs="?", help="an address (hexadecimal) or a symbol")
@@ -97,7 +99,9 @@ def collect_for(keyword: str):
         members = [m for m in member_text.split(",") if m] if member_text else []
         t = find_type(prog, keyword, name)
         size = t.resolved().size or 0
-        result: Dict[str, Any] = {"type": t.type_name(), "size": size, "members": members, "offsets": args.offsets}
+        # crash heads an object with the command's keyword and the name as typed ("struct spinlock_t {").
+        result: Dict[str, Any] = {"type": f"{keyword} {name}", "size": size, "members": members,
+                                  "offsets": args.offsets}
         if args.address is None:
             if len(members) > 1:
                 raise StructCommandError("multiple member format not supported in this syntax")
@@ -110,6 +114,8 @@ def collect_for(keyword: str):
                 definition_lines(t, True, address)
             return result
         count = args.count or args.count_word or 1
+        if args.raw:
+            return raw_objects(prog, result, address, size, count)
         symbolize = symbolizer(prog)
         objects: List[Dict[str, Any]] = []
         result["objects"] = objects
@@ -131,6 +137,26 @@ def collect_for(keyword: str):
             objects.append(entry)
         return result
     return collect
+
+
+def raw_objects(prog: Program, result: Dict[str, Any], address: int, size: int, count: int) -> Any:
+    """crash's ``-r``: each object's bytes, in the widest unit that divides its size."""
+    result["raw"] = raw = []
+    for index in range(count):
+        start = address + index * size
+        try:
+            raw.append({"address": start, "hex": prog.read(start, size).hex()})
+        except FaultError as error:
+            where = start if error.address is None else error.address
+            return Collected(result, [], f"invalid kernel virtual address: {where:#x}")
+    return result
+
+
+def _raw_lines(entry: Dict[str, Any]) -> str:
+    data = bytes.fromhex(entry["hex"])
+    unit = next(size for size in (8, 4, 2, 1) if len(data) % size == 0)
+    values = [int.from_bytes(data[i:i + unit], "little") for i in range(0, len(data), unit)]
+    return render_values({"bits": unit * 8, "hex": entry["hex"], "values": values, "address": entry["address"]})
 
 
 def member_object(obj: Object, path: str) -> Object:
@@ -158,6 +184,8 @@ def render_for(keyword: str):
             if not data["members"]:
                 lines.append(f"SIZE: {data['size']}")
             return "\n".join(lines)
+        if "raw" in data:
+            return "\n\n".join(_raw_lines(entry) for entry in data["raw"])
         type_name = data["type"]
         blocks = ["\n".join(object_lines(entry, type_name, args.radix or 10)) for entry in data["objects"]]
         return "\n\n".join(blocks)
