@@ -6,6 +6,8 @@ their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``), or 
 Like crash, a range running into memory the dump cannot give (excluded, missing, not mapped) is shown
 up to that point, then the error is reported and the exit status is 1.  Any kernel version."""
 import argparse
+import json
+import re
 import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -13,6 +15,7 @@ from ..errors import FaultError, PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
 from .eval import address_argument
+from .output import report_error
 
 _FORMATS = {8: "B", 16: "H", 32: "I", 64: "Q"}
 # crash's printf formats of a value in decimal, signed (-d) and unsigned (-D); 16- and 8-bit values
@@ -40,11 +43,18 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="show 64-bit values that are kernel addresses as symbol+offset")
     parser.add_argument("-x", dest="no_ascii", action="store_true", help="leave out the ASCII at the line ends")
     parser.add_argument("--zero-excluded", action="store_true", help="read excluded pages as zeros")
-    parser.add_argument("address", metavar="ADDRESS",
+    parser.add_argument("address", metavar="ADDRESS", type=_address_word,
                         help="hexadecimal address, symbol, or (expression); physical with -p")
     parser.add_argument("count", metavar="COUNT", type=_count, nargs="?", default=None,
                         help="number of values (default 1; with -a up to the end of the string)")
     parser.set_defaults(bits=64)
+
+
+def _address_word(text: str) -> str:
+    """What crash's rd takes as an address (checked now, looked up once the dump is open)."""
+    if not re.fullmatch(r"\(.*\)|(0[xX])?[0-9a-fA-F]+|[A-Za-z_.$][\w.$]*", text):
+        raise argparse.ArgumentTypeError(f"not a hexadecimal address: {text!r}")
+    return text
 
 
 def _count(text: str) -> int:
@@ -140,6 +150,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         data, fault = _read_string(read, address, prog.dump.page_size)
     else:
         data, fault = read_until_fault(read, address, (args.count or 1) * size, size, prog.dump.page_size)
+    if fault is not None and not data:
+        raise fault
     values = list(struct.unpack(f"<{len(data) // size}{_FORMATS[8 * size]}", data))
     result: Dict[str, Any] = {"address": address, "bits": 8 * size, "memory": memory,
                               "physical": memory == "physical", "values": values, "hex": data.hex()}
@@ -234,6 +246,24 @@ def render_string(result: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMAND = DumpCommand("rd", _add_arguments, collect, render,
+class ReadCommand(DumpCommand):
+    """rd's command: under ``--json`` a read that stops part way reports its error as JSON on
+    stderr after the JSON of what was read, as pycore reports every other failure
+    (:meth:`DumpCommand.run` writes a partial result's error as text)."""
+
+    def run(self, prog: Program, args: argparse.Namespace, out, err, prefix: str = "") -> int:
+        if not getattr(args, "json", False):
+            return super().run(prog, args, out, err, prefix)
+        collected = self.collect(prog, args)
+        json.dump(collected.data, out, indent=2, default=str)
+        out.write("\n")
+        if collected.error is None:
+            return 0
+        out.flush()
+        report_error(self.name, collected.error, True, err)
+        return 1
+
+
+COMMAND = ReadCommand("rd", _add_arguments, collect, render,
                       description="Read memory as crash's rd shows it.  ADDRESS is kernel virtual unless -p or -u "
                                   "(or below the kernel half: then a user address of the current task).")
