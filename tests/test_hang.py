@@ -65,6 +65,23 @@ def test_mutex_owner_drops_the_flag_bits_and_waiters_come_in_queue_order():
     assert [w.task for w in locking.mutex_waiters(mutex)] == TASKS
 
 
+def test_a_7x_mutex_heads_its_waiters_ring_with_first_waiter():
+    prog = lock_program()
+    types = prog.types.types
+    waiter = types[("struct", "mutex_waiter")]
+    types[("struct", "mutex")] = struct_type("mutex", 24, [
+        Member("owner", types[("struct", "mutex")].member("owner").type, 0),
+        Member("first_waiter", pointer_type(waiter), 128)])
+    prog.put(MUTEX, OWNER | 0x1, 0, WAITERS[1])
+    ring(prog, WAITERS[0], WAITERS[1:])  # the waiters' own ring, no head in the lock
+    for node, task in zip(WAITERS, TASKS):
+        prog.put(node + 16, task)
+    mutex = Object(prog, "struct mutex *", MUTEX)
+    assert [w.task for w in locking.mutex_waiters(mutex)] == [TASKS[1], TASKS[0]]
+    prog.put(MUTEX + 16, 0)
+    assert locking.mutex_waiters(mutex) == []
+
+
 def test_a_mutex_wait_list_that_never_returns_is_a_list_error():
     prog = lock_program()
     ring(prog, MUTEX + 16, WAITERS)

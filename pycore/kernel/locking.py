@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from ..object import Object, list_for_each
+from ..types.model import TypeKind
 
 __all__ = ["MUTEX_FLAGS", "RWSEM_OWNER_FLAGS_MASK", "RWSEM_READER_OWNED", "RWSEM_WRITER_LOCKED",
            "RWSEM_READER_SHIFT", "Waiter", "RwsemState", "mutex_owner", "mutex_waiters", "rwsem_state",
@@ -63,10 +64,17 @@ class RwsemState:
     has_waiters: bool
 
 
+def _has_member(obj: Object, name: str) -> bool:
+    """Whether the struct ``obj`` is, or points to, has member ``name``."""
+    t = obj.type_.resolved()
+    if t.kind is TypeKind.POINTER:
+        t = t.type.resolved()
+    return t.has_member(name)
+
+
 def _atomic(value: Object) -> int:
     """The integer inside an ``atomic_t``/``atomic_long_t`` (or a plain integer member)."""
-    t = value.type_.resolved()
-    return int(value.counter) if t.has_member("counter") else int(value)
+    return int(value.counter) if _has_member(value, "counter") else int(value)
 
 
 def _waiter_tasks(head: Object, waiter_type: str, member: str = "list") -> List[Object]:
@@ -81,7 +89,7 @@ def _lock_waiters(lock: Object, waiter_type: str) -> List[Object]:
     """The waiter structs queued on a mutex, rw_semaphore or semaphore, first first: up to 7.x on
     the lock's ``wait_list``; since then the waiters form a ring of their own ``list`` members and
     the lock points at the first (``first_waiter``)."""
-    if not lock.type_.resolved().has_member("first_waiter"):
+    if not _has_member(lock, "first_waiter"):
         return _waiter_tasks(lock.wait_list.address_of_(), waiter_type)
     first = lock.first_waiter
     if not int(first):
@@ -171,14 +179,14 @@ def semaphore_waiters(sem: Object) -> List[Waiter]:
 def semaphore_last_holder(sem: Object) -> int:
     """The task that last took ``sem`` (``last_holder``, CONFIG_DETECT_HUNG_TASK_BLOCKER, 6.16+;
     cleared when it is released), 0 when the kernel keeps none: a semaphore has no owner field."""
-    return int(sem.last_holder) if sem.type_.resolved().has_member("last_holder") else 0
+    return int(sem.last_holder) if _has_member(sem, "last_holder") else 0
 
 
 def completion_waiters(done: Object) -> List[Waiter]:
     """The tasks in wait_for_completion() on ``done`` (a ``struct completion``: a simple wait
     queue of ``struct swait_queue`` since 5.7; a ``wait_queue_head`` before)."""
     wait = done.wait
-    if wait.type_.resolved().has_member("task_list"):
+    if _has_member(wait, "task_list"):
         return [Waiter(int(w.task)) for w in _waiter_tasks(wait.task_list.address_of_(), "struct swait_queue",
                                                            "task_list")]
     return wait_queue_waiters(wait)
