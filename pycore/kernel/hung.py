@@ -230,6 +230,7 @@ def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int]
         list_offset, task_offset = rtype.offsetof(list_member), rtype.offsetof(task_member)
         queue = record_type == "struct wait_queue_entry"
         func_offset = rtype.offsetof("func") - list_offset if queue else None
+        first_waiter = prog.type(lock_type).has_member("first_waiter")
         for slot in stack.slots_holding(stack.task):
             node = slot - task_offset + list_offset
             if not stack.linked(node):
@@ -239,19 +240,19 @@ def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int]
                 wake = stack.word(node + func_offset)
                 if not wake or not stack.unwinder.is_kernel_text(wake):
                     continue
-
+            if first_waiter:
+                lock = _lock_pointing_at(stack, prog.type(lock_type).offsetof("first_waiter"), stack.ring(node),
+                                         list_offset)
+                if lock is not None:
+                    return None, lock, wake
+                continue
+            if queue:
                 def is_waiter(n: int, offset: int = func_offset) -> bool:
                     function = stack.word(n + offset)
                     return bool(function) and stack.unwinder.is_kernel_text(function)
             else:
                 def is_waiter(n: int, offset: int = task_offset - list_offset) -> bool:
                     return stack.on_own_stack(n, offset)
-            if prog.type(lock_type).has_member("first_waiter"):
-                lock = _lock_pointing_at(stack, prog.type(lock_type).offsetof("first_waiter"),
-                                         stack.ring(node), list_offset)
-                if lock is not None:
-                    return None, lock, wake
-                continue
             head = stack.head_of(node, is_waiter)
             if head is None:
                 continue
