@@ -92,3 +92,9 @@ def test_typedefs_of_structs_are_laid_out_and_others_declared():
     assert type_lines(atomic) == ["typedef struct {", "    int counter;", "} atomic_t;", "SIZE: 4"]
     u64 = typedef_type("u64", typedef_type("__u64", int_type("unsigned long long", 8, False)))
     assert type_lines(u64) == ["typedef unsigned long long u64;", "SIZE: 8"]
+
+
+def test_whatis_offsets_lay_out_a_typedef_of_a_struct_as_struct_o_does():
+    spinlock = struct_type("spinlock", 4, [Member(None, union_type(None, 4, [Member("rlock", INT)]))])
+    assert type_lines(typedef_type("spinlock_t", spinlock), offsets=True) == [
+        "typedef struct spinlock {", "      union {", "  [0]     int rlock;", "      };", "} spinlock_t;", "SIZE: 4"]

@@ -16,6 +16,7 @@ from .struct import definition_lines, member_declaration_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", dest="offsets", action="store_true", help="show a struct's member offsets")
     parser.add_argument("words", nargs="+", metavar="ARG",
                         help="a symbol, a type (struct NAME, union NAME, enum NAME, a typedef), TYPE.member, "
                              "or an expression")
@@ -28,14 +29,15 @@ def _find(prog: Program, spelling: str):
         return None
 
 
-def type_lines(t: Type) -> List[str]:
-    """crash's answer for a type: a struct or union (or a typedef of one) laid out with its SIZE,
-    an enum one enumerator a line, any other typedef as ``typedef int pid_t;`` with its SIZE."""
+def type_lines(t: Type, offsets: bool = False) -> List[str]:
+    """crash's answer for a type: a struct or union (or a typedef of one) laid out with its SIZE
+    (and each member's offset with ``offsets``), an enum one enumerator a line, any other typedef
+    as ``typedef int pid_t;`` with its SIZE."""
     if t.kind is TypeKind.ENUM:
         return [f"enum {t.name} {{"] + [f"  {e.name} = {e.value}" for e in t.enumerators or ()] + ["};"]
     resolved = t.resolved()
     if resolved.kind in (TypeKind.STRUCT, TypeKind.UNION):
-        return definition_lines(t) + [f"SIZE: {resolved.size}"]
+        return definition_lines(t, offsets) + [f"SIZE: {resolved.size}"]
     if t.kind is TypeKind.TYPEDEF:
         # gdb's ptype, which crash shows, strips the typedefs at the top of the chain only.
         target = t.type
@@ -52,14 +54,14 @@ def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
         t = _find(prog, text)
         if t is None:
             raise TypeNotFoundError(f"whatis: invalid data structure reference: {text}")
-        return {"argument": text, "lines": type_lines(t)}
+        return {"argument": text, "lines": type_lines(t, args.offsets)}
     if text.isidentifier():
         if text in prog.symbols:
             return {"argument": text, "lines": [symbol_declaration(prog, text) + ";"]}
         for spelling in (text, f"struct {text}", f"union {text}", f"enum {text}"):
             t = _find(prog, spelling)
             if t is not None:
-                return {"argument": text, "lines": type_lines(t)}
+                return {"argument": text, "lines": type_lines(t, args.offsets)}
     elif "." in text and first.isidentifier() and first not in prog.symbols:
         for spelling in (f"struct {first}", f"union {first}", first):
             t = _find(prog, spelling)
