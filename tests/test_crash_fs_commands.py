@@ -1,13 +1,18 @@
 """crash's files, vm, mount, net, swap, dev -d and ipcs, answer for answer: pycore's text against
 crash 9.0.2's recording on every corpus case, with the vmlinux (DWARF) and without it (the dump's
 BTF and kallsyms); the helpers under them (d_path, for_each_mount, for_each_file, for_each_vma,
-the maple tree walk) against drgn 0.3.0 on every task of every case; made-up damage for the walks."""
+the maple tree walk, the disks) against drgn 0.3.0 on every task of every case; crash's answers for
+every task (foreach) and for options (vm -p, files -d, ...); made-up damage for the walks."""
+import argparse
 import hashlib
+import os
 
 import pytest
 
+from pycore.cli import files as files_cli
+from pycore.cli import vm as vm_cli
 from pycore.kernel import block, fs, maple_tree, vma
-from pycore.kernel.sched import for_each_task
+from pycore.kernel.sched import crash_task_list, for_each_task
 from pycore.object import Object
 from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type, union_type, void_type
 
@@ -160,6 +165,8 @@ VM_PAGES = {
                            "45d0eee61b10768a26db0a7b94c82e7d9e8751a03d1e0ff5bd7d803ff8f589dd"),
     "7.2-sysrq-l4": ("257f9d8191f70747c4f454e1afa50673600be1ff2be41a128374fccb7e9154dd",
                      "776de448421127c65bb609a4cd2e36e9d7dfcd4655d1e86921fc185c7d1000a9"),
+    "6.12-hung-l4": ("f93794e77d58c26c3b3e2da284836c21897a490d62399e0a791865ac046eb8b6",
+                     "5c37d2bbda826ec50842184e3c1749ae488ea4130b164800390652cdaf59ffa7"),
 }
 
 
@@ -175,6 +182,59 @@ def test_vm_pages_print_what_crash_printed(case, with_vmlinux):
     assert (result.status, result.err) == (0, "")
     assert "(not mapped)" in result.out and "FILE: /bin/busybox  OFFSET: " in result.out
     assert hashlib.sha256(result.out.encode()).hexdigest() == text_sha256
+
+
+# crash 9.0.2's ``foreach files`` and ``foreach vm`` (every task of the dump, kernel threads and
+# idle tasks too: a header, then the task's files or memory, then an empty line) on each case's
+# reference dump: (sha256 of the dump, of the files text, of the vm text).
+CRASH_FOREACH = {
+    "5.10-sysrq-l4": ("8c031eec7b975b78bcf84595067444951ecf84a31bc81eb97f8377da3cd43e1e",
+                      "3c1632dbf2a5c4f2b4d24be7d3ab3620449aa346814f2ef2129dab6a3eff865a",
+                      "4fa69f5e82e5fcba99758323f08f0de7826bd1e623b384bc17b0fbefdaadab37"),
+    "6.1-oom-l5": ("40e980f10c755bdd7b43b05dd9eb9041c6ec1fd0e6ae488091aab7a6b3c4d0f9",
+                   "1b7cbd42e0758948238707784c44176c6e10b09362b240c852f6cd0e55d8b9d0",
+                   "6b38f5b93ba574dad61ad52dbea559d364d33d3012c148de736e9a63da053837"),
+    "6.1-sysrq-l4": ("e851a9ccbdcf99aa4c2db0d40dcec46f3d3945e96d73074949100e158b1194b8",
+                     "673ff1095ef5b8b2fb3e37e18ee93a06c16090043635e90812b81b238c032b74",
+                     "780573b187875fd70f40fc4426b54f7cb2294d3ec87f32cc536cd1b3e8ccd80a"),
+    "6.12-hung-l4": ("f93794e77d58c26c3b3e2da284836c21897a490d62399e0a791865ac046eb8b6",
+                     "df335118750e4e3c89df39484b6f7f9c3db0a4ab64b02bd92f1b0c49dc15907d",
+                     "7f55a9f95f0a91ab020fb2de8ae90dbe58d9c605d7d390154c7621ae5d94ed58"),
+    "6.12-oom-l5": ("089260637646dc97d86082654fb12cb1c28ae7432a582f9082c383f096d7aed0",
+                    "a36e5df8cc06c85f41fe3153206095d494ada4b2a31d6572f93af2cf0c300c99",
+                    "f6b3ba0dd8d16d47e5a2b4dec13dbedab991996414aaab96c955395baf416377"),
+    "6.12-sysrq-l4-qemu": ("861f4bfcf287217b7f29defd6c0e52af6e52a5042166f50c17829e9c0c82c7ab",
+                           "85790a9b8797bf7e3dd078d6bb97b88e7b76038f1478c99338f49295b6398837",
+                           "4114e1be62a23894ed8f5af7ff676f173ed2129f982d2f0e66ad887cc9fbc8b9"),
+    "7.2-sysrq-l4": ("257f9d8191f70747c4f454e1afa50673600be1ff2be41a128374fccb7e9154dd",
+                     "d85219e311e96c550bb3f4c2a32d4c92103b3cf6eb53f88c4b1cbf16bdb20b2e",
+                     "82ea813812abd22c4e8b81f15a6bd0a100964a2ee56c38d876f5f1672535506a"),
+}
+
+
+def _for_every_task(prog, collect_row, render) -> str:
+    """The text of one command run on each task as crash's foreach runs it."""
+    text = []
+    for task in crash_task_list(prog):
+        row = collect_row(task)
+        row.update(by_pid=False, word=0)
+        text.append(render({"tasks": [row]}, argparse.Namespace()).rstrip("\n") + "\n\n")
+    return "".join(text)
+
+
+@pytest.mark.parametrize("case", [c for c in cases() if c.name in CRASH_FOREACH], ids=lambda c: c.name)
+@pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
+def test_every_task_s_files_and_vm_are_crash_s(case, with_vmlinux):
+    dump_sha256, files_sha256, vm_sha256 = CRASH_FOREACH[case.name]
+    entry = next((d for d in case.manifest["dumps"] if d["name"] == case.reference_dump), {})
+    if entry.get("sha256") != dump_sha256 or (with_vmlinux and not os.path.exists(case.vmlinux)):
+        pytest.skip(f"{case.name}'s reference dump or vmlinux is not the one crash's foreach was recorded with")
+    prog = pycore_program(case, with_vmlinux)
+    files_text = _for_every_task(prog, files_cli.task_files, files_cli.render)
+    vm_text = _for_every_task(prog, lambda task: vm_cli.task_vm(task, prog.dump.page_size), vm_cli.render)
+    assert "No open files" in files_text and "/bin/busybox" in vm_text
+    assert hashlib.sha256(files_text.encode()).hexdigest() == files_sha256
+    assert hashlib.sha256(vm_text.encode()).hexdigest() == vm_sha256
 
 
 # -- the helpers against drgn ------------------------------------------------------------------
