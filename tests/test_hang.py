@@ -277,7 +277,15 @@ def test_the_blocked_tasks_are_the_guests_with_its_frames_and_crashs(case, mode)
         assert is_subsequence(functions, names)
         assert all(name in hung.SCHEDULER_FUNCTIONS or name in hung.BLOCKING_FUNCTIONS
                    for name in names if name not in functions)
-        assert frames == crash_frames(case, pid)
+        crash = crash_frames(case, pid)
+        if case.manifest["kernel_release"].startswith("7."):
+            # crash 9.0.2 on 7.2 walks on past do_syscall_64 into stale return addresses of an
+            # earlier page fault (filemap_map_pages, do_fault, ...); the guest's /proc/PID/stack,
+            # checked above, ends at do_syscall_64 < entry_SYSCALL_64_after_hwframe as ours does.
+            syscall = frames.index("do_syscall_64") + 1
+            assert crash[:syscall] == frames[:syscall] and crash != frames
+        else:
+            assert frames == crash
     assert report["settings"]["timeout_secs"] == 5 and report["settings"]["panic"] == 1
     assert {e["reported_secs"] for e in tasks.values()} == {5}
     assert report["panic_task"]["comm"] == "khungtaskd"
