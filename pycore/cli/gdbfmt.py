@@ -331,7 +331,8 @@ def _format_members(node: Node, fmt: Optional[str], radix: int, level: int) -> s
     return "{\n" + ",\n".join(lines) + "\n" + "  " * level + "}"
 
 
-def member_lines(node: Node, name: str, fmt: Optional[str] = None, radix: int = 10) -> List[str]:
-    """One member as crash's ``struct TYPE.member ADDRESS`` prints it: ``  name = value,`` at the
-    first level of the struct (a struct value's lines following)."""
-    return f"  {name} = {format_value(node, fmt, radix, 1)},".split("\n")
+def member_lines(node: Node, name: str, fmt: Optional[str] = None, radix: int = 10, last: bool = False) -> List[str]:
+    """One member as crash's ``struct TYPE.member ADDRESS`` prints it, the lines of gdb's whole
+    struct it keeps: ``  name = value,`` at the first level (a struct value's lines following),
+    without the comma for the ``last`` member of the struct or union holding it."""
+    return f"  {name} = {format_value(node, fmt, radix, 1)}{'' if last else ','}".split("\n")

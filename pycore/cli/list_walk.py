@@ -11,7 +11,7 @@ from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
 from .gdbfmt import symbolizer, value_tree
-from .struct import StructCommandError, find_type, member_object, object_lines, parse_address
+from .struct import StructCommandError, find_type, member_entries, object_lines, parse_address
 
 # No kernel list comes near this many entries; more is a loop that misses its start.
 MAX_ENTRIES = 1 << 22
@@ -65,7 +65,8 @@ def walk(prog: Program, start: int, offset: int, head: Optional[str], reverse: b
     is the first entry; with ``h`` START is an entry whose ``struct list_head`` sits at
     ``offset`` and each link points at the next entry's list_head; with ``H`` START is the
     list_head heading the list and is not an entry.  A list ends at NULL, back at its start, or
-    at ``end``; an entry seen twice is a loop."""
+    at ``end``; an entry seen twice is a loop, except that with ``end`` given and never met the
+    walk goes round once (the head too) and ends where it began, as crash's does."""
     if reverse and head is None:
         raise StructCommandError("-r needs -h or -H: only a list_head has a prev pointer")
     link = _POINTER if reverse else 0
@@ -83,10 +84,12 @@ def walk(prog: Program, start: int, offset: int, head: Optional[str], reverse: b
         if head is not None:
             node = _pointer(prog, stop + link)
         while True:
-            if node in (0, end) or (head is not None and node == stop):
+            if node in (0, end) or (head is not None and node == stop and end is None):
                 return entries, None
             entry = node - offset if head is not None else node  # type: ignore[operator]
             if entry in seen:
+                if end is not None:  # told where the list ends, crash goes round once, head and all
+                    return entries, None
                 return entries, f"duplicate list entry: {entry:x}"
             if len(entries) >= MAX_ENTRIES:
                 return entries, f"more than {MAX_ENTRIES} entries: the list does not end"
@@ -130,8 +133,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             obj = Object(prog, t, address=item["address"] - link_offset)
             try:
                 if members:
-                    item["members"] = [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
-                                       for m in members]
+                    item["members"] = member_entries(obj, members, symbolize)
                 else:
                     item["value"] = value_tree(obj, symbolize)
             except PycoreError as failure:

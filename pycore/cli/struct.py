@@ -122,9 +122,7 @@ def collect_for(keyword: str):
         for index in range(count):
             obj = Object(prog, t, address=address + index * size)
             if members:
-                entry = {"address": obj.address_,
-                         "members": [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
-                                     for m in members]}
+                entry = {"address": obj.address_, "members": member_entries(obj, members, symbolize)}
                 values = [member["value"] for member in entry["members"]]
             else:
                 entry = {"address": obj.address_, "value": value_tree(obj, symbolize)}
@@ -159,6 +157,32 @@ def _raw_lines(entry: Dict[str, Any]) -> str:
     return render_values({"bits": unit * 8, "hex": entry["hex"], "values": values, "address": entry["address"]})
 
 
+def member_entries(obj: Object, paths: List[str], symbolize) -> List[Dict[str, Any]]:
+    """Each member ``paths`` names in ``obj``: its value tree, and whether it is the last member of
+    the struct or union holding it (gdb writes no comma after that one, nor does crash)."""
+    return [{"name": path, "value": value_tree(member_object(obj, path), symbolize),
+             "last": is_last_member(obj.type_, path)} for path in paths]
+
+
+def is_last_member(t: Type, path: str) -> bool:
+    """Whether the member at ``path`` (``se.load``) comes last in the struct or union (an
+    anonymous one included) that holds it."""
+    parent, _, name = path.rpartition(".")
+    holder = t.resolved()
+    if parent:
+        holder = holder.member_path(parent).type.resolved()
+    while True:
+        members = holder.members or ()
+        for index, member in enumerate(members):
+            if member.name == name:
+                return index == len(members) - 1
+        inner = next((m.type.resolved() for m in members if m.name is None and m.type.resolved().has_member(name)),
+                     None)
+        if inner is None:
+            return False
+        holder = inner
+
+
 def member_object(obj: Object, path: str) -> Object:
     """``obj.a.b[2].c`` for the member path crash takes after the type name."""
     for part in re.findall(r"[A-Za-z_]\w*|\[\d+\]", path):
@@ -172,7 +196,7 @@ def object_lines(entry: Dict[str, Any], type_name: str, radix: int) -> List[str]
     if "members" in entry:
         lines: List[str] = []
         for member in entry["members"]:
-            lines += member_lines(member["value"], member["name"], radix=radix)
+            lines += member_lines(member["value"], member["name"], radix=radix, last=member["last"])
         return lines
     return (type_name + " " + format_value(entry["value"], radix=radix)).split("\n")
 

@@ -14,7 +14,7 @@ from ..program import Program
 from .command import Collected, DumpCommand
 from .gdbfmt import symbolizer, value_tree
 from .list_walk import find_entry_type, parse_offset
-from .struct import StructCommandError, member_object, object_lines, parse_address
+from .struct import StructCommandError, member_entries, object_lines, parse_address
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,8 +93,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             obj = Object(prog, t, address=entry["address"])
             try:
                 if members:
-                    entry["members"] = [{"name": m, "value": value_tree(member_object(obj, m), symbolize)}
-                                        for m in members]
+                    entry["members"] = member_entries(obj, members, symbolize)
                 else:
                     entry["value"] = value_tree(obj, symbolize)
             except PycoreError as failure:
