@@ -233,3 +233,43 @@ def test_a_deeply_nested_expression_is_refused_not_a_recursion_error():
 def test_floats_print_with_the_digits_gdb_uses():
     assert format_value({"kind": "float", "value": 0.1, "size": 8}) == "0.10000000000000001"
     assert format_value({"kind": "float", "value": 1.5, "size": 4}) == "1.5"
+
+
+class _Words:
+    """Memory of 8-byte words for the list walker; anything else faults."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def read(self, address, size):
+        from pycore.errors import FaultError
+
+        if address not in self.words:
+            raise FaultError("not mapped", address)
+        return self.words[address].to_bytes(8, "little")
+
+
+def test_list_walks_end_at_the_head_at_null_at_end_and_report_loops_and_faults():
+    from pycore.cli.list_walk import walk
+
+    ring = _Words({0x100: 0x200, 0x200: 0x300, 0x300: 0x100, 0x108: 0x300, 0x208: 0x100, 0x308: 0x200})
+    assert walk(ring, 0x100, 0, "H", False, None) == ([0x200, 0x300], None)
+    assert walk(ring, 0x100, 0, "H", True, None) == ([0x300, 0x200], None)
+    assert walk(ring, 0x200, 0, "h", False, None) == ([0x200, 0x300, 0x100], None)
+    assert walk(ring, 0x100, 0, "H", False, 0x300) == ([0x200], None)
+    assert walk(ring, 0x100, 0, "H", False, 0x999) == ([0x200, 0x300, 0x100], None)
+    chain = _Words({0x10: 0x20, 0x20: 0x30, 0x30: 0})
+    assert walk(chain, 0x10, 0, None, False, None) == ([0x10, 0x20, 0x30], None)
+    loop = _Words({0x100: 0x200, 0x200: 0x300, 0x300: 0x200})
+    assert walk(loop, 0x100, 0, "H", False, None) == ([0x200, 0x300], "duplicate list entry: 200")
+    broken = _Words({0x100: 0x200, 0x200: 0x999})
+    assert walk(broken, 0x100, 0, "H", False, None) == ([0x200, 0x999], "invalid kernel virtual address: 0x999")
+
+
+def test_the_last_member_of_its_struct_or_anonymous_union_is_known():
+    from pycore.cli.struct import is_last_member
+
+    task = make_types().types[("struct", "task")]
+    assert is_last_member(task, "self") and not is_last_member(task, "pid")
+    assert is_last_member(task, "b") and not is_last_member(task, "a")
+    assert is_last_member(task, "tasks.prev") and not is_last_member(task, "tasks.next")
