@@ -8,15 +8,14 @@ from bisect import bisect_right
 import contextlib
 import os
 import struct
-from typing import Callable, Iterator, List, Optional, Tuple
-
-from elftools.common.exceptions import ELFError
-from elftools.construct import ConstructError
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple
 
 from ..dump.notes import parse_notes
 from ..errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
 from .table import SymbolTable, kernel_image_bounds
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 SOURCE = "vmlinux symtab"
 
@@ -37,26 +36,33 @@ _BINDING_RANK = {STB_GLOBAL: 0, STB_WEAK: 1, STB_LOCAL: 2}
 _TYPE_RANK = {STT_FUNC: 0, STT_GNU_IFUNC: 0, STT_OBJECT: 0, STT_COMMON: 0, STT_TLS: 1, STT_NOTYPE: 2}
 
 
-# What pyelftools raises on a damaged file besides its ELFError: the errors of its bundled
-# construct library, and those of the seeks, slices and lookups it does with header
-# fields it trusts (an sh_offset past 2**63, an e_shstrndx past the section table).
-_PYELFTOOLS_ERRORS = (ELFError, ConstructError, struct.error, ValueError, OSError, LookupError, TypeError)
-
-
 @contextlib.contextmanager
 def elf_format_errors(path: str) -> Iterator[None]:
     """Turn what pyelftools raises while parsing a damaged ELF file into FormatError naming
-    the file; open the file outside, so a missing file stays an OSError."""
+    the file; open the file outside, so a missing file stays an OSError.
+
+    pyelftools is imported here and in :func:`_open_elf`, not with the module: a dump read
+    without a vmlinux never needs it, and it costs a command's start-up tens of milliseconds."""
+    from elftools.common.exceptions import ELFError
+    from elftools.construct import ConstructError
+
+    # What pyelftools raises on a damaged file besides its ELFError: the errors of its bundled
+    # construct library, and those of the seeks, slices and lookups it does with header
+    # fields it trusts (an sh_offset past 2**63, an e_shstrndx past the section table).
+    pyelftools_errors = (ELFError, ConstructError, struct.error, ValueError, OSError, LookupError, TypeError)
     try:
         yield
     except PycoreError:
         raise
-    except _PYELFTOOLS_ERRORS as error:
+    except pyelftools_errors as error:
         raise FormatError(f"{path} is not a well-formed ELF file: {type(error).__name__}: {error}",
                           field="ELF") from None
 
 
-def _open_elf(path: str, stream) -> ELFFile:
+def _open_elf(path: str, stream) -> "ELFFile":
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         return ELFFile(stream)
     except ELFError as error:
@@ -73,7 +79,7 @@ def file_bytes(stream, offset: int, size: int, path: str, what: str) -> bytes:
     return os.pread(stream.fileno(), size, offset)
 
 
-def section_bytes(elf: ELFFile, section, path: str) -> bytes:
+def section_bytes(elf: "ELFFile", section, path: str) -> bytes:
     """The file bytes of an uncompressed section (symbol and string tables, notes, .BTF)."""
     if section["sh_type"] == "SHT_NOBITS":
         return b""
@@ -83,7 +89,7 @@ def section_bytes(elf: ELFFile, section, path: str) -> bytes:
     return file_bytes(elf.stream, section["sh_offset"], section["sh_size"], path, f"section {section.name!r}")
 
 
-def _symtab_rows(elf: ELFFile, path: str) -> Tuple[list, bytes]:
+def _symtab_rows(elf: "ELFFile", path: str) -> Tuple[list, bytes]:
     """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None:
@@ -100,7 +106,7 @@ def _symtab_rows(elf: ELFFile, path: str) -> Tuple[list, bytes]:
     return rows, strtab
 
 
-def _kernel_start(elf: ELFFile) -> int:
+def _kernel_start(elf: "ELFFile") -> int:
     """Lowest address of an allocated section: where KASLR starts moving things.
 
     Per-CPU sections linked at 0 (x86_64 SMP) and absolute symbols stay put.
@@ -163,7 +169,7 @@ def elf_build_id(path: str) -> Optional[str]:
     return None
 
 
-def _symbol_value(elf: ELFFile, path: str, wanted: str) -> Optional[Tuple[int, int]]:
+def _symbol_value(elf: "ELFFile", path: str, wanted: str) -> Optional[Tuple[int, int]]:
     """(st_value, st_size) of the first symbol called ``wanted``, without decoding every name."""
     rows, strtab = _symtab_rows(elf, path)
     key = wanted.encode() + b"\0"

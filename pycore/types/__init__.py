@@ -1,12 +1,14 @@
-"""Types from the best source available (DWARF, BTF) behind one interface, :class:`TypeIndex`."""
-from typing import List, Optional
+"""Types from the best source available (DWARF, BTF) behind one interface, :class:`TypeIndex`.
+
+The DWARF reader (and pyelftools under it) is imported when a vmlinux is read, not with the
+package: a command on a dump alone never needs it."""
+from typing import Any, List, Optional
 
 from ..errors import FormatError, MissingDebugInfoError
 from .model import (Enumerator, Member, Parameter, Qualifiers, Type, TypeIndex, TypeKind, TypeNotFoundError,
                     array_type, bool_type, canonical_base_name, enum_type, float_type, function_type, int_type,
                     pointer_type, struct_type, typedef_type, union_type, void_type)
 from .btf import BtfIndex, load_btf_file, load_vmlinux_btf, parse_btf
-from .dwarf import DwarfIndex, load_dwarf
 from .known_globals import KNOWN_GLOBALS, global_type
 
 __all__ = [
@@ -28,6 +30,8 @@ def open_type_index(vmlinux: Optional[str] = None, btf: Optional[bytes] = None,
     tried: List[str] = []
     if vmlinux is not None:
         try:
+            from .dwarf import load_dwarf
+
             return load_dwarf(vmlinux)
         except (MissingDebugInfoError, FormatError) as e:
             tried.append(f"dwarf ({vmlinux}): {e}")
@@ -42,3 +46,12 @@ def open_type_index(vmlinux: Optional[str] = None, btf: Optional[bytes] = None,
         return parse_btf(btf, btf_source)
     tried.append("no BTF blob given")
     raise MissingDebugInfoError("no type information found; tried " + "; ".join(tried))
+
+
+def __getattr__(name: str) -> Any:
+    """``DwarfIndex`` and ``load_dwarf``, imported on first use (see the module docstring)."""
+    if name in ("DwarfIndex", "load_dwarf"):
+        from . import dwarf
+
+        return getattr(dwarf, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
