@@ -127,15 +127,22 @@ def _hung_reports(prog) -> Dict[int, int]:
     return reported
 
 
-def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[str, Any]], List[str]]:
+def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[str, Any]], List[str], int]:
     """Every task in D state (UN; not the idle kthreads' ID) or asleep in a lock wait, each with its
-    wait, the lock's owner and object where known and how long it has been off the CPU; and the
-    warnings (tasks whose wait could not be read)."""
+    wait, the lock's owner and object where known and how long it has been off the CPU; the
+    warnings (tasks whose wait could not be read, a task list cut short); and how many tasks were
+    read."""
     unwinder = unwinder or Unwinder(prog)
     active = set(unwinder.active.values())
     reported = _hung_reports(prog)
     found, warnings = [], []
-    all_tasks = list(sched.for_each_task(prog))
+    all_tasks: List[Object] = []
+    try:
+        for task in sched.for_each_task(prog):
+            all_tasks.append(task)
+    except PycoreError as error:
+        warnings.append(f"partial: the task list could not be read past {len(all_tasks)} tasks ({error}); "
+                        f"blocked tasks after them are missing")
     known = {int(task) for task in all_tasks}
     for task in all_tasks:
         if int(task) in active:
@@ -170,7 +177,7 @@ def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[
                 warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
                                 f"read: {error}")
         found.append(entry)
-    return found, warnings
+    return found, warnings, len(all_tasks)
 
 
 def _wait_dict(wait: hung.Wait) -> Dict[str, Any]:
@@ -317,12 +324,12 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
 
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
-    (:func:`blocked_tasks`), the chains of the wait-for graph (:func:`wait_graph`), the root
+    (:func:`blocked_tasks`; ``partial`` when the task list was cut short, ``tasks_read`` of it), the chains of the wait-for graph (:func:`wait_graph`), the root
     signature and its frames (:func:`signature`), the log's lockups (:func:`lockups`) and the
     warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
-    tasks, warnings = blocked_tasks(prog, unwinder)
+    tasks, warnings, read = blocked_tasks(prog, unwinder)
     chains = wait_graph(tasks)
     text, frames = signature(tasks, chains)
     try:
@@ -334,6 +341,7 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
                          "check_interval_secs": settings.check_interval_secs},
             "panic_task": _task_ref(panic) if panic is not None else None,
+            "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
             "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "lockups": stuck,
             "warnings": warnings}
 

@@ -72,7 +72,8 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(f"PANIC TASK: {panic['comm']} (pid {panic['pid']})")
     _lockup_lines(result["lockups"], lines)
     if not result["tasks"]:
-        lines.append("no task is blocked")
+        lines.append(f"no blocked task among the {result['tasks_read']} tasks read (the task list is cut short)"
+                     if result["partial"] else "no task is blocked")
         return "\n".join(lines)
     lines.append("")
     lines.append("   PID  ST  OFF-CPU   REPORTED  COMM")
