@@ -29,24 +29,30 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("count", metavar="COUNT", type=int, nargs="?", help="number of instructions")
 
 
-def _function(prog: Program, address: int) -> Optional[Tuple[str, int, Optional[int]]]:
-    """``(name, start, end)`` of the function holding ``address``: the end from the symbol's size
-    (a vmlinux's symtab), else the next symbol (kallsyms; the padding before it is trimmed later)."""
+def _function(prog: Program, address: int) -> Optional[Tuple[str, int, Optional[int], bool]]:
+    """``(name, start, end, exact)`` of the function holding ``address``: the end from the symbol's
+    size (a vmlinux's symtab), else the next symbol.  ``exact`` is False where the kernel's kallsyms
+    left the size out: the padding before the next symbol is not the function's, and crash (which
+    has the vmlinux) leaves it out.  A module's function runs to the next symbol, as crash shows it."""
     table = prog.symbols
     found = table.nearest(address)
     if found is not None:
         symbol = found[0]
         if symbol.size:
-            return symbol.name, symbol.address, symbol.address + symbol.size
+            return symbol.name, symbol.address, symbol.address + symbol.size, True
         after = table.neighbour(symbol, 1)
-        return symbol.name, symbol.address, after.address if after is not None else None
+        return symbol.name, symbol.address, after.address if after is not None else None, False
     if _MODULE_SPACE[0] <= address < _MODULE_SPACE[1]:
         from ..kernel import module
 
-        hit = module.symbol_lookup(prog, address)
-        if hit is not None:
-            symbol = hit[0]
-            return symbol.name, symbol.address, symbol.address + symbol.size if symbol.size else None
+        index = module.module_symbol_index(prog)
+        loaded = index.module_of(address)
+        if loaded is not None:
+            found = index.table(loaded).nearest(address)
+            if found is not None:
+                after = index.table(loaded).neighbour(found[0], 1)
+                end = after.address if after is not None else loaded.text_base + loaded.text_size
+                return found[0].name, found[0].address, end, True
     return None
 
 
@@ -82,11 +88,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if args.reverse or args.forward or whole:
         if function is None:
             raise PycoreError(f"{address:x} is in no function")
-        _, start, end = function
-        sized = end is not None and prog.symbols.nearest(start)[0].size
+        _, start, end, exact = function
         end = end if end is not None else start + _FUNCTION_LIMIT
         instructions, error = _decode(prog, address if args.forward else start, end)
-        if not sized:
+        if not exact:
             while instructions and is_padding(instructions[-1]):
                 instructions.pop()
         if args.reverse:

@@ -36,12 +36,21 @@ def _number(text: str, hex_bias: bool = False) -> int:
 
 
 def _symbol_value(prog: Optional[Program], name: str) -> Optional[int]:
+    """The address of a kernel symbol, else of a loaded module's (crash's ``symbol_search``)."""
     if prog is None or not re.fullmatch(r"[A-Za-z_.$][\w.$]*", name):
         return None
     try:
         return prog.symbols.by_name(name).address
     except LookupError:
-        return None
+        pass
+    from ..kernel import module
+
+    index = module.module_symbol_index(prog)
+    for loaded in index.modules:
+        table = index.table(loaded)
+        if name in table:
+            return table.by_name(name).address
+    return None
 
 
 def _value(prog: Optional[Program], text: str) -> int:

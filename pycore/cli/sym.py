@@ -146,6 +146,9 @@ def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args:
         named = table.symbols_named(word) or [symbol for symbol in table.search(word + ".")
                                               if crash_name(symbol.name) == word]
         if not named:
+            in_module = _module_symbol(prog, word)
+            if in_module is not None:
+                return [shower.row(in_module[0], 0, in_module[1])]
             return [{"not_found": word, "alternatives": [shower.row(s, lines=False) for s in table.search(word)]}]
         for symbol in named:
             rows += _with_neighbours(shower, table, symbol, 0, None, args)
@@ -159,6 +162,18 @@ def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args:
         return [{"not_found": word, "alternatives": None}]
     warnings.append(f"invalid address: {word}")
     return rows
+
+
+def _module_symbol(prog: Program, name: str) -> Optional[Tuple[Symbol, str]]:
+    """A loaded module's symbol called ``name`` and the module's name."""
+    from ..kernel import module
+
+    index = module.module_symbol_index(prog)
+    for loaded in index.modules:
+        table = index.table(loaded)
+        if name in table:
+            return table.by_name(name), loaded.name
+    return None
 
 
 def _with_neighbours(shower: _Shower, table: SymbolTable, symbol: Symbol, offset: int, module: Optional[str],
