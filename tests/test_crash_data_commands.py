@@ -122,3 +122,36 @@ def test_further_options_answer_as_crash(case, command, text, mode):
         assert result.status == 1 and "needs the vmlinux" in result.err
         return
     check(case, command, text, mode == "vmlinux")
+
+
+SAMPLE = next((case for case in cases() if case.name == "sample"), None)
+needs_sample = pytest.mark.skipif(SAMPLE is None, reason="the committed sample dump is missing")
+
+
+@needs_sample
+def test_vtop_of_an_unmapped_address_shows_the_walk_up_to_the_missing_entry():
+    """crash prints a physical address made of whatever the walk held; pycore says it is not mapped."""
+    result = pycore_output("vtop", SAMPLE.path(SAMPLE.reference_dump), "ffff800000000000")
+    assert result.status == 0
+    lines = result.out.split("\n")
+    assert lines[1] == f"{'ffff800000000000':<16}  {'(not mapped)':<16}"
+    assert lines[-2] == "PAGE DIRECTORY: 0"
+
+
+@needs_sample
+@pytest.mark.parametrize("argv,message", [
+    (("vtop", "1000"), "pycore vtop: 1000 is a user address: vtop reads kernel addresses only\n"),
+    (("eval", "1", "/", "0"), "pycore eval: invalid expression: (1 / 0)\n"),
+    (("dis", "nosuchsymbol"), "pycore dis: symbol not found: nosuchsymbol\n"),
+    (("sym",), "pycore sym: sym needs a symbol name, an address, -q STRING or -l\n"),
+])
+def test_what_cannot_be_answered_is_one_line_and_status_1(argv, message):
+    result = pycore_output(argv[0], SAMPLE.path(SAMPLE.reference_dump), *argv[1:])
+    assert (result.status, result.out, result.err) == (1, "", message)
+
+
+@needs_sample
+def test_dis_of_memory_the_dump_lacks_is_an_error_naming_the_address():
+    result = pycore_output("dis", SAMPLE.path(SAMPLE.reference_dump), "ffff800000000000", "2")
+    assert result.status == 1 and result.out == ""
+    assert result.err.startswith("pycore dis: ") and "0xffff800000000000" in result.err

@@ -67,8 +67,14 @@ def symbolize(prog: Program, address: int) -> Optional[str]:
 
 
 def _decode(prog: Program, start: int, end: int, count: Optional[int] = None) -> Tuple[List[Instruction], Optional[str]]:
+    """The instructions from ``start`` to ``end`` (at most ``count``), and why they stop short: the
+    error of the first byte that could not be read, when the instructions asked for need it (a
+    count reads up to the longest instructions could take, which may run into a hole they do not
+    reach)."""
     code, fault = read_until_fault(prog.arch.read, start, end - start, 1, prog.dump.page_size)
-    return list(disassemble(code, start, count)), str(fault) if fault is not None and not code else None
+    instructions = list(disassemble(code, start, count))
+    short = count is None or len(instructions) < count
+    return instructions, str(fault) if fault is not None and short else None
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
