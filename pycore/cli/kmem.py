@@ -10,6 +10,7 @@ from ..kernel import meminfo, sched, slab, vmalloc, vmstat
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
+from . import sym
 from .common import parse_address
 from .crashfmt import pages_to_size, percent
 
@@ -59,11 +60,6 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
 
 
 # -- kmem ADDRESS ----------------------------------------------------------------------------------
-def _letter(kind: str) -> str:
-    """The nm type letter crash shows: kallsyms' own, or 'T'/'D' for an ELF symtab's function/object."""
-    return kind if len(kind) == 1 else {"function": "T", "object": "D"}.get(kind, "?")
-
-
 def _context(prog: Program, task: Object) -> Dict[str, Any]:
     """What crash's show_context() prints of a task."""
     snapshot = task.dereference_().read_()
@@ -82,10 +78,11 @@ def _address_report(prog: Program, address: int) -> Collected:
     task_struct or kernel stack holds it, and the page behind it, each found independently."""
     report: Dict[str, Any] = {"address": address, "symbol": None, "slab": None, "task": None, "vmap_area": None,
                               "page": None}
-    found = prog.symbols.lookup(address)
-    if found is not None:
-        symbol, offset = found
-        report["symbol"] = {"name": symbol.name, "offset": offset, "kind": _letter(symbol.kind)}
+    if prog.symbols.lookup(address) is not None:
+        # The kernel image's symbol, as crash's sym shows it (its letter; a text symbol's file: line).
+        rows = sym.collect(prog, argparse.Namespace(what=[f"{address:x}"], query=None, list_all=False, next=False,
+                                                    previous=False)).data["symbols"]
+        report["symbol"] = next((row for row in rows if "address" in row), None)
     warnings: List[str] = []
     try:
         in_slab = slab.slab_containing(prog, address)
@@ -240,10 +237,8 @@ def render_slab_objects(found: Dict[str, Any]) -> str:
 def render_address(report: Dict[str, Any]) -> str:
     """``kmem ADDRESS``: crash's sections (symbol, slab, task, page), an empty line between them."""
     sections: List[List[str]] = []
-    symbol = report["symbol"]
-    if symbol is not None:
-        offset = f"+{symbol['offset']}" if symbol["offset"] else ""
-        sections.append([f"{report['address']:x} ({symbol['kind']}) {symbol['name']}{offset}"])
+    if report["symbol"] is not None:
+        sections.append([sym.symbol_line(report["symbol"])])
     if report["slab"] is not None:
         found = report["slab"]
         sections.append(render_slabs([found["cache"]]).split("\n") + _slab_lines(found["slab"], found["shown"]))
