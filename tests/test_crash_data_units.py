@@ -148,3 +148,12 @@ def test_damaged_aranges_name_the_set():
     data[10] = 4  # address_size
     with pytest.raises(FormatError, match="set at 0x0"):
         parse_aranges(bytes(data))
+
+
+@pytest.mark.parametrize("raw,text", [("660fefc0", "pxor   %xmm0,%xmm0"),
+                                      ("66662e0f1f840000000000", "data16 cs nopw 0x0(%rax,%rax,1)"),
+                                      ("6690", "xchg   %ax,%ax")])
+def test_an_operand_size_or_sse_prefix_is_no_data16(raw, text):
+    """objdump's data16 is for the extra 0x66 of padding NOPs, not for an SSE opcode's own 0x66."""
+    pytest.importorskip("capstone")
+    assert next(x86_64_disasm.disassemble(bytes.fromhex(raw), 0)).text == text

@@ -120,9 +120,10 @@ def _instruction(capstone, insn) -> Instruction:
         words, mnemonic, rendered = ["data16"] * (len(raw) - 2), "xchg", ["%ax", "%ax"]
         head = " ".join(words + [mnemonic])
         return Instruction(insn.address, insn.size, raw, name, f"{head:<6} {','.join(rendered)}", None, False)
-    # objdump writes each 0x66 prefix beyond the one that sizes the operation as data16.
-    data16 = leading.count(0x66) - (1 if mnemonic.endswith("w") or any(op.size == 2 for op in operands) else 0)
-    words = ["data16"] * max(data16, 0) + words
+    if name == "nop":
+        # objdump writes each 0x66 before a padding NOP beyond the one that makes it nopw as data16
+        # (elsewhere 0x66 sizes the operation or is part of an SSE opcode).
+        words = ["data16"] * max(leading.count(0x66) - 1, 0) + words
     head = " ".join(words + [mnemonic])
     text = f"{head:<6} {','.join(rendered)}" if rendered else head
     return Instruction(insn.address, insn.size, raw, name, text, target, rip_relative)
