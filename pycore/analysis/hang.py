@@ -147,37 +147,48 @@ def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[
     for task in all_tasks:
         if int(task) in active:
             continue
-        state = sched.task_state(task)
-        if state in ("RU", "ZO", "DE", "ID"):
-            continue
         try:
-            frames = [frame.symbol or "?" for frame in reliable_trace(prog, int(task), unwinder).frames]
+            entry = _blocked_entry(prog, task, unwinder, known, reported, warnings)
         except PycoreError as error:
-            warnings.append(f"task {int(task):#x}: its stack could not be read: {error}")
+            warnings.append(f"task {int(task):#x}: its wait could not be read: {error}")
             continue
-        kind = hung.blocking_function(frames)[0]
-        if state != "UN" and kind not in LOCK_KINDS:
-            continue
-        wait = hung.task_wait(prog, task, unwinder)
-        entry = _task_ref(task)
-        entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
-                     reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={})
-        if wait.lock is not None:
-            try:
-                owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock)
-                if owner and owner not in known:
-                    # A stale or damaged owner word: say so rather than follow it.
-                    entry["lock_details"]["owner_address"] = owner
-                    warnings.append(f"{entry['comm']} (pid {entry['pid']}): the {wait.kind} at {wait.lock:#x} "
-                                    f"names owner {owner:#x}, which is no task")
-                elif owner:
-                    entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner))
-                entry["lock_object"] = _lock_object(prog, task, wait.kind, wait.lock)
-            except PycoreError as error:
-                warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
-                                f"read: {error}")
-        found.append(entry)
+        if entry is not None:
+            found.append(entry)
     return found, warnings, len(all_tasks)
+
+
+def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported: Dict[int, int],
+                   warnings: List[str]) -> Optional[Dict[str, Any]]:
+    """The entry of ``task`` if it is blocked (see :func:`blocked_tasks`), else None."""
+    state = sched.task_state(task)
+    if state in ("RU", "ZO", "DE", "ID"):
+        return None
+    frames = [frame.symbol or "?" for frame in reliable_trace(prog, int(task), unwinder).frames]
+    if state != "UN" and hung.blocking_function(frames)[0] not in LOCK_KINDS:
+        return None
+    wait = hung.task_wait(prog, task, unwinder)
+    entry = _task_ref(task)
+    entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
+                 reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={})
+    if wait.lock is None:
+        return entry
+    try:
+        owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock)
+        if owner == int(task):
+            # A freezer in percpu_down_write is the semaphore's rcuwait writer: it waits, it does not hold.
+            owner = 0
+        if owner and owner not in known:
+            # A stale or damaged owner word: say so rather than follow it.
+            entry["lock_details"]["owner_address"] = owner
+            warnings.append(f"{entry['comm']} (pid {entry['pid']}): the {wait.kind} at {wait.lock:#x} "
+                            f"names owner {owner:#x}, which is no task")
+        elif owner:
+            entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner))
+        entry["lock_object"] = _lock_object(prog, task, wait.kind, wait.lock)
+    except PycoreError as error:
+        warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
+                        f"read: {error}")
+    return entry
 
 
 def _wait_dict(wait: hung.Wait) -> Dict[str, Any]:
