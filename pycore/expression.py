@@ -1,10 +1,12 @@
 """The C expressions crash's commands take (``p init_task.tasks``, ``*(struct list_head *)0x...``),
 parsed and evaluated to :class:`~pycore.object.Object` values.
 
-A small subset of gdb's C: symbols, integer literals, ``.member``, ``->member``, ``[index]``, unary
-``&``, ``*`` and ``-``, casts to a type spelling, ``+`` and ``-`` (pointer arithmetic scaled as C
-does), parentheses.  Any kernel version: everything is asked of the Program's symbols and types.
+A subset of gdb's C: symbols, integer literals, ``.member``, ``->member``, ``[index]``, unary ``&``,
+``*``, ``-`` and ``~``, casts to a type spelling, the binary arithmetic and bitwise operators (their
+C meaning is pycore.object's: promotions, pointer arithmetic), parentheses.  Any kernel version:
+everything is asked of the Program's symbols and types.
 """
+import operator
 import re
 from typing import List, NamedTuple, Optional, Tuple
 
@@ -26,7 +28,7 @@ class Token(NamedTuple):
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(?P<name>[A-Za-z_$][\w$]*)"
-                    r"|(?P<op>->|[-+*&.\[\]()]))")
+                    r"|(?P<op>->|<<|>>|[-+*/%&|^~.\[\]()]))")
 
 
 # crash's expressions are a few tokens long; the bound keeps the recursive descent (four calls a
@@ -55,6 +57,11 @@ def tokenize(text: str) -> List[Token]:
 
 # The parse tree: nested tuples whose first item names the node.
 Node = Tuple
+# C's precedence, loosest first; each level's operators associate to the left.
+_BINARY_LEVELS = (("|",), ("^",), ("&",), ("<<", ">>"), ("+", "-"), ("*", "/", "%"))
+_UNARY = {"&": "address_of", "*": "dereference", "-": "negate", "~": "invert"}
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": operator.mod,
+              "<<": operator.lshift, ">>": operator.rshift, "&": operator.and_, "|": operator.or_, "^": operator.xor}
 
 
 class _Parser:
@@ -79,23 +86,26 @@ class _Parser:
         return token
 
     def parse(self) -> Node:
-        node = self.additive()
+        node = self.binary(0)
         if self.peek().kind != "end":
             raise ExpressionError(f"cannot parse {self.text!r} at {self.text[self.peek().position:]!r}")
         return node
 
-    def additive(self) -> Node:
-        node = self.unary()
-        while self.peek().text in ("+", "-") and self.peek().kind == "op":
+    def binary(self, level: int) -> Node:
+        """C's binary operators, loosest first (``|`` ... ``*``), each left-associative."""
+        if level == len(_BINARY_LEVELS):
+            return self.unary()
+        node = self.binary(level + 1)
+        while self.peek().kind == "op" and self.peek().text in _BINARY_LEVELS[level]:
             op = self.take().text
-            node = ("binary", op, node, self.unary())
+            node = ("binary", op, node, self.binary(level + 1))
         return node
 
     def unary(self) -> Node:
         token = self.peek()
-        if token.kind == "op" and token.text in ("&", "*", "-"):
+        if token.kind == "op" and token.text in _UNARY:
             self.take()
-            return ({"&": "address_of", "*": "dereference", "-": "negate"}[token.text], self.unary())
+            return (_UNARY[token.text], self.unary())
         if token.text == "(":
             spelling = self._type_spelling()
             if spelling is not None:
@@ -138,7 +148,7 @@ class _Parser:
                 node = ("member", node, name.text, token.text)
             elif token.text == "[":
                 self.take()
-                index = self.additive()
+                index = self.binary(0)
                 self.take("]")
                 node = ("index", node, index)
             else:
@@ -151,7 +161,7 @@ class _Parser:
         if token.kind == "name":
             return ("symbol", token.text)
         if token.text == "(":
-            node = self.additive()
+            node = self.binary(0)
             self.take(")")
             return node
         raise ExpressionError(f"cannot parse {self.text!r} at {token.text or 'the end'!r}")
@@ -257,14 +267,17 @@ def _evaluate(prog, node: Node) -> Object:
             return target
         return target.dereference_()
     if kind == "negate":
-        operand = _evaluate(prog, node[1])
-        if operand.type_.resolved().kind is TypeKind.POINTER:
-            raise ExpressionError("cannot negate a pointer")
-        return cast(operand.type_, Object(prog, prog.type("long long"), -int(operand)))
+        return -_evaluate(prog, node[1])
+    if kind == "invert":
+        return ~_evaluate(prog, node[1])
     if kind == "cast":
         return _cast(prog, node[1], _evaluate(prog, node[2]))
     if kind == "binary":
-        return _arithmetic(prog, node[1], _evaluate(prog, node[2]), _evaluate(prog, node[3]))
+        left, right = _evaluate(prog, node[2]), _evaluate(prog, node[3])
+        try:
+            return _OPERATORS[node[1]](left, right)
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
     raise ExpressionError(f"cannot evaluate {kind}")  # pragma: no cover
 
 
@@ -281,33 +294,6 @@ def _cast(prog, spelling: str, operand: Object) -> Object:
     if target.resolved().kind in (TypeKind.STRUCT, TypeKind.UNION, TypeKind.ARRAY):
         raise ExpressionError(f"invalid cast to {target.type_name()}")
     return cast(target, operand)
-
-
-def _arithmetic(prog, op: str, left: Object, right: Object) -> Object:
-    """``left + right`` / ``left - right`` on integers, and a pointer moved by whole elements."""
-    left_type, right_type = left.type_.resolved(), right.type_.resolved()
-    for obj, t in ((left, left_type), (right, right_type)):
-        if t.kind not in (TypeKind.INT, TypeKind.ENUM, TypeKind.BOOL, TypeKind.POINTER, TypeKind.ARRAY):
-            raise ExpressionError(f"cannot {'add' if op == '+' else 'subtract'} {obj.type_.type_name()}")
-    if left_type.kind is TypeKind.ARRAY:
-        left = Object(prog, pointer_type(left_type.type), left.address_)  # type: ignore[arg-type]
-        left_type = left.type_
-    sign = 1 if op == "+" else -1
-    if left_type.kind is TypeKind.POINTER:
-        if right_type.kind is TypeKind.POINTER:
-            if op == "+":
-                raise ExpressionError("cannot add two pointers")
-            size = left_type.type.size or 1  # type: ignore[union-attr]
-            return Object(prog, prog.type("long"), (int(left) - int(right)) // size)
-        size = left_type.type.size or 1  # type: ignore[union-attr]
-        return Object(prog, left.type_, (int(left) + sign * int(right) * size) & _MASK64)
-    if right_type.kind is TypeKind.POINTER:
-        if op == "-":
-            raise ExpressionError("cannot subtract a pointer from an integer")
-        return _arithmetic(prog, "+", right, left)
-    wider = left if (left_type.size or 0) >= (right_type.size or 0) else right
-    result_type = wider.type_ if (wider.type_.resolved().size or 0) >= 4 else prog.type("int")
-    return cast(result_type, Object(prog, prog.type("long long"), int(left) + sign * int(right)))
 
 
 __all__ = ["ExpressionError", "Evaluated", "evaluate", "parse", "tokenize", "symbol_object", "function_prototype"]

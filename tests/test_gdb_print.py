@@ -273,3 +273,14 @@ def test_the_last_member_of_its_struct_or_anonymous_union_is_known():
     assert is_last_member(task, "self") and not is_last_member(task, "pid")
     assert is_last_member(task, "b") and not is_last_member(task, "a")
     assert is_last_member(task, "tasks.prev") and not is_last_member(task, "tasks.next")
+
+
+def test_binary_operators_follow_c_precedence_and_objects_semantics(prog):
+    assert printed(prog, "the_task.pid * 2 + 1") == "15"
+    assert printed(prog, "1 + the_task.pid * 2") == "15"
+    assert printed(prog, "(1 + the_task.pid) * 2") == "16"
+    assert printed(prog, "the_task.pid / 2") == "3" and printed(prog, "the_task.pid % 4") == "3"
+    assert printed(prog, "1 << 4 | 3 & 1") == "17"
+    assert printed(prog, "~0") == "-1" and printed(prog, "6 ^ 3") == "5" and printed(prog, "64 >> 2") == "16"
+    with pytest.raises(ExpressionError, match="division by zero"):
+        evaluate(prog, "the_task.pid / 0")
