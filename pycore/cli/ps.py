@@ -1,11 +1,12 @@
-"""``pycore ps DUMP [-k|-u] [-G] [-t|-p|-c|-a] [PID|TASK|COMMAND ...]``: crash 9's ``ps``.
+"""``pycore ps DUMP [-k|-u] [-G] [-t|-p|-c|-a|-l|-m|-g|-r|-S] [PID|TASK|COMMAND ...]``: crash 9's ``ps``.
 
-Without -t/-p/-c/-a: every task (or those named) with PID, PPID, CPU, address, state and memory;
+Without an option: every task (or those named) with PID, PPID, CPU, address, state and memory;
 -k/-u keep kernel threads/user tasks, -G thread-group leaders.  -t: run, start, user and system
-times; -p: the chain of parents; -c: the children; -a: the argv and environment on the user stack.
+times; -p: the chain of parents; -c: the children; -a: the argv and environment on the user stack;
+-l/-m: when each task last ran; -g: thread groups; -r: resource limits; -S: tasks per state.
 """
 import argparse
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import PycoreError
 from ..kernel import mm, sched, signal, system
@@ -43,14 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 _MODES = ("times", "parents", "children", "arguments", "last_run", "since_run", "thread_groups", "limits")
 
 
-def _mode(args: argparse.Namespace) -> Optional[str]:
-    """The one of -t/-p/-c/-a given (None for the table); the words after it join the task words."""
+def _mode(args: argparse.Namespace) -> Tuple[Optional[str], List[str]]:
+    """The mode option given (None for the table) and the task words: the positional ones, then
+    those after the option."""
     for name in _MODES:
         words = getattr(args, name, None)
         if words is not None:
-            args.tasks = list(args.tasks) + words
-            return name
-    return "summary" if getattr(args, "summary", False) else None
+            return name, list(args.tasks) + words
+    return ("summary" if getattr(args, "summary", False) else None), list(args.tasks)
 
 
 class _Context(NamedTuple):
@@ -90,11 +91,11 @@ def _matches(context: _Context, word: str, group: bool) -> bool:
     return context.comm == name[:15] and (not group or context.pid == context.tgid)
 
 
-def _selected(contexts: List[_Context], args: argparse.Namespace) -> List[_Context]:
+def _selected(contexts: List[_Context], args: argparse.Namespace, words: List[str]) -> List[_Context]:
     """The tasks a command line names, in crash's order (task table order, then argument order),
     less those -k/-u leave out; -G takes each one's thread-group leader, once."""
-    if args.tasks:
-        chosen = [c for c in contexts for word in args.tasks if _matches(c, word, args.group)]
+    if words:
+        chosen = [c for c in contexts for word in words if _matches(c, word, args.group)]
     else:
         chosen = list(contexts)
     if args.kernel:
@@ -107,7 +108,7 @@ def _selected(contexts: List[_Context], args: argparse.Namespace) -> List[_Conte
     seen, out = set(), []
     for context in chosen:
         if context.pid != context.tgid:
-            if not args.tasks or context.tgid not in leaders:
+            if not words or context.tgid not in leaders:
                 continue
             context = leaders[context.tgid]
         if context.task not in seen:
@@ -252,11 +253,11 @@ def _summary(chosen: List[_Context]) -> Dict[str, Any]:
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
-    mode = _mode(args)
+    mode, words = _mode(args)
     contexts = _contexts(prog)
-    chosen = _selected(contexts, args)
+    chosen = _selected(contexts, args, words)
     if mode == "times":
-        return Collected(_times(prog, chosen, sort=not args.tasks), [])
+        return Collected(_times(prog, chosen, sort=not words), [])
     if mode == "parents":
         return Collected(_parents(contexts, chosen), [])
     if mode == "children":
@@ -266,7 +267,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if mode in ("last_run", "since_run"):
         return Collected(_last_run(prog, contexts, chosen, mode), [])
     if mode == "thread_groups":
-        return Collected(_thread_groups(contexts, chosen, bool(args.tasks)), [])
+        return Collected(_thread_groups(contexts, chosen, bool(words)), [])
     if mode == "limits":
         return Collected(_limits(chosen), [])
     if mode == "summary":
@@ -351,7 +352,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     mode = data.get("mode")
     lines: List[str] = []
     if mode in ("last_run", "since_run"):
-        return "\n".join(_render_last_run(data, bool(args.tasks)))
+        return "\n".join(_render_last_run(data, bool(_mode(args)[1])))
     if mode == "summary":
         return "\n".join(f"  {state}: {count}" for state, count in data["states"].items())
     if mode == "limits":
