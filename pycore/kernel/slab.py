@@ -1,4 +1,6 @@
-"""SLUB caches: what each ``struct kmem_cache`` holds, counted the way crash's ``kmem -s`` counts it.
+"""SLUB caches: what each ``struct kmem_cache`` holds, counted the way crash's ``kmem -s`` counts it;
+each slab's objects and whether they are free (``kmem -S``, ``kmem ADDRESS``, per-CPU slabs: 5.10 to
+6.x); and the ``struct page`` behind an address with the kernel's names of its flags.
 
 Covers SLUB with CONFIG_SLUB_DEBUG (``kmem_cache_node.nr_slabs``/``total_objects``), 5.10 to 7.2:
 slabs described by ``struct page`` before 5.17 and by ``struct slab`` since; per-CPU slabs and
