@@ -1,6 +1,7 @@
 """``pycore struct DUMP NAME[.member[,member]] [ADDRESS [COUNT]]`` and ``union``: crash 9's
 ``struct`` and ``union``, a type's layout (``-o`` with offsets) or objects' contents in gdb's print
-format (``-x``/``-d`` radix); any kernel version whose debug info (DWARF, or BTF) has the type.
+format (``-x``/``-d`` radix, ``-r`` raw memory); any kernel version whose debug info (DWARF, or BTF)
+has the type.
 """
 import argparse
 import re
