@@ -10,6 +10,7 @@ import pytest
 
 from pycore.analysis import hang
 from pycore.analysis.logtext import read_log
+from pycore.errors import FaultError
 from pycore.kernel import hung, locking
 from pycore.object import ListCorruptError, Object
 from pycore.types.model import Member, int_type, pointer_type, struct_type, void_type
@@ -368,3 +369,73 @@ def test_a_task_list_cut_short_is_a_partial_answer(case):
     report = json.loads(result.out)
     assert result.status == 0 and report["partial"] and report["tasks_read"] < 10
     assert "hang: partial: the task list could not be read past" in result.err
+
+
+# -- made-up waiter records on made-up stacks ----------------------------------------------------
+
+STACK_SIZE = 0x4000
+
+
+class _WordReader:
+    """The two things the stack scan asks the unwinder: a word of memory, and whether an address is text."""
+
+    def __init__(self, prog):
+        self.prog = prog
+
+    def read_word(self, address):
+        try:
+            return int.from_bytes(self.prog.read(address, 8), "little")
+        except FaultError:  # outside the made-up memory: the dump "cannot say", as read_word's None
+            return None
+
+    def is_kernel_text(self, address):
+        return False
+
+
+def stacks_program(first_waiter: bool):
+    """Two tasks queued on one rw_semaphore, each waiter record on its own task's stack."""
+    prog = lock_program()
+    prog.memory = bytearray(0x20000)
+    types = prog.types.types
+    types[("struct", "task_struct")] = struct_type("task_struct", 16, [
+        Member("__state", int_type("unsigned int", 4, False), 0), Member("stack", pointer_type(void_type()), 64)])
+    types[("struct", "wait_queue_entry")] = struct_type("wait_queue_entry", 40, [
+        Member("flags", int_type("unsigned int", 4, False), 0), Member("private", pointer_type(void_type()), 64),
+        Member("func", pointer_type(void_type()), 128), Member("entry", types[("struct", "list_head")], 192)])
+    types[("struct", "wait_queue_head")] = struct_type("wait_queue_head", 24, [
+        Member("lock", int_type("int", 4, True), 0), Member("head", types[("struct", "list_head")], 64)])
+    if first_waiter:
+        rwsem = types[("struct", "rw_semaphore")]
+        types[("struct", "rw_semaphore")] = struct_type("rw_semaphore", 32, [
+            rwsem.member("count"), rwsem.member("owner"),
+            Member("first_waiter", pointer_type(types[("struct", "rwsem_waiter")]), 192)])
+    lock, stacks = BASE + 0x100, [BASE + 0x8000, BASE + 0xC000]
+    records = [base + 0x3000 for base in stacks]
+    for task, base, record in zip(TASKS, stacks, records):
+        prog.put(task + 8, base)
+        prog.put(record + 16, task, 0)
+        prog.put(base + 0x3100, lock)  # the lock pointer the slow path spilled
+    if first_waiter:
+        prog.put(lock + 24, records[0])
+        ring(prog, records[0], records[1:])
+    else:
+        ring(prog, lock + 24, records)
+    return prog, lock, stacks, records
+
+
+@pytest.mark.parametrize("first_waiter", [False, True], ids=["wait_list", "first_waiter"])
+def test_the_waiter_record_on_the_stack_names_the_lock(first_waiter):
+    prog, lock, stacks, records = stacks_program(first_waiter)
+    for task, base, record in zip(TASKS, stacks, records):
+        stack = hung._Stack(prog, _WordReader(prog), task, base, base + 0x2000)
+        queue, found, wake = hung._find_record(stack, "rw_semaphore")
+        assert (queue, found, wake) == ((None if first_waiter else lock + 24), lock, None)
+    waiters = locking.rwsem_waiters(Object(prog, "struct rw_semaphore *", lock))
+    assert [(w.task, w.write) for w in waiters] == [(TASKS[0], True), (TASKS[1], True)]
+
+
+def test_a_record_no_longer_on_a_list_names_no_lock():
+    prog, lock, stacks, records = stacks_program(False)
+    prog.put(records[1], 0, 0)  # list_del_init-ed: woken, about to run
+    stack = hung._Stack(prog, _WordReader(prog), TASKS[1], stacks[1], stacks[1] + 0x2000)
+    assert hung._find_record(stack, "rw_semaphore") == (None, None, None)
