@@ -439,3 +439,27 @@ def test_a_record_no_longer_on_a_list_names_no_lock():
     prog.put(records[1], 0, 0)  # list_del_init-ed: woken, about to run
     stack = hung._Stack(prog, _WordReader(prog), TASKS[1], stacks[1], stacks[1] + 0x2000)
     assert hung._find_record(stack, "rw_semaphore") == (None, None, None)
+
+
+def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():
+    from pycore.cli.hang import render
+
+    tasks = [blocked(2, "mutex", owner=1),
+             blocked(1, "percpu_rw_semaphore", lock_object=FROZEN, function="__percpu_down_read", caller="vfs_write")]
+    tasks[1]["wait"]["write"] = False
+    chains = hang.wait_graph(tasks)
+    text, frames = hang.signature(tasks, chains)
+    lockup = {"kind": "soft_lockup", "title": "BUG: soft lockup in spin_loop", "reports": 2, "cpu": 1,
+              "task": "spinner:9", "log_frames": ["spin_loop", "kthread"], "dump_task": None, "dump_frames": [],
+              "repeating_frames": []}
+    result = {"settings": {"timeout_secs": 5, "panic": 1, "check_interval_secs": 0},
+              "panic_task": {"task": 0x9000, "pid": 9, "comm": "khungtaskd", "state": "RU"}, "tasks_read": 3,
+              "partial": False, "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames,
+              "lockups": [lockup], "warnings": []}
+    lines = render(result, None).splitlines()
+    assert lines[:3] == ["HUNG TASK TIMEOUT: 5s  hung_task_panic: 1", "PANIC TASK: khungtaskd (pid 9)",
+                         "LOCKUP: BUG: soft lockup in spin_loop (CPU 1, 2 reports, task spinner:9)"]
+    assert "        waits for: mutex ffff0002 in __mutex_lock from do_it" in lines
+    assert "        owner:     t1 (pid 1, UN, task 1000)" in lines
+    assert "        waits for: percpu_rw_semaphore ffff0001 (read) in __percpu_down_read from vfs_write" in lines
+    assert "  1. 2 -> 1" in lines and lines[-1] == "SIGNATURE: task hung in sb_start_write"
