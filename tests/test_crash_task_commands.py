@@ -129,6 +129,22 @@ def test_kmem_address_of_a_slab_object_is_its_line_of_kmem_S(case):
 
 
 @pytest.mark.real
+@pytest.mark.parametrize("case", [c for c in cases() if c.references("kmem 0x")], ids=lambda c: c.name)
+def test_kmem_of_a_page_or_a_physical_address_is_that_page(case):
+    """crash shows the page itself for a struct page's address and for a physical address (below the
+    kernel's half), the page of the vmemmap memory for an address inside a struct page; a physical
+    address past max_pfn is an error naming it."""
+    address = case.references("kmem 0x")[0]["command"].split()[1]
+    page_line = pycore_output(*_argv(case, f"kmem {address}")).out.splitlines()[-1]
+    page, physical = (int(word, 16) for word in page_line.split()[:2])
+    for asked in (f"{page:x}", f"{physical:x}"):
+        assert pycore_output(*_argv(case, f"kmem {asked}")).out.splitlines() == [kmem.PAGE_HEADER, page_line]
+    assert pycore_output(*_argv(case, f"kmem {page + 8:x}")).out.splitlines()[-1].split()[0] != f"{page:x}"
+    beyond = pycore_output(*_argv(case, "kmem 7fffffffff000"))
+    assert beyond.status == 1 and "no page frame there" in beyond.err and "0x7fffffffff000" in beyond.err
+
+
+@pytest.mark.real
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_kmem_address_on_a_kernel_stack_is_its_task_and_vmalloc_area(case):
     """An address on the panic task's stack names the task and the vmalloc area of its stack

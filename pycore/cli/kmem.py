@@ -75,9 +75,17 @@ def _context(prog: Program, task: Object) -> Dict[str, Any]:
 
 def _address_report(prog: Program, address: int) -> Collected:
     """crash's kmem_search(): the kernel symbol at ``address``, the slab object, the task whose
-    task_struct or kernel stack holds it, and the page behind it, each found independently."""
+    task_struct or kernel stack holds it, and the page behind it, each found independently.  An
+    address below the kernel's half is a physical address, whose page alone is shown; a ``struct
+    page`` of the vmemmap array is that page's."""
     report: Dict[str, Any] = {"address": address, "symbol": None, "slab": None, "task": None, "vmap_area": None,
                               "page": None}
+    if not address >> 63:
+        try:
+            report["page"] = asdict(slab.page_descriptor(prog, address))
+        except FaultError as error:
+            return Collected(report, [], f"{address:x}: {error}")
+        return Collected(report, [])
     if prog.symbols.lookup(address) is not None:
         # The kernel image's symbol, as crash's sym shows it (its letter; a text symbol's file: line).
         rows = sym.collect(prog, argparse.Namespace(what=[f"{address:x}"], query=None, list_all=False, next=False,
@@ -103,9 +111,8 @@ def _address_report(prog: Program, address: int) -> Collected:
     area = vmalloc.find_vmap_area(prog, address)
     report["vmap_area"] = None if area is None else asdict(area)
     try:
-        if in_slab is not None and in_slab[1].slab == address:
-            physical = in_slab[1].memory - prog.arch.direct_map_start
-        else:
+        physical = slab.page_physical(prog, address)
+        if physical is None:
             physical = prog.translate(address)
         report["page"] = asdict(slab.page_descriptor(prog, physical))
     except FaultError as error:

@@ -895,9 +895,21 @@ def _read_page_flag_names(prog) -> List[Tuple[int, str]]:
     return found
 
 
-def page_descriptor(prog, physical: int) -> PageDescriptor:
-    """The ``struct page`` (in the vmemmap array) of the page holding ``physical``."""
+def page_physical(prog, page: int) -> Optional[int]:
+    """The physical address of the page whose ``struct page`` is at ``page``, None when ``page`` is
+    not one of the vmemmap array's entries."""
     layout = _layout(prog)
+    if not layout.is_page_ptr(page):
+        return None
+    return (page - layout.vmemmap) // layout.page_size * prog.dump.page_size
+
+
+def page_descriptor(prog, physical: int) -> PageDescriptor:
+    """The ``struct page`` (in the vmemmap array) of the page holding ``physical``; FaultError for an
+    address past the last page frame (``max_pfn``)."""
+    layout = _layout(prog)
+    if not 0 <= physical // prog.dump.page_size < layout.max_pfn:
+        raise FaultError(f"no page frame there (max_pfn {layout.max_pfn:#x})", physical, physical=True)
     page_type = prog.type("struct page")
     page = layout.vmemmap + physical // prog.dump.page_size * layout.page_size
     raw = prog.read(page, page_type.size)
@@ -913,4 +925,4 @@ def page_descriptor(prog, physical: int) -> PageDescriptor:
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
            "oo_order", "oo_objects", "SlabObject", "SlabListing", "CpuSlabs", "NodeSlabs", "CacheSlabs",
            "slab_cache_named", "cache_slabs", "cache_info", "compound_head", "slab_containing",
-           "PageDescriptor", "page_flag_names", "page_descriptor"]
+           "PageDescriptor", "page_flag_names", "page_descriptor", "page_physical"]
