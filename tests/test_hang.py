@@ -132,7 +132,7 @@ def test_the_wait_is_the_outermost_lock_function_of_the_innermost_run(frames, ex
 
 def blocked(pid: int, kind: str, owner=None, lock_object=None, function="__mutex_lock", caller="do_it"):
     return {"task": 0x1000 * pid, "pid": pid, "comm": f"t{pid}", "state": "UN", "waited_ns": None,
-            "reported_secs": None, "lock_details": {}, "lock_object": lock_object,
+            "reported_secs": None, "watchdog_secs": None, "lock_details": {}, "lock_object": lock_object,
             "owner": {"task": 0x1000 * owner, "pid": owner, "comm": f"t{owner}", "state": "UN"} if owner else None,
             "wait": {"kind": kind, "function": function, "caller": caller, "lock": 0xffff0000 + pid, "queue": None,
                      "write": None, "wake_function": None, "frames": [], "problems": []}}
@@ -289,6 +289,8 @@ def test_the_blocked_tasks_are_the_guests_with_its_frames_and_crashs(case, mode)
             assert frames == crash
     assert report["settings"]["timeout_secs"] == 5 and report["settings"]["panic"] == 1
     assert {e["reported_secs"] for e in tasks.values()} == {5}
+    # khungtaskd reported them: it had seen each blocked for the timeout at least.
+    assert all(e["watchdog_secs"] >= 5 for e in tasks.values())
     assert report["panic_task"]["comm"] == "khungtaskd"
 
 

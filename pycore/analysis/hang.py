@@ -129,7 +129,8 @@ def _hung_reports(prog) -> Dict[int, int]:
 
 def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[str, Any]], List[str], int]:
     """Every task in D state (UN; not the idle kthreads' ID) or asleep in a lock wait, each with its
-    wait, the lock's owner and object where known and how long it has been off the CPU; the
+    wait, the lock's owner and object where known, how long it has been off the CPU
+    (``waited_ns``) and how long khungtaskd has seen it blocked (``watchdog_secs``); the
     warnings (tasks whose wait could not be read, a task list cut short); and how many tasks were
     read."""
     unwinder = unwinder or Unwinder(prog)
@@ -169,6 +170,7 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
     wait = hung.task_wait(prog, task, unwinder)
     entry = _task_ref(task)
     entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
+                 watchdog_secs=hung.hung_task_blocked_secs(prog, task),
                  reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={})
     if wait.lock is None:
         return entry

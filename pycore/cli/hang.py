@@ -89,6 +89,8 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         if owner is not None:
             lines.append(f"        owner:     {owner['comm']} (pid {owner['pid']}, {owner['state']}, "
                          f"task {owner['task']:x})")
+        if entry["watchdog_secs"] is not None:
+            lines.append(f"        watchdog:  khungtaskd has seen it blocked for {entry['watchdog_secs']:.2f}s")
         for problem in entry["wait"]["problems"]:
             lines.append(f"        note:      {problem}")
         lines.append("        stack:     " + " < ".join(entry["wait"]["frames"]))

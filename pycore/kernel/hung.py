@@ -11,10 +11,11 @@ from ..object import Object, list_for_each_entry
 from . import fs, sched
 from .stack import reliable_trace
 from .unwind import KERNEL_SPACE, StackBuffer, Unwinder
+from .system import kernel_hz
 from .variables import read_kernel_variable
 
 __all__ = ["Wait", "HungTaskSettings", "SB_FREEZE_LEVELS", "BLOCKING_FUNCTIONS", "blocking_function",
-           "task_wait", "hung_task_settings", "for_each_super_block", "super_block_of_writers", "mount_of",
+           "task_wait", "hung_task_settings", "hung_task_blocked_secs", "for_each_super_block", "super_block_of_writers", "mount_of",
            "sleeping_since_ns"]
 
 # The lock and wait functions a blocked task's stack names, by kind (kernel/locking/, sched/,
@@ -311,6 +312,20 @@ def sleeping_since_ns(prog, task: Object) -> Optional[int]:
     except (PycoreError, LookupError, AttributeError):
         return None
     return clock - arrival if arrival and clock >= arrival else None
+
+
+def hung_task_blocked_secs(prog, task: Object) -> Optional[float]:
+    """Seconds from when khungtaskd last saw ``task``'s switch count change (``last_switch_time``,
+    jiffies, CONFIG_DETECT_HUNG_TASK) to ``jiffies`` at the dump: what it compares with the timeout.
+    None where the task has no such field, khungtaskd never looked at it (0) or HZ is unknown."""
+    if not prog.type("struct task_struct").has_member("last_switch_time"):
+        return None
+    seen = int(task.last_switch_time)
+    hz = kernel_hz(prog)
+    jiffies = read_kernel_variable(prog, "jiffies_64")
+    if not seen or not hz or jiffies is None:
+        return None
+    return ((jiffies - seen) & ((1 << 64) - 1)) / hz
 
 
 def hung_task_settings(prog) -> HungTaskSettings:
