@@ -20,7 +20,7 @@ VMAP_HEADER = "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE     
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    mode = parser.add_mutually_exclusive_group(required=True)
+    mode = parser.add_mutually_exclusive_group()
     mode.add_argument("-i", dest="mode", action="store_const", const="info",
                       help="memory usage summary (crash's kmem -i)")
     mode.add_argument("-z", dest="mode", action="store_const", const="zones",
@@ -29,11 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="SLUB caches: objects allocated and total, slabs (crash's kmem -s)")
     mode.add_argument("-S", dest="cache", metavar="CACHE",
                       help="every slab of the cache CACHE and the state of each object (crash's kmem -S)")
-    mode.add_argument("address", metavar="ADDRESS", nargs="?", type=parse_address,
-                      help="what this kernel address is: symbol, slab object, task, stack, page (hex)")
+    # Not in the group: argparse cannot intermix options with a positional of a group.
+    parser.add_argument("address", metavar="ADDRESS", nargs="?", type=parse_address,
+                        help="what this address is: symbol, slab object, task, stack, vmalloc area, page (hex; "
+                             "physical below the kernel's half)")
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    if (args.mode is not None or args.cache is not None) == (args.address is not None):
+        raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE or an ADDRESS")
     warnings: List[str] = []
     if args.mode in ("info", "zones"):
         info = meminfo.kmem_info(prog) if args.mode == "info" else None
