@@ -5,6 +5,7 @@ import argparse
 import re
 from typing import Any, Dict
 
+from ..errors import FaultError
 from ..kernel import block, sched
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -24,18 +25,22 @@ def _sync_columns(prog: Program) -> bool:
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     cpus = sched.nr_cpus(prog)
     rows = []
-    for disk in block.for_each_disk(prog):
-        name = disk.disk_name.string_().decode("utf-8", "replace")
-        if name.startswith(SKIPPED_DISKS):
-            continue
-        queue = disk.queue.read_()
-        if int(queue.mq_ops):
-            reads, writes = block.queue_in_flight(queue)
-        else:
-            reads, writes = block.disk_stats_in_flight(disk, cpus)
-        rows.append({"major": int(disk.major), "gendisk": int(disk), "name": name, "request_queue": int(queue),
-                     "read": reads, "write": writes})
-    return Collected({"sync_columns": _sync_columns(prog), "disks": rows}, [])
+    data = {"sync_columns": _sync_columns(prog), "disks": rows}
+    try:
+        for disk in block.for_each_disk(prog):
+            name = disk.disk_name.string_().decode("utf-8", "replace")
+            if name.startswith(SKIPPED_DISKS):
+                continue
+            queue = disk.queue.read_()
+            if int(queue.mq_ops):
+                reads, writes = block.queue_in_flight(queue)
+            else:
+                reads, writes = block.disk_stats_in_flight(disk, cpus)
+            rows.append({"major": int(disk.major), "gendisk": int(disk), "name": name,
+                         "request_queue": int(queue), "read": reads, "write": writes})
+    except FaultError as error:
+        return Collected(data, [], f"the disks after these are unreadable: {error}")
+    return Collected(data, [])
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:

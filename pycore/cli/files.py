@@ -2,10 +2,11 @@
 ``files`` lists them; ``-d DENTRY`` shows one dentry (crash's ``files -d``).  Also the task
 arguments and crash's centred columns that ``vm`` shares."""
 import argparse
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..kernel import fs, sched
+from ..kernel.pid import find_task
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -34,6 +35,22 @@ def _task_row(task: Object) -> Dict[str, Any]:
     return {"pid": int(task.pid), "task": int(task), "cpu": sched.task_cpu(task), "comm": sched.task_comm(task)}
 
 
+def tasks_with_pid(prog: Program, pid: int) -> List[Object]:
+    """The tasks crash's pid_to_context chain holds for ``pid``: each CPU's idle task for 0, else
+    the task the PID namespace's idr names (no walk of every task: a dump that lost some task
+    structs still answers for the others)."""
+    if pid == 0:
+        return sched.idle_tasks(prog)
+    task = find_task(prog, None, pid)
+    return [task] if int(task) else []
+
+
+def _is_task(prog: Program, address: int) -> bool:
+    """Whether ``address`` is a task crash knows: an idle task, or the task its own PID names."""
+    task = Object(prog, prog.type("struct task_struct *"), address)
+    return any(int(t) == address for t in tasks_with_pid(prog, int(task.pid)))
+
+
 def selected_tasks(prog: Program, args: argparse.Namespace) -> Tuple[List[Tuple[Object, bool, int]], List[str]]:
     """The tasks the command line names, as crash's str_to_context reads each word (a decimal number
     is a PID: every task with it, ``by_pid``; else a task_struct address), each with the index of its
@@ -47,22 +64,29 @@ def selected_tasks(prog: Program, args: argparse.Namespace) -> Tuple[List[Tuple[
         if task is None:
             raise PycoreError("no task panicked: name a PID or task")
         return [(task, False, 0)], []
-    everyone = sched.crash_task_list(prog)
     chosen: List[Tuple[Object, bool, int]] = []
     warnings = []
     for index, word in enumerate(words):
+        found: List[Tuple[Object, bool, int]] = []
         if word.isdigit():
-            found = [(t, True, index) for t in everyone if int(t.pid) == int(word)]
+            found = [(task, True, index) for task in tasks_with_pid(prog, int(word))]
         else:
             try:
                 address = int(word, 16)
             except ValueError:
                 address = None
-            found = [(t, False, index) for t in everyone if int(t) == address]
+            if address is not None and _is_task(prog, address):
+                found = [(Object(prog, prog.type("struct task_struct *"), address), False, index)]
         if not found:
             warnings.append(f"invalid task or pid value: {word}")
         chosen.extend(found)
     return chosen, warnings
+
+
+def first_error(rows: List[Dict[str, Any]]) -> Optional[str]:
+    """The first task's reason its listing stops short (memory the dump lacks), with its PID."""
+    failed = next((row for row in rows if row.get("error")), None)
+    return None if failed is None else f"PID {failed['pid']}: the rest is unreadable: {failed['error']}"
 
 
 def header_lines(row: Dict[str, Any]) -> List[str]:
@@ -93,14 +117,22 @@ def _inode_type(inode: Object, path: str) -> Tuple[str, str]:
 def task_files(task: Object) -> Dict[str, Any]:
     """One task's files as data: its root and working directory, and each open descriptor."""
     row = _task_row(task)
+    row.update(root=None, cwd=None, files=[], error=None)
+    try:
+        _read_files(task, row)
+    except FaultError as error:
+        row["error"] = str(error)
+    return row
+
+
+def _read_files(task: Object, row: Dict[str, Any]) -> None:
+    """Fill ``row`` with the task's root, working directory and files, as far as they read."""
     fs_struct = task.fs.read_()
-    row["root"] = row["cwd"] = None
     if int(fs_struct):
         for key, member in (("root", "root"), ("cwd", "pwd")):
             path = getattr(fs_struct, member)
             if int(path.dentry):
                 row[key] = fs.d_path(path).decode("utf-8", "replace")
-    row["files"] = []
     for fd, file in fs.for_each_file(task):
         if not int(file):
             continue
@@ -113,7 +145,6 @@ def task_files(task: Object) -> Dict[str, Any]:
             if int(inode):
                 entry["type"], entry["path"] = _inode_type(inode, _file_path(file, dentry))
         row["files"].append(entry)
-    return row
 
 
 def dentry_info(prog: Program, address: int) -> Dict[str, Any]:
@@ -144,7 +175,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         row = task_files(task)
         row.update(by_pid=by_pid, word=word)
         rows.append(row)
-    return Collected({"tasks": rows}, warnings)
+    return Collected({"tasks": rows}, warnings, first_error(rows))
 
 
 def file_lines(row: Dict[str, Any]) -> List[str]:
@@ -152,7 +183,7 @@ def file_lines(row: Dict[str, Any]) -> List[str]:
     lines = []
     if row["root"] is not None or row["cwd"] is not None:
         lines.append(f"ROOT: {row['root'] or ''}    CWD: {row['cwd'] or ''}")
-    if not row["files"]:
+    if not row["files"] and not row.get("error"):
         lines.append("No open files")
         return lines
     lines.append(" FD" + " " + center("FILE", 16) + " " + center("DENTRY", 16) + " " + center("INODE", 16)

@@ -1,39 +1,46 @@
 """``pycore mount DUMP``: the mounts of a mount namespace (PID 1's, or ``-n PID``'s) as crash 9's
 ``mount`` lists them: mount, superblock, filesystem type, device name and mount point."""
 import argparse
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..kernel import fs, sched
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import center
+from .files import center, tasks_with_pid
 
 HEADER = " ".join([center("MOUNT", 16), center("SUPERBLK", 16), "TYPE  ", "DEVNAME  ", "DIRNAME"])
 
 
-def _namespace_task(prog: Program, pid: int):
-    """crash's namespace context: the first task whose PID is ``pid`` or, for the default, the
-    first PID from 1 up that has a task."""
-    tasks = sched.crash_task_list(prog)
-    for task in tasks:
-        if int(task.pid) >= pid:
-            if int(task.pid) == pid or pid == 1:
-                return task
-            break
-    raise PycoreError(f"no task with PID {pid}")
+def _namespace_task(prog: Program, pid: Optional[int]):
+    """crash's namespace context: the task with PID ``pid`` or, for the default (None), the first
+    PID from 1 up that has a task."""
+    if pid is not None:
+        tasks = tasks_with_pid(prog, pid)
+        if not tasks:
+            raise PycoreError(f"no task with PID {pid}")
+        return tasks[0]
+    limit = sched.pid_max(prog) or sched.PID_MAX_LIMIT
+    for candidate in range(1, limit):
+        tasks = tasks_with_pid(prog, candidate)
+        if tasks:
+            return tasks[0]
+    raise PycoreError("no task has a PID")
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     task = _namespace_task(prog, args.namespace_pid)
     rows: List[Dict[str, Any]] = []
-    for mount in fs.for_each_mount(task.nsproxy.mnt_ns.read_()):
-        sb = mount.mnt.mnt_sb.read_()
-        parent = mount.mnt_parent.read_()
-        dirname = fs.d_path(parent.mnt.address_of_(), mount.mnt_mountpoint).decode("utf-8", "replace")
-        rows.append({"mount": int(mount), "superblock": int(sb),
-                     "type": fs.super_block_type(sb).decode("utf-8", "replace"),
-                     "devname": fs.mount_src(mount).decode("utf-8", "replace"), "dirname": dirname})
+    try:
+        for mount in fs.for_each_mount(task.nsproxy.mnt_ns.read_()):
+            sb = mount.mnt.mnt_sb.read_()
+            parent = mount.mnt_parent.read_()
+            dirname = fs.d_path(parent.mnt.address_of_(), mount.mnt_mountpoint).decode("utf-8", "replace")
+            rows.append({"mount": int(mount), "superblock": int(sb),
+                         "type": fs.super_block_type(sb).decode("utf-8", "replace"),
+                         "devname": fs.mount_src(mount).decode("utf-8", "replace"), "dirname": dirname})
+    except FaultError as error:
+        return Collected({"mounts": rows}, [], f"the mounts after these are unreadable: {error}")
     return Collected({"mounts": rows}, [])
 
 
@@ -51,7 +58,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", dest="namespace_pid", type=int, default=1, metavar="PID",
+    parser.add_argument("-n", dest="namespace_pid", type=int, default=None, metavar="PID",
                         help="the mount namespace of this task (default: PID 1's)")
 
 

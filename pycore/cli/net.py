@@ -4,12 +4,12 @@ import argparse
 import socket
 from typing import Any, Dict
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..kernel import net, sched
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import center
+from .files import center, tasks_with_pid
 
 
 def namespace_task(prog: Program, pid: int) -> Object:
@@ -17,18 +17,21 @@ def namespace_task(prog: Program, pid: int) -> Object:
     pid_to_task(0)), else the first task with that PID."""
     if pid == 0:
         return sched.init_task(prog)
-    task = next((t for t in sched.crash_task_list(prog) if int(t.pid) == pid), None)
-    if task is None:
+    tasks = tasks_with_pid(prog, pid)
+    if not tasks:
         raise PycoreError(f"no task with PID {pid}")
-    return task
+    return tasks[0]
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     rows = []
-    for dev in net.for_each_netdev(namespace_task(prog, args.namespace_pid).nsproxy.net_ns.read_()):
-        rows.append({"net_device": int(dev), "name": net.netdev_name(dev).decode("utf-8", "replace"),
-                     "ipv4": [socket.inet_ntop(socket.AF_INET, raw) for raw in net.netdev_ipv4_addresses(dev)],
-                     "ipv6": [socket.inet_ntop(socket.AF_INET6, raw) for raw in net.netdev_ipv6_addresses(dev)]})
+    try:
+        for dev in net.for_each_netdev(namespace_task(prog, args.namespace_pid).nsproxy.net_ns.read_()):
+            rows.append({"net_device": int(dev), "name": net.netdev_name(dev).decode("utf-8", "replace"),
+                         "ipv4": [socket.inet_ntop(socket.AF_INET, raw) for raw in net.netdev_ipv4_addresses(dev)],
+                         "ipv6": [socket.inet_ntop(socket.AF_INET6, raw) for raw in net.netdev_ipv6_addresses(dev)]})
+    except FaultError as error:
+        return Collected({"devices": rows}, [], f"the devices after these are unreadable: {error}")
     return Collected({"devices": rows}, [])
 
 

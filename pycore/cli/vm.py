@@ -3,12 +3,14 @@ memory areas as crash 9's ``vm`` lists them."""
 import argparse
 from typing import Any, Dict, List
 
+from ..errors import FaultError
 from ..kernel import mm as kernel_mm
+from ..kernel import sched
 from ..kernel import vma as kernel_vma
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import add_task_arguments, center, header_lines, selected_tasks
+from .files import add_task_arguments, center, first_error, header_lines, selected_tasks
 
 # crash's own header for 64-bit addresses (memory.c vm_area_dump), not built from the column widths.
 VMA_HEADER = "      VMA           START       END     FLAGS FILE"
@@ -17,14 +19,21 @@ VMA_HEADER = "      VMA           START       END     FLAGS FILE"
 def task_vm(task: Object, page_size: int, pages: bool = False) -> Dict[str, Any]:
     """One task's address space as data: mm, pgd, RSS and total size in KiB, and each area (with
     where each of its pages is, for ``pages``)."""
-    from ..kernel import sched
-
     row: Dict[str, Any] = {"pid": int(task.pid), "task": int(task), "cpu": sched.task_cpu(task),
                            "comm": sched.task_comm(task), "mm": 0, "pgd": 0, "rss_kb": 0, "total_vm_kb": 0,
-                           "vmas": []}
+                           "vmas": [], "error": None}
+    try:
+        _read_vm(task, page_size, pages, row)
+    except FaultError as error:
+        row["error"] = str(error)
+    return row
+
+
+def _read_vm(task: Object, page_size: int, pages: bool, row: Dict[str, Any]) -> None:
+    """Fill ``row`` with the task's mm and areas, as far as they read."""
     mm = task.mm.read_()
     if not int(mm):
-        return row
+        return
     row.update(mm=int(mm), pgd=int(mm.pgd), rss_kb=kernel_mm.task_rss_pages(task) * page_size // 1024,
                total_vm_kb=int(mm.total_vm) * page_size // 1024)
     root = task.prog_.translate(int(mm.pgd)) if pages else 0
@@ -35,7 +44,6 @@ def task_vm(task: Object, page_size: int, pages: bool = False) -> Dict[str, Any]
         if pages:
             entry["pages"] = [page._asdict() for page in kernel_vma.vma_pages(area, root)]
         row["vmas"].append(entry)
-    return row
 
 
 def _swap_names(prog: Program) -> Dict[int, str]:
@@ -58,12 +66,14 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     data: Dict[str, Any] = {"tasks": rows}
     if args.pages and any(page["kind"] == "swap" for row in rows for area in row["vmas"] for page in area["pages"]):
         data["swap_names"] = _swap_names(prog)
-    return Collected(data, warnings)
+    return Collected(data, warnings, first_error(rows))
 
 
 def vm_lines(row: Dict[str, Any], swap_names: Dict[int, str]) -> List[str]:
     """crash's lines for one task after its header: the mm line, then the areas (none for a task
     without an mm, a kernel thread)."""
+    if row.get("error") and not row["mm"]:
+        return []
     mm = f"{row['mm']:x}"
     pgd = f"{row['pgd']:x}"
     lines = [center("MM", 16) + "  " + center("PGD", 16) + "  " + center("RSS", 6) + "  " + center("TOTAL_VM", 8),

@@ -9,6 +9,7 @@ from ..errors import PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .rbtree import rbtree_inorder_for_each_entry
+from .sched import init_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -104,8 +105,6 @@ def dentry_path(dentry: Object) -> bytes:
 # -- mounts ----------------------------------------------------------------------------------
 def init_mnt_ns(prog: "Program") -> Object:
     """``init_task.nsproxy->mnt_ns``: the initial mount namespace (``struct mnt_namespace *``)."""
-    from .sched import init_task
-
     return init_task(prog).nsproxy.mnt_ns.read_()
 
 

@@ -14,7 +14,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
 
 # enum maple_type and the encoding of a node pointer (include/linux/maple_tree.h).
-maple_dense = 0
 maple_leaf_64 = 1
 maple_range_64 = 2
 maple_arange_64 = 3
