@@ -92,6 +92,18 @@ def test_recorded_answer_is_crash_answer(case, command, mode):
     check(case, command, case.reference(command, case.reference_dump), mode == "vmlinux")
 
 
+# Answers pycore cannot give without the vmlinux: kallsyms has no symbol sizes, so a function runs
+# to the next symbol (less its NOP padding) and a data address is named by the symbol before it.
+DUMP_ONLY_LIMITS = {
+    "dis entry_SYSCALL_64": "its size covers the global labels inside it (entry_SYSCALL_64_safe_stack, ...), "
+                            "where kallsyms alone ends it",
+    "dis __x86_return_thunk": "the INT3s after it are alignment the size leaves out; without it they look like "
+                              "an assembler function's own",
+    "dis filemap_read": "gdb names no symbol for a %rip-relative string past the end of the last sized symbol; "
+                        "kallsyms gives the nearest one before it",
+}
+
+
 def answers():
     """(case, command, crash's text) of each answer kept under testdata/crash_answers/<case>/,
     on the case's reference dump when it is the one crash read (its sha256 in the answer's first line)."""
@@ -110,7 +122,9 @@ def answers():
             if dump is None or dump.get("sha256") != recorded.rsplit(" ", 1)[-1]:
                 continue
             for mode in ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else []):
-                params.append(pytest.param(case, command, text, mode, id=f"{name}/{command}/{mode}"))
+                why = DUMP_ONLY_LIMITS.get(command) if mode == "dump only" else None
+                marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
+                params.append(pytest.param(case, command, text, mode, id=f"{name}/{command}/{mode}", marks=marks))
     return params
 
 

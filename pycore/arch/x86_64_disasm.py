@@ -19,9 +19,12 @@ _STRING_OPS = {"movs", "stos", "lods", "cmps", "scas", "ins", "outs"}
 _REPZ_OPS = {"cmps", "scas"}
 _PREFIX_BYTES = bytes([0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65])
 _SEGMENT_PREFIXES = {0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"}
+# The shift and rotate opcodes whose count is an implied 1 (gdb writes it as $1).
+_SHIFT_BY_ONE = (0xD0, 0xD1)
 # capstone's names where gdb writes the instruction without its operand size.
 _PLAIN_NAMES = {"pushfq": "pushf", "popfq": "popf"}
-Symbolizer = Callable[[int], Optional[str]]
+# The name of a target address; the flag says it is a %rip-relative operand's (gdb names those).
+Symbolizer = Callable[[int, bool], Optional[str]]
 
 
 class Instruction(NamedTuple):
@@ -106,6 +109,8 @@ def _instruction(capstone, insn) -> Instruction:
             if branch:
                 target = op.imm & _MASK64
                 text = f"0x{target:x}"
+            elif insn.opcode[0] in _SHIFT_BY_ONE:
+                text = "$1"
             else:
                 text = f"$0x{op.imm & ((1 << (8 * op.size)) - 1):x}"
         else:
@@ -176,10 +181,14 @@ def is_ftrace_nop(instruction: Instruction) -> bool:
     return instruction.raw == b"\x0f\x1f\x44\x00\x00"
 
 
-def is_padding(instruction: Instruction) -> bool:
-    """A NOP of the alignment padding compilers and the linker put between functions (the INT3
-    after a return belongs to the function: straight-line-speculation hardening, 5.17+)."""
-    return instruction.name == "nop"
+def trim_padding(instructions: List[Instruction]) -> List[Instruction]:
+    """A function's instructions without the NOPs the compiler and linker align the next one with,
+    for a symbol whose size is not known (INT3s stay: after a return they are the function's own
+    straight-line-speculation hardening, 5.17+, and an assembler function's size may hold more)."""
+    end = len(instructions)
+    while end and instructions[end - 1].name == "nop":
+        end -= 1
+    return instructions[:end]
 
 
 def instruction_line(instruction: Instruction, symbolize: Symbolizer) -> str:
@@ -188,7 +197,7 @@ def instruction_line(instruction: Instruction, symbolize: Symbolizer) -> str:
     text = instruction.text
     if instruction.target is None:
         return text
-    name = symbolize(instruction.target)
+    name = symbolize(instruction.target, instruction.rip_relative)
     if instruction.rip_relative:
         return f"{text}        # 0x{instruction.target:x}" + (f" <{name}>" if name else "")
     if name:

@@ -5,7 +5,7 @@ its function, ``-l`` with source lines (from the vmlinux's DWARF).  Any kernel v
 import argparse
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..arch.x86_64_disasm import Instruction, disassemble, instruction_line, is_ftrace_nop, is_padding
+from ..arch.x86_64_disasm import Instruction, disassemble, instruction_line, is_ftrace_nop, trim_padding
 from ..errors import MissingDebugInfoError, PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -66,6 +66,22 @@ def symbolize(prog: Program, address: int) -> Optional[str]:
     return f"{name}+{offset}" if offset else name
 
 
+def gdb_symbol(prog: Program, address: int) -> Optional[str]:
+    """gdb's ``symbol+offset`` of the address a %rip-relative operand points at: as crash names
+    addresses, but none past the end of symbols whose sizes the vmlinux gives, and none for the
+    assembler's local labels (``.LC0``)."""
+    hit = crash_symbol(prog, address)
+    if hit is None or hit[0].name.startswith(".L"):
+        return None
+    symbol, offset, _ = hit
+    if offset:
+        sizes = [other.size for other in prog.symbols.symbols_at(symbol.address)]
+        if all(sizes) and offset >= max(sizes):
+            return None
+    name = crash_name(symbol.name)
+    return f"{name}+{offset}" if offset else name
+
+
 def _decode(prog: Program, start: int, end: int, count: Optional[int] = None) -> Tuple[List[Instruction], Optional[str]]:
     """The instructions from ``start`` to ``end`` (at most ``count``), and why they stop short: the
     error of the first byte that could not be read, when the instructions asked for need it (a
@@ -98,19 +114,21 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         end = end if end is not None else start + _FUNCTION_LIMIT
         instructions, error = _decode(prog, address if args.forward else start, end)
         if not exact:
-            while instructions and is_padding(instructions[-1]):
-                instructions.pop()
+            instructions = trim_padding(instructions)
         if args.reverse:
             instructions = [i for i in instructions if i.address <= address]
     else:
         count = args.count or 1
         instructions, error = _decode(prog, address, address + count * _LONGEST, count)
     rows: List[Dict[str, Any]] = []
+
+    def named(target: int, rip_relative: bool) -> Optional[str]:
+        return gdb_symbol(prog, target) if rip_relative else symbolize(prog, target)
     try:
         for instruction in instructions:
             where = symbolize(prog, instruction.address)
             row = {"address": instruction.address, "symbol": where, "size": instruction.size,
-                   "bytes": instruction.raw.hex(), "text": instruction_line(instruction, lambda a: symbolize(prog, a)),
+                   "bytes": instruction.raw.hex(), "text": instruction_line(instruction, named),
                    "ftrace_nop": bool(where and "+" not in where and is_ftrace_nop(instruction))}
             if lines is not None:
                 found = lines.line(instruction.address)
