@@ -46,9 +46,13 @@ def tasks_with_pid(prog: Program, pid: int) -> List[Object]:
 
 
 def _is_task(prog: Program, address: int) -> bool:
-    """Whether ``address`` is a task crash knows: an idle task, or the task its own PID names."""
+    """Whether ``address`` is a task crash knows: an idle task, or the task its own PID names (an
+    address that cannot be read is none)."""
     task = Object(prog, prog.type("struct task_struct *"), address)
-    return any(int(t) == address for t in tasks_with_pid(prog, int(task.pid)))
+    try:
+        return any(int(t) == address for t in tasks_with_pid(prog, int(task.pid)))
+    except FaultError:
+        return False
 
 
 def selected_tasks(prog: Program, args: argparse.Namespace) -> Tuple[List[Tuple[Object, bool, int]], List[str]]:
@@ -183,8 +187,9 @@ def file_lines(row: Dict[str, Any]) -> List[str]:
     lines = []
     if row["root"] is not None or row["cwd"] is not None:
         lines.append(f"ROOT: {row['root'] or ''}    CWD: {row['cwd'] or ''}")
-    if not row["files"] and not row.get("error"):
-        lines.append("No open files")
+    if not row["files"]:
+        if not row.get("error"):
+            lines.append("No open files")
         return lines
     lines.append(" FD" + " " + center("FILE", 16) + " " + center("DENTRY", 16) + " " + center("INODE", 16)
                  + " TYPE PATH")
