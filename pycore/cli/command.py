@@ -8,7 +8,7 @@ text) and the text it renders from that data (``render``).  The data is what ``-
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, List, NoReturn, Optional, TextIO
+from typing import Any, Callable, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 from .. import timings
 from ..program import Program
@@ -33,6 +33,22 @@ class CommandParser(argparse.ArgumentParser):
     """An argument parser that raises (:class:`UsageError`, :class:`ParserExit`) where argparse would
     end the process: a crash prompt session outlives a bad line.  Sub-command parsers are made from
     the parent's class, so every parser of the tree raises."""
+
+    intermixed = False
+    """Options may follow positional words, as crash takes them (``struct task_struct.pid -x init_task``,
+    ``pycore list DUMP -r ADDR``): set on a command's own parser, never on ``pycore``'s, whose
+    sub-commands argparse cannot intermix."""
+
+    def parse_known_args(self, args: Optional[Sequence[str]] = None,  # type: ignore[override]
+                         namespace: Optional[argparse.Namespace] = None) -> Tuple[argparse.Namespace, List[str]]:
+        if not self.intermixed:
+            return super().parse_known_args(args, namespace)
+        # parse_known_intermixed_args calls parse_known_args itself (twice): plain parsing there.
+        self.intermixed = False
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixed = True
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self, message)
@@ -108,6 +124,7 @@ def make_parser(command: DumpCommand, parser_class: type = CommandParser,
                 prog: Optional[str] = None) -> argparse.ArgumentParser:
     """A parser of the command's own options alone, as the crash prompt parses a line."""
     parser = parser_class(prog=prog or command.name, description=command.description)
+    parser.intermixed = True
     command.add_arguments(parser)
     if command.json:
         parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -131,6 +148,7 @@ def register(subparsers: "argparse._SubParsersAction", command: DumpCommand,
     from .common import add_dump_arguments
 
     parser = subparsers.add_parser(command.name, help=help_text, description=command.description)
+    parser.intermixed = True
     add_dump_arguments(parser, json_output=command.json)
     command.add_arguments(parser)
     parser.set_defaults(handler=standalone_handler(command))

@@ -110,7 +110,11 @@ def split_line(line: str) -> Tuple[str, Optional[str], Optional[Tuple[str, str]]
 
 
 def crash_spelling(words: List[str]) -> List[str]:
-    """``words`` with crash's spelling of a command replaced by pycore's (``foreach bt`` -> ``bt --all-tasks``)."""
+    """``words`` with crash's spelling of a command replaced by pycore's (``foreach bt`` -> ``bt --all-tasks``,
+    gdb's ``p/x VALUE`` -> ``p /x VALUE``)."""
+    if words and "/" in words[0] and not words[0].startswith("/"):
+        name, _, output_format = words[0].partition("/")
+        words = [name, "/" + output_format] + words[1:]
     for crash_words, pycore_words in CRASH_SPELLINGS:
         if tuple(words[:len(crash_words)]) == crash_words:
             return list(pycore_words) + words[len(crash_words):]
@@ -138,6 +142,8 @@ class Session:
         self.err = err
         #: The task_struct address ``set`` chose; None is the task that panicked.
         self.context: Optional[int] = None
+        #: gdb's value history ($1, $2, ...): every value ``p`` printed in this session.
+        self.value_history: List[object] = []
         self._parsers: Dict[str, argparse.ArgumentParser] = {}
         self._unwinder: Optional[stack.Unwinder] = None
         self.builtins: Dict[str, Callable[[List[str], TextIO], int]] = {"set": self._set, "help": self._help}
@@ -246,6 +252,7 @@ class Session:
         except ParserExit as done:  # -h
             return done.code or 0
         args.context = self.context
+        args.value_history = self.value_history
         return command.run(self.prog, args, out, self.err)
 
     def _usage(self, name: str, message: str, parser: argparse.ArgumentParser) -> int:
