@@ -277,6 +277,11 @@ def test_every_open_file_has_drgn_s_path(both):
         theirs = [(fd, file.value_(), drgn_d_path(file.f_path))
                   for fd, file in drgn_for_each_file(_drgn_task(dprog, task)) if file.value_()]
         assert ours == theirs, f"task {int(task):#x}"
+        # A lone dentry's path, through a mount of its superblock drgn picks alike.
+        ours = [fs.d_path(fs.file_dentry(file)) for _, file in fs.for_each_file(task) if int(file)]
+        theirs = [drgn_d_path(file.f_path.dentry) for _, file in drgn_for_each_file(_drgn_task(dprog, task))
+                  if file.value_()]
+        assert ours == theirs, f"task {int(task):#x}"
         compared += len(ours)
     assert compared >= 4
 

@@ -1,6 +1,7 @@
 """Files, paths and mounts (fs/): a task's open files through its fdtable, the path of a dentry in
-the mount tree (``d_path``), the mounts of a mount namespace, on kernels 4.14 to 7.2 (mounts on a
-list before 6.8, in the ``mnt_namespace.mounts`` red-black tree from 6.8).
+the mount tree (``d_path``), the mounts of a mount namespace and of a superblock, on kernels 4.14
+to 7.2 (namespace mounts on a list before 6.8, in the ``mnt_namespace.mounts`` red-black tree from
+6.8; a superblock's on a list before 6.18, a chain after).
 """
 import os
 from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
@@ -51,17 +52,54 @@ def _pointer(obj: Object) -> Object:
     return obj if obj.type_.resolved().kind is TypeKind.POINTER else obj.address_of_()
 
 
+# mount.mnt.mnt_flags: a kernel-internal mount (debugfs, sockfs, ...), mounted at "/" of nothing.
+MNT_INTERNAL = 0x4000
+
+
+def super_block_for_each_mount(sb: Object) -> Iterator[Object]:
+    """Each ``struct mount *`` of a ``struct super_block *``: the ``s_mounts`` list through
+    ``mnt_instance``, or from 6.18 the chain ``s_mounts``/``mnt_next_for_sb``."""
+    s_mounts = sb.s_mounts
+    if s_mounts.type_.resolved().kind is TypeKind.POINTER:
+        mount = s_mounts.read_()
+        for _ in range(1 << 24):
+            if not int(mount):
+                return
+            yield mount
+            mount = mount.mnt_next_for_sb.read_()
+        raise PathLoopError(f"the mounts of super_block {int(sb):#x} loop")
+    yield from list_for_each_entry("struct mount", s_mounts.address_of_(), "mnt_instance")
+
+
+def _some_mount(dentry: Object) -> Object:
+    """A ``struct vfsmount *`` of the dentry's superblock for d_path(dentry): the first mount that
+    is not kernel-internal, else the first internal one (drgn's choice)."""
+    internal = None
+    for mount in super_block_for_each_mount(dentry.d_sb.read_()):
+        if not int(mount.mnt.mnt_flags) & MNT_INTERNAL:
+            return mount.mnt.address_of_()
+        internal = internal or mount.mnt.address_of_()
+    if internal is None:
+        raise PycoreError(f"dentry {int(dentry):#x} has no mount to make a path from")
+    return internal
+
+
 def d_path(path_or_vfsmnt: Object, dentry: Optional[Object] = None) -> bytes:
-    """The path of a ``struct path`` (or pointer to one), or of ``dentry`` under ``vfsmnt``
-    (``struct vfsmount *``), from the root of the mount tree as the kernel's prepend_path walks it:
-    up the dentries to the mount's root, then across to where the mount is mounted in its parent,
-    until a mount that is its own parent.  Dentries whose name is made up on demand (``d_dname``:
-    sockets, pipes, anonymous inodes) give ``[fstype]``, as drgn's d_path does.
+    """The path of a ``struct path`` (or pointer to one), of ``dentry`` under ``vfsmnt``
+    (``struct vfsmount *``), or of a lone ``struct dentry *`` through some mount of its superblock,
+    from the root of the mount tree as the kernel's prepend_path walks it: up the dentries to the
+    mount's root, then across to where the mount is mounted in its parent, until a mount that is
+    its own parent.  Dentries whose name is made up on demand (``d_dname``: sockets, pipes,
+    anonymous inodes) give ``[fstype]``, as drgn's d_path does.
 
     A walk longer than any real path raises :class:`PathLoopError`."""
     if dentry is None:
-        path = _pointer(path_or_vfsmnt)
-        vfsmnt, dentry = path.mnt.read_(), path.dentry.read_()
+        target = _pointer(path_or_vfsmnt)
+        if target.type_.resolved().type.resolved().has_member("d_parent"):
+            dentry = target.read_()
+            vfsmnt = _some_mount(dentry)
+        else:
+            vfsmnt, dentry = target.mnt.read_(), target.dentry.read_()
     else:
         vfsmnt = _pointer(path_or_vfsmnt)
     dentry = _pointer(dentry).read_()
@@ -218,6 +256,6 @@ def dentry_is_pseudo(dentry: Object) -> bool:
     return bool(int(d_op) and int(d_op.d_dname))
 
 
-__all__ = ["d_path", "dentry_path", "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
+__all__ = ["d_path", "dentry_path", "super_block_for_each_mount", "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
            "mount_fstype", "super_block_type", "init_mnt_ns", "for_each_file", "fget", "file_dentry",
            "dentry_is_pseudo", "PathLoopError"]
