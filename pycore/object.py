@@ -113,25 +113,7 @@ class Object:
         A type without that member (another kernel version's layout, damaged debug
         info) or without members at all raises MissingMemberError naming both.
         """
-        member_type, offset, bit_offset, bit_field_size, through_pointer = self.type_.member_access(name)
-        if through_pointer:
-            address = self._value
-            if self.address_ is not None or type(address) is not int:
-                address = self.value_()
-        else:
-            address = self.address_
-            if address is None:
-                return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset,
-                                        bit_field_size)
-        # Object(prog, member_type, address=...) without the constructor's checks: the hot path.
-        obj = _new(member_type.object_class or _class_of(member_type))
-        obj.prog_ = self.prog_
-        obj.type_ = member_type
-        obj.address_ = (address + offset) & _MASK64
-        obj._value = None
-        obj.bit_offset_ = bit_offset
-        obj.bit_field_size_ = bit_field_size
-        return obj
+        return _member_reader(name)(self)
 
     def __getattr__(self, name: str) -> "Object":
         """``obj.name`` is ``obj.member_(name)``; MissingMemberError is an AttributeError, so
@@ -421,21 +403,46 @@ def _class_of(t: Type) -> type:
             key = (through_pointer, names)
             cls = _CLASSES.get(key)
             if cls is None:
-                members = {name: property(_member_getter(name)) for name in names if name not in _OWN_NAMES}
+                members = {name: property(_member_reader(name)) for name in names if name not in _OWN_NAMES}
                 cls = _CLASSES[key] = type("Object", (Object,), {"__slots__": (), "__module__": __name__,
                                                                   "__qualname__": "Object", **members})
         t.object_class = cls
     return cls
 
 
-def _member_getter(name: str) -> Callable[[Object], Object]:
-    def get(self: Object) -> Object:
-        return self.member_(name)
+def _member_reader(name: str) -> Callable[[Object], Object]:
+    """The function that reads member ``name`` of an object (:meth:`Object.member_`), made once per
+    name: it is also the getter of the ``name`` property of the classes of :func:`_class_of`, so
+    that ``task.pid`` costs one Python call."""
+    reader = _MEMBER_READERS.get(name)
+    if reader is not None:
+        return reader
 
-    get.__name__ = name
-    return get
+    def reader(self: Object) -> Object:
+        member_type, offset, bit_offset, bit_field_size, through_pointer = self.type_.member_access(name)
+        address = self.address_
+        if through_pointer:
+            value = self._value
+            address = value if address is None and type(value) is int else self.value_()
+        elif address is None:
+            return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset, bit_field_size)
+        # Object(prog, member_type, address=...) without the constructor's checks: the hot path.
+        obj = _new(member_type.object_class or _class_of(member_type))
+        obj.prog_ = self.prog_
+        obj.type_ = member_type
+        obj.address_ = (address + offset) & _MASK64
+        obj._value = None
+        obj.bit_offset_ = bit_offset
+        obj.bit_field_size_ = bit_field_size
+        return obj
+
+    reader.__name__ = name
+    _MEMBER_READERS[name] = reader
+    return reader
 
 
+# Member name -> its reader; kernel types have a few tens of thousands of member names at most.
+_MEMBER_READERS: Dict[str, Callable[[Object], Object]] = {}
 _OWN_NAMES = frozenset(dir(Object))
 # (through a pointer, member names) -> the Object subclass with those properties.
 _CLASSES: Dict[Tuple[bool, Tuple[str, ...]], type] = {}
