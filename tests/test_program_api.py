@@ -164,6 +164,8 @@ def test_program_answers_as_drgn_does():
             assert prog.function("do_exit").type_.type_name() == "void (long)"
             assert sorted(t.tid for t in prog.threads()) == sorted(t.tid for t in baseline.threads())
             assert prog.crashed_thread().tid == baseline.crashed_thread().tid
+            # pycore's own StackTrace (not drgn's type): the panicking task's frames pass through panic.
+            assert "panic" in [frame.symbol for frame in prog.crashed_thread().stack_trace().frames]
             compared += 1
     if not compared:
         pytest.skip("no corpus dump that drgn 0.3.0 opens")
