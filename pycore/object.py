@@ -520,7 +520,7 @@ def _convert(t: Type, value: Any) -> Any:
     kind = t.kind
     if kind in _INTEGER_KINDS:
         size = t.size or 8
-        return _wrap(value.__index__(), size, t.is_signed)
+        return _wrap(int(value), size, t.is_signed)
     if kind is TypeKind.BOOL:
         return bool(value)
     if kind is TypeKind.FLOAT:

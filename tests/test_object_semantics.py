@@ -81,6 +81,7 @@ def test_conversions_bool_int_float_index_round(cprog):
     assert bool(pid) and not Object(cprog, "int", 0) and not NULL(cprog, "struct node *")
     assert round(Object(cprog, "double", 2.6)) == 3 and math.floor(Object(cprog, "double", -1.5)) == -2
     assert Object(cprog, "unsigned int", -1).value_() == 2**32 - 1
+    assert Object(cprog, "int", -2.7).value_() == -2 and Object(cprog, "int", cprog["the_task"].pid).value_() == 4242
     with pytest.raises(ObjectTypeError):
         bool(cprog["the_task"])
 
