@@ -3,6 +3,7 @@ format_ and repr; on synthetic memory, then against drgn 0.3.0 itself on the cor
 import copy
 import math
 import operator
+import pickle
 
 import pytest
 
@@ -107,6 +108,14 @@ def test_objects_copy_and_keep_their_members(cprog):
     twin = copy.copy(task)
     assert type(twin) is type(task) and twin.address_ == task.address_ and twin.pid.value_() == 4242
     assert type(cprog["the_task"].pid) is Object and isinstance(task, Object)
+
+
+def test_a_type_objects_were_made_of_still_pickles(cprog, memory):
+    _, head, _, _ = memory
+    pair = struct_type("pair", 8, [Member("a", int_type("int", 4, True)), Member("b", int_type("int", 4, True), 32)])
+    assert Object(cprog, pair, address=head).b.type_.type_name() == "int"  # pair now has an Object subclass
+    again = pickle.loads(pickle.dumps(pair))
+    assert again == pair and again.offsetof("b") == 4 and Object(cprog, again, address=head).b.address_ == head + 4
 
 
 def test_repr_shows_hex_addresses_and_pointer_values(cprog, memory):

@@ -167,6 +167,13 @@ class Type:
         elif kind is TypeKind.TYPEDEF and type is not None:
             self.int_layout = type.int_layout
 
+    def __getstate__(self) -> tuple:
+        # Pickled (pycore.cache) without what the object layer worked out: its classes are made at
+        # run time and cannot be pickled, and the rest is rebuilt on demand.
+        state = {slot: getattr(self, slot) for slot in Type.__slots__ if hasattr(self, slot)}
+        state.update(_resolved=None, _access=None, _element=None, _pointer=None, _paths=None, object_class=None)
+        return None, state
+
     # -- basic properties -------------------------------------------------
     @property
     def size(self) -> Optional[int]:
