@@ -451,3 +451,40 @@ def test_a_filtered_dump_gives_crash_s_answer_or_its_beginning_and_why_not(case,
         assert result.status == 1 and expected.startswith(result.out), command
         assert result.err.startswith(f"pycore {words[0]}: ") and "excluded" in result.err, command
         assert result.err.count("\n") == 1, command
+
+
+# -- dumps that cannot answer ----------------------------------------------------------------------
+MY_COMMANDS = [["files", "1"], ["vm", "1"], ["vm", "1", "-p"], ["files", "-d", "ffff888000000000"], ["mount"], ["net"],
+               ["swap"], ["dev", "-d"], ["ipcs"]]
+
+
+@pytest.mark.parametrize("command", MY_COMMANDS, ids=" ".join)
+def test_not_a_dump_or_a_dump_without_symbols_is_one_line_saying_so(tmp_path, command):
+    from conftest import synthetic, write
+
+    text = write(tmp_path, "notes.txt", b"this is not a vmcore\n" * 100)
+    result = pycore_output(command[0], text, *command[1:])
+    assert result.status == 1 and result.out == "" and "not a vmcore" in result.err
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    # The synthetic kernel's VMCOREINFO has no kallsyms tables, as before Linux 6.0.
+    old = write(tmp_path, "old.vmcore", synthetic.build_kdump(synthetic.make_machine(), "zlib")[0])
+    result = pycore_output(command[0], old, *command[1:])
+    assert result.status == 1 and result.err.startswith(f"pycore {command[0]}: ")
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("command", MY_COMMANDS, ids=" ".join)
+def test_a_dump_cut_in_half_is_one_line_naming_what_is_missing(tmp_path, command, monkeypatch):
+    from corpus import SAMPLE
+
+    whole = os.path.join(SAMPLE, "vmcore")
+    if not os.path.exists(whole):
+        pytest.skip("testdata/sample/vmcore is missing")
+    # The whole dump's cached kallsyms and BTF would lend the cut one its symbols.
+    monkeypatch.setenv("PYCORE_NO_CACHE", "1")
+    half = tmp_path / "half.vmcore"
+    with open(whole, "rb") as f:
+        half.write_bytes(f.read(os.path.getsize(whole) // 2))
+    result = pycore_output(command[0], str(half), *command[1:])
+    assert result.status == 1 and result.err.startswith(f"pycore {command[0]}: ")
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
