@@ -7,7 +7,7 @@ import argparse
 import re
 from typing import Any, Dict, List, Optional
 
-from ..errors import FaultError, MissingDebugInfoError, PycoreError
+from ..errors import FaultError, PycoreError
 from ..object import Object
 from ..program import Program
 from ..types.cdecl import Line, body_lines, declaration
@@ -23,11 +23,12 @@ class StructCommandError(PycoreError, ValueError):
 
 def find_type(prog: Program, keyword: str, name: str) -> Type:
     """``keyword`` (struct or union) ``name`` as crash looks it up: the tagged type, else a typedef
-    of one; crash's "invalid data structure reference" when neither is there."""
+    of one; crash's "invalid data structure reference" when neither is there.  A dump with no type
+    information at all is not that: its MissingDebugInfoError says what was tried."""
     for spelling in (f"{keyword} {name}", name):
         try:
             found = prog.type(spelling)
-        except (TypeNotFoundError, MissingDebugInfoError):
+        except TypeNotFoundError:
             continue
         if found.resolved().kind in (TypeKind.STRUCT, TypeKind.UNION):
             return found
