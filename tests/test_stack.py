@@ -1,6 +1,7 @@
 """Stack traces as data and crash's text for them: frames, exception frames and stack switches
 rendered by pycore/cli/bt.py, and ``bt`` without an option showing the panic task only."""
 import os
+from types import SimpleNamespace
 
 import pytest
 
@@ -198,3 +199,53 @@ def test_frame_data_runs_from_the_slot_after_the_frame_before_up_to_the_return_a
                 assert [address for address, _ in frame.data] == list(range(before.sp + 8, frame.sp + 8, 8))
                 assert frame.data[-1][1] == frame.pc
                 assert all(int.from_bytes(prog.read(address, 8), "little") == value for address, value in frame.data)
+
+
+# Three functions back to back, as 6.12's khungtaskd has them: watchdog.cold ends in a call to
+# panic, and watchdog_timer_fn.cold starts right after that call; "padding" ends in bytes that
+# only look like a call (to no function's start).
+_TEXT = {"watchdog.cold": (0xFFFFFFFF81000000, 0x10), "watchdog_timer_fn.cold": (0xFFFFFFFF81000010, 0x20),
+         "padding": (0xFFFFFFFF81000030, 0x10), "after_padding": (0xFFFFFFFF81000040, 0x10),
+         "panic": (0xFFFFFFFF81100000, 0x100)}
+
+
+def _code():
+    code = bytearray(b"\x90" * 0x50)
+    call_end = _TEXT["watchdog_timer_fn.cold"][0]
+    code[0x0B:0x10] = b"\xe8" + (_TEXT["panic"][0] - call_end).to_bytes(4, "little", signed=True)
+    code[0x3B:0x40] = b"\xe8" + (_TEXT["panic"][0] + 3 - 0xFFFFFFFF81000040).to_bytes(4, "little", signed=True)
+    return bytes(code)
+
+
+def _text_unwinder() -> stack.Unwinder:
+    """An Unwinder over _TEXT only: its symbols and the code bytes of _code."""
+    def lookup(address):
+        for name, (start, size) in _TEXT.items():
+            if start <= address < start + size:
+                return SimpleNamespace(name=name, address=start), address - start, None
+        return None
+
+    def read(address, size):
+        offset = address - _TEXT["watchdog.cold"][0]
+        return _code()[offset:offset + size]
+
+    unwinder = stack.Unwinder.__new__(stack.Unwinder)
+    unwinder.symbols, unwinder.prog, unwinder._lookup_cache = SimpleNamespace(lookup=lookup), \
+        SimpleNamespace(read=read), {}
+    return unwinder
+
+
+def test_a_return_address_after_a_call_that_ends_its_function_is_named_by_the_call():
+    unwinder = _text_unwinder()
+    returned = _TEXT["watchdog_timer_fn.cold"][0]
+    assert unwinder.lookup(returned)[0].name == "watchdog_timer_fn.cold"
+    symbol, offset, _ = unwinder.lookup_return(returned)
+    assert (symbol.name, offset) == ("watchdog.cold", 0x10)  # the kernel's watchdog.cold+0x10/0x10
+    assert unwinder.call_ending_function(returned) == _TEXT["panic"][0]
+    # Inside a function both lookups agree.
+    assert unwinder.lookup_return(returned + 4)[:2] == unwinder.lookup(returned + 4)[:2]
+
+
+def test_bytes_that_look_like_a_call_to_no_function_start_are_not_one():
+    assert _text_unwinder().call_ending_function(_TEXT["after_padding"][0]) is None
+    assert _text_unwinder().call_ending_function(_TEXT["padding"][0]) is None

@@ -76,11 +76,21 @@ class _Walk:
         hit = self.u.lookup(text)
         if hit is None:
             return "ignored"
+        if not hit[1] and not exception_frame and not start and not schedule:
+            # crash drops every text address at a symbol's first byte (a function pointer, not
+            # a return address) and with it the return address of a call that ends its function
+            # (watchdog.cold -> panic on 6.12).  Where that call reaches the frame just shown,
+            # the slot is the caller's return address: kept, and named as the kernel names it
+            # (%pB), for crash's name is the next symbol, a function that never ran there.
+            # A pointer to a function that follows such a call (kthread after 6.1's
+            # kthread_complete_and_exit -> kthread_exit) calls no frame shown and stays dropped.
+            target = self.u.call_ending_function(text)
+            if target is None or self.call_target is None or crash_name(self.u.name_of(target)) != self.call_target:
+                return "ignored"
+            hit = self.u.lookup_return(text)
         symbol, offset, module = hit
         name = crash_name(symbol.name)
         eframe_check = -1
-        if not offset and not exception_frame and not start and not schedule:
-            return "ignored"
         if offset and not (exception_frame or start or schedule):
             if self.u.new_exceptions and name in EXCEPTION_FUNCTIONS:
                 eframe_check = 8
@@ -169,20 +179,27 @@ class _Walk:
         return False
 
     # crash: x86_64_get_framesize, with ORC
-    def framesize(self, text: int, slot: int, buf: Optional[StackBuffer] = None) -> int:
+    def framesize(self, text: int, slot: int, buf: Optional[StackBuffer] = None,
+                  signal: Optional[bool] = None) -> int:
         """Bytes from the slot after the return address ``text`` (found at ``slot``) to its
         caller's return-address slot, as crash finds them: an ORC CALL entry based on SP, or on
         BP when the frame pointer is known and gives a size >= 0; otherwise the count of what
         the function's instructions do to %rsp (:func:`x86_64_decode.stack_effect_before`).
         ``buf`` is the process stack being scanned: only there does crash follow the saved
-        %rbp an entry points at (the frame pointer is forgotten on the other stacks)."""
-        hit = self.u.lookup(text)
+        %rbp an entry points at (the frame pointer is forgotten on the other stacks).
+        ``signal`` says ``text`` is an interrupted RIP (default: the last exception frame's),
+        whose function and ORC entry are those of ``text`` itself; a return address's are
+        those of ``text - 1``, as the kernel's unwinder looks them up (crash looks up ``text``,
+        which differs only after a call that ends its function)."""
+        if signal is None:
+            signal = self.eframe_ip == text
+        hit = self.u.lookup(text) if signal else self.u.lookup_return(text)
         if hit is None:
             return 0
         start = hit[0].address
         if self.u.init[0] <= start < self.u.init[1]:
             return 0
-        entry = self.u.orc_find(text)
+        entry = self.u.orc_find(text if signal else text - 1)
         if entry is not None and entry.type == orc.ORC_TYPE_CALL:
             size, prev_sp = orc.crash_framesize(entry), 0
             if size is not None:
@@ -197,7 +214,7 @@ class _Walk:
                 self.bp = 0
             if size is not None and size >= 0:
                 return size
-        return self.u.counted_framesize(start, text, self.eframe_ip == text)
+        return self.u.counted_framesize(start, text, signal)
 
     # the scanning loop shared by every stack
     def scan(self, buf: StackBuffer, rsp: int, stacktop: int, process: bool = False) -> Tuple[bool, int]:
@@ -398,7 +415,7 @@ class _Walk:
             if not done:
                 self.record_entry(buf, 0, rip, start=True, save_eframe_ip=True)
                 self.level += 1
-                rsp += self.framesize(rip, rsp)
+                rsp += self.framesize(rip, rsp, signal=True)
             estack = u.in_exception_stack(rsp) if not done else None
             if estack and estack[1] == start:
                 break

@@ -197,7 +197,8 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
         if regs.ip is None:
             trace.add_error(f"return address at {slot:x} not in the dump")
             return trace
-        hit = unwinder.lookup(regs.ip)
+        # An interrupted RIP is named as it is, a return address by the call before it (%pB).
+        hit = unwinder.lookup(regs.ip) if signal else unwinder.lookup_return(regs.ip)
         trace.add_frame(level, slot, regs.ip, crash_name(hit[0].name) if hit else None, hit[1] if hit else 0,
                         hit[2] if hit else None)
         trace.frames[-1].registers = {"rip": regs.ip, "rsp": regs.sp, "rbp": regs.bp}

@@ -121,6 +121,27 @@ class Unwinder:
             self._lookup_cache[address] = hit
         return hit
 
+    def lookup_return(self, address: int):
+        """``(Symbol, offset, module name or None)`` of the call a return address returns from,
+        as the kernel's unwinder finds it (``orc_find(ip - 1)``) and names it (``%pB``): the
+        symbol holding ``address - 1``, the offset counted to ``address``.  It differs from
+        :meth:`lookup` only for a call that is the last instruction of its function (a
+        noreturn callee: watchdog.cold -> panic), whose return address is the first byte of
+        the next symbol.  None outside the kernel's symbols."""
+        hit = self.lookup(address - 1)
+        return (hit[0], hit[1] + 1) + tuple(hit[2:]) if hit is not None else None
+
+    def call_ending_function(self, address: int) -> Optional[int]:
+        """The function called by a direct ``call`` that is the last instruction of the function
+        before ``address`` (the first byte of a symbol), or None: a return address there returns
+        from that call (see :meth:`lookup_return`).  The target must be a function's first
+        byte, so that code bytes merely ending in ``e8`` and four more are not taken for one."""
+        if self.lookup(address - 1) is None:
+            return None
+        target = self.called_address(address)
+        hit = self.lookup(target) if target is not None else None
+        return target if hit is not None and hit[1] == 0 else None
+
     def name_of(self, address: int) -> Optional[str]:
         hit = self.lookup(address)
         return hit[0].name if hit else None
