@@ -1,12 +1,7 @@
 """kmem -i and -z never show a zone the kernel could not have kept without saying so: the checks of
 vmstat.zone_problems on numbers from the 6.1 oom dump's Normal zone, then each broken alone."""
-import contextlib
-import json
-from types import SimpleNamespace
-
 import pytest
 
-from pycore.cli import kmem
 from pycore.kernel import vmstat
 
 NORMAL = dict(node=0, node_id=0, index=2, name="Normal", address=0xFFFF88803FFD5D00, start_pfn=0x100000,
@@ -38,14 +33,3 @@ def test_counters_beyond_the_zone_are_problems(changes, problem):
 def test_per_cpu_drift_is_no_problem():
     """Each CPU may hold up to 125 pages of a counter's changes (stat_threshold) unfolded."""
     assert vmstat.zone_problems(zone(vm_stat={"NR_FREE_PAGES": -250, "NR_MLOCK": 262144 + 250}), cpus=2) == []
-
-
-def test_kmem_z_reports_a_zone_problem_on_stderr_and_beside_the_zone(monkeypatch, capsys):
-    broken = zone(managed_pages=262145)
-    monkeypatch.setattr(kmem, "open_from_args", lambda args: contextlib.nullcontext(SimpleNamespace()))
-    monkeypatch.setattr(kmem.vmstat, "zones", lambda prog: [broken])
-    monkeypatch.setattr(kmem.sched, "nr_cpus", lambda prog: 2)
-    assert kmem.run(SimpleNamespace(mode="zones", json=True)) == 0
-    out, err = capsys.readouterr()
-    assert err == "kmem: zone 0/Normal at ffff88803ffd5d00: 262145 managed pages of 262144 present\n"
-    assert json.loads(out)[0]["problems"] == ["262145 managed pages of 262144 present"]
