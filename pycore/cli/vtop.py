@@ -2,14 +2,13 @@
 addresses with every page-table entry on the way, the PTE's flags and the ``struct page`` of the
 page (crash 9's ``vtop``), and physical addresses to their direct-map addresses (crash's ``ptov``).
 
-4- and 5-level paging, 4 KiB, 2 MiB and 1 GiB pages; page flag names from the kernel's own
-``pageflag_names`` table (4.6+), else from ``enum pageflags``."""
+4- and 5-level paging, 4 KiB, 2 MiB and 1 GiB pages; the page's flags named as the kernel's
+``%pGp`` names them (:func:`pycore.kernel.slab.page_descriptor`)."""
 import argparse
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
-from ..arch.x86_64 import DEFAULT_PAGE_OFFSET, PTE_ADDR_MASK
-from ..errors import MissingDebugInfoError, MissingMemberError, ObjectTypeError, PycoreError
-from ..object import Object
+from ..arch.x86_64 import PTE_ADDR_MASK
+from ..errors import PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
 from .eval import address_argument
@@ -21,7 +20,6 @@ _PTE_FLAGS = [(0, "PRESENT"), (1, "RW"), (2, "USER"), (3, "PWT"), (4, "PCD"), (5
 _LEVEL_NAMES = {4: "P4D", 3: "PUD", 2: "PMD", 1: "PTE"}
 _PAGE_SIZE_NOTES = {1 << 21: "  (2MB)", 1 << 30: "  (1GB)"}
 _KERNEL_HALF = 1 << 63
-_FLAG_NAMES_LIMIT = 64
 _SECTION_SIZE = 1 << 27
 
 
@@ -55,54 +53,6 @@ def _physical_width(prog: Program) -> int:
     return max(len(f"{end:x}"), 1)
 
 
-def _page_flag_names(prog: Program) -> List[Dict[str, Any]]:
-    """``[{mask, name}]`` of the kernel's ``pageflag_names`` (mm/debug.c, what ``%pGp`` prints),
-    else ``enum pageflags`` less its ``PG_`` prefix and aliases."""
-    try:
-        base = prog.symbols.by_name("pageflag_names").address
-    except LookupError:
-        base = None
-    names: List[Dict[str, Any]] = []
-    if base is not None:
-        for index in range(_FLAG_NAMES_LIMIT):
-            raw = prog.read(base + 16 * index, 16)
-            mask, pointer = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
-            if not pointer:
-                return names
-            name = prog.read(pointer, 32).split(b"\0")[0].decode("ascii", "replace")
-            names.append({"mask": mask, "name": name})
-    enum = prog.type("enum pageflags")
-    seen = set()
-    for enumerator in enum.enumerators or ():
-        if enumerator.name.startswith("__NR_"):
-            break
-        if enumerator.value not in seen and enumerator.name.startswith("PG_"):
-            seen.add(enumerator.value)
-            names.append({"mask": 1 << enumerator.value, "name": enumerator.name[3:]})
-    return names
-
-
-def _page(prog: Program, pfn: int) -> Dict[str, Any]:
-    """The ``struct page`` of ``pfn`` in the vmemmap array (SPARSEMEM_VMEMMAP, every x86_64 kernel
-    since 2.6.24): its address, flags, mapping, index and reference count."""
-    page_type = prog.type("struct page")
-    try:
-        vmemmap = int.from_bytes(prog.read(prog.symbols.by_name("vmemmap_base").address, 8), "little")
-    except LookupError:
-        raise MissingDebugInfoError("no vmemmap_base symbol: cannot find the struct page array") from None
-    page = Object(prog, page_type, address=vmemmap + pfn * page_type.size)
-    try:
-        index = int(page.index)
-    except MissingMemberError:  # 6.16 renamed it
-        index = int(page.__folio_index)
-    try:
-        flags = int(page.flags)
-    except ObjectTypeError:  # 6.17's memdesc_flags_t, a struct around the word
-        flags = int(page.flags.f)
-    return {"address": vmemmap + pfn * page_type.size, "flags": flags, "mapping": int(page.mapping),
-            "index": index, "count": int(page._refcount.counter)}
-
-
 def _top_directory(prog: Program) -> int:
     try:
         return prog.symbols.by_name("init_top_pgt").address
@@ -111,8 +61,9 @@ def _top_directory(prog: Program) -> int:
 
 
 def collect_vtop(prog: Program, args: argparse.Namespace) -> Collected:
+    from ..kernel import slab
+
     results = []
-    flag_names: Optional[List[Dict[str, Any]]] = None
     for text in args.addresses:
         address = address_argument(prog, text)
         if address is None:
@@ -125,11 +76,10 @@ def collect_vtop(prog: Program, args: argparse.Namespace) -> Collected:
                                   "entries": [{"level": e.level, "address": e.address, "entry": e.entry}
                                               for e in walk.entries]}
         if walk.physical is not None:
-            if flag_names is None:
-                flag_names = _page_flag_names(prog)
-            page = _page(prog, walk.physical >> 12)
-            page["names"] = [f["name"] for f in flag_names if page["flags"] & f["mask"]]
-            result["page"] = page
+            page = slab.page_descriptor(prog, walk.physical)
+            result["page"] = {"address": page.page, "physical": page.physical, "flags": page.flags,
+                              "mapping": page.mapping, "index": page.index, "count": page.count,
+                              "names": page.flag_names}
         results.append(result)
     return Collected({"translations": results, "physical_width": _physical_width(prog)}, [])
 
@@ -165,7 +115,7 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
                 lines.append(f"{_center('PAGE', 16, False)} {_center('PHYSICAL', width, True)} "
                              f"{_center('MAPPING', 16, True)}   INDEX CNT FLAGS")
                 page_header = False
-            line = (f"{page['address']:x} {result['physical'] & ~0xFFF:>{width}x} {page['mapping']:>16x} "
+            line = (f"{page['address']:x} {page['physical']:>{width}x} {page['mapping']:>16x} "
                     f"{page['index']:>8x} {page['count']:>2} {page['flags']:x}")
             if page["names"]:
                 line += " " + ",".join(page["names"])
@@ -174,26 +124,15 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
     return "\n\n".join(blocks)
 
 
-def _direct_map_base(prog: Program) -> int:
-    """Where the direct map starts: ``page_offset_base`` (randomized with CONFIG_RANDOMIZE_MEMORY,
-    4.8+), else the fixed base of the paging mode."""
-    base = prog.arch.direct_map_start
-    if base is None:
-        try:
-            base = int.from_bytes(prog.read(prog.symbols.by_name("page_offset_base").address, 8), "little")
-        except (LookupError, PycoreError):
-            base = DEFAULT_PAGE_OFFSET[prog.arch.levels]
-    return base
-
-
 def collect_ptov(prog: Program, args: argparse.Namespace) -> List[Dict[str, int]]:
-    base = _direct_map_base(prog)
+    from ..kernel import mm
+
     rows = []
     for text in args.addresses:
         physical = address_argument(None, text)
         if physical is None:
             raise PycoreError(f"not a physical address: {text}")
-        rows.append({"physical": physical, "virtual": base + physical})
+        rows.append({"physical": physical, "virtual": mm.phys_to_virt(prog, physical)})
     return rows
 
 
