@@ -1,7 +1,8 @@
 """``pycore rd DUMP ADDRESS [COUNT]``: memory shown the way crash 9's ``rd`` shows it: kernel virtual
 (by address, symbol or ``(expression)``), user virtual (``-u``, or any address below the kernel half,
 in the current task's address space) or physical (``-p``); 8- to 64-bit values in hexadecimal with
-their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``), or a string (``-a``).
+their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``) and slab objects
+(``-S``), or a string (``-a``).
 
 Like crash, a range running into memory the dump cannot give (excluded, missing, not mapped) is shown
 up to that point, then the error is reported and the exit status is 1.  Any kernel version."""
@@ -41,6 +42,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     shown.add_argument("-D", dest="decimal", action="store_const", const="unsigned", help="unsigned decimal")
     shown.add_argument("-s", dest="symbols", action="store_true",
                        help="show 64-bit values that are kernel addresses as symbol+offset")
+    shown.add_argument("-S", dest="slab", action="count", default=0,
+                       help="as -s, and a slab object as [cache] (-SS: [address:cache])")
     parser.add_argument("-x", dest="no_ascii", action="store_true", help="leave out the ASCII at the line ends")
     parser.add_argument("--zero-excluded", action="store_true", help="read excluded pages as zeros")
     parser.add_argument("address", metavar="ADDRESS", type=_address_word,
@@ -142,8 +145,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if address is None:
         return Collected({"not_found": args.address,
                           "alternatives": [_symbol_line(s) for s in prog.symbols.search(args.address)]}, [])
+    if args.slab:
+        args.symbols = True
     if args.symbols and args.bits != 64:
-        raise PycoreError("-s is only allowed with 64-bit display")
+        raise PycoreError("-s and -S are only allowed with 64-bit display")
     memory, read = _reader(prog, args, address)
     size = 1 if args.ascii else args.bits // 8
     if args.ascii and args.count is None:
@@ -156,7 +161,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     result: Dict[str, Any] = {"address": address, "bits": 8 * size, "memory": memory,
                               "physical": memory == "physical", "values": values, "hex": data.hex()}
     if args.symbols:
-        result["symbols"] = [_symbolic(prog, value) for value in values]
+        result["symbols"] = [_symbolic(prog, value) or (_slab_object(prog, value, args.slab) if args.slab else None)
+                             for value in values]
     return Collected(result, [], str(fault) if fault is not None else None)
 
 
@@ -179,6 +185,20 @@ def _symbolic(prog: Program, value: int) -> Optional[str]:
     symbol, offset, _ = hit
     name = crash_name(symbol.name)
     return f"{name}+{offset}" if offset else name
+
+
+def _slab_object(prog: Program, value: int, level: int) -> Optional[str]:
+    """crash's ``rd -S`` name of a value in a slab: ``[cache]``, with ``-SS`` ``[value:cache]``."""
+    from ..kernel import slab
+    from ..object import Object
+
+    if value < _KERNEL_HALF:
+        return None
+    found = slab.slab_containing(prog, value)
+    if found is None:
+        return None
+    name = Object(prog, prog.type("struct kmem_cache"), address=found[0]).name.string_().decode("utf-8", "replace")
+    return f"[{value:x}:{name}]" if level > 1 else f"[{name}]"
 
 
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
