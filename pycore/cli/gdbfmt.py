@@ -326,8 +326,8 @@ def _format_members(node: Node, fmt: Optional[str], radix: int, level: int) -> s
     for member in node["members"]:
         value = format_value(member["value"], fmt, radix, level + 1)
         lines.append(inner + (f"{member['name']} = {value}" if member["name"] is not None else value))
-    if not lines:
-        return "{}"
+    if not lines:  # a struct with no members (lockdep's empty lock_class_key without lockdep)
+        return "{<No data fields>}"
     return "{\n" + ",\n".join(lines) + "\n" + "  " * level + "}"
 
 
