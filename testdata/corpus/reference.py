@@ -28,6 +28,10 @@ FULL_COMMANDS = [
     # ... and kernel state.
     "task -R pid,comm", "files 1", "vm 1", "mount", "net", "swap", "dev -d", "sig 1", "ipcs", "timer",
     "irq -s", "ps -k", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "ps -G", "runq -t", "kmem -S kmalloc-64",
+    "ps -u", "ps -l", "ps -m", "ps -S", "ps -g", "ps -g 1", "ps -r 1", "ps -l 1", "ps -m 1", "runq -g", "runq -m",
+    "sig -l", "sig -g 1",
+    # set changes the context of the commands after it in crash's session: last, back to the panic task.
+    "set", "set 1", "set -c 0", "set -p",
 ]
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
