@@ -7,10 +7,19 @@ from typing import TYPE_CHECKING, Iterator, List
 from ..object import Object
 from ..types.model import TypeKind
 from .bitops import for_each_set_bit
-from .sched import nr_cpu_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
+
+
+def nr_cpu_ids(prog: "Program") -> int:
+    """``nr_cpu_ids``: one more than the highest possible CPU; 1 on a kernel without the symbol
+    (a uniprocessor build)."""
+    try:
+        address = prog.symbols.by_name("nr_cpu_ids").address
+    except LookupError:
+        return 1
+    return int.from_bytes(prog.read(address, 4), "little")
 
 
 def _mask_pointer(prog: "Program", name: str) -> Object:
@@ -103,6 +112,6 @@ def cpumask_to_cpulist(mask: Object) -> str:
     return ",".join(parts)
 
 
-__all__ = ["cpu_online_mask", "cpu_possible_mask", "cpu_present_mask", "cpumask_bits", "for_each_cpu",
+__all__ = ["nr_cpu_ids", "cpu_online_mask", "cpu_possible_mask", "cpu_present_mask", "cpumask_bits", "for_each_cpu",
            "for_each_online_cpu", "for_each_possible_cpu", "for_each_present_cpu", "cpumask_weight",
            "num_online_cpus", "num_possible_cpus", "num_present_cpus", "cpumask_to_cpulist"]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional
 from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
+from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits, nr_cpu_ids
+from .rbtree import rbtree_inorder_addresses
 from .variables import read_kernel_variable, symbol_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +51,13 @@ _STATE_CODES = (
     ("PA", TASK_PARKED),
     ("NE", TASK_NEW),
 )
+
+
+# The states /proc reports (TASK_REPORT, 4.14+: RUNNING up to TASK_PARKED), indexed by the highest
+# bit set, then TASK_REPORT_IDLE; include/linux/sched.h __task_state_index(), fs/proc/array.c.
+_TASK_REPORT = (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE | __TASK_STOPPED | __TASK_TRACED | EXIT_DEAD
+                | EXIT_ZOMBIE | TASK_PARKED)
+_STATE_CHARS = "RSDTtXZPI"
 
 
 def state_code(state: int) -> str:
@@ -144,6 +153,19 @@ def task_state(task: Object) -> str:
     return state_code(task_state_value(task))
 
 
+def task_state_to_char(task: Object) -> str:
+    """``task``'s state as ps and /proc/PID/stat show it: R, S, D, T, t, X, Z, P or I (TASK_IDLE:
+    an uninterruptible sleep that does not count towards the load average).  States outside
+    TASK_REPORT (TASK_WAKING, TASK_NEW, 6.1's TASK_FROZEN) report what remains, as the kernel does.
+    Not crash's ST (:func:`task_state`): crash names TASK_WAKING and TASK_NEW, /proc hides them."""
+    value = task_state_value(task)
+    state = value & _TASK_REPORT
+    char = _STATE_CHARS[state.bit_length()]
+    if char == "D" and value & ~state == TASK_NOLOAD:
+        return "I"
+    return char
+
+
 def task_cpu(task: Object) -> int:
     """The CPU ``task`` last ran on: ``task->cpu`` (4.9-5.15), ``task->thread_info.cpu`` (5.16+,
     CONFIG_THREAD_INFO_IN_TASK), or the thread_info at the stack base (before 4.9)."""
@@ -192,34 +214,19 @@ def task_problems(task: Object, pid_limit: int, cpu_count: int, idle: bool) -> L
 
 
 # -- CPUs ------------------------------------------------------------------------------
-def _cpumask(prog: "Program", name: str) -> List[int]:
-    """CPUs set in the cpumask variable ``name`` (``__cpu_online_mask`` and friends, 4.5+)."""
-    nr = nr_cpu_ids(prog)
-    address = prog.symbols.by_name(name).address
-    data = prog.read(address, (nr + 63) // 64 * 8)
-    bits = int.from_bytes(data, "little")
-    return [cpu for cpu in range(nr) if bits >> cpu & 1]
-
-
-def nr_cpu_ids(prog: "Program") -> int:
-    try:
-        address = prog.symbols.by_name("nr_cpu_ids").address
-    except LookupError:
-        return 1
-    return int.from_bytes(prog.read(address, 4), "little")
-
-
 def possible_cpus(prog: "Program") -> List[int]:
-    return _cpumask(prog, "__cpu_possible_mask")
+    """CPUs in the possible mask: those this boot could ever bring up."""
+    return cpumask_bits(cpu_possible_mask(prog))
 
 
 def present_cpus(prog: "Program") -> List[int]:
-    return _cpumask(prog, "__cpu_present_mask")
+    """CPUs in the present mask."""
+    return cpumask_bits(cpu_present_mask(prog))
 
 
 def online_cpus(prog: "Program") -> List[int]:
-    """CPUs in ``__cpu_online_mask``; a panic without kdump (smp_send_stop) takes the others offline."""
-    return _cpumask(prog, "__cpu_online_mask")
+    """CPUs in the online mask; a panic without kdump (smp_send_stop) takes the others offline."""
+    return cpumask_bits(cpu_online_mask(prog))
 
 
 def nr_cpus(prog: "Program") -> int:
@@ -318,28 +325,6 @@ def crash_task_list(prog: "Program") -> List[Object]:
 
 
 # -- runqueues ---------------------------------------------------------------------------------
-def _rb_inorder(prog: "Program", node: int, limit: int = 1 << 20) -> Iterator[int]:
-    """Addresses of the ``struct rb_node``s under ``node``, leftmost first (rb_first/rb_next)."""
-    node_type = prog.type("struct rb_node")
-    left_offset, right_offset = node_type.offsetof("rb_left"), node_type.offsetof("rb_right")
-
-    def pointer(address: int) -> int:
-        return int.from_bytes(prog.read(address, 8), "little")
-
-    stack: List[int] = []
-    seen = 0
-    while stack or node:
-        while node:
-            stack.append(node)
-            node = pointer(node + left_offset)
-        node = stack.pop()
-        seen += 1
-        if seen > limit:
-            raise PycoreError(f"red-black tree at {node:#x} has more than {limit} nodes: it loops")
-        yield node
-        node = pointer(node + right_offset)
-
-
 def pid_max(prog: "Program") -> Optional[int]:
     """``pid_max``: one more than the highest PID the kernel hands out; None when unreadable.
     crash sizes its PID columns by it."""
@@ -378,14 +363,12 @@ def cfs_queue(cfs_rq: Object, depth: int = 0) -> List[Dict[str, object]]:
     lists them: ``{"prio", "pid", "task", "comm", "depth"}``.  A group's entity (``se->my_q``,
     FAIR_GROUP_SCHED) is followed into its cfs_rq; the running entity is not on the tree."""
     prog = cfs_rq.prog_
-    timeline = cfs_rq.tasks_timeline
-    root = timeline.rb_root if timeline.type_.resolved().has_member("rb_root") else timeline
     entity_type = prog.type("struct sched_entity")
     run_node = entity_type.offsetof("run_node")
     has_my_q = entity_type.has_member("my_q")
     se_offset = prog.type("struct task_struct").offsetof("se")
     out: List[Dict[str, object]] = []
-    for node in _rb_inorder(prog, int(root.rb_node)):
+    for node in rbtree_inorder_addresses(cfs_rq.tasks_timeline):
         entity = Object(prog, prog.type("struct sched_entity *"), node - run_node)
         if has_my_q and int(entity.my_q):
             out.extend(cfs_queue(entity.my_q, depth + 1))

@@ -1,10 +1,10 @@
-"""drgn's ``drgn.helpers.linux.sched``: tasks and runqueues, from :mod:`pycore.kernel.sched`, and
-the kernel's one-letter task states (fs/proc/array.c's ``task_state_array``, 4.14+: "RSDTtXZPI").
+"""drgn's ``drgn.helpers.linux.sched``: tasks, their one-letter states and runqueues, from
+:mod:`pycore.kernel.sched`.
 """
 from typing import TYPE_CHECKING, Iterator, Tuple
 
-from ...kernel.sched import (TASK_NOLOAD, cpu_curr, cpu_rq, idle_task, is_group_leader, rq_clock, task_cpu,
-                             task_last_arrival, task_state_value, thread_info_address)
+from ...kernel.sched import (cpu_curr, cpu_rq, idle_task, is_group_leader, rq_clock, task_cpu, task_last_arrival,
+                             task_state_to_char, thread_info_address)
 from ...kernel.system import load_average
 from ...object import Object, container_of, list_for_each_entry
 
@@ -14,24 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # avenrun[] is fixed point with FSHIFT (11) fractional bits (include/linux/sched/loadavg.h).
 _FIXED_1 = 1 << 11
 
-# The states /proc reports (TASK_REPORT, 4.14+: RUNNING up to TASK_PARKED), indexed by the highest
-# bit set, then TASK_REPORT_IDLE; include/linux/sched.h __task_state_index().
-_TASK_REPORT = 0x7F
-_STATE_CHARS = "RSDTtXZPI"
+# fs/proc/array.c's task_state_array: how /proc/PID/status names each letter.
 _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "D": "D (disk sleep)", "T": "T (stopped)",
                 "t": "t (tracing stop)", "X": "X (dead)", "Z": "Z (zombie)", "P": "P (parked)", "I": "I (idle)"}
-
-
-def task_state_to_char(task: Object) -> str:
-    """``task``'s state as ps and /proc/PID/stat show it: R, S, D, T, t, X, Z, P or I (TASK_IDLE:
-    an uninterruptible sleep that does not count towards the load average).  States outside
-    TASK_REPORT (TASK_WAKING, TASK_NEW, 6.1's TASK_FROZEN) report what remains, as the kernel does."""
-    value = task_state_value(task)
-    state = value & _TASK_REPORT
-    char = _STATE_CHARS[state.bit_length()]
-    if char == "D" and value & ~state == TASK_NOLOAD:
-        return "I"
-    return char
 
 
 def get_task_state(task: Object) -> str:
