@@ -6,7 +6,7 @@ drgn 0.3's ``Program`` is the model: ``prog["name"]``, ``variable``, ``constant`
 import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
-from . import debuginfo
+from . import debuginfo, timings
 from .arch import X86_64
 from .dump import Dump, open_dump
 from .errors import FaultError, MissingDebugInfoError, PycoreError
@@ -200,8 +200,9 @@ class Program:
             if self._symbols_error is not None:
                 raise self._symbols_error
             try:
-                self._symbols = SymbolIndex(debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map,
-                                                                   self.arch.read))
+                with timings.phase("symbols"):
+                    table = debuginfo.load_symbols(self.vmcoreinfo, self.vmlinux, self.system_map, self.arch.read)
+                self._symbols = SymbolIndex(table)
             except PycoreError as error:
                 self._symbols_error = error
                 raise
@@ -220,8 +221,9 @@ class Program:
                 symbols: "Optional[SymbolTable]" = self.symbols.table
             except PycoreError:
                 symbols = None  # load_types then says the dump's BTF cannot be located
-            self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read,
-                                               native=self._native, progress=self.progress)
+            with timings.phase("types"):
+                self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read,
+                                                   native=self._native, progress=self.progress)
         return self._types
 
     @types.setter

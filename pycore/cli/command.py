@@ -8,10 +8,12 @@ text) and the text it renders from that data (``render``).  The data is what ``-
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, List, NoReturn, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Sequence, TextIO, Tuple
 
 from .. import timings
-from ..program import Program
+
+if TYPE_CHECKING:
+    from ..program import Program
 
 
 class UsageError(Exception):
@@ -83,7 +85,7 @@ class DumpCommand:
 
     name: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    collect: Callable[[Program, argparse.Namespace], Any]
+    collect: Callable[["Program", argparse.Namespace], Any]
     render: Callable[[Any, argparse.Namespace], str]
     description: Optional[str] = None
     json: bool = True
@@ -92,7 +94,7 @@ class DumpCommand:
     """The JSON form of the data when the data is not JSON as it stands (``log`` keeps each record's
     raw bytes for its text)."""
 
-    def run(self, prog: Program, args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
+    def run(self, prog: "Program", args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
         """Collect, then write JSON (with ``--json``) or text to ``out`` and warnings to ``err``
         (``CMD: warning``); returns the exit status.  A partial result's error goes to ``err`` as
         ``{prefix}CMD: error`` (``pycore rd: ...`` standalone, as ``main`` reports failures).  Other

@@ -1,13 +1,13 @@
 """What every command shares: the dump arguments, the exit statuses, and which pycore is running."""
 import argparse
 import enum
-from typing import Any, Dict
+from typing import TYPE_CHECKING, Any, Dict
 
-from .. import __version__, native, timings
-from ..dump import open_dump
-from ..errors import PycoreError
-from ..program import Program, open as open_program
+from .. import __version__, timings
 from .output import TerminalProgress, add_json_flag
+
+if TYPE_CHECKING:
+    from ..program import Program
 
 
 class ExitStatus(enum.IntEnum):
@@ -42,6 +42,8 @@ def package_version() -> str:
 def build_info() -> Dict[str, Any]:
     """Which pycore runs: its version, whether dumps are read by the C extension or in pure Python
     (and why not C), and which page codecs are decoded in C (see :func:`pycore.native.describe`)."""
+    from .. import native
+
     path = native.describe()
     return {"version": package_version(), "reader": "C extension" if path["available"] else "pure Python",
             "why_not_c": path["why_not"], "library": path["library"], "codecs": path["codecs"]}
@@ -71,33 +73,14 @@ def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True
         add_json_flag(parser)
 
 
-def open_from_args(args: argparse.Namespace) -> Program:
-    """The dump the command line names, with progress bars for its long steps on a terminal.
+def open_from_args(args: argparse.Namespace) -> "Program":
+    """The dump the command line names, with progress bars for its long steps on a terminal
+    (``--timings``: the symbols and types Program loads are phases of their own)."""
+    from ..program import open as open_program
 
-    With timings on (``--timings``) it is opened step by step, as :func:`pycore.program.open` does,
-    to tell the time spent loading symbols and types (both lazy in Program, so loaded here first)
-    from the rest of the opening."""
-    native = False if args.pure else None
-    progress = TerminalProgress()
-    if not timings.enabled():
-        return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map, native=native,
-                            progress=progress)
     with timings.phase("open"):
-        prog = Program(open_dump(args.dump, native=native, progress=progress), vmlinux=args.vmlinux,
-                       system_map=args.system_map, native=native, progress=progress)
-    try:
-        for what in ("symbols", "types"):
-            with timings.phase(what):
-                try:
-                    getattr(prog, what)
-                except PycoreError:
-                    pass  # the command that needs them reports it, as it would untimed
-        with timings.phase("open"):
-            prog.locate_direct_map()
-    except BaseException:
-        prog.close()
-        raise
-    return prog
+        return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map,
+                            native=False if args.pure else None, progress=TerminalProgress())
 
 
 def parse_address(text: str) -> int:
