@@ -9,7 +9,7 @@ import argparse
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import PycoreError
-from ..kernel import mm, sched, signal, system
+from ..kernel import cpumask, mm, sched, signal, system
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -129,7 +129,7 @@ def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict
     cpus = sched.nr_cpus(prog)
     idle = {int(task) for task in sched.idle_tasks(prog)}
     pid_limit = min(sched.pid_max(prog) or sched.PID_MAX_LIMIT, sched.PID_MAX_LIMIT)
-    cpu_count = max(sched.nr_cpu_ids(prog), cpus)
+    cpu_count = max(cpumask.nr_cpu_ids(prog), cpus)
     rows = []
     for context in _contexts(prog) if contexts is None else contexts:
         snapshot = context.snapshot

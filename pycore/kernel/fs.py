@@ -43,7 +43,7 @@ def decode_file_type(mode: int) -> str:
     return _FILE_TYPES.get(kind, f"{kind:06o}")
 
 
-def _mount_of(vfsmnt: Object) -> Object:
+def _real_mount(vfsmnt: Object) -> Object:
     """The ``struct mount *`` around a ``struct vfsmount *`` (3.3+ splits the two)."""
     return container_of(vfsmnt, "struct mount", "mnt")
 
@@ -106,7 +106,7 @@ def d_path(path_or_vfsmnt: Object, dentry: Optional[Object] = None) -> bytes:
     d_op = dentry.d_op.read_()
     if int(d_op) and int(d_op.d_dname):
         return b"[" + dentry.d_sb.s_type.name.string_() + b"]"
-    mnt = _mount_of(vfsmnt)
+    mnt = _real_mount(vfsmnt)
     components: List[bytes] = []
     for _ in range(2 * MAX_PATH_COMPONENTS):
         if int(dentry) == int(mnt.mnt.mnt_root):
@@ -198,6 +198,20 @@ def mount_fstype(mnt: Object) -> bytes:
     return name
 
 
+def for_each_super_block(prog: "Program") -> Iterator[Object]:
+    """Each ``struct super_block *`` on the kernel's ``super_blocks`` list."""
+    head = prog["super_blocks"]
+    yield from list_for_each_entry("struct super_block", head.address_of_(), "s_list")
+
+
+def mount_of(prog: "Program", sb: Object) -> Optional[Object]:
+    """The first mount (``struct mount *``) of superblock ``sb`` in the initial namespace."""
+    for mnt in for_each_mount(prog):
+        if int(mnt.mnt.mnt_sb) == int(sb):
+            return mnt
+    return None
+
+
 def super_block_type(sb: Object) -> bytes:
     """The name of the filesystem type of a ``struct super_block *`` (``s_type->name``)."""
     return sb.s_type.name.string_()
@@ -256,6 +270,7 @@ def dentry_is_pseudo(dentry: Object) -> bool:
     return bool(int(d_op) and int(d_op.d_dname))
 
 
-__all__ = ["d_path", "dentry_path", "super_block_for_each_mount", "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
+__all__ = ["d_path", "dentry_path", "for_each_super_block", "mount_of", "super_block_for_each_mount",
+           "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
            "mount_fstype", "super_block_type", "init_mnt_ns", "for_each_file", "fget", "file_dentry",
            "dentry_is_pseudo", "PathLoopError"]

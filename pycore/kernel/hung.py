@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import PycoreError
-from ..object import Object, list_for_each_entry
-from . import fs, sched
+from ..object import Object
+from . import sched
+from .fs import for_each_super_block, mount_of
 from .stack import reliable_trace
 from .unwind import KERNEL_SPACE, StackBuffer, Unwinder
 from .system import kernel_hz
 from .variables import read_kernel_variable
 
 __all__ = ["Wait", "HungTaskSettings", "SB_FREEZE_LEVELS", "BLOCKING_FUNCTIONS", "blocking_function",
-           "task_wait", "hung_task_settings", "hung_task_blocked_secs", "for_each_super_block", "super_block_of_writers", "mount_of",
+           "task_wait", "hung_task_settings", "hung_task_blocked_secs", "super_block_of_writers",
+           "for_each_super_block", "mount_of",  # fs's, kept here for analysis/hang.py
            "sleeping_since_ns"]
 
 # The lock and wait functions a blocked task's stack names, by kind (kernel/locking/, sched/,
@@ -335,12 +337,6 @@ def hung_task_settings(prog) -> HungTaskSettings:
                             read_kernel_variable(prog, "sysctl_hung_task_check_interval_secs"))
 
 
-def for_each_super_block(prog) -> Iterator[Object]:
-    """Each ``struct super_block *`` on the kernel's ``super_blocks`` list."""
-    head = prog["super_blocks"]
-    yield from list_for_each_entry("struct super_block", head.address_of_(), "s_list")
-
-
 def super_block_of_writers(prog, address: int) -> Optional[Tuple[Object, int]]:
     """``(super_block *, level)`` when ``address`` is one of a superblock's freeze-protection
     percpu_rw_semaphores (``s_writers.rw_sem[level - 1]``, 4.3+), else None."""
@@ -361,12 +357,4 @@ def _freeze_writer_lock(prog, task: int) -> Optional[int]:
             sem = sb.s_writers.rw_sem[level]
             if int(sem.writer.task) == task:
                 return int(sem.address_of_())
-    return None
-
-
-def mount_of(prog, sb: Object) -> Optional[Object]:
-    """The first mount (``struct mount *``) of superblock ``sb`` in the initial namespace."""
-    for mnt in fs.for_each_mount(prog):
-        if int(mnt.mnt.mnt_sb) == int(sb):
-            return mnt
     return None
