@@ -1,12 +1,14 @@
-"""``pycore bt DUMP [PID|-a|--all-tasks]``: kernel stack traces as crash 9's ``bt`` (the panic
-task), ``bt PID``, ``bt -a`` and ``foreach bt`` print them.
+"""``pycore bt DUMP [PID|TASK|-a|--all-tasks] [-f] [-s|-x] [-l] [-t|-T]``: kernel stack traces as
+crash 9's ``bt`` (the panic task), ``bt PID``, ``bt TASK``, ``bt -a`` and ``foreach bt`` print them,
+with crash's frame data (-f), symbol offsets (-s, -x), source lines (-l, from the vmlinux's DWARF
+line tables) or text symbols found on the stack (-t from the first frame, -T the whole stack).
 
 Where a walk could not go on, the trace says so in a ``bt: ...`` line as crash does; the command
 exits 1 when no trace found a frame or a set of registers (nothing useful was printed)."""
 import argparse
 from typing import Any, Dict, List, Optional
 
-from ..errors import PycoreError
+from ..errors import MissingDebugInfoError, PycoreError
 from ..kernel import stack
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -22,10 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the task with this PID (decimal), or the task_struct at this address (hex)")
     parser.add_argument("-f", dest="full", action="store_true",
                         help="show the stack words of each frame (crash's bt -f, as its source writes them)")
-    parser.add_argument("-s", dest="radix", action="store_const", const=10,
-                        help="show each frame's symbol with its offset (decimal)")
-    parser.add_argument("-x", dest="radix", action="store_const", const=16,
-                        help="show each frame's symbol with its offset (hex)")
+    parser.add_argument("-s", dest="offsets", action="store_true",
+                        help="show each frame's symbol with its offset (decimal; hex with -x)")
+    parser.add_argument("-x", dest="hex", action="store_true",
+                        help="write the offsets -s shows in hex (alone it changes nothing, as in crash)")
+    parser.add_argument("-l", dest="lines", action="store_true",
+                        help="show the source file and line of each frame (needs --vmlinux with debug information)")
+    parser.add_argument("-t", dest="text", action="store_const", const="from start",
+                        help="list every text symbol on the stack from the first frame on (crash's bt -t)")
+    parser.add_argument("-T", dest="text", action="store_const", const="whole stack",
+                        help="list every text symbol on the whole process stack (crash's bt -T)")
     parser.add_argument("-a", dest="active", action="store_true", help="the active task of every CPU")
     parser.add_argument("--all-tasks", action="store_true", help="every task (crash's foreach bt)")
     parser.add_argument("--orc-from-vmlinux", action="store_true",
@@ -52,8 +60,46 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         traces = stack.panic_trace(prog, unwinder)
         if not traces:
             raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
-    result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, args.radix, args.full)) for t in traces]}
+    if args.text:
+        traces = [stack.text_symbols(prog, trace.task, unwinder, args.text == "whole stack") for trace in traces]
+        result = {"traces": [dict(t.to_dict(), lines=text_lines(t, args.text == "whole stack")) for t in traces]}
+    else:
+        source = _source_lines(prog, unwinder, traces) if args.lines else None
+        radix = (16 if args.hex else 10) if args.offsets else None
+        result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, radix, args.full, source)) for t in traces]}
     return Collected(result, [], failed=not any(trace.useful for trace in traces))
+
+
+def _source_lines(prog: Program, unwinder: stack.Unwinder, traces: List[stack.StackTrace]) -> Dict[int, str]:
+    """``file: line`` of each frame's address and each kernel exception frame's RIP, as gdb names
+    them for crash's ``bt -l``: the line of the address itself (crash asks gdb about the return
+    address, not the call before it), but for a frame named by the call that ends its function
+    (:meth:`.Unwinder.lookup_return`), whose return address lies in the next function.
+    MissingDebugInfoError without a vmlinux that has DWARF line tables."""
+    from ..types.dwarf_lines import LineTable
+
+    if not prog.vmlinux:
+        raise MissingDebugInfoError("bt -l needs the DWARF line tables of a vmlinux built with debug information: "
+                                    "give --vmlinux")
+    offset = (prog.vmcoreinfo.kernel_offset or 0) if prog.vmcoreinfo is not None else 0
+    table = LineTable(prog.vmlinux, offset)
+    try:
+        found: Dict[int, str] = {}
+        for trace in traces:
+            for item in trace.items:
+                if isinstance(item, stack.StackFrame):
+                    hit = unwinder.lookup(item.pc)
+                    address = item.pc if hit is not None and hit[1] == item.offset else item.pc - 1
+                elif isinstance(item, stack.ExceptionFrame) and item.where == "kernel":
+                    address = item.regs["rip"]
+                else:
+                    continue
+                where = table.line(address)
+                if where is not None:
+                    found[address if isinstance(item, stack.ExceptionFrame) else item.pc] = f"{where[0]}: {where[1]}"
+        return found
+    finally:
+        table.close()
 
 
 def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
@@ -74,11 +120,13 @@ def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
     return [address]
 
 
-def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool = False) -> List[str]:
+def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool = False,
+                source: Optional[Dict[int, str]] = None) -> List[str]:
     """crash's lines for one trace, without its header: frames, exception frames, stack switches;
     ``radix`` 10 or 16 writes each frame's symbol with its offset (crash's ``bt -s``/``-x``),
     ``full`` the stack words before each frame, two a line (``bt -f``: x86_64_display_full_frame,
-    each word followed by a space)."""
+    each word followed by a space); ``source`` maps a frame's address or an exception frame's RIP
+    to its ``file: line``, written below the frame or the registers (``bt -l``)."""
     lines: List[str] = []
     for item in trace.items:
         if isinstance(item, stack.StackFrame):
@@ -91,12 +139,33 @@ def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool
                 name += f"+{item.offset:#x}" if radix == 16 else f"+{item.offset}"
             line = f"{' ' if item.level < 10 else ''}#{item.level} [{item.sp:8x}] {name} at {item.pc:x}"
             lines.append(line + (f" [{item.module}]" if item.module else ""))
+            if source and item.pc in source:
+                lines.append(f"    {source[item.pc]}")
         elif isinstance(item, stack.ExceptionFrame):
             lines += _exception_lines(item)
+            if source and item.where == "kernel" and item.regs["rip"] in source:
+                lines.append(f"    {source[item.regs['rip']]}")
         elif isinstance(item, stack.UnwindError):
             lines.append(f"bt: {item.message}")
         else:
             lines.append(f"--- <{item.stack} stack> ---")
+    return lines
+
+
+def text_lines(trace: stack.StackTrace, whole_stack: bool = False) -> List[str]:
+    """crash's ``bt -t`` lines for :func:`.stack.text_symbols`' trace: the START line naming the
+    first frame (not for ``bt -T``), each text symbol at its slot, the user-mode registers."""
+    lines: List[str] = []
+    frames = trace.frames
+    if frames and not whole_stack:
+        lines.append(f"{' ' * 14}START: {frames[0].symbol} at {frames[0].pc:x}")
+    for item in trace.items:
+        if isinstance(item, stack.StackFrame):
+            lines.append(f"  [{item.sp:x}] {item.symbol} at {item.pc:x}" + (f" [{item.module}]" if item.module else ""))
+        elif isinstance(item, stack.ExceptionFrame):
+            lines += _exception_lines(item)
+        elif isinstance(item, stack.UnwindError):
+            lines.append(f"bt: {item.message}")
     return lines
 
 

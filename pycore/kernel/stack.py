@@ -15,13 +15,14 @@ from ..errors import PycoreError
 from ..object import Object
 from . import sched
 from .backtrace import crash_name, walk
-from .unwind import Unwinder
+from .unwind import THREAD_SIZE, StackBuffer, Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
 PID_MAX_LIMIT = 4 * 1024 * 1024
 
 __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
-           "reliable_trace", "panic_trace", "active_traces", "all_traces", "all_tasks", "tasks_with_pid"]
+           "reliable_trace", "text_symbols", "panic_trace", "active_traces", "all_traces", "all_tasks",
+           "tasks_with_pid"]
 
 
 @dataclass
@@ -227,6 +228,37 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
             slot = caller.sp - 8
         regs = caller
     trace.add_error(f"more than {limit} frames")
+    return trace
+
+
+def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: bool = False) -> StackTrace:
+    """crash's ``bt -t`` (``whole_stack``: ``bt -T``): every kernel text address on the task's
+    process stack, each a frame at its slot (no frame sizes, so stale return addresses and
+    function pointers too), from the first frame of :func:`stack_trace` (``-t``) or the bottom of
+    the stack (``-T``) to its top, then the user-mode registers at the top as the trace has them.
+    ``task`` as for :func:`stack_trace`.  A walk that starts on an IRQ or exception stack is said in
+    the trace (:class:`UnwindError`): only the process stack is listed."""
+    unwinder = unwinder or Unwinder(prog)
+    walked = stack_trace(prog, task, unwinder)
+    info = unwinder.task_info(walked.task)
+    trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active)
+    process = StackBuffer(prog, info["stack"], THREAD_SIZE)
+    start = process.base
+    if not whole_stack and walked.frames:
+        start = walked.frames[0].sp
+        if start not in process:
+            trace.add_error(f"the trace starts at {start:x}, off the process stack: its text symbols are not listed")
+            return trace
+    for address in process.missing:
+        trace.add_error(f"process stack page {address:x} not in the dump, read as zeros")
+    for slot in range(start, process.top, 8):
+        value = process.word(slot)
+        hit = unwinder.lookup(value) if unwinder.is_kernel_text(value) else None
+        if hit is not None:
+            trace.add_frame(len(trace.frames), slot, value, crash_name(hit[0].name), hit[1], hit[2])
+    user = walked.items[-1] if walked.items else None
+    if isinstance(user, ExceptionFrame) and user.where is None:
+        trace.add_exception_frame(user.regs)
     return trace
 
 
