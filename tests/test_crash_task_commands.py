@@ -6,15 +6,13 @@ import io
 import json
 import os
 import re
-import struct
 from types import SimpleNamespace
 
 import pytest
 
 from pycore.cli import kmem, ps, sig
 from pycore.cli.command import make_parser
-from pycore.kernel import sched, slab, vmstat
-from pycore.types.model import Member, int_type, struct_type
+from pycore.kernel import sched, vmstat
 
 from corpus import cases, pycore_output
 
@@ -342,30 +340,3 @@ def test_sig_s_wraps_the_names_before_column_80():
     assert all(len(line) <= 80 for line in lines) and lines[-1].endswith("SIGRTMAX-1 SIGRTMAX")
     assert "SIGKILL" not in lines[0] and "SIGRTMIN+1 " not in " ".join(lines) + " "
     assert _sig("-s", "0") == "(none)"
-
-
-class _Pages:
-    """Two words of ``struct page`` (flags, then compound_head or compound_info) at made-up addresses."""
-
-    def __init__(self, member: str, words):
-        ulong = int_type("unsigned long", 8, False)
-        self.page = struct_type("page", 64, [Member("flags", ulong, 0), Member(member, ulong, 64)])
-        self.words = words
-
-    def type(self, name):
-        assert name == "struct page"
-        return self.page
-
-    def read(self, address, size):
-        return struct.pack("<Q", self.words[address])
-
-
-@pytest.mark.parametrize("member,value,head", [
-    ("compound_head", 0xFFFFEA0000041001, 0xFFFFEA0000041000),      # 4.6-7.0: the head's address + 1
-    ("compound_head", 0, 0xFFFFEA0000041100),                        # not a tail page: itself
-    ("compound_info", 0xFFFFFFFFFFFFFE01, 0xFFFFEA0000041000),      # 7.1+: ~(64 << 3) + 1, an order-3 mask
-    ("compound_info", 0xFFFFEA0000040F81, 0xFFFFEA0000040F80),      # 7.1+ without a power-of-two page: address + 1
-], ids=["head-pointer", "head-page", "mask", "info-pointer"])
-def test_compound_head_of_a_tail_page(member, value, head):
-    page = 0xFFFFEA0000041100
-    assert slab.compound_head(_Pages(member, {page + 8: value}), page) == head

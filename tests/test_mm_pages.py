@@ -6,8 +6,10 @@ import pytest
 from pycore.errors import FaultError
 from pycore.kernel import mm
 from pycore.object import Object
+from pycore.types.model import Member, enum_type, int_type, struct_type
 
 from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
+from fake_program import BASE, FakeProgram
 
 CASES = vmlinux_cases()
 MODES = pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
@@ -105,3 +107,36 @@ def test_a_pointer_into_or_below_the_page_array_is_no_page(case):
         with pytest.raises(FaultError, match="not a struct page") as error:
             mm.page_to_pfn(Object(prog, "struct page *", address))
         assert error.value.address == address
+
+
+PG_HEAD = 6
+
+
+class _Pages(FakeProgram):
+    """A 64-byte ``struct page`` (flags, then ``member``), PG_head in ``enum pageflags`` and a
+    ``struct zone`` with or without 7.1's ``vmemmap_tails``."""
+
+    vmcoreinfo = None
+
+    def __init__(self, member: str, vmemmap_tails: bool):
+        super().__init__()
+        ulong = int_type("unsigned long", 8, False)
+        self.types.types.update({
+            ("struct", "page"): struct_type("page", 64, [Member("flags", ulong, 0), Member(member, ulong, 64)]),
+            ("struct", "zone"): struct_type("zone", 8, [Member("vmemmap_tails" if vmemmap_tails else "flags", ulong)]),
+            ("enum", "pageflags"): enum_type("pageflags", 4, False, [("PG_locked", 0), ("PG_head", PG_HEAD)])})
+
+
+@pytest.mark.parametrize("member, tails, words, head", [
+    ("compound_head", False, {0x1048: 0x1001 + BASE}, 0x1000),      # 4.6-7.0: the head's address + 1
+    ("compound_head", False, {}, 0x1040),                           # not a tail page: itself
+    # 5.18-7.0 HugeTLB vmemmap optimization: a tail showing PG_head, whose next page names the real head
+    ("compound_head", False, {0x1040: 1 << PG_HEAD, 0x1088: 0x1001 + BASE}, 0x1000),
+    ("compound_info", True, {0x1048: 0xFFFFFFFFFFFFFF01}, 0x1000),  # 7.1+: ~(64 << 2) + 1, an order-2 mask
+    ("compound_info", False, {0x1048: 0x0F81 + BASE}, 0x0F80),      # 7.1+ without tails in zone: address + 1
+], ids=["head-pointer", "head-page", "fake-head", "mask", "info-pointer"])
+def test_compound_head_of_a_tail_page(member, tails, words, head):
+    prog = _Pages(member, tails)
+    for address, value in words.items():
+        prog.put(BASE + address, value)
+    assert int(mm.compound_head(Object(prog, "struct page *", BASE + 0x1040))) == BASE + head

@@ -45,6 +45,8 @@ class Memory:
 class Prog:
     """What the SLUB counter asks of a program: memory, per-CPU offsets, the page size, types, symbols."""
 
+    vmcoreinfo = None
+
     def __init__(self, memory, offsets, types=None, symbols=None):
         self.memory, self.offsets, self.types = memory, offsets, types or {}
         self.dump = SimpleNamespace(page_size=4096)

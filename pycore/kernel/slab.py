@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
-from . import vmstat
+from ..object import Object
+from . import mm, vmstat
 from .sched import possible_cpus
 
 _MASK64 = (1 << 64) - 1
@@ -172,7 +173,7 @@ class _Layout:
         self.node_nr_slabs = node.offsetof("nr_slabs")
         self.node_total_objects = node.offsetof("total_objects") if node.has_member("total_objects") else None
         self.page_size = prog.type("struct page").size
-        self.vmemmap = _vmemmap_base(prog)
+        self.vmemmap = mm.vmemmap(prog)
         self.max_pfn = int.from_bytes(prog.read(prog.symbols.by_name("max_pfn").address, 8), "little")
         # Since 5.7 the hardened pointer mixes in the byte-swapped address (crash: FREELIST_PTR_BSWAP).
         self.bswap = True
@@ -183,14 +184,6 @@ class _Layout:
         """Whether ``address`` is a ``struct page`` (or ``struct slab``) in the vmemmap array."""
         offset = address - self.vmemmap
         return 0 <= offset < self.max_pfn * self.page_size and offset % self.page_size == 0
-
-
-def _vmemmap_base(prog) -> int:
-    try:
-        return int.from_bytes(prog.read(prog.symbols.by_name("vmemmap_base").address, 8), "little")
-    except LookupError:
-        # Without CONFIG_RANDOMIZE_MEMORY the array sits at the documented x86_64 base.
-        return 0xffd4000000000000 if prog.arch.levels == 5 else 0xffffea0000000000
 
 
 def _possible_cpus(prog) -> List[int]:
@@ -792,24 +785,6 @@ def cache_slabs(prog, address: int, report: Optional[Callable[[str], None]] = No
     return CacheSlabs(info, per_cpu, nodes)
 
 
-def compound_head(prog, page: int) -> int:
-    """The head page of the compound page ``page`` belongs to, or ``page`` itself.  A tail page has
-    bit 0 set in ``page->compound_head`` (4.6-7.0: the head's address plus one) or in
-    ``page->compound_info`` (7.1+: with a power-of-two ``struct page``, the mask that aligns a tail
-    page down to its head, ``~(sizeof(struct page) << order) + 1``, else the head's address)."""
-    page_type = prog.type("struct page")
-    for member in ("compound_head", "compound_info"):
-        if page_type.has_member(member):
-            value = _read64(prog, page + page_type.offsetof(member))
-            if not value & 1:
-                return page
-            mask = value & ~1
-            if member == "compound_info" and (mask | (mask - 1)) == _MASK64:
-                return page & mask  # ones then zeros: a mask, not an address
-            return value - 1
-    return page
-
-
 def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
     """(cache address, the slab) when ``address`` is in a slab's memory, else None: the page
     behind the address (or ``address`` itself when it is a ``struct page``/``struct slab``) whose
@@ -826,7 +801,7 @@ def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
         page = layout.vmemmap + (physical // prog.dump.page_size) * layout.page_size
         if not layout.is_page_ptr(page):
             return None
-    head = compound_head(prog, page)
+    head = int(mm.compound_head(Object(prog, "struct page *", page)))
     slab_type = prog.type("struct slab" if layout.cpu_slab_is_slab else "struct page")
     try:
         cache = _read64(prog, head + slab_type.offsetof("slab_cache"))
@@ -924,5 +899,5 @@ def page_descriptor(prog, physical: int) -> PageDescriptor:
 
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
            "oo_order", "oo_objects", "SlabObject", "SlabListing", "CpuSlabs", "NodeSlabs", "CacheSlabs",
-           "slab_cache_named", "cache_slabs", "cache_info", "compound_head", "slab_containing",
+           "slab_cache_named", "cache_slabs", "cache_info", "slab_containing",
            "PageDescriptor", "page_flag_names", "page_descriptor", "page_physical"]
