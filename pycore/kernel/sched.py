@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional
 from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
-from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits, nr_cpu_ids
+from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits
 from .rbtree import rbtree_inorder_addresses
 from .variables import read_kernel_variable, symbol_address
 
