@@ -14,6 +14,7 @@ from .errors import (
     ObjectTypeError,
     PageExcludedError,
     PycoreError,
+    ValidationError,
 )
 
 __version__ = "0.1.0"
@@ -61,6 +62,7 @@ __all__ = [
     "PageExcludedError",
     "Program",
     "PycoreError",
+    "ValidationError",
     "__version__",
     "open",
 ]

@@ -70,6 +70,13 @@ class MissingMemberError(MissingDebugInfoError, AttributeError, LookupError):
         super().__init__(message)
 
 
+class ValidationError(PycoreError):
+    """A kernel data structure in the dump is not what the kernel builds: a list that does not
+    lead back to its head, a tree that loops, an entry of the wrong kind.  The memory is readable
+    but damaged (or the types describe another kernel).  drgn scripts catch this name
+    (``drgn.helpers.ValidationError``); each structure's walker raises its own subclass."""
+
+
 class ObjectTypeError(PycoreError, TypeError):
     """An operation does not apply to an object's type: indexing an int, dereferencing a
     struct, iterating a pointer.  A TypeError as well, as Python and drgn raise for these."""

@@ -5,3 +5,6 @@ Each module adapts pycore's one copy of the kernel knowledge (``pycore.kernel``)
 conventions; the few facts only drgn's names need (the one-letter task states, ``dev_t``'s split)
 live in the module that offers them.
 """
+from ..errors import ValidationError
+
+__all__ = ["ValidationError"]

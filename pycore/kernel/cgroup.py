@@ -3,7 +3,7 @@ parent, name and path (its kernfs node), and the pre-order walks of a css and it
 """
 from typing import TYPE_CHECKING, Iterator, List, Set, Union
 
-from ..errors import PycoreError
+from ..errors import ValidationError
 from ..object import Object, container_of, list_for_each_entry
 from .kernfs import kernfs_name, kernfs_path, kernfs_walk
 
@@ -17,7 +17,7 @@ CSS_RELEASED = 1 << 2
 MAX_CGROUPS = 1 << 20
 
 
-class CgroupCorruptError(PycoreError):
+class CgroupCorruptError(ValidationError):
     """A cgroup tree leads back into itself; names the css where the walk started."""
 
 

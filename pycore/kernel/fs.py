@@ -6,7 +6,7 @@ to 7.2 (namespace mounts on a list before 6.8, in the ``mnt_namespace.mounts`` r
 import os
 from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
 
-from ..errors import PycoreError
+from ..errors import PycoreError, ValidationError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .rbtree import rbtree_inorder_for_each_entry
@@ -32,7 +32,7 @@ _FILE_TYPES = {S_IFSOCK: "SOCK", S_IFLNK: "LNK", S_IFREG: "REG", S_IFBLK: "BLK",
                S_IFCHR: "CHR", S_IFIFO: "FIFO"}
 
 
-class PathLoopError(PycoreError):
+class PathLoopError(ValidationError):
     """A dentry's parents or a mount's parents never reach a root: damaged memory, not a path."""
 
 

@@ -3,7 +3,7 @@
 """
 from typing import Iterator, Union
 
-from ..errors import PycoreError
+from ..errors import ValidationError
 from ..object import Object
 from .rbtree import rbtree_inorder_for_each_entry
 
@@ -16,7 +16,7 @@ KERNFS_TYPE_MASK = 0xF
 MAX_DEPTH = 2048
 
 
-class KernfsCorruptError(PycoreError):
+class KernfsCorruptError(ValidationError):
     """A kernfs node's parents or symlinks never reach the root; names the node."""
 
 

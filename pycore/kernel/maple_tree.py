@@ -6,7 +6,7 @@ same from 6.1 to 7.2.
 import collections
 from typing import TYPE_CHECKING, Deque, Iterator, List, Tuple
 
-from ..errors import PycoreError
+from ..errors import ValidationError
 from ..object import Object
 from ..types.model import TypeKind
 
@@ -28,7 +28,7 @@ _ULONG_MAX = (1 << 64) - 1
 MAX_NODES = 1 << 22
 
 
-class MapleTreeCorruptError(PycoreError):
+class MapleTreeCorruptError(ValidationError):
     """A maple tree node is not one the kernel makes (an unknown type, a node seen twice, more
     nodes than any tree holds); names the tree."""
 

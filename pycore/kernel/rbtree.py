@@ -5,7 +5,7 @@ same from 2.6.18 to 7.2.
 """
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Set, Tuple, TypeVar
 
-from ..errors import PycoreError
+from ..errors import ValidationError
 from ..object import Object, TypeArg, container_of
 from ..types.model import TypeKind, pointer_type
 
@@ -21,7 +21,7 @@ _RB_BLACK = 1
 K = TypeVar("K")
 
 
-class RbtreeCorruptError(PycoreError):
+class RbtreeCorruptError(ValidationError):
     """A red-black tree is not a tree: a node repeats, a path is deeper than any real tree, a
     parent pointer does not lead back, or a colour rule is broken; names the tree's root."""
 

@@ -4,7 +4,7 @@ the XArray too (the page cache's ``i_pages``, the idr); the older radix tree is 
 """
 from typing import TYPE_CHECKING, Iterator, List, Set, Tuple
 
-from ..errors import ObjectTypeError, PycoreError
+from ..errors import ObjectTypeError, ValidationError
 from ..object import Object
 from ..types.model import TypeKind
 
@@ -23,7 +23,7 @@ XA_ZERO_ENTRY = (257 << 2) | _INTERNAL_TAG
 _MAX_SHIFT = 64
 
 
-class XarrayCorruptError(PycoreError):
+class XarrayCorruptError(ValidationError):
     """An XArray is not a tree: a node repeats, a child's shift is not its parent's minus
     XA_CHUNK_SHIFT, or a node pointer sits where only values may; names the XArray."""
 

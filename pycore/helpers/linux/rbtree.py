@@ -5,6 +5,7 @@ from typing import Callable, Iterator
 from ...kernel.rbtree import (RB_EMPTY_NODE, RB_EMPTY_ROOT, RbtreeCorruptError, rb_find, rb_first, rb_last,
                               rb_next, rb_parent, rb_prev, rbtree_inorder_for_each, rbtree_inorder_for_each_entry,
                               validate_rbtree)
+from ...errors import ValidationError
 from ...object import Object, TypeArg
 
 
@@ -19,4 +20,4 @@ def validate_rbtree_inorder_for_each_entry(type: TypeArg, root: Object, member: 
 
 __all__ = ["RB_EMPTY_NODE", "RB_EMPTY_ROOT", "rb_find", "rb_first", "rb_last", "rb_next", "rb_parent", "rb_prev",
            "rbtree_inorder_for_each", "rbtree_inorder_for_each_entry", "validate_rbtree",
-           "validate_rbtree_inorder_for_each_entry", "RbtreeCorruptError"]
+           "validate_rbtree_inorder_for_each_entry", "RbtreeCorruptError", "ValidationError"]

@@ -4,6 +4,7 @@
 """
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
+from ...errors import ValidationError
 from ...kernel import slab as _slab
 from ...kernel.mm import for_each_slab_page
 from ...object import Object, TypeArg, cast
@@ -87,5 +88,5 @@ def slab_object_info(prog: "Program", addr: int) -> Optional[SlabObjectInfo]:
     return None
 
 
-__all__ = ["SlabObjectInfo", "find_slab_cache", "for_each_slab_cache", "slab_cache_for_each_allocated_object",
-           "slab_object_info"]
+__all__ = ["ValidationError", "SlabObjectInfo", "find_slab_cache", "for_each_slab_cache",
+           "slab_cache_for_each_allocated_object", "slab_object_info"]
