@@ -11,7 +11,7 @@ import math
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError
+from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError, ValidationError
 from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, MemberAccess, Type, TypeKind, TypeNotFoundError,
                           float_type, int_type, pointer_type, typedef_type)
 
@@ -1136,7 +1136,7 @@ def offsetof(type: Type, member: str) -> int:
     return type.offsetof(member)
 
 
-class ListCorruptError(PycoreError):
+class ListCorruptError(ValidationError):
     """A kernel list does not lead back to its head."""
 
 
@@ -1151,13 +1151,14 @@ def list_for_each(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
         yield _value_object(prog, node_type, address)
 
 
-def _list_walk(head: Object, limit: int) -> Tuple["Program", Type, Iterator[int]]:
+def _list_walk(head: Object, limit: int, direction: str = "next") -> Tuple["Program", Type, Iterator[int]]:
     """The program, the ``struct list_head *`` type and the address of each node of the list at
-    ``head``: each step reads the next pointer straight from memory, no Objects in between."""
+    ``head``, following ``next`` (or ``prev``, backwards): each step reads the pointer straight
+    from memory, no Objects in between."""
     if head.type_.resolved().kind is TypeKind.POINTER:
         head = head.dereference_()
-    node = head.next
-    return head.prog_, node.type_, _list_addresses(head, int(node), node.type_.member_access("next"), limit)
+    node = head.member_(direction)
+    return head.prog_, node.type_, _list_addresses(head, int(node), node.type_.member_access(direction), limit)
 
 
 def _list_addresses(head: Object, address: int, step: MemberAccess, limit: int) -> Iterator[int]:
@@ -1186,18 +1187,86 @@ def _hex(address: Optional[int]) -> str:
     return "<value>" if address is None else f"{address:#x}"
 
 
-def list_for_each_entry(type: TypeArg, head: Object, member: str) -> Iterator[Object]:
-    """Each ``type *`` on the list at ``head``, linked through ``member``."""
+def list_for_each_reverse(head: Object, limit: int = 1 << 24) -> Iterator[Object]:
+    """Each ``struct list_head *`` on the list at ``head``, last first (through ``prev``); bounded
+    as :func:`list_for_each`."""
+    prog, node_type, addresses = _list_walk(head, limit, "prev")
+    for address in addresses:
+        yield _value_object(prog, node_type, address)
+
+
+def _entries(type: TypeArg, head: Object, member: str, addresses: Iterator[int]) -> Iterator[Object]:
+    """The ``type *`` around each node address of a list linked through ``member``."""
     prog = head.prog_
     outer = prog.type(type)
     offset = outer.offsetof(member)
     entry_type = pointer_type(outer)
-    _, _, addresses = _list_walk(head, 1 << 24)
     for address in addresses:
         yield _value_object(prog, entry_type, (address - offset) & _MASK64)
 
 
+def list_for_each_entry(type: TypeArg, head: Object, member: str) -> Iterator[Object]:
+    """Each ``type *`` on the list at ``head``, linked through ``member``."""
+    return _entries(type, head, member, _list_walk(head, 1 << 24)[2])
+
+
+def list_for_each_entry_reverse(type: TypeArg, head: Object, member: str) -> Iterator[Object]:
+    """Each ``type *`` on the list at ``head``, linked through ``member``, last first."""
+    return _entries(type, head, member, _list_walk(head, 1 << 24, "prev")[2])
+
+
+def _validated_walk(head: Object, limit: int = 1 << 24) -> Tuple["Program", Type, Iterator[int]]:
+    """:func:`_list_walk` with each node checked before it is given: its ``prev`` names the node
+    before it, and the last node's ``next`` comes back to a head whose ``prev`` names that node."""
+    prog, node_type, addresses = _list_walk(head, limit)
+    first = int(head) if head.type_.resolved().kind is TypeKind.POINTER else head.address_
+    return prog, node_type, _checked_addresses(prog, node_type.member_access("prev"), first, addresses)
+
+
+def _checked_addresses(prog: "Program", step: MemberAccess, first: Optional[int],
+                       addresses: Iterator[int]) -> Iterator[int]:
+    size, signed = step.type.int_layout or (8, False)
+
+    def prev_of(address: int) -> int:
+        return int.from_bytes(prog.read(address + step.offset, size), "little", signed=signed)
+
+    previous = first
+    for address in addresses:
+        if prev_of(address) != previous:
+            raise ListCorruptError(f"list at {_hex(first)}: the prev of {address:#x} is {prev_of(address):#x}, "
+                                   f"not {_hex(previous)}")
+        yield address
+        previous = address
+    if first is not None and prev_of(first) != previous:
+        raise ListCorruptError(f"list at {_hex(first)}: the head's prev is {prev_of(first):#x}, not the last "
+                               f"entry {_hex(previous)}")
+
+
+def validate_list(head: Object) -> None:
+    """Check that the list at ``head`` is one ring: every ``next`` leads to a node whose ``prev``
+    leads back, and the walk returns to ``head`` without a cycle.  Raises ListCorruptError (a
+    ValidationError) naming the node where it breaks."""
+    for _ in _validated_walk(head)[2]:
+        pass
+
+
+def validate_list_for_each(head: Object) -> Iterator[Object]:
+    """Each ``struct list_head *`` on the list at ``head``, checked as :func:`validate_list` checks
+    them while walking."""
+    prog, node_type, addresses = _validated_walk(head)
+    for address in addresses:
+        yield _value_object(prog, node_type, address)
+
+
+def validate_list_for_each_entry(type: TypeArg, head: Object, member: str) -> Iterator[Object]:
+    """Each ``type *`` on the list at ``head``, linked through ``member``, checked as
+    :func:`validate_list` checks them while walking."""
+    return _entries(type, head, member, _validated_walk(head)[2])
+
+
 def list_empty(head: Object) -> bool:
+    """Whether the list at ``head`` (``struct list_head`` or a pointer to one) has no entries: its
+    ``next`` points back at itself."""
     if head.type_.resolved().kind is TypeKind.POINTER:
         head = head.dereference_()
     return int(head.next) == head.address_
@@ -1217,6 +1286,85 @@ def hlist_for_each_entry(type: TypeArg, head: Object, member: str, limit: int = 
         node = node.next
 
 
+def _chain_addresses(prog: "Program", what: str, address: int, step: MemberAccess, limit: int,
+                     is_end: Callable[[int], bool]) -> Iterator[int]:
+    """Each node address of a singly linked chain from ``address`` until ``is_end``, reading
+    ``step`` (the next pointer) from memory: a cycle (Brent's method) or more than ``limit`` nodes
+    raise ListCorruptError naming ``what``."""
+    size, signed = step.type.int_layout or (8, False)
+    seen = 0
+    mark, power = None, 1
+    while not is_end(address):
+        if address == mark:
+            raise ListCorruptError(f"{what} loops at {address:#x}")
+        seen += 1
+        if seen == power:
+            mark, power = address, power * 2
+        if seen > limit:
+            raise ListCorruptError(f"{what} has more than {limit} entries")
+        yield address
+        address = int.from_bytes(prog.read(address + step.offset, size), "little", signed=signed)
+
+
+def _is_null(address: int) -> bool:
+    return address == 0
+
+
+def _pointer_or_struct(obj: Object) -> Object:
+    return obj.dereference_() if obj.type_.resolved().kind is TypeKind.POINTER else obj
+
+
+def llist_empty(head: Object) -> bool:
+    """Whether the lock-free list at ``head`` (``struct llist_head`` or a pointer to one, 2.6.36+)
+    has no entries."""
+    return not int(_pointer_or_struct(head).first)
+
+
+def llist_is_singular(head: Object) -> bool:
+    """Whether the lock-free list at ``head`` has exactly one entry."""
+    first = _pointer_or_struct(head).first
+    return bool(int(first)) and not int(first.next)
+
+
+def llist_for_each(node: Object, limit: int = 1 << 24) -> Iterator[Object]:
+    """Each ``struct llist_node *`` from ``node`` (usually ``head->first``) to the NULL that ends
+    a lock-free list; a cycle raises ListCorruptError."""
+    prog, node_type = node.prog_, node.type_
+    what = f"llist from {int(node):#x}"
+    for address in _chain_addresses(prog, what, int(node), node_type.member_access("next"), limit, _is_null):
+        yield _value_object(prog, node_type, address)
+
+
+def llist_for_each_entry(type: TypeArg, node: Object, member: str) -> Iterator[Object]:
+    """Each ``type *`` from the one whose ``member`` is ``node`` (a ``struct llist_node *``) to the
+    end of its lock-free list."""
+    what = f"llist from {int(node):#x}"
+    addresses = _chain_addresses(node.prog_, what, int(node), node.type_.member_access("next"), 1 << 24, _is_null)
+    return _entries(type, node, member, addresses)
+
+
+def is_a_nulls(address: int) -> bool:
+    """Whether a ``struct hlist_nulls_node *`` value is the marker that ends a nulls list (bit 0
+    set; the rest, shifted right by one, is the list's nulls value)."""
+    return bool(address & 1)
+
+
+def hlist_nulls_empty(head: Object) -> bool:
+    """Whether the nulls hash list at ``head`` (``struct hlist_nulls_head`` or a pointer to one,
+    2.6.29+) has no entries: ``first`` is already the end marker."""
+    return is_a_nulls(int(_pointer_or_struct(head).first))
+
+
+def hlist_nulls_for_each_entry(type: TypeArg, head: Object, member: str, limit: int = 1 << 24) -> Iterator[Object]:
+    """Each ``type *`` on the nulls hash list at ``head``, linked through ``member`` (a ``struct
+    hlist_nulls_node``), up to the end marker; a cycle raises ListCorruptError."""
+    head = _pointer_or_struct(head)
+    first = head.first
+    what = f"hlist_nulls at {_hex(head.address_)}"
+    addresses = _chain_addresses(head.prog_, what, int(first), first.type_.member_access("next"), limit, is_a_nulls)
+    return _entries(type, head, member, addresses)
+
+
 def per_cpu_ptr(ptr: Object, cpu: int) -> Object:
     """The given CPU's copy of a per-CPU pointer (``__per_cpu_offset[cpu]`` added)."""
     prog = ptr.prog_
@@ -1230,5 +1378,8 @@ def per_cpu(var: Object, cpu: int) -> Object:
 
 
 __all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "sizeof", "offsetof", "list_for_each",
-           "list_for_each_entry", "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError",
+           "list_for_each_entry", "list_for_each_reverse", "list_for_each_entry_reverse", "validate_list",
+           "validate_list_for_each", "validate_list_for_each_entry", "llist_empty", "llist_is_singular",
+           "llist_for_each", "llist_for_each_entry", "is_a_nulls", "hlist_nulls_empty", "hlist_nulls_for_each_entry",
+           "list_empty", "hlist_for_each_entry", "per_cpu", "per_cpu_ptr", "ListCorruptError",
            "FaultError", "MissingMemberError", "ObjectTypeError"]

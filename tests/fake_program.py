@@ -25,9 +25,9 @@ class _Types(TypeIndexBase):
 
 
 def kernel_types(xa_chunk: int = 64) -> _Types:
-    """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head, hlist, a 128-CPU cpumask and the
-    parts of cgroup_subsys_state, task_struct (its state) and taint_flag the helpers read, laid out as on
-    x86_64, and ``struct item`` (a key, then an rb_node) to hang on a tree."""
+    """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head, hlist, llist, hlist_nulls, a
+    128-CPU cpumask and the parts of cgroup_subsys_state, task_struct (its state) and taint_flag the
+    helpers read, laid out as on x86_64, and ``struct item`` (a key, then an rb_node) to hang on a tree."""
     ulong = int_type("unsigned long", 8, False)
     uchar = int_type("unsigned char", 1, False)
     uint = int_type("unsigned int", 4, False)
@@ -55,6 +55,11 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
     hlist_node = struct_type("hlist_node", 16, lambda: [
         Member("next", pointer_type(hlist_node), 0), Member("pprev", pointer_type(pointer_type(hlist_node)), 64)])
     hlist_head = struct_type("hlist_head", 8, [Member("first", pointer_type(hlist_node), 0)])
+    llist_node = struct_type("llist_node", 8, lambda: [Member("next", pointer_type(llist_node), 0)])
+    llist_head = struct_type("llist_head", 8, [Member("first", pointer_type(llist_node), 0)])
+    nulls_node = struct_type("hlist_nulls_node", 16, lambda: [
+        Member("next", pointer_type(nulls_node), 0), Member("pprev", pointer_type(pointer_type(nulls_node)), 64)])
+    nulls_head = struct_type("hlist_nulls_head", 8, [Member("first", pointer_type(nulls_node), 0)])
     char = int_type("char", 1, True)
     taint_flag = struct_type("taint_flag", 3, [Member("c_true", char, 0), Member("c_false", char, 8),
                                                Member("module", int_type("_Bool", 1, False), 16)])
@@ -63,7 +68,9 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
     cpumask = struct_type("cpumask", 16, [Member("bits", array_type(ulong, 2), 0)])
     return _Types({("struct", "list_head"): list_head, ("struct", "cgroup_subsys_state"): css,
                    ("struct", "task_struct"): task, ("struct", "hlist_node"): hlist_node,
-                   ("struct", "hlist_head"): hlist_head, ("struct", "taint_flag"): taint_flag, ("struct", "cpumask"): cpumask,
+                   ("struct", "hlist_head"): hlist_head, ("struct", "llist_node"): llist_node,
+                   ("struct", "llist_head"): llist_head, ("struct", "hlist_nulls_node"): nulls_node,
+                   ("struct", "hlist_nulls_head"): nulls_head, ("struct", "taint_flag"): taint_flag, ("struct", "cpumask"): cpumask,
                    ("struct", "rb_node"): rb_node, ("struct", "rb_root"): rb_root,
                    ("struct", "rb_root_cached"): rb_root_cached, ("struct", "item"): item,
                    ("struct", "xarray"): xarray, ("struct", "xa_node"): xa_node, ("struct", "idr"): idr,

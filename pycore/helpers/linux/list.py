@@ -1,10 +1,13 @@
 """drgn's ``drgn.helpers.linux.list``: doubly linked lists and hlists (every kernel), from the
-bounded walks of :mod:`pycore.object`; a list that loops raises ListCorruptError naming it.
+bounded walks of :mod:`pycore.object`; a list that loops raises ListCorruptError (a
+ValidationError, as drgn raises) naming it.
 """
 from typing import Iterator
 
+from ...errors import ValidationError
 from ...object import (ListCorruptError, Object, TypeArg, container_of, hlist_for_each_entry, list_empty,
-                       list_for_each, list_for_each_entry)
+                       list_for_each, list_for_each_entry, list_for_each_entry_reverse, list_for_each_reverse,
+                       validate_list, validate_list_for_each, validate_list_for_each_entry)
 from ...types.model import TypeKind
 
 
@@ -23,6 +26,11 @@ def list_is_singular(head: Object) -> bool:
 def list_count_nodes(head: Object) -> int:
     """How many entries the list at ``head`` has."""
     return sum(1 for _ in list_for_each(head))
+
+
+def validate_list_count_nodes(head: Object) -> int:
+    """How many entries the list at ``head`` has, checked as :func:`validate_list` checks it."""
+    return sum(1 for _ in validate_list_for_each(head))
 
 
 def list_first_entry(head: Object, type: TypeArg, member: str) -> Object:
@@ -65,4 +73,6 @@ def hlist_for_each(head: Object) -> Iterator[Object]:
 
 __all__ = ["list_empty", "list_is_singular", "list_count_nodes", "list_first_entry", "list_first_entry_or_null",
            "list_last_entry", "list_next_entry", "list_prev_entry", "list_for_each", "list_for_each_entry",
-           "hlist_empty", "hlist_for_each", "hlist_for_each_entry", "ListCorruptError"]
+           "list_for_each_reverse", "list_for_each_entry_reverse", "validate_list", "validate_list_count_nodes",
+           "validate_list_for_each", "validate_list_for_each_entry", "hlist_empty", "hlist_for_each",
+           "hlist_for_each_entry", "ListCorruptError", "ValidationError"]
