@@ -1162,25 +1162,19 @@ def _list_walk(head: Object, limit: int, direction: str = "next") -> Tuple["Prog
 
 
 def _list_addresses(head: Object, address: int, step: MemberAccess, limit: int) -> Iterator[int]:
-    prog = head.prog_
+    """Each node address of the ring at ``head`` from ``address`` until it comes back to ``head``;
+    a NULL pointer, a cycle that misses the head or more than ``limit`` nodes raise ListCorruptError."""
     first = head.address_
-    size, signed = step.type.int_layout or (8, False)
-    seen = 0
-    mark, power = None, 1
-    while True:
+    what = f"list at {_hex(first)}"
+
+    def back_at_head(address: int) -> bool:
         if address == first:
-            return
+            return True
         if address == 0:
-            raise ListCorruptError(f"list at {_hex(first)} has a NULL next pointer after {seen} entries")
-        if address == mark:
-            raise ListCorruptError(f"list at {_hex(first)} loops at {address:#x} without coming back to its head")
-        seen += 1
-        if seen == power:
-            mark, power = address, power * 2
-        if seen > limit:
-            raise ListCorruptError(f"list at {_hex(first)} has more than {limit} entries")
-        yield address
-        address = int.from_bytes(prog.read(address + step.offset, size), "little", signed=signed)
+            raise ListCorruptError(f"{what} has a NULL pointer where its ring should go on")
+        return False
+
+    return _chain_addresses(head.prog_, what, address, step, limit, back_at_head)
 
 
 def _hex(address: Optional[int]) -> str:
