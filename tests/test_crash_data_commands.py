@@ -26,6 +26,7 @@ RECORDED = ["sym linux_banner", "sym init_task", "sym panic", "sym -q sysrq_hand
             "eval 0x1000 + 16", "ascii 4c696e7578", "btop 0x10000", "ptob 16", "dis panic 5",
             "dis sysrq_handle_crash"]
 PER_DUMP = ("vtop ", "ptov ", "rd 0x")
+COMMANDS = {"sym", "rd", "eval", "ascii", "ptob", "btop", "ptov", "vtop", "dis"}
 # Answers that need the vmlinux's DWARF (sym's source line) or differ without it.
 NEEDS_DWARF = re.compile(r" debian/\S+: \d+$")
 SECTION_NAME = re.compile(r"(?<= )\.data +")
@@ -105,7 +106,8 @@ DUMP_ONLY_LIMITS = {
 
 
 def answers():
-    """(case, command, crash's text) of each answer kept under testdata/crash_answers/<case>/,
+    """(case, command, crash's text) of each answer to this module's commands kept under
+    testdata/crash_answers/<case>/ (other commands' tests keep theirs there too),
     on the case's reference dump when it is the one crash read (its sha256 in the answer's first line)."""
     params = []
     by_name = {case.name: case for case in cases()}
@@ -119,7 +121,7 @@ def answers():
             with open(os.path.join(directory, file), errors="replace") as f:
                 header, _, text = f.read().partition("\n")
             command, _, recorded = header[len("crash> "):].partition("  # on ")
-            if dump is None or dump.get("sha256") != recorded.rsplit(" ", 1)[-1]:
+            if command.split()[0] not in COMMANDS or dump is None or dump.get("sha256") != recorded.rsplit(" ", 1)[-1]:
                 continue
             for mode in ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else []):
                 why = DUMP_ONLY_LIMITS.get(command) if mode == "dump only" else None

@@ -83,18 +83,31 @@ class LineTable:
             header = program.header if program is not None else None
         comp_dir = _text(top.attributes["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in top.attributes else ""
         version = unit.header.version
-        pairs: List[Tuple[int, Tuple[str, int]]] = []
+        found: List[Tuple[int, bool, Tuple[str, int]]] = []
         for entry in entries:
             state = entry.state
             if state is None:
                 continue
             if state.end_sequence:
-                pairs.append((state.address, ("", 0)))
+                found.append((state.address, True, ("", 0)))
                 continue
-            pairs.append((state.address, (_file_name(header, state.file, version, comp_dir), state.line)))
-        # A stable sort keeps the line program's order among rows at one address: the last wins.
-        pairs.sort(key=lambda pair: pair[0])
-        rows = ([address for address, _ in pairs], [where for _, where in pairs])
+            found.append((state.address, bool(state.is_stmt),
+                          (_file_name(header, state.file, version, comp_dir), state.line)))
+        # A stable sort keeps the line program's order among the rows at one address; gdb names
+        # the address by the last of them that is a statement (is_stmt), else by the last.
+        found.sort(key=lambda row: row[0])
+        addresses: List[int] = []
+        places: List[Tuple[str, int]] = []
+        chosen_is_stmt = False
+        for address, is_stmt, where in found:
+            if addresses and addresses[-1] == address:
+                if is_stmt or not chosen_is_stmt:
+                    places[-1], chosen_is_stmt = where, is_stmt
+                continue
+            addresses.append(address)
+            places.append(where)
+            chosen_is_stmt = is_stmt
+        rows = (addresses, places)
         self._units[unit_offset] = rows
         return rows
 
