@@ -11,7 +11,9 @@ from pycore.types.model import Member, TypeIndexBase, array_type, int_type, poin
 BASE = 0xFFFF888000100000
 
 
-class _Types(TypeIndexBase):
+class Types(TypeIndexBase):
+    """Types by (namespace, name), as a test lays them out; no variables."""
+
     source = "test types"
 
     def __init__(self, types):
@@ -24,7 +26,7 @@ class _Types(TypeIndexBase):
         return None
 
 
-def kernel_types(xa_chunk: int = 64) -> _Types:
+def kernel_types(xa_chunk: int = 64) -> Types:
     """rb_node, rb_root, rb_root_cached, xarray, xa_node, idr, list_head, hlist, llist, hlist_nulls, a
     128-CPU cpumask and the parts of cgroup_subsys_state, task_struct (its state) and taint_flag the
     helpers read, laid out as on x86_64, and ``struct item`` (a key, then an rb_node) to hang on a tree."""
@@ -66,7 +68,7 @@ def kernel_types(xa_chunk: int = 64) -> _Types:
     task = struct_type("task_struct", 8, [Member("__state", uint, 0),
                                           Member("exit_state", int_type("int", 4, True), 32)])
     cpumask = struct_type("cpumask", 16, [Member("bits", array_type(ulong, 2), 0)])
-    return _Types({("struct", "list_head"): list_head, ("struct", "cgroup_subsys_state"): css,
+    return Types({("struct", "list_head"): list_head, ("struct", "cgroup_subsys_state"): css,
                    ("struct", "task_struct"): task, ("struct", "hlist_node"): hlist_node,
                    ("struct", "hlist_head"): hlist_head, ("struct", "llist_node"): llist_node,
                    ("struct", "llist_head"): llist_head, ("struct", "hlist_nulls_node"): nulls_node,

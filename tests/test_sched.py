@@ -10,9 +10,10 @@ from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, T
                                  TASK_NOLOAD, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL,
                                  TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, state_code)
 from pycore.symbols.table import SymbolTable
-from pycore.types.model import Member, TypeIndexBase, int_type, pointer_type, struct_type
+from pycore.types.model import Member, int_type, pointer_type, struct_type
 
 from conftest import synthetic, write
+from fake_program import Types
 
 # (state | exit_state, crash's ST): values from include/linux/sched.h (4.14+), codes from crash's
 # task_state_string(), which takes the last code whose bits are set.
@@ -114,19 +115,6 @@ def test_panic_line_takes_the_first_matching_group():
 
 # -- a struct rq of another layout (issue 10 finding 6) ----------------------------------
 RQ_PFN = 0x393
-
-
-class Types(TypeIndexBase):
-    source = "test types"
-
-    def __init__(self, types):
-        self.types = types
-
-    def _lookup(self, namespace, name):
-        return self.types.get((namespace, name))
-
-    def variable_type(self, name):
-        return None
 
 
 @pytest.fixture

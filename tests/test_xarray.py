@@ -11,6 +11,7 @@ from pycore.types.model import Member, int_type, pointer_type, struct_type
 
 from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
 from fake_program import BASE, FakeProgram
+from test_pid import ps_rows
 
 XA = BASE + 0x40
 TOP, LEAF, OTHER = BASE + 0x400, BASE + 0x800, BASE + 0xC00
@@ -133,12 +134,7 @@ CASES = vmlinux_cases()
 
 def ps_pids(case):
     """Every PID crash's ps lists, the idle tasks' 0 left out (no struct pid in the idr)."""
-    pids = set()
-    for line in case.reference("ps").splitlines()[1:]:
-        pid = int(line.lstrip(">").split()[0])
-        if pid:
-            pids.add(pid)
-    return pids
+    return {number for number, _ in ps_rows(case) if number}
 
 
 @pytest.mark.real

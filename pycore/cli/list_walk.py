@@ -144,11 +144,15 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    """Each entry's address, as crash prints it, with its tree position (``tree -p``) and its members
+    (``-s``) when collected; ``tree`` renders its entries the same way."""
     lines: List[str] = []
-    for item in data["entries"]:
-        lines.append(f"{item['address']:x}")
-        if "members" in item or "value" in item:
-            lines += object_lines(item, data["type"], args.radix or 10)
+    for entry in data["entries"]:
+        lines.append(f"{entry['address']:x}")
+        if "position" in entry:
+            lines.append(f"  position: {entry['position']}")
+        if "members" in entry or "value" in entry:
+            lines += object_lines(entry, data["type"], args.radix or 10)
     return "\n".join(lines)
 
 

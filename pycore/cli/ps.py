@@ -281,6 +281,12 @@ def _header(task: Dict[str, Any]) -> str:
     return task_header(task["pid"], task["task"], task["cpu"], task["comm"])
 
 
+def _with_indented(task: Dict[str, Any], others: List[Dict[str, Any]], none: str) -> List[str]:
+    """``task``'s header line, then the header of each of ``others`` (its threads, its children)
+    indented two spaces, ``  (none)`` without any, then a blank line: ``ps -g`` and ``ps -c``."""
+    return [_header(task)] + (["  " + _header(other) for other in others] or [f"  ({none})"]) + [""]
+
+
 def _run_time(seconds: int) -> str:
     """crash's convert_time() of RUN TIME: ``HH:MM:SS``, ``N days, `` in front from one day on."""
     days, seconds = divmod(seconds, 86400)
@@ -359,9 +365,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
         return "\n".join(line for task in data["tasks"] for line in _render_limits(task)) + "\n"
     if mode == "thread_groups":
         for group in data["groups"]:
-            lines.append(_header(group))
-            lines += ["  " + _header(thread) for thread in group["threads"]] or ["  (no threads)"]
-            lines.append("")
+            lines += _with_indented(group, group["threads"], "no threads")
         return "\n".join(lines) + "\n"
     if mode == "times":
         for task in data["tasks"]:
@@ -375,9 +379,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
         return "\n".join(lines) + "\n"
     if mode == "children":
         for task in data["tasks"]:
-            lines.append(_header(task))
-            lines += ["  " + _header(child) for child in task["children"]] or ["  (no children)"]
-            lines.append("")
+            lines += _with_indented(task, task["children"], "no children")
         return "\n".join(lines) + "\n"
     if mode == "arguments":
         return "".join(line if line.endswith("\n") else line + "\n"

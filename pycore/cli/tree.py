@@ -13,8 +13,8 @@ from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
 from .gdbfmt import symbolizer, value_tree
-from .list_walk import find_entry_type, parse_offset
-from .struct import StructCommandError, member_entries, object_lines, parse_address
+from .list_walk import find_entry_type, parse_offset, render
+from .struct import StructCommandError, member_entries, parse_address
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,17 +100,6 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                 error = str(failure)
                 break
     return Collected({"kind": args.kind, "type": type_name, "entries": entries}, [], error)
-
-
-def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
-    lines: List[str] = []
-    for entry in data["entries"]:
-        lines.append(f"{entry['address']:x}")
-        if "position" in entry:
-            lines.append(f"  position: {entry['position']}")
-        if "members" in entry or "value" in entry:
-            lines += object_lines(entry, data["type"], args.radix or 10)
-    return "\n".join(lines)
 
 
 COMMAND = DumpCommand("tree", add_arguments=add_arguments, collect=collect, render=render,

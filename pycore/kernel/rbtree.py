@@ -97,22 +97,23 @@ def _extreme(prog: "Program", root_address: int, node: int, offset: int) -> int:
                              f"below {node:#x}: it loops")
 
 
-def rb_first(root: Object) -> Object:
-    """The leftmost (first in order) ``struct rb_node *`` of the tree at ``root``; NULL if empty."""
+def _end(root: Object, leftmost: bool) -> Object:
+    """The leftmost (or rightmost) ``struct rb_node *`` of the tree at ``root``; NULL if empty."""
     prog = root.prog_
     layout = _Layout(prog)
     root_address, top = _root_node(root)
-    first = _extreme(prog, root_address, top, layout.left) if top else 0
-    return Object(prog, layout.node_pointer, first)
+    end = _extreme(prog, root_address, top, layout.left if leftmost else layout.right) if top else 0
+    return Object(prog, layout.node_pointer, end)
+
+
+def rb_first(root: Object) -> Object:
+    """The leftmost (first in order) ``struct rb_node *`` of the tree at ``root``; NULL if empty."""
+    return _end(root, True)
 
 
 def rb_last(root: Object) -> Object:
     """The rightmost (last in order) ``struct rb_node *`` of the tree at ``root``; NULL if empty."""
-    prog = root.prog_
-    layout = _Layout(prog)
-    root_address, top = _root_node(root)
-    last = _extreme(prog, root_address, top, layout.right) if top else 0
-    return Object(prog, layout.node_pointer, last)
+    return _end(root, False)
 
 
 def _step(node: Object, forward: bool) -> Object:
