@@ -34,24 +34,12 @@ def _answers():
     return found
 
 
-# Where pycore is wrong today (strict xfails, so that a fix shows): gdb names an address by the
-# last of its line rows that is a statement (is_stmt); pycore.types.dwarf_lines takes the last row,
-# here a non-statement one (schedule's return address: bitops.h 207 for gdb's bitops.h 206 on
-# 5.10, preempt.h 85 on 6.1).
-LINE_ROWS = "pycore.types.dwarf_lines takes the last line row at an address, gdb the last is_stmt one"
-KNOWN_GAPS = {("5.10-sysrq-l4", "bt -l 2"): LINE_ROWS, ("5.10-sysrq-l4", "bt -l ffff8c85811d5dc0"): LINE_ROWS,
-              ("6.1-sysrq-l4", "bt -l 2"): LINE_ROWS, ("6.1-sysrq-l4", "bt -l ffff8a61411fa0c0"): LINE_ROWS}
-
-
 def params():
     result = []
     for case, dump, command, answer in _answers():
         modes = ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else [])
         for mode in modes:
-            gap = KNOWN_GAPS.get((case.name, command)) if mode == "vmlinux" else None
-            marks = [pytest.mark.xfail(strict=True, reason=f"known gap: {gap}")] if gap else []
-            result.append(pytest.param(case, dump, command, answer, mode, id=f"{case.name}/{command}/{mode}",
-                                       marks=marks))
+            result.append(pytest.param(case, dump, command, answer, mode, id=f"{case.name}/{command}/{mode}"))
     return result
 
 
