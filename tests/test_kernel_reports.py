@@ -364,6 +364,12 @@ def test_a_dumps_log_gives_the_events_of_the_same_text():
         [(e.kind, e.title, e.first_line, e.last_line) for e in EXPECTED["lockdep-2.txt"]]
 
 
+# The panic each corpus scenario ends in (testdata/corpus: sysrq-c, panic_on_oom, hung_task_panic).
+PANIC_TITLES = {"sysrq": "kernel panic: sysrq triggered crash",
+                "oom": "kernel panic: Out of memory: system-wide panic_on_oom is enabled",
+                "hung": "kernel panic: hung_task: blocked tasks"}
+
+
 @pytest.mark.real
 @pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
 def test_a_real_dumps_log_and_crashs_log_of_it_give_the_same_titled_events(case):
@@ -378,9 +384,7 @@ def test_a_real_dumps_log_and_crashs_log_of_it_give_the_same_titled_events(case)
                   for e in find_trouble(parse_log(crash_log.splitlines())).events]
     assert from_dump == from_crash
     panic = next(title for kind, title, _, _ in from_dump if kind == "panic")
-    scenario = case.manifest.get("scenario")
-    assert panic == ("kernel panic: Out of memory: system-wide panic_on_oom is enabled" if scenario == "oom"
-                     else "kernel panic: sysrq triggered crash")
+    assert panic == PANIC_TITLES[case.manifest.get("scenario", "sysrq")]
 
 
 def test_printk_callers_late_priorities_and_lockdeps_dotted_lines_are_read():
