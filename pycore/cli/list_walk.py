@@ -121,26 +121,38 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     end = parse_address(prog, args.end) if args.end is not None else None
     entries, error = walk(prog, start, offset, head, args.reverse, end)
     shown: List[Dict[str, Any]] = [{"address": entry} for entry in entries]
-    type_name = None
-    if args.struct is not None:
-        name, _, member_text = args.struct.partition(".")
-        t = find_entry_type(prog, name)
-        type_name = t.type_name()
-        members = [m for m in member_text.split(",") if m]
-        link_offset = parse_offset(prog, args.link_offset) if args.link_offset is not None else 0
-        symbolize = symbolizer(prog)
-        for item in shown:
-            obj = Object(prog, t, address=item["address"] - link_offset)
-            try:
-                if members:
-                    item["members"] = member_entries(obj, members, symbolize)
-                else:
-                    item["value"] = value_tree(obj, symbolize)
-            except PycoreError as failure:
-                item["members"] = []
-                error = error or str(failure)
-                break
+    link_offset = 0
+    if args.struct is not None and args.link_offset is not None:  # -l only moves the struct of -s
+        link_offset = parse_offset(prog, args.link_offset)
+    type_name, failure = struct_values(prog, shown, args.struct, link_offset, True)
+    error = error or failure
     return Collected({"type": type_name, "entries": shown}, [], error)
+
+
+def struct_values(prog: Program, entries: List[Dict[str, Any]], struct_text: Optional[str], link_offset: int,
+                  empty_on_failure: bool) -> Tuple[Optional[str], Optional[str]]:
+    """For ``-s TYPE[.MEMBER,...]`` (``list`` and ``tree``): each entry's struct at its address less
+    ``link_offset``, its members or its whole value, until one cannot be read.  Returns the type's
+    name (None without ``-s``) and that failure; the failing entry gets no members, or an empty
+    list of them with ``empty_on_failure`` (list's way)."""
+    if struct_text is None:
+        return None, None
+    name, _, member_text = struct_text.partition(".")
+    t = find_entry_type(prog, name)
+    members = [m for m in member_text.split(",") if m]
+    symbolize = symbolizer(prog)
+    for entry in entries:
+        obj = Object(prog, t, address=entry["address"] - link_offset)
+        try:
+            if members:
+                entry["members"] = member_entries(obj, members, symbolize)
+            else:
+                entry["value"] = value_tree(obj, symbolize)
+        except PycoreError as failure:
+            if empty_on_failure:
+                entry["members"] = []
+            return t.type_name(), str(failure)
+    return t.type_name(), None
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:

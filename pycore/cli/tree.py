@@ -4,17 +4,15 @@ of an XArray (index order; 4.20+ radix trees are XArrays), with ``-s`` members o
 The walks are pycore.kernel.rbtree's and pycore.kernel.xarray's.
 """
 import argparse
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
-from ..errors import PycoreError
 from ..kernel.rbtree import rb_parent, rbtree_inorder_addresses
 from ..kernel.xarray import xa_entries
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .gdbfmt import symbolizer, value_tree
-from .list_walk import find_entry_type, parse_offset, render
-from .struct import StructCommandError, member_entries, parse_address
+from .list_walk import parse_offset, render, struct_values
+from .struct import StructCommandError, parse_address
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +62,6 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     root = parse_address(prog, args.start)
     if args.root_offset is not None:
         root += parse_offset(prog, args.root_offset)
-    error: Optional[str] = None
     entries: List[Dict[str, Any]] = []
     if args.kind == "rbtree":
         offset = parse_offset(prog, args.offset) if args.offset is not None else 0
@@ -82,23 +79,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             raise StructCommandError("-p, -o and -l are for -t rbtree")
         xarray = Object(prog, "struct xarray", address=root)
         entries = [{"address": value, "index": index} for index, value in xa_entries(xarray)]
-    type_name = None
-    if args.struct is not None:
-        name, _, member_text = args.struct.partition(".")
-        t = find_entry_type(prog, name)
-        type_name = t.type_name()
-        members = [m for m in member_text.split(",") if m]
-        symbolize = symbolizer(prog)
-        for entry in entries:
-            obj = Object(prog, t, address=entry["address"])
-            try:
-                if members:
-                    entry["members"] = member_entries(obj, members, symbolize)
-                else:
-                    entry["value"] = value_tree(obj, symbolize)
-            except PycoreError as failure:
-                error = str(failure)
-                break
+    type_name, error = struct_values(prog, entries, args.struct, 0, False)
     return Collected({"kind": args.kind, "type": type_name, "entries": entries}, [], error)
 
 
