@@ -97,7 +97,8 @@ class DumpCommand:
     def run(self, prog: "Program", args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
         """Collect, then write JSON (with ``--json``) or text to ``out`` and warnings to ``err``
         (``CMD: warning``); returns the exit status.  A partial result's error goes to ``err`` as
-        ``{prefix}CMD: error`` (``pycore rd: ...`` standalone, as ``main`` reports failures).  Other
+        ``{prefix}CMD: error`` (``pycore rd: ...`` standalone, as ``main`` reports failures), as JSON
+        under ``--json``.  Other
         failures raise: the caller reports them.  The two steps are timed as ``work`` and ``render``
         (see :mod:`pycore.timings`)."""
         with timings.phase("work"):
@@ -117,7 +118,12 @@ class DumpCommand:
                 out.write(text if text.endswith("\n") or not text else text + "\n")
         if collected.error is not None:
             out.flush()
-            err.write(f"{prefix}{self.name}: {collected.error}\n")
+            if self.json and getattr(args, "json", False):  # JSON on stderr, as main reports failures
+                from .output import report_error
+
+                report_error(self.name, collected.error, True, err)
+            else:
+                err.write(f"{prefix}{self.name}: {collected.error}\n")
             return 1
         return 1 if collected.failed else 0
 

@@ -7,7 +7,6 @@ their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``) and 
 Like crash, a range running into memory the dump cannot give (excluded, missing, not mapped) is shown
 up to that point, then the error is reported and the exit status is 1.  Any kernel version."""
 import argparse
-import json
 import re
 import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -16,7 +15,6 @@ from ..errors import FaultError, PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
 from .eval import address_argument
-from .output import report_error
 
 _FORMATS = {8: "B", 16: "H", 32: "I", 64: "Q"}
 # crash's printf formats of a value in decimal, signed (-d) and unsigned (-D); 16- and 8-bit values
@@ -266,24 +264,6 @@ def render_string(result: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class ReadCommand(DumpCommand):
-    """rd's command: under ``--json`` a read that stops part way reports its error as JSON on
-    stderr after the JSON of what was read, as pycore reports every other failure
-    (:meth:`DumpCommand.run` writes a partial result's error as text)."""
-
-    def run(self, prog: Program, args: argparse.Namespace, out, err, prefix: str = "") -> int:
-        if not getattr(args, "json", False):
-            return super().run(prog, args, out, err, prefix)
-        collected = self.collect(prog, args)
-        json.dump(collected.data, out, indent=2, default=str)
-        out.write("\n")
-        if collected.error is None:
-            return 0
-        out.flush()
-        report_error(self.name, collected.error, True, err)
-        return 1
-
-
-COMMAND = ReadCommand("rd", _add_arguments, collect, render,
-                      description="Read memory as crash's rd shows it.  ADDRESS is kernel virtual unless -p or -u "
-                                  "(or below the kernel half: then a user address of the current task).")
+COMMAND = DumpCommand("rd", _add_arguments, collect, render,
+                       description="Read memory as crash's rd shows it.  ADDRESS is kernel virtual unless -p or -u "
+                                   "(or below the kernel half: then a user address of the current task).")
