@@ -35,7 +35,8 @@ class Object:
         """An instance of the class for the type (see :func:`_class_of`); ``copy`` and ``pickle``
         call this without arguments and get the class they ask for."""
         if cls is Object and len(args) >= 2:
-            return _new(_class_of(args[0].type(args[1])))
+            type_arg = args[1]
+            return _new(_class_of(args[0].type(type_arg) if isinstance(type_arg, str) else type_arg))
         return _new(cls)
 
     def __init__(self, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
