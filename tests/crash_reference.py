@@ -351,6 +351,9 @@ class KnownGap:
     reason: str
     dumps: Tuple[str, ...] = ()
     """The dump files it fails on; every one of the case when empty."""
+    strict: bool = True
+    """False where whether it fails depends on the build of the case (what the filter dropped, the
+    state a task was caught in): a rebuilt corpus may not show it."""
 
 
 ALL_MODES = ("dump only", "vmlinux", "with and without")
@@ -375,6 +378,15 @@ KNOWN_GAPS = [
              "the -d 31 dumps lack task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4): "
              "the task list breaks after its first task",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
+    KnownGap("6.1-oom-l5", ("foreach bt",), ("dump only", "vmlinux"),
+             "pycore's trace of a kthread asleep in flush_work (khugepaged: schedule_timeout <- "
+             "__wait_for_common <- flush_work) ends after schedule_timeout without a bt: line, where crash "
+             "goes on to ret_from_fork; seen on one build of the case",
+             strict=False),
+    KnownGap("7.2-sysrq-l4", ("kmem -i",), ("dump only",),
+             "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see above); which "
+             "pages it drops depends on the build",
+             dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd"), strict=False),
     KnownGap("7.2-hung-l4", ("foreach bt",), ("dump only", "vmlinux"),
              "crash 9.0.2 walks the blocked writers' stacks past do_syscall_64 into stale page-fault frames (the "
              "pre-7.1 ORC register numbers again); the guest's /proc/PID/stack agrees with pycore (test_hang.py)",
@@ -387,7 +399,7 @@ def known_gap(case: str, test: str, mode: str, dump: Optional[str] = None) -> Li
     """The marks of ``test`` (a command or a test function's name, as in ``KnownGap.tests``) on
     ``case`` in ``mode``, on ``dump`` when the test runs on one: a strict xfail giving the reason when
     ``KNOWN_GAPS`` lists it, else none."""
-    return [pytest.mark.xfail(strict=True, reason=f"known gap: {gap.reason}") for gap in KNOWN_GAPS
+    return [pytest.mark.xfail(strict=gap.strict, reason=f"known gap: {gap.reason}") for gap in KNOWN_GAPS
             if gap.case == case and test in gap.tests and mode in gap.modes
             and (not gap.dumps or dump in gap.dumps)][:1]
 

@@ -272,5 +272,7 @@ def test_set_cpu_is_the_task_crash_shows_on_that_cpu(case, dump):
         assert lines[4].startswith(f"  STATE: {states.get(code, code)} (")
     for words in ("set", "set -p", "set 1", "set -c 0"):
         recorded = case.reference(words)
-        if recorded is not None:
+        # crash 9.0.2 prints nothing for `set -c N` when CPU N runs the task already in context
+        # (recorded after `set 1`, the panic task on 7.2 and the QEMU case); pycore shows the block.
+        if recorded:
             assert crash_prompt(case.path(dump["name"]), words).stdout == recorded
