@@ -45,6 +45,32 @@ class PageWalk(NamedTuple):
     page_size: Optional[int]
 
 
+def walk_tables(dump: Dump, root: int, address: int, levels: int) -> PageWalk:
+    """Walk the 4- or 5-level page tables at physical ``root`` for ``address`` over
+    ``dump.read_physical``: every entry read from the top down and, when the last maps a page,
+    the physical address and page size (a non-present entry ends the walk with ``physical``
+    None).  An entry that cannot be read raises FaultError.  The pure-Python walk: the C twin
+    is csrc/x86_64.c."""
+    table = root & PTE_ADDR_MASK
+    entries: List[PageTableEntry] = []
+    level = levels
+    while True:
+        shift = 12 + 9 * (level - 1)
+        entry_at = table + ((address >> shift) & 0x1FF) * 8
+        try:
+            entry = int.from_bytes(dump.read_physical(entry_at, 8), "little")
+        except FaultError as error:
+            raise _native.page_table_error(error, level, entry_at, address) from None
+        entries.append(PageTableEntry(level, entry_at, entry))
+        if not entry & PTE_PRESENT:
+            return PageWalk(entries, None, None)
+        if level == 1 or (level in (2, 3) and entry & PTE_PSE):
+            size = 1 << shift
+            return PageWalk(entries, (entry & PTE_ADDR_MASK & ~(size - 1)) | (address & (size - 1)), size)
+        table = entry & PTE_ADDR_MASK
+        level -= 1
+
+
 class X86_64:
     """Translation of kernel (and, given a page-table root, user) addresses of one dump.
 
@@ -125,24 +151,7 @@ class X86_64:
         walk with ``physical`` None; an entry that cannot be read raises FaultError.  Pure Python
         over ``dump.read_physical``: one address at a time, so the C walker is not needed."""
         _check_address(address)
-        table = (self.kernel_root if root is None else root) & PTE_ADDR_MASK
-        entries: List[PageTableEntry] = []
-        level = self.levels
-        while True:
-            shift = 12 + 9 * (level - 1)
-            entry_at = table + ((address >> shift) & 0x1FF) * 8
-            try:
-                entry = int.from_bytes(self.dump.read_physical(entry_at, 8), "little")
-            except FaultError as error:
-                raise _native.page_table_error(error, level, entry_at, address) from None
-            entries.append(PageTableEntry(level, entry_at, entry))
-            if not entry & PTE_PRESENT:
-                return PageWalk(entries, None, None)
-            if level == 1 or (level in (2, 3) and entry & PTE_PSE):
-                size = 1 << shift
-                return PageWalk(entries, (entry & PTE_ADDR_MASK & ~(size - 1)) | (address & (size - 1)), size)
-            table = entry & PTE_ADDR_MASK
-            level -= 1
+        return walk_tables(self.dump, self.kernel_root if root is None else root, address, self.levels)
 
     def translate_many(self, addresses: Sequence[int], root: Optional[int] = None) -> List[Optional[int]]:
         """Physical addresses of many virtual ones; None where an address faults (not mapped,
@@ -280,26 +289,14 @@ class _PureWalker:
         cached = self._tlb.get(key)
         if cached is not None:
             return cached | (address & 0xFFF), 4096
-        table = root & PTE_ADDR_MASK
-        level = arch.levels
-        while True:
-            shift = 12 + 9 * (level - 1)
-            entry_at = table + ((address >> shift) & 0x1FF) * 8
-            try:
-                entry = int.from_bytes(self.dump.read_physical(entry_at, 8), "little")
-            except FaultError as error:
-                raise _native.page_table_error(error, level, entry_at, address) from None
-            if not entry & PTE_PRESENT:
-                raise _native.error(Status.NOT_MAPPED, Fault(address, entry_at, level=level), self._context)
-            if level == 1 or (level in (2, 3) and entry & PTE_PSE):
-                size = 1 << shift
-                physical = (entry & PTE_ADDR_MASK & ~(size - 1)) | (address & (size - 1))
-                if len(self._tlb) >= _TLB:
-                    self._tlb.clear()
-                self._tlb[key] = physical & ~0xFFF
-                return physical, size
-            table = entry & PTE_ADDR_MASK
-            level -= 1
+        walked = walk_tables(self.dump, root, address, arch.levels)
+        if walked.physical is None:
+            last = walked.entries[-1]
+            raise _native.error(Status.NOT_MAPPED, Fault(address, last.address, level=last.level), self._context)
+        if len(self._tlb) >= _TLB:
+            self._tlb.clear()
+        self._tlb[key] = walked.physical & ~0xFFF
+        return walked.physical, walked.page_size
 
     def read(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
         parts = []
