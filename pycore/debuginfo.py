@@ -7,6 +7,8 @@ DWARF from the vmlinux, else its ``.BTF`` section, else the BTF the kernel keeps
 in memory between ``__start_BTF`` and ``__stop_BTF``.  A vmlinux or System.map that does
 not belong to the dump is refused.
 """
+import hashlib
+import os
 from itertools import islice
 from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
@@ -41,8 +43,10 @@ def check_vmlinux(vmcoreinfo: "Optional[VmcoreInfo]", path: str) -> None:
 
     dump_id = vmcoreinfo.build_id if vmcoreinfo is not None else None
     file_id = elf_build_id(path)
-    if dump_id and file_id and dump_id.lower() != file_id.lower():
-        raise WrongDebugInfoError(f"{path} has build-id {file_id}, the dump's kernel has {dump_id}")
+    if dump_id and file_id:
+        if dump_id.lower() != file_id.lower():
+            raise WrongDebugInfoError(f"{path} has build-id {file_id}, the dump's kernel has {dump_id}")
+        return  # one build: the banner cannot differ, and reading it costs a pass over .symtab
     release = vmcoreinfo.osrelease if vmcoreinfo is not None else None
     banner = elf_linux_banner(path)
     if release and banner and f"Linux version {release} " not in banner:
@@ -57,8 +61,9 @@ def load_symbols(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], sys
     kallsyms are cached on disk by build-id and KASLR offset."""
     offset = (vmcoreinfo.kernel_offset or 0) if vmcoreinfo is not None else 0
     if vmlinux:
-        from .symbols.elfsyms import load_elf_symbols
-        return load_elf_symbols(vmlinux, kaslr_offset=offset)
+        from .symbols import elfsyms, table as symbol_table
+        return cached("elfsyms", _file_key(vmlinux, offset),
+                      lambda: elfsyms.load_elf_symbols(vmlinux, kaslr_offset=offset), [elfsyms, symbol_table])
     if system_map:
         from .symbols.system_map import load_system_map
         table = load_system_map(system_map, kaslr_offset=offset)
@@ -103,6 +108,17 @@ def _load_scanned_kallsyms(vmcoreinfo: "VmcoreInfo", read: Reader) -> "SymbolTab
     raise MissingDebugInfoError(f"no symbols: VMCOREINFO names no kallsyms tables (kernels before 6.0) and the "
                                 f"search of the kernel image found none that decode ({scanner.describe()}{tried}); "
                                 "give --vmlinux or --system-map")
+
+
+def _file_key(path: str, kaslr_offset: int) -> Optional[str]:
+    """What identifies a debuginfo file's decoded symbols: its identity and change time on disk (a
+    vmlinux rebuilt in place gets a new entry) and the KASLR offset they were moved by."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # the loader reports the missing file
+    where = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
+    return f"{where}-{status.st_size}-{status.st_mtime_ns}-{kaslr_offset:x}"
 
 
 def _build_key(vmcoreinfo: "Optional[VmcoreInfo]") -> Optional[str]:

@@ -94,3 +94,19 @@ def test_debuginfo_builds_tables_from_inputs_alone(native_path):
         assert types.find("struct task_struct").size == prog.type("struct task_struct").size
         with pytest.raises(MissingDebugInfoError, match="no symbols to locate __start_BTF"):
             debuginfo.load_types(prog.vmcoreinfo, None, None, prog.arch.read)
+
+
+
+def test_vmlinux_symbols_are_cached_per_file_and_kaslr_offset(tmp_path, monkeypatch):
+    from corpus import cases
+    with_vmlinux = [case for case in cases() if os.path.exists(case.vmlinux)]
+    if not with_vmlinux:
+        pytest.skip("no corpus case with a vmlinux")
+    vmlinux = with_vmlinux[0].vmlinux
+    monkeypatch.setenv("PYCORE_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYCORE_NO_CACHE", raising=False)
+    fresh = debuginfo.load_symbols(None, vmlinux, None, None)
+    again = debuginfo.load_symbols(None, vmlinux, None, None)
+    assert len(list((tmp_path / "debuginfo").iterdir())) == 1
+    assert len(again) == len(fresh) > 10000
+    assert again.by_name("panic").address == fresh.by_name("panic").address
