@@ -53,6 +53,13 @@ CASES = {
                         crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
     "7.2-hung-l4": dict(kernel="7.2", scenario="hung", paging_levels=4, memory_mib=1024,
                         crashkernel="256M", capture="kdump", conversions=False, fs_disk_mib=16),
+    # Locks (issue 15): the test module pycore_locks (modules/) leaves an ABBA
+    # mutex deadlock and an rwsem reader queued behind a sleeping writer, then
+    # a kthread spinning with preemption disabled panics the soft lockup
+    # watchdog. 6.1 only: the module does not build for 7.2 on this host
+    # (fetch.TEST_MODULE_COMPILERS).
+    "6.1-locks-l4": dict(kernel="6.1", scenario="locks", paging_levels=4, memory_mib=1024,
+                         crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_locks"),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text
@@ -98,6 +105,8 @@ def recipe(case: dict, kernel: dict) -> str:
     text = json.dumps({k: v for k, v in case.items() if not k.startswith("_")}, sort_keys=True)
     text += kernel["package"] + kernel["version"] + str(BUILDER_VERSION)
     text += (Path(__file__).parent / "init.sh").read_text()
+    if case.get("test_module"):
+        text += "".join(p.read_text() for p in sorted(fetch.TEST_MODULE_SOURCE.iterdir()) if p.is_file())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -148,6 +157,8 @@ def capture(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools):
     """Crash the guest of case and write its dumps into out/; returns (dump entries, reference dump)."""
     log(f"{name}: building in {out}")
     initrd = guest.build_initramfs(kernel, tools)
+    if case.get("test_module"):
+        initrd = guest.with_test_module(initrd, fetch.build_test_module(kernel, case["test_module"]))
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     work = out / ".work"

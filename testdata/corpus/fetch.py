@@ -315,6 +315,71 @@ def prepare_kernel(key: str) -> dict:
     }
 
 
+# The corpus's own test modules (testdata/corpus/modules/NAME.c, one Kbuild),
+# built against each kernel's Debian linux-headers package with the compiler
+# its CONFIG_CC_VERSION_TEXT names. 7.2 is built with gcc-16, whose flags
+# (-fmin-function-alignment) bookworm's gcc-12 rejects, and sid's gcc does
+# not run on the bookworm host: no test modules for 7.2.
+TEST_MODULE_SOURCE = Path(__file__).resolve().parent / "modules"
+TEST_MODULE_COMPILERS = {"6.1": "gcc-12"}
+
+
+def prepare_headers(kernel: dict) -> Path:
+    """The kernel's linux-headers tree (with its -common and linux-kbuild
+    packages, as its Depends name them) unpacked into a private root; returns
+    the directory `make -C` takes."""
+    release, version = kernel["release"], kernel["version"]
+    root = DOWNLOADS / "headers" / release
+    tree = root / "usr/src" / f"linux-headers-{release}"
+    done = root / ".done"
+    if done.exists():
+        return tree
+    package = f"linux-headers-{release}"
+    apt_update()
+    specs = [f"{package}={version}"]
+    for name, exact in re.findall(r"(linux-(?:headers|kbuild)-[^\s,(]+)(?: \((=)?[^)]*\))?",
+                                  apt_show_field(f"{package}={version}", "Depends")):
+        specs.append(f"{name}={version}" if exact else name)
+    directory = DOWNLOADS / "debs" / "headers" / release
+    log(f"downloading {' '.join(specs)}")
+    apt_download(directory, *specs)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    for deb in directory.glob("*.deb"):
+        run(["dpkg-deb", "-x", deb, root])
+    # The arch tree's Makefile includes its -common tree by absolute path.
+    makefile = tree / "Makefile"
+    makefile.write_text(makefile.read_text().replace("/usr/src/", f"{root}/usr/src/"))
+    done.touch()
+    return tree
+
+
+def build_test_module(kernel: dict, name: str) -> Path:
+    """testdata/corpus/modules/NAME.ko built for kernel; cached under
+    downloads/test-modules/RELEASE/ while its sources and compiler hold."""
+    compiler = TEST_MODULE_COMPILERS.get(kernel["key"])
+    if compiler is None:
+        raise BuildError(f"no compiler for test modules of {kernel['release']} (TEST_MODULE_COMPILERS)")
+    sources = sorted(p for p in TEST_MODULE_SOURCE.iterdir() if p.is_file())
+    stamp_text = compiler + "".join(p.name + p.read_text() for p in sources)
+    out_dir = DOWNLOADS / "test-modules" / kernel["release"]
+    ko, stamp = out_dir / f"{name}.ko", out_dir / f"{name}.stamp"
+    if ko.exists() and stamp.exists() and stamp.read_text() == stamp_text:
+        return ko
+    tree = prepare_headers(kernel)
+    work = out_dir / "build"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for source in sources:
+        shutil.copy(source, work / source.name)
+    log(f"building {name}.ko for {kernel['release']} with {compiler}")
+    run(["make", "-C", tree, f"M={work}", f"CC={compiler}", "modules"])
+    shutil.copy(work / f"{name}.ko", ko)
+    shutil.rmtree(work)
+    stamp.write_text(stamp_text)
+    return ko
+
+
 class Tools:
     """crash and makedumpfile from sid, run through their own ld.so."""
 

@@ -52,6 +52,7 @@ GUEST_VIEW = {
 # Listings only some scenarios print, after GUEST_VIEW's (scenario: {name: command}).
 SCENARIO_VIEW = {
     "hung": {"mounts": "cat /proc/mounts", "blocked": "pycore-blocked"},
+    "locks": {"blocked": "pycore-blocked"},
 }
 
 
@@ -140,6 +141,27 @@ def build_initramfs(kernel: dict, tools: Tools) -> Path:
     shutil.rmtree(tree)
     shutil.rmtree(boot)
     stamp.write_text(stamp_text)
+    return out
+
+
+def with_test_module(initrd: Path, module: Path) -> Path:
+    """initrd with one more cpio archive appended holding module as
+    /test-modules/NAME.ko (the kernel unpacks concatenated archives in
+    turn), for the scenarios that load one of the corpus's own modules.
+    Only the crashing kernel's initramfs carries it: the capture kernel's
+    initramfs inside it stays as it is."""
+    out = initrd.with_name(f"initrd-{module.stem}.img")
+    tree = initrd.with_name(f"{module.stem}-tree")
+    shutil.rmtree(tree, ignore_errors=True)
+    (tree / "test-modules").mkdir(parents=True)
+    shutil.copy(module, tree / "test-modules" / module.name)
+    extra = initrd.with_name(f"{module.stem}.cpio.gz")
+    cpio_gz(tree, extra)
+    shutil.rmtree(tree)
+    with open(out, "wb") as f:
+        for part in (initrd, extra):
+            f.write(part.read_bytes())
+    extra.unlink()
     return out
 
 

@@ -94,6 +94,15 @@ if [ "$scenario" = hung ]; then
     sleep 1
 fi
 
+# The locks scenario (issue 15): the corpus's test module pycore_locks
+# (modules/pycore_locks.c, unsigned: taint E) starts kthreads that deadlock
+# ABBA on two mutexes and queue an rwsem reader behind a writer sleeping
+# with it held; they are listed below, then pycore_spin's soft lockup panics.
+if [ "$scenario" = locks ]; then
+    insmod /test-modules/pycore_locks.ko || stop "locks setup failed: insmod pycore_locks.ko"
+    sleep 2
+fi
+
 # The guest's own view, the second oracle where crash is wrong (crash 9.0.2
 # on 7.2): each between "PYCORE: begin NAME: COMMAND" and "PYCORE: end NAME";
 # build.py saves them under reference/guest/. The console loglevel is 1
@@ -115,6 +124,9 @@ show slabinfo cat /proc/slabinfo
 show ps ps
 if [ "$scenario" = hung ]; then
     show mounts cat /proc/mounts
+    show blocked pycore-blocked
+fi
+if [ "$scenario" = locks ]; then
     show blocked pycore-blocked
 fi
 echo "$loglevel" > /proc/sys/kernel/printk
@@ -140,6 +152,16 @@ case "$scenario" in
         echo 1 > /proc/sys/kernel/hung_task_panic
         echo 5 > /proc/sys/kernel/hung_task_timeout_secs
         echo "PYCORE: crashing via the hung-task watchdog (hung_task_panic=1, timeout 5 s)"
+        sleep 120
+        ;;
+    locks)
+        # The soft lockup watchdog reports a CPU stuck for 2 * watchdog_thresh
+        # seconds; the blocked kthreads must not end it as hung tasks first.
+        echo 0 > /proc/sys/kernel/hung_task_panic
+        echo 1 > /proc/sys/kernel/softlockup_panic
+        echo 3 > /proc/sys/kernel/watchdog_thresh
+        echo "PYCORE: crashing via the soft lockup watchdog (softlockup_panic=1, watchdog_thresh 3 s)"
+        echo 1 > /sys/module/pycore_locks/parameters/spin
         sleep 120
         ;;
 esac
