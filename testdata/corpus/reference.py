@@ -35,6 +35,8 @@ FULL_COMMANDS = [
     "foreach init vm", "waitq khugepaged_wait", "waitq kauditd_wait", "waitq log_wait", "log -a", "log -s",
     "kmem -V", "kmem -f", "kmem -g", "kmem -p 0x1000", "kmem -p 0x1000000", "net -s", "net -s 1", "dev",
     "mount /", "mount /proc",
+    # bt's options (issue 12, stack traces): the panic task by default, its frame data as words, symbols and slabs.
+    "bt", "bt -f", "bt -F", "bt -FF", "bt -FF -a", "bt -t", "bt -T", "bt -l", "bt -sx",
     # set changes the context of the commands after it in crash's session: last, back to the panic task.
     "set", "set 1", "set -c 0", "set -p",
 ]
@@ -143,6 +145,97 @@ def physical_addresses(tools: Tools, vmlinux: Path, dump: Path, work: Path, memo
     return pairs
 
 
+# crash commands that take an address only one dump has (issue 13: struct -l/-f/-u, list -e/-l,
+# tree -N, bt/files of a task, sym/vtop of a module, rd of user memory). Their addresses are
+# crash's own answers about the dump: ADDRESS_LOOKUPS names each (the command, the pattern its
+# answer must match); ADDRESS_COMMANDS are the templates, each with what its address is. A
+# template whose address the dump lacks (a panic task without mm, no module loaded) is left out.
+ADDRESS_LOOKUPS = {
+    "tasks": ("struct -o task_struct.tasks init_task", r"^\s+\[([0-9a-f]+)\] struct list_head tasks;$"),
+    "task1": ("ps 1", r"^>?\s+1\s+\d+\s+\d+\s+([0-9a-f]+)\s"),
+    "dentry": ("files 1", r"^\s+\d+ [0-9a-f]+ ([0-9a-f]+) "),
+    "module": ("list -H modules", r"^([0-9a-f]+)$"),
+    "memset": ("sym memset", r"^([0-9a-f]+) \(\w\) memset\b"),
+    "rb_node": ("p key_serial_tree.rb_node", r"\(struct rb_node \*\) 0x([0-9a-f]+)"),
+    "mm": ("task -R mm", r"^\s+mm = 0x([0-9a-f]+),$"),
+}
+# The panic task's argument strings, in its own (user) address space.
+USER_LOOKUP = ("arg_start", "struct -x mm_struct.arg_start {mm:#x}", r"^\s+arg_start = 0x([0-9a-f]+),$")
+ADDRESS_COMMANDS = [
+    ("struct task_struct.pid,comm -l task_struct.tasks {tasks:#x}", "init_task by its tasks list_head"),
+    ("struct -l {tasks_offset:#x} task_struct.pid {tasks:#x}", "init_task by its tasks list_head, offset in bytes"),
+    ("list -s task_struct.pid -l task_struct.tasks {tasks:#x}", "the task list from init_task's list_head"),
+    ("struct -f task_struct.pid,comm {init_task_offset:#x}", "init_task at its offset in the dump file"),
+    ("bt {task1:#x}", "pid 1's task"),
+    ("bt -l {task1:#x}", "pid 1's task"),
+    ("files {task1:#x}", "pid 1's task"),
+    ("files -d {dentry:#x}", "the dentry of pid 1's file 0"),
+    ("list -e {module:#x} -H modules", "the first module's list_head"),
+    ("sym {module:#x}", "the first module's list_head"),
+    ("vtop {module:#x}", "the first module's list_head"),
+    ("sym {memset_5:#x}", "memset+5"),
+    ("tree -t rbtree -o key.serial_node -N {rb_node:#x}", "key_serial_tree's root node"),
+    ("tree -t rbtree -o key.serial_node -N {rb_node:#x} -s key.serial", "key_serial_tree's root node"),
+    ("struct -u list_head {arg_start:#x}", "the panic task's arguments (user memory)"),
+    ("rd -u {arg_start:#x} 4", "the panic task's arguments (user memory)"),
+    ("rd -u -8 {arg_start:#x} 8", "the panic task's arguments (user memory)"),
+    ("rd -a -u {arg_start:#x} 40", "the panic task's arguments (user memory)"),
+    ("rd {arg_start:#x} 2", "the panic task's arguments (user memory)"),
+]
+
+
+def _answers(tools: Tools, vmlinux: Path, dump: Path, work: Path, lookups: dict, options: tuple) -> dict:
+    """{name: address} for each lookup (name: (command, pattern)) whose answer matches, non-zero."""
+    files = crash_session(tools, vmlinux, dump, [command for command, _ in lookups.values()], work, options)
+    found = {}
+    for name, (command, pattern) in lookups.items():
+        m = re.search(pattern, files[command].read_text(errors="replace"), re.M)
+        if m and int(m.group(1), 16):
+            found[name] = int(m.group(1), 16)
+    return found
+
+
+def elf_file_offset(dump: Path, physical: int) -> int | None:
+    """The offset in an ELF dump of a physical address (its first PT_LOAD holding it), or None for
+    another format or an address no segment holds."""
+    with open(dump, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF":
+            return None
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, _, p_paddr, p_filesz = struct.unpack_from("<IIQQQQ", table, i * phentsize)
+        if p_type == 1 and p_paddr <= physical < p_paddr + p_filesz:
+            return p_offset + physical - p_paddr
+    return None
+
+
+def address_commands(tools: Tools, vmlinux: Path, dump: Path, work: Path, symbols: dict, pairs: list,
+                     options: tuple) -> list:
+    """(command, what) of ADDRESS_COMMANDS whose addresses this dump has."""
+    found = _answers(tools, vmlinux, dump, work, ADDRESS_LOOKUPS, options)
+    if "mm" in found:
+        name, command, pattern = USER_LOOKUP
+        found.update(_answers(tools, vmlinux, dump, work, {name: (command.format(**found), pattern)}, options))
+    if "tasks" in found:
+        found["tasks_offset"] = found["tasks"] - symbols["init_task"]
+    if "memset" in found:
+        found["memset_5"] = found["memset"] + 5
+    offset = elf_file_offset(dump, dict(pairs)["init_task"])
+    if offset is not None:
+        found["init_task_offset"] = offset
+    commands = []
+    for template, what in ADDRESS_COMMANDS:
+        try:
+            commands.append((template.format(**found), what))
+        except KeyError:
+            continue
+    return commands
+
+
 def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_mib: int,
                 options: tuple = ()) -> list:
     """The full crash command set on dump; returns the manifest's reference list."""
@@ -155,7 +248,9 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
     banner = dict(pairs)["linux_banner"]
     by_address = [f"vtop {symbols['linux_banner']:#x}", f"ptov {banner:#x}", f"kmem {symbols['init_task']:#x}",
                   f"rd {symbols['init_task']:#x} 4"]
-    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop] + by_address, ref_dir, options)
+    addressed = address_commands(tools, vmlinux, dump, work, symbols, pairs, options)
+    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop] + by_address
+                          + [command for command, _ in addressed], ref_dir, options)
     subprocess.run(["rm", "-rf", str(work)])
     entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in FULL_COMMANDS]
     for (label, addr), command in zip(pairs, rd_commands):
@@ -166,6 +261,9 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
                     "what": "init_task"})
     for command, what in zip(by_address, ("linux_banner", "the physical address of linux_banner", "init_task",
                                           "init_task")):
+        entries.append({"command": command, "file": str(files[command].relative_to(ref_dir.parent)),
+                        "dump": dump.name, "what": what})
+    for command, what in addressed:
         entries.append({"command": command, "file": str(files[command].relative_to(ref_dir.parent)),
                         "dump": dump.name, "what": what})
     return entries, pairs
