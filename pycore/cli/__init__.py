@@ -54,6 +54,8 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "sig": ("sig", "signal handling of tasks (crash's sig)"),
     "task": ("task", "a task's task_struct and thread_info (crash's task)"),
     "timer": ("timer", "the pending timers of each CPU (crash's timer)"),
+    "waitq": ("waitq", "the tasks queued on a wait queue (crash's waitq)"),
+    "foreach": ("foreach", "run bt, task, files, vm, net, ps or sig on chosen tasks (crash's foreach)"),
     "irq": ("irq", "interrupts per CPU (crash's irq -s)"),
     "p": ("print_value", "print a C expression's value (crash's p)"),
     "whatis": ("whatis", "a type, or the type of a symbol or expression (crash's whatis)"),
