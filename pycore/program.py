@@ -13,6 +13,8 @@ from .errors import FaultError, MissingDebugInfoError, PycoreError
 from .progress import Progress
 from .object import Object
 from .symbol import Symbol
+from .types.btf_globals import (GUESSED, TEXT_SECTIONS, GlobalType, guessed_global_type, is_data_symbol,
+                                known_global_type)
 from .types.model import Type, TypeKind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,11 +31,13 @@ class HelperCache(dict):
     offsets in ``struct zone``; ``vmstat.node_spans``: each node's pfn range (kernel/vmstat.py).
     ``slab.layout``: the SLUB offsets (kernel/slab.py).  ``module.symbols``: the symbol lookup
     over the kernel image and every module (kernel/module.py).  ``program.enumerators``: every
-    enumerator's enum and value (:meth:`Program.constant`).
+    enumerator's enum and value (:meth:`Program.constant`).  ``program.text_sections``: where the
+    kernel's text lies, so that the rest is data (:meth:`Program.variable`).
     """
 
     KEYS = frozenset({"vmstat.zone_items", "vmstat.node_items", "vmstat.nodes", "vmstat.zone_layout",
-                      "vmstat.node_spans", "slab.layout", "module.symbols", "program.enumerators"})
+                      "vmstat.node_spans", "slab.layout", "module.symbols", "program.enumerators",
+                      "program.text_sections"})
 
     def get(self, key: Any, build: Any = None) -> Any:
         """For a declared helper key: the value under ``key``, built by ``build()`` the first time
@@ -91,6 +95,20 @@ class SymbolIndex:
 
     def __repr__(self) -> str:
         return repr(self.table)
+
+
+class GuessedObject(Object):
+    """A global no debug info types (:meth:`Program.variable`): its bytes, ``unsigned char
+    [size]`` with the size from the symbol table (the distance to the next symbol for kallsyms,
+    so alignment padding may be counted).  ``type_origin_`` and the repr say the type is a guess."""
+
+    __slots__ = ()
+
+    #: Where the type came from (pycore.types.btf_globals.GUESSED).
+    type_origin_ = GUESSED
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()}  # type {GUESSED}"
 
 
 class Thread:
@@ -269,40 +287,57 @@ class Program:
                  type: "Union[str, Type, None]" = None) -> Object:
         """drgn's ``prog.variable``: the global variable ``name`` as a typed Object (a reference).
 
-        Its type comes from the debug info: DWARF knows every variable; BTF (no vmlinux) only the
-        per-CPU ones, so pycore keeps the types of the globals its helpers read
-        (:mod:`pycore.types.known_globals`).  For any other symbol, say the type yourself,
-        ``prog.variable("nr_threads", type="int")``; without it MissingDebugInfoError names the
-        symbol's address and that call.  ``filename`` is accepted for drgn's signature and ignored:
-        kernel globals are unique by name."""
-        from .types.known_globals import global_type
-
+        Its type comes from the debug info (DWARF knows every variable; BTF, without a vmlinux,
+        only the per-CPU ones), else from the types pycore keeps for the globals its helpers read
+        (:mod:`pycore.types.btf_globals`), else, for a data symbol, it is guessed: the symbol's
+        bytes as ``unsigned char [size]``, a :class:`GuessedObject` whose repr says so (say the
+        type yourself: ``prog.variable("name", type="struct foo")``).  A symbol in the kernel's text
+        is no variable: MissingDebugInfoError.  ``filename`` is accepted for drgn's signature and
+        ignored: kernel globals are unique by name."""
         symbol = self.symbols.by_name(name)
         if type is not None:
             return Object(self, self.type(type), address=symbol.address)
-        var_type = global_type(self.types, name)
-        if var_type is None:
+        found = known_global_type(self.types, name) or self._guessed_global_type(symbol)
+        if found is None:
             raise MissingDebugInfoError(
-                f"the type of {name!r} (at {symbol.address:#x}) is not known: {self.types.source} has no variable "
-                f"types for it; give the vmlinux for DWARF, or say the type: "
+                f"the type of {name!r} (at {symbol.address:#x}) is not known: it is in the kernel's text and "
+                f"{self.types.source} has no variable type for it; give the vmlinux for DWARF, or say the type: "
                 f"prog.variable(\"{name}\", type=\"int\") or Object(prog, \"int\", address={symbol.address:#x})")
-        return Object(self, var_type, address=symbol.address)
+        if found.origin == GUESSED:
+            return GuessedObject(self, found.type, address=symbol.address)
+        return Object(self, found.type, address=symbol.address)
+
+    def _guessed_global_type(self, symbol: Any) -> Optional[GlobalType]:
+        """``unsigned char [size]`` for a data symbol no debug info types; None for text."""
+        if not is_data_symbol(symbol.kind, symbol.address, self._text_sections()):
+            return None
+        size = symbol.size
+        if not size:
+            following = self.symbols.neighbour(symbol, 1)
+            size = following.address - symbol.address if following is not None else None
+        return guessed_global_type(size)
+
+    def _text_sections(self) -> List[Tuple[int, int]]:
+        def build() -> List[Tuple[int, int]]:
+            table = self.symbols
+            return [(table.by_name(start).address, table.by_name(end).address) for start, end in TEXT_SECTIONS
+                    if start in table and end in table]
+
+        return self.cache.get("program.text_sections", build)
 
     def object(self, name: str, flags: Any = None, filename: Optional[str] = None, *,
                type: "Union[str, Type, None]" = None) -> Object:
         """drgn's ``prog.object``: the variable or function the symbol ``name`` is, else the
         enumerator ``name`` (``flags`` is accepted for drgn's signature; every kind is searched).
-        A symbol is a variable when the debug info knows a variable type for it (or ``type`` is
-        given, as for :meth:`variable`), else a function when BTF has its prototype (kallsyms type
-        letters do not tell: ``init_task`` is 'T' on some kernels).  ``prog[name]`` is ``prog.object(name)``."""
+        A symbol is a variable when the debug info or pycore knows a variable type for it (or
+        ``type`` is given, as for :meth:`variable`), else a function when BTF has its prototype
+        (kallsyms type letters do not tell: ``init_task`` is 'T' on some kernels), else a variable
+        of guessed type when it is data (see :meth:`variable`).  ``prog[name]`` is ``prog.object(name)``."""
         if name not in self.symbols:
             return self.constant(name)
-        try:
-            return self.variable(name, filename, type=type)
-        except MissingDebugInfoError as error:
-            if self._function_type(name) is None:
-                raise error from None
-        return self.function(name, filename)
+        if type is None and known_global_type(self.types, name) is None and self._function_type(name) is not None:
+            return self.function(name, filename)
+        return self.variable(name, filename, type=type)
 
     def __getitem__(self, name: str) -> Object:
         """``prog["init_task"]``: :meth:`object`."""

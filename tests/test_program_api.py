@@ -8,6 +8,7 @@ import pytest
 import pycore
 from pycore import Symbol, SymbolBinding, SymbolKind
 from pycore.errors import MissingDebugInfoError
+from pycore.program import GuessedObject
 from pycore.symbols.table import SymbolTable
 
 from test_object import memory, prog  # noqa: F401  (fixtures: the synthetic dump and its program)
@@ -49,8 +50,11 @@ def test_symbol_kinds_and_bindings_from_type_letters(prog):  # noqa: F811
     assert prog.symbol("f").size == 0  # kallsyms records no sizes
 
 
-def test_variable_without_a_known_type_says_where_it_is_and_how_to_read_it(prog):  # noqa: F811
-    prog.symbols = SymbolTable("test symbols", ["mystery"], [0xFFFF888000392010], [4], ["D"])
+def test_text_symbol_without_a_type_says_where_it_is_and_how_to_read_it(prog):  # noqa: F811
+    """A symbol in the kernel's text (between _stext and _etext) with no prototype is no variable:
+    the error names its address and how to say its type."""
+    prog.symbols = SymbolTable("test symbols", ["_stext", "mystery", "_etext"],
+                               [0xFFFF888000392000, 0xFFFF888000392010, 0xFFFF888000393000], None, ["T", "t", "T"])
     for ask in (prog.variable, prog.object, prog.__getitem__):
         with pytest.raises(MissingDebugInfoError) as error:
             ask("mystery")
@@ -58,6 +62,20 @@ def test_variable_without_a_known_type_says_where_it_is_and_how_to_read_it(prog)
         assert 'prog.variable("mystery", type="int")' in str(error.value)
     assert prog.variable("mystery", type="int").value_() == 4242  # the_task.pid's bytes
     assert prog.object("mystery", type="int").address_ == 0xFFFF888000392010
+
+
+def test_data_symbol_without_a_known_type_is_its_bytes_marked_as_a_guess(prog):  # noqa: F811
+    """kallsyms records no sizes: the guess runs to the next symbol, and says it is one."""
+    prog.symbols = SymbolTable("test symbols", ["mystery", "next_one"], [0xFFFF888000392010, 0xFFFF888000392014],
+                               None, ["d", "d"])
+    for ask in (prog.variable, prog.object, prog.__getitem__):
+        guessed = ask("mystery")
+        assert isinstance(guessed, GuessedObject) and guessed.type_origin_ == "guessed from symbol size"
+        assert guessed.type_.type_name() == "unsigned char [4]"
+        assert repr(guessed) == ("Object(prog, 'unsigned char [4]', address=0xffff888000392010)"
+                                 "  # type guessed from symbol size")
+        assert bytes(guessed.value_()) == (4242).to_bytes(4, "little")
+    assert prog["next_one"].type_.type_name() == "unsigned char []"  # the last symbol: no size at all
 
 
 def test_variable_and_object_find_typed_globals(prog, memory):  # noqa: F811
@@ -107,19 +125,17 @@ def _crash_pids():
 
 
 @pytest.mark.real
-def test_nr_threads_without_a_vmlinux_reads_with_a_type_as_crash_counts_tasks():
-    """Issue 14: kallsyms knows nr_threads but the dump's BTF has no type for it; the error says
-    how to read it, and read so it is the number of tasks with a PID crash's ps lists (the
-    kernel counts every task but the idle ones, PID 0, in nr_threads)."""
+def test_nr_threads_without_a_vmlinux_is_an_int_as_crash_counts_tasks():
+    """Issue 14: kallsyms knows nr_threads, the dump's BTF has no VAR for it, pycore knows it is an
+    int; it is the number of tasks with a PID crash's ps lists (the kernel counts every task but
+    the idle ones, PID 0, in nr_threads)."""
     for case, path, pids in _crash_pids():
         with pycore.open(path) as prog:
-            with pytest.raises(MissingDebugInfoError) as error:
-                prog["nr_threads"]
-            address = prog.symbol("nr_threads").address
-            assert f"{address:#x}" in str(error.value) and 'type="int"' in str(error.value)
             expected = sum(1 for pid in pids if pid)
-            assert prog.variable("nr_threads", type="int").value_() == expected, case.name
-            assert pycore.Object(prog, "int", address=address).value_() == expected
+            nr_threads = prog["nr_threads"]
+            assert (nr_threads.type_.type_name(), nr_threads.value_()) == ("int", expected), case.name
+            assert not isinstance(nr_threads, GuessedObject)
+            assert prog.variable("nr_threads", type="int").value_() == expected
 
 
 @pytest.mark.real
