@@ -37,6 +37,14 @@ FULL_COMMANDS = [
     "mount /", "mount /proc",
     # bt's options (issue 12, stack traces): the panic task by default, its frame data as words, symbols and slabs.
     "bt", "bt -f", "bt -F", "bt -FF", "bt -FF -a", "bt -t", "bt -T", "bt -l", "bt -sx",
+    # data commands' options (issue 13: search, rd, dis, sym): bounded searches, whole stacks and memory.
+    "search -s linux_banner -l 64 -c Linux", "search -s init_task -l 8192 init_task",
+    "search -s init_task -l 8192 -x 1 init_task", "search -s linux_banner -l 64 -w 756e694c",
+    "search -s linux_banner -l 64 -h -m f000 694c", "search -t init_task", "search -p -c pycore.scenario",
+    "rd -N -32 linux_banner 4", "rd -16 -N linux_banner 8", "rd -R linux_banner 4", "rd -o 8 linux_banner 2",
+    "rd -x linux_banner 4", "rd -D -32 linux_banner 2", "rd -r /dev/null linux_banner 64", "rd -f 0x40 4",
+    "dis -x panic 5", "dis -x sysrq_handle_crash", "dis -s panic", "sym -M", "sym -m qemu_fw_cfg",
+    "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro",
     # set changes the context of the commands after it in crash's session: last, back to the panic task.
     "set", "set 1", "set -c 0", "set -p",
 ]
