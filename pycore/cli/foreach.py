@@ -1,0 +1,135 @@
+"""``pycore foreach DUMP [PID|TASK|NAME|STATE|kernel|user|gleader|active ...] COMMAND [FLAGS]``: crash 9's
+``foreach``, one of bt, task, files, vm, net, sig or ps run on each chosen task (all of them without a
+choice) as if ``set`` had made it the context; the commands' own text, as crash joins it.  Any kernel
+the commands read (5.10 to 7.2 in the corpus)."""
+import argparse
+from typing import Any, Dict, List, Optional
+
+from ..errors import PycoreError
+from ..kernel import sched
+from ..object import Object
+from ..program import Program
+from .command import Collected, CommandParser, DumpCommand, ParserExit, UsageError, make_parser
+
+# The commands foreach runs (crash's foreach_data keywords that pycore has).
+RUNNABLE = ("bt", "task", "files", "vm", "net", "sig", "ps")
+# crash's two-letter task states a foreach selection may name (sched.state_code's codes).
+STATES = ("RU", "IN", "UN", "ST", "ZO", "TR", "SW", "DE", "WA", "PA", "ID", "NE")
+KEYWORDS = ("kernel", "user", "gleader", "active")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # The command's own flags follow its name and must reach it untouched (``foreach RU task -R pid``):
+    # every word after the dump is foreach's, so pycore's own options go before the dump.
+    parser.intermixed = False
+    parser.add_argument("words", nargs=argparse.REMAINDER, metavar="[TASKS] COMMAND [FLAGS]",
+                        help="which tasks (PID, task address, name, state RU/IN/UN/..., kernel, user, gleader, "
+                             "active; all without one), then bt, task, files, vm, net, sig or ps and its flags "
+                             "(pycore's own options, such as --vmlinux, go before the dump)")
+
+
+def split_words(words: List[str]) -> Dict[str, Any]:
+    """The task selection, the command and its words, as crash's cmd_foreach() reads them: the first
+    word that names a command ends the selection (a name that is also a command's is written ``\\bt``)."""
+    for at, word in enumerate(words):
+        if word in RUNNABLE:
+            return {"selection": [w[1:] if w.startswith("\\") else w for w in words[:at]],
+                    "command": word, "arguments": words[at + 1:]}
+    raise PycoreError(f"no command to run: one of {', '.join(RUNNABLE)} after the tasks")
+
+
+def _selects(prog: Program, task: Object, word: str, active: Dict[int, int]) -> bool:
+    """Whether one selection word takes ``task``: a PID (decimal), a task address (hex), a state,
+    a keyword, else a command name (crash's comm, 15 characters)."""
+    if word.isdigit():
+        return int(task.pid) == int(word)
+    if word in STATES:
+        return sched.task_state(task) == word
+    if word == "kernel":
+        return sched.is_kthread(task)
+    if word == "user":
+        return not sched.is_kthread(task)
+    if word == "gleader":
+        return not sched.is_kthread(task) and sched.is_group_leader(task)
+    if word == "active":
+        return int(task) in active.values()
+    try:
+        if int(word, 16) == int(task):
+            return True
+    except ValueError:
+        pass
+    return sched.task_comm(task) == word[:15]
+
+
+def chosen_tasks(prog: Program, selection: List[str]) -> List[Object]:
+    """The tasks a selection names, in crash's task-table order (by PID, the idle tasks by CPU);
+    every task without a selection.  PycoreError for a word that names no task at all."""
+    tasks = sched.crash_task_list(prog)
+    if not selection:
+        return tasks
+    active = sched.active_tasks(prog) if "active" in selection else {}
+    for word in selection:
+        if not any(_selects(prog, task, word, active) for task in tasks):
+            raise PycoreError(f"invalid task, pid, name or state: {word}")
+    return [task for task in tasks if any(_selects(prog, task, word, active) for word in selection)]
+
+
+def _parse(command: DumpCommand, arguments: List[str]) -> argparse.Namespace:
+    parser = make_parser(command, CommandParser, prog=f"foreach {command.name}")
+    try:
+        return parser.parse_args(arguments)
+    except UsageError as error:
+        raise PycoreError(f"foreach {command.name}: {error.message}") from None
+    except ParserExit:
+        raise PycoreError(f"foreach {command.name}: no help inside foreach (try help {command.name})") from None
+
+
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    """Each chosen task's data from the command's own collect, with that task as its context; ps
+    once, for all of them (its one table)."""
+    from . import dump_command
+
+    words = split_words(args.words)
+    command = dump_command(words["command"])
+    tasks = chosen_tasks(prog, words["selection"])
+    parsed = _parse(command, words["arguments"])
+    runs: List[Dict[str, Any]] = []
+    warnings: List[str] = []
+    error: Optional[str] = None
+    if command.name == "ps":
+        # ps's own table of the chosen tasks, one header: each named by its address.
+        parsed.tasks = list(parsed.tasks) + [f"{int(task):x}" for task in tasks]
+        targets: List[Optional[int]] = [None]
+    else:
+        targets = [int(task) for task in tasks]
+    for target in targets:
+        parsed.context = target
+        try:
+            result = command.collect(prog, parsed)
+        except PycoreError as failure:
+            error = f"task {target:x}: {failure}" if target is not None else str(failure)
+            break
+        collected = result if isinstance(result, Collected) else Collected(result, [])
+        warnings += collected.warnings
+        runs.append({"task": target, "data": collected.data})
+        if collected.error is not None:
+            error = collected.error
+            break
+    return Collected({"command": command.name, "arguments": words["arguments"], "runs": runs}, warnings, error)
+
+
+def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    """The command's text for each task: ``task`` ends each of its blocks with an empty line, the
+    others are separated by one (crash's foreach)."""
+    from . import dump_command
+
+    command = dump_command(data["command"])
+    parsed = _parse(command, data["arguments"])
+    texts = [command.render(run["data"], parsed) for run in data["runs"]]
+    if command.name == "task":
+        return "".join(texts)
+    return "\n\n".join(text.rstrip("\n") for text in texts if text.strip())
+
+
+COMMAND = DumpCommand("foreach", add_arguments=add_arguments, collect=collect, render=render,
+                      description="run a command on chosen tasks, as crash 9's foreach does")
