@@ -60,6 +60,11 @@ CASES = {
     # (fetch.TEST_MODULE_COMPILERS).
     "6.1-locks-l4": dict(kernel="6.1", scenario="locks", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_locks"),
+    # User memory swapped out (issue 16): zram swap devices of every compressor
+    # and pycore-swapper's known bytes pushed out by memory pressure; the
+    # guest's kdump file keeps user pages (dump_level 0).
+    "6.12-swap-l4": dict(kernel="6.12", scenario="swap", paging_levels=4, memory_mib=768,
+                         crashkernel="256M", capture="kdump", conversions=False, dump_level=0),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text
@@ -179,17 +184,19 @@ def capture(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools):
     reported = guest.run_guest(case, kernel, initrd, work)
     shutil.copy(work / "console.log", out / "console.log")
     if case["capture"] == "kdump":
+        level = case.get("dump_level", 31)
         stream = work / "disk-b.img"
         # The sample keeps only the reassembled file.
         flat = (out if case.get("full", True) else work) / "vmcore.flat-zstd"
         move_prefix(stream, flattened_size(stream), flat)
         if case.get("full", True):
-            dumps.append(dump_entry(flat, "flattened", "zstd", 31, "guest: makedumpfile -F -z -d 31 /proc/vmcore | dd"))
+            dumps.append(dump_entry(flat, "flattened", "zstd", level,
+                                    f"guest: makedumpfile -F -z -d {level} /proc/vmcore | dd"))
         guest_kdump = out / ("vmcore" if not case.get("full", True) else "vmcore-guest.kdump-zstd")
         with open(flat, "rb") as stdin:
             makedumpfile_run(["-R", guest_kdump], stdin=stdin)
-        dumps.append(dump_entry(guest_kdump, "kdump", "zstd", 31,
-                                "guest: makedumpfile -F -z -d 31, reassembled with makedumpfile -R"))
+        dumps.append(dump_entry(guest_kdump, "kdump", "zstd", level,
+                                f"guest: makedumpfile -F -z -d {level}, reassembled with makedumpfile -R"))
         if case.get("full", True):
             full = out / "vmcore.elf"
             move_prefix(work / "disk-a.img", reported["vda"]["size"], full)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import fetch
 from fetch import CACHE, BuildError, Tools, log, run
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +37,10 @@ SCRIPTS = {
                       '    echo "PID ${dir#/proc/} $(cat "$dir/comm")"\n'
                       '    cat "$dir/stack"\n'
                       'done\n',
+    # The swap scenario's zram devices: algorithm, disksize and mm_stat of each.
+    "pycore-zram-stat": 'for dir in /sys/block/zram*; do\n'
+                        '    echo "${dir##*/} $(cat $dir/comp_algorithm) $(cat $dir/disksize) $(cat $dir/mm_stat)"\n'
+                        'done\n',
 }
 
 
@@ -52,6 +57,7 @@ GUEST_VIEW = {
 # Listings only some scenarios print, after GUEST_VIEW's (scenario: {name: command}).
 SCENARIO_VIEW = {
     "hung": {"mounts": "cat /proc/mounts", "blocked": "pycore-blocked"},
+    "swap": {"swaps": "cat /proc/swaps", "zram": "pycore-zram-stat"},
     "locks": {"blocked": "pycore-blocked"},
 }
 
@@ -92,10 +98,44 @@ def cpio_gz(tree: Path, out: Path) -> None:
             raise BuildError(f"cpio/gzip of {tree} failed")
 
 
+# The swap scenario's modules (zram and what it depends on: zsmalloc, the lz4
+# libraries), in /modules/swap of every initramfs of a kernel that builds them
+# as modules, loaded by init.sh in that scenario only (other cases' `mod`
+# listings stay as they were).
+SWAP_MODULES = ["zram"]
+
+
+def swap_modules(kernel: dict) -> list:
+    """SWAP_MODULES and their dependencies from the kernel's packages, in load order, decompressed;
+    cached in the kernel's download directory."""
+    directory = kernel["dir"] / "swap-modules"
+    order = directory / "order"
+    if order.exists():
+        return [directory / name for name in order.read_text().split()]
+    tmp = kernel["dir"] / "swap-modules-tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    pin = fetch.resolve_kernel(kernel["key"])
+    for package in pin["contents"]:
+        run(["dpkg-deb", "-x", fetch.deb_path(fetch.DOWNLOADS / "debs", package, pin["version"]), tmp])
+    moddir = next(p for p in (tmp / "usr/lib/modules" / kernel["release"], tmp / "lib/modules" / kernel["release"])
+                  if p.exists())
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir()
+    names = []
+    for src in fetch.modules_in_order(moddir, SWAP_MODULES):
+        name = re.sub(r"\.ko\.\w+$", ".ko", src.name)
+        (directory / name).write_bytes(fetch.module_data(src))
+        names.append(name)
+    shutil.rmtree(tmp)
+    order.write_text("\n".join(names) + "\n")
+    return [directory / name for name in names]
+
+
 def build_initramfs(kernel: dict, tools: Tools) -> Path:
     """The guest initramfs of one kernel; cached in the downloads cache beside the kernel."""
     out = kernel["dir"] / "initrd.img"
     stamp_text = (HERE / "init.sh").read_text() + json.dumps(SCRIPTS) + str(sorted(os.listdir(tools.root / "usr/lib/x86_64-linux-gnu")))
+    stamp_text += (HERE / "swapper.c").read_text() + json.dumps(SWAP_MODULES)
     stamp = kernel["dir"] / "initrd.stamp"
     if out.exists() and stamp.exists() and stamp.read_text() == stamp_text:
         return out
@@ -114,6 +154,13 @@ def build_initramfs(kernel: dict, tools: Tools) -> Path:
     for name, body in SCRIPTS.items():
         (tree / "bin" / name).write_text("#!/bin/sh\n" + body)
         (tree / "bin" / name).chmod(0o755)
+    # The swap scenario's process, static: the guest has no libc.
+    run(["gcc", "-static", "-O2", "-o", tree / "bin/pycore-swapper", HERE / "swapper.c"])
+    (tree / "modules/swap").mkdir()
+    swap = swap_modules(kernel)
+    for module in swap:
+        shutil.copy(module, tree / "modules/swap" / module.name)
+    (tree / "modules/swap/order").write_text("".join(f"{module.name}\n" for module in swap))
     shutil.copy(HERE / "init.sh", tree / "init")
     (tree / "init").chmod(0o755)
     # makedumpfile and kexec from sid, with sid's libc and ld.so.
@@ -239,6 +286,8 @@ def run_guest_once(case: dict, kernel: dict, initrd: Path, work: Path) -> dict:
                f"pycore.full={'yes' if case.get('full', True) else 'no'}")
     if case["capture"] == "kdump":
         cmdline += f" crashkernel={case['crashkernel']}"
+    if "dump_level" in case:
+        cmdline += f" pycore.dumplevel={case['dump_level']}"
     cpu = "max" if case["paging_levels"] == 5 else "max,-la57"
     args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-smp", str(case.get("cpus", 2)),
             "-m", str(memory), "-nodefaults", "-display", "none", "-no-reboot",

@@ -3,8 +3,9 @@
 # the crashing kernel starts a few distinctively named processes, loads
 # the capture kernel with `kexec -p` and crashes as the scenario says;
 # the capture kernel (it sees /proc/vmcore) writes the dump to the disks.
-# Parameters come from the kernel command line: pycore.scenario=sysrq|oom|hung,
-# pycore.capture=kdump|qemu, pycore.full=yes|no (write the full ELF too). Lines starting "PYCORE:" are read by the host.
+# Parameters come from the kernel command line: pycore.scenario=sysrq|oom|hung|swap,
+# pycore.capture=kdump|qemu, pycore.full=yes|no (write the full ELF too),
+# pycore.dumplevel=N (makedumpfile -d, default 31). Lines starting "PYCORE:" are read by the host.
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -42,7 +43,9 @@ if [ -e /proc/vmcore ]; then
     # The filtered, compressed dump is what a kdump service writes. It goes
     # out as a flattened stream (-F): no tmpfs copy in the small capture
     # kernel, and the host reassembles it with makedumpfile -R.
-    makedumpfile -F -z -d 31 /proc/vmcore 2>/tmp/makedumpfile.log | dd of=/dev/vdb bs=1M 2>/tmp/dd.log
+    # pycore.dumplevel: the swap case keeps user pages (-d 0).
+    level=$(param pycore.dumplevel)
+    makedumpfile -F -z -d "${level:-31}" /proc/vmcore 2>/tmp/makedumpfile.log | dd of=/dev/vdb bs=1M 2>/tmp/dd.log
     status=$?
     cat /tmp/makedumpfile.log
     grep -q "makedumpfile Completed" /tmp/makedumpfile.log && [ $status = 0 ] || stop "capture failed: makedumpfile"
@@ -64,7 +67,7 @@ sleep 2
 if [ "$(param pycore.capture)" = "kdump" ]; then
     # kexec_file_load (-s) first: the legacy kexec_load of bookworm's
     # kexec-tools fails with EINVAL on these kernels.
-    append="console=ttyS0 nr_cpus=1 reset_devices irqpoll panic=1 pycore.full=$(param pycore.full)"
+    append="console=ttyS0 nr_cpus=1 reset_devices irqpoll panic=1 pycore.full=$(param pycore.full) pycore.dumplevel=$(param pycore.dumplevel)"
     kexec -s -p /boot/vmlinuz --initrd=/boot/capture.img --append="$append" \
         || kexec -p /boot/vmlinuz --initrd=/boot/capture.img --append="$append" \
         || stop "kexec -p failed"
@@ -103,6 +106,39 @@ if [ "$scenario" = locks ]; then
     sleep 2
 fi
 
+# The swap scenario (issue 16): zram swap devices, one per compressor the
+# kernel's zram offers (6.12: zstd, deflate, lz4hc, lz4). busybox's swapon
+# has no -p: each device gets a lower priority than the one before, so the
+# small ones fill first and the pages spread over all four. pycore-swapper
+# writes known bytes to anonymous memory; two reads of most of memory push them out.
+if [ "$scenario" = swap ]; then
+    for module in $(cat /modules/swap/order); do
+        options=
+        [ "$module" = zram.ko ] && options=num_devices=4
+        insmod "/modules/swap/$module" $options || stop "swap setup failed: insmod $module"
+    done
+    device=0
+    for spec in zstd:12M deflate:12M lz4hc:12M lz4:256M; do
+        echo "${spec%:*}" > /sys/block/zram$device/comp_algorithm || stop "swap setup failed: zram$device ${spec%:*}"
+        echo "${spec#*:}" > /sys/block/zram$device/disksize || stop "swap setup failed: zram$device disksize"
+        mkswap /dev/zram$device >/dev/null || stop "swap setup failed: mkswap zram$device"
+        swapon /dev/zram$device || stop "swap setup failed: swapon zram$device"
+        device=$((device + 1))
+    done
+    [ -e /sys/module/zswap/parameters/enabled ] && echo 1 > /sys/module/zswap/parameters/enabled
+    echo "PYCORE: zswap $(cat /sys/module/zswap/parameters/enabled 2>/dev/null || echo 'not built')"
+    echo 200 > /proc/sys/vm/swappiness
+    pycore-swapper 96 &
+    echo -1000 > /proc/$!/oom_score_adj
+    sleep 2
+    # One read() from /dev/zero into a buffer of 90% of memory, then 95%:
+    # with the swapper's 96 MiB that is more than memory holds.
+    for share in 90 95; do
+        kb=$(awk -v share=$share '/MemTotal/ {print int($2 * share / 100)}' /proc/meminfo)
+        dd if=/dev/zero of=/dev/null bs=${kb}k count=1 2>/dev/null
+    done
+fi
+
 # The guest's own view, the second oracle where crash is wrong (crash 9.0.2
 # on 7.2): each between "PYCORE: begin NAME: COMMAND" and "PYCORE: end NAME";
 # build.py saves them under reference/guest/. The console loglevel is 1
@@ -129,6 +165,10 @@ fi
 if [ "$scenario" = locks ]; then
     show blocked pycore-blocked
 fi
+if [ "$scenario" = swap ]; then
+    show swaps cat /proc/swaps
+    show zram pycore-zram-stat
+fi
 echo "$loglevel" > /proc/sys/kernel/printk
 # The serial port drains the tty's buffer behind the shell: a panic now would
 # cut the listings short (it did on the QEMU case).
@@ -145,6 +185,10 @@ case "$scenario" in
         pycore-hog &
         pycore-hog &
         wait
+        ;;
+    swap)
+        echo "PYCORE: crashing via sysrq-c"
+        echo c > /proc/sysrq-trigger
         ;;
     hung)
         # khungtaskd checks every timeout seconds; it panics on the second
