@@ -68,10 +68,10 @@ class FrameLocals:
     def locals(self) -> List[str]:
         """The names of the variables in scope, innermost function first, each once (drgn's
         ``StackFrame.locals()``)."""
-        names: List[str] = []
+        names: Dict[str, None] = {}
         for function in self.functions:
-            names += [local.name for local in function.locals if local.name not in names]
-        return names
+            names.update((local.name, None) for local in function.locals)
+        return list(names)
 
     def local(self, name: str) -> Local:
         """The variable ``name`` as the innermost function that has it sees it; KeyError if none does."""
