@@ -30,6 +30,8 @@ FULL_COMMANDS = [
     "irq -s", "ps -k", "ps -t 1", "ps -p 1", "ps -c 1", "ps -a 1", "ps -G", "runq -t", "kmem -S kmalloc-64",
     "ps -u", "ps -l", "ps -m", "ps -S", "ps -g", "ps -g 1", "ps -r 1", "ps -l 1", "ps -m 1", "runq -g", "runq -m",
     "sig -l", "sig -g 1",
+    # user memory (issue 16): where each page of init is, swap entries (device, offset) included.
+    "vm -p 1",
     # kernel-state commands (issue 13): foreach, waitq, log -a/-s, kmem -V/-f/-g/-p, net -s, dev, mount ARG.
     "foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
     "foreach init vm", "waitq khugepaged_wait", "waitq kauditd_wait", "waitq log_wait", "log -a", "log -s",
