@@ -1,15 +1,26 @@
 """``pycore net DUMP``: the network devices of the initial namespace (init_task's, ``-n PID`` for
-another task's) with their IPv4 and IPv6 addresses, as crash 9's ``net`` lists them."""
+another task's) with their IPv4 and IPv6 addresses, as crash 9's ``net`` lists them; ``net -s [PID|TASK]``:
+the sockets a task holds open (the current context's without a task)."""
 import argparse
 import socket
-from typing import Any, Dict
+from dataclasses import asdict
+from typing import Any, Dict, List
 
 from ..errors import FaultError, PycoreError
 from ..kernel import net, sched
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import center, tasks_with_pid
+from .crashfmt import task_header
+from .files import center, selected_tasks, tasks_with_pid
+
+# crash's net.c get_sock_info(): the names of the address families and socket types it knows.
+_FAMILIES = {0: "UNSPEC", 1: "UNIX", 2: "INET", 3: "AX25", 4: "IPX", 5: "APPLETALK", 6: "NETROM", 7: "BRIDGE",
+             8: "ATMPVC", 9: "X25", 10: "INET6", 11: "ROSE", 12: "DECnet", 13: "NETBEUI", 14: "SECURITY/KEY",
+             16: "NETLINK/ROUTE", 17: "PACKET", 18: "ASH", 19: "ECONET", 20: "ATMSVC", 22: "SNA", 23: "IRDA",
+             24: "PPPOX"}
+_TYPES = {1: "STREAM", 2: "DGRAM ", 3: "RAW", 4: "RDM", 5: "SEQPACKET", 10: "PACKET"}
+_SOCKET_HEADER = "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT"
 
 
 def namespace_task(prog: Program, pid: int) -> Object:
@@ -24,6 +35,8 @@ def namespace_task(prog: Program, pid: int) -> Object:
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    if args.sockets is not None:
+        return _collect_sockets(prog, args)
     rows = []
     try:
         for dev in net.for_each_netdev(namespace_task(prog, args.namespace_pid).nsproxy.net_ns.read_()):
@@ -35,7 +48,52 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     return Collected({"devices": rows}, [])
 
 
+def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
+    """net -s: each named task (the context's without one) with its open sockets."""
+    args.task = args.sockets
+    tasks, warnings = selected_tasks(prog, args)
+    shown: List[Dict[str, Any]] = []
+    for task, _, _ in tasks:
+        entry = {"pid": int(task.pid), "task": int(task), "cpu": sched.task_cpu(task), "comm": sched.task_comm(task),
+                 "sockets": []}
+        shown.append(entry)
+        try:
+            entry["sockets"] = [asdict(found) for found in net.task_sockets(task)]
+        except FaultError as error:
+            return Collected({"tasks": shown}, warnings, f"PID {entry['pid']}: the open files are unreadable: {error}")
+    return Collected({"tasks": shown}, warnings)
+
+
+def socket_line(found: Dict[str, Any]) -> str:
+    """crash's sym_socket_dump() row (64-bit): descriptor, socket, sock, then get_sock_info()'s
+    FAMILY:TYPE and, for AF_INET, ``ADDRESS-PORT`` local and remote.  crash prints no address for
+    AF_INET6 where ``ipv6_pinfo`` lost its addresses to ``sock_common`` (3.13+)."""
+    family = _FAMILIES.get(found["family"], str(found["family"]))
+    kind = _TYPES.get(found["type"], str(found["type"]))
+    info = f"{family}:{kind} "
+    if found["family"] == net.AF_INET:
+        info += (f" {socket.inet_ntoa(found['source'])}-{found['source_port']} "
+                 f"{socket.inet_ntoa(found['destination'])}-{found['destination_port']}")
+    return f"{found['fd']:2d} {found['socket']:16x} {found['sock']:16x} {info}"
+
+
+def render_sockets(data: Dict[str, Any]) -> str:
+    """crash's dump_sockets(): each task's header, its sockets under one table header, or
+    ``No open sockets.``; an empty line between tasks."""
+    blocks = []
+    for entry in data["tasks"]:
+        lines = [task_header(entry["pid"], entry["task"], entry["cpu"], entry["comm"])]
+        if entry["sockets"]:
+            lines += [_SOCKET_HEADER] + [socket_line(found) for found in entry["sockets"]]
+        else:
+            lines.append("No open sockets.")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    if "tasks" in data:
+        return render_sockets(data)
     lines = [center("NET_DEVICE", 16) + "  NAME       IP ADDRESS(ES)"]
     for row in data["devices"]:
         addresses = ", ".join(row["ipv4"] + row["ipv6"])
@@ -46,6 +104,8 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", dest="namespace_pid", type=int, default=0, metavar="PID",
                         help="the network namespace of this task (default: the initial one)")
+    parser.add_argument("-s", dest="sockets", metavar="PID|TASK", nargs="*",
+                        help="the open sockets of these tasks (default: the current context, the panic task)")
 
 
 COMMAND = DumpCommand("net", add_arguments=add_arguments, collect=collect, render=render,

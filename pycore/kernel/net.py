@@ -1,10 +1,12 @@
-"""Network namespaces and devices (net/core): the namespaces on ``net_namespace_list``, each one's
-devices on ``dev_base_head``, and their IPv4 (``in_device.ifa_list``) and IPv6
-(``inet6_dev.addr_list``) addresses; kernels 4.14 to 7.2.
+"""Network namespaces, devices and sockets (net/core, net/socket.c): the namespaces on
+``net_namespace_list``, each one's devices on ``dev_base_head``, their IPv4 (``in_device.ifa_list``)
+and IPv6 (``inet6_dev.addr_list``) addresses, and the sockets a task holds open; kernels 4.14 to 7.2.
 """
-from typing import TYPE_CHECKING, Iterator, List
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, List, Optional
 
 from ..object import ListCorruptError, Object, list_for_each_entry
+from .fs import file_dentry, for_each_file
 from .sched import init_task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,5 +65,62 @@ def netdev_ipv6_addresses(dev: Object) -> List[bytes]:
             for ifaddr in list_for_each_entry("struct inet6_ifaddr", inet6.addr_list.address_of_(), "if_list")]
 
 
+# S_IFMT and S_IFSOCK of inode.i_mode.
+S_IFMT = 0o170000
+S_IFSOCK = 0o140000
+AF_INET = 2
+AF_INET6 = 10
+
+
+@dataclass
+class OpenSocket:
+    """One socket a task holds open: its descriptor, the ``struct socket`` (inside the inode's
+    ``socket_alloc``), its ``struct sock`` (0 for one not yet connected to a protocol), the address
+    family and socket type, and for AF_INET the local and remote IPv4 addresses (network order) and
+    ports (host order)."""
+
+    fd: int
+    socket: int
+    sock: int
+    family: int = 0
+    type: int = 0
+    source: Optional[bytes] = None
+    source_port: int = 0
+    destination: Optional[bytes] = None
+    destination_port: int = 0
+
+
+def task_sockets(task: Object) -> List[OpenSocket]:
+    """The open descriptors of ``task`` (``struct task_struct *``) whose inode is a socket
+    (``S_ISSOCK``), by descriptor number.  The ``struct socket`` sits before its inode in
+    ``struct socket_alloc`` (2.6+); the addresses and ports are ``sock_common``'s (``skc_rcv_saddr``,
+    ``skc_daddr``, ``skc_dport``, 2.6.38+) and ``inet_sock.inet_sport``."""
+    prog = task.prog_
+    vfs_inode = prog.type("struct socket_alloc").offsetof("vfs_inode")
+    found = []
+    for fd, file in for_each_file(task):
+        if not int(file):
+            continue
+        dentry = file_dentry(file)
+        inode = dentry.d_inode.read_() if int(dentry) else None
+        if inode is None or not int(inode) or int(inode.i_mode) & S_IFMT != S_IFSOCK:
+            continue
+        socket = Object(prog, prog.type("struct socket *"), int(inode) - vfs_inode)
+        sock = socket.sk.read_()
+        entry = OpenSocket(fd, int(socket), int(sock))
+        if int(sock):
+            common = sock.member_("__sk_common")
+            entry.family = int(common.skc_family)
+            entry.type = int(sock.sk_type)
+            if entry.family == AF_INET:
+                inet = Object(prog, prog.type("struct inet_sock *"), int(sock))
+                entry.source = prog.read(common.skc_rcv_saddr.address_, 4)
+                entry.destination = prog.read(common.skc_daddr.address_, 4)
+                entry.source_port = int.from_bytes(prog.read(inet.inet_sport.address_, 2), "big")
+                entry.destination_port = int.from_bytes(prog.read(common.skc_dport.address_, 2), "big")
+        found.append(entry)
+    return found
+
+
 __all__ = ["init_net", "for_each_net", "for_each_netdev", "netdev_name", "netdev_ipv4_addresses",
-           "netdev_ipv6_addresses"]
+           "netdev_ipv6_addresses", "OpenSocket", "task_sockets"]
