@@ -32,12 +32,13 @@ class HelperCache(dict):
     ``slab.layout``: the SLUB offsets (kernel/slab.py).  ``module.symbols``: the symbol lookup
     over the kernel image and every module (kernel/module.py).  ``program.enumerators``: every
     enumerator's enum and value (:meth:`Program.constant`).  ``program.text_sections``: where the
-    kernel's text lies, so that the rest is data (:meth:`Program.variable`).
+    kernel's text lies, so that the rest is data (:meth:`Program.variable`).  ``frame_locals.dwarf``:
+    the vmlinux's scopes-and-locations index and call frame table (kernel/frame_locals.py).
     """
 
     KEYS = frozenset({"vmstat.zone_items", "vmstat.node_items", "vmstat.nodes", "vmstat.zone_layout",
                       "vmstat.node_spans", "slab.layout", "module.symbols", "program.enumerators",
-                      "program.text_sections"})
+                      "program.text_sections", "frame_locals.dwarf"})
 
     def get(self, key: Any, build: Any = None) -> Any:
         """For a declared helper key: the value under ``key``, built by ``build()`` the first time

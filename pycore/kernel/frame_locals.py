@@ -106,9 +106,7 @@ def _debug_info(prog) -> Tuple[LocalsIndex, CallFrameTable]:
         offset = (prog.vmcoreinfo.kernel_offset or 0) if prog.vmcoreinfo is not None else 0
         return open_locals_index(types.sections, prog.vmlinux, offset)
 
-    if "frame_locals.dwarf" not in prog.cache:
-        prog.cache["frame_locals.dwarf"] = build()
-    return prog.cache["frame_locals.dwarf"]
+    return prog.cache.get("frame_locals.dwarf", build)
 
 
 def _initial_registers(prog, trace: StackTrace, unwinder: Unwinder) -> Optional[Tuple[Dict[int, int], bool]]:
