@@ -31,23 +31,23 @@ def test_every_layout_decodes_names_types_and_addresses(layout, order):
     assert decoded(symbols) == expected(entries)
 
 
-def test_long_names_take_the_two_byte_length_form():
+def test_long_names_take_the_two_byte_length_form(native_path):
     entries = sample("absolute-percpu", long_names=(150, 300, 1000))
     image = build_kallsyms(entries)
     assert image.big_entries >= 3
-    symbols = load_kallsyms(image.read, image.vmcoreinfo())
+    symbols = load_kallsyms(image.read, image.vmcoreinfo(), native=native_path)
     assert len([s for s in symbols if len(s.name) >= 150]) == 3
     assert decoded(symbols) == expected(entries)
 
 
 @pytest.mark.parametrize("length", [126, 127, 128, 0x3FFE])
-def test_length_byte_boundary_without_compression(length):
+def test_length_byte_boundary_without_compression(length, native_path):
     # With no tokens an entry is the type letter plus the name: 127 bytes is the last one-byte length.
     name = ("x" * length)[:length]
     entries = [("_text", "T", 0xFFFFFFFF81000000), (name, "T", 0xFFFFFFFF81000100), ("after", "t", 0xFFFFFFFF81000200)]
     image = build_kallsyms(entries, layout="relative", max_tokens=0)
     assert image.big_entries == (1 if length + 1 > 127 else 0)
-    assert decoded(load_kallsyms(image.read, image.vmcoreinfo())) == entries
+    assert decoded(load_kallsyms(image.read, image.vmcoreinfo(), native=native_path)) == entries
 
 
 def test_absolute_percpu_symbols_keep_their_offsets_under_kaslr():
@@ -102,16 +102,21 @@ def test_missing_table_is_reported_by_name():
                                                     "kallsyms_token_index"]))
 
 
-def test_names_table_ending_at_the_end_of_readable_memory_decodes():
+def test_names_table_ending_at_the_end_of_readable_memory_decodes(native_path):
     entries = sample("absolute-percpu", functions=1500)
     image = build_kallsyms(entries, order=ORDER_NAMES_LAST)
-    assert decoded(load_kallsyms(image.read, image.vmcoreinfo())) == expected(entries)
+    assert decoded(load_kallsyms(image.read, image.vmcoreinfo(), native=native_path)) == expected(entries)
 
 
-def test_truncated_names_table_is_a_format_error():
-    image = build_kallsyms(sample("absolute-percpu"), order=ORDER_NAMES_LAST, truncate=300)
-    with pytest.raises(FormatError, match="kallsyms_names"):
-        load_kallsyms(image.read, image.vmcoreinfo())
+@pytest.mark.parametrize("truncate", [300, 150])
+def test_truncated_names_table_is_a_format_error(truncate, native_path):
+    image = build_kallsyms(sample("absolute-percpu", long_names=(300,)), order=ORDER_NAMES_LAST, truncate=truncate)
+    with pytest.raises(FormatError, match="kallsyms_names") as error:
+        load_kallsyms(image.read, image.vmcoreinfo(), native=native_path)
+    # Both twins stop at the same entry and say the same.
+    with pytest.raises(FormatError) as other:
+        load_kallsyms(image.read, image.vmcoreinfo(), native=False)
+    assert str(other.value) == str(error.value)
 
 
 def test_unreadable_token_index_raises_fault():

@@ -11,6 +11,7 @@ older kernels need a ``locate`` callback (System.map, vmlinux).
 import struct
 from typing import Callable, List, Optional
 
+from .. import native as _native
 from ..errors import FaultError, FormatError, MissingDebugInfoError
 from .table import SymbolTable, kernel_image_bounds
 
@@ -67,45 +68,81 @@ def _token_table(read: Reader, table_address: int, index_address: int) -> List[s
     return tokens
 
 
-def _expand_names(read: Reader, names_address: int, count: int, tokens: List[str]) -> List[str]:
-    """Every ``kallsyms_names`` entry expanded, type letter first (``kallsyms_expand_symbol``)."""
+def _expand_names(read: Reader, names_address: int, count: int, tokens: List[str],
+                  native: Optional[bool] = None) -> List[str]:
+    """Every ``kallsyms_names`` entry expanded, type letter first (``kallsyms_expand_symbol``),
+    in C (csrc/kallsyms.c) when the extension is built, else by :func:`_expand_python`."""
+    expand = _expand_native if _native.use_native(native) else _expand_python
     # The table's size is not recorded anywhere VMCOREINFO reaches, so read a
     # generous estimate (real kernels use 13-14 bytes a symbol) and grow on demand.
     data = _read_available(read, names_address, count * 16 + MAX_ENTRY)
+    exhausted = len(data) < count * 16 + MAX_ENTRY
+    expanded: List[str] = []
+    offset = 0
+    while True:
+        offset = expand(data, offset, count - len(expanded), tokens, expanded)
+        if len(expanded) == count:
+            return expanded
+        if exhausted:
+            if offset < len(data):
+                raise FormatError(f"kallsyms_names entry {len(expanded)} runs past readable memory at "
+                                  f"{names_address + len(data):#x}", field="kallsyms_names")
+            raise FormatError(f"kallsyms_names ends at {names_address + len(data):#x} after "
+                              f"{len(expanded)} of {count} symbols", field="kallsyms_names")
+        want = max(len(data) // 2, MAX_ENTRY)
+        more = _read_available(read, names_address + len(data), want)
+        exhausted = len(more) < want
+        data += more
+
+
+def _expand_python(data: bytes, offset: int, count: int, tokens: List[str], expanded: List[str]) -> int:
+    """Append to ``expanded`` at most ``count`` entries of ``data`` from ``offset``, stopping before
+    an entry that does not lie wholly in ``data``; returns the offset after the last one."""
     token = tokens.__getitem__
     join = "".join
-    expanded: List[str] = []
     append = expanded.append
-    offset = 0
-    exhausted = False
-    while len(expanded) < count:
-        # Entries starting before `safe` lie wholly inside `data`: no bounds checks in the hot loop.
-        size = len(data)
-        safe = size if exhausted else size - MAX_ENTRY
-        for _ in range(count - len(expanded)):
-            if offset >= safe:
+    size = len(data)
+    for _ in range(count):
+        if offset >= size:
+            break
+        length = data[offset]
+        header = 1
+        if length & 0x80:
+            # Since 6.1 ("big" symbols, mostly Rust): ULEB128 in two bytes, low 7 bits first.
+            if offset + 1 >= size:
                 break
-            length = data[offset]
-            if length & 0x80 and offset + 1 < size:
-                # Since 6.1 ("big" symbols, mostly Rust): ULEB128 in two bytes, low 7 bits first.
-                length = (length & 0x7F) | (data[offset + 1] << 7)
-                offset += 2
-            else:
-                offset += 1
-            end = offset + length
-            append(join(map(token, data[offset:end])))
-            offset = end
-        if offset > len(data):
-            raise FormatError(f"kallsyms_names entry {len(expanded) - 1} runs past readable memory at "
-                              f"{names_address + len(data):#x}", field="kallsyms_names")
-        if len(expanded) < count:
-            if exhausted:
-                raise FormatError(f"kallsyms_names ends at {names_address + len(data):#x} after "
-                                  f"{len(expanded)} of {count} symbols", field="kallsyms_names")
-            more = _read_available(read, names_address + len(data), max(len(data) // 2, MAX_ENTRY))
-            exhausted = len(more) < max(len(data) // 2, MAX_ENTRY)
-            data += more
-    return expanded
+            length = (length & 0x7F) | (data[offset + 1] << 7)
+            header = 2
+        end = offset + header + length
+        if end > size:
+            break
+        append(join(map(token, data[offset + header:end])))
+        offset = end
+    return offset
+
+
+def _expand_native(data: bytes, offset: int, count: int, tokens: List[str], expanded: List[str]) -> int:
+    """:func:`_expand_python` through csrc/kallsyms.c (pc_kallsyms_expand)."""
+    ffi, lib = _native.ffi, _native.lib
+    blob = "".join(tokens).encode("latin-1")
+    starts = [0]
+    for text in tokens:
+        starts.append(starts[-1] + len(text))
+    token_start = ffi.new("uint32_t[257]", starts)
+    position = ffi.new("size_t *", offset)
+    written = ffi.new("size_t *", 0)
+    # Room for any one entry (a two-byte length reaches 0x7FFF codes) in an empty buffer.
+    capacity = max(count * 32, 0x8000 * max(len(text) for text in tokens) + 1)
+    while count:
+        out = ffi.new("uint8_t[]", capacity)
+        written[0] = 0
+        done = lib.pc_kallsyms_expand(data, len(data), position, count, blob, token_start, out, capacity, written)
+        if done:
+            expanded.extend(bytes(ffi.buffer(out, written[0])).decode("latin-1").split("\0")[:-1])
+        count -= done
+        if not done or position[0] >= len(data):
+            break
+    return position[0]
 
 
 def _addresses(read: Reader, count: int, offsets_address: Optional[int], relative_base_address: Optional[int],
@@ -132,7 +169,8 @@ def _addresses(read: Reader, count: int, offsets_address: Optional[int], relativ
     return [(base + offset) & MASK64 for offset in offsets]
 
 
-def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None) -> SymbolTable:
+def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None,
+                  native: Optional[bool] = None) -> SymbolTable:
     """Decode the kernel's kallsyms tables through ``read(address, size)``.
 
     The tables' addresses come from VMCOREINFO's ``SYMBOL(kallsyms_*)`` entries
@@ -173,7 +211,7 @@ def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None) ->
                           field="kallsyms_num_syms")
 
     tokens = _token_table(read, token_table_address, token_index_address)
-    expanded = _expand_names(read, names_address, count, tokens)
+    expanded = _expand_names(read, names_address, count, tokens, native)
     kinds = [name[:1] for name in expanded]
     names = [name[1:] for name in expanded]
     for kind in set(kinds):
