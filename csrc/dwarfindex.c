@@ -59,7 +59,8 @@ struct decl {
     uint8_t flags;
 };
 
-static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value)
+/* One LEB128 number at *pos; sign-extended when is_signed (DW_FORM_sdata, SLEB operands). */
+static int read_leb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value, int is_signed)
 {
     uint64_t result = 0;
     unsigned shift = 0;
@@ -69,6 +70,8 @@ static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value)
             result |= (uint64_t)(byte & 0x7f) << shift;
         shift += 7;
         if (!(byte & 0x80)) {
+            if (is_signed && shift < 64 && (byte & 0x40))
+                result |= ~(uint64_t)0 << shift;
             *value = result;
             return 0;
         }
@@ -76,23 +79,17 @@ static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value)
     return PC_ERR_TRUNCATED;
 }
 
+static int read_uleb(const uint8_t *p, size_t len, size_t *pos, uint64_t *value)
+{
+    return read_leb(p, len, pos, value, 0);
+}
+
 static int read_sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *value)
 {
     uint64_t result = 0;
-    unsigned shift = 0;
-    while (*pos < len) {
-        uint8_t byte = p[(*pos)++];
-        if (shift < 64)
-            result |= (uint64_t)(byte & 0x7f) << shift;
-        shift += 7;
-        if (!(byte & 0x80)) {
-            if (shift < 64 && (byte & 0x40))
-                result |= ~(uint64_t)0 << shift;
-            *value = (int64_t)result;
-            return 0;
-        }
-    }
-    return PC_ERR_TRUNCATED;
+    int status = read_leb(p, len, pos, &result, 1);
+    *value = (int64_t)result;
+    return status;
 }
 
 static uint64_t read_le(const uint8_t *p, int size)
