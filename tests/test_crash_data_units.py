@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pycore.arch import x86_64_disasm
+from pycore.cli.dis import instruction_text
 from pycore.cli.eval import EvalError, ascii_line, eval_lines, eval_words, evaluate
 from pycore.cli.rd import render_values, render_string
 from pycore.errors import FormatError, MissingDebugInfoError, PycoreError
@@ -96,22 +97,41 @@ GDB_TEXT = [
 def test_instruction_text_is_gdbs(address, raw, text):
     pytest.importorskip("capstone")
     instruction = next(x86_64_disasm.disassemble(bytes.fromhex(raw), address, 1))
-    assert (instruction.text, instruction.size) == (text, len(raw) // 2)
+    assert (_text(instruction, targets=False), instruction.size) == (text, len(raw) // 2)
+
+
+def _text(instruction, names=None, hexadecimal=False, targets=True):
+    """cli/dis.py's layout of an instruction the arch layer decoded, its target named by ``names``
+    (without ``targets``, the instruction alone: no ``# address`` after a %rip-relative operand)."""
+    named = (names or {}).get(instruction.target)
+    row = {"mnemonic": instruction.mnemonic, "operands": list(instruction.operands),
+           "target": instruction.target if targets else None, "rip_relative": instruction.rip_relative,
+           "target_symbol": named}
+    return instruction_text(row, hexadecimal)
+
+
+def test_the_arch_layer_gives_words_and_the_cli_lays_them_out():
+    """x86_64_disasm returns the mnemonic and operands as data; gdb's columns are cli/dis.py's."""
+    pytest.importorskip("capstone")
+    instruction = next(x86_64_disasm.disassemble(bytes.fromhex("f348ab"), 0))
+    assert (instruction.mnemonic, instruction.operands) == ("rep stos", ("%rax", "%es:(%rdi)"))
+    assert _text(instruction) == "rep stos %rax,%es:(%rdi)"
+    assert _text(next(x86_64_disasm.disassemble(b"\xc3", 0))) == "ret"
 
 
 def test_branch_and_rip_relative_targets_are_symbolized():
     pytest.importorskip("capstone")
-    known = {0xffffffff9c772230: "__rcu_read_unlock", 0xffffffff9e2cc320: "console_printk"}
-
-    def names(address, rip_relative):
-        return known.get(address)
+    known = {0xffffffff9c772230: ["__rcu_read_unlock", 0], 0xffffffff9e2cc320: ["console_printk", 0],
+             0xffffffff9c772240: ["__rcu_read_unlock", 16]}
     call = next(x86_64_disasm.disassemble(bytes.fromhex("e872d08bff"), 0xffffffff9ceb51b9))
-    assert x86_64_disasm.instruction_line(call, names) == "call   0xffffffff9c772230 <__rcu_read_unlock>"
+    assert _text(call, known) == "call   0xffffffff9c772230 <__rcu_read_unlock>"
     store = next(x86_64_disasm.disassemble(bytes.fromhex("c7053282020107000000"), 0xffffffff9d2a40e4))
-    assert x86_64_disasm.instruction_line(store, names) == (
-        "movl   $0x7,0x1028232(%rip)        # 0xffffffff9e2cc320 <console_printk>")
+    assert _text(store, known) == "movl   $0x7,0x1028232(%rip)        # 0xffffffff9e2cc320 <console_printk>"
     percpu = next(x86_64_disasm.disassemble(bytes.fromhex("65ff0543f3db62"), 0xffffffff9d275cbe))
-    assert x86_64_disasm.instruction_line(percpu, names) == "incl   %gs:0x62dbf343(%rip)        # 0x35008"
+    assert _text(percpu, known) == "incl   %gs:0x62dbf343(%rip)        # 0x35008"
+    inside = next(x86_64_disasm.disassemble(bytes.fromhex("e882d08bff"), 0xffffffff9ceb51b9))
+    assert _text(inside, known) == "call   0xffffffff9c772240 <__rcu_read_unlock+16>"
+    assert _text(inside, known, hexadecimal=True) == "call   0xffffffff9c772240 <__rcu_read_unlock+0x10>"
 
 
 def test_disassembly_without_capstone_names_the_package(monkeypatch):
@@ -159,4 +179,4 @@ def test_damaged_aranges_name_the_set():
 def test_an_operand_size_or_sse_prefix_is_no_data16(raw, text):
     """objdump's data16 is for the extra 0x66 of padding NOPs, not for an SSE opcode's own 0x66."""
     pytest.importorskip("capstone")
-    assert next(x86_64_disasm.disassemble(bytes.fromhex(raw), 0)).text == text
+    assert _text(next(x86_64_disasm.disassemble(bytes.fromhex(raw), 0))) == text

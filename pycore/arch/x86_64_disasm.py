@@ -4,7 +4,7 @@ suffixes, spacing, decimal immediates and elided displacements.
 
 Any kernel version; capstone is an optional dependency, asked for only when something is disassembled.
 """
-from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 from ..errors import MissingDebugInfoError
 
@@ -23,21 +23,22 @@ _SEGMENT_PREFIXES = {0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs",
 _SHIFT_BY_ONE = (0xD0, 0xD1)
 # capstone's names where gdb writes the instruction without its operand size.
 _PLAIN_NAMES = {"pushfq": "pushf", "popfq": "popf"}
-# The name of a target address; the flag says it is a %rip-relative operand's (gdb names those).
-Symbolizer = Callable[[int, bool], Optional[str]]
 
 
 class Instruction(NamedTuple):
-    """One decoded instruction: where, how long, its bytes and gdb's text of it (``text``), without
-    the ``<symbol>`` of a branch target or the ``# address <symbol>`` of a %rip-relative operand;
-    ``target`` is that address (None when there is none) and ``rip_relative`` says which it is."""
+    """One decoded instruction: where, how long, its bytes, and gdb's words for it as data: the
+    mnemonic with its prefix words (``rep stos``, ``lock cmpxchg``) and the operands in AT&T order
+    (``$0x7``, ``0x1028232(%rip)``), without the ``<symbol>`` of a branch target or the
+    ``# address <symbol>`` of a %rip-relative operand; ``target`` is that address (None when there
+    is none) and ``rip_relative`` says which it is.  The CLI lays the words out (cli/dis.py)."""
 
     address: int
     size: int
     raw: bytes
     name: str
     """The instruction's name without size suffix or prefixes (capstone's: ``mov``, ``nop``)."""
-    text: str
+    mnemonic: str
+    operands: Tuple[str, ...]
     target: Optional[int]
     rip_relative: bool
 
@@ -122,16 +123,14 @@ def _instruction(capstone, insn) -> Instruction:
         rendered.append(text)
     if raw.endswith(b"\x90") and len(raw) > 1 and raw.rstrip(b"\x90") == b"\x66" * (len(raw) - 1):
         # 66 90 is xchg %ax,%ax to objdump, each 0x66 before it data16 (5.10's ftrace NOP is 66 66 66 66 90).
-        words, mnemonic, rendered = ["data16"] * (len(raw) - 2), "xchg", ["%ax", "%ax"]
-        head = " ".join(words + [mnemonic])
-        return Instruction(insn.address, insn.size, raw, name, f"{head:<6} {','.join(rendered)}", None, False)
+        words = ["data16"] * (len(raw) - 2)
+        return Instruction(insn.address, insn.size, raw, name, " ".join(words + ["xchg"]), ("%ax", "%ax"), None, False)
     if name == "nop":
         # objdump writes each 0x66 before a padding NOP beyond the one that makes it nopw as data16
         # (elsewhere 0x66 sizes the operation or is part of an SSE opcode).
         words = ["data16"] * max(leading.count(0x66) - 1, 0) + words
-    head = " ".join(words + [mnemonic])
-    text = f"{head:<6} {','.join(rendered)}" if rendered else head
-    return Instruction(insn.address, insn.size, raw, name, text, target, rip_relative)
+    return Instruction(insn.address, insn.size, raw, name, " ".join(words + [mnemonic]), tuple(rendered), target,
+                       rip_relative)
 
 
 _ACCUMULATOR = {"b": "%al", "w": "%ax", "l": "%eax", "q": "%rax"}
@@ -189,17 +188,3 @@ def trim_padding(instructions: List[Instruction]) -> List[Instruction]:
     while end and instructions[end - 1].name == "nop":
         end -= 1
     return instructions[:end]
-
-
-def instruction_line(instruction: Instruction, symbolize: Symbolizer) -> str:
-    """gdb's text of the instruction with the ``<symbol+offset>`` of a branch target or the
-    ``        # address <symbol+offset>`` of a %rip-relative operand."""
-    text = instruction.text
-    if instruction.target is None:
-        return text
-    name = symbolize(instruction.target, instruction.rip_relative)
-    if instruction.rip_relative:
-        return f"{text}        # 0x{instruction.target:x}" + (f" <{name}>" if name else "")
-    if name:
-        return text.replace(f"0x{instruction.target:x}", f"0x{instruction.target:x} <{name}>", 1)
-    return text

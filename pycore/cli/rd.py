@@ -109,8 +109,9 @@ def _read_string(read: Reader, address: int, page_size: int) -> Tuple[bytes, Opt
         address += take
 
 
-def _context_task(prog: Program, args: argparse.Namespace):
-    """The task whose user memory ``-u`` reads: the prompt's context, else the panic task."""
+def context_task(prog: Program, args: argparse.Namespace):
+    """The task whose user memory ``-u`` reads (``rd``, ``dis``, ``search``): the prompt's context,
+    else the panic task."""
     from ..kernel import sched
     from ..object import Object
 
@@ -130,7 +131,7 @@ def _reader(prog: Program, args: argparse.Namespace, address: int) -> Tuple[str,
     if args.user or address < _KERNEL_HALF:
         from ..kernel import mm
 
-        task = _context_task(prog, args)
+        task = context_task(prog, args)
         return "user", lambda at, size: mm.read_user(task, at, size)
     return "kernel", lambda at, size: prog.arch.read(at, size, zero_excluded=zero)
 
