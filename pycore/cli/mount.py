@@ -1,5 +1,6 @@
-"""``pycore mount DUMP``: the mounts of a mount namespace (PID 1's, or ``-n PID``'s) as crash 9's
-``mount`` lists them: mount, superblock, filesystem type, device name and mount point."""
+"""``pycore mount DUMP [MOUNT|VFSMOUNT|SUPERBLOCK|DEVNAME|DIRNAME ...]``: the mounts of a mount namespace
+(PID 1's, or ``-n PID``'s) as crash 9's ``mount`` lists them: mount, superblock, filesystem type, device
+name and mount point; with arguments, only the mounts one of them names."""
 import argparse
 from typing import Any, Dict, List, Optional
 
@@ -41,7 +42,31 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                          "devname": fs.mount_src(mount).decode("utf-8", "replace"), "dirname": dirname})
     except FaultError as error:
         return Collected({"mounts": rows}, [], f"the mounts after these are unreadable: {error}")
+    if args.names:
+        vfsmount = prog.type("struct mount").offsetof("mnt")
+        rows = [row for row in rows if any(names_mount(row, name, vfsmount) for name in args.names)]
     return Collected({"mounts": rows}, [])
+
+
+def _path(text: str) -> str:
+    return text.rstrip("/") or "/"
+
+
+def names_mount(row: Dict[str, Any], name: str, vfsmount_offset: int) -> bool:
+    """Whether crash's ``mount NAME`` picks the mount of ``row``: NAME is one of its line's columns
+    (the mount or superblock address in hex, with or without 0x, the type, device name or directory,
+    paths compared without a trailing /) or the address of the vfsmount inside the mount (cmd_mount).
+
+    crash 9.0.2 itself prints the first mount whatever NAME is on kernels without
+    ``super_block.s_files`` (3.13+): its search of the mount listing fails on the -f part."""
+    word = name[2:] if name.startswith("0x") else name
+    try:
+        address = int(word, 16)
+    except ValueError:
+        address = None
+    if address is not None and address in (row["mount"], row["superblock"], row["mount"] + vfsmount_offset):
+        return True
+    return any(_path(name) == _path(column) for column in (row["type"], row["devname"], row["dirname"]))
 
 
 def mount_line(row: Dict[str, Any]) -> str:
@@ -60,6 +85,9 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", dest="namespace_pid", type=int, default=None, metavar="PID",
                         help="the mount namespace of this task (default: PID 1's)")
+    parser.add_argument("names", metavar="MOUNT|VFSMOUNT|SUPERBLOCK|DEVNAME|DIRNAME", nargs="*",
+                        help="only the mounts with this mount, vfsmount or super_block address (hex), device "
+                             "name or directory")
 
 
 COMMAND = DumpCommand("mount", add_arguments=add_arguments, collect=collect, render=render,
