@@ -1,5 +1,5 @@
 """Parameters and locals of real frames (pycore.kernel.frame_locals) against drgn 0.3.0 on the same
-dump with the same vmlinux: the panic task's trace and every task in D state, frame by frame where
+dump with the same vmlinux: the task on each saved CPU and every task in D state, frame by frame where
 both unwound the same frame (same pc and stack pointer).  Where drgn has a value pycore has the same
 one; where drgn's is absent (optimized out, a register it could not recover) so is pycore's."""
 import pytest
@@ -16,7 +16,7 @@ if not CASES:
 
 
 def _drgn_tasks(drgn_prog):
-    """The PIDs drgn sees in D state, and whether the dump has a crashed thread."""
+    """The PIDs of the tasks drgn sees in D state (uninterruptible sleep)."""
     from drgn.helpers.linux.pid import for_each_task
     from drgn.helpers.linux.sched import task_state_to_char
 
@@ -35,7 +35,7 @@ def _drgn_value(obj):
         return FaultError
 
 
-def _pairs(prog, drgn_prog, trace, drgn_trace):
+def _pairs(prog, trace, drgn_trace):
     """(pycore FrameLocals, drgn frames innermost first) for each frame both walks reached: same
     return address, drgn's stack pointer just above pycore's slot."""
     by_place = {}
@@ -49,15 +49,15 @@ def _pairs(prog, drgn_prog, trace, drgn_trace):
 
 
 def _traces(case):
+    """(pycore's trace, drgn's) of the task on each CPU the dump saved and of every task in D state."""
+    import drgn
+
     prog, drgn_prog = pycore_program(case, True), drgn_program(case)
     unwinder = stack.Unwinder(prog)
-    found = []
-    panic = stack.panic_trace(prog, unwinder)
-    if panic and panic[0].active:
-        found.append((panic[0], drgn_prog.crashed_thread().stack_trace()))
-    for pid in _drgn_tasks(drgn_prog):
-        found.append((stack.stack_trace(prog, pid, unwinder), drgn_prog.stack_trace(pid)))
-    return prog, drgn_prog, found
+    traces = stack.active_traces(prog, unwinder)
+    traces += [stack.stack_trace(prog, pid, unwinder) for pid in _drgn_tasks(drgn_prog)]
+    return prog, drgn_prog, [(trace, drgn_prog.stack_trace(drgn.Object(drgn_prog, "struct task_struct *", trace.task)))
+                             for trace in traces]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=case_ids)
@@ -69,7 +69,7 @@ def test_locals_equal_drgns_in_every_frame_both_unwound(compared):
     case, (prog, drgn_prog, traces) = compared
     checked = 0
     for trace, drgn_trace in traces:
-        for found, drgn_frames in _pairs(prog, drgn_prog, trace, drgn_trace):
+        for found, drgn_frames in _pairs(prog, trace, drgn_trace):
             if not found.functions:  # assembly code: no DWARF scope, drgn names the symbol
                 assert not any(frame.locals() for frame in drgn_frames), found.frame
                 continue
