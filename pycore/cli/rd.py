@@ -1,8 +1,10 @@
 """``pycore rd DUMP ADDRESS [COUNT]``: memory shown the way crash 9's ``rd`` shows it: kernel virtual
 (by address, symbol or ``(expression)``), user virtual (``-u``, or any address below the kernel half,
-in the current task's address space) or physical (``-p``); 8- to 64-bit values in hexadecimal with
-their ASCII, signed (``-d``) or unsigned (``-D``) decimal, symbols (``-s``) and slab objects
-(``-S``), or a string (``-a``).
+in the current task's address space), physical (``-p``) or the dump file itself (``-f``, an offset);
+8- to 64-bit values in hexadecimal with their ASCII, signed (``-d``) or unsigned (``-D``) decimal,
+symbols (``-s``) and slab objects (``-S``), or a string (``-a``); 16- and 32-bit values in network
+byte order (``-N``), the memory up to the address (``-R``), from an offset (``-o``) or to an end
+(``-e``), or copied raw to a file (``-r``).
 
 Like crash, a range running into memory the dump cannot give (excluded, missing, not mapped) is shown
 up to that point, then the error is reported and the exit status is 1.  Any kernel version."""
@@ -32,6 +34,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("-p", dest="physical", action="store_true", help="ADDRESS is physical")
     where.add_argument("-u", dest="user", action="store_true",
                        help="ADDRESS is a user address of the current task (the panic task in a dump)")
+    where.add_argument("-f", dest="file_offset", action="store_true", help="ADDRESS is an offset in the dump file")
     for bits in _FORMATS:
         parser.add_argument(f"-{bits}", dest="bits", action="store_const", const=bits, help=f"show {bits}-bit values")
     shown = parser.add_mutually_exclusive_group()
@@ -43,6 +46,16 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     shown.add_argument("-S", dest="slab", action="count", default=0,
                        help="as -s, and a slab object as [cache] (-SS: [address:cache])")
     parser.add_argument("-x", dest="no_ascii", action="store_true", help="leave out the ASCII at the line ends")
+    parser.add_argument("-N", dest="network", action="store_true",
+                        help="16- and 32-bit values in network byte order")
+    parser.add_argument("-R", dest="reverse", action="store_true",
+                        help="the COUNT values that end at ADDRESS (ADDRESS's own last)")
+    parser.add_argument("-o", dest="offset", metavar="OFFSET", type=_number, default=0,
+                        help="add OFFSET to ADDRESS (decimal, or hexadecimal with 0x or a-f)")
+    parser.add_argument("-e", dest="end", metavar="END", type=_hexadecimal,
+                        help="show the memory up to the hexadecimal address END")
+    parser.add_argument("-r", dest="raw_file", metavar="FILE",
+                        help="copy the memory to FILE (COUNT or -e gives the bytes)")
     parser.add_argument("--zero-excluded", action="store_true", help="read excluded pages as zeros")
     parser.add_argument("address", metavar="ADDRESS", type=_address_word,
                         help="hexadecimal address, symbol, or (expression); physical with -p")
@@ -58,11 +71,26 @@ def _address_word(text: str) -> str:
     return text
 
 
-def _count(text: str) -> int:
+def _number(text: str) -> int:
+    """crash's ``stol``: hexadecimal after 0x, decimal when all digits are, else hexadecimal."""
     try:
-        count = int(text, 16) if text[:2].lower() == "0x" else int(text)
+        if text[:2].lower() == "0x":
+            return int(text[2:], 16)
+        return int(text) if text.isdigit() else int(text, 16)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a count: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+
+
+def _hexadecimal(text: str) -> int:
+    """crash's ``htoll``: hexadecimal digits, 0x optional (no symbols: ``-e`` takes an address)."""
+    try:
+        return int(text[2:] if text[:2].lower() == "0x" else text, 16)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid hexadecimal address: {text!r}") from None
+
+
+def _count(text: str) -> int:
+    count = _number(text)
     if count < 1:
         raise argparse.ArgumentTypeError(f"COUNT must be at least 1, got {text}")
     return count
@@ -126,6 +154,8 @@ def context_task(prog: Program, args: argparse.Namespace):
 
 def _reader(prog: Program, args: argparse.Namespace, address: int) -> Tuple[str, Reader]:
     zero = args.zero_excluded
+    if args.file_offset:
+        return "file", lambda at, size: prog.dump.file.read(at, size, "rd -f")
     if args.physical:
         return "physical", lambda at, size: prog.read_physical(at, size, zero_excluded=zero)
     if args.user or address < _KERNEL_HALF:
@@ -137,7 +167,7 @@ def _reader(prog: Program, args: argparse.Namespace, address: int) -> Tuple[str,
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
-    if args.physical:
+    if args.physical or args.file_offset:
         address: Optional[int] = address_argument(None, args.address)
     else:
         address = address_argument(prog, args.address)
@@ -148,21 +178,61 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         args.symbols = True
     if args.symbols and args.bits != 64:
         raise PycoreError("-s and -S are only allowed with 64-bit display")
+    address += args.offset
+    size = 1 if args.ascii or args.raw_file else args.bits // 8
+    count, warnings = _count_of(args, address, size)
+    if args.reverse and count is not None and count > 1:
+        address -= (count - 1) * size
     memory, read = _reader(prog, args, address)
-    size = 1 if args.ascii else args.bits // 8
-    if args.ascii and args.count is None:
+    if args.raw_file:
+        return _copy_raw(read, address, count, args.raw_file, memory)
+    if args.ascii and count is None:
         data, fault = _read_string(read, address, prog.dump.page_size)
     else:
-        data, fault = read_until_fault(read, address, (args.count or 1) * size, size, prog.dump.page_size)
+        data, fault = read_until_fault(read, address, (count or 1) * size, size, prog.dump.page_size)
     if fault is not None and not data:
         raise fault
+    if args.network and size in (2, 4):
+        # crash's htons/htonl of each value: the value and its ASCII are the bytes reversed.
+        data = b"".join(data[at:at + size][::-1] for at in range(0, len(data), size))
     values = list(struct.unpack(f"<{len(data) // size}{_FORMATS[8 * size]}", data))
     result: Dict[str, Any] = {"address": address, "bits": 8 * size, "memory": memory,
                               "physical": memory == "physical", "values": values, "hex": data.hex()}
+    if args.network and size in (2, 4):
+        result["network_order"] = True
     if args.symbols:
         result["symbols"] = [_symbolic(prog, value) or (_slab_object(prog, value, args.slab) if args.slab else None)
                              for value in values]
-    return Collected(result, [], str(fault) if fault is not None else None)
+    return Collected(result, warnings, str(fault) if fault is not None else None)
+
+
+def _count_of(args: argparse.Namespace, address: int, size: int) -> Tuple[Optional[int], List[str]]:
+    """How many values (bytes with ``-a`` and ``-r``) to show, as crash's ``cmd_rd`` works it out:
+    COUNT, else what ``-e`` spans, else one (``-a``: up to the end of the string, None)."""
+    if args.count is not None:
+        return args.count, ["ending address ignored when count is specified"] if args.end is not None else []
+    if args.end is not None:
+        if args.end <= address:
+            raise PycoreError(f"invalid ending address: {args.end:x}")
+        count = (args.end - address) // size
+        if count < 1:
+            raise PycoreError(f"invalid count request: {count}")
+        return count, []
+    if args.raw_file:
+        raise PycoreError("-r option requires either a count argument or the -e option")
+    return (None if args.ascii else 1), []
+
+
+def _copy_raw(read: Reader, address: int, count: int, path: str, memory: str) -> Collected:
+    """``rd -r FILE``: ``count`` bytes from ``address`` written to ``path`` (crash stops at the
+    first byte it cannot read and writes nothing more)."""
+    data = read(address, count)
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        raise PycoreError(f"cannot write to: {path} ({error.strerror})") from None
+    return Collected({"address": address, "memory": memory, "copied": len(data), "file": path}, [])
 
 
 def _symbol_line(symbol) -> str:
@@ -201,6 +271,8 @@ def _slab_object(prog: Program, value: int, level: int) -> Optional[str]:
 
 
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
+    if "copied" in result:
+        return f"{result['copied']} bytes copied from {result['address']:#x} to {result['file']}"
     if "not_found" in result:
         lines = [f"symbol not found: {result['not_found']}", "possible alternatives:"]
         lines += [f"  {line}" for line in result["alternatives"]] or ["  (none found)"]
