@@ -47,7 +47,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "files": ("files", "open files of tasks (crash's files)"),
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
-    "dev": ("dev", "disks and their requests in flight (crash's dev -d)"),
+    "dev": ("dev", "character and block devices, or disks and their requests in flight (crash's dev, dev -d)"),
     "ipcs": ("ipcs", "System V shared memory, semaphores and message queues (crash's ipcs)"),
     "swap": ("swap", "swap areas in use (crash's swap)"),
     "net": ("net", "network devices and their addresses (crash's net)"),

@@ -156,4 +156,32 @@ def disk_stats_in_flight(disk: Object, cpus: int) -> Tuple[int, int]:
     return reads, writes
 
 
-__all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight", "MQ_RQ_IN_FLIGHT"]
+# BLKDEV_MAJOR_HASH_SIZE: major_names[] is indexed by major % 255.
+BLKDEV_MAJOR_HASH_SIZE = 255
+
+
+def for_each_blkdev_major(prog: "Program") -> Iterator[Tuple[int, Object]]:
+    """Each head of ``major_names`` (``struct blk_major_name *``) with its index (major % 255), as
+    crash's dev lists the block majors (the head of each slot only, not its chain)."""
+    base = prog.symbols.by_name("major_names").address
+    pointer = prog.type("struct blk_major_name *")
+    raw = prog.read(base, 8 * BLKDEV_MAJOR_HASH_SIZE)
+    for index in range(BLKDEV_MAJOR_HASH_SIZE):
+        address = int.from_bytes(raw[8 * index:8 * index + 8], "little")
+        if address:
+            yield index, Object(prog, pointer, address)
+
+
+def disk_of_major(prog: "Program", major: int) -> Object:
+    """The disk (``struct gendisk *``) with ``major`` and block device operations that was added
+    last, the one bdev_map's probe chain put first (kobj_map_add inserts before equal ranges;
+    crash 9 answers the same on 5.11+, which dropped bdev_map); NULL when none (blkext)."""
+    found = Object(prog, prog.type("struct gendisk *"), 0)
+    for disk in for_each_disk(prog):
+        if int(disk.major) == major and int(disk.fops):
+            found = disk
+    return found
+
+
+__all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight", "MQ_RQ_IN_FLIGHT",
+           "for_each_blkdev_major", "disk_of_major"]

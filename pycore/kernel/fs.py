@@ -270,7 +270,63 @@ def dentry_is_pseudo(dentry: Object) -> bool:
     return bool(int(d_op) and int(d_op.d_dname))
 
 
+# -- character devices (fs/char_dev.c) ------------------------------------------------------------
+# CHRDEV_MAJOR_HASH_SIZE: chrdevs[] and cdev_map's probes[] are indexed by major % 255.
+CHRDEV_MAJOR_HASH_SIZE = 255
+# dev_t's minor bits (include/linux/kdev_t.h).
+MINORBITS = 20
+# A registration chain holds one entry per minor range; longer chains loop.
+MAX_CHAIN = 1 << 16
+
+
+def _chain(first: Object, what: str) -> Iterator[Object]:
+    """A ``next``-linked chain of structs from ``first`` (a pointer), bounded."""
+    node, seen = first, 0
+    while int(node):
+        seen += 1
+        if seen > MAX_CHAIN:
+            raise ValidationError(f"{what} chain at {int(first):#x} loops")
+        yield node
+        node = node.next.read_()
+
+
+def _pointer_array(prog: "Program", symbol: str, pointee: str, length: int) -> List[Object]:
+    """The ``length`` pointers of a global array of ``pointee *`` (read by address: BTF alone
+    types no variable)."""
+    base = prog.symbols.by_name(symbol).address
+    pointer = prog.type(f"{pointee} *")
+    raw = prog.read(base, 8 * length)
+    return [Object(prog, pointer, int.from_bytes(raw[8 * i:8 * i + 8], "little")) for i in range(length)]
+
+
+def for_each_chrdev(prog: "Program") -> Iterator[Tuple[int, Object]]:
+    """Each character device registration (``struct char_device_struct *``) with its ``chrdevs``
+    index (major % 255), in the order crash's dev lists them: by index, then along each chain
+    (ordered by major and base minor as register_chrdev_region keeps them)."""
+    for index, head in enumerate(_pointer_array(prog, "chrdevs", "struct char_device_struct",
+                                                CHRDEV_MAJOR_HASH_SIZE)):
+        for entry in _chain(head, "chrdevs"):
+            yield index, entry
+
+
+def chrdev_cdev(entry: Object) -> Object:
+    """The ``struct cdev *`` serving a character device registration: the one register_chrdev made
+    (``cdev``), else the cdev that cdev_add mapped at its first device number (``cdev_map``'s probe
+    with that major and base minor, crash's search_cdev_map_probes); NULL when neither exists."""
+    prog = entry.prog_
+    cdev = entry.cdev.read_()
+    if int(cdev):
+        return cdev
+    major, minor = int(entry.major), int(entry.baseminor)
+    cdev_map = Object(prog, prog.type("struct kobj_map *"), address=prog.symbols.by_name("cdev_map").address).read_()
+    for probe in _chain(cdev_map.probes[major % CHRDEV_MAJOR_HASH_SIZE].read_(), "cdev_map probe"):
+        dev = int(probe.dev)
+        if dev >> MINORBITS == major and dev & ((1 << MINORBITS) - 1) == minor:
+            return Object(prog, prog.type("struct cdev *"), int(probe.data))
+    return Object(prog, prog.type("struct cdev *"), 0)
+
+
 __all__ = ["d_path", "dentry_path", "for_each_super_block", "mount_of", "super_block_for_each_mount",
            "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
            "mount_fstype", "super_block_type", "init_mnt_ns", "for_each_file", "fget", "file_dentry",
-           "dentry_is_pseudo", "PathLoopError"]
+           "dentry_is_pseudo", "PathLoopError", "for_each_chrdev", "chrdev_cdev"]
