@@ -8,7 +8,9 @@ from pycore.errors import FormatError
 from pycore.kernel.frame_locals import AbsentValueError, FrameLocals, FunctionLocals, Local
 from pycore.kernel.stack import StackFrame
 from pycore.object import Object
-from pycore.types.dwarf_locals import CallFrameTable, Machine, Piece, caller_registers, evaluate
+from pycore.types.dwarf_format import Sections
+from pycore.types.dwarf_locals import (CallFrameTable, LocalsIndex, Machine, Piece, caller_registers,
+                                      evaluate)
 from pycore.types.model import int_type
 
 MEMORY = {0x2000: 0x1122334455667788, 0x3000: 0x2000}
@@ -155,3 +157,27 @@ def test_an_absent_value_raises_and_an_unknown_name_is_a_key_error():
         found["key"]
     with pytest.raises(KeyError):
         found["nothing"]
+
+
+def _aranges(start: int, size: int, unit: int) -> bytes:
+    """A .debug_aranges set (version 2, 8-byte addresses) with one range of the unit at ``unit``."""
+    body = struct.pack("<HIBB", 2, unit, 8, 0) + b"\0" * 4 + struct.pack("<QQQQ", start, size, 0, 0)
+    return struct.pack("<I", len(body)) + body
+
+
+def _index(info: bytes) -> LocalsIndex:
+    extra = {name: memoryview(b"") for name in (".debug_loc", ".debug_loclists", ".debug_ranges",
+                                                ".debug_rnglists", ".debug_addr", ".debug_frame")}
+    extra[".debug_aranges"] = memoryview(_aranges(0xFFFFFFFF81000000, 0x1000, 0))
+    return LocalsIndex(Sections(memoryview(info), memoryview(b"\0"), memoryview(b"\0")), extra)
+
+
+def test_an_address_no_unit_covers_has_no_scopes():
+    assert _index(b"").scopes_at(0xFFFFFFFF82000000) == []
+
+
+@pytest.mark.parametrize("info", [b"\xff" * 16, struct.pack("<IH", 40, 5), struct.pack("<IHIB", 7, 4, 0, 8)])
+def test_a_damaged_unit_is_a_format_error(info):
+    """A reserved unit length, a unit longer than .debug_info, an abbreviation table that is not there."""
+    with pytest.raises(FormatError):
+        _index(info).scopes_at(0xFFFFFFFF81000010)

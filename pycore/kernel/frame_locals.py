@@ -27,6 +27,7 @@ DWARF_REGISTERS = {"rax": 0, "rdx": 1, "rcx": 2, "rbx": 3, "rsi": 4, "rdi": 5, "
 # The callee-saved registers __switch_to_asm pushes, as struct inactive_task_frame names them.
 _INACTIVE_FRAME_REGISTERS = {"r15": 15, "r14": 14, "r13": 13, "r12": 12, "bx": 3, "bp": 6}
 _MAX_FRAMES = 256
+_MASK = (1 << 64) - 1
 
 
 class AbsentValueError(MissingDebugInfoError, LookupError):
@@ -227,7 +228,7 @@ def _value(prog, type_: Type, pieces: List[Piece], registers: Dict[int, int]) ->
                 return None, "<register unavailable>"
             data += value.to_bytes(8, "little")[:width].ljust(width, b"\0")
         elif piece.kind == "value":
-            data += (piece.value & ((1 << (8 * max(width, 8))) - 1)).to_bytes(max(width, 8), "little")[:width]  # type: ignore[operator]
+            data += (int(piece.value) & _MASK).to_bytes(8, "little")[:width].ljust(width, b"\0")  # type: ignore[arg-type]
         else:
             data += bytes(piece.value)[:width].ljust(width, b"\0")  # type: ignore[arg-type]
     if len(data) < size:
@@ -249,7 +250,7 @@ def _locals_of(prog, index: LocalsIndex, table: CallFrameTable, frame: StackFram
         row = table.row(lookup)
         if row is None or not isinstance(row[0], tuple) or row[0][0] not in registers:
             return None
-        return (registers[row[0][0]] + row[0][1]) & ((1 << 64) - 1)
+        return (registers[row[0][0]] + row[0][1]) & _MASK
 
     base_cache: List[Optional[int]] = []
 
