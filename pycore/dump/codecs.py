@@ -1,4 +1,5 @@
-"""Page codecs of makedumpfile's kdump-compressed format (DUMP_DH_COMPRESSED_ZLIB/LZO/SNAPPY/ZSTD).
+"""Page codecs of makedumpfile's kdump-compressed format (DUMP_DH_COMPRESSED_ZLIB/LZO/SNAPPY/ZSTD),
+and the kernel's own compressors of swapped-out pages (zram, zswap: :func:`decompress_kernel_page`).
 
 Each page is stored as one self-contained block that must decode to exactly one page.
 :class:`Decompressor` runs on the C extension when it is built, else on pure Python
@@ -8,6 +9,7 @@ import zlib
 from typing import Optional
 
 from .. import native as _native
+from ..errors import FormatError
 from ..native import CODEC_NAMES, Codec, CodecUnavailableError, Context, Fault, Status
 from . import lzo1x
 
@@ -23,11 +25,15 @@ try:
     import lzo
 except ImportError:  # pragma: no cover
     lzo = None
+try:
+    import lz4.block as lz4_block
+except ImportError:  # pragma: no cover
+    lz4_block = None
 
 CODEC_NONE, CODEC_ZLIB, CODEC_LZO, CODEC_SNAPPY, CODEC_ZSTD = (Codec.NONE, Codec.ZLIB, Codec.LZO, Codec.SNAPPY,
                                                                Codec.ZSTD)
 __all__ = ["CODEC_NAMES", "CODEC_NONE", "CODEC_ZLIB", "CODEC_LZO", "CODEC_SNAPPY", "CODEC_ZSTD",
-           "CodecUnavailableError", "Decompressor"]
+           "CodecUnavailableError", "Decompressor", "KERNEL_COMPRESSORS", "decompress_kernel_page"]
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -253,3 +259,90 @@ class _PureCodecs:
         if len(out) != size:
             raise _wrong_size(CODEC_ZSTD, size, len(out))
         return out
+
+
+# -- the kernel's compressors (crypto API and zram backend names) ------------------------------
+_KERNEL_FIELD = "compressed page"
+# The kernel's lzo-rle (5.1+) opens its stream with 17 and the bitstream version; version 1 may
+# hold zero runs (an M4 instruction with distance 0xbfff), which liblzo and lzo1x.py do not know.
+_LZO_RLE_MARKER = 17
+
+
+def _kernel_corrupt(compressor: str, reason: str) -> FormatError:
+    return FormatError(f"{compressor}: {reason}", field=_KERNEL_FIELD)
+
+
+def _kernel_unavailable(compressor: str, reason: str) -> CodecUnavailableError:
+    return CodecUnavailableError(f"pages compressed by the kernel with {compressor}: {reason}")
+
+
+def _kernel_size(compressor: str, out: bytes, size: int) -> bytes:
+    if len(out) != size:
+        raise _kernel_corrupt(compressor, f"decodes to {len(out)} bytes, expected {size}")
+    return out
+
+
+def _kernel_lz4(data: bytes, size: int, compressor: str) -> bytes:
+    """LZ4 block format (LZ4_compress_default, and LZ4HC, which writes the same format)."""
+    if lz4_block is None:
+        raise _kernel_unavailable(compressor, "pip install lz4")
+    try:
+        out = lz4_block.decompress(data, uncompressed_size=size)
+    except lz4_block.LZ4BlockError as error:
+        raise _kernel_corrupt(compressor, str(error)) from None
+    return _kernel_size(compressor, out, size)
+
+
+def _kernel_zstd(data: bytes, size: int, compressor: str) -> bytes:
+    """One zstd frame (zstd_compress_cctx): the same check as a kdump page's."""
+    return _PureCodecs()._decompress_zstd(data, size)
+
+
+def _kernel_deflate(data: bytes, size: int, compressor: str) -> bytes:
+    """Raw deflate, no zlib header: the kernel's deflate compressor calls zlib_deflateInit2 with
+    negative window bits (crypto/deflate.c, zram's backend_deflate.c)."""
+    stream = zlib.decompressobj(-15)
+    try:
+        out = stream.decompress(data, size)
+    except zlib.error as error:
+        raise _kernel_corrupt(compressor, str(error)) from None
+    if not stream.eof:
+        raise _kernel_corrupt(compressor, "stream is truncated or decodes past one page")
+    return _kernel_size(compressor, out, size)
+
+
+def _kernel_lzo(data: bytes, size: int, compressor: str) -> bytes:
+    """LZO1X.  lzo-rle's header (17, version) is skipped: the rest is LZO1X unless the page had a
+    zero run, whose instruction the LZO1X decoders reject (reported as such, never misread)."""
+    if not (compressor == "lzo-rle" and len(data) >= 5 and data[0] == _LZO_RLE_MARKER):
+        return _PureCodecs._decompress_lzo(data, size)
+    try:
+        return _PureCodecs._decompress_lzo(data[2:], size)
+    except FormatError as error:
+        raise _kernel_unavailable(compressor, f"{error}: lzo-rle bitstream version {data[1]} zero runs are "
+                                              "not decoded") from None
+
+
+# The names zram's comp_algorithm and zswap's compressor parameter take, and their decoders.
+KERNEL_COMPRESSORS = {
+    "lz4": _kernel_lz4,
+    "lz4hc": _kernel_lz4,
+    "zstd": _kernel_zstd,
+    "deflate": _kernel_deflate,
+    "lzo": _kernel_lzo,
+    "lzo-rle": _kernel_lzo,
+}
+
+
+def decompress_kernel_page(compressor: str, data: "bytes | bytearray | memoryview", size: int) -> bytes:
+    """Decompress one page the kernel compressed with ``compressor`` (a zram ``comp_algorithm`` or
+    zswap ``compressor`` name: lz4, lz4hc, zstd, deflate, lzo, lzo-rle) into exactly ``size`` bytes.
+
+    Raises FormatError (field "compressed page") when the data is corrupt or decodes to another
+    size, and CodecUnavailableError for a compressor pycore cannot decode (842, lzo-rle's zero
+    runs) or whose Python module is missing.
+    """
+    decode = KERNEL_COMPRESSORS.get(compressor)
+    if decode is None:
+        raise _kernel_unavailable(compressor, f"pycore decodes {', '.join(KERNEL_COMPRESSORS)}")
+    return decode(bytes(data), size, compressor)

@@ -11,6 +11,7 @@ from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
+from . import swap
 from .percpu import percpu_counter_sum
 from .sched import _struct_type, for_each_thread, nr_cpus
 
@@ -23,6 +24,9 @@ MM_FILEPAGES = 0
 MM_ANONPAGES = 1
 MM_SWAPENTS = 2
 MM_SHMEMPAGES = 3
+# User pages are read one 4 KiB page at a time where a fast read fails (huge pages are present
+# ones, which the fast path or the per-page read reads whole).
+_USER_PAGE_SIZE = 4096
 
 
 class TaskMemory(NamedTuple):
@@ -169,8 +173,9 @@ __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
 
 def read_user(task: Object, address: int, size: int) -> bytes:
     """``size`` bytes at user address ``address`` of ``task``, through its own page tables
-    (``mm->pgd``); FaultError where a page is not mapped or not in the dump (user pages are
-    filtered out of ``makedumpfile -d 31`` dumps)."""
+    (``mm->pgd``), swapped-out pages included where the dump holds them (see :func:`read_mm`);
+    FaultError where a page is not mapped or not in the dump (user pages are filtered out of
+    ``makedumpfile -d 31`` dumps)."""
     space = task.mm
     if not int(space):
         raise FaultError("a kernel thread has no user address space", address)
@@ -179,9 +184,39 @@ def read_user(task: Object, address: int, size: int) -> bytes:
 
 def read_mm(mm: Object, address: int, size: int) -> bytes:
     """``size`` bytes at ``address`` of the address space ``mm`` (``struct mm_struct *``), through
-    its page tables; FaultError names the first page that is not mapped or not in the dump."""
+    its page tables.  A page whose PTE holds a swap entry is read from the swap cache or from
+    zram (:func:`pycore.kernel.swap.read_swapped_page`); FaultError names the first page that is
+    not mapped or not in the dump (SwappedOutError: the swap device and offset)."""
     prog = mm.prog_
-    return prog.arch.read(address, size, root=prog.translate(int(mm.pgd)))
+    root = prog.translate(int(mm.pgd))
+    try:
+        return prog.arch.read(address, size, root=root)
+    except FaultError:
+        pass
+    data = bytearray()
+    at, end = address, address + size
+    while at < end:
+        page = at & ~(_USER_PAGE_SIZE - 1)
+        stop = min(page + _USER_PAGE_SIZE, end)
+        try:
+            data += prog.arch.read(at, stop - at, root=root)
+        except FaultError as error:
+            data += _swapped_page(prog, root, page, error)[at - page:stop - page]
+        at = stop
+    return bytes(data)
+
+
+def _swapped_page(prog: "Program", root: int, page: int, error: FaultError) -> bytes:
+    """The swapped-out user page at ``page`` (its PTE a swap entry), else ``error`` raised again."""
+    try:
+        walk = prog.arch.walk(page, root)
+    except FaultError:
+        raise error from None
+    last = walk.entries[-1] if walk.entries else None
+    entry = swap.pte_to_swp_entry(last.entry) if last is not None and last.level == 1 else None
+    if entry is None or walk.physical is not None:
+        raise error
+    return swap.read_swapped_page(prog, entry, page)
 
 
 def follow_phys(mm: Object, address: int) -> int:

@@ -1,12 +1,16 @@
 """Swap areas (mm/swapfile.c): the ``swap_info[]`` pointers (``nr_swapfiles`` of them, 2.6.33+), the
-areas in use, their file or partition, size, usage and priority; kernels 4.14 to 7.2.
+areas in use, their file or partition, size, usage and priority; kernels 4.14 to 7.2.  Swapped-out
+pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17) and
+the pages zram holds.
 """
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..object import Object
 from ..types.model import TypeKind
+from . import mm, zram
 from .fs import S_IFBLK, S_IFMT, d_path
+from .xarray import xa_is_value, xa_load
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -18,6 +22,42 @@ SWP_USED = 1 << 0
 SWAP_USAGE_COUNTER_MASK = 0xBFFFFFFFFFFFFFFF
 # MAX_SWAPFILES is at most 32 on every kernel: a larger nr_swapfiles is damage.
 MAX_SWAPFILES = 32
+# x86_64 swap entries in a non-present PTE (arch/x86/include/asm/pgtable_64.h, 4.18+ after L1TF):
+# the type in the top SWP_TYPE_BITS bits, the offset stored inverted from bit SWP_OFFSET_SHIFT
+# (_PAGE_BIT_PROTNONE + 1 + SWP_TYPE_BITS).  A non-present entry with _PAGE_PROTNONE is a
+# PROT_NONE page, not a swap entry.
+SWP_TYPE_BITS = 5
+SWP_OFFSET_SHIFT = 14
+_PAGE_PROTNONE = 1 << 8
+# The arch-independent swp_entry_t (include/linux/swapops.h): the type above the offset, below
+# the xarray's value bit (BITS_PER_XA_VALUE - MAX_SWAPFILES_SHIFT).
+SWP_TYPE_SHIFT = 63 - SWP_TYPE_BITS
+# One swap cache address space per 2^SWAP_ADDRESS_SPACE_SHIFT entries (4.11+).
+SWAP_ADDRESS_SPACE_SHIFT = 14
+_PAGE_SIZE = 4096
+_MASK64 = (1 << 64) - 1
+
+
+class SwapEntry(NamedTuple):
+    """A swap entry: the ``swap_info[]`` index (``type``) and the page's slot on that area."""
+
+    type: int
+    offset: int
+
+    @property
+    def value(self) -> int:
+        """``swp_entry_t.val``, as the swap cache's folios record it."""
+        return self.type << SWP_TYPE_SHIFT | self.offset
+
+
+class SwappedOutError(FaultError):
+    """A swapped-out page whose data the dump does not hold (on a disk or file, or a zram slot
+    that is empty or written back): names the swap device and the offset."""
+
+    def __init__(self, message: str, address: Optional[int], device: str, offset: int):
+        self.device = device
+        self.offset = offset
+        super().__init__(message, address)
 
 
 def for_each_swap_info(prog: "Program") -> Iterator[Object]:
@@ -53,4 +93,93 @@ def swap_usage_in_pages(si: Object) -> int:
     return int(inuse)
 
 
-__all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED"]
+def pte_to_swp_entry(pte: int) -> Optional[SwapEntry]:
+    """The swap entry in the non-present x86_64 PTE value ``pte``, or None for an empty PTE and a
+    PROT_NONE one.  Entries whose type is past the swap areas in use are migration, hwpoison or
+    marker entries (:func:`swap_info` refuses them)."""
+    if not pte or pte & 1 or pte & _PAGE_PROTNONE:
+        return None
+    offset = ((~pte & _MASK64) << SWP_TYPE_BITS & _MASK64) >> SWP_OFFSET_SHIFT
+    return SwapEntry(pte >> (64 - SWP_TYPE_BITS), offset)
+
+
+def swap_info(prog: "Program", type: int) -> Object:
+    """``swap_info[type]``, the area a swap entry of that type lives on; PycoreError when no area
+    in use has that index (a migration, hwpoison or marker entry, or damage)."""
+    count = int.from_bytes(prog.read(prog.symbols.by_name("nr_swapfiles").address, 4), "little")
+    if not 0 <= type < min(count, MAX_SWAPFILES):
+        raise PycoreError(f"swap type {type} is not a swap area (nr_swapfiles {count}): a migration, "
+                          "hwpoison or marker entry")
+    address = int.from_bytes(prog.read(prog.symbols.by_name("swap_info").address + 8 * type, 8), "little")
+    si = Object(prog, "struct swap_info_struct *", address)
+    if not address or not int(si.flags) & SWP_USED:
+        raise PycoreError(f"swap type {type} is not in use")
+    return si
+
+
+def swap_device_name(si: Object) -> str:
+    """The swap area's path, as /proc/swaps shows it."""
+    return swap_file_path(si).decode(errors="replace")
+
+
+def swap_cache_page(prog: "Program", entry: SwapEntry) -> Optional[Object]:
+    """The ``struct page *`` holding ``entry``'s data in the swap cache, or None.  The cache is
+    ``swapper_spaces[type][offset >> SWAP_ADDRESS_SPACE_SHIFT]``; its xarray is indexed by the
+    whole offset before 6.10 and by the offset within the space since (``swap_cache_index``):
+    both are tried, and a folio counts only when its ``swap`` (``private``) is the entry.  Kernels
+    without ``swapper_spaces`` (6.18+ keeps the cache in the swap table) have none to look in."""
+    try:
+        spaces = prog.symbols.by_name("swapper_spaces").address
+        counts = prog.symbols.by_name("nr_swapper_spaces").address
+    except LookupError:
+        return None
+    base = int.from_bytes(prog.read(spaces + 8 * entry.type, 8), "little")
+    number = int.from_bytes(prog.read(counts + 4 * entry.type, 4), "little")
+    space_index = entry.offset >> SWAP_ADDRESS_SPACE_SHIFT
+    if not base or space_index >= number:
+        return None
+    space = Object(prog, "struct address_space", address=base + space_index * prog.type("struct address_space").size)
+    pages = space.i_pages.address_of_()
+    for index in dict.fromkeys((entry.offset & ((1 << SWAP_ADDRESS_SPACE_SHIFT) - 1), entry.offset)):
+        found = xa_load(pages, index)
+        if not int(found) or xa_is_value(found):
+            continue
+        head = Object(prog, "struct page *", int(found))
+        # A large folio records the entry of its first page; the rest follow it.
+        step = entry.value - _swap_value(head)
+        if 0 <= step < mm.compound_nr(head):
+            return mm.pfn_to_page(prog, mm.page_to_pfn(head) + step)
+    return None
+
+
+def _swap_value(page: Object) -> int:
+    """The swap entry a swap cache page records: ``page->private`` (``folio->swap`` aliases it, 6.6+)."""
+    return int(page.private)
+
+
+def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] = None) -> bytes:
+    """The page swapped out to ``entry``, from the dump: the swap cache's copy, else zram's slot.
+    SwappedOutError names the device and offset when the dump does not hold it (a disk or file,
+    an empty or written-back zram slot; zswap's pool is not read); ``address`` is the user
+    address, for the message."""
+    si = swap_info(prog, entry.type)
+    page = swap_cache_page(prog, entry)
+    if page is not None:
+        return prog.read(mm.page_to_phys(page), _PAGE_SIZE, physical=True)
+    disk = None if swap_is_file(si) else si.bdev.bd_disk
+    device_zram = zram.disk_to_zram(disk) if disk is not None else None
+    if device_zram is None:
+        device = swap_device_name(si)
+        raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: not in the dump", address,
+                              device, entry.offset)
+    try:
+        return zram.zram_read_page(device_zram, entry.offset)
+    except zram.ZramError as error:
+        device = swap_device_name(si)
+        raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: {error}", address, device,
+                              entry.offset) from None
+
+
+__all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
+           "SwapEntry", "SwappedOutError", "pte_to_swp_entry", "read_swapped_page", "swap_cache_page",
+           "swap_device_name", "swap_info"]
