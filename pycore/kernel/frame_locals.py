@@ -145,7 +145,9 @@ def _walk(table: CallFrameTable, unwinder: Unwinder, registers: Dict[int, int], 
         if pc is None or RSP not in registers:
             return
         lookup = pc if interrupted else pc - 1
-        row = table.row(lookup)
+        # The vmlinux's CFI covers its own text only: a module's address, less the KASLR slide,
+        # may fall inside it.
+        row = table.row(lookup) if _in_kernel_image(unwinder, lookup) else None
         if row is not None:
             cfa, caller = caller_registers(row, registers, unwinder.read_word)
         else:
@@ -163,6 +165,10 @@ def _walk(table: CallFrameTable, unwinder: Unwinder, registers: Dict[int, int], 
             return
         found[(cfa - 8, caller[RETURN_ADDRESS])] = caller
         registers, interrupted = caller, False
+
+
+def _in_kernel_image(unwinder: Unwinder, address: int) -> bool:
+    return any(start <= address < end for start, end in unwinder.text)
 
 
 def frame_registers(prog, trace: StackTrace, unwinder: Optional[Unwinder] = None) -> List[Dict[int, int]]:
@@ -240,8 +246,10 @@ def _locals_of(prog, index: LocalsIndex, table: CallFrameTable, frame: StackFram
                registers: Dict[int, int]) -> FrameLocals:
     types = prog.types
     lookup = frame.pc - 1
-    scopes = index.scopes_at(lookup)
     result = FrameLocals(frame, registers=registers)
+    if frame.module is not None:  # the vmlinux's DWARF describes no module
+        return result
+    scopes = index.scopes_at(lookup)
     if not scopes:
         return result
     unit = index.unit_of(lookup)
