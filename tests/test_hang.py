@@ -164,7 +164,9 @@ def test_an_abba_cycle_is_a_deadlock_and_wins_the_signature():
     by_start = {c["tasks"][0]: c for c in chains}
     assert set(by_start) == {3, 4}
     assert by_start[4]["tasks"] == [4, 1, 2] and by_start[4]["cycle"] == [1, 2]
-    assert by_start[4]["explanation"].startswith("Deadlock: t1 (pid 1), t2 (pid 2) each wait")
+    assert by_start[4]["explanation"].startswith(
+        "t1 (pid 1) and t2 (pid 2) deadlock: each holds the mutex the other waits for, and neither can go on. "
+        "t4 (pid 4) waits for the mutex at 0xffff0004 (in __mutex_lock), held by t1 (pid 1);")
     assert by_start[3]["cycle"] == [] and "whose holder the kernel does not record" in by_start[3]["explanation"]
     assert hang.signature(tasks, chains)[0] == "deadlock in __mutex_lock"
 
@@ -175,6 +177,31 @@ def test_a_reader_owned_rwsem_is_a_root_the_kernel_cannot_name():
     (chain,) = hang.wait_graph([waiter])
     assert chain["explanation"].endswith("held for reading by 2 tasks, whom the kernel does not list (the last to "
                                          "take it was task 0x9000).")
+
+
+def test_a_cycle_of_three_over_two_lock_kinds_is_named_as_one_deadlock():
+    chains = hang.wait_graph([blocked(1, "mutex", owner=2), blocked(2, "rw_semaphore", owner=3, function="down_write"),
+                              blocked(3, "mutex", owner=1)])
+    (chain,) = chains
+    assert sorted(chain["cycle"]) == [1, 2, 3]
+    assert chain["explanation"].startswith("t1 (pid 1), t2 (pid 2) and t3 (pid 3) deadlock: each holds the lock "
+                                           "the next one waits for, and none of them can go on. ")
+
+
+def test_a_writer_asleep_holding_the_rwsem_ends_the_readers_chain():
+    reader = blocked(1, "rw_semaphore", owner=2, function="down_read", caller="read_it",
+                     lock_object={"object": "variable", "name": "some_rwsem", "offset": 0, "module": "somemod"})
+    reader["wait"]["write"] = False
+    reader["lock_details"] = {"writer_locked": True, "readers": 0, "reader_owned": False,
+                              "waiters": [{"task": 0x1000, "write": False}]}
+    writer = blocked(2, "sleep", function="msleep", caller="write_it")
+    writer["wait"]["frames"] = ["__schedule", "schedule", "schedule_timeout", "msleep", "write_it"]
+    (chain,) = hang.wait_graph([reader, writer])
+    assert (chain["tasks"], chain["cycle"]) == ([1, 2], [])
+    assert chain["explanation"] == (
+        "t1 (pid 1) waits for read access to the rw_semaphore some_rwsem (module somemod), held for writing by "
+        "t2 (pid 2); t2 (pid 2) holds it and sleeps in msleep (called from write_it), a timed sleep "
+        "(schedule_timeout), waiting for no lock: it releases the rw_semaphore only when it wakes and goes on.")
 
 
 def test_a_cycle_nobody_else_waits_on_is_still_found():
@@ -192,6 +219,20 @@ def test_a_repeated_soft_lockup_names_its_cpu_task_and_the_frames_it_loops_in():
     assert [(f["kind"], f["cpu"], f["reports"], f["task"]) for f in found] == [("soft_lockup", 2, 2, "qemu-kvm:30127")]
     assert found[0]["log_frames"][:3] == ["smp_call_function_many", "native_flush_tlb_others", "flush_tlb_mm_range"]
     assert found[0]["dump_task"] is None and found[0]["repeating_frames"] == []
+
+
+def test_a_looping_cpu_names_the_function_its_interrupted_registers_are_in():
+    from pycore.kernel.stack import StackTrace
+
+    trace = StackTrace(0x9000, 9, "spinner", 1, True)
+    trace.add_exception_frame({"rip": 1}, "kernel", "__crash_kexec", 0x11a, notes=True)
+    trace.add_frame(0, 0x100, 1, "__crash_kexec", 0x11a, None)
+    trace.add_frame(1, 0x108, 2, "panic", 0x40, None)
+    trace.add_stack_switch("IRQ")
+    trace.add_exception_frame({"rip": 3}, "kernel", "spin_loop", 7)
+    trace.add_frame(2, 0x200, 4, "spin_thread", 0x11, "spinmod")
+    trace.add_exception_frame({"rip": 5}, "user")
+    assert hang._trace_functions(trace) == ["__crash_kexec", "panic", "spin_loop", "spin_thread"]
 
 
 def test_each_watchdog_names_its_own_cpu():
@@ -449,6 +490,8 @@ def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():
     tasks = [blocked(2, "mutex", owner=1),
              blocked(1, "percpu_rw_semaphore", lock_object=FROZEN, function="__percpu_down_read", caller="vfs_write")]
     tasks[1]["wait"]["write"] = False
+    # The mutex's queue: the listed waiter by PID, one that is not listed by its task address.
+    tasks[0]["lock_details"] = {"waiters": [{"task": 0x2000, "write": False}, {"task": 0x7777, "write": False}]}
     chains = hang.wait_graph(tasks)
     text, frames = hang.signature(tasks, chains)
     lockup = {"kind": "soft_lockup", "title": "BUG: soft lockup in spin_loop", "reports": 2, "cpu": 1,
@@ -463,5 +506,6 @@ def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():
                          "LOCKUP: BUG: soft lockup in spin_loop (CPU 1, 2 reports, task spinner:9)"]
     assert "        waits for: mutex ffff0002 in __mutex_lock from do_it" in lines
     assert "        owner:     t1 (pid 1, UN, task 1000)" in lines
+    assert "        lock:      queued: pid 2, task 7777" in lines
     assert "        waits for: percpu_rw_semaphore ffff0001 (read) in __percpu_down_read from vfs_write" in lines
     assert "  1. 2 -> 1" in lines and lines[-1] == "SIGNATURE: task hung in sb_start_write"

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..kernel import fs, hung, locking, sched
-from ..kernel.stack import reliable_trace, stack_trace
+from ..kernel.module import symbol_lookup
+from ..kernel.stack import ExceptionFrame, StackFrame, reliable_trace, stack_trace
 from ..kernel.system import log_lines
 from ..kernel.unwind import Unwinder
 from ..object import Object
@@ -31,14 +32,28 @@ def _task_ref(task: Object) -> Dict[str, Any]:
     return {"task": int(task), "pid": int(task.pid), "comm": sched.task_comm(task), "state": sched.task_state(task)}
 
 
-def _lock_owner(prog, kind: str, lock: int) -> Tuple[int, Dict[str, Any]]:
-    """The owner task's address the kernel records for the lock (0: none) and what the lock says."""
+def _queued(waiters, warnings: List[str], what: str) -> List[Dict[str, Any]]:
+    """The tasks queued on a lock (``waiters``: a function reading its list), first first; an
+    unreadable list is a warning and no waiters, not a lost owner."""
+    try:
+        return [{"task": w.task, "write": w.write} for w in waiters()]
+    except PycoreError as error:
+        warnings.append(f"the waiters of {what} could not be read: {error}")
+        return []
+
+
+def _lock_owner(prog, kind: str, lock: int, warnings: List[str]) -> Tuple[int, Dict[str, Any]]:
+    """The owner task's address the kernel records for the lock (0: none) and what the lock says:
+    for a mutex and an rw_semaphore also the tasks queued on it (``waiters``)."""
     if kind == "mutex":
-        owner = locking.mutex_owner(Object(prog, prog.type("struct mutex *"), lock))
-        return owner, {}
+        mutex = Object(prog, prog.type("struct mutex *"), lock)
+        return locking.mutex_owner(mutex), {"waiters": _queued(lambda: locking.mutex_waiters(mutex), warnings,
+                                                                f"the mutex at {lock:#x}")}
     if kind == "rw_semaphore":
-        state = locking.rwsem_state(Object(prog, prog.type("struct rw_semaphore *"), lock))
-        details = {"writer_locked": state.writer_locked, "readers": state.readers, "reader_owned": state.reader_owned}
+        sem = Object(prog, prog.type("struct rw_semaphore *"), lock)
+        state = locking.rwsem_state(sem)
+        details = {"writer_locked": state.writer_locked, "readers": state.readers, "reader_owned": state.reader_owned,
+                   "waiters": _queued(lambda: locking.rwsem_waiters(sem), warnings, f"the rw_semaphore at {lock:#x}")}
         if state.reader_owned and state.owner:
             details["last_reader"] = state.owner
         return (state.owner if state.writer_locked and not state.reader_owned else 0), details
@@ -107,9 +122,11 @@ def _lock_object(prog, task: Object, kind: str, lock: int) -> Optional[Dict[str,
         for member in ("mmap_lock", "mmap_sem"):
             if mm and mm_type.has_member(member) and mm + mm_type.offsetof(member) == lock:
                 return {"object": "mm_struct", "member": member, "address": mm}
-    hit = prog.symbols.lookup(lock)
-    if hit is not None and hit[1] < max(hit[0].size, 1):
-        return {"object": "variable", "name": hit[0].name, "offset": hit[1]}
+    # A static lock of the kernel image or of a module (its kallsyms name the module's data too,
+    # without sizes: there only a lock at the symbol's own address is taken as that symbol).
+    hit = symbol_lookup(prog, lock)
+    if hit is not None and hit[1] < max(hit[0].size or 0, 1):
+        return {"object": "variable", "name": hit[0].name, "offset": hit[1], "module": hit[2]}
     return None
 
 
@@ -129,10 +146,11 @@ def _hung_reports(prog) -> Dict[int, int]:
 
 def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[str, Any]], List[str], int]:
     """Every task in D state (UN; not the idle kthreads' ID) or asleep in a lock wait, each with its
-    wait, the lock's owner and object where known, how long it has been off the CPU
-    (``waited_ns``) and how long khungtaskd has seen it blocked (``watchdog_secs``); the
-    warnings (tasks whose wait could not be read, a task list cut short); and how many tasks were
-    read."""
+    wait, the lock's owner and object where known, what the lock says (``lock_details``: an
+    rw_semaphore's writer bit and reader count, the tasks queued on a mutex or rw_semaphore), how
+    long it has been off the CPU (``waited_ns``) and how long khungtaskd has seen it blocked
+    (``watchdog_secs``); the warnings (tasks whose wait could not be read, a task list cut
+    short); and how many tasks were read."""
     unwinder = unwinder or Unwinder(prog)
     active = set(unwinder.active.values())
     reported = _hung_reports(prog)
@@ -175,7 +193,7 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
     if wait.lock is None:
         return entry
     try:
-        owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock)
+        owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock, warnings)
         if owner == int(task):
             # A freezer in percpu_down_write is the semaphore's rcuwait writer: it waits, it does not hold.
             owner = 0
@@ -212,6 +230,8 @@ def _what(entry: Dict[str, Any]) -> str:
             where += f" mounted on {obj['mountpoint']}"
         return f"{'write access' if obj['level'] == 1 else obj['call']} ({obj['call']}) to {where}"
     words = _KIND_WORDS.get(wait["kind"], "an event")
+    if wait["kind"] == "rw_semaphore" and wait["write"] is not None:
+        words = f"{'write' if wait['write'] else 'read'} access to {words}"
     if obj is None:
         if wait["lock"] is not None:
             words += f" at {wait['lock']:#x}"
@@ -219,8 +239,44 @@ def _what(entry: Dict[str, Any]) -> str:
     if obj["object"] in ("file", "inode"):
         return f"{words} {obj['member']} of {obj.get('path') or hex(obj['address'])} (fd {obj['fd']})"
     if obj["object"] == "variable":
-        return f"{words} {obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+        return (f"{words} {obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+                + (f" (module {obj['module']})" if obj.get("module") else ""))
     return f"{words} {obj['member']} of {obj['object']} {obj['address']:#x}"
+
+
+def _holder(entry: Dict[str, Any], holder: Dict[str, Any]) -> str:
+    """", held by HOLDER" after a wait: "for writing" where the lock says a writer holds it."""
+    if entry["wait"]["kind"] == "rw_semaphore" and entry["lock_details"].get("writer_locked"):
+        return f", held for writing by {_who(holder)}"
+    return f", held by {_who(holder)}"
+
+
+def _sleep(entry: Dict[str, Any]) -> str:
+    """Where a task that waits for no lock sleeps: "sleeps in FUNCTION (called from CALLER)",
+    and whether the sleep is timed (schedule_timeout, as msleep's, or an hrtimer's)."""
+    wait = entry["wait"]
+    text = f"sleeps in {wait['function'] or 'the scheduler'}"
+    if wait["caller"]:
+        text += f" (called from {wait['caller']})"
+    timed = next((name for name in (f.split(".")[0] for f in wait["frames"])
+                  if name in ("schedule_timeout", "schedule_hrtimeout_range")), None)
+    if timed:
+        text += f", a timed sleep ({timed})"
+    return text
+
+
+def _join(names: List[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _deadlock(cycle: List[Dict[str, Any]]) -> str:
+    """The sentence naming a deadlock cycle: its tasks, and the kind of lock when all are one."""
+    kinds = {entry["wait"]["kind"] for entry in cycle}
+    lock = _KIND_WORDS[next(iter(kinds))] if len(kinds) == 1 and kinds <= set(LOCK_KINDS) else "the lock"
+    names = _join([_who(entry) for entry in cycle])
+    if len(cycle) == 2:
+        return f"{names} deadlock: each holds {lock} the other waits for, and neither can go on."
+    return f"{names} deadlock: each holds {lock} the next one waits for, and none of them can go on."
 
 
 def _root_reason(entry: Dict[str, Any]) -> str:
@@ -281,23 +337,42 @@ def wait_graph(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str, Any]:
     steps = []
     for i, entry in enumerate(path):
+        last = i + 1 == len(path) and not cycle
+        if last and entry["wait"]["kind"] == "sleep":
+            # Asleep outside any lock wait: the task before it in the chain waits for a lock this one holds.
+            step = f"{_who(entry)} {'holds it and ' if i else ''}{_sleep(entry)}, waiting for no lock"
+            if i:
+                step += f": it releases {_KIND_WORDS[path[i - 1]['wait']['kind']]} only when it wakes and goes on"
+            steps.append(step)
+            continue
         step = f"{_who(entry)} waits for {_what(entry)}"
-        if i + 1 < len(path) or cycle:
-            holder = path[i + 1] if i + 1 < len(path) else cycle[0]
-            step += f", held by {_who(holder)}"
+        if not last:
+            step += _holder(entry, path[i + 1] if i + 1 < len(path) else cycle[0])
         else:
             step += f", {_root_reason(entry)}"
         steps.append(step)
     text = "; ".join(steps) + "."
     if cycle:
-        text = ("Deadlock: " + ", ".join(_who(e) for e in cycle) + " each wait for a lock another of them holds: "
-                "none of them can go on. " + text)
+        text = _deadlock(cycle) + " " + text
     return {"tasks": [entry["pid"] for entry in path], "root": path[-1]["pid"],
             "cycle": [entry["pid"] for entry in cycle], "explanation": text}
 
 
 # The watchdogs' reports of a CPU that does not get out of the kernel (trouble.py's event kinds).
 LOCKUP_KINDS = ("soft_lockup", "hard_lockup", "rcu_stall")
+
+
+def _trace_functions(trace) -> List[str]:
+    """The functions of a trace innermost first, with the function each exception frame's RIP
+    was in: a CPU interrupted in a loop (the watchdog's timer interrupt on a soft lockup) has
+    the looping function there, not as a return address (named once where the frame after the
+    registers is in the same function, as the CPU note's registers and the first frame are)."""
+    names: List[str] = []
+    for item in trace.items:
+        if isinstance(item, StackFrame) or (isinstance(item, ExceptionFrame) and item.where == "kernel"):
+            if item.symbol and (not names or names[-1] != item.symbol):
+                names.append(item.symbol)
+    return names
 
 
 def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = None) -> List[Dict[str, Any]]:
@@ -328,7 +403,7 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
                 if task is not None:
                     trace = stack_trace(prog, task, unwinder)
                     entry["dump_task"] = {"task": task, "pid": trace.pid, "comm": trace.comm}
-                    entry["dump_frames"] = [frame.symbol for frame in trace.frames if frame.symbol]
+                    entry["dump_frames"] = _trace_functions(trace)
                     on_stack = {name.split(".")[0] for name in entry["dump_frames"]}
                     entry["repeating_frames"] = [name for name in frames if name.split(".")[0] in on_stack]
             found.append(entry)

@@ -42,8 +42,26 @@ def _object_line(entry: Dict[str, Any]) -> str:
     if obj["object"] in ("file", "inode"):
         return f"{obj['object']} {obj['address']:x} {obj['member']}: fd {obj['fd']} {obj.get('path') or ''}".rstrip()
     if obj["object"] == "variable":
-        return f"{obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+        return (f"{obj['name']}" + (f"+{obj['offset']:#x}" if obj["offset"] else "")
+                + (f" [{obj['module']}]" if obj.get("module") else ""))
     return f"{obj['object']} {obj['address']:x} {obj['member']}"
+
+
+def _state_line(entry: Dict[str, Any], pids: Dict[int, int]) -> str:
+    """What the lock itself says: an rw_semaphore's writer bit and reader count, and the tasks
+    queued on a mutex or rw_semaphore (by PID where they are listed, else by task address)."""
+    details = entry["lock_details"]
+    parts = []
+    if "writer_locked" in details:
+        parts.append("write-locked" if details["writer_locked"] else "not write-locked")
+        parts.append(f"{details['readers']} reader{'s' if details['readers'] != 1 else ''}")
+    waiters = details.get("waiters")
+    if waiters:
+        queued = [(f"pid {pids[w['task']]}" if w["task"] in pids else f"task {w['task']:x}")
+                  + ((" (write)" if w["write"] else " (read)") if "writer_locked" in details else "")
+                  for w in waiters]
+        parts.append(f"queued: {', '.join(queued)}")
+    return ", ".join(parts)
 
 
 def _lockup_lines(lockups: List[Dict[str, Any]], lines: List[str]) -> None:
@@ -77,6 +95,7 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         return "\n".join(lines)
     lines.append("")
     lines.append("   PID  ST  OFF-CPU   REPORTED  COMM")
+    pids = {entry["task"]: entry["pid"] for entry in result["tasks"]}
     for entry in result["tasks"]:
         reported = f"{entry['reported_secs']}s" if entry["reported_secs"] is not None else "-"
         lines.append(f"{entry['pid']:>6}  {entry['state']}  {_seconds(entry['waited_ns']):>8}  {reported:>8}  "
@@ -85,6 +104,9 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         described = _object_line(entry)
         if described:
             lines.append(f"        lock of:   {described}")
+        state = _state_line(entry, pids)
+        if state:
+            lines.append(f"        lock:      {state}")
         owner = entry["owner"]
         if owner is not None:
             lines.append(f"        owner:     {owner['comm']} (pid {owner['pid']}, {owner['state']}, "
