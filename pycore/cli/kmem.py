@@ -1,12 +1,13 @@
-"""``pycore kmem DUMP -i | -z | -s | -S CACHE | ADDRESS``: crash 9's memory summary, zone statistics,
-slab caches, the slabs and objects of one cache, and what a kernel address is (kernel symbol, slab
-object, task_struct or kernel stack, vmalloc area, and the page behind it)."""
+"""``pycore kmem DUMP -i | -z | -s | -S CACHE | -V | -f | -g | -p ADDRESS | ADDRESS``: crash 9's memory
+summary, zone statistics, slab caches, the slabs and objects of one cache, the vm_stat and vm_event
+counters, the buddy free lists, the page flag bits, one page's struct page, and what a kernel address
+is (kernel symbol, slab object, task_struct or kernel stack, vmalloc area, and the page behind it)."""
 import argparse
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 
 from ..errors import FaultError, MissingDebugInfoError, PycoreError
-from ..kernel import meminfo, sched, slab, vmalloc, vmstat
+from ..kernel import meminfo, mm, sched, slab, vmalloc, vmstat
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -27,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="per-zone statistics and watermarks (crash's kmem -z)")
     mode.add_argument("-s", dest="mode", action="store_const", const="slabs",
                       help="SLUB caches: objects allocated and total, slabs (crash's kmem -s)")
+    mode.add_argument("-V", dest="mode", action="store_const", const="vm_stat",
+                      help="the vm_zone_stat, vm_node_stat, vm_numa_stat and vm_event_states counters (crash's kmem -V)")
+    mode.add_argument("-f", dest="mode", action="store_const", const="free",
+                      help="each zone's buddy free lists, checked against nr_free_pages (crash's kmem -f)")
+    mode.add_argument("-g", dest="mode", action="store_const", const="page_flags",
+                      help="the bit and value of each page flag (crash's kmem -g)")
+    mode.add_argument("-p", dest="mode", action="store_const", const="page",
+                      help="the struct page of ADDRESS: a page pointer, a physical or a kernel virtual address "
+                           "(crash's kmem -p ADDRESS)")
     mode.add_argument("-S", dest="cache", metavar="CACHE",
                       help="every slab of the cache CACHE and the state of each object (crash's kmem -S)")
     # Not in the group: argparse cannot intermix options with a positional of a group.
@@ -36,8 +46,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    if args.mode == "page":
+        if args.address is None:
+            raise PycoreError("kmem -p takes the ADDRESS of a page (crash's whole mem_map listing is not done)")
+        return _page(prog, args.address)
     if (args.mode is not None or args.cache is not None) == (args.address is not None):
-        raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE or an ADDRESS")
+        raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE, -V, -f, -g, -p ADDRESS or an ADDRESS")
+    if args.mode == "vm_stat":
+        return Collected(_vm_stat(prog), [])
+    if args.mode == "free":
+        return Collected(_free_areas(prog), [])
+    if args.mode == "page_flags":
+        # enum pageflags in the kernel's order, aliases (PG_readahead = PG_reclaim, ...) included.
+        flags = [{"name": name, "bit": value} for name, value in prog.type("enum pageflags").resolved().enumerators
+                 if name.startswith("PG_")]
+        return Collected({"page_flags": flags}, [])
     warnings: List[str] = []
     if args.mode in ("info", "zones"):
         info = meminfo.kmem_info(prog) if args.mode == "info" else None
@@ -61,6 +84,108 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         found = dict(asdict(slabs), cache=slabs.cache._asdict())
         return Collected({"slab_objects": found, "warnings": warnings}, warnings)
     return _address_report(prog, args.address)
+
+
+# -- kmem -V, -f, -p -------------------------------------------------------------------------------
+def _vm_stat(prog: Program) -> Dict[str, Any]:
+    """crash's dump_vm_stat() and dump_vm_event_state(): the global counters, in enum order."""
+    sections = [("VM_ZONE_STAT", vmstat.global_zone_stat(prog)), ("VM_NODE_STAT", vmstat.global_node_stat(prog)),
+                ("VM_NUMA_STAT", vmstat.global_numa_stat(prog))]
+    return {"stat": [{"title": title, "counters": counters} for title, counters in sections if counters],
+            "events": vmstat.global_vm_events(prog, sched.possible_cpus(prog))}
+
+
+def _free_areas(prog: Program) -> Dict[str, Any]:
+    """crash's dump_free_pages_zones_v2(): each zone of each node with its free lists (none for an
+    unpopulated zone), and the pages they hold against ``nr_free_pages``."""
+    found = []
+    starts: Dict[int, int] = {}
+    for zone in vmstat.zones(prog):
+        entry: Dict[str, Any] = {"index": zone.index, "name": zone.name, "size": zone.spanned_pages,
+                                 "free": zone.free_pages, "mem_map": 0, "start_paddr": 0, "start_mapnr": 0,
+                                 "free_lists": []}
+        if zone.populated:
+            if zone.node_id not in starts:
+                starts[zone.node_id] = vmstat.node_start_pfn(prog, zone.node_id)
+            entry.update(mem_map=int(mm.pfn_to_page(prog, zone.start_pfn)),
+                         start_paddr=zone.start_pfn * prog.dump.page_size,
+                         start_mapnr=zone.start_pfn - starts[zone.node_id],
+                         free_lists=[found_list._asdict() for found_list in vmstat.zone_free_lists(prog, zone.address)])
+        found.append(entry)
+    return {"zones": found, "nr_free_pages": vmstat.global_zone_stat(prog).get("NR_FREE_PAGES", 0),
+            "page_size": prog.dump.page_size}
+
+
+def _page(prog: Program, address: int) -> Collected:
+    """kmem -p ADDRESS: the page of a ``struct page`` pointer, a physical address (the lower half)
+    or a kernel virtual address."""
+    physical = slab.page_physical(prog, address)
+    try:
+        if physical is None:
+            physical = address if not address >> 63 else prog.translate(address)
+        return Collected({"page": asdict(slab.page_descriptor(prog, physical))}, [])
+    except FaultError as error:
+        return Collected({"page": None}, [], f"{address:x}: {error}")
+
+
+def _center(text: str, width: int) -> str:
+    """crash's mkstring(CENTER): the extra space of an odd remainder goes right."""
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)
+
+
+def render_vm_stat(data: Dict[str, Any]) -> str:
+    """The counters right-aligned on their colons: the stat sections share one width, the events
+    their own."""
+    width = max((len(name) for section in data["stat"] for name in section["counters"]), default=0)
+    blocks = []
+    for section in data["stat"]:
+        blocks.append("\n".join([f"  {section['title']}:"] + [f"{name:>{width}}: {value}" for name, value
+                                                              in section["counters"].items()]))
+    if data["events"]:
+        width = max(len(name) for name in data["events"])
+        blocks.append("\n".join(["  VM_EVENT_STATES:"] + [f"{name:>{width}}: {value}" for name, value
+                                                           in data["events"].items()]))
+    return "\n\n".join(blocks)
+
+
+def render_free_areas(data: Dict[str, Any]) -> str:
+    """Each zone's line and its free lists, an empty line after each zone, then the check."""
+    lines = []
+    total = 0
+    for zone in data["zones"]:
+        lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
+        mem_map, start = f"{zone['mem_map']:x}", f"{zone['start_paddr']:x}"
+        lines.append(f"{zone['index']:3d}   {zone['name']:<9}{zone['size']:7d} {zone['free']:7d}  "
+                     f"{_center(mem_map, 16)}  {_center(start, 12)}  "
+                     f"{_center(str(zone['start_mapnr']), 10)}")
+        if zone["free_lists"]:
+            lines.append("AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
+            for free_list in zone["free_lists"]:
+                pages = free_list["blocks"] << free_list["order"]
+                total += pages
+                size = f"{(data['page_size'] >> 10) << free_list['order']}k"
+                lines.append(f"{free_list['order']:3d}{size:>9}  {free_list['address']:16x}"
+                             f"{free_list['blocks']:8d}{pages:7d}")
+        lines.append("")
+    check = "(verified)" if total == data["nr_free_pages"] else f"(found {total})"
+    lines.append(f"nr_free_pages: {data['nr_free_pages']}  {check}")
+    return "\n".join(lines)
+
+
+def render_page_flags(flags: List[Dict[str, Any]]) -> str:
+    """crash's kmem -g: each flag's name, bit and value (seven hex digits)."""
+    width = max([len(flag["name"]) for flag in flags] + [len("PAGE-FLAG")])
+    return "\n".join([f"{'PAGE-FLAG':<{width}} BIT  VALUE"] +
+                     [f"{flag['name']:<{width}}{flag['bit']:4d}  {1 << flag['bit']:07x}" for flag in flags])
+
+
+def page_line(page: Dict[str, Any]) -> str:
+    """One ``struct page`` as crash's kmem -p lists it: page, physical address, mapping, index,
+    reference count, flags and their names."""
+    names = "".join(" " + name for name in [",".join(page["flag_names"])] if name)
+    return "%x %8x %16x %8x %2d %x%s" % (page["page"], page["physical"], page["mapping"], page["index"],
+                                          page["count"], page["flags"], names)
 
 
 # -- kmem ADDRESS ----------------------------------------------------------------------------------
@@ -266,10 +391,7 @@ def render_address(report: Dict[str, Any]) -> str:
                                                                area["end"] - area["start"])])
     page = report["page"]
     if page is not None:
-        names = "".join(" " + name for name in [",".join(page["flag_names"])] if name)
-        sections.append([PAGE_HEADER, "%x %8x %16x %8x %2d %x%s" % (page["page"], page["physical"], page["mapping"],
-                                                                   page["index"], page["count"], page["flags"],
-                                                                   names)])
+        sections.append([PAGE_HEADER, page_line(page)])
     return "\n\n".join("\n".join(section) for section in sections)
 
 
@@ -280,6 +402,14 @@ def render(data: Any, args: argparse.Namespace) -> str:
         return render_zones(data)
     if args.mode == "slabs":
         return render_slabs(data["caches"])
+    if args.mode == "vm_stat":
+        return render_vm_stat(data)
+    if args.mode == "free":
+        return render_free_areas(data)
+    if args.mode == "page_flags":
+        return render_page_flags(data["page_flags"])
+    if args.mode == "page":
+        return "\n".join([PAGE_HEADER, page_line(data["page"])]) if data["page"] is not None else ""
     if args.cache is not None:
         return render_slab_objects(data["slab_objects"])
     return render_address(data)

@@ -1,7 +1,9 @@
-"""Memory counters and zones: ``vm_zone_stat``/``vm_node_stat``, each node's ``struct zone``s and watermarks.
+"""Memory counters and zones: ``vm_zone_stat``/``vm_node_stat``/``vm_numa_stat``, the per-CPU
+``vm_event_states``, each node's ``struct zone``s, their watermarks and buddy free lists.
 
 Covers the split counters of Linux 4.8+ (zone items in ``enum zone_stat_item``, node
-items in ``enum node_stat_item``) and ``zone._watermark`` (5.0+) or ``zone.watermark``.
+items in ``enum node_stat_item``, NUMA items in ``enum numa_stat_item`` 4.14 to 5.13) and
+``zone._watermark`` (5.0+) or ``zone.watermark``.
 """
 import struct
 from typing import Dict, List, NamedTuple, Optional
@@ -68,6 +70,38 @@ def global_vm_stat(prog) -> Dict[str, int]:
     stats = global_zone_stat(prog)
     stats.update(global_node_stat(prog))
     return stats
+
+
+def global_numa_stat(prog) -> Dict[str, int]:
+    """``vm_numa_stat`` (4.14 to 5.13: NUMA_HIT, NUMA_MISS, ...); empty on kernels that count NUMA
+    events per CPU instead (``vm_numa_event``, 5.14+) or have no NUMA counters."""
+    try:
+        address = prog.symbols.by_name("vm_numa_stat").address
+        names = stat_item_names(prog, "numa_stat_item", "NR_VM_NUMA_STAT_ITEMS")
+    except (LookupError, TypeNotFoundError):
+        return {}
+    return read_counters(prog, address, names)
+
+
+def vm_event_items(prog) -> List[str]:
+    """``enum vm_event_item`` names by index (PGPGIN first), as the kernel's config built it."""
+    return stat_item_names(prog, "vm_event_item", "NR_VM_EVENT_ITEMS")
+
+
+def global_vm_events(prog, cpus: List[int]) -> Dict[str, int]:
+    """``vm_event_states`` summed over ``cpus`` (all_vm_events(): each CPU's ``event[]`` array of
+    unsigned longs); empty without CONFIG_VM_EVENT_COUNTERS."""
+    try:
+        address = prog.symbols.by_name("vm_event_states").address
+    except LookupError:
+        return {}
+    names = vm_event_items(prog)
+    totals = [0] * len(names)
+    for cpu in cpus:
+        raw = prog.read((address + prog.per_cpu_offset(cpu)) & (1 << 64) - 1, 8 * len(names))
+        for index, value in enumerate(struct.unpack(f"<{len(names)}Q", raw)):
+            totals[index] += value
+    return {name: total & (1 << 64) - 1 for name, total in zip(names, totals)}
 
 
 def online_nodes(prog) -> List[int]:
@@ -206,6 +240,42 @@ def zone_problems(zone: ZoneInfo, cpus: int) -> List[str]:
     return problems
 
 
+class FreeList(NamedTuple):
+    """One buddy free list of a zone: its order and migrate type, the address of its list_head
+    (``&zone->free_area[order].free_list[type]``) and how many blocks of 2^order pages it holds."""
+    order: int
+    migrate_type: int
+    address: int
+    blocks: int
+
+
+def zone_free_lists(prog, zone_address: int) -> List[FreeList]:
+    """Every free list of the ``struct zone`` at ``zone_address``, by order then migrate type, each
+    walked to count its blocks (bounded, cycle-checked); as many orders and types as the kernel's
+    ``free_area[]`` and ``free_list[]`` arrays have (MAX_ORDER / NR_PAGE_ORDERS, MIGRATE_TYPES)."""
+    from ..object import Object, list_for_each
+
+    zone = prog.type("struct zone")
+    free_area = zone.member("free_area").type.resolved()
+    area_type = free_area.type.resolved()
+    lists = area_type.member("free_list")
+    list_head = prog.type("struct list_head")
+    found = []
+    for order in range(free_area.length):
+        for migrate_type in range(lists.type.resolved().length):
+            address = (zone_address + zone.offsetof("free_area") + order * area_type.size + lists.offset
+                       + migrate_type * list_head.size)
+            head = Object(prog, list_head, address=address)
+            found.append(FreeList(order, migrate_type, address, sum(1 for _ in list_for_each(head.address_of_()))))
+    return found
+
+
+def node_start_pfn(prog, nid: int) -> int:
+    """``node_start_pfn`` of node ``nid``'s ``pglist_data``."""
+    offset = prog.type("struct pglist_data").offsetof("node_start_pfn")
+    return int.from_bytes(prog.read(pgdat_address(prog, nid) + offset, 8), "little")
+
+
 def node_of_pfn(prog, pfn: int) -> int:
     """Index (into :func:`online_nodes`) of the node whose span holds ``pfn``; -1 if none does."""
     def build():
@@ -223,5 +293,5 @@ def node_of_pfn(prog, pfn: int) -> int:
     return -1
 
 
-__all__ = ["ZoneInfo", "zones", "zone_stat_items", "node_stat_items", "global_zone_stat", "global_node_stat",
+__all__ = ["FreeList", "zone_free_lists", "node_start_pfn", "global_numa_stat", "vm_event_items", "global_vm_events", "ZoneInfo", "zones", "zone_stat_items", "node_stat_items", "global_zone_stat", "global_node_stat",
            "global_vm_stat", "online_nodes", "pgdat_address", "read_counters", "stat_item_names", "node_of_pfn"]
