@@ -1,9 +1,13 @@
-"""``pycore log DUMP``: the kernel log as crash's ``log`` command prints it, from VMCOREINFO alone."""
+"""``pycore log DUMP``: the kernel log as crash's ``log`` command prints it, from VMCOREINFO alone;
+``-a`` the audit messages auditd has not read yet, ``-s`` printk_safe's per-CPU buffers (4.11 to 5.14)."""
 import argparse
+from dataclasses import asdict
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..kernel.printk import PrintkRecord, PrintkRecords, boot_time, get_printk_records
-from ..kernel.sched import pid_max
+from ..errors import PycoreError
+from ..kernel.printk import (PrintkRecord, PrintkRecords, audit_records, boot_time, get_printk_records,
+                             printk_safe_buffers)
+from ..kernel.sched import nr_cpus, pid_max
 from ..program import Program
 from .command import Collected, DumpCommand
 from .crashfmt import CALLER_WIDTH_DEFAULT, caller_width, ctime_utc
@@ -18,11 +22,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", dest="level", action="store_true", help="show each message's level as <N>")
     parser.add_argument("-c", dest="caller", action="store_true",
                         help="show the caller id: [T<pid>] or [C<cpu>] (Linux 5.1+ with CONFIG_PRINTK_CALLER)")
+    parser.add_argument("-a", dest="audit", action="store_true",
+                        help="the audit messages still queued in the kernel for auditd")
+    parser.add_argument("-s", dest="safe", action="store_true",
+                        help="the printk_safe per-CPU buffers not yet flushed to the log (4.11 to 5.14)")
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     """The records, with what the text needs from the dump besides them: the boot time for ``-T``
-    and the width of the caller column for ``-c``."""
+    and the width of the caller column for ``-c``; or the audit messages (-a), or the safe
+    buffers (-s: none at all on a kernel without them, where crash prints nothing either)."""
+    if args.audit:
+        audit = audit_records(prog)
+        if audit is None:
+            raise PycoreError("-a option not supported or applicable on this architecture or kernel: "
+                              "no audit_queue or audit_skb_queue")
+        return Collected({"audit": [asdict(record) for record in audit]}, [])
+    if args.safe:
+        buffers = printk_safe_buffers(prog, nr_cpus(prog))
+        return Collected({"safe": [asdict(buffer) for buffer in buffers or []]}, [])
     records = get_printk_records(prog)
     text = not getattr(args, "json", False)
     data = {"records": records,
@@ -36,12 +54,21 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
 
 
 def to_json(data: Dict[str, Any]) -> Dict[str, Any]:
+    if "records" not in data:  # -a, -s: their text as bytes decoded
+        return {key: [dict(entry, text=entry["text"].decode("utf-8", "replace")) for entry in entries]
+                for key, entries in data.items()}
     records: PrintkRecords = data["records"]
     return {"format": records.format, "lost": records.lost, "skipped": records.skipped,
             "records": [record.to_dict() for record in records]}
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
+    if "audit" in data:
+        if not data["audit"]:
+            return "log: kernel audit log is empty\n"
+        return "".join(f"type={record['type']} {_printable(record['text'], '')}\n" for record in data["audit"])
+    if "safe" in data:
+        return format_safe_buffers(data["safe"])
     return format_log(data["records"], timestamps=not args.no_time, boot=data["boot"], show_level=args.level,
                       show_caller=args.caller, show_dictionary=args.dictionary, caller_width=data["caller_width"])
 
@@ -57,6 +84,34 @@ def _printable(raw: bytes, indent: str, spaces: bool = True) -> str:
             out.append(chr(byte))
         else:
             out.append(".")
+    return "".join(out)
+
+
+def format_safe_buffers(buffers: List[Dict[str, Any]]) -> str:
+    """crash's log -s: each buffer's name, then each CPU's line and its text, two spaces in (a
+    record's SOH and level byte start a new line), or ``(empty)``; an empty line after each CPU."""
+    out: List[str] = []
+    name = None
+    for buffer in buffers:
+        if buffer["name"] != name:
+            name = buffer["name"]
+            out.append(f"PRINTK_SAFE_SEQ_BUF: {name}\n")
+        out.append(f"CPU: {buffer['cpu']}  ADDR: {buffer['address']:x} LEN: {buffer['length']}  "
+                   f"MESSAGE_LOST: {buffer['message_lost']}\n")
+        if buffer["length"] <= 0:
+            out.append("  (empty)\n\n")
+            continue
+        text, at, start = buffer["text"], 0, True
+        while at < len(text):
+            byte, was_start, start = text[at], start, False
+            if byte == 1:  # SOH and the level after it
+                at += 2
+                out.append(("" if was_start else "\n") + "  ")
+                continue
+            out.append(("  " if was_start else "") + (chr(byte) if 32 <= byte < 127 or 9 <= byte <= 13 else "."))
+            start = byte == 10
+            at += 1
+        out.append("\n\n" if not start else "\n")
     return "".join(out)
 
 

@@ -1,7 +1,8 @@
 """The kernel log buffer, read through VMCOREINFO alone (as vmcore-dmesg does), in its three layouts:
 the lockless ``printk_ringbuffer`` (Linux 5.10+), ``struct printk_log`` records (3.5-5.9; named
 ``struct log`` before 3.11) and the plain character ``log_buf`` with ``<N>`` prefixes (before 3.5).
-pycore/cli/log.py prints the records the way crash 9's ``log`` command does.
+pycore/cli/log.py prints the records the way crash 9's ``log`` command does.  Also the audit
+messages still queued for auditd (``log -a``) and printk_safe's per-CPU buffers (4.11 to 5.14, ``log -s``).
 """
 import re
 import struct
@@ -440,3 +441,99 @@ def boot_time(prog: "Program", records: Sequence[PrintkRecord]) -> int:
         raise MissingDebugInfoError("human-readable times need the crash time: VMCOREINFO has no CRASHTIME")
     stamps = [r.timestamp_ns for r in records if r.timestamp_ns is not None]
     return crash_time - (max(stamps) // 1_000_000_000 if stamps else 0)
+
+
+# -- audit records not yet read by auditd (kernel/audit.c) -------------------------------------------
+# The sk_buff queues audit messages wait on, in the order crash reads them: 4.11+ (audit_queue with
+# its hold and retry queues), else the older audit_skb_queue and its hold queue.
+AUDIT_QUEUES = (("audit_hold_queue", "audit_retry_queue", "audit_queue"),
+                ("audit_skb_hold_queue", "audit_skb_queue"))
+# NLMSG_HDRLEN: the netlink header, rounded to NLMSG_ALIGNTO (4), before the message text.
+NLMSG_HDRLEN = 16
+# More queued messages than this is a loop in the queue, not audit backlog.
+MAX_AUDIT_RECORDS = 1 << 20
+
+
+@dataclass
+class AuditRecord:
+    """One audit message still queued in the kernel: its netlink type and text."""
+
+    type: int
+    text: bytes
+
+
+def audit_records(prog: "Program") -> Optional[List[AuditRecord]]:
+    """The audit messages waiting in the kernel's sk_buff queues (each ``sk_buff.data`` a netlink
+    message: ``nlmsghdr.nlmsg_type``, then the text up to ``sk_buff.len``), queue by queue as crash's
+    ``log -a`` reads them; None for a kernel with neither set of queues (no CONFIG_AUDIT)."""
+    names = next((group for group in AUDIT_QUEUES if _has_symbol(prog, group[-1])), None)
+    if names is None:
+        return None
+    head_type = prog.type("struct sk_buff_head")
+    skb_type = prog.type("struct sk_buff")
+    type_offset = prog.type("struct nlmsghdr").offsetof("nlmsg_type")
+    found: List[AuditRecord] = []
+    for name in names:
+        if not _has_symbol(prog, name):
+            continue
+        head = prog.symbols.by_name(name).address
+        if not _u(prog, head + head_type.offsetof("qlen"), 4):
+            continue
+        skb = _u(prog, head + head_type.offsetof("next"), 8)
+        while skb != head:
+            if not skb or len(found) >= MAX_AUDIT_RECORDS:
+                raise PycoreError(f"{name}: the sk_buff queue at {head:#x} is broken at {skb:#x}")
+            length = _u(prog, skb + skb_type.offsetof("len"), 4)
+            data = _u(prog, skb + skb_type.offsetof("data"), 8)
+            text = prog.read(data + NLMSG_HDRLEN, max(length - NLMSG_HDRLEN, 0)) if length > NLMSG_HDRLEN else b""
+            found.append(AuditRecord(_u(prog, data + type_offset, 2), text.split(b"\0", 1)[0]))
+            skb = _u(prog, skb + skb_type.offsetof("next"), 8)
+    return found
+
+
+def _has_symbol(prog: "Program", name: str) -> bool:
+    try:
+        prog.symbols.by_name(name)
+    except LookupError:
+        return False
+    return True
+
+
+# -- printk_safe per-CPU buffers (kernel/printk/printk_safe.c, 4.11 to 5.14) -------------------------
+PRINTK_SAFE_BUFFERS = ("nmi_print_seq", "safe_print_seq")
+
+
+@dataclass
+class SafeBuffer:
+    """One CPU's printk_safe_seq_buf: where it is, the bytes written (``len``), the messages lost,
+    and the text not yet flushed to the log (the first ``len`` bytes of ``buffer``)."""
+
+    name: str
+    cpu: int
+    address: int
+    length: int
+    message_lost: int
+    text: bytes
+
+
+def printk_safe_buffers(prog: "Program", cpus: int) -> Optional[List[SafeBuffer]]:
+    """Each CPU's ``nmi_print_seq`` and ``safe_print_seq`` (buffer by buffer, CPU 0 first), the
+    printk text NMI and recursion-safe contexts left there before it reached the log; None on a
+    kernel without them (5.15 removed printk_safe's buffers)."""
+    try:
+        seq_buf = prog.type("struct printk_safe_seq_buf")
+    except LookupError:
+        return None
+    buffer_size = seq_buf.member("buffer").type.size
+    found: List[SafeBuffer] = []
+    for name in PRINTK_SAFE_BUFFERS:
+        if not _has_symbol(prog, name):
+            continue
+        base = prog.symbols.by_name(name).address
+        for cpu in range(cpus):
+            address = (base + prog.per_cpu_offset(cpu)) & (1 << 64) - 1
+            length = struct.unpack("<i", prog.read(address + seq_buf.offsetof("len"), 4))[0]
+            lost = struct.unpack("<i", prog.read(address + seq_buf.offsetof("message_lost"), 4))[0]
+            text = prog.read(address + seq_buf.offsetof("buffer"), min(length, buffer_size)) if length > 0 else b""
+            found.append(SafeBuffer(name, cpu, address, length, lost, text))
+    return found
