@@ -38,6 +38,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "trouble": ("trouble", "find OOM kills, disk errors, oopses, lockups and panics in a kernel log"),
     "oom": ("oom", "explain each oom-killer report in a kernel log"),
     "shell": ("shell", "interactive Python with the dump loaded as prog"),
+    "run": ("run", "run a Python script with the dump loaded as prog (drgn -c vmcore script.py)"),
     "log": ("log", "the kernel log buffer, as crash's log command prints it"),
     "kmem": ("kmem", "memory summary, zones and slab caches (crash's kmem)"),
     "sys": ("sysinfo", "system data: CPUs, date, uptime, load, release, memory, panic"),

@@ -1,5 +1,6 @@
 """``pycore shell DUMP [SCRIPT [ARGS...]]``: a Python prompt with the dump loaded as ``prog`` and the
-helpers imported, or a script file run with them (as ``drgn -c vmcore script.py`` runs one).
+helpers imported, or a script file run with them (as ``drgn -c vmcore script.py`` runs one;
+``pycore run``, pycore/cli/run.py, is the same without the prompt).
 
 At a terminal the prompt is IPython when it is installed, else Python's own with readline: tab
 completion of names and attributes, and a history kept in ``$PYCORE_CACHE/shell_history``.  The shell
@@ -11,6 +12,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
 from typing import Any, Dict, List
 
 from .. import kernel, object as objects
@@ -34,8 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def namespace(prog: Any) -> Dict[str, Any]:
-    """``prog``, the Object API, and every public name of the kernel helper modules."""
-    names: Dict[str, Any] = {"prog": prog}
+    """What a drgn session has, pycore's way: ``prog``, the ``pycore`` package and its public names
+    (``Object``, ``cast``, ``sizeof``, ``FaultError``, ... as ``from drgn import *`` gives drgn's),
+    every public name of the kernel helper modules (and the modules, ``sched``, ``mm``, ...), and over
+    those the drgn-named helpers of :mod:`pycore.helpers.linux` (``from drgn.helpers.linux import *``),
+    so that a drgn script's ``for_each_task(prog)`` is drgn's.  ``pycore.open`` is left out: it would
+    hide Python's own ``open``."""
+    import pycore
+    from ..helpers import linux as drgn_helpers
+
+    names: Dict[str, Any] = {"prog": prog, "pycore": pycore}
     names.update({name: getattr(objects, name) for name in objects.__all__})
     for module_info in pkgutil.iter_modules(kernel.__path__):
         module = importlib.import_module(f"{kernel.__name__}.{module_info.name}")
@@ -45,6 +55,8 @@ def namespace(prog: Any) -> Dict[str, Any]:
             if callable(value) and getattr(value, "__module__", None) == module.__name__:
                 names[name] = value
         names[module_info.name] = module
+    names.update({name: getattr(pycore, name) for name in pycore.__all__ if name not in ("open", "__version__")})
+    names.update({name: getattr(drgn_helpers, name) for name in drgn_helpers.__all__})
     return names
 
 
@@ -64,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         info = prog.info()
         banner = (f"pycore shell: {info['kernel_release']} {info['format']} dump, {info['cpus']} CPUs.\n"
                   "prog is the dump: prog['init_task'].comm.string_(), prog.type('struct task_struct'),\n"
-                  "list_for_each_entry(...), and the helpers of pycore.kernel are imported.")
+                  "for_each_task(prog): drgn's helpers (pycore.helpers.linux) and pycore.kernel's are imported.")
         if args.ipython and sys.stdin.isatty() and _ipython(names, banner):
             return 0
         _python_prompt(names, banner)
@@ -72,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_script(path: str, argv: List[str], names: Dict[str, Any]) -> int:
-    """Run the Python file ``path`` as ``__main__`` in ``names`` with ``sys.argv`` ``[path, *argv]``;
-    its status is what it passes to ``sys.exit`` (0 when it ends)."""
+    """Run the Python file ``path`` as ``__main__`` in ``names`` with ``sys.argv`` ``[path, *argv]``,
+    as ``python path`` would: its status is what it passes to ``sys.exit`` (0 when it ends); an
+    exception it raises (a pycore error too) prints its traceback from the script's own frame on
+    and is status 1.  A file that cannot be read is the caller's OSError (one line, no traceback)."""
     with open(path, "rb") as f:
         code_object = compile(f.read(), path, "exec")
     saved_argv = sys.argv
@@ -84,6 +98,11 @@ def run_script(path: str, argv: List[str], names: Dict[str, Any]) -> int:
         if done.code is None or isinstance(done.code, int):
             return done.code or 0
         print(done.code, file=sys.stderr)  # sys.exit("message"), as Python itself reports it
+        return 1
+    except Exception as error:
+        # Python's report without this frame: the traceback starts in the script, as `python path`'s does.
+        sys.stdout.flush()
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
         return 1
     finally:
         sys.argv = saved_argv
