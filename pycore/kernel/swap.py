@@ -1,7 +1,7 @@
 """Swap areas (mm/swapfile.c): the ``swap_info[]`` pointers (``nr_swapfiles`` of them, 2.6.33+), the
 areas in use, their file or partition, size, usage and priority; kernels 4.14 to 7.2.  Swapped-out
-pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17) and
-the pages zram holds.
+pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17), the
+zero pages of ``zeromap`` (6.12+) and the pages zram holds.
 """
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
@@ -157,8 +157,18 @@ def _swap_value(page: Object) -> int:
     return int(page.private)
 
 
+def swap_zeromap_test(si: Object, offset: int) -> bool:
+    """Whether the page at ``offset`` of ``si`` was all zeros when swapped out: 6.12+ sets its bit
+    in ``si->zeromap`` and writes nothing to the device."""
+    if not si.type_.resolved().type.resolved().has_member("zeromap") or not int(si.zeromap):
+        return False
+    word = int.from_bytes(si.prog_.read(int(si.zeromap) + offset // 64 * 8, 8), "little")
+    return bool(word >> offset % 64 & 1)
+
+
 def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] = None) -> bytes:
-    """The page swapped out to ``entry``, from the dump: the swap cache's copy, else zram's slot.
+    """The page swapped out to ``entry``, from the dump: the swap cache's copy, else zeros where the
+    zeromap says so (6.12+), else zram's slot.
     SwappedOutError names the device and offset when the dump does not hold it (a disk or file,
     an empty or written-back zram slot; zswap's pool is not read); ``address`` is the user
     address, for the message."""
@@ -166,6 +176,8 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
     page = swap_cache_page(prog, entry)
     if page is not None:
         return prog.read(mm.page_to_phys(page), _PAGE_SIZE, physical=True)
+    if swap_zeromap_test(si, entry.offset):
+        return bytes(_PAGE_SIZE)
     disk = None if swap_is_file(si) else si.bdev.bd_disk
     device_zram = zram.disk_to_zram(disk) if disk is not None else None
     if device_zram is None:
@@ -182,4 +194,4 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
 
 __all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
            "SwapEntry", "SwappedOutError", "pte_to_swp_entry", "read_swapped_page", "swap_cache_page",
-           "swap_device_name", "swap_info"]
+           "swap_device_name", "swap_info", "swap_zeromap_test"]
