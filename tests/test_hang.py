@@ -13,7 +13,7 @@ from pycore.analysis.logtext import read_log
 from pycore.errors import FaultError
 from pycore.kernel import hung, locking
 from pycore.object import ListCorruptError, Object
-from pycore.types.model import Member, int_type, pointer_type, struct_type, void_type
+from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type, void_type
 
 from conftest import is_subsequence
 from corpus import cases, cli_output
@@ -202,6 +202,56 @@ def test_a_writer_asleep_holding_the_rwsem_ends_the_readers_chain():
         "t1 (pid 1) waits for read access to the rw_semaphore some_rwsem (module somemod), held for writing by "
         "t2 (pid 2); t2 (pid 2) holds it and sleeps in msleep (called from write_it), a timed sleep "
         "(schedule_timeout), waiting for no lock: it releases the rw_semaphore only when it wakes and goes on.")
+
+
+def flush_program(data: int, function: str = "wq_barrier_func"):
+    """A wq_barrier at BASE + 0x100 (work.data = ``data``, work.func = ``function``), its completion at
+    + 0x20, and a pool_workqueue at BASE + 0x400 of worker pool BASE + 0x600 (CPU 1) and workqueue
+    BASE + 0x800 ("mm_percpu_wq"), laid out as 6.1's."""
+    prog = FakeProgram(symbols={"wq_barrier_func": BASE + 0xf000, "other_func": BASE + 0xf100})
+    types = prog.types.types
+    long_ = int_type("long", 8, True)
+    atomic_long = struct_type("atomic_long_t", 8, [Member("counter", long_, 0)])
+    work = struct_type("work_struct", 32, [Member("data", atomic_long, 0),
+                                           Member("entry", types[("struct", "list_head")], 64),
+                                           Member("func", pointer_type(void_type()), 192)])
+    types[("struct", "wq_barrier")] = struct_type("wq_barrier", 72, [
+        Member("work", work, 0), Member("done", struct_type("completion", 32, []), 256)])
+    pool = types[("struct", "worker_pool")] = struct_type("worker_pool", 8, [
+        Member("cpu", int_type("int", 4, True), 0)])
+    wq = types[("struct", "workqueue_struct")] = struct_type("workqueue_struct", 24, [
+        Member("name", array_type(int_type("char", 1, True), 24), 0)])
+    types[("struct", "pool_workqueue")] = struct_type("pool_workqueue", 16, [
+        Member("pool", pointer_type(pool), 0), Member("wq", pointer_type(wq), 64)])
+    prog.put(BASE + 0x100, data)
+    prog.put(BASE + 0x118, BASE + (0xf000 if function == "wq_barrier_func" else 0xf100))
+    prog.put(BASE + 0x400, BASE + 0x600, BASE + 0x800)
+    prog.put(BASE + 0x600, 1)
+    prog.memory[0x800:0x80d] = b"mm_percpu_wq\0"
+    return prog
+
+
+def test_a_flush_barrier_names_the_workqueue_and_cpu_that_must_run_it():
+    queued = BASE + 0x400 | 0x5  # PENDING | PWQ, color 0
+    assert hung.flush_work_target(flush_program(queued), BASE + 0x120) == hung.FlushTarget("mm_percpu_wq", 1)
+    # Run already (PWQ clear: the data is the last pool's ID), or no barrier at all: nothing to name.
+    assert hung.flush_work_target(flush_program(0x40 << 5), BASE + 0x120) is None
+    assert hung.flush_work_target(flush_program(queued, "other_func"), BASE + 0x120) is None
+
+
+def test_a_flush_waits_in_vain_for_the_workers_of_a_cpu_in_a_soft_lockup():
+    flusher = blocked(5, "completion", function="__wait_for_common", caller="flush_work")
+    flusher["flush"] = {"workqueue": "mm_percpu_wq", "cpu": 1}
+    lockup = {"kind": "soft_lockup", "cpu": 1, "task": "spinner:9", "dump_task": {"task": 0x9000, "pid": 9,
+                                                                                  "comm": "spinner"}}
+    (chain,) = hang.wait_graph([flusher], [lockup])
+    assert chain["explanation"] == (
+        "t5 (pid 5) waits for the work it flushes on workqueue mm_percpu_wq (flush_work's barrier, its completion "
+        "at 0xffff0005), which a worker of CPU 1's pool completes when it gets to the barrier, and CPU 1 is stuck "
+        "in a soft lockup looping in spinner (pid 9): its workers cannot run.")
+    # Another CPU's lockup does not explain it.
+    (chain,) = hang.wait_graph([flusher], [dict(lockup, cpu=0)])
+    assert chain["explanation"].endswith("which a worker of CPU 1's pool completes when it gets to the barrier.")
 
 
 def test_a_cycle_nobody_else_waits_on_is_still_found():

@@ -140,6 +140,14 @@ def test_the_soft_lockup_names_the_spinning_kthread_its_cpu_and_its_loop(case, m
     assert (f"LOCKUP: BUG: soft lockup in pycore_spin_loop (CPU {lockup['cpu']}, 1 report, task pycore_spin:{pid})"
             in text.splitlines())
     assert "        still looping in: pycore_spin_loop < pycore_spin_thread < kthread < ret_from_fork" in text
+    # A task that flushes per-CPU work (lru_add_drain_all's, when khugepaged happened to run then) waits
+    # for the spinning CPU's workers: its chain says so.
+    chains = {c["root"]: c for c in report["chains"]}
+    for entry in report["tasks"]:
+        if entry["flush"] and entry["flush"]["cpu"] == lockup["cpu"]:
+            assert chains[entry["pid"]]["explanation"].endswith(
+                f"and CPU {lockup['cpu']} is stuck in a soft lockup looping in pycore_spin (pid {pid}): its workers "
+                f"cannot run.")
 
 
 @pytest.mark.parametrize("case,mode", LOCKS[:1])

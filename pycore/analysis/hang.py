@@ -189,8 +189,18 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
     entry = _task_ref(task)
     entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
                  watchdog_secs=hung.hung_task_blocked_secs(prog, task),
-                 reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={})
+                 reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={},
+                 flush=None)
     if wait.lock is None:
+        return entry
+    if wait.kind == "completion" and any(hung._base_name(name) in hung.FLUSH_FUNCTIONS for name in wait.frames):
+        try:
+            target = hung.flush_work_target(prog, wait.lock)
+        except PycoreError as error:
+            warnings.append(f"{entry['comm']} (pid {entry['pid']}): the flush_work barrier at {wait.lock:#x} "
+                            f"could not be read: {error}")
+        else:
+            entry["flush"] = {"workqueue": target.workqueue, "cpu": target.cpu} if target else None
         return entry
     try:
         owner, entry["lock_details"] = _lock_owner(prog, wait.kind, wait.lock, warnings)
@@ -229,6 +239,9 @@ def _what(entry: Dict[str, Any]) -> str:
         if obj.get("mountpoint"):
             where += f" mounted on {obj['mountpoint']}"
         return f"{'write access' if obj['level'] == 1 else obj['call']} ({obj['call']}) to {where}"
+    if entry.get("flush"):
+        return (f"the work it flushes on workqueue {entry['flush']['workqueue']} (flush_work's barrier, its "
+                f"completion at {wait['lock']:#x})")
     words = _KIND_WORDS.get(wait["kind"], "an event")
     if wait["kind"] == "rw_semaphore" and wait["write"] is not None:
         words = f"{'write' if wait['write'] else 'read'} access to {words}"
@@ -279,9 +292,26 @@ def _deadlock(cycle: List[Dict[str, Any]]) -> str:
     return f"{names} deadlock: each holds {lock} the next one waits for, and none of them can go on."
 
 
-def _root_reason(entry: Dict[str, Any]) -> str:
-    """Why nothing wakes the last task of a chain whose lock has no blocked owner."""
+def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str:
+    """Why a flush_work() waiter's completion has not come: the CPU whose workers must run the
+    barrier, and the lockup that keeps them off it, if the log reports one there."""
+    where = f"CPU {flush['cpu']}'s" if flush["cpu"] is not None else "an unbound"
+    text = f"which a worker of {where} pool completes when it gets to the barrier"
+    lockup = stuck.get(flush["cpu"]) if flush["cpu"] is not None else None
+    if lockup is None:
+        return text
+    looping = lockup["dump_task"] or {}
+    who = f"{looping['comm']} (pid {looping['pid']})" if looping else (lockup["task"] or "a task")
+    return (f"{text}, and CPU {flush['cpu']} is stuck in a {lockup['kind'].replace('_', ' ')} looping in "
+            f"{who}: its workers cannot run")
+
+
+def _root_reason(entry: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str:
+    """Why nothing wakes the last task of a chain whose lock has no blocked owner (``stuck``: the
+    lockups by CPU, which keep a flush_work() barrier from running)."""
     obj, owner = entry["lock_object"], entry["owner"]
+    if entry.get("flush"):
+        return _flush_reason(entry["flush"], stuck)
     if obj and obj["object"] == "super_block" and obj.get("call"):
         if obj["frozen"]:
             by = ""
@@ -306,12 +336,15 @@ def _root_reason(entry: Dict[str, Any]) -> str:
     return "whose holder the kernel does not record"
 
 
-def wait_graph(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def wait_graph(tasks: List[Dict[str, Any]], lockups_found: Optional[List[Dict[str, Any]]] = None) \
+        -> List[Dict[str, Any]]:
     """The chains of the wait-for graph over ``tasks`` (:func:`blocked_tasks`): each starts at a
     task no other listed task waits behind and follows lock owners through the listed tasks to a
     root (a task not waiting on a lock, a frozen filesystem, an event) or back into itself, a
     deadlock cycle.  Each chain: ``tasks`` (pids in wait order), ``root`` (the last pid),
-    ``cycle`` (pids of the cycle, empty if none) and ``explanation``."""
+    ``cycle`` (pids of the cycle, empty if none) and ``explanation``.  ``lockups_found``
+    (:func:`lockups`) name the CPUs whose workers a flush_work() root waits for in vain."""
+    stuck = {lockup["cpu"]: lockup for lockup in lockups_found or [] if lockup["cpu"] is not None}
     by_task = {entry["task"]: entry for entry in tasks}
     waited_on = {entry["owner"]["task"] for entry in tasks if entry["owner"] and entry["owner"]["task"] in by_task}
     starts = [entry for entry in tasks if entry["task"] not in waited_on]
@@ -330,11 +363,12 @@ def wait_graph(tasks: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         else:
             cycle = []
         covered.update(entry["task"] for entry in path)
-        chains.append(_chain(path, cycle))
+        chains.append(_chain(path, cycle, stuck))
     return chains
 
 
-def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str, Any]:
+def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]], stuck: Dict[int, Dict[str, Any]]) \
+        -> Dict[str, Any]:
     steps = []
     for i, entry in enumerate(path):
         last = i + 1 == len(path) and not cycle
@@ -349,7 +383,7 @@ def _chain(path: List[Dict[str, Any]], cycle: List[Dict[str, Any]]) -> Dict[str,
         if not last:
             step += _holder(entry, path[i + 1] if i + 1 < len(path) else cycle[0])
         else:
-            step += f", {_root_reason(entry)}"
+            step += f", {_root_reason(entry, stuck)}"
         steps.append(step)
     text = "; ".join(steps) + "."
     if cycle:
@@ -418,13 +452,13 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings, read = blocked_tasks(prog, unwinder)
-    chains = wait_graph(tasks)
-    text, frames = signature(tasks, chains)
     try:
         stuck = lockups(dump_log_records(prog), prog, unwinder)
     except PycoreError as error:
         stuck = []
         warnings.append(f"the log's lockup reports could not be read: {error}")
+    chains = wait_graph(tasks, stuck)
+    text, frames = signature(tasks, chains)
     panic = sched.panic_task(prog)
     return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
                          "check_interval_secs": settings.check_interval_secs},

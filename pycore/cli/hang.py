@@ -107,6 +107,10 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         state = _state_line(entry, pids)
         if state:
             lines.append(f"        lock:      {state}")
+        flush = entry.get("flush")
+        if flush:
+            pool = f"CPU {flush['cpu']}" if flush["cpu"] is not None else "unbound"
+            lines.append(f"        flushes:   work on {flush['workqueue']} ({pool} pool)")
         owner = entry["owner"]
         if owner is not None:
             lines.append(f"        owner:     {owner['comm']} (pid {owner['pid']}, {owner['state']}, "

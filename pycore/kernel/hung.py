@@ -18,7 +18,7 @@ from .variables import read_kernel_variable
 __all__ = ["Wait", "HungTaskSettings", "SB_FREEZE_LEVELS", "BLOCKING_FUNCTIONS", "blocking_function",
            "task_wait", "hung_task_settings", "hung_task_blocked_secs", "super_block_of_writers",
            "for_each_super_block", "mount_of",  # fs's, kept here for analysis/hang.py
-           "sleeping_since_ns"]
+           "sleeping_since_ns", "FlushTarget", "flush_work_target"]
 
 # The lock and wait functions a blocked task's stack names, by kind (kernel/locking/, sched/,
 # mm/filemap.c, rcu/); the write flag where the function says it (None: the record tells).  A task's
@@ -81,6 +81,14 @@ _QUEUE_RECORD = ("struct wait_queue_entry", "entry", "private", "struct wait_que
 SB_FREEZE_LEVELS = {0: "SB_UNFROZEN", 1: "SB_FREEZE_WRITE", 2: "SB_FREEZE_PAGEFAULT", 3: "SB_FREEZE_FS",
                     4: "SB_FREEZE_COMPLETE"}
 SB_FREEZE_CALLS = {1: "sb_start_write", 2: "sb_start_pagefault", 3: "sb_start_intwrite"}
+
+# flush_work() queues a barrier work (struct wq_barrier, kernel/workqueue.c) behind the work it
+# flushes and sleeps on the barrier's completion: a worker of the pool the barrier is queued on must
+# run it.  While WORK_STRUCT_PWQ is set, work_struct.data is the pool_workqueue pointer above the
+# flag and color bits (WORK_STRUCT_PWQ_SHIFT: 8 without CONFIG_DEBUG_OBJECTS_WORK, 4.x to 7.x).
+FLUSH_FUNCTIONS = frozenset(("flush_work", "__flush_work"))
+WORK_STRUCT_PWQ = 1 << 2
+WORK_STRUCT_PWQ_SHIFT = 8
 
 # Bounds on walks of lists found through stack words, which may be stale.
 _WAIT_LIST_LIMIT = 4096
@@ -302,6 +310,33 @@ def task_wait(prog, task: Object, unwinder: Optional[Unwinder] = None) -> Wait:
     if lock is None:
         wait.problems.append(f"no {kind} waiter record of this task is linked on its stack")
     return wait
+
+
+@dataclass
+class FlushTarget:
+    """Where the barrier work of a flush_work() waiter is queued: the workqueue's name and the CPU
+    of its worker pool (None: an unbound pool, which any CPU's workers serve)."""
+
+    workqueue: str
+    cpu: Optional[int]
+
+
+def flush_work_target(prog, done: int) -> Optional[FlushTarget]:
+    """The workqueue and CPU that must run the flush_work() barrier whose completion is at ``done``
+    (a ``struct completion`` inside a ``struct wq_barrier``), or None when the work there is no
+    barrier queued on a pool (its function is not wq_barrier_func, or WORK_STRUCT_PWQ is clear:
+    it already ran)."""
+    barrier_type = prog.type("struct wq_barrier")
+    barrier = Object(prog, prog.type("struct wq_barrier *"), done - barrier_type.offsetof("done"))
+    function = prog.symbols.lookup(int(barrier.work.func))
+    if function is None or _base_name(function[0].name) != "wq_barrier_func" or function[1]:
+        return None
+    data = int(barrier.work.data.counter) & ((1 << 64) - 1)
+    if not data & WORK_STRUCT_PWQ:
+        return None
+    pwq = Object(prog, prog.type("struct pool_workqueue *"), data & ~((1 << WORK_STRUCT_PWQ_SHIFT) - 1))
+    cpu = int(pwq.pool.cpu)
+    return FlushTarget(pwq.wq.name.string_().decode(errors="replace"), cpu if cpu >= 0 else None)
 
 
 def sleeping_since_ns(prog, task: Object) -> Optional[int]:
