@@ -3,7 +3,7 @@
 # the crashing kernel starts a few distinctively named processes, loads
 # the capture kernel with `kexec -p` and crashes as the scenario says;
 # the capture kernel (it sees /proc/vmcore) writes the dump to the disks.
-# Parameters come from the kernel command line: pycore.scenario=sysrq|oom|hung|swap,
+# Parameters come from the kernel command line: pycore.scenario=sysrq|oom|hung|swap|locks,
 # pycore.capture=kdump|qemu, pycore.full=yes|no (write the full ELF too),
 # pycore.dumplevel=N (makedumpfile -d, default 31). Lines starting "PYCORE:" are read by the host.
 
