@@ -1,7 +1,8 @@
 """What a sleeping task waits for, read from its kernel stack: the blocking function among the frames
 the kernel's own ORC walk finds (what /proc/PID/stack shows), the waiter record the lock code left on
 that stack (it names the lock), the object the lock belongs to, the workqueue and CPU a flush_work()
-waits on, and khungtaskd's settings.  x86_64 kernels 5.10 to 7.2 (percpu_rw_semaphore wait queues 5.8+, completions on swait 5.7+).
+waits on, and khungtaskd's settings.  x86_64 kernels 5.10 to 7.2 (percpu_rw_semaphore wait queues
+5.8+, completions on swait 5.7+).
 """
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
