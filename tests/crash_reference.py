@@ -378,11 +378,6 @@ KNOWN_GAPS = [
              "the -d 31 dumps lack task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4): "
              "the task list breaks after its first task",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
-    KnownGap("6.1-oom-l5", ("foreach bt",), ("dump only", "vmlinux"),
-             "pycore's trace of a kthread asleep in flush_work (khugepaged: schedule_timeout <- "
-             "__wait_for_common <- flush_work) ends after schedule_timeout without a bt: line, where crash "
-             "goes on to ret_from_fork; seen on one build of the case",
-             strict=False),
     KnownGap("7.2-sysrq-l4", ("kmem -i",), ("dump only",),
              "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see above); which "
              "pages it drops depends on the build",

@@ -65,9 +65,6 @@ class Unwinder(stack.Unwinder):
     def function_called_by(self, address):
         return CALLS.get(self.name_of(address))
 
-    def calls_through(self, address, target, depth=2):
-        return False
-
 
 def build():
     memory = Memory()

@@ -229,9 +229,12 @@ def _text_unwinder() -> stack.Unwinder:
         offset = address - _TEXT["watchdog.cold"][0]
         return _code()[offset:offset + size]
 
+    def symbols_at(address):
+        return [SimpleNamespace(name=name, address=start) for name, (start, _) in _TEXT.items() if start == address]
+
     unwinder = stack.Unwinder.__new__(stack.Unwinder)
     unwinder.symbols, unwinder.prog, unwinder._lookup_cache = SimpleNamespace(lookup=lookup), \
-        SimpleNamespace(read=read), {}
+        SimpleNamespace(read=read, symbols=SimpleNamespace(symbols_at=symbols_at)), {}
     return unwinder
 
 
@@ -249,3 +252,20 @@ def test_a_return_address_after_a_call_that_ends_its_function_is_named_by_the_ca
 def test_bytes_that_look_like_a_call_to_no_function_start_are_not_one():
     assert _text_unwinder().call_ending_function(_TEXT["after_padding"][0]) is None
     assert _text_unwinder().call_ending_function(_TEXT["padding"][0]) is None
+
+
+def test_an_address_inside_syscall_aliases_is_named_as_crash_names_it():
+    """__do_sys_pause, __ia32_sys_pause and __x64_sys_pause share one address (4.17+ syscall
+    wrappers); kallsyms lists __do_sys_pause first, crash names a return address inside them by
+    the last in name order."""
+    start = 0xFFFFFFFF81200000
+    aliases = [SimpleNamespace(name=name, address=start)
+               for name in ("__do_sys_pause", "__x64_sys_pause", "__ia32_sys_pause")]
+    unwinder = stack.Unwinder.__new__(stack.Unwinder)
+    unwinder._lookup_cache = {}
+    unwinder.symbols = SimpleNamespace(lookup=lambda address: (aliases[0], address - start, None)
+                                       if start <= address < start + 0x40 else None)
+    unwinder.prog = SimpleNamespace(symbols=SimpleNamespace(symbols_at=lambda address: aliases if address == start else []))
+    symbol, offset, module = unwinder.lookup(start + 39)
+    assert (symbol.name, offset, module) == ("__x64_sys_pause", 39, None)
+    assert unwinder.lookup(start)[0].name == "__do_sys_pause"

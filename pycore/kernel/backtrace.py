@@ -57,8 +57,6 @@ class _Walk:
         self.info = info
         self.trace = trace
         self.level = 0
-        self.check_caller = False
-        self.no_check_caller = False
         self.call_target: Optional[str] = None
         self.eframe_ip = 0
         # crash's bt->bptr: the frame pointer while it is known, else 0.
@@ -109,20 +107,7 @@ class _Walk:
             if self.exception_frame(buf, slot + eframe_check, verify=True):
                 result = "eframe"
         self.call_target = name
-        if self._direct_call_target():
-            self.check_caller = True
-        else:
-            if self.check_caller:
-                self.no_check_caller = True
-            self.check_caller = False
         return result
-
-    def _direct_call_target(self) -> bool:
-        if not self.call_target or self.no_check_caller:
-            return False
-        if "schedule" in self.call_target and self.info["active"]:
-            return False
-        return self.call_target in ("schedule", "schedule_timeout")
 
     # crash: x86_64_exception_frame
     def read_regs(self, buf: StackBuffer, address: int) -> Dict[str, int]:
@@ -218,22 +203,17 @@ class _Walk:
 
     # the scanning loop shared by every stack
     def scan(self, buf: StackBuffer, rsp: int, stacktop: int, process: bool = False) -> Tuple[bool, int]:
-        """Scan [rsp, stacktop); returns (done, last eframe address)."""
+        """Scan [rsp, stacktop); returns (done, last eframe address).  crash's check that the
+        caller of schedule or schedule_timeout calls it directly (BT_CHECK_CALLER) is never
+        enabled by crash 9 on these kernels (``set debug 2`` shows no "enable BT_CHECK_CALLER"
+        line), and it would drop a caller that reaches them through a function pointer
+        (__wait_for_common -> schedule_timeout on 6.1): every text address is a candidate."""
         last_eframe = 0
         while rsp < stacktop:
             text = buf.word(rsp)
             if not self.u.is_kernel_text(text):
                 rsp += 8
                 continue
-            if process and self.check_caller:
-                hit = self.u.lookup(text)
-                if hit is None or not hit[1]:
-                    rsp += 8
-                    continue
-                called = self.u.function_called_by(text)
-                if called is None or called != self.call_target and not self.u.calls_through(text, self.call_target):
-                    rsp += 8
-                    continue
             result = self.record_entry(buf, rsp, text)
             if result == "eframe":
                 last_eframe = rsp + 8
@@ -288,15 +268,14 @@ class _Walk:
                 user_rip, user_rsp = regs["rip"], regs["rsp"]
         elif regs:
             user_rip, user_rsp = regs["rip"], regs["rsp"]
-        stacks: List[Tuple[StackBuffer, int, bool]] = [(process, 0, False)]
-        if not (panic_task and user_rip):
-            base = u.irq_stacks.get(info["cpu"])
-            if base:
-                stacks.append((StackBuffer(u.prog, base, IRQ_STACK_SIZE), 1, False))
-            for label, start, size in u.exception_stacks.get(info["cpu"], []):
-                stacks.append((StackBuffer(u.prog, start, size), 2, label == "NMI"))
-        else:
-            stacks = stacks[1:]
+        # The panic task's registers on its IRQ stack (a panic in an interrupt handler: 6.1's
+        # watchdog_timer_fn) send crash past the process stack, to the IRQ and exception stacks.
+        stacks: List[Tuple[StackBuffer, int, bool]] = [] if panic_task and user_rip else [(process, 0, False)]
+        base = u.irq_stacks.get(info["cpu"])
+        if base:
+            stacks.append((StackBuffer(u.prog, base, IRQ_STACK_SIZE), 1, False))
+        for label, start, size in u.exception_stacks.get(info["cpu"], []):
+            stacks.append((StackBuffer(u.prog, start, size), 2, label == "NMI"))
         sysrq = notify_die = call_function = None
         crash_kexec = None
         for buf, stage, nmi in stacks:

@@ -107,7 +107,13 @@ class Unwinder:
 
     # -- symbols and text --------------------------------------------------------------
     def lookup(self, address: int):
-        """``(Symbol, offset, module name or None)`` for a kernel address, or None."""
+        """``(Symbol, offset, module name or None)`` for a kernel address, or None.
+
+        Of several kernel symbols at one address (a syscall's ``__do_sys_pause``,
+        ``__ia32_sys_pause`` and ``__x64_sys_pause``; 4.17+'s syscall wrappers) an address
+        inside them is named as crash names it: crash's table sorts them by name and its
+        ``value_search`` takes the last one below the address (``__x64_sys_pause+39``), whatever
+        order kallsyms or the vmlinux's ``.symtab`` give them."""
         hit = self._lookup_cache.get(address, 0)
         if hit == 0:
             hit = self.symbols.lookup(address) if address >= KERNEL_SPACE else None
@@ -118,6 +124,9 @@ class Unwinder:
                 before = self.symbols.lookup(address - 1)
                 if before is not None:
                     hit = (before[0], before[1] + 1) + tuple(before[2:])
+            if hit is not None and hit[1] and hit[2] is None:
+                hit = (max(self.prog.symbols.symbols_at(hit[0].address) or [hit[0]], key=lambda s: s.name),
+                       ) + tuple(hit[1:])
             self._lookup_cache[address] = hit
         return hit
 
@@ -226,43 +235,6 @@ class Unwinder:
         if name == "__cond_resched":
             return "schedule"
         return name
-
-    def calls_through(self, address: int, target: str, depth: int = 2) -> bool:
-        """Whether the function the ``call`` ending at ``address`` calls ends in a tail call
-        (``jmp`` to another function, ``depth`` levels deep) into ``target``: the caller of a
-        wrapper such as kdamond_usleep -> schedule_timeout_idle -> schedule_timeout is that
-        function's caller, though its return address names the wrapper."""
-        start = self.called_address(address)
-        pending = [start] if start is not None else []
-        for _ in range(depth):
-            reached = []
-            for function in pending:
-                for jump in self._tail_jumps(function):
-                    if self.name_of(jump) == target:
-                        return True
-                    reached.append(jump)
-            pending = reached
-        return False
-
-    def _tail_jumps(self, function: int, limit: int = 256) -> List[int]:
-        """Targets of the ``jmp rel32`` that leave the function at ``function``."""
-        name = self.name_of(function)
-        try:
-            code = self.prog.read(function, limit)
-        except PycoreError:
-            return []
-        jumps, at = [], 0
-        while at < limit:
-            insn = x86_64_decode.decode(code, at, function + at)
-            if self.name_of(function + at) != name:
-                break
-            if insn.map == 0 and insn.opcode == 0xE9:
-                destination = (function + at + insn.length + insn.immediate) & _MASK64
-                hit = self.lookup(destination)
-                if hit is not None and hit[0].name != name and hit[1] == 0:
-                    jumps.append(destination)
-            at += insn.length
-        return jumps
 
     # -- per-CPU stacks and tasks --------------------------------------------------------
     def _per_cpu_word(self, name: str, cpu: int, member: Optional[Tuple[str, str]] = None) -> Optional[int]:
