@@ -1,9 +1,12 @@
 """``pycore sym DUMP NAME|ADDRESS ...``: kernel symbols as crash 9's ``sym`` shows them: by name (every
-symbol of that name), by address (symbol+offset, the kernel's or a module's), ``-q`` by part of a
-name, ``-l`` all of them, ``-n``/``-p`` with the next or previous symbol.
+symbol of that name, a module's too), by address (symbol+offset, the kernel's or a module's), ``-q``
+by part of a name, ``-l`` all of them (the kernel's, then each module's), ``-M`` the modules' and
+``-m NAME`` one module's, ``-n``/``-p`` with the next or previous symbol.
 
 A text symbol is followed by its ``file: line`` when the vmlinux (and its DWARF) is given, as crash
-prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it).  Any kernel version."""
+prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it), and a module's data
+symbol's is ``?`` as crash shows it.  A module's symbols are listed between its ``MODULE START`` and
+``MODULE END`` lines, per memory region (``MODULE TEXT START``, ...) from 6.4.  Any kernel version."""
 import argparse
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -17,10 +20,14 @@ from .command import Collected, DumpCommand
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
 _CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
+_MODULE_CLONE_SUFFIX = re.compile(r"\.isra\.\d+$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-l", dest="list_all", action="store_true", help="list every kernel symbol")
+    parser.add_argument("-l", dest="list_all", action="store_true",
+                        help="list every symbol: the kernel's, then each module's")
+    parser.add_argument("-M", dest="all_modules", action="store_true", help="list every module's symbols")
+    parser.add_argument("-m", dest="module", metavar="MODULE", help="list the symbols of MODULE")
     parser.add_argument("-q", dest="query", metavar="STRING", help="the symbols whose names contain STRING")
     parser.add_argument("-n", dest="next", action="store_true", help="also show the next symbol")
     parser.add_argument("-p", dest="previous", action="store_true", help="also show the previous symbol")
@@ -57,10 +64,11 @@ class _Shower:
         return f"{found[0]}: {found[1]}" if found else None
 
     def row(self, symbol: Symbol, offset: int = 0, module: Optional[str] = None, lines: bool = True) -> Dict[str, Any]:
-        letter = self.letter(symbol)
+        letter = module_letter(symbol) if module else self.letter(symbol)
         address = symbol.address + offset
         text = letter in "Tt"
-        return {"address": address, "type": letter, "name": crash_name(symbol.name), "offset": offset, "module": module,
+        name = module_name(symbol.name) if module else crash_name(symbol.name)
+        return {"address": address, "type": letter, "name": name, "offset": offset, "module": module,
                 "text": text, "line": self.line(address) if text and lines else None, "show_line": lines}
 
     def close(self) -> None:
@@ -93,6 +101,17 @@ def _letter_source(prog: Program) -> Callable[[Symbol], str]:
     return letter
 
 
+def module_letter(symbol: Symbol) -> str:
+    """The letter crash shows for a module's symbol: the text ones' own (``t``, ``T``), ``?`` for
+    the rest (crash keeps no type for a module's data)."""
+    return symbol.kind if symbol.kind in ("t", "T") else "?"
+
+
+def module_name(name: str) -> str:
+    """A module symbol's name as crash keeps it: only a last ``.isra.N`` goes (``.part.0`` stays)."""
+    return _MODULE_CLONE_SUFFIX.sub("", name)
+
+
 def crash_name(name: str) -> str:
     """A symbol's name as crash keeps it: without the suffixes of gcc's clones of a function
     (``panic_print_sys_info.part.0``, ``finish_task_switch.isra.0``); ``.cold`` parts stay."""
@@ -119,8 +138,8 @@ def crash_symbol(prog: Program, address: int) -> Optional[Tuple[Symbol, int, Opt
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
-    if not (args.what or args.query is not None or args.list_all):
-        raise PycoreError("sym needs a symbol name, an address, -q STRING or -l")
+    if not (args.what or args.query is not None or args.list_all or args.all_modules or args.module):
+        raise PycoreError("sym needs a symbol name, an address, -q STRING, -l, -M or -m MODULE")
     shower = _Shower(prog)
     table = prog.symbols
     rows: List[Dict[str, Any]] = []
@@ -128,14 +147,77 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     try:
         if args.list_all:
             rows += [shower.row(symbol, lines=False) for symbol in table]
+        if args.list_all or args.all_modules:
+            for loaded in _modules(prog):
+                rows += _module_rows(prog, shower, loaded)
+        if args.module:
+            chosen = [loaded for loaded in _modules(prog) if loaded.name == args.module]
+            if not chosen:
+                raise PycoreError(f"{args.module}: module not loaded")
+            rows += _module_rows(prog, shower, chosen[0])
         if args.query is not None:
-            found = [symbol for symbol in table.search(args.query) if args.query in crash_name(symbol.name)]
-            rows += [shower.row(symbol, lines=False) for symbol in found] or [{"none_found": True}]
+            found = [shower.row(symbol, lines=False) for symbol in table.search(args.query)
+                     if args.query in crash_name(symbol.name)]
+            found += _module_query(prog, shower, args.query)
+            rows += found or [{"none_found": True}]
         for word in args.what:
             rows += _lookup(prog, shower, table, word, args, warnings)
     finally:
         shower.close()
     return Collected({"symbols": rows}, warnings)
+
+
+def _modules(prog: Program):
+    """The loaded modules, lowest address first, as crash keeps them."""
+    from ..kernel import module
+
+    return sorted(module.module_symbol_index(prog).modules, key=lambda loaded: loaded.text_base)
+
+
+def _module_query(prog: Program, shower: _Shower, text: str) -> List[Dict[str, Any]]:
+    from ..kernel import module
+
+    index = module.module_symbol_index(prog)
+    rows = []
+    for loaded in _modules(prog):
+        rows += [shower.row(symbol, 0, loaded.name, lines=False) for symbol in index.table(loaded)
+                 if text in symbol.name]
+    return rows
+
+
+def _module_regions(prog: Program, loaded) -> List[Tuple[Optional[str], int, int]]:
+    """``(region name, start, end)`` of a module's memory as crash's sym -m heads it: one region
+    without a name up to 6.3 (``core_layout``, its end its base plus size), each non-empty
+    ``mem[]`` region by its enum mod_mem_type name from 6.4 (its end the last byte)."""
+    module_object = loaded.object
+    struct_module = module_object.type_.resolved()
+    struct_module = struct_module.type.resolved() if struct_module.type is not None else struct_module
+    if not struct_module.has_member("mem"):
+        return [(None, loaded.text_base, loaded.text_base + loaded.size)]
+    names = {enumerator.value: enumerator.name[len("MOD_"):]
+             for enumerator in prog.type("enum mod_mem_type").resolved().enumerators or ()}
+    regions = []
+    mem = module_object.mem
+    for index in range(mem.type_.resolved().length or 0):
+        base, size = int(mem[index].base), int(mem[index].size)
+        if size:
+            regions.append((names.get(index, str(index)), base, base + size - 1))
+    return regions
+
+
+def _module_rows(prog: Program, shower: _Shower, loaded) -> List[Dict[str, Any]]:
+    """crash's sym -m of one module: each region's START line, its symbols in address order, its
+    END line (symbols in no region, an unloaded init section's, are not shown)."""
+    from ..kernel import module
+
+    symbols = list(module.module_symbol_index(prog).table(loaded))
+    rows: List[Dict[str, Any]] = []
+    for region, start, end in _module_regions(prog, loaded):
+        rows.append({"module_start": loaded.name, "region": region, "address": start})
+        rows += [shower.row(symbol, 0, loaded.name, lines=False) | {"module": None}
+                 for symbol in symbols if start <= symbol.address < end + (region is not None)]
+        rows.append({"module_end": loaded.name, "region": region, "address": end})
+    return rows
 
 
 def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args: argparse.Namespace,
@@ -214,7 +296,11 @@ def symbol_line(row: Dict[str, Any]) -> str:
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     lines = []
     for row in data["symbols"]:
-        if row.get("none_found"):
+        if "module_start" in row or "module_end" in row:
+            region = f"{row['region']} " if row["region"] else ""
+            edge = "START" if "module_start" in row else "END"
+            lines.append(f"{row['address']:x} MODULE {region}{edge}: {row.get('module_start') or row['module_end']}")
+        elif row.get("none_found"):
             lines.append("(none found)")
         elif "not_found" in row:
             lines.append(f"symbol not found: {row['not_found']}")
