@@ -122,3 +122,23 @@ def test_registers_that_do_not_verify_are_not_shown_and_the_walk_goes_on():
     assert not any(isinstance(item, stack.ExceptionFrame) for item in trace.items)
     # The process stack is scanned from the saved stack pointer instead, as crash would.
     assert [frame.symbol for frame in trace.frames][-3:] == ["default_idle", "default_idle_call", "do_idle"]
+
+
+def test_a_walk_that_stops_before_the_entry_code_says_so_in_a_bt_line():
+    """The synthetic idle task's stack ends at do_idle, above which no caller is on the stack: no
+    entry point (ret_from_fork, the startup code, a system call's entry) ends it, and bt says so."""
+    memory, _, _ = build()
+    trace = stack.StackTrace(TASK, 0, "swapper/0", 0, True)
+    info = {"task": TASK, "pid": 0, "comm": "swapper/0", "cpu": 0, "stack": TASK_STACK, "sp": 0, "mm": 0,
+            "active": True}
+    backtrace.walk(Unwinder(memory), info, trace)
+    stack.say_where_it_stops(trace)
+    task_top = TASK_STACK + THREAD_SIZE
+    assert trace_lines(trace)[-1] == (f"bt: the trace ends at do_idle ({task_top - 0x20:x}) before the task's "
+                                      "entry code: no caller found on the stack")
+    # Once said, it is not said twice; a trace that reaches an entry point says nothing.
+    stack.say_where_it_stops(trace)
+    assert len(trace.errors) == 1
+    trace.items[-1] = stack.StackFrame(9, task_top - 8, FUNCTIONS["do_idle"], "ret_from_fork", 0x22)
+    stack.say_where_it_stops(trace)
+    assert not trace.errors

@@ -29,6 +29,14 @@ EXCEPTION_FUNCTIONS = (
     "asm_exc_coproc_segment_overrun", "asm_exc_spurious_interrupt_bug", "asm_exc_coprocessor_error",
     "asm_exc_simd_coprocessor_error", "asm_exc_debug", "xen_asm_exc_stack_segment",
     "xen_asm_exc_xen_hypervisor_callback", "xen_asm_exc_int3")
+# The frames a task's kernel stack starts with, where crash's walk ends: a kernel thread's
+# ret_from_fork (ret_from_fork_asm, 6.8+), an idle task's startup code (common_startup_64, 6.9+)
+# and a system call's entry (its user-mode registers follow); cpu_idle and system_call_fastpath
+# end crash's walk on kernels before 3.x.  A trace that ends elsewhere stopped early.
+ENTRY_FRAMES = frozenset((
+    "ret_from_fork", "ret_from_fork_asm", "common_startup_64", "secondary_startup_64",
+    "secondary_startup_64_no_verify", "x86_64_start_kernel", "entry_SYSCALL_64",
+    "entry_SYSCALL_64_after_hwframe", "cpu_idle", "system_call_fastpath"))
 _DUMP_SEARCH_STOPS = ("netconsole_netdump", "netpoll_start_netdump", "start_disk_dump", "disk_dump",
                       "crash_kexec", "machine_kexec", "try_crashdump")
 _REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",

@@ -14,15 +14,15 @@ from ..arch import orc
 from ..errors import PycoreError
 from ..object import Object
 from . import sched
-from .backtrace import crash_name, walk
+from .backtrace import ENTRY_FRAMES, crash_name, walk
 from .unwind import THREAD_SIZE, StackBuffer, Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
 PID_MAX_LIMIT = 4 * 1024 * 1024
 
 __all__ = ["StackFrame", "ExceptionFrame", "StackSwitch", "UnwindError", "StackTrace", "Unwinder", "stack_trace",
-           "reliable_trace", "text_symbols", "panic_trace", "active_traces", "all_traces", "all_tasks",
-           "tasks_with_pid"]
+           "say_where_it_stops", "reliable_trace", "text_symbols", "panic_trace", "active_traces", "all_traces",
+           "all_tasks", "tasks_with_pid"]
 
 
 @dataclass
@@ -173,7 +173,27 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
         trace.add_error(f"the walk stopped: {error}")
     if not trace.useful and not trace.errors:
         trace.add_error(f"no return address found on the stack of task {info['task']:x}")
+    else:
+        say_where_it_stops(trace)
     return trace
+
+
+def say_where_it_stops(trace: StackTrace) -> None:
+    """Add the :class:`UnwindError` of a walk that ended before the bottom of the task's stack:
+    its last frame is no entry point (:data:`.backtrace.ENTRY_FRAMES`) and no registers saved in
+    user mode (a system call's or an interrupt's from user space, a CPU caught in user mode)
+    end it.  A trace that already says why it stopped is left as it is."""
+    if trace.errors or not trace.items:
+        return
+    last = trace.items[-1]
+    if isinstance(last, ExceptionFrame):
+        if last.where == "user" or last.where is None and last.regs.get("cs", 0) & 3:
+            return
+    elif isinstance(last, StackFrame) and last.symbol in ENTRY_FRAMES:
+        return
+    frame = trace.frames[-1] if trace.frames else None
+    where = f" at {frame.symbol} ({frame.sp:x})" if frame is not None else ""
+    trace.add_error(f"the trace ends{where} before the task's entry code: no caller found on the stack")
 
 
 def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int = 256) -> StackTrace:
