@@ -1,4 +1,4 @@
-"""crash's data commands (sym, rd, eval, ascii, ptob, btop, ptov, vtop, dis) against crash 9's own
+"""crash's data commands (sym, rd, eval, ascii, ptob, btop, ptov, vtop, dis, search) against crash 9's own
 answers on the same dumps: the corpus recordings (testdata/corpus/reference.py FULL_COMMANDS and the
 per-dump vtop/ptov/rd lines) and the answers to further options kept under testdata/crash_answers/.
 
@@ -8,7 +8,10 @@ where crash's answer does not come from DWARF.  The differences, each checked he
 - pycore ends every output with a newline; ``rd -a`` without a count stops at the first byte that is
   not printable and crash prints no newline after the string.
 - without a vmlinux there is no DWARF: ``sym`` of a text symbol ends after the name and one space
-  (crash's separator before its ``file: line``), and ``dis -l`` is a MissingDebugInfoError.
+  (crash's separator before its ``file: line``), and ``dis -l`` and ``dis -s`` are a
+  MissingDebugInfoError.
+- crash 9.0.2 reads no module on 7.2 (it runs with --no_modules there): the guest's own
+  /proc/modules decides the module names pycore's ``sym -M``, ``sym -m`` and module lookups show.
 """
 import os
 import re
@@ -24,9 +27,30 @@ ANSWERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RECORDED = ["sym linux_banner", "sym init_task", "sym panic", "sym -q sysrq_handle_crash", "rd linux_banner 4",
             "rd -32 linux_banner 8", "rd -8 linux_banner 16", "rd -a linux_banner", "rd -d jiffies 1",
             "eval 0x1000 + 16", "ascii 4c696e7578", "btop 0x10000", "ptob 16", "dis panic 5",
-            "dis sysrq_handle_crash"]
+            "dis sysrq_handle_crash",
+            "search -s linux_banner -l 64 -c Linux", "search -s init_task -l 8192 init_task",
+            "search -s init_task -l 8192 -x 1 init_task", "search -s linux_banner -l 64 -w 756e694c",
+            "search -s linux_banner -l 64 -h -m f000 694c", "search -t init_task", "search -p -c pycore.scenario",
+            "rd -N -32 linux_banner 4", "rd -16 -N linux_banner 8", "rd -R linux_banner 4", "rd -o 8 linux_banner 2",
+            "rd -x linux_banner 4", "rd -D -32 linux_banner 2", "rd -r /dev/null linux_banner 64", "rd -f 0x40 4",
+            "dis -x panic 5", "dis -x sysrq_handle_crash", "dis -s panic", "sym -M", "sym -m qemu_fw_cfg",
+            "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro"]
 PER_DUMP = ("vtop ", "ptov ", "rd 0x")
-COMMANDS = {"sym", "rd", "eval", "ascii", "ptob", "btop", "ptov", "vtop", "dis"}
+COMMANDS = {"sym", "rd", "eval", "ascii", "ptob", "btop", "ptov", "vtop", "dis", "search"}
+# The options of each command that take a value (the word after them).
+VALUE_OPTIONS = {"sym": {"-q", "-m"}, "rd": {"-o", "-e", "-r"}, "search": {"-s", "-e", "-l", "-m", "-x"}}
+# Module symbols, which crash 9.0.2 cannot read on 7.2 (see module_names_are_the_guests).
+MODULE_SYMBOLS = {"sym -M", "sym -m qemu_fw_cfg", "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro"}
+# Where pycore differs from crash until a layer below the CLI changes (strict: a fix shows).
+KNOWN_DIFFERENCES = {
+    "sym -M": "kernel/module.py keeps a module symbol's typetab letter ('t') without its ELF binding: crash "
+              "shows a global one (cleanup_module, an exported function) as 'T'",
+    "sym -m qemu_fw_cfg": "as sym -M: cleanup_module is global, 'T' to crash and 't' in module.py's table",
+}
+VMLINUX_DIFFERENCES = {
+    "dis -s panic": "types/dwarf_lines.py names a line by its path joined to the unit's directory (dis -l's "
+                    "form); crash's FILE is the name as the unit recorded it (kernel/panic.c)",
+}
 # Answers that need the vmlinux's DWARF (sym's source line) or differ without it.
 NEEDS_DWARF = re.compile(r" debian/\S+: \d+$")
 SECTION_NAME = re.compile(r"(?<= )\.data +")
@@ -48,14 +72,16 @@ def recordings():
 
 
 def pycore_argv(case, crash_command: str, vmlinux: bool):
-    """crash's words as pycore's command line: the command, its leading options, the dump, the rest
-    (argparse takes no option between two runs of positionals: ``sym DUMP -n panic`` would not parse)."""
+    """crash's words as pycore's command line: the command, its leading options (with the values
+    of those that take one), the dump, the rest (argparse takes no option between two runs of
+    positionals: ``sym DUMP -n panic`` would not parse)."""
     words = crash_command.split()
     options = []
     rest = words[1:]
+    takes_value = VALUE_OPTIONS.get(words[0], set())
     while rest and re.fullmatch(r"-[a-zA-Z]+|-(8|16|32|64)", rest[0]):
         options.append(rest.pop(0))
-        if options[-1] == "-q" and rest:
+        if options[-1] in takes_value and rest:
             options.append(rest.pop(0))
     argv = [words[0]] + options + [case.path(case.reference_dump)] + rest
     if vmlinux:
@@ -87,10 +113,46 @@ def check(case, command: str, crash_text: str, vmlinux: bool) -> None:
             assert line == crash_line
 
 
+def known_difference(case, command: str, mode: str):
+    if command in MODULE_SYMBOLS and case.crash_wrong("mod"):
+        return None
+    return KNOWN_DIFFERENCES.get(command) or (VMLINUX_DIFFERENCES.get(command) if mode == "vmlinux" else None)
+
+
 @pytest.mark.parametrize("case,command,mode", recordings())
-def test_recorded_answer_is_crash_answer(case, command, mode):
+def test_recorded_answer_is_crash_answer(case, command, mode, request):
     """Every recording of these commands, whole, on the dump crash read."""
+    why = known_difference(case, command, mode)
+    if why:
+        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+    if command in MODULE_SYMBOLS and case.crash_wrong("mod"):
+        module_names_are_the_guests(case, command, mode == "vmlinux")
+        return
+    if mode == "dump only" and command.startswith("dis -s"):
+        result = pycore_output(*pycore_argv(case, command, False))
+        assert result.status == 1 and "needs the vmlinux" in result.err
+        return
     check(case, command, case.reference(command, case.reference_dump), mode == "vmlinux")
+
+
+def module_names_are_the_guests(case, command: str, vmlinux: bool) -> None:
+    """Where crash reads no module (7.2), the module names pycore shows are those the guest's
+    /proc/modules listed, each module's symbols between its START and END lines."""
+    guest = case.guest_view("modules")
+    if guest is None:
+        pytest.skip(f"{case.name} recorded no guest view of its modules")
+    loaded = {line.split()[0] for line in guest.splitlines() if line.strip()}
+    result = pycore_output(*pycore_argv(case, command, vmlinux))
+    assert (result.status, result.err) == (0, ""), result.err
+    lines = result.out.splitlines()
+    assert lines
+    if command.startswith("sym -M") or command.startswith("sym -m"):
+        starts = [line.split(": ")[1] for line in lines if " MODULE " in line and "START: " in line]
+        ends = [line.split(": ")[1] for line in lines if " MODULE " in line and "END: " in line]
+        assert starts and starts == ends and set(starts) <= loaded
+    else:
+        modules = [re.search(r" \[(\w+)\] ?$", line) for line in lines]
+        assert all(found and found.group(1) in loaded for found in modules), result.out
 
 
 # Answers pycore cannot give without the vmlinux: kallsyms has no symbol sizes, so a function runs
