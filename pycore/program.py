@@ -125,6 +125,7 @@ class Thread:
 
     @property
     def name(self) -> str:
+        """The task's ``comm``, decoded (bytes that are not UTF-8 replaced)."""
         return self.object.comm.string_().decode(errors="replace")
 
     def stack_trace(self) -> Any:
@@ -503,6 +504,7 @@ class Program:
             return f"unavailable: {error}"
 
     def close(self) -> None:
+        """Close the dump and the address translation's native handle; ``with pycore.open(...)`` does it."""
         if self._arch is not None:
             self._arch.close()
         self.dump.close()
