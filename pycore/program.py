@@ -286,24 +286,27 @@ class Program:
         return Symbol.from_table(*found)
 
     def variable(self, name: str, filename: Optional[str] = None, *,
-                 type: "Union[str, Type, None]" = None) -> Object:
+                 type: "Union[str, Type, None]" = None, guess: bool = True) -> Object:
         """drgn's ``prog.variable``: the global variable ``name`` as a typed Object (a reference).
 
         Its type comes from the debug info (DWARF knows every variable; BTF, without a vmlinux,
         only the per-CPU ones), else from the types pycore keeps for the globals its helpers read
         (:mod:`pycore.types.btf_globals`), else, for a data symbol, it is guessed: the symbol's
         bytes as ``unsigned char [size]``, a :class:`GuessedObject` whose repr says so (say the
-        type yourself: ``prog.variable("name", type="struct foo")``).  A symbol in the kernel's text
-        is no variable: MissingDebugInfoError.  ``filename`` is accepted for drgn's signature and
-        ignored: kernel globals are unique by name."""
+        type yourself: ``prog.variable("name", type="struct foo")``).  With ``guess=False`` (what
+        crash's commands print has no room for the mark) a guess is a MissingDebugInfoError, as is
+        a symbol in the kernel's text.  ``filename`` is accepted for drgn's signature and ignored:
+        kernel globals are unique by name."""
         symbol = self.symbols.by_name(name)
         if type is not None:
             return Object(self, self.type(type), address=symbol.address)
-        found = known_global_type(self.types, name) or self._guessed_global_type(symbol)
+        found = known_global_type(self.types, name)
+        if found is None and guess:
+            found = self._guessed_global_type(symbol)
         if found is None:
             raise MissingDebugInfoError(
-                f"the type of {name!r} (at {symbol.address:#x}) is not known: it is in the kernel's text and "
-                f"{self.types.source} has no variable type for it; give the vmlinux for DWARF, or say the type: "
+                f"the type of {name!r} (at {symbol.address:#x}) is not known: {self.types.source} has no variable "
+                f"type for it; give the vmlinux for DWARF, or say the type: "
                 f"prog.variable(\"{name}\", type=\"int\") or Object(prog, \"int\", address={symbol.address:#x})")
         if found.origin == GUESSED:
             return GuessedObject(self, found.type, address=symbol.address)
@@ -328,18 +331,19 @@ class Program:
         return self.cache.get("program.text_sections", build)
 
     def object(self, name: str, flags: Any = None, filename: Optional[str] = None, *,
-               type: "Union[str, Type, None]" = None) -> Object:
+               type: "Union[str, Type, None]" = None, guess: bool = True) -> Object:
         """drgn's ``prog.object``: the variable or function the symbol ``name`` is, else the
         enumerator ``name`` (``flags`` is accepted for drgn's signature; every kind is searched).
         A symbol is a variable when the debug info or pycore knows a variable type for it (or
         ``type`` is given, as for :meth:`variable`), else a function when BTF has its prototype
         (kallsyms type letters do not tell: ``init_task`` is 'T' on some kernels), else a variable
-        of guessed type when it is data (see :meth:`variable`).  ``prog[name]`` is ``prog.object(name)``."""
+        of guessed type when it is data and ``guess`` is true (see :meth:`variable`).
+        ``prog[name]`` is ``prog.object(name)``."""
         if name not in self.symbols:
             return self.constant(name)
         if type is None and known_global_type(self.types, name) is None and self._function_type(name) is not None:
             return self.function(name, filename)
-        return self.variable(name, filename, type=type)
+        return self.variable(name, filename, type=type, guess=guess)
 
     def __getitem__(self, name: str) -> Object:
         """``prog["init_task"]``: :meth:`object`."""
