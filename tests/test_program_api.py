@@ -77,7 +77,7 @@ def test_data_symbol_without_a_known_type_is_its_bytes_marked_as_a_guess(prog): 
         assert bytes(guessed.value_()) == (4242).to_bytes(4, "little")
     assert prog["next_one"].type_.type_name() == "unsigned char []"  # the last symbol: no size at all
     for ask in (prog.variable, prog.object):  # crash's commands print no mark: they take no guess
-        with pytest.raises(MissingDebugInfoError, match="the type of 'mystery' \\(at 0xffff888000392010\\) is not known"):
+        with pytest.raises(MissingDebugInfoError, match=r"the type of 'mystery' \(at 0xffff888000392010\) is not"):
             ask("mystery", guess=False)
 
 
