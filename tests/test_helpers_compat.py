@@ -189,3 +189,52 @@ def test_slab_helpers_answer_as_drgns(case):
         info = slab.slab_object_info(prog, int(pid.find_task(prog, 1)))
         assert info.slab_cache.name.string_() == b"task_struct" and info.allocated
         assert slab.slab_object_info(prog, prog.symbols.by_name("init_task").address) is None
+
+
+# A script written for ``drgn -c vmcore script.py``: no imports, drgn's names are there.
+RUN_SCRIPT = '''
+import sys
+print(sys.argv[1:])
+print(prog["nr_threads"].value_(), prog["max_threads"].value_(), prog["avenrun"].value_())
+for task in for_each_task(prog):
+    print(task.pid.value_(), task_state_to_char(task), task.comm.string_().decode(), task_cpu(task))
+print(sizeof(prog["init_task"]), find_task(prog, 1).comm.string_(), cast("long", prog["jiffies"]).value_())
+for cpu in for_each_online_cpu(prog):
+    print(cpu, cpu_curr(prog, cpu).pid.value_())
+'''
+
+
+def drgn_cli_names(prog) -> dict:
+    """What ``drgn -c vmcore`` gives a script: prog, drgn's names and every Linux helper."""
+    scope = {"prog": prog}
+    exec("from drgn import *\nfrom drgn.helpers.common import *\nfrom drgn.helpers.linux import *", scope)
+    return scope
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", CASES, ids=case_ids)
+def test_pycore_run_prints_what_drgn_prints_for_a_drgn_script(case, tmp_path, capsys):
+    """``pycore run DUMP script.py`` (dump only) against the script run as drgn's CLI runs it, with
+    the vmlinux: the same namespace without imports, the same output line by line."""
+    import contextlib
+    import io
+    import sys
+
+    from pycore.cli import main
+
+    script = tmp_path / "tasks.py"
+    script.write_text(RUN_SCRIPT)
+    theirs = io.StringIO()
+    saved_argv, sys.argv = sys.argv, [str(script), "-v", "x"]
+    try:
+        with contextlib.redirect_stdout(theirs):
+            names = dict(drgn_cli_names(drgn_program(case)), __name__="__main__")
+            exec(compile(RUN_SCRIPT, str(script), "exec"), names)
+    finally:
+        sys.argv = saved_argv
+    capsys.readouterr()
+    assert main(["run", case.path(case.reference_dump), str(script), "-v", "x"]) == 0
+    ours = capsys.readouterr()
+    assert ours.err == ""
+    assert ours.out.splitlines() == theirs.getvalue().splitlines()
+    assert len(ours.out.splitlines()) > 20

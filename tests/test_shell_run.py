@@ -50,6 +50,14 @@ def test_a_script_exception_is_its_traceback_and_status_1(script, command, capsy
     assert err.rstrip().splitlines()[-1].startswith("pycore.errors.FaultError: ") and "0x10" in err
 
 
+def test_a_syntax_error_is_pythons_report_without_pycores_frames(tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("x = (\n")
+    assert main(["run", SAMPLE_DUMP, str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'  File "{broken}", line 1\n') and "SyntaxError: " in err and "pycore/cli" not in err
+
+
 def test_a_missing_script_is_one_line(tmp_path, capsys):
     assert main(["run", SAMPLE_DUMP, str(tmp_path / "none.py")]) == 1
     err = capsys.readouterr().err

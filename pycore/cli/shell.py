@@ -86,19 +86,21 @@ def run(args: argparse.Namespace) -> int:
 def run_script(path: str, argv: List[str], names: Dict[str, Any]) -> int:
     """Run the Python file ``path`` as ``__main__`` in ``names`` with ``sys.argv`` ``[path, *argv]``,
     as ``python path`` would: its status is what it passes to ``sys.exit`` (0 when it ends); an
-    exception it raises (a pycore error too) prints its traceback from the script's own frame on
-    and is status 1.  A file that cannot be read is the caller's OSError (one line, no traceback)."""
+    exception it raises (a pycore error too) or a syntax error prints its traceback from the
+    script's own frame on and is status 1.  A file that cannot be read is the caller's OSError (one line, no traceback)."""
     with open(path, "rb") as f:
-        code_object = compile(f.read(), path, "exec")
+        source = f.read()
     saved_argv = sys.argv
     sys.argv = [path, *argv]
     try:
-        exec(code_object, dict(names, __name__="__main__", __file__=path))
+        exec(compile(source, path, "exec"), dict(names, __name__="__main__", __file__=path))
     except SystemExit as done:
         if done.code is None or isinstance(done.code, int):
             return done.code or 0
         print(done.code, file=sys.stderr)  # sys.exit("message"), as Python itself reports it
         return 1
+    except BrokenPipeError:  # output piped into head: pycore's main ends quietly, as for any command
+        raise
     except Exception as error:
         # Python's report without this frame: the traceback starts in the script, as `python path`'s does.
         sys.stdout.flush()
