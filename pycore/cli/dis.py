@@ -140,7 +140,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if address is None:
         raise PycoreError(f"symbol not found: {args.address}")
     if args.source:
-        return Collected(_source(prog, address, args.address), [])
+        # crash prints the file and line, then says on its console that it has no source text.
+        return Collected(_source(prog, address, args.address), [f"{args.address}: source code is not available"])
     lines = None
     if args.lines:
         if not prog.vmlinux:
@@ -251,8 +252,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
         return f"encoded bytes being skipped after ud2a: {data['ud2_skip']}"
     if "source" in data:
         source = data["source"]
-        return f"FILE: {source['file']}\nLINE: {source['line']}\n\ndis: {source['name']}: " \
-               "source code is not available\n\n"
+        return f"FILE: {source['file']}\nLINE: {source['line']}\n\n"
     hexadecimal = getattr(args, "hexadecimal", False)
     out: List[str] = []
     current = None
