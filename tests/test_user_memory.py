@@ -105,10 +105,17 @@ def swapper(case: Case) -> Swapper:
     return Swapper(int(m[1]), int(m[2], 16), int(m[3], 16), int(m[4], 16), int(m[5], 16), int(m[6]), int(m[7]))
 
 
-@pytest.fixture(scope="module", params=DUMPS, ids=[f"{case.name}/{name}" for case, name in DUMPS])
+# Each dump file read with the dump's own BTF and, the ELF, with the vmlinux's DWARF too (zram's
+# and zsmalloc's types come from their modules' BTF in the dump either way).
+OPENED = [(case, name, False) for case, name in DUMPS] + [(case, name, True) for case, name in DUMPS
+                                                         if name.endswith(".elf")]
+
+
+@pytest.fixture(scope="module", params=OPENED,
+                ids=[f"{case.name}/{name}{'+vmlinux' if vmlinux else ''}" for case, name, vmlinux in OPENED])
 def opened(request):
-    case, name = request.param
-    prog = pycore.open(case.path(name))
+    case, name, vmlinux = request.param
+    prog = pycore.open(case.path(name), vmlinux=case.vmlinux if vmlinux else None)
     yield case, prog
     prog.close()
 

@@ -158,7 +158,7 @@ def _never_mapped(space: Object, page: int) -> bool:
     return walk.physical is None and not walk.entries[-1].entry
 
 
-def _unreadable_reason(space: Object, segment: Segment, page: int, error: FaultError) -> Optional[str]:
+def _unreadable_reason(space: Object, segment: Segment, page: int, error: PycoreError) -> Optional[str]:
     """Why ``page`` of ``segment`` is not in the core, worded once for a whole run of such pages;
     None for an anonymous page the process never touched (zeros, as it reads in the process)."""
     if isinstance(error, swap.SwappedOutError):
@@ -172,14 +172,17 @@ def _unreadable_reason(space: Object, segment: Segment, page: int, error: FaultE
 
 def _page_cache_page(space: Object, segment: Segment, page: int) -> Optional[bytes]:
     """The file page behind ``page`` of a file mapping the process has not touched, from the page
-    cache (``f_mapping->i_pages``), as the process would read it; a tmpfs page swapped out (a
-    value entry holding its swap entry) from swap; None when it is not cached."""
+    cache (``f_mapping->i_pages``), as the process would read it; a tmpfs page swapped out (in a
+    shmem mapping, a value entry holds its swap entry) from swap; None when it is not cached (a
+    value entry of any other file is a workingset shadow)."""
     prog = space.prog_
     mapping = Object(prog, "struct address_space *", segment.mapping)
     found = xa_load(mapping.i_pages.address_of_(), segment.page_offset + (page - segment.start) // PAGE)
     if not int(found):
         return None
     if xa_is_value(found):
+        if int(mapping.a_ops) != prog.symbols.by_name("shmem_aops").address:
+            return None
         value = xa_to_value(found)
         entry = swap.SwapEntry(value >> swap.SWP_TYPE_SHIFT, value & ((1 << swap.SWP_TYPE_SHIFT) - 1))
         return swap.read_swapped_page(prog, entry, page)
@@ -187,21 +190,22 @@ def _page_cache_page(space: Object, segment: Segment, page: int) -> Optional[byt
 
 
 def _read_segment(space: Object, segment: Segment, out: BinaryIO, unreadable: List[Dict[str, Any]]) -> int:
-    """Write ``segment``'s bytes to ``out``; pages that cannot be read are zeros, listed in
-    ``unreadable`` as runs of pages with one reason, and pages of an anonymous VMA the process
-    never touched are zeros, as they read in the process.  Returns those pages' count."""
+    """Write ``segment``'s bytes to ``out``; pages that cannot be read (not in the dump, or damaged:
+    a corrupt compressed page, a broken zspage) are zeros, listed in ``unreadable`` as runs of
+    pages with one reason, and pages of an anonymous VMA the process never touched are zeros, as
+    they read in the process.  Returns those pages' count."""
     size = segment.end - segment.start
     try:
         out.write(mm.read_mm(space, segment.start, size))
         return 0
-    except FaultError:
+    except PycoreError:
         pass
     untouched = 0
     for page in range(segment.start, segment.end, PAGE):
         try:
             out.write(mm.read_mm(space, page, PAGE))
             continue
-        except FaultError as error:
+        except PycoreError as error:
             failure = error
         try:
             cached = None
@@ -209,7 +213,7 @@ def _read_segment(space: Object, segment: Segment, out: BinaryIO, unreadable: Li
                 cached = _page_cache_page(space, segment, page)
             elif segment.image and _never_mapped(space, page):
                 cached = space.prog_.read(segment.image + page - segment.start, PAGE)
-        except FaultError as error:
+        except PycoreError as error:
             failure, cached = error, None
         if cached is not None:
             out.write(cached)
