@@ -283,6 +283,12 @@ def test_a_looping_cpu_names_the_function_its_interrupted_registers_are_in():
     trace.add_frame(2, 0x200, 4, "spin_thread", 0x11, "spinmod")
     trace.add_exception_frame({"rip": 5}, "user")
     assert hang._trace_functions(trace) == ["__crash_kexec", "panic", "spin_loop", "spin_thread"]
+    # Where the timer interrupt found it: past the CPU note's registers and the watchdog's frames.
+    assert hang._interrupted_functions(trace) == ["spin_loop", "spin_thread"]
+    idle = StackTrace(0x9000, 9, "spinner", 1, True)
+    idle.add_exception_frame({"rip": 1}, "kernel", "__crash_kexec", 0x11a, notes=True)
+    idle.add_frame(0, 0x100, 1, "__crash_kexec", 0x11a, None)
+    assert hang._interrupted_functions(idle) == []
 
 
 def test_each_watchdog_names_its_own_cpu():

@@ -173,6 +173,26 @@ def test_triage_signs_the_soft_lockup_by_the_spinning_loop_not_the_watchdog(case
 
 
 @pytest.mark.parametrize("case", LOCK_CASES, ids=lambda c: c.name)
+def test_without_the_logs_trace_triage_signs_by_where_the_watchdog_interrupted(case, monkeypatch):
+    from pycore.analysis import triage_analyze
+    from pycore.analysis.triage_discover import CrashSource
+
+    source = CrashSource(case.name, vmcore=case.path(case.reference_dump))
+    from_log = triage_analyze.analyze_crash(source)
+    # As if the log had lost the soft lockup's call trace: the unwinder's stack of the panicking CPU,
+    # which starts in the watchdog's timer interrupt (__crash_kexec < panic < watchdog_timer_fn ...)
+    # and has the loop only as the interrupted registers' RIP, not as a return address.
+    monkeypatch.setattr(triage_analyze, "BACKTRACE_SOURCES", [triage_analyze._unwound_backtrace])
+    result = triage_analyze.analyze_crash(source)
+    assert result.errors == [] and result.backtrace_source == "unwinder"
+    assert any(frame.startswith("watchdog_timer_fn") for frame in result.backtrace)
+    assert not any(frame.startswith("pycore_spin_loop") for frame in result.backtrace)
+    # The same group as with the log's trace.
+    assert result.signature_frames == ["pycore_spin_loop", "pycore_spin_thread", "kthread"]
+    assert result.signature == from_log.signature
+
+
+@pytest.mark.parametrize("case", LOCK_CASES, ids=lambda c: c.name)
 def test_the_json_and_the_text_name_the_same_chains(case):
     report = json.loads(cli_output("hang", case.path(case.reference_dump), "--json"))
     text = cli_output("hang", case.path(case.reference_dump))

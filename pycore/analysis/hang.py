@@ -409,12 +409,29 @@ def _trace_functions(trace) -> List[str]:
     return names
 
 
+def _interrupted_functions(trace) -> List[str]:
+    """Where an interrupt found the task of ``trace``: the function of the last kernel registers
+    an interrupt or exception saved on its stacks (not the CPU note's, where the dump was taken),
+    then the frames below them; empty when no such registers are on the stacks.  On a CPU the
+    lockup watchdog stopped, that is the loop, past the watchdog's own timer interrupt."""
+    start = None
+    for index, item in enumerate(trace.items):
+        if isinstance(item, ExceptionFrame) and item.where == "kernel" and item.symbol and not item.notes:
+            start = index
+    if start is None:
+        return []
+    return [trace.items[start].symbol] + [item.symbol for item in trace.items[start + 1:]
+                                          if isinstance(item, StackFrame) and item.symbol]
+
+
 def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = None) -> List[Dict[str, Any]]:
     """The soft lockups, hard lockups and RCU stalls the log ``records`` report
     (:func:`pycore.analysis.trouble.find_trouble`), one entry per CPU named: the event's title,
     how many reports it had, the task the report names, the reliable frames of its trace (the
     RIP first) and, with a dump (``prog``), the task on that CPU at the dump, its frames and the
-    report's frames still on its stack: where the CPU loops."""
+    report's frames still on its stack: where the CPU loops; ``interrupted_frames`` where the
+    watchdog's interrupt found it (:func:`_interrupted_functions`), for when the log lost the
+    report's trace."""
     found = []
     for event in find_trouble(records).events:
         if event.kind not in LOCKUP_KINDS:
@@ -430,7 +447,7 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
         for cpu in cpus or [None]:
             entry = {"kind": event.kind, "title": event.title, "reports": event.count, "cpu": cpu,
                      "task": details.get("task"), "log_frames": frames, "dump_task": None, "dump_frames": [],
-                     "repeating_frames": []}
+                     "repeating_frames": [], "interrupted_frames": []}
             if prog is not None and cpu is not None:
                 unwinder = unwinder or Unwinder(prog)
                 task = unwinder.active.get(cpu)
@@ -438,6 +455,7 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
                     trace = stack_trace(prog, task, unwinder)
                     entry["dump_task"] = {"task": task, "pid": trace.pid, "comm": trace.comm}
                     entry["dump_frames"] = _trace_functions(trace)
+                    entry["interrupted_frames"] = _interrupted_functions(trace)
                     on_stack = {name.split(".")[0] for name in entry["dump_frames"]}
                     entry["repeating_frames"] = [name for name in frames if name.split(".")[0] in on_stack]
             found.append(entry)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from ..errors import PycoreError
 from ..program import open as open_program
 from .crash_report import BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, parse_crash_report
-from .hang import analyze as analyze_hang
+from .hang import LOCKUP_KINDS, analyze as analyze_hang, lockups
 from .logtext import LogRecord, read_log
 from .source import dump_log_records
 from .triage_discover import CrashSource
@@ -178,12 +178,14 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
         if found:
             result.backtrace, result.backtrace_source = found[0][:BACKTRACE_KEPT], found[1]
             break
+    cause_kind = None
     try:
         trouble = find_trouble(records)
         result.events = [{"kind": e.kind, "severity": e.severity, "title": e.title, "count": e.count}
                          for e in trouble.trouble]
         cause = crash_event(trouble)
         result.title = cause.title if cause is not None else None
+        cause_kind = cause.kind if cause is not None else None
     except Exception as error:  # noqa: BLE001
         result.errors.append(f"log classification: {_error_text(error)}")
     if result.reason is None:
@@ -200,6 +202,16 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
                                                                             depth)
         except Exception as error:  # noqa: BLE001 - the log's signature stands
             result.errors.append(f"hang analysis: {_error_text(error)}")
+    if prog is not None and result.backtrace_source == "unwinder" and cause_kind in LOCKUP_KINDS:
+        # The log lost the lockup report's trace, and the stack of the CPU the watchdog stopped
+        # starts in the watchdog's own timer interrupt: sign by where that interrupt found it.
+        try:
+            looping = next((found["interrupted_frames"] for found in lockups(records, prog)
+                            if found["interrupted_frames"]), None)
+            if looping:
+                result.signature, result.signature_frames = crash_signature(result.reason, looping, depth)
+        except Exception as error:  # noqa: BLE001 - the unwinder's signature stands
+            result.errors.append(f"lockup analysis: {_error_text(error)}")
     result.signature_id = hashlib.sha1(result.signature.encode()).hexdigest()[:10]
     # Two copies of one dump: the same report printed at the same moment.
     result.fingerprint = hashlib.sha1(repr((result.crash_time if result.crash_time_source == "vmcoreinfo" else None,
