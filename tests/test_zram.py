@@ -1,6 +1,7 @@
 """The kernel's page compressors as zram and zswap use them (against the real libraries), x86_64
 swap entries in PTEs, and the errors of pages the dump does not hold; the swap case's zram
 devices (6.12-swap-l4) for what only a real dump shows."""
+import os
 import random
 import zlib
 
@@ -151,3 +152,15 @@ def test_zram_slots_agree_with_the_guest_s_mm_stat():
             stored = [slot for slot in used if slot.kind in ("compressed", "huge")]
             for slot in stored[::max(1, len(stored) // 40)]:
                 assert len(zram.zram_read_page(device, slot.index)) == PAGE
+
+
+@pytest.mark.real
+def test_without_the_zram_module_its_types_are_missing_debug_info_naming_it():
+    """The committed sample (6.1, sysrq) has no zram loaded: asking for zram's types says so."""
+    import pycore
+    from corpus import SAMPLE
+    from pycore.errors import MissingDebugInfoError
+
+    with pycore.open(os.path.join(SAMPLE, "vmcore")) as prog:
+        with pytest.raises(MissingDebugInfoError, match="module zram: it is not loaded"):
+            zram.zram_types(prog)
