@@ -65,6 +65,7 @@ def _pageflags(zram: Object) -> dict:
 
 
 def zram_name(zram: Object) -> str:
+    """The device's name (``zram0``), for messages."""
     return zram.disk.disk_name.string_().decode(errors="replace")
 
 
@@ -79,8 +80,10 @@ def _compressor(zram: Object, priority: int) -> str:
         if not address:
             raise PycoreError(f"{zram_name(zram)}: no compressor of priority {priority}")
         raw = prog.read(address, _NAME_LIMIT)
+    elif priority == 0:
+        raw = zram.compressor.string_()
     else:
-        raw = bytes(zram.compressor.value_()) if priority == 0 else b""
+        raise PycoreError(f"{zram_name(zram)}: compression priority {priority} before comp_algs[] (6.2)")
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
