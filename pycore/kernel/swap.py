@@ -181,15 +181,16 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
     disk = None if swap_is_file(si) else si.bdev.bd_disk
     device_zram = zram.disk_to_zram(disk) if disk is not None else None
     if device_zram is None:
-        device = swap_device_name(si)
-        raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: not in the dump", address,
-                              device, entry.offset)
-    try:
-        return zram.zram_read_page(device_zram, entry.offset)
-    except zram.ZramError as error:
-        device = swap_device_name(si)
-        raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: {error}", address, device,
-                              entry.offset) from None
+        why = "not in the dump"
+    else:
+        try:
+            return zram.zram_read_page(device_zram, entry.offset)
+        except zram.ZramError as error:
+            why = str(error)
+    if "zswap_trees" in prog.symbols:
+        why += " (or in zswap's pool, which pycore does not read)"
+    device = swap_device_name(si)
+    raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: {why}", address, device, entry.offset)
 
 
 __all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
