@@ -13,7 +13,6 @@ from pycore.cli import dev, foreach, kmem, log, mount, net, waitq
 from pycore.errors import PycoreError
 
 from corpus import cases, pycore_output
-from crash_reference import known_gap
 
 # crash's commands as the corpus records them (testdata/corpus/reference.py FULL_COMMANDS).
 COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
@@ -43,9 +42,7 @@ def comparisons():
             if case.reference(command, case.reference_dump) is None:
                 continue
             for mode, options in _modes(case):
-                # foreach UN bt is foreach bt's blocked tasks: where crash walks their stacks wrong, so here.
-                marks = known_gap(case.name, "foreach bt", mode) if command == "foreach UN bt" else []
-                params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}", marks=marks))
+                params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}"))
     return params
 
 
@@ -98,6 +95,10 @@ def test_foreach_bt_of_chosen_tasks_is_their_part_of_bt_all_tasks(case):
     idle = pycore_output(*_argv(case, "foreach 0 bt")).out.rstrip("\n").split("\n\n")
     assert idle == [block.rstrip("\n") for block in everything[:len(idle)]]
     assert all(block.startswith("PID: 0 ") for block in idle)
+    # A state no task is in chooses none (crash prints nothing); a PID no task has is an error.
+    assert pycore_output(*_argv(case, "foreach TR bt")) == (0, "", "")
+    missing = pycore_output(*_argv(case, "foreach 99999 bt"))
+    assert missing.status == 1 and 'unknown argument: "99999"' in missing.err
 
 
 @pytest.mark.real

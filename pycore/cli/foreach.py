@@ -63,14 +63,15 @@ def _selects(prog: Program, task: Object, word: str, active: Dict[int, int]) -> 
 
 def chosen_tasks(prog: Program, selection: List[str]) -> List[Object]:
     """The tasks a selection names, in crash's task-table order (by PID, the idle tasks by CPU);
-    every task without a selection.  PycoreError for a word that names no task at all."""
+    every task without a selection.  A state or keyword no task has chooses none; a PID, address or
+    name no task has is crash's ``unknown argument`` (PycoreError)."""
     tasks = sched.crash_task_list(prog)
     if not selection:
         return tasks
     active = sched.active_tasks(prog) if "active" in selection else {}
     for word in selection:
-        if not any(_selects(prog, task, word, active) for task in tasks):
-            raise PycoreError(f"invalid task, pid, name or state: {word}")
+        if word not in STATES + KEYWORDS and not any(_selects(prog, task, word, active) for task in tasks):
+            raise PycoreError(f'unknown argument: "{word}"')
     return [task for task in tasks if any(_selects(prog, task, word, active) for word in selection)]
 
 
