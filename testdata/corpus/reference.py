@@ -36,7 +36,7 @@ FULL_COMMANDS = [
     "foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
     "foreach init vm", "waitq khugepaged_wait", "waitq kauditd_wait", "waitq log_wait", "log -a", "log -s",
     "kmem -V", "kmem -f", "kmem -g", "kmem -p 0x1000", "kmem -p 0x1000000", "net -s", "net -s 1", "dev",
-    "mount /", "mount /proc",
+    "mount /", "mount /proc", "foreach active ps", "foreach gleader ps",
     # bt's options (issue 12, stack traces): the panic task by default, its frame data as words, symbols and slabs.
     "bt", "bt -f", "bt -F", "bt -FF", "bt -FF -a", "bt -t", "bt -T", "bt -l", "bt -sx",
     # data commands' options (issue 13: search, rd, dis, sym): bounded searches, whole stacks and memory.
