@@ -6,11 +6,10 @@ import pytest
 from pycore.object import Object
 from pycore.program import GuessedObject
 from pycore.types import KNOWN_GLOBALS
-from pycore.types.btf_globals import DEBUG_INFO, GUESSED, INTEGER_GLOBALS, KNOWN, known_global_type
+from pycore.types.btf_globals import (DEBUG_INFO, GUESSED, INTEGER_GLOBALS, KNOWN, is_data_symbol,
+                                      known_global_type)
 
 from drgn_oracle import case_ids, drgn_program, pycore_program, vmlinux_cases
-
-pytestmark = pytest.mark.real
 
 SAMPLE_SIZE = 50
 # Always in the sample: the globals issue 14 names, per-CPU variables (BTF VARs from 6.1 on, the
@@ -53,6 +52,7 @@ def _drgn_size(obj):
         return 0
 
 
+@pytest.mark.real
 @pytest.mark.parametrize("case", vmlinux_cases(), ids=case_ids)
 def test_data_symbols_are_typed_as_drgn_types_them_or_marked_as_guessed(case):
     prog = pycore_program(case, False)
@@ -85,3 +85,12 @@ def test_data_symbols_are_typed_as_drgn_types_them_or_marked_as_guessed(case):
     # Every case shows the table at work; BTF's VARs from 6.1 on (5.10's BTF has none); guesses everywhere.
     assert counts[KNOWN] and counts[GUESSED], counts
     assert counts[DEBUG_INFO] or case.name.startswith("5.10"), counts
+
+
+@pytest.mark.parametrize("kind,address,data", [
+    ("d", 0x500, True), ("B", 0x500, True), ("A", 0x31980, True), ("object", 0x500, True),
+    ("T", 0x150, False), ("t", 0x450, False), ("T", 0x500, True),  # 7.x: cache-aligned data marked 'T'
+    ("function", 0x500, False), ("notype", 0x500, False), ("U", 0x500, False)])
+def test_data_is_a_data_kind_or_a_text_letter_outside_the_text(kind, address, data):
+    text = [(0x100, 0x200), (0x400, 0x480)]  # _stext.._etext, _sinittext.._einittext
+    assert is_data_symbol(kind, address, text) is data

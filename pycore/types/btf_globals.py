@@ -39,9 +39,10 @@ INTEGER_GLOBALS: Dict[str, Tuple[str, ...]] = {
 }
 
 # kallsyms type letters of data: initialised, bss, read-only, weak objects, and absolute values
-# (per-CPU offsets below 7.x).  7.x marks some cache-aligned data 'T' (jiffies, tasklist_lock), so
-# a text letter outside the text sections is data too (see is_data_symbol).
-_DATA_KINDS = frozenset("dDbBrRvVA")
+# (per-CPU offsets below 7.x); an ELF symtab's "object".  7.x marks some cache-aligned data 'T'
+# (jiffies, tasklist_lock), so a text letter outside the text sections is data too.
+_DATA_KINDS = frozenset([*"dDbBrRvVA", "object"])
+_TEXT_KINDS = frozenset("TtWw")
 #: The symbols bounding the kernel's text sections, for :func:`is_data_symbol`.
 TEXT_SECTIONS = (("_stext", "_etext"), ("_sinittext", "_einittext"))
 
@@ -70,11 +71,12 @@ def guessed_global_type(size: Optional[int]) -> GlobalType:
 
 
 def is_data_symbol(kind: str, address: int, text_sections: Sequence[Tuple[int, int]]) -> bool:
-    """Whether a symbol of kallsyms type letter ``kind`` at ``address`` is data: a data letter,
-    or a text letter outside ``text_sections`` (the ``(start, end)`` of :data:`TEXT_SECTIONS`)."""
+    """Whether a symbol of kind ``kind`` (a kallsyms type letter, an ELF symbol type) at ``address``
+    is data: a data kind, or a text letter outside ``text_sections`` (the ``(start, end)`` of
+    :data:`TEXT_SECTIONS`)."""
     if kind in _DATA_KINDS:
         return True
-    return kind in "TtWw" and not any(start <= address < end for start, end in text_sections)
+    return kind in _TEXT_KINDS and not any(start <= address < end for start, end in text_sections)
 
 
 def _first_spelling(index: TypeIndex, spellings: Sequence[str]) -> Optional[Type]:
