@@ -64,6 +64,11 @@ def test_a_missing_script_is_one_line(tmp_path, capsys):
     assert err.startswith("pycore run: ") and "none.py" in err and "Traceback" not in err
 
 
+def test_without_a_script_the_usage_error_names_it(capsys):
+    assert main(["run", SAMPLE_DUMP]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "pycore run: error: the following arguments are required: SCRIPT"
+
+
 def test_drgns_helpers_win_over_pycore_kernels_and_open_is_pythons():
     names = namespace(None)
     assert names["for_each_task"] is pycore.helpers.linux.for_each_task

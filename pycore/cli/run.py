@@ -15,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                "exception it raises prints its traceback and is status 1.")
     add_dump_arguments(parser, json_output=False)
     parser.add_argument("script", metavar="SCRIPT", help="the Python file to run, with sys.argv [SCRIPT, ARGS...]")
-    parser.add_argument("script_args", metavar="ARGS", nargs=argparse.REMAINDER,
-                        help="the script's arguments, options included (pycore's own go before DUMP or SCRIPT)")
+    script_args = parser.add_argument("script_args", metavar="ARGS", nargs=argparse.REMAINDER,
+                                      help="the script's arguments, options included (pycore's own go before "
+                                           "DUMP or SCRIPT)")
+    # argparse counts a REMAINDER positional as required, and would name ARGS when SCRIPT is missing.
+    script_args.required = False
     parser.set_defaults(handler=shell.run, code=None, ipython=False)
