@@ -4,6 +4,7 @@ pages read back: the corpus's swap case (6.12-swap-l4) runs pycore-swapper
 (zstd, deflate, lz4hc, lz4) before the crash.  The words it wrote, as it printed them to the
 console, are the oracle; crash 9's ``vm -p 1`` names the swap entries."""
 import glob
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from typing import List, NamedTuple
 import pytest
 
 import pycore
+from pycore.cli import crash as prompt
 from pycore.errors import FaultError, PageExcludedError
 from pycore.helpers.linux.pid import find_task
 from pycore.kernel import mm, swap, zram
@@ -194,3 +196,18 @@ def test_swap_entries_name_the_device_and_offset_crash_shows(opened):
     for address, device, offset in lines:
         entry = swap.pte_to_swp_entry(prog.arch.walk(int(address, 16), root).entries[-1].entry)
         assert (swap.swap_device_name(swap.swap_info(prog, entry.type)), entry.offset) == (device, int(offset))
+
+
+def test_rd_u_at_the_prompt_shows_the_swapped_out_words(opened):
+    """crash's ``set PID`` then ``rd -u``: the marker and words pycore-swapper wrote, read back from
+    zram (crash 9 refuses these pages: it decodes only lzo, and only with the module's debuginfo)."""
+    case, prog = opened
+    oracle = swapper(case)
+    session = prompt.Session(prog, io.StringIO(), io.StringIO())
+    assert session.run_lines([f"set {oracle.pid}", f"rd -u {oracle.region:#x} 4"]) == 0
+    first, second = oracle.expected(0)[:16], oracle.expected(0)[16:32]
+    words = [int.from_bytes(part[i:i + 8], "little") for part in (first, second) for i in (0, 8)]
+    assert session.out.getvalue().splitlines()[-2:] == [
+        f"    {oracle.region:x}:  {words[0]:016x} {words[1]:016x}   PYCORE-SWAPPER-M",
+        f"    {oracle.region + 16:x}:  {words[2]:016x} {words[3]:016x}   "
+        + "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in second)]
