@@ -8,10 +8,9 @@ import re
 
 import pytest
 
+from conftest import is_subsequence
 from corpus import cases, cli_output
 from test_hang import crash_frames, crash_ps, guest_blocked, hang_report, params
-
-from conftest import is_subsequence
 
 LOCKS = [p for p in params(hung_only=False) if p.values[0].manifest.get("scenario") == "locks"]
 LOCK_CASES = [c for c in cases() if c.manifest.get("scenario") == "locks"]
