@@ -110,3 +110,27 @@ def test_a_kernel_thread_has_no_core(tmp_path):
     result = pycore_output("gcore", CASE.path(DUMP), "2", "-o", str(tmp_path / "core.2"))
     assert result.status != 0 and "kernel thread" in result.err
     assert not os.path.exists(tmp_path / "core.2")
+
+
+def test_the_core_s_notes_are_what_gdb_and_readelf_expect(init_core):
+    """One NT_PRSTATUS per thread (init has one), NT_PRPSINFO with its comm and arguments, NT_AUXV
+    ending in AT_NULL, NT_FILE with one entry per file-backed segment."""
+    from elftools.elf.elffile import ELFFile
+
+    path, _result = init_core
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        assert elf.header.e_type == "ET_CORE" and elf.header.e_machine == "EM_X86_64"
+        notes = [note for segment in elf.iter_segments() if segment.header.p_type == "PT_NOTE"
+                 for note in segment.iter_notes()]
+        kinds = [note.n_type for note in notes]
+        assert kinds == ["NT_PRSTATUS", "NT_PRPSINFO", "NT_AUXV", "NT_FILE"]
+        info = notes[1].n_desc
+        assert (info.pr_pid, info.pr_fname.rstrip(b"\0"), info.pr_psargs.rstrip(b"\0")) == (1, b"init", b"/bin/sh /init")
+        words = struct.unpack(f"<{len(notes[2].n_desc) // 8}Q", notes[2].n_desc)
+        auxv = dict(zip(words[::2], words[1::2]))
+        assert words[-2:] == (0, 0) and auxv[6] == PAGE  # AT_NULL last; AT_PAGESZ
+        files = notes[3].n_desc
+        loads_with_files = [segment for segment in elf.iter_segments() if segment.header.p_type == "PT_LOAD"]
+        assert files.num_map_entries == len(files.Elf_Nt_File_Entry) <= len(loads_with_files)
+        assert set(files.filename) == {b"/bin/busybox"}
