@@ -124,10 +124,11 @@ def swap_device_name(si: Object) -> str:
 
 def swap_cache_page(prog: "Program", entry: SwapEntry) -> Optional[Object]:
     """The ``struct page *`` holding ``entry``'s data in the swap cache, or None.  The cache is
-    ``swapper_spaces[type][offset >> SWAP_ADDRESS_SPACE_SHIFT]``; its xarray is indexed by the
-    whole offset before 6.10 and by the offset within the space since (``swap_cache_index``):
-    both are tried, and a folio counts only when its ``swap`` (``private``) is the entry.  Kernels
-    without ``swapper_spaces`` (6.18+ keeps the cache in the swap table) have none to look in."""
+    ``swapper_spaces[type][offset >> SWAP_ADDRESS_SPACE_SHIFT]``; its xarray is indexed by the whole
+    offset in older kernels and by the offset within its space in newer ones (``swap_cache_index``,
+    6.12 among them): both are tried, and a folio counts only when its ``swap`` (``private``) is the
+    entry.  Kernels without ``swapper_spaces`` (6.18+ keeps the cache in the swap table) have none
+    to look in."""
     try:
         spaces = prog.symbols.by_name("swapper_spaces").address
         counts = prog.symbols.by_name("nr_swapper_spaces").address
