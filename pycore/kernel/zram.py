@@ -59,7 +59,7 @@ def disk_to_zram(disk: Object) -> Optional[Object]:
 
 def _pageflags(zram: Object) -> dict:
     """``enum zram_pageflags`` as {name: bit}; its first value is ZRAM_FLAG_SHIFT, below which the
-    flags word holds the object size (24 before 6.1, PAGE_SHIFT + 1 since)."""
+    flags word holds the object size (24 in older kernels, PAGE_SHIFT + 1 in 6.12)."""
     enum = zram_types(zram.prog_).find("enum zram_pageflags").resolved()
     return {e.name: e.value for e in enum.enumerators}
 

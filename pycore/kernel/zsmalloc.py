@@ -1,5 +1,5 @@
 """zsmalloc (mm/zsmalloc.c): the bytes of an object behind a handle, as zram and zswap store
-compressed pages; page-based zspages (``page->private`` names the zspage, 4.8 to 6.12).  Built as
+compressed pages; page-based zspages, ``page->private`` naming the zspage (read on 6.12).  Built as
 a module (Debian), its types come from that module's BTF, read out of the dump.
 """
 import struct
@@ -22,17 +22,16 @@ _BTF_MAGIC = 0xEB9F
 # A module's BTF is split BTF on top of vmlinux's (5.11+, CONFIG_DEBUG_INFO_BTF_MODULES): its
 # type ids continue vmlinux's and its string offsets start past vmlinux's strings.
 _MAX_MODULE_BTF = 16 << 20
-# zspage.magic (mm/zsmalloc.c ZSPAGE_MAGIC, 5.8+).
+# zspage.magic (mm/zsmalloc.c ZSPAGE_MAGIC).
 ZSPAGE_MAGIC = 0x58
 # Each object of a zspage that is not "huge" opens with its handle (ZS_HANDLE_SIZE).
 ZS_HANDLE_SIZE = 8
-# obj = pfn << OBJ_INDEX_BITS | obj_idx, shifted left by OBJ_TAG_BITS before 5.17.  OBJ_INDEX_BITS
-# is 64 - (MAX_POSSIBLE_PHYSMEM_BITS - PAGE_SHIFT): 52 physical bits with CONFIG_X86_5LEVEL, else
-# 46.  The dump records neither, so each (index bits, tag bits) is tried and the one whose page
-# is a zspage of the pool wins.
+# obj = pfn << OBJ_INDEX_BITS | obj_idx (6.12), shifted left by OBJ_TAG_BITS in older kernels.
+# OBJ_INDEX_BITS is 64 - (MAX_POSSIBLE_PHYSMEM_BITS - PAGE_SHIFT): 52 physical bits with
+# CONFIG_X86_5LEVEL, else 46.  The dump records neither, so each (index bits, tag bits) is tried
+# and the one whose page is a zspage of the pool wins.
 _OBJ_LAYOUTS = ((24, 0), (30, 0), (23, 1), (29, 1))
 _PAGE_SIZE = 4096
-_MASK64 = (1 << 64) - 1
 
 
 class ZsObject(NamedTuple):
@@ -139,7 +138,7 @@ def _locate(pool: Object, obj: int) -> ZsObject:
 
 
 def _next_page(prog: "Program", pfn: int) -> int:
-    """The page after ``pfn`` in its zspage: ``page->index`` links them (4.8 to 6.12)."""
+    """The page after ``pfn`` in its zspage: ``page->index`` links them (6.12)."""
     following = int(mm.pfn_to_page(prog, pfn).index)
     if not following:
         raise PycoreError(f"zspage page {pfn:#x} has no next page")
