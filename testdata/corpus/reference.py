@@ -38,7 +38,7 @@ FULL_COMMANDS = [
     "kmem -V", "kmem -f", "kmem -g", "kmem -p 0x1000", "kmem -p 0x1000000", "net -s", "net -s 1", "dev",
     "mount /", "mount /proc", "foreach active ps", "foreach gleader ps",
     # bt's options (issue 12, stack traces): the panic task by default, its frame data as words, symbols and slabs.
-    "bt", "bt -f", "bt -F", "bt -FF", "bt -FF -a", "bt -t", "bt -T", "bt -l", "bt -sx",
+    "bt", "bt -f", "bt -F", "bt -FF", "bt -FF -a", "bt -t", "bt -t -a", "bt -T", "bt -l", "bt -sx",
     # data commands' options (issue 13: search, rd, dis, sym): bounded searches, whole stacks and memory.
     "search -s linux_banner -l 64 -c Linux", "search -s init_task -l 8192 init_task",
     "search -s init_task -l 8192 -x 1 init_task", "search -s linux_banner -l 64 -w 756e694c",
