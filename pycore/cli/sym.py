@@ -20,7 +20,7 @@ from .command import Collected, DumpCommand
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
 _CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
-_MODULE_CLONE_SUFFIX = re.compile(r"\.isra\.\d+$")
+_MODULE_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +108,8 @@ def module_letter(symbol: Symbol) -> str:
 
 
 def module_name(name: str) -> str:
-    """A module symbol's name as crash keeps it: only a last ``.isra.N`` goes (``.part.0`` stays)."""
+    """A module symbol's name as crash keeps it: only the last of gcc's clone suffixes goes
+    (``x.part.0.isra.0`` is ``x.part.0``, ``x.part.0`` is ``x``)."""
     return _MODULE_CLONE_SUFFIX.sub("", name)
 
 
