@@ -49,7 +49,6 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "files": ("files", "open files of tasks (crash's files)"),
     "vm": ("vm", "virtual memory areas of tasks (crash's vm)"),
     "gcore": ("gcore", "write an ELF core file of a user process that gdb loads"),
-    "gcore": ("gcore", "write an ELF core file of a user process that gdb loads"),
     "mount": ("mount", "mounted filesystems (crash's mount)"),
     "dev": ("dev", "character and block devices, or disks and their requests in flight (crash's dev, dev -d)"),
     "ipcs": ("ipcs", "System V shared memory, semaphores and message queues (crash's ipcs)"),
