@@ -180,3 +180,81 @@ def test_an_operand_size_or_sse_prefix_is_no_data16(raw, text):
     """objdump's data16 is for the extra 0x66 of padding NOPs, not for an SSE opcode's own 0x66."""
     pytest.importorskip("capstone")
     assert _text(next(x86_64_disasm.disassemble(bytes.fromhex(raw), 0))) == text
+
+
+@pytest.mark.parametrize("text,value", [("10", 10), ("0x10", 16), ("ff", 255), ("0", 0)])
+def test_rd_reads_offsets_and_counts_as_crashs_stol(text, value):
+    from pycore.cli.rd import _number
+
+    assert _number(text) == value
+
+
+def _rd_args(*argv):
+    from pycore.cli import rd
+    from pycore.cli.command import make_parser
+
+    return make_parser(rd.COMMAND).parse_args(list(argv))
+
+
+def test_rd_end_address_gives_the_count_and_a_count_overrides_it():
+    from pycore.cli.rd import _count_of
+
+    assert _count_of(_rd_args("-e", "ffff0040", "ffff0000"), 0xffff0000, 8) == (8, [])
+    assert _count_of(_rd_args("-32", "-e", "ffff0040", "ffff0000"), 0xffff0000, 4) == (16, [])
+    assert _count_of(_rd_args("-e", "ffff0040", "ffff0000", "2"), 0xffff0000, 8) == (
+        2, ["ending address ignored when count is specified"])
+    with pytest.raises(PycoreError, match="invalid ending address: ffff0000"):
+        _count_of(_rd_args("-e", "ffff0000", "ffff0000"), 0xffff0000, 8)
+    with pytest.raises(PycoreError, match="-r option requires either a count argument or the -e option"):
+        _count_of(_rd_args("-r", "/dev/null", "ffff0000"), 0xffff0000, 1)
+
+
+def test_rd_raw_copy_is_reported_as_crash_reports_it():
+    from pycore.cli.rd import render
+
+    data = {"copied": 64, "address": 0xffffffffa8b1ffe0, "file": "/dev/null", "memory": "kernel"}
+    assert render(data, _rd_args("-r", "/dev/null", "linux_banner", "64")) == (
+        "64 bytes copied from 0xffffffffa8b1ffe0 to /dev/null")
+
+
+def _dis_args(*argv):
+    from pycore.cli import dis
+    from pycore.cli.command import make_parser
+
+    return make_parser(dis.COMMAND).parse_args(list(argv))
+
+
+def test_dis_b_shows_the_bytes_skipped_after_ud2_and_d_and_x_exclude_each_other():
+    from pycore.cli import dis
+
+    data = dis.collect(None, _dis_args("-b")).data
+    assert dis.render(data, _dis_args("-b")) == "encoded bytes being skipped after ud2a: 0"
+    with pytest.raises(PycoreError, match="-d and -x are mutually exclusive"):
+        dis.collect(None, _dis_args("-d", "-x", "panic"))
+
+
+def test_dis_b_drops_what_was_decoded_from_the_bytes_after_a_ud2():
+    pytest.importorskip("capstone")
+    from pycore.cli.dis import _skip_after_ud2
+
+    code = bytes.fromhex("0f0b" "c3" "90" "c3")  # ud2, then a byte of BUG() data, then nop; ret
+    instructions = list(x86_64_disasm.disassemble(code, 0x1000))
+    kept = _skip_after_ud2(instructions, 1)
+    assert [i.address for i in kept] == [0x1000, 0x1003, 0x1004]
+    assert _skip_after_ud2(instructions, 0) == instructions
+
+
+def test_sym_module_lines_name_each_region():
+    from pycore.cli.sym import module_letter, module_name, render
+    from pycore.symbols.table import Symbol
+
+    rows = [{"module_start": "qemu_fw_cfg", "region": "TEXT", "address": 0xffffffffc0233000},
+            {"module_end": "qemu_fw_cfg", "region": "TEXT", "address": 0xffffffffc0233fff},
+            {"module_start": "virtio_blk", "region": None, "address": 0xffffffffc052d000}]
+    assert render({"symbols": rows}, None).split("\n") == [
+        "ffffffffc0233000 MODULE TEXT START: qemu_fw_cfg", "ffffffffc0233fff MODULE TEXT END: qemu_fw_cfg",
+        "ffffffffc052d000 MODULE START: virtio_blk"]
+    assert [module_letter(Symbol("x", 0, None, kind)) for kind in "tTdb"] == ["t", "T", "?", "?"]
+    assert module_name("vring_unmap_extra_packed.part.0.isra.0") == "vring_unmap_extra_packed.part.0"
+    assert module_name("vring_map_single.constprop.0") == "vring_map_single.constprop.0"
+    assert module_name("__func__.21") == "__func__.21"
