@@ -31,7 +31,12 @@ enum pc_status {
     PC_ERR_TRUNCATED = -30,         /* a unit, DIE or attribute runs past its section */
     PC_ERR_FORM = -31,              /* an attribute form this reader does not know */
     PC_ERR_ABBREV = -32,            /* an abbreviation code or table that makes no sense */
-    PC_ERR_VERSION = -33            /* a unit version other than 2 to 5 */
+    PC_ERR_VERSION = -33,           /* a unit version other than 2 to 5 */
+    /* BTF index */
+    PC_ERR_BTF_RECORD = -40,        /* a type record cut short (detail 0) or the section
+                                       ending inside one (detail 1) */
+    PC_ERR_BTF_KIND = -41,          /* type `detail` has unknown kind `address` */
+    PC_ERR_BTF_NAME = -42           /* type `detail` has name_off `address` outside the strings */
 };
 
 /* Where a failure happened; fields a status does not use are 0. */
@@ -43,7 +48,7 @@ struct pc_fault {
     uint64_t file_offset;  /* the (logical) file or section offset involved */
     int32_t detail;        /* kdump: page_desc field (0 offset, 1 size, 2 flags) or codec;
                               ELF: the PT_LOAD index; DWARF: the section
-                              (0 .debug_info, 1 .debug_abbrev) */
+                              (0 .debug_info, 1 .debug_abbrev); BTF: the type id */
     int32_t level;         /* translations: the page-table level whose entry failed */
 };
 /* cdef-end */

@@ -56,6 +56,9 @@ class Status(enum.IntEnum):
     FORM = -31
     ABBREV = -32
     VERSION = -33
+    BTF_RECORD = -40
+    BTF_KIND = -41
+    BTF_NAME = -42
 
 
 class Codec(enum.IntEnum):
@@ -218,6 +221,16 @@ def _dwarf(status: int, fault: Fault, context: Context) -> Exception:
     return FormatError(f"DWARF index scan failed: {_DWARF_WORDS[Status(status)]}", fault.file_offset, section)
 
 
+def _btf(status: int, fault: Fault, context: Context) -> Exception:
+    if status == Status.BTF_KIND:
+        return FormatError(f"BTF type {fault.detail} has unknown kind {fault.address}", fault.file_offset, "info.kind")
+    if status == Status.BTF_NAME:
+        return FormatError(f"BTF type {fault.detail} name_off {fault.address:#x} outside the string section",
+                           fault.file_offset, "name_off")
+    message = "BTF type section ends inside a type record" if fault.detail else "BTF type record truncated"
+    return FormatError(message, fault.file_offset, "btf_type")
+
+
 def _no_memory(status: int, fault: Fault, context: Context) -> Exception:
     return MemoryError(f"pycore._native ran out of memory ({context.container})")
 
@@ -253,6 +266,7 @@ _BUILDERS: Dict[int, Callable[[int, Fault, Context], Exception]] = {
     Status.NOT_PRESENT: _not_present, Status.EXCLUDED: _excluded, Status.INCOMPLETE: _incomplete,
     Status.BAD_DESC: _bad_desc, Status.NOT_MAPPED: _not_mapped, Status.NONCANONICAL: _noncanonical,
     Status.TRUNCATED: _dwarf, Status.FORM: _dwarf, Status.ABBREV: _dwarf, Status.VERSION: _dwarf,
+    Status.BTF_RECORD: _btf, Status.BTF_KIND: _btf, Status.BTF_NAME: _btf,
 }
 
 

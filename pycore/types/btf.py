@@ -2,15 +2,18 @@
 
 Covers /sys/kernel/btf/vmlinux, a vmlinux's .BTF section and BTF found in a dump
 (4.18+ kernels built with CONFIG_DEBUG_INFO_BTF).  Parsing is two-step: one pass
-over the type section records where each type starts and indexes names; Type
-objects are built only when asked for.
+over the type section records where each type starts and indexes names (in C,
+csrc/btf.c, a hash of the names found in place; in Python, dicts of decoded names);
+Type objects are built only when asked for.
 """
 import array
 import struct
 import sys
 from typing import Dict, List, Optional, Tuple
 
+from .. import native as _native
 from ..errors import FormatError
+from ..native import Fault, Status
 from .model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type,
                     canonical_base_name, enum_type, float_type, function_type, int_type, pointer_type,
                     struct_type, typedef_type, union_type, void_type)
@@ -51,6 +54,9 @@ _EXTRA_WORDS = [None, (1, 0), (0, 0), (3, 0), (0, 3), (0, 3), (0, 2), (0, 0), (0
                 (0, 0), (0, 0), (0, 2), (1, 0), (0, 3), (0, 0), (1, 0), (0, 0), (0, 3)]
 _FIXED = [e[0] if e else 0 for e in _EXTRA_WORDS]
 _PER_ITEM = [e[1] if e else 0 for e in _EXTRA_WORDS]
+# csrc/pc_btf.h's namespace codes of the names looked up in C, and of their forward declarations.
+_NAMESPACE_CODES = {"struct": 0, "union": 1, "enum": 2}
+_FWD_CODES = {"struct": 4, "union": 5}
 _NAMED_NAMESPACE = {BTF_KIND_STRUCT: "struct", BTF_KIND_UNION: "union", BTF_KIND_ENUM: "enum",
                     BTF_KIND_ENUM64: "enum", BTF_KIND_TYPEDEF: "typedef", BTF_KIND_INT: "", BTF_KIND_FLOAT: ""}
 # The sizes the kernel's verifier accepts (btf_int_check_meta, btf_float_check_meta,
@@ -64,7 +70,7 @@ _MAX_INT_BITS = 128
 class BtfIndex(TypeIndexBase):
     """Types of one BTF blob, looked up by name; built on first use and cached by type id."""
 
-    def __init__(self, data: bytes, source: str):
+    def __init__(self, data: bytes, source: str, native: Optional[bool] = None):
         self.source = source
         self._data = data
         if len(data) < BTF_HEADER.size:
@@ -97,77 +103,143 @@ class BtfIndex(TypeIndexBase):
         if (endian == "<") != (sys.byteorder == "little"):
             words.byteswap()
         self._words = words
-        self._scan()
+        # The C index (csrc/btf.c) when the extension serves, else None and the dicts of
+        # _name_tables, which the C path builds too, on demand, to list every name.
+        self._index = None
+        self._tables: Optional[Tuple[Dict[Tuple[str, str], int], Dict[str, int], Dict[str, int]]] = None
+        self._base: Dict[str, int] = {}
+        if _native.use_native(native):
+            self._scan_native()
+        else:
+            self._starts = self._record_starts()
+            self._tables = self._name_tables()
         self._cache: List[Optional[Type]] = [None] * len(self._starts)
         self._cache[0] = void_type()
         self._building: set = set()
 
     # -- first pass ---------------------------------------------------------
-    def _scan(self) -> None:
+    def _record_starts(self) -> List[int]:
+        """Where each type's record starts (word index; id 0 is void): the walk csrc/btf.c does."""
         words = self._words
         nwords = len(words)
-        starts = [0]  # type id 0 is void
+        starts = [0]
+        fixed, per_item = _FIXED, _PER_ITEM
+        i = 0
+        while i < nwords:
+            if i + 3 > nwords:
+                raise _native.error(Status.BTF_RECORD, Fault(file_offset=self._type_start + 4 * i, detail=0))
+            info = words[i + 1]
+            kind = (info >> 24) & 0x1F
+            if kind == 0 or kind > 19:
+                raise _native.error(Status.BTF_KIND, Fault(address=kind, file_offset=self._type_start + 4 * i + 4,
+                                                           detail=len(starts)))
+            starts.append(i)
+            i += 3 + fixed[kind] + per_item[kind] * (info & 0xFFFF)
+        if i != nwords:
+            raise _native.error(Status.BTF_RECORD, Fault(file_offset=self._type_start + 4 * nwords, detail=1))
+        return starts
+
+    def _name_tables(self) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int], Dict[str, int]]:
+        """Every name decoded: (namespace, name) -> the lowest id of a type (a forward declaration
+        when there is no definition; namespace "" for typedefs and canonically spelt base types),
+        variable name -> VAR id, function name -> FUNC id."""
+        words = self._words
         names: Dict[Tuple[str, str], int] = {}
         fwds: Dict[Tuple[str, str], int] = {}
         variables: Dict[str, int] = {}
         functions: Dict[str, int] = {}
         named_namespace = _NAMED_NAMESPACE
-        fixed, per_item = _FIXED, _PER_ITEM
-        pending = []  # (namespace, name_off, id)
-        i = 0
-        while i < nwords:
-            if i + 3 > nwords:
-                raise FormatError("BTF type record truncated", self._type_start + 4 * i, "btf_type")
+        string = self._string
+        for type_id in range(1, len(self._starts)):
+            i = self._starts[type_id]
             name_off = words[i]
+            if not name_off:
+                continue
             info = words[i + 1]
             kind = (info >> 24) & 0x1F
-            if kind == 0 or kind > 19:
-                raise FormatError(f"BTF type {len(starts)} has unknown kind {kind}",
-                                  self._type_start + 4 * i + 4, "info.kind")
-            type_id = len(starts)
-            starts.append(i)
-            if name_off:
-                namespace = named_namespace.get(kind)
-                if namespace is not None:
-                    pending.append((namespace, name_off, type_id))
-                elif kind == BTF_KIND_FWD:
-                    pending.append(("fwd-union" if info & 0x80000000 else "fwd-struct", name_off, type_id))
-                elif kind == BTF_KIND_VAR:
-                    pending.append(("var", name_off, type_id))
-                elif kind == BTF_KIND_FUNC:
-                    pending.append(("func", name_off, type_id))
-            i += 3 + fixed[kind] + per_item[kind] * (info & 0xFFFF)
-        if i != nwords:
-            raise FormatError("BTF type section ends inside a type record",
-                              self._type_start + 4 * nwords, "btf_type")
-        self._starts = starts
-        string = self._string
-        for namespace, name_off, type_id in pending:
-            name = string(name_off, type_id)
-            if namespace == "":
-                names.setdefault(("", canonical_base_name(name)), type_id)
-            elif namespace == "typedef":
-                names.setdefault(("", name), type_id)
-            elif namespace in ("struct", "union", "enum"):
-                names.setdefault((namespace, name), type_id)
-            elif namespace == "var":
-                variables.setdefault(name, type_id)
-            elif namespace == "func":
-                functions.setdefault(name, type_id)
-            else:
-                fwds.setdefault((namespace[4:], name), type_id)
+            namespace = named_namespace.get(kind)
+            if namespace is not None:
+                name = string(name_off, type_id)
+                if namespace == "":
+                    names.setdefault(("", canonical_base_name(name)), type_id)
+                elif namespace == "typedef":
+                    names.setdefault(("", name), type_id)
+                else:
+                    names.setdefault((namespace, name), type_id)
+            elif kind == BTF_KIND_FWD:
+                fwds.setdefault(("union" if info & 0x80000000 else "struct", string(name_off, type_id)), type_id)
+            elif kind == BTF_KIND_VAR:
+                variables.setdefault(string(name_off, type_id), type_id)
+            elif kind == BTF_KIND_FUNC:
+                functions.setdefault(string(name_off, type_id), type_id)
         for key, type_id in fwds.items():
             names.setdefault(key, type_id)
-        self._names = names
-        self._variables = variables
-        self._functions = functions
+        return names, variables, functions
+
+    def _scan_native(self) -> None:
+        """The first pass in C: record starts and a name hash over the blob's own strings."""
+        ffi, lib = _native.ffi, _native.lib
+        out = ffi.new("struct pc_btf_index **")
+        fault = ffi.new("struct pc_fault *")
+        # The index points into self._strings, which lives as long as it does.
+        status = lib.pc_btf_index(ffi.from_buffer("uint32_t[]", self._words), len(self._words),
+                                  ffi.from_buffer(self._strings), len(self._strings), self._type_start,
+                                  self._str_start, out, fault)
+        if status:
+            raise _native.error(status, Fault.from_c(fault))
+        self._index = ffi.gc(out[0], lib.pc_btf_free)
+        count = lib.pc_btf_count(self._index)
+        self._starts = array.array("I")
+        self._starts.frombytes(ffi.buffer(lib.pc_btf_starts(self._index), 4 * count))
+        ids = ffi.new("const uint32_t **")
+        for k in range(lib.pc_btf_base_ids(self._index, ids)):
+            type_id = ids[0][k]
+            name = self._string(self._words[self._starts[type_id]], type_id)
+            self._base.setdefault(canonical_base_name(name), type_id)
+
+    def __getstate__(self) -> dict:
+        """Pickled (the debug-info cache) without the C index, which belongs to this process."""
+        state = dict(self.__dict__)
+        if state["_index"] is not None:
+            state.update(_index=None, _tables=None, _base={})
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self._tables is None:
+            if _native.use_native(None):
+                self._scan_native()
+            else:
+                self._tables = self._name_tables()
+
+    def _id_of(self, namespace: str, name: str) -> Optional[int]:
+        """The id :meth:`_name_tables` gives (namespace, name), through the C index when there is one."""
+        if self._index is None or "\ufffd" in name:
+            # A name decoded with a replacement character matches no raw bytes in C: the
+            # decoded tables answer it, as they do on the Python path.
+            return self._all_names()[0].get((namespace, name))
+        lib = _native.lib
+        key = name.encode("utf-8", "surrogateescape")
+        if namespace == "":
+            found = [i for i in (lib.pc_btf_lookup(self._index, lib.BTF_NS_TYPEDEF, key, len(key)),
+                                 self._base.get(name, -1)) if i >= 0]
+            return min(found) if found else None
+        type_id = lib.pc_btf_lookup(self._index, _NAMESPACE_CODES[namespace], key, len(key))
+        if type_id < 0:
+            type_id = lib.pc_btf_lookup(self._index, _FWD_CODES.get(namespace, -1), key, len(key))
+        return None if type_id < 0 else type_id
+
+    def _all_names(self) -> Tuple[Dict[Tuple[str, str], int], Dict[str, int], Dict[str, int]]:
+        if self._tables is None:
+            self._tables = self._name_tables()
+        return self._tables
 
     def _string(self, offset: int, type_id: int = -1) -> str:
         strings = self._strings
         end = strings.find(b"\0", offset)
         if offset >= len(strings) or end < 0:
-            raise FormatError(f"BTF type {type_id} name_off {offset:#x} outside the string section",
-                              self._str_start + offset, "name_off")
+            raise _native.error(Status.BTF_NAME, Fault(address=offset, file_offset=self._str_start + offset,
+                                                       detail=type_id))
         return strings[offset:end].decode("utf-8", "replace")
 
     def _name(self, name_off: int, type_id: int) -> Optional[str]:
@@ -328,41 +400,50 @@ class BtfIndex(TypeIndexBase):
 
     # -- lookups ------------------------------------------------------------
     def _lookup(self, namespace: str, name: str) -> Optional[Type]:
-        type_id = self._names.get((namespace, name))
+        type_id = self._id_of(namespace, name)
         return None if type_id is None else self.type_by_id(type_id)
 
     def type_id(self, name: str) -> Optional[int]:
         """BTF id of ``struct X``/``union X``/``enum X``/typedef or base type name, or None."""
         words = name.split()
         if len(words) == 2 and words[0] in ("struct", "union", "enum"):
-            return self._names.get((words[0], words[1]))
-        return self._names.get(("", canonical_base_name(name)))
+            return self._id_of(words[0], words[1])
+        return self._id_of("", canonical_base_name(name))
 
     def variable_type(self, name: str) -> Optional[Type]:
         """Type of a variable BTF describes (only per-CPU variables, in DATASEC .data..percpu)."""
-        type_id = self._variables.get(name)
+        type_id = self._named_id(name, 1, "BTF_NS_VAR")
         return None if type_id is None else self.type_by_id(type_id)
 
     def variable_names(self) -> List[str]:
-        return list(self._variables)
+        return list(self._all_names()[1])
 
     def function_type(self, name: str) -> Optional[Type]:
         """Prototype of a kernel function BTF describes (a FUNC record), or None."""
-        type_id = self._functions.get(name)
+        type_id = self._named_id(name, 2, "BTF_NS_FUNC")
         return None if type_id is None else self.type_by_id(type_id)
 
     def names(self) -> List[Tuple[str, str]]:
         """Every indexed (namespace, name); namespace is "struct", "union", "enum" or ""."""
-        return list(self._names)
+        return list(self._all_names()[0])
+
+    def _named_id(self, name: str, table: int, code: str) -> Optional[int]:
+        """A VAR (table 1, C namespace BTF_NS_VAR) or FUNC (2, BTF_NS_FUNC) id by name."""
+        if self._index is None or "\ufffd" in name:
+            return self._all_names()[table].get(name)  # type: ignore[literal-required]
+        key = name.encode("utf-8", "surrogateescape")
+        type_id = _native.lib.pc_btf_lookup(self._index, getattr(_native.lib, code), key, len(key))
+        return None if type_id < 0 else type_id
 
 
 def _lazy(index: BtfIndex, type_id: int):
     return lambda: index.type_by_id(type_id)
 
 
-def parse_btf(data: bytes, source: str = "btf") -> BtfIndex:
-    """Index a BTF blob; raises FormatError naming offset and field if it is malformed or truncated."""
-    return BtfIndex(bytes(data), source)
+def parse_btf(data: bytes, source: str = "btf", native: Optional[bool] = None) -> BtfIndex:
+    """Index a BTF blob (in C unless ``native`` is False or the extension is not built); raises
+    FormatError naming offset and field if it is malformed or truncated."""
+    return BtfIndex(bytes(data), source, native)
 
 
 def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
@@ -371,7 +452,7 @@ def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
         return parse_btf(f.read(), f"btf ({path})")
 
 
-def load_vmlinux_btf(path: str) -> Optional[BtfIndex]:
+def load_vmlinux_btf(path: str, native: Optional[bool] = None) -> Optional[BtfIndex]:
     """BTF from the .BTF section of an ELF vmlinux, or None if it has none; FormatError
     when the file is not a well-formed ELF file."""
     from elftools.elf.elffile import ELFFile
@@ -382,4 +463,4 @@ def load_vmlinux_btf(path: str) -> Optional[BtfIndex]:
         if section is None:
             return None
         data = section_bytes(elf, section, path)
-    return parse_btf(data, "btf (vmlinux .BTF)")
+    return parse_btf(data, "btf (vmlinux .BTF)", native)
