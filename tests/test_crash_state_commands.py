@@ -18,7 +18,7 @@ from corpus import cases, pycore_output
 COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
             "foreach init vm", "waitq khugepaged_wait", "waitq kauditd_wait", "waitq log_wait", "log -a", "log -s",
             "kmem -V", "kmem -f", "kmem -g", "kmem -p 0x1000", "kmem -p 0x1000000", "net -s", "net -s 1", "dev",
-            "mount /", "mount /proc"]
+            "mount /", "mount /proc", "foreach active ps", "foreach gleader ps"]
 
 
 def _modes(case):
