@@ -1,7 +1,7 @@
 """Disks (block/genhd.c) and the requests in flight on their queues (block/blk-mq.c): the whole
 disks on ``block_class`` (devices of ``disk_type``), and for a blk-mq queue the busy tags of each
 hardware context; kernels 5.0 to 7.2 (``request.state``, so in-flight requests are told by their
-tags).
+tags).  Also the registered block majors (``major_names``) and a disk of each.
 """
 from typing import TYPE_CHECKING, Iterator, List, Tuple
 

@@ -1,7 +1,8 @@
 """Files, paths and mounts (fs/): a task's open files through its fdtable, the path of a dentry in
 the mount tree (``d_path``), the mounts of a mount namespace and of a superblock, on kernels 4.14
 to 7.2 (namespace mounts on a list before 6.8, in the ``mnt_namespace.mounts`` red-black tree from
-6.8; a superblock's on a list before 6.18, a chain after).
+6.8; a superblock's on a list before 6.18, a chain after), and the character device registrations
+(``chrdevs``, fs/char_dev.c) with the cdev serving each.
 """
 import os
 from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
