@@ -218,11 +218,9 @@ class SymbolTable:
 
     def _name_index(self) -> Dict[str, int]:
         if self._by_name is None:
-            index: Dict[str, int] = {}
-            setdefault = index.setdefault
-            for position, name in enumerate(self._names):
-                setdefault(name, position)
-            self._by_name = index
+            # Filled backwards, each name keeps its first position (as setdefault would, in C).
+            names = self._names
+            self._by_name = dict(zip(reversed(names), range(len(names) - 1, -1, -1)))
         return self._by_name
 
     def format(self, address: int) -> str:
