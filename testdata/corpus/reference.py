@@ -109,6 +109,10 @@ FULL_COMMANDS = [
     "sym memset", "sym panic_print_sys_info", "sym virtblk_done",
     # set changes the context of the commands after it in crash's session: last, back to the panic task.
     "set", "set 1", "set -c 0", "set -p",
+    # crash's output radix (issue 13, an internal variable p, struct, list and tree follow): set
+    # radix, its aliases hex/dec and px/pd; back to decimal for the per-dump commands after these.
+    "set radix 16", "p init_task.prio", "struct task_struct.prio,pid init_task", "set radix", "px init_task.prio",
+    "pd init_task.prio", "hex", "dec",
 ]
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
