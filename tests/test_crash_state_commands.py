@@ -4,15 +4,17 @@ and without it; where crash is wrong (mount NAME everywhere, dev's module symbol
 why and what holds instead.  Then what no recording shows: the layouts of sockets, free-list checks,
 safe-buffer records and the words foreach and waitq take."""
 import argparse
+import contextlib
+import io
 import os
 import re
 
 import pytest
 
-from pycore.cli import dev, foreach, kmem, log, mount, net, waitq
+from pycore.cli import dev, foreach, kmem, log, main, mount, net, waitq
 from pycore.errors import PycoreError
 
-from corpus import cases, pycore_output
+from corpus import SAMPLE, cases, pycore_output
 
 # crash's commands as the corpus records them (testdata/corpus/reference.py FULL_COMMANDS).
 COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
@@ -242,3 +244,35 @@ def test_dev_marks_a_registration_nothing_serves():
         "",
         "BLKDEV    NAME                GENDISK      OPERATIONS      ",
         " 259      blkext              (none)     "]
+
+
+SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
+BROKEN_COMMANDS = [["foreach", "UN", "bt"], ["waitq", "log_wait"], ["log", "-a"], ["log", "-s"], ["kmem", "-V"],
+                   ["kmem", "-f"], ["kmem", "-g"], ["kmem", "-p", "1000"], ["net", "-s"], ["dev"], ["mount", "/"]]
+
+
+@pytest.fixture(scope="module")
+def truncated(tmp_path_factory):
+    """The committed sample cut in half: its kernel data is in the lost half."""
+    path = tmp_path_factory.mktemp("broken") / "half.vmcore"
+    with open(SAMPLE_DUMP, "rb") as f:
+        path.write_bytes(f.read(os.path.getsize(SAMPLE_DUMP) // 2))
+    return str(path)
+
+
+@pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
+@pytest.mark.parametrize("command", BROKEN_COMMANDS, ids=" ".join)
+def test_on_a_truncated_dump_each_command_fails_in_one_line(truncated, command, monkeypatch):
+    """A dump without its kernel data: one line naming what failed (the whole dump's cached symbols
+    and types turned off), never a traceback; dev prints its tables as far as they read (here their
+    headers), then says where it stopped."""
+    monkeypatch.setenv("PYCORE_NO_CACHE", "1")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([command[0], truncated, *command[1:]])
+    assert status == 1 and err.getvalue().startswith(f"pycore {command[0]}: ")
+    assert len(err.getvalue().splitlines()) == 1
+    if command == ["dev"]:
+        assert out.getvalue().split("\n")[0].startswith("CHRDEV") and "the devices after these" in err.getvalue()
+    else:
+        assert out.getvalue() == ""
