@@ -3,12 +3,13 @@ parsed and evaluated to :class:`~pycore.object.Object` values.
 
 A subset of gdb's C: symbols, integer literals, ``.member``, ``->member``, ``[index]``, unary ``&``,
 ``*``, ``-`` and ``~``, casts to a type spelling, the binary arithmetic and bitwise operators (their
-C meaning is pycore.object's: promotions, pointer arithmetic), parentheses.  Any kernel version:
-everything is asked of the Program's symbols and types.
+C meaning is pycore.object's: promotions, pointer arithmetic), parentheses, and gdb's value
+history (``$``, ``$$``, ``$N``, ``$$N``) when a session keeps one.  Any kernel version: everything
+is asked of the Program's symbols and types.
 """
 import operator
 import re
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import MissingDebugInfoError, PycoreError
 from .object import Object, cast
@@ -19,6 +20,11 @@ _MASK64 = (1 << 64) - 1
 
 class ExpressionError(PycoreError, ValueError):
     """An expression that does not parse, or names what the dump does not have."""
+
+
+class HistoryError(ExpressionError):
+    """A value history reference past the values printed so far (``$9`` after three), or inside an
+    expression where the value is void."""
 
 
 class Token(NamedTuple):
@@ -182,21 +188,47 @@ def _type_known(prog, spelling: str) -> bool:
 
 
 class Evaluated(NamedTuple):
-    """What an expression came to: the value, and the symbol it named when it was a bare name
-    (crash prints ``jiffies = $1 = ...`` for those)."""
+    """What an expression came to: the value (None for gdb's void: a convenience variable, or a
+    history value that was one), and the symbol it named when it was a bare name (crash prints
+    ``jiffies = $1 = ...`` for those)."""
 
-    value: Object
+    value: Optional[Object]
     symbol: Optional[str]
 
 
-def evaluate(prog, text: str) -> Evaluated:
+# gdb's value history: $ (the last value), $$ (the one before), $N (the Nth), $$N (N back from the last).
+_HISTORY = re.compile(r"\$(?:(\d+)|\$(\d*))?")
+
+
+def history_value(history: Sequence[Optional[Object]], name: str) -> Optional[Object]:
+    """The value ``name`` (``$``, ``$$``, ``$N``, ``$$N``) refers to in ``history`` (values from $1
+    on; None is void), or None (void) for any other ``$name``, a convenience variable gdb has never
+    set.  HistoryError for a number the history has not reached."""
+    match = _HISTORY.fullmatch(name)
+    if match is None:
+        return None
+    number, back = match.groups()
+    if number is not None:
+        index = int(number)
+    else:
+        index = len(history) - (int(back or "1") if back is not None else 0)
+    if not 1 <= index <= len(history):
+        raise HistoryError(f"History has not yet reached ${index}.")
+    return history[index - 1]
+
+
+def evaluate(prog, text: str, history: Optional[Sequence[Optional[Object]]] = None) -> Evaluated:
     """Evaluate the C expression ``text`` in ``prog``.
 
     A name is a global variable (its type from the debug info or pycore.types.known_globals) or a
     function (its prototype from BTF); ExpressionError or MissingDebugInfoError say what is
-    missing.  Reading memory happens later, when the value is printed."""
+    missing.  With ``history`` (a session's printed values, $1 first), ``$`` names are gdb's
+    value history and convenience variables.  Reading memory happens later, when the value is
+    printed."""
     tree = parse(text, lambda spelling: _type_known(prog, spelling))
-    value = _evaluate(prog, tree)
+    if history is not None and tree[0] == "symbol" and tree[1].startswith("$"):
+        return Evaluated(history_value(history, tree[1]), None)
+    value = _evaluate(prog, tree, history)
     return Evaluated(value, tree[1] if tree[0] == "symbol" else None)
 
 
@@ -237,22 +269,27 @@ def function_prototype(prog, name: str) -> Optional[Type]:
     return None
 
 
-def _evaluate(prog, node: Node) -> Object:
+def _evaluate(prog, node: Node, history: Optional[Sequence[Optional[Object]]] = None) -> Object:
     kind = node[0]
     if kind == "number":
         return _literal(prog, node[1])
     if kind == "symbol":
+        if history is not None and node[1].startswith("$"):
+            value = history_value(history, node[1])
+            if value is None:
+                raise HistoryError(f"{node[1]} is void")
+            return value
         return symbol_object(prog, node[1])
     if kind == "member":
-        base = _evaluate(prog, node[1])
+        base = _evaluate(prog, node[1], history)
         if node[3] == "->" and base.type_.resolved().kind is not TypeKind.POINTER:
             raise ExpressionError(f"the left operand of -> has type {base.type_.type_name()}, not a pointer")
         return base.member_(node[2])
     if kind == "index":
-        base = _evaluate(prog, node[1])
-        return base[int(_evaluate(prog, node[2]))]
+        base = _evaluate(prog, node[1], history)
+        return base[int(_evaluate(prog, node[2], history))]
     if kind == "address_of":
-        target = _evaluate(prog, node[1])
+        target = _evaluate(prog, node[1], history)
         if target.type_.resolved().kind is TypeKind.FUNCTION and target.address_ is not None:
             return Object(prog, pointer_type(target.type_), target.address_)
         try:
@@ -260,20 +297,20 @@ def _evaluate(prog, node: Node) -> Object:
         except ValueError:
             raise ExpressionError("attempt to take the address of a value not located in memory") from None
     if kind == "dereference":
-        target = _evaluate(prog, node[1])
+        target = _evaluate(prog, node[1], history)
         if target.type_.resolved().kind is TypeKind.ARRAY:
             return target[0]
         if target.type_.resolved().kind is TypeKind.FUNCTION:
             return target
         return target.dereference_()
     if kind == "negate":
-        return -_evaluate(prog, node[1])
+        return -_evaluate(prog, node[1], history)
     if kind == "invert":
-        return ~_evaluate(prog, node[1])
+        return ~_evaluate(prog, node[1], history)
     if kind == "cast":
-        return _cast(prog, node[1], _evaluate(prog, node[2]))
+        return _cast(prog, node[1], _evaluate(prog, node[2], history))
     if kind == "binary":
-        left, right = _evaluate(prog, node[2]), _evaluate(prog, node[3])
+        left, right = _evaluate(prog, node[2], history), _evaluate(prog, node[3], history)
         try:
             return _OPERATORS[node[1]](left, right)
         except ZeroDivisionError:
@@ -296,4 +333,4 @@ def _cast(prog, spelling: str, operand: Object) -> Object:
     return cast(target, operand)
 
 
-__all__ = ["ExpressionError", "Evaluated", "evaluate", "parse", "tokenize", "symbol_object", "function_prototype"]
+__all__ = ["ExpressionError", "HistoryError", "Evaluated", "evaluate", "history_value", "parse", "tokenize", "symbol_object", "function_prototype"]

@@ -1,6 +1,8 @@
 """``pycore crash DUMP``: crash's prompt, ``crash> ``, taking crash's command lines verbatim on one open
 dump: every command of the table in pycore.cli that reads a dump, ``set`` (the current context), ``help``,
-``q``; ``cmd > file``, ``cmd >> file`` and ``cmd | shell pipeline``; ``-c LINE`` and ``-i FILE`` in batch.
+``q``; ``cmd > file``, ``cmd >> file`` and ``cmd | shell pipeline``; ``!command`` (a shell line, as crash
+runs one: the whole line to /bin/sh, ``!`` alone a shell); crash's output radix (``set radix``,
+``hex``, ``dec``; ``px``/``pd`` print in one radix); ``-c LINE`` and ``-i FILE`` in batch.
 
 The context ``set`` chooses is a task_struct address handed to each command as ``args.context``
 (None: the task that panicked, crash's context in a dump).  ``set``'s text is crash 9.0.2's, checked
@@ -30,7 +32,12 @@ QUIT = ("q", "quit", "exit")
 # crash's spelling of a command (its first words) -> pycore's; the words after them follow.
 CRASH_SPELLINGS: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...]], ...] = (
     (("foreach", "bt"), ("bt", "--all-tasks")),
+    # crash's built-in aliases for p in one radix.
+    (("px",), ("p", "-x")),
+    (("pd",), ("p", "-d")),
 )
+# crash's output radixes (``set radix``), as it names them.
+RADIX_NAMES = {10: "decimal", 16: "hex"}
 
 # crash 9's long state names (show_context's STATE line), in the order it joins them with "|".
 # Checked against crash on the corpus: TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_UNINTERRUPTIBLE|TASK_NOLOAD.
@@ -142,11 +149,15 @@ class Session:
         self.err = err
         #: The task_struct address ``set`` chose; None is the task that panicked.
         self.context: Optional[int] = None
-        #: gdb's value history ($1, $2, ...): every value ``p`` printed in this session.
-        self.value_history: List[object] = []
+        #: gdb's value history ($1, $2, ...): every value ``p`` printed in this session (None: void).
+        self.value_history: List[Optional[Object]] = []
+        #: crash's output radix, the default of the commands that take -x and -d.
+        self.radix = 10
         self._parsers: Dict[str, argparse.ArgumentParser] = {}
         self._unwinder: Optional[stack.Unwinder] = None
-        self.builtins: Dict[str, Callable[[List[str], TextIO], int]] = {"set": self._set, "help": self._help}
+        self.builtins: Dict[str, Callable[[List[str], TextIO], int]] = {
+            "set": self._set, "help": self._help,
+            "hex": lambda argv, out: self._set_radix(["16"], out), "dec": lambda argv, out: self._set_radix(["10"], out)}
 
     # -- running lines -----------------------------------------------------------------------------
     def run_lines(self, lines: "Iterator[str] | List[str]") -> int:
@@ -185,6 +196,8 @@ class Session:
 
     def run_line(self, line: str) -> int:
         """Run one crash command line; raise :class:`EndOfSession` for ``q``."""
+        if line.lstrip().startswith("!"):
+            return self._shell(line.lstrip()[1:].strip())
         command, pipeline, redirect = split_line(line)
         try:
             words = crash_spelling(shlex.split(command))
@@ -207,6 +220,19 @@ class Session:
             return self._fail(name, str(error))
         except Exception as error:  # a bug in one command must not end the session it runs in
             return self._fail(name, f"{type(error).__name__}: {error}")
+
+    def _shell(self, command: str) -> int:
+        """crash's ``!command``: the rest of the line (redirections and pipes too) run by /bin/sh,
+        its output the session's; ``!`` alone starts the user's shell until it exits."""
+        self.out.flush()
+        argv = ["/bin/sh", "-c", command] if command else [os.environ.get("SHELL", "/bin/sh")]
+        if _has_fileno(self.out):
+            status = subprocess.run(argv).returncode
+        else:  # a session writing to a buffer (tests, -c into a pipe captured in-process)
+            done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, errors="replace")
+            self.out.write(done.stdout)
+            status = done.returncode
+        return ExitStatus.OK if status == 0 else ExitStatus.ERROR
 
     def _fail(self, name: str, message: str, status: int = ExitStatus.ERROR) -> int:
         self.out.flush()
@@ -253,6 +279,8 @@ class Session:
             return done.code or 0
         args.context = self.context
         args.value_history = self.value_history
+        if getattr(args, "radix", 0) is None:  # neither -x nor -d: the session's radix
+            args.radix = self.radix
         return command.run(self.prog, args, out, self.err)
 
     def _usage(self, name: str, message: str, parser: argparse.ArgumentParser) -> int:
@@ -302,7 +330,9 @@ class Session:
     # -- set -------------------------------------------------------------------------------------
     def _set(self, argv: List[str], out: TextIO) -> int:
         """crash's ``set``: show the context, or switch it to a PID, a task, ``-c CPU``'s active task
-        or ``-p`` the task that panicked, then show it."""
+        or ``-p`` the task that panicked, then show it; ``set radix [10|16]``: crash's output radix."""
+        if argv[:1] == ["radix"]:
+            return self._set_radix(argv[1:], out)
         parser = CommandParser(prog="set", add_help=False)
         parser.add_argument("-p", dest="panic", action="store_true")
         parser.add_argument("-c", dest="cpu")
@@ -325,6 +355,15 @@ class Session:
             # crash's str_to_context(): a decimal PID (its first task), else a task_struct address.
             self.context = int(tasks_named(self.prog, [args.task], None)[0])
         out.write(render_context(self.context_data()) + "\n")
+        return 0
+
+    def _set_radix(self, argv: List[str], out: TextIO) -> int:
+        """``set radix [10|16]`` (and crash's aliases ``hex``, ``dec``): show or change the output radix."""
+        if argv:
+            if len(argv) > 1 or argv[0] not in ("10", "16"):
+                return self._fail("set", f"invalid command: set radix {' '.join(argv)} ")
+            self.radix = int(argv[0])
+        out.write(f"output radix: {self.radix} ({RADIX_NAMES[self.radix]})\n")
         return 0
 
     def unwinder(self) -> stack.Unwinder:
@@ -392,8 +431,11 @@ def help_listing(names: List[str], columns: int = 5, width: int = 15) -> str:
 
 _BUILTIN_HELP = {
     "set": "set [pid | taskp | -c cpu | -p]: show the current context, or set it to a PID, a task_struct\n"
-           "address, the task active on a CPU, or (-p) the task that panicked.\n",
+           "address, the task active on a CPU, or (-p) the task that panicked.\n"
+           "set radix [10 | 16]: show or change the output radix (also: hex, dec).\n",
     "help": "help [command]: the commands, or one command's options.\n",
+    "hex": "hex: set the output radix to 16 (set radix 16).\n",
+    "dec": "dec: set the output radix to 10 (set radix 10).\n",
     "q": "q, quit, exit: end the session.\n",
 }
 

@@ -2,14 +2,16 @@
 
 ``p /x EXPR`` and ``p /d EXPR`` are gdb's format letters (the crash prompt's ``p/x EXPR``),
 ``-x`` and ``-d`` crash's output radix.  A bare symbol is printed as crash prints it,
-``jiffies = $1 = 4294896206``; values are numbered from ``$1`` in a session.
+``jiffies = $1 = 4294896206``; values are numbered from ``$1`` in a session, and at the prompt
+``$``, ``$$``, ``$N`` and ``$$N`` name them again (gdb's value history).
 """
 import argparse
 from typing import Any, Dict, List, Optional
 
 from ..errors import FaultError
-from ..expression import ExpressionError, evaluate
+from ..expression import ExpressionError, HistoryError, evaluate
 from ..kernel import sched
+from ..object import Object
 from ..program import Program
 from ..types.cdecl import declaration
 from .command import DumpCommand
@@ -38,9 +40,10 @@ def split_format(words: List[str]) -> "tuple[Optional[str], str]":
     return letters, rest.strip()
 
 
-def value_number(args: argparse.Namespace, value: Any) -> int:
+def value_number(args: argparse.Namespace, value: Optional[Object]) -> int:
     """gdb's value history number for the value printed now: ``$1`` for a standalone command; the
-    crash prompt keeps one list per session in ``args.value_history``, and each value joins it."""
+    crash prompt keeps one list per session in ``args.value_history`` (Objects, None for void), and
+    each value joins it."""
     history = getattr(args, "value_history", None)
     if history is None:
         return 1
@@ -65,7 +68,15 @@ def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
     fmt, text = split_format(args.expression)
     if not text:
         raise ExpressionError("no expression to print")
-    evaluated = evaluate(prog, text)
+    history = getattr(args, "value_history", None)
+    try:
+        evaluated = evaluate(prog, text, history)
+    except HistoryError:
+        # gdb's own words stay inside crash, which says only that the request failed.
+        raise ExpressionError(f"gdb request failed: p {text}") from None
+    if evaluated.value is None:  # gdb's void: a convenience variable never set, or a void $N
+        return {"expression": text, "symbol": None, "format": fmt, "radix": args.radix or 10,
+                "number": value_number(args, None), "value": None}
     copies = None
     if evaluated.symbol is not None and evaluated.value.address_ is not None:
         copies = per_cpu_addresses(prog, evaluated.value.address_)
@@ -76,15 +87,17 @@ def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
     if value["kind"] == "error":  # gdb prints no value, only why (and numbers none)
         raise FaultError(value["message"])
     return {"expression": text, "symbol": evaluated.symbol, "format": fmt, "radix": args.radix or 10,
-            "number": value_number(args, value), "value": value}
+            "number": value_number(args, evaluated.value), "value": value}
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     if "per_cpu" in data:
         return "\n".join(["PER-CPU DATA TYPE:", f"  {data['declaration']};", "PER-CPU ADDRESSES:"]
                          + [f"  [{cpu}]: {address:x}" for cpu, address in enumerate(data["per_cpu"])])
-    text = format_value(data["value"], data["format"], data["radix"], top=True)
     line = f"${data['number']} = "
+    if data["value"] is None:
+        return line + "void"
+    text = format_value(data["value"], data["format"], data["radix"], top=True)
     if data["symbol"] is None or data["format"] is not None:
         return line + text
     # crash puts "NAME = " before gdb's answer for a bare symbol (not after p/FMT), and starts an
