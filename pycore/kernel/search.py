@@ -5,7 +5,9 @@ VMAs and kernel stacks, page by page, skipping pages that are not mapped or not 
 Any x86_64 kernel with SPARSEMEM (every distribution kernel): the vmalloc areas come from the busy
 tree of ``struct vmap_area`` (``vmap_area_root`` up to 6.8, ``vmap_nodes`` from 6.9).
 """
-from dataclasses import dataclass, field
+import re
+import struct
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import PycoreError
@@ -61,7 +63,6 @@ class ScanStats:
 
     read: int = 0
     skipped: int = 0
-    reasons: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,7 +89,9 @@ def _page_size(prog: "Program") -> int:
 
 def vmap_areas(prog: "Program") -> List[Tuple[int, int]]:
     """``(start, end)`` of each busy vmalloc area with a ``vm_struct`` (crash's vmlist), lowest
-    first: the busy tree ``vmap_area_root`` (up to 6.8) or each ``vmap_nodes[i].busy.root`` (6.9+)."""
+    first: the busy tree ``vmap_area_root`` (up to 6.8) or each ``vmap_nodes[i].busy.root`` (6.9+).
+    The roots are kernel/vmalloc.py's knowledge too (its private _busy_roots): this walk belongs
+    there as a public for_each_vmap_area."""
     area_type = prog.type("struct vmap_area")
     roots: List[Object] = []
     address = symbol_address(prog, "vmap_area_root")
@@ -302,32 +305,47 @@ def user_start(task: Object) -> Optional[int]:
     return None
 
 
+def _masked_pattern(value: int, mask: int, size: int) -> "re.Pattern[bytes]":
+    """A regular expression of the ``size`` bytes whose bits outside ``mask`` are ``value``'s:
+    one class of allowed bytes per position, in a lookahead so that overlapping places are all
+    found (the caller keeps the aligned ones)."""
+    classes = []
+    for position in range(size):
+        want = (value >> (8 * position)) & 0xFF
+        ignore = (mask >> (8 * position)) & 0xFF
+        allowed = [byte for byte in range(256) if byte | ignore == want | ignore]
+        if len(allowed) == 256:
+            classes.append(b"(?s:.)")
+        else:
+            classes.append(b"[" + b"".join(b"\\x%02x" % byte for byte in allowed) + b"]")
+    return re.compile(b"(?=" + b"".join(classes) + b")")
+
+
 def find_values(chunks: Iterator[Chunk], values: Sequence[int], size: int, mask: int = 0) -> Iterator[ValueHit]:
     """The ``size``-byte units (8, 4 or 2, aligned as the search runs) equal to one of ``values``
     where the bits of ``mask`` are ignored, in address order (of several values at one address,
-    in the order given).  Without a mask each value's bytes are found with ``bytes.find``."""
+    in the order given).  Each value's bytes are found with ``bytes.find``, or with a byte-class
+    regular expression under a mask: the scan stays in C, a page at a time."""
     limit = (1 << (8 * size)) - 1
-    patterns = [(value | mask) & limit for value in values]
+    unpack = {8: "<Q", 4: "<I", 2: "<H"}[size]
+    patterns = [_masked_pattern(value & limit, mask & limit, size) for value in values] if mask else None
     for chunk in chunks:
         data = chunk.page
         low, high = chunk.offset, chunk.offset + chunk.length
-        hits: List[Tuple[int, int, int]] = []
-        if mask:
-            view = memoryview(data)[low:high].cast({8: "Q", 4: "I", 2: "H"}[size])
-            for position, unit in enumerate(view):
-                for index, pattern in enumerate(patterns):
-                    if (unit | mask) & limit == pattern:
-                        hits.append((low + position * size, index, unit))
-        else:
-            for index, value in enumerate(values):
-                needle = (value & limit).to_bytes(size, "little")
-                at = data.find(needle, low, high)
-                while at >= 0:
-                    if (at - low) % size == 0:
-                        hits.append((at, index, value & limit))
-                    at = data.find(needle, at + 1, high)
-        for at, index, unit in sorted(hits):
-            yield ValueHit(chunk.address - chunk.offset + at, unit, index)
+        hits: List[Tuple[int, int]] = []
+        for index, value in enumerate(values):
+            if patterns is not None:
+                hits += [(match.start(), index) for match in patterns[index].finditer(data, low, high - size + 1)
+                         if (match.start() - low) % size == 0]
+                continue
+            needle = (value & limit).to_bytes(size, "little")
+            at = data.find(needle, low, high)
+            while at >= 0:
+                if (at - low) % size == 0:
+                    hits.append((at, index))
+                at = data.find(needle, at + 1, high)
+        for at, index in sorted(hits):
+            yield ValueHit(chunk.address - chunk.offset + at, struct.unpack_from(unpack, data, at)[0], index)
 
 
 def find_strings(chunks: Iterator[Chunk], targets: Sequence[bytes]) -> Iterator[StringHit]:
