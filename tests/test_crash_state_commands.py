@@ -150,6 +150,9 @@ def test_foreach_reads_the_selection_up_to_the_first_command_name():
     assert foreach.split_words(["bt", "-s"]) == {"selection": [], "command": "bt", "arguments": ["-s"]}
     with pytest.raises(PycoreError, match="no command to run"):
         foreach.split_words(["kernel", "UN"])
+    # pycore's own options after the dump would be lost among foreach's words.
+    with pytest.raises(PycoreError, match="put it before the dump"):
+        foreach.split_words(["UN", "bt", "--vmlinux", "/boot/vmlinux"])
 
 
 def test_waitq_names_an_empty_queue_by_symbol_or_address():

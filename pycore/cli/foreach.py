@@ -16,6 +16,8 @@ RUNNABLE = ("bt", "task", "files", "vm", "net", "sig", "ps")
 # crash's two-letter task states a foreach selection may name (sched.state_code's codes).
 STATES = ("RU", "IN", "UN", "ST", "ZO", "TR", "SW", "DE", "WA", "PA", "ID", "NE")
 KEYWORDS = ("kernel", "user", "gleader", "active")
+# pycore's own options: after the dump they would be foreach's words, and be lost.
+PYCORE_OPTIONS = ("--vmlinux", "--system-map", "--pure", "--json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def split_words(words: List[str]) -> Dict[str, Any]:
     """The task selection, the command and its words, as crash's cmd_foreach() reads them: the first
-    word that names a command ends the selection (a name that is also a command's is written ``\\bt``)."""
+    word that names a command ends the selection (a name that is also a command's is written ``\\bt``).
+    PycoreError for one of pycore's own options among them (they go before the dump)."""
+    misplaced = [word for word in words if word.split("=")[0] in PYCORE_OPTIONS]
+    if misplaced:
+        raise PycoreError(f"{misplaced[0]} is pycore's option: put it before the dump (pycore foreach "
+                          f"{misplaced[0]} ... DUMP [TASKS] COMMAND)")
     for at, word in enumerate(words):
         if word in RUNNABLE:
             return {"selection": [w[1:] if w.startswith("\\") else w for w in words[:at]],
