@@ -23,7 +23,7 @@ from corpus import CACHE as CORPUS_CACHE, Case, Output
 from crash_reference import COMMANDS as CRASH_COMMANDS, Run, argv, assert_output, expect, recordings
 
 CASE_DIRECTORY = os.path.join(CORPUS_CACHE, "corpus", "6.12-oom-l5")
-COMMANDS = ("ps", "log", "sys")
+COMMANDS = ("ps", "log", "sys", "bt -a", "kmem -i")
 DRGN = os.path.join(os.path.dirname(sys.executable), "drgn")
 ROUNDS = 3
 RESULTS: Dict[Tuple[str, str], float] = {}
@@ -87,6 +87,12 @@ def _check_drgn(name: str, out: str) -> None:
         assert _task_addresses(out) == _task_addresses(recorded)
     elif name == "log":  # drgn indents a message's continuation lines its own way
         assert [line.strip() for line in out.splitlines()] == [line.strip() for line in recorded.splitlines()]
+    elif name == "bt -a":  # the same tasks on the same CPUs, each in drgn's own frame layout
+        header = r"PID: +(\d+) +TASK: ([0-9a-f]+) +CPU: (\d+)"
+        assert re.findall(header, out) == re.findall(header, recorded)
+    elif name == "kmem -i":
+        total = re.search(r"TOTAL MEM +(\d+)", recorded).group(1)
+        assert re.search(r"TOTAL MEM +(\d+)", out).group(1) == total
     else:
         release = re.search(r"RELEASE: (.*)", recorded).group(1)
         assert f"RELEASE: {release}" in out
