@@ -142,6 +142,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         targets = [word.encode("latin-1", "replace") for word in args.values if word]
         values, labels = [], []
     else:
+        targets = []
         values, labels = _values(prog, args)
     groups: List[Dict[str, Any]] = []
     reader = _reader(prog, args, memory)
@@ -151,13 +152,13 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             active = {int(cpu_curr(prog, cpu)) for cpu in online_cpus(prog)}
             tasks = [task for task in tasks if int(task) in active]
         for task in tasks:
-            hits = _hits(args, scan.stack(task), values, labels, targets if args.mode == "chars" else [], reader)
+            hits = _hits(args, scan.stack(task), values, labels, targets, reader)
             if hits:
                 groups.append({"task": {"pid": int(task.pid), "task": int(task), "cpu": task_cpu(task),
                                         "comm": task_comm(task)}, "hits": hits})
     else:
         chunks = _chunks(prog, args, memory, scan)
-        hits = _hits(args, chunks, values, labels, targets if args.mode == "chars" else [], reader)
+        hits = _hits(args, chunks, values, labels, targets, reader)
         groups.append({"task": None, "hits": hits})
     data = {"memory": memory, "mode": args.mode, "context": args.around, "groups": groups,
             "pages_read": scan.stats.read, "pages_skipped": scan.stats.skipped}
