@@ -223,7 +223,7 @@ def test_vtop_of_an_unmapped_address_shows_the_walk_up_to_the_missing_entry():
     (("vtop", "1000"), "pycore vtop: 1000 is a user address: vtop reads kernel addresses only\n"),
     (("eval", "1", "/", "0"), "pycore eval: invalid expression: (1 / 0)\n"),
     (("dis", "nosuchsymbol"), "pycore dis: symbol not found: nosuchsymbol\n"),
-    (("sym",), "pycore sym: sym needs a symbol name, an address, -q STRING or -l\n"),
+    (("sym",), "pycore sym: sym needs a symbol name, an address, -q STRING, -l, -M or -m MODULE\n"),
 ])
 def test_what_cannot_be_answered_is_one_line_and_status_1(argv, message):
     result = pycore_output(argv[0], SAMPLE.path(SAMPLE.reference_dump), *argv[1:])
