@@ -1,7 +1,8 @@
 """``pycore struct DUMP NAME[.member[,member]] [ADDRESS [COUNT]]`` and ``union``: crash 9's
 ``struct`` and ``union``, a type's layout (``-o`` with offsets) or objects' contents in gdb's print
-format (``-x``/``-d`` radix, ``-r`` raw memory); any kernel version whose debug info (DWARF, or BTF)
-has the type.
+format (``-x``/``-d`` radix, ``-r`` raw memory, ``-p`` pointers followed); the address may be an
+embedded member's (``-l``), a user address (``-u``) or a dump file offset (``-f``).  Any kernel
+version whose debug info (DWARF, or BTF) has the type.
 """
 import argparse
 import re
@@ -84,6 +85,14 @@ def parse_address(prog: Program, text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="offsets", action="store_true", help="show member offsets")
+    parser.add_argument("-l", dest="link_offset", metavar="OFFSET",
+                        help="ADDRESS is a member's at this offset in the struct (bytes or struct.member)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-u", dest="user", action="store_true",
+                       help="ADDRESS is a user address of the current task (the panic task in a dump)")
+    where.add_argument("-f", dest="file_offset", action="store_true", help="ADDRESS is an offset in the dump file")
+    parser.add_argument("-p", dest="pointers", action="store_true",
+                        help="show each pointer member's type and what it points to")
     radix = parser.add_mutually_exclusive_group()
     radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
     radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
@@ -111,6 +120,10 @@ def collect_for(keyword: str):
                 definition_lines(t, args.offsets)
             return result
         address = parse_address(prog, args.address)
+        if args.link_offset is not None:
+            from .list_walk import parse_offset
+
+            address -= parse_offset(prog, args.link_offset)
         if args.offsets:
             result["lines"] = member_declaration_lines(t, members[0], address) if members else \
                 definition_lines(t, True, address)
@@ -121,13 +134,21 @@ def collect_for(keyword: str):
         symbolize = symbolizer(prog)
         objects: List[Dict[str, Any]] = []
         result["objects"] = objects
+        if args.pointers and not members:  # crash follows the pointers among the top-level members
+            members = top_level_members(t)
+            result["whole"] = True
         for index in range(count):
-            obj = Object(prog, t, address=address + index * size)
+            start = address + index * size
+            try:
+                obj = object_at(prog, args, t, start)
+            except FaultError:
+                return Collected(result, [], f"invalid {'user virtual address' if args.user else 'dumpfile offset'}:"
+                                             f" {start:#x}")
             if members:
-                entry = {"address": obj.address_, "members": member_entries(obj, members, symbolize)}
-                values = [member["value"] for member in entry["members"]]
+                entry = {"address": start, "members": member_entries(obj, members, symbolize, args.pointers)}
+                values = [member["value"] for member in entry["members"] if "value" in member]
             else:
-                entry = {"address": obj.address_, "value": value_tree(obj, symbolize)}
+                entry = {"address": start, "value": value_tree(obj, symbolize)}
                 values = [entry["value"]]
             failed = next((value for value in values if value["kind"] == "error"), None)
             if failed is not None:  # crash stops at the first object it cannot read
@@ -137,6 +158,31 @@ def collect_for(keyword: str):
             objects.append(entry)
         return result
     return collect
+
+
+def object_at(prog: Program, args: argparse.Namespace, t: Type, address: int) -> Object:
+    """The object of type ``t`` at ``address``: kernel memory, or its bytes read from the current
+    task's user memory (``-u``) or from the dump file (``-f``); FaultError when they cannot be read."""
+    if getattr(args, "user", False):
+        from ..kernel.mm import read_user
+        from .rd import context_task
+
+        return Object(prog, t, read_user(context_task(prog, args), address, t.resolved().size or 0))
+    if getattr(args, "file_offset", False):
+        return Object(prog, t, prog.dump.file.read(address, t.resolved().size or 0, "struct -f"))
+    return Object(prog, t, address=address)
+
+
+def top_level_members(t: Type) -> List[str]:
+    """The names of a struct's members as ``-p`` lists them: an anonymous struct or union's own
+    members in its place."""
+    names: List[str] = []
+    for member in t.resolved().members or ():
+        if member.name is None:
+            names += top_level_members(member.type)
+        else:
+            names.append(member.name)
+    return names
 
 
 def raw_objects(prog: Program, result: Dict[str, Any], address: int, size: int, count: int) -> Any:
@@ -159,11 +205,64 @@ def _raw_lines(entry: Dict[str, Any]) -> str:
     return render_values({"bits": unit * 8, "hex": entry["hex"], "values": values, "address": entry["address"]})
 
 
-def member_entries(obj: Object, paths: List[str], symbolize) -> List[Dict[str, Any]]:
+def member_entries(obj: Object, paths: List[str], symbolize, pointers: bool = False) -> List[Dict[str, Any]]:
     """Each member ``paths`` names in ``obj``: its value tree, and whether it is the last member of
-    the struct or union holding it (gdb writes no comma after that one, nor does crash)."""
-    return [{"name": path, "value": value_tree(member_object(obj, path), symbolize),
-             "last": is_last_member(obj.type_, path)} for path in paths]
+    the struct or union holding it (gdb writes no comma after that one, nor does crash).  With
+    ``pointers`` (``-p``), a pointer member is followed: see :func:`followed_pointer`."""
+    entries = []
+    for path in paths:
+        member = member_object(obj, path)
+        if pointers and member.type_.resolved().kind is TypeKind.POINTER:
+            entries.append({"name": path, "pointer": followed_pointer(member, path, symbolize)})
+            continue
+        entries.append({"name": path, "value": value_tree(member, symbolize), "last": is_last_member(obj.type_, path)})
+    return entries
+
+
+def followed_pointer(pointer: Object, name: str, symbolize) -> Dict[str, Any]:
+    """crash's ``-p`` for one pointer member: its declaration and value, then what it points to:
+    ``null``, a struct or union's value (``value``, with the symbol at its address), the symbol of
+    any other target, ``unreadable`` memory, or ``unknown`` (a function, or memory crash would
+    not interpret)."""
+    target_type = pointer.type_.resolved().type
+    address = pointer.value_()
+    found: Dict[str, Any] = {"declaration": declaration(pointer.type_, name.rsplit(".", 1)[-1]), "address": address}
+    if address == 0:
+        return dict(found, target="null")
+    symbol = symbolize(address)
+    resolved = target_type.resolved() if target_type is not None else None
+    if resolved is not None and resolved.kind in (TypeKind.STRUCT, TypeKind.UNION):
+        value = value_tree(Object(pointer.prog_, target_type, address=address), symbolize)
+        if value["kind"] == "error":
+            return dict(found, target="unreadable")
+        return dict(found, target="value", symbol=symbol, value=value)
+    if symbol is not None:
+        return dict(found, target="symbol", symbol=symbol)
+    if resolved is not None and resolved.kind is TypeKind.FUNCTION:
+        return dict(found, target="unknown")
+    try:
+        pointer.prog_.read(address, 1)
+    except PycoreError:
+        return dict(found, target="unreadable")
+    return dict(found, target="unknown")
+
+
+_FOLLOWED = {"null": "NULL", "unreadable": "(not accessible)", "unknown": "(unknown)"}
+
+
+def pointer_lines(followed: Dict[str, Any], radix: int) -> List[str]:
+    """``  DECLARATION = 0xVALUE`` and ``  -> `` what it points to, as crash's ``-p`` prints them:
+    a struct's value is gdb's, its lines under the arrow's."""
+    lines = [f"  {followed['declaration']} = {followed['address']:#x}"]
+    target = followed["target"]
+    if target in _FOLLOWED:
+        return lines + [f"  -> {_FOLLOWED[target]}"]
+    symbol = f"<{followed['symbol']}>" if followed.get("symbol") else ""
+    if target == "symbol":
+        return lines + [f"  -> {symbol}"]
+    value = format_value(followed["value"], radix=radix).split("\n")
+    head = f"  -> {symbol} {value[0]}" if symbol else f"  -> {value[0]}"
+    return lines + [head] + ["     " + line for line in value[1:]]
 
 
 def is_last_member(t: Type, path: str) -> bool:
@@ -196,9 +295,12 @@ def object_lines(entry: Dict[str, Any], type_name: str, radix: int) -> List[str]
     """One object as crash prints it: ``struct list_head {`` and gdb's members, or only the
     members asked for, ``  name = value,`` each."""
     if "members" in entry:
-        lines: List[str] = []
+        lines = []
         for member in entry["members"]:
-            lines += member_lines(member["value"], member["name"], radix=radix, last=member["last"])
+            if "pointer" in member:
+                lines += pointer_lines(member["pointer"], radix)
+            else:
+                lines += member_lines(member["value"], member["name"], radix=radix, last=member["last"])
         return lines
     return (type_name + " " + format_value(entry["value"], radix=radix)).split("\n")
 
@@ -214,6 +316,8 @@ def render_for(keyword: str):
             return "\n\n".join(_raw_lines(entry) for entry in data["raw"])
         type_name = data["type"]
         blocks = ["\n".join(object_lines(entry, type_name, args.radix or 10)) for entry in data["objects"]]
+        if data.get("whole"):  # -p of the whole struct: its members inside its braces
+            blocks = [f"{type_name} {{\n{block}\n}}" for block in blocks]
         return "\n\n".join(blocks)
     return render
 
