@@ -10,7 +10,7 @@ from ..errors import FaultError, MissingDebugInfoError, PycoreError
 from ..kernel import meminfo, mm, sched, slab, vmalloc, vmstat
 from ..object import Object
 from ..program import Program
-from .command import Collected, DumpCommand
+from .command import Collected, DumpCommand, make_parser
 from . import sym
 from .common import parse_address
 from .crashfmt import pages_to_size, percent
@@ -217,8 +217,9 @@ def _address_report(prog: Program, address: int) -> Collected:
         return Collected(report, [])
     if prog.symbols.lookup(address) is not None:
         # The kernel image's symbol, as crash's sym shows it (its letter; a text symbol's file: line).
-        rows = sym.collect(prog, argparse.Namespace(what=[f"{address:x}"], query=None, list_all=False, next=False,
-                                                    previous=False)).data["symbols"]
+        # sym's own parser gives every option of sym its default.
+        sym_args = make_parser(sym.COMMAND).parse_args([f"{address:x}"])
+        rows = sym.collect(prog, sym_args).data["symbols"]
         report["symbol"] = next((row for row in rows if "address" in row), None)
     warnings: List[str] = []
     try:
