@@ -297,12 +297,29 @@ def object_lines(entry: Dict[str, Any], type_name: str, radix: int) -> List[str]
     if "members" in entry:
         lines = []
         for member in entry["members"]:
-            if "pointer" in member:
+            if member.get("fast"):
+                lines.append(fast_line(member, radix))
+            elif "pointer" in member:
                 lines += pointer_lines(member["pointer"], radix)
             else:
                 lines += member_lines(member["value"], member["name"], radix=radix, last=member["last"])
         return lines
     return (type_name + " " + format_value(entry["value"], radix=radix)).split("\n")
+
+
+def fast_line(member: Dict[str, Any], radix: int) -> str:
+    """One member of ``list -S``/``tree -S`` as crash's print_value writes it: the number (a
+    pointer in hex), then a string or the text symbol it points into."""
+    name = member["name"]
+    line = ""
+    if member["width"] in (1, 2, 4, 8):
+        hexadecimal = member["pointer"] or radix == 16
+        line = f"  {name} = " + (f"{member['number']:#x}" if hexadecimal else str(member["number"]))
+    if "string" in member:
+        line += f"  \"{member['string']}\"" if member["pointer"] else f"  {name} = \"{member['string']}\""
+    elif "symbol" in member:
+        line += f" <{member['symbol']}>"
+    return line
 
 
 def render_for(keyword: str):

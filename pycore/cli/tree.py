@@ -1,12 +1,13 @@
 """``pycore tree DUMP -t rbtree|radix|xarray START``: crash 9's ``tree``, the entries of a red-black
-tree (depth first from the root as crash lists them, ``-l`` in order, ``-p`` each one's position) or
-of an XArray (index order; 4.20+ radix trees are XArrays), with ``-s`` members of the struct at each.
-The walks are pycore.kernel.rbtree's and pycore.kernel.xarray's.
+tree (depth first from the root as crash lists them, ``-l`` in order, ``-p`` each one's position;
+``-N`` from one of its nodes) or of an XArray (index order; 4.20+ radix trees are XArrays), with
+``-s`` members of the struct at each (``-S``: read as numbers, crash's fast form).  The walks are
+pycore.kernel.rbtree's and pycore.kernel.xarray's.
 """
 import argparse
 from typing import Any, Dict, List, Tuple
 
-from ..kernel.rbtree import rb_parent, rbtree_inorder_addresses
+from ..kernel.rbtree import rb_parent, rb_subtree_inorder_addresses, rbtree_inorder_addresses
 from ..kernel.xarray import xa_entries
 from ..object import Object
 from ..program import Program
@@ -21,7 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-r", dest="root_offset", help="START is a struct holding the root at this offset "
                                                        "(bytes or struct.member)")
     parser.add_argument("-o", dest="offset", help="rbtree: offset of the rb_node in each entry (bytes or struct.member)")
-    parser.add_argument("-s", dest="struct", help="show the struct at each entry, or some members: NAME[.a,b]")
+    members = parser.add_mutually_exclusive_group()
+    members.add_argument("-s", dest="struct", help="show the struct at each entry, or some members: NAME[.a,b]")
+    members.add_argument("-S", dest="fast_struct", metavar="STRUCT",
+                         help="as -s, members of up to 8 bytes read as numbers (and char arrays as strings)")
+    parser.add_argument("-N", dest="node", action="store_true",
+                        help="rbtree: START is an rb_node, the tree under it is walked")
     radix = parser.add_mutually_exclusive_group()
     radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
     radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
@@ -30,13 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("start", help="the root's address or symbol (or the struct's, with -r)")
 
 
-def rbtree_preorder(prog: Program, root: int) -> List[Tuple[int, str]]:
-    """(rb_node address, position) of each node of the rb_root at ``root``, root first, then its
-    left subtree, then its right (crash's order), the position as crash writes it (``root/l/r``).
-    The nodes are the kernel helper's in-order walk; a node is its parent's left child when it
-    comes before the parent in order."""
-    root_object = Object(prog, "struct rb_root", address=root)
-    order = list(rbtree_inorder_addresses(root_object))
+def rbtree_preorder(prog: Program, order: List[int]) -> List[Tuple[int, str]]:
+    """(rb_node address, position) of each node of a tree given in order (``order``, the kernel
+    helper's walk), its top node first, then its left subtree, then its right (crash's order), the
+    position as crash writes it (``root/l/r``).  A node is its parent's left child when it comes
+    before the parent in order."""
     rank = {node: index for index, node in enumerate(order)}
     node_pointer = prog.type("struct rb_node *")
     children: Dict[int, Dict[str, int]] = {node: {} for node in order}
@@ -60,15 +64,21 @@ def rbtree_preorder(prog: Program, root: int) -> List[Tuple[int, str]]:
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     root = parse_address(prog, args.start)
+    if args.node and args.root_offset is not None:
+        raise StructCommandError("-r and -N options are mutually exclusive")
     if args.root_offset is not None:
         root += parse_offset(prog, args.root_offset)
     entries: List[Dict[str, Any]] = []
     if args.kind == "rbtree":
         offset = parse_offset(prog, args.offset) if args.offset is not None else 0
-        if args.linear:
-            walked = [(node, None) for node in rbtree_inorder_addresses(Object(prog, "struct rb_root", address=root))]
+        if args.node:
+            order = list(rb_subtree_inorder_addresses(Object(prog, "struct rb_node", address=root)))
         else:
-            walked = rbtree_preorder(prog, root)  # type: ignore[assignment]
+            order = list(rbtree_inorder_addresses(Object(prog, "struct rb_root", address=root)))
+        if args.linear:
+            walked = [(node, None) for node in order]
+        else:
+            walked = rbtree_preorder(prog, order)  # type: ignore[assignment]
         for node, position in walked:
             entry: Dict[str, Any] = {"address": node - offset}
             if args.position and position is not None:
@@ -77,9 +87,12 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     else:
         if args.position or args.offset is not None or args.linear:
             raise StructCommandError("-p, -o and -l are for -t rbtree")
+        if args.node:  # crash walks an xa_node's slots; pycore's XArray walk starts at the root
+            raise StructCommandError("-N: pycore walks an XArray from its root (struct xarray), not from an xa_node")
         xarray = Object(prog, "struct xarray", address=root)
         entries = [{"address": value, "index": index} for index, value in xa_entries(xarray)]
-    type_name, error = struct_values(prog, entries, args.struct, 0, False)
+    type_name, error = struct_values(prog, entries, args.struct or args.fast_struct, 0, False,
+                                     fast=args.fast_struct is not None)
     return Collected({"kind": args.kind, "type": type_name, "entries": entries}, [], error)
 
 

@@ -157,24 +157,34 @@ def rbtree_inorder_addresses(root: Object, limit: int = MAX_NODES) -> Iterator[i
     path deeper than :data:`MAX_HEIGHT` or more than ``limit`` nodes raise
     :class:`RbtreeCorruptError` naming the root; an unreadable node raises FaultError.
     """
-    prog = root.prog_
-    layout = _Layout(prog)
     root_address, node = _root_node(root)
+    yield from _inorder(root.prog_, f"red-black tree at {root_address:#x}", node, limit)
+
+
+def rb_subtree_inorder_addresses(node: Object, limit: int = MAX_NODES) -> Iterator[int]:
+    """The address of each ``struct rb_node`` under ``node`` (``struct rb_node *``, or a node),
+    itself included, leftmost first: crash's ``tree -N``, a tree reached by one of its nodes
+    rather than its root.  Bounded as :func:`rbtree_inorder_addresses`."""
+    address = _node_address(node)
+    yield from _inorder(node.prog_, f"red-black tree under node {address:#x}", address, limit)
+
+
+def _inorder(prog: "Program", where: str, node: int, limit: int) -> Iterator[int]:
+    layout = _Layout(prog)
     stack: List[int] = []
     seen: Set[int] = set()
     while stack or node:
         while node:
             if node in seen:
-                raise RbtreeCorruptError(f"red-black tree at {root_address:#x} reaches node {node:#x} twice")
+                raise RbtreeCorruptError(f"{where} reaches node {node:#x} twice")
             seen.add(node)
             if len(stack) >= MAX_HEIGHT:
-                raise RbtreeCorruptError(f"red-black tree at {root_address:#x} is deeper than {MAX_HEIGHT} "
-                                         "levels: it loops")
+                raise RbtreeCorruptError(f"{where} is deeper than {MAX_HEIGHT} levels: it loops")
             stack.append(node)
             node = _read_pointer(prog, node + layout.left)
         node = stack.pop()
         if len(seen) > limit:
-            raise RbtreeCorruptError(f"red-black tree at {root_address:#x} has more than {limit} nodes")
+            raise RbtreeCorruptError(f"{where} has more than {limit} nodes")
         yield node
         node = _read_pointer(prog, node + layout.right)
 
@@ -268,5 +278,5 @@ def validate_rbtree(type: TypeArg, root: Object, member: str,
 
 
 __all__ = ["RB_EMPTY_ROOT", "RB_EMPTY_NODE", "rb_parent", "rb_first", "rb_last", "rb_next", "rb_prev",
-           "rbtree_inorder_addresses", "rbtree_inorder_for_each", "rbtree_inorder_for_each_entry", "rb_find",
+           "rbtree_inorder_addresses", "rb_subtree_inorder_addresses", "rbtree_inorder_for_each", "rbtree_inorder_for_each_entry", "rb_find",
            "validate_rbtree", "RbtreeCorruptError", "MAX_HEIGHT", "MAX_NODES"]
