@@ -1,6 +1,7 @@
-"""``pycore bt DUMP [PID|TASK|-a|--all-tasks] [-f] [-s|-x] [-l] [-t|-T]``: kernel stack traces as
+"""``pycore bt DUMP [PID|TASK|-a|--all-tasks] [-f|-F|-FF] [-s|-x] [-l] [-t|-T]``: kernel stack traces as
 crash 9's ``bt`` (the panic task), ``bt PID``, ``bt TASK``, ``bt -a`` and ``foreach bt`` print them,
-with crash's frame data (-f), symbol offsets (-s, -x), source lines (-l, from the vmlinux's DWARF
+with crash's frame data (-f as words; -F naming kernel symbols and slab objects' caches, -FF with
+the object's address), symbol offsets (-s, -x), source lines (-l, from the vmlinux's DWARF
 line tables) or text symbols found on the stack (-t from the first frame, -T the whole stack).
 
 Where a walk could not go on, the trace says so in a ``bt: ...`` line as crash does; the command
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the task with this PID (decimal), or the task_struct at this address (hex)")
     parser.add_argument("-f", dest="full", action="store_true",
                         help="show the stack words of each frame (crash's bt -f, as its source writes them)")
+    parser.add_argument("-F", dest="symbolic", action="count", default=0,
+                        help="as -f, a word that is a kernel symbol's address as name+offset, one in a slab object "
+                             "as [cache]; -FF as [address:cache]")
     parser.add_argument("-s", dest="offsets", action="store_true",
                         help="show each frame's symbol with its offset (decimal; hex with -x)")
     parser.add_argument("-x", dest="hex", action="store_true",
@@ -66,7 +70,9 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     else:
         source = _source_lines(prog, unwinder, traces) if args.lines else None
         radix = (16 if args.hex else 10) if args.offsets else None
-        result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, radix, args.full, source)) for t in traces]}
+        names = _stack_names(prog, traces, args.symbolic) if args.symbolic else None
+        result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, radix, args.full or bool(names is not None),
+                                                                   source, names)) for t in traces]}
     return Collected(result, [], failed=not any(trace.useful for trace in traces))
 
 
@@ -102,6 +108,36 @@ def _source_lines(prog: Program, unwinder: stack.Unwinder, traces: List[stack.St
         table.close()
 
 
+def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int) -> Dict[int, str]:
+    """What crash's ``bt -F`` (``level`` 1) or ``-FF`` (2) writes for each stack word of the frames'
+    data that it names (x86_64_display_full_frame's format_stack_entry): a readable address from the
+    first kernel symbol to the last, or in a module, as ``name+offset`` (sym's choice of name,
+    :func:`.sym.crash_symbol`); else one in a slab object as ``[cache]`` (``[address:cache]`` with
+    -FF; :func:`pycore.kernel.slab.slab_containing`).  Other words are written in hex."""
+    from ..kernel import slab
+    from ..object import Object
+    from .sym import crash_name, crash_symbol
+
+    names: Dict[int, str] = {}
+    values = {value for trace in traces for frame in trace.frames for _, value in frame.data}
+    for value in sorted(values):
+        try:
+            prog.read(value, 1)
+        except PycoreError:
+            continue
+        hit = crash_symbol(prog, value)
+        if hit is not None:
+            symbol, offset, _ = hit
+            names[value] = crash_name(symbol.name) + (f"+{offset}" if offset else "")
+            continue
+        found = slab.slab_containing(prog, value)
+        if found is not None:
+            cache = Object(prog, prog.type("struct kmem_cache"), address=found[0]).name.string_().decode("utf-8",
+                                                                                                "replace")
+            names[value] = f"[{value:x}:{cache}]" if level > 1 else f"[{cache}]"
+    return names
+
+
 def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
     """The tasks ``bt WORD`` shows, as crash reads WORD: a decimal PID (every idle task for 0),
     else a task_struct address in hex."""
@@ -121,18 +157,21 @@ def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
 
 
 def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool = False,
-                source: Optional[Dict[int, str]] = None) -> List[str]:
+                source: Optional[Dict[int, str]] = None, names: Optional[Dict[int, str]] = None) -> List[str]:
     """crash's lines for one trace, without its header: frames, exception frames, stack switches;
     ``radix`` 10 or 16 writes each frame's symbol with its offset (crash's ``bt -s``/``-x``),
     ``full`` the stack words before each frame, two a line (``bt -f``: x86_64_display_full_frame,
-    each word followed by a space); ``source`` maps a frame's address or an exception frame's RIP
-    to its ``file: line``, written below the frame or the registers (``bt -l``)."""
+    each word followed by a space), a word ``names`` has (``bt -F``) as that name left-justified
+    to 16 columns; ``source`` maps a frame's address or an exception frame's RIP to its
+    ``file: line``, written below the frame or the registers (``bt -l``)."""
+    names = names or {}
     lines: List[str] = []
     for item in trace.items:
         if isinstance(item, stack.StackFrame):
             if full:
                 for at in range(0, len(item.data), 2):
-                    words = "".join(f"{value:016x} " for _, value in item.data[at:at + 2])
+                    words = "".join(f"{names[value]:<16} " if value in names else f"{value:016x} "
+                                    for _, value in item.data[at:at + 2])
                     lines.append(f"    {item.data[at][0]:x}: {words}")
             name = item.symbol
             if radix and item.offset:
@@ -153,12 +192,12 @@ def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool
 
 
 def text_lines(trace: stack.StackTrace, whole_stack: bool = False) -> List[str]:
-    """crash's ``bt -t`` lines for :func:`.stack.text_symbols`' trace: the START line naming the
-    first frame (not for ``bt -T``), each text symbol at its slot, the user-mode registers."""
+    """crash's ``bt -t`` lines for :func:`.stack.text_symbols`' trace: the START line naming
+    where the walk started (not for ``bt -T``), each text symbol at its slot, the switches between stacks
+    with the registers saved there, the user-mode registers."""
     lines: List[str] = []
-    frames = trace.frames
-    if frames and not whole_stack:
-        lines.append(f"{' ' * 14}START: {frames[0].symbol} at {frames[0].pc:x}")
+    if trace.start is not None and not whole_stack:
+        lines.append(f"{' ' * 14}START: {trace.start[0]} at {trace.start[1]:x}")
     for item in trace.items:
         if isinstance(item, stack.StackFrame):
             lines.append(f"  [{item.sp:x}] {item.symbol} at {item.pc:x}" + (f" [{item.module}]" if item.module else ""))
@@ -166,6 +205,8 @@ def text_lines(trace: stack.StackTrace, whole_stack: bool = False) -> List[str]:
             lines += _exception_lines(item)
         elif isinstance(item, stack.UnwindError):
             lines.append(f"bt: {item.message}")
+        else:
+            lines.append(f"--- <{item.stack} stack> ---")
     return lines
 
 

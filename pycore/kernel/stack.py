@@ -15,7 +15,7 @@ from ..errors import PycoreError
 from ..object import Object
 from . import sched
 from .backtrace import ENTRY_FRAMES, crash_name, walk
-from .unwind import THREAD_SIZE, StackBuffer, Unwinder
+from .unwind import IRQ_STACK_SIZE, THREAD_SIZE, StackBuffer, Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
 PID_MAX_LIMIT = 4 * 1024 * 1024
@@ -83,7 +83,8 @@ TraceItem = Union[StackFrame, ExceptionFrame, StackSwitch, UnwindError]
 @dataclass
 class StackTrace:
     """A task's trace: ``items`` in crash's order, ``active`` when the task was running on
-    ``cpu`` when the dump was taken."""
+    ``cpu`` when the dump was taken.  ``start`` is where the walk started, (function, address),
+    as crash's ``bt -t`` names it in its START line (:func:`text_symbols`)."""
 
     task: int
     pid: int
@@ -91,6 +92,7 @@ class StackTrace:
     cpu: int
     active: bool
     items: List[TraceItem] = field(default_factory=list)
+    start: Optional[Tuple[str, int]] = None
 
     @property
     def frames(self) -> List[StackFrame]:
@@ -253,33 +255,93 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
 
 def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: bool = False) -> StackTrace:
     """crash's ``bt -t`` (``whole_stack``: ``bt -T``): every kernel text address on the task's
-    process stack, each a frame at its slot (no frame sizes, so stale return addresses and
-    function pointers too), from the first frame of :func:`stack_trace` (``-t``) or the bottom of
-    the stack (``-T``) to its top, then the user-mode registers at the top as the trace has them.
-    ``task`` as for :func:`stack_trace`.  A walk that starts on an IRQ or exception stack is said in
-    the trace (:class:`UnwindError`): only the process stack is listed."""
+    stacks, each a frame at its slot (no frame sizes, so stale return addresses and function
+    pointers too), from the first frame of :func:`stack_trace` (``-t``) or the bottom of the
+    process stack (``-T``) to the top of each stack the walk went through: an IRQ or exception
+    stack's words, the switch to the stack below with the frame the walk resumed at and the
+    registers saved there, then the process stack's words, then the user-mode registers at its
+    top as the trace has them.  ``task`` as for :func:`stack_trace`."""
     unwinder = unwinder or Unwinder(prog)
     walked = stack_trace(prog, task, unwinder)
     info = unwinder.task_info(walked.task)
     trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active)
     process = StackBuffer(prog, info["stack"], THREAD_SIZE)
-    start = process.base
-    if not whole_stack and walked.frames:
-        start = walked.frames[0].sp
-        if start not in process:
-            trace.add_error(f"the trace starts at {start:x}, off the process stack: its text symbols are not listed")
-            return trace
     for address in process.missing:
         trace.add_error(f"process stack page {address:x} not in the dump, read as zeros")
-    for slot in range(start, process.top, 8):
-        value = process.word(slot)
-        hit = unwinder.lookup(value) if unwinder.is_kernel_text(value) else None
-        if hit is not None:
-            trace.add_frame(len(trace.frames), slot, value, crash_name(hit[0].name), hit[1], hit[2])
-    user = walked.items[-1] if walked.items else None
+    items = walked.items
+    position, index = process.base, len(items)
+    if not whole_stack and walked.frames:
+        first = walked.frames[0]
+        position, index, trace.start = first.sp, items.index(first), (first.symbol, first.pc)
+        saved = items[0]
+        if isinstance(saved, ExceptionFrame) and saved.notes and saved.where == "kernel":
+            # A CPU the dump caught in the kernel (QEMU's CPU notes): the walk starts at its
+            # registers, which -t does not show.
+            position, trace.start = saved.regs["rsp"], (saved.symbol, saved.regs["rip"])
+    while True:
+        found = _stack_holding(prog, unwinder, position, process)
+        if found is None:
+            trace.add_error(f"the trace goes on at {position:x}, on no stack of the task: its text symbols are not listed")
+            return trace
+        buf, end = found
+        switch = next((k for k in range(index, len(items)) if isinstance(items[k], StackSwitch)), None)
+        _add_text_symbols(trace, unwinder, buf, position, end if switch is not None else buf.top)
+        if switch is None:
+            break
+        # The registers saved at the top of an exception stack, the switch, then the frame the walk
+        # resumed at on the stack below with the registers an interrupt's entry code saved there.
+        for item in items[index:switch]:
+            if isinstance(item, ExceptionFrame):
+                trace.add_exception_frame(item.regs, item.where, item.symbol, item.offset, item.notes)
+        trace.add_stack_switch(items[switch].stack)
+        resumed = next((k for k in range(switch, len(items)) if isinstance(items[k], StackFrame)), None)
+        if resumed is None:
+            return trace
+        frame = items[resumed]
+        index, position = resumed, frame.sp
+        if resumed + 1 < len(items) and isinstance(items[resumed + 1], ExceptionFrame):
+            # An interrupt's entry code on the stack below, with the registers it saved there.
+            saved = items[resumed + 1]
+            trace.add_frame(len(trace.frames), frame.sp, frame.pc, frame.symbol, frame.offset, frame.module)
+            trace.add_exception_frame(saved.regs, saved.where, saved.symbol, saved.offset, saved.notes)
+            index, position = resumed + 2, frame.sp + orc.PT_REGS_SIZE
+        elif items[switch].stack.endswith("exception"):
+            # The interrupted function, which crash's -t shows at the exception stack's base
+            # (its slot index 0 there); the stack below is then listed from its stack pointer.
+            trace.add_frame(len(trace.frames), buf.base, frame.pc, frame.symbol, frame.offset, frame.module)
+            index = resumed + 1
+    user = items[-1] if items else None
     if isinstance(user, ExceptionFrame) and user.where is None:
         trace.add_exception_frame(user.regs)
     return trace
+
+
+def _stack_holding(prog, unwinder: Unwinder, address: int,
+                   process: StackBuffer) -> Optional[Tuple[StackBuffer, int]]:
+    """The stack holding ``address`` and where crash's scan of it ends: the process stack's
+    top, an IRQ stack's, or an exception stack's registers (below them the 12 words of a nested
+    NMI's copy, 3.8+); None off the task's stacks."""
+    if address in process:
+        return process, process.top
+    base = unwinder.in_irq_stack(address)
+    if base is not None:
+        buf = StackBuffer(prog, base, IRQ_STACK_SIZE)
+        return buf, buf.top
+    estack = unwinder.in_exception_stack(address)
+    if estack is not None:
+        label, start, size = estack
+        buf = StackBuffer(prog, start, size)
+        return buf, buf.top - orc.PT_REGS_SIZE - (12 * 8 if label == "NMI" else 0)
+    return None
+
+
+def _add_text_symbols(trace: StackTrace, unwinder: Unwinder, buf: StackBuffer, start: int, end: int) -> None:
+    """Every kernel text address in [start, end) of ``buf`` as a frame at its slot."""
+    for slot in range(start, end, 8):
+        value = buf.word(slot)
+        hit = unwinder.lookup(value) if unwinder.is_kernel_text(value) else None
+        if hit is not None:
+            trace.add_frame(len(trace.frames), slot, value, crash_name(hit[0].name), hit[1], hit[2])
 
 
 def panic_trace(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> List[StackTrace]:
