@@ -269,3 +269,17 @@ def test_an_address_inside_syscall_aliases_is_named_as_crash_names_it():
     symbol, offset, module = unwinder.lookup(start + 39)
     assert (symbol.name, offset, module) == ("__x64_sys_pause", 39, None)
     assert unwinder.lookup(start)[0].name == "__do_sys_pause"
+
+
+def test_bt_F_writes_named_words_left_justified_to_16_columns():
+    """crash's format_stack_entry: a named word as %-16s (a longer name as it is), others as
+    %016lx, each followed by a space."""
+    trace = stack.StackTrace(0xFFFF888001000000, 1, "init", 0, True)
+    data = [(0xFFFFC90000013A70, 2), (0xFFFFC90000013A78, 0xFFFF888001B4F300),
+            (0xFFFFC90000013A80, 0xFFFFFFFF810A9354)]
+    trace.add_frame(0, 0xFFFFC90000013A88, 0xFFFFFFFF810A9354, "write_sysrq_trigger", 36, None, data)
+    names = {0xFFFF888001B4F300: "[filp]", 0xFFFFFFFF810A9354: "write_sysrq_trigger+36"}
+    assert trace_lines(trace, names=names, full=True) == [
+        "    ffffc90000013a70: 0000000000000002 [filp]           ",
+        "    ffffc90000013a80: write_sysrq_trigger+36 ",
+        " #0 [ffffc90000013a88] write_sysrq_trigger at ffffffff810a9354"]

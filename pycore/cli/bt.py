@@ -64,16 +64,17 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         traces = stack.panic_trace(prog, unwinder)
         if not traces:
             raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
+    warnings: List[str] = []
     if args.text:
         traces = [stack.text_symbols(prog, trace.task, unwinder, args.text == "whole stack") for trace in traces]
         result = {"traces": [dict(t.to_dict(), lines=text_lines(t, args.text == "whole stack")) for t in traces]}
     else:
         source = _source_lines(prog, unwinder, traces) if args.lines else None
         radix = (16 if args.hex else 10) if args.offsets else None
-        names = _stack_names(prog, traces, args.symbolic) if args.symbolic else None
+        names = _stack_names(prog, traces, args.symbolic, warnings) if args.symbolic else None
         result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, radix, args.full or bool(names is not None),
                                                                    source, names)) for t in traces]}
-    return Collected(result, [], failed=not any(trace.useful for trace in traces))
+    return Collected(result, warnings, failed=not any(trace.useful for trace in traces))
 
 
 def _source_lines(prog: Program, unwinder: stack.Unwinder, traces: List[stack.StackTrace]) -> Dict[int, str]:
@@ -108,17 +109,20 @@ def _source_lines(prog: Program, unwinder: stack.Unwinder, traces: List[stack.St
         table.close()
 
 
-def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int) -> Dict[int, str]:
+def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int, warnings: List[str]) -> Dict[int, str]:
     """What crash's ``bt -F`` (``level`` 1) or ``-FF`` (2) writes for each stack word of the frames'
     data that it names (x86_64_display_full_frame's format_stack_entry): a readable address from the
     first kernel symbol to the last, or in a module, as ``name+offset`` (sym's choice of name,
     :func:`.sym.crash_symbol`); else one in a slab object as ``[cache]`` (``[address:cache]`` with
-    -FF; :func:`pycore.kernel.slab.slab_containing`).  Other words are written in hex."""
+    -FF; :func:`pycore.kernel.slab.slab_containing`).  Other words are written in hex; where the
+    slabs cannot be read (a kernel whose slab layout pycore does not know), their words are too,
+    and ``warnings`` says why."""
     from ..kernel import slab
     from ..object import Object
     from .sym import crash_name, crash_symbol
 
     names: Dict[int, str] = {}
+    slabs_unreadable = False
     values = {value for trace in traces for frame in trace.frames for _, value in frame.data}
     for value in sorted(values):
         try:
@@ -130,7 +134,14 @@ def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int) -> D
             symbol, offset, _ = hit
             names[value] = crash_name(symbol.name) + (f"+{offset}" if offset else "")
             continue
-        found = slab.slab_containing(prog, value)
+        if slabs_unreadable:
+            continue
+        try:
+            found = slab.slab_containing(prog, value)
+        except PycoreError as error:
+            warnings.append(f"slab objects are shown in hex: {error}")
+            slabs_unreadable = True
+            continue
         if found is not None:
             cache = Object(prog, prog.type("struct kmem_cache"), address=found[0]).name.string_().decode("utf-8",
                                                                                                 "replace")
