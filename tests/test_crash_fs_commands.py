@@ -2,9 +2,9 @@
 crash 9.0.2's recording on every corpus case, with the vmlinux (DWARF) and without it (the dump's
 BTF and kallsyms); the helpers under them (d_path, for_each_mount, for_each_file, for_each_vma,
 the maple tree walk, the disks) against drgn 0.3.0 on every task of every case; crash's answers for
-every task (foreach) and for options (vm -p, files -d, ...); made-up damage for the walks."""
+every task (foreach) and for options (vm -p, files -d, ...), all recorded in the corpus; made-up
+damage for the walks."""
 import argparse
-import hashlib
 import os
 
 import pytest
@@ -50,166 +50,64 @@ def test_command_prints_what_crash_recorded(case, command, with_vmlinux):
     assert result.out == expected
 
 
-# crash 9.0.2's answers to more of these commands' options, recorded on 6.12-oom-l5's reference
-# dump (/tmp/crashrun.sh); addresses belong to that one build, so they are checked only on the
-# dump with this sha256.
-OPTIONS_DUMP_SHA256 = "089260637646dc97d86082654fb12cb1c28ae7432a582f9082c383f096d7aed0"
-OPTION_ANSWERS = {
-    # A kernel thread has no mm: its line of zeros, no areas.
-    ("vm", "2"): (
-        'PID: 2        TASK: ff2cd4ea81230000  CPU: 0    COMMAND: "kthreadd"\n'
-        "       MM               PGD          RSS    TOTAL_VM\n"
-        "       0                 0            0k       0k   \n"),
-    # ... and no open files, but a root and working directory.
-    ("files", "2"): (
-        'PID: 2        TASK: ff2cd4ea81230000  CPU: 0    COMMAND: "kthreadd"\n'
-        "ROOT: /    CWD: /\n"
-        "No open files\n"
-        "\n"),
-    # A PID with several tasks (the idle task of each CPU), each followed by an empty line.
-    ("files", "0"): (
-        'PID: 0        TASK: ffffffff9e210940  CPU: 0    COMMAND: "swapper/0"\n'
-        "ROOT: /    CWD: /\n"
-        "No open files\n"
-        "\n"
-        'PID: 0        TASK: ff2cd4ea812e0000  CPU: 1    COMMAND: "swapper/1"\n'
-        "ROOT: /    CWD: /\n"
-        "No open files\n"
-        "\n"),
-    # A task by address: no empty line after it.
-    ("files", "ff2cd4ea81234200"): (
-        'PID: 1        TASK: ff2cd4ea81234200  CPU: 1    COMMAND: "init"\n'
-        "ROOT: /    CWD: /\n"
-        " FD       FILE            DENTRY           INODE       TYPE PATH\n"
-        "  0 ff2cd4ea81afbd80 ff2cd4ea81416540 ff2cd4ea81210f58 CHR  /dev/console\n"
-        "  1 ff2cd4ea81afbd80 ff2cd4ea81416540 ff2cd4ea81210f58 CHR  /dev/console\n"
-        "  2 ff2cd4ea81afbd80 ff2cd4ea81416540 ff2cd4ea81210f58 CHR  /dev/console\n"
-        " 10 ff2cd4ea81afb840 ff2cd4ea81417c00 ff2cd4ea81c1cc60 REG  /init\n"),
-    ("files", "-d", "ff2cd4ea81416540"): (
-        "     DENTRY           INODE           SUPERBLK     TYPE PATH\n"
-        "ff2cd4ea81416540 ff2cd4ea81210f58 ff2cd4ea8104a800 CHR  /dev/console\n"),
-    # A second task on the command line: an empty line before its header.
-    ("vm", "1", "2"): (
-        'PID: 1        TASK: ff2cd4ea81234200  CPU: 1    COMMAND: "init"\n'
-        "       MM               PGD          RSS    TOTAL_VM\n"
-        "ff2cd4ea8106d280  ff2cd4ea81d6a000  1736k    2260k  \n"
-        "      VMA           START       END     FLAGS FILE\n"
-        "ff2cd4eabfc8ddc0     400000     401000 8000071 /bin/busybox\n"
-        "ff2cd4eabfc8dc60     401000     585000 8000075 /bin/busybox\n"
-        "ff2cd4eabfc8de70     585000     5db000 8000071 /bin/busybox\n"
-        "ff2cd4eabfc8d580     5db000     5e2000 8100071 /bin/busybox\n"
-        "ff2cd4eabfc8dd10     5e2000     5e5000 8100073 /bin/busybox\n"
-        "ff2cd4eabfc8db00     5e5000     5ec000 8100073 \n"
-        "ff2cd4eabfc8d370   1cce3000   1cd05000 8100073 \n"
-        "ff2cd4eabfc8d210 7f14b4cef000 7f14b4cf3000 c044411 \n"
-        "ff2cd4eabfc8df20 7f14b4cf3000 7f14b4cf5000 8040075 \n"
-        "ff2cd4eabfc8d4d0 7ffe44802000 7ffe44823000 100173 \n"
-        "\n"
-        'PID: 2        TASK: ff2cd4ea81230000  CPU: 0    COMMAND: "kthreadd"\n'
-        "       MM               PGD          RSS    TOTAL_VM\n"
-        "       0                 0            0k       0k   \n"),
-    ("mount", "-n", "1"): (
-        "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME\n"
-        "ff2cd4ea811ec900 ff2cd4ea8104a800 rootfs rootfs    /         \n"
-        "ff2cd4ea811ec300 ff2cd4ea82aec800 proc   proc      /proc     \n"
-        "ff2cd4ea811ed680 ff2cd4ea82aed000 sysfs  sysfs     /sys      \n"
-        "ff2cd4ea81d71e00 ff2cd4ea8104f000 devtmpfs devtmpfs /dev      \n"
-        "ff2cd4eabea42f00 ff2cd4ea81a56000 tmpfs  tmpfs     /tmp      \n"),
-}
+# crash 9.0.2's answers to more of these commands' options, recorded on every case (reference.py's
+# FULL_COMMANDS): a kernel thread's (no mm, no open files; a root and working directory), a PID with
+# several tasks (the idle tasks, each followed by an empty line), a second task on the command line
+# (an empty line before its header), mount -n; and the per-dump forms: a task by address (no empty
+# line after it) and files -d of a dentry.
+OPTIONS = ["vm 2", "files 2", "files 0", "vm 1 2", "mount -n 1"]
+ADDRESSED = ("files 0x", "files -d 0x")
 
 
-def _options_case():
+def _options():
+    params = []
     for case in cases():
-        if case.name == "6.12-oom-l5":
-            entry = next((d for d in case.manifest["dumps"] if d["name"] == case.reference_dump), None)
-            if entry is not None and entry.get("sha256") == OPTIONS_DUMP_SHA256:
-                return case
-    return None
+        if case.name == "sample":
+            continue
+        commands = OPTIONS + [r["command"] for r in case.references("files ") if r["command"].startswith(ADDRESSED)
+                              and r.get("dump") == case.reference_dump]
+        for command in commands:
+            for with_vmlinux in (True, False):
+                params.append(pytest.param(case, command, with_vmlinux,
+                                           id=f"{case.name}-{command}-{'vmlinux' if with_vmlinux else 'btf'}"))
+    return params
 
 
-@pytest.mark.parametrize("words", list(OPTION_ANSWERS), ids=" ".join)
-def test_options_print_what_crash_printed(words):
-    case = _options_case()
-    if case is None:
-        pytest.skip("the 6.12-oom-l5 dump these answers were recorded on is not here")
-    for argv in ([words[0], case.path(case.reference_dump), *words[1:]],
-                 [words[0], case.path(case.reference_dump), *words[1:], "--vmlinux", case.vmlinux]):
-        result = pycore_output(*argv)
-        assert (result.status, result.err) == (0, "")
-        assert result.out == OPTION_ANSWERS[words]
+@pytest.mark.parametrize("case,command,with_vmlinux", _options())
+def test_options_print_what_crash_printed(case, command, with_vmlinux):
+    expected = case.reference(command, case.reference_dump)
+    if expected is None:
+        pytest.skip(f"no crash recording of {command!r} on {case.name}: a corpus built before it was recorded")
+    words = command.split()
+    argv = [words[0], case.path(case.reference_dump), *words[1:]] + (["--vmlinux", case.vmlinux] if with_vmlinux else [])
+    result = pycore_output(*argv)
+    assert (result.status, result.err) == (0, "")
+    assert result.out == expected
 
 
 def test_an_unknown_pid_is_a_warning_not_a_failure():
-    case = _options_case()
+    case = next((c for c in cases() if c.name != "sample" and c.reference("files 1", c.reference_dump)), None)
     if case is None:
-        pytest.skip("the 6.12-oom-l5 dump is not here")
+        pytest.skip("no corpus case with crash's files 1 recorded")
     result = pycore_output("files", case.path(case.reference_dump), "99999", "1")
     assert result.status == 0
     assert result.err == "files: invalid task or pid value: 99999\n"
-    assert result.out == OPTION_ANSWERS[("files", "ff2cd4ea81234200")].replace("PID: 1 ", "\nPID: 1 ", 1) + "\n"
+    # The unknown PID's block is empty, so pid 1's starts after the empty line between blocks.
+    assert result.out == "\n" + case.reference("files 1", case.reference_dump)
 
 
-# crash 9.0.2's ``vm -p 1`` (every page of init's areas: physical address, file offset or not
-# mapped; about 600 lines) on each case's reference dump, kept as the sha256 of its text beside the
-# sha256 of the dump it was recorded on.
-VM_PAGES = {
-    "5.10-sysrq-l4": ("8c031eec7b975b78bcf84595067444951ecf84a31bc81eb97f8377da3cd43e1e",
-                      "cf77973d19544a46d5dd1d1762a114ac59b0932b35d31e227f64d0ddfe0ce9f9"),
-    "6.1-oom-l5": ("40e980f10c755bdd7b43b05dd9eb9041c6ec1fd0e6ae488091aab7a6b3c4d0f9",
-                   "aef1f46556a6b3b090b423cfab19f333ac819f84d8b45c787b88c87bd24f66a9"),
-    "6.1-sysrq-l4": ("e851a9ccbdcf99aa4c2db0d40dcec46f3d3945e96d73074949100e158b1194b8",
-                     "6d0bdb987ffa3489b87dda54e559b3e24dd4ee36120584fe1dbf2f9f113c2f0c"),
-    "6.12-oom-l5": ("089260637646dc97d86082654fb12cb1c28ae7432a582f9082c383f096d7aed0",
-                    "69742347d90e1019942cf6de50da373c97e8f58aa7790dd160ba33541b68f274"),
-    "6.12-sysrq-l4-qemu": ("861f4bfcf287217b7f29defd6c0e52af6e52a5042166f50c17829e9c0c82c7ab",
-                           "45d0eee61b10768a26db0a7b94c82e7d9e8751a03d1e0ff5bd7d803ff8f589dd"),
-    "7.2-sysrq-l4": ("257f9d8191f70747c4f454e1afa50673600be1ff2be41a128374fccb7e9154dd",
-                     "776de448421127c65bb609a4cd2e36e9d7dfcd4655d1e86921fc185c7d1000a9"),
-    "6.12-hung-l4": ("f93794e77d58c26c3b3e2da284836c21897a490d62399e0a791865ac046eb8b6",
-                     "5c37d2bbda826ec50842184e3c1749ae488ea4130b164800390652cdaf59ffa7"),
-}
-
-
-@pytest.mark.parametrize("case", [c for c in cases() if c.name in VM_PAGES], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in cases() if c.name != "sample"], ids=lambda c: c.name)
 @pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
 def test_vm_pages_print_what_crash_printed(case, with_vmlinux):
-    dump_sha256, text_sha256 = VM_PAGES[case.name]
-    entry = next((d for d in case.manifest["dumps"] if d["name"] == case.reference_dump), {})
-    if entry.get("sha256") != dump_sha256:
-        pytest.skip(f"{case.name}'s reference dump is not the one crash's vm -p was recorded on")
+    """crash's ``vm -p 1``: every page of init's areas, its physical address, file offset or not mapped."""
+    expected = case.reference("vm -p 1", case.reference_dump)
+    if expected is None:
+        pytest.skip(f"no crash recording of vm -p 1 on {case.name}")
     argv = ["vm", case.path(case.reference_dump), "1", "-p"] + (["--vmlinux", case.vmlinux] if with_vmlinux else [])
     result = pycore_output(*argv)
     assert (result.status, result.err) == (0, "")
     assert "(not mapped)" in result.out and "FILE: /bin/busybox  OFFSET: " in result.out
-    assert hashlib.sha256(result.out.encode()).hexdigest() == text_sha256
-
-
-# crash 9.0.2's ``foreach files`` and ``foreach vm`` (every task of the dump, kernel threads and
-# idle tasks too: a header, then the task's files or memory, then an empty line) on each case's
-# reference dump: (sha256 of the dump, of the files text, of the vm text).
-CRASH_FOREACH = {
-    "5.10-sysrq-l4": ("8c031eec7b975b78bcf84595067444951ecf84a31bc81eb97f8377da3cd43e1e",
-                      "3c1632dbf2a5c4f2b4d24be7d3ab3620449aa346814f2ef2129dab6a3eff865a",
-                      "4fa69f5e82e5fcba99758323f08f0de7826bd1e623b384bc17b0fbefdaadab37"),
-    "6.1-oom-l5": ("40e980f10c755bdd7b43b05dd9eb9041c6ec1fd0e6ae488091aab7a6b3c4d0f9",
-                   "1b7cbd42e0758948238707784c44176c6e10b09362b240c852f6cd0e55d8b9d0",
-                   "6b38f5b93ba574dad61ad52dbea559d364d33d3012c148de736e9a63da053837"),
-    "6.1-sysrq-l4": ("e851a9ccbdcf99aa4c2db0d40dcec46f3d3945e96d73074949100e158b1194b8",
-                     "673ff1095ef5b8b2fb3e37e18ee93a06c16090043635e90812b81b238c032b74",
-                     "780573b187875fd70f40fc4426b54f7cb2294d3ec87f32cc536cd1b3e8ccd80a"),
-    "6.12-hung-l4": ("f93794e77d58c26c3b3e2da284836c21897a490d62399e0a791865ac046eb8b6",
-                     "df335118750e4e3c89df39484b6f7f9c3db0a4ab64b02bd92f1b0c49dc15907d",
-                     "7f55a9f95f0a91ab020fb2de8ae90dbe58d9c605d7d390154c7621ae5d94ed58"),
-    "6.12-oom-l5": ("089260637646dc97d86082654fb12cb1c28ae7432a582f9082c383f096d7aed0",
-                    "a36e5df8cc06c85f41fe3153206095d494ada4b2a31d6572f93af2cf0c300c99",
-                    "f6b3ba0dd8d16d47e5a2b4dec13dbedab991996414aaab96c955395baf416377"),
-    "6.12-sysrq-l4-qemu": ("861f4bfcf287217b7f29defd6c0e52af6e52a5042166f50c17829e9c0c82c7ab",
-                           "85790a9b8797bf7e3dd078d6bb97b88e7b76038f1478c99338f49295b6398837",
-                           "4114e1be62a23894ed8f5af7ff676f173ed2129f982d2f0e66ad887cc9fbc8b9"),
-    "7.2-sysrq-l4": ("257f9d8191f70747c4f454e1afa50673600be1ff2be41a128374fccb7e9154dd",
-                     "d85219e311e96c550bb3f4c2a32d4c92103b3cf6eb53f88c4b1cbf16bdb20b2e",
-                     "82ea813812abd22c4e8b81f15a6bd0a100964a2ee56c38d876f5f1672535506a"),
-}
+    assert result.out == expected
 
 
 def _for_every_task(prog, collect_row, render) -> str:
@@ -222,19 +120,21 @@ def _for_every_task(prog, collect_row, render) -> str:
     return "".join(text)
 
 
-@pytest.mark.parametrize("case", [c for c in cases() if c.name in CRASH_FOREACH], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in cases() if c.name != "sample"], ids=lambda c: c.name)
 @pytest.mark.parametrize("with_vmlinux", [True, False], ids=["vmlinux", "btf"])
 def test_every_task_s_files_and_vm_are_crash_s(case, with_vmlinux):
-    dump_sha256, files_sha256, vm_sha256 = CRASH_FOREACH[case.name]
-    entry = next((d for d in case.manifest["dumps"] if d["name"] == case.reference_dump), {})
-    if entry.get("sha256") != dump_sha256 or (with_vmlinux and not os.path.exists(case.vmlinux)):
-        pytest.skip(f"{case.name}'s reference dump or vmlinux is not the one crash's foreach was recorded with")
+    """crash's ``foreach files`` and ``foreach vm``: every task of the dump, kernel threads and idle
+    tasks too, a header, then the task's files or memory, then an empty line."""
+    files_expected = case.reference("foreach files", case.reference_dump)
+    vm_expected = case.reference("foreach vm", case.reference_dump)
+    if files_expected is None or vm_expected is None or (with_vmlinux and not os.path.exists(case.vmlinux)):
+        pytest.skip(f"no crash recording of foreach files and foreach vm on {case.name}, or no vmlinux")
     prog = pycore_program(case, with_vmlinux)
     files_text = _for_every_task(prog, files_cli.task_files, files_cli.render)
     vm_text = _for_every_task(prog, lambda task: vm_cli.task_vm(task, prog.dump.page_size), vm_cli.render)
     assert "No open files" in files_text and "/bin/busybox" in vm_text
-    assert hashlib.sha256(files_text.encode()).hexdigest() == files_sha256
-    assert hashlib.sha256(vm_text.encode()).hexdigest() == vm_sha256
+    assert files_text == files_expected
+    assert vm_text == vm_expected
 
 
 # -- the helpers against drgn ------------------------------------------------------------------
