@@ -232,10 +232,16 @@ def followed_pointer(pointer: Object, name: str, symbolize) -> Dict[str, Any]:
     symbol = symbolize(address)
     resolved = target_type.resolved() if target_type is not None else None
     if resolved is not None and resolved.kind in (TypeKind.STRUCT, TypeKind.UNION):
+        first = first_symbol_at(pointer.prog_, address)
+        if first is not None and first != symbol:
+            # crash names the target by the first symbol at its address and prints gdb's value of
+            # that symbol; a linker label sharing the address (5.10's __begin_sched_classes before
+            # idle_sched_class) has no type for gdb, which prints its address under the variable's name.
+            return dict(found, target="label", symbol=first, label=symbol)
         value = value_tree(Object(pointer.prog_, target_type, address=address), symbolize)
         if value["kind"] == "error":
             return dict(found, target="unreadable")
-        return dict(found, target="value", symbol=symbol, value=value)
+        return dict(found, target="value", symbol=first, value=value)
     if symbol is not None:
         return dict(found, target="symbol", symbol=symbol)
     if resolved is not None and resolved.kind is TypeKind.FUNCTION:
@@ -245,6 +251,12 @@ def followed_pointer(pointer: Object, name: str, symbolize) -> Dict[str, Any]:
     except PycoreError:
         return dict(found, target="unreadable")
     return dict(found, target="unknown")
+
+
+def first_symbol_at(prog: Program, address: int) -> Optional[str]:
+    """The first name, in sorted order, of the symbols that start at ``address`` (the one crash's
+    value_search gives), or None where none does."""
+    return min((symbol.name for symbol in prog.symbols.symbols_at(address)), default=None)
 
 
 _FOLLOWED = {"null": "NULL", "unreadable": "(not accessible)", "unknown": "(unknown)"}
@@ -260,6 +272,9 @@ def pointer_lines(followed: Dict[str, Any], radix: int) -> List[str]:
     symbol = f"<{followed['symbol']}>" if followed.get("symbol") else ""
     if target == "symbol":
         return lines + [f"  -> {symbol}"]
+    if target == "label":
+        label = f" <{followed['label']}>" if followed.get("label") else ""
+        return lines + [f"  -> {symbol} {followed['address']:#x}{label}"]
     value = format_value(followed["value"], radix=radix).split("\n")
     head = f"  -> {symbol} {value[0]}" if symbol else f"  -> {value[0]}"
     return lines + [head] + ["     " + line for line in value[1:]]
