@@ -276,3 +276,27 @@ def test_set_cpu_is_the_task_crash_shows_on_that_cpu(case, dump):
         # (recorded after `set 1`, the panic task on 7.2 and the QEMU case); pycore shows the block.
         if recorded:
             assert crash_prompt(case.path(dump["name"]), words).stdout == recorded
+
+
+def test_a_shell_escape_runs_the_whole_line_in_sh(session, tmp_path):
+    """crash's ``!command``: redirections and pipes belong to the shell's line, not to the prompt."""
+    target = tmp_path / "shell.txt"
+    status, out, err = run(session, f"!echo a | tr a b > {target}", "!echo pycore")
+    assert (status, out, err) == (0, "pycore\n", "") and target.read_text() == "b\n"
+    assert run(session, "!exit 3")[0] == 1
+
+
+def test_the_output_radix_is_the_default_of_the_type_commands(session):
+    """``set radix 16`` (and ``hex``) make p print in hexadecimal until ``dec``; ``px``/``pd`` print
+    one value in one radix; crash's words for each."""
+    status, out, err = run(session, "set radix 16", "p jiffies", "set radix", "pd jiffies", "dec", "px jiffies",
+                           "p jiffies", "hex", "set radix 10")
+    lines = out.splitlines()
+    assert (status, err) == (0, "")
+    assert lines[0] == "output radix: 16 (hex)" and lines[2] == "output radix: 16 (hex)"
+    hexadecimal, decimal = lines[1].rsplit(" = ", 1)[1], lines[3].rsplit(" = ", 1)[1]
+    assert hexadecimal.startswith("0x") and int(hexadecimal, 16) == int(decimal)
+    assert lines[4] == "output radix: 10 (decimal)" and lines[5].endswith(hexadecimal)
+    assert lines[6].endswith(" = " + decimal) and lines[7:] == ["output radix: 16 (hex)", "output radix: 10 (decimal)"]
+    status, out, err = run(session, "set radix 8")
+    assert (status, out, err) == (1, "", "set: invalid command: set radix 8 \n")

@@ -284,3 +284,66 @@ def test_binary_operators_follow_c_precedence_and_objects_semantics(prog):
     assert printed(prog, "~0") == "-1" and printed(prog, "6 ^ 3") == "5" and printed(prog, "64 >> 2") == "16"
     with pytest.raises(ExpressionError, match="division by zero"):
         evaluate(prog, "the_task.pid / 0")
+
+
+def test_value_history_names_printed_values_and_void_as_gdb(prog):
+    """gdb's ``$``, ``$$``, ``$N`` and ``$$N`` at crash's prompt: each names a value printed before
+    and is printed (and numbered) again; a convenience variable never set is void; a number the
+    history has not reached is crash's failed gdb request, numbering nothing."""
+    parser = make_parser(PRINT)
+    history: list = []
+
+    def p(*words):
+        args = parser.parse_args(list(words))
+        args.value_history = history
+        return PRINT.render(PRINT.collect(prog, args), args)
+
+    assert p("the_task.pid") == "$1 = 7"
+    assert p("the_task.vals[1]") == "$2 = 2"
+    assert [p("$"), p("$$"), p("$1"), p("$$3")] == ["$3 = 2", "$4 = 2", "$5 = 7", "$6 = 2"]
+    assert p("$foo") == "$7 = void" and p("$7") == "$8 = void"
+    assert p("$1", "+", "1") == "$9 = 8" and p("/x", "$1") == "$10 = 0x7"
+    with pytest.raises(ExpressionError, match=r"^gdb request failed: p \$99$"):
+        p("$99")
+    with pytest.raises(ExpressionError, match=r"^gdb request failed: p \$7\.next$"):  # a member of void
+        p("$7.next")
+    assert len(history) == 10 and history[6] is None
+
+
+def test_list_S_reads_members_as_crash_print_value(prog, memory):
+    """``-S``: up to 8 bytes as an unsigned number (a pointer in hex, a function's name after it),
+    char arrays and char pointers as strings, wider members in -s's gdb form."""
+    from pycore.cli.list_walk import fast_member
+    from pycore.cli.struct import fast_line, object_lines
+
+    _, task, function, name = memory
+    obj = pycore.Object(prog, "struct task", address=task)
+    lines = [fast_line(fast_member(obj, path, symbolizer(prog)), 10) for path in ("pid", "comm", "st", "on_rq")]
+    # comm is a char[8]: crash's print_value writes its 8 bytes as a number, then the string too.
+    number = int.from_bytes(b"swapper\0", "little")
+    assert lines == ["  pid = 7", f'  comm = {number}  comm = "swapper"', "  st = 1", "  on_rq = 65"]
+    assert fast_line(fast_member(obj, "name", symbolizer(prog)), 10) == f'  name = {name:#x}  "tab\there""'
+    assert fast_line(fast_member(obj, "fn", symbolizer(prog)), 16) == f"  fn = {function:#x} <a_function>"
+    assert fast_line(fast_member(obj, "pid", symbolizer(prog)), 16) == "  pid = 0x7"
+    wide = fast_member(obj, "vals", symbolizer(prog))
+    assert object_lines({"members": [wide]}, "struct task", 10) == ["  vals = {-1, 2, 3},"]
+
+
+def test_list_B_finds_a_loop_with_brent_and_reports_it_as_crash():
+    """Without a loop ``-B`` lists what the hash-table walk lists; a loop is reported by its length,
+    its distance from the start and the entry that closes it (crash's do_list_no_hash)."""
+    from pycore.cli.list_walk import brent_walk, walk
+
+    ring = _Words({0x100: 0x200, 0x200: 0x300, 0x300: 0x100, 0x108: 0x300, 0x208: 0x100, 0x308: 0x200})
+    for args in ((0x100, 0, "H", False, None), (0x100, 0, "H", True, None), (0x200, 0, "h", False, None),
+                 (0x100, 0, "H", False, 0x300)):
+        entries, error = walk(ring, *args)
+        assert brent_walk(ring, *args) == (entries, [], error)
+    chain = _Words({0x10: 0x20, 0x20: 0x30, 0x30: 0})
+    assert brent_walk(chain, 0x10, 0, None, False, None) == ([0x10, 0x20, 0x30], [], None)
+    loop = _Words({0x100: 0x200, 0x200: 0x300, 0x300: 0x400, 0x400: 0x500, 0x500: 0x300})
+    entries, notes, error = brent_walk(loop, 0x100, 0, "H", False, None)
+    assert notes == ["loop detected, loop length: 3", "length from start to loop: 1"]
+    assert error == "duplicate list entry: 300" and entries[:4] == [0x200, 0x300, 0x400, 0x500]
+    broken = _Words({0x100: 0x200, 0x200: 0x999})
+    assert brent_walk(broken, 0x100, 0, "H", False, None)[2] == "invalid kernel virtual address: 0x999"

@@ -164,7 +164,7 @@ def brent_walk(prog: Program, start: int, offset: int, head: Optional[str], reve
                 else:
                     if power == length:
                         tortoise, power, length = hare, power * 2, 0
-                    hare, length = follow(hare), length + 1
+                    hare, length = node, length + 1
             elif not closed and tortoise == hare:
                 closed = True
                 notes.append(f"length from start to loop: {distance:x}")
@@ -274,7 +274,7 @@ def text_symbol(prog: Program, address: int) -> Optional[str]:
 
     try:
         found = symbol_lookup(prog, address)
-    except PycoreError:
+    except (PycoreError, LookupError):
         return None
     if found is None:
         return None
