@@ -15,6 +15,7 @@ from pycore.cli import dev, foreach, kmem, log, main, mount, net, waitq
 from pycore.errors import PycoreError
 
 from corpus import SAMPLE, cases, pycore_output
+from crash_reference import known_gap
 
 # crash's commands as the corpus records them (testdata/corpus/reference.py FULL_COMMANDS).
 COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
@@ -44,7 +45,11 @@ def comparisons():
             if case.reference(command, case.reference_dump) is None:
                 continue
             for mode, options in _modes(case):
-                params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}"))
+                # foreach UN bt shows foreach bt's blocked tasks: where crash walks their stacks wrong
+                # (crash_reference.KNOWN_GAPS), so does this, when it lists any.
+                traced = command == "foreach UN bt" and case.reference(command, case.reference_dump).strip()
+                marks = known_gap(case.name, "foreach bt", mode, case.reference_dump) if traced else []
+                params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}", marks=marks))
     return params
 
 
@@ -63,7 +68,7 @@ def _dev_module_names(case, expected: str, got: str) -> str:
         if words and re.fullmatch(r"ffffffffc[0-9a-f]{7}", words[-1]):
             name = line.split()[-1]
             named = pycore_output("sym", case.path(case.reference_dump), words[-1]).out
-            assert re.search(rf"^{words[-1]} \(\w\) {re.escape(name)} \[", named, re.M), named
+            assert re.search(rf"^{words[-1]} \(.\) {re.escape(name)} \[", named, re.M), named
             crash_line = crash_line[:crash_line.rindex(words[-1])] + name
         fixed.append(crash_line)
     return "\n".join(fixed) + "\n"
