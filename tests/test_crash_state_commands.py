@@ -12,9 +12,12 @@ import re
 import pytest
 
 from pycore.cli import dev, foreach, kmem, log, main, mount, net, waitq
-from pycore.errors import PycoreError
+from pycore.errors import PycoreError, ValidationError
+from pycore.kernel import fs
+from pycore.types.model import Member, int_type, pointer_type, struct_type
 
 from corpus import SAMPLE, cases, pycore_output
+from fake_program import BASE, FakeProgram
 from crash_reference import known_gap
 
 # crash's commands as the corpus records them (testdata/corpus/reference.py FULL_COMMANDS).
@@ -284,3 +287,19 @@ def test_on_a_truncated_dump_each_command_fails_in_one_line(truncated, command, 
         assert out.getvalue().split("\n")[0].startswith("CHRDEV") and "the devices after these" in err.getvalue()
     else:
         assert out.getvalue() == ""
+
+
+def test_a_chrdevs_chain_that_comes_back_is_a_validation_error():
+    """dev walks each chrdevs slot's chain: one that links back to an entry is an error naming it,
+    not an endless listing."""
+    prog = FakeProgram(symbols={"chrdevs": BASE})
+    uint = int_type("unsigned int", 4, False)
+    entry_type = struct_type("char_device_struct", 16, lambda: [
+        Member("next", pointer_type(entry_type), 0), Member("major", uint, 64), Member("baseminor", uint, 96)])
+    prog.types.types[("struct", "char_device_struct")] = entry_type
+    first, second = BASE + 0x1000, BASE + 0x1010
+    prog.put(BASE + 8 * 4, first)  # chrdevs[4]
+    prog.put(first, second, 4)
+    prog.put(second, first, 4 | 64 << 32)
+    with pytest.raises(ValidationError, match=f"chrdevs chain at {first:#x} loops at {first:#x}"):
+        list(fs.for_each_chrdev(prog))

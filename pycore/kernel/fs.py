@@ -281,12 +281,13 @@ MAX_CHAIN = 1 << 16
 
 
 def _chain(first: Object, what: str) -> Iterator[Object]:
-    """A ``next``-linked chain of structs from ``first`` (a pointer), bounded."""
-    node, seen = first, 0
+    """A ``next``-linked chain of structs from ``first`` (a pointer); ValidationError where it comes
+    back to a node or runs past MAX_CHAIN."""
+    node, seen = first, set()
     while int(node):
-        seen += 1
-        if seen > MAX_CHAIN:
-            raise ValidationError(f"{what} chain at {int(first):#x} loops")
+        if int(node) in seen or len(seen) >= MAX_CHAIN:
+            raise ValidationError(f"{what} chain at {int(first):#x} loops at {int(node):#x}")
+        seen.add(int(node))
         yield node
         node = node.next.read_()
 
