@@ -127,6 +127,8 @@ def test_the_core_s_notes_are_what_gdb_and_readelf_expect(init_core):
         assert kinds == ["NT_PRSTATUS", "NT_PRPSINFO", "NT_AUXV", "NT_FILE"]
         info = notes[1].n_desc
         assert (info.pr_pid, info.pr_fname.rstrip(b"\0"), info.pr_psargs.rstrip(b"\0")) == (1, b"init", b"/bin/sh /init")
+        # init wrote sysrq-c: running (R, number 0 of fs/binfmt_elf.c's "RSDTZW").
+        assert (info.pr_state, info.pr_sname) == (0, b"R")
         words = struct.unpack(f"<{len(notes[2].n_desc) // 8}Q", notes[2].n_desc)
         auxv = dict(zip(words[::2], words[1::2]))
         assert words[-2:] == (0, 0) and auxv[6] == PAGE  # AT_NULL last; AT_PAGESZ

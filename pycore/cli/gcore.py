@@ -107,7 +107,9 @@ def prpsinfo(task: Object) -> bytes:
     except FaultError:
         arguments = b""
     credentials = task.cred
-    return PRPSINFO.pack(b"\0", state.encode()[:1], b"\1" if state == "Z" else b"\0",
+    # fill_psinfo (fs/binfmt_elf.c): pr_state numbers pr_sname in "RSDTZW".
+    number = max(0, "RSDTZW".find(state))
+    return PRPSINFO.pack(bytes([number]), state.encode()[:1], b"\1" if state == "Z" else b"\0",
                          int(task.static_prio) - 120, int(task.flags), kuid_val(credentials.uid),
                          kuid_val(credentials.gid), int(task.pid), sched.task_ppid(task),
                          _pid_of(task, PIDTYPE_PGID), _pid_of(task, PIDTYPE_SID),
