@@ -300,3 +300,11 @@ def test_the_output_radix_is_the_default_of_the_type_commands(session):
     assert lines[6].endswith(" = " + decimal) and lines[7:] == ["output radix: 16 (hex)", "output radix: 10 (decimal)"]
     status, out, err = run(session, "set radix 8")
     assert (status, out, err) == (1, "", "set: invalid command: set radix 8 \n")
+
+
+def test_a_list_with_no_entry_is_crash_s_empty(session):
+    """An empty LIST_HEAD (no kthread waits to be created), or -e at the first entry: ``(empty)``."""
+    status, out, err = run(session, "list -H kthread_create_list", "list -H modules")
+    first = out.splitlines()[1]
+    assert (status, err) == (0, "") and out.splitlines()[0] == "(empty)" and re.fullmatch(r"[0-9a-f]{16}", first)
+    assert run(session, f"list -e 0x{first} -H modules")[1] == "(empty)\n"

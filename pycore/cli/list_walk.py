@@ -210,7 +210,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         link_offset = parse_offset(prog, args.link_offset)
     type_name, failure = struct_values(prog, shown, struct_text, link_offset, True, fast=args.fast_struct is not None)
     error = error or failure
-    return Collected({"type": type_name, "entries": shown}, notes, error)
+    data: Dict[str, Any] = {"type": type_name, "entries": shown}
+    if not shown and error is None:  # a list_head with nothing on it, or -e at its first entry
+        data["empty"] = True
+    return Collected(data, notes, error)
 
 
 def struct_values(prog: Program, entries: List[Dict[str, Any]], struct_text: Optional[str], link_offset: int,
@@ -296,7 +299,10 @@ def _c_string(prog: Program, address: int, limit: int) -> str:
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     """Each entry's address, as crash prints it, with its tree position (``tree -p``) and its members
-    (``-s``) when collected; ``tree`` renders its entries the same way."""
+    (``-s``) when collected; ``tree`` renders its entries the same way.  A list with no entry is
+    crash's ``(empty)``."""
+    if data.get("empty"):
+        return "(empty)"
     lines: List[str] = []
     for entry in data["entries"]:
         lines.append(f"{entry['address']:x}")
