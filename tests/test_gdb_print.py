@@ -347,3 +347,12 @@ def test_list_B_finds_a_loop_with_brent_and_reports_it_as_crash():
     assert error == "duplicate list entry: 300" and entries[:4] == [0x200, 0x300, 0x400, 0x500]
     broken = _Words({0x100: 0x200, 0x200: 0x999})
     assert brent_walk(broken, 0x100, 0, "H", False, None)[2] == "invalid kernel virtual address: 0x999"
+
+
+def test_a_private_use_character_is_printed_as_gdb_on_a_utf8_host_prints_it():
+    """gdb prints a valid UTF-8 sequence raw when glibc calls it printable, private use areas too
+    (garbage past a module's name on 6.12's QEMU case); other high bytes are octal escapes."""
+    from pycore.cli.gdbfmt import escape
+
+    assert escape(bytes.fromhex("40e4eebf9388ffff"), '"') == "@\\344\uefd3\\210\\377\\377"
+    assert escape("é".encode(), '"') == "é" and escape(b"\xed\xa0\x80", '"') == "\\355\\240\\200"

@@ -5,6 +5,7 @@ Two steps, so that ``--json`` has the data: :func:`value_tree` reads an Object i
 (every member, element, pointer's symbol and string), :func:`format_value` writes that data as
 gdb does with a format letter (``p/x``) or an output radix (crash's ``-x``).  Any kernel version.
 """
+import unicodedata
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import PycoreError
@@ -237,7 +238,9 @@ def _utf8_at(data: bytes, position: int) -> Optional[str]:
         char = data[position:position + length].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return char if len(char) == 1 and char.isprintable() else None
+    # glibc's iswprint, which gdb asks, counts the private use areas printable; Python does not.
+    printable = char.isprintable() or unicodedata.category(char) == "Co"
+    return char if len(char) == 1 and printable else None
 
 
 def _integer(value: int, size: Optional[int], fmt: Optional[str]) -> str:
