@@ -8,7 +8,7 @@ import argparse
 from typing import Any, Dict, List, Tuple
 
 from ..kernel.rbtree import rb_parent, rb_subtree_inorder_addresses, rbtree_inorder_addresses
-from ..kernel.xarray import xa_entries
+from ..kernel.xarray import xa_entries, xa_node_entries
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     members.add_argument("-S", dest="fast_struct", metavar="STRUCT",
                          help="as -s, members of up to 8 bytes read as numbers (and char arrays as strings)")
     parser.add_argument("-N", dest="node", action="store_true",
-                        help="rbtree: START is an rb_node, the tree under it is walked")
+                        help="START is an rb_node (or xa_node), the tree under it is walked")
     radix = parser.add_mutually_exclusive_group()
     radix.add_argument("-x", dest="radix", action="store_const", const=16, help="integers in hexadecimal")
     radix.add_argument("-d", dest="radix", action="store_const", const=10, help="integers in decimal")
@@ -87,10 +87,11 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     else:
         if args.position or args.offset is not None or args.linear:
             raise StructCommandError("-p, -o and -l are for -t rbtree")
-        if args.node:  # crash walks an xa_node's slots; pycore's XArray walk starts at the root
-            raise StructCommandError("-N: pycore walks an XArray from its root (struct xarray), not from an xa_node")
-        xarray = Object(prog, "struct xarray", address=root)
-        entries = [{"address": value, "index": index} for index, value in xa_entries(xarray)]
+        if args.node:
+            found = xa_node_entries(prog, root)
+        else:
+            found = xa_entries(Object(prog, "struct xarray", address=root))
+        entries = [{"address": value, "index": index} for index, value in found]
     type_name, error = struct_values(prog, entries, args.struct or args.fast_struct, 0, False,
                                      fast=args.fast_struct is not None)
     return Collected({"kind": args.kind, "type": type_name, "entries": entries}, [], error)

@@ -116,17 +116,31 @@ def xa_entries(xa: Object, advanced: bool = False) -> Iterator[Tuple[int, int]]:
         if not xa_is_internal(head) or (advanced and head == XA_ZERO_ENTRY):
             yield 0, head
         return
+    yield from _walk(prog, f"XArray at {address:#x}", head - _INTERNAL_TAG, advanced)
+
+
+def xa_node_entries(prog: "Program", node: int, advanced: bool = False) -> Iterator[Tuple[int, int]]:
+    """(index, raw entry) of each entry under the ``struct xa_node`` at ``node`` (its internal
+    tag, if left on, is taken off), indexes counted from that node: crash's ``tree -t xarray -N``,
+    an XArray reached by one of its nodes rather than its root.  Skipped entries and the bounds
+    are :func:`xa_entries`'."""
+    if xa_is_internal(node):
+        node -= _INTERNAL_TAG
+    yield from _walk(prog, f"XArray node {node:#x}", node, advanced)
+
+
+def _walk(prog: "Program", where: str, top: int, advanced: bool) -> Iterator[Tuple[int, int]]:
     layout = _Layout(prog)
     seen: Set[int] = set()
 
     def walk(node: int, base: int, expected: "int | None") -> Iterator[Tuple[int, int]]:
         # Each level's shift is its parent's minus XA_CHUNK_SHIFT, so the recursion ends.
         if node in seen:
-            raise XarrayCorruptError(f"XArray at {address:#x} reaches node {node:#x} twice")
+            raise XarrayCorruptError(f"{where} reaches node {node:#x} twice")
         seen.add(node)
         shift, slots = _read_node(prog, layout, node)
         if (expected is not None and shift != expected) or shift % layout.chunk_shift or shift >= _MAX_SHIFT:
-            raise XarrayCorruptError(f"XArray at {address:#x}: node {node:#x} has shift {shift}"
+            raise XarrayCorruptError(f"{where}: node {node:#x} has shift {shift}"
                                      + ("" if expected is None else f" where {expected} belongs"))
         for offset, entry in enumerate(slots):
             if not entry or _is_sibling(entry, layout.chunk_size) or entry == XA_RETRY_ENTRY:
@@ -134,13 +148,13 @@ def xa_entries(xa: Object, advanced: bool = False) -> Iterator[Tuple[int, int]]:
             index = base + (offset << shift)
             if _is_node(entry):
                 if not shift:
-                    raise XarrayCorruptError(f"XArray at {address:#x}: leaf node {node:#x} holds node pointer "
+                    raise XarrayCorruptError(f"{where}: leaf node {node:#x} holds node pointer "
                                              f"{entry:#x} in slot {offset}")
                 yield from walk(entry - _INTERNAL_TAG, index, shift - layout.chunk_shift)
             elif advanced or entry != XA_ZERO_ENTRY:
                 yield index, entry
 
-    yield from walk(head - _INTERNAL_TAG, 0, None)
+    yield from walk(top, 0, None)
 
 
 def xa_for_each(xa: Object, advanced: bool = False) -> Iterator[Tuple[int, Object]]:
@@ -197,5 +211,5 @@ def radix_tree_for_each(root: Object) -> Iterator[Tuple[int, Object]]:
     return xa_for_each(root)
 
 
-__all__ = ["xa_load", "xa_for_each", "xa_entries", "xa_is_value", "xa_to_value", "xa_is_zero", "xa_is_internal",
+__all__ = ["xa_load", "xa_for_each", "xa_entries", "xa_node_entries", "xa_is_value", "xa_to_value", "xa_is_zero", "xa_is_internal",
            "radix_tree_lookup", "radix_tree_for_each", "XarrayCorruptError", "XA_ZERO_ENTRY", "XA_RETRY_ENTRY"]

@@ -231,6 +231,7 @@ ADDRESS_LOOKUPS = {
     "module": ("list -H modules", r"^([0-9a-f]+)\n\Z"),
     "memset": ("sym memset", r"^([0-9a-f]+) \(\w\) memset\b"),
     "rb_node": ("p key_serial_tree.rb_node", r"\(struct rb_node \*\) 0x([0-9a-f]+)"),
+    "xa_head": ("p init_pid_ns.idr.idr_rt.xa_head", r"\(void \*\) 0x([0-9a-f]+)"),
     "mm": ("task -R mm", r"^\s+mm = 0x([0-9a-f]+),$"),
 }
 # The panic task's argument strings, in its own (user) address space.
@@ -250,6 +251,8 @@ ADDRESS_COMMANDS = [
     ("sym {memset_5:#x}", "memset+5"),
     ("tree -t rbtree -o key.serial_node -N {rb_node:#x}", "key_serial_tree's root node"),
     ("tree -t rbtree -o key.serial_node -N {rb_node:#x} -s key.serial", "key_serial_tree's root node"),
+    ("tree -t xarray -N {xa_node:#x}", "the top xa_node of init_pid_ns's idr"),
+    ("tree -t xarray -N {xa_node:#x} -S pid.level", "the top xa_node of init_pid_ns's idr"),
     ("struct -u list_head {arg_start:#x}", "the panic task's arguments (user memory)"),
     ("rd -u {arg_start:#x} 4", "the panic task's arguments (user memory)"),
     ("rd -u -8 {arg_start:#x} 8", "the panic task's arguments (user memory)"),
@@ -298,6 +301,8 @@ def address_commands(tools: Tools, vmlinux: Path, dump: Path, work: Path, symbol
         found["tasks_offset"] = found["tasks"] - symbols["init_task"]
     if "memset" in found:
         found["memset_5"] = found["memset"] + 5
+    if found.get("xa_head", 0) & 3 == 2:  # an internal entry: the XArray's top node, tagged
+        found["xa_node"] = found["xa_head"] - 2
     offset = elf_file_offset(dump, dict(pairs)["init_task"])
     if offset is not None:
         found["init_task_offset"] = offset
