@@ -245,7 +245,7 @@ def test_dis_b_drops_what_was_decoded_from_the_bytes_after_a_ud2():
 
 
 def test_sym_module_lines_name_each_region():
-    from pycore.cli.sym import module_letter, module_name, render
+    from pycore.cli.sym import module_letter, render, table_name
     from pycore.symbols.table import Symbol
 
     rows = [{"module_start": "qemu_fw_cfg", "region": "TEXT", "address": 0xffffffffc0233000},
@@ -255,6 +255,6 @@ def test_sym_module_lines_name_each_region():
         "ffffffffc0233000 MODULE TEXT START: qemu_fw_cfg", "ffffffffc0233fff MODULE TEXT END: qemu_fw_cfg",
         "ffffffffc052d000 MODULE START: virtio_blk"]
     assert [module_letter(Symbol("x", 0, None, kind)) for kind in "tTdb"] == ["t", "T", "?", "?"]
-    assert module_name("vring_unmap_extra_packed.part.0.isra.0") == "vring_unmap_extra_packed.part.0"
-    assert module_name("vring_map_single.constprop.0") == "vring_map_single.constprop.0"
-    assert module_name("__func__.21") == "__func__.21"
+    assert table_name("vring_unmap_extra_packed.part.0.isra.0") == "vring_unmap_extra_packed.part.0"
+    assert table_name("vring_map_single.constprop.0") == "vring_map_single.constprop.0"
+    assert table_name("__func__.21") == "__func__.21"

@@ -20,7 +20,7 @@ from .command import Collected, DumpCommand
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
 _CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
-_MODULE_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+$")
+_LAST_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +67,7 @@ class _Shower:
         letter = module_letter(symbol) if module else self.letter(symbol)
         address = symbol.address + offset
         text = letter in "Tt"
-        name = module_name(symbol.name) if module else crash_name(symbol.name)
+        name = table_name(symbol.name)
         return {"address": address, "type": letter, "name": name, "offset": offset, "module": module,
                 "text": text, "line": self.line(address) if text and lines else None, "show_line": lines}
 
@@ -107,10 +107,11 @@ def module_letter(symbol: Symbol) -> str:
     return symbol.kind if symbol.kind in ("t", "T") else "?"
 
 
-def module_name(name: str) -> str:
-    """A module symbol's name as crash keeps it: only the last of gcc's clone suffixes goes
-    (``x.part.0.isra.0`` is ``x.part.0``, ``x.part.0`` is ``x``)."""
-    return _MODULE_CLONE_SUFFIX.sub("", name)
+def table_name(name: str) -> str:
+    """A symbol's name in crash's symbol table (what sym shows, the kernel's and modules'): only
+    the last of gcc's clone suffixes goes (``x.part.0.isra.0`` is ``x.part.0``, ``x.part.0`` is
+    ``x``, ``x.constprop.0`` stays)."""
+    return _LAST_CLONE_SUFFIX.sub("", name)
 
 
 def crash_name(name: str) -> str:
@@ -158,7 +159,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             rows += _module_rows(prog, shower, chosen[0])
         if args.query is not None:
             found = [shower.row(symbol, lines=False) for symbol in table.search(args.query)
-                     if args.query in crash_name(symbol.name)]
+                     if args.query in table_name(symbol.name)]
             found += _module_query(prog, shower, args.query)
             rows += found or [{"none_found": True}]
         for word in args.what:
@@ -227,7 +228,7 @@ def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args:
     address = _hexadecimal(word)
     if address is None:
         named = table.symbols_named(word) or [symbol for symbol in table.search(word + ".")
-                                              if crash_name(symbol.name) == word]
+                                              if table_name(symbol.name) == word]
         if not named:
             in_module = _module_symbol(prog, word)
             if in_module is not None:
