@@ -154,7 +154,8 @@ def test_the_recordings_hold_every_option_these_commands_take():
         pytest.skip("no corpus case built with the type commands' options")
     # (struct -u is recorded only where the panic task has user memory: not khungtaskd's.)
     wanted = ("struct -p ", "struct -f ", "struct task_struct.pid,comm -l ", "list -B ", "list -o ",
-              "tree -t rbtree -o key.serial_node -N ", "tree -t rbtree -o key.serial_node -S ", "p $1", "px ",
+              "tree -t rbtree -o key.serial_node -N ", "tree -t rbtree -o key.serial_node -S ", "tree -t xarray -N ",
+              "p $1", "px ",
               "set radix 16", "!echo pycore")
     for case in recorded:
         commands = recorded_commands(case)
