@@ -258,3 +258,12 @@ def test_sym_module_lines_name_each_region():
     assert table_name("vring_unmap_extra_packed.part.0.isra.0") == "vring_unmap_extra_packed.part.0"
     assert table_name("vring_map_single.constprop.0") == "vring_map_single.constprop.0"
     assert table_name("__func__.21") == "__func__.21"
+
+
+@pytest.mark.parametrize("raw,shown", [
+    ("vfs_statfs.part.0.isra.0", "vfs_statfs.part.0"), ("print_task.isra.0.cold", "print_task"),
+    ("virtblk_probe.cold", "virtblk_probe.cold"), ("intel_pmu_hw_config.part.0", "intel_pmu_hw_config")])
+def test_sym_names_lose_only_the_last_clone_suffix(raw, shown):
+    from pycore.cli.sym import table_name
+
+    assert table_name(raw) == shown

@@ -103,7 +103,8 @@ def _values(prog: Program, args: argparse.Namespace) -> Tuple[List[int], List[st
             value = _hexadecimal_value(word)
         if size < 8 and value >> (8 * size):
             option = "-w" if size == 4 else "-h"
-            raise PycoreError(f"value too large for {option} option: {value:x} {label if not args.mask else ''}".rstrip())
+            shown = "" if args.mask else label
+            raise PycoreError(f"value too large for {option} option: {value:x} {shown}".rstrip())
         values.append(value)
         labels.append("" if args.mask else label)
     return values, labels

@@ -20,7 +20,7 @@ from .command import Collected, DumpCommand
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
 _CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
-_LAST_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+$")
+_LAST_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+(?:\.cold)?$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,8 +109,8 @@ def module_letter(symbol: Symbol) -> str:
 
 def table_name(name: str) -> str:
     """A symbol's name in crash's symbol table (what sym shows, the kernel's and modules'): only
-    the last of gcc's clone suffixes goes (``x.part.0.isra.0`` is ``x.part.0``, ``x.part.0`` is
-    ``x``, ``x.constprop.0`` stays)."""
+    the last of gcc's clone suffixes goes, with a ``.cold`` after it (``x.part.0.isra.0`` is
+    ``x.part.0``, ``x.isra.0.cold`` is ``x``; ``x.constprop.0`` and ``x.cold`` stay)."""
     return _LAST_CLONE_SUFFIX.sub("", name)
 
 
@@ -148,7 +148,9 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     warnings: List[str] = []
     try:
         if args.list_all:
-            rows += [shower.row(symbol, lines=False) for symbol in table]
+            # crash's table is sorted by address, then name.
+            rows += [shower.row(symbol, lines=False)
+                     for symbol in sorted(table, key=lambda symbol: (symbol.address, symbol.name))]
         if args.list_all or args.all_modules:
             for loaded in _modules(prog):
                 rows += _module_rows(prog, shower, loaded)
