@@ -149,3 +149,29 @@ def test_without_vmlinux_locals_need_debug_info(case):
     trace = stack.panic_trace(prog)[0]
     with pytest.raises(MissingDebugInfoError, match="--vmlinux"):
         frame_locals(prog, trace, 0)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.manifest.get("scenario") == "sysrq"], ids=case_ids)
+def test_bt_V_prints_each_frames_parameters_and_locals_under_it(case):
+    """``pycore bt -V``: under the sysrq handler's frame (after its ``bt -l`` line), the key as gdb
+    prints an int, or ``<optimized out>`` where the compiler left only its value on entry."""
+    from corpus import cli_output
+
+    prog = pycore_program(case, True)
+    trace = stack.panic_trace(prog)[0]
+    index = _frame_named(prog, trace, ("__handle_sysrq", "__handle_sysrq.cold"))
+    key = frame_locals(prog, trace, index).local("key")
+    lines = cli_output("bt", case.path(case.reference_dump), "--vmlinux", case.vmlinux, "-V", "-l").splitlines()
+    frame = trace.frames[index]
+    at = lines.index(f"{' ' if frame.level < 10 else ''}#{frame.level} [{frame.sp:8x}] {frame.symbol} at {frame.pc:x}")
+    block = lines[at + 2:next(i for i in range(at + 1, len(lines)) if lines[i].lstrip().startswith("#"))]
+    assert ("    key = 99" if key.value is not None else "    key = <optimized out>") in block
+    assert lines[at + 1].startswith("    ") and ": " in lines[at + 1]  # the -l line stays right under the frame
+
+
+@pytest.mark.parametrize("case", CASES[:1], ids=case_ids)
+def test_bt_V_without_vmlinux_says_what_it_needs(case):
+    from corpus import pycore_output
+
+    result = pycore_output("bt", case.path(case.reference_dump), "-V")
+    assert result.status != 0 and "--vmlinux" in result.err

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the offsets -s shows in hex (alone it changes nothing, as in crash)")
     parser.add_argument("-l", dest="lines", action="store_true",
                         help="show the source file and line of each frame (needs --vmlinux with debug information)")
+    parser.add_argument("-V", dest="locals", action="store_true",
+                        help="show each frame's parameters and locals under it as gdb prints them (needs --vmlinux "
+                             "with debug information)")
     parser.add_argument("-t", dest="text", action="store_const", const="from start",
                         help="list every text symbol on the stack from the first frame on (crash's bt -t)")
     parser.add_argument("-T", dest="text", action="store_const", const="whole stack",
@@ -74,7 +77,53 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         names = _stack_names(prog, traces, args.symbolic, warnings) if args.symbolic else None
         result = {"traces": [dict(t.to_dict(), lines=trace_lines(t, radix, args.full or bool(names is not None),
                                                                    source, names)) for t in traces]}
+        if args.locals:
+            for trace, shown in zip(traces, result["traces"]):
+                shown["lines"] = _with_locals(prog, unwinder, trace, shown["lines"], source)
     return Collected(result, warnings, failed=not any(trace.useful for trace in traces))
+
+
+def _with_locals(prog: Program, unwinder: stack.Unwinder, trace: stack.StackTrace, lines: List[str],
+                 source: Optional[Dict[int, str]]) -> List[str]:
+    """``bt -V``: a trace's lines with each frame's parameters and locals under it (after its
+    ``bt -l`` line), ``name = value`` as gdb's ``info locals`` prints them, ``<optimized out>``
+    (or what else the frame lacks) for a value it no longer has; where calls were inlined at the
+    frame's address, each function's under its name, innermost first
+    (:func:`pycore.kernel.frame_locals.trace_locals`; needs --vmlinux)."""
+    from ..kernel.frame_locals import trace_locals
+    from .gdbfmt import format_value, symbolizer, value_tree
+
+    symbolize = symbolizer(prog)
+    found = {(item.frame.level, item.frame.sp): item for item in trace_locals(prog, trace, unwinder)}
+    frames = iter(trace.frames)
+    frame = next(frames, None)
+    shown: List[str] = []
+    position = 0
+    while position < len(lines):
+        shown.append(lines[position])
+        position += 1
+        if frame is None or not shown[-1].lstrip().startswith(f"#{frame.level} [{frame.sp:8x}] "):
+            continue
+        if source and frame.pc in source:
+            shown.append(lines[position])
+            position += 1
+        functions = found[(frame.level, frame.sp)].functions
+        for function in functions:
+            indent = "    "
+            if len(functions) > 1:
+                shown.append(f"    {function.function}{' (inlined)' if function.inlined else ''}:")
+                indent = "      "
+            for local in function.locals:
+                if local.value is None:
+                    value = "<optimized out>" if (local.absent or "").startswith("optimized out") else local.absent
+                else:
+                    try:
+                        value = format_value(value_tree(local.value, symbolize))
+                    except PycoreError as error:
+                        value = f"<error: {error}>"
+                shown += f"{indent}{local.name} = {value}".replace("\n", "\n" + indent).split("\n")
+        frame = next(frames, None)
+    return shown
 
 
 def _source_lines(prog: Program, unwinder: stack.Unwinder, traces: List[stack.StackTrace]) -> Dict[int, str]:
