@@ -180,69 +180,69 @@ def evaluate(expression: bytes, machine: Machine) -> List[Piece]:
             if op in _BINARY:
                 b, a = pop(), pop()
                 stack.append(_BINARY[op](a, b) & _MASK)
-            elif 0x30 <= op <= 0x4F:
+            elif 0x30 <= op <= 0x4F:  # lit0..lit31
                 stack.append(op - 0x30)
-            elif 0x50 <= op <= 0x6F or op == 0x90:
+            elif 0x50 <= op <= 0x6F or op == 0x90:  # reg0..reg31, regx
                 if op == 0x90:
                     regno, pos = uleb(data, pos)
                 else:
                     regno = op - 0x50
                 current = Piece("register", regno)
-            elif 0x70 <= op <= 0x8F or op == 0x92:
+            elif 0x70 <= op <= 0x8F or op == 0x92:  # breg0..breg31, bregx
                 if op == 0x92:
                     regno, pos = uleb(data, pos)
                 else:
                     regno = op - 0x70
                 offset, pos = sleb(data, pos)
                 stack.append((need(machine.register(regno), "<register unavailable>") + offset) & _MASK)
-            elif op == 0x91:
+            elif op == 0x91:  # fbreg
                 offset, pos = sleb(data, pos)
                 stack.append((need(machine.frame_base(), "<frame base unavailable>") + offset) & _MASK)
-            elif op == 0x9C:
+            elif op == 0x9C:  # call_frame_cfa
                 stack.append(need(machine.cfa(), "<frame address unavailable>"))
-            elif op == 0x03:
+            elif op == 0x03:  # addr
                 if pos + 8 > len(data):
                     raise IndexError
                 stack.append((int.from_bytes(data[pos:pos + 8], "little") + machine.offset) & _MASK)
                 pos += 8
-            elif op in (0xA1, 0xA2):
+            elif op in (0xA1, 0xA2):  # addrx, constx
                 index, pos = uleb(data, pos)
                 stack.append((machine.address_entry(index) + (machine.offset if op == 0xA1 else 0)) & _MASK)
-            elif 0x08 <= op <= 0x0F:
+            elif 0x08 <= op <= 0x0F:  # const1u..const8s
                 size = 1 << ((op - 0x08) >> 1)
                 if pos + size > len(data):
                     raise IndexError
                 stack.append(int.from_bytes(data[pos:pos + size], "little", signed=bool(op & 1)) & _MASK)
                 pos += size
-            elif op == 0x10:
+            elif op == 0x10:  # constu
                 value, pos = uleb(data, pos)
                 stack.append(value & _MASK)
-            elif op == 0x11:
+            elif op == 0x11:  # consts
                 value, pos = sleb(data, pos)
                 stack.append(value & _MASK)
-            elif op == 0x12:
+            elif op == 0x12:  # dup
                 stack.append(stack[-1] if stack else pop())
-            elif op == 0x13:
+            elif op == 0x13:  # drop
                 pop()
-            elif op == 0x14:
+            elif op == 0x14:  # over
                 if len(stack) < 2:
                     pop()
                 stack.append(stack[-2])
-            elif op == 0x15:
+            elif op == 0x15:  # pick
                 index = data[pos]
                 pos += 1
                 if index >= len(stack):
                     raise FormatError(f"DWARF expression {data.hex()} picks past its stack", pos, "DW_OP_pick")
                 stack.append(stack[-1 - index])
-            elif op == 0x16:
+            elif op == 0x16:  # swap
                 b, a = pop(), pop()
                 stack += [b, a]
-            elif op == 0x17:
+            elif op == 0x17:  # rot
                 c, b, a = pop(), pop(), pop()
                 stack += [c, a, b]
-            elif op == 0x19:
+            elif op == 0x19:  # abs
                 stack.append(abs(_signed(pop())) & _MASK)
-            elif op in (0x1B, 0x1D):
+            elif op in (0x1B, 0x1D):  # div (signed), mod
                 b, a = pop(), pop()
                 if b == 0:
                     raise FormatError(f"DWARF expression {data.hex()} divides by zero", pos, "DW_OP_div")
@@ -251,30 +251,30 @@ def evaluate(expression: bytes, machine: Machine) -> List[Piece]:
                     stack.append((-quotient if (_signed(a) < 0) != (_signed(b) < 0) else quotient) & _MASK)
                 else:
                     stack.append(a % b)
-            elif op == 0x1F:
+            elif op == 0x1F:  # neg
                 stack.append(-pop() & _MASK)
-            elif op == 0x20:
+            elif op == 0x20:  # not
                 stack.append(~pop() & _MASK)
-            elif op == 0x23:
+            elif op == 0x23:  # plus_uconst
                 value, pos = uleb(data, pos)
                 stack.append((pop() + value) & _MASK)
-            elif op in (0x28, 0x2F):
+            elif op in (0x28, 0x2F):  # bra, skip
                 offset = int.from_bytes(data[pos:pos + 2], "little", signed=True)
                 pos += 2
                 if op == 0x2F or pop():
                     pos += offset
                     if not 0 <= pos <= len(data):
                         raise FormatError(f"DWARF expression {data.hex()} branches outside itself", pos, "DW_OP_bra")
-            elif op in (0x06, 0x94):
+            elif op in (0x06, 0x94):  # deref, deref_size
                 size = 8
                 if op == 0x94:
                     size = data[pos]
                     pos += 1
                 address = pop()
                 stack.append(need(machine.read(address, size), f"<memory at {address:#x} not in the dump>"))
-            elif op == 0x96:
+            elif op == 0x96:  # nop
                 continue
-            elif op in (0x93, 0x9D):
+            elif op in (0x93, 0x9D):  # piece, bit_piece
                 size, pos = uleb(data, pos)
                 if op == 0x9D:
                     offset, pos = uleb(data, pos)
@@ -283,11 +283,11 @@ def evaluate(expression: bytes, machine: Machine) -> List[Piece]:
                     size //= 8
                 pieces.append(_finish(current, stack, size))
                 current, stack = None, []
-            elif op == 0x9E:
+            elif op == 0x9E:  # implicit_value
                 length, pos = uleb(data, pos)
                 current = Piece("implicit", data[pos:pos + length])
                 pos += length
-            elif op == 0x9F:
+            elif op == 0x9F:  # stack_value
                 current = Piece("value", pop())
             elif op in _ABSENT_OPERATIONS:
                 raise _Absent(_ABSENT_OPERATIONS[op])
@@ -449,7 +449,7 @@ def _run_cfa(program: bytes, target: Optional[int], code_align: int, data_align:
             op = program[pos]
             pos += 1
             high, low = op >> 6, op & 0x3F
-            if high == 1 or op in (0x01, 0x02, 0x03, 0x04):
+            if high == 1 or op in (0x01, 0x02, 0x03, 0x04):  # advance_loc, set_loc, advance_loc1/2/4
                 if high == 1:
                     delta = low * code_align
                 elif op == 0x01:
@@ -462,15 +462,15 @@ def _run_cfa(program: bytes, target: Optional[int], code_align: int, data_align:
                 if target is not None and location + delta > target:
                     return
                 location += delta
-            elif high == 2:
+            elif high == 2:  # offset
                 offset, pos = uleb(program, pos)
                 rules[low] = ("offset", offset * data_align)
-            elif high == 3:
+            elif high == 3:  # restore
                 _restore(rules, initial, low)
-            elif op == 0x00 or op == 0x2E:
+            elif op == 0x00 or op == 0x2E:  # nop, GNU_args_size
                 if op == 0x2E:
                     _, pos = uleb(program, pos)
-            elif op in (0x05, 0x11, 0x14, 0x15, 0x2F):
+            elif op in (0x05, 0x11, 0x14, 0x15, 0x2F):  # offset_extended(_sf), val_offset(_sf), GNU negative
                 regno, pos = uleb(program, pos)
                 if op in (0x05, 0x14, 0x2F):
                     offset, pos = uleb(program, pos)
@@ -478,25 +478,25 @@ def _run_cfa(program: bytes, target: Optional[int], code_align: int, data_align:
                     offset, pos = sleb(program, pos)
                 offset *= -data_align if op == 0x2F else data_align
                 rules[regno] = ("val_offset" if op in (0x14, 0x15) else "offset", offset)
-            elif op in (0x06, 0x07, 0x08):
+            elif op in (0x06, 0x07, 0x08):  # restore_extended, undefined, same_value
                 regno, pos = uleb(program, pos)
                 if op == 0x06:
                     _restore(rules, initial, regno)
                 else:
                     rules[regno] = ("undefined",) if op == 0x07 else ("same",)
-            elif op == 0x09:
+            elif op == 0x09:  # register
                 regno, pos = uleb(program, pos)
                 other, pos = uleb(program, pos)
                 rules[regno] = ("register", other)
-            elif op == 0x0A:
+            elif op == 0x0A:  # remember_state
                 stack.append((cfa[0], dict(rules)))
-            elif op == 0x0B:
+            elif op == 0x0B:  # restore_state
                 if not stack:
                     raise FormatError("DW_CFA_restore_state without a remembered state", pos - 1, "DW_CFA")
                 cfa[0], saved = stack.pop()
                 rules.clear()
                 rules.update(saved)
-            elif op in (0x0C, 0x12):
+            elif op in (0x0C, 0x12):  # def_cfa, def_cfa_sf
                 regno, pos = uleb(program, pos)
                 if op == 0x0C:
                     offset, pos = uleb(program, pos)
@@ -504,17 +504,17 @@ def _run_cfa(program: bytes, target: Optional[int], code_align: int, data_align:
                     offset, pos = sleb(program, pos)
                     offset *= data_align
                 cfa[0] = (regno, offset)
-            elif op == 0x0D:
+            elif op == 0x0D:  # def_cfa_register
                 regno, pos = uleb(program, pos)
                 cfa[0] = (regno, cfa[0][1] if isinstance(cfa[0], tuple) else 0)
-            elif op in (0x0E, 0x13):
+            elif op in (0x0E, 0x13):  # def_cfa_offset, def_cfa_offset_sf
                 if op == 0x0E:
                     offset, pos = uleb(program, pos)
                 else:
                     offset, pos = sleb(program, pos)
                     offset *= data_align
                 cfa[0] = (cfa[0][0] if isinstance(cfa[0], tuple) else RSP, offset)
-            elif op in (0x0F, 0x10, 0x16):
+            elif op in (0x0F, 0x10, 0x16):  # def_cfa_expression, expression, val_expression
                 regno = None
                 if op != 0x0F:
                     regno, pos = uleb(program, pos)
