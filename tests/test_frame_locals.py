@@ -53,6 +53,12 @@ def test_stack_value_implicit_value_and_arithmetic():
     assert evaluate(bytes([0x11, 0x79, 0x31, 0x26, 0x9F]), machine()) == [Piece("value", (1 << 64) - 4)]
 
 
+def test_dup_over_and_pick_copy_stack_entries():
+    assert evaluate(bytes([0x31, 0x12, 0x22, 0x9F]), machine()) == [Piece("value", 2)]
+    assert evaluate(bytes([0x31, 0x32, 0x14, 0x22, 0x22, 0x9F]), machine()) == [Piece("value", 4)]
+    assert evaluate(bytes([0x31, 0x32, 0x33, 0x15, 0x02, 0x9F]), machine()) == [Piece("value", 1)]
+
+
 def test_deref_reads_memory_and_says_which_address_is_missing():
     assert evaluate(bytes([0x0A, 0x00, 0x30, 0x06]), machine()) == [Piece("memory", 0x2000)]
     assert evaluate(bytes([0x0A, 0x00, 0x30, 0x94, 0x02, 0x9F]), machine()) == [Piece("value", 0x2000)]
@@ -77,10 +83,10 @@ def test_an_empty_expression_is_optimized_out():
 
 @pytest.mark.parametrize("expression", [bytes([0x22]), bytes([0x0C, 0x01]), bytes([0x2F, 0xFD, 0xFF]),
                                         bytes([0x2F, 0x10, 0x00]), bytes([0xE0]), bytes([0x30, 0x15, 0x03]),
-                                        bytes([0x31, 0x30, 0x1B])])
+                                        bytes([0x31, 0x30, 0x1B]), bytes([0x31, 0x14]), bytes([0x12])])
 def test_a_damaged_expression_is_a_format_error(expression):
     """An operand missing, a truncated constant, a loop, a branch outside the expression, an
-    unknown operation, a pick past the stack, a division by zero."""
+    unknown operation, a pick past the stack, a division by zero, over and dup short of entries."""
     with pytest.raises(FormatError):
         evaluate(expression, machine())
 

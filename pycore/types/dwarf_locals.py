@@ -220,17 +220,13 @@ def evaluate(expression: bytes, machine: Machine) -> List[Piece]:
             elif op == 0x11:  # consts
                 value, pos = sleb(data, pos)
                 stack.append(value & _MASK)
-            elif op == 0x12:  # dup
-                stack.append(stack[-1] if stack else pop())
             elif op == 0x13:  # drop
                 pop()
-            elif op == 0x14:  # over
-                if len(stack) < 2:
-                    pop()
-                stack.append(stack[-2])
-            elif op == 0x15:  # pick
-                index = data[pos]
-                pos += 1
+            elif op in (0x12, 0x14, 0x15):  # dup, over, pick
+                index = {0x12: 0, 0x14: 1}.get(op)
+                if index is None:
+                    index = data[pos]
+                    pos += 1
                 if index >= len(stack):
                     raise FormatError(f"DWARF expression {data.hex()} picks past its stack", pos, "DW_OP_pick")
                 stack.append(stack[-1 - index])
