@@ -147,6 +147,7 @@ def collect_for(keyword: str):
             if members:
                 entry = {"address": start, "members": member_entries(obj, members, symbolize, args.pointers)}
                 values = [member["value"] for member in entry["members"] if "value" in member]
+                number_followed(obj, entry["members"], args)
             else:
                 entry = {"address": start, "value": value_tree(obj, symbolize)}
                 values = [entry["value"]]
@@ -217,6 +218,19 @@ def member_entries(obj: Object, paths: List[str], symbolize, pointers: bool = Fa
             continue
         entries.append({"name": path, "value": value_tree(member, symbolize), "last": is_last_member(obj.type_, path)})
     return entries
+
+
+def number_followed(obj: Object, members: List[Dict[str, Any]], args: argparse.Namespace) -> None:
+    """crash's ``-p`` prints a pointer's target with gdb's ``print``, which numbers it in the value
+    history (at the prompt, ``args.value_history``) as ``p`` would: each target printed joins it."""
+    history = getattr(args, "value_history", None)
+    if history is None:
+        return
+    for member in members:
+        followed = member.get("pointer")
+        if followed is not None and followed["target"] in ("value", "label"):
+            target = member_object(obj, member["name"]).type_.resolved().type
+            history.append(Object(obj.prog_, target, address=followed["address"]))
 
 
 def followed_pointer(pointer: Object, name: str, symbolize) -> Dict[str, Any]:
