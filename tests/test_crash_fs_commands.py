@@ -111,13 +111,14 @@ def test_vm_pages_print_what_crash_printed(case, with_vmlinux):
 
 
 def _for_every_task(prog, collect_row, render) -> str:
-    """The text of one command run on each task as crash's foreach runs it."""
-    text = []
+    """The text of one command run on each task as crash's foreach runs it: an empty line between
+    two tasks' blocks, none after the last."""
+    blocks = []
     for task in crash_task_list(prog):
         row = collect_row(task)
         row.update(by_pid=False, word=0)
-        text.append(render({"tasks": [row]}, argparse.Namespace()).rstrip("\n") + "\n\n")
-    return "".join(text)
+        blocks.append(render({"tasks": [row]}, argparse.Namespace()).rstrip("\n") + "\n")
+    return "\n".join(blocks)
 
 
 @pytest.mark.parametrize("case", [c for c in cases() if c.name != "sample"], ids=lambda c: c.name)
