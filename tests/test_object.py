@@ -184,9 +184,16 @@ def test_reading_an_unmapped_pointer_raises_fault_error_with_the_address(prog):
 
 
 def test_unknown_global_type_says_what_is_missing(prog):
-    prog.symbols = SymbolTable("test symbols", ["mystery"], [0xFFFFFFFF81000000], [8], ["D"])
+    # A data symbol no debug info types is its bytes (marked as guessed); asked not to guess, or a
+    # text symbol with no prototype, it is the error naming what is missing.
+    prog.symbols = SymbolTable("test symbols", ["_stext", "routine", "_etext", "mystery"],
+                               [0xFFFFFFFF81000000, 0xFFFFFFFF81000100, 0xFFFFFFFF81001000, 0xFFFFFFFF82000000],
+                               [None, 16, None, 8], ["T", "T", "T", "D"])
+    assert prog["mystery"].type_origin_ == "guessed from symbol size"
+    with pytest.raises(MissingDebugInfoError, match="mystery"):
+        prog.object("mystery", guess=False)
     with pytest.raises(MissingDebugInfoError):
-        prog["mystery"]
+        prog["routine"]
 
 
 def test_repr_is_readable(prog, memory):
