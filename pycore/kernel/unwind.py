@@ -110,10 +110,11 @@ class Unwinder:
         """``(Symbol, offset, module name or None)`` for a kernel address, or None.
 
         Of several kernel symbols at one address (a syscall's ``__do_sys_pause``,
-        ``__ia32_sys_pause`` and ``__x64_sys_pause``; 4.17+'s syscall wrappers) an address
-        inside them is named as crash names it: crash's table sorts them by name and its
-        ``value_search`` takes the last one below the address (``__x64_sys_pause+39``), whatever
-        order kallsyms or the vmlinux's ``.symtab`` give them."""
+        ``__ia32_sys_pause`` and ``__x64_sys_pause``; 4.17+'s syscall wrappers) an address is
+        named as crash names it, whatever order kallsyms or the vmlinux's ``.symtab`` give them:
+        crash's table sorts them by name, and its ``value_search`` takes the first for the address
+        itself (``__softirqentry_text_end``, not ``__x86_indirect_thunk_array``, as an exception
+        RIP) and the last below an address inside them (``__x64_sys_pause+39``)."""
         hit = self._lookup_cache.get(address, 0)
         if hit == 0:
             hit = self.symbols.lookup(address) if address >= KERNEL_SPACE else None
@@ -124,9 +125,9 @@ class Unwinder:
                 before = self.symbols.lookup(address - 1)
                 if before is not None:
                     hit = (before[0], before[1] + 1) + tuple(before[2:])
-            if hit is not None and hit[1] and hit[2] is None:
-                hit = (max(self.prog.symbols.symbols_at(hit[0].address) or [hit[0]], key=lambda s: s.name),
-                       ) + tuple(hit[1:])
+            if hit is not None and hit[2] is None:
+                group = self.prog.symbols.symbols_at(hit[0].address) or [hit[0]]
+                hit = ((max if hit[1] else min)(group, key=lambda symbol: symbol.name),) + tuple(hit[1:])
             self._lookup_cache[address] = hit
         return hit
 
