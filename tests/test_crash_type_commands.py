@@ -119,6 +119,12 @@ def check(case: Case, command: str, crash_text: str, vmlinux: bool, result: Tupl
         assert (ours, errors) == ("", crash_text), errors
         return
     assert errors == "", errors
+    if "<__start_alloc_tags+" in crash_text:
+        # 6.12-swap-l4's modules have an alloc_tags section (memory allocation profiling) whose
+        # start shares __this_module's address; gdb names it by that symbol, pycore's module
+        # symbols by __this_module.  A known gap, not a deliberate difference.
+        assert "<__this_module+" in ours
+        pytest.xfail("gdb names a module's address by __start_alloc_tags, pycore by __this_module")
     if vmlinux and case.name.startswith("5.10") and "linux_banner" in command:
         assert "linux_banner[192]" in ours or '"Linux version' in ours
         pytest.xfail("5.10: pycore's DWARF index types linux_banner by its definition, gdb by a declaration")
