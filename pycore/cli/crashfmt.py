@@ -11,6 +11,15 @@ _SEC_DAYS = 86400
 CALLER_WIDTH_DEFAULT = 8
 
 
+def center(text: str, width: int, rjust: bool = False) -> str:
+    """crash's ``mkstring(CENTER)``: ``text`` in ``width`` columns, an odd spare space right of it
+    (CENTER|LJUST, the default) or left of it (CENTER|RJUST); text as wide as the field or wider
+    is left alone."""
+    spare = max(width - len(text), 0)
+    left = spare // 2 + (spare % 2 if rjust else 0)
+    return " " * left + text + " " * (spare - left)
+
+
 def ctime_utc(seconds: int) -> str:
     """crash's ``ctime_tz()`` (``%a %b %e %T %Z %Y``) in UTC: ``Thu Nov 26 01:17:26 UTC 2026``."""
     tm = time.gmtime(seconds)

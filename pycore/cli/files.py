@@ -10,18 +10,10 @@ from ..kernel.pid import find_task
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .crashfmt import task_header
+from .crashfmt import center, task_header
 
 # crash's type names (filesys.c inode_type); UNKN for a mode it has no name for.
 _TYPE_NAMES = {"REG", "LNK", "DIR", "CHR", "BLK", "FIFO", "SOCK"}
-
-
-def center(text: str, width: int) -> str:
-    """crash's mkstring(CENTER): ``text`` in ``width`` columns, the odd space on the right."""
-    if len(text) >= width:
-        return text
-    left = (width - len(text)) // 2
-    return " " * left + text + " " * (width - len(text) - left)
 
 
 # -- which tasks a command names --------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..program import Program
 from .command import Collected, DumpCommand, make_parser
 from . import sym
 from .common import parse_address
-from .crashfmt import pages_to_size, percent
+from .crashfmt import center, pages_to_size, percent
 
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
 PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
@@ -128,12 +128,6 @@ def _page(prog: Program, address: int) -> Collected:
         return Collected({"page": None}, [], f"{address:x}: {error}")
 
 
-def _center(text: str, width: int) -> str:
-    """crash's mkstring(CENTER): the extra space of an odd remainder goes right."""
-    left = (width - len(text)) // 2
-    return " " * left + text + " " * (width - len(text) - left)
-
-
 def render_vm_stat(data: Dict[str, Any]) -> str:
     """The counters right-aligned on their colons: the stat sections share one width, the events
     their own."""
@@ -157,8 +151,8 @@ def render_free_areas(data: Dict[str, Any]) -> str:
         lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
         mem_map, start = f"{zone['mem_map']:x}", f"{zone['start_paddr']:x}"
         lines.append(f"{zone['index']:3d}   {zone['name']:<9}{zone['size']:7d} {zone['free']:7d}  "
-                     f"{_center(mem_map, 16)}  {_center(start, 12)}  "
-                     f"{_center(str(zone['start_mapnr']), 10)}")
+                     f"{center(mem_map, 16)}  {center(start, 12)}  "
+                     f"{center(str(zone['start_mapnr']), 10)}")
         if zone["free_lists"]:
             lines.append("AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
             for free_list in zone["free_lists"]:

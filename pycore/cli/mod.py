@@ -5,6 +5,7 @@ from typing import Any, Dict, List
 from ..kernel import module
 from ..program import Program
 from .command import Collected, DumpCommand
+from .crashfmt import center
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
@@ -27,18 +28,13 @@ def mod_lines(modules: List[Dict[str, Any]], mem_layout: bool) -> List[str]:
     base_title = "TEXT_BASE" if mem_layout else "BASE"
     name_width = max([len("NAME")] + [len(m["name"]) for m in modules])
     size_width = max([len("SIZE")] + [len(str(m["size"])) for m in modules])
-    header = "  ".join([_center("MODULE", 16), "NAME".ljust(name_width), _center(base_title, 16),
+    header = "  ".join([center("MODULE", 16), "NAME".ljust(name_width), center(base_title, 16),
                         "SIZE".rjust(size_width), "OBJECT FILE"])
     lines = [header]
     for m in modules:
         lines.append("  ".join([f"{m['address']:016x}", m["name"].ljust(name_width), f"{m['text_base']:016x}",
                                 str(m["size"]).rjust(size_width), "(not loaded)", "[CONFIG_KALLSYMS]"]))
     return lines
-
-
-def _center(text: str, width: int) -> str:
-    left = (width - len(text)) // 2
-    return " " * left + text + " " * (width - len(text) - left)
 
 
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:

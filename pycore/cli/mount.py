@@ -8,7 +8,8 @@ from ..errors import FaultError, PycoreError
 from ..kernel import fs, sched
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import center, tasks_with_pid
+from .crashfmt import center
+from .files import tasks_with_pid
 
 HEADER = " ".join([center("MOUNT", 16), center("SUPERBLK", 16), "TYPE  ", "DEVNAME  ", "DIRNAME"])
 

@@ -11,8 +11,8 @@ from ..kernel import net, sched
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .crashfmt import task_header
-from .files import center, selected_tasks, tasks_with_pid
+from .crashfmt import center, task_header
+from .files import selected_tasks, tasks_with_pid
 
 # crash's net.c get_sock_info(): the names of the address families and socket types it knows.
 _FAMILIES = {0: "UNSPEC", 1: "UNIX", 2: "INET", 3: "AX25", 4: "IPX", 5: "APPLETALK", 6: "NETROM", 7: "BRIDGE",

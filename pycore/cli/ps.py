@@ -13,7 +13,7 @@ from ..kernel import cpumask, mm, sched, signal, system
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .crashfmt import percent_text, task_header
+from .crashfmt import center, percent_text, task_header
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
 
@@ -316,12 +316,6 @@ RLIMIT_NAMES = ("CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE
 _RLIM_INFINITY = (1 << 64) - 1
 
 
-def _center(text: str, width: int) -> str:
-    """crash's mkstring(CENTER): the odd space on the right."""
-    left = max(width - len(text), 0) // 2
-    return " " * left + text + " " * max(width - len(text) - left, 0)
-
-
 def _nanoseconds_text(value: int) -> str:
     """crash's translate_nanoseconds(): ``D HH:MM:SS.mmm``."""
     ms, value = value // 1_000_000 % 1000, value // 1_000_000_000
@@ -346,10 +340,10 @@ def _render_last_run(data: Dict[str, Any], named: bool) -> List[str]:
 
 def _render_limits(task: Dict[str, Any]) -> List[str]:
     width = max(len(name) for name in RLIMIT_NAMES)
-    lines = [_header(task), f"  {'RLIMIT':>{width}}   {_center('CURRENT', 11)}   {_center('MAXIMUM', 11)}"]
+    lines = [_header(task), f"  {'RLIMIT':>{width}}   {center('CURRENT', 11)}   {center('MAXIMUM', 11)}"]
     for index, (current, maximum) in enumerate(task["limits"]):
         name = RLIMIT_NAMES[index] if index < len(RLIMIT_NAMES) else "(unknown)"
-        values = ["(unlimited)" if value == _RLIM_INFINITY else _center(str(value), 11) for value in (current, maximum)]
+        values = ["(unlimited)" if value == _RLIM_INFINITY else center(str(value), 11) for value in (current, maximum)]
         lines.append(f"  {name:>{width}}   {values[0]}   {values[1]}")
     return lines + [""]
 

@@ -6,7 +6,7 @@ from typing import Any, Dict
 from ..kernel import swap
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import center
+from .crashfmt import center
 
 HEADER = "SWAP_INFO_STRUCT    TYPE       SIZE       USED     PCT  PRI  FILENAME"
 
@@ -27,8 +27,8 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     for row in data["areas"]:
         percent = row["used_kb"] * 100 // row["size_kb"] if row["size_kb"] else 0
         lines.append(f"{row['swap_info_struct']:<16x}  {'PARTITION' if row['partition'] else '  FILE   '} "
-                     f"{center(str(row['size_kb']) + 'k', 10)} {center(str(row['used_kb']) + 'k', 10)} "
-                     f"{center(f'{percent:2d}%', 4)} {row['priority']:>4}  {row['filename']}")
+                     f"{center(str(row['size_kb']) + 'k', 10, rjust=True)} {center(str(row['used_kb']) + 'k', 10, rjust=True)} "
+                     f"{center(f'{percent:2d}%', 4, rjust=True)} {row['priority']:>4}  {row['filename']}")
     return "\n".join(lines)
 
 

@@ -10,7 +10,8 @@ from ..kernel import vma as kernel_vma
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .files import add_task_arguments, center, first_error, header_lines, selected_tasks
+from .crashfmt import center
+from .files import add_task_arguments, first_error, header_lines, selected_tasks
 
 # crash's own header for 64-bit addresses (memory.c vm_area_dump), not built from the column widths.
 VMA_HEADER = "      VMA           START       END     FLAGS FILE"

@@ -11,6 +11,7 @@ from ..arch.x86_64 import PTE_ADDR_MASK
 from ..errors import PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
+from .crashfmt import center
 from .eval import address_argument
 
 # The PTE bits crash's x86_64_translate_pte names, in its order.
@@ -30,13 +31,6 @@ def _add_vtop_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_ptov_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("addresses", metavar="PHYSICAL", nargs="+", help="hexadecimal physical addresses")
-
-
-def _center(text: str, width: int, right: bool) -> str:
-    """crash's ``mkstring(CENTER)``: an odd space goes right of the text (LJUST) or left of it (RJUST)."""
-    spare = max(width - len(text), 0)
-    left = spare // 2 + (spare % 2 if right else 0)
-    return " " * left + text + " " * (spare - left)
 
 
 def _physical_width(prog: Program) -> int:
@@ -88,8 +82,8 @@ def _pte_lines(entry: int, physical: int) -> List[str]:
     pte, where = f"{entry:x}", f"{physical:x}"
     pte_width, physical_width = max(len(pte), 3), max(len(where), 8)
     flags = "|".join(name for bit, name in _PTE_FLAGS if entry >> bit & 1)
-    return [f"{_center('PTE', pte_width, False)}  {_center('PHYSICAL', physical_width, False)}  FLAGS",
-            f"{_center(pte, pte_width, True)}  {_center(where, physical_width, True)}  ({flags})"]
+    return [f"{center('PTE', pte_width)}  {center('PHYSICAL', physical_width)}  FLAGS",
+            f"{center(pte, pte_width, rjust=True)}  {center(where, physical_width, rjust=True)}  ({flags})"]
 
 
 def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
@@ -112,8 +106,8 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
             page = result["page"]
             # crash titles the page lines once a command.
             if page_header:
-                lines.append(f"{_center('PAGE', 16, False)} {_center('PHYSICAL', width, True)} "
-                             f"{_center('MAPPING', 16, True)}   INDEX CNT FLAGS")
+                lines.append(f"{center('PAGE', 16)} {center('PHYSICAL', width, rjust=True)} "
+                             f"{center('MAPPING', 16, rjust=True)}   INDEX CNT FLAGS")
                 page_header = False
             line = (f"{page['address']:x} {page['physical']:>{width}x} {page['mapping']:>16x} "
                     f"{page['index']:>8x} {page['count']:>2} {page['flags']:x}")
