@@ -324,12 +324,15 @@ def render_slabs(caches: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _slab_line(listing: Dict[str, Any]) -> str:
+    return "  %x  %x  %4d  %5d  %9d  %4d" % (listing["slab"], listing["memory"], listing["node"],
+                                            listing["total"], listing["allocated"], listing["free"])
+
+
 def _slab_lines(listing: Dict[str, Any], objects: List[Dict[str, Any]]) -> List[str]:
     """One slab as crash's do_slab_slub() lists it: its line, then each object, ``[allocated]``,
     free, or free on a CPU's freelist."""
-    lines = [SLAB_HEADER, "  %x  %x  %4d  %5d  %9d  %4d" % (listing["slab"], listing["memory"], listing["node"],
-                                                             listing["total"], listing["allocated"], listing["free"]),
-             "  FREE / [ALLOCATED]"]
+    lines = [SLAB_HEADER, _slab_line(listing), "  FREE / [ALLOCATED]"]
     for entry in objects:
         if not entry["free"]:
             lines.append(f"  [{entry['address']:x}]")
@@ -349,6 +352,16 @@ def _slab_list(slabs: Optional[List[Dict[str, Any]]], missing: str = "  (empty)"
     return lines or [missing]
 
 
+def _node_slab_list(slabs: Optional[List[Dict[str, Any]]]) -> List[str]:
+    """A node's list as crash's do_node_lists_slub() prints it (do_slab_slub without VERBOSE):
+    the header once, then each slab's line, without its objects."""
+    if slabs is None:
+        return ["  (not tracked)"]
+    if not slabs:
+        return ["  (empty)"]
+    return [SLAB_HEADER] + [_slab_line(listing) for listing in slabs]
+
+
 def render_slab_objects(found: Dict[str, Any]) -> str:
     """``kmem -S CACHE`` as crash 9 prints it for SLUB with per-CPU slabs."""
     lines = render_slabs([found["cache"]]).split("\n")
@@ -360,8 +373,8 @@ def render_slab_objects(found: Dict[str, Any]) -> str:
         lines += ["KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU",
                   "%x %5d %6d %8d %8d" % (node["address"], node["node"], node["slabs"], node["partial_count"],
                                           node["per_cpu"]),
-                  f"NODE {node['node']} PARTIAL:"] + _slab_list(node["partial"])
-        lines += [f"NODE {node['node']} FULL:"] + _slab_list(node["full"]) + [""]
+                  f"NODE {node['node']} PARTIAL:"] + _node_slab_list(node["partial"])
+        lines += [f"NODE {node['node']} FULL:"] + _node_slab_list(node["full"]) + [""]
     return "\n".join(lines) + "\n"
 
 
