@@ -42,15 +42,8 @@ VALUE_OPTIONS = {"sym": {"-q", "-m"}, "rd": {"-o", "-e", "-r"}, "search": {"-s",
 # Module symbols, which crash 9.0.2 cannot read on 7.2 (see module_names_are_the_guests).
 MODULE_SYMBOLS = {"sym -M", "sym -m qemu_fw_cfg", "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro"}
 # Where pycore differs from crash until a layer below the CLI changes (strict: a fix shows).
-KNOWN_DIFFERENCES = {
-    "sym -M": "kernel/module.py keeps a module symbol's typetab letter ('t') without its ELF binding: crash "
-              "shows a global one (cleanup_module, an exported function) as 'T'",
-    "sym -m qemu_fw_cfg": "as sym -M: cleanup_module is global, 'T' to crash and 't' in module.py's table",
-}
-VMLINUX_DIFFERENCES = {
-    "dis -s panic": "types/dwarf_lines.py names a line by its path joined to the unit's directory (dis -l's "
-                    "form); crash's FILE is the name as the unit recorded it (kernel/panic.c)",
-}
+KNOWN_DIFFERENCES: dict = {}
+VMLINUX_DIFFERENCES: dict = {}
 # Answers that need the vmlinux's DWARF (sym's source line) or differ without it.
 NEEDS_DWARF = re.compile(r" debian/\S+: \d+$")
 SECTION_NAME = re.compile(r"(?<= )\.data +")

@@ -118,7 +118,7 @@ def _source(prog: Program, address: int, word: str) -> Dict[str, Any]:
 
     lines = LineTable(prog.vmlinux, prog.vmcoreinfo.kernel_offset or 0)
     try:
-        found = lines.line(address)
+        found = lines.unit_line(address)
     finally:
         lines.close()
     if found is None:

@@ -24,6 +24,7 @@ MODULES_END = 0xFFFFFFFFFF000000
 # Module names are KBUILD_MODNAME with '-' made '_' (scripts/Makefile.lib); modprobe keeps them so.
 _MODULE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, st_value, st_size
+_STB_GLOBAL = 1
 _STT_FUNC = 2
 
 
@@ -158,6 +159,10 @@ def module_symbols(prog, module: Module) -> SymbolTable:
             kind = chr(types[index])
         else:
             kind = "t" if (st_info & 0xF) == _STT_FUNC else "d"
+        if st_info >> 4 == _STB_GLOBAL:
+            # The typetab letter is the module loader's elf_type(), lower case; a global symbol
+            # is upper case as crash (store_module_kallsyms) and nm show it.
+            kind = kind.upper()
         names.append(name)
         addresses.append(value)
         kinds.append(kind)

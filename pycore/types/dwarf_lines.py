@@ -63,6 +63,7 @@ class LineTable:
             self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=False)
         self._starts = [start for start, _, _ in self._ranges]
         self._units: Dict[int, Tuple[List[int], List[Tuple[str, int]]]] = {}
+        self._directories: Dict[int, str] = {}
 
     def close(self) -> None:
         self._stream.close()
@@ -82,6 +83,7 @@ class LineTable:
             entries = program.get_entries() if program is not None else []
             header = program.header if program is not None else None
         comp_dir = _text(top.attributes["DW_AT_comp_dir"].value) if "DW_AT_comp_dir" in top.attributes else ""
+        self._directories[unit_offset] = comp_dir
         version = unit.header.version
         found: List[Tuple[int, bool, Tuple[str, int]]] = []
         for entry in entries:
@@ -113,15 +115,32 @@ class LineTable:
 
     def line(self, address: int) -> Optional[Tuple[str, int]]:
         """``(file, line)`` of runtime ``address``, or None when no unit covers it."""
+        found = self._lookup(address)
+        return None if found is None else found[1]
+
+    def unit_line(self, address: int) -> Optional[Tuple[str, int]]:
+        """:meth:`line` with the file relative to its unit's directory, as the unit recorded it
+        (``kernel/panic.c``: crash's ``dis -s`` FILE, gdb's symtab name)."""
+        found = self._lookup(address)
+        if found is None:
+            return None
+        unit, (name, number) = found
+        directory = self._directories.get(unit, "")
+        if directory and name.startswith(directory + "/"):
+            name = name[len(directory) + 1:]
+        return name, number
+
+    def _lookup(self, address: int) -> Optional[Tuple[int, Tuple[str, int]]]:
         link = address - self.offset
         position = bisect_right(self._starts, link) - 1
         if position < 0 or link >= self._ranges[position][1]:
             return None
-        addresses, where = self._unit_rows(self._ranges[position][2])
+        unit = self._ranges[position][2]
+        addresses, where = self._unit_rows(unit)
         row = bisect_right(addresses, link) - 1
         if row < 0 or not where[row][0]:
             return None
-        return where[row]
+        return unit, where[row]
 
 
 def _text(value) -> str:
