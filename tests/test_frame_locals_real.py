@@ -175,3 +175,20 @@ def test_bt_V_without_vmlinux_says_what_it_needs(case):
 
     result = pycore_output("bt", case.path(case.reference_dump), "-V")
     assert result.status != 0 and "--vmlinux" in result.err
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.manifest.get("scenario") == "hung"], ids=case_ids)
+def test_drgn_style_frames_of_a_thread_give_their_locals(case):
+    """A drgn script's spelling: ``prog.thread(pid).stack_trace()[i]["name"]`` and ``.locals()``
+    on pycore's frames, the same values as frame_locals and drgn."""
+    prog, drgn_prog = pycore_program(case, True), drgn_program(case)
+    for pid in _drgn_tasks(drgn_prog):
+        trace = prog.thread(pid).stack_trace()
+        frame = next((f for f in trace if f.symbol == "vfs_write"), None)
+        if frame is None:
+            continue
+        drgn_frame = next(f for f in drgn_prog.stack_trace(pid) if f.name == "vfs_write")
+        assert "file" in frame and "file" in frame.locals()
+        assert frame["file"].value_() == drgn_frame["file"].value_()
+        return
+    pytest.skip(f"{case.name}: no task hangs in vfs_write")

@@ -8,7 +8,7 @@ pycore/cli/bt.py writes them as crash does.  The walk itself is in :mod:`.backtr
 per-dump state it uses in :mod:`.unwind`.
 """
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..arch import orc
 from ..errors import PycoreError
@@ -43,6 +43,25 @@ class StackFrame:
     regs: Optional[Dict[str, int]] = None
     data: List[Tuple[int, int]] = field(default_factory=list)
     registers: Dict[str, int] = field(default_factory=dict)
+    trace: Optional["StackTrace"] = field(default=None, repr=False, compare=False)
+
+    def locals(self) -> List[str]:
+        """drgn's ``StackFrame.locals()``: the names of the parameters and locals in scope at the
+        frame, from the vmlinux's DWARF (:mod:`pycore.kernel.frame_locals`)."""
+        return self._frame_locals().locals()
+
+    def __getitem__(self, name: str) -> Any:
+        """drgn's ``frame["name"]``: a parameter's or local's Object; AbsentValueError (a
+        MissingDebugInfoError) when it is optimized out or its register was not recovered."""
+        return self._frame_locals()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._frame_locals()
+
+    def _frame_locals(self) -> Any:
+        if self.trace is None or self.trace.prog is None:
+            raise LookupError("this frame belongs to no trace of a program: locals need stack_trace()'s frames")
+        return self.trace.frame_locals(self)
 
 
 @dataclass
@@ -93,6 +112,8 @@ class StackTrace:
     active: bool
     items: List[TraceItem] = field(default_factory=list)
     start: Optional[Tuple[str, int]] = None
+    prog: Any = field(default=None, repr=False, compare=False)
+    _locals: Optional[List[Any]] = field(default=None, repr=False, compare=False)
 
     @property
     def frames(self) -> List[StackFrame]:
@@ -117,9 +138,18 @@ class StackTrace:
         """Whether the walk found anything: a frame or a set of registers."""
         return any(isinstance(item, (StackFrame, ExceptionFrame)) for item in self.items)
 
+    def frame_locals(self, frame: StackFrame) -> Any:
+        """The :class:`~pycore.kernel.frame_locals.FrameLocals` of one of this trace's frames; every
+        frame's are found in one unwind of the registers, the first time one is asked for."""
+        if self._locals is None:
+            from .frame_locals import trace_locals  # DWARF locals: loaded only when asked for
+
+            self._locals = trace_locals(self.prog, self)
+        return self._locals[next(i for i, mine in enumerate(self.frames) if mine is frame)]
+
     def add_frame(self, level: int, sp: int, pc: int, symbol: Optional[str], offset: int,
                   module: Optional[str], data: Optional[List[Tuple[int, int]]] = None) -> None:
-        self.items.append(StackFrame(level, sp, pc, symbol, offset, module, data=list(data or [])))
+        self.items.append(StackFrame(level, sp, pc, symbol, offset, module, data=list(data or []), trace=self))
 
     def add_exception_frame(self, regs: Dict[str, int], where: Optional[str] = None, symbol: Optional[str] = None,
                             offset: int = 0, notes: bool = False) -> None:
@@ -156,7 +186,7 @@ def _empty_trace(prog, task, unwinder: Unwinder) -> Tuple[Dict, StackTrace]:
             raise LookupError(f"no task with PID {address}")
         address = tasks[0]
     info = unwinder.task_info(address)
-    trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"])
+    trace = StackTrace(info["task"], info["pid"], info["comm"], info["cpu"], info["active"], prog=prog)
     return info, trace
 
 
