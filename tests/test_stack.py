@@ -1,5 +1,6 @@
 """Stack traces as data and crash's text for them: frames, exception frames and stack switches
 rendered by pycore/cli/bt.py, and ``bt`` without an option showing the panic task only."""
+import functools
 import os
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ from pycore.cli import main
 from pycore.cli.bt import trace_lines
 from pycore.errors import FormatError
 from pycore.kernel import sched, stack
+from pycore.symbols.table import SymbolTable
 
 from corpus import SAMPLE
 
@@ -234,8 +236,15 @@ def _text_unwinder() -> stack.Unwinder:
 
     unwinder = stack.Unwinder.__new__(stack.Unwinder)
     unwinder.symbols, unwinder.prog, unwinder._lookup_cache = SimpleNamespace(lookup=lookup), \
-        SimpleNamespace(read=read, symbols=SimpleNamespace(symbols_at=symbols_at)), {}
+        SimpleNamespace(read=read, symbols=_table_of(symbols_at)), {}
     return unwinder
+
+
+def _table_of(symbols_at):
+    """A stand-in symbol table with the real crash_choice over ``symbols_at``."""
+    table = SimpleNamespace(symbols_at=symbols_at)
+    table.crash_choice = functools.partial(SymbolTable.crash_choice, table)
+    return table
 
 
 def test_a_return_address_after_a_call_that_ends_its_function_is_named_by_the_call():
@@ -265,7 +274,7 @@ def test_an_address_inside_syscall_aliases_is_named_as_crash_names_it():
     unwinder._lookup_cache = {}
     unwinder.symbols = SimpleNamespace(lookup=lambda address: (aliases[0], address - start, None)
                                        if start <= address < start + 0x40 else None)
-    unwinder.prog = SimpleNamespace(symbols=SimpleNamespace(symbols_at=lambda address: aliases if address == start else []))
+    unwinder.prog = SimpleNamespace(symbols=_table_of(lambda address: aliases if address == start else []))
     symbol, offset, module = unwinder.lookup(start + 39)
     assert (symbol.name, offset, module) == ("__x64_sys_pause", 39, None)
     # The address itself is named by the first, as crash names an exception RIP there.

@@ -122,16 +122,11 @@ def crash_name(name: str) -> str:
 
 def crash_symbol(prog: Program, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:
     """``(symbol, offset, module)`` as crash's ``value_search`` names an address: the nearest kernel
-    symbol at or below it (whatever its size), else a module's.  Of several symbols at one address
-    crash's table, sorted by address and name, gives the first for the address itself and the last
-    for an address inside (``__memset`` at memset's address, ``memset+5`` past it)."""
+    symbol at or below it (whatever its size), else a module's; of several symbols at one address,
+    the one crash names (:meth:`SymbolTable.crash_choice`)."""
     found = prog.symbols.nearest(address)
     if found is not None:
-        names = prog.symbols.symbols_at(found[0].address)
-        if len(names) > 1:
-            ordered = sorted(names, key=lambda symbol: symbol.name)
-            return (ordered[0] if not found[1] else ordered[-1]), found[1], None
-        return found[0], found[1], None
+        return prog.symbols.crash_choice(*found), found[1], None
     if _MODULE_SPACE[0] <= address < _MODULE_SPACE[1]:
         from ..kernel import module
 

@@ -109,12 +109,9 @@ class Unwinder:
     def lookup(self, address: int):
         """``(Symbol, offset, module name or None)`` for a kernel address, or None.
 
-        Of several kernel symbols at one address (a syscall's ``__do_sys_pause``,
-        ``__ia32_sys_pause`` and ``__x64_sys_pause``; 4.17+'s syscall wrappers) an address is
-        named as crash names it, whatever order kallsyms or the vmlinux's ``.symtab`` give them:
-        crash's table sorts them by name, and its ``value_search`` takes the first for the address
-        itself (``__softirqentry_text_end``, not ``__x86_indirect_thunk_array``, as an exception
-        RIP) and the last below an address inside them (``__x64_sys_pause+39``)."""
+        Of several kernel symbols at one address, the one crash names
+        (:meth:`SymbolTable.crash_choice`: ``__softirqentry_text_end``, not
+        ``__x86_indirect_thunk_array``, as an exception RIP; ``__x64_sys_pause+39``)."""
         hit = self._lookup_cache.get(address, 0)
         if hit == 0:
             hit = self.symbols.lookup(address) if address >= KERNEL_SPACE else None
@@ -126,8 +123,7 @@ class Unwinder:
                 if before is not None:
                     hit = (before[0], before[1] + 1) + tuple(before[2:])
             if hit is not None and hit[2] is None:
-                group = self.prog.symbols.symbols_at(hit[0].address) or [hit[0]]
-                hit = ((max if hit[1] else min)(group, key=lambda symbol: symbol.name),) + tuple(hit[1:])
+                hit = (self.prog.symbols.crash_choice(hit[0], hit[1]),) + tuple(hit[1:])
             self._lookup_cache[address] = hit
         return hit
 

@@ -164,6 +164,17 @@ class SymbolTable:
         first, last = bisect_left(column, address), bisect_right(column, address)
         return [self._symbol(self._order[position]) for position in range(first, last)]
 
+    def crash_choice(self, symbol: Symbol, offset: int) -> Symbol:
+        """Of the symbols at ``symbol``'s address, the one crash names ``offset`` bytes into them:
+        crash's table sorts them by name, and its ``value_search`` takes the first for the address
+        itself and the last for an address inside (``__do_sys_pause``, ``__ia32_sys_pause`` and
+        ``__x64_sys_pause``, 4.17+'s syscall wrappers: ``__x64_sys_pause+39``; ``__memset`` at
+        memset's address, ``memset+5`` past it), whatever order kallsyms or ``.symtab`` give."""
+        group = self.symbols_at(symbol.address)
+        if len(group) < 2:
+            return symbol
+        return (max if offset else min)(group, key=lambda candidate: candidate.name)
+
     def nearest(self, address: int) -> Optional[Tuple[Symbol, int]]:
         """The nearest symbol at or below ``address`` and the offset into it, whatever its size,
         for addresses from ``start`` up to the last symbol's address: crash's ``value_search``,
