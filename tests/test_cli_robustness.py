@@ -17,7 +17,7 @@ COMMANDS = [["info"], ["log"], ["sys"], ["ps"], ["bt", "-a"], ["kmem", "-i"], ["
             ["files", "1"], ["vm", "1"], ["mount"], ["net"], ["swap"], ["dev", "-d"], ["ipcs"], ["sig", "1"],
             ["task"], ["timer"], ["irq", "-s"], ["p", "jiffies"], ["whatis", "init_task"], ["struct", "list_head"],
             ["sym", "panic"], ["dis", "panic", "5"], ["list", "-H", "modules"], ["vtop", "ffffffff81000000"],
-            ["hang"]]
+            ["hang"], ["search", "-c", "Linux"], ["waitq", "log_wait"], ["gcore", "1", "-o", "/dev/null"]]
 needs_sample = pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
 
 
@@ -54,6 +54,7 @@ TRUNCATED_OUTCOME = {
     "timer": INCOMPLETE, "irq -s": NO_TYPES, "p jiffies": INCOMPLETE, "whatis init_task": INCOMPLETE,
     "struct list_head": NO_TYPES, "sym panic": INCOMPLETE, "dis panic 5": INCOMPLETE, "list -H modules": INCOMPLETE,
     "vtop ffffffff81000000": "level-4 page-table entry at physical", "hang": INCOMPLETE,
+    "search -c Linux": NO_TYPES, "waitq log_wait": INCOMPLETE, "gcore 1 -o /dev/null": INCOMPLETE,
 }
 PRINT_AS_THEY_READ = {"net"}
 INFO_LINES_ABOUT_THE_CUT = {"DUMPFILE", "INCOMPLETE", "SYMBOLS", "TYPES"}
