@@ -184,9 +184,9 @@ def test_an_operand_size_or_sse_prefix_is_no_data16(raw, text):
 
 @pytest.mark.parametrize("text,value", [("10", 10), ("0x10", 16), ("ff", 255), ("0", 0)])
 def test_rd_reads_offsets_and_counts_as_crashs_stol(text, value):
-    from pycore.cli.rd import _number
+    from pycore.cli.rd import stol
 
-    assert _number(text) == value
+    assert stol(text) == value
 
 
 def _rd_args(*argv):

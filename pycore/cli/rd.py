@@ -50,9 +50,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="16- and 32-bit values in network byte order")
     parser.add_argument("-R", dest="reverse", action="store_true",
                         help="the COUNT values that end at ADDRESS (ADDRESS's own last)")
-    parser.add_argument("-o", dest="offset", metavar="OFFSET", type=_number, default=0,
+    parser.add_argument("-o", dest="offset", metavar="OFFSET", type=stol, default=0,
                         help="add OFFSET to ADDRESS (decimal, or hexadecimal with 0x or a-f)")
-    parser.add_argument("-e", dest="end", metavar="END", type=_hexadecimal,
+    parser.add_argument("-e", dest="end", metavar="END", type=htoll,
                         help="show the memory up to the hexadecimal address END")
     parser.add_argument("-r", dest="raw_file", metavar="FILE",
                         help="copy the memory to FILE (COUNT or -e gives the bytes)")
@@ -71,7 +71,7 @@ def _address_word(text: str) -> str:
     return text
 
 
-def _number(text: str) -> int:
+def stol(text: str) -> int:
     """crash's ``stol``: hexadecimal after 0x, decimal when all digits are, else hexadecimal."""
     try:
         if text[:2].lower() == "0x":
@@ -81,16 +81,17 @@ def _number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
 
 
-def _hexadecimal(text: str) -> int:
-    """crash's ``htoll``: hexadecimal digits, 0x optional (no symbols: ``-e`` takes an address)."""
+def htoll(text: str) -> int:
+    """crash's ``htoll``: hexadecimal digits, 0x optional (no symbols: rd's ``-e`` takes an address,
+    search's ``-m`` a mask)."""
     try:
         return int(text[2:] if text[:2].lower() == "0x" else text, 16)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid hexadecimal address: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"invalid hexadecimal number: {text!r}") from None
 
 
 def _count(text: str) -> int:
-    count = _number(text)
+    count = stol(text)
     if count < 1:
         raise argparse.ArgumentTypeError(f"COUNT must be at least 1, got {text}")
     return count

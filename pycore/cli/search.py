@@ -19,7 +19,7 @@ from ..program import Program
 from .command import Collected, DumpCommand
 from .crashfmt import task_header
 from .eval import evaluate
-from .rd import context_task
+from .rd import context_task, htoll, stol
 
 _SIZES = {"ulong": 8, "uint": 4, "ushort": 2}
 _FORMATS = {8: "Q", 4: "I", 2: "H"}
@@ -32,7 +32,7 @@ _EXPRESSION = re.compile(r"\(.*\)|[^-+*/%&|^<>~]+[-+*/%&|^<>].+")
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", dest="start", metavar="START", help="where to start: hexadecimal address or symbol")
     parser.add_argument("-e", dest="end", metavar="END", help="where to stop: hexadecimal address or symbol")
-    parser.add_argument("-l", dest="length", metavar="LENGTH", type=_number, help="how many bytes to search")
+    parser.add_argument("-l", dest="length", metavar="LENGTH", type=stol, help="how many bytes to search")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-k", dest="memory", action="store_const", const="kernel", help="kernel virtual memory")
     where.add_argument("-K", dest="memory", action="store_const", const="kernel-no-vmalloc",
@@ -45,7 +45,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("-t", dest="memory", action="store_const", const="stacks", help="every task's kernel stack")
     where.add_argument("-T", dest="memory", action="store_const", const="active-stacks",
                        help="the kernel stacks of the tasks running on a CPU")
-    parser.add_argument("-m", dest="mask", metavar="MASK", type=_hexadecimal, default=0,
+    parser.add_argument("-m", dest="mask", metavar="MASK", type=htoll, default=0,
                         help="hexadecimal bits of each value to ignore")
     # crash's -h (16-bit values) takes argparse's -h; --help still asks for help.
     mode = parser.add_argument_group("value size", conflict_handler="resolve").add_mutually_exclusive_group()
@@ -57,23 +57,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("values", metavar="VALUE", nargs="+",
                         help="hexadecimal value, symbol or (expression); a string with -c")
     parser.set_defaults(mode="ulong", memory=None)
-
-
-def _number(text: str) -> int:
-    """crash's ``stol``: hexadecimal after 0x, decimal when all digits are, else hexadecimal."""
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        return int(text) if text.isdigit() else int(text, 16)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-
-
-def _hexadecimal(text: str) -> int:
-    try:
-        return int(text[2:] if text[:2].lower() == "0x" else text, 16)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid hexadecimal value: {text!r}") from None
 
 
 def _address(prog: Program, text: str) -> int:
