@@ -364,10 +364,13 @@ def test_a_dumps_log_gives_the_events_of_the_same_text():
         [(e.kind, e.title, e.first_line, e.last_line) for e in EXPECTED["lockdep-2.txt"]]
 
 
-# The panic each corpus scenario ends in (testdata/corpus: sysrq-c, panic_on_oom, hung_task_panic).
+# The panic each corpus scenario ends in (testdata/corpus: sysrq-c, panic_on_oom, hung_task_panic,
+# softlockup_panic; the swap scenario ends with sysrq-c).
 PANIC_TITLES = {"sysrq": "kernel panic: sysrq triggered crash",
                 "oom": "kernel panic: Out of memory: system-wide panic_on_oom is enabled",
-                "hung": "kernel panic: hung_task: blocked tasks"}
+                "hung": "kernel panic: hung_task: blocked tasks",
+                "locks": "kernel panic: softlockup: hung tasks",
+                "swap": "kernel panic: sysrq triggered crash"}
 
 
 @pytest.mark.real
