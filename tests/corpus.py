@@ -119,7 +119,7 @@ class Output(NamedTuple):
     err: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=512)
 def pycore_output(*argv: str) -> Output:
     """Run ``pycore ARGV`` in this process and capture what it printed.
 

@@ -21,13 +21,15 @@ def case_ids(case: Case) -> str:
     return case.name
 
 
-@functools.lru_cache(maxsize=None)
+# A worker keeps the programs of the last few cases only: a drgn program with the vmlinux is ~300 MB,
+# pycore's with frame locals ~250 MB, and a worker that kept all 11 cases' ran out of memory.
+@functools.lru_cache(maxsize=4)
 def pycore_program(case: Case, with_vmlinux: bool) -> pycore.Program:
     """pycore on the case's reference dump, with the vmlinux (DWARF) or without (BTF + kallsyms)."""
     return pycore.open(case.path(case.reference_dump), vmlinux=case.vmlinux if with_vmlinux else None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=2)
 def _drgn_program(case: Case) -> Optional[object]:
     drgn = pytest.importorskip("drgn")
     prog = drgn.Program()
