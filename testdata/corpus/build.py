@@ -8,6 +8,7 @@ a manifest.json and the reference outputs of crash 9. See README.md.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -27,7 +28,8 @@ import reference  # noqa: E402
 from fetch import CACHE, BuildError, log, run  # noqa: E402
 
 BUILDER_VERSION = 2
-CORPUS = CACHE / "corpus"
+# PYCORE_CORPUS builds a corpus elsewhere (beside the one the tests read, to swap in when done).
+CORPUS = Path(os.environ.get("PYCORE_CORPUS", CACHE / "corpus"))
 
 CASES = {
     "6.1-sysrq-l4": dict(kernel="6.1", scenario="sysrq", paging_levels=4, memory_mib=1024,
@@ -109,7 +111,9 @@ def flattened_size(path: Path) -> int:
 def recipe(case: dict, kernel: dict) -> str:
     text = json.dumps({k: v for k, v in case.items() if not k.startswith("_")}, sort_keys=True)
     text += kernel["package"] + kernel["version"] + str(BUILDER_VERSION)
+    # init.sh and the case's own scenario: a new scenario leaves the other cases' dumps alone.
     text += (Path(__file__).parent / "init.sh").read_text()
+    text += (Path(__file__).parent / "scenarios" / f"{case['scenario']}.sh").read_text()
     if case.get("test_module"):
         text += "".join(p.read_text() for p in sorted(fetch.TEST_MODULE_SOURCE.iterdir()) if p.is_file())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -126,8 +130,13 @@ def dump_entry(path: Path, fmt: str, codec: str, level: int, captured: str) -> d
             "size": path.stat().st_size, "sha256": reference.sha256(path), "captured_by": captured}
 
 
-def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool = False) -> dict:
-    """Build one case into out/ (dumps, System.map, reference/, manifest.json)."""
+def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool = False,
+               recorder: concurrent.futures.Executor | None = None):
+    """Build one case into out/ (dumps, System.map, reference/, manifest.json).
+
+    Captures in the foreground; records crash's references in recorder when given (so that
+    the next case's guest runs while crash reads this one: crash sessions are most of a
+    build) and returns its future, else records at once and returns the manifest."""
     kernel = fetch.prepare_kernel(case["kernel"])
     manifest_path = out / "manifest.json"
     key = recipe(case, kernel)
@@ -149,7 +158,10 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     else:
         dumps, primary = capture(name, case, out, kernel, tools)
         capture_seconds = round(time.time() - started)
-    return record(name, case, out, kernel, tools, dumps, primary, key, reference_key, started, capture_seconds)
+    arguments = (name, case, out, kernel, tools, dumps, primary, key, reference_key, started, capture_seconds)
+    if recorder is None:
+        return record(*arguments)
+    return recorder.submit(record, *arguments)
 
 
 def reference_recipe() -> str:
@@ -350,10 +362,19 @@ def main() -> int:
             for name in names:
                 if name not in CASES:
                     raise BuildError(f"unknown case {name!r}; --list shows the cases")
-            for name in names:
-                step = time.time()
-                build_case(name, CASES[name], CORPUS / name, tools, force=args.force)
-                log(f"{name}: {time.time() - step:.1f} s")
+            # Two cases' references recorded at once beside the next guest (2 cores: the
+            # guest's TCG threads and two single-threaded crash sessions).
+            with concurrent.futures.ThreadPoolExecutor(max_workers=2) as recorder:
+                pending = []
+                for name in names:
+                    step = time.time()
+                    result = build_case(name, CASES[name], CORPUS / name, tools, force=args.force,
+                                        recorder=recorder)
+                    if isinstance(result, concurrent.futures.Future):
+                        pending.append(result)
+                    log(f"{name}: captured in {time.time() - step:.1f} s")
+                for future in pending:
+                    future.result()
             log(f"corpus in {CORPUS}")
     except BuildError as error:
         log(f"FAILED after {time.time() - started:.0f} s: {error}")

@@ -1,4 +1,4 @@
-"""The corpus guest: a busybox initramfs (init.sh) and a QEMU/TCG run that
+"""The corpus guest: a busybox initramfs (init.sh, scenarios/) and a QEMU/TCG run that
 crashes it and captures the dump, either in the guest with kdump (kexec -p,
 /proc/vmcore, makedumpfile) or from the host with QEMU's dump-guest-memory."""
 
@@ -134,7 +134,9 @@ def swap_modules(kernel: dict) -> list:
 def build_initramfs(kernel: dict, tools: Tools) -> Path:
     """The guest initramfs of one kernel; cached in the downloads cache beside the kernel."""
     out = kernel["dir"] / "initrd.img"
-    stamp_text = (HERE / "init.sh").read_text() + json.dumps(SCRIPTS) + str(sorted(os.listdir(tools.root / "usr/lib/x86_64-linux-gnu")))
+    stamp_text = (HERE / "init.sh").read_text() + json.dumps(SCRIPTS)
+    stamp_text += "".join(p.name + p.read_text() for p in sorted((HERE / "scenarios").glob("*.sh")))
+    stamp_text += str(sorted(os.listdir(tools.root / "usr/lib/x86_64-linux-gnu")))
     stamp_text += (HERE / "swapper.c").read_text() + json.dumps(SWAP_MODULES)
     stamp = kernel["dir"] / "initrd.stamp"
     if out.exists() and stamp.exists() and stamp.read_text() == stamp_text:
@@ -162,6 +164,7 @@ def build_initramfs(kernel: dict, tools: Tools) -> Path:
         shutil.copy(module, tree / "modules/swap" / module.name)
     (tree / "modules/swap/order").write_text("".join(f"{module.name}\n" for module in swap))
     shutil.copy(HERE / "init.sh", tree / "init")
+    shutil.copytree(HERE / "scenarios", tree / "scenarios")
     (tree / "init").chmod(0o755)
     # makedumpfile and kexec from sid, with sid's libc and ld.so.
     shutil.copy(tools.makedumpfile_bin, tree / "usr/sbin/makedumpfile")
