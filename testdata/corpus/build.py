@@ -260,7 +260,7 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
         raise BuildError(f"{name}: the guest ran with {levels}-level paging, expected {case['paging_levels']}")
     crash_options = reference.CRASH_OPTIONS.get(case["kernel"], ())
     references, pairs = reference.record_full(tools, kernel["vmlinux"], primary, ref_dir, case["memory_mib"],
-                                              crash_options)
+                                              crash_options, reference.case_commands(case))
     for dump in dumps:
         if dump["name"] != primary.name and dump["format"] != "flattened":
             cannot_open = reference.CRASH_CANNOT_OPEN.get((case["kernel"], dump["format"]))
@@ -297,6 +297,7 @@ def record(name: str, case: dict, out: Path, kernel: dict, tools: fetch.Tools, d
         "system_map": system_map.name,
         "paging_levels": levels,
         "scenario": case["scenario"],
+        "commands": case.get("commands", "full"),
         "guest_memory_mib": case["memory_mib"],
         "guest_cpus": case.get("cpus", 2),
         "crashkernel": case.get("crashkernel"),

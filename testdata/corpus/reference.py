@@ -117,6 +117,21 @@ FULL_COMMANDS = [
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
 
+# The commands every case records. A case made for one scenario rather than for a kernel (a
+# test module's locks, zswap, the large guest: build.py CASES option commands="core") records
+# these and its own extra_commands, not the whole FULL_COMMANDS: each full set costs CI minutes
+# on both paths, and the kernels are covered by their full cases.
+CORE_COMMANDS = ["sys", "log", "ps", "kmem -i", "kmem -z", "kmem -s", "bt -a", "mod", "runq",
+                 "sym linux_banner", "sym init_task", "struct task_struct.comm,pid init_task"]
+COMMAND_SETS = {"full": FULL_COMMANDS, "core": CORE_COMMANDS}
+
+
+def case_commands(case: dict) -> list:
+    """The crash commands a case records: its set (option commands, default "full") and its
+    extra_commands, each once."""
+    commands = COMMAND_SETS[case.get("commands", "full")] + case.get("extra_commands", [])
+    return list(dict.fromkeys(commands))
+
 # crash 9.0.2's recordings known to be wrong on a kernel (KERNELS key of fetch.py): the command,
 # what goes wrong, the guest's own listing (guest.GUEST_VIEW name) that holds there instead, and
 # when only some lines are wrong, their labels. Recorded anyway; the manifest's crash_wrong tells
@@ -316,8 +331,9 @@ def address_commands(tools: Tools, vmlinux: Path, dump: Path, work: Path, symbol
 
 
 def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_mib: int,
-                options: tuple = ()) -> list:
-    """The full crash command set on dump; returns the manifest's reference list."""
+                options: tuple = (), commands: list = FULL_COMMANDS) -> list:
+    """commands (a case's set: case_commands), the rd -p and per-dump address forms on dump;
+    returns the manifest's reference list."""
     log(f"crash references on {dump.name}")
     work = ref_dir / ".work"
     pairs = physical_addresses(tools, vmlinux, dump, work, memory_mib, options)
@@ -328,10 +344,10 @@ def record_full(tools: Tools, vmlinux: Path, dump: Path, ref_dir: Path, memory_m
     by_address = [f"vtop {symbols['linux_banner']:#x}", f"ptov {banner:#x}", f"kmem {symbols['init_task']:#x}",
                   f"rd {symbols['init_task']:#x} 4"]
     addressed = address_commands(tools, vmlinux, dump, work, symbols, pairs, options)
-    files = crash_session(tools, vmlinux, dump, FULL_COMMANDS + rd_commands + [vtop] + by_address
+    files = crash_session(tools, vmlinux, dump, commands + rd_commands + [vtop] + by_address
                           + [command for command, _ in addressed], ref_dir, options)
     subprocess.run(["rm", "-rf", str(work)])
-    entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in FULL_COMMANDS]
+    entries = [{"command": c, "file": str(files[c].relative_to(ref_dir.parent)), "dump": dump.name} for c in commands]
     for (label, addr), command in zip(pairs, rd_commands):
         entries.append({"command": command, "file": str(files[command].relative_to(ref_dir.parent)),
                         "dump": dump.name, "what": f"64 bytes at the physical address of {label}",
