@@ -28,7 +28,10 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # hold its files when they are not in "package" itself: sid splits a kernel
 # into linux-binary-* (vmlinuz) and linux-modules-*, and bullseye's signed
 # image is taken as its -unsigned twin. The -dbg package is always
-# linux-image-<release>-dbg.
+# linux-image-<release>-dbg. "flavour" names the meta-package of the fallback
+# (linux-image-<flavour>; "cloud-amd64" when absent): the generic "amd64"
+# flavour has what the cloud one leaves out (CONFIG_ZSWAP) and builds virtio
+# as modules (GUEST_MODULES).
 KERNELS = {
     "5.10": {"suite": "bullseye", "package": "linux-image-5.10.0-32-cloud-amd64-unsigned", "version": "5.10.223-1",
              "release": "5.10.0-32-cloud-amd64"},
@@ -36,6 +39,8 @@ KERNELS = {
     "6.12": {"suite": "trixie", "package": "linux-image-6.12.117+deb13-cloud-amd64", "version": "6.12.117-1"},
     "7.2": {"suite": "sid", "package": "linux-image-7.2.13+deb14-cloud-amd64", "version": "7.2.13-1",
             "contents": ["linux-binary-7.2.13+deb14-cloud-amd64", "linux-modules-7.2.13+deb14-cloud-amd64"]},
+    "6.12-generic": {"suite": "trixie", "package": "linux-image-6.12.117+deb13-amd64", "version": "6.12.117-1",
+                     "flavour": "amd64"},
 }
 
 # Where a kernel's files lie in its packages, older Debian layout first: up to
@@ -195,14 +200,15 @@ def resolve_kernel(key: str) -> dict:
     except BuildError as error:
         log(f"WARNING: pinned kernel {pin['package']} {pin['version']} not downloadable ({str(error).splitlines()[0]})")
     apt_update(force=True)
-    depends = apt_show_field(f"linux-image-cloud-amd64/{pin['suite']}", "Depends")
-    m = re.search(r"(linux-image-[^\s,]+-cloud-amd64) \(= ([^)]+)\)", depends)
+    flavour = pin.get("flavour", "cloud-amd64")
+    depends = apt_show_field(f"linux-image-{flavour}/{pin['suite']}", "Depends")
+    m = re.search(rf"(linux-image-[^\s,]+-{re.escape(flavour)}) \(= ([^)]+)\)", depends)
     if not m:
-        raise BuildError(f"cannot find the current cloud kernel of {pin['suite']} in: {depends}")
+        raise BuildError(f"cannot find the current {flavour} kernel of {pin['suite']} in: {depends}")
     package, version = m.groups()
     # sid's linux-image-<release> only depends on the linux-binary- and linux-modules- packages that hold the files.
     parts = re.findall(r"(linux-(?:binary|modules)-[^\s,]+) \(=", apt_show_field(f"{package}={version}", "Depends"))
-    pin = kernel_pin({"suite": pin["suite"], "package": package, "version": version,
+    pin = kernel_pin({"suite": pin["suite"], "package": package, "version": version, "flavour": flavour,
                       **({"contents": parts} if parts else {})})
     log(f"WARNING: falling back to {pin['package']} {pin['version']}; update KERNELS in fetch.py")
     download_kernel(pin)
