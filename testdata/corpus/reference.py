@@ -273,6 +273,13 @@ ADDRESS_COMMANDS = [
     ("rd -u -8 {arg_start:#x} 8", "the panic task's arguments (user memory)"),
     ("rd -a -u {arg_start:#x} 40", "the panic task's arguments (user memory)"),
     ("rd {arg_start:#x} 2", "the panic task's arguments (user memory)"),
+    # search and rd -e (h7): each search range kind on an address crash found, rd -e short and empty.
+    ("search -u {arg_start:#x}", "the panic task's arguments (user memory): argv[0] on its stack"),
+    ("search -K -s {task1:#x} -l 16384 {task1:#x}", "pid 1's task"),
+    ("search -V {task1:#x}", "pid 1's task (on kernel stacks)"),
+    ("search -V -s {module:#x} -l 4096 -m ffff {module:#x}", "the last module's list_head"),
+    ("rd -8 {memset:#x} -e {memset_5:#x}", "memset+5"),
+    ("rd {memset:#x} -e {memset_5:#x}", "memset+5: no whole long before it"),
 ]
 
 
