@@ -241,6 +241,23 @@ class QMP:
                 raise BuildError(f"QMP {command} failed: {reply['error']}")
 
 
+def numa_arguments(memory_mib: int, cpus: int, nodes: int) -> list:
+    """QEMU's arguments for nodes NUMA nodes, each an equal share of the memory (its own RAM
+    backend: QEMU 5.1 and later take no -numa node,mem= on current machine types) and of the
+    CPUs, in order: node 0 has the first CPUs and the lowest memory. None for one node, so the
+    other cases' command lines stay as they were."""
+    if nodes == 1:
+        return []
+    if memory_mib % nodes or cpus % nodes:
+        raise BuildError(f"{memory_mib} MiB and {cpus} CPUs do not split evenly over {nodes} NUMA nodes")
+    per_node = cpus // nodes
+    args = []
+    for node in range(nodes):
+        args += ["-object", f"memory-backend-ram,id=m{node},size={memory_mib // nodes}M",
+                 "-numa", f"node,nodeid={node},cpus={node * per_node}-{(node + 1) * per_node - 1},memdev=m{node}"]
+    return args
+
+
 def run_guest(case: dict, kernel: dict, initrd: Path, work: Path, attempts: int = 3) -> dict:
     """run_guest_once, booted again when KASLR left no room for the crashkernel= region."""
     for attempt in range(1, attempts + 1):
@@ -292,8 +309,10 @@ def run_guest_once(case: dict, kernel: dict, initrd: Path, work: Path) -> dict:
     if "dump_level" in case:
         cmdline += f" pycore.dumplevel={case['dump_level']}"
     cpu = "max" if case["paging_levels"] == 5 else "max,-la57"
-    args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-smp", str(case.get("cpus", 2)),
-            "-m", str(memory), "-nodefaults", "-display", "none", "-no-reboot",
+    cpus = case.get("cpus", 2)
+    args = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", cpu, "-smp", str(cpus),
+            "-m", str(memory), *numa_arguments(memory, cpus, case.get("numa_nodes", 1)),
+            "-nodefaults", "-display", "none", "-no-reboot",
             "-kernel", kernel["vmlinuz"], "-initrd", initrd, "-append", cmdline,
             "-serial", f"file:{console}", "-device", "vmcoreinfo",
             "-qmp", f"unix:{qmp_path},server=on,wait=off", *disks]
