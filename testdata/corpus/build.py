@@ -62,6 +62,15 @@ CASES = {
     # (fetch.TEST_MODULE_COMPILERS).
     "6.1-locks-l4": dict(kernel="6.1", scenario="locks", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_locks"),
+    # An RCU CPU stall (issue 15): the test module pycore_stall (modules/) holds a spinlock
+    # on CPU 0 with preemption disabled while a kthread sleeps in synchronize_rcu and
+    # another spins for the lock on CPU 1; panic_on_rcu_stall=1. 6.1 only, as the locks case.
+    "6.1-rcu-l4": dict(kernel="6.1", scenario="rcu", paging_levels=4, memory_mib=1024,
+                       crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_stall",
+                       commands="core",
+                       extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
+                                       "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
+                                       "p rcu_state.node[0].gp_seq"]),
     # User memory swapped out (issue 16): zram swap devices of every compressor
     # and pycore-swapper's known bytes pushed out by memory pressure; the
     # guest's kdump file keeps user pages (dump_level 0).

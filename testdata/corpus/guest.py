@@ -59,6 +59,7 @@ SCENARIO_VIEW = {
     "hung": {"mounts": "cat /proc/mounts", "blocked": "pycore-blocked"},
     "swap": {"swaps": "cat /proc/swaps", "zram": "pycore-zram-stat"},
     "locks": {"blocked": "pycore-blocked"},
+    "rcu": {"blocked": "pycore-blocked"},
 }
 
 
