@@ -80,16 +80,21 @@ static int pycore_start(int (*fn)(void *), const char *name, int cpu)
 }
 
 /*
- * The grace period start_poll_synchronize_rcu() asked for is in progress
- * when rcu_state.gp_seq reaches its cookie less the state bits (gp_seq
- * counts 4 per grace period, the low two bits set while one runs).
+ * Ask for a grace period and wait until one is in progress that began after
+ * CPU 0 stopped passing quiescent states. rcu_state.gp_seq counts 4 per grace
+ * period, its low two bits set while one runs: from seq, the first such one
+ * is rcu_seq_snap(seq) less those bits (the next one when seq is mid-period).
+ * start_poll_synchronize_rcu()'s cookie is no help: 6.1 counts polled grace
+ * periods apart (gp_seq_polled).
  */
-static int pycore_wait_for_grace_period(unsigned long cookie)
+static int pycore_wait_for_grace_period(void)
 {
+	unsigned long target = ((rcu_get_gp_seq() + 7) & ~3UL) - 3;
 	int tries;
 
+	start_poll_synchronize_rcu();
 	for (tries = 0; tries < 500; tries++) {
-		if ((long)(rcu_get_gp_seq() - (cookie - 3)) >= 0)
+		if ((long)(rcu_get_gp_seq() - target) >= 0)
 			return 0;
 		msleep(10);
 	}
@@ -110,7 +115,7 @@ static int pycore_hold_set(const char *value, const struct kernel_param *kp)
 	if (err)
 		return err;
 	wait_for_completion(&pycore_stall_held);
-	err = pycore_wait_for_grace_period(start_poll_synchronize_rcu());
+	err = pycore_wait_for_grace_period();
 	if (!err)
 		err = pycore_start(pycore_stall_sync, "pycore_stall_sync", -1);
 	/* Time for the grace-period kthread to finish setting the grace period up. */
