@@ -14,10 +14,14 @@ scenario_setup() {
         mkfifo /tmp/pycore-large.fifo$i
         pycore-reader /tmp/pycore-large.fifo$i &
     done
+    # Stopped once they run sleep: a SIGSTOP right after the fork stops the shell's child before its exec.
+    stopped=
     for i in $(seq 10); do
         sleep 100000 &
-        kill -STOP $!
+        stopped="$stopped $!"
     done
+    sleep 2
+    kill -STOP $stopped
     # The shell forks "sleep 0" and becomes "sleep 100000", which never waits for it.
     for i in $(seq 10); do
         sh -c 'sleep 0 & exec sleep 100000' &
