@@ -80,23 +80,24 @@ static int pycore_start(int (*fn)(void *), const char *name, int cpu)
 }
 
 /*
- * Ask for a grace period and wait until one is in progress that began after
- * CPU 0 stopped passing quiescent states. rcu_state.gp_seq counts 4 per grace
- * period, its low two bits set while one runs: from seq, the first such one
- * is rcu_seq_snap(seq) less those bits (the next one when seq is mid-period).
- * start_poll_synchronize_rcu()'s cookie is no help: 6.1 counts polled grace
- * periods apart (gp_seq_polled).
+ * Ask for a grace period and wait until one is stuck: in progress (the low
+ * two bits of rcu_state.gp_seq set) and still the same one 200 ms later, long
+ * after every CPU but CPU 0 has passed a quiescent state. The one in progress
+ * when CPU 0 stopped may have had CPU 0's already: it ends, and the one asked
+ * for starts. (start_poll_synchronize_rcu()'s cookie is no help here: 6.1
+ * counts polled grace periods apart, in gp_seq_polled.)
  */
-static int pycore_wait_for_grace_period(void)
+static int pycore_wait_for_stuck_grace_period(void)
 {
-	unsigned long target = ((rcu_get_gp_seq() + 7) & ~3UL) - 3;
+	unsigned long seq;
 	int tries;
 
 	start_poll_synchronize_rcu();
-	for (tries = 0; tries < 500; tries++) {
-		if ((long)(rcu_get_gp_seq() - target) >= 0)
+	for (tries = 0; tries < 25; tries++) {
+		seq = rcu_get_gp_seq();
+		msleep(200);
+		if ((seq & 3) && rcu_get_gp_seq() == seq)
 			return 0;
-		msleep(10);
 	}
 	return -ETIMEDOUT;
 }
@@ -115,12 +116,10 @@ static int pycore_hold_set(const char *value, const struct kernel_param *kp)
 	if (err)
 		return err;
 	wait_for_completion(&pycore_stall_held);
-	err = pycore_wait_for_grace_period();
-	if (!err)
-		err = pycore_start(pycore_stall_sync, "pycore_stall_sync", -1);
-	/* Time for the grace-period kthread to finish setting the grace period up. */
-	msleep(100);
-	return err;
+	err = pycore_wait_for_stuck_grace_period();
+	if (err)
+		return err;
+	return pycore_start(pycore_stall_sync, "pycore_stall_sync", -1);
 }
 
 static int pycore_spin_set(const char *value, const struct kernel_param *kp)
