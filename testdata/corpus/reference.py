@@ -113,6 +113,8 @@ FULL_COMMANDS = [
     # radix, its aliases hex/dec and px/pd; back to decimal for the per-dump commands after these.
     "set radix 16", "p init_task.prio", "struct task_struct.prio,pid init_task", "set radix", "px init_task.prio",
     "pd init_task.prio", "hex", "dec",
+    # vmalloc's busy areas (h7): what vmalloc.for_each_vmap_area walks for search -V.
+    "kmem -v",
 ]
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
