@@ -168,7 +168,8 @@ def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int, warn
     and ``warnings`` says why."""
     from ..kernel import slab
     from ..object import Object
-    from .sym import crash_name, crash_symbol
+    from ..symbols.table import crash_name
+    from .sym import crash_symbol
 
     names: Dict[int, str] = {}
     slabs_unreadable = False

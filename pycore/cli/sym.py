@@ -8,19 +8,16 @@ prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it), a
 symbol's is ``?`` as crash shows it.  A module's symbols are listed between its ``MODULE START`` and
 ``MODULE END`` lines, per memory region (``MODULE TEXT START``, ...) from 6.4.  Any kernel version."""
 import argparse
-import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..program import Program
-from ..symbols.table import Symbol, SymbolTable
+from ..symbols.table import Symbol, SymbolTable, crash_name
 from .command import Collected, DumpCommand
 
 # nm's letters for an ELF symbol's kind, where the dump's kallsyms do not give the kernel's own.
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
-_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+.*$")
-_LAST_CLONE_SUFFIX = re.compile(r"\.(?:part|isra)\.\d+(?:\.cold)?$")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,17 +104,8 @@ def module_letter(symbol: Symbol) -> str:
     return symbol.kind if symbol.kind in ("t", "T") else "?"
 
 
-def table_name(name: str) -> str:
-    """A symbol's name in crash's symbol table (what sym shows, the kernel's and modules'): only
-    the last of gcc's clone suffixes goes, with a ``.cold`` after it (``x.part.0.isra.0`` is
-    ``x.part.0``, ``x.isra.0.cold`` is ``x``; ``x.constprop.0`` and ``x.cold`` stay)."""
-    return _LAST_CLONE_SUFFIX.sub("", name)
-
-
-def crash_name(name: str) -> str:
-    """A symbol's name as crash keeps it: without the suffixes of gcc's clones of a function
-    (``panic_print_sys_info.part.0``, ``finish_task_switch.isra.0``); ``.cold`` parts stay."""
-    return _CLONE_SUFFIX.sub("", name)
+# A symbol's name in crash's table, the one rule for sym, dis, rd and bt -F (they import it from here).
+table_name = crash_name
 
 
 def crash_symbol(prog: Program, address: int) -> Optional[Tuple[Symbol, int, Optional[str]]]:

@@ -23,6 +23,22 @@ class Symbol:
     kind: str
 
 
+# gcc's clone suffixes crash cuts a symbol's name at (symbols.c strip_symbol_end), tried in this
+# order: the first ".isra." if there is one, else the first ".part.", else the first ".llvm.".
+_CRASH_STRIPPED = (".isra.", ".part.", ".llvm.")
+
+
+def crash_name(name: str) -> str:
+    """A symbol's name as crash stores it in its table, so as sym, bt, dis and rd show it: cut at
+    the first of gcc's clone markers crash knows (``x.isra.0.cold`` and ``x.part.0.constprop.0``
+    are ``x``, ``x.part.0.isra.0`` is ``x.part.0``; ``x.constprop.0`` and ``x.cold`` stay)."""
+    for marker in _CRASH_STRIPPED:
+        at = name.find(marker)
+        if at >= 0:
+            return name[:at]
+    return name
+
+
 class SymbolNotFoundError(MissingDebugInfoError, LookupError):
     """A symbol name is not in the table; names the table's source."""
 
