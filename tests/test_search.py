@@ -143,3 +143,28 @@ def test_crashs_refusals_of_option_combinations(argv, message):
     args = make_parser(search_command.COMMAND).parse_args(argv)
     with pytest.raises(PycoreError, match=message):
         search_command._check(args)
+
+
+def _kmem_v_cases():
+    from corpus import cases
+    return [pytest.param(case, id=case.name) for case in cases() if case.reference("kmem -v") is not None]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", _kmem_v_cases())
+def test_the_busy_vmalloc_areas_with_a_vm_struct_are_crashs_kmem_v(case):
+    """vmalloc.for_each_vmap_area, the walk search -V's range and next-area rule stand on: the
+    areas with a ``vm_struct`` are crash's ``kmem -v`` lines (vmap_area, vm_struct, range, size),
+    on the single tree (5.10, 6.1) and on 6.9+'s per-node trees (6.12, 7.2)."""
+    import pycore
+    from pycore.kernel import vmalloc
+
+    rows = [row for row in (line.split() for line in case.reference("kmem -v").splitlines())
+            if len(row) == 6 and row[3] == "-"]
+    expected = sorted((int(r[2], 16), int(r[4], 16), int(r[0], 16), int(r[1], 16), int(r[5])) for r in rows)
+    with pycore.open(case.path(case.reference_dump)) as prog:
+        areas = sorted((a.start, a.end, a.address, a.vm, a.end - a.start)
+                       for a in vmalloc.for_each_vmap_area(prog) if a.vm)
+        spans = search.vmap_areas(prog)
+    assert expected and areas == expected
+    assert spans == [(start, end) for start, end, *_ in expected]

@@ -3,7 +3,7 @@ crash's x86_64 ranges (direct map, vmalloc, vmemmap, kernel image), physical pag
 VMAs and kernel stacks, page by page, skipping pages that are not mapped or not in the dump.
 
 Any x86_64 kernel with SPARSEMEM (every distribution kernel): the vmalloc areas come from the busy
-tree of ``struct vmap_area`` (``vmap_area_root`` up to 6.8, ``vmap_nodes`` from 6.9).
+tree of ``struct vmap_area`` (kernel/vmalloc.py: ``vmap_area_root`` up to 6.8, ``vmap_nodes`` from 6.9).
 """
 import re
 import struct
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, 
 from ..errors import PycoreError
 from ..object import Object
 from . import mm as mm_helpers
-from .rbtree import rbtree_inorder_for_each_entry
+from . import vmalloc
 from .sched import thread_size
-from .variables import kernel_variable, read_kernel_variable, symbol_address
+from .variables import read_kernel_variable, symbol_address
 from .vma import for_each_vma
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,25 +89,8 @@ def _page_size(prog: "Program") -> int:
 
 def vmap_areas(prog: "Program") -> List[Tuple[int, int]]:
     """``(start, end)`` of each busy vmalloc area with a ``vm_struct`` (crash's vmlist), lowest
-    first: the busy tree ``vmap_area_root`` (up to 6.8) or each ``vmap_nodes[i].busy.root`` (6.9+).
-    The roots are kernel/vmalloc.py's knowledge too (its private _busy_roots): this walk belongs
-    there as a public for_each_vmap_area."""
-    area_type = prog.type("struct vmap_area")
-    roots: List[Object] = []
-    address = symbol_address(prog, "vmap_area_root")
-    if address is not None:
-        roots.append(Object(prog, prog.type("struct rb_root"), address=address))
-    elif symbol_address(prog, "vmap_nodes") is not None:
-        node_type = prog.type("struct vmap_node")
-        first = kernel_variable(prog, "vmap_nodes")
-        for index in range(kernel_variable(prog, "nr_vmap_nodes", 4)):
-            roots.append(Object(prog, node_type, address=first + index * node_type.size).busy.root)
-    areas = []
-    for root in roots:
-        for area in rbtree_inorder_for_each_entry(area_type, root, "rb_node"):
-            if int(area.vm):
-                areas.append((int(area.va_start), int(area.va_end)))
-    return sorted(areas)
+    first."""
+    return sorted((area.start, area.end) for area in vmalloc.for_each_vmap_area(prog) if area.vm)
 
 
 def kernel_ranges(prog: "Program", areas: Optional[List[Tuple[int, int]]] = None) -> List[KernelRange]:
