@@ -5,11 +5,13 @@ touched; the mirror is the one the host's own apt sources name."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import lzma
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import time
@@ -323,11 +325,28 @@ def prepare_kernel(key: str) -> dict:
 
 # The corpus's own test modules (testdata/corpus/modules/NAME.c, one Kbuild),
 # built against each kernel's Debian linux-headers package with the compiler
-# its CONFIG_CC_VERSION_TEXT names. 7.2 is built with gcc-16, whose flags
-# (-fmin-function-alignment) bookworm's gcc-12 rejects, and sid's gcc does
-# not run on the bookworm host: no test modules for 7.2.
+# its CONFIG_CC_VERSION_TEXT names: "cc", run on the host, or with "chroot"
+# in a root filesystem of that suite's packages. 7.2 is built with sid's
+# gcc-16: bookworm's gcc-12 rejects its flags (-fmin-function-alignment=16),
+# and sid's gcc and kbuild tools need sid's libc, which the bookworm host
+# lacks, so they run in a sid chroot (prepare_build_root).
 TEST_MODULE_SOURCE = Path(__file__).resolve().parent / "modules"
-TEST_MODULE_COMPILERS = {"6.1": "gcc-12"}
+TEST_MODULE_COMPILERS = {
+    "6.1": {"cc": "gcc-12"},
+    "7.2": {"cc": "gcc-16", "chroot": "sid"},
+}
+# What kbuild runs in a build root besides the compiler and what the headers
+# package depends on (linux-kbuild, binutils, pahole).
+BUILD_ROOT_PACKAGES = ["make", "dash", "bash", "coreutils", "sed", "grep", "gawk", "findutils", "diffutils",
+                       "libc6-dev"]
+# Commands a maintainer script would link (update-alternatives, which
+# `dpkg-deb -x` does not run): name in /usr/bin -> its target.
+BUILD_ROOT_LINKS = {"awk": "gawk"}
+
+
+def compiler_text(compiler: dict) -> str:
+    """How compiler builds, for the log and the cache stamp ("gcc-12", "gcc-16 in a sid chroot")."""
+    return compiler["cc"] + (f" in a {compiler['chroot']} chroot" if "chroot" in compiler else "")
 
 
 def prepare_headers(kernel: dict) -> Path:
@@ -360,6 +379,73 @@ def prepare_headers(kernel: dict) -> Path:
     return tree
 
 
+def package_closure(suite: str, specs: list) -> list:
+    """NAME=VERSION of specs and of everything they depend on (Depends and
+    Pre-Depends, no Recommends), as apt would install them with suite
+    preferred on an empty system: `apt-get --simulate` against the private
+    configuration, whose dpkg status is empty."""
+    out = run(["apt-get", *apt_options(), "--simulate", "--target-release", suite,
+               "-o", "APT::Install-Recommends=0", "install", *specs]).stdout.decode()
+    found = re.findall(r"^Inst (\S+) (?:\[\S+\] )?\((\S+) ", out, re.M)
+    if not found:
+        raise BuildError(f"apt-get --simulate install {' '.join(specs)} installs nothing:\n{out[-2000:]}")
+    return [f"{name}={version}" for name, version in found]
+
+
+def prepare_build_root(kernel: dict, compiler: dict) -> Path:
+    """A root filesystem of compiler["chroot"]'s packages that builds kernel's
+    modules: the compiler, BUILD_ROOT_PACKAGES and linux-headers-RELEASE with
+    their dependency closure, unpacked with `dpkg-deb -x` (no maintainer
+    scripts run) under downloads/build-root/RELEASE; the .debs are cached in
+    downloads/debs/build-root. Returns the root."""
+    release, version = kernel["release"], kernel["version"]
+    root = DOWNLOADS / "build-root" / release
+    done = root / ".done"
+    if done.exists():
+        return root
+    apt_update()
+    specs = package_closure(compiler["chroot"],
+                            [compiler["cc"], *BUILD_ROOT_PACKAGES, f"linux-headers-{release}={version}"])
+    directory = DOWNLOADS / "debs" / "build-root"
+    missing = [spec for spec in specs if not deb_path(directory, *spec.split("=", 1))]
+    if missing:
+        log(f"downloading {len(missing)} packages from {compiler['chroot']} for the {release} build root")
+        apt_download(directory, *missing)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    # sid's packages keep their files under /usr and base-files ships the
+    # merged-/usr links (/lib64 holds the ELF interpreter); made first, so
+    # that a package unpacked before base-files cannot make them directories.
+    for name in ("bin", "sbin", "lib", "lib64"):
+        (root / name).symlink_to(f"usr/{name}")
+    for spec in specs:
+        run(["dpkg-deb", "-x", deb_path(directory, *spec.split("=", 1)), root])
+    for name, target in BUILD_ROOT_LINKS.items():
+        link = root / "usr/bin" / name
+        if not link.exists():
+            link.symlink_to(target)
+    # kbuild's compiler probes read and write /dev/null: a device node, not a file the chroot would create.
+    (root / "dev").mkdir(exist_ok=True)
+    os.mknod(root / "dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.chmod(root / "dev/null", 0o666)
+    (root / "build").mkdir()
+    done.write_text("\n".join(specs) + "\n")
+    return root
+
+
+@contextlib.contextmanager
+def proc_mounted(root: Path):
+    """/proc mounted in the build root while the block runs: 7.2's objtool
+    reads /proc/self/maps (its stack limit) and /proc/self/exe."""
+    proc = root / "proc"
+    proc.mkdir(exist_ok=True)
+    run(["mount", "-t", "proc", "proc", proc])
+    try:
+        yield
+    finally:
+        run(["umount", proc])
+
+
 def build_test_module(kernel: dict, name: str) -> Path:
     """testdata/corpus/modules/NAME.ko built for kernel; cached under
     downloads/test-modules/RELEASE/ while its sources and compiler hold."""
@@ -367,19 +453,30 @@ def build_test_module(kernel: dict, name: str) -> Path:
     if compiler is None:
         raise BuildError(f"no compiler for test modules of {kernel['release']} (TEST_MODULE_COMPILERS)")
     sources = sorted(p for p in TEST_MODULE_SOURCE.iterdir() if p.is_file())
-    stamp_text = compiler + "".join(p.name + p.read_text() for p in sources)
+    stamp_text = compiler_text(compiler) + "".join(p.name + p.read_text() for p in sources)
     out_dir = DOWNLOADS / "test-modules" / kernel["release"]
     ko, stamp = out_dir / f"{name}.ko", out_dir / f"{name}.stamp"
     if ko.exists() and stamp.exists() and stamp.read_text() == stamp_text:
         return ko
-    tree = prepare_headers(kernel)
-    work = out_dir / "build"
+    if "chroot" in compiler:
+        root = prepare_build_root(kernel, compiler)
+        work = root / "build" / name
+        # The host's environment (MAKEFLAGS, CC, locale) must not steer the chroot's make.
+        make = ["chroot", root, "make", "-C", f"/usr/src/linux-headers-{kernel['release']}", f"M=/build/{name}"]
+        environment = {"PATH": "/usr/sbin:/usr/bin", "HOME": "/", "LC_ALL": "C"}
+    else:
+        tree = prepare_headers(kernel)
+        work = out_dir / "build"
+        make = ["make", "-C", tree, f"M={work}"]
+        environment = None
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for source in sources:
         shutil.copy(source, work / source.name)
-    log(f"building {name}.ko for {kernel['release']} with {compiler}")
-    run(["make", "-C", tree, f"M={work}", f"CC={compiler}", "modules"])
+    log(f"building {name}.ko for {kernel['release']} with {compiler_text(compiler)}")
+    with proc_mounted(root) if "chroot" in compiler else contextlib.nullcontext():
+        run([*make, f"CC={compiler['cc']}", "modules"], env=environment)
+    out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / f"{name}.ko", ko)
     shutil.rmtree(work)
     stamp.write_text(stamp_text)
