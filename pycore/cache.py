@@ -1,4 +1,8 @@
-"""An on-disk cache of decoded debug information, keyed by kernel build.
+"""pycore's two caches: decoded debug information on disk, decoded dump pages in memory.
+
+:class:`PageCache` is the LRU of decoded pages every read of a kdump-compressed dump goes
+through, the pure-Python twin of csrc/pagecache.c (same hits, misses and evictions);
+``PYCORE_PAGE_CACHE_MIB`` sizes it (default 16 MiB per dump, taken as pages are first read).
 
 Decoding kallsyms (~87-160k symbols) and the kernel's BTF takes a few tenths of
 a second per open; reading them back pickled takes a few hundredths.  Entries
@@ -11,8 +15,9 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from types import ModuleType
-from typing import Callable, Optional, Sequence, TypeVar
+from typing import Callable, Dict, Optional, Sequence, TypeVar
 
 T = TypeVar("T")
 _DIGESTS: dict = {}
@@ -58,3 +63,55 @@ def cached(kind: str, key: Optional[str], build: Callable[[], T], modules: Seque
     except OSError:
         pass  # a read-only or full cache only costs speed
     return value
+
+
+_DEFAULT_PAGE_CACHE_MIB = 16
+
+
+def page_cache_pages(page_size: int) -> int:
+    """How many decoded pages a dump keeps: ``PYCORE_PAGE_CACHE_MIB`` (default 16) MiB of them,
+    at least one.  16 MiB holds the ``struct page`` array of a 1 GiB machine, which a census
+    reads in full, and the pages a command's helpers come back to."""
+    try:
+        mib = float(os.environ.get("PYCORE_PAGE_CACHE_MIB", "") or _DEFAULT_PAGE_CACHE_MIB)
+    except ValueError:
+        mib = _DEFAULT_PAGE_CACHE_MIB
+    return max(1, min(int(mib * (1 << 20)) // max(page_size, 1), 1 << 30))
+
+
+class PageCache:
+    """The decoded pages of one dump, the least recently used given up first: the pure-Python
+    twin of csrc/pagecache.c, counting hits and misses as it does."""
+
+    def __init__(self, capacity: int):
+        if capacity <= 0:
+            raise ValueError("a page cache holds at least one page")
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self._pages: "OrderedDict[int, bytes]" = OrderedDict()
+
+    def get(self, pfn: int) -> Optional[bytes]:
+        """The decoded page ``pfn`` (now the most recently used), counted as a hit; None, counted as
+        a miss, when it is not kept: the caller decodes it and gives it to :meth:`keep`."""
+        page = self._pages.get(pfn)
+        if page is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._pages.move_to_end(pfn)
+        return page
+
+    def keep(self, pfn: int, page: bytes) -> None:
+        """Keep the decoded page ``pfn``, giving up the least recently used one when full."""
+        pages = self._pages
+        if len(pages) >= self.capacity:
+            pages.popitem(last=False)
+        pages[pfn] = page
+
+    def stats(self) -> Dict[str, int]:
+        """``hits``, ``misses``, ``pages`` held and ``capacity`` (csrc's struct pc_pagecache_stats)."""
+        return {"hits": self.hits, "misses": self.misses, "pages": len(self._pages), "capacity": self.capacity}
+
+    def clear(self) -> None:
+        self._pages.clear()

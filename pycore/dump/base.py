@@ -85,6 +85,12 @@ class Dump:
         read it (then the walk runs in Python over :meth:`read_physical`)."""
         return None
 
+    def page_cache_stats(self) -> Optional[Dict[str, int]]:
+        """The decoded-page cache every read of this dump goes through (see
+        :class:`pycore.cache.PageCache`): ``hits``, ``misses``, ``pages`` and ``capacity``; None
+        for a container that decodes nothing (an ELF core's pages are read from the mapped file)."""
+        return None
+
     def ranges(self) -> List[Tuple[int, int]]:
         """Physical ranges ``(start, end)`` of the machine's memory that the dump describes."""
         raise NotImplementedError

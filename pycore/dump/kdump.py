@@ -7,10 +7,10 @@ share one descriptor; pages may be zlib/LZO/snappy/zstd compressed or raw.
 Old ``DISKDUMP`` files use the same header without a sub-header.
 """
 import struct
-from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import native as _native
+from ..cache import PageCache, page_cache_pages
 from ..errors import FormatError, IncompleteDumpError
 from ..native import Context, Fault, Status
 from .base import Dump, NativeMemory
@@ -45,6 +45,7 @@ PAGE_DESC = struct.Struct("<QIIQ")
 
 _MAX_PAGE_SIZE = 1 << 18
 _MAX_NOTES = 64 << 20
+# csrc/kdump.c's own direct-mapped cache, which the C page-table walk reads its entries through.
 _CACHE_PAGES = 256
 _SCRATCH_LIMIT = 64 << 20
 
@@ -179,6 +180,9 @@ class KdumpDump(Dump):
         handle = self._reader.handle
         return None if handle is None else NativeMemory(self.error_context, kdump=handle)
 
+    def page_cache_stats(self) -> Optional[Dict[str, int]]:
+        return self._reader.cache_stats()
+
     # -- summary ----------------------------------------------------------------
     def ranges(self) -> List[Tuple[int, int]]:
         result: List[Tuple[int, int]] = []
@@ -275,7 +279,7 @@ class _PureReader:
             self.rank.append(total)
         self.data_offset = dump.data_offset
         self.zero_offset = dump.zero_offset
-        self.cache: "OrderedDict[int, bytes]" = OrderedDict()
+        self.cache = PageCache(page_cache_pages(dump.page_size))
 
     def _rank(self, pfn: int) -> int:
         block = pfn >> 9
@@ -331,30 +335,31 @@ class _PureReader:
             status = getattr(error, "status", Status.CORRUPT)
             raise self._fail(status, address, offset, codec) from None
 
-    def _cached_page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
-        page = self.cache.get(pfn)
-        if page is not None:
-            self.cache.move_to_end(pfn)
-            return page
-        page = self._page(pfn, zero_excluded, address)
-        if (self.dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1:
-            self.cache[pfn] = page
-            if len(self.cache) > _CACHE_PAGES:
-                self.cache.popitem(last=False)
-        return page
+    def _excluded(self, pfn: int) -> bool:
+        """Whether page ``pfn`` exists but was filtered out (read as zeros with zero_excluded)."""
+        dump = self.dump
+        return (pfn < dump.max_mapnr and (dump.bitmap1[pfn >> 3] >> (pfn & 7)) & 1
+                and not (dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1)
 
     def read(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
+        """Every page through the cache, as csrc/pagecache.c reads them: a page the dump holds is
+        decoded once and kept; a filtered-out one read as zeros is not."""
         if address < 0 or size < 0:
             raise ValueError("address and size must not be negative")
         page_size = self.page_size
+        cache = self.cache
         parts = []
         while size:
             pfn, in_page = divmod(address, page_size)
             n = min(size, page_size - in_page)
-            if n == page_size:
-                parts.append(self._page(pfn, zero_excluded, address))
-            else:
-                parts.append(self._cached_page(pfn, zero_excluded, address)[in_page:in_page + n])
+            page = cache.get(pfn)
+            if page is None:
+                if zero_excluded and self._excluded(pfn):
+                    page = bytes(page_size)
+                else:
+                    page = self._page(pfn, False, address)
+                    cache.keep(pfn, page)
+            parts.append(page if n == page_size else page[in_page:in_page + n])
             address += n
             size -= n
         return b"".join(parts)
@@ -378,6 +383,9 @@ class _PureReader:
             elif offset + size > file_size:  # the file was cut short before this page's data
                 missing += 1
         return zero, missing
+
+    def cache_stats(self) -> Dict[str, int]:
+        return self.cache.stats()
 
     def close(self) -> None:
         self.cache.clear()
@@ -417,12 +425,17 @@ class _NativeReader:
             raise MemoryError("cannot allocate the kdump reader's bitmaps and cache")
         # Public: the C page-table walk reads through it (Dump.native_memory).
         self.handle = ffi.gc(handle, lib.pc_kdump_free)
+        cache = lib.pc_pagecache_new(dump.page_size, page_cache_pages(dump.page_size))
+        if cache == ffi.NULL:
+            raise MemoryError("cannot allocate the kdump reader's page cache")
+        self._cache = ffi.gc(cache, lib.pc_pagecache_free)
+        self._stats = ffi.new("struct pc_pagecache_stats *")
         self._fault = ffi.new("struct pc_fault *")
         # Every byte of the buffer is written before it is read: no need to clear it.
         self._allocate = ffi.new_allocator(should_clear_after_alloc=False)
         self._scratch_size = dump.page_size
         self._scratch = self._allocate("uint8_t[]", self._scratch_size)
-        self._read = lib.pc_kdump_read
+        self._read = lib.pc_pagecache_kdump_read
         self._buffer = ffi.buffer
 
     def read(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
@@ -440,7 +453,7 @@ class _NativeReader:
             self._scratch_size = size
         # The common case, inlined: one Python call per read is most of the overhead above the codec.
         scratch = self._scratch
-        status = self._read(self.handle, address, scratch, size, zero_excluded, self._fault)
+        status = self._read(self._cache, self.handle, address, scratch, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
         return self._buffer(scratch, size)[:]
@@ -452,7 +465,7 @@ class _NativeReader:
         self._fill(address, target, len(target), zero_excluded)
 
     def _fill(self, address: int, target, size: int, zero_excluded: bool) -> None:
-        status = self._read(self.handle, address, target, size, zero_excluded, self._fault)
+        status = self._read(self._cache, self.handle, address, target, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
 
@@ -462,8 +475,15 @@ class _NativeReader:
         _native.lib.pc_kdump_count_zero(self.handle, zero, missing)
         return int(zero[0]), int(missing[0])
 
+    def cache_stats(self) -> Dict[str, int]:
+        _native.lib.pc_pagecache_stats(self._cache, self._stats)
+        stats = self._stats
+        return {"hits": int(stats.hits), "misses": int(stats.misses), "pages": int(stats.pages),
+                "capacity": int(stats.capacity)}
+
     def close(self) -> None:
         if self.handle is not None:
+            _native.ffi.release(self._cache)
             _native.ffi.release(self.handle)
             _native.ffi.release(self._stream)
             self.handle = None
