@@ -9,9 +9,11 @@ Nothing here depends on a kernel version: the types say what the memory holds.
 """
 import math
 import struct
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError, ValidationError
+from .native import virtual_error
 from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, MemberAccess, Type, TypeKind, TypeNotFoundError,
                           float_type, int_type, pointer_type, typedef_type)
 
@@ -1137,6 +1139,159 @@ def offsetof(type: Type, member: str) -> int:
     return type.offsetof(member)
 
 
+# -- bulk typed reads ----------------------------------------------------------------------
+_PAGE = 4096
+_RAISE: Any = object()  # read_members' default: a fault raises
+# A bulk read takes at most this many bytes of the dump per physical read (and of memory at once).
+_BULK_RUN = 4 << 20
+
+
+def read_members(prog: "Program", type: TypeArg, member: str, where: Union[int, Iterable[int]],
+                 count: Optional[int] = None, *, default: Any = _RAISE) -> List[Any]:
+    """``member`` (a name, or a path of names ``"a.b"``) of many ``type`` objects in one call, as
+    ``value_()`` gives it: of ``count`` consecutive objects from address ``where`` (an array: every
+    ``struct page`` of the vmemmap), or of one object at each address of the iterable ``where``.
+
+    Consecutive objects are read a physically contiguous run at a time (one translation call for
+    all their pages, reads through the dump's decoded-page cache) and integer members are taken
+    out by a strided view, not an Object per element: all ``struct page`` flags of a 1 GiB machine
+    in a few milliseconds.  A value that cannot be read (unmapped, filtered out of the dump) raises
+    FaultError, or is ``default`` when one is given."""
+    outer = prog.type(type) if isinstance(type, str) else type
+    if outer.resolved().kind is TypeKind.POINTER:
+        outer = outer.resolved().type  # type: ignore[assignment]
+    stride = outer.size
+    if not stride:
+        raise ObjectTypeError(f"cannot read members of {outer.type_name()}: its size is not known")
+    member_type, offset, bit_offset, bit_field_size = _member_path(outer, member)
+    width = (bit_offset + bit_field_size + 7) // 8 if bit_field_size else member_type.size
+    if width is None:
+        raise ObjectTypeError(f"member {member!r} has incomplete type {member_type.type_name()}")
+    extract = _extractor(prog, member_type, width, bit_offset, bit_field_size)
+    if isinstance(where, int):
+        if count is None or count < 0:
+            raise ValueError("read_members from a start address needs a count of objects, 0 or more")
+        return _consecutive_members(prog, where & _MASK64, count, stride, offset, width, extract, default)
+    if count is not None:
+        raise ValueError("read_members takes a count only with a start address")
+    values = []
+    for address in where:
+        try:
+            raw = prog.read((address + offset) & _MASK64, width)
+        except FaultError:
+            if default is _RAISE:
+                raise
+            values.append(default)
+            continue
+        values.extend(extract(raw, 0, width))
+    return values
+
+
+def _member_path(outer: Type, path: str) -> Tuple[Type, int, int, int]:
+    """(type, byte offset, bit offset, bit field size) of the member ``path`` (``"a.b"``) of ``outer``."""
+    t, offset, bit_offset, bit_field_size = outer, 0, 0, 0
+    for name in path.split("."):
+        if bit_field_size:
+            raise MissingMemberError(t.type_name(), name, "is a bit field")
+        access = t.member_access(name)
+        if access.through_pointer:
+            raise ObjectTypeError(f"{path!r} of {outer.type_name()} goes through a pointer: read_members "
+                                  "reads members inside the object")
+        t, bit_offset, bit_field_size = access.type, access.bit_offset, access.bit_field_size
+        offset += access.offset
+    return t, offset, bit_offset, bit_field_size
+
+
+# Little-endian memoryview formats of the integer sizes a strided view reads, unsigned and signed.
+_VIEW_FORMATS = {(1, False): "B", (2, False): "H", (4, False): "I", (8, False): "Q",
+                 (1, True): "b", (2, True): "h", (4, True): "i", (8, True): "q"}
+
+
+def _extractor(prog: "Program", t: Type, width: int, bit_offset: int,
+               bit_field_size: int) -> Callable[[bytes, int, int], List[Any]]:
+    """The function ``extract(data, at, step)`` that reads the member (``width`` bytes of type
+    ``t``) at ``at``, ``at + step``, ... of ``data``: in one strided view for an aligned integer."""
+    r = t.resolved()
+    layout = t.int_layout
+    view = _VIEW_FORMATS.get(layout) if layout is not None and sys.byteorder == "little" else None
+
+    def extract(data: bytes, at: int, step: int) -> List[Any]:
+        if bit_field_size:
+            return [_bit_field(r, int.from_bytes(data[i:i + width], "little"), bit_offset, bit_field_size)
+                    for i in range(at, len(data), step)]
+        if view is not None and not at % width and not step % width:
+            return memoryview(data).cast(view)[at // width::step // width].tolist()
+        if layout is not None:
+            return [int.from_bytes(data[i:i + width], "little", signed=layout[1]) for i in range(at, len(data), step)]
+        return [_value_object(prog, t, bytes(data[i:i + width])).value_() for i in range(at, len(data), step)]
+
+    return extract
+
+
+def _consecutive_members(prog: "Program", start: int, count: int, stride: int, offset: int, width: int,
+                         extract: Callable[[bytes, int, int], List[Any]], default: Any) -> List[Any]:
+    """The member of ``count`` objects from ``start``, read in runs of whole objects (at most
+    _BULK_RUN bytes); a run's pages that do not translate or read are holes."""
+    values: List[Any] = []
+    per_run = max(1, _BULK_RUN // stride)
+    for first in range(0, count, per_run):
+        n = min(per_run, count - first)
+        address = start + first * stride
+        data, holes = _read_span(prog, address, n * stride, default is _RAISE)
+        found = extract(data, offset, stride)
+        if holes:
+            for index in range(n):
+                low, high = index * stride + offset, index * stride + offset + width
+                if any(low < hole_end and hole_start < high for hole_start, hole_end in holes):
+                    found[index] = default
+        values.extend(found)
+    return values
+
+
+def _read_span(prog: "Program", address: int, size: int, strict: bool) -> Tuple[bytearray, List[Tuple[int, int]]]:
+    """``size`` bytes of kernel virtual memory at ``address`` and the ``(start, end)`` offsets of
+    the pages that could not be read (zeros in the bytes): all pages translated in one call, then
+    each physically contiguous run read in one.  ``strict``: the first such page raises its FaultError."""
+    data = bytearray(size)
+    view = memoryview(data)
+    pages = list(range(address & ~(_PAGE - 1), address + size, _PAGE))
+    physical = prog.arch.translate_many(pages)
+    holes: List[Tuple[int, int]] = []
+
+    def read(first: int, end: int) -> bool:
+        """Read pages [first, end) of ``pages``, physically contiguous; False when that faults."""
+        low = max(pages[first], address) - address
+        high = min(pages[end - 1] + _PAGE, address + size) - address
+        try:
+            prog.read_physical_into(physical[first] + address + low - pages[first], view[low:high])
+        except FaultError as error:
+            if strict and end - first == 1:
+                raise virtual_error(error, address + low) from None
+            return False
+        return True
+
+    index = 0
+    while index < len(pages):
+        start = physical[index]
+        end = index + 1
+        if start is None:
+            if strict:
+                prog.translate(pages[index])  # raises the fault, worded by the walk
+                raise FaultError("translates one at a time but not in bulk", pages[index])
+            holes.append((max(pages[index], address) - address, min(pages[index] + _PAGE, address + size) - address))
+            index = end
+            continue
+        while end < len(pages) and physical[end] == start + (end - index) * _PAGE:
+            end += 1
+        if not read(index, end):
+            for page in range(index, end):  # one by one, to find the pages that fault
+                if not read(page, page + 1):
+                    holes.append((max(pages[page], address) - address,
+                                  min(pages[page] + _PAGE, address + size) - address))
+        index = end
+    return data, holes
+
+
 class ListCorruptError(ValidationError):
     """A kernel list does not lead back to its head."""
 
@@ -1372,7 +1527,7 @@ def per_cpu(var: Object, cpu: int) -> Object:
     return per_cpu_ptr(var.address_of_(), cpu).dereference_()
 
 
-__all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "sizeof", "offsetof", "list_for_each",
+__all__ = ["Object", "cast", "reinterpret", "container_of", "NULL", "sizeof", "offsetof", "read_members", "list_for_each",
            "list_for_each_entry", "list_for_each_reverse", "list_for_each_entry_reverse", "validate_list",
            "validate_list_for_each", "validate_list_for_each_entry", "llist_empty", "llist_is_singular",
            "llist_for_each", "llist_for_each_entry", "is_a_nulls", "hlist_nulls_empty", "hlist_nulls_for_each_entry",

@@ -1,0 +1,207 @@
+"""The fast paths under the scripting API: the decoded-page cache every kdump read goes through
+(csrc/pagecache.c and its twin pycore.cache.PageCache, hit for hit), and read_members, the bulk
+typed read, against the per-Object reads it replaces (synthetic dumps, then a real one)."""
+import random
+import struct
+
+import pytest
+
+import pycore
+from pycore import native
+from pycore.cache import PageCache, page_cache_pages
+from pycore.dump import open_dump
+from pycore.errors import FaultError, MissingMemberError, ObjectTypeError, PageExcludedError
+from pycore.object import Object, read_members
+from pycore.symbols.table import SymbolTable
+from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type
+
+from conftest import NATIVE_SKIP, synthetic, write
+from corpus import cases
+from test_object import DictIndex
+
+PAGE = synthetic.PAGE_SIZE
+ITEMS_PFN = 0x3A0  # three pages of struct item from here; the middle one filtered out of the dump
+ITEMS = 3 * PAGE // 32
+
+
+def _item_bytes(index: int) -> bytes:
+    """struct item number ``index``: flags, value, bits:3 and sbits:5 in one byte, name, next."""
+    bits = (index % 8) | ((index % 32) - 16 & 0x1F) << 3
+    return struct.pack("<QiB3x8sQ", (index << 40) | index, -index, bits, f"it{index}".encode(), 0xFFFF888000000000 + index)
+
+
+def _item_types() -> DictIndex:
+    int_t = int_type("int", 4, True)
+    item = struct_type("item", 32, lambda: [
+        Member("flags", int_type("unsigned long", 8, False), 0), Member("value", int_t, 64),
+        Member("bits", int_type("unsigned int", 4, False), 96, 3), Member("sbits", int_t, 99, 5),
+        Member("name", array_type(int_type("char", 1, True), 8), 128), Member("next", pointer_type(item), 192)])
+    return DictIndex({("struct", "item"): item, ("", "int"): int_t}, {"items": item})
+
+
+@pytest.fixture(scope="module")
+def items_dump(tmp_path_factory):
+    machine = synthetic.make_machine(seed=21)
+    tables = synthetic.add_page_tables(machine, levels=4)
+    data = b"".join(_item_bytes(i) for i in range(ITEMS))
+    for page in range(3):
+        machine.pages[ITEMS_PFN + page] = data[page * PAGE:(page + 1) * PAGE]
+        machine.excluded.discard(ITEMS_PFN + page)
+    machine.excluded.add(ITEMS_PFN + 1)
+    path = write(tmp_path_factory.mktemp("speedpaths"), "items.vmcore", synthetic.build_kdump(machine, "zlib")[0])
+    return path, machine, tables
+
+
+@pytest.fixture
+def prog(items_dump, native_path):
+    path, _, tables = items_dump
+    program = pycore.open(path, native=native_path)
+    program.types = _item_types()
+    start = tables.mappings[0][0] + ITEMS_PFN * PAGE
+    program.symbols = SymbolTable("test symbols", ["items"], [start], [32], ["D"])
+    yield program
+    program.close()
+
+
+def _readable(index: int) -> bool:
+    return not PAGE <= index * 32 < 2 * PAGE
+
+
+# -- the decoded-page cache ----------------------------------------------------------------
+def test_second_read_of_a_page_is_not_decoded_again(items_dump, native_path):
+    path, machine, _ = items_dump
+    with pycore.open(path, native=native_path) as prog:
+        pfn = ITEMS_PFN
+        before = prog.dump.page_cache_stats()  # opening reads too, looking for the kernel's symbols
+        assert prog.read_physical(pfn * PAGE, PAGE) == machine.pages[pfn]
+        assert prog.read_physical(pfn * PAGE + 100, 8) == machine.pages[pfn][100:108]
+        stats = prog.dump.page_cache_stats()
+        assert [stats[key] - before[key] for key in ("hits", "misses", "pages")] == [1, 1, 1]
+        assert stats["capacity"] == page_cache_pages(PAGE)
+
+
+def test_cache_twins_agree_hit_for_hit_and_evict_the_least_recently_used(items_dump, monkeypatch):
+    """The same reads in the same order: the same bytes and the same counts on both twins, with a
+    cache of 8 pages so that evictions happen."""
+    if not native.AVAILABLE:
+        pytest.skip("pycore._native is not built")
+    path, machine, _ = items_dump
+    monkeypatch.setenv("PYCORE_PAGE_CACHE_MIB", str(8 * PAGE / (1 << 20)))
+    rng = random.Random(5)
+    dumped = sorted(pfn for pfn in machine.pages if pfn not in machine.excluded)[:24]
+    reads = [(rng.choice(dumped) * PAGE + rng.randrange(PAGE), rng.choice([1, 8, 100, PAGE, 2 * PAGE]))
+             for _ in range(400)]
+    seen = {}
+    for native_path in (True, False):
+        with open_dump(path, native=native_path) as dump:  # a Program would read on opening
+            found = []
+            for address, size in reads:
+                try:
+                    found.append(dump.read_physical(address, size))
+                except FaultError as error:
+                    found.append(str(error))
+            seen[native_path] = (found, dump.page_cache_stats())
+    assert seen[True] == seen[False]
+    found, stats = seen[False]
+    assert all(data == machine.read(*read) for read, data in zip(reads, found) if isinstance(data, bytes))
+    assert stats["pages"] == stats["capacity"] == 8 and stats["hits"] and stats["misses"] > 8
+
+
+def test_filtered_out_page_fails_alike_and_zero_filled_is_not_kept(items_dump, native_path):
+    path, _, _ = items_dump
+    hole = (ITEMS_PFN + 1) * PAGE
+    with pycore.open(path, native=native_path) as prog:
+        with pytest.raises(PageExcludedError) as raised:
+            prog.read_physical(hole + 16, 8)
+        assert raised.value.address == hole + 16
+        kept = prog.dump.page_cache_stats()["pages"]
+        assert prog.read_physical(hole, PAGE, zero_excluded=True) == bytes(PAGE)
+        assert prog.dump.page_cache_stats()["pages"] == kept
+
+
+def test_page_cache_keeps_what_it_is_given_up_to_capacity():
+    cache = PageCache(2)
+    assert cache.get(1) is None
+    cache.keep(1, b"one")
+    cache.keep(2, b"two")
+    assert cache.get(1) == b"one"  # 2 is now the least recently used
+    cache.keep(3, b"three")
+    assert cache.get(2) is None and cache.get(3) == b"three"
+    assert cache.stats() == {"hits": 2, "misses": 2, "pages": 2, "capacity": 2}
+    with pytest.raises(ValueError):
+        PageCache(0)
+
+
+def test_elf_dump_has_no_page_cache(dump_files):
+    with pycore.open(dump_files["elf-kdump"]) as prog:
+        assert prog.dump.page_cache_stats() is None
+
+
+# -- read_members ------------------------------------------------------------------------------
+@pytest.mark.parametrize("member", ["flags", "value", "bits", "sbits", "name", "next"])
+def test_consecutive_members_equal_one_object_at_a_time(prog, member):
+    start = prog["items"].address_
+    bulk = read_members(prog, "struct item", member, start, ITEMS, default=None)
+    one_by_one = [Object(prog, "struct item", address=start + 32 * i).member_(member).value_() if _readable(i)
+                  else None for i in range(ITEMS)]
+    assert bulk == one_by_one
+    assert bulk[0] is not None and bulk[-1] is not None and bulk[ITEMS // 2] is None
+
+
+def test_listed_addresses_in_their_order(prog):
+    start = prog["items"].address_
+    order = [5, 2, 200, 7, 2]
+    assert read_members(prog, "struct item", "flags", [start + 32 * i for i in order], default=-1) == \
+        [(5 << 40) | 5, (2 << 40) | 2, -1, (7 << 40) | 7, (2 << 40) | 2]
+
+
+def test_a_fault_raises_without_a_default(prog):
+    start = prog["items"].address_
+    with pytest.raises(PageExcludedError) as raised:
+        read_members(prog, "struct item", "value", start, ITEMS)
+    assert PAGE <= raised.value.address - start < 2 * PAGE
+    with pytest.raises(FaultError):
+        read_members(prog, "struct item", "value", [start + PAGE])
+
+
+def test_unmapped_pages_are_holes(items_dump, prog):
+    _, _, tables = items_dump
+    end = synthetic.VMEMMAP + (2 << 20)  # the vmemmap mapping ends here
+    values = read_members(prog, "struct item", "flags", end - 64, 4, default="hole")
+    assert values[2:] == ["hole", "hole"]
+    assert values[:2] == [int.from_bytes(prog.read(end - 64 + 32 * i, 8), "little") for i in range(2)]
+    with pytest.raises(FaultError) as raised:
+        read_members(prog, "struct item", "flags", end - 64, 4)
+    assert raised.value.address == end
+
+
+def test_pointer_type_and_member_path_are_accepted_bad_ones_refused(prog):
+    start = prog["items"].address_
+    assert read_members(prog, "struct item *", "value", start, 3) == [0, -1, -2]
+    with pytest.raises(MissingMemberError):
+        read_members(prog, "struct item", "nothing", start, 3)
+    with pytest.raises(ObjectTypeError):
+        read_members(prog, "struct item", "next.flags", start, 3)
+    with pytest.raises(ValueError):
+        read_members(prog, "struct item", "value", start)
+    assert read_members(prog, "struct item", "value", start, 0) == []
+
+
+# -- a real dump ------------------------------------------------------------------------------
+REAL = [case for case in cases() if case.name.startswith("6.12") and case.dumps()][:1]
+
+
+@pytest.mark.skipif(not REAL, reason="no 6.12 corpus case: run testdata/corpus/build.sh")
+def test_every_struct_page_flags_equal_the_per_page_reads(native_path):
+    from pycore.kernel.mm import for_each_valid_page_range, vmemmap
+
+    case = REAL[0]
+    kdump = [d["name"] for d in case.dumps() if d["format"] == "kdump"]
+    with pycore.open(case.path(kdump[0]), native=native_path) as prog:
+        base, size = vmemmap(prog), prog.type("struct page").size
+        start, end = next(for_each_valid_page_range(prog))
+        start = max(start, end - 3000)  # the top of memory: pages of every kind, not the reserved low ones
+        flags = read_members(prog, "struct page", "flags", base + start * size, end - start)
+        pages = Object(prog, "struct page *", base)
+        assert flags == [pages[pfn].flags.value_() for pfn in range(start, end)]
+        assert len(set(flags)) > 3
