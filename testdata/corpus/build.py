@@ -58,10 +58,15 @@ CASES = {
     # Locks (issue 15): the test module pycore_locks (modules/) leaves an ABBA
     # mutex deadlock and an rwsem reader queued behind a sleeping writer, then
     # a kthread spinning with preemption disabled panics the soft lockup
-    # watchdog. 6.1 only: the module does not build for 7.2 on this host
-    # (fetch.TEST_MODULE_COMPILERS).
+    # watchdog. 7.2's module is built by sid's gcc-16 in a sid chroot
+    # (fetch.TEST_MODULE_COMPILERS); that case records crash's core commands
+    # and those the hang tests read.
     "6.1-locks-l4": dict(kernel="6.1", scenario="locks", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_locks"),
+    "7.2-locks-l4": dict(kernel="7.2", scenario="locks", paging_levels=4, memory_mib=1024,
+                         crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_locks",
+                         commands="core",
+                         extra_commands=["foreach bt", "ps -m", "sym pycore_mutex_a pycore_mutex_b pycore_rwsem"]),
     # An RCU CPU stall (issue 15): the test module pycore_stall (modules/) holds a spinlock
     # on CPU 0 with preemption disabled while a kthread sleeps in synchronize_rcu and
     # another spins for the lock on CPU 1; panic_on_rcu_stall=1. 6.1 only, as the locks case.
