@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("-f", dest="mode", action="store_const", const="free",
                       help="each zone's buddy free lists, checked against nr_free_pages (crash's kmem -f)")
     mode.add_argument("-g", dest="mode", action="store_const", const="page_flags",
-                      help="the bit and value of each page flag (crash's kmem -g)")
+                      help="the bit and value of each page flag, or with a hexadecimal FLAGS value as ADDRESS, "
+                           "of the flags set in it (crash's kmem -g [FLAGS])")
     mode.add_argument("-p", dest="mode", action="store_const", const="page",
                       help="the struct page of ADDRESS: a page pointer, a physical or a kernel virtual address "
                            "(crash's kmem -p ADDRESS)")
@@ -50,17 +51,17 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         if args.address is None:
             raise PycoreError("kmem -p takes the ADDRESS of a page (crash's whole mem_map listing is not done)")
         return _page(prog, args.address)
+    if args.mode == "page_flags":
+        # enum pageflags in the kernel's order, aliases (PG_readahead = PG_reclaim, ...) included.
+        flags = [{"name": name, "bit": value} for name, value in prog.type("enum pageflags").resolved().enumerators
+                 if name.startswith("PG_")]
+        return Collected({"page_flags": flags, "value": args.address or 0}, [])
     if (args.mode is not None or args.cache is not None) == (args.address is not None):
         raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE, -V, -f, -g, -p ADDRESS or an ADDRESS")
     if args.mode == "vm_stat":
         return Collected(_vm_stat(prog), [])
     if args.mode == "free":
         return Collected(_free_areas(prog), [])
-    if args.mode == "page_flags":
-        # enum pageflags in the kernel's order, aliases (PG_readahead = PG_reclaim, ...) included.
-        flags = [{"name": name, "bit": value} for name, value in prog.type("enum pageflags").resolved().enumerators
-                 if name.startswith("PG_")]
-        return Collected({"page_flags": flags}, [])
     warnings: List[str] = []
     if args.mode in ("info", "zones"):
         info = meminfo.kmem_info(prog) if args.mode == "info" else None
@@ -167,11 +168,17 @@ def render_free_areas(data: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_page_flags(flags: List[Dict[str, Any]]) -> str:
-    """crash's kmem -g: each flag's name, bit and value (seven hex digits)."""
+def render_page_flags(flags: List[Dict[str, Any]], value: int = 0) -> str:
+    """crash's kmem -g (dump_page_flags): each flag's name, bit and value (seven hex digits); given a
+    non-zero FLAGS value, ``FLAGS: VALUE`` and, indented, the flags set in it (an alias as often as
+    its bit is set: PG_reported with PG_uptodate), ``(none found)`` for none."""
     width = max([len(flag["name"]) for flag in flags] + [len("PAGE-FLAG")])
-    return "\n".join([f"{'PAGE-FLAG':<{width}} BIT  VALUE"] +
-                     [f"{flag['name']:<{width}}{flag['bit']:4d}  {1 << flag['bit']:07x}" for flag in flags])
+    indent = "  " if value else ""
+    rows = [f"{indent}{flag['name']:<{width}}{flag['bit']:4d}  {1 << flag['bit']:07x}" for flag in flags
+            if not value or value >> flag["bit"] & 1]
+    if value and not rows:
+        rows = ["  (none found)"]
+    return "\n".join(([f"FLAGS: {value:x}"] if value else []) + [f"{indent}{'PAGE-FLAG':<{width}} BIT  VALUE"] + rows)
 
 
 def page_line(page: Dict[str, Any]) -> str:
@@ -415,7 +422,7 @@ def render(data: Any, args: argparse.Namespace) -> str:
     if args.mode == "free":
         return render_free_areas(data)
     if args.mode == "page_flags":
-        return render_page_flags(data["page_flags"])
+        return render_page_flags(data["page_flags"], data.get("value", 0))
     if args.mode == "page":
         return "\n".join([PAGE_HEADER, page_line(data["page"])]) if data["page"] is not None else ""
     if args.cache is not None:

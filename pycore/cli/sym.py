@@ -131,9 +131,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     warnings: List[str] = []
     try:
         if args.list_all:
-            # crash's table is sorted by address, then name.
-            rows += [shower.row(symbol, lines=False)
-                     for symbol in sorted(table, key=lambda symbol: (symbol.address, symbol.name))]
+            rows += _kernel_rows(prog, shower)
         if args.list_all or args.all_modules:
             for loaded in _modules(prog):
                 rows += _module_rows(prog, shower, loaded)
@@ -152,6 +150,20 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     finally:
         shower.close()
     return Collected({"symbols": rows}, warnings)
+
+
+def _kernel_rows(prog: Program, shower: _Shower) -> List[Dict[str, Any]]:
+    """sym -l's kernel part.  From a vmlinux, crash's own table (:func:`.elfsyms.crash_symbol_list`:
+    its local labels, section symbols and nm's letters, in its order); without one, the symbols the
+    dump's kallsyms has, sorted by address, then name, as crash sorts its table (kallsyms has no
+    ``.LC`` labels nor section symbols, and its per-CPU symbols are ``A`` where nm's are ``D``/``d``)."""
+    if prog.vmlinux:
+        from ..symbols.elfsyms import crash_symbol_list
+
+        return [{"address": address, "type": letter, "name": name, "offset": 0, "module": None, "text": False,
+                 "line": None, "show_line": False}
+                for address, letter, name in crash_symbol_list(prog.vmlinux, prog.vmcoreinfo.kernel_offset or 0)]
+    return [shower.row(symbol, lines=False) for symbol in sorted(prog.symbols, key=lambda s: (s.address, s.name))]
 
 
 def _modules(prog: Program):

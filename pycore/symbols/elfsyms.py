@@ -247,3 +247,94 @@ def vmlinux_reader(path: str) -> Callable[[int, int], bytes]:
         return b"".join(pieces)
 
     return read
+
+
+# bfd's symbol classes (bfd_decode_symclass, binutils 2.4x as crash 9's gdb 16 links it): the
+# ELF section's flags decide, as _bfd_elf_make_section_from_shdr turns them into SEC_* flags and
+# decode_section_type reads those; a global symbol's letter is upper case.
+SHN_COMMON = 0xFFF2
+SHF_WRITE, SHF_EXECINSTR = 0x1, 0x4
+STB_GNU_UNIQUE = 10
+_SHT_NOBITS = "SHT_NOBITS"
+
+
+def _section_letter(sh_type: str, sh_flags: int) -> str:
+    """decode_section_type() of an ELF section: text, read-only or writable data, bss."""
+    if sh_flags & SHF_EXECINSTR:
+        return "t"
+    if sh_flags & SHF_ALLOC and sh_type != _SHT_NOBITS:
+        return "d" if sh_flags & SHF_WRITE else "r"
+    if sh_type == _SHT_NOBITS:
+        return "b"
+    return "n" if not sh_flags & SHF_WRITE else "?"
+
+
+def _bfd_letter(info: int, shndx: int, sections: List[Tuple[str, str, int]]) -> str:
+    kind, binding = info & 0xF, info >> 4
+    if shndx == SHN_COMMON:
+        return "C"
+    if kind == STT_GNU_IFUNC:
+        return "i"
+    if binding == STB_WEAK:
+        return "V" if kind == STT_OBJECT else "W"
+    if binding == STB_GNU_UNIQUE:
+        return "u"
+    if shndx == SHN_ABS:
+        letter = "a"
+    elif shndx < len(sections):
+        letter = _section_letter(sections[shndx][1], sections[shndx][2])
+    else:
+        return "?"
+    return letter.upper() if binding == STB_GLOBAL else letter
+
+
+def crash_symbol_list(vmlinux_path: str, kaslr_offset: int = 0) -> List[Tuple[int, str, str]]:
+    """``(address, letter, name)`` of the kernel symbols crash 9 keeps from a vmlinux, in its order:
+    what ``sym -l`` lists before the modules.
+
+    crash reads the symtab through bfd: section symbols named after their section, local labels
+    (``.LC0``) and every class letter as nm gives it; sorts by link-time value, then name; names
+    each as :func:`~pycore.symbols.table.crash_name` cuts it; and keeps (x86_64_verify_symbol),
+    below ``_text``, only ``__per_cpu_start``, then the per-CPU data (``d``, ``D``, ``V`` and
+    ``per_cpu*`` names) up to ``__per_cpu_end`` (absolute values, ``.text``'s section symbol and
+    ``.data..percpu``'s are left out).  An address inside the allocated sections is moved by
+    ``kaslr_offset``, as crash's relocate() does.  Any kernel version."""
+    from .table import crash_name
+
+    with open(vmlinux_path, "rb") as stream, elf_format_errors(vmlinux_path):
+        elf = _open_elf(vmlinux_path, stream)
+        rows, strtab = _symtab_rows(elf, vmlinux_path)
+        sections = [(section.name, section["sh_type"], section["sh_flags"]) for section in elf.iter_sections()]
+        allocated = [(section["sh_addr"], section["sh_addr"] + section["sh_size"]) for section in elf.iter_sections()
+                     if section["sh_flags"] & SHF_ALLOC and section["sh_addr"]]
+    first = min((start for start, _ in allocated), default=0)
+    last = max((end for _, end in allocated), default=0)
+    mask = (1 << 64) - 1
+    find = strtab.find
+    entries = []
+    for name_offset, value, _size, info, shndx in rows[1:]:
+        if shndx == SHN_UNDEF:
+            continue
+        if info & 0xF == STT_SECTION:
+            raw = sections[shndx][0].encode() if shndx < len(sections) else b""
+        else:
+            raw = strtab[name_offset:find(b"\0", name_offset)]
+        if raw:
+            entries.append((value, raw, info, shndx))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    kept = []
+    started = percpu = False
+    for value, raw, info, shndx in entries:
+        name = crash_name(raw.decode("utf-8", "replace"))
+        letter = _bfd_letter(info, shndx, sections)
+        if not started:
+            if name in ("_text", "_stext"):
+                started = True
+            elif name == "__per_cpu_start":
+                percpu = True
+            elif not (percpu and (name.startswith("per_cpu") or name == "__per_cpu_end" or letter in "dDV")):
+                continue
+        if kaslr_offset and first <= value <= last:
+            value = (value + kaslr_offset) & mask
+        kept.append((value, letter, name))
+    return kept
