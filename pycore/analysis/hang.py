@@ -3,16 +3,17 @@
 chains to a root blocker, cycles as deadlocks, each with a plain explanation; and the CPUs the log's
 lockup and RCU stall reports name, with the frames still on their stacks.  Kernels 5.10 to 7.2.
 """
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
-from ..kernel import fs, hung, locking, sched
+from ..kernel import fs, hung, locking, rcu, sched, spinlock
 from ..kernel.module import symbol_lookup
-from ..kernel.stack import ExceptionFrame, StackFrame, reliable_trace, stack_trace
-from ..kernel.system import log_lines
+from ..kernel.stack import ExceptionFrame, StackFrame, StackTrace, reliable_trace, stack_trace
+from ..kernel.system import kernel_hz, log_lines
 from ..kernel.unwind import Unwinder
 from ..object import Object
-from .grammar import OPENERS, parse_frame, parse_rip
+from .grammar import OPENERS, parse_frame, parse_rip, parse_task_line
 from .logtext import LogRecord, parse_log
 from .source import dump_log_records
 from .trouble import find_trouble
@@ -306,6 +307,36 @@ def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> st
             f"{who}: its workers cannot run")
 
 
+def looping_function(lockup: Dict[str, Any]) -> Optional[str]:
+    """The function a lockup's CPU loops in: the first of the report's frames still on its stack,
+    else where the watchdog's interrupt found it."""
+    frames = lockup["repeating_frames"] or lockup["interrupted_frames"]
+    return frames[0] if frames else None
+
+
+def _stalled_cpu(lockup: Dict[str, Any]) -> str:
+    """"CPU N passes no quiescent state: COMM (pid P) loops there in FUNCTION" for a CPU holding a
+    grace period, with the spinlock it probably holds."""
+    text = f"CPU {lockup['cpu']} passes no quiescent state"
+    task = lockup["dump_task"]
+    if task is not None:
+        text += f": {task['comm']} (pid {task['pid']}) loops there"
+        function = looping_function(lockup)
+        if function:
+            text += f" in {function}"
+    for held in lockup.get("holds_spinlocks", []):
+        text += f", probably holding the spinlock {_lock_words(held['lock'])}"
+    return text
+
+
+def _lock_words(lock: Dict[str, Any]) -> str:
+    """A lock by its symbol (and module) where it has one, else its address."""
+    if lock["name"] is None:
+        return f"at {lock['address']:#x}"
+    return (lock["name"] + (f"+{lock['offset']:#x}" if lock["offset"] else "")
+            + (f" (module {lock['module']})" if lock["module"] else ""))
+
+
 def _root_reason(entry: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str:
     """Why nothing wakes the last task of a chain whose lock has no blocked owner (``stuck``: the
     lockups by CPU, which keep a flush_work() barrier from running)."""
@@ -329,6 +360,10 @@ def _root_reason(entry: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str
                 f"kernel does not list (the last to take it was task {details.get('last_reader', 0):#x})")
     if obj and obj["object"] == "super_block" and obj.get("call") and entry["wait"]["write"]:
         return "which waits for the filesystem's writers to finish (a freeze in progress)"
+    if entry["wait"]["kind"] == "rcu":
+        holding = [lockup for _, lockup in sorted(stuck.items()) if lockup.get("holds_grace_period")]
+        if holding:
+            return "which cannot end while " + _join([_stalled_cpu(lockup) for lockup in holding])
     if entry["wait"]["kind"] in ("completion", "rcu", "io", "folio", "bit", "sleep"):
         return "which has not come"
     if entry["wait"]["lock"] is None:
@@ -424,14 +459,121 @@ def _interrupted_functions(trace) -> List[str]:
                                           if isinstance(item, StackFrame) and item.symbol]
 
 
-def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = None) -> List[Dict[str, Any]]:
+# Lines that open one CPU's (or one task's) part of a watchdog report: the frames after them are
+# that CPU's.  An RCU stall report holds several stacks (the stalled CPUs', the grace-period
+# kthread's, the CPU it last ran on); a soft lockup report one.
+_NMI_BACKTRACE = re.compile(r"NMI backtrace for cpu (\d+)")
+_TASK_DUMP = re.compile(r"^\s*(?:task:\S+\s+state:|rcu: RCU grace-period kthread stack dump|Task dump for CPU (\d+))")
+
+
+def _frames_by_cpu(lines: List[str]) -> Dict[Optional[int], List[str]]:
+    """The reliable frames of a report's lines (the RIP first), by the CPU whose part of the report
+    they are in ("CPU: N PID: ..." or "NMI backtrace for cpu N" opens one; a task dump that names no
+    CPU, as the grace-period kthread's, is None's)."""
+    frames: Dict[Optional[int], List[str]] = {}
+    cpu: Optional[int] = None
+    for record in parse_log(lines):
+        text = record.text
+        nmi = _NMI_BACKTRACE.search(text)
+        task_line = parse_task_line(text) if "PID:" in text else None
+        dump = _TASK_DUMP.match(text)
+        if nmi:
+            cpu = int(nmi.group(1))
+        elif task_line is not None and task_line.cpu is not None:
+            cpu = task_line.cpu
+        elif dump:
+            cpu = int(dump.group(1)) if dump.group(1) else None
+        frame = parse_rip(text) or parse_frame(text)
+        if frame is not None and frame.reliable and frame.function not in frames.setdefault(cpu, []):
+            frames[cpu].append(frame.function)
+    return frames
+
+
+def _active_traces(prog, unwinder: Unwinder) -> Dict[int, StackTrace]:
+    """The trace of the task on each CPU at the dump."""
+    return {cpu: stack_trace(prog, task, unwinder) for cpu, task in sorted(unwinder.active.items())}
+
+
+def _lock_name(prog, lock: int) -> Dict[str, Any]:
+    """A lock's address and, where a kernel or module symbol covers it, its name."""
+    described: Dict[str, Any] = {"address": lock, "name": None, "offset": 0, "module": None}
+    hit = symbol_lookup(prog, lock)
+    if hit is not None and hit[1] < max(hit[0].size or 0, 1):
+        described.update(name=hit[0].name, offset=hit[1], module=hit[2])
+    return described
+
+
+def spinlock_waits(prog, unwinder: Unwinder, traces: Dict[int, StackTrace]) -> List[Dict[str, Any]]:
+    """The CPUs spinning for a spinlock at the dump (:func:`pycore.kernel.spinlock.spin_wait` over
+    ``traces``, each CPU's), each with the lock (its name where a symbol covers it, its word) and
+    its probable holder (:func:`pycore.kernel.spinlock.probable_holder`): the CPU and task, and the
+    evidence, since a spinlock records no owner."""
+    waits = []
+    for cpu, trace in traces.items():
+        wait = spinlock.spin_wait(prog, cpu, trace)
+        if wait is not None:
+            waits.append(wait)
+    spinning: Dict[int, List[int]] = {}
+    for wait in waits:
+        if wait.lock is not None:
+            spinning.setdefault(wait.lock, []).append(wait.cpu)
+    running = [(cpu, trace, trace.pid == 0) for cpu, trace in traces.items()]
+    found = []
+    for wait in waits:
+        trace = traces[wait.cpu]
+        entry: Dict[str, Any] = {"cpu": wait.cpu, "task": {"task": trace.task, "pid": trace.pid, "comm": trace.comm},
+                                 "function": wait.function, "lock": None, "holder": None, "problem": wait.problem}
+        if wait.lock is not None:
+            state = wait.state
+            entry["lock"] = {**_lock_name(prog, wait.lock), "word": state.value, "locked": state.locked,
+                             "pending": state.pending, "tail_cpu": state.tail_cpu}
+            holder = spinlock.probable_holder(prog, unwinder, wait.lock, running, spinning[wait.lock])
+            if holder is not None:
+                held_by = traces[holder.cpu]
+                entry["holder"] = {"cpu": holder.cpu, "task": {"task": held_by.task, "pid": held_by.pid,
+                                                               "comm": held_by.comm},
+                                   "evidence": holder.evidence, "where": holder.where,
+                                   "frames": _interrupted_functions(held_by) or _trace_functions(held_by)}
+        found.append(entry)
+    return found
+
+
+def _grace_period_dict(period: rcu.GracePeriod, hz: Optional[int]) -> Dict[str, Any]:
+    def seconds(jiffies: Optional[int]) -> Optional[float]:
+        return round(jiffies / hz, 3) if jiffies is not None and hz else None
+
+    signed = period.gp_seq - (1 << 64) if period.gp_seq >> 63 else period.gp_seq
+    return {"flavor": period.flavor, "gp_seq": signed, "in_progress": period.in_progress,
+            "age_secs": seconds(period.age_jiffies),
+            "kthread": period.kthread, "kthread_state": period.kthread_state,
+            "kthread_idle_secs": seconds(period.kthread_idle_jiffies), "holding_cpus": period.holding_cpus,
+            "blocking_tasks": period.blocking_tasks,
+            "cpus": [{"cpu": c.cpu, "gp_seq": c.gp_seq - (1 << 64) if c.gp_seq >> 63 else c.gp_seq,
+                      "behind": c.behind, "no_qs": c.no_qs, "core_needs_qs": c.core_needs_qs,
+                      "ticks_this_gp": c.ticks_this_gp} for c in period.cpus],
+            "problems": period.problems}
+
+
+def grace_period(prog) -> Dict[str, Any]:
+    """Tree RCU's grace period at the dump (:func:`pycore.kernel.rcu.grace_period`) as data, with
+    its times in seconds: signed ``gp_seq`` as the kernel's stall report prints it (``g=``), the
+    CPUs and preempted readers it waits for, and how long its kthread has been idle."""
+    return _grace_period_dict(rcu.grace_period(prog), kernel_hz(prog))
+
+
+def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = None,
+            traces: Optional[Dict[int, StackTrace]] = None, period: Optional[Dict[str, Any]] = None) \
+        -> List[Dict[str, Any]]:
     """The soft lockups, hard lockups and RCU stalls the log ``records`` report
     (:func:`pycore.analysis.trouble.find_trouble`), one entry per CPU named: the event's title,
     how many reports it had, the task the report names, the reliable frames of its trace (the
-    RIP first) and, with a dump (``prog``), the task on that CPU at the dump, its frames and the
-    report's frames still on its stack: where the CPU loops; ``interrupted_frames`` where the
-    watchdog's interrupt found it (:func:`_interrupted_functions`), for when the log lost the
-    report's trace."""
+    RIP first; in a report of several CPUs' stacks, that CPU's) and, with a dump (``prog``), the
+    task on that CPU at the dump, its frames and the report's frames still on its stack: where
+    the CPU loops; ``interrupted_frames`` where the watchdog's interrupt found it
+    (:func:`_interrupted_functions`), for when the log lost the report's trace.  An RCU stall also
+    names the CPUs the grace period (``period``, :func:`grace_period`) still waits for, which the
+    report may not list, and says of each CPU whether it holds it (``holds_grace_period``).
+    ``traces``: the trace of each CPU's task, when the caller has them."""
     found = []
     for event in find_trouble(records).events:
         if event.kind not in LOCKUP_KINDS:
@@ -442,39 +584,90 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
             frame = parse_rip(record.text) or parse_frame(record.text)
             if frame is not None and frame.reliable and frame.function not in frames:
                 frames.append(frame.function)
+        by_cpu = _frames_by_cpu(event.lines) if event.kind == "rcu_stall" else {}
         details = event.details
         cpus = [details["cpu"]] if "cpu" in details else list(details.get("cpus", []))
+        holding = None
+        if event.kind == "rcu_stall" and period is not None and period["in_progress"]:
+            holding = set(period["holding_cpus"])
+            cpus = sorted(set(cpus) | holding)
         for cpu in cpus or [None]:
+            cpu_frames = by_cpu.get(cpu) or frames
             entry = {"kind": event.kind, "title": event.title, "reports": event.count, "cpu": cpu,
-                     "task": details.get("task"), "log_frames": frames, "dump_task": None, "dump_frames": [],
+                     "task": details.get("task"), "log_frames": cpu_frames, "dump_task": None, "dump_frames": [],
                      "repeating_frames": [], "interrupted_frames": []}
+            if event.kind == "rcu_stall":
+                entry["holds_grace_period"] = None if holding is None else cpu in holding
             if prog is not None and cpu is not None:
                 unwinder = unwinder or Unwinder(prog)
                 task = unwinder.active.get(cpu)
                 if task is not None:
-                    trace = stack_trace(prog, task, unwinder)
+                    trace = traces[cpu] if traces is not None and cpu in traces else stack_trace(prog, task, unwinder)
                     entry["dump_task"] = {"task": task, "pid": trace.pid, "comm": trace.comm}
                     entry["dump_frames"] = _trace_functions(trace)
                     entry["interrupted_frames"] = _interrupted_functions(trace)
                     on_stack = {name.split(".")[0] for name in entry["dump_frames"]}
-                    entry["repeating_frames"] = [name for name in frames if name.split(".")[0] in on_stack]
+                    entry["repeating_frames"] = [name for name in cpu_frames if name.split(".")[0] in on_stack]
             found.append(entry)
     return found
 
 
+def lockup_frames(report: Dict[str, Any]) -> List[str]:
+    """Where the lockups of a hang report (:func:`analyze`) loop, for a signature: the frames of
+    the first CPU holding RCU's grace period (else of the first lockup's CPU), from the function it
+    loops in outwards; for a CPU that spins for a spinlock whose probable holder is known, the
+    holder's, since that is what keeps it spinning.  Empty when no lockup's CPU was found at the
+    dump."""
+    stuck = [lockup for lockup in report["lockups"] if lockup["dump_task"] is not None]
+    if not stuck:
+        return []
+    lockup = next((found for found in stuck if found.get("holds_grace_period")), stuck[0])
+    spin = next((found for found in report["spinlocks"] if found["cpu"] == lockup["cpu"] and found["holder"]), None)
+    if spin is not None:
+        return spin["holder"]["frames"]
+    return lockup["repeating_frames"] or lockup["interrupted_frames"]
+
+
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
-    (:func:`blocked_tasks`; ``partial`` when the task list was cut short, ``tasks_read`` of it), the chains of the wait-for graph (:func:`wait_graph`), the root
-    signature and its frames (:func:`signature`), the log's lockups (:func:`lockups`) and the
-    warnings."""
+    (:func:`blocked_tasks`; ``partial`` when the task list was cut short, ``tasks_read`` of it), the
+    chains of the wait-for graph (:func:`wait_graph`), the root signature and its frames
+    (:func:`signature`), the log's lockups (:func:`lockups`) and, when there are lockups or a task
+    waits for a grace period, the CPUs spinning for a spinlock and its probable holder
+    (:func:`spinlock_waits`) and RCU's grace period (:func:`grace_period`); and the warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings, read = blocked_tasks(prog, unwinder)
     try:
-        stuck = lockups(dump_log_records(prog), prog, unwinder)
+        records = dump_log_records(prog)
+        reported = [event.kind for event in find_trouble(records).events if event.kind in LOCKUP_KINDS]
+    except PycoreError as error:
+        records, reported = [], []
+        warnings.append(f"the log's lockup reports could not be read: {error}")
+    period = None
+    if "rcu_stall" in reported or any(entry["wait"]["kind"] == "rcu" for entry in tasks):
+        try:
+            period = grace_period(prog)
+        except PycoreError as error:
+            warnings.append(f"RCU's grace period could not be read: {error}")
+    traces: Dict[int, StackTrace] = {}
+    spins: List[Dict[str, Any]] = []
+    if reported:
+        try:
+            traces = _active_traces(prog, unwinder)
+            spins = spinlock_waits(prog, unwinder, traces)
+        except PycoreError as error:
+            warnings.append(f"the CPUs' stacks could not be read for spinlocks: {error}")
+    try:
+        stuck = lockups(records, prog, unwinder, traces, period)
     except PycoreError as error:
         stuck = []
         warnings.append(f"the log's lockup reports could not be read: {error}")
+    for lockup in stuck:
+        lockup["spins_on"] = next((spin["lock"] for spin in spins if spin["cpu"] == lockup["cpu"]), None)
+        lockup["holds_spinlocks"] = [{"lock": spin["lock"], "waiter_cpu": spin["cpu"], "waiter": spin["task"],
+                                      "evidence": spin["holder"]["evidence"], "where": spin["holder"]["where"]}
+                                     for spin in spins if spin["holder"] and spin["holder"]["cpu"] == lockup["cpu"]]
     chains = wait_graph(tasks, stuck)
     text, frames = signature(tasks, chains)
     panic = sched.panic_task(prog)
@@ -483,7 +676,7 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
             "panic_task": _task_ref(panic) if panic is not None else None,
             "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
             "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "lockups": stuck,
-            "warnings": warnings}
+            "spinlocks": spins, "grace_period": period, "warnings": warnings}
 
 
 def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Tuple[Optional[str], List[str]]:

@@ -1,8 +1,9 @@
 """``pycore hang DUMP``: the tasks blocked in D state or on sleeping locks, what each waits for and
 who holds it, the wait-for chains to their root blockers (deadlock cycles named), the CPUs the log's
-lockup reports name, and khungtaskd's settings (pycore.analysis.hang)."""
+lockup and RCU stall reports name, RCU's grace period, the CPUs spinning for a spinlock and its
+probable holder, and khungtaskd's settings (pycore.analysis.hang)."""
 import argparse
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..analysis import hang
 from ..program import Program
@@ -77,6 +78,68 @@ def _lockup_lines(lockups: List[Dict[str, Any]], lines: List[str]) -> None:
             lines.append("        still looping in: " + " < ".join(lockup["repeating_frames"]))
         elif lockup["log_frames"]:
             lines.append("        reported in: " + " < ".join(lockup["log_frames"]))
+        if lockup.get("holds_grace_period"):
+            lines.append("        holds the RCU grace period: no quiescent state from this CPU")
+        if lockup.get("spins_on"):
+            lines.append(f"        spins for: spinlock {_lock_text(lockup['spins_on'])}")
+        for held in lockup.get("holds_spinlocks", []):
+            waiter = held["waiter"]
+            lines.append(f"        probably holds: spinlock {_lock_text(held['lock'])}, which CPU {held['waiter_cpu']} "
+                         f"{waiter['comm']} (pid {waiter['pid']}) spins for ({_evidence(held)})")
+
+
+def _lock_text(lock: Dict[str, Any]) -> str:
+    """A spinlock as symbol [module] (address: locked, pending, tail CPU N), or its address."""
+    name = ""
+    if lock["name"] is not None:
+        name = (lock["name"] + (f"+{lock['offset']:#x}" if lock["offset"] else "")
+                + (f" [{lock['module']}]" if lock["module"] else "") + " ")
+    state = ["locked" if lock["locked"] else "unlocked"]
+    if lock["pending"]:
+        state.append("pending")
+    if lock["tail_cpu"] is not None:
+        state.append(f"queue tail CPU {lock['tail_cpu']}")
+    return f"{name}{lock['address']:x} ({', '.join(state)})"
+
+
+def _evidence(holder: Dict[str, Any]) -> str:
+    """How a spinlock's holder was inferred, in words."""
+    if holder["evidence"] == "code":
+        return f"inferred: its code took it at {holder['where']} and has not returned past the call"
+    if holder["evidence"] == "stack":
+        return "inferred: its registers or stack hold the lock's address"
+    return "inferred: the only other CPU busy in the kernel"
+
+
+def _grace_period_lines(period: Optional[Dict[str, Any]], lines: List[str]) -> None:
+    if period is None:
+        return
+    if not period["in_progress"]:
+        lines.append(f"RCU GRACE PERIOD: {period['flavor']} g={period['gp_seq']}, none in progress")
+        return
+    age = f" for {period['age_secs']:.2f}s" if period["age_secs"] is not None else ""
+    waits = [f"CPU {cpu}" for cpu in period["holding_cpus"]] + [f"task {task:x}" for task in period["blocking_tasks"]]
+    lines.append(f"RCU GRACE PERIOD: {period['flavor']} g={period['gp_seq']} in progress{age}, waiting for "
+                 + (", ".join(waits) if waits else "no CPU or task (its kthread has to end it)"))
+    if period["kthread_idle_secs"] is not None:
+        lines.append(f"        kthread: {period['kthread_state']}, last active {period['kthread_idle_secs']:.2f}s "
+                     f"before the dump")
+
+
+def _spinning_lines(spins: List[Dict[str, Any]], lines: List[str]) -> None:
+    for spin in spins:
+        task = spin["task"]
+        head = f"SPINNING: CPU {spin['cpu']} {task['comm']} (pid {task['pid']}) in {spin['function']}"
+        if spin["lock"] is None:
+            lines.append(f"{head}: the lock is unknown ({spin['problem']})")
+            continue
+        lines.append(f"{head} for spinlock {_lock_text(spin['lock'])}")
+        holder = spin["holder"]
+        if holder is None:
+            lines.append("        holder: unknown (a spinlock records none)")
+        else:
+            lines.append(f"        probable holder: CPU {holder['cpu']} {holder['task']['comm']} "
+                         f"(pid {holder['task']['pid']}) ({_evidence(holder)})")
 
 
 def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
@@ -89,6 +152,8 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     if panic is not None:
         lines.append(f"PANIC TASK: {panic['comm']} (pid {panic['pid']})")
     _lockup_lines(result["lockups"], lines)
+    _grace_period_lines(result.get("grace_period"), lines)
+    _spinning_lines(result.get("spinlocks", []), lines)
     if not result["tasks"]:
         lines.append(f"no blocked task among the {result['tasks_read']} tasks read (the task list is cut short)"
                      if result["partial"] else "no task is blocked")
