@@ -81,6 +81,13 @@ CASES = {
     # guest's kdump file keeps user pages (dump_level 0).
     "6.12-swap-l4": dict(kernel="6.12", scenario="swap", paging_levels=4, memory_mib=768,
                          crashkernel="256M", capture="kdump", conversions=False, dump_level=0),
+    # zswap (issue 16): the swap scenario on Debian's generic 6.12 (the cloud kernels have no
+    # CONFIG_ZSWAP) with zswap's pool held small (scenarios/zswap.sh): the swapper's pages in
+    # zswap (lzo) and in the zram devices behind it. crash's core commands, the swap areas and
+    # the swap entries of init's and the swapper's pages (crash does not read zswap).
+    "6.12-zswap-l4": dict(kernel="6.12-generic", scenario="zswap", paging_levels=4, memory_mib=768,
+                          crashkernel="256M", capture="kdump", conversions=False, dump_level=0,
+                          commands="core", extra_commands=["swap", "vm -p 1", "foreach pycore-swapper vm -p"]),
     # The larger guest (issues 11 and 18): 4 GiB over two NUMA nodes, 4 CPUs, ~3200 tasks in a
     # spread of states (scenarios/large.sh): multi-node kmem -z/-f, runq over 4 CPUs, big task
     # lists, and how pycore's cost grows with the dump. The guest's kdump file only (no 4 GiB
