@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("-g", dest="mode", action="store_const", const="page_flags",
                       help="the bit and value of each page flag, or with a hexadecimal FLAGS value as ADDRESS, "
                            "of the flags set in it (crash's kmem -g [FLAGS])")
+    mode.add_argument("-n", dest="mode", action="store_const", const="nodes",
+                      help="memory nodes and their zones, the memory sections and the memory blocks "
+                           "(crash's kmem -n)")
     mode.add_argument("-p", dest="mode", action="store_const", const="page",
                       help="the struct page of ADDRESS: a page pointer, a physical or a kernel virtual address "
                            "(crash's kmem -p ADDRESS)")
@@ -60,6 +63,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE, -V, -f, -g, -p ADDRESS or an ADDRESS")
     if args.mode == "vm_stat":
         return Collected(_vm_stat(prog), [])
+    if args.mode == "nodes":
+        return Collected(_memory_nodes(prog), [])
     if args.mode == "free":
         return Collected(_free_areas(prog), [])
     warnings: List[str] = []
@@ -117,6 +122,34 @@ def _free_areas(prog: Program) -> Dict[str, Any]:
             "page_size": prog.dump.page_size}
 
 
+def _memory_nodes(prog: Program) -> Dict[str, Any]:
+    """crash's kmem -n: each online node (dump_memory_nodes: its span, pglist_data, zones, first
+    page), the present memory sections (dump_mem_sections) and the memory blocks (dump_memory_blocks)."""
+    page_size = prog.dump.page_size
+    pgdat_type = prog.type("struct pglist_data")
+    zone_count = pgdat_type.member("node_zones").type.resolved().length or 0
+    zone_size = prog.type("struct zone").size
+    all_zones = vmstat.zones(prog)
+    nodes = []
+    for nid in vmstat.online_nodes(prog):
+        pgdat = Object(prog, "struct pglist_data", address=vmstat.pgdat_address(prog, nid))
+        start_pfn = int(pgdat.node_start_pfn)
+        zones_address = pgdat.address_ + pgdat_type.offsetof("node_zones")
+        zones = [{"index": zone.index, "name": zone.name, "size": zone.spanned_pages,
+                  "mem_map": int(mm.pfn_to_page(prog, zone.start_pfn)) if zone.spanned_pages else 0,
+                  "start_paddr": zone.start_pfn * page_size,
+                  "start_mapnr": zone.start_pfn if zone.spanned_pages else 0}
+                 for zone in all_zones if zone.node_id == nid]
+        nodes.append({"id": int(pgdat.node_id), "size": int(pgdat.node_spanned_pages), "pgdat": pgdat.address_,
+                      "node_zones": [zones_address + index * zone_size for index in range(zone_count)],
+                      "mem_map": int(mm.pfn_to_page(prog, start_pfn)), "start_paddr": start_pfn * page_size,
+                      "start_mapnr": start_pfn, "zones": zones})
+    sections = [dict(section._asdict(), mem_map=section.coded_mem_map + section.pfn * mm.page_struct_size(prog))
+                for section in mm.for_each_present_section(prog)]
+    return {"nodes": nodes, "sections": sections,
+            "blocks": [block._asdict() for block in mm.memory_blocks(prog)]}
+
+
 def _page(prog: Program, address: int) -> Collected:
     """kmem -p ADDRESS: the page of a ``struct page`` pointer, a physical address (the lower half)
     or a kernel virtual address."""
@@ -165,6 +198,52 @@ def render_free_areas(data: Dict[str, Any]) -> str:
         lines.append("")
     check = "(verified)" if total == data["nr_free_pages"] else f"(found {total})"
     lines.append(f"nr_free_pages: {data['nr_free_pages']}  {check}")
+    return "\n".join(lines)
+
+
+def render_memory_nodes(data: Dict[str, Any]) -> str:
+    """kmem -n as crash prints it: per node its line, zone addresses, first page and zone table;
+    a dashed rule and the present sections; then the memory blocks."""
+    lines: List[str] = []
+    zone_header = "ZONE  NAME         SIZE  " + center("MEM_MAP", 16, rjust=True) + "  START_PADDR  START_MAPNR"
+    for number, node in enumerate(data["nodes"]):
+        if number:
+            lines += ["", "-" * len(zone_header), "", ""]
+        lines.append("NODE  " + "  ".join([center("SIZE", 8), center("PGLIST_DATA", 16), center("BOOTMEM_DATA", 16),
+                                            center("NODE_ZONES", 16)]))
+        first, *others = node["node_zones"]
+        lines.append(f" {node['id']:2d}   " + "  ".join([center(str(node["size"]), 8), f"{node['pgdat']:x}",
+                                                       center("----", 16), f"{first:x}"]))
+        lines += [" " * 52 + f"{address:x}" for address in others]
+        lines.append(center("MEM_MAP", 16) + "     START_PADDR    START_MAPNR")
+        lines.append(f"{node['mem_map']:x}  " + center(f"{node['start_paddr']:x}", 16, rjust=True) + "  "
+                     + center(str(node["start_mapnr"]), 11, rjust=True))
+        lines += ["", zone_header]
+        lines += [f" {zone['index']:2d}   {zone['name']:<9} {zone['size']:7d}  {zone['mem_map']:16x}  "
+                  f"{zone['start_paddr']:11x}  {zone['start_mapnr']:11d}" for zone in node["zones"]]
+    lines += ["", "-" * 67, "", "NR  " + "  ".join([center("SECTION", 16), center("CODED_MEM_MAP", 16),
+                                                    center("MEM_MAP", 16), center("STATE", 5)]) + " PFN"]
+    for section in data["sections"]:
+        state = "".join(letter for bit, letter in enumerate("PMOED") if section["flags"] >> bit & 1)
+        lines.append(f"{section['nr']:2d}  {section['address']:x}  {section['coded_mem_map']:16x}  "
+                     f"{section['mem_map']:16x}  {center(state, 5)} {section['pfn']:<16d}")
+    if data["blocks"]:
+        with_node = data["blocks"][0]["node"] is not None
+        ranges = any(block["end"] is not None for block in data["blocks"])
+        physical = "PHYSICAL RANGE" if ranges else "PHYSICAL START"
+        if with_node:
+            header = (f"{center('MEM_BLOCK', 16)} {center('NAME', 10)}   {center(physical, 18)}   NODE  STATE   "
+                      "START_SECTION_NO")
+        else:
+            header = f"{center('MEM_BLOCK', 16)} {center('NAME', 10)}   {center(physical, 16)}    STATE   START_SECTION_NO"
+        lines += ["", header]
+        for block in data["blocks"]:
+            state = mm.MEMORY_BLOCK_STATES.get(block["state"], "UNKNOWN")
+            span = (center(f"{block['start']:x}", 19) if block["end"] is None
+                    else f"{block['start']:8x} - {block['end']:8x}")
+            node = f" {center(str(block['node']), 4)}" if with_node else ""
+            lines.append(f" {block['address']:<16x} {center(block['name'], 12 if with_node else 10)} {span}{node}  "
+                         f"{state:<7} {block['start_section']:<12d}")
     return "\n".join(lines)
 
 
@@ -421,6 +500,8 @@ def render(data: Any, args: argparse.Namespace) -> str:
         return render_vm_stat(data)
     if args.mode == "free":
         return render_free_areas(data)
+    if args.mode == "nodes":
+        return render_memory_nodes(data)
     if args.mode == "page_flags":
         return render_page_flags(data["page_flags"], data.get("value", 0))
     if args.mode == "page":

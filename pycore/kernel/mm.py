@@ -272,7 +272,8 @@ def vmemmap(prog: "Program") -> int:
     return address if address is not None else _VMEMMAP_DEFAULT[prog.arch.levels]
 
 
-def _page_size(prog: "Program") -> int:
+def page_struct_size(prog: "Program") -> int:
+    """``sizeof(struct page)``: the stride of the vmemmap array."""
     size = prog.type("struct page").size
     if not size:
         raise MissingDebugInfoError(f"the size of struct page is not known from {prog.types.source}")
@@ -281,14 +282,14 @@ def _page_size(prog: "Program") -> int:
 
 def pfn_to_page(prog: "Program", pfn: int) -> Object:
     """The ``struct page *`` of page frame ``pfn`` (not read: the page may be a hole)."""
-    return Object(prog, "struct page *", (vmemmap(prog) + int(pfn) * _page_size(prog)) & ((1 << 64) - 1))
+    return Object(prog, "struct page *", (vmemmap(prog) + int(pfn) * page_struct_size(prog)) & ((1 << 64) - 1))
 
 
 def page_to_pfn(page: Object) -> int:
     """The page frame number of ``page`` (``struct page *`` in the vmemmap array)."""
     prog = page.prog_
     offset = int(page) - vmemmap(prog)
-    size = _page_size(prog)
+    size = page_struct_size(prog)
     if offset < 0 or offset % size:
         raise FaultError(f"not a struct page of the vmemmap array at {vmemmap(prog):#x}", int(page))
     return offset // size
@@ -413,7 +414,7 @@ def compound_head(page: Object) -> Object:
     member = _compound_member(prog)
     info = int(page.member_(member))
     if info & 1:
-        size = _page_size(prog)
+        size = page_struct_size(prog)
         if member == "compound_info" and not size & (size - 1) and prog.type("struct zone").has_member("vmemmap_tails"):
             return Object(prog, page.type_, int(page) & info)
         return Object(prog, page.type_, info - 1)
@@ -473,7 +474,7 @@ def for_each_slab_page(prog: "Program") -> Iterator[Object]:
     """Each slab's head ``struct page *``, lowest PFN first: every page of the machine tested as
     :func:`PageSlab` does, read a few hundred pages at a time.  Pages the dump lacks are skipped."""
     offset, width, mask, expected = _slab_marker(prog)
-    base, size = vmemmap(prog), _page_size(prog)
+    base, size = vmemmap(prog), page_struct_size(prog)
     page_pointer = prog.type("struct page *")
     chunk = 512
     for start, end in for_each_valid_page_range(prog):
@@ -561,8 +562,130 @@ def for_each_valid_page_range(prog: "Program") -> Iterator[Tuple[int, int]]:
 
 def for_each_page(prog: "Program") -> Iterator[Object]:
     """Each ``struct page *`` that exists, lowest PFN first (see :func:`for_each_valid_page_range`)."""
-    base, size = vmemmap(prog), _page_size(prog)
+    base, size = vmemmap(prog), page_struct_size(prog)
     page_pointer = prog.type("struct page *")
     for start, end in for_each_valid_page_range(prog):
         for pfn in range(start, end):
             yield Object(prog, page_pointer, base + pfn * size)
+
+
+# -- memory nodes, sections and blocks (crash's kmem -n) --------------------------------------------
+# mem_section.section_mem_map's flag bits below the coded mem_map (mmzone.h: PRESENT, HAS_MEM_MAP,
+# ONLINE 4.13+, EARLY 5.3+, TAINT_ZONE_DEVICE 5.12+); the map itself is 64-byte aligned.
+SECTION_MAP_FLAG_BITS = 0x3F
+# memory_block.state's values (linux/memory.h MEM_ONLINE ... MEM_CANCEL_OFFLINE).
+MEMORY_BLOCK_STATES = {1: "ONLINE", 2: "GOING_OFFLINE", 4: "OFFLINE", 8: "GOING_ONLINE", 16: "CANCEL_ONLINE",
+                       32: "CANCEL_OFFLINE"}
+
+
+class MemorySection(NamedTuple):
+    """One present SPARSEMEM section: its number, ``struct mem_section`` address, the coded
+    ``section_mem_map`` (the mem_map less the section's first PFN, flags cleared), its flag bits
+    and the first PFN it covers."""
+
+    nr: int
+    address: int
+    coded_mem_map: int
+    flags: int
+    pfn: int
+
+
+def for_each_present_section(prog: "Program") -> Iterator[MemorySection]:
+    """Each section whose ``section_mem_map`` is not zero, by number, as crash's
+    dump_mem_sections() lists them (SPARSEMEM_EXTREME's roots, VMCOREINFO's layout)."""
+    roots, count, size, per_root, map_offset = _sparsemem(prog)
+    bits = prog.vmcoreinfo.number("SECTION_SIZE_BITS")
+    pages_per_section = 1 << (bits - (prog.dump.page_size.bit_length() - 1))
+    root_pointers = prog.read(roots, 8 * count)
+    for root_index in range(count):
+        root = int.from_bytes(root_pointers[8 * root_index:8 * root_index + 8], "little")
+        if not root:
+            continue
+        raw = prog.read(root, per_root * size)
+        for section in range(per_root):
+            at = section * size + map_offset
+            word = int.from_bytes(raw[at:at + 8], "little")
+            if word:
+                nr = root_index * per_root + section
+                yield MemorySection(nr, root + section * size, word & ~SECTION_MAP_FLAG_BITS,
+                                    word & SECTION_MAP_FLAG_BITS, nr * pages_per_section)
+
+
+class MemoryBlock(NamedTuple):
+    """A ``struct memory_block`` of the memory subsystem (the /sys/devices/system/memory/memoryN
+    devices): its address, name, physical range (end None where the kernel does not say), node
+    (None before 5.x's ``nid``), state word and first section."""
+
+    address: int
+    name: str
+    start: int
+    end: Optional[int]
+    node: Optional[int]
+    state: int
+    start_section: int
+
+
+def _memory_subsys_private(prog: "Program") -> int:
+    """The memory bus's ``struct subsys_private``: ``memory_subsys.p`` before 6.3, else the
+    ``bus_kset`` kobject named "memory" (6.3 removed bus_type.p)."""
+    bus_type = prog.type("struct bus_type")
+    if bus_type.has_member("p"):
+        return int(kernel_variable(prog, "memory_subsys").p)
+    kset = prog.type("struct kset")
+    kobject = prog.type("struct kobject")
+    private = prog.type("struct subsys_private")
+    bus_kset = int(kernel_variable(prog, "bus_kset"))
+    head = bus_kset + kset.offsetof("list")
+    entry = kobject.offsetof("entry")
+    for node in _list_nodes(prog, head):
+        kobj = node - entry
+        name = Object(prog, "struct kobject", address=kobj).name.string_().decode("utf-8", "replace")
+        if name == "memory":
+            return kobj - kset.offsetof("kobj") - private.offsetof("subsys")
+    raise MissingDebugInfoError("bus_kset has no \"memory\" bus (memory hotplug sysfs not built?)")
+
+
+def _list_nodes(prog: "Program", head: int, limit: int = 1 << 20) -> Iterator[int]:
+    """The nodes of a ``list_head`` ring at ``head`` (bounded; a ring that does not come back to
+    ``head`` within ``limit`` nodes is a FaultError)."""
+    seen = 0
+    node = int.from_bytes(prog.read(head, 8), "little")
+    while node != head:
+        yield node
+        seen += 1
+        if seen > limit:
+            raise FaultError(f"list at {head:#x} does not return to its head", node)
+        node = int.from_bytes(prog.read(node, 8), "little")
+
+
+def memory_blocks(prog: "Program") -> List[MemoryBlock]:
+    """The memory subsystem's blocks in the order of its device klist, as crash's
+    dump_memory_blocks() walks them; the end from ``memory_block_size_probed`` (x86_64) or
+    ``end_section_nr`` (before 5.x); the state as the word crash reads (8 bytes at ``state``,
+    which from 6.x also holds ``online_type``: crash shows UNKNOWN there)."""
+    block = prog.type("struct memory_block")
+    private = prog.type("struct subsys_private")
+    klist = prog.type("struct klist")
+    device_private = prog.type("struct device_private")
+    bits = prog.vmcoreinfo.number("SECTION_SIZE_BITS")
+    head = _memory_subsys_private(prog) + private.offsetof("klist_devices") + klist.offsetof("k_list")
+    knode = device_private.offsetof("knode_bus") + prog.type("struct klist_node").offsetof("n_node")
+    probed = kernel_variable(prog, "memory_block_size_probed") if "memory_block_size_probed" in prog.symbols else None
+    size = int(probed) if probed is not None else None
+    found = []
+    for node in _list_nodes(prog, head):
+        device = int(Object(prog, "struct device_private", address=node - knode).device)
+        address = device - block.offsetof("dev")
+        memory = Object(prog, "struct memory_block", address=address)
+        first = int(memory.start_section_nr)
+        start = first << bits
+        if size is not None:
+            end: Optional[int] = start + size - 1
+        elif block.has_member("end_section_nr"):
+            end = ((int(memory.end_section_nr) + 1) << bits) - 1
+        else:
+            end = None
+        state = int.from_bytes(prog.read(address + block.offsetof("state"), 8), "little")
+        found.append(MemoryBlock(address, memory.dev.kobj.name.string_().decode("utf-8", "replace"), start, end,
+                                 int(memory.nid) if block.has_member("nid") else None, state, first))
+    return found
