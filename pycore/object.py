@@ -7,6 +7,7 @@ operators work as drgn's do (integer promotion, the usual arithmetic conversions
 pointer arithmetic) and ``format_()`` writes an object as drgn writes it.
 Nothing here depends on a kernel version: the types say what the memory holds.
 """
+import array
 import math
 import struct
 import sys
@@ -1147,7 +1148,8 @@ _BULK_RUN = 4 << 20
 
 
 def read_members(prog: "Program", type: TypeArg, member: str, where: Union[int, Iterable[int]],
-                 count: Optional[int] = None, *, default: Any = _RAISE) -> List[Any]:
+                 count: Optional[int] = None, *, default: Any = _RAISE,
+                 as_array: bool = False) -> "Union[List[Any], array.array]":
     """``member`` (a name, or a path of names ``"a.b"``) of many ``type`` objects in one call, as
     ``value_()`` gives it: of ``count`` consecutive objects from address ``where`` (an array: every
     ``struct page`` of the vmemmap), or of one object at each address of the iterable ``where``.
@@ -1156,7 +1158,11 @@ def read_members(prog: "Program", type: TypeArg, member: str, where: Union[int, 
     all their pages, reads through the dump's decoded-page cache) and integer members are taken
     out by a strided view, not an Object per element: all ``struct page`` flags of a 1 GiB machine
     in a few milliseconds.  A value that cannot be read (unmapped, filtered out of the dump) raises
-    FaultError, or is ``default`` when one is given."""
+    FaultError, or is ``default`` when one is given.
+
+    With ``as_array`` an integer member of 1, 2, 4 or 8 bytes comes as an :class:`array.array` of
+    its C type instead of a list: no Python int is made per value, which is most of the time a list
+    of a million values costs (count bits with ``memoryview(values).cast("B")``)."""
     outer = prog.type(type) if isinstance(type, str) else type
     if outer.resolved().kind is TypeKind.POINTER:
         outer = outer.resolved().type  # type: ignore[assignment]
@@ -1167,14 +1173,20 @@ def read_members(prog: "Program", type: TypeArg, member: str, where: Union[int, 
     width = (bit_offset + bit_field_size + 7) // 8 if bit_field_size else member_type.size
     if width is None:
         raise ObjectTypeError(f"member {member!r} has incomplete type {member_type.type_name()}")
-    extract = _extractor(prog, member_type, width, bit_offset, bit_field_size)
+    code = None
+    if as_array:
+        code = _VIEW_FORMATS.get(member_type.int_layout) if not bit_field_size else None  # type: ignore[arg-type]
+        if code is None:
+            raise ObjectTypeError(f"member {member!r} of {outer.type_name()} is not an integer of 1, 2, 4 or 8 "
+                                  "bytes: it has no array type")
+    extract = _extractor(prog, member_type, width, bit_offset, bit_field_size, code)
     if isinstance(where, int):
         if count is None or count < 0:
             raise ValueError("read_members from a start address needs a count of objects, 0 or more")
-        return _consecutive_members(prog, where & _MASK64, count, stride, offset, width, extract, default)
+        return _consecutive_members(prog, where & _MASK64, count, stride, offset, width, extract, default, code)
     if count is not None:
         raise ValueError("read_members takes a count only with a start address")
-    values = []
+    values: Any = array.array(code) if code else []
     for address in where:
         try:
             raw = prog.read((address + offset) & _MASK64, width)
@@ -1207,15 +1219,21 @@ _VIEW_FORMATS = {(1, False): "B", (2, False): "H", (4, False): "I", (8, False): 
                  (1, True): "b", (2, True): "h", (4, True): "i", (8, True): "q"}
 
 
-def _extractor(prog: "Program", t: Type, width: int, bit_offset: int,
-               bit_field_size: int) -> Callable[[bytes, int, int], List[Any]]:
+def _extractor(prog: "Program", t: Type, width: int, bit_offset: int, bit_field_size: int,
+               code: Optional[str]) -> Callable[[bytes, int, int], Any]:
     """The function ``extract(data, at, step)`` that reads the member (``width`` bytes of type
-    ``t``) at ``at``, ``at + step``, ... of ``data``: in one strided view for an aligned integer."""
+    ``t``) at ``at``, ``at + step``, ... of ``data``: in one strided view for an aligned integer;
+    as an array of typecode ``code`` when one is given."""
     r = t.resolved()
     layout = t.int_layout
-    view = _VIEW_FORMATS.get(layout) if layout is not None and sys.byteorder == "little" else None
+    view = _VIEW_FORMATS.get(layout) if layout is not None and sys.byteorder == "little" else None  # type: ignore
 
-    def extract(data: bytes, at: int, step: int) -> List[Any]:
+    def extract(data: bytes, at: int, step: int) -> Any:
+        if code is not None:
+            if view is not None and not at % width and not step % width:
+                return array.array(code, memoryview(data).cast(view)[at // width::step // width].tobytes())
+            return array.array(code, [int.from_bytes(data[i:i + width], "little", signed=code.islower())
+                                      for i in range(at, len(data), step)])
         if bit_field_size:
             return [_bit_field(r, int.from_bytes(data[i:i + width], "little"), bit_offset, bit_field_size)
                     for i in range(at, len(data), step)]
@@ -1229,10 +1247,10 @@ def _extractor(prog: "Program", t: Type, width: int, bit_offset: int,
 
 
 def _consecutive_members(prog: "Program", start: int, count: int, stride: int, offset: int, width: int,
-                         extract: Callable[[bytes, int, int], List[Any]], default: Any) -> List[Any]:
+                         extract: Callable[[bytes, int, int], Any], default: Any, code: Optional[str]) -> Any:
     """The member of ``count`` objects from ``start``, read in runs of whole objects (at most
     _BULK_RUN bytes); a run's pages that do not translate or read are holes."""
-    values: List[Any] = []
+    values: Any = array.array(code) if code else []
     per_run = max(1, _BULK_RUN // stride)
     for first in range(0, count, per_run):
         n = min(per_run, count - first)

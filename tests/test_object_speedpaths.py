@@ -148,6 +148,24 @@ def test_consecutive_members_equal_one_object_at_a_time(prog, member):
     assert bulk[0] is not None and bulk[-1] is not None and bulk[ITEMS // 2] is None
 
 
+@pytest.mark.parametrize("member", ["flags", "value", "next"])
+def test_as_array_holds_the_same_values_in_the_member_c_type(prog, member):
+    start = prog["items"].address_
+    values = read_members(prog, "struct item", member, start, ITEMS, default=0, as_array=True)
+    assert values.typecode == {"flags": "Q", "value": "i", "next": "Q"}[member]
+    assert values.tolist() == [0 if value is None else value
+                               for value in read_members(prog, "struct item", member, start, ITEMS, default=None)]
+    listed = read_members(prog, "struct item", member, [start + 32 * 3, start + PAGE], default=7, as_array=True)
+    assert listed.tolist() == [values[3], 7]
+
+
+def test_as_array_refuses_what_has_no_array_type(prog):
+    start = prog["items"].address_
+    for member in ("bits", "name"):
+        with pytest.raises(ObjectTypeError):
+            read_members(prog, "struct item", member, start, 4, as_array=True)
+
+
 def test_listed_addresses_in_their_order(prog):
     start = prog["items"].address_
     order = [5, 2, 200, 7, 2]
