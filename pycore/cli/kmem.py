@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="memory nodes and their zones, the memory sections and the memory blocks "
                            "(crash's kmem -n)")
     mode.add_argument("-p", dest="mode", action="store_const", const="page",
-                      help="the struct page of ADDRESS: a page pointer, a physical or a kernel virtual address "
-                           "(crash's kmem -p ADDRESS)")
+                      help="every struct page of the mem_map, or that of ADDRESS: a page pointer, a physical or "
+                           "a kernel virtual address (crash's kmem -p [ADDRESS])")
     mode.add_argument("-S", dest="cache", metavar="CACHE",
                       help="every slab of the cache CACHE and the state of each object (crash's kmem -S)")
     # Not in the group: argparse cannot intermix options with a positional of a group.
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if args.mode == "page":
         if args.address is None:
-            raise PycoreError("kmem -p takes the ADDRESS of a page (crash's whole mem_map listing is not done)")
+            return Collected({"pages": _mem_map(prog)}, [])
         return _page(prog, args.address)
     if args.mode == "page_flags":
         # enum pageflags in the kernel's order, aliases (PG_readahead = PG_reclaim, ...) included.
@@ -148,6 +148,21 @@ def _memory_nodes(prog: Program) -> Dict[str, Any]:
                 for section in mm.for_each_present_section(prog)]
     return {"nodes": nodes, "sections": sections,
             "blocks": [block._asdict() for block in mm.memory_blocks(prog)]}
+
+
+def _mem_map(prog: Program) -> List[List[Any]]:
+    """crash's kmem -p without an address: each page's address, physical address, mapping, index,
+    count, flags and the names of its flags (one list per page: a 1 GB guest has 262144)."""
+    known = slab.page_flag_names(prog)
+    names: Dict[int, str] = {}
+    rows = []
+    for entry in mm.for_each_mem_map_entry(prog):
+        flags = entry.flags
+        text = names.get(flags)
+        if text is None:
+            text = names[flags] = ",".join(name for mask, name in known if flags & mask == mask)
+        rows.append([entry.page, entry.physical, entry.mapping, entry.index, entry.count, flags, text])
+    return rows
 
 
 def _page(prog: Program, address: int) -> Collected:
@@ -263,9 +278,12 @@ def render_page_flags(flags: List[Dict[str, Any]], value: int = 0) -> str:
 def page_line(page: Dict[str, Any]) -> str:
     """One ``struct page`` as crash's kmem -p lists it: page, physical address, mapping, index,
     reference count, flags and their names."""
-    names = "".join(" " + name for name in [",".join(page["flag_names"])] if name)
-    return "%x %8x %16x %8x %2d %x%s" % (page["page"], page["physical"], page["mapping"], page["index"],
-                                          page["count"], page["flags"], names)
+    return _page_columns(page["page"], page["physical"], page["mapping"], page["index"], page["count"],
+                         page["flags"], ",".join(page["flag_names"]))
+
+
+def _page_columns(page: int, physical: int, mapping: int, index: int, count: int, flags: int, names: str) -> str:
+    return "%x %8x %16x %8x %2d %x%s" % (page, physical, mapping, index, count, flags, " " + names if names else "")
 
 
 # -- kmem ADDRESS ----------------------------------------------------------------------------------
@@ -504,6 +522,8 @@ def render(data: Any, args: argparse.Namespace) -> str:
         return render_memory_nodes(data)
     if args.mode == "page_flags":
         return render_page_flags(data["page_flags"], data.get("value", 0))
+    if args.mode == "page" and "pages" in data:
+        return "\n".join([PAGE_HEADER] + [_page_columns(*row) for row in data["pages"]])
     if args.mode == "page":
         return "\n".join([PAGE_HEADER, page_line(data["page"])]) if data["page"] is not None else ""
     if args.cache is not None:

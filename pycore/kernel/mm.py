@@ -5,6 +5,7 @@ deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter
 Pages: ``struct page`` in x86_64's vmemmap array, the direct map, page flags and page types
 (6.10+), and the valid page frames from SPARSEMEM_EXTREME's ``mem_section`` (5.3+ subsections).
 """
+import struct
 from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
 
 from .variables import kernel_variable, read_kernel_variable
@@ -689,3 +690,40 @@ def memory_blocks(prog: "Program") -> List[MemoryBlock]:
         found.append(MemoryBlock(address, memory.dev.kobj.name.string_().decode("utf-8", "replace"), start, end,
                                  int(memory.nid) if block.has_member("nid") else None, state, first))
     return found
+
+
+class MemMapEntry(NamedTuple):
+    """One ``struct page`` of the mem_map as crash's kmem -p lists it: its address, the physical
+    address of its page, ``mapping``, ``index``, ``_refcount`` and ``flags``."""
+
+    page: int
+    physical: int
+    mapping: int
+    index: int
+    count: int
+    flags: int
+
+
+def for_each_mem_map_entry(prog: "Program") -> Iterator[MemMapEntry]:
+    """Every ``struct page`` of every present section, lowest PFN first, as crash's
+    dump_mem_map_SPARSEMEM() walks them (a section's pages whether or not its subsections are
+    present), each section's mem_map read at once.  ``index`` is ``__folio_index`` where 6.x's
+    struct page names it so.  FaultError where the dump lacks a section's mem_map."""
+    page_type = prog.type("struct page")
+    size = page_struct_size(prog)
+    mapping = page_type.offsetof("mapping")
+    index = page_type.offsetof("index" if page_type.has_member("index") else "__folio_index")
+    refcount = page_type.offsetof("_refcount")
+    page_size = prog.dump.page_size
+    bits = prog.vmcoreinfo.number("SECTION_SIZE_BITS")
+    per_section = 1 << (bits - (page_size.bit_length() - 1))
+    fields = struct.Struct("<Q")
+    count_field = struct.Struct("<i")
+    for section in for_each_present_section(prog):
+        first = section.coded_mem_map + section.pfn * size
+        raw = prog.read(first, per_section * size)
+        for number in range(per_section):
+            at = number * size
+            yield MemMapEntry(first + at, (section.pfn + number) * page_size,
+                              fields.unpack_from(raw, at + mapping)[0], fields.unpack_from(raw, at + index)[0],
+                              count_field.unpack_from(raw, at + refcount)[0], fields.unpack_from(raw, at)[0])
