@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         with open(args.input_file) as f:
             lines += f.read().splitlines()
     with open_from_args(args) as prog:
-        session = Session(prog, sys.stdout, sys.stderr)
+        session = Session(prog, sys.stdout, sys.stderr, dumpfile=args.dump)
         if lines or args.input_file is not None:
             return session.run_lines(lines)
         if not sys.stdin.isatty():
@@ -143,10 +143,14 @@ class Session:
     ``run_line`` runs one command line and returns its status; a failure is one line on ``err``
     (``CMD: message``, as crash prints it) and never ends the session."""
 
-    def __init__(self, prog: Program, out: TextIO, err: TextIO):
+    def __init__(self, prog: Program, out: TextIO, err: TextIO, dumpfile: Optional[str] = None):
         self.prog = prog
         self.out = out
         self.err = err
+        #: The dump as the command line named it (``set -v``'s dumpfile).
+        self.dumpfile = dumpfile
+        #: Whether lines come from a person at the prompt (``set -v``'s silent is off then).
+        self.interactive = False
         #: The task_struct address ``set`` chose; None is the task that panicked.
         self.context: Optional[int] = None
         #: gdb's value history ($1, $2, ...): every value ``p`` printed in this session (None: void).
@@ -174,6 +178,7 @@ class Session:
     def interact(self) -> int:
         """The prompt at a terminal, with readline history and completion; ends at ``q`` or end of input."""
         readline = _readline(Completer(self))
+        self.interactive = True
         status = 0
         try:
             while True:
@@ -333,6 +338,9 @@ class Session:
         or ``-p`` the task that panicked, then show it; ``set radix [10|16]``: crash's output radix."""
         if argv[:1] == ["radix"]:
             return self._set_radix(argv[1:], out)
+        if argv == ["-v"]:
+            out.write(render_variables(self.variables()) + "\n")
+            return 0
         parser = CommandParser(prog="set", add_help=False)
         parser.add_argument("-p", dest="panic", action="store_true")
         parser.add_argument("-c", dest="cpu")
@@ -356,6 +364,19 @@ class Session:
             self.context = int(tasks_named(self.prog, [args.task], None)[0])
         out.write(render_context(self.context_data()) + "\n")
         return 0
+
+    def variables(self) -> List[Tuple[str, str]]:
+        """crash's internal variables as ``set -v`` lists them (show_options), with pycore's values: no
+        pager (scroll off), the session's radix, the dump as named and the vmlinux when one was given
+        (without one, where the symbols and types came from); the rest are crash's defaults, which
+        pycore does not change."""
+        namelist = self.prog.vmlinux or f"(none: {self.prog.symbols.source}, {self.prog.types.source})"
+        return [("scroll", "off (none)"), ("radix", f"{self.radix} ({RADIX_NAMES[self.radix]})"),
+                ("refresh", "on"), ("print_max", "256"), ("print_array", "off"), ("console", "(not assigned)"),
+                ("debug", "0"), ("core", "off"), ("hash", "on"), ("silent", "off" if self.interactive else "on"),
+                ("edit", "vi"), ("namelist", namelist), ("dumpfile", self.dumpfile or "(unknown)"),
+                ("unwind", "off"), ("zero_excluded", "off"), ("null-stop", "off"), ("gdb", "off"),
+                ("scope", "0 (not set)"), ("offline", "show"), ("redzone", "on"), ("error", "default")]
 
     def _set_radix(self, argv: List[str], out: TextIO) -> int:
         """``set radix [10|16]`` (and crash's aliases ``hex``, ``dec``): show or change the output radix."""
@@ -401,6 +422,11 @@ class Session:
                 "tasks_with_pid": len(tasks_named(self.prog, [str(pid)], None)),
                 "cpu": sched.task_cpu(task), "state": state_name(sched.task_state_value(task)),
                 "active": active, "panic": panic, "sysrq": sysrq}
+
+
+def render_variables(variables: List[Tuple[str, str]]) -> str:
+    """``set -v``: each variable's name right-aligned to 14 columns, a colon and its value."""
+    return "\n".join(f"{name:>14}: {value}" for name, value in variables)
 
 
 def render_context(data: Dict[str, object]) -> str:
