@@ -13,6 +13,7 @@ import struct
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from . import native as _native
 from .errors import FaultError, FormatError, MissingMemberError, ObjectTypeError, PycoreError, ValidationError
 from .native import virtual_error
 from .types.model import (MAX_NESTING, MAX_TYPE_SIZE, Member, MemberAccess, Type, TypeKind, TypeNotFoundError,
@@ -1195,7 +1196,7 @@ def read_members(prog: "Program", type: TypeArg, member: str, where: Union[int, 
                 raise
             values.append(default)
             continue
-        values.extend(extract(raw, 0, width))
+        values.extend(extract(raw, 0, width, 1))
     return values
 
 
@@ -1219,44 +1220,79 @@ _VIEW_FORMATS = {(1, False): "B", (2, False): "H", (4, False): "I", (8, False): 
                  (1, True): "b", (2, True): "h", (4, True): "i", (8, True): "q"}
 
 
+def _gather_python(data: Any, first: int, stride: int, width: int, count: int) -> bytes:
+    """The ``width`` bytes at ``first``, ``first + stride``, ... (``count`` of them) of ``data``, end
+    to end: the twin of csrc/gather.c's pc_gather, refusing the same bounds with ValueError."""
+    _check_gather(len(data), first, stride, width, count)
+    view = memoryview(data)
+    if width == stride:
+        return view[first:first + count * width].tobytes()
+    return b"".join([view[at:at + width] for at in range(first, first + count * stride, stride)])
+
+
+def _gather_native(data: Any, first: int, stride: int, width: int, count: int) -> bytes:
+    """:func:`_gather_python` in C (pc_gather): at memory speed."""
+    out = bytearray(count * width)
+    ffi = _native.ffi
+    if _native.lib.pc_gather(ffi.from_buffer(data), len(data), first, stride, width, count, ffi.from_buffer(out),
+                             len(out)):
+        _check_gather(len(data), first, stride, width, count)  # raises the ValueError that says why
+    return out  # type: ignore[return-value]
+
+
+def _check_gather(size: int, first: int, stride: int, width: int, count: int) -> None:
+    if width <= 0 or stride < width or first < 0 or count < 0:
+        raise ValueError(f"gather of {count} items of {width} bytes every {stride}: impossible sizes")
+    if count and first + (count - 1) * stride + width > size:
+        raise ValueError(f"gather of {count} items of {width} bytes every {stride} from {first} runs past "
+                         f"the {size} bytes read")
+
+
+_gather = _gather_native if _native.AVAILABLE else _gather_python
+
+
 def _extractor(prog: "Program", t: Type, width: int, bit_offset: int, bit_field_size: int,
-               code: Optional[str]) -> Callable[[bytes, int, int], Any]:
-    """The function ``extract(data, at, step)`` that reads the member (``width`` bytes of type
-    ``t``) at ``at``, ``at + step``, ... of ``data``: in one strided view for an aligned integer;
-    as an array of typecode ``code`` when one is given."""
+               code: Optional[str]) -> Callable[[Any, int, int, int], Any]:
+    """The function ``extract(data, at, step, count)`` that reads the member (``width`` bytes of
+    type ``t``) at ``at``, ``at + step``, ... of ``data``, ``count`` times: gathered in C for an
+    integer, as an array of typecode ``code`` when one is given."""
     r = t.resolved()
     layout = t.int_layout
-    view = _VIEW_FORMATS.get(layout) if layout is not None and sys.byteorder == "little" else None  # type: ignore
+    view = None
+    if layout is not None and not bit_field_size and sys.byteorder == "little":
+        view = _VIEW_FORMATS.get(layout)
 
-    def extract(data: bytes, at: int, step: int) -> Any:
+    def extract(data: Any, at: int, step: int, count: int) -> Any:
+        if view is not None:
+            packed = _gather(data, at, step, width, count)
+            return array.array(code, packed) if code else memoryview(packed).cast(view).tolist()
+        starts = range(at, at + count * step, step)
         if code is not None:
-            if view is not None and not at % width and not step % width:
-                return array.array(code, memoryview(data).cast(view)[at // width::step // width].tobytes())
             return array.array(code, [int.from_bytes(data[i:i + width], "little", signed=code.islower())
-                                      for i in range(at, len(data), step)])
+                                      for i in starts])
         if bit_field_size:
             return [_bit_field(r, int.from_bytes(data[i:i + width], "little"), bit_offset, bit_field_size)
-                    for i in range(at, len(data), step)]
-        if view is not None and not at % width and not step % width:
-            return memoryview(data).cast(view)[at // width::step // width].tolist()
+                    for i in starts]
         if layout is not None:
-            return [int.from_bytes(data[i:i + width], "little", signed=layout[1]) for i in range(at, len(data), step)]
-        return [_value_object(prog, t, bytes(data[i:i + width])).value_() for i in range(at, len(data), step)]
+            return [int.from_bytes(data[i:i + width], "little", signed=layout[1]) for i in starts]
+        return [_value_object(prog, t, bytes(data[i:i + width])).value_() for i in starts]
 
     return extract
 
 
 def _consecutive_members(prog: "Program", start: int, count: int, stride: int, offset: int, width: int,
-                         extract: Callable[[bytes, int, int], Any], default: Any, code: Optional[str]) -> Any:
+                         extract: Callable[[Any, int, int, int], Any], default: Any, code: Optional[str]) -> Any:
     """The member of ``count`` objects from ``start``, read in runs of whole objects (at most
-    _BULK_RUN bytes); a run's pages that do not translate or read are holes."""
+    _BULK_RUN bytes, into one buffer: fresh memory would cost a page fault a page); a run's pages
+    that do not translate or read are holes."""
     values: Any = array.array(code) if code else []
     per_run = max(1, _BULK_RUN // stride)
+    buffer = memoryview(bytearray(min(per_run, count) * stride))
     for first in range(0, count, per_run):
         n = min(per_run, count - first)
-        address = start + first * stride
-        data, holes = _read_span(prog, address, n * stride, default is _RAISE)
-        found = extract(data, offset, stride)
+        data = buffer[:n * stride]
+        holes = _read_span(prog, start + first * stride, data, default is _RAISE)
+        found = extract(data, offset, stride, n)
         if holes:
             for index in range(n):
                 low, high = index * stride + offset, index * stride + offset + width
@@ -1266,15 +1302,19 @@ def _consecutive_members(prog: "Program", start: int, count: int, stride: int, o
     return values
 
 
-def _read_span(prog: "Program", address: int, size: int, strict: bool) -> Tuple[bytearray, List[Tuple[int, int]]]:
-    """``size`` bytes of kernel virtual memory at ``address`` and the ``(start, end)`` offsets of
-    the pages that could not be read (zeros in the bytes): all pages translated in one call, then
-    each physically contiguous run read in one.  ``strict``: the first such page raises its FaultError."""
-    data = bytearray(size)
-    view = memoryview(data)
+def _read_span(prog: "Program", address: int, view: memoryview, strict: bool) -> List[Tuple[int, int]]:
+    """Fill ``view`` from kernel virtual memory at ``address``; the ``(start, end)`` offsets of the
+    pages that could not be read (zeros in ``view``): all pages translated in one call, then each
+    physically contiguous run read in one.  ``strict``: the first such page raises its FaultError."""
+    size = len(view)
     pages = list(range(address & ~(_PAGE - 1), address + size, _PAGE))
     physical = prog.arch.translate_many(pages)
     holes: List[Tuple[int, int]] = []
+
+    def hole(page: int) -> None:
+        low, high = max(page, address) - address, min(page + _PAGE, address + size) - address
+        view[low:high] = bytes(high - low)
+        holes.append((low, high))
 
     def read(first: int, end: int) -> bool:
         """Read pages [first, end) of ``pages``, physically contiguous; False when that faults."""
@@ -1296,7 +1336,7 @@ def _read_span(prog: "Program", address: int, size: int, strict: bool) -> Tuple[
             if strict:
                 prog.translate(pages[index])  # raises the fault, worded by the walk
                 raise FaultError("translates one at a time but not in bulk", pages[index])
-            holes.append((max(pages[index], address) - address, min(pages[index] + _PAGE, address + size) - address))
+            hole(pages[index])
             index = end
             continue
         while end < len(pages) and physical[end] == start + (end - index) * _PAGE:
@@ -1304,10 +1344,9 @@ def _read_span(prog: "Program", address: int, size: int, strict: bool) -> Tuple[
         if not read(index, end):
             for page in range(index, end):  # one by one, to find the pages that fault
                 if not read(page, page + 1):
-                    holes.append((max(pages[page], address) - address,
-                                  min(pages[page] + _PAGE, address + size) - address))
+                    hole(pages[page])
         index = end
-    return data, holes
+    return holes
 
 
 class ListCorruptError(ValidationError):

@@ -137,6 +137,32 @@ def test_elf_dump_has_no_page_cache(dump_files):
         assert prog.dump.page_cache_stats() is None
 
 
+# -- the gather twins ------------------------------------------------------------------------------
+GATHERS = [(0, 64, 8, 100), (8, 64, 8, 100), (3, 24, 5, 200), (0, 4, 4, 1600), (6400 - 8, 64, 8, 1), (0, 8, 8, 0)]
+
+
+@NATIVE_SKIP
+@pytest.mark.parametrize("first, stride, width, count", GATHERS)
+def test_gather_twins_give_the_same_bytes(first, stride, width, count):
+    from pycore.object import _gather_native, _gather_python
+
+    data = random.Random(first + stride).randbytes(6400)
+    expected = b"".join(data[first + i * stride:first + i * stride + width] for i in range(count))
+    assert _gather_python(data, first, stride, width, count) == expected
+    assert bytes(_gather_native(memoryview(bytearray(data)), first, stride, width, count)) == expected
+
+
+@pytest.mark.parametrize("first, stride, width, count", [(0, 64, 8, 101), (6400, 64, 8, 1), (0, 4, 8, 2),
+                                                         (0, 8, 0, 2), (-1, 8, 8, 1)])
+def test_gather_twins_refuse_the_same_bounds(first, stride, width, count):
+    from pycore.object import _gather_native, _gather_python
+
+    gathers = [_gather_python] + ([_gather_native] if native.AVAILABLE and first >= 0 else [])
+    for gather in gathers:
+        with pytest.raises(ValueError):
+            gather(bytes(6400), first, stride, width, count)
+
+
 # -- read_members ------------------------------------------------------------------------------
 @pytest.mark.parametrize("member", ["flags", "value", "bits", "sbits", "name", "next"])
 def test_consecutive_members_equal_one_object_at_a_time(prog, member):
