@@ -116,12 +116,13 @@ FULL_COMMANDS = [
     # vmalloc's busy areas (h7): what vmalloc.for_each_vmap_area walks for search -V.
     "kmem -v",
     # issue 13's remaining commands (h6): memory sections and blocks, page flags of a value, crash's
-    # variables, sockets with their structures, foreach's regular expressions and its set and vtop; the
+    # variables, sockets with their structures, foreach's regular expressions, its set and its vtop (of
+    # cpu_entry_area's read-only IDT, the one kernel page at a fixed address whatever KASLR did); the
     # whole symbol list and mem_map listing (~9 and ~19 MB on a 1 GB guest, beside its ~1 GB of dumps;
     # a pipe cannot be recorded: crash_session's "> FILE" would land in the shell's pipeline).
     "kmem -n", "kmem -g 4000", "kmem -g 17ffffc0000068", "set -v", "net -S", "net -S 1", "net -s -R 3",
     "foreach 'kworker/0.*' ps", "foreach 'ksoftirqd.*' 'kworker/1.*' task -R pid", "foreach 1 set",
-    "foreach RU set", "foreach 1 vtop ffffffff81000000", "sym -l", "kmem -p",
+    "foreach RU set", "foreach 1 vtop fffffe0000000000", "sym -l", "kmem -p",
 ]
 # Run on every dump file of a case, to show that the formats agree.
 FORMAT_COMMANDS = ["sys"]
