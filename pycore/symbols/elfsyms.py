@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple
 
 from ..dump.notes import parse_notes
 from ..errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
+from .elf_sections import ElfHeaders
 from .table import SymbolTable, kernel_image_bounds
 
 if TYPE_CHECKING:
@@ -153,15 +154,12 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
 
 
 def elf_build_id(path: str) -> Optional[str]:
-    """The NT_GNU_BUILD_ID note of an ELF file as lowercase hex, or None when it has none."""
-    with open(path, "rb") as stream, elf_format_errors(path):
-        elf = _open_elf(path, stream)
-        blobs = [(section["sh_offset"], section_bytes(elf, section, path)) for section in elf.iter_sections()
-                 if section["sh_type"] == "SHT_NOTE"]
-        if not blobs:
-            blobs = [(segment["p_offset"], file_bytes(stream, segment["p_offset"], segment["p_filesz"], path,
-                                                      "PT_NOTE segment"))
-                     for segment in elf.iter_segments() if segment["p_type"] == "PT_NOTE"]
+    """The NT_GNU_BUILD_ID note of an ELF file as lowercase hex, or None when it has none.
+
+    Read with :class:`~pycore.symbols.elf_sections.ElfHeaders`, not pyelftools: every run with a
+    vmlinux asks it first (``check_vmlinux``), and pyelftools costs that run ~0.1 s."""
+    with open(path, "rb") as stream:
+        blobs = ElfHeaders(stream, path).note_blobs()
     for offset, data in blobs:
         for note in parse_notes(data, offset):
             if note.type == NT_GNU_BUILD_ID and note.name == b"GNU":

@@ -5,6 +5,8 @@ Shared by the name scan (dwarf_scan.py) and the DIE reader (dwarf.py); names fol
 the DWARF 5 specification.  Every read past a section raises FormatError.
 """
 import mmap
+import struct
+import zlib
 from typing import Dict, Optional, Tuple
 
 from ..errors import FormatError, MissingDebugInfoError
@@ -71,46 +73,62 @@ class Sections:
 
 
 def open_sections(path: str) -> Sections:
-    """Map ``path`` and find .debug_info, .debug_abbrev, .debug_str (+ line_str, str_offsets) and the build-id."""
-    from elftools.elf.elffile import ELFFile
-    from elftools.common.exceptions import ELFError
+    """Map ``path`` and find .debug_info, .debug_abbrev, .debug_str (+ line_str, str_offsets) and the
+    build-id, from the section headers read with struct (pyelftools would cost every run ~0.1 s)."""
+    from ..dump.notes import parse_notes
+    from ..symbols.elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders
+
     with open(path, "rb") as f:
-        try:
-            elf = ELFFile(f)
-            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            view = memoryview(mapping)
+        headers = ElfHeaders(f, path)
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        notes = headers.note_blobs()
+    view = memoryview(mapping)
 
-            def section(name: str, required: bool = True) -> memoryview:
-                sec = elf.get_section_by_name(name)
-                if sec is None:
-                    if required:
-                        raise MissingDebugInfoError(f"{path} has no {name} section (no DWARF debug info)")
-                    return memoryview(b"")
-                if sec["sh_type"] == "SHT_NOBITS":
-                    if required:
-                        raise MissingDebugInfoError(f"{path}: {name} is empty (stripped debug info)")
-                    return memoryview(b"")
-                if sec["sh_flags"] & 0x800:  # SHF_COMPRESSED: pyelftools inflates it
-                    return memoryview(sec.data())
-                start, size = sec["sh_offset"], sec["sh_size"]
-                if start + size > len(mapping):
-                    raise FormatError(f"{name} runs past the end of {path}", start, "sh_size")
-                return view[start:start + size]
+    def section(name: str, required: bool = True) -> memoryview:
+        sec = headers.section(name)
+        if sec is None or sec.type == SHT_NOBITS:
+            if required and sec is None:
+                raise MissingDebugInfoError(f"{path} has no {name} section (no DWARF debug info)")
+            if required:
+                raise MissingDebugInfoError(f"{path}: {name} is empty (stripped debug info)")
+            return memoryview(b"")
+        if sec.offset + sec.size > len(mapping):
+            raise FormatError(f"{name} runs past the end of {path}", sec.offset, "sh_size")
+        data = view[sec.offset:sec.offset + sec.size]
+        if sec.flags & SHF_COMPRESSED:
+            return memoryview(_inflate(data, headers.elfclass, headers.endian, name, sec.offset))
+        return data
 
-            build_id = None
-            for sec in elf.iter_sections():
-                if sec["sh_type"] == "SHT_NOTE":
-                    for note in sec.iter_notes():
-                        if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                            build_id = bytes.fromhex(note["n_desc"])
-                            break
-                if build_id:
-                    break
-            return Sections(section(".debug_info"), section(".debug_abbrev"), section(".debug_str", False),
-                            section(".debug_line_str", False), section(".debug_str_offsets", False),
-                            build_id, path)
-        except ELFError as e:
-            raise FormatError(f"{path} is not an ELF file: {e}", 0, "e_ident") from None
+    build_id = None
+    for offset, blob in notes:
+        for note in parse_notes(blob, offset):
+            if note.type == 3 and note.name == b"GNU":  # NT_GNU_BUILD_ID
+                build_id = note.desc
+                break
+        if build_id:
+            break
+    return Sections(section(".debug_info"), section(".debug_abbrev"), section(".debug_str", False),
+                    section(".debug_line_str", False), section(".debug_str_offsets", False), build_id, path)
+
+
+def _inflate(data: memoryview, elfclass: int, endian: str, name: str, offset: int) -> bytes:
+    """A SHF_COMPRESSED section's contents: its Elf32_Chdr/Elf64_Chdr, then zlib data (ELFCOMPRESS_ZLIB,
+    the one kind pyelftools, which read these before, inflates)."""
+    layout = endian + ("III" if elfclass == 32 else "IIQ")
+    header_size = 12 if elfclass == 32 else 24
+    if len(data) < header_size:
+        raise FormatError(f"{name} is too short for its compression header", offset, "ch_type")
+    fields = struct.unpack_from(layout, data)
+    kind, size = fields[0], fields[1] if elfclass == 32 else fields[2]
+    if kind != 1:
+        raise FormatError(f"{name} is compressed with ch_type {kind}, expected 1 (ELFCOMPRESS_ZLIB)", offset, "ch_type")
+    try:
+        inflated = zlib.decompress(data[header_size:])
+    except zlib.error as error:
+        raise FormatError(f"{name} does not inflate: {error}", offset, "ch_size") from None
+    if len(inflated) != size:
+        raise FormatError(f"{name} inflates to {len(inflated)} bytes, its header says {size}", offset, "ch_size")
+    return inflated
 
 
 def uleb(data, pos: int) -> Tuple[int, int]:
