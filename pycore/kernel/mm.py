@@ -631,7 +631,7 @@ def _memory_subsys_private(prog: "Program") -> int:
     ``bus_kset`` kobject named "memory" (6.3 removed bus_type.p)."""
     bus_type = prog.type("struct bus_type")
     if bus_type.has_member("p"):
-        return int(kernel_variable(prog, "memory_subsys").p)
+        return int(Object(prog, "struct bus_type", address=prog.symbols.by_name("memory_subsys").address).p)
     kset = prog.type("struct kset")
     kobject = prog.type("struct kobject")
     private = prog.type("struct subsys_private")
