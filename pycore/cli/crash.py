@@ -116,6 +116,17 @@ def split_line(line: str) -> Tuple[str, Optional[str], Optional[Tuple[str, str]]
     return line, None, None
 
 
+def split_words(command: str) -> List[str]:
+    """A command's words as the shell splits them, except that ``foreach`` keeps its words' single
+    quotes, as crash's parse_line does: a quoted task name is a regular expression there."""
+    if command.split(None, 1)[:1] != ["foreach"]:
+        return shlex.split(command)
+    lexer = shlex.shlex(command, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    return list(lexer)
+
+
 def crash_spelling(words: List[str]) -> List[str]:
     """``words`` with crash's spelling of a command replaced by pycore's (``foreach bt`` -> ``bt --all-tasks``,
     gdb's ``p/x VALUE`` -> ``p /x VALUE``)."""
@@ -205,7 +216,7 @@ class Session:
             return self._shell(line.lstrip()[1:].strip())
         command, pipeline, redirect = split_line(line)
         try:
-            words = crash_spelling(shlex.split(command))
+            words = crash_spelling(split_words(command))
         except ValueError as error:  # an unbalanced quote
             return self._fail("crash", str(error))
         if not words:
@@ -408,20 +419,25 @@ class Session:
         address = self.context_task()
         if address is None:
             raise PycoreError("no context: no CPU panicked and the dump saved no CPU")
-        unwinder = self.unwinder()
-        task = Object(self.prog, self.prog.type("struct task_struct *"), address)
-        pid = int(task.pid)
-        active = address in unwinder.active.values()
-        panic = address == unwinder.panic_task
-        # crash finds the panic task of a dump that kdump did not write (QEMU's) by searching the
-        # stacks, and calls it SYSRQ when the search met sysrq_handle_crash.
-        sysrq = panic and unwinder.qemu and any(
-            frame.symbol == "sysrq_handle_crash" for frame in stack.stack_trace(self.prog, address, unwinder))
-        return {"pid": pid, "comm": sched.task_comm(task), "task": address,
-                "thread_info": sched.thread_info_address(task),
-                "tasks_with_pid": len(tasks_named(self.prog, [str(pid)], None)),
-                "cpu": sched.task_cpu(task), "state": state_name(sched.task_state_value(task)),
-                "active": active, "panic": panic, "sysrq": sysrq}
+        return task_context(self.prog, self.unwinder(), address)
+
+
+def task_context(prog: Program, unwinder: stack.Unwinder, address: int) -> Dict[str, object]:
+    """What crash's ``set`` (show_context) shows of the task at ``address``, as data: also what
+    ``foreach ... set`` shows of each task."""
+    task = Object(prog, prog.type("struct task_struct *"), address)
+    pid = int(task.pid)
+    active = address in unwinder.active.values()
+    panic = address == unwinder.panic_task
+    # crash finds the panic task of a dump that kdump did not write (QEMU's) by searching the
+    # stacks, and calls it SYSRQ when the search met sysrq_handle_crash.
+    sysrq = panic and unwinder.qemu and any(
+        frame.symbol == "sysrq_handle_crash" for frame in stack.stack_trace(prog, address, unwinder))
+    return {"pid": pid, "comm": sched.task_comm(task), "task": address,
+            "thread_info": sched.thread_info_address(task),
+            "tasks_with_pid": len(tasks_named(prog, [str(pid)], None)),
+            "cpu": sched.task_cpu(task), "state": state_name(sched.task_state_value(task)),
+            "active": active, "panic": panic, "sysrq": sysrq}
 
 
 def render_variables(variables: List[Tuple[str, str]]) -> str:

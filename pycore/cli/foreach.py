@@ -1,8 +1,10 @@
 """``pycore foreach DUMP [PID|TASK|NAME|STATE|kernel|user|gleader|active ...] COMMAND [FLAGS]``: crash 9's
-``foreach``, one of bt, task, files, vm, net, sig or ps run on each chosen task (all of them without a
-choice) as if ``set`` had made it the context; the commands' own text, as crash joins it.  Any kernel
+``foreach``, one of bt, task, files, vm, net, sig, ps, set or vtop run on each chosen task (all of them
+without a choice; a name in single quotes is a regular expression) as if ``set`` had made it the context;
+the commands' own text, as crash joins it.  Any kernel
 the commands read (5.10 to 7.2 in the corpus)."""
 import argparse
+import re
 from typing import Any, Dict, List, Optional
 
 from ..errors import PycoreError
@@ -10,9 +12,12 @@ from ..kernel import sched
 from ..object import Object
 from ..program import Program
 from .command import Collected, CommandParser, DumpCommand, ParserExit, UsageError, make_parser
+from .crashfmt import task_header
 
 # The commands foreach runs (crash's foreach_data keywords that pycore has).
-RUNNABLE = ("bt", "task", "files", "vm", "net", "sig", "ps")
+RUNNABLE = ("bt", "task", "files", "vm", "net", "sig", "ps", "set", "vtop")
+# The ones whose text does not name the task: foreach heads each task's with its line (print_task_header).
+HEADED = ("set", "vtop")
 # crash's two-letter task states a foreach selection may name (sched.state_code's codes).
 STATES = ("RU", "IN", "UN", "ST", "ZO", "TR", "SW", "DE", "WA", "PA", "ID", "NE")
 KEYWORDS = ("kernel", "user", "gleader", "active")
@@ -25,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # every word after the dump is foreach's, so pycore's own options go before the dump.
     parser.intermixed = False
     parser.add_argument("words", nargs=argparse.REMAINDER, metavar="[TASKS] COMMAND [FLAGS]",
-                        help="which tasks (PID, task address, name, state RU/IN/UN/..., kernel, user, gleader, "
-                             "active; all without one), then bt, task, files, vm, net, sig or ps and its flags "
+                        help="which tasks (PID, task address, name or 'regular expression', state RU/IN/UN/..., "
+                             "kernel, user, gleader, active; all without one), then bt, task, files, vm, net, sig, "
+                             "ps, set or vtop and its flags "
                              "(pycore's own options, such as --vmlinux, go before the dump)")
 
 
@@ -47,7 +53,10 @@ def split_words(words: List[str]) -> Dict[str, Any]:
 
 def _selects(prog: Program, task: Object, word: str, active: Dict[int, int]) -> bool:
     """Whether one selection word takes ``task``: a PID (decimal), a task address (hex), a state,
-    a keyword, else a command name (crash's comm, 15 characters)."""
+    a keyword, a POSIX extended regular expression in single quotes found in the command name, else
+    a command name (crash's comm, 15 characters)."""
+    if len(word) > 1 and word[0] == word[-1] == "'":
+        return re.search(word[1:-1], sched.task_comm(task)) is not None
     if word.isdigit():
         return int(task.pid) == int(word)
     if word in STATES:
@@ -98,8 +107,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     from . import dump_command
 
     words = split_words(args.words)
-    command = dump_command(words["command"])
     tasks = chosen_tasks(prog, words["selection"])
+    if words["command"] == "set":
+        return Collected({"command": "set", "arguments": [], "runs": _contexts(prog, tasks)}, [])
+    command = dump_command(words["command"])
     parsed = _parse(command, words["arguments"])
     runs: List[Dict[str, Any]] = []
     warnings: List[str] = []
@@ -119,22 +130,44 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
             break
         collected = result if isinstance(result, Collected) else Collected(result, [])
         warnings += collected.warnings
-        runs.append({"task": target, "data": collected.data})
+        runs.append({"task": target, "data": collected.data,
+                     "header": _header(prog, target) if command.name in HEADED else None})
         if collected.error is not None:
             error = collected.error
             break
     return Collected({"command": command.name, "arguments": words["arguments"], "runs": runs}, warnings, error)
 
 
+def _header(prog: Program, address: int) -> Dict[str, Any]:
+    task = Object(prog, prog.type("struct task_struct *"), address)
+    return {"pid": int(task.pid), "task": address, "cpu": sched.task_cpu(task), "comm": sched.task_comm(task)}
+
+
+def _contexts(prog: Program, tasks: List[Object]) -> List[Dict[str, Any]]:
+    """``foreach ... set``: what crash's set shows of each task (crash.task_context)."""
+    from ..kernel import stack
+    from .crash import task_context
+
+    unwinder = stack.Unwinder(prog)
+    return [{"task": int(task), "data": task_context(prog, unwinder, int(task)), "header": _header(prog, int(task))}
+            for task in tasks]
+
+
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     """The command's text for each task: ``task`` ends each of its blocks with an empty line, the
-    others are separated by one (crash's foreach)."""
+    others are separated by one (crash's foreach); set and vtop after the task's line."""
     from . import dump_command
+    from .crash import render_context
 
-    command = dump_command(data["command"])
-    parsed = _parse(command, data["arguments"])
-    texts = [command.render(run["data"], parsed) for run in data["runs"]]
-    if command.name == "task":
+    if data["command"] == "set":
+        texts = [render_context(run["data"]) for run in data["runs"]]
+    else:
+        command = dump_command(data["command"])
+        parsed = _parse(command, data["arguments"])
+        texts = [command.render(run["data"], parsed) for run in data["runs"]]
+    texts = [text if run.get("header") is None else
+             task_header(**run["header"]) + "\n" + text for run, text in zip(data["runs"], texts)]
+    if data["command"] == "task":
         return "".join(texts)
     return "\n\n".join(text.rstrip("\n") for text in texts if text.strip())
 
