@@ -8,10 +8,11 @@ sections need not be applied.
 """
 import bisect
 import hashlib
-import marshal
+import mmap
 import os
 import struct
-from typing import Dict, List, Optional, Tuple
+import zlib
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import FormatError
 from ..progress import Progress
@@ -32,7 +33,18 @@ from .model import (Member, Qualifiers, Type, TypeIndexBase, array_type, bool_ty
 
 __all__ = ["DwarfIndex", "Sections", "load_dwarf", "open_sections", "scan_names", "cache_dir"]
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# The cache file: this header, then the name slots, the unit offsets and the pool of names.
+# magic, format, .debug_info size, slot count (a power of two), entries, units, and where the
+# slots, the unit offsets and the pool start, and the pool's size.
+_HEADER = struct.Struct("<12sIQIII4xQQQQ")
+_MAGIC = b"pycore-dwi\0\0"
+# A name slot: where its key starts in the pool plus one (0: an empty slot), the key's length,
+# the DIE offset.  A key is its namespace's letter and the name in UTF-8.
+_SLOT = struct.Struct("<IIQ")
+_PREFIX = {"struct": b"s", "union": b"u", "enum": b"e", "": b"t"}
+_VARIABLE = b"v"
+_NAMESPACE = {prefix[0]: namespace for namespace, prefix in _PREFIX.items()}
 _PROGRESS_SLICE = 8 << 20  # bytes of .debug_info between progress reports: ~15 reports for a Debian vmlinux
 
 
@@ -51,32 +63,33 @@ def _cache_key(sections: Sections) -> str:
 class DwarfIndex(TypeIndexBase):
     """Types and variable types of one vmlinux's DWARF, looked up by name and built on demand."""
 
-    def __init__(self, sections: Sections, types: Dict[Tuple[str, str], int], variables: Dict[str, int],
-                 source: str = "dwarf (vmlinux)"):
+    def __init__(self, sections: Sections, types: Mapping[Tuple[str, str], int], variables: Mapping[str, int],
+                 source: str = "dwarf (vmlinux)", unit_offsets: Optional[Sequence[int]] = None):
+        """``types`` and ``variables`` map names to DIE offsets (dicts, or the cache file's
+        :class:`MappedNames`); ``unit_offsets`` are where the units of .debug_info start, in order
+        (found by walking the unit headers when not given)."""
         self.sections = sections
         self.source = source
         self._types = types
         self._variables = variables
-        self._unit_offsets: List[int] = []
-        self._units: List[Unit] = []
-        self._units_scanned_to = 0
+        self._unit_offsets = unit_offsets if unit_offsets is not None else _unit_offsets(sections.info)
+        self._units: Dict[int, Unit] = {}
         self._cache: Dict[int, Type] = {}
         self._abbrev_tables: Dict[tuple, Dict[int, tuple]] = {}
         self._building: set = set()
 
     # -- units and DIEs -----------------------------------------------------
     def _unit_for(self, offset: int) -> Unit:
-        info = self.sections.info
-        # Unit headers are found lazily by walking unit_length; ~3000 units in a vmlinux.
-        while self._units_scanned_to <= offset and self._units_scanned_to < len(info):
-            unit = Unit(info, self._units_scanned_to)
-            self._unit_offsets.append(unit.offset)
-            self._units.append(unit)
-            self._units_scanned_to = unit.end
+        # Only the units a lookup lands in are read: ~3000 in a vmlinux, a command touches tens.
         i = bisect.bisect_right(self._unit_offsets, offset) - 1
-        if i < 0 or offset >= self._units[i].end:
+        if i < 0:
             raise FormatError(f"DIE offset {offset:#x} is outside every unit", offset, "DIE reference")
-        unit = self._units[i]
+        start = self._unit_offsets[i]
+        unit = self._units.get(start)
+        if unit is None:
+            unit = self._units[start] = Unit(self.sections.info, start)
+        if offset >= unit.end:
+            raise FormatError(f"DIE offset {offset:#x} is outside every unit", offset, "DIE reference")
         if unit.abbrevs is None:
             key = (unit.abbrev_offset, unit.offset_size, unit.addr_size, unit.version)
             table = self._abbrev_tables.get(key)
@@ -320,7 +333,7 @@ def load_dwarf(path: str, use_cache: bool = True, native: Optional[bool] = None,
                progress: Optional[Progress] = None) -> DwarfIndex:
     """The DWARF type index of the ELF file ``path`` (a vmlinux with debug info).
 
-    The name index is read from ``$PYCORE_CACHE/dwarf/<build-id>.idx`` when present
+    The name index is mapped from ``$PYCORE_CACHE/dwarf/<build-id>.idx`` when present
     (``~/.cache/pycore`` by default), else built with one scan of .debug_info and
     saved there; ``native`` chooses the C or the Python scan (None: C when built),
     ``progress`` hears of the scan (stage "indexing DWARF", bytes of .debug_info).
@@ -332,11 +345,23 @@ def load_dwarf(path: str, use_cache: bool = True, native: Optional[bool] = None,
     if use_cache:
         cached = _load_cache(cache_path, len(sections.info))
         if cached is not None:
-            return DwarfIndex(sections, cached[0], cached[1], source)
+            types, variables, offsets = cached
+            return DwarfIndex(sections, types, variables, source, offsets)
     types, variables = build_name_index(sections, _scan_reporting(sections, native, progress))
+    offsets = _unit_offsets(sections.info)
     if use_cache:
-        _save_cache(cache_path, len(sections.info), types, variables)
-    return DwarfIndex(sections, types, variables, source)
+        _save_cache(cache_path, len(sections.info), types, variables, offsets)
+    return DwarfIndex(sections, types, variables, source, offsets)
+
+
+def _unit_offsets(info: memoryview) -> List[int]:
+    """Where each unit of ``info`` starts, walking the unit headers."""
+    offsets = []
+    position = 0
+    while position < len(info):
+        offsets.append(position)
+        position = Unit(info, position).end
+    return offsets
 
 
 def _scan_reporting(sections: Sections, native: Optional[bool], progress: Optional[Progress]) -> List[Entry]:
@@ -359,28 +384,116 @@ def _scan_reporting(sections: Sections, native: Optional[bool], progress: Option
     return entries
 
 
+class MappedNames(Mapping):
+    """Names to DIE offsets, read in place from the cache file's hash table: opening costs nothing
+    whatever the vmlinux (unpickling its ~60k names cost every --vmlinux run ~0.1 s).  Keys are
+    (namespace, name) for types, names for variables (``variables``); iteration is in DIE order,
+    as :func:`~pycore.types.dwarf_scan.build_name_index`'s dicts are."""
+
+    def __init__(self, data: mmap.mmap, slots: int, slot_count: int, pool: int, variables: bool):
+        self._data = data
+        self._slots = slots
+        self._mask = slot_count - 1
+        self._pool = pool
+        self._variables = variables
+        self._order: Optional[List[Tuple[int, bytes]]] = None
+
+    def _key(self, name: object) -> Optional[bytes]:
+        if self._variables:
+            return _VARIABLE + name.encode("utf-8", "surrogatepass") if isinstance(name, str) else None
+        if not isinstance(name, tuple) or len(name) != 2 or name[0] not in _PREFIX or not isinstance(name[1], str):
+            return None
+        return _PREFIX[name[0]] + name[1].encode("utf-8", "surrogatepass")
+
+    def get(self, name: object, default: Optional[int] = None) -> Optional[int]:  # type: ignore[override]
+        key = self._key(name)
+        if key is None:
+            return default
+        data, mask, pool = self._data, self._mask, self._pool
+        slot = zlib.crc32(key) & mask
+        for _ in range(mask + 1):  # bounded: a damaged file may have no empty slot
+            at, length, die = _SLOT.unpack_from(data, self._slots + _SLOT.size * slot)
+            if not at:
+                return default
+            if length == len(key) and data[pool + at - 1:pool + at - 1 + length] == key:
+                return die
+            slot = (slot + 1) & mask
+        return default
+
+    def __getitem__(self, name: object) -> int:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def _entries(self) -> List[Tuple[int, bytes]]:
+        if self._order is None:
+            data, pool = self._data, self._pool
+            found = []
+            for at, length, die in _SLOT.iter_unpack(data[self._slots:self._slots + _SLOT.size * (self._mask + 1)]):
+                if at:
+                    key = data[pool + at - 1:pool + at - 1 + length]
+                    if (key[:1] == _VARIABLE) == self._variables:
+                        found.append((die, key))
+            found.sort()
+            self._order = found
+        return self._order
+
+    def __iter__(self) -> Iterator:
+        for _, key in self._entries():
+            name = key[1:].decode("utf-8", "surrogatepass")
+            yield name if self._variables else (_NAMESPACE[key[0]], name)
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+
 def _load_cache(path: str, info_size: int):
+    """(types, variables, unit offsets) mapped from the cache file, or None when it is missing,
+    of another format or .debug_info size, or does not hold together."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
-        header, payload = data[:16], data[16:]
-        if header != b"pycore-dwi\0\0" + struct.pack("<I", CACHE_FORMAT):
-            return None
-        size, types, variables = marshal.loads(payload)
-        if size != info_size or not isinstance(types, dict) or not isinstance(variables, dict):
-            return None
-        return types, variables
-    except (OSError, ValueError, EOFError, TypeError):
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
         return None
+    if len(data) < _HEADER.size:
+        return None
+    magic, version, size, slot_count, _entries, unit_count, slots, units, pool, pool_size = \
+        _HEADER.unpack_from(data)
+    if (magic, version, size) != (_MAGIC, CACHE_FORMAT, info_size) or not slot_count or slot_count & (slot_count - 1) \
+            or slots + _SLOT.size * slot_count > len(data) or units + 8 * unit_count > len(data) \
+            or pool + pool_size > len(data) or units % 8:
+        return None
+    offsets = memoryview(data)[units:units + 8 * unit_count].cast("Q")
+    return (MappedNames(data, slots, slot_count, pool, False), MappedNames(data, slots, slot_count, pool, True),
+            offsets)
 
 
-def _save_cache(path: str, info_size: int, types, variables) -> None:
+def _save_cache(path: str, info_size: int, types: Dict[Tuple[str, str], int], variables: Dict[str, int],
+                unit_offsets: List[int]) -> None:
+    """Write the name index as the hash table :class:`MappedNames` reads in place."""
+    keys = [(_PREFIX[namespace] + name.encode("utf-8", "surrogatepass"), die)
+            for (namespace, name), die in types.items() if namespace in _PREFIX]
+    keys += [(_VARIABLE + name.encode("utf-8", "surrogatepass"), die) for name, die in variables.items()]
+    slot_count = 1 << max(4, (2 * len(keys)).bit_length())
+    mask = slot_count - 1
+    slots = bytearray(_SLOT.size * slot_count)
+    pool = bytearray()
+    for key, die in keys:
+        slot = zlib.crc32(key) & mask
+        while _SLOT.unpack_from(slots, _SLOT.size * slot)[0]:
+            slot = (slot + 1) & mask
+        _SLOT.pack_into(slots, _SLOT.size * slot, len(pool) + 1, len(key), die)
+        pool += key
+    units_at = _HEADER.size + len(slots)
+    pool_at = units_at + 8 * len(unit_offsets)
+    header = _HEADER.pack(_MAGIC, CACHE_FORMAT, info_size, slot_count, len(keys), len(unit_offsets),
+                          _HEADER.size, units_at, pool_at, len(pool))
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            f.write(b"pycore-dwi\0\0" + struct.pack("<I", CACHE_FORMAT))
-            f.write(marshal.dumps((info_size, types, variables)))
+            f.write(header + slots + struct.pack(f"<{len(unit_offsets)}Q", *unit_offsets) + pool)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache only costs the next run a rescan
