@@ -229,7 +229,7 @@ def kernel_types(version):
         Member("nr_partial", U64, 64), Member("partial", LIST_HEAD, 128), Member("nr_slabs", U64, 256),
         Member("total_objects", U64, 320)] + ([Member("barn", ptr, 384)] if version == "6.18" else []))
     slab_type = struct_type("slab", 64, [
-        Member("slab_list", LIST_HEAD, 128), Member("inuse", U32, 320, 16), Member("objects", U32, 336, 15)]
+        Member("slab_cache", ptr, 64), Member("slab_list", LIST_HEAD, 128), Member("inuse", U32, 320, 16), Member("objects", U32, 336, 15)]
         + ([Member("next", ptr, 128)] if version != "7.2" else []))
     members = [Member("flags", U32, 64), Member("size", U32, 192), Member("object_size", U32, 224),
                Member("offset", U32, 320), Member("oo", U32, 384), Member("name", ptr, 704),
@@ -241,7 +241,7 @@ def kernel_types(version):
             Member("main", ptr, 64), Member("spare", ptr, 128), Member("rcu_free", ptr, 192)])
         types["struct slab_sheaf"] = struct_type("slab_sheaf", 32, [
             Member("barn_list", LIST_HEAD, 0), Member("capacity", U32, 0), Member("cache", ptr, 128),
-            Member("size", U32, 192)])
+            Member("size", U32, 192), Member("objects", array_type(ptr, 0), 256)])
         types["struct node_barn"] = struct_type("node_barn", 48, [
             Member("sheaves_full", LIST_HEAD, 64), Member("sheaves_empty", LIST_HEAD, 192),
             Member("nr_full", U32, 320), Member("nr_empty", U32, 352)])

@@ -260,14 +260,13 @@ def _symbolic(prog: Program, value: int) -> Optional[str]:
 def _slab_object(prog: Program, value: int, level: int) -> Optional[str]:
     """crash's ``rd -S`` name of a value in a slab: ``[cache]``, with ``-SS`` ``[value:cache]``."""
     from ..kernel import slab
-    from ..object import Object
 
     if value < _KERNEL_HALF:
         return None
-    found = slab.slab_containing(prog, value)
-    if found is None:
+    cache = slab.cache_of(prog, value)
+    if cache is None:
         return None
-    name = Object(prog, prog.type("struct kmem_cache"), address=found[0]).name.string_().decode("utf-8", "replace")
+    name = slab.cache_name(prog, cache)
     return f"[{value:x}:{name}]" if level > 1 else f"[{name}]"
 
 

@@ -1,5 +1,6 @@
 """SLUB caches: what each ``struct kmem_cache`` holds, counted the way crash's ``kmem -s`` counts it;
-each slab's objects and whether they are free (``kmem -S``, ``kmem ADDRESS``, per-CPU slabs: 5.10 to
+the cache and slab behind an address and whether its objects are free (``kmem ADDRESS``, ``rd -S``,
+``bt -F``: per-CPU slabs and sheaves), every slab of a cache (``kmem -S``: per-CPU slabs, 5.10 to
 6.x); and the ``struct page`` behind an address with the kernel's names of its flags.
 
 Covers SLUB with CONFIG_SLUB_DEBUG (``kmem_cache_node.nr_slabs``/``total_objects``), 5.10 to 7.2:
@@ -12,7 +13,7 @@ members the dump's own types have, not by the kernel's version.
 """
 import struct
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
 from ..object import Object
@@ -94,6 +95,7 @@ class _SheafLayout:
         self.percpu_spare = percpu.offsetof("spare")
         self.sheaf_size = sheaf.offsetof("size")
         self.sheaf_cache = sheaf.offsetof("cache")
+        self.sheaf_objects = sheaf.offsetof("objects")
         # slab_sheaf.capacity shares a union with barn_list and is set for an oversize sheaf only,
         # which is never a CPU's nor in a barn: those hold at most kmem_cache.sheaf_capacity objects.
         self.sheaf_barn_list = sheaf.offsetof("barn_list")
@@ -168,6 +170,7 @@ class _Layout:
         # slab->next links the per-CPU partial slabs only.
         self.slab_next = slab.offsetof("next") if slab.has_member("next") else None
         self.slab_list = slab.offsetof("slab_list" if slab.has_member("slab_list") else "lru")
+        self.slab_cache = slab.offsetof("slab_cache")
         self.node_nr_partial = node.offsetof("nr_partial")
         self.node_partial = node.offsetof("partial")
         self.node_nr_slabs = node.offsetof("nr_slabs")
@@ -179,6 +182,8 @@ class _Layout:
         self.bswap = True
         #: (mask, name) of each page flag, read the first time a page is described (page_flag_names).
         self.page_flags: Optional[List[Tuple[int, str]]] = None
+        #: The caches on slab_caches, read the first time an address is looked up (cache_of).
+        self.caches: Optional[Set[int]] = None
 
     def is_page_ptr(self, address: int) -> bool:
         """Whether ``address`` is a ``struct page`` (or ``struct slab``) in the vmemmap array."""
@@ -343,10 +348,10 @@ class _CacheCounter:
             return 0
         return size
 
-    def count_barn_list(self, barn: int, head_offset: int, count_offset: int, capacity: int, what: str,
-                        unreadable: List[FaultError]) -> int:
-        """The objects in one of a barn's sheaf lists, checked against the barn's count of its
-        sheaves; a fault ends the walk and the sheaves not reached join ``unreadable``."""
+    def barn_sheaves(self, barn: int, head_offset: int, count_offset: int, what: str,
+                     unreadable: List[FaultError]) -> Iterator[int]:
+        """The sheaves on one of a barn's lists, checked against the barn's count of them; a fault
+        ends the walk and the sheaves not reached join ``unreadable``."""
         sheaves, prog = self.layout.sheaves, self.prog
         head = barn + head_offset
         try:
@@ -354,31 +359,30 @@ class _CacheCounter:
             entry = _read64(prog, head)
         except FaultError as error:
             raise SlabCountError(f"barn {barn:x} unreadable ({error})") from None
-        objects = walked = 0
+        walked = 0
         while entry != head:
             if walked == expected:
                 self.report(f"{self.name}: barn {barn:x} lists more {what} sheaves than its count {expected}: "
                             f"the rest are not counted")
                 break
             try:
-                objects += self.sheaf_objects(entry - sheaves.sheaf_barn_list, capacity, f"{what} barn")
-                entry = _read64(prog, entry)
+                following = _read64(prog, entry)
             except FaultError as error:
                 unreadable.extend([error] * (expected - walked))
-                return objects
+                return
+            yield entry - sheaves.sheaf_barn_list
             walked += 1
+            entry = following
         if walked < expected:
             self.report(f"{self.name}: barn {barn:x} counts {expected} {what} sheaves but lists {walked}")
-        return objects
 
-    def count_sheaves(self, cpus: List[int], node_ptrs: List[Tuple[int, int]]) -> int:
-        """Free objects in the per-CPU main and spare sheaves and in each node's barn (6.18+).
-        Sheaves that cannot be read are reported once for the cache: their objects stay allocated."""
+    def sheaves(self, cpus: List[int], node_ptrs: List[Tuple[int, int]],
+                unreadable: List[FaultError]) -> Iterator[Tuple[str, Optional[int], int]]:
+        """(where, CPU, address) of each sheaf that can hold free objects (6.18+): every CPU's main
+        and spare sheaf (``rcu_free``'s objects are not free before a grace period), then each node
+        barn's full and empty sheaves (CPU None).  ``node_ptrs`` are :meth:`node_pointers`."""
         sheaves, prog = self.layout.sheaves, self.prog
-        capacity = struct.unpack_from("<I", self.raw, sheaves.cache_sheaf_capacity)[0]
         percpu = _U64.unpack_from(self.raw, sheaves.cache_cpu_sheaves)[0]
-        objects = 0
-        unreadable: List[FaultError] = []
         if percpu:
             for cpu in cpus:
                 address = (percpu + prog.per_cpu_offset(cpu)) & _MASK64
@@ -387,10 +391,8 @@ class _CacheCounter:
                         sheaf = _read64(prog, address + offset)
                     except FaultError:
                         raise SlabCountError(f"CPU {cpu}'s slub_percpu_sheaves {address:x} unreadable") from None
-                    try:
-                        objects += self.sheaf_objects(sheaf, capacity, f"CPU {cpu} {what}") if sheaf else 0
-                    except FaultError as error:
-                        unreadable.append(error)
+                    if sheaf:
+                        yield f"CPU {cpu} {what}", cpu, sheaf
         for per_node, node_ptr in node_ptrs:
             if sheaves.barn_in_per_node is not None:
                 where = per_node + sheaves.barn_in_per_node
@@ -405,11 +407,36 @@ class _CacheCounter:
             if barn:
                 for what, head, count in (("full", sheaves.barn_full, sheaves.barn_nr_full),
                                           ("empty", sheaves.barn_empty, sheaves.barn_nr_empty)):
-                    objects += self.count_barn_list(barn, head, count, capacity, what, unreadable)
+                    for sheaf in self.barn_sheaves(barn, head, count, what, unreadable):
+                        yield f"{what} barn", None, sheaf
+
+    def sheaf_capacity(self) -> int:
+        """The most objects a CPU's or a barn's sheaf of this cache holds (``kmem_cache.sheaf_capacity``)."""
+        return struct.unpack_from("<I", self.raw, self.layout.sheaves.cache_sheaf_capacity)[0]
+
+    def count_sheaves(self, cpus: List[int], node_ptrs: List[Tuple[int, int]]) -> int:
+        """Free objects in the per-CPU main and spare sheaves and in each node's barn (6.18+).
+        Sheaves that cannot be read are reported once for the cache: their objects stay allocated."""
+        capacity = self.sheaf_capacity()
+        objects = 0
+        unreadable: List[FaultError] = []
+        for where, _, sheaf in self.sheaves(cpus, node_ptrs, unreadable):
+            try:
+                objects += self.sheaf_objects(sheaf, capacity, where)
+            except FaultError as error:
+                unreadable.append(error)
         if unreadable:
             self.report(f"{self.name}: cannot read {len(unreadable)} sheaves ({unreadable[0]}): "
                         f"their free objects are counted as allocated")
         return objects
+
+    def node_pointers(self, node_ids: List[int]) -> List[Tuple[int, int]]:
+        """(address of the node's slot in the cache, its ``struct kmem_cache_node`` or 0) of each
+        node: ``node[nid]`` before 7.1, ``per_node[nid]`` (beside its barn) since."""
+        layout = self.layout
+        return [(self.address + layout.cache_node + layout.node_stride * nid,
+                 _U64.unpack_from(self.raw, layout.cache_node + layout.node_stride * nid + layout.node_pointer)[0])
+                for nid in node_ids]
 
     def count_cpu_slabs(self, cpus: List[int], node_ids: List[int], per_node: List[int]):
         """(free objects, objects in use, slabs) of the per-CPU slabs and partial lists (before 7.0);
@@ -452,11 +479,8 @@ class _CacheCounter:
             self.cached = free
             if not node_total_avail:
                 total_objects += cpu_inuse
-        node_ptrs = []
-        for index, nid in enumerate(node_ids):
-            per_node_address = self.address + layout.cache_node + layout.node_stride * nid
-            node_ptr = _U64.unpack_from(self.raw, layout.cache_node + layout.node_stride * nid + layout.node_pointer)[0]
-            node_ptrs.append((per_node_address, node_ptr))
+        node_ptrs = self.node_pointers(node_ids)
+        for index, (_, node_ptr) in enumerate(node_ptrs):
             if not node_ptr:
                 continue
             try:
@@ -606,8 +630,9 @@ SLAB_STORE_USER = 0x00010000
 
 @dataclass
 class SlabObject:
-    """One object of a slab: ``free`` when on the slab's freelist or on a CPU's (``cpu``: the CPU
-    whose ``kmem_cache_cpu.freelist`` holds it, crash's ``(cpu N cache)``)."""
+    """One object of a slab: ``free`` when on the slab's freelist, on a CPU's or in a sheaf
+    (``cpu``: the CPU whose ``kmem_cache_cpu.freelist``, or since 6.18 whose main or spare sheaf,
+    holds it, crash's ``(cpu N cache)``; None for a node barn's sheaf)."""
 
     address: int
     free: bool
@@ -663,14 +688,12 @@ class CacheSlabs:
 
 class _SlabReader:
     """Reads the slabs of one cache: object addresses, freelists (hardened pointers decoded) and
-    states.  Needs the per-CPU slab layout (before 7.0's sheaves)."""
+    states, with per-CPU slabs (before 7.0) and sheaves (6.18+)."""
 
-    def __init__(self, prog, address: int):
+    def __init__(self, prog, address: int, report: Optional[Callable[[str], None]] = None):
         self.prog, self.address = prog, address
         self.layout = layout = _layout(prog)
-        if layout.cache_cpu_slab is None:
-            raise MissingDebugInfoError("kmem -S reads per-CPU slabs (struct kmem_cache_cpu), which this "
-                                        "kernel replaced with sheaves (6.18+/7.0)")
+        self.report = report
         cache = prog.type("struct kmem_cache")
         self.flags = struct.unpack("<I", prog.read(address + layout.cache_flags, 4))[0]
         self.offset = struct.unpack("<I", prog.read(address + layout.cache_offset, 4))[0]
@@ -678,12 +701,54 @@ class _SlabReader:
         self.red_left_pad = (struct.unpack("<I", prog.read(address + cache.offsetof("red_left_pad"), 4))[0]
                              if cache.has_member("red_left_pad") else 0)
         self.random = _read64(prog, address + layout.cache_random) if layout.cache_random is not None else 0
-        self.cpu_slab = _read64(prog, address + layout.cache_cpu_slab)
+        self.cpu_slab = (_read64(prog, address + layout.cache_cpu_slab) if layout.cache_cpu_slab is not None
+                         else None)
         slab_type = prog.type("struct slab" if layout.cpu_slab_is_slab else "struct page")
         self.slab_freelist = slab_type.offsetof("freelist")
         self.multi_node = len(vmstat.online_nodes(prog)) > 1
         if prog.arch.direct_map_start is None:
             raise MissingDebugInfoError("page_offset_base: where the direct map starts (slab memory)")
+        self._in_sheaves: Optional[Dict[int, Optional[int]]] = None
+
+    def in_sheaves(self) -> Dict[int, Optional[int]]:
+        """{object: CPU, None for a barn's} of the free objects the cache's sheaves hold (6.18+;
+        empty before), read once.  A sheaf that cannot be read, is another cache's or holds more
+        than it can is left out, its objects shown allocated, and said through ``report``."""
+        if self._in_sheaves is not None:
+            return self._in_sheaves
+        found: Dict[int, Optional[int]] = {}
+        self._in_sheaves = found
+        layout, prog = self.layout, self.prog
+        if layout.sheaves is None:
+            return found
+        node_ids = _online_nodes(prog, layout)
+        raw = prog.read(self.address, _cache_head_size(prog, layout, node_ids))
+        name = _read_name(prog, _U64.unpack_from(raw, layout.cache_name)[0])
+        messages: List[str] = []
+        counter = _CacheCounter(prog, layout, self.address, raw, name,
+                                oo_objects(struct.unpack_from("<I", raw, layout.cache_oo)[0]), messages.append)
+        capacity = counter.sheaf_capacity()
+        unreadable: List[FaultError] = []
+        try:
+            for where, cpu, sheaf in counter.sheaves(_possible_cpus(prog), counter.node_pointers(node_ids),
+                                                     unreadable):
+                try:
+                    size = counter.sheaf_objects(sheaf, capacity, where)
+                    raw_objects = prog.read(sheaf + layout.sheaves.sheaf_objects, 8 * size)
+                except FaultError as error:
+                    unreadable.append(error)
+                    continue
+                for (pointer,) in _U64.iter_unpack(raw_objects):
+                    found[pointer] = cpu
+        except SlabCountError as error:
+            messages.append(f"{name}: sheaves not all read ({error}): objects in the rest are shown allocated")
+        if unreadable:
+            messages.append(f"{name}: cannot read {len(unreadable)} sheaves ({unreadable[0]}): "
+                            f"their objects are shown allocated")
+        if self.report is not None:
+            for message in messages:
+                self.report(message)
+        return found
 
     def freelist(self, head: int, hardened: bool) -> List[int]:
         """The objects on a freelist starting at ``head``; in-object pointers are hardened
@@ -704,26 +769,35 @@ class _SlabReader:
         return found
 
     def listing(self, slab: int, cpu: Optional[int] = None, cpu_freelist: int = 0) -> SlabListing:
-        """``slab``'s objects in address order, free where the slab's freelist or CPU ``cpu``'s
-        freelist (``cpu_freelist``) holds them.  In a CPU's slab every free object is that CPU's
-        (crash marks remote frees on the slab's own freelist ``(cpu N cache)`` too)."""
+        """``slab``'s objects in address order, free where the slab's freelist, CPU ``cpu``'s
+        freelist (``cpu_freelist``) or a sheaf holds them.  In a CPU's slab every free object on a
+        freelist is that CPU's (crash marks remote frees on the slab's own freelist ``(cpu N cache)``
+        too); one in a sheaf is the sheaf's CPU's."""
         layout, prog = self.layout, self.prog
         pfn = (slab - layout.vmemmap) // layout.page_size
         memory = (prog.arch.direct_map_start + pfn * prog.dump.page_size) & _MASK64
         objects = _slab_counts(prog, layout, slab)[1]
         free = set(self.freelist(_read64(prog, slab + self.slab_freelist), True))
         on_cpu = set(self.freelist(cpu_freelist, True)) if cpu_freelist else set()
+        in_sheaves = self.in_sheaves()
         listed = []
         for index in range(objects):
             address = memory + index * self.size + self.red_left_pad
-            is_free = address in free or address in on_cpu
-            listed.append(SlabObject(address, is_free, cpu if is_free else None))
+            if address in free or address in on_cpu:
+                listed.append(SlabObject(address, True, cpu))
+            elif address in in_sheaves:
+                listed.append(SlabObject(address, True, in_sheaves[address]))
+            else:
+                listed.append(SlabObject(address, False))
         free_count = sum(1 for entry in listed if entry.free)
         node = vmstat.node_of_pfn(prog, pfn) if self.multi_node else 0
         return SlabListing(slab, memory, node, objects, objects - free_count, free_count, listed)
 
     def cpu_slabs(self, cpu: int) -> CpuSlabs:
         layout, prog = self.layout, self.prog
+        if self.cpu_slab is None:
+            raise MissingDebugInfoError("kmem -S reads per-CPU slabs (struct kmem_cache_cpu), which this "
+                                        "kernel replaced with sheaves (6.18+/7.0)")
         kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
         slab = _read64(prog, kmem_cache_cpu + layout.cpu_slab)
         cpu_freelist = _read64(prog, kmem_cache_cpu + layout.cpu_freelist)
@@ -768,7 +842,7 @@ def cache_slabs(prog, address: int, report: Optional[Callable[[str], None]] = No
     info = _cache_info(prog, layout, address, _cache_head_size(prog, layout, node_ids), cpus, node_ids, report)
     if info is None:
         raise FaultError("kmem_cache unreadable", address)
-    reader = _SlabReader(prog, address)
+    reader = _SlabReader(prog, address, report)
     per_cpu = [reader.cpu_slabs(cpu) for cpu in cpus]
     nodes = []
     for nid in node_ids:
@@ -785,11 +859,8 @@ def cache_slabs(prog, address: int, report: Optional[Callable[[str], None]] = No
     return CacheSlabs(info, per_cpu, nodes)
 
 
-def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
-    """(cache address, the slab) when ``address`` is in a slab's memory, else None: the page
-    behind the address (or ``address`` itself when it is a ``struct page``/``struct slab``) whose
-    ``slab_cache`` is one of the caches on ``slab_caches``.  A CPU's slab has that CPU's freelist
-    marked."""
+def _slab_of(prog, address: int) -> Optional[Tuple[int, int]]:
+    """(cache, slab) behind ``address``: see :func:`cache_of`."""
     layout = _layout(prog)
     if layout.is_page_ptr(address):
         page = address
@@ -802,18 +873,47 @@ def slab_containing(prog, address: int) -> Optional[Tuple[int, SlabListing]]:
         if not layout.is_page_ptr(page):
             return None
     head = int(mm.compound_head(Object(prog, "struct page *", page)))
-    slab_type = prog.type("struct slab" if layout.cpu_slab_is_slab else "struct page")
     try:
-        cache = _read64(prog, head + slab_type.offsetof("slab_cache"))
+        cache = _read64(prog, head + layout.slab_cache)
     except FaultError:
         return None
-    if cache not in kmem_cache_addresses(prog):
+    if layout.caches is None:
+        layout.caches = set(kmem_cache_addresses(prog))
+    if cache not in layout.caches:
         return None
-    reader = _SlabReader(prog, cache)
-    for cpu in _possible_cpus(prog):
-        kmem_cache_cpu = (reader.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
-        if _read64(prog, kmem_cache_cpu + layout.cpu_slab) == head:
-            return cache, reader.listing(head, cpu, _read64(prog, kmem_cache_cpu + layout.cpu_freelist))
+    return cache, head
+
+
+def cache_of(prog, address: int) -> Optional[int]:
+    """The ``struct kmem_cache`` whose slab holds ``address`` (a kernel virtual address, or a
+    ``struct page``/``struct slab`` of the vmemmap array), else None: the ``slab_cache`` of the
+    head of the compound page behind it, when that is one of the caches on ``slab_caches``.  Reads
+    neither per-CPU slabs nor sheaves, so it holds for every SLUB layout (5.10 to 7.2)."""
+    found = _slab_of(prog, address)
+    return None if found is None else found[0]
+
+
+def cache_name(prog, address: int) -> str:
+    """The name of the ``struct kmem_cache`` at ``address`` (``kmalloc-64``)."""
+    return _read_name(prog, _read64(prog, address + _layout(prog).cache_name))
+
+
+def slab_containing(prog, address: int,
+                    report: Optional[Callable[[str], None]] = None) -> Optional[Tuple[int, SlabListing]]:
+    """(cache address, the slab) when ``address`` is in a slab's memory (:func:`cache_of`), else
+    None.  A CPU's slab has that CPU's freelist marked (before 7.0); objects in sheaves (6.18+) are
+    free, with the CPU whose sheaf holds them; sheaves that cannot be read go to ``report``."""
+    found = _slab_of(prog, address)
+    if found is None:
+        return None
+    cache, head = found
+    layout = _layout(prog)
+    reader = _SlabReader(prog, cache, report)
+    if reader.cpu_slab is not None:
+        for cpu in _possible_cpus(prog):
+            kmem_cache_cpu = (reader.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+            if _read64(prog, kmem_cache_cpu + layout.cpu_slab) == head:
+                return cache, reader.listing(head, cpu, _read64(prog, kmem_cache_cpu + layout.cpu_freelist))
     return cache, reader.listing(head)
 
 
@@ -899,5 +999,5 @@ def page_descriptor(prog, physical: int) -> PageDescriptor:
 
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
            "oo_order", "oo_objects", "SlabObject", "SlabListing", "CpuSlabs", "NodeSlabs", "CacheSlabs",
-           "slab_cache_named", "cache_slabs", "cache_info", "slab_containing",
+           "slab_cache_named", "cache_slabs", "cache_info", "slab_containing", "cache_of", "cache_name",
            "PageDescriptor", "page_flag_names", "page_descriptor", "page_physical"]
