@@ -1,16 +1,17 @@
 """``pycore net DUMP``: the network devices of the initial namespace (init_task's, ``-n PID`` for
 another task's) with their IPv4 and IPv6 addresses, as crash 9's ``net`` lists them; ``net -s [PID|TASK]``:
-the sockets a task holds open (the current context's without a task)."""
+the sockets a task holds open (the current context's without a task); ``-S`` with each one's ``struct socket``
+and ``struct inet_sock``; ``-R REF`` only the descriptor, socket or sock REF names (crash's foreach net -R)."""
 import argparse
 import socket
 from dataclasses import asdict
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import FaultError, PycoreError
 from ..kernel import net, sched
 from ..object import Object
 from ..program import Program
-from .command import Collected, DumpCommand
+from .command import Collected, DumpCommand, make_parser
 from .crashfmt import center, task_header
 from .files import selected_tasks, tasks_with_pid
 
@@ -35,7 +36,11 @@ def namespace_task(prog: Program, pid: int) -> Object:
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
-    if args.sockets is not None:
+    if args.sockets is not None and args.structures is not None:
+        raise PycoreError("net takes -s or -S, not both")
+    if args.reference is not None and args.sockets is None and args.structures is None:
+        raise PycoreError("net -R REF needs -s or -S")
+    if args.sockets is not None or args.structures is not None:
         return _collect_sockets(prog, args)
     rows = []
     try:
@@ -49,8 +54,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
 
 
 def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
-    """net -s: each named task (the context's without one) with its open sockets."""
-    args.task = args.sockets
+    """net -s/-S: each named task (the context's without one) with its open sockets, those -R
+    names only; with -S each socket's structures as crash's dump_struct prints them."""
+    structures = args.structures is not None
+    args.task = args.structures if structures else args.sockets
     tasks, warnings = selected_tasks(prog, args)
     shown: List[Dict[str, Any]] = []
     for task, _, _ in tasks:
@@ -58,10 +65,43 @@ def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
                  "sockets": []}
         shown.append(entry)
         try:
-            entry["sockets"] = [asdict(found) for found in net.task_sockets(task)]
+            sockets = [found for found in net.task_sockets(task) if _referenced(found, args.reference)]
         except FaultError as error:
-            return Collected({"tasks": shown}, warnings, f"PID {entry['pid']}: the open files are unreadable: {error}")
-    return Collected({"tasks": shown}, warnings)
+            return Collected({"tasks": shown, "structures": structures, "reference": args.reference}, warnings,
+                             f"PID {entry['pid']}: the open files are unreadable: {error}")
+        entry["sockets"] = [dict(asdict(found), structs=_structures(prog, found) if structures else None)
+                            for found in sockets]
+    return Collected({"tasks": shown, "structures": structures, "reference": args.reference}, warnings)
+
+
+def _referenced(found: net.OpenSocket, reference: Optional[str]) -> bool:
+    """Whether -R's REF names this socket (crash's sym_socket_dump): a decimal number is a
+    descriptor, else a hexadecimal socket or sock address (or descriptor)."""
+    if reference is None:
+        return True
+    if reference.isdigit():
+        return int(reference) == found.fd
+    try:
+        value = int(reference, 16)
+    except ValueError:
+        raise PycoreError(f"net -R: not a descriptor or an address: {reference}") from None
+    return value in (found.socket, found.sock, found.fd)
+
+
+def _structures(prog: Program, found: net.OpenSocket) -> List[Dict[str, Any]]:
+    """What crash's dump_struct prints for a socket: its ``struct socket`` and, where the socket has
+    a sock, the sock as ``struct inet_sock`` (crash does so whatever the family), as struct's data."""
+    from . import dump_command
+
+    command = dump_command("struct")
+    wanted = [("socket", found.socket)] + ([("inet_sock", found.sock)] if found.sock else [])
+    dumps = []
+    for name, address in wanted:
+        parsed = make_parser(command).parse_args([name, f"{address:x}"])
+        result = command.collect(prog, parsed)
+        dumps.append({"arguments": [name, f"{address:x}"],
+                      "data": result.data if isinstance(result, Collected) else result})
+    return dumps
 
 
 def socket_line(found: Dict[str, Any]) -> str:
@@ -78,17 +118,33 @@ def socket_line(found: Dict[str, Any]) -> str:
 
 
 def render_sockets(data: Dict[str, Any]) -> str:
-    """crash's dump_sockets(): each task's header, its sockets under one table header, or
-    ``No open sockets.``; an empty line between tasks."""
+    """crash's dump_sockets(): each task's header, its sockets under one table header (-S: each
+    under its own FD/SOCKET/SOCK lines, then its structures), or ``No open sockets.``; an empty
+    line between tasks.  With -R, only the tasks holding what REF names, each followed by an
+    empty line, and nothing for the others."""
     blocks = []
     for entry in data["tasks"]:
+        if data.get("reference") is not None and not entry["sockets"]:
+            continue
         lines = [task_header(entry["pid"], entry["task"], entry["cpu"], entry["comm"])]
-        if entry["sockets"]:
-            lines += [_SOCKET_HEADER] + [socket_line(found) for found in entry["sockets"]]
-        else:
+        if not entry["sockets"]:
             lines.append("No open sockets.")
-        blocks.append("\n".join(lines))
+        elif data.get("structures"):
+            for number, found in enumerate(entry["sockets"]):
+                lines += ([""] if number else []) + [f"FD  {center('SOCKET', 16)}  {center('SOCK', 16)}",
+                                                     f"{found['fd']:2d}  {found['socket']:16x}  {found['sock']:16x}", ""]
+                lines += [_struct_text(dump) for dump in found["structs"]]
+        else:
+            lines += [_SOCKET_HEADER] + [socket_line(found) for found in entry["sockets"]]
+        blocks.append("\n".join(lines) + ("\n" if data.get("reference") is not None else ""))
     return "\n\n".join(blocks)
+
+
+def _struct_text(dump: Dict[str, Any]) -> str:
+    from . import dump_command
+
+    command = dump_command("struct")
+    return command.render(dump["data"], make_parser(command).parse_args(dump["arguments"])).rstrip("\n")
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
@@ -106,6 +162,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the network namespace of this task (default: the initial one)")
     parser.add_argument("-s", dest="sockets", metavar="PID|TASK", nargs="*",
                         help="the open sockets of these tasks (default: the current context, the panic task)")
+    parser.add_argument("-S", dest="structures", metavar="PID|TASK", nargs="*",
+                        help="as -s, with each socket's struct socket and struct inet_sock")
+    parser.add_argument("-R", dest="reference", metavar="REF",
+                        help="with -s or -S: only the descriptor (decimal), socket or sock address (hex) REF")
 
 
 COMMAND = DumpCommand("net", add_arguments=add_arguments, collect=collect, render=render,
