@@ -12,8 +12,9 @@ import struct
 import pytest
 
 from pycore.analysis import hang
+from pycore.errors import MissingDebugInfoError
 from pycore.kernel import rcu, spinlock
-from pycore.kernel.stack import StackFrame, StackTrace
+from pycore.kernel.stack import StackTrace
 
 from conftest import is_subsequence
 from corpus import cases, cli_output
@@ -39,6 +40,33 @@ def test_rcu_seq_counters_tell_a_running_grace_period_and_count_them():
     seq = -607 & (1 << 64) - 1
     assert rcu.rcu_seq_in_progress(seq) and not rcu.rcu_seq_in_progress(seq - 1)
     assert rcu.rcu_seq_number((seq + 3) - (seq - 1)) == 1
+
+
+def test_a_kernel_without_tree_rcus_state_is_missing_debug_info_not_a_guess():
+    with pytest.raises(MissingDebugInfoError, match="rcu_state"):
+        rcu.grace_period(FakeProgram())
+
+
+@pytest.mark.parametrize("word,lock,problem", [
+    (None, None, "cannot be read"),
+    (0, None, "is no held spinlock (word 0x0)"),
+    (1, BASE + 0x40, None),
+])
+def test_the_slow_paths_rdi_is_the_lock_only_when_it_reads_as_a_held_one(word, lock, problem):
+    prog = FakeProgram()
+    address = BASE + 0x40 if word is not None else BASE - 0x1000
+    if word is not None:
+        prog.put(address, word)
+    trace = StackTrace(0x9000, 9, "waiter", 1, True)
+    trace.add_exception_frame({"rip": 1, "rdi": address}, "kernel", "native_queued_spin_lock_slowpath", 0x30)
+    trace.add_frame(0, 0x100, 2, "_raw_spin_lock", 0x25, None)
+    wait = spinlock.spin_wait(prog, 1, trace)
+    assert (wait.cpu, wait.task, wait.function, wait.lock) == (1, 0x9000, "native_queued_spin_lock_slowpath", lock)
+    assert (problem is None and wait.problem is None) or problem in wait.problem
+    # Registers elsewhere: no spin.
+    busy = StackTrace(0x9000, 9, "busy", 1, True)
+    busy.add_exception_frame({"rip": 1, "rdi": address}, "kernel", "hold_loop", 9)
+    assert spinlock.spin_wait(prog, 1, busy) is None
 
 
 class Names:
@@ -287,6 +315,24 @@ def test_the_text_names_the_stall_the_grace_period_and_the_spinlock(case, mode):
                for line in text)
     for chain in report["chains"]:
         assert f"     {chain['explanation']}" in text
+
+
+@pytest.mark.parametrize("case", [c for c in cases() if c.reference("log") is not None], ids=lambda c: c.name)
+def test_every_kernels_grace_period_reads_without_a_vmlinux(case):
+    from pycore.program import open as open_program
+
+    prog = open_program(case.path(case.reference_dump))
+    try:
+        period = hang.grace_period(prog)
+    finally:
+        prog.close()
+    # The flavor the kernel announced at boot: PREEMPT_RCU's rcu_preempt or rcu_sched.
+    preemptible = "rcu: Preemptible hierarchical RCU implementation." in case.reference("log")
+    assert period["flavor"] == ("rcu_preempt" if preemptible else "rcu_sched")
+    assert [c["cpu"] for c in period["cpus"]] == list(range(case.manifest["guest_cpus"]))
+    # Each CPU has seen the current grace period or the one before; only a running one waits for any.
+    assert all(c["behind"] in (0, 1) for c in period["cpus"]) and period["problems"] == []
+    assert period["in_progress"] or (period["holding_cpus"], period["blocking_tasks"]) == ([], [])
 
 
 @pytest.mark.parametrize("case,mode", RCU[:1])
