@@ -123,11 +123,17 @@ def _lock_object(prog, task: Object, kind: str, lock: int) -> Optional[Dict[str,
         for member in ("mmap_lock", "mmap_sem"):
             if mm and mm_type.has_member(member) and mm + mm_type.offsetof(member) == lock:
                 return {"object": "mm_struct", "member": member, "address": mm}
-    # A static lock of the kernel image or of a module (its kallsyms name the module's data too,
-    # without sizes: there only a lock at the symbol's own address is taken as that symbol).
-    hit = symbol_lookup(prog, lock)
+    named = _variable_at(prog, lock)
+    return {"object": "variable", **named} if named is not None else None
+
+
+def _variable_at(prog, address: int) -> Optional[Dict[str, Any]]:
+    """``{name, offset, module}`` of the static variable of the kernel image or a module at
+    ``address`` (a module's kallsyms name its data too, without sizes: there only the symbol's own
+    address is taken as that symbol), else None."""
+    hit = symbol_lookup(prog, address)
     if hit is not None and hit[1] < max(hit[0].size or 0, 1):
-        return {"object": "variable", "name": hit[0].name, "offset": hit[1], "module": hit[2]}
+        return {"name": hit[0].name, "offset": hit[1], "module": hit[2]}
     return None
 
 
@@ -495,12 +501,8 @@ def _active_traces(prog, unwinder: Unwinder) -> Dict[int, StackTrace]:
 
 
 def _lock_name(prog, lock: int) -> Dict[str, Any]:
-    """A lock's address and, where a kernel or module symbol covers it, its name."""
-    described: Dict[str, Any] = {"address": lock, "name": None, "offset": 0, "module": None}
-    hit = symbol_lookup(prog, lock)
-    if hit is not None and hit[1] < max(hit[0].size or 0, 1):
-        described.update(name=hit[0].name, offset=hit[1], module=hit[2])
-    return described
+    """A lock's address and, where it is a static variable, its name (:func:`_variable_at`)."""
+    return {"address": lock, **(_variable_at(prog, lock) or {"name": None, "offset": 0, "module": None})}
 
 
 def spinlock_waits(prog, unwinder: Unwinder, traces: Dict[int, StackTrace]) -> List[Dict[str, Any]]:
