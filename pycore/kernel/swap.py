@@ -1,14 +1,14 @@
 """Swap areas (mm/swapfile.c): the ``swap_info[]`` pointers (``nr_swapfiles`` of them, 2.6.33+), the
 areas in use, their file or partition, size, usage and priority; kernels 4.14 to 7.2.  Swapped-out
 pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17), the
-zero pages of ``zeromap`` (6.12+) and the pages zram holds.
+zero pages of ``zeromap`` (6.12+), zswap's pool (6.10+) and the pages zram holds.
 """
 from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
 
 from ..errors import FaultError, PycoreError
 from ..object import Object
 from ..types.model import TypeKind
-from . import mm, zram
+from . import mm, zram, zswap
 from .fs import S_IFBLK, S_IFMT, d_path
 from .xarray import xa_is_value, xa_load
 
@@ -168,17 +168,26 @@ def swap_zeromap_test(si: Object, offset: int) -> bool:
 
 
 def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] = None) -> bytes:
-    """The page swapped out to ``entry``, from the dump: the swap cache's copy, else zeros where the
-    zeromap says so (6.12+), else zram's slot.
+    """The page swapped out to ``entry``, from the dump, where the kernel's swap_read_folio looks:
+    the swap cache's copy, else zeros where the zeromap says so (6.12+), else zswap's compressed
+    copy, else the swap device's slot when it is zram.
     SwappedOutError names the device and offset when the dump does not hold it (a disk or file,
-    an empty or written-back zram slot; zswap's pool is not read); ``address`` is the user
-    address, for the message."""
+    an empty or written-back zram slot); ``address`` is the user address, for the message."""
     si = swap_info(prog, entry.type)
     page = swap_cache_page(prog, entry)
     if page is not None:
         return prog.read(mm.page_to_phys(page), _PAGE_SIZE, physical=True)
     if swap_zeromap_test(si, entry.offset):
         return bytes(_PAGE_SIZE)
+    # Before 6.10 zswap's entries are in rbtrees, which are not read: the device is still read,
+    # and where it lacks the page the message says zswap may hold it.
+    unread_zswap = ""
+    try:
+        stored = zswap.zswap_entry(prog, entry.type, entry.offset)
+    except zswap.ZswapError as error:
+        stored, unread_zswap = None, f" (or in zswap: {error})"
+    if stored is not None:
+        return zswap.zswap_read_page(stored)
     disk = None if swap_is_file(si) else si.bdev.bd_disk
     device_zram = zram.disk_to_zram(disk) if disk is not None else None
     if device_zram is None:
@@ -188,10 +197,9 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
             return zram.zram_read_page(device_zram, entry.offset)
         except zram.ZramError as error:
             why = str(error)
-    if "zswap_trees" in prog.symbols:
-        why += " (or in zswap's pool, which pycore does not read)"
     device = swap_device_name(si)
-    raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: {why}", address, device, entry.offset)
+    raise SwappedOutError(f"swapped out to {device} at offset {entry.offset}: {why}{unread_zswap}", address, device,
+                          entry.offset)
 
 
 __all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
