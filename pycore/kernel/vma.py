@@ -8,14 +8,9 @@ from ..errors import FaultError
 from ..object import ListCorruptError, Object
 from .fs import d_path
 from .maple_tree import mt_for_each
+from .swap import pte_to_swp_entry
 
-# x86_64 swap entries in a non-present PTE (arch/x86/include/asm/pgtable_64.h, 4.18+ after
-# L1TF): the type in the top 5 bits, the offset stored inverted from bit 14 (SWP_OFFSET_SHIFT).
-SWP_TYPE_BITS = 5
-SWP_OFFSET_SHIFT = 14
-_PAGE_PROTNONE = 1 << 8
 _PAGE_SIZE = 4096
-_MASK64 = (1 << 64) - 1
 # A process has at most vm.max_map_count areas (65530 by default, an int sysctl): a list that goes
 # on past any sysctl value loops.
 MAX_VMAS = 1 << 31
@@ -79,10 +74,9 @@ def _unmapped(prog, vma: Object, address: int, root: int, file_backed: bool) -> 
     except FaultError:
         return VmaPage(address, "unreadable")
     last = walk.entries[-1] if walk.entries else None
-    if last is not None and last.level == 1 and last.entry and not last.entry & _PAGE_PROTNONE:
-        entry = last.entry
-        offset = ((~entry & _MASK64) << SWP_TYPE_BITS & _MASK64) >> SWP_OFFSET_SHIFT
-        return VmaPage(address, "swap", offset, entry >> (64 - SWP_TYPE_BITS))
+    entry = pte_to_swp_entry(last.entry) if last is not None and last.level == 1 else None
+    if entry is not None:
+        return VmaPage(address, "swap", entry.offset, entry.type)
     if file_backed:
         return VmaPage(address, "file", address - int(vma.vm_start) + int(vma.vm_pgoff) * _PAGE_SIZE)
     return VmaPage(address, "none")
