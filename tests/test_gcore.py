@@ -136,3 +136,32 @@ def test_the_core_s_notes_are_what_gdb_and_readelf_expect(init_core):
         loads_with_files = [segment for segment in elf.iter_segments() if segment.header.p_type == "PT_LOAD"]
         assert files.num_map_entries == len(files.Elf_Nt_File_Entry) <= len(loads_with_files)
         assert set(files.filename) == {b"/bin/busybox"}
+
+
+@pytest.mark.skipif(GDB is None, reason="gdb is not installed")
+def test_gdb_shows_the_swapper_s_sse_registers_as_its_fpstate_holds_them(swapper_core):
+    """pycore-swapper sleeps in pause(): its FPU registers were saved to its fpstate when it left
+    the CPU.  gdb reads xmm0-15 and MXCSR from the core's NT_PRFPREG/NT_X86_XSTATE as the dump's
+    struct fxregs_state has them (xmm_space at byte 160, MXCSR at 24), and AVX's upper halves
+    from the XSAVE image."""
+    import pycore
+    from pycore.helpers.linux.pid import find_task
+
+    oracle, path, _result = swapper_core
+    with pycore.open(CASE.path(DUMP)) as prog:
+        state = find_task(prog, oracle.pid).thread.fpu.fpstate
+        saved = prog.read(state.regs.address_, 512)
+    names = [f"xmm{index}" for index in range(16)]
+    output = gdb(path, "info registers " + " ".join(names) + " mxcsr", "info float")
+    shown = dict(re.findall(r"^(xmm\d+)\s.*uint128 = (0x[0-9a-f]+)\}$", output, re.M))
+    assert {name: int(shown[name], 16) for name in names} == {
+        name: int.from_bytes(saved[160 + 16 * index:176 + 16 * index], "little") for index, name in enumerate(names)}
+    assert int(re.search(r"^mxcsr\s+(0x[0-9a-f]+)", output, re.M)[1], 16) == struct.unpack_from("<I", saved, 24)[0]
+    assert int(re.search(r"^Control Word:\s+(0x[0-9a-f]+)", output, re.M)[1], 16) == struct.unpack_from("<H", saved, 0)[0]
+
+
+def test_a_running_task_s_fpu_registers_are_named_missing(init_core):
+    """init was on its CPU writing sysrq-c: its FPU registers were in the CPU, not in its fpstate,
+    so its core has no FPU notes and gcore says why."""
+    path, result = init_core
+    assert "PID 1: no FPU registers in the core: PID 1 was running on CPU" in result.err

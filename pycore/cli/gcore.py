@@ -1,9 +1,10 @@
 """``pycore gcore DUMP PID -o CORE``: an ELF core file of one user process that gdb loads, written
-from the dump: a PT_LOAD for each VMA (swapped-out pages read back from the swap cache and zram;
-file pages the process has not touched from the page cache, vDSO pages from the kernel's image),
-NT_PRSTATUS for each thread (the user registers saved at the top of its kernel stack),
-NT_PRPSINFO, NT_AUXV (``mm->saved_auxv``) and NT_FILE.  Pages the dump does not hold are written
-as zeros and listed (stderr, or ``unreadable`` under ``--json``).  x86_64, kernels 4.14 to 7.2.
+from the dump: a PT_LOAD for each VMA (swapped-out pages read back from the swap cache, zswap and
+zram; file pages the process has not touched from the page cache, vDSO pages from the kernel's
+image), NT_PRSTATUS for each thread (the user registers saved at the top of its kernel stack) with
+NT_PRFPREG and NT_X86_XSTATE (its FPU registers as saved in its fpstate, 5.16+), NT_PRPSINFO,
+NT_AUXV (``mm->saved_auxv``) and NT_FILE.  Pages the dump does not hold are written as zeros and
+listed (stderr, or ``unreadable`` under ``--json``).  x86_64, kernels 4.14 to 7.2.
 """
 import argparse
 import struct
@@ -26,18 +27,11 @@ ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 PROGRAM_HEADER = struct.Struct("<IIQQQQQQ")
 ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
 PF_X, PF_W, PF_R = 1, 2, 4
-NT_PRSTATUS, NT_PRPSINFO, NT_AUXV, NT_FILE = 1, 3, 6, 0x46494C45
+NT_PRSTATUS, NT_PRFPREG, NT_PRPSINFO, NT_AUXV, NT_FILE = 1, 2, 3, 6, 0x46494C45
+# The XSAVE image's note (include/uapi/linux/elf.h), named "LINUX" as the kernel's own core dumps.
+NT_X86_XSTATE = 0x202
 # vm_flags (include/linux/mm.h): VM_READ, VM_WRITE, VM_EXEC.
 VM_READ, VM_WRITE, VM_EXEC = 0x1, 0x2, 0x4
-# struct user_regs_struct (arch/x86/include/asm/user_64.h): the order of elf_gregset_t.
-USER_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
-             "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")
-# struct pt_regs's names of those that differ (arch/x86/include/asm/ptrace.h).
-PT_REGS_NAMES = {"rbp": "bp", "rbx": "bx", "rax": "ax", "rcx": "cx", "rdx": "dx", "rsi": "si", "rdi": "di",
-                 "orig_rax": "orig_ax", "rip": "ip", "eflags": "flags", "rsp": "sp"}
-# struct thread_struct's segment state (arch/x86/include/asm/processor.h).
-THREAD_SEGMENTS = {"fs_base": "fsbase", "gs_base": "gsbase", "ds": "ds", "es": "es", "fs": "fsindex",
-                   "gs": "gsindex"}
 # struct elf_prstatus (336 bytes): siginfo (3 ints), cursig, sigpend, sighold, pid, ppid, pgrp, sid,
 # four struct timevals, the 27 registers, fpvalid.
 PRSTATUS = struct.Struct("<3ih2xQQ4i64s27Qi4x")
@@ -69,34 +63,18 @@ def _note(kind: int, desc: bytes, name: bytes = b"CORE") -> bytes:
             + desc.ljust(-(-len(desc) // 4) * 4, b"\0"))
 
 
-def user_registers(task: Object, padding: int) -> Dict[str, int]:
-    """The user registers ``task`` entered the kernel with: the ``struct pt_regs`` at the top of its
-    kernel stack (below ``padding``, FRED's TOP_OF_KERNEL_STACK_PADDING), with its segment state
-    (``thread.fsbase``, ...) for the registers pt_regs does not hold."""
-    prog = task.prog_
-    regs_type = prog.type("struct pt_regs")
-    address = int(task.stack) + sched.thread_size(prog) - padding - regs_type.size
-    regs = Object(prog, regs_type, address=address)
-    values = {}
-    for name in USER_REGS:
-        if name in THREAD_SEGMENTS:
-            values[name] = int(task.thread.member_(THREAD_SEGMENTS[name]))
-        else:
-            values[name] = int(regs.member_(PT_REGS_NAMES.get(name, name))) & (1 << 64) - 1
-    return values
-
-
 def _pid_of(task: Object, kind: int) -> int:
     """The pid number of the process group or session (``signal->pids[]``, 4.19+) of ``task``."""
     pid = task.signal.pids[kind]
     return int(pid.numbers[0].nr) if int(pid) else 0
 
 
-def prstatus(task: Object, registers: Dict[str, int]) -> bytes:
-    """NT_PRSTATUS of one thread: its ids and registers (no signal: the dump shows none pending
-    for gdb; times are zero)."""
+def prstatus(task: Object, registers: Dict[str, int], fpvalid: bool) -> bytes:
+    """NT_PRSTATUS of one thread: its ids and registers, and whether its FPU notes follow (no
+    signal: the dump shows none pending for gdb; times are zero)."""
     return PRSTATUS.pack(0, 0, 0, 0, 0, 0, int(task.pid), sched.task_ppid(task), _pid_of(task, PIDTYPE_PGID),
-                         _pid_of(task, PIDTYPE_SID), bytes(64), *(registers[name] for name in USER_REGS), 0)
+                         _pid_of(task, PIDTYPE_SID), bytes(64), *(registers[name] for name in sched.USER_REGS),
+                         int(fpvalid))
 
 
 def prpsinfo(task: Object) -> bytes:
@@ -242,7 +220,19 @@ def write_core(prog: Program, task: Object, path: str) -> Dict[str, Any]:
     padding = Unwinder(prog).stack_padding
     threads = list(sched.for_each_thread(leader))
     segments = segments_of(space)
-    notes = b"".join(_note(NT_PRSTATUS, prstatus(thread, user_registers(thread, padding))) for thread in threads)
+    notes = b""
+    fpu_missing = []
+    for thread in threads:
+        try:
+            fpu = sched.task_fpu_state(thread)
+        except PycoreError as error:
+            fpu = None
+            fpu_missing.append(f"PID {int(thread.pid)}: no FPU registers in the core: {error}")
+        notes += _note(NT_PRSTATUS, prstatus(thread, sched.task_user_regs(thread, padding), fpu is not None))
+        if fpu is not None:
+            notes += _note(NT_PRFPREG, fpu.fxsave)
+            if fpu.xsave is not None:
+                notes += _note(NT_X86_XSTATE, fpu.xsave, b"LINUX")
     notes += _note(NT_PRPSINFO, prpsinfo(leader)) + _note(NT_AUXV, auxv(space)) + _note(NT_FILE, file_note(segments))
     headers = 1 + len(segments)
     notes_at = ELF_HEADER.size + headers * PROGRAM_HEADER.size
@@ -264,7 +254,8 @@ def write_core(prog: Program, task: Object, path: str) -> Dict[str, Any]:
         for segment in segments:
             untouched += _read_segment(space, segment, out, unreadable)
     return {"core": path, "pid": int(leader.pid), "comm": sched.task_comm(leader), "threads": len(threads),
-            "segments": len(segments), "size": offset, "untouched_pages": untouched, "unreadable": unreadable}
+            "segments": len(segments), "size": offset, "untouched_pages": untouched, "unreadable": unreadable,
+            "fpu_missing": fpu_missing}
 
 
 def _task(prog: Program, args: argparse.Namespace) -> Object:
@@ -287,7 +278,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     path = args.output or f"core.{int(task.tgid)}"
     result = write_core(prog, task, path)
     warnings = [f"{run['start']:#x}-{run['end']:#x}: {run['error']} (zeros in the core)"
-                for run in result["unreadable"]]
+                for run in result["unreadable"]] + result["fpu_missing"]
     return Collected(result, warnings)
 
 

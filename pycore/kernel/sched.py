@@ -577,3 +577,119 @@ def root_task_group_queue(prog: "Program", cpu: int) -> Dict[str, object]:
                           "tasks only")
     return {"cpu": cpu, "name": name, "task_group": group, "cfs_rq": int(cfs_rq),
             "current": _task_summary(cpu_curr(prog, cpu)), "running": current, "queued": queued}
+
+
+# struct user_regs_struct (arch/x86/include/asm/user_64.h): the order of elf_gregset_t.
+USER_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi",
+             "rdi", "orig_rax", "rip", "cs", "eflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs")
+# struct pt_regs's names of those that differ (arch/x86/include/asm/ptrace.h).
+PT_REGS_NAMES = {"rbp": "bp", "rbx": "bx", "rax": "ax", "rcx": "cx", "rdx": "dx", "rsi": "si", "rdi": "di",
+                 "orig_rax": "orig_ax", "rip": "ip", "eflags": "flags", "rsp": "sp"}
+# struct thread_struct's segment state (arch/x86/include/asm/processor.h).
+THREAD_SEGMENTS = {"fs_base": "fsbase", "gs_base": "gsbase", "ds": "ds", "es": "es", "fs": "fsindex",
+                   "gs": "gsindex"}
+# arch/x86/include/asm/thread_info.h (5.2+): the task's FPU registers are in its fpstate, not yet
+# loaded into the CPU's.
+TIF_NEED_FPU_LOAD = 14
+# The XSAVE features the legacy FXSAVE area holds (XFEATURE_MASK_FP, _SSE, _YMM) and PKRU's index.
+XFEATURE_MASK_FP, XFEATURE_MASK_SSE, XFEATURE_MASK_YMM = 1, 2, 4
+XFEATURE_PKRU = 9
+# struct fxregs_state (512 bytes): the x87 state up to MXCSR (24), MXCSR and its mask (8), st_space
+# (128), xmm_space (256), padding (48), sw_reserved (48); then the XSAVE header (64).
+FXSAVE_SIZE = 512
+_FX_MXCSR, _FX_ST, _FX_XMM, _FX_PADDING, _FX_SW = 24, 32, 160, 416, 464
+XSAVE_HEADER_SIZE = 64
+# xcomp_bv bit 63: the area is in XSAVES's compacted format.
+XCOMP_BV_COMPACTED = 1 << 63
+
+
+def task_user_regs(task: Object, padding: int) -> Dict[str, int]:
+    """The user registers ``task`` entered the kernel with, by ``user_regs_struct`` name: the
+    ``struct pt_regs`` at the top of its kernel stack (below ``padding``, FRED's
+    TOP_OF_KERNEL_STACK_PADDING), with its segment state (``thread.fsbase``, ...) for the
+    registers pt_regs does not hold."""
+    prog = task.prog_
+    regs_type = prog.type("struct pt_regs")
+    address = int(task.stack) + thread_size(prog) - padding - regs_type.size
+    regs = Object(prog, regs_type, address=address)
+    values = {}
+    for name in USER_REGS:
+        if name in THREAD_SEGMENTS:
+            values[name] = int(task.thread.member_(THREAD_SEGMENTS[name]))
+        else:
+            values[name] = int(regs.member_(PT_REGS_NAMES.get(name, name))) & (1 << 64) - 1
+    return values
+
+
+class FpuState(NamedTuple):
+    """A task's FPU registers as ptrace shows them: ``fxsave`` the 512-byte FXSAVE image
+    (``user_i387_struct``, NT_PRFPREG), ``xsave`` the standard-format XSAVE image of
+    ``xfeatures`` (NT_X86_XSTATE) or None when the kernel keeps it compacted (XSAVES) or has no
+    XSAVE."""
+
+    fxsave: bytes
+    xsave: Optional[bytes]
+    xfeatures: int
+
+
+def _feature(area: bytearray, init: bytes, present: bool, start: int, end: int) -> None:
+    """A feature's bytes stay when the XSAVE header says they were saved, else take the init
+    state's (an XSAVE leaves a component in its init state unwritten)."""
+    if not present:
+        area[start:end] = init[start:end]
+
+
+def _u32_table(prog: "Program", name: str, count: int) -> List[int]:
+    """The first ``count`` entries of the ``unsigned int`` array at kernel symbol ``name``."""
+    data = prog.read(prog.symbols.by_name(name).address, 4 * count)
+    return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+
+
+def task_fpu_state(task: Object) -> FpuState:
+    """``task``'s user FPU registers from its ``thread.fpu.fpstate`` (5.16+), as the kernel's
+    copy_xstate_to_uabi_buf gives them to ptrace and core dumps: components the XSAVE header marks
+    as in their init state read as ``init_fpstate``'s, PKRU from ``thread.pkru``.  PycoreError when
+    the memory copy is not the task's state: the task was on a CPU with its registers loaded
+    (TIF_NEED_FPU_LOAD clear), or the kernel is older than 5.16 (``fpu.state``, not read)."""
+    prog = task.prog_
+    fpu = task.thread.fpu
+    if not fpu.type_.resolved().has_member("fpstate"):
+        raise PycoreError("the FPU state before 5.16 (thread.fpu.state) is not read")
+    flags = int(Object(prog, "struct thread_info", address=thread_info_address(task)).flags)
+    if int(task.on_cpu) and not flags >> TIF_NEED_FPU_LOAD & 1:
+        raise PycoreError(f"PID {int(task.pid)} was running on CPU {task_cpu(task)}: its FPU registers were in "
+                          "the CPU, not in memory")
+    state = fpu.fpstate
+    size = int(state.user_size)
+    xfeatures = int(state.user_xfeatures)
+    area = bytearray(prog.read(state.regs.address_, max(size, FXSAVE_SIZE)))
+    if size <= FXSAVE_SIZE:
+        return FpuState(bytes(area[:_FX_PADDING]) + bytes(FXSAVE_SIZE - _FX_PADDING), None, xfeatures)
+    init_fpstate = Object(prog, "struct fpstate", address=prog.symbols.by_name("init_fpstate").address)
+    init = prog.read(init_fpstate.regs.address_, size)
+    header = int.from_bytes(area[FXSAVE_SIZE:FXSAVE_SIZE + 8], "little") & xfeatures
+    compacted = bool(int.from_bytes(area[FXSAVE_SIZE + 8:FXSAVE_SIZE + 16], "little") & XCOMP_BV_COMPACTED)
+    _feature(area, init, bool(header & XFEATURE_MASK_FP), 0, _FX_MXCSR)
+    _feature(area, init, bool(header & (XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)), _FX_MXCSR, _FX_ST)
+    _feature(area, init, bool(header & XFEATURE_MASK_FP), _FX_ST, _FX_XMM)
+    _feature(area, init, bool(header & XFEATURE_MASK_SSE), _FX_XMM, _FX_PADDING)
+    fxsave = bytes(area[:_FX_PADDING]) + bytes(FXSAVE_SIZE - _FX_PADDING)
+    if compacted:
+        return FpuState(fxsave, None, xfeatures)
+    area[_FX_PADDING:FXSAVE_SIZE] = bytes(FXSAVE_SIZE - _FX_PADDING)
+    # ptrace's sw_reserved: its first word is the features the area may hold (XCR0 for gdb).
+    area[_FX_SW:_FX_SW + 8] = xfeatures.to_bytes(8, "little")
+    area[FXSAVE_SIZE:FXSAVE_SIZE + XSAVE_HEADER_SIZE] = header.to_bytes(8, "little") + bytes(XSAVE_HEADER_SIZE - 8)
+    count = xfeatures.bit_length()
+    offsets, sizes = _u32_table(prog, "xstate_offsets", count), _u32_table(prog, "xstate_sizes", count)
+    for feature in range(2, count):
+        if not xfeatures >> feature & 1:
+            continue
+        start, end = offsets[feature], offsets[feature] + sizes[feature]
+        if not FXSAVE_SIZE + XSAVE_HEADER_SIZE <= start < end <= size:
+            raise PycoreError(f"XSAVE feature {feature} at {start}..{end} lies outside the {size}-byte area")
+        if feature == XFEATURE_PKRU:
+            area[start:end] = int(task.thread.pkru).to_bytes(4, "little").ljust(end - start, b"\0")
+        else:
+            _feature(area, init, bool(header >> feature & 1), start, end)
+    return FpuState(fxsave, bytes(area[:size]), xfeatures)
