@@ -142,8 +142,7 @@ def test_the_core_s_notes_are_what_gdb_and_readelf_expect(init_core):
 def test_gdb_shows_the_swapper_s_sse_registers_as_its_fpstate_holds_them(swapper_core):
     """pycore-swapper sleeps in pause(): its FPU registers were saved to its fpstate when it left
     the CPU.  gdb reads xmm0-15 and MXCSR from the core's NT_PRFPREG/NT_X86_XSTATE as the dump's
-    struct fxregs_state has them (xmm_space at byte 160, MXCSR at 24), and AVX's upper halves
-    from the XSAVE image."""
+    struct fxregs_state has them (xmm_space at byte 160, MXCSR at 24, the control word at 0)."""
     import pycore
     from pycore.helpers.linux.pid import find_task
 
