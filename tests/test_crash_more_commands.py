@@ -71,10 +71,6 @@ def _same(got: str, expected: str) -> None:
         pytest.fail("\n".join(list(diff)[:40]))
 
 
-def _symbol_lines(text: str):
-    return [line for line in text.splitlines() if " MODULE " not in line]
-
-
 def _kallsyms_subset(case, got: str, expected: str) -> None:
     """sym -l without the vmlinux lists the dump's kallsyms: crash reads the vmlinux's symtab, whose
     local labels (.LC0), section symbols and absolute values kallsyms lacks.  Each kernel line pycore
@@ -100,17 +96,18 @@ def _kallsyms_subset(case, got: str, expected: str) -> None:
         [line for line in expected.splitlines() if line.startswith("ffffffffc")]
 
 
-def _modules_crash_left_out(case, got: str, expected: str) -> str:
+def _without_the_modules_crash_left_out(case, got: str) -> str:
     """crash 9.0.2 runs with --no_modules on 7.2 (the manifest's crash_wrong for mod): its sym -l stops
     after the kernel's symbols.  pycore's goes on with each loaded module's, those of the guest's own
-    /proc/modules; what crash printed must be where pycore's starts."""
-    modules = case.guest_view("modules")
-    listed = set(re.findall(r"MODULE (?:\w+ )?START: (\S+)", got))
-    if modules is not None:
-        assert listed == {line.split()[0] for line in modules.splitlines() if line.strip()}
-    assert listed
-    assert got.startswith(expected)
-    return got
+    /proc/modules; its kernel part is what is held to crash's."""
+    start = re.search(r"^[0-9a-f]+ MODULE (?:\w+ )?START: ", got, re.M)
+    assert start is not None
+    modules = got[start.start():]
+    listed = set(re.findall(r"MODULE (?:\w+ )?START: (\S+)", modules))
+    guest = case.guest_view("modules")
+    if guest is not None:
+        assert listed == {line.split()[0] for line in guest.splitlines() if line.strip()}
+    return got[:start.start()]
 
 
 @pytest.mark.real
@@ -118,7 +115,7 @@ def _modules_crash_left_out(case, got: str, expected: str) -> str:
 def test_command_prints_what_crash_printed(case, command, mode, options):
     """The whole output, byte for byte, but where pycore must differ:
 
-    * ``sym -l`` without the vmlinux: see _kallsyms_subset; on 7.2, see _modules_crash_left_out.
+    * ``sym -l`` without the vmlinux: see _kallsyms_subset; on 7.2, see _without_the_modules_crash_left_out.
     * ``set -v``: namelist is the vmlinux given (without one, where the symbols and types came
       from), dumpfile the dump as pycore was given it (crash's as crash was, beside it)."""
     expected = case.reference(command, case.reference_dump)
@@ -126,7 +123,7 @@ def test_command_prints_what_crash_printed(case, command, mode, options):
     assert (status, err) == (0, ""), err
     if command == "sym -l":
         if case.crash_wrong("mod"):
-            expected = _modules_crash_left_out(case, got, expected)
+            got = _without_the_modules_crash_left_out(case, got)
         if mode == "dump only":
             _kallsyms_subset(case, got, expected)
             return
@@ -220,3 +217,28 @@ def test_the_prompt_keeps_a_foreach_regular_expression_quoted():
 def test_set_v_aligns_each_variable_on_its_colon():
     assert render_variables([("scroll", "off (none)"), ("zero_excluded", "off")]).split("\n") == [
         "        scroll: off (none)", " zero_excluded: off"]
+
+
+SAMPLE_DUMP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "sample", "vmcore")
+BROKEN_COMMANDS = [["kmem", "-n"], ["kmem", "-p"], ["kmem", "-g", "4000"], ["sym", "-l"], ["net", "-S"],
+                   ["foreach", "'k.*'", "set"], ["foreach", "1", "vtop", "fffffe0000000000"]]
+
+
+@pytest.fixture(scope="module")
+def truncated(tmp_path_factory):
+    """The committed sample cut in half: headers and early pages are there, the kernel's data is not."""
+    path = tmp_path_factory.mktemp("broken") / "half.vmcore"
+    with open(SAMPLE_DUMP, "rb") as f:
+        path.write_bytes(f.read(os.path.getsize(SAMPLE_DUMP) // 2))
+    return str(path)
+
+
+@pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
+@pytest.mark.parametrize("command", BROKEN_COMMANDS, ids=" ".join)
+def test_on_a_truncated_dump_each_command_fails_in_one_line(truncated, command, monkeypatch):
+    """A dump without its kernel data: one line naming what failed, never a traceback, nothing on
+    standard output."""
+    monkeypatch.setenv("PYCORE_NO_CACHE", "1")
+    status, out, err = _run([command[0], truncated, *command[1:]])
+    assert status == 1 and err.startswith(f"pycore {command[0]}: ") and len(err.splitlines()) == 1, err
+    assert out == ""

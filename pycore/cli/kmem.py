@@ -1,7 +1,8 @@
-"""``pycore kmem DUMP -i | -z | -s | -S CACHE | -V | -f | -g | -p ADDRESS | ADDRESS``: crash 9's memory
-summary, zone statistics, slab caches, the slabs and objects of one cache, the vm_stat and vm_event
-counters, the buddy free lists, the page flag bits, one page's struct page, and what a kernel address
-is (kernel symbol, slab object, task_struct or kernel stack, vmalloc area, and the page behind it)."""
+"""``pycore kmem DUMP -i | -z | -s | -S CACHE | -V | -f | -n | -g [FLAGS] | -p [ADDRESS] | ADDRESS``: crash 9's
+memory summary, zone statistics, slab caches, the slabs and objects of one cache, the vm_stat and vm_event
+counters, the buddy free lists, the memory nodes, sections and blocks, the page flag bits (those set in
+FLAGS), the whole mem_map or one page's struct page, and what a kernel address is (kernel symbol, slab
+object, task_struct or kernel stack, vmalloc area, and the page behind it).  SPARSEMEM kernels, 5.10 to 7.2."""
 import argparse
 from dataclasses import asdict
 from typing import Any, Dict, List, Optional
@@ -60,7 +61,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                  if name.startswith("PG_")]
         return Collected({"page_flags": flags, "value": args.address or 0}, [])
     if (args.mode is not None or args.cache is not None) == (args.address is not None):
-        raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE, -V, -f, -g, -p ADDRESS or an ADDRESS")
+        raise PycoreError("kmem takes one of -i, -z, -s, -S CACHE, -V, -f, -n, -g [FLAGS], -p [ADDRESS] or an ADDRESS")
     if args.mode == "vm_stat":
         return Collected(_vm_stat(prog), [])
     if args.mode == "nodes":
