@@ -101,6 +101,8 @@ def put_code(prog, instructions):
     ([("lea", LOCK), ("call", TAKE), ("lea", LOCK), ("call", DROP), ("call", OTHER)], None),
     # Another lock taken: not this one.
     ([("lea", LOCK + 8), ("call", TAKE), ("call", OTHER)], None),
+    # Still in the call that takes it (a waiter's frame): not held.
+    ([("lea", LOCK), ("call", TAKE)], None),
 ])
 def test_the_holder_is_the_cpu_whose_code_took_the_lock_and_has_not_dropped_it(calls, taken):
     prog = FakeProgram()

@@ -148,7 +148,9 @@ def _code_took(prog, unwinder, frame: StackFrame, lock: int) -> Optional[str]:
     for instruction in disassemble(code, start):
         if instruction.name == "call" and instruction.target is not None:
             called = _base(unwinder.name_of(instruction.target))
-            if rdi == lock and called in LOCK_FUNCTIONS:
+            # The call the frame is in (ending at its return address) has not returned: a lock
+            # it takes is not held yet.
+            if rdi == lock and called in LOCK_FUNCTIONS and instruction.address + instruction.size < frame.pc:
                 taken = f"{frame.symbol}+{instruction.address - start:#x}"
             elif rdi == lock and called in UNLOCK_FUNCTIONS:
                 taken = None
