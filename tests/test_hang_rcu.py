@@ -15,11 +15,13 @@ from pycore.analysis import hang
 from pycore.errors import MissingDebugInfoError
 from pycore.kernel import rcu, spinlock
 from pycore.kernel.stack import StackTrace
+from pycore.object import Object
+from pycore.types.model import Member, int_type, pointer_type, struct_type
 
 from conftest import is_subsequence
 from corpus import cases, cli_output
 from fake_program import BASE, FakeProgram
-from test_hang import crash_frames, crash_ps, guest_blocked, hang_report, params
+from test_hang import crash_frames, crash_ps, guest_blocked, hang_report, params, ring
 
 # -- made-up data -----------------------------------------------------------------------------
 
@@ -45,6 +47,28 @@ def test_rcu_seq_counters_tell_a_running_grace_period_and_count_them():
 def test_a_kernel_without_tree_rcus_state_is_missing_debug_info_not_a_guess():
     with pytest.raises(MissingDebugInfoError, match="rcu_state"):
         rcu.grace_period(FakeProgram())
+
+
+def test_the_readers_a_grace_period_waits_for_run_from_gp_tasks_to_the_lists_end():
+    prog = FakeProgram()
+    types = prog.types.types
+    list_head = types[("struct", "list_head")]
+    types[("struct", "task_struct")] = struct_type("task_struct", 32, [
+        Member("__state", int_type("unsigned int", 4, False), 0), Member("rcu_node_entry", list_head, 128)])
+    types[("struct", "rcu_node")] = struct_type("rcu_node", 24, [
+        Member("blkd_tasks", list_head, 0), Member("gp_tasks", pointer_type(list_head), 128)])
+    node, tasks = BASE + 0x100, [BASE + 0x1000, BASE + 0x2000, BASE + 0x3000]
+    # Preempted readers queue at the head; those from gp_tasks on began before the grace period.
+    ring(prog, node, [task + 16 for task in tasks])
+    prog.put(node + 16, tasks[1] + 16)
+    problems = []
+    assert rcu._blocking_tasks(prog, Object(prog, "struct rcu_node *", node), problems) == tasks[1:]
+    assert problems == []
+    prog.put(tasks[2] + 16, 0)
+    assert rcu._blocking_tasks(prog, Object(prog, "struct rcu_node *", node), problems) == tasks[1:]
+    assert problems == [f"the blkd_tasks list of rcu_node {node:#x} does not come back to its head"]
+    prog.put(node + 16, 0)
+    assert rcu._blocking_tasks(prog, Object(prog, "struct rcu_node *", node), problems) == []
 
 
 @pytest.mark.parametrize("word,lock,problem", [
