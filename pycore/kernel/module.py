@@ -1,5 +1,6 @@
 """Loaded kernel modules: ``struct module`` from the ``modules`` list, their memory
-layout, their kallsyms symbols and their ORC tables.
+layout, their kallsyms symbols and their ORC tables, and their types from the split BTF the
+kernel keeps for each (``btf_modules``, 5.11+).
 
 Layouts: ``core_layout``/``init_layout`` (up to 6.3) and ``mem[MOD_MEM_NUM_TYPES]``
 (6.4+, ``mem[MOD_TEXT]`` is the text), chosen by the members ``struct module`` has.  Symbols
@@ -10,11 +11,16 @@ list that cannot be read to its end gives the modules before the break, with a w
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from ..errors import FaultError, PycoreError
+from ..errors import FaultError, MissingDebugInfoError, PycoreError
 from ..object import ListCorruptError, Object, list_for_each_entry
 from ..symbols.table import Symbol, SymbolTable
+from ..types.btf import parse_btf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
+    from ..types.model import TypeIndex
 
 MODULE_NAME_LEN = 56
 # x86_64's module mapping: MODULES_VADDR is 0xffffffffa0000000, or 0xffffffffc0000000 with
@@ -26,6 +32,14 @@ _MODULE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, st_value, st_size
 _STB_GLOBAL = 1
 _STT_FUNC = 2
+
+# struct btf_header (include/uapi/linux/btf.h): magic, version, flags, hdr_len, type_off, type_len,
+# str_off, str_len.
+_BTF_HEADER = struct.Struct("<HBBIIIII")
+_BTF_MAGIC = 0xEB9F
+# A module's BTF is split BTF on top of vmlinux's (5.11+, CONFIG_DEBUG_INFO_BTF_MODULES): its
+# type ids continue vmlinux's and its string offsets start past vmlinux's strings.
+_MAX_MODULE_BTF = 16 << 20
 
 
 @dataclass
@@ -274,3 +288,57 @@ def module_to_dict(module: Module) -> dict:
             "text_size": module.text_size, "size": module.size,
             "ranges": [{"start": s, "end": e} for s, e in module.ranges], "state": module.state,
             "problems": module.problems}
+
+
+def _btf_sections(data: bytes, what: str) -> Tuple[bytes, bytes]:
+    """The type and string sections of a BTF blob."""
+    if len(data) < _BTF_HEADER.size:
+        raise MissingDebugInfoError(f"{what}: {len(data)} bytes, too short for a BTF header")
+    magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = _BTF_HEADER.unpack_from(data)
+    if magic != _BTF_MAGIC or version != 1:
+        raise MissingDebugInfoError(f"{what}: not BTF (magic {magic:#06x}, version {version})")
+    types = data[hdr_len + type_off:hdr_len + type_off + type_len]
+    strings = data[hdr_len + str_off:hdr_len + str_off + str_len]
+    if len(types) != type_len or len(strings) != str_len:
+        raise MissingDebugInfoError(f"{what}: its sections run past its {len(data)} bytes")
+    return types, strings
+
+
+def _module_btf_data(prog: "Program", name: str) -> bytes:
+    """The split BTF the kernel parsed for module ``name`` (``btf_modules``, kernel/bpf/btf.c)."""
+    try:
+        head = prog.symbols.by_name("btf_modules").address
+    except LookupError:
+        raise MissingDebugInfoError(f"the types of module {name}: the kernel keeps no module BTF "
+                                    "(no btf_modules: CONFIG_DEBUG_INFO_BTF_MODULES is off)") from None
+    for entry in list_for_each_entry("struct btf_module", Object(prog, "struct list_head", address=head)
+                                     .address_of_(), "list"):
+        if entry.module.name.string_().decode(errors="replace") == name:
+            btf = entry.btf
+            size = int(btf.data_size)
+            if not 0 < size <= _MAX_MODULE_BTF:
+                raise MissingDebugInfoError(f"module {name}'s BTF claims {size} bytes")
+            return prog.read(int(btf.data), size)
+    raise MissingDebugInfoError(f"the types of module {name}: it is not loaded (or has no BTF)")
+
+
+def _vmlinux_btf_data(prog: "Program") -> bytes:
+    start = prog.symbols.by_name("__start_BTF").address
+    stop = prog.symbols.by_name("__stop_BTF").address
+    return prog.read(start, stop - start)
+
+
+def module_types(prog: "Program", name: str) -> "TypeIndex":
+    """The types of loaded module ``name`` from its BTF in the dump (5.11+), as one index with
+    vmlinux's: the split BTF's sections follow vmlinux's, which is what split BTF's ids and string
+    offsets mean.  Kept in ``prog.cache`` under ``("module.btf", name)``."""
+    key = ("module.btf", name)
+    index = prog.cache.get(key)
+    if index is None:
+        base_types, base_strings = _btf_sections(_vmlinux_btf_data(prog), "the kernel's BTF")
+        types, strings = _btf_sections(_module_btf_data(prog, name), f"module {name}'s BTF")
+        header = _BTF_HEADER.pack(_BTF_MAGIC, 1, 0, _BTF_HEADER.size, 0, len(base_types) + len(types),
+                                  len(base_types) + len(types), len(base_strings) + len(strings))
+        index = parse_btf(header + base_types + types + base_strings + strings, source=f"btf (module {name})")
+        prog.cache[key] = index
+    return index

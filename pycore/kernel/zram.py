@@ -9,6 +9,7 @@ from ..errors import FaultError, MissingDebugInfoError, PycoreError
 from ..object import Object
 from ..types.model import TypeNotFoundError
 from . import zsmalloc
+from .module import module_types
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -43,7 +44,7 @@ def zram_types(prog: "Program"):
         prog.type("struct zram")
         return prog.types
     except TypeNotFoundError:
-        return zsmalloc.module_types(prog, "zram")
+        return module_types(prog, "zram")
 
 
 def disk_to_zram(disk: Object) -> Optional[Object]:

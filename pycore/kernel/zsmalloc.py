@@ -1,27 +1,19 @@
 """zsmalloc (mm/zsmalloc.c): the bytes of an object behind a handle, as zram and zswap store
 compressed pages; page-based zspages, ``page->private`` naming the zspage (read on 6.12).  Built as
-a module (Debian), its types come from that module's BTF, read out of the dump.
+a module (Debian's cloud kernels), its types come from that module's BTF, read out of the dump.
 """
-import struct
-from typing import TYPE_CHECKING, List, NamedTuple, Tuple
+from typing import TYPE_CHECKING, List, NamedTuple
 
-from ..errors import FaultError, MissingDebugInfoError, PycoreError
-from ..object import Object, list_for_each_entry
-from ..types.btf import parse_btf
+from ..errors import FaultError, PycoreError
+from ..object import Object
 from ..types.model import TypeNotFoundError
 from . import mm
+from .module import module_types
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
     from ..types.model import TypeIndex
 
-# struct btf_header (include/uapi/linux/btf.h): magic, version, flags, hdr_len, type_off, type_len,
-# str_off, str_len.
-_BTF_HEADER = struct.Struct("<HBBIIIII")
-_BTF_MAGIC = 0xEB9F
-# A module's BTF is split BTF on top of vmlinux's (5.11+, CONFIG_DEBUG_INFO_BTF_MODULES): its
-# type ids continue vmlinux's and its string offsets start past vmlinux's strings.
-_MAX_MODULE_BTF = 16 << 20
 # zspage.magic (mm/zsmalloc.c ZSPAGE_MAGIC).
 ZSPAGE_MAGIC = 0x58
 # Each object of a zspage that is not "huge" opens with its handle (ZS_HANDLE_SIZE).
@@ -42,60 +34,6 @@ class ZsObject(NamedTuple):
     index: int
     class_size: int
     huge: bool
-
-
-def _btf_sections(data: bytes, what: str) -> Tuple[bytes, bytes]:
-    """The type and string sections of a BTF blob."""
-    if len(data) < _BTF_HEADER.size:
-        raise MissingDebugInfoError(f"{what}: {len(data)} bytes, too short for a BTF header")
-    magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = _BTF_HEADER.unpack_from(data)
-    if magic != _BTF_MAGIC or version != 1:
-        raise MissingDebugInfoError(f"{what}: not BTF (magic {magic:#06x}, version {version})")
-    types = data[hdr_len + type_off:hdr_len + type_off + type_len]
-    strings = data[hdr_len + str_off:hdr_len + str_off + str_len]
-    if len(types) != type_len or len(strings) != str_len:
-        raise MissingDebugInfoError(f"{what}: its sections run past its {len(data)} bytes")
-    return types, strings
-
-
-def _module_btf_data(prog: "Program", name: str) -> bytes:
-    """The split BTF the kernel parsed for module ``name`` (``btf_modules``, kernel/bpf/btf.c)."""
-    try:
-        head = prog.symbols.by_name("btf_modules").address
-    except LookupError:
-        raise MissingDebugInfoError(f"the types of module {name}: the kernel keeps no module BTF "
-                                    "(no btf_modules: CONFIG_DEBUG_INFO_BTF_MODULES is off)") from None
-    for entry in list_for_each_entry("struct btf_module", Object(prog, "struct list_head", address=head)
-                                     .address_of_(), "list"):
-        if entry.module.name.string_().decode(errors="replace") == name:
-            btf = entry.btf
-            size = int(btf.data_size)
-            if not 0 < size <= _MAX_MODULE_BTF:
-                raise MissingDebugInfoError(f"module {name}'s BTF claims {size} bytes")
-            return prog.read(int(btf.data), size)
-    raise MissingDebugInfoError(f"the types of module {name}: it is not loaded (or has no BTF)")
-
-
-def _vmlinux_btf_data(prog: "Program") -> bytes:
-    start = prog.symbols.by_name("__start_BTF").address
-    stop = prog.symbols.by_name("__stop_BTF").address
-    return prog.read(start, stop - start)
-
-
-def module_types(prog: "Program", name: str) -> "TypeIndex":
-    """The types of loaded module ``name`` from its BTF in the dump (5.11+), as one index with
-    vmlinux's: the split BTF's sections follow vmlinux's, which is what split BTF's ids and string
-    offsets mean.  Kept in ``prog.cache`` under ``("module.btf", name)``."""
-    key = ("module.btf", name)
-    index = prog.cache.get(key)
-    if index is None:
-        base_types, base_strings = _btf_sections(_vmlinux_btf_data(prog), "the kernel's BTF")
-        types, strings = _btf_sections(_module_btf_data(prog, name), f"module {name}'s BTF")
-        header = _BTF_HEADER.pack(_BTF_MAGIC, 1, 0, _BTF_HEADER.size, 0, len(base_types) + len(types),
-                                  len(base_types) + len(types), len(base_strings) + len(strings))
-        index = parse_btf(header + base_types + types + base_strings + strings, source=f"btf (module {name})")
-        prog.cache[key] = index
-    return index
 
 
 def zsmalloc_types(prog: "Program") -> "TypeIndex":
@@ -167,4 +105,4 @@ def zs_object_read(pool: Object, handle: int, size: int) -> bytes:
     return data
 
 
-__all__ = ["ZSPAGE_MAGIC", "ZS_HANDLE_SIZE", "ZsObject", "module_types", "zsmalloc_types", "zs_object_read"]
+__all__ = ["ZSPAGE_MAGIC", "ZS_HANDLE_SIZE", "ZsObject", "zsmalloc_types", "zs_object_read"]
