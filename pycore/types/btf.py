@@ -197,20 +197,11 @@ class BtfIndex(TypeIndexBase):
             name = self._string(self._words[self._starts[type_id]], type_id)
             self._base.setdefault(canonical_base_name(name), type_id)
 
-    def __getstate__(self) -> dict:
-        """Pickled (the debug-info cache) without the C index, which belongs to this process."""
-        state = dict(self.__dict__)
-        if state["_index"] is not None:
-            state.update(_index=None, _tables=None, _base={})
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        if self._tables is None:
-            if _native.use_native(None):
-                self._scan_native()
-            else:
-                self._tables = self._name_tables()
+    def __reduce__(self) -> tuple:
+        """Pickled (the debug-info cache) as the blob alone and indexed again when read: the C pass
+        takes ~10 ms, while the words, strings and record starts pickled beside the blob tripled
+        what every warm run read (~11 MB for a 6.12 kernel, ~70 ms)."""
+        return (BtfIndex, (self._data, self.source))
 
     def _id_of(self, namespace: str, name: str) -> Optional[int]:
         """The id :meth:`_name_tables` gives (namespace, name), through the C index when there is one."""
