@@ -97,7 +97,7 @@ CASES = {
                           numa_nodes=2, crashkernel="256M", capture="kdump", full=False, conversions=False,
                           commands="core", timeout=3600,
                           extra_commands=["foreach bt", "ps -S", "ps -k", "ps -G", "runq -t", "runq -g",
-                                          "kmem -f", "kmem -V", "foreach RU task -R pid"]),
+                                          "kmem -f", "kmem -V", "kmem -n", "foreach RU task -R pid"]),
 }
 # The committed sample (testdata/sample): small, kdump-compressed zstd -d 31.
 # 6.1 rather than 6.12: a 256 MiB 6.12 guest gives a 24 MiB dump (its text
