@@ -1,7 +1,9 @@
 """Hangs explained: every task blocked in D state or queued on a sleeping lock, what it waits for
 (pycore.kernel.hung), who holds that (pycore.kernel.locking), and the wait-for graph across them:
 chains to a root blocker, cycles as deadlocks, each with a plain explanation; and the CPUs the log's
-lockup and RCU stall reports name, with the frames still on their stacks.  Kernels 5.10 to 7.2.
+lockup and RCU stall reports name (and RCU's grace period, pycore.kernel.rcu), with the frames still
+on their stacks, the spinlock a CPU spins for and its probable holder (pycore.kernel.spinlock).
+Kernels 5.10 to 7.2.
 """
 import re
 from typing import Any, Dict, List, Optional, Tuple
