@@ -145,6 +145,22 @@ def test_the_holder_is_the_cpu_whose_code_took_the_lock_and_has_not_dropped_it(c
         assert (found.cpu, found.task, found.evidence, found.where) == (0, 0x9000, "code", taken)
 
 
+def test_a_debug_spinlocks_owner_field_names_the_holder_outright():
+    prog = FakeProgram()
+    uint = int_type("unsigned int", 4, False)
+    prog.types.types[("struct", "raw_spinlock")] = struct_type("raw_spinlock", 24, [
+        Member("raw_lock", uint, 0), Member("magic", uint, 32), Member("owner_cpu", uint, 64),
+        Member("owner", pointer_type(prog.types.types[("struct", "task_struct")]), 128)])
+    prog.put(LOCK, 1 | spinlock.SPINLOCK_MAGIC << 32, 0, 0x9001)
+    traces = [(cpu, StackTrace(0x9000 + cpu, 9 + cpu, "busy", cpu, True), False) for cpu in range(3)]
+    found = spinlock.probable_holder(prog, Names({}), LOCK, traces, spinning=[0])
+    assert (found.cpu, found.task, found.evidence) == (1, 0x9001, "owner")
+    # Free (SPINLOCK_OWNER_INIT) or no spinlock's magic: no owner, and no guess among three CPUs.
+    for magic, owner in ((spinlock.SPINLOCK_MAGIC, (1 << 64) - 1), (0, 0x9001)):
+        prog.put(LOCK, 1 | magic << 32, 0, owner)
+        assert spinlock.probable_holder(prog, Names({}), LOCK, traces, spinning=[0]) is None
+
+
 def test_two_busy_cpus_and_no_evidence_name_no_holder():
     prog = FakeProgram()
     traces = [(cpu, StackTrace(0x9000 + cpu, 9 + cpu, "busy", cpu, True), False) for cpu in range(3)]
@@ -188,7 +204,8 @@ def test_a_stall_report_gives_each_cpu_its_own_frames():
 def stalled(cpu: int, holds: bool = True):
     return {"kind": "rcu_stall", "cpu": cpu, "holds_grace_period": holds, "repeating_frames": ["hold_loop", "holder"],
             "interrupted_frames": [], "dump_task": {"task": 0x9000, "pid": 122, "comm": "holder"},
-            "holds_spinlocks": [{"lock": {"address": LOCK, "name": "the_lock", "offset": 0, "module": "mod"}}]}
+            "holds_spinlocks": [{"lock": {"address": LOCK, "name": "the_lock", "offset": 0, "module": "mod"},
+                                 "evidence": "code"}]}
 
 
 def test_a_synchronize_rcu_waiter_waits_for_the_cpu_holding_the_grace_period():

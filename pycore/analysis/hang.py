@@ -333,7 +333,8 @@ def _stalled_cpu(lockup: Dict[str, Any]) -> str:
         if function:
             text += f" in {function}"
     for held in lockup.get("holds_spinlocks", []):
-        text += f", probably holding the spinlock {_lock_words(held['lock'])}"
+        text += (", holding" if held["evidence"] == "owner" else ", probably holding") + \
+            f" the spinlock {_lock_words(held['lock'])}"
     return text
 
 

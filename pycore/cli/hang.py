@@ -84,7 +84,8 @@ def _lockup_lines(lockups: List[Dict[str, Any]], lines: List[str]) -> None:
             lines.append(f"        spins for: spinlock {_lock_text(lockup['spins_on'])}")
         for held in lockup.get("holds_spinlocks", []):
             waiter = held["waiter"]
-            lines.append(f"        probably holds: spinlock {_lock_text(held['lock'])}, which CPU {held['waiter_cpu']} "
+            verb = "holds" if held["evidence"] == "owner" else "probably holds"
+            lines.append(f"        {verb}: spinlock {_lock_text(held['lock'])}, which CPU {held['waiter_cpu']} "
                          f"{waiter['comm']} (pid {waiter['pid']}) spins for ({_evidence(held)})")
 
 
@@ -104,6 +105,8 @@ def _lock_text(lock: Dict[str, Any]) -> str:
 
 def _evidence(holder: Dict[str, Any]) -> str:
     """How a spinlock's holder was inferred, in words."""
+    if holder["evidence"] == "owner":
+        return "recorded: the lock's owner field (CONFIG_DEBUG_SPINLOCK)"
     if holder["evidence"] == "code":
         return f"inferred: its code took it at {holder['where']} and has not returned past the call"
     if holder["evidence"] == "stack":
@@ -138,7 +141,8 @@ def _spinning_lines(spins: List[Dict[str, Any]], lines: List[str]) -> None:
         if holder is None:
             lines.append("        holder: unknown (a spinlock records none)")
         else:
-            lines.append(f"        probable holder: CPU {holder['cpu']} {holder['task']['comm']} "
+            label = "holder" if holder["evidence"] == "owner" else "probable holder"
+            lines.append(f"        {label}: CPU {holder['cpu']} {holder['task']['comm']} "
                          f"(pid {holder['task']['pid']}) ({_evidence(holder)})")
 
 

@@ -31,6 +31,8 @@ _Q_LOCKED_MASK = 0xFF
 _Q_PENDING_SHIFT, _Q_PENDING_MASK = 8, 0xFF
 _Q_TAIL_IDX_SHIFT, _Q_TAIL_IDX_MASK = 16, 0x3
 _Q_TAIL_CPU_SHIFT = 18
+# include/linux/spinlock_types_raw.h: a CONFIG_DEBUG_SPINLOCK lock's magic.
+SPINLOCK_MAGIC = 0xDEAD4EAD
 # How far into a function the code before a call is read for the lock it took.
 _CODE_LIMIT = 1 << 14
 
@@ -70,7 +72,8 @@ class SpinWait:
 
 @dataclass
 class SpinHolder:
-    """The probable holder of a spinlock: the CPU and task, and ``evidence``: ``code`` (a
+    """The holder of a spinlock: the CPU and task, and ``evidence``: ``owner`` (the lock's own
+    CONFIG_DEBUG_SPINLOCK owner field: certain) or, inferred, ``code`` (a
     function on its stack called ``LOCK_FUNCTION(lock)`` before the call it has not returned from,
     and no unlock in between: ``where`` names it, function+offset of the call), ``stack`` (its
     registers or stack words hold the lock's address) or ``only`` (the one other CPU busy in the
@@ -173,13 +176,34 @@ def _holds_address(trace: StackTrace, lock: int) -> bool:
     return False
 
 
+def _debug_owner(prog, lock: int) -> Optional[int]:
+    """The task CONFIG_DEBUG_SPINLOCK recorded as the holder of the raw_spinlock at ``lock``
+    (``owner``, set by do_raw_spin_lock; SPINLOCK_OWNER_INIT, -1, while free), when the kernel
+    keeps one and the lock's ``magic`` says it is a spinlock; else None."""
+    try:
+        raw = prog.type("struct raw_spinlock")
+        if not raw.has_member("owner"):
+            return None
+        magic = int.from_bytes(prog.read(lock + raw.offsetof("magic"), 4), "little")
+        owner = int.from_bytes(prog.read(lock + raw.offsetof("owner"), 8), "little")
+    except (LookupError, PycoreError):
+        return None
+    return owner if magic == SPINLOCK_MAGIC and owner not in (0, (1 << 64) - 1) else None
+
+
 def probable_holder(prog, unwinder, lock: int, running: Sequence[Tuple[int, StackTrace, bool]],
                     spinning: Sequence[int]) -> Optional[SpinHolder]:
-    """Who probably holds the spinlock at ``lock``: among ``running`` (``(cpu, trace, idle)`` of
-    each CPU's task at the dump) less the CPUs ``spinning`` for it, the first whose code took it
-    (:class:`SpinHolder` ``code``), else whose registers or stack hold its address (``stack``),
-    else the one CPU left that is not idle (``only``); None when that is not one CPU.  Code is
-    read only where the capstone package is installed."""
+    """Who holds the spinlock at ``lock``: the running task CONFIG_DEBUG_SPINLOCK's owner field
+    names (:class:`SpinHolder` ``owner``, no inference); else, probably, among ``running``
+    (``(cpu, trace, idle)`` of each CPU's task at the dump) less the CPUs ``spinning`` for it, the
+    first whose code took it (``code``), else whose registers or stack hold its address
+    (``stack``), else the one CPU left that is not idle (``only``); None when that is not one CPU.
+    Code is read only where the capstone package is installed."""
+    recorded = _debug_owner(prog, lock)
+    if recorded is not None:
+        cpu = next((cpu for cpu, trace, _ in running if trace.task == recorded), None)
+        if cpu is not None:
+            return SpinHolder(cpu, recorded, "owner")
     candidates = [(cpu, trace) for cpu, trace, idle in running if cpu not in spinning and not idle]
     for cpu, trace in candidates:
         for frame in trace.frames:
