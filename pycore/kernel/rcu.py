@@ -26,6 +26,7 @@ GP_STATE_NAMES = ("RCU_GP_IDLE", "RCU_GP_WAIT_GPS", "RCU_GP_DONE_GPS", "RCU_GP_O
 # A task list found through rcu_node pointers may be stale: bound the walk.
 _BLOCKED_TASKS_LIMIT = 1 << 16
 _MASK64 = (1 << 64) - 1
+_QSMASK_BITS = 64
 
 
 @dataclass
@@ -143,7 +144,9 @@ def grace_period(prog: "Program", cpus: Optional[List[int]] = None) -> GracePeri
         node = state.node[index]
         if int(node.level) != levels - 1:
             continue
-        low, high = int(node.grplo), int(node.grphi)
+        # qsmask has a bit per CPU of the leaf: a damaged grphi covers no more.
+        low = int(node.grplo)
+        high = min(int(node.grphi), low + _QSMASK_BITS - 1)
         covered.extend(cpu for cpu in range(low, high + 1) if nr_cpu_ids is None or cpu < nr_cpu_ids)
         if not in_progress:
             continue
