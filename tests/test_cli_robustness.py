@@ -7,10 +7,8 @@ import pytest
 import pycore
 from pycore.cli import main
 
+from cli_cases import SAMPLE_DUMP, cut_sample
 from conftest import synthetic, write
-from corpus import SAMPLE
-
-SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
 COMMANDS = [["info"], ["log"], ["sys"], ["ps"], ["bt", "-a"], ["kmem", "-i"], ["kmem", "-z"], ["kmem", "-s"],
             ["mod"], ["runq"], ["trouble"], ["oom"], ["rd", "-p", "100000"],
             # crash's command mode
@@ -24,10 +22,7 @@ needs_sample = pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testd
 @pytest.fixture(scope="module")
 def truncated(tmp_path_factory):
     """The sample cut in half: headers, bitmaps and early pages are there, kernel data is not."""
-    path = tmp_path_factory.mktemp("broken") / "half.vmcore"
-    with open(SAMPLE_DUMP, "rb") as f:
-        path.write_bytes(f.read(os.path.getsize(SAMPLE_DUMP) // 2))
-    return str(path)
+    return cut_sample(tmp_path_factory.mktemp("broken"))
 
 
 def run(capsys, argv):

@@ -16,7 +16,8 @@ from pycore.errors import PycoreError, ValidationError
 from pycore.kernel import fs
 from pycore.types.model import Member, int_type, pointer_type, struct_type
 
-from corpus import SAMPLE, cases, pycore_output
+from cli_cases import SAMPLE_DUMP, argv, cut_sample, modes
+from corpus import cases, pycore_output
 from fake_program import BASE, FakeProgram
 from crash_reference import known_gap
 
@@ -27,27 +28,13 @@ COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "for
             "mount /", "mount /proc", "foreach active ps", "foreach gleader ps"]
 
 
-def _modes(case):
-    modes = [("dump only", ())]
-    if os.path.exists(case.vmlinux):
-        modes.append(("vmlinux", ("--vmlinux", case.vmlinux)))
-    return modes
-
-
-def _argv(case, command: str, options=()):
-    """pycore's command line: foreach takes every word after the dump as its own, so pycore's
-    options go before the dump there (and anywhere else, the same)."""
-    words = command.split()
-    return (words[0], *options, case.path(case.reference_dump), *words[1:])
-
-
 def comparisons():
     params = []
     for case in cases():
         for command in COMMANDS:
             if case.reference(command, case.reference_dump) is None:
                 continue
-            for mode, options in _modes(case):
+            for mode, options in modes(case):
                 # foreach UN bt shows foreach bt's blocked tasks: where crash walks their stacks wrong
                 # (crash_reference.KNOWN_GAPS), so does this, when it lists any.
                 traced = command == "foreach UN bt" and case.reference(command, case.reference_dump).strip()
@@ -87,7 +74,7 @@ def test_command_prints_what_crash_printed(case, command, options):
       pycore prints crash's own ``mount`` line of that directory.
     * ``dev`` on 7.2: crash names no module symbol there (--no_modules), pycore does (see above)."""
     expected = case.reference(command, case.reference_dump)
-    result = pycore_output(*_argv(case, command, options))
+    result = pycore_output(*argv(case, command, options))
     assert (result.status, result.err) == (0, ""), result.err
     if command.startswith("mount "):
         expected = "\n".join(_mount_lines(case, command.split()[1])) + "\n"
@@ -101,13 +88,13 @@ def test_command_prints_what_crash_printed(case, command, options):
 def test_foreach_bt_of_chosen_tasks_is_their_part_of_bt_all_tasks(case):
     """foreach runs bt with each chosen task as the context: the idle tasks' traces (foreach 0 bt)
     are the first blocks of bt --all-tasks, crash's foreach bt, as crash joins them."""
-    everything = pycore_output(*_argv(case, "bt --all-tasks")).out.split("\n\n")
-    idle = pycore_output(*_argv(case, "foreach 0 bt")).out.rstrip("\n").split("\n\n")
+    everything = pycore_output(*argv(case, "bt --all-tasks")).out.split("\n\n")
+    idle = pycore_output(*argv(case, "foreach 0 bt")).out.rstrip("\n").split("\n\n")
     assert idle == [block.rstrip("\n") for block in everything[:len(idle)]]
     assert all(block.startswith("PID: 0 ") for block in idle)
     # A state no task is in chooses none (crash prints nothing); a PID no task has is an error.
-    assert pycore_output(*_argv(case, "foreach TR bt")) == (0, "", "")
-    missing = pycore_output(*_argv(case, "foreach 99999 bt"))
+    assert pycore_output(*argv(case, "foreach TR bt")) == (0, "", "")
+    missing = pycore_output(*argv(case, "foreach 99999 bt"))
     assert missing.status == 1 and 'unknown argument: "99999"' in missing.err
 
 
@@ -257,7 +244,6 @@ def test_dev_marks_a_registration_nothing_serves():
         " 259      blkext              (none)     "]
 
 
-SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
 BROKEN_COMMANDS = [["foreach", "UN", "bt"], ["waitq", "log_wait"], ["log", "-a"], ["log", "-s"], ["kmem", "-V"],
                    ["kmem", "-f"], ["kmem", "-g"], ["kmem", "-p", "1000"], ["net", "-s"], ["dev"], ["mount", "/"]]
 
@@ -265,10 +251,7 @@ BROKEN_COMMANDS = [["foreach", "UN", "bt"], ["waitq", "log_wait"], ["log", "-a"]
 @pytest.fixture(scope="module")
 def truncated(tmp_path_factory):
     """The committed sample cut in half: its kernel data is in the lost half."""
-    path = tmp_path_factory.mktemp("broken") / "half.vmcore"
-    with open(SAMPLE_DUMP, "rb") as f:
-        path.write_bytes(f.read(os.path.getsize(SAMPLE_DUMP) // 2))
-    return str(path)
+    return cut_sample(tmp_path_factory.mktemp("broken"))
 
 
 @pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")

@@ -4,7 +4,6 @@ without it; where crash is wrong the guest's own view decides.  Then what no rec
 odd argv/environment areas, the verbose state names, the warnings of ps and kmem -z."""
 import io
 import json
-import os
 import re
 from types import SimpleNamespace
 
@@ -14,6 +13,7 @@ from pycore.cli import kmem, ps, sig
 from pycore.cli.command import make_parser
 from pycore.kernel import sched, vmstat
 
+from cli_cases import argv, modes
 from corpus import cases, pycore_output
 
 # crash's command, and where pycore's text stands apart from it on some kernels (see the tests below).
@@ -29,18 +29,6 @@ COMMANDS = ["task -R pid,comm", "ps -k", "ps -G", "ps -t 1", "ps -p 1", "ps -c 1
 CRASH_FAILS = {("7.2", "kmem -S kmalloc-64"), ("7.2", "kmem ADDRESS"), ("7.2", "runq -g")}
 
 
-def _modes(case):
-    modes = [("dump only", ())]
-    if os.path.exists(case.vmlinux):
-        modes.append(("vmlinux", ("--vmlinux", case.vmlinux)))
-    return modes
-
-
-def _argv(case, command: str, options=()):
-    words = command.split()
-    return (words[0], case.path(case.reference_dump), *words[1:], *options)
-
-
 def comparisons():
     params = []
     for case in cases():
@@ -49,7 +37,7 @@ def comparisons():
         for command, kind in recorded:
             if (case.name.split("-")[0], kind) in CRASH_FAILS:  # the kernel: "7.2" of "7.2-sysrq-l4"
                 continue
-            for mode, options in _modes(case):
+            for mode, options in modes(case):
                 params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}"))
     return params
 
@@ -66,7 +54,7 @@ def test_command_prints_what_crash_printed(case, command, options):
     is not the kernel's (Debian 6.12 and 7.2: 1000 for 250).  pycore counts jiffies at the kernel's
     own HZ as sys does: that line is held to the guest's /proc/uptime instead."""
     expected = case.reference(command, case.reference_dump)
-    result = pycore_output(*_argv(case, command, options))
+    result = pycore_output(*argv(case, command, options))
     assert (result.status, result.err) == (0, ""), result.err
     got = result.out
     if command == "ps -t 1" and _kernel_hz_differs(case):
@@ -85,7 +73,7 @@ def test_command_prints_what_crash_printed(case, command, options):
 def test_on_7_2_kmem_S_says_why_it_cannot_list_sheaves(case):
     """crash 9.0.2 prints "kmem: -S not supported for this kernel" on 7.2; pycore fails too, saying why
     (the per-CPU slabs it lists are gone) instead of listing part of the cache."""
-    result = pycore_output(*_argv(case, "kmem -S kmalloc-64"))
+    result = pycore_output(*argv(case, "kmem -S kmalloc-64"))
     assert result.status == 1
     assert "sheaves" in result.err and result.out == ""
 
@@ -96,7 +84,7 @@ def test_kmem_address_of_init_task_is_the_idle_task_and_its_page(case):
     """What holds on every kernel, 7.2 too (where crash stops at page_first_page): init_task is
     swapper/0's task_struct, one of the idle tasks, and its page is the page of its physical address."""
     address = case.references("kmem 0x")[0]["command"].split()[1]
-    report = json.loads(pycore_output(*_argv(case, f"kmem {address}"), "--json").out)
+    report = json.loads(pycore_output(*argv(case, f"kmem {address}"), "--json").out)
     assert report["symbol"]["name"] == "init_task" and report["symbol"]["offset"] == 0
     assert report["symbol"]["address"] == int(address, 16)
     task = report["task"]
@@ -111,7 +99,7 @@ def test_kmem_address_of_init_task_is_the_idle_task_and_its_page(case):
 def test_kmem_address_of_a_slab_object_is_its_line_of_kmem_S(case):
     """kmem ADDRESS of an allocated object and of a free one (and of an address inside one) shows the
     cache, the slab and that object's line just as kmem -S lists them."""
-    listing = pycore_output(*_argv(case, "kmem -S kmalloc-64")).out.splitlines()
+    listing = pycore_output(*argv(case, "kmem -S kmalloc-64")).out.splitlines()
     cpu_slab = listing.index("CPU 0 SLAB:")
     head, slab_line = listing[:2], listing[cpu_slab + 2]
     objects = listing[cpu_slab + 4:listing.index("CPU 0 PARTIAL:")]
@@ -120,7 +108,7 @@ def test_kmem_address_of_a_slab_object_is_its_line_of_kmem_S(case):
     for line in filter(None, (allocated, free)):
         address = int(line.strip(" []").split()[0], 16)
         for asked in (address, address + 5):
-            out = pycore_output(*_argv(case, f"kmem {asked:x}")).out.splitlines()
+            out = pycore_output(*argv(case, f"kmem {asked:x}")).out.splitlines()
             assert out[:6] == head + [listing[cpu_slab + 1], slab_line, "  FREE / [ALLOCATED]", line]
             # The page line is the slab's struct page (PG_slab up to 6.9; a page type since).
             assert out[7] == kmem.PAGE_HEADER and out[8].split()[0] == slab_line.split()[0]
@@ -133,12 +121,12 @@ def test_kmem_of_a_page_or_a_physical_address_is_that_page(case):
     kernel's half), the page of the vmemmap memory for an address inside a struct page; a physical
     address past max_pfn is an error naming it."""
     address = case.references("kmem 0x")[0]["command"].split()[1]
-    page_line = pycore_output(*_argv(case, f"kmem {address}")).out.splitlines()[-1]
+    page_line = pycore_output(*argv(case, f"kmem {address}")).out.splitlines()[-1]
     page, physical = (int(word, 16) for word in page_line.split()[:2])
     for asked in (f"{page:x}", f"{physical:x}"):
-        assert pycore_output(*_argv(case, f"kmem {asked}")).out.splitlines() == [kmem.PAGE_HEADER, page_line]
-    assert pycore_output(*_argv(case, f"kmem {page + 8:x}")).out.splitlines()[-1].split()[0] != f"{page:x}"
-    beyond = pycore_output(*_argv(case, "kmem 7fffffffff000"))
+        assert pycore_output(*argv(case, f"kmem {asked}")).out.splitlines() == [kmem.PAGE_HEADER, page_line]
+    assert pycore_output(*argv(case, f"kmem {page + 8:x}")).out.splitlines()[-1].split()[0] != f"{page:x}"
+    beyond = pycore_output(*argv(case, "kmem 7fffffffff000"))
     assert beyond.status == 1 and "no page frame there" in beyond.err and "0x7fffffffff000" in beyond.err
 
 
@@ -147,13 +135,13 @@ def test_kmem_of_a_page_or_a_physical_address_is_that_page(case):
 def test_kmem_address_on_a_kernel_stack_is_its_task_and_vmalloc_area(case):
     """An address on the panic task's stack names the task and the vmalloc area of its stack
     (CONFIG_VMAP_STACK: THREAD_SIZE and a guard page), as crash 9 shows it on 6.1 and 6.12."""
-    header, member = pycore_output(*_argv(case, "task -R stack")).out.splitlines()[:2]
+    header, member = pycore_output(*argv(case, "task -R stack")).out.splitlines()[:2]
     stack = int(re.fullmatch(r"  stack = 0x([0-9a-f]+),", member).group(1), 16)
-    report = json.loads(pycore_output(*_argv(case, f"kmem {stack + 0x3f00:x}"), "--json").out)
+    report = json.loads(pycore_output(*argv(case, f"kmem {stack + 0x3f00:x}"), "--json").out)
     assert (report["task"]["task"], report["task"]["marker"]) == (int(header.split()[3], 16), "PANIC")
     area = report["vmap_area"]
     assert area["start"] == stack and area["end"] - area["start"] == 16384 + 4096 and area["vm"]
-    text = pycore_output(*_argv(case, f"kmem {stack + 0x3f00:x}")).out.split("\n\n")
+    text = pycore_output(*argv(case, f"kmem {stack + 0x3f00:x}")).out.split("\n\n")
     assert text[1].splitlines() == [kmem.VMAP_HEADER, "%x  %x  %x - %x    20480" % (area["address"], area["vm"],
                                                                                    area["start"], area["end"])]
 
@@ -164,10 +152,10 @@ def test_timer_r_lists_each_clock_s_hrtimers_in_expiry_order(case):
     """timer -r: every CPU's clock bases, timers earliest first, TTE = EXPIRES - CURRENT, CURRENT the
     monotonic uptime at the kernel's HZ (crash 9.0.2 printed the same on 5.10 and 6.1; on 6.12 it
     counts jiffies at 1000 Hz, and on 7.2 it reads the 7.x hrtimer at the wrong offsets)."""
-    data = json.loads(pycore_output(*_argv(case, "timer -r"), "--json").out)
+    data = json.loads(pycore_output(*argv(case, "timer -r"), "--json").out)
     info = json.loads(pycore_output("sys", case.path(case.reference_dump), "--json").out)
     assert [cpu["cpu"] for cpu in data["cpus"]] == list(range(info["cpus"]))
-    text = pycore_output(*_argv(case, "timer -r")).out
+    text = pycore_output(*argv(case, "timer -r")).out
     monotonic = data["cpus"][0]["clocks"][0]
     assert monotonic["timers"] and monotonic["offset"] == 0
     assert abs(monotonic["now"] // 10**9 - info["kernel_uptime_seconds"]) <= 1
@@ -185,8 +173,8 @@ def test_timer_r_lists_each_clock_s_hrtimers_in_expiry_order(case):
 def test_runq_g_is_the_running_task_and_the_cfs_queue_of_runq(case):
     """The root group's queue of each CPU is runq's CFS queue, with the running task first; its
     cfs_rq is the runqueue's own (7.2 too, whose tg->cfs_rq is a per-CPU pointer)."""
-    groups = json.loads(pycore_output(*_argv(case, "runq -g"), "--json").out)["cpus"]
-    table = json.loads(pycore_output(*_argv(case, "runq"), "--json").out)["cpus"]
+    groups = json.loads(pycore_output(*argv(case, "runq -g"), "--json").out)["cpus"]
+    table = json.loads(pycore_output(*argv(case, "runq"), "--json").out)["cpus"]
     for group, rq in zip(groups, table):
         assert group["running"] == rq["current"] and group["queued"] == rq["cfs"]
         assert 0 < rq["cfs_rb_root"] - group["cfs_rq"] < 0x100 and group["cfs_rq"] > rq["rq"]
@@ -195,8 +183,8 @@ def test_runq_g_is_the_running_task_and_the_cfs_queue_of_runq(case):
 @pytest.mark.real
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_runq_t_current_tasks_arrived_before_the_clock(case):
-    data = json.loads(pycore_output(*_argv(case, "runq -t"), "--json").out)
-    table = json.loads(pycore_output(*_argv(case, "runq"), "--json").out)
+    data = json.loads(pycore_output(*argv(case, "runq -t"), "--json").out)
+    table = json.loads(pycore_output(*argv(case, "runq"), "--json").out)
     assert [rq["current"]["task"] for rq in data["cpus"]] == [rq["current"]["task"] for rq in table["cpus"]]
     assert all(0 < rq["current"]["last_arrival"] <= rq["clock"] for rq in data["cpus"])
 
@@ -206,10 +194,10 @@ def test_runq_t_current_tasks_arrived_before_the_clock(case):
 def test_ps_relations_agree_with_the_ps_table(case):
     """ps -c 1 lists exactly the tasks whose PPID is 1 in ps; ps -p of each ends with it; -G keeps
     the tasks whose pid is their tgid."""
-    table = json.loads(pycore_output(*_argv(case, "ps"), "--json").out)["tasks"]
-    children = json.loads(pycore_output(*_argv(case, "ps -c 1"), "--json").out)["tasks"][0]["children"]
+    table = json.loads(pycore_output(*argv(case, "ps"), "--json").out)["tasks"]
+    children = json.loads(pycore_output(*argv(case, "ps -c 1"), "--json").out)["tasks"][0]["children"]
     assert [c["pid"] for c in children] == [row["pid"] for row in table if row["ppid"] == 1 and row["pid"] != 1]
-    chains = json.loads(pycore_output(*_argv(case, "ps -p 1"), "--json").out)["chains"]
+    chains = json.loads(pycore_output(*argv(case, "ps -p 1"), "--json").out)["chains"]
     assert [[t["pid"] for t in chain] for chain in chains] == [[0, 1]]
 
 
@@ -217,10 +205,10 @@ def test_ps_relations_agree_with_the_ps_table(case):
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_task_R_names_members_in_the_order_given_from_both_structs(case):
     """crash looks each -R name up in the task_struct, then in the thread_info: ``flags`` is in both."""
-    out = pycore_output(*_argv(case, "task 1 -R comm,pid,flags")).out.splitlines()
+    out = pycore_output(*argv(case, "task 1 -R comm,pid,flags")).out.splitlines()
     assert out[0].startswith("PID: 1 ") and out[-1] == ""
     assert [line.split(" = ")[0] for line in out[1:-1]] == ["  comm", "  pid", "  flags", "  flags"]
-    assert pycore_output(*_argv(case, "task 1 -x -R pid")).out.splitlines()[1] == "  pid = 0x1,"
+    assert pycore_output(*argv(case, "task 1 -x -R pid")).out.splitlines()[1] == "  pid = 0x1,"
 
 
 @pytest.mark.real
@@ -228,21 +216,21 @@ def test_task_R_names_members_in_the_order_given_from_both_structs(case):
 def test_ps_options_agree_with_the_ps_table(case):
     """-k and -u split the table; -S counts its states; -l lists every task latest first; -g 1's
     threads are those sharing its tgid; -r 1 shows the 16 limits."""
-    table = pycore_output(*_argv(case, "ps")).out.splitlines()[1:]
-    kernel = pycore_output(*_argv(case, "ps -k")).out.splitlines()[1:]
-    user = pycore_output(*_argv(case, "ps -u")).out.splitlines()[1:]
+    table = pycore_output(*argv(case, "ps")).out.splitlines()[1:]
+    kernel = pycore_output(*argv(case, "ps -k")).out.splitlines()[1:]
+    user = pycore_output(*argv(case, "ps -u")).out.splitlines()[1:]
     assert sorted(kernel + user) == sorted(table)
     states = {}
-    for row in json.loads(pycore_output(*_argv(case, "ps"), "--json").out)["tasks"]:
+    for row in json.loads(pycore_output(*argv(case, "ps"), "--json").out)["tasks"]:
         states[row["state"]] = states.get(row["state"], 0) + 1
-    summary = dict(line.strip().split(": ") for line in pycore_output(*_argv(case, "ps -S")).out.splitlines())
+    summary = dict(line.strip().split(": ") for line in pycore_output(*argv(case, "ps -S")).out.splitlines())
     assert {state: int(count) for state, count in summary.items()} == states
-    last = json.loads(pycore_output(*_argv(case, "ps -l"), "--json").out)["tasks"]
+    last = json.loads(pycore_output(*argv(case, "ps -l"), "--json").out)["tasks"]
     assert len(last) == len(table) and [t["last_run"] for t in last] == sorted((t["last_run"] for t in last),
                                                                               reverse=True)
-    groups = json.loads(pycore_output(*_argv(case, "ps -g 1"), "--json").out)["groups"]
+    groups = json.loads(pycore_output(*argv(case, "ps -g 1"), "--json").out)["groups"]
     assert [g["pid"] for g in groups] == [1] and groups[0]["threads"] == []
-    limits = json.loads(pycore_output(*_argv(case, "ps -r 1"), "--json").out)["tasks"][0]["limits"]
+    limits = json.loads(pycore_output(*argv(case, "ps -r 1"), "--json").out)["tasks"][0]["limits"]
     assert len(limits) == 16 and all(current <= maximum for current, maximum in limits)
 
 
