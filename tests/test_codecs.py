@@ -188,6 +188,49 @@ def _our_lzo_result(data: bytes, size: int):
         return None
 
 
+# lzo-rle's zero runs (Documentation/staging/lzo.rst, bitstream version 1): the instruction
+# 0b00011LLL with the LE16 operand's distance bits all set (DDDDDDDD DDDDDDSS = 0xfffc | S) and a
+# fourth byte X is a run of (X << 3 | LLL) + 4 zeros, then S literals.  "abcd" opens each stream
+# (first byte 17 + 4: a literal run); 0x11 0x00 0x00 ends it.
+_ABCD = bytes([17 + 4]) + b"abcd"
+_END = b"\x11\x00\x00"
+
+
+@pytest.mark.parametrize("stream,expected", [
+    (_ABCD + b"\x1c\xfc\xff\x00" + _END, b"abcd" + bytes(8)),            # L 4, X 0: 8 zeros
+    (_ABCD + b"\x19\xfe\xff\x00xy" + _END, b"abcd" + bytes(5) + b"xy"),  # L 1: 5 zeros, then 2 literals
+    (_ABCD + b"\x1f\xfc\xff\xff" + _END, b"abcd" + bytes(0x7FF + 4)),    # L 7, X 255: the longest run
+    (_ABCD + b"\x1c\xfc\xff\x00\x1c\xfc\xff\x01" + _END, b"abcd" + bytes(8 + 16)),  # two runs in a row
+], ids=["eight", "literals-after", "longest", "two-runs"])
+def test_lzo_rle_zero_runs_decode_as_the_format_describes(stream, expected):
+    assert lzo1x.decompress(stream, len(expected), zero_runs=True) == expected
+
+
+def test_without_zero_runs_the_same_instruction_is_a_match_reaching_before_the_page():
+    """Bitstream version 0 (lzo, and liblzo) reads 0x1c 0xfc 0xff as a copy from distance 0xbfff."""
+    stream = _ABCD + b"\x1c\xfc\xff\x00" + _END
+    with pytest.raises(FormatError, match="reaches before the start"):
+        lzo1x.decompress(stream, 12)
+
+
+@pytest.mark.parametrize("stream,size,message", [
+    (_ABCD + b"\x1c\xfc\xff", 12, "ends inside a zero run"),
+    (_ABCD + b"\x1c\xfc\xff\x00" + _END, 11, "more than the expected 11 bytes"),
+    (_ABCD + b"\x1c\xff\xff\x00x", 15, "literals run past the end"),
+], ids=["truncated", "past-the-page", "missing-literals"])
+def test_a_damaged_zero_run_is_a_format_error(stream, size, message):
+    with pytest.raises(FormatError, match=message):
+        lzo1x.decompress(stream, size, zero_runs=True)
+
+
+def test_an_extended_length_copy_is_never_a_zero_run():
+    """Only an instruction whose length bits are not zero can be a zero run (the kernel's
+    decoder tests it in that branch): 0x18 with an extended length is an ordinary copy."""
+    stream = _ABCD + b"\x18\x00\x01\xfc\xff" + _END
+    with pytest.raises(FormatError, match="reaches before the start"):
+        lzo1x.decompress(stream, 4 + 2 + 7 + 1, zero_runs=True)
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300), st.sampled_from([1, 16, 100, 4096]))
 def test_pure_python_lzo_decoder_agrees_with_liblzo_on_arbitrary_bytes(data, size):

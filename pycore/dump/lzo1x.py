@@ -1,16 +1,20 @@
-"""A pure-Python LZO1X decoder, for pages of kdump-compressed dumps written with LZO.
+"""A pure-Python LZO1X decoder, for pages of kdump-compressed dumps written with LZO and pages
+the kernel compressed with lzo and lzo-rle (zram, zswap).
 
-Decodes what liblzo's lzo1x_1_compress emits (bitstream version 0; the kernel's
-LZO-RLE extension is not used by makedumpfile).  The instruction encoding follows the
-Linux kernel's Documentation/staging/lzo.rst.  Hostile input is expected: output never
-grows past ``size``, every literal run and back-reference is checked against the
-buffers, and every loop consumes input, so decoding always terminates.
+Decodes what liblzo's lzo1x_1_compress emits (bitstream version 0) and, when asked, the zero
+runs of the kernel's lzo-rle (bitstream version 1, 5.1+), which liblzo does not know.  The
+instruction encoding follows the Linux kernel's Documentation/staging/lzo.rst.  Hostile input is
+expected: output never grows past ``size``, every literal run and back-reference is checked
+against the buffers, and every loop consumes input, so decoding always terminates.
 """
 from ..errors import FormatError
 
 _FIELD = "page data"
 # The three-byte end-of-stream instruction: a 16..48 kB copy whose distance is 0.
 _MIN_STREAM = 3
+# lzo-rle's zero run (lzo.rst, version 1): a 16..48 kB copy instruction with H set and every
+# distance bit set (distance 0xbfff), then a fourth byte X; the run is (X << 3 | L) + 4 zeros.
+_ZERO_RUN_MIN = 4
 
 
 def _corrupt(message: str) -> FormatError:
@@ -28,8 +32,20 @@ def _extended_length(src: bytes, ip: int, base: int) -> "tuple[int, int]":
     return base + 255 * (ip - start) + src[ip], ip + 1
 
 
-def decompress(data: "bytes | bytearray | memoryview", size: int) -> bytes:
-    """Decode one LZO1X block that must expand to exactly ``size`` bytes.
+def _literals(src: bytes, ip: int, out: bytearray, count: int, size: int) -> int:
+    """Copy the ``count`` literals an instruction's low bits ask for; returns the new input position."""
+    if len(out) + count > size:
+        raise _size_overrun(size)
+    if ip + count > len(src):
+        raise _corrupt("literals run past the end of the block")
+    out += src[ip:ip + count]
+    return ip + count
+
+
+def decompress(data: "bytes | bytearray | memoryview", size: int, zero_runs: bool = False) -> bytes:
+    """Decode one LZO1X block that must expand to exactly ``size`` bytes; with ``zero_runs``, an
+    lzo-rle block of bitstream version 1 (its two header bytes already taken off), whose
+    distance-0xbfff instructions are runs of zeros.
 
     Raises :class:`FormatError` if the block is malformed, truncated, has bytes after
     its end marker, refers back before the start of the output, or expands to any
@@ -89,6 +105,16 @@ def decompress(data: "bytes | bytearray | memoryview", size: int) -> bytes:
             length = inst & 7
             if length == 0:
                 length, ip = _extended_length(src, ip, 7)
+            elif zero_runs and inst & 8 and ip + 2 <= end and src[ip] & 0xFC == 0xFC and src[ip + 1] == 0xFF:
+                if ip + 3 > end:
+                    raise _corrupt("stream ends inside a zero run")
+                run = (src[ip + 2] << 3 | length) + _ZERO_RUN_MIN
+                if len(out) + run > size:
+                    raise _size_overrun(size)
+                out += bytes(run)
+                state = src[ip] & 3
+                ip = _literals(src, ip + 3, out, state, size)
+                continue
             length += 2
             if ip + 2 > end:
                 raise _corrupt("stream ends inside a match distance")
@@ -132,13 +158,7 @@ def decompress(data: "bytes | bytearray | memoryview", size: int) -> bytes:
             pattern = out[start:position]
             out += (pattern * (length // distance + 1))[:length]
 
-        if trailing:
-            if len(out) + trailing > size:
-                raise _size_overrun(size)
-            if ip + trailing > end:
-                raise _corrupt("literals run past the end of the block")
-            out += src[ip:ip + trailing]
-            ip += trailing
+        ip = _literals(src, ip, out, trailing, size)
         state = trailing
 
     if ip != end:
