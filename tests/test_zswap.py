@@ -1,0 +1,132 @@
+"""Swapped-out pages read back from zswap's pool: the corpus's zswap case (6.12-zswap-l4, the
+generic 6.12 kernel) runs pycore-swapper (testdata/corpus/swapper.c) with zswap (lzo, zsmalloc)
+in front of four zram devices and its pool held small, so that the swapper's known words are in
+zswap and in zram behind it.  The words it wrote are the oracle; the kernel's own counter and the
+guest's /proc/meminfo count zswap's pages; crash 9 names the swap entries (it does not read zswap)."""
+import glob
+import json
+import os
+import re
+from collections import Counter
+from typing import List
+
+import pytest
+
+import pycore
+from pycore.helpers.linux.pid import find_task
+from pycore.kernel import mm, swap, zram, zswap
+
+from corpus import CACHE, Case
+from test_user_memory import PAGE, swapper
+
+pytestmark = pytest.mark.real
+# Every 11th page of the swapper's 24576: about 2200 pages, spread over zswap and zram.
+STRIDE = 11
+
+
+def zswap_cases() -> List[Case]:
+    """The corpus's zswap cases (scenario zswap), on both paths: the test reads a bounded sample."""
+    found = []
+    for manifest in sorted(glob.glob(os.path.join(CACHE, "corpus", "*", "manifest.json"))):
+        with open(manifest) as f:
+            if json.load(f).get("scenario") == "zswap":
+                found.append(Case(os.path.dirname(manifest)))
+    return found
+
+
+DUMPS = [(case, dump["name"]) for case in zswap_cases() for dump in case.dumps() if dump["format"] != "flattened"]
+# Each dump with the kernel's BTF in the dump, the ELF with the vmlinux's DWARF too: zswap's types
+# are the kernel's own (built in), zram's come from its module's BTF either way.
+OPENED = [(case, name, False) for case, name in DUMPS] + [(case, name, True) for case, name in DUMPS
+                                                         if name.endswith(".elf")]
+if not OPENED:
+    pytest.skip("no zswap case in the corpus: testdata/corpus/build.py --case 6.12-zswap-l4", allow_module_level=True)
+
+
+@pytest.fixture(scope="module", params=OPENED,
+                ids=[f"{case.name}/{name}{'+vmlinux' if vmlinux else ''}" for case, name, vmlinux in OPENED])
+def opened(request):
+    case, name, vmlinux = request.param
+    prog = pycore.open(case.path(name), vmlinux=case.vmlinux if vmlinux else None)
+    yield case, prog
+    prog.close()
+
+
+def _swap_entry(prog, root: int, address: int):
+    """The swap entry in the PTE of ``address``, or None when the page is present."""
+    walk = prog.arch.walk(address, root)
+    return None if walk.physical is not None else swap.pte_to_swp_entry(walk.entries[-1].entry)
+
+
+def test_swapped_pages_read_back_from_zswap_and_from_zram_behind_it(opened):
+    case, prog = opened
+    oracle = swapper(case)
+    task = find_task(prog, oracle.pid)
+    root = prog.translate(int(task.mm.pgd))
+    where = Counter()
+    for index in range(0, oracle.size // PAGE, STRIDE):
+        address = oracle.region + index * PAGE
+        expected = oracle.expected(index)
+        if not expected:
+            continue
+        assert mm.read_user(task, address, PAGE) == expected, hex(address)
+        entry = _swap_entry(prog, root, address)
+        if entry is None or swap.swap_cache_page(prog, entry) is not None:
+            continue
+        stored = zswap.zswap_entry(prog, entry.type, entry.offset)
+        if stored is not None:
+            where["zswap", zswap.zswap_compressor(stored)] += 1
+        else:
+            device = zram.disk_to_zram(swap.swap_info(prog, entry.type).bdev.bd_disk)
+            where["zram", zram.zram_slot(device, entry.offset).compressor] += 1
+    # The generic kernel's zswap compresses with lzo (CONFIG_ZSWAP_COMPRESSOR_DEFAULT); its pool
+    # filled, so later pages went on to zram.
+    assert where["zswap", "lzo"] > 100
+    assert sum(count for (kind, _compressor), count in where.items() if kind == "zram") > 100
+
+
+def test_a_page_in_zswap_has_no_data_in_its_zram_slot(opened):
+    """zswap took the page before the device saw it: the zram slot of its entry is empty, so what
+    read_swapped_page returns came from zswap's pool."""
+    _case, prog = opened
+    checked = 0
+    for type, offset, stored in _sample(prog):
+        device = zram.disk_to_zram(swap.swap_info(prog, type).bdev.bd_disk)
+        assert zram.zram_slot(device, offset).kind == "empty"
+        assert swap.read_swapped_page(prog, swap.SwapEntry(type, offset)) == zswap.zswap_read_page(stored)
+        checked += 1
+    assert checked
+
+
+def _sample(prog, count: int = 50):
+    """Every n-th zswap entry, about ``count`` of them."""
+    entries = list(zswap.for_each_zswap_entry(prog))
+    return entries[::max(1, len(entries) // count)]
+
+
+def test_zswap_holds_the_pages_the_kernel_counts(opened):
+    """Entries in the trees: the kernel's zswap_stored_pages (an atomic_t on 6.12) at the crash,
+    and the guest's /proc/meminfo Zswapped a moment before it (pages read back in between leave
+    zswap: 6.12's loads are exclusive)."""
+    case, prog = opened
+    entries = sum(1 for _ in zswap.for_each_zswap_entry(prog))
+    counter = int.from_bytes(prog.read(prog.symbols.by_name("zswap_stored_pages").address, 4), "little")
+    assert entries == counter
+    zswapped = int(re.search(r"^Zswapped:\s+(\d+) kB$", case.guest_view("meminfo"), re.M)[1]) // 4
+    assert 0 <= zswapped - entries <= 256
+
+
+def test_swap_entries_name_the_device_and_offset_crash_shows(opened):
+    """crash 9's ``foreach pycore-swapper vm -p``: each SWAP line's device and offset is the PTE's
+    swap entry, pages in zswap included (the entry names the device zswap stands in front of)."""
+    case, prog = opened
+    recorded = case.reference("foreach pycore-swapper vm -p")
+    if recorded is None:
+        pytest.skip("no crash recording of foreach pycore-swapper vm -p")
+    task = find_task(prog, swapper(case).pid)
+    root = prog.translate(int(task.mm.pgd))
+    lines = re.findall(r"^([0-9a-f]+)\s+SWAP: (\S+)\s+OFFSET: (\d+)$", recorded, re.M)
+    assert len(lines) > 1000
+    for address, device, offset in lines[::STRIDE]:
+        entry = _swap_entry(prog, root, int(address, 16))
+        assert (swap.swap_device_name(swap.swap_info(prog, entry.type)), entry.offset) == (device, int(offset))
