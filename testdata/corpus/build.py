@@ -88,6 +88,11 @@ CASES = {
     "6.12-zswap-l4": dict(kernel="6.12-generic", scenario="zswap", paging_levels=4, memory_mib=768,
                           crashkernel="256M", capture="kdump", conversions=False, dump_level=0,
                           commands="core", extra_commands=["swap", "vm -p 1", "foreach pycore-swapper vm -p"]),
+    # The same on 7.2, whose cloud kernel has zswap (the swap scenario would turn it on too) and
+    # keeps its swap cache in a swap table per cluster (6.18+), not in swapper_spaces.
+    "7.2-zswap-l4": dict(kernel="7.2", scenario="zswap", paging_levels=4, memory_mib=768,
+                         crashkernel="256M", capture="kdump", conversions=False, dump_level=0,
+                         commands="core", extra_commands=["swap", "vm -p 1", "foreach pycore-swapper vm -p"]),
     # The larger guest (issues 11 and 18): 4 GiB over two NUMA nodes, 4 CPUs, ~3200 tasks in a
     # spread of states (scenarios/large.sh): multi-node kmem -z/-f, runq over 4 CPUs, big task
     # lists, and how pycore's cost grows with the dump. The guest's kdump file only (no 4 GiB
