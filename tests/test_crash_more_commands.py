@@ -153,6 +153,21 @@ def test_crash_name_cuts_at_the_first_clone_marker_crash_knows(raw, shown):
     assert crash_name(raw) == shown
 
 
+@pytest.mark.parametrize("raw,shown", [
+    ("__pfx__RINvNtCsbZfwWpAStWS_4core9panicking13assert_failedINtNtB4_6option6OptionjEBM_EB4_",
+     "__pfx_core::panicking::assert_failed::<core::option::Option<usize>, core::option::Option<usize>>"),
+    ("__ksymtab__RNvNCNvMs0_NtCsdJ13ReMSUMg_6kernel9workqueueNtB9_5Queue9try_spawns_05CLASS",
+     "__ksymtab_<kernel::workqueue::Queue>::try_spawn::{closure#1}::CLASS"),
+    ("_RNvXs_NtCs1_4core3fmtRNtB4_9ArgumentsNtB4_7Display3fmt",
+     "<&core::fmt::Arguments as core::fmt::Display>::fmt"),
+    ("tcp_ld_RTO_revert", "tcp_ld_RTO_revert"), ("rust_helper_REFCOUNT_INIT", "rust_helper_REFCOUNT_INIT")])
+def test_crash_name_demangles_rust_v0_names_where_they_start(raw, shown):
+    """7.2 is built with Rust: crash shows its v0 names demangled after any prefix (__pfx_, __ksymtab_),
+    closures numbered, generic arguments after ::< in a value path; a word that only looks like one
+    (_RTO) stays."""
+    assert crash_name(raw) == shown
+
+
 def test_bfd_letters_follow_the_section_binding_and_kind():
     """nm's classes as crash 9's bfd gives them: the section's flags (text, read-only data, data,
     bss), upper case when global, V/W for weak objects and others, a for absolute values."""

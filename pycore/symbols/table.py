@@ -32,12 +32,338 @@ _CRASH_STRIPPED = (".isra.", ".part.", ".llvm.")
 def crash_name(name: str) -> str:
     """A symbol's name as crash stores it in its table, so as sym, bt, dis and rd show it: cut at
     the first of gcc's clone markers crash knows (``x.isra.0.cold`` and ``x.part.0.constprop.0``
-    are ``x``, ``x.part.0.isra.0`` is ``x.part.0``; ``x.constprop.0`` and ``x.cold`` stay)."""
+    are ``x``, ``x.part.0.isra.0`` is ``x.part.0``; ``x.constprop.0`` and ``x.cold`` stay), and a
+    Rust v0 name demangled where it starts (``__pfx__RNvCs..._4core...`` is ``__pfx_core::...``;
+    7.x kernels built with Rust)."""
     for marker in _CRASH_STRIPPED:
         at = name.find(marker)
         if at >= 0:
-            return name[:at]
+            name = name[:at]
+            break
+    at = name.find("_R")
+    while at >= 0:
+        demangled = rust_demangle(name[at:])
+        if demangled is not None:
+            return name[:at] + demangled
+        at = name.find("_R", at + 1)
     return name
+
+
+# Rust's v0 mangling (RFC 2603), printed as rustc-demangle's alternate form (and libiberty's, which
+# crash's gdb links) prints it: no crate hashes, no type suffixes on constants.
+_BASIC_TYPES = {"a": "i8", "b": "bool", "c": "char", "d": "f64", "e": "str", "f": "f32", "h": "u8", "i": "isize",
+                "j": "usize", "l": "i32", "m": "u32", "n": "i128", "o": "u128", "s": "i16", "t": "u16", "u": "()",
+                "v": "...", "x": "i64", "y": "u64", "z": "!", "p": "_"}
+_BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class _Invalid(Exception):
+    """Not a v0 symbol (or one this printer cannot follow)."""
+
+
+class _RustV0:
+    """One v0 symbol's printer: the grammar's productions as methods, each printing as it parses.
+    ``quiet`` parses without printing (an impl's own path); backrefs re-parse from an earlier
+    position of ``text`` (the symbol after ``_R``)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.at = 0
+        self.out: List[str] = []
+        self.quiet = 0
+        self.depth = 0
+        self.bound_lifetimes = 0
+
+    def print(self, text: str) -> None:
+        if not self.quiet:
+            self.out.append(text)
+
+    def peek(self) -> str:
+        return self.text[self.at] if self.at < len(self.text) else ""
+
+    def next(self) -> str:
+        if self.at >= len(self.text):
+            raise _Invalid
+        self.at += 1
+        return self.text[self.at - 1]
+
+    def eat(self, char: str) -> bool:
+        if self.peek() == char:
+            self.at += 1
+            return True
+        return False
+
+    def integer_62(self) -> int:
+        if self.eat("_"):
+            return 0
+        value = 0
+        while not self.eat("_"):
+            digit = _BASE62.find(self.next())
+            if digit < 0:
+                raise _Invalid
+            value = value * 62 + digit
+        return value + 1
+
+    def opt_integer_62(self, tag: str) -> int:
+        return self.integer_62() + 1 if self.eat(tag) else 0
+
+    def decimal(self) -> int:
+        """``0``, or a non-zero digit and more (``005`` is three numbers: a closure's empty name)."""
+        if self.eat("0"):
+            return 0
+        start = self.at
+        while self.peek().isdigit():
+            self.at += 1
+        if start == self.at:
+            raise _Invalid
+        return int(self.text[start:self.at])
+
+    def ident(self) -> str:
+        punycode = self.eat("u")
+        length = self.decimal()
+        self.eat("_")
+        name = self.text[self.at:self.at + length]
+        if len(name) != length:
+            raise _Invalid
+        self.at += length
+        if not punycode:
+            return name
+        ascii_part, _, encoded = name.rpartition("_")
+        try:
+            return (ascii_part + "-" + encoded if ascii_part else encoded).encode().decode("punycode")
+        except UnicodeError:
+            raise _Invalid from None
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > 500:
+            raise _Invalid
+
+    def backref(self, print_it) -> None:
+        start = self.at - 1
+        target = self.integer_62()
+        if target >= start:
+            raise _Invalid
+        saved = self.at
+        self.at = target
+        print_it()
+        self.at = saved
+
+    def path(self, in_value: bool) -> None:
+        self.enter()
+        tag = self.next()
+        if tag == "C":
+            self.opt_integer_62("s")
+            self.print(self.ident())
+        elif tag == "N":
+            namespace = self.next()
+            if not namespace.isalpha():
+                raise _Invalid
+            self.path(in_value)
+            disambiguator = self.opt_integer_62("s")
+            name = self.ident()
+            if namespace.isupper():
+                kind = {"C": "closure", "S": "shim"}.get(namespace, namespace)
+                self.print("::{" + kind + (":" + name if name else "") + f"#{disambiguator}}}")
+            elif name:
+                self.print("::" + name)
+        elif tag in "MXY":
+            if tag != "Y":
+                self.opt_integer_62("s")
+                self.quiet += 1
+                self.path(False)
+                self.quiet -= 1
+            self.print("<")
+            self.type()
+            if tag != "M":
+                self.print(" as ")
+                self.path(False)
+            self.print(">")
+        elif tag == "I":
+            self.path(in_value)
+            self.print("::<" if in_value else "<")
+            self.list(self.generic_arg, ", ")
+            self.print(">")
+        elif tag == "B":
+            self.backref(lambda: self.path(in_value))
+        else:
+            raise _Invalid
+        self.depth -= 1
+
+    def list(self, item, separator: str) -> int:
+        count = 0
+        while not self.eat("E"):
+            if count:
+                self.print(separator)
+            item()
+            count += 1
+        return count
+
+    def generic_arg(self) -> None:
+        if self.eat("L"):
+            self.lifetime(self.integer_62())
+        elif self.eat("K"):
+            self.const()
+        else:
+            self.type()
+
+    def lifetime(self, index: int) -> None:
+        if index == 0:
+            self.print("'_")
+            return
+        depth = self.bound_lifetimes - index
+        if depth < 0:
+            raise _Invalid
+        self.print("'" + (chr(ord("a") + depth) if depth < 26 else f"_{depth}"))
+
+    def binder(self, inner) -> None:
+        bound = self.opt_integer_62("G")
+        if bound:
+            self.print("for<")
+            for number in range(bound):
+                self.print(", " if number else "")
+                self.bound_lifetimes += 1
+                self.lifetime(1)
+            self.print("> ")
+        inner()
+        self.bound_lifetimes -= bound
+
+    def type(self) -> None:
+        tag = self.next()
+        if tag in _BASIC_TYPES:
+            self.print(_BASIC_TYPES[tag])
+            return
+        self.enter()
+        if tag in "RQ":
+            self.print("&")
+            if self.eat("L"):
+                index = self.integer_62()
+                if index:
+                    self.lifetime(index)
+                    self.print(" ")
+            self.print("mut " if tag == "Q" else "")
+            self.type()
+        elif tag in "PO":
+            self.print("*const " if tag == "P" else "*mut ")
+            self.type()
+        elif tag in "AS":
+            self.print("[")
+            self.type()
+            if tag == "A":
+                self.print("; ")
+                self.const()
+            self.print("]")
+        elif tag == "T":
+            self.print("(")
+            if self.list(self.type, ", ") == 1:
+                self.print(",")
+            self.print(")")
+        elif tag == "F":
+            self.binder(self.function)
+        elif tag == "D":
+            self.print("dyn ")
+            self.binder(lambda: self.list(self.dyn_trait, " + "))
+            if not self.eat("L"):
+                raise _Invalid
+            index = self.integer_62()
+            if index:
+                self.print(" + ")
+                self.lifetime(index)
+        elif tag == "B":
+            self.backref(self.type)
+        else:
+            self.at -= 1
+            self.path(False)
+        self.depth -= 1
+
+    def function(self) -> None:
+        unsafe = self.eat("U")
+        abi = None
+        if self.eat("K"):
+            abi = "C" if self.eat("C") else self.ident().replace("_", "-")
+        self.print("unsafe " if unsafe else "")
+        self.print(f'extern "{abi}" ' if abi is not None else "")
+        self.print("fn(")
+        self.list(self.type, ", ")
+        self.print(")")
+        if not self.eat("u"):
+            self.print(" -> ")
+            self.type()
+
+    def dyn_trait(self) -> None:
+        opened = self.open_generics()
+        while self.eat("p"):
+            self.print(", " if opened else "<")
+            opened = True
+            self.print(self.ident() + " = ")
+            self.type()
+        if opened:
+            self.print(">")
+
+    def open_generics(self) -> bool:
+        if self.eat("B"):
+            found = []
+            self.backref(lambda: found.append(self.open_generics()))
+            return found[0]
+        if self.eat("I"):
+            self.path(False)
+            self.print("<")
+            self.list(self.generic_arg, ", ")
+            return True
+        self.path(False)
+        return False
+
+    def const(self) -> None:
+        tag = self.next()
+        if tag == "p":
+            self.print("_")
+        elif tag in "htmyoj":
+            self.print(str(self.hex_value()))
+        elif tag in "aslxni":
+            self.print("-" if self.eat("n") else "")
+            self.print(str(self.hex_value()))
+        elif tag == "b":
+            value = self.hex_value()
+            if value > 1:
+                raise _Invalid
+            self.print("true" if value else "false")
+        elif tag == "c":
+            self.print(repr(chr(self.hex_value())))
+        elif tag == "B":
+            self.backref(self.const)
+        else:
+            raise _Invalid
+
+    def hex_value(self) -> int:
+        start = self.at
+        while self.peek() != "_":
+            if self.next() not in "0123456789abcdef":
+                raise _Invalid
+        digits = self.text[start:self.at]
+        self.at += 1
+        return int(digits, 16) if digits else 0
+
+
+def rust_demangle(symbol: str) -> Optional[str]:
+    """A Rust v0 symbol (``_R...``) as rustc-demangle's alternate form prints it
+    (``_RNvNtCs1234_4core9panicking9panic_fmt`` is ``core::panicking::panic_fmt``); None for
+    anything else, or a symbol with bytes after its path and instantiating crate."""
+    if not symbol.startswith("_R"):
+        return None
+    text = symbol[2:]
+    printer = _RustV0(text)
+    try:
+        if printer.peek().isdigit():
+            printer.decimal()
+        printer.path(True)
+        if printer.peek().isupper():
+            printer.quiet += 1
+            printer.path(False)
+    except (_Invalid, RecursionError):
+        return None
+    if printer.at != len(text):
+        return None
+    return "".join(printer.out)
 
 
 class SymbolNotFoundError(MissingDebugInfoError, LookupError):
