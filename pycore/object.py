@@ -395,8 +395,9 @@ _new = object.__new__
 
 def _class_of(t: Type) -> type:
     """The class for objects of type ``t``: for a struct or union, or a pointer to one, a subclass of
-    Object with a property per member name (shared by every type with those names: the property
-    asks the object's own type where the member is); else Object."""
+    Object made for ``t`` alone, with a property per member that knows where the member is (worked
+    out once, when the class is made) and, for a pointer, an ``obj[i]`` that knows the element's
+    type and size; else Object.  ``task.pid`` and ``pages[i]`` then cost one Python call each."""
     cls = t.object_class
     if cls is None:
         r = t.resolved()
@@ -405,20 +406,69 @@ def _class_of(t: Type) -> type:
         if not names:
             cls = Object
         else:
-            key = (through_pointer, names)
-            cls = _CLASSES.get(key)
-            if cls is None:
-                members = {name: property(_member_reader(name)) for name in names if name not in _OWN_NAMES}
-                cls = _CLASSES[key] = type("Object", (Object,), {"__slots__": (), "__module__": __name__,
-                                                                  "__qualname__": "Object", **members})
+            namespace: Dict[str, Any] = {name: property(_member_getter(t, name)) for name in names
+                                         if name not in _OWN_NAMES}
+            if through_pointer:
+                namespace["__getitem__"] = _pointer_element_getter(t)
+            cls = type("Object", (Object,), {"__slots__": (), "__module__": __name__, "__qualname__": "Object",
+                                             **namespace})
         t.object_class = cls
     return cls
 
 
+def _member_getter(t: Type, name: str) -> Callable[[Object], Object]:
+    """The getter of the ``name`` property of ``t``'s class: :meth:`Object.member_` with the
+    member's type and place in ``t`` known beforehand."""
+    member_type, offset, bit_offset, bit_field_size, through_pointer = t.member_access(name)
+
+    def member(self: Object) -> Object:
+        address = self.address_
+        if through_pointer:
+            value = self._value
+            address = value if address is None and type(value) is int else self.value_()
+        elif address is None:
+            return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset, bit_field_size)
+        obj = _new(member_type.object_class or _class_of(member_type))
+        obj.prog_ = self.prog_
+        obj.type_ = member_type
+        obj.address_ = (address + offset) & _MASK64
+        obj._value = None
+        obj.bit_offset_ = bit_offset
+        obj.bit_field_size_ = bit_field_size
+        return obj
+
+    member.__name__ = name
+    return member
+
+
+def _pointer_element_getter(t: Type) -> Callable[[Object, Any], Object]:
+    """``pointer[index]`` for the class of the pointer type ``t`` (to a struct or union, whose size
+    is known): :meth:`Object.__getitem__` with the element's type, size and class known beforehand."""
+    element, size, _, _ = t.element_access()
+    element_class = element.object_class or _class_of(element)
+
+    def getitem(self: Object, index: Any) -> Object:
+        if type(index) is not int:
+            index = index.__index__()
+        address = self._value
+        if self.address_ is not None or type(address) is not int:
+            address = self.value_()
+        obj = _new(element_class)
+        obj.prog_ = self.prog_
+        obj.type_ = element
+        obj.address_ = (address + index * size) & _MASK64
+        obj._value = None
+        obj.bit_offset_ = 0
+        obj.bit_field_size_ = 0
+        return obj
+
+    getitem.__doc__ = Object.__getitem__.__doc__
+    return getitem
+
+
 def _member_reader(name: str) -> Callable[[Object], Object]:
-    """The function that reads member ``name`` of an object (:meth:`Object.member_`), made once per
-    name: it is also the getter of the ``name`` property of the classes of :func:`_class_of`, so
-    that ``task.pid`` costs one Python call."""
+    """The function that reads member ``name`` of an object of any type (:meth:`Object.member_`,
+    and ``obj.name`` for a name the object's class has no property for), made once per name."""
     reader = _MEMBER_READERS.get(name)
     if reader is not None:
         return reader
@@ -449,8 +499,6 @@ def _member_reader(name: str) -> Callable[[Object], Object]:
 # Member name -> its reader; kernel types have a few tens of thousands of member names at most.
 _MEMBER_READERS: Dict[str, Callable[[Object], Object]] = {}
 _OWN_NAMES = frozenset(dir(Object))
-# (through a pointer, member names) -> the Object subclass with those properties.
-_CLASSES: Dict[Tuple[bool, Tuple[str, ...]], type] = {}
 
 
 def _reference(prog: "Program", type: Type, address: int) -> Object:
