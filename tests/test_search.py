@@ -168,3 +168,12 @@ def test_the_busy_vmalloc_areas_with_a_vm_struct_are_crashs_kmem_v(case):
         spans = search.vmap_areas(prog)
     assert expected and areas == expected
     assert spans == [(start, end) for start, end, *_ in expected]
+
+
+def test_a_masked_value_in_the_last_long_of_a_page_is_found():
+    """The lookahead that finds a masked value needs its bytes before the searched part ends: the
+    last long of a page is searched as every other one (crash's search -m on 6.12's module pages)."""
+    page = bytes(PAGE - 8) + (0xffffffffc0215370).to_bytes(8, "little")
+    hits = list(search.find_values(iter([search.Chunk(0x1000, page, 0, PAGE)]), [0xffffffffc02175c8], 8,
+                                   mask=0xffff))
+    assert [(h.address, h.value) for h in hits] == [(0x1000 + PAGE - 8, 0xffffffffc0215370)]

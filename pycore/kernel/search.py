@@ -318,7 +318,7 @@ def find_values(chunks: Iterator[Chunk], values: Sequence[int], size: int, mask:
         hits: List[Tuple[int, int]] = []
         for index, value in enumerate(values):
             if patterns is not None:
-                hits += [(match.start(), index) for match in patterns[index].finditer(data, low, high - size + 1)
+                hits += [(match.start(), index) for match in patterns[index].finditer(data, low, high)
                          if (match.start() - low) % size == 0]
                 continue
             needle = (value & limit).to_bytes(size, "little")
