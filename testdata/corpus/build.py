@@ -178,6 +178,10 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     key = recipe(case, kernel)
     reference_key = reference_recipe()
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() and not force else {}
+    captured_path = out / "capture.json"
+    if not old and captured_path.exists() and not force:
+        # A build stopped while crash recorded: the dumps are there, record again.
+        old = json.loads(captured_path.read_text())
     if old.get("recipe") == key and old.get("reference_recipe") == reference_key:
         log(f"{name}: cached ({out})")
         return old
@@ -194,6 +198,9 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     else:
         dumps, primary = capture(name, case, out, kernel, tools)
         capture_seconds = round(time.time() - started)
+        captured_path.write_text(json.dumps({"recipe": key, "dumps": dumps, "reference_dump": primary.name,
+                                             "qemu_cpu": case["qemu_cpu"], "kernel_cmdline": case["kernel_cmdline"],
+                                             "capture_seconds": capture_seconds}, indent=2) + "\n")
     arguments = (name, case, out, kernel, tools, dumps, primary, key, reference_key, started, capture_seconds)
     if recorder is None:
         return record(*arguments)
