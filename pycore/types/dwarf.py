@@ -18,15 +18,15 @@ from ..errors import FormatError
 from ..progress import Progress
 from .dwarf_format import (DW_AT_bit_offset, DW_AT_bit_size, DW_AT_byte_size, DW_AT_const_value, DW_AT_count,
                            DW_AT_data_bit_offset, DW_AT_data_member_location, DW_AT_declaration, DW_AT_encoding,
-                           DW_AT_name, DW_AT_sibling, DW_AT_specification, DW_AT_str_offsets_base, DW_AT_type,
+                           DW_AT_name, DW_AT_specification, DW_AT_str_offsets_base, DW_AT_type,
                            DW_AT_upper_bound, DW_ATE_boolean, DW_ATE_float, DW_ATE_signed, DW_ATE_signed_char,
                            DW_TAG_array_type, DW_TAG_atomic_type, DW_TAG_base_type, DW_TAG_const_type,
                            DW_TAG_enumeration_type, DW_TAG_enumerator, DW_TAG_formal_parameter, DW_TAG_member,
                            DW_TAG_pointer_type, DW_TAG_restrict_type, DW_TAG_structure_type,
                            DW_TAG_subrange_type, DW_TAG_subroutine_type, DW_TAG_typedef, DW_TAG_union_type,
                            DW_TAG_unspecified_parameters, DW_TAG_unspecified_type, DW_TAG_variable,
-                           DW_TAG_volatile_type, Sections, Unit, open_sections, parse_abbrevs, read_form, str_at,
-                           strx, uleb)
+                           DW_TAG_volatile_type, Sections, Unit, attribute_string, die_children, open_sections,
+                           parse_abbrevs, read_die, uleb)
 from .dwarf_scan import Entry, build_name_index, scan_names
 from .model import (Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type, enum_type, float_type,
                     function_type, int_type, pointer_type, struct_type, typedef_type, union_type, void_type)
@@ -96,78 +96,22 @@ class DwarfIndex(TypeIndexBase):
             if table is None:
                 table = self._abbrev_tables[key] = parse_abbrevs(self.sections.abbrev, unit.abbrev_offset, unit)
             unit.abbrevs = table
-            tag, attrs, _, _ = self._read_die_in(unit, unit.die_start)
+            tag, attrs, _, _ = read_die(self.sections, unit, unit.die_start)
             if DW_AT_str_offsets_base in attrs:
                 unit.str_offsets_base = attrs[DW_AT_str_offsets_base][1]
         return unit
 
-    def _read_die_in(self, unit: Unit, offset: int):
-        """(tag, {attr: (form, value, inline_at)}, has_children, offset after the attributes)."""
-        info = self.sections.info
-        try:
-            code, pos = uleb(info, offset)
-        except IndexError:
-            raise FormatError("DIE runs past .debug_info", offset, "die") from None
-        if code == 0:
-            return 0, {}, False, pos
-        abbrev = unit.abbrevs.get(code)  # type: ignore[union-attr]
-        if abbrev is None:
-            raise FormatError(f"abbreviation code {code} not in the unit's table", offset, "abbrev_code")
-        tag, has_children, specs, _ = abbrev
-        attrs = {}
-        for attr, form, implicit in specs:
-            value, pos, inline_at = read_form(info, unit, form, implicit, pos, unit.end)
-            attrs[attr] = (form, value, inline_at)
-        return tag, attrs, has_children, pos
-
     def _read_die(self, offset: int):
         unit = self._unit_for(offset)
-        return (unit,) + self._read_die_in(unit, offset)
+        return (unit,) + read_die(self.sections, unit, offset)
 
-    def _children(self, unit: Unit, offset: int, has_children: bool, after: int):
-        """Yield (offset, tag, attrs) of the direct children of the DIE at ``offset``."""
-        if not has_children:
-            return
-        pos = after
-        while pos < unit.end:
-            child = pos
-            tag, attrs, child_has_children, pos = self._read_die_in(unit, child)
-            if tag == 0:
-                return
+    def _children(self, unit: Unit, has_children: bool, after: int):
+        """(offset, tag, attrs) of each direct child of a DIE."""
+        for child, tag, attrs, _, _ in die_children(self.sections, unit, has_children, after):
             yield child, tag, attrs
-            if child_has_children:
-                sibling = attrs.get(DW_AT_sibling)
-                if sibling is not None and sibling[0] != 0x10 and sibling[1] > child:
-                    pos = sibling[1]
-                else:
-                    pos = self._skip_children(unit, pos)
-        raise FormatError("unit ends inside a DIE's children", unit.end, "die")
-
-    def _skip_children(self, unit: Unit, pos: int) -> int:
-        depth = 1
-        while depth:
-            if pos >= unit.end:
-                raise FormatError("unit ends inside a DIE's children", unit.end, "die")
-            tag, attrs, has_children, pos = self._read_die_in(unit, pos)
-            if tag == 0:
-                depth -= 1
-            elif has_children:
-                depth += 1
-        return pos
 
     def _string(self, unit: Unit, attr) -> Optional[str]:
-        if attr is None:
-            return None
-        form, value, inline_at = attr
-        if inline_at >= 0:
-            return str_at(self.sections.info, inline_at, ".debug_info")
-        if form == 0x1F:
-            return str_at(self.sections.line_str, value, ".debug_line_str")
-        if form == 0x0E:
-            return str_at(self.sections.str, value, ".debug_str")
-        if form == 0x1A or 0x25 <= form <= 0x28:
-            return str_at(self.sections.str, strx(self.sections, unit, value), ".debug_str")
-        return None
+        return attribute_string(self.sections, unit, attr)
 
     @staticmethod
     def _constant(attr, signed: bool = False) -> Optional[int]:
@@ -239,7 +183,7 @@ class DwarfIndex(TypeIndexBase):
             return make(name, size, lambda: self._members(offset))
         if tag == DW_TAG_array_type:
             dims = []
-            for _, child_tag, child in self._children(unit, offset, has_children, after):
+            for _, child_tag, child in self._children(unit, has_children, after):
                 if child_tag == DW_TAG_subrange_type:
                     count = self._constant(child.get(DW_AT_count))
                     if count is None:
@@ -256,7 +200,7 @@ class DwarfIndex(TypeIndexBase):
         if tag == DW_TAG_subroutine_type:
             params = []
             variadic = False
-            for _, child_tag, child in self._children(unit, offset, has_children, after):
+            for _, child_tag, child in self._children(unit, has_children, after):
                 if child_tag == DW_TAG_formal_parameter:
                     params.append((self._string(unit, child.get(DW_AT_name)), self._target(child)))
                 elif child_tag == DW_TAG_unspecified_parameters:
@@ -277,7 +221,7 @@ class DwarfIndex(TypeIndexBase):
             signed = underlying.is_signed
             size = size or underlying.size
         enumerators = []
-        for _, child_tag, child in self._children(unit, offset, has_children, after):
+        for _, child_tag, child in self._children(unit, has_children, after):
             if child_tag == DW_TAG_enumerator:
                 value = self._constant(child.get(DW_AT_const_value), signed=signed)
                 if value is not None and value < 0:
@@ -288,7 +232,7 @@ class DwarfIndex(TypeIndexBase):
     def _members(self, offset: int) -> List[Member]:
         unit, tag, attrs, has_children, after = self._read_die(offset)
         members = []
-        for _, child_tag, child in self._children(unit, offset, has_children, after):
+        for _, child_tag, child in self._children(unit, has_children, after):
             if child_tag != DW_TAG_member:
                 continue
             name = self._string(unit, child.get(DW_AT_name))

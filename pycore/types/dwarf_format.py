@@ -1,13 +1,15 @@
 """DWARF's encoding (versions 2 to 5, 32- and 64-bit units): the sections of an ELF file,
 unit headers, abbreviation tables, attribute forms and strings.
 
-Shared by the name scan (dwarf_scan.py) and the DIE reader (dwarf.py); names follow
-the DWARF 5 specification.  Every read past a section raises FormatError.
+Shared by the name scan (dwarf_scan.py), the type reader (dwarf.py) and the scopes reader
+(dwarf_locals.py), which read DIEs through :func:`read_die`, :func:`die_children` and
+:func:`attribute_string`; names follow the DWARF 5 specification.  Every read past a section
+raises FormatError.
 """
 import mmap
 import struct
 import zlib
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 from ..errors import FormatError, MissingDebugInfoError
 
@@ -76,29 +78,14 @@ def open_sections(path: str) -> Sections:
     """Map ``path`` and find .debug_info, .debug_abbrev, .debug_str (+ line_str, str_offsets) and the
     build-id, from the section headers read with struct (pyelftools would cost every run ~0.1 s)."""
     from ..dump.notes import parse_notes
-    from ..symbols.elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders
 
-    with open(path, "rb") as f:
-        headers = ElfHeaders(f, path)
-        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        notes = headers.note_blobs()
-    view = memoryview(mapping)
-
-    def section(name: str, required: bool = True) -> memoryview:
-        sec = headers.section(name)
-        if sec is None or sec.type == SHT_NOBITS:
-            if required and sec is None:
-                raise MissingDebugInfoError(f"{path} has no {name} section (no DWARF debug info)")
-            if required:
-                raise MissingDebugInfoError(f"{path}: {name} is empty (stripped debug info)")
-            return memoryview(b"")
-        if sec.offset + sec.size > len(mapping):
-            raise FormatError(f"{name} runs past the end of {path}", sec.offset, "sh_size")
-        data = view[sec.offset:sec.offset + sec.size]
-        if sec.flags & SHF_COMPRESSED:
-            return memoryview(_inflate(data, headers.elfclass, headers.endian, name, sec.offset))
-        return data
-
+    found, notes = map_sections(path, (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str",
+                                       ".debug_str_offsets"))
+    for name in (".debug_info", ".debug_abbrev"):
+        if found[name] is None:
+            raise MissingDebugInfoError(f"{path} has no {name} section (no DWARF debug info)")
+        if not len(found[name]):
+            raise MissingDebugInfoError(f"{path}: {name} is empty (stripped debug info)")
     build_id = None
     for offset, blob in notes:
         for note in parse_notes(blob, offset):
@@ -107,8 +94,34 @@ def open_sections(path: str) -> Sections:
                 break
         if build_id:
             break
-    return Sections(section(".debug_info"), section(".debug_abbrev"), section(".debug_str", False),
-                    section(".debug_line_str", False), section(".debug_str_offsets", False), build_id, path)
+    empty = memoryview(b"")
+    return Sections(found[".debug_info"], found[".debug_abbrev"], found[".debug_str"] or empty,
+                    found[".debug_line_str"] or empty, found[".debug_str_offsets"] or empty, build_id, path)
+
+
+def map_sections(path: str, names: Tuple[str, ...]) -> Tuple[Dict[str, Optional[memoryview]], list]:
+    """Map ``path``: each of ``names`` as a view of the mapping (inflated when SHF_COMPRESSED), empty
+    for SHT_NOBITS, None when the file has no such section; and the file's note blobs."""
+    from ..symbols.elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders
+
+    with open(path, "rb") as f:
+        headers = ElfHeaders(f, path)
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        notes = headers.note_blobs()
+    view = memoryview(mapping)
+    found: Dict[str, Optional[memoryview]] = {}
+    for name in names:
+        sec = headers.section(name)
+        if sec is None or sec.type == SHT_NOBITS:
+            found[name] = None if sec is None else memoryview(b"")
+            continue
+        if sec.offset + sec.size > len(mapping):
+            raise FormatError(f"{name} runs past the end of {path}", sec.offset, "sh_size")
+        data = view[sec.offset:sec.offset + sec.size]
+        if sec.flags & SHF_COMPRESSED:
+            data = memoryview(_inflate(data, headers.elfclass, headers.endian, name, sec.offset))
+        found[name] = data
+    return found, notes
 
 
 def _inflate(data: memoryview, elfclass: int, endian: str, name: str, offset: int) -> bytes:
@@ -362,3 +375,83 @@ def strx(sections: Sections, unit: Unit, index: int) -> int:
     if at + unit.offset_size > len(sections.str_offsets):
         raise FormatError(f"string index {index} outside .debug_str_offsets", at, "DW_FORM_strx")
     return int.from_bytes(sections.str_offsets[at:at + unit.offset_size], "little")
+
+
+# -- DIEs -------------------------------------------------------------------------------------
+Attribute = Tuple[int, object, int]  # (form, value, inline_at): see read_form
+
+
+def read_die(sections: Sections, unit: Unit, offset: int) -> Tuple[int, Dict[int, Attribute], bool, int]:
+    """(tag, {attr: (form, value, inline_at)}, has_children, offset after the attributes) of the DIE
+    at ``offset`` of ``unit`` (whose ``abbrevs`` are parsed); tag 0 for a null entry."""
+    info = sections.info
+    try:
+        code, pos = uleb(info, offset)
+    except IndexError:
+        raise FormatError("DIE runs past .debug_info", offset, "die") from None
+    if code == 0:
+        return 0, {}, False, pos
+    abbrev = unit.abbrevs.get(code)  # type: ignore[union-attr]
+    if abbrev is None:
+        raise FormatError(f"abbreviation code {code} not in the unit's table", offset, "abbrev_code")
+    tag, has_children, specs, _ = abbrev
+    attrs = {}
+    end = unit.end
+    for attr, form, implicit in specs:
+        value, pos, inline_at = read_form(info, unit, form, implicit, pos, end)
+        attrs[attr] = (form, value, inline_at)
+    return tag, attrs, has_children, pos
+
+
+def die_children(sections: Sections, unit: Unit, has_children: bool,
+                 after: int) -> Iterator[Tuple[int, int, Dict[int, Attribute], bool, int]]:
+    """(offset, tag, attrs, has_children, after) of each direct child of the DIE whose attributes end
+    at ``after``; a child's own children are stepped over by DW_AT_sibling when it points forward
+    inside the unit, else read through."""
+    if not has_children:
+        return
+    pos = after
+    while pos < unit.end:
+        child = pos
+        tag, attrs, child_has_children, pos = read_die(sections, unit, child)
+        if tag == 0:
+            return
+        yield child, tag, attrs, child_has_children, pos
+        if child_has_children:
+            sibling = attrs.get(DW_AT_sibling)
+            if sibling is not None and sibling[0] != 0x10 and child < sibling[1] <= unit.end:  # type: ignore[operator]
+                pos = sibling[1]  # type: ignore[assignment]
+            else:
+                pos = skip_children(sections, unit, pos)
+    raise FormatError("unit ends inside a DIE's children", unit.end, "die")
+
+
+def skip_children(sections: Sections, unit: Unit, pos: int) -> int:
+    """The offset after the children that start at ``pos`` and their null entry."""
+    depth = 1
+    while depth:
+        if pos >= unit.end:
+            raise FormatError("unit ends inside a DIE's children", unit.end, "die")
+        tag, _, has_children, pos = read_die(sections, unit, pos)
+        if tag == 0:
+            depth -= 1
+        elif has_children:
+            depth += 1
+    return pos
+
+
+def attribute_string(sections: Sections, unit: Unit, attr: Optional[Attribute]) -> Optional[str]:
+    """The string a DW_AT_name-like attribute holds (inline, .debug_str, .debug_line_str or through
+    .debug_str_offsets), or None for an absent or non-string attribute."""
+    if attr is None:
+        return None
+    form, value, inline_at = attr
+    if inline_at >= 0:
+        return str_at(sections.info, inline_at, ".debug_info")
+    if form == 0x1F:
+        return str_at(sections.line_str, value, ".debug_line_str")  # type: ignore[arg-type]
+    if form == 0x0E:
+        return str_at(sections.str, value, ".debug_str")  # type: ignore[arg-type]
+    if form == 0x1A or 0x25 <= form <= 0x28:
+        return str_at(sections.str, strx(sections, unit, value), ".debug_str")  # type: ignore[arg-type]
+    return None

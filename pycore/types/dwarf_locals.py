@@ -6,15 +6,14 @@ that recovers a caller's registers.  Only the unit ``.debug_aranges`` names for 
 and in it only the DIEs on the way to the address; any kernel version, x86_64 registers.
 """
 import bisect
-import mmap
 import struct
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple, Union
 
 from ..errors import FormatError, MissingDebugInfoError
-from .dwarf_format import (DW_AT_const_value, DW_AT_name, DW_AT_sibling, DW_AT_specification,
-                           DW_AT_str_offsets_base, DW_AT_type, DW_TAG_formal_parameter, DW_TAG_variable, Sections,
-                           Unit, parse_abbrevs, read_form, sleb, str_at, strx, uleb)
+from .dwarf_format import (DW_AT_const_value, DW_AT_name, DW_AT_specification, DW_AT_str_offsets_base, DW_AT_type,
+                           DW_TAG_formal_parameter, DW_TAG_variable, Sections, Unit, attribute_string, die_children,
+                           map_sections, parse_abbrevs, read_die, sleb, uleb)
 from .dwarf_lines import parse_aranges
 
 __all__ = ["Variable", "Scope", "Piece", "Machine", "LocalsIndex", "CallFrameTable", "evaluate", "caller_registers",
@@ -566,7 +565,7 @@ class LocalsIndex:
         if table is None:
             table = self._abbrevs[key] = parse_abbrevs(self.sections.abbrev, unit.abbrev_offset, unit)
         unit.abbrevs = table
-        _, attrs, _, _ = self._die(unit, unit.die_start)
+        _, attrs, _, _ = read_die(self.sections, unit, unit.die_start)
         if DW_AT_str_offsets_base in attrs:
             unit.str_offsets_base = attrs[DW_AT_str_offsets_base][1]
         bases = {"addr_base": self._integer(attrs.get(DW_AT_addr_base)) or 0,
@@ -589,70 +588,6 @@ class LocalsIndex:
         if offset >= unit.end:
             raise FormatError(f"DIE offset {offset:#x} is outside every unit", offset, "DIE reference")
         return unit, bases
-
-    def _die(self, unit: Unit, offset: int):
-        """(tag, {attr: (form, value, inline_at)}, has_children, offset after the attributes)."""
-        info = self.sections.info
-        try:
-            code, pos = uleb(info, offset)
-        except IndexError:
-            raise FormatError("DIE runs past .debug_info", offset, "die") from None
-        if code == 0:
-            return 0, {}, False, pos
-        abbrev = unit.abbrevs.get(code)  # type: ignore[union-attr]
-        if abbrev is None:
-            raise FormatError(f"abbreviation code {code} not in the unit's table", offset, "abbrev_code")
-        tag, has_children, specs, _ = abbrev
-        attrs = {}
-        for attr, form, implicit in specs:
-            value, pos, inline_at = read_form(info, unit, form, implicit, pos, unit.end)
-            attrs[attr] = (form, value, inline_at)
-        return tag, attrs, has_children, pos
-
-    def _children(self, unit: Unit, has_children: bool, after: int):
-        """(offset, tag, attrs, has_children, after) of each direct child of a DIE."""
-        if not has_children:
-            return
-        pos = after
-        while pos < unit.end:
-            child = pos
-            tag, attrs, child_has_children, pos = self._die(unit, child)
-            if tag == 0:
-                return
-            yield child, tag, attrs, child_has_children, pos
-            if child_has_children:
-                sibling = attrs.get(DW_AT_sibling)
-                if sibling is not None and sibling[0] != 0x10 and child < sibling[1] <= unit.end:
-                    pos = sibling[1]
-                else:
-                    pos = self._skip(unit, pos)
-        raise FormatError("unit ends inside a DIE's children", unit.end, "die")
-
-    def _skip(self, unit: Unit, pos: int) -> int:
-        depth = 1
-        while depth:
-            if pos >= unit.end:
-                raise FormatError("unit ends inside a DIE's children", unit.end, "die")
-            tag, _, has_children, pos = self._die(unit, pos)
-            if tag == 0:
-                depth -= 1
-            elif has_children:
-                depth += 1
-        return pos
-
-    def _string(self, unit: Unit, attr) -> Optional[str]:
-        if attr is None:
-            return None
-        form, value, inline_at = attr
-        if inline_at >= 0:
-            return str_at(self.sections.info, inline_at, ".debug_info")
-        if form == 0x1F:
-            return str_at(self.sections.line_str, value, ".debug_line_str")
-        if form == 0x0E:
-            return str_at(self.sections.str, value, ".debug_str")
-        if form == 0x1A or 0x25 <= form <= 0x28:
-            return str_at(self.sections.str, strx(self.sections, unit, value), ".debug_str")
-        return None
 
     @staticmethod
     def _integer(attr) -> Optional[int]:
@@ -689,7 +624,7 @@ class LocalsIndex:
                 return found
             if not unit.offset <= ref[1] < unit.end:
                 unit, _ = self._unit_containing(ref[1])
-            _, attrs, _, _ = self._die(unit, ref[1])
+            _, attrs, _, _ = read_die(self.sections, unit, ref[1])
         raise FormatError("abstract_origin chain too long", unit.offset, "DW_AT_abstract_origin")
 
     # -- address ranges ---------------------------------------------------------------------
@@ -870,7 +805,7 @@ class LocalsIndex:
         if unit_offset is not None:
             link = (address - self.offset) & _MASK
             unit, bases = self._unit_at(unit_offset)
-            _, _, has_children, after = self._die(unit, unit.die_start)
+            _, _, has_children, after = read_die(self.sections, unit, unit.die_start)
             self._descend(unit, bases, has_children, after, link, scopes, 0)
         self._scopes[address] = scopes
         return scopes
@@ -879,12 +814,12 @@ class LocalsIndex:
                  depth: int) -> None:
         if depth > _MAX_DEPTH:
             raise FormatError("scopes nest deeper than any function", after, "die")
-        for offset, tag, attrs, child_has_children, child_after in self._children(unit, has_children, after):
+        for offset, tag, attrs, child_has_children, child_after in die_children(self.sections, unit, has_children, after):
             if tag in _SCOPE_TAGS and self._contains(unit, bases, attrs, link):
                 name = None
                 if tag != DW_TAG_lexical_block:
                     name_unit, name_attr = self._inherited(unit, attrs).get(DW_AT_name, (unit, None))
-                    name = self._string(name_unit, name_attr)
+                    name = attribute_string(self.sections, name_unit, name_attr)
                 scope = Scope(tag, offset, name)
                 if DW_AT_frame_base in attrs:
                     scope.frame_base = self._location(unit, bases, attrs[DW_AT_frame_base], link)
@@ -895,13 +830,13 @@ class LocalsIndex:
 
     def _variables(self, unit: Unit, bases: dict, has_children: bool, after: int, link: int) -> List[Variable]:
         variables: List[Variable] = []
-        for _, tag, attrs, _, _ in self._children(unit, has_children, after):
+        for _, tag, attrs, _, _ in die_children(self.sections, unit, has_children, after):
             if tag not in (DW_TAG_formal_parameter, DW_TAG_variable):
                 continue
             inherited = self._inherited(unit, attrs)
             if DW_AT_name not in inherited:
                 continue
-            name = self._string(*inherited[DW_AT_name])
+            name = attribute_string(self.sections, *inherited[DW_AT_name])
             if name is None:
                 continue
             type_ref = inherited.get(DW_AT_type, (unit, None))[1]
@@ -918,28 +853,10 @@ class LocalsIndex:
 def open_locals_index(sections: Sections, path: str, offset: int = 0) -> Tuple[LocalsIndex, CallFrameTable]:
     """The locals index and the call frame table of the vmlinux at ``path`` whose DWARF index has
     ``sections``; MissingDebugInfoError when it lacks ``.debug_aranges`` or ``.debug_frame``."""
-    from elftools.elf.elffile import ELFFile
-
-    from ..symbols.elfsyms import elf_format_errors
-
     names = (".debug_aranges", ".debug_loc", ".debug_loclists", ".debug_ranges", ".debug_rnglists", ".debug_addr",
              ".debug_frame")
-    extra: Dict[str, memoryview] = {}
-    with open(path, "rb") as f, elf_format_errors(path):
-        elf = ELFFile(f)
-        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        view = memoryview(mapping)
-        for name in names:
-            section = elf.get_section_by_name(name)
-            if section is None or section["sh_type"] == "SHT_NOBITS":
-                extra[name] = memoryview(b"")
-            elif section["sh_flags"] & 0x800:  # SHF_COMPRESSED: pyelftools inflates it
-                extra[name] = memoryview(section.data())
-            else:
-                start, size = section["sh_offset"], section["sh_size"]
-                if start + size > len(mapping):
-                    raise FormatError(f"{name} runs past the end of {path}", start, "sh_size")
-                extra[name] = view[start:start + size]
+    found, _ = map_sections(path, names)
+    extra: Dict[str, memoryview] = {name: found[name] or memoryview(b"") for name in names}
     for needed in (".debug_aranges", ".debug_frame"):
         if not len(extra[needed]):
             raise MissingDebugInfoError(f"{path} has no {needed}: parameters and locals need a vmlinux built with "
