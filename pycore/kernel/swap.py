@@ -1,9 +1,9 @@
 """Swap areas (mm/swapfile.c): the ``swap_info[]`` pointers (``nr_swapfiles`` of them, 2.6.33+), the
 areas in use, their file or partition, size, usage and priority; kernels 4.14 to 7.2.  Swapped-out
-pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17), the
-zero pages of ``zeromap`` (6.12+), zswap's pool (6.10+) and the pages zram holds.
+pages: x86_64 swap entries in PTEs (4.18+), the swap cache (``swapper_spaces``, 4.11 to 6.17; the
+swap table, 6.18+), the zero pages of ``zeromap`` (6.12+), zswap's pool (6.10+) and the pages zram holds.
 """
-from typing import TYPE_CHECKING, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional
 
 from ..errors import FaultError, PycoreError
 from ..object import Object
@@ -34,6 +34,19 @@ _PAGE_PROTNONE = 1 << 8
 SWP_TYPE_SHIFT = 63 - SWP_TYPE_BITS
 # One swap cache address space per 2^SWAP_ADDRESS_SPACE_SHIFT entries (4.11+).
 SWAP_ADDRESS_SPACE_SHIFT = 14
+# The swap table (mm/swap_table.h, 6.18+): one word per slot of a cluster of SWAPFILE_CLUSTER
+# slots (HPAGE_PMD_NR, 512, with transparent huge pages, else 256).  A cached slot holds its
+# folio: a pointer (6.18) or, once the counts moved into the table (7.x), its PFN above the mark
+# 0b10 with the count and flags in the top five bits at most; 0b1 marks a shadow (not cached)
+# and SWP_TB_BAD a slot never used.
+SWAPFILE_CLUSTER_THP, SWAPFILE_CLUSTER = 512, 256
+SWP_TB_SHADOW_MARK = 0b1
+SWP_TB_PFN_MARK, SWP_TB_PFN_MARK_BITS = 0b10, 2
+SWP_TB_FLAGS_MAX_BITS = 5
+SWP_TB_BAD = ((1 << 64) - 1) << 3 & ((1 << 64) - 1)
+# Where the table holds the counts (7.x, no si->zeromap), the lowest of the five flag bits marks a
+# slot whose page was all zeros (SWP_TB_ZERO_FLAG).
+SWP_TB_ZERO_BIT = 64 - SWP_TB_FLAGS_MAX_BITS
 _PAGE_SIZE = 4096
 _MASK64 = (1 << 64) - 1
 
@@ -123,34 +136,69 @@ def swap_device_name(si: Object) -> str:
 
 
 def swap_cache_page(prog: "Program", entry: SwapEntry) -> Optional[Object]:
-    """The ``struct page *`` holding ``entry``'s data in the swap cache, or None.  The cache is
-    ``swapper_spaces[type][offset >> SWAP_ADDRESS_SPACE_SHIFT]``; its xarray is indexed by the whole
-    offset in older kernels and by the offset within its space in newer ones (``swap_cache_index``,
-    6.12 among them): both are tried, and a folio counts only when its ``swap`` (``private``) is the
-    entry.  Kernels without ``swapper_spaces`` (6.18+ keeps the cache in the swap table) have none
-    to look in."""
-    try:
-        spaces = prog.symbols.by_name("swapper_spaces").address
-        counts = prog.symbols.by_name("nr_swapper_spaces").address
-    except LookupError:
-        return None
-    base = int.from_bytes(prog.read(spaces + 8 * entry.type, 8), "little")
-    number = int.from_bytes(prog.read(counts + 4 * entry.type, 4), "little")
-    space_index = entry.offset >> SWAP_ADDRESS_SPACE_SHIFT
-    if not base or space_index >= number:
-        return None
-    space = Object(prog, "struct address_space", address=base + space_index * prog.type("struct address_space").size)
-    pages = space.i_pages.address_of_()
-    for index in dict.fromkeys((entry.offset & ((1 << SWAP_ADDRESS_SPACE_SHIFT) - 1), entry.offset)):
-        found = xa_load(pages, index)
-        if not int(found) or xa_is_value(found):
-            continue
-        head = Object(prog, "struct page *", int(found))
+    """The ``struct page *`` holding ``entry``'s data in the swap cache, or None.  Up to 6.17 the
+    cache is ``swapper_spaces[type][offset >> SWAP_ADDRESS_SPACE_SHIFT]``, whose xarray is indexed
+    by the whole offset in older kernels and by the offset within its space in newer ones
+    (``swap_cache_index``, 6.12 among them): both are tried.  From 6.18 it is the swap table of the
+    slot's cluster (``cluster_info[].table``).  A folio counts only when its ``swap``
+    (``private``) is the entry."""
+    cluster_info = prog.type("struct swap_cluster_info")
+    if cluster_info.has_member("table"):
+        candidates = _swap_table_folio(prog, entry)
+    else:
+        candidates = _swapper_space_folios(prog, entry)
+    for head in candidates:
         # A large folio records the entry of its first page; the rest follow it.
         step = entry.value - _swap_value(head)
         if 0 <= step < mm.compound_nr(head):
             return mm.pfn_to_page(prog, mm.page_to_pfn(head) + step)
     return None
+
+
+def _swapper_space_folios(prog: "Program", entry: SwapEntry) -> List[Object]:
+    """The folios ``swapper_spaces`` (4.11 to 6.17) holds at ``entry``'s two possible indexes."""
+    try:
+        spaces = prog.symbols.by_name("swapper_spaces").address
+        counts = prog.symbols.by_name("nr_swapper_spaces").address
+    except LookupError:
+        return []
+    base = int.from_bytes(prog.read(spaces + 8 * entry.type, 8), "little")
+    number = int.from_bytes(prog.read(counts + 4 * entry.type, 4), "little")
+    space_index = entry.offset >> SWAP_ADDRESS_SPACE_SHIFT
+    if not base or space_index >= number:
+        return []
+    space = Object(prog, "struct address_space", address=base + space_index * prog.type("struct address_space").size)
+    pages = space.i_pages.address_of_()
+    found = []
+    for index in dict.fromkeys((entry.offset & ((1 << SWAP_ADDRESS_SPACE_SHIFT) - 1), entry.offset)):
+        folio = xa_load(pages, index)
+        if int(folio) and not xa_is_value(folio):
+            found.append(Object(prog, "struct page *", int(folio)))
+    return found
+
+
+def _swap_table_word(si: Object, offset: int) -> int:
+    """The swap table word (6.18+) of slot ``offset`` of ``si``; 0 when its cluster has no table."""
+    prog = si.prog_
+    cluster = SWAPFILE_CLUSTER_THP if "transparent_hugepage_flags" in prog.symbols else SWAPFILE_CLUSTER
+    if not 0 <= offset < int(si.max):
+        raise PycoreError(f"swap offset {offset} is past the {int(si.max)} slots of {swap_device_name(si)}")
+    table = int(si.cluster_info[offset // cluster].table)
+    if not table:
+        return 0
+    return int.from_bytes(prog.read(table + 8 * (offset % cluster), 8), "little")
+
+
+def _swap_table_folio(prog: "Program", entry: SwapEntry) -> List[Object]:
+    """The folio the swap table (6.18+) holds for ``entry``, as swap_cache_get_folio reads it: the
+    word of the slot in its cluster's ``table``; none for a free slot, a shadow or a bad slot."""
+    word = _swap_table_word(swap_info(prog, entry.type), entry.offset)
+    if not word or word & SWP_TB_SHADOW_MARK or word == SWP_TB_BAD:
+        return []
+    if word & ((1 << SWP_TB_PFN_MARK_BITS) - 1) == SWP_TB_PFN_MARK:
+        pfn = (word & ((1 << (64 - SWP_TB_FLAGS_MAX_BITS)) - 1)) >> SWP_TB_PFN_MARK_BITS
+        return [mm.pfn_to_page(prog, pfn)]
+    return [Object(prog, "struct page *", word)]
 
 
 def _swap_value(page: Object) -> int:
@@ -159,9 +207,15 @@ def _swap_value(page: Object) -> int:
 
 
 def swap_zeromap_test(si: Object, offset: int) -> bool:
-    """Whether the page at ``offset`` of ``si`` was all zeros when swapped out: 6.12+ sets its bit
-    in ``si->zeromap`` and writes nothing to the device."""
-    if not si.type_.resolved().type.resolved().has_member("zeromap") or not int(si.zeromap):
+    """Whether the page at ``offset`` of ``si`` was all zeros when swapped out, so that nothing
+    was written to the device: its bit in ``si->zeromap`` (6.12+), or the zero flag of its swap
+    table word where the table holds the counts (7.x)."""
+    if not si.type_.resolved().type.resolved().has_member("zeromap"):
+        if not si.prog_.type("struct swap_cluster_info").has_member("extend_table"):
+            return False
+        word = _swap_table_word(si, offset)
+        return word != SWP_TB_BAD and bool(word & 0b11) and bool(word >> SWP_TB_ZERO_BIT & 1)
+    if not int(si.zeromap):
         return False
     word = int.from_bytes(si.prog_.read(int(si.zeromap) + offset // 64 * 8, 8), "little")
     return bool(word >> offset % 64 & 1)

@@ -1,6 +1,7 @@
 """zswap (mm/zswap.c): the compressed pages zswap holds in front of a swap device, found by swap
 entry in ``zswap_trees[type]`` (one XArray per 64 MiB of swap space, 6.10+), and decompressed from
-the entry's zpool (zsmalloc) with the pool's compressor; types from the kernel's BTF (built in).
+the entry's zsmalloc pool (through its zpool up to 6.17) with the pool's compressor; types from
+the kernel's BTF (built in).
 """
 from typing import TYPE_CHECKING, Iterator, Optional, Tuple
 
@@ -88,9 +89,9 @@ def hash_ptr(pointer: int, bits: int) -> int:
 
 
 def zswap_zpool(entry: Object) -> Object:
-    """The ``struct zpool *`` holding ``entry``'s data: one of ``pool->zpools[]``, chosen by
-    hashing the entry's address (zswap_find_zpool, 6.5+ with ZSWAP_NR_ZPOOLS of them), else
-    ``pool->zpool``."""
+    """The ``struct zpool *`` holding ``entry``'s data (6.10 to 6.17): one of ``pool->zpools[]``,
+    chosen by hashing the entry's address (zswap_find_zpool, ZSWAP_NR_ZPOOLS of them up to 6.10),
+    else ``pool->zpool``."""
     pool = entry.pool
     if pool.type_.resolved().type.resolved().has_member("zpools"):
         zpools = pool.zpools
@@ -99,6 +100,23 @@ def zswap_zpool(entry: Object) -> Object:
             raise PycoreError(f"zswap pool {int(pool):#x} has {count} zpools, not a power of two")
         return zpools[hash_ptr(int(entry), count.bit_length() - 1)].read_()
     return pool.zpool.read_()
+
+
+def zswap_zs_pool(entry: Object) -> Object:
+    """The zsmalloc pool (``struct zs_pool *``) holding ``entry``'s data: ``pool->zs_pool`` where
+    zswap calls zsmalloc itself (6.18+), else its zpool's pool when the zpool is zsmalloc's.
+    ZswapError for a zbud or z3fold zpool."""
+    prog = entry.prog_
+    pool = entry.pool
+    if pool.type_.resolved().type.resolved().has_member("zs_pool"):
+        address = int(pool.zs_pool)
+    else:
+        zpool = zswap_zpool(entry)
+        driver = zpool.driver.type.string_().decode(errors="replace")
+        if driver != "zsmalloc":
+            raise ZswapError(f"zswap entry {int(entry):#x} is in a {driver} pool: only zsmalloc is read")
+        address = int(zpool.pool)
+    return Object(prog, zsmalloc.zsmalloc_types(prog).find("struct zs_pool *"), address)
 
 
 def zswap_compressor(entry: Object) -> str:
@@ -112,16 +130,9 @@ def zswap_read_page(entry: Object) -> bytes:
     """The page ``entry`` holds: ``length`` bytes of its zsmalloc object, decompressed with its
     pool's compressor.  ZswapError for a zpool other than zsmalloc; FormatError or
     CodecUnavailableError from the compressor."""
-    prog = entry.prog_
-    zpool = zswap_zpool(entry)
-    driver = zpool.driver.type.string_().decode(errors="replace")
-    if driver != "zsmalloc":
-        raise ZswapError(f"zswap entry {int(entry):#x} is in a {driver} pool: only zsmalloc is read")
-    length = int(entry.length)
-    pool = Object(prog, zsmalloc.zsmalloc_types(prog).find("struct zs_pool *"), int(zpool.pool))
-    data = zsmalloc.zs_object_read(pool, int(entry.handle), length)
+    data = zsmalloc.zs_object_read(zswap_zs_pool(entry), int(entry.handle), int(entry.length))
     return decompress_kernel_page(zswap_compressor(entry), data, _PAGE_SIZE)
 
 
 __all__ = ["ZswapError", "for_each_zswap_entry", "hash_ptr", "zswap_compressor", "zswap_entry",
-           "zswap_read_page", "zswap_trees", "zswap_zpool"]
+           "zswap_read_page", "zswap_trees", "zswap_zpool", "zswap_zs_pool"]
