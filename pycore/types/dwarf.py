@@ -421,14 +421,16 @@ def _save_cache(path: str, info_size: int, types: Dict[Tuple[str, str], int], va
     keys += [(_VARIABLE + name.encode("utf-8", "surrogatepass"), die) for name, die in variables.items()]
     slot_count = 1 << max(4, (2 * len(keys)).bit_length())
     mask = slot_count - 1
-    slots = bytearray(_SLOT.size * slot_count)
+    taken: List[Optional[bytes]] = [None] * slot_count
     pool = bytearray()
     for key, die in keys:
         slot = zlib.crc32(key) & mask
-        while _SLOT.unpack_from(slots, _SLOT.size * slot)[0]:
+        while taken[slot] is not None:
             slot = (slot + 1) & mask
-        _SLOT.pack_into(slots, _SLOT.size * slot, len(pool) + 1, len(key), die)
+        taken[slot] = _SLOT.pack(len(pool) + 1, len(key), die)
         pool += key
+    empty = bytes(_SLOT.size)
+    slots = b"".join(empty if packed is None else packed for packed in taken)
     units_at = _HEADER.size + len(slots)
     pool_at = units_at + 8 * len(unit_offsets)
     header = _HEADER.pack(_MAGIC, CACHE_FORMAT, info_size, slot_count, len(keys), len(unit_offsets),
