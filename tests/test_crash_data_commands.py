@@ -18,35 +18,68 @@ import re
 
 import pytest
 
+from cli_cases import recorded_commands
 from corpus import cases, pycore_output
 
 pytestmark = pytest.mark.real
 ANSWERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "crash_answers")
 
-# The recorded crash commands of each case this module's commands answer.
-RECORDED = ["sym linux_banner", "sym init_task", "sym panic", "sym -q sysrq_handle_crash", "rd linux_banner 4",
-            "rd -32 linux_banner 8", "rd -8 linux_banner 16", "rd -a linux_banner", "rd -d jiffies 1",
-            "eval 0x1000 + 16", "ascii 4c696e7578", "btop 0x10000", "ptob 16", "dis panic 5",
-            "dis sysrq_handle_crash",
-            "search -s linux_banner -l 64 -c Linux", "search -s init_task -l 8192 init_task",
-            "search -s init_task -l 8192 -x 1 init_task", "search -s linux_banner -l 64 -w 756e694c",
-            "search -s linux_banner -l 64 -h -m f000 694c", "search -t init_task", "search -p -c pycore.scenario",
-            "rd -N -32 linux_banner 4", "rd -16 -N linux_banner 8", "rd -R linux_banner 4", "rd -o 8 linux_banner 2",
-            "rd -x linux_banner 4", "rd -D -32 linux_banner 2", "rd -r /dev/null linux_banner 64", "rd -f 0x40 4",
-            "dis -x panic 5", "dis -x sysrq_handle_crash", "dis -s panic", "sym -M", "sym -m qemu_fw_cfg",
-            "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro"]
-PER_DUMP = ("vtop ", "ptov ", "rd 0x")
 COMMANDS = {"sym", "rd", "eval", "ascii", "ptob", "btop", "ptov", "vtop", "dis", "search"}
+# Recorded commands of these words another module compares with crash: the whole symbol table.
+TESTED_ELSEWHERE = {"sym -l": "tests/test_crash_more_commands.py"}
+# The recorded crash commands of each case this module's commands answer.
+RECORDED = [command for command in recorded_commands(COMMANDS) if command not in TESTED_ELSEWHERE]
 # The options of each command that take a value (the word after them).
 VALUE_OPTIONS = {"sym": {"-q", "-m"}, "rd": {"-o", "-e", "-r"}, "search": {"-s", "-e", "-l", "-m", "-x"}}
-# Module symbols, which crash 9.0.2 cannot read on 7.2 (see module_names_are_the_guests).
-MODULE_SYMBOLS = {"sym -M", "sym -m qemu_fw_cfg", "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro"}
-# Where pycore differs from crash until a layer below the CLI changes (strict: a fix shows).
-KNOWN_DIFFERENCES: dict = {}
-VMLINUX_DIFFERENCES: dict = {}
+# Module symbols, which crash 9.0.2 cannot read on 7.2 (see module_names_are_the_guests): by command,
+# or by what a per-dump command's address is.
+MODULE_SYMBOLS = {"sym -M", "sym -m qemu_fw_cfg", "sym fw_cfg_sysfs_probe", "sym -q fw_cfg_sysfs_pro",
+                  "sym virtblk_done", "dis virtblk_done", "dis -r virtblk_done+20", "rd virtblk_done 2",
+                  "the last module's list_head"}
+# Where crash 9.0.2 stopped at 7.1's slab pages: tests/test_slab_lookup_real.py checks rd -S there.
+CRASH_STOPS = "invalid structure member offset: page_first_page"
 # Answers that need the vmlinux's DWARF (sym's source line) or differ without it.
-NEEDS_DWARF = re.compile(r" debian/\S+: \d+$")
+NEEDS_DWARF = re.compile(r"^([0-9a-f]+ \(\w\) \S+) \S+: \d+$")
 SECTION_NAME = re.compile(r"(?<= )\.data +")
+
+# Where pycore differs from crash until a layer below the CLI changes (strict: a fix shows): the
+# command (a per-dump one by its word and what its address is), the kernels, the mode (None: both), why.
+_NO_SIZES = ("the INT3s after it are alignment its size leaves out; kallsyms alone (no sizes) runs it to "
+             "the next symbol")
+_NOT_FOUND = ("the kernel has no such function: crash prints 'symbol not found' and its possible alternatives, "
+              "pycore's dis one error line")
+GAPS = [
+    ("dis entry_SYSCALL_64", {"5.10", "6.1", "6.12", "7.2"}, "dump only",
+     "its size covers the global labels inside it (entry_SYSCALL_64_safe_stack, ...), where kallsyms alone ends it"),
+    ("dis __x86_return_thunk", {"6.12", "7.2"}, "dump only", _NO_SIZES),
+    ("dis __memmove", {"5.10", "6.1"}, "dump only", _NO_SIZES),
+    ("dis memcpy_orig", {"6.1"}, "dump only", _NO_SIZES),
+    ("dis strncpy_from_user", {"6.1"}, "dump only", _NO_SIZES),
+    ("dis filemap_read", {"6.12"}, "dump only",
+     "gdb names no symbol for a %rip-relative string past the end of the last sized symbol; kallsyms gives the "
+     "nearest one before it"),
+    ("dis filemap_read", {"5.10"}, None, _NOT_FOUND),
+    ("dis page_fault_oops", {"5.10"}, None, _NOT_FOUND),
+    ("dis rep_movs_alternative", {"5.10", "6.1"}, None, _NOT_FOUND),
+    ("dis -r virtblk_done+20", {"5.10", "6.1"}, None,
+     "crash's dis -r also shows the instruction after the one that holds the target's byte (virtblk_done+23); "
+     "pycore stops before it"),
+    ("dis native_write_cr4", {"7.2"}, None,
+     "capstone reads 7.2's ud1 as 4 bytes, gdb as 5 with its (%edx),%rdi operands, and pycore names an address "
+     "past _edata _edata+N where gdb names none"),
+    ("sym memset", {"5.10", "6.1"}, None,
+     "memset is arch/x86/lib/memset_64.S's: crash gives its file: line, pycore's line tables none (and so no "
+     "separator space without the vmlinux)"),
+    ("sym memset+5", {"5.10", "6.1"}, None, "as sym memset"),
+]
+
+
+def known_gap(case, command: str, what: str, mode: str):
+    """Why pycore's answer differs from crash's on this case (GAPS), or None."""
+    kernel = case.name.split("-")[0]
+    names = {command, f"{command.split()[0]} {what}"}
+    return next((why for name, kernels, only, why in GAPS if name in names and kernel in kernels
+                 and only in (None, mode)), None)
 
 
 def recordings():
@@ -55,13 +88,27 @@ def recordings():
         dump = case.reference_dump
         if not os.path.exists(case.path(dump)):
             continue
-        commands = [c for c in RECORDED if case.reference(c, dump) is not None]
-        commands += [r["command"] for prefix in PER_DUMP for r in case.references(prefix) if r.get("dump") == dump]
-        for command in commands:
+        commands = [(c, "") for c in RECORDED if case.reference(c, dump) is not None]
+        commands += [(r["command"], r["what"]) for r in per_dump(case)]
+        for command, what in commands:
+            if CRASH_STOPS in case.reference(command, dump):
+                continue
             modes = ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else [])
             for mode in modes:
-                params.append(pytest.param(case, command, mode, id=f"{case.name}/{command}/{mode}"))
+                module = bool({command, what} & MODULE_SYMBOLS) and bool(case.crash_wrong("mod"))
+                why = None if module else known_gap(case, command, what, mode)
+                marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
+                params.append(pytest.param(case, command, mode, module, id=f"{case.name}/{command}/{mode}",
+                                           marks=marks))
     return params
+
+
+def per_dump(case):
+    """The recordings of these commands on an address of the case's reference dump (crash's own answer
+    about it: reference.py ADDRESS_COMMANDS and the vtop/ptov/rd of a symbol's address), but for
+    ``rd -p``'s, which tests/crash_reference.py compares on every dump."""
+    return [r for r in case.references("") if "what" in r and r.get("dump") == case.reference_dump
+            and r["command"].split()[0] in COMMANDS and not r["command"].startswith("rd -p ")]
 
 
 def pycore_argv(case, crash_command: str, vmlinux: bool):
@@ -84,7 +131,7 @@ def pycore_argv(case, crash_command: str, vmlinux: bool):
 
 def expected_without_dwarf(crash_text: str) -> str:
     """crash's answer as pycore gives it without the vmlinux: no ``file: line`` after a text symbol."""
-    return "\n".join(NEEDS_DWARF.sub(" ", line) for line in crash_text.split("\n"))
+    return "\n".join(NEEDS_DWARF.sub(r"\1 ", line) for line in crash_text.split("\n"))
 
 
 def check(case, command: str, crash_text: str, vmlinux: bool) -> None:
@@ -92,6 +139,10 @@ def check(case, command: str, crash_text: str, vmlinux: bool) -> None:
     if not vmlinux:
         expected = expected_without_dwarf(expected)
     result = pycore_output(*pycore_argv(case, command, vmlinux))
+    if re.fullmatch(rf"{command.split()[0]}: [^\n]+\n", expected):
+        # crash's one-line refusal (rd -e short of a whole value): pycore's, on stderr with its name.
+        assert (result.status, result.out, result.err) == (1, "", f"pycore {expected}")
+        return
     # crash says on its console, not in the command's output, that it has no source text for dis -s.
     said = f"dis: {command.split()[-1]}: source code is not available\n" if command.startswith("dis -s") else ""
     assert (result.status, result.err) == (0, said), result.err
@@ -108,22 +159,14 @@ def check(case, command: str, crash_text: str, vmlinux: bool) -> None:
             assert line == crash_line
 
 
-def known_difference(case, command: str, mode: str):
-    if command in MODULE_SYMBOLS and case.crash_wrong("mod"):
-        return None
-    return KNOWN_DIFFERENCES.get(command) or (VMLINUX_DIFFERENCES.get(command) if mode == "vmlinux" else None)
-
-
-@pytest.mark.parametrize("case,command,mode", recordings())
-def test_recorded_answer_is_crash_answer(case, command, mode, request):
-    """Every recording of these commands, whole, on the dump crash read."""
-    why = known_difference(case, command, mode)
-    if why:
-        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
-    if command in MODULE_SYMBOLS and case.crash_wrong("mod"):
+@pytest.mark.parametrize("case,command,mode,module", recordings())
+def test_recorded_answer_is_crash_answer(case, command, mode, module):
+    """Every recording of these commands, whole, on the dump crash read; a module's symbols where
+    crash reads no module (7.2) as the guest listed its modules."""
+    if module:
         module_names_are_the_guests(case, command, mode == "vmlinux")
         return
-    if mode == "dump only" and command.startswith("dis -s"):
+    if mode == "dump only" and command.startswith(("dis -s", "dis -l")):
         result = pycore_output(*pycore_argv(case, command, False))
         assert result.status == 1 and "needs the vmlinux" in result.err
         return
@@ -132,7 +175,8 @@ def test_recorded_answer_is_crash_answer(case, command, mode, request):
 
 def module_names_are_the_guests(case, command: str, vmlinux: bool) -> None:
     """Where crash reads no module (7.2), the module names pycore shows are those the guest's
-    /proc/modules listed, each module's symbols between its START and END lines."""
+    /proc/modules listed, each module's symbols between its START and END lines; ``dis`` and ``rd``
+    of a module's function read it where sym finds it, in a module the guest listed."""
     guest = case.guest_view("modules")
     if guest is None:
         pytest.skip(f"{case.name} recorded no guest view of its modules")
@@ -145,21 +189,15 @@ def module_names_are_the_guests(case, command: str, vmlinux: bool) -> None:
         starts = [line.split(": ")[1] for line in lines if " MODULE " in line and "START: " in line]
         ends = [line.split(": ")[1] for line in lines if " MODULE " in line and "END: " in line]
         assert starts and starts == ends and set(starts) <= loaded
+    elif command.split()[0] in ("dis", "rd"):
+        target = command.split()[-2 if command.startswith("rd ") else -1]
+        name = re.sub(r"\+\d+$", "", target)
+        named = pycore_output("sym", case.path(case.reference_dump), name).out.split()
+        assert named[-1].strip("[]") in loaded
+        assert lines[0].startswith(f"0x{named[0]} <{name}>:" if command.startswith("dis ") else f"{named[0]}:  ")
     else:
         modules = [re.search(r" \[(\w+)\] ?$", line) for line in lines]
         assert all(found and found.group(1) in loaded for found in modules), result.out
-
-
-# Answers pycore cannot give without the vmlinux: kallsyms has no symbol sizes, so a function runs
-# to the next symbol (less its NOP padding) and a data address is named by the symbol before it.
-DUMP_ONLY_LIMITS = {
-    "dis entry_SYSCALL_64": "its size covers the global labels inside it (entry_SYSCALL_64_safe_stack, ...), "
-                            "where kallsyms alone ends it",
-    "dis __x86_return_thunk": "the INT3s after it are alignment the size leaves out; without it they look like "
-                              "an assembler function's own",
-    "dis filemap_read": "gdb names no symbol for a %rip-relative string past the end of the last sized symbol; "
-                        "kallsyms gives the nearest one before it",
-}
 
 
 def answers():
@@ -181,7 +219,7 @@ def answers():
             if command.split()[0] not in COMMANDS or dump is None or dump.get("sha256") != recorded.rsplit(" ", 1)[-1]:
                 continue
             for mode in ["dump only"] + (["vmlinux"] if os.path.exists(case.vmlinux) else []):
-                why = DUMP_ONLY_LIMITS.get(command) if mode == "dump only" else None
+                why = known_gap(case, command, "", mode)
                 marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
                 params.append(pytest.param(case, command, text, mode, id=f"{name}/{command}/{mode}", marks=marks))
     return params
