@@ -10,30 +10,14 @@ from types import SimpleNamespace
 import pytest
 
 from pycore.cli.kmem import render_slabs
-from pycore.errors import FaultError
 from pycore.kernel import slab
 from pycore.program import HelperCache
+
+from sparse_memory import Memory
 
 VMEMMAP = 0xFFFFEA0000000000
 PAGE_STRUCT = 64
 RANDOM = 0x5A5A_1234_DEAD_BEEF
-
-
-class Memory:
-    """Sparse little-endian kernel memory; reading an unmapped byte faults like a filtered page."""
-
-    def __init__(self):
-        self.bytes = {}
-
-    def put64(self, address, value):
-        for i, b in enumerate(struct.pack("<Q", value & (2**64 - 1))):
-            self.bytes[address + i] = b
-
-    def read(self, address, size):
-        try:
-            return bytes(self.bytes[address + i] for i in range(size))
-        except KeyError:
-            raise FaultError("not in the synthetic dump", address) from None
 
 
 class FakeProg:
@@ -66,7 +50,7 @@ def slab_at(pfn):
 
 
 def set_counts(memory, page, inuse, objects, frozen=0):
-    memory.put64(page + 40, inuse | objects << 16 | frozen << 31)
+    memory.put(page + 40, inuse | objects << 16 | frozen << 31)
 
 
 def encode(pointer, where):
@@ -95,28 +79,28 @@ class World:
         # and two per-CPU partial slabs; CPU 1 has nothing.
         self.cpu_slab, self.partial1, self.partial2 = slab_at(100), slab_at(101), slab_at(102)
         a, b, c = (self.OBJECTS + 64 * i for i in range(3))
-        m.put64(cpu0, a)
-        m.put64(cpu0 + 8, 0x1234)  # tid
-        m.put64(cpu0 + 16, self.cpu_slab)
-        m.put64(cpu0 + 24, self.partial1)
+        m.put(cpu0, a)
+        m.put(cpu0 + 8, 0x1234)  # tid
+        m.put(cpu0 + 16, self.cpu_slab)
+        m.put(cpu0 + 24, self.partial1)
         for obj, nxt in ((a, b), (b, c), (c, 0)):
-            m.put64(obj + self.FREE_OFFSET, encode(nxt, obj + self.FREE_OFFSET))
+            m.put(obj + self.FREE_OFFSET, encode(nxt, obj + self.FREE_OFFSET))
         self.freelist = (a, b, c)
         set_counts(m, self.cpu_slab, 9, 10, frozen=1)
         set_counts(m, self.partial1, 4, 10, frozen=1)
-        m.put64(self.partial1 + 8, self.partial2)
+        m.put(self.partial1 + 8, self.partial2)
         set_counts(m, self.partial2, 10, 10, frozen=1)
-        m.put64(self.partial2 + 8, 0)
+        m.put(self.partial2 + 8, 0)
         for offset in (0, 8, 16, 24):
-            m.put64(cpu1 + offset, 0)
+            m.put(cpu1 + offset, 0)
         # Node 0: one partial slab with 3 of 10 in use; 5 slabs, 50 objects in all.
         self.node_partial = slab_at(200)
-        m.put64(self.NODE + 8, 1)
-        m.put64(self.NODE + 16, self.node_partial + 8)
-        m.put64(self.node_partial + 8, self.NODE + 16)
+        m.put(self.NODE + 8, 1)
+        m.put(self.NODE + 16, self.node_partial + 8)
+        m.put(self.node_partial + 8, self.NODE + 16)
         set_counts(m, self.node_partial, 3, 10)
-        m.put64(self.NODE + 32, 5)
-        m.put64(self.NODE + 40, 50)
+        m.put(self.NODE + 32, 5)
+        m.put(self.NODE + 40, 50)
         self.prog = FakeProg(m, self.OFFSETS)
 
     def counter(self, messages=None):
@@ -154,7 +138,7 @@ def test_counts_follow_crash_over_cpu_slab_freelist_and_partials():
 def test_a_looping_freelist_is_reported_and_counted_once():
     world = World()
     a, b, _ = world.freelist
-    world.memory.put64(b + World.FREE_OFFSET, encode(a, b + World.FREE_OFFSET))
+    world.memory.put(b + World.FREE_OFFSET, encode(a, b + World.FREE_OFFSET))
     messages = []
     allocated, total, slabs, free = world.counter(messages).count([0, 1], [0])
     assert free == 1 + 2 + 6 + 7
@@ -184,7 +168,7 @@ def test_an_unreadable_partial_slab_gives_up_on_the_cache_only():
 
 def test_a_partial_list_pointing_outside_vmemmap_stops_with_crash_message():
     world = World()
-    world.memory.put64(world.node_partial + 8, 0xFFFF888012345678)
+    world.memory.put(world.node_partial + 8, 0xFFFF888012345678)
     messages = []
     allocated, total, slabs, free = world.counter(messages).count([0, 1], [0])
     assert free == 1 + 3 + 6 + 7
@@ -218,10 +202,10 @@ class CacheProg(FakeProg):
         struct.pack_into("<III", head, 24, 64, 48, oo)
         struct.pack_into("<Q", head, 48, World.OBJECTS + 0x1000)
         for offset in range(0, len(head), 8):
-            world.memory.put64(World.CACHE + offset, struct.unpack_from("<Q", head, offset)[0])
+            world.memory.put(World.CACHE + offset, struct.unpack_from("<Q", head, offset)[0])
         name = b"hostile".ljust(64, b"\0")
         for offset in range(0, 64, 8):
-            world.memory.put64(World.OBJECTS + 0x1000 + offset, int.from_bytes(name[offset:offset + 8], "little"))
+            world.memory.put(World.OBJECTS + 0x1000 + offset, int.from_bytes(name[offset:offset + 8], "little"))
 
 
 @pytest.fixture

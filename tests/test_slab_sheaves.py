@@ -11,35 +11,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from pycore.errors import FaultError, MissingDebugInfoError
+from pycore.errors import MissingDebugInfoError
 from pycore.kernel import slab
 from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type
+
+from sparse_memory import Memory
 
 VMEMMAP = 0xFFFFEA0000000000
 RANDOM = 0x5A5A_1234_DEAD_BEEF
 U32, U64 = int_type("unsigned int", 4, False), int_type("unsigned long", 8, False)
 LIST_HEAD = struct_type("list_head", 16, [Member("next", pointer_type(U64), 0), Member("prev", pointer_type(U64), 64)])
-
-
-class Memory:
-    """Sparse little-endian kernel memory; an unmapped byte faults like a page the dump left out."""
-
-    def __init__(self):
-        self.bytes = {}
-
-    def put(self, address, value, size=8):
-        for i, b in enumerate((value & (2 ** (8 * size) - 1)).to_bytes(size, "little")):
-            self.bytes[address + i] = b
-
-    def forget(self, address, size):
-        for i in range(size):
-            self.bytes.pop(address + i, None)
-
-    def read(self, address, size):
-        try:
-            return bytes(self.bytes[address + i] for i in range(size))
-        except KeyError:
-            raise FaultError("not in the synthetic dump", address) from None
 
 
 class Prog:
