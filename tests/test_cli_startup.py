@@ -60,6 +60,27 @@ def test_a_dump_command_without_vmlinux_does_not_load_pyelftools(command):
     assert offending(modules, ("elftools", "pdb")) == []
 
 
+def _real_case():
+    from corpus import cases
+    found = [case for case in cases() if os.path.exists(case.vmlinux)]
+    if not found:
+        pytest.skip("no corpus case with its vmlinux is built")
+    return found[0]
+
+
+@pytest.mark.parametrize("command", ["ps", "bt"])
+def test_a_dump_command_with_vmlinux_and_a_warm_cache_does_not_load_pyelftools(command, tmp_path):
+    """The build-id check and the DWARF sections are found from ELF headers read with struct, the
+    symbol table and the DWARF name index come from the cache: pyelftools (~0.1 s) is not imported."""
+    case = _real_case()
+    argv = [command, case.path(case.reference_dump), "--vmlinux", case.vmlinux]
+    env = {"PYCORE_CACHE": str(tmp_path)}
+    assert loaded_modules(argv, env)[0] == 0  # fills the cache
+    status, modules = loaded_modules(argv, env)
+    assert status == 0
+    assert offending(modules, ("elftools",)) == []
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
 def test_help_and_version_import_no_command(argv):
     status, modules = loaded_modules(argv)
