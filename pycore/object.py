@@ -854,13 +854,19 @@ def _decode(t: Type, raw: bytes, obj: Object, depth: int) -> Any:
         size = element.size
         return [_decode(element, raw[i * size:(i + 1) * size], obj, depth + 1) for i in range(t.length or 0)]
     if kind in (TypeKind.STRUCT, TypeKind.UNION):
+        # Each member straight from the bytes, no Object per member (value_() of a task_struct).
         value: Dict[str, Any] = {}
-        snapshot = Object(obj.prog_, t, raw)
         for name, member in t._member_map().items():
-            if member.type.size is None:  # a flexible array member: nothing inside the struct
+            size = member.type.size
+            if size is None:  # a flexible array member: nothing inside the struct
                 value[name] = []
                 continue
-            value[name] = snapshot.member_(name)._value_at_depth(depth + 1)
+            member_type, offset, bit_offset, bit_field_size, _ = t.member_access(name)
+            if bit_field_size:
+                bits = int.from_bytes(raw[offset:offset + (bit_offset + bit_field_size + 7) // 8], "little")
+                value[name] = _bit_field(member_type.resolved(), bits, bit_offset, bit_field_size)
+            else:
+                value[name] = _decode(member_type.resolved(), raw[offset:offset + size], obj, depth + 1)
         return value
     raise ObjectTypeError(f"cannot read a value of type {t.type_name()}")
 
