@@ -20,6 +20,7 @@ from pycore.kernel.net import OpenSocket
 from pycore.symbols.elfsyms import SHN_ABS, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT, _bfd_letter
 from pycore.symbols.table import crash_name
 
+from cli_cases import SAMPLE_DUMP, argv, cut_sample, modes
 from corpus import cases
 
 # The lines testdata/corpus/reference.py FULL_COMMANDS records for these commands.
@@ -43,11 +44,9 @@ def _argv(case, command, options):
     """pycore's words for a recorded crash line: the prompt's ``-c LINE`` for prompt-only commands,
     else the command, pycore's options and the dump, then crash's words (their quotes kept, as
     crash's parse_line keeps a foreach regular expression's)."""
-    dump = case.path(case.reference_dump)
     if command in PROMPT_ONLY:
-        return ("crash", *options, dump, "-c", command)
-    words = command.split()
-    return (words[0], *options, dump, *words[1:])
+        return ("crash", *options, case.path(case.reference_dump), "-c", command)
+    return argv(case, command, options)
 
 
 def comparisons():
@@ -56,10 +55,7 @@ def comparisons():
         for command in COMMANDS:
             if case.reference(command, case.reference_dump) is None:
                 continue
-            modes = [("dump only", ())]
-            if os.path.exists(case.vmlinux):
-                modes.append(("vmlinux", ("--vmlinux", case.vmlinux)))
-            for mode, options in modes:
+            for mode, options in modes(case):
                 params.append(pytest.param(case, command, mode, options, id=f"{case.name}-{command}-{mode}"))
     return params
 
@@ -239,7 +235,6 @@ def test_set_v_aligns_each_variable_on_its_colon():
         "        scroll: off (none)", " zero_excluded: off"]
 
 
-SAMPLE_DUMP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "sample", "vmcore")
 BROKEN_COMMANDS = [["kmem", "-n"], ["kmem", "-p"], ["kmem", "-g", "4000"], ["sym", "-l"], ["net", "-S"],
                    ["foreach", "'k.*'", "set"], ["foreach", "1", "vtop", "fffffe0000000000"]]
 
@@ -247,10 +242,7 @@ BROKEN_COMMANDS = [["kmem", "-n"], ["kmem", "-p"], ["kmem", "-g", "4000"], ["sym
 @pytest.fixture(scope="module")
 def truncated(tmp_path_factory):
     """The committed sample cut in half: headers and early pages are there, the kernel's data is not."""
-    path = tmp_path_factory.mktemp("broken") / "half.vmcore"
-    with open(SAMPLE_DUMP, "rb") as f:
-        path.write_bytes(f.read(os.path.getsize(SAMPLE_DUMP) // 2))
-    return str(path)
+    return cut_sample(tmp_path_factory.mktemp("broken"))
 
 
 @pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
