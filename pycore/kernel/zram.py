@@ -88,14 +88,24 @@ def _compressor(zram: Object, priority: int) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
+def _slot_flags(entry: Object) -> int:
+    """A ``struct zram_table_entry``'s flags word: ``flags`` (6.x), ``value`` (before), or
+    ``attr.flags`` (7.x: a u32 beside the access time, in a union with the slot's lock word)."""
+    layout = entry.type_.resolved()
+    if layout.has_member("flags"):
+        return int(entry.flags)
+    if layout.has_member("value"):
+        return int(entry.value)
+    return int(entry.attr.flags)
+
+
 def zram_slot(zram: Object, index: int) -> ZramSlot:
     """Slot ``index`` of ``zram`` (``zram->table[index]``); IndexError past the disk's size."""
     pages = int(zram.disksize) // _PAGE_SIZE
     if not 0 <= index < pages:
         raise IndexError(f"{zram_name(zram)} has {pages} slots, not {index}")
     entry = zram.table[index]
-    layout = entry.type_.resolved()
-    flags = int(entry.flags if layout.has_member("flags") else entry.value)
+    flags = _slot_flags(entry)
     bits = _pageflags(zram)
     shift = min(bits.values())
     size = flags & ((1 << shift) - 1)

@@ -1,5 +1,6 @@
 """zsmalloc (mm/zsmalloc.c): the bytes of an object behind a handle, as zram and zswap store
-compressed pages; page-based zspages, ``page->private`` naming the zspage (read on 6.12).  Built as
+compressed pages; page-based zspages, ``page->private`` naming the zspage (read on 6.12), or the
+``struct zpdesc`` over each page (6.14+, read on 7.2).  Built as
 a module (Debian's cloud kernels), its types come from that module's BTF, read out of the dump.
 """
 from typing import TYPE_CHECKING, List, NamedTuple
@@ -46,10 +47,21 @@ def zsmalloc_types(prog: "Program") -> "TypeIndex":
         return module_types(prog, "zsmalloc")
 
 
-def _zspage_of(prog: "Program", types: "TypeIndex", pfn: int) -> Object:
-    """The ``struct zspage`` of the page ``pfn`` (``page->private``)."""
+def _zpdesc(prog: "Program", types: "TypeIndex", pfn: int) -> Object:
+    """The page ``pfn`` as zsmalloc sees it: ``struct zpdesc`` (6.14+, overlaying struct page:
+    ``zspage`` where ``private`` is, ``next`` where ``index`` was), else the ``struct page``."""
     page = mm.pfn_to_page(prog, pfn)
-    return Object(prog, types.find("struct zspage *"), int(page.private))
+    try:
+        return Object(prog, types.find("struct zpdesc *"), int(page))
+    except TypeNotFoundError:
+        return page
+
+
+def _zspage_of(prog: "Program", types: "TypeIndex", pfn: int) -> Object:
+    """The ``struct zspage`` of the page ``pfn`` (``zpdesc->zspage``, ``page->private`` before 6.14)."""
+    page = _zpdesc(prog, types, pfn)
+    owner = page.zspage if page.type_.resolved().type.resolved().has_member("zspage") else page.private
+    return Object(prog, types.find("struct zspage *"), int(owner))
 
 
 def _locate(pool: Object, obj: int) -> ZsObject:
@@ -76,8 +88,10 @@ def _locate(pool: Object, obj: int) -> ZsObject:
 
 
 def _next_page(prog: "Program", pfn: int) -> int:
-    """The page after ``pfn`` in its zspage: ``page->index`` links them (6.12)."""
-    following = int(mm.pfn_to_page(prog, pfn).index)
+    """The page after ``pfn`` in its zspage: ``zpdesc->next`` links them (6.14+), ``page->index``
+    before."""
+    page = _zpdesc(prog, zsmalloc_types(prog), pfn)
+    following = int(page.next if page.type_.resolved().type.resolved().has_member("next") else page.index)
     if not following:
         raise PycoreError(f"zspage page {pfn:#x} has no next page")
     return mm.page_to_pfn(Object(prog, "struct page *", following))

@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _PAGE_SIZE = 4096
 # One XArray per 2^SWAP_ADDRESS_SPACE_SHIFT swap slots (swap_zswap_tree, 6.8+).
 SWAP_ADDRESS_SPACE_SHIFT = 14
-# MAX_SWAPFILES is at most 32 on every kernel.
+# MAX_SWAPFILES is at most 32 on every kernel, less the migration, hwpoison, device and marker
+# types: zswap_trees[] is shorter than 32, and only nr_swapfiles of it are areas.
 MAX_SWAPFILES = 32
 # include/linux/hash.h GOLDEN_RATIO_64: hash_ptr picks an entry's zpool (zswap_find_zpool).
 GOLDEN_RATIO_64 = 0x61C8864680B583EB
@@ -37,6 +38,14 @@ def _read_words(prog: "Program", symbol: str, size: int, count: int) -> list:
     return [int.from_bytes(data[i:i + size], "little") for i in range(0, len(data), size)]
 
 
+def _nr_swapfiles(prog: "Program") -> int:
+    """``nr_swapfiles``: the ``swap_info[]`` (and ``zswap_trees[]``) slots ever used."""
+    count = _read_words(prog, "nr_swapfiles", 4, 1)[0]
+    if count > MAX_SWAPFILES:
+        raise PycoreError(f"nr_swapfiles is {count}, more than MAX_SWAPFILES ({MAX_SWAPFILES})")
+    return count
+
+
 def zswap_trees(prog: "Program", type: int) -> list:
     """The addresses of the ``struct xarray`` trees of swap area ``type`` (``zswap_trees[type]``,
     ``nr_zswap_trees[type]`` of them); empty when the kernel has no zswap (no ``zswap_trees``: the
@@ -50,8 +59,9 @@ def zswap_trees(prog: "Program", type: int) -> list:
         pass
     else:
         raise ZswapError("zswap keeps its entries in rbtrees (struct zswap_tree, before 6.10): not read")
-    if not 0 <= type < MAX_SWAPFILES:
-        raise PycoreError(f"swap type {type} is past MAX_SWAPFILES ({MAX_SWAPFILES})")
+    count = _nr_swapfiles(prog)
+    if not 0 <= type < count:
+        raise PycoreError(f"swap type {type} is not a swap area (nr_swapfiles {count})")
     base = _read_words(prog, "zswap_trees", 8, type + 1)[type]
     count = _read_words(prog, "nr_zswap_trees", 4, type + 1)[type]
     if not base:
@@ -76,7 +86,9 @@ def zswap_entry(prog: "Program", type: int, offset: int) -> Optional[Object]:
 
 def for_each_zswap_entry(prog: "Program") -> Iterator[Tuple[int, int, Object]]:
     """(swap type, offset, ``struct zswap_entry *``) of each page zswap holds, area by area."""
-    for type in range(MAX_SWAPFILES):
+    if "zswap_trees" not in prog.symbols:
+        return
+    for type in range(_nr_swapfiles(prog)):
         for tree in zswap_trees(prog, type):
             for offset, found in xa_for_each(Object(prog, "struct xarray *", tree)):
                 if not xa_is_value(found):
