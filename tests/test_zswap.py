@@ -1,5 +1,5 @@
-"""Swapped-out pages read back from zswap's pool: the corpus's zswap case (6.12-zswap-l4, the
-generic 6.12 kernel) runs pycore-swapper (testdata/corpus/swapper.c) with zswap (lzo, zsmalloc)
+"""Swapped-out pages read back from zswap's pool: the corpus's zswap cases (6.12-zswap-l4 on the
+generic 6.12 kernel, 7.2-zswap-l4) run pycore-swapper (testdata/corpus/swapper.c) with zswap (lzo, zsmalloc)
 in front of four zram devices and its pool held small, so that the swapper's known words are in
 zswap and in zram behind it.  The words it wrote are the oracle; the kernel's own counter and the
 guest's /proc/meminfo count zswap's pages; crash 9 names the swap entries (it does not read zswap)."""
@@ -79,8 +79,8 @@ def test_swapped_pages_read_back_from_zswap_and_from_zram_behind_it(opened):
         else:
             device = zram.disk_to_zram(swap.swap_info(prog, entry.type).bdev.bd_disk)
             where["zram", zram.zram_slot(device, entry.offset).compressor] += 1
-    # The generic kernel's zswap compresses with lzo (CONFIG_ZSWAP_COMPRESSOR_DEFAULT); its pool
-    # filled, so later pages went on to zram.
+    # Both kernels' zswap compresses with lzo (CONFIG_ZSWAP_COMPRESSOR_DEFAULT); its pool filled,
+    # so later pages went on to zram.
     assert where["zswap", "lzo"] > 100
     assert sum(count for (kind, _compressor), count in where.items() if kind == "zram") > 100
 
@@ -105,7 +105,8 @@ def _sample(prog, count: int = 50):
 
 
 def test_zswap_holds_the_pages_the_kernel_counts(opened):
-    """Entries in the trees: the kernel's zswap_stored_pages (an atomic_t on 6.12) at the crash,
+    """Entries in the trees: the kernel's zswap_stored_pages (an atomic_t on 6.12, atomic_long_t on
+    7.2: its low four bytes either way) at the crash,
     and the guest's /proc/meminfo Zswapped a moment before it (pages read back in between leave
     zswap: 6.12's loads are exclusive)."""
     case, prog = opened
@@ -130,3 +131,28 @@ def test_swap_entries_name_the_device_and_offset_crash_shows(opened):
     for address, device, offset in lines[::STRIDE]:
         entry = _swap_entry(prog, root, int(address, 16))
         assert (swap.swap_device_name(swap.swap_info(prog, entry.type)), entry.offset) == (device, int(offset))
+
+
+def test_the_swap_table_s_cached_slots_are_folios_of_their_entries(opened):
+    """7.2 keeps the swap cache in a swap table per cluster: each slot whose word holds a folio's
+    PFN gives a page whose folio records that swap entry; a slot whose zero flag is set holds its
+    page nowhere (neither zswap nor zram was written)."""
+    _case, prog = opened
+    if not prog.type("struct swap_cluster_info").has_member("table"):
+        pytest.skip("this kernel keeps the swap cache in swapper_spaces (before 6.18)")
+    cached = zeros = 0
+    for si in swap.for_each_swap_info(prog):
+        device = zram.disk_to_zram(si.bdev.bd_disk)
+        for offset in range(1, int(si.max)):
+            entry = swap.SwapEntry(int(si.type), offset)
+            word = swap.swap_table_word(si, offset)
+            if word & 0b11 == swap.SWP_TB_PFN_MARK:
+                assert swap.swap_cache_page(prog, entry) is not None
+                cached += 1
+            if swap.swap_zeromap_test(si, offset):
+                assert zswap.zswap_entry(prog, entry.type, offset) is None
+                assert zram.zram_slot(device, offset).kind == "empty"
+                assert swap.read_swapped_page(prog, entry) == bytes(PAGE)
+                zeros += 1
+    if not cached and not zeros:
+        pytest.skip("no slot of this build was in the swap cache or held a zero page")

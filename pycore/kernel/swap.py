@@ -177,7 +177,7 @@ def _swapper_space_folios(prog: "Program", entry: SwapEntry) -> List[Object]:
     return found
 
 
-def _swap_table_word(si: Object, offset: int) -> int:
+def swap_table_word(si: Object, offset: int) -> int:
     """The swap table word (6.18+) of slot ``offset`` of ``si``; 0 when its cluster has no table."""
     prog = si.prog_
     cluster = SWAPFILE_CLUSTER_THP if "transparent_hugepage_flags" in prog.symbols else SWAPFILE_CLUSTER
@@ -192,7 +192,7 @@ def _swap_table_word(si: Object, offset: int) -> int:
 def _swap_table_folio(prog: "Program", entry: SwapEntry) -> List[Object]:
     """The folio the swap table (6.18+) holds for ``entry``, as swap_cache_get_folio reads it: the
     word of the slot in its cluster's ``table``; none for a free slot, a shadow or a bad slot."""
-    word = _swap_table_word(swap_info(prog, entry.type), entry.offset)
+    word = swap_table_word(swap_info(prog, entry.type), entry.offset)
     if not word or word & SWP_TB_SHADOW_MARK or word == SWP_TB_BAD:
         return []
     if word & ((1 << SWP_TB_PFN_MARK_BITS) - 1) == SWP_TB_PFN_MARK:
@@ -213,7 +213,7 @@ def swap_zeromap_test(si: Object, offset: int) -> bool:
     if not si.type_.resolved().type.resolved().has_member("zeromap"):
         if not si.prog_.type("struct swap_cluster_info").has_member("extend_table"):
             return False
-        word = _swap_table_word(si, offset)
+        word = swap_table_word(si, offset)
         return word != SWP_TB_BAD and bool(word & 0b11) and bool(word >> SWP_TB_ZERO_BIT & 1)
     if not int(si.zeromap):
         return False
@@ -258,4 +258,4 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
 
 __all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
            "SwapEntry", "SwappedOutError", "pte_to_swp_entry", "read_swapped_page", "swap_cache_page",
-           "swap_device_name", "swap_info", "swap_zeromap_test"]
+           "swap_device_name", "swap_info", "swap_table_word", "swap_zeromap_test"]
