@@ -156,3 +156,18 @@ def test_the_swap_table_s_cached_slots_are_folios_of_their_entries(opened):
                 zeros += 1
     if not cached and not zeros:
         pytest.skip("no slot of this build was in the swap cache or held a zero page")
+
+
+def test_the_swapper_s_fpu_is_where_its_fpstate_pointer_says(opened):
+    """The swapper's struct fpu (thread.fpu on 6.12, after the task_struct on 7.2): its fpstate
+    pointer is its own __fpstate, and the saved image holds the default MXCSR the swapper never
+    changed."""
+    from pycore.kernel import sched
+
+    case, prog = opened
+    task = find_task(prog, swapper(case).pid)
+    fpu = sched.task_fpu(task)
+    assert int(fpu.fpstate) == fpu.member_("__fpstate").address_
+    state = sched.task_fpu_state(task)
+    assert int.from_bytes(state.fxsave[24:28], "little") == 0x1F80
+    assert state.xsave is not None and state.xsave[:416] == state.fxsave[:416]

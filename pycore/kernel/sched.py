@@ -645,14 +645,22 @@ def _u32_table(prog: "Program", name: str, count: int) -> List[int]:
     return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
 
 
+def task_fpu(task: Object) -> Object:
+    """``task``'s ``struct fpu``: ``thread.fpu`` up to 6.14, then right after the task_struct
+    (x86_task_fpu, 6.15+: task_struct's size no longer depends on the FPU's)."""
+    if _struct_type(task).member("thread").type.resolved().has_member("fpu"):
+        return task.thread.fpu
+    return Object(task.prog_, "struct fpu", address=int(task) + _struct_type(task).size)
+
+
 def task_fpu_state(task: Object) -> FpuState:
-    """``task``'s user FPU registers from its ``thread.fpu.fpstate`` (5.16+), as the kernel's
+    """``task``'s user FPU registers from its fpu's ``fpstate`` (5.16+), as the kernel's
     copy_xstate_to_uabi_buf gives them to ptrace and core dumps: components the XSAVE header marks
     as in their init state read as ``init_fpstate``'s, PKRU from ``thread.pkru``.  PycoreError when
     the memory copy is not the task's state: the task was on a CPU with its registers loaded
     (TIF_NEED_FPU_LOAD clear), or the kernel is older than 5.16 (``fpu.state``, not read)."""
     prog = task.prog_
-    fpu = task.thread.fpu
+    fpu = task_fpu(task)
     if not fpu.type_.resolved().has_member("fpstate"):
         raise PycoreError("the FPU state before 5.16 (thread.fpu.state) is not read")
     flags = int(Object(prog, "struct thread_info", address=thread_info_address(task)).flags)
