@@ -1,27 +1,23 @@
 """Symbols, build ID and banner from a vmlinux ELF file (any kernel version, 32/64-bit).
 
-pyelftools finds the sections; the symbol table itself is unpacked in bulk with
-struct, since building one pyelftools Symbol per entry costs seconds on the
-~150k-entry symtab of a distribution kernel.  DWARF is never touched.
+The section headers are read with struct (:class:`~pycore.symbols.elf_sections.ElfHeaders`;
+pyelftools cost every vmlinux run ~0.1 s) and the symbol table is unpacked in bulk,
+every header and table checked against the file's size.  DWARF is never touched.
 """
 from bisect import bisect_right
 import contextlib
 import os
 import struct
-from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from ..dump.notes import parse_notes
 from ..errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
-from .elf_sections import ElfHeaders
+from .elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders, Section
 from .table import SymbolTable, kernel_image_bounds
-
-if TYPE_CHECKING:
-    from elftools.elf.elffile import ELFFile
 
 SOURCE = "vmlinux symtab"
 
 SHF_ALLOC = 0x2
-SHF_COMPRESSED = 0x800
 NT_GNU_BUILD_ID = 3
 SHN_UNDEF = 0
 SHN_ABS = 0xFFF1
@@ -40,10 +36,8 @@ _TYPE_RANK = {STT_FUNC: 0, STT_GNU_IFUNC: 0, STT_OBJECT: 0, STT_COMMON: 0, STT_T
 @contextlib.contextmanager
 def elf_format_errors(path: str) -> Iterator[None]:
     """Turn what pyelftools raises while parsing a damaged ELF file into FormatError naming
-    the file; open the file outside, so a missing file stays an OSError.
-
-    pyelftools is imported here and in :func:`_open_elf`, not with the module: a dump read
-    without a vmlinux never needs it, and it costs a command's start-up tens of milliseconds."""
+    the file (dwarf_lines.py decodes line programs with it); open the file outside, so a missing
+    file stays an OSError."""
     from elftools.common.exceptions import ELFError
     from elftools.construct import ConstructError
 
@@ -60,45 +54,28 @@ def elf_format_errors(path: str) -> Iterator[None]:
                           field="ELF") from None
 
 
-def _open_elf(path: str, stream) -> "ELFFile":
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
-    try:
-        return ELFFile(stream)
-    except ELFError as error:
-        raise FormatError(f"{path} is not an ELF file: {error}", offset=0, field="e_ident") from None
-
-
-def file_bytes(stream, offset: int, size: int, path: str, what: str) -> bytes:
-    """``size`` bytes at ``offset`` of the open file, once they are known to lie inside it:
-    pyelftools would allocate whatever a damaged sh_size or p_filesz claims before reading."""
-    file_size = os.fstat(stream.fileno()).st_size
-    if offset + size > file_size:
-        raise FormatError(f"{path}: {what} claims file bytes {offset:#x}+{size:#x}, past the {file_size:#x}-byte "
-                          "file", offset=offset, field="sh_size" if what.startswith("section") else "p_filesz")
-    return os.pread(stream.fileno(), size, offset)
-
-
-def section_bytes(elf: "ELFFile", section, path: str) -> bytes:
-    """The file bytes of an uncompressed section (symbol and string tables, notes, .BTF)."""
-    if section["sh_type"] == "SHT_NOBITS":
+def section_bytes(headers: ElfHeaders, section: Section) -> bytes:
+    """The file bytes of an uncompressed section (symbol and string tables, .BTF); b"" for SHT_NOBITS."""
+    if section.type == SHT_NOBITS:
         return b""
-    if section["sh_flags"] & SHF_COMPRESSED:
-        raise FormatError(f"{path}: section {section.name!r} is compressed, which the kernel build never does",
-                          offset=section["sh_offset"], field="sh_flags")
-    return file_bytes(elf.stream, section["sh_offset"], section["sh_size"], path, f"section {section.name!r}")
+    if section.flags & SHF_COMPRESSED:
+        raise FormatError(f"{headers.path}: section {section.name!r} is compressed, which the kernel build never "
+                          "does", offset=section.offset, field="sh_flags")
+    return headers.read(section.offset, section.size, "sh_size")
 
 
-def _symtab_rows(elf: "ELFFile", path: str) -> Tuple[list, bytes]:
+def _symtab_rows(headers: ElfHeaders) -> Tuple[list, bytes]:
     """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
-    symtab = elf.get_section_by_name(".symtab")
+    symtab = headers.section(".symtab")
     if symtab is None:
-        raise MissingDebugInfoError(f"{path} has no .symtab (stripped vmlinux?)")
-    strtab = section_bytes(elf, elf.get_section(symtab["sh_link"]), path)
-    data = section_bytes(elf, symtab, path)
-    endian = "<" if elf.little_endian else ">"
-    if elf.elfclass == 64:
+        raise MissingDebugInfoError(f"{headers.path} has no .symtab (stripped vmlinux?)")
+    if symtab.link >= len(headers.sections):
+        raise FormatError(f"{headers.path}: .symtab's sh_link {symtab.link} is past its {len(headers.sections)} "
+                          "sections", offset=symtab.offset, field="sh_link")
+    strtab = section_bytes(headers, headers.sections[symtab.link])
+    data = section_bytes(headers, symtab)
+    endian = headers.endian
+    if headers.elfclass == 64:
         entries = struct.iter_unpack(endian + "IBBHQQ", data[:len(data) // 24 * 24])
         rows = [(name, value, size, info, shndx) for name, info, _other, shndx, value, size in entries]
     else:
@@ -107,13 +84,12 @@ def _symtab_rows(elf: "ELFFile", path: str) -> Tuple[list, bytes]:
     return rows, strtab
 
 
-def _kernel_start(elf: "ELFFile") -> int:
+def _kernel_start(headers: ElfHeaders) -> int:
     """Lowest address of an allocated section: where KASLR starts moving things.
 
     Per-CPU sections linked at 0 (x86_64 SMP) and absolute symbols stay put.
     """
-    starts = [section["sh_addr"] for section in elf.iter_sections()
-              if section["sh_flags"] & SHF_ALLOC and section["sh_addr"]]
+    starts = [section.address for section in headers.sections if section.flags & SHF_ALLOC and section.address]
     return min(starts) if starts else 0
 
 
@@ -124,11 +100,11 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
     'notype'; section, file and undefined symbols are left out.  Raises FormatError
     for a non-ELF file and MissingDebugInfoError when there is no symbol table.
     """
-    with open(vmlinux_path, "rb") as stream, elf_format_errors(vmlinux_path):
-        elf = _open_elf(vmlinux_path, stream)
-        rows, strtab = _symtab_rows(elf, vmlinux_path)
-        kernel_start = _kernel_start(elf)
-        mask = (1 << elf.elfclass) - 1
+    with open(vmlinux_path, "rb") as stream:
+        headers = ElfHeaders(stream, vmlinux_path)
+        rows, strtab = _symtab_rows(headers)
+        kernel_start = _kernel_start(headers)
+        mask = (1 << headers.elfclass) - 1
 
     entries = []
     find = strtab.find
@@ -167,9 +143,9 @@ def elf_build_id(path: str) -> Optional[str]:
     return None
 
 
-def _symbol_value(elf: "ELFFile", path: str, wanted: str) -> Optional[Tuple[int, int]]:
+def _symbol_value(headers: ElfHeaders, wanted: str) -> Optional[Tuple[int, int]]:
     """(st_value, st_size) of the first symbol called ``wanted``, without decoding every name."""
-    rows, strtab = _symtab_rows(elf, path)
+    rows, strtab = _symtab_rows(headers)
     key = wanted.encode() + b"\0"
     offsets = set()
     position = strtab.find(key)
@@ -189,10 +165,10 @@ def elf_linux_banner(path: str) -> Optional[str]:
     Compared with the banner in a dump's memory, it tells whether a vmlinux
     matches the dump.
     """
-    with open(path, "rb") as stream, elf_format_errors(path):
-        elf = _open_elf(path, stream)
+    with open(path, "rb") as stream:
+        headers = ElfHeaders(stream, path)
         try:
-            found = _symbol_value(elf, path, "linux_banner")
+            found = _symbol_value(headers, "linux_banner")
         except MissingDebugInfoError:
             return None
     if found is None:
@@ -213,12 +189,12 @@ def vmlinux_reader(path: str) -> Callable[[int, int], bytes]:
     a dump.  Raises FaultError for addresses no section with file contents covers
     (.bss, gaps); the file is opened per read, so nothing is left open.
     """
-    with open(path, "rb") as stream, elf_format_errors(path):
-        elf = _open_elf(path, stream)
-        ranges: List[Tuple[int, int, int]] = sorted(
-            (section["sh_addr"], section["sh_size"], section["sh_offset"]) for section in elf.iter_sections()
-            if section["sh_flags"] & SHF_ALLOC and section["sh_type"] != "SHT_NOBITS" and section["sh_size"])
-        file_size = os.fstat(stream.fileno()).st_size
+    with open(path, "rb") as stream:
+        headers = ElfHeaders(stream, path)
+    ranges: List[Tuple[int, int, int]] = sorted(
+        (section.address, section.size, section.offset) for section in headers.sections
+        if section.flags & SHF_ALLOC and section.type != SHT_NOBITS and section.size)
+    file_size = headers.file_size
     for start, size, offset in ranges:
         if offset + size > file_size:
             raise FormatError(f"{path}: the section at {start:#x} claims file bytes {offset:#x}+{size:#x}, "
@@ -253,21 +229,20 @@ def vmlinux_reader(path: str) -> Callable[[int, int], bytes]:
 SHN_COMMON = 0xFFF2
 SHF_WRITE, SHF_EXECINSTR = 0x1, 0x4
 STB_GNU_UNIQUE = 10
-_SHT_NOBITS = "SHT_NOBITS"
 
 
-def _section_letter(sh_type: str, sh_flags: int) -> str:
+def _section_letter(sh_type: int, sh_flags: int) -> str:
     """decode_section_type() of an ELF section: text, read-only or writable data, bss."""
     if sh_flags & SHF_EXECINSTR:
         return "t"
-    if sh_flags & SHF_ALLOC and sh_type != _SHT_NOBITS:
+    if sh_flags & SHF_ALLOC and sh_type != SHT_NOBITS:
         return "d" if sh_flags & SHF_WRITE else "r"
-    if sh_type == _SHT_NOBITS:
+    if sh_type == SHT_NOBITS:
         return "b"
     return "n" if not sh_flags & SHF_WRITE else "?"
 
 
-def _bfd_letter(info: int, shndx: int, sections: List[Tuple[str, str, int]]) -> str:
+def _bfd_letter(info: int, shndx: int, sections: List[Tuple[str, int, int]]) -> str:
     kind, binding = info & 0xF, info >> 4
     if shndx == SHN_COMMON:
         return "C"
@@ -299,12 +274,12 @@ def crash_symbol_list(vmlinux_path: str, kaslr_offset: int = 0) -> List[Tuple[in
     ``kaslr_offset``, as crash's relocate() does.  Any kernel version."""
     from .table import crash_name
 
-    with open(vmlinux_path, "rb") as stream, elf_format_errors(vmlinux_path):
-        elf = _open_elf(vmlinux_path, stream)
-        rows, strtab = _symtab_rows(elf, vmlinux_path)
-        sections = [(section.name, section["sh_type"], section["sh_flags"]) for section in elf.iter_sections()]
-        allocated = [(section["sh_addr"], section["sh_addr"] + section["sh_size"]) for section in elf.iter_sections()
-                     if section["sh_flags"] & SHF_ALLOC and section["sh_addr"]]
+    with open(vmlinux_path, "rb") as stream:
+        headers = ElfHeaders(stream, vmlinux_path)
+        rows, strtab = _symtab_rows(headers)
+    sections = [(section.name, section.type, section.flags) for section in headers.sections]
+    allocated = [(section.address, section.address + section.size) for section in headers.sections
+                 if section.flags & SHF_ALLOC and section.address]
     first = min((start for start, _ in allocated), default=0)
     last = max((end for _, end in allocated), default=0)
     mask = (1 << 64) - 1

@@ -446,12 +446,12 @@ def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
 def load_vmlinux_btf(path: str, native: Optional[bool] = None) -> Optional[BtfIndex]:
     """BTF from the .BTF section of an ELF vmlinux, or None if it has none; FormatError
     when the file is not a well-formed ELF file."""
-    from elftools.elf.elffile import ELFFile
-    from ..symbols.elfsyms import elf_format_errors, section_bytes
-    with open(path, "rb") as f, elf_format_errors(path):
-        elf = ELFFile(f)
-        section = elf.get_section_by_name(".BTF")
+    from ..symbols.elf_sections import ElfHeaders
+    from ..symbols.elfsyms import section_bytes
+    with open(path, "rb") as f:
+        headers = ElfHeaders(f, path)
+        section = headers.section(".BTF")
         if section is None:
             return None
-        data = section_bytes(elf, section, path)
+        data = section_bytes(headers, section)
     return parse_btf(data, "btf (vmlinux .BTF)", native)

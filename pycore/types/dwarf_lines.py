@@ -47,20 +47,25 @@ class LineTable:
     def __init__(self, vmlinux: str, offset: int = 0):
         from elftools.elf.elffile import ELFFile
 
+        from ..symbols.elf_sections import ElfHeaders
         from ..symbols.elfsyms import elf_format_errors, section_bytes
 
         self.path = vmlinux
         self.offset = offset
         self._stream = open(vmlinux, "rb")
-        with elf_format_errors(vmlinux):
-            self._elf = ELFFile(self._stream)
-            section = self._elf.get_section_by_name(".debug_aranges")
-            if section is None or self._elf.get_section_by_name(".debug_line") is None:
-                self._stream.close()
+        try:
+            headers = ElfHeaders(self._stream, vmlinux)
+            section = headers.section(".debug_aranges")
+            if section is None or headers.section(".debug_line") is None:
                 raise MissingDebugInfoError(f"{vmlinux} has no .debug_aranges or .debug_line: source lines need a "
                                             "vmlinux built with debug information")
-            self._ranges = parse_aranges(section_bytes(self._elf, section, vmlinux))
-            self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=False)
+            self._ranges = parse_aranges(section_bytes(headers, section))
+            with elf_format_errors(vmlinux):
+                self._elf = ELFFile(self._stream)
+                self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=False)
+        except BaseException:
+            self._stream.close()
+            raise
         self._starts = [start for start, _, _ in self._ranges]
         self._units: Dict[int, Tuple[List[int], List[Tuple[str, int]]]] = {}
         self._directories: Dict[int, str] = {}
