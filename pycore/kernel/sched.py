@@ -639,9 +639,17 @@ def _feature(area: bytearray, init: bytes, present: bool, start: int, end: int) 
         area[start:end] = init[start:end]
 
 
+def _fpu_symbol(prog: "Program", name: str) -> int:
+    """The address of the FPU global ``name``; MissingDebugInfoError when the symbols lack it."""
+    address = symbol_address(prog, name)
+    if address is None:
+        raise MissingDebugInfoError(f"the FPU state's layout: no symbol {name}")
+    return address
+
+
 def _u32_table(prog: "Program", name: str, count: int) -> List[int]:
     """The first ``count`` entries of the ``unsigned int`` array at kernel symbol ``name``."""
-    data = prog.read(prog.symbols.by_name(name).address, 4 * count)
+    data = prog.read(_fpu_symbol(prog, name), 4 * count)
     return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
 
 
@@ -673,7 +681,7 @@ def task_fpu_state(task: Object) -> FpuState:
     area = bytearray(prog.read(state.regs.address_, max(size, FXSAVE_SIZE)))
     if size <= FXSAVE_SIZE:
         return FpuState(bytes(area[:_FX_PADDING]) + bytes(FXSAVE_SIZE - _FX_PADDING), None, xfeatures)
-    init_fpstate = Object(prog, "struct fpstate", address=prog.symbols.by_name("init_fpstate").address)
+    init_fpstate = Object(prog, "struct fpstate", address=_fpu_symbol(prog, "init_fpstate"))
     init = prog.read(init_fpstate.regs.address_, size)
     header = int.from_bytes(area[FXSAVE_SIZE:FXSAVE_SIZE + 8], "little") & xfeatures
     compacted = bool(int.from_bytes(area[FXSAVE_SIZE + 8:FXSAVE_SIZE + 16], "little") & XCOMP_BV_COMPACTED)
