@@ -341,32 +341,46 @@ class _PureReader:
         return (pfn < dump.max_mapnr and (dump.bitmap1[pfn >> 3] >> (pfn & 7)) & 1
                 and not (dump.bitmap2[pfn >> 3] >> (pfn & 7)) & 1)
 
+    def _cached_page(self, pfn: int, zero_excluded: bool, address: int) -> bytes:
+        """Page ``pfn`` through the cache, as csrc/pagecache.c reads it: a page the dump holds is
+        decoded once and kept; a filtered-out one read as zeros is not; faults name ``address``."""
+        cache = self.cache
+        page = cache.get(pfn)
+        if page is None:
+            if zero_excluded and self._excluded(pfn):
+                return bytes(self.page_size)
+            page = self._page(pfn, False, address)
+            cache.keep(pfn, page)
+        return page
+
     def read(self, address: int, size: int, zero_excluded: bool = False) -> bytes:
-        """Every page through the cache, as csrc/pagecache.c reads them: a page the dump holds is
-        decoded once and kept; a filtered-out one read as zeros is not."""
         if address < 0 or size < 0:
             raise ValueError("address and size must not be negative")
         page_size = self.page_size
-        cache = self.cache
         parts = []
         while size:
             pfn, in_page = divmod(address, page_size)
             n = min(size, page_size - in_page)
-            page = cache.get(pfn)
-            if page is None:
-                if zero_excluded and self._excluded(pfn):
-                    page = bytes(page_size)
-                else:
-                    page = self._page(pfn, False, address)
-                    cache.keep(pfn, page)
+            page = self._cached_page(pfn, zero_excluded, address)
             parts.append(page if n == page_size else page[in_page:in_page + n])
             address += n
             size -= n
         return b"".join(parts)
 
     def read_into(self, address: int, buffer, zero_excluded: bool = False) -> None:
+        """:meth:`read` written straight into ``buffer``, a page at a time (no joined copy)."""
         view = memoryview(buffer).cast("B")
-        view[:] = self.read(address, len(view), zero_excluded)
+        if address < 0:
+            raise ValueError("address must not be negative")
+        page_size = self.page_size
+        position, size = 0, len(view)
+        while position < size:
+            pfn, in_page = divmod(address, page_size)
+            n = min(size - position, page_size - in_page)
+            page = self._cached_page(pfn, zero_excluded, address)
+            view[position:position + n] = page if n == page_size else page[in_page:in_page + n]
+            address += n
+            position += n
 
     def count_zero(self) -> Tuple[int, int]:
         zero = missing = 0
