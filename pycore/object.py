@@ -408,7 +408,7 @@ def _class_of(t: Type) -> type:
         else:
             namespace: Dict[str, Any] = {name: property(_member_getter(t, name)) for name in names
                                          if name not in _OWN_NAMES}
-            if through_pointer:
+            if through_pointer and r.type.size is not None:  # type: ignore[union-attr]
                 namespace["__getitem__"] = _pointer_element_getter(t)
             cls = type("Object", (Object,), {"__slots__": (), "__module__": __name__, "__qualname__": "Object",
                                              **namespace})
