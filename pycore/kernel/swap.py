@@ -73,12 +73,19 @@ class SwappedOutError(FaultError):
         super().__init__(message, address)
 
 
-def for_each_swap_info(prog: "Program") -> Iterator[Object]:
-    """Each ``struct swap_info_struct *`` in use (SWP_USED), in ``swap_info[]`` order (drgn's
-    for_each_swap_info)."""
+def nr_swapfiles(prog: "Program") -> int:
+    """``nr_swapfiles``: the ``swap_info[]`` slots ever used (``zswap_trees[]`` has as many);
+    PycoreError past MAX_SWAPFILES."""
     count = int.from_bytes(prog.read(prog.symbols.by_name("nr_swapfiles").address, 4), "little")
     if count > MAX_SWAPFILES:
         raise PycoreError(f"nr_swapfiles is {count}, more than MAX_SWAPFILES ({MAX_SWAPFILES})")
+    return count
+
+
+def for_each_swap_info(prog: "Program") -> Iterator[Object]:
+    """Each ``struct swap_info_struct *`` in use (SWP_USED), in ``swap_info[]`` order (drgn's
+    for_each_swap_info)."""
+    count = nr_swapfiles(prog)
     base = prog.symbols.by_name("swap_info").address
     pointer = prog.type("struct swap_info_struct *")
     for index in range(count):
@@ -256,6 +263,6 @@ def read_swapped_page(prog: "Program", entry: SwapEntry, address: Optional[int] 
                           entry.offset)
 
 
-__all__ = ["for_each_swap_info", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
+__all__ = ["for_each_swap_info", "nr_swapfiles", "swap_file_path", "swap_is_file", "swap_usage_in_pages", "SWP_USED",
            "SwapEntry", "SwappedOutError", "pte_to_swp_entry", "read_swapped_page", "swap_cache_page",
            "swap_device_name", "swap_info", "swap_table_word", "swap_zeromap_test"]

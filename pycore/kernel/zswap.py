@@ -9,7 +9,7 @@ from ..dump.codecs import decompress_kernel_page
 from ..errors import PycoreError
 from ..object import Object
 from ..types.model import TypeNotFoundError
-from . import zsmalloc
+from . import swap, zsmalloc
 from .xarray import xa_for_each, xa_is_value, xa_load
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,9 +18,6 @@ if TYPE_CHECKING:  # pragma: no cover
 _PAGE_SIZE = 4096
 # One XArray per 2^SWAP_ADDRESS_SPACE_SHIFT swap slots (swap_zswap_tree, 6.8+).
 SWAP_ADDRESS_SPACE_SHIFT = 14
-# MAX_SWAPFILES is at most 32 on every kernel, less the migration, hwpoison, device and marker
-# types: zswap_trees[] is shorter than 32, and only nr_swapfiles of it are areas.
-MAX_SWAPFILES = 32
 # include/linux/hash.h GOLDEN_RATIO_64: hash_ptr picks an entry's zpool (zswap_find_zpool).
 GOLDEN_RATIO_64 = 0x61C8864680B583EB
 _MASK64 = (1 << 64) - 1
@@ -38,14 +35,6 @@ def _read_words(prog: "Program", symbol: str, size: int, count: int) -> list:
     return [int.from_bytes(data[i:i + size], "little") for i in range(0, len(data), size)]
 
 
-def _nr_swapfiles(prog: "Program") -> int:
-    """``nr_swapfiles``: the ``swap_info[]`` (and ``zswap_trees[]``) slots ever used."""
-    count = _read_words(prog, "nr_swapfiles", 4, 1)[0]
-    if count > MAX_SWAPFILES:
-        raise PycoreError(f"nr_swapfiles is {count}, more than MAX_SWAPFILES ({MAX_SWAPFILES})")
-    return count
-
-
 def zswap_trees(prog: "Program", type: int) -> list:
     """The addresses of the ``struct xarray`` trees of swap area ``type`` (``zswap_trees[type]``,
     ``nr_zswap_trees[type]`` of them); empty when the kernel has no zswap (no ``zswap_trees``: the
@@ -59,7 +48,9 @@ def zswap_trees(prog: "Program", type: int) -> list:
         pass
     else:
         raise ZswapError("zswap keeps its entries in rbtrees (struct zswap_tree, before 6.10): not read")
-    count = _nr_swapfiles(prog)
+    # zswap_trees[] has MAX_SWAPFILES slots less the migration, hwpoison, device and marker
+    # types (fewer than 32): only the first nr_swapfiles are areas, past them lie other globals.
+    count = swap.nr_swapfiles(prog)
     if not 0 <= type < count:
         raise PycoreError(f"swap type {type} is not a swap area (nr_swapfiles {count})")
     base = _read_words(prog, "zswap_trees", 8, type + 1)[type]
@@ -88,7 +79,7 @@ def for_each_zswap_entry(prog: "Program") -> Iterator[Tuple[int, int, Object]]:
     """(swap type, offset, ``struct zswap_entry *``) of each page zswap holds, area by area."""
     if "zswap_trees" not in prog.symbols:
         return
-    for type in range(_nr_swapfiles(prog)):
+    for type in range(swap.nr_swapfiles(prog)):
         for tree in zswap_trees(prog, type):
             for offset, found in xa_for_each(Object(prog, "struct xarray *", tree)):
                 if not xa_is_value(found):
