@@ -17,6 +17,7 @@ from pycore.cli.crash import render_variables, split_words
 from pycore.cli.kmem import render_memory_nodes, render_page_flags
 from pycore.cli.net import _referenced, render_sockets
 from pycore.kernel.net import OpenSocket
+from pycore.symbols.elf_sections import SHT_NOBITS
 from pycore.symbols.elfsyms import SHN_ABS, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT, _bfd_letter
 from pycore.symbols.table import crash_name
 
@@ -167,8 +168,9 @@ def test_crash_name_demangles_rust_v0_names_where_they_start(raw, shown):
 def test_bfd_letters_follow_the_section_binding_and_kind():
     """nm's classes as crash 9's bfd gives them: the section's flags (text, read-only data, data,
     bss), upper case when global, V/W for weak objects and others, a for absolute values."""
-    sections = [("", "SHT_NULL", 0), (".text", "SHT_PROGBITS", 0x6), (".rodata", "SHT_PROGBITS", 0x2),
-                (".data", "SHT_PROGBITS", 0x3), (".bss", "SHT_NOBITS", 0x3), (".init.data", "SHT_PROGBITS", 0x3)]
+    null, progbits = 0, 1
+    sections = [("", null, 0), (".text", progbits, 0x6), (".rodata", progbits, 0x2), (".data", progbits, 0x3),
+                (".bss", SHT_NOBITS, 0x3), (".init.data", progbits, 0x3)]
     assert _bfd_letter(STB_GLOBAL << 4 | STT_FUNC, 1, sections) == "T"
     assert _bfd_letter(STB_LOCAL << 4 | STT_FUNC, 1, sections) == "t"
     assert _bfd_letter(STB_LOCAL << 4, 2, sections) == "r"  # a .LC label
