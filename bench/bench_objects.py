@@ -180,7 +180,7 @@ def test_page_flags_pycore(benchmark, pycore_prog, expected):
 
 
 def test_census_drgn(benchmark, drgn_prog, machine, expected):
-    assert benchmark.pedantic(census_per_page, (drgn_prog, machine), rounds=3) == expected["census"]
+    assert benchmark.pedantic(census_per_page, (drgn_prog, machine), rounds=5) == expected["census"]
     _record(benchmark, "census", "drgn", sum(end - start for start, end in machine[2]))
 
 
