@@ -2,7 +2,8 @@
  *
  * 4- and 5-level paging, 2 MiB and 1 GiB pages, the kernel-image and direct-map
  * shortcuts, a small TLB, and virtual reads that cross pages.  Physical memory is
- * either a kdump reader (pc_kdump.h) or an ELF core's PT_LOAD segments in its mapping.
+ * either a kdump reader (pc_kdump.h), read through the dump's page cache (pc_pagecache.h)
+ * when it has one, or an ELF core's PT_LOAD segments in its mapping.
  * The region between the cdef markers is what cffi parses: plain declarations only.
  */
 #ifndef PYCORE_PC_X86_64_H
@@ -12,11 +13,13 @@
 #include <stdint.h>
 
 #include "pc_kdump.h"
+#include "pc_pagecache.h"
 #include "pc_status.h"
 
 /* cdef-begin */
 struct pc_physmem {
     struct pc_kdump *kdump;       /* kdump-compressed dump, or NULL for an ELF core */
+    struct pc_pagecache *cache;   /* kdump: the dump's decoded pages (pc_pagecache.h), or NULL */
     const uint8_t *map;           /* ELF: the mapped file */
     uint64_t map_size;
     const uint64_t *seg_start;    /* ELF: PT_LOAD p_paddr, sorted, not overlapping */

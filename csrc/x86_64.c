@@ -19,6 +19,10 @@ struct pc_x86_64 {
 int pc_physmem_read(const struct pc_physmem *mem, uint64_t paddr, uint8_t *dst, size_t size,
                     int zero_excluded, struct pc_fault *fault)
 {
+    /* Through the cache, so that a page the Python side read (or the walk read before) is not
+     * decoded again: page tables and the data they map are the pages read most often. */
+    if (mem->kdump && mem->cache)
+        return pc_pagecache_kdump_read(mem->cache, mem->kdump, paddr, dst, size, zero_excluded, fault);
     if (mem->kdump)
         return pc_kdump_read(mem->kdump, paddr, dst, size, zero_excluded, fault);
     memset(fault, 0, sizeof *fault);

@@ -119,6 +119,64 @@ def test_filtered_out_page_fails_alike_and_zero_filled_is_not_kept(items_dump, n
         assert prog.dump.page_cache_stats()["pages"] == kept
 
 
+def _deltas(before, after):
+    return [after[key] - before[key] for key in ("hits", "misses")]
+
+
+def test_virtual_reads_of_a_page_decode_it_once_on_both_walkers(items_dump, native_path):
+    """The C page-table walk reads kdump pages through the dump's cache like the Python one: the
+    second read of a page through a virtual address is a hit, and so is a physical read of it."""
+    path, machine, tables = items_dump
+    address = tables.mappings[0][0] + ITEMS_PFN * PAGE
+    with pycore.open(path, native=native_path) as prog:
+        assert prog.arch.native is native_path
+        first = prog.dump.page_cache_stats()
+        assert prog.arch.read(address + 8, 16) == machine.pages[ITEMS_PFN][8:24]
+        second = prog.dump.page_cache_stats()
+        assert prog.arch.read(address + 200, 8) == machine.pages[ITEMS_PFN][200:208]
+        third = prog.dump.page_cache_stats()
+        assert prog.read_physical(ITEMS_PFN * PAGE, 8) == machine.pages[ITEMS_PFN][:8]
+        assert _deltas(first, second)[1] >= 1
+        assert _deltas(second, third) == [1, 0]
+        assert _deltas(third, prog.dump.page_cache_stats()) == [1, 0]
+
+
+def test_c_and_python_walkers_agree_hit_for_hit(items_dump, monkeypatch):
+    """Virtual and physical reads mixed, mapped, filtered out and unmapped, in the same order on
+    both paths: the same bytes, the same errors and the same counts, with 8 pages of cache so that
+    page tables and data evict each other."""
+    if not native.AVAILABLE:
+        pytest.skip("pycore._native is not built")
+    path, machine, tables = items_dump
+    monkeypatch.setenv("PYCORE_PAGE_CACHE_MIB", str(8 * PAGE / (1 << 20)))
+    rng = random.Random(9)
+    page_offset = tables.mappings[0][0]
+    pfns = sorted(machine.pages)[:24] + sorted(machine.excluded)[:2]
+    reads = []
+    for _ in range(300):
+        pfn, offset, size = rng.choice(pfns), rng.randrange(PAGE), rng.choice([1, 8, 100, PAGE])
+        kind = rng.choice(["virtual", "virtual", "physical", "unmapped"])
+        reads.append((kind, (tables.hole if kind == "unmapped" else pfn * PAGE) + offset, size))
+    seen = {}
+    for native_path in (True, False):
+        with pycore.open(path, native=native_path) as prog:
+            assert prog.arch.native is native_path
+            found = []
+            for kind, address, size in reads:
+                try:
+                    if kind == "physical":
+                        found.append(prog.read_physical(address, size))
+                    else:
+                        found.append(prog.arch.read(address + (0 if kind == "unmapped" else page_offset), size))
+                except FaultError as error:
+                    found.append((type(error).__name__, str(error)))
+            seen[native_path] = (found, prog.dump.page_cache_stats())
+    assert seen[True] == seen[False]
+    found, stats = seen[True]
+    assert {type(item) for item in found} == {bytes, tuple}
+    assert stats["pages"] == 8 and stats["hits"] and stats["misses"] > 8
+
+
 def test_page_cache_keeps_what_it_is_given_up_to_capacity():
     cache = PageCache(2)
     assert cache.get(1) is None
@@ -249,3 +307,16 @@ def test_every_struct_page_flags_equal_the_per_page_reads(native_path):
         pages = Object(prog, "struct page *", base)
         assert flags == [pages[pfn].flags.value_() for pfn in range(start, end)]
         assert len(set(flags)) > 3
+
+
+@pytest.mark.skipif(not REAL, reason="no 6.12 corpus case: run testdata/corpus/build.sh")
+def test_a_real_dump_page_read_twice_through_the_walker_is_decoded_once(native_path):
+    case = REAL[0]
+    kdump = [d["name"] for d in case.dumps() if d["format"] == "kdump"]
+    with pycore.open(case.path(kdump[0]), native=native_path) as prog:
+        assert prog.arch.native is native_path
+        address = prog["init_task"].address_
+        first = prog.arch.read(address, 64)
+        before = prog.dump.page_cache_stats()
+        assert prog.arch.read(address, 64) == first
+        assert _deltas(before, prog.dump.page_cache_stats()) == [1, 0]

@@ -188,6 +188,8 @@ class _NativeWalker:
         self._mapping = None
         if memory.kdump is not None:
             params.mem.kdump = memory.kdump
+            if memory.page_cache is not None:
+                params.mem.cache = memory.page_cache
         else:
             segments = memory.segments
             columns = [ffi.new("uint64_t[]", [getattr(s, name) for s in segments] or [0])

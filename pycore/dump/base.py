@@ -20,11 +20,14 @@ class Segment(NamedTuple):
 class NativeMemory(NamedTuple):
     """What the C page-table walker needs to read a dump's physical memory by itself.
 
-    Either ``kdump``, the dump's C reader (``struct pc_kdump *``), or ``mapping`` (the
-    file's mmap) with its ``segments``.  ``context`` words the errors of those reads.
+    Either ``kdump``, the dump's C reader (``struct pc_kdump *``) with ``page_cache``, the
+    decoded pages every read of the dump shares (``struct pc_pagecache *``, or None), or
+    ``mapping`` (the file's mmap) with its ``segments``.  ``context`` words the errors of
+    those reads.
     """
     context: Context
     kdump: Any = None
+    page_cache: Any = None
     mapping: Any = None
     segments: Sequence[Segment] = ()
 

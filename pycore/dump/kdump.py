@@ -177,8 +177,10 @@ class KdumpDump(Dump):
                        dump_level=self.dump_level)
 
     def native_memory(self) -> Optional[NativeMemory]:
-        handle = self._reader.handle
-        return None if handle is None else NativeMemory(self.error_context, kdump=handle)
+        reader = self._reader
+        if reader.handle is None:
+            return None
+        return NativeMemory(self.error_context, kdump=reader.handle, page_cache=reader.page_cache)
 
     def page_cache_stats(self) -> Optional[Dict[str, int]]:
         return self._reader.cache_stats()
@@ -442,7 +444,8 @@ class _NativeReader:
         cache = lib.pc_pagecache_new(dump.page_size, page_cache_pages(dump.page_size))
         if cache == ffi.NULL:
             raise MemoryError("cannot allocate the kdump reader's page cache")
-        self._cache = ffi.gc(cache, lib.pc_pagecache_free)
+        # Public too: the C page-table walk reads through it, so each page is decoded once.
+        self.page_cache = ffi.gc(cache, lib.pc_pagecache_free)
         self._stats = ffi.new("struct pc_pagecache_stats *")
         self._fault = ffi.new("struct pc_fault *")
         # Every byte of the buffer is written before it is read: no need to clear it.
@@ -467,7 +470,7 @@ class _NativeReader:
             self._scratch_size = size
         # The common case, inlined: one Python call per read is most of the overhead above the codec.
         scratch = self._scratch
-        status = self._read(self._cache, self.handle, address, scratch, size, zero_excluded, self._fault)
+        status = self._read(self.page_cache, self.handle, address, scratch, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
         return self._buffer(scratch, size)[:]
@@ -479,7 +482,7 @@ class _NativeReader:
         self._fill(address, target, len(target), zero_excluded)
 
     def _fill(self, address: int, target, size: int, zero_excluded: bool) -> None:
-        status = self._read(self._cache, self.handle, address, target, size, zero_excluded, self._fault)
+        status = self._read(self.page_cache, self.handle, address, target, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
 
@@ -490,14 +493,14 @@ class _NativeReader:
         return int(zero[0]), int(missing[0])
 
     def cache_stats(self) -> Dict[str, int]:
-        _native.lib.pc_pagecache_stats(self._cache, self._stats)
+        _native.lib.pc_pagecache_stats(self.page_cache, self._stats)
         stats = self._stats
         return {"hits": int(stats.hits), "misses": int(stats.misses), "pages": int(stats.pages),
                 "capacity": int(stats.capacity)}
 
     def close(self) -> None:
         if self.handle is not None:
-            _native.ffi.release(self._cache)
+            _native.ffi.release(self.page_cache)
             _native.ffi.release(self.handle)
             _native.ffi.release(self._stream)
             self.handle = None
