@@ -3,7 +3,9 @@
 kdump: the codec floor (pc_decompress_many on the very blobs the dump stores) and
 libkdumpfile on the same file; pycore one call per page (C and Python) and one
 bulk call, each decoding every page (a page cache of one page); and the same
-pages read again through the decoded-page cache (C and Python), which holds them.
+pages read again through the decoded-page cache (C and Python), which holds them; and
+read again by virtual address through the page-table walk (C and Python), whose page-table
+and data reads go through that cache too (the C walk decoded every page again before).
 ELF: random and sequential 4 KiB reads, against libkdumpfile.
 
 Every path must read the machine the file was written from, byte for byte (the baselines too):
@@ -67,6 +69,17 @@ def kdump_files(tmp_path_factory, kdump_machine):
 
 
 @pytest.fixture(scope="module")
+def walked_file(tmp_path_factory):
+    """A zlib kdump of PAGES pages of data and, above them, page tables mapping them all (the
+    direct map): (path, the machine, the virtual address of page 0)."""
+    machine = _machine(PAGES + 32, 4)
+    tables = synthetic.add_page_tables(machine, levels=4, first_pfn=PAGES)
+    path = tmp_path_factory.mktemp("bench-walk") / "walked.vmcore"
+    path.write_bytes(synthetic.build_kdump(machine, "zlib")[0])
+    return str(path), machine, tables.mappings[0][0]
+
+
+@pytest.fixture(scope="module")
 def elf_machine() -> synthetic.Machine:
     rng = random.Random(3)
     return synthetic.Machine([(0, ELF_PAGES * PAGE_SIZE)], {p: rng.randbytes(PAGE_SIZE) for p in range(ELF_PAGES)},
@@ -105,6 +118,14 @@ def summary():
                 line += f"  floor {floor * 1e6:6.2f}  overhead {(seconds - floor) * 1e6:+6.2f} µs"
             if other and path != "libkdumpfile":
                 line += f"  x{seconds / other:.2f} of libkdumpfile"
+            lines.append(line)
+    for path in ("C walk cached", "python walk cached"):
+        seconds = RESULTS.get(("zlib", path))
+        physical = RESULTS.get(("zlib", path.replace(" walk", "")))
+        if seconds is not None:
+            line = f"  zlib    {path:18} {seconds * 1e6:8.2f} µs"
+            if physical:
+                line += f"  x{seconds / physical:.2f} of the same pages read physically"
             lines.append(line)
     for path in ("random", "sequential", "bulk", "bulk into"):
         for reader in ("pycore", "libkdumpfile"):
@@ -194,6 +215,30 @@ def test_kdump_read_speed(benchmark, kdump_files, kdump_machine, codec, path, mo
     else:
         assert benchmark(run) == _memory(kdump_machine, PAGES), f"{path} read the {codec} dump wrongly"
     _record(benchmark, (codec, path), PAGES)
+
+
+@pytest.mark.parametrize("path", [pytest.param("C walk cached", marks=NATIVE_ONLY), "python walk cached"])
+def test_kdump_virtual_read_speed(benchmark, walked_file, path):
+    """Every page read again by virtual address, a page at a time, once the cache holds them."""
+    file, machine, page_offset = walked_file
+    benchmark.group = "kdump zlib"
+    prog = pycore.open(file, native=path.startswith("C"))
+    assert prog.arch.native is path.startswith("C")
+    read = prog.arch.read
+    addresses = [page_offset + pfn * PAGE_SIZE for pfn in range(PAGES)]
+    assert b"".join([read(address, PAGE_SIZE) for address in addresses]) == _memory(machine, PAGES), \
+        f"{path} read the dump wrongly"
+    filled = prog.dump.page_cache_stats()
+
+    def run():
+        for address in addresses:
+            read(address, PAGE_SIZE)
+        return prog.dump.page_cache_stats()
+
+    stats = benchmark(run)
+    assert stats["misses"] == filled["misses"] and stats["hits"] >= filled["hits"] + PAGES, \
+        f"{path}: the pages were decoded again"
+    _record(benchmark, ("zlib", path), PAGES)
 
 
 @pytest.mark.parametrize("reader", ["pycore", pytest.param("libkdumpfile", marks=KDUMPFILE_ONLY)])
