@@ -207,6 +207,19 @@ def test_memory_blocks_without_a_node_or_an_end_use_crash_s_other_layout():
     assert lines[7] == " ffff888000002000  memory0            0           ONLINE  0           "
 
 
+def test_a_second_node_follows_a_rule_as_wide_as_the_zone_header():
+    """crash's dump_memory_nodes between nodes: an empty line, the rule, an empty line, the next NODE."""
+    zone = {"index": 0, "name": "DMA", "size": 4095, "mem_map": 0xffffea0000000040, "start_paddr": 0x1000,
+            "start_mapnr": 1}
+    node = {"id": 0, "size": 4095, "pgdat": 0xffff88803ffd5000, "node_zones": [0xffff88803ffd5000],
+            "mem_map": 0xffffea0000000040, "start_paddr": 0x1000, "start_mapnr": 1, "zones": [zone]}
+    lines = render_memory_nodes({"nodes": [node, dict(node, id=1)], "sections": [], "blocks": []}).split("\n")
+    second = lines.index("  1     4095    ffff88803ffd5000        ----        ffff88803ffd5000")
+    assert lines[second - 5:second - 1] == [
+        "  0   DMA          4095  ffffea0000000040         1000            1", "", "-" * 67, ""]
+    assert lines[second - 1].startswith("NODE    SIZE")
+
+
 def test_net_reference_is_a_descriptor_in_decimal_else_an_address():
     found = OpenSocket(3, 0xffff888001000000, 0xffff888002000000)
     assert _referenced(found, None) and _referenced(found, "3") and not _referenced(found, "4")

@@ -223,8 +223,8 @@ def render_memory_nodes(data: Dict[str, Any]) -> str:
     lines: List[str] = []
     zone_header = "ZONE  NAME         SIZE  " + center("MEM_MAP", 16, rjust=True) + "  START_PADDR  START_MAPNR"
     for number, node in enumerate(data["nodes"]):
-        if number:
-            lines += ["", "-" * len(zone_header), "", ""]
+        if number:  # crash: "\n", the rule as wide as the zone header, then "\n\nNODE ..."
+            lines += ["", "-" * len(zone_header), ""]
         lines.append("NODE  " + "  ".join([center("SIZE", 8), center("PGLIST_DATA", 16), center("BOOTMEM_DATA", 16),
                                             center("NODE_ZONES", 16)]))
         first, *others = node["node_zones"]
