@@ -73,7 +73,7 @@ def _contexts(prog: Program) -> List[_Context]:
         snapshot = task.dereference_().read_()
         contexts.append(_Context(int(snapshot.pid), sched.task_tgid(snapshot), int(task),
                                  sched.task_parent(snapshot), sched.task_cpu(snapshot), sched.task_comm(snapshot),
-                                 sched.is_kthread(snapshot), snapshot))
+                                 sched.crash_kernel_thread(snapshot), snapshot))
     return contexts
 
 

@@ -33,6 +33,7 @@ TASK_NEW = 0x0800
 TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD
 
 # task_struct.flags
+PF_EXITING = 0x00000004
 PF_KTHREAD = 0x00200000
 # The most PIDs a 64-bit kernel hands out (PID_MAX_LIMIT, include/linux/threads.h): pid_max's ceiling.
 PID_MAX_LIMIT = 4 * 1024 * 1024
@@ -190,6 +191,25 @@ def is_kthread(task: Object) -> bool:
     if int(task.flags) & PF_KTHREAD:
         return True
     return not int(task.mm)
+
+
+def crash_kernel_thread(task: Object) -> bool:
+    """Whether crash 9 takes ``task`` for a kernel thread (task.c is_kernel_thread): what its ps
+    brackets and ``ps -k``/``-u``/``-G`` choose by.  PID 0 (each CPU's idle task) is one; a zombie
+    or dead task (``exit_state``) or one exiting (PF_EXITING) is not, though its ``mm`` is gone;
+    else one without an ``mm`` is unless its state and flags are both 0, and one whose ``mm`` is
+    ``&init_mm`` (kernel threads before 2.6) is.  Unlike :func:`is_kthread` (PF_KTHREAD), a
+    kernel thread that borrowed a user mm (kthread_use_mm) is not."""
+    if int(task.pid) == 0:
+        return True
+    state = task_state_value(task)
+    flags = int(task.flags)
+    if state & (EXIT_ZOMBIE | EXIT_DEAD) or flags & PF_EXITING:
+        return False
+    mm = int(task.mm)
+    if not mm:
+        return bool(state or flags)
+    return mm == task.prog_["init_mm"].address_
 
 
 def task_comm(task: Object) -> str:
