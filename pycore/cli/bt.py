@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import MissingDebugInfoError, PycoreError
 from ..kernel import stack
+from ..kernel.backtrace import NO_STACK
 from ..program import Program
 from .command import Collected, DumpCommand
 from .crashfmt import task_header
@@ -246,10 +247,15 @@ def trace_lines(trace: stack.StackTrace, radix: Optional[int] = None, full: bool
             if source and item.where == "kernel" and item.regs["rip"] in source:
                 lines.append(f"    {source[item.regs['rip']]}")
         elif isinstance(item, stack.UnwindError):
-            lines.append(f"bt: {item.message}")
+            lines.append(_error_line(item))
         else:
             lines.append(f"--- <{item.stack} stack> ---")
     return lines
+
+
+def _error_line(error: stack.UnwindError) -> str:
+    """crash's ``(no stack)`` for a task without a kernel stack, else its ``bt: ...`` line."""
+    return "(no stack)" if error.message == NO_STACK else f"bt: {error.message}"
 
 
 def text_lines(trace: stack.StackTrace, whole_stack: bool = False) -> List[str]:
@@ -265,7 +271,7 @@ def text_lines(trace: stack.StackTrace, whole_stack: bool = False) -> List[str]:
         elif isinstance(item, stack.ExceptionFrame):
             lines += _exception_lines(item)
         elif isinstance(item, stack.UnwindError):
-            lines.append(f"bt: {item.message}")
+            lines.append(_error_line(item))
         else:
             lines.append(f"--- <{item.stack} stack> ---")
     return lines

@@ -39,6 +39,10 @@ ENTRY_FRAMES = frozenset((
     "entry_SYSCALL_64_after_hwframe", "cpu_idle", "system_call_fastpath"))
 _DUMP_SEARCH_STOPS = ("netconsole_netdump", "netpoll_start_netdump", "start_disk_dump", "disk_dump",
                       "crash_kexec", "machine_kexec", "try_crashdump")
+# What a trace holds for a task without a kernel stack (task_struct.stack 0: from 4.9,
+# CONFIG_THREAD_INFO_IN_TASK, an exited task's stack is freed at its last switch, so a zombie has
+# none): crash's back_trace() prints "(no stack)" for it, pycore/cli/bt.py the same.
+NO_STACK = "no kernel stack: task_struct.stack is 0 (freed when the task exited)"
 _REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
               "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss")
 # crash names a GCC "interprocedural SRA" clone by its source name (sigsuspend.isra.0 is printed
@@ -367,6 +371,9 @@ class _Walk:
 
     def run(self) -> None:
         info, u = self.info, self.u
+        if not info["stack"]:
+            self.trace.add_error(NO_STACK)
+            return
         process = StackBuffer(u.prog, info["stack"], THREAD_SIZE)
         if not self.note_missing(process, "process stack"):
             return
