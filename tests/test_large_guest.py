@@ -137,3 +137,27 @@ def test_bt_a_traces_every_cpu(options):
     traces = pycore_json(options, "bt", "-a")["traces"]
     assert [trace["cpu"] for trace in traces] == [0, 1, 2, 3]
     assert all(trace["frames"] and not trace["errors"] for trace in traces)
+
+
+@pytest.mark.parametrize("options", modes("test_zombies_are_no_kernel_threads"))
+def test_zombies_are_no_kernel_threads(options):
+    """A zombie has no mm left, yet crash's is_kernel_thread says no for it (exit_state,
+    PF_EXITING): ps writes the zombie sleeps unbracketed and ps -k leaves them out, while the
+    kernel threads stay bracketed."""
+    rows = pycore_json(options, "ps")["tasks"]
+    zombies = [row for row in rows if row["state"] == "ZO"]
+    assert len(zombies) == ZOMBIES and not any(row["kernel_thread"] for row in zombies)
+    kernel = pycore_json(options, "ps", "-k")["tasks"]
+    assert kernel and not any(row["state"] == "ZO" for row in kernel)
+    assert {"kthreadd", "swapper/0"} <= {row["comm"] for row in kernel}
+
+
+@pytest.mark.parametrize("options", modes("test_zombies_without_a_stack_are_no_stack"))
+def test_zombies_without_a_stack_are_no_stack(options):
+    """foreach ZO bt: each zombie's kernel stack was freed at its last switch (task_struct.stack 0),
+    which crash writes ``(no stack)``, with no frame and no failed read."""
+    result = pycore_output("foreach", "--json", *options, CASE.path(DUMP["name"]), "ZO", "bt")
+    assert (result.status, result.err) == (0, "")
+    traces = [trace for run in json.loads(result.out)["runs"] for trace in run["data"]["traces"]]
+    assert len(traces) == ZOMBIES
+    assert all(trace["lines"] == ["(no stack)"] and not trace["frames"] for trace in traces)
