@@ -6,14 +6,16 @@ import pycore
 from pycore.cli import crashfmt
 from pycore.errors import MissingMemberError
 from pycore.kernel import sched, system
+from pycore.object import Object
 from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, TASK_INTERRUPTIBLE, TASK_NEW,
                                  TASK_NOLOAD, TASK_PARKED, TASK_RUNNING, TASK_UNINTERRUPTIBLE, TASK_WAKEKILL,
-                                 TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, state_code)
+                                 TASK_WAKING, __TASK_STOPPED, __TASK_TRACED, PF_EXITING, PF_KTHREAD,
+                                 state_code)
 from pycore.symbols.table import SymbolTable
 from pycore.types.model import Member, int_type, pointer_type, struct_type
 
 from conftest import synthetic, write
-from fake_program import Types
+from fake_program import BASE, FakeProgram, Types
 
 # (state | exit_state, crash's ST): values from include/linux/sched.h (4.14+), codes from crash's
 # task_state_string(), which takes the last code whose bits are set.
@@ -159,3 +161,44 @@ def test_active_tasks_reads_curr_and_a_missing_curr_is_an_error_not_an_empty_map
     with pytest.raises(MissingMemberError) as error:
         sched.active_tasks(altered_rq)
     assert error.value.member == "curr"
+
+
+# -- crash's is_kernel_thread (task.c) on tasks no corpus dump shows -------------------------
+INIT_MM = BASE + 0x1000
+USER_MM = BASE + 0x2000
+
+
+class _TaskMemory(FakeProgram):
+    """A task_struct at BASE with the members crash_kernel_thread reads, init_mm at INIT_MM."""
+
+    def __init__(self):
+        super().__init__()
+        uint = int_type("unsigned int", 4, False)
+        mm_struct = struct_type("mm_struct", 8, [Member("pgd", int_type("unsigned long", 8, False), 0)])
+        self.types.types[("struct", "mm_struct")] = mm_struct
+        self.types.types[("struct", "task_struct")] = struct_type("task_struct", 24, [
+            Member("__state", uint, 0), Member("exit_state", int_type("int", 4, True), 32),
+            Member("flags", uint, 64), Member("pid", int_type("int", 4, True), 96),
+            Member("mm", pointer_type(mm_struct), 128)])
+
+    def __getitem__(self, name):
+        assert name == "init_mm"
+        return Object(self, "struct mm_struct", address=INIT_MM)
+
+
+@pytest.mark.parametrize("pid,state,exit_state,flags,mm,kernel_thread", [
+    (0, TASK_RUNNING, 0, PF_KTHREAD, 0, True),                           # an idle task
+    (2, TASK_INTERRUPTIBLE, 0, PF_KTHREAD, 0, True),                     # kthreadd
+    (40, TASK_DEAD, EXIT_ZOMBIE, PF_EXITING, 0, False),                  # a zombie: its mm is gone
+    (41, TASK_DEAD, EXIT_DEAD, PF_EXITING, 0, False),                    # being reaped
+    (42, TASK_UNINTERRUPTIBLE, 0, PF_KTHREAD | PF_EXITING, 0, False),    # a kernel thread exiting
+    (43, TASK_RUNNING, 0, 0, 0, False),                                  # state and flags both 0
+    (44, TASK_INTERRUPTIBLE, 0, 0, USER_MM, False),                      # a user task
+    (45, TASK_INTERRUPTIBLE, 0, PF_KTHREAD, USER_MM, False),             # kthread_use_mm()
+    (46, TASK_INTERRUPTIBLE, 0, 0, INIT_MM, True),                       # before 2.6: on init_mm
+])
+def test_crash_kernel_thread_is_crash_is_kernel_thread(pid, state, exit_state, flags, mm, kernel_thread):
+    prog = _TaskMemory()
+    prog.put(BASE, state | exit_state << 32, flags | pid << 32, mm)
+    task = Object(prog, "struct task_struct", address=BASE)
+    assert sched.crash_kernel_thread(task) is kernel_thread
