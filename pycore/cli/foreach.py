@@ -62,11 +62,11 @@ def _selects(prog: Program, task: Object, word: str, active: Dict[int, int]) -> 
     if word in STATES:
         return sched.task_state(task) == word
     if word == "kernel":
-        return sched.is_kthread(task)
+        return sched.crash_kernel_thread(task)
     if word == "user":
-        return not sched.is_kthread(task)
+        return not sched.crash_kernel_thread(task)
     if word == "gleader":
-        return not sched.is_kthread(task) and sched.is_group_leader(task)
+        return not sched.crash_kernel_thread(task) and sched.is_group_leader(task)
     if word == "active":
         return int(task) in active.values()
     try:
