@@ -161,3 +161,15 @@ def test_zombies_without_a_stack_are_no_stack(options):
     traces = [trace for run in json.loads(result.out)["runs"] for trace in run["data"]["traces"]]
     assert len(traces) == ZOMBIES
     assert all(trace["lines"] == ["(no stack)"] and not trace["frames"] for trace in traces)
+
+
+@pytest.mark.parametrize("options", modes("test_foreach_kernel_and_user_take_zombies_as_users"))
+def test_foreach_kernel_and_user_take_zombies_as_users(options):
+    """foreach kernel/user/gleader choose as crash's is_kernel_thread does: the zombie sleeps are
+    user tasks and group leaders, none of them a kernel thread."""
+    def states(word: str) -> Counter:
+        result = pycore_output("foreach", *options, CASE.path(DUMP["name"]), word, "ps")
+        assert (result.status, result.err) == (0, "")
+        return Counter(line.split()[4] for line in result.out.splitlines()[1:] if line.strip())
+    assert states("kernel")["ZO"] == 0
+    assert states("user")["ZO"] == states("gleader")["ZO"] == ZOMBIES
