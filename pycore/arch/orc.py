@@ -12,7 +12,6 @@ the renumbering, so each table is probed for its numbering (:func:`probe_registe
 its registers normalized to the numbering up to 7.0.
 """
 import struct
-from collections import Counter
 from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 from ..errors import FormatError, MissingDebugInfoError, PycoreError
@@ -121,6 +120,10 @@ def layout_version(prog) -> int:
     return 2 if (major, minor) == (6, 3) else 1
 
 
+_LOW_NIBBLE = bytes(b & 0xF for b in range(256))
+_HIGH_NIBBLE = bytes(b >> 4 for b in range(256))
+
+
 def probe_registers(entries: bytes, name: str = "vmlinux") -> Dict[int, int]:
     """The base-register numbering of a table of raw ``orc_entry`` records, told from the
     entries themselves: SP is the register nearly every frame's previous SP is based on
@@ -130,8 +133,10 @@ def probe_registers(entries: bytes, name: str = "vmlinux") -> Dict[int, int]:
 
     Raises FormatError when the two registers fit no numbering pycore knows."""
     flags = bytes(entries[4::ORC_ENTRY_SIZE])[:len(entries) // ORC_ENTRY_SIZE]
-    sp_counts = Counter(byte & 0xF for byte in flags)
-    bp_counts = Counter(byte >> 4 for byte in flags)
+    # Counted by bytes.count over the low and high nibbles (a byte loop cost every bt ~50 ms).
+    low, high = flags.translate(_LOW_NIBBLE), flags.translate(_HIGH_NIBBLE)
+    sp_counts = {n: low.count(n) for n in range(16) if low.count(n)}
+    bp_counts = {n: high.count(n) for n in range(16) if high.count(n)}
     sp = max((n for n in sp_counts if n), key=sp_counts.__getitem__, default=None)
     prev_sp = max((n for n in bp_counts if n), key=bp_counts.__getitem__, default=None)
     if sp is None:
