@@ -17,20 +17,6 @@ from test_hang import crash_frames, crash_ps, guest_blocked, hang_report, params
 
 LOCKS = [p for p in params(hung_only=False) if p.values[0].manifest.get("scenario") == "locks"]
 LOCK_CASES = [c for c in cases() if c.manifest.get("scenario") == "locks"]
-# pycore's unwinder finds no IRQ stack on 7.x: Unwinder._per_cpu_word (pycore/kernel/unwind.py) adds
-# __per_cpu_offset to hardirq_stack_ptr's address without wrapping to 64 bits, and 7.x's per-CPU
-# symbols are not zero-based (ffffffff83dbd000 + ffff888387e5b000), so the panicking CPU's stack
-# starts at the interrupt's entry, not at the watchdog's timer function that panicked.
-IRQ_STACK_GAP = pytest.mark.xfail(strict=True, reason="7.x: the per-CPU IRQ stack address is not wrapped "
-                                  "to 64 bits (pycore/kernel/unwind.py _per_cpu_word)")
-
-
-def with_irq_stack_gap(found):
-    """found (pytest params whose first value is a case) with the 7.x cases marked IRQ_STACK_GAP."""
-    return [pytest.param(*p.values, id=p.id, marks=IRQ_STACK_GAP)
-            if p.values[0].manifest["kernel_release"].startswith("7.") else p for p in found]
-
-
 def pids(case):
     """{comm: pid} of the module's kthreads, from the guest's listing of its D-state tasks."""
     return {comm: pid for pid, (comm, _) in guest_blocked(case).items()}
@@ -228,7 +214,7 @@ def test_the_soft_lockup_names_the_spinning_kthread_its_cpu_and_its_loop(case, m
                 f"cannot run.")
 
 
-@pytest.mark.parametrize("case,mode", with_irq_stack_gap(LOCKS))
+@pytest.mark.parametrize("case,mode", LOCKS)
 def test_the_spinning_cpus_stack_starts_in_the_watchdogs_timer_interrupt(case, mode):
     (lockup,) = hang_report(case, mode)["lockups"]
     assert "watchdog_timer_fn.cold" in lockup["dump_frames"]
@@ -259,7 +245,7 @@ def test_triage_signs_the_soft_lockup_by_the_spinning_loop_not_the_watchdog(case
                                 "pycore_spin_loop|pycore_spin_thread|kthread")
 
 
-@pytest.mark.parametrize("case", with_irq_stack_gap([pytest.param(c, id=c.name) for c in LOCK_CASES]))
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in LOCK_CASES])
 def test_without_the_logs_trace_triage_signs_by_where_the_watchdog_interrupted(case, monkeypatch):
     from pycore.analysis import triage_analyze
     from pycore.analysis.triage_discover import CrashSource

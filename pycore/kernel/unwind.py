@@ -239,7 +239,8 @@ class Unwinder:
             address = self.prog.symbols.by_name(name).address
             if member:
                 address += self.prog.type(member[0]).offsetof(member[1])
-            return self.read_word(address + self.prog.per_cpu_offset(cpu))
+            # 7.x per-CPU symbols are not zero-based: the sum wraps past 2**64.
+            return self.read_word((address + self.prog.per_cpu_offset(cpu)) & ((1 << 64) - 1))
         except (PycoreError, LookupError):
             return None
 
