@@ -11,7 +11,7 @@ import pytest
 
 import pycore
 from pycore.kernel import stack
-from pycore.kernel.backtrace import crash_name
+from pycore.symbols.table import crash_name
 
 from corpus import cases, real_dumps
 

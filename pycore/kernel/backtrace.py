@@ -9,10 +9,10 @@ after ``asm_exc_*`` entries (5.8+; ``new_exceptions``), the NMI exception stack 
 frame at the top of the stack (below the FRED padding, 6.9+).  What stops or thins a walk is said
 in the trace (:class:`.stack.UnwindError`), never left out.
 """
-import re
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..arch import orc
+from ..symbols.table import crash_name
 from .unwind import IRQ_STACK_SIZE, KERNEL_SPACE, THREAD_SIZE, StackBuffer, Unwinder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,16 +45,6 @@ _DUMP_SEARCH_STOPS = ("netconsole_netdump", "netpoll_start_netdump", "start_disk
 NO_STACK = "no kernel stack: task_struct.stack is 0 (freed when the task exited)"
 _REG_ORDER = ("rip", "rsp", "eflags", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
               "r10", "r11", "r12", "r13", "r14", "r15", "orig_rax", "cs", "ss")
-# crash names a GCC "interprocedural SRA" clone by its source name (sigsuspend.isra.0 is printed
-# as sigsuspend) but keeps .cold and .constprop.N, as the references show.
-_ISRA_CLONE = re.compile(r"\.isra\.\d+$")
-
-
-def crash_name(symbol: str) -> str:
-    """A function's name as crash shows it in a trace (an .isra.N clone by its source name)."""
-    return _ISRA_CLONE.sub("", symbol)
-
-
 def walk(unwinder: Unwinder, info: dict, trace: "StackTrace") -> None:
     """Walk the stacks of the task ``info`` describes (:meth:`Unwinder.task_info`) as crash's
     ``bt`` does, appending frames, exception frames and stack switches to ``trace``."""

@@ -13,8 +13,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 from ..arch import orc
 from ..errors import PycoreError
 from ..object import Object
+from ..symbols.table import crash_name
 from . import sched
-from .backtrace import ENTRY_FRAMES, crash_name, walk
+from .backtrace import ENTRY_FRAMES, walk
 from .unwind import IRQ_STACK_SIZE, THREAD_SIZE, StackBuffer, Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
