@@ -108,7 +108,8 @@ def _free_areas(prog: Program) -> Dict[str, Any]:
     found = []
     starts: Dict[int, int] = {}
     for zone in vmstat.zones(prog):
-        entry: Dict[str, Any] = {"index": zone.index, "name": zone.name, "size": zone.spanned_pages,
+        entry: Dict[str, Any] = {"node": zone.node_id, "index": zone.index, "name": zone.name,
+                                 "size": zone.spanned_pages,
                                  "free": zone.free_pages, "mem_map": 0, "start_paddr": 0, "start_mapnr": 0,
                                  "free_lists": []}
         if zone.populated:
@@ -194,10 +195,19 @@ def render_vm_stat(data: Dict[str, Any]) -> str:
 
 
 def render_free_areas(data: Dict[str, Any]) -> str:
-    """Each zone's line and its free lists, an empty line after each zone, then the check."""
+    """Each zone's line and its free lists, an empty line after each zone, then the check; on a
+    machine of several nodes each node's zones under "NODE" and its number, the nodes apart by
+    a dashed rule (crash's dump_free_pages_zones_v2 with NODES)."""
     lines = []
     total = 0
+    several = len({zone["node"] for zone in data["zones"]}) > 1
+    node = None
     for zone in data["zones"]:
+        if several and zone["node"] != node:
+            if node is not None:
+                lines += ["-" * 74, ""]
+            node = zone["node"]
+            lines += ["NODE", f"  {node}"]
         lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
         mem_map, start = f"{zone['mem_map']:x}", f"{zone['start_paddr']:x}"
         lines.append(f"{zone['index']:3d}   {zone['name']:<9}{zone['size']:7d} {zone['free']:7d}  "
