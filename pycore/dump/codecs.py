@@ -264,7 +264,7 @@ class _PureCodecs:
 # -- the kernel's compressors (crypto API and zram backend names) ------------------------------
 _KERNEL_FIELD = "compressed page"
 # The kernel's lzo-rle (5.1+) opens its stream with 17 and the bitstream version; version 1 may
-# hold zero runs (an M4 instruction with distance 0xbfff), which liblzo and lzo1x.py do not know.
+# hold zero runs (an M4 instruction with distance 0xbfff), which liblzo does not know (lzo1x.py does).
 _LZO_RLE_MARKER = 17
 
 
@@ -312,15 +312,11 @@ def _kernel_deflate(data: bytes, size: int, compressor: str) -> bytes:
 
 
 def _kernel_lzo(data: bytes, size: int, compressor: str) -> bytes:
-    """LZO1X.  lzo-rle's header (17, version) is skipped: the rest is LZO1X unless the page had a
-    zero run, whose instruction the LZO1X decoders reject (reported as such, never misread)."""
+    """LZO1X.  lzo-rle (5.1+) starts with a header (17, bitstream version); from version 1 its
+    distance-0xbfff instructions are runs of zeros, which only lzo1x.py decodes (zero_runs)."""
     if not (compressor == "lzo-rle" and len(data) >= 5 and data[0] == _LZO_RLE_MARKER):
         return _PureCodecs._decompress_lzo(data, size)
-    try:
-        return _PureCodecs._decompress_lzo(data[2:], size)
-    except FormatError as error:
-        raise _kernel_unavailable(compressor, f"{error}: lzo-rle bitstream version {data[1]} zero runs are "
-                                              "not decoded") from None
+    return lzo1x.decompress(data[2:], size, zero_runs=data[1] >= 1)
 
 
 # The names zram's comp_algorithm and zswap's compressor parameter take, and their decoders.
