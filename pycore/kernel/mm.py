@@ -12,7 +12,6 @@ from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
-from . import swap
 from .percpu import percpu_counter_sum
 from .sched import _struct_type, for_each_thread, nr_cpus
 
@@ -209,6 +208,10 @@ def read_mm(mm: Object, address: int, size: int) -> bytes:
 
 def _swapped_page(prog: "Program", root: int, page: int, error: FaultError) -> bytes:
     """The swapped-out user page at ``page`` (its PTE a swap entry), else ``error`` raised again."""
+    # Imported here: swap brings zram, zsmalloc, zswap, fs and module, which only a user read that
+    # meets a swap entry needs (every ps and kmem imported them, ~0.05-0.1 s).
+    from . import swap
+
     try:
         walk = prog.arch.walk(page, root)
     except FaultError:
