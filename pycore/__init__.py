@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "CodecUnavailableError": "native",
     "NULL": "object", "Object": "object", "cast": "object", "container_of": "object", "offsetof": "object",
-    "reinterpret": "object", "sizeof": "object",
+    "read_members": "object", "reinterpret": "object", "sizeof": "object",
     "Program": "program", "Thread": "program", "open": "program",
     "Symbol": "symbol", "SymbolBinding": "symbol", "SymbolKind": "symbol",
 }
@@ -50,6 +50,7 @@ __all__ = [
     "cast",
     "container_of",
     "offsetof",
+    "read_members",
     "reinterpret",
     "sizeof",
     "FaultError",

@@ -11,7 +11,7 @@ from .arch import X86_64
 from .dump import Dump, open_dump
 from .errors import FaultError, MissingDebugInfoError, PycoreError
 from .progress import Progress
-from .object import Object
+from .object import Object, read_members
 from .symbol import Symbol
 from .types.btf_globals import (GUESSED, TEXT_SECTIONS, GlobalType, guessed_global_type, is_data_symbol,
                                 known_global_type)
@@ -194,6 +194,11 @@ class Program:
             if page:
                 return page[offset:offset + size]
         return self.arch.read(address, size)
+
+    def read_members(self, type: Any, member: str, where: Any, count: Optional[int] = None,
+                     **options: Any) -> Any:
+        """One member of many objects in one call: :func:`pycore.object.read_members`."""
+        return read_members(self, type, member, where, count, **options)
 
     def _read_page(self, start: int) -> bytes:
         """The 4 KiB page at ``start`` for the page cache, or b"" (also cached) when the whole page

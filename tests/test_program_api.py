@@ -188,3 +188,15 @@ def test_program_answers_as_drgn_does():
             compared += 1
     if not compared:
         pytest.skip("no corpus dump that drgn 0.3.0 opens")
+
+
+def test_read_members_is_a_program_method_and_a_top_level_name():
+    sample = pycore.open(os.path.join(os.path.dirname(__file__), "..", "testdata", "sample", "vmcore"))
+    from pycore.helpers.linux.pid import for_each_task
+
+    tasks = list(for_each_task(sample))
+    addresses = [task.value_() for task in tasks]
+    pids = sample.read_members("struct task_struct", "pid", addresses)
+    assert pids == [task.pid.value_() for task in tasks] == pycore.read_members(sample, "struct task_struct", "pid",
+                                                                                addresses)
+    assert len(pids) > 10 and pids[0] == 1
