@@ -21,7 +21,7 @@ from pycore.symbols.elf_sections import SHT_NOBITS
 from pycore.symbols.elfsyms import SHN_ABS, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT, _bfd_letter
 from pycore.symbols.table import crash_name
 
-from cli_cases import SAMPLE_DUMP, argv, cut_sample, modes
+from cli_cases import argv, modes
 from corpus import cases
 
 # The lines testdata/corpus/reference.py FULL_COMMANDS records for these commands.
@@ -248,24 +248,3 @@ def test_the_prompt_keeps_a_foreach_regular_expression_quoted():
 def test_set_v_aligns_each_variable_on_its_colon():
     assert render_variables([("scroll", "off (none)"), ("zero_excluded", "off")]).split("\n") == [
         "        scroll: off (none)", " zero_excluded: off"]
-
-
-BROKEN_COMMANDS = [["kmem", "-n"], ["kmem", "-p"], ["kmem", "-g", "4000"], ["sym", "-l"], ["net", "-S"],
-                   ["foreach", "'k.*'", "set"], ["foreach", "1", "vtop", "fffffe0000000000"]]
-
-
-@pytest.fixture(scope="module")
-def truncated(tmp_path_factory):
-    """The committed sample cut in half: headers and early pages are there, the kernel's data is not."""
-    return cut_sample(tmp_path_factory.mktemp("broken"))
-
-
-@pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
-@pytest.mark.parametrize("command", BROKEN_COMMANDS, ids=" ".join)
-def test_on_a_truncated_dump_each_command_fails_in_one_line(truncated, command, monkeypatch):
-    """A dump without its kernel data: one line naming what failed, never a traceback, nothing on
-    standard output."""
-    monkeypatch.setenv("PYCORE_NO_CACHE", "1")
-    status, out, err = _run([command[0], truncated, *command[1:]])
-    assert status == 1 and err.startswith(f"pycore {command[0]}: ") and len(err.splitlines()) == 1, err
-    assert out == ""

@@ -245,7 +245,9 @@ def test_dev_marks_a_registration_nothing_serves():
 
 
 BROKEN_COMMANDS = [["foreach", "UN", "bt"], ["waitq", "log_wait"], ["log", "-a"], ["log", "-s"], ["kmem", "-V"],
-                   ["kmem", "-f"], ["kmem", "-g"], ["kmem", "-p", "1000"], ["net", "-s"], ["dev"], ["mount", "/"]]
+                   ["kmem", "-f"], ["kmem", "-g"], ["kmem", "-p", "1000"], ["net", "-s"], ["dev"], ["mount", "/"],
+                   ["kmem", "-n"], ["kmem", "-p"], ["kmem", "-g", "4000"], ["sym", "-l"], ["net", "-S"],
+                   ["foreach", "'k.*'", "set"], ["foreach", "1", "vtop", "fffffe0000000000"]]
 
 
 @pytest.fixture(scope="module")
