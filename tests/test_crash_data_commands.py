@@ -61,9 +61,6 @@ GAPS = [
     ("dis filemap_read", {"5.10"}, None, _NOT_FOUND),
     ("dis page_fault_oops", {"5.10"}, None, _NOT_FOUND),
     ("dis rep_movs_alternative", {"5.10", "6.1"}, None, _NOT_FOUND),
-    ("dis -r virtblk_done+20", {"5.10", "6.1"}, None,
-     "crash's dis -r also shows the instruction after the one that holds the target's byte (virtblk_done+23); "
-     "pycore stops before it"),
     ("dis native_write_cr4", {"7.2"}, None,
      "capstone reads 7.2's ud1 as 4 bytes, gdb as 5 with its (%edx),%rdi operands, and pycore names an address "
      "past _edata _edata+N where gdb names none"),

@@ -162,7 +162,10 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         if not exact:
             instructions = trim_padding(instructions)
         if args.reverse:
-            instructions = [i for i in instructions if i.address <= address]
+            # crash (gdb's disassembly up to the address) ends with the first instruction that
+            # starts at or after it: past the one that holds it when it is not an instruction's start.
+            before = [i for i in instructions if i.address < address]
+            instructions = before + [i for i in instructions if i.address >= address][:1]
     else:
         count = args.count or 1
         instructions, error = _decode(read, address, address + count * _LONGEST, page_size, count)
