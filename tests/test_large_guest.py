@@ -173,3 +173,13 @@ def test_foreach_kernel_and_user_take_zombies_as_users(options):
         return Counter(line.split()[4] for line in result.out.splitlines()[1:] if line.strip())
     assert states("kernel")["ZO"] == 0
     assert states("user")["ZO"] == states("gleader")["ZO"] == ZOMBIES
+
+
+@pytest.mark.parametrize("options", modes("test_bt_of_a_zombie_answers_no_stack"))
+def test_bt_of_a_zombie_answers_no_stack(options):
+    """bt PID of a zombie: crash's "(no stack)" is the whole answer, so bt succeeds (a trace that
+    found nothing else still exits 1)."""
+    zombie = next(row for row in pycore_json(options, "ps")["tasks"] if row["state"] == "ZO")
+    result = pycore_output("bt", *options, CASE.path(DUMP["name"]), str(zombie["pid"]))
+    assert (result.status, result.err) == (0, "")
+    assert result.out.splitlines()[1:] == ["(no stack)"]

@@ -81,7 +81,9 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         if args.locals:
             for trace, shown in zip(traces, result["traces"]):
                 shown["lines"] = _with_locals(prog, unwinder, trace, shown["lines"], source)
-    return Collected(result, warnings, failed=not any(trace.useful for trace in traces))
+    # A task whose stack was freed (a zombie) is answered by crash's "(no stack)": not a failure.
+    answered = any(trace.useful or trace.errors == [NO_STACK] for trace in traces)
+    return Collected(result, warnings, failed=not answered)
 
 
 def _with_locals(prog: Program, unwinder: stack.Unwinder, trace: stack.StackTrace, lines: List[str],
