@@ -11,6 +11,11 @@ _SEC_DAYS = 86400
 CALLER_WIDTH_DEFAULT = 8
 
 
+# crash's title of its page lines (kmem -p, kmem ADDR, vtop): the same whatever the physical
+# addresses' width (a machine over 4 GiB prints 9 digits under it).
+PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
+
+
 def center(text: str, width: int, rjust: bool = False) -> str:
     """crash's ``mkstring(CENTER)``: ``text`` in ``width`` columns, an odd spare space right of it
     (CENTER|LJUST, the default) or left of it (CENTER|RJUST); text as wide as the field or wider

@@ -14,10 +14,9 @@ from ..program import Program
 from .command import Collected, DumpCommand, make_parser
 from . import sym
 from .common import parse_address
-from .crashfmt import center, pages_to_size, percent
+from .crashfmt import PAGE_HEADER, center, pages_to_size, percent
 
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
-PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
 VMAP_HEADER = "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE"
 
 

@@ -11,7 +11,7 @@ from ..arch.x86_64 import PTE_ADDR_MASK
 from ..errors import PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
-from .crashfmt import center
+from .crashfmt import PAGE_HEADER, center
 from .eval import address_argument
 
 # The PTE bits crash's x86_64_translate_pte names, in its order.
@@ -106,8 +106,7 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
             page = result["page"]
             # crash titles the page lines once a command.
             if page_header:
-                lines.append(f"{center('PAGE', 16)} {center('PHYSICAL', width, rjust=True)} "
-                             f"{center('MAPPING', 16, rjust=True)}   INDEX CNT FLAGS")
+                lines.append(PAGE_HEADER)
                 page_header = False
             line = (f"{page['address']:x} {page['physical']:>{width}x} {page['mapping']:>16x} "
                     f"{page['index']:>8x} {page['count']:>2} {page['flags']:x}")
