@@ -39,6 +39,12 @@ class Case:
         """The dump crash recorded the case's references on (the full ELF, or the sample's kdump)."""
         return self.manifest["reference_dump"]
 
+    def dump_level(self, name: Optional[str] = None) -> int:
+        """makedumpfile's dump level of one dump file (the reference dump by default): bit 8 set, user
+        pages were left out."""
+        name = name or self.reference_dump
+        return next(d for d in self.manifest["dumps"] if d["name"] == name)["dump_level"]
+
     def dumps(self) -> List[Dict]:
         return [d for d in self.manifest["dumps"] if os.path.exists(self.path(d["name"]))]
 

@@ -97,17 +97,10 @@ def recordings():
                     and command.split()[0] in ("sym", "dis", "rd")
                 why = None if module else known_gap(case, command, what, mode)
                 marks = [pytest.mark.xfail(reason=why, strict=True)] if why else []
-                excluded = "(user memory)" in what and user_pages_excluded(case)
+                excluded = "(user memory)" in what and bool(case.dump_level() & 8)  # the large guest's -d 31
                 params.append(pytest.param(case, command, mode, module, excluded,
                                            id=f"{case.name}/{command}/{mode}", marks=marks))
     return params
-
-
-def user_pages_excluded(case) -> bool:
-    """Whether makedumpfile left user pages out of the case's reference dump (dump level bit 8: the
-    large guest keeps only its -d 31 file)."""
-    entry = next(d for d in case.manifest["dumps"] if d["name"] == case.reference_dump)
-    return bool(entry["dump_level"] & 8)
 
 
 def per_dump(case):
