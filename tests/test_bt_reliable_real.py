@@ -40,9 +40,13 @@ def params():
     for case in cases():
         if not case.reference("foreach bt"):
             continue
-        result.append(pytest.param(case, False, id=f"{case.name}-dump"))
+        # crash 9.0.2 runs with --no_modules on 7.2 and drops module frames (the locks case's
+        # pycore_abba_thread): tests/test_hang_locks.py meets the guest's /proc/PID/stack there.
+        marks = [pytest.mark.xfail(strict=True, reason="crash --no_modules drops the module's frames")] \
+            if case.crash_wrong("mod") and case.manifest.get("scenario") == "locks" else []
+        result.append(pytest.param(case, False, id=f"{case.name}-dump", marks=marks))
         if os.path.exists(case.vmlinux):
-            result.append(pytest.param(case, True, id=f"{case.name}-vmlinux"))
+            result.append(pytest.param(case, True, id=f"{case.name}-vmlinux", marks=marks))
     return result
 
 
@@ -55,8 +59,8 @@ def test_reliable_frames_of_sleeping_tasks_are_crash_frames_in_order(case, vmlin
         unwinder = stack.Unwinder(prog)
         for task in stack.all_tasks(prog, unwinder):
             trace = stack.reliable_trace(prog, task, unwinder)
-            if trace.active:
-                continue
+            if trace.active or not expected[task]:
+                continue  # crash walks no kernel frame: a zombie whose stack is freed, a child not yet run
             names = [frame.symbol for frame in trace]
             assert not trace.errors and names, (trace.pid, trace.errors)
             assert is_subsequence(names, expected[task]), (trace.pid, names, expected[task])
