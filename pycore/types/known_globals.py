@@ -40,6 +40,8 @@ KNOWN_GLOBALS: Dict[str, Tuple[str, ...]] = {
     "saved_command_line": ("char *",),
     "linux_banner": ("const char []",),
     "vmcoreinfo_data": ("unsigned char *",),
+    # RCU (Tree RCU: kernel/rcu/tree.c; a kernel built with TINY_RCU has no rcu_state)
+    "rcu_state": ("struct rcu_state",),
     # time
     "jiffies": ("volatile unsigned long",),
     "jiffies_64": ("u64", "unsigned long long"),
