@@ -30,10 +30,20 @@ def _recorded():
         if case.name == "sample":
             continue
         for command in RECORDED:
+            marks = [pytest.mark.xfail(strict=True, reason=CRASH_FAILS)] if crash_failed(case, command) else []
             for with_vmlinux in (True, False):
-                params.append(pytest.param(case, command, with_vmlinux,
+                params.append(pytest.param(case, command, with_vmlinux, marks=marks,
                                            id=f"{case.name}-{command}-{'vmlinux' if with_vmlinux else 'btf'}"))
     return params
+
+
+# crash 9.0.2 stops with its own error on a kernel newer than it (7.2's swap_info_struct has no
+# swap_map: the swap table of 6.18+); pycore's swap there is checked by tests/test_zswap.py.
+CRASH_FAILS = "crash 9.0.2 fails on this kernel: invalid structure member offset"
+
+
+def crash_failed(case, command: str) -> bool:
+    return "invalid structure member offset" in (case.reference(command) or "")
 
 
 @pytest.mark.parametrize("case,command,with_vmlinux", _recorded())
@@ -341,7 +351,7 @@ def _filtered_dumps():
 def test_a_filtered_dump_gives_crash_s_answer_or_its_beginning_and_why_not(case, dump):
     for command in RECORDED:
         expected = case.reference(command)
-        if expected is None:
+        if expected is None or crash_failed(case, command):
             continue
         words = command.split()
         result = pycore_output(words[0], case.path(dump), *words[1:])

@@ -207,7 +207,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     for row in data["tasks"]:
         lines.extend(header_lines(row))
         lines.extend(file_lines(row))
-        if row["by_pid"]:
+        if row["by_pid"] and not row.get("error"):  # a listing cut short ends where crash's stops
             lines.append("")
     return "\n".join(lines) + "\n" if lines else ""
 
