@@ -58,6 +58,7 @@ GUEST_VIEW = {
 SCENARIO_VIEW = {
     "hung": {"mounts": "cat /proc/mounts", "blocked": "pycore-blocked"},
     "swap": {"swaps": "cat /proc/swaps", "zram": "pycore-zram-stat"},
+    "zswap": {"swaps": "cat /proc/swaps", "zram": "pycore-zram-stat"},  # scenarios/zswap.sh sources swap.sh
     "locks": {"blocked": "pycore-blocked"},
     "rcu": {"blocked": "pycore-blocked"},
 }
