@@ -188,7 +188,7 @@ def test_mount_name_matches_a_column_or_the_vfsmount_inside_the_mount():
 
 
 def test_kmem_f_says_how_many_free_pages_it_found_when_they_disagree():
-    zone = {"index": 0, "name": "DMA", "size": 4095, "free": 3808, "mem_map": 0xffffedbd80000040,
+    zone = {"node": 0, "index": 0, "name": "DMA", "size": 4095, "free": 3808, "mem_map": 0xffffedbd80000040,
             "start_paddr": 0x1000, "start_mapnr": 0,
             "free_lists": [{"order": 0, "migrate_type": 0, "address": 0xffff89113ee37100, "blocks": 2},
                            {"order": 3, "migrate_type": 1, "address": 0xffff89113ee37218, "blocks": 1}]}
@@ -201,6 +201,10 @@ def test_kmem_f_says_how_many_free_pages_it_found_when_they_disagree():
     assert lines[-1] == "nr_free_pages: 10  (verified)"
     assert kmem.render_free_areas({"zones": [zone], "nr_free_pages": 11, "page_size": 4096}).endswith(
         "nr_free_pages: 11  (found 10)")
+    # Two nodes: each under NODE and its number, a dashed rule between them (crash with NODES).
+    two = kmem.render_free_areas({"zones": [zone, dict(empty, node=1)], "nr_free_pages": 10, "page_size": 4096})
+    assert two.splitlines()[:2] == ["NODE", "  0"]
+    assert two.splitlines()[8:12] == ["-" * 74, "", "NODE", "  1"]
 
 
 def test_kmem_g_pads_the_names_to_the_longest():
