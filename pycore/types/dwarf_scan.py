@@ -106,7 +106,9 @@ def _scan_unit(sections: Sections, unit: Unit, table: Dict[int, tuple], entries:
             for attr, form, implicit in specs:
                 value, pos, inline_at = read_form(info, unit, form, implicit, pos, end)
                 if attr == DW_AT_sibling and form != 0x10:
-                    sibling = value
+                    # A damaged abbreviation may give it a form that is no reference (a block): ignored,
+                    # the children are walked instead.
+                    sibling = value if type(value) is int else None
                 elif not wanted:
                     continue
                 elif attr == DW_AT_name:
