@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -144,8 +145,8 @@ def flattened_size(path: Path) -> int:
             offset += size
 
 
-# Case options that choose what crash records, not what the guest does: in reference_recipe (CASES
-# is in build.py), not in the dumps' recipe, so that a new command does not crash the guest again.
+# Case options that choose what crash records, not what the guest does: in reference_recipe, not
+# in the dumps' recipe, so that a new command does not crash the guest again.
 RECORDING_OPTIONS = ("commands", "extra_commands")
 
 
@@ -183,7 +184,7 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     kernel = fetch.prepare_kernel(case["kernel"])
     manifest_path = out / "manifest.json"
     key = recipe(case, kernel)
-    reference_key = reference_recipe()
+    reference_key = reference_recipe(case, key)
     old = json.loads(manifest_path.read_text()) if manifest_path.exists() and not force else {}
     captured_path = out / "capture.json"
     if not old and captured_path.exists() and not force:
@@ -214,9 +215,13 @@ def build_case(name: str, case: dict, out: Path, tools: fetch.Tools, force: bool
     return recorder.submit(record, *arguments)
 
 
-def reference_recipe() -> str:
-    here = Path(__file__).parent
-    text = (here / "reference.py").read_text() + (here / "build.py").read_text()
+def reference_recipe(case: dict, key: str) -> str:
+    """The key of a case's recordings: its dumps' key, reference.py, the code here that records
+    and the case's own recording options -- not the other cases, so that adding a case to CASES
+    records only that case."""
+    text = key + (Path(__file__).parent / "reference.py").read_text()
+    text += inspect.getsource(record) + inspect.getsource(record_guest_view)
+    text += json.dumps({k: case[k] for k in RECORDING_OPTIONS if k in case}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
