@@ -77,6 +77,14 @@ CASES = {
                        extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
                                        "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
                                        "p rcu_state.node[0].gp_seq"]),
+    # The same on 7.2 (its module built as 7.2-locks-l4's is); crash 9.0.2 reads 7.2 with
+    # --no_modules, so pycore_stall's symbols are the guest's to decide (reference/guest/).
+    "7.2-rcu-l4": dict(kernel="7.2", scenario="rcu", paging_levels=4, memory_mib=1024,
+                       crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_stall",
+                       commands="core",
+                       extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
+                                       "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
+                                       "p rcu_state.node[0].gp_seq"]),
     # User memory swapped out (issue 16): zram swap devices of every compressor
     # and pycore-swapper's known bytes pushed out by memory pressure; the
     # guest's kdump file keeps user pages (dump_level 0).
