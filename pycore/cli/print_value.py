@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from ..errors import FaultError
 from ..expression import ExpressionError, HistoryError, evaluate
 from ..kernel import sched
+from ..kernel.percpu import per_cpu_address
 from ..object import Object
 from ..program import Program
 from ..types.cdecl import declaration
@@ -61,7 +62,7 @@ def per_cpu_addresses(prog: Program, address: int) -> Optional[List[int]]:
         return None
     if not start <= address < end:
         return None
-    return [(address + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1) for cpu in range(sched.nr_cpus(prog))]
+    return [per_cpu_address(prog, address, cpu) for cpu in range(sched.nr_cpus(prog))]
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from .maple_tree import mt_for_each
+from .percpu import per_cpu_address
 from .sched import nr_cpus
 from .variables import read_kernel_variable, symbol_address
 from .xarray import radix_tree_for_each
@@ -83,7 +84,7 @@ def interrupts(prog: "Program") -> List[Interrupt]:
         if not int(action):
             continue
         counts_base = int(desc.kstat_irqs)
-        counts = [int.from_bytes(prog.read((counts_base + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1), 4), "little")
+        counts = [int.from_bytes(prog.read(per_cpu_address(prog, counts_base, cpu), 4), "little")
                   for cpu in cpus]
         chip = int(desc.irq_data.chip)
         names = []

@@ -1,13 +1,25 @@
-"""Per-CPU counters (lib/percpu_counter.c, every kernel): ``struct percpu_counter``'s ``count``
-plus each CPU's not yet folded-in ``s32`` delta in ``counters``.
+"""Per-CPU addresses (``__per_cpu_offset``, every SMP kernel) and per-CPU counters
+(lib/percpu_counter.c, every kernel): ``struct percpu_counter``'s ``count`` plus each CPU's not
+yet folded-in ``s32`` delta in ``counters``.
 """
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from ..errors import FaultError
 from ..object import Object
 from .cpumask import for_each_online_cpu
 
+if TYPE_CHECKING:
+    from ..program import Program
+
 _MASK64 = (1 << 64) - 1
+
+
+def per_cpu_address(prog: "Program", address: int, cpu: int) -> int:
+    """The address of ``cpu``'s copy of the per-CPU symbol or ``__percpu`` pointer ``address``:
+    plus ``__per_cpu_offset[cpu]``, wrapped to 64 bits.  x86_64 kernels up to 6.12 at least link
+    per-CPU symbols as offsets from 0; 7.x's are not zero-based (kernel addresses), so the sum
+    passes 2**64."""
+    return (address + prog.per_cpu_offset(cpu)) & _MASK64
 
 
 def percpu_counter_sum(counter: Object, cpus: Optional[Iterable[int]] = None,
@@ -21,7 +33,7 @@ def percpu_counter_sum(counter: Object, cpus: Optional[Iterable[int]] = None,
     counters = int(counter.counters)
     for cpu in for_each_online_cpu(prog) if cpus is None else cpus:
         try:
-            raw = prog.read((counters + prog.per_cpu_offset(cpu)) & _MASK64, 4)
+            raw = prog.read(per_cpu_address(prog, counters, cpu), 4)
         except FaultError:
             if skip_unreadable:
                 continue
@@ -35,4 +47,4 @@ def percpu_counter_sum_positive(counter: Object, cpus: Optional[Iterable[int]] =
     return max(percpu_counter_sum(counter, cpus), 0)
 
 
-__all__ = ["percpu_counter_sum", "percpu_counter_sum_positive"]
+__all__ = ["per_cpu_address", "percpu_counter_sum", "percpu_counter_sum_positive"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..errors import FormatError, MissingDebugInfoError, PycoreError
+from .percpu import per_cpu_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
@@ -531,7 +532,7 @@ def printk_safe_buffers(prog: "Program", cpus: int) -> Optional[List[SafeBuffer]
             continue
         base = prog.symbols.by_name(name).address
         for cpu in range(cpus):
-            address = (base + prog.per_cpu_offset(cpu)) & (1 << 64) - 1
+            address = per_cpu_address(prog, base, cpu)
             length = struct.unpack("<i", prog.read(address + seq_buf.offsetof("len"), 4))[0]
             lost = struct.unpack("<i", prog.read(address + seq_buf.offsetof("message_lost"), 4))[0]
             text = prog.read(address + seq_buf.offsetof("buffer"), min(length, buffer_size)) if length > 0 else b""

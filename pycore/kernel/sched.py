@@ -10,6 +10,7 @@ from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, Pyco
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits
+from .percpu import per_cpu_address
 from .rbtree import rbtree_inorder_addresses
 from .variables import read_kernel_variable, symbol_address
 
@@ -262,8 +263,8 @@ def nr_cpus(prog: "Program") -> int:
 
 def cpu_rq(prog: "Program", cpu: int) -> Object:
     """``struct rq *`` for ``cpu``: its copy of the per-CPU ``runqueues``."""
-    address = prog.symbols.by_name("runqueues").address + prog.per_cpu_offset(cpu)
-    return Object(prog, prog.type("struct rq *"), address & ((1 << 64) - 1))
+    address = per_cpu_address(prog, prog.symbols.by_name("runqueues").address, cpu)
+    return Object(prog, prog.type("struct rq *"), address)
 
 
 def cpu_curr(prog: "Program", cpu: int) -> Object:
@@ -582,7 +583,7 @@ def root_task_group_queue(prog: "Program", cpu: int) -> Dict[str, object]:
     if group_type.member("cfs_rq").type.resolved().type.resolved().kind is TypeKind.POINTER:
         address = int.from_bytes(prog.read(cfs_rqs + 8 * cpu, 8), "little")  # cfs_rq[NR_CPUS] (2.6.24-7.1)
     else:
-        address = (cfs_rqs + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1)  # a __percpu pointer (7.2)
+        address = per_cpu_address(prog, cfs_rqs, cpu)  # a __percpu pointer (7.2)
     cfs_rq = Object(prog, prog.type("struct cfs_rq *"), address)
     current = None
     entity = cfs_rq.curr

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional
 
 from ..object import Object, hlist_for_each_entry
+from .percpu import per_cpu_address
 from .rbtree import rbtree_inorder_addresses
 from .sched import nr_cpus
 from .variables import kernel_variable, symbol_address
@@ -56,7 +57,7 @@ def timer_bases(prog: "Program", bases: int) -> List[TimerBase]:
     first = prog.symbols.by_name("timer_bases").address
     found = []
     for cpu in range(nr_cpus(prog)):
-        per_cpu = (first + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1)
+        per_cpu = per_cpu_address(prog, first, cpu)
         for index in range(bases):
             address = per_cpu + index * base_type.size
             base = Object(prog, base_type, address=address)
@@ -116,7 +117,7 @@ def hrtimer_bases(prog: "Program") -> List[HrtimerCpuBase]:
         names = {}
     found = []
     for cpu in range(nr_cpus(prog)):
-        address = (first + prog.per_cpu_offset(cpu)) & ((1 << 64) - 1)
+        address = per_cpu_address(prog, first, cpu)
         clocks = []
         for index in range(count):
             base = Object(prog, clock_type, address=address + clocks_member.offset + index * clock_type.size)

@@ -13,6 +13,7 @@ from ..errors import FaultError, MissingMemberError, PageExcludedError, PycoreEr
 from ..object import Object
 from . import sched
 from .module import module_symbol_index
+from .percpu import per_cpu_address
 
 THREAD_SIZE = 0x4000
 IRQ_STACK_SIZE = 0x4000
@@ -239,8 +240,7 @@ class Unwinder:
             address = self.prog.symbols.by_name(name).address
             if member:
                 address += self.prog.type(member[0]).offsetof(member[1])
-            # 7.x per-CPU symbols are not zero-based: the sum wraps past 2**64.
-            return self.read_word((address + self.prog.per_cpu_offset(cpu)) & ((1 << 64) - 1))
+            return self.read_word(per_cpu_address(self.prog, address, cpu))
         except (PycoreError, LookupError):
             return None
 

@@ -10,6 +10,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 from ..errors import FaultError, MissingDebugInfoError
 from ..types.model import TypeNotFoundError
+from .percpu import per_cpu_address
 
 
 def stat_item_names(prog, enum_name: str, count_name: str) -> List[str]:
@@ -98,7 +99,7 @@ def global_vm_events(prog, cpus: List[int]) -> Dict[str, int]:
     names = vm_event_items(prog)
     totals = [0] * len(names)
     for cpu in cpus:
-        raw = prog.read((address + prog.per_cpu_offset(cpu)) & (1 << 64) - 1, 8 * len(names))
+        raw = prog.read(per_cpu_address(prog, address, cpu), 8 * len(names))
         for index, value in enumerate(struct.unpack(f"<{len(names)}Q", raw)):
             totals[index] += value
     return {name: total & (1 << 64) - 1 for name, total in zip(names, totals)}
