@@ -32,6 +32,10 @@ BUILDER_VERSION = 2
 # PYCORE_CORPUS builds a corpus elsewhere (beside the one the tests read, to swap in when done).
 CORPUS = Path(os.environ.get("PYCORE_CORPUS", CACHE / "corpus"))
 
+# What the io cases record beside crash's core commands: the blocked tasks' stacks, the disks'
+# in-flight counts, the sockets of the nc and pycore-unix tasks, and the dd tasks' open files.
+IO_COMMANDS = ["foreach bt", "ps -m", "dev -d", "net", "foreach nc net -s", "foreach nc net -S", "foreach nc files",
+               "foreach pycore-unix net -s", "foreach pycore-unix files", "foreach dd files"]
 CASES = {
     "6.1-sysrq-l4": dict(kernel="6.1", scenario="sysrq", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump"),
@@ -85,6 +89,16 @@ CASES = {
                        extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
                                        "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
                                        "p rcu_state.node[0].gp_seq"]),
+    # I/O that never completes and idle sockets (issues 15 and 13, scenarios/io.sh): null_blk's
+    # nullb0 with requests in flight for 180 s, dd waiting on them (direct, buffered and for a
+    # page's writeback, which khungtaskd panics on), a TCP connection between two busybox nc over
+    # loopback and pycore-unix's unix sockets.
+    "6.1-io-l4": dict(kernel="6.1", scenario="io", paging_levels=4, memory_mib=1024,
+                      crashkernel="256M", capture="kdump", conversions=False, commands="core",
+                      extra_commands=IO_COMMANDS),
+    "7.2-io-l4": dict(kernel="7.2", scenario="io", paging_levels=4, memory_mib=1024,
+                      crashkernel="256M", capture="kdump", conversions=False, commands="core",
+                      extra_commands=IO_COMMANDS),
     # User memory swapped out (issue 16): zram swap devices of every compressor
     # and pycore-swapper's known bytes pushed out by memory pressure; the
     # guest's kdump file keeps user pages (dump_level 0).

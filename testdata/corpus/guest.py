@@ -41,7 +41,15 @@ SCRIPTS = {
     "pycore-zram-stat": 'for dir in /sys/block/zram*; do\n'
                         '    echo "${dir##*/} $(cat $dir/comp_algorithm) $(cat $dir/disksize) $(cat $dir/mm_stat)"\n'
                         'done\n',
+    # The io scenario's socket holders (scenarios/io.sh writes "ROLE PID" lines to
+    # /tmp/pycore-net.pids): "ROLE PID COMM", then each open fd and what it points to.
+    "pycore-net-tasks": 'while read -r role pid; do\n'
+                        '    echo "$role $pid $(cat /proc/$pid/comm)"\n'
+                        '    for fd in /proc/$pid/fd/*; do echo "  ${fd##*/} $(readlink $fd)"; done\n'
+                        'done < /tmp/pycore-net.pids\n',
 }
+# Static helpers built with the host's gcc into every initramfs (the guest has no libc): name -> source.
+HELPERS = {"pycore-swapper": "swapper.c", "pycore-unix": "unixsockets.c"}
 
 
 # What init.sh prints of the crashing guest's own view just before the crash
@@ -61,6 +69,9 @@ SCENARIO_VIEW = {
     "zswap": {"swaps": "cat /proc/swaps", "zram": "pycore-zram-stat"},  # scenarios/zswap.sh sources swap.sh
     "locks": {"blocked": "pycore-blocked"},
     "rcu": {"blocked": "pycore-blocked"},
+    "io": {"blocked": "pycore-blocked", "inflight": "cat /sys/block/nullb0/inflight",
+           "diskstats": "grep nullb0 /proc/diskstats", "tcp": "cat /proc/net/tcp", "unix": "cat /proc/net/unix",
+           "net_tasks": "pycore-net-tasks"},
 }
 
 
@@ -100,21 +111,21 @@ def cpio_gz(tree: Path, out: Path) -> None:
             raise BuildError(f"cpio/gzip of {tree} failed")
 
 
-# The swap scenario's modules (zram and what it depends on: zsmalloc, the lz4
-# libraries), in /modules/swap of every initramfs of a kernel that builds them
-# as modules, loaded by init.sh in that scenario only (other cases' `mod`
-# listings stay as they were).
-SWAP_MODULES = ["zram"]
+# Modules only some scenarios load (scenario directory: modules): the swap scenario's zram and what
+# it depends on (zsmalloc, the lz4 libraries), the io scenario's null_blk (and configfs). Each list,
+# with its dependencies, is in /modules/DIRECTORY of every initramfs of a kernel that builds them as
+# modules, loaded by that scenario's own file only (other cases' `mod` listings stay as they were).
+SCENARIO_MODULES = {"swap": ["zram"], "io": ["null_blk"]}
 
 
-def swap_modules(kernel: dict) -> list:
-    """SWAP_MODULES and their dependencies from the kernel's packages, in load order, decompressed;
-    cached in the kernel's download directory."""
-    directory = kernel["dir"] / "swap-modules"
+def scenario_modules(kernel: dict, name: str) -> list:
+    """SCENARIO_MODULES[name] and their dependencies from the kernel's packages, in load order,
+    decompressed; cached in the kernel's download directory."""
+    directory = kernel["dir"] / f"{name}-modules"
     order = directory / "order"
     if order.exists():
         return [directory / name for name in order.read_text().split()]
-    tmp = kernel["dir"] / "swap-modules-tmp"
+    tmp = kernel["dir"] / f"{name}-modules-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     pin = fetch.resolve_kernel(kernel["key"])
     for package in pin["contents"]:
@@ -124,7 +135,7 @@ def swap_modules(kernel: dict) -> list:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir()
     names = []
-    for src in fetch.modules_in_order(moddir, SWAP_MODULES):
+    for src in fetch.modules_in_order(moddir, SCENARIO_MODULES[name]):
         name = re.sub(r"\.ko\.\w+$", ".ko", src.name)
         (directory / name).write_bytes(fetch.module_data(src))
         names.append(name)
@@ -139,7 +150,8 @@ def build_initramfs(kernel: dict, tools: Tools) -> Path:
     stamp_text = (HERE / "init.sh").read_text() + json.dumps(SCRIPTS)
     stamp_text += "".join(p.name + p.read_text() for p in sorted((HERE / "scenarios").glob("*.sh")))
     stamp_text += str(sorted(os.listdir(tools.root / "usr/lib/x86_64-linux-gnu")))
-    stamp_text += (HERE / "swapper.c").read_text() + json.dumps(SWAP_MODULES)
+    stamp_text += "".join((HERE / source).read_text() for source in HELPERS.values())
+    stamp_text += json.dumps(SCENARIO_MODULES)
     stamp = kernel["dir"] / "initrd.stamp"
     if out.exists() and stamp.exists() and stamp.read_text() == stamp_text:
         return out
@@ -158,13 +170,14 @@ def build_initramfs(kernel: dict, tools: Tools) -> Path:
     for name, body in SCRIPTS.items():
         (tree / "bin" / name).write_text("#!/bin/sh\n" + body)
         (tree / "bin" / name).chmod(0o755)
-    # The swap scenario's process, static: the guest has no libc.
-    run(["gcc", "-static", "-O2", "-o", tree / "bin/pycore-swapper", HERE / "swapper.c"])
-    (tree / "modules/swap").mkdir()
-    swap = swap_modules(kernel)
-    for module in swap:
-        shutil.copy(module, tree / "modules/swap" / module.name)
-    (tree / "modules/swap/order").write_text("".join(f"{module.name}\n" for module in swap))
+    for name, source in HELPERS.items():
+        run(["gcc", "-static", "-O2", "-o", tree / "bin" / name, HERE / source])
+    for name in SCENARIO_MODULES:
+        (tree / "modules" / name).mkdir()
+        modules = scenario_modules(kernel, name)
+        for module in modules:
+            shutil.copy(module, tree / "modules" / name / module.name)
+        (tree / "modules" / name / "order").write_text("".join(f"{module.name}\n" for module in modules))
     shutil.copy(HERE / "init.sh", tree / "init")
     shutil.copytree(HERE / "scenarios", tree / "scenarios")
     (tree / "init").chmod(0o755)
