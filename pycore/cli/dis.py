@@ -16,7 +16,7 @@ from ..program import Program
 from .command import Collected, DumpCommand
 from .eval import address_argument
 from .rd import context_task, read_until_fault
-from .sym import crash_name, crash_symbol
+from .sym import crash_name, crash_symbol, not_found, not_found_lines
 
 # The longest x86 instruction, and how far a function may run when no symbol ends it.
 _LONGEST = 15
@@ -138,7 +138,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         return _collect_user(prog, args, skip)
     address = address_argument(prog, args.address, expressions=True)
     if address is None:
-        raise PycoreError(f"symbol not found: {args.address}")
+        # crash's answer (its possible alternatives) is the output; nothing was disassembled.
+        return Collected(not_found(prog, args.address), [], failed=True)
     if args.source:
         # crash prints the file and line, then says on its console that it has no source text.
         return Collected(_source(prog, address, args.address), [f"{args.address}: source code is not available"])
@@ -253,6 +254,8 @@ def instruction_text(row: Dict[str, Any], hexadecimal: bool = False) -> str:
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     if "ud2_skip" in data:
         return f"encoded bytes being skipped after ud2a: {data['ud2_skip']}"
+    if "not_found" in data:
+        return "\n".join(not_found_lines(data))
     if "source" in data:
         source = data["source"]
         return f"FILE: {source['file']}\nLINE: {source['line']}\n\n"

@@ -141,10 +141,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                 raise PycoreError(f"{args.module}: module not loaded")
             rows += _module_rows(prog, shower, chosen[0])
         if args.query is not None:
-            found = [shower.row(symbol, lines=False) for symbol in table.search(args.query)
-                     if args.query in table_name(symbol.name)]
-            found += _module_query(prog, shower, args.query)
-            rows += found or [{"none_found": True}]
+            rows += query_rows(prog, shower, args.query) or [{"none_found": True}]
         for word in args.what:
             rows += _lookup(prog, shower, table, word, args, warnings)
     finally:
@@ -171,6 +168,42 @@ def _modules(prog: Program):
     from ..kernel import module
 
     return sorted(module.module_symbol_index(prog).modules, key=lambda loaded: loaded.text_base)
+
+
+def query_rows(prog: Program, shower: _Shower, text: str) -> List[Dict[str, Any]]:
+    """crash's ``symbol_query``: the symbols of its table whose names contain ``text``, in its order,
+    then each module's.  With a vmlinux its table is :func:`.elfsyms.crash_symbol_list` (no absolute
+    ``__crc_`` symbols, local labels kept); without one, the dump's kallsyms."""
+    if prog.vmlinux:
+        from ..symbols.elfsyms import crash_symbol_list
+
+        rows = [{"address": address, "type": letter, "name": name, "offset": 0, "module": None,
+                 "text": False, "line": None, "show_line": False}
+                for address, letter, name in crash_symbol_list(prog.vmlinux, prog.vmcoreinfo.kernel_offset or 0)
+                if text in name]
+    else:
+        rows = [shower.row(symbol, lines=False) for symbol in prog.symbols.search(text)
+                if text in table_name(symbol.name)]
+    return rows + _module_query(prog, shower, text)
+
+
+def not_found(prog: Program, word: str) -> Dict[str, Any]:
+    """crash's answer to a name it has no symbol of (sym, dis, rd): ``symbol not found`` and, as
+    its possible alternatives, the symbols ``sym -q`` finds for the name (:func:`query_rows`)."""
+    shower = _Shower(prog)
+    try:
+        return {"not_found": word, "alternatives": query_rows(prog, shower, word)}
+    finally:
+        shower.close()
+
+
+def not_found_lines(row: Dict[str, Any]) -> List[str]:
+    """The lines of a :func:`not_found` row (no alternatives for an address in module space)."""
+    lines = [f"symbol not found: {row['not_found']}"]
+    if row["alternatives"] is not None:
+        lines.append("possible alternatives:")
+        lines += [f"  {symbol_line(r)}" for r in row["alternatives"]] or ["  (none found)"]
+    return lines
 
 
 def _module_query(prog: Program, shower: _Shower, text: str) -> List[Dict[str, Any]]:
@@ -230,7 +263,7 @@ def _lookup(prog: Program, shower: _Shower, table: SymbolTable, word: str, args:
             in_module = _module_symbol(prog, word)
             if in_module is not None:
                 return [shower.row(in_module[0], 0, in_module[1])]
-            return [{"not_found": word, "alternatives": [shower.row(s, lines=False) for s in table.search(word)]}]
+            return [{"not_found": word, "alternatives": query_rows(prog, shower, word)}]
         for symbol in named:
             rows += _with_neighbours(shower, table, symbol, 0, None, args)
         return rows
@@ -302,10 +335,7 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
         elif row.get("none_found"):
             lines.append("(none found)")
         elif "not_found" in row:
-            lines.append(f"symbol not found: {row['not_found']}")
-            if row["alternatives"] is not None:
-                lines.append("possible alternatives:")
-                lines += [f"  {symbol_line(r)}" for r in row["alternatives"]] or ["  (none found)"]
+            lines += not_found_lines(row)
         else:
             lines.append(symbol_line(row))
     return "\n".join(lines)
