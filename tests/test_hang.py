@@ -153,7 +153,8 @@ def test_a_chain_ends_at_the_frozen_filesystem_and_signs_by_its_freeze_helper():
         "t1 (pid 1) waits for write access (sb_start_write) to the ext4 filesystem on /dev/vdc mounted on /mnt, "
         "which is frozen (level SB_FREEZE_COMPLETE, frozen from user space by FIFREEZE): nothing wakes it until "
         "the filesystem is thawed.")
-    assert hang.signature(tasks, chains) == ("task hung in sb_start_write", ["sb_start_write", "vfs_write"])
+    assert hang.signature(tasks, chains) == ("task hung in sb_start_write", ["sb_start_write", "vfs_write"],
+                                             chains[0]["explanation"])
 
 
 def test_an_abba_cycle_is_a_deadlock_and_wins_the_signature():
@@ -549,16 +550,17 @@ def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():
     # The mutex's queue: the listed waiter by PID, one that is not listed by its task address.
     tasks[0]["lock_details"] = {"waiters": [{"task": 0x2000, "write": False}, {"task": 0x7777, "write": False}]}
     chains = hang.wait_graph(tasks)
-    text, frames = hang.signature(tasks, chains)
+    text, frames, summary = hang.signature(tasks, chains)
     lockup = {"kind": "soft_lockup", "title": "BUG: soft lockup in spin_loop", "reports": 2, "cpu": 1,
               "task": "spinner:9", "log_frames": ["spin_loop", "kthread"], "dump_task": None, "dump_frames": [],
               "repeating_frames": []}
     result = {"settings": {"timeout_secs": 5, "panic": 1, "check_interval_secs": 0},
               "panic_task": {"task": 0x9000, "pid": 9, "comm": "khungtaskd", "state": "RU"}, "tasks_read": 3,
               "partial": False, "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames,
-              "lockups": [lockup], "warnings": []}
+              "summary": summary, "lockups": [lockup], "warnings": []}
     lines = render(result, None).splitlines()
-    assert lines[:3] == ["HUNG TASK TIMEOUT: 5s  hung_task_panic: 1", "PANIC TASK: khungtaskd (pid 9)",
+    assert lines[:4] == ["HUNG TASK TIMEOUT: 5s  hung_task_panic: 1", "PANIC TASK: khungtaskd (pid 9)",
+                         f"SUMMARY: {chains[0]['explanation']}",
                          "LOCKUP: BUG: soft lockup in spin_loop (CPU 1, 2 reports, task spinner:9)"]
     assert "        waits for: mutex ffff0002 in __mutex_lock from do_it" in lines
     assert "        owner:     t1 (pid 1, UN, task 1000)" in lines

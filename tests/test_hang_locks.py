@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from pycore.analysis import hang
+
 from conftest import is_subsequence
 from corpus import CACHE, cases, cli_output
 from test_hang import crash_frames, crash_ps, guest_blocked, hang_report, params
@@ -70,8 +72,12 @@ def test_the_abba_threads_deadlock_on_the_two_named_mutexes(case, mode):
         f"waits for, and neither can go on. ")
     assert "the mutex pycore_mutex_a (module pycore_locks)" in cycle["explanation"]
     assert "the mutex pycore_mutex_b (module pycore_locks)" in cycle["explanation"]
-    assert report["signature"] == "deadlock in __mutex_lock"
-    assert report["signature_frames"] == ["__mutex_lock", "pycore_abba_thread"]
+    # The soft lockup panicked the machine: it leads the report's signature, as triage signs the panic
+    # (test_triage_signs_the_soft_lockup_by_the_spinning_loop_not_the_watchdog); the deadlock is a chain.
+    assert report["cause"] == "soft_lockup" and report["signature"] == "soft lockup in pycore_spin_loop"
+    assert report["signature_frames"][:2] == ["pycore_spin_loop", "pycore_spin_thread"]
+    assert hang.signature(report["tasks"], report["chains"])[:2] == ("deadlock in __mutex_lock",
+                                                                     ["__mutex_lock", "pycore_abba_thread"])
 
 
 def compiled_lock_offsets(case):
@@ -233,6 +239,7 @@ def test_the_filtered_dump_tells_the_same_hang(case, mode):
 
 @pytest.mark.parametrize("case", LOCK_CASES, ids=lambda c: c.name)
 def test_triage_signs_the_soft_lockup_by_the_spinning_loop_not_the_watchdog(case):
+    from pycore.analysis.crash_report import crash_signature
     from pycore.analysis.triage_analyze import analyze_crash
     from pycore.analysis.triage_discover import CrashSource
 
@@ -243,6 +250,9 @@ def test_triage_signs_the_soft_lockup_by_the_spinning_loop_not_the_watchdog(case
     # The CPU number and the seconds stuck vary from crash to crash: not part of the grouping key.
     assert result.signature == ("watchdog: BUG: soft lockup - CPU#N stuck for Ns! [pycore_spin] @ "
                                 "pycore_spin_loop|pycore_spin_thread|kthread")
+    # pycore hang's signature frames give the same key.
+    report = json.loads(cli_output("hang", case.path(case.reference_dump), "--json"))
+    assert crash_signature(result.reason, report["signature_frames"]) == (result.signature, result.signature_frames)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in LOCK_CASES])

@@ -231,6 +231,37 @@ def test_a_stall_is_signed_by_the_holder_of_the_spinlock_the_stalled_cpu_spins_f
     assert hang.lockup_frames({"lockups": [dict(stalled(0), dump_task=None)], "spinlocks": []}) == []
 
 
+def test_a_stall_leads_the_signature_and_summary_unless_a_hung_task_brought_the_machine_down():
+    task = {"task": 0x5000, "pid": 50, "comm": "syncer", "state": "UN", "owner": None, "lock_object": None,
+            "lock_details": {}, "flush": None,
+            "wait": {"kind": "rcu", "function": "synchronize_rcu", "caller": "sync_thread", "lock": None,
+                     "write": None, "frames": ["__schedule", "synchronize_rcu", "sync_thread"]}}
+    holding = dict(stalled(0), repeating_frames=["hold_loop.constprop.0", "holder_thread", "kthread"])
+    holding["holds_spinlocks"][0].update(waiter_cpu=1, waiter={"task": 0x7000, "pid": 135, "comm": "waiter"})
+    chains = hang.wait_graph([task], [holding])
+    text, frames, summary = hang.signature([task], chains, [holding], [], "rcu_stall")
+    assert (text, frames) == ("rcu detected stall in hold_loop", ["hold_loop.constprop.0", "holder_thread", "kthread"])
+    assert summary == ("RCU stall: CPU 0 passes no quiescent state: holder (pid 122) loops there in "
+                       "hold_loop.constprop.0, probably holding the spinlock the_lock (module mod), which CPU 1 "
+                       "waiter (pid 135) spins for; syncer (pid 50) waits for the grace period.")
+    # khungtaskd's panic: the blocked task's chain leads, the stall is only its reason.
+    text, frames, summary = hang.signature([task], chains, [holding], [], "hung_task")
+    assert (text, frames, summary) == ("task hung in synchronize_rcu", ["synchronize_rcu", "sync_thread"],
+                                       chains[0]["explanation"])
+    # A stalled CPU that itself spins: the holder of its spinlock is where it loops.
+    spinning = dict(stalled(1), repeating_frames=["native_queued_spin_lock_slowpath", "waiter_thread"],
+                    holds_spinlocks=[], dump_task={"task": 0x7000, "pid": 135, "comm": "waiter"})
+    spin = {"cpu": 1, "lock": {"address": LOCK, "name": "the_lock", "offset": 0, "module": None},
+            "holder": {"cpu": 0, "evidence": "code", "task": {"task": 0x9000, "pid": 122, "comm": "holder"},
+                       "frames": ["hold_loop", "holder_thread"]}}
+    text, frames, summary = hang.signature([], [], [spinning], [spin], None)
+    assert (text, frames) == ("rcu detected stall in hold_loop", ["hold_loop", "holder_thread"])
+    assert summary == ("RCU stall: CPU 1 passes no quiescent state: waiter (pid 135) loops there in "
+                       "native_queued_spin_lock_slowpath, spinning for the spinlock the_lock, probably held by CPU 0 "
+                       "holder (pid 122) looping in hold_loop.")
+    assert hang.signature([], [], [], [], None) == (None, [], None)
+
+
 # -- the corpus -------------------------------------------------------------------------------
 
 RCU = [p for p in params(hung_only=False) if p.values[0].manifest.get("scenario") == "rcu"]
@@ -347,6 +378,12 @@ def test_the_text_names_the_stall_the_grace_period_and_the_spinlock(case, mode):
     lock = f"pycore_stall_lock [pycore_stall] {spin['lock']['address']:x} (locked)"
     waiter, holder = spin["task"], spin["holder"]["task"]
     assert "        holds the RCU grace period: no quiescent state from this CPU" in text
+    # The report opens with the stall, as triage signs it.
+    assert text[2] == f"SUMMARY: {report['summary']}" and report["summary"].startswith(
+        f"RCU stall: CPU 0 passes no quiescent state: pycore_stall_a (pid {holder['pid']}) loops there in "
+        f"pycore_stall_hold.constprop.0, probably holding the spinlock pycore_stall_lock (module pycore_stall), "
+        f"which CPU 1 pycore_stall_b (pid {waiter['pid']}) spins for; ")
+    assert text[-1] == "SIGNATURE: rcu detected stall in pycore_stall_hold"
     assert (f"        probably holds: spinlock {lock}, which CPU 1 pycore_stall_b (pid {waiter['pid']}) spins for "
             f"(inferred: its code took it at {spin['holder']['where']} and has not returned past the call)") in text
     period = report["grace_period"]
@@ -388,6 +425,7 @@ def test_every_dump_of_the_case_tells_the_same_stall(case, mode):
 
 @pytest.mark.parametrize("case", RCU_CASES, ids=lambda c: c.name)
 def test_triage_signs_the_rcu_stall_by_the_stalled_cpus_loop_not_the_detector(case):
+    from pycore.analysis.crash_report import crash_signature
     from pycore.analysis.triage_analyze import analyze_crash
     from pycore.analysis.triage_discover import CrashSource
 
@@ -400,6 +438,10 @@ def test_triage_signs_the_rcu_stall_by_the_stalled_cpus_loop_not_the_detector(ca
     assert result.title == "INFO: rcu detected stall in pycore_stall_hold"
     assert result.signature_frames == ["pycore_stall_hold", "pycore_stall_holder", "kthread"]
     assert result.signature == "RCU Stall @ pycore_stall_hold|pycore_stall_holder|kthread"
+    # pycore hang leads with the same stall, and its frames give triage's key.
+    report = json.loads(cli_output("hang", case.path(case.reference_dump), "--json"))
+    assert report["cause"] == "rcu_stall" and f"INFO: {report['signature']}" == result.title
+    assert crash_signature(result.reason, report["signature_frames"]) == (result.signature, result.signature_frames)
 
 
 @pytest.mark.parametrize("case", RCU_CASES, ids=lambda c: c.name)

@@ -15,10 +15,11 @@ from ..kernel.stack import ExceptionFrame, StackFrame, StackTrace, reliable_trac
 from ..kernel.system import kernel_hz, log_lines
 from ..kernel.unwind import Unwinder
 from ..object import Object
+from .crash_report import normalize_frame
 from .grammar import OPENERS, parse_frame, parse_rip, parse_task_line
 from .logtext import LogRecord, parse_log
 from .source import dump_log_records
-from .trouble import find_trouble
+from .trouble import crash_event, find_trouble
 
 # The waits that are a lock another task can hold: a task sleeping on one is listed whatever its
 # state (mutex_lock_killable and down_read_interruptible sleep interruptibly).
@@ -617,35 +618,48 @@ def lockups(records: List[LogRecord], prog=None, unwinder: Optional[Unwinder] = 
     return found
 
 
-def lockup_frames(report: Dict[str, Any]) -> List[str]:
-    """Where the lockups of a hang report (:func:`analyze`) loop, for a signature: the frames of
-    the first CPU holding RCU's grace period (else of the first lockup's CPU), from the function it
-    loops in outwards; for a CPU that spins for a spinlock whose probable holder is known, the
-    holder's, since that is what keeps it spinning.  Empty when no lockup's CPU was found at the
-    dump."""
-    stuck = [lockup for lockup in report["lockups"] if lockup["dump_task"] is not None]
+def _leading_lockup(lockups_found: List[Dict[str, Any]], spins: List[Dict[str, Any]]) \
+        -> Tuple[Optional[Dict[str, Any]], Optional[Dict[str, Any]], List[str]]:
+    """The lockup a hang is told by, the spinlock its CPU spins for (with a known holder) and the
+    frames it loops in: the first CPU holding RCU's grace period (else the first lockup's CPU)
+    found at the dump, from the function it loops in outwards; for a CPU that spins for a
+    spinlock whose probable holder is known, the holder's frames, since that is what keeps it
+    spinning.  ``(None, None, [])`` when no lockup's CPU was found at the dump."""
+    stuck = [lockup for lockup in lockups_found if lockup["dump_task"] is not None]
     if not stuck:
-        return []
+        return None, None, []
     lockup = next((found for found in stuck if found.get("holds_grace_period")), stuck[0])
-    spin = next((found for found in report["spinlocks"] if found["cpu"] == lockup["cpu"] and found["holder"]), None)
+    spin = next((found for found in spins if found["cpu"] == lockup["cpu"] and found["holder"]), None)
     if spin is not None:
-        return spin["holder"]["frames"]
-    return lockup["repeating_frames"] or lockup["interrupted_frames"]
+        return lockup, spin, spin["holder"]["frames"]
+    return lockup, None, lockup["repeating_frames"] or lockup["interrupted_frames"]
+
+
+def lockup_frames(report: Dict[str, Any]) -> List[str]:
+    """Where the lockups of a hang report (:func:`analyze`) loop, for a signature
+    (:func:`_leading_lockup`); empty when no lockup's CPU was found at the dump."""
+    return _leading_lockup(report["lockups"], report["spinlocks"])[2]
 
 
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
     (:func:`blocked_tasks`; ``partial`` when the task list was cut short, ``tasks_read`` of it), the
-    chains of the wait-for graph (:func:`wait_graph`), the root signature and its frames
-    (:func:`signature`), the log's lockups (:func:`lockups`) and, when there are lockups or a task
-    waits for a grace period, the CPUs spinning for a spinlock and its probable holder
-    (:func:`spinlock_waits`) and RCU's grace period (:func:`grace_period`); and the warnings."""
+    chains of the wait-for graph (:func:`wait_graph`), the log's lockups (:func:`lockups`) and, when
+    there are lockups or a task waits for a grace period, the CPUs spinning for a spinlock and its
+    probable holder (:func:`spinlock_waits`) and RCU's grace period (:func:`grace_period`); the kind
+    of the log's crash cause (``cause``, :func:`pycore.analysis.trouble.crash_event`), the signature
+    and its frames and the one-sentence ``summary`` that lead with what brought the machine down
+    (:func:`signature`); and the warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings, read = blocked_tasks(prog, unwinder)
+    cause = None
     try:
         records = dump_log_records(prog)
-        reported = [event.kind for event in find_trouble(records).events if event.kind in LOCKUP_KINDS]
+        trouble = find_trouble(records)
+        reported = [event.kind for event in trouble.events if event.kind in LOCKUP_KINDS]
+        cause_event = crash_event(trouble)
+        cause = cause_event.kind if cause_event is not None else None
     except PycoreError as error:
         records, reported = [], []
         warnings.append(f"the log's lockup reports could not be read: {error}")
@@ -674,23 +688,39 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
                                       "evidence": spin["holder"]["evidence"], "where": spin["holder"]["where"]}
                                      for spin in spins if spin["holder"] and spin["holder"]["cpu"] == lockup["cpu"]]
     chains = wait_graph(tasks, stuck)
-    text, frames = signature(tasks, chains)
+    text, frames, summary = signature(tasks, chains, stuck, spins, cause)
     panic = sched.panic_task(prog)
     return {"settings": {"timeout_secs": settings.timeout_secs, "panic": settings.panic,
                          "check_interval_secs": settings.check_interval_secs},
             "panic_task": _task_ref(panic) if panic is not None else None,
             "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
-            "tasks": tasks, "chains": chains, "signature": text, "signature_frames": frames, "lockups": stuck,
-            "spinlocks": spins, "grace_period": period, "warnings": warnings}
+            "tasks": tasks, "chains": chains, "cause": cause, "signature": text, "signature_frames": frames,
+            "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "warnings": warnings}
 
 
-def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Tuple[Optional[str], List[str]]:
-    """What a fleet groups a hang by: the root wait of the longest chain (a deadlock first), as
-    "task hung in CALL" (or "deadlock in CALL") and its frames: the freeze helper the kernel
-    inlines (sb_start_write) or the lock function, then its caller.  ``(None, [])`` when no task is
-    blocked."""
+# How a signature names each watchdog's report (the words of syzbot's titles, as triage's).
+_LOCKUP_SIGNATURES = {"rcu_stall": "rcu detected stall", "soft_lockup": "soft lockup", "hard_lockup": "hard lockup"}
+
+
+def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
+              lockups_found: Optional[List[Dict[str, Any]]] = None, spins: Optional[List[Dict[str, Any]]] = None,
+              cause: Optional[str] = None) -> Tuple[Optional[str], List[str], Optional[str]]:
+    """What a fleet groups a hang by, its frames and a one-sentence summary, led by what brought
+    the machine down.  A lockup or RCU stall whose CPU was found at the dump leads unless the
+    crash's ``cause`` is a hung task: "rcu detected stall in FUNCTION" (or "soft lockup in",
+    "hard lockup in"), its frames where the CPU loops or the holder of the spinlock it spins for
+    (:func:`_leading_lockup`; triage signs the panic by them), and the CPU, its task and loop,
+    the spinlock and its holder, and the tasks waiting for the grace period.  Else the root wait
+    of the longest chain (a deadlock first): "task hung in CALL" (or "deadlock in CALL") and its
+    frames, the freeze helper the kernel inlines (sb_start_write) or the lock function, then its
+    caller; the summary is that chain's explanation.  ``(None, [], None)`` when nothing hangs."""
+    if cause != "hung_task":
+        lockup, spin, frames = _leading_lockup(lockups_found or [], spins or [])
+        if lockup is not None and frames:
+            text = f"{_LOCKUP_SIGNATURES[lockup['kind']]} in {normalize_frame(frames[0])}"
+            return text, frames, _lockup_summary(lockup, spin, tasks)
     if not chains:
-        return None, []
+        return None, [], None
     by_pid = {entry["pid"]: entry for entry in tasks}
     chain = max(chains, key=lambda c: (bool(c["cycle"]), len(c["tasks"])))
     wait, obj = by_pid[chain["root"]]["wait"], by_pid[chain["root"]]["lock_object"]
@@ -698,4 +728,36 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]]) -> Tupl
               wait["function"] or wait["kind"]]
     if wait["caller"]:
         frames.append(wait["caller"])
-    return ("deadlock in " if chain["cycle"] else "task hung in ") + frames[0], frames
+    return ("deadlock in " if chain["cycle"] else "task hung in ") + frames[0], frames, chain["explanation"]
+
+
+def _lockup_summary(lockup: Dict[str, Any], spin: Optional[Dict[str, Any]], tasks: List[Dict[str, Any]]) -> str:
+    """The sentence a lockup-led hang report opens with: the watchdog's report, the CPU and the
+    task looping there and where, the spinlock it holds (or spins for, and who holds that), and,
+    for an RCU stall, the tasks asleep until the grace period ends."""
+    task = lockup["dump_task"]
+    words = {"rcu_stall": "RCU stall", "soft_lockup": "soft lockup", "hard_lockup": "hard lockup"}[lockup["kind"]]
+    if lockup["kind"] == "rcu_stall" and lockup.get("holds_grace_period"):
+        text = f"{words}: CPU {lockup['cpu']} passes no quiescent state: {_who(task)} loops there"
+    else:
+        text = f"{words}: CPU {lockup['cpu']} {_who(task)} loops"
+    function = looping_function(lockup)
+    if function:
+        text += f" in {function}"
+    for held in lockup.get("holds_spinlocks", []):
+        waiter = held["waiter"]
+        text += ((", holding" if held["evidence"] == "owner" else ", probably holding")
+                 + f" the spinlock {_lock_words(held['lock'])}, which CPU {held['waiter_cpu']} {_who(waiter)} "
+                 f"spins for")
+    if spin is not None:
+        holder = spin["holder"]
+        text += (f", spinning for the spinlock {_lock_words(spin['lock'])}, "
+                 + ("held" if holder["evidence"] == "owner" else "probably held")
+                 + f" by CPU {holder['cpu']} {_who(holder['task'])}"
+                 + (f" looping in {holder['frames'][0]}" if holder["frames"] else ""))
+    if lockup["kind"] == "rcu_stall":
+        waiting = [entry for entry in tasks if entry["wait"]["kind"] == "rcu"]
+        if waiting:
+            text += f"; {_join([_who(entry) for entry in waiting])} wait{'s' if len(waiting) == 1 else ''} " \
+                    f"for the grace period"
+    return text + "."

@@ -11,9 +11,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import PycoreError
 from ..program import open as open_program
-from .crash_report import (BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, normalize_frame,
-                           parse_crash_report)
-from .hang import LOCKUP_KINDS, analyze as analyze_hang, lockup_frames, lockups
+from .crash_report import BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, parse_crash_report
+from .hang import LOCKUP_KINDS, analyze as analyze_hang, lockups
 from .logtext import LogRecord, read_log
 from .source import dump_log_records
 from .triage_discover import CrashSource
@@ -192,9 +191,12 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
     if result.reason is None:
         result.reason = "no panic or oops found in the log"
     result.signature, result.signature_frames = crash_signature(result.reason, result.backtrace, depth)
-    if prog is not None and "hung_task" in (result.panic or result.reason or ""):
-        # khungtaskd's own stack is the same for every hung-task panic: sign by what the blocked
-        # tasks wait for (the root of the longest wait chain) instead.
+    if prog is not None and ("hung_task" in (result.panic or result.reason or "") or cause_kind == "rcu_stall"):
+        # khungtaskd's own stack is the same for every hung-task panic, and an RCU stall report's
+        # last trace the detector's timer interrupt on whichever CPU noticed
+        # (panic_on_rcu_stall|rcu_sched_clock_irq|...): sign by what the hang report leads with,
+        # the root of the blocked tasks' longest wait chain, or where the CPU holding the grace
+        # period loops (or the holder of the spinlock it spins for).
         try:
             hang = analyze_hang(prog)
             if hang["signature"]:
@@ -203,17 +205,6 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
                                                                             depth)
         except Exception as error:  # noqa: BLE001 - the log's signature stands
             result.errors.append(f"hang analysis: {_error_text(error)}")
-    if prog is not None and cause_kind == "rcu_stall":
-        # The stall report's last trace is the detector's timer interrupt on whichever CPU noticed
-        # (panic_on_rcu_stall|rcu_sched_clock_irq|...), the same for every RCU stall: sign by where
-        # the CPU holding the grace period loops, or the holder of the spinlock it spins for.
-        try:
-            looping = lockup_frames(analyze_hang(prog))
-            if looping:
-                result.title = f"{result.title} in {normalize_frame(looping[0])}"
-                result.signature, result.signature_frames = crash_signature(result.reason, looping, depth)
-        except Exception as error:  # noqa: BLE001 - the log's signature stands
-            result.errors.append(f"RCU stall analysis: {_error_text(error)}")
     elif prog is not None and result.backtrace_source == "unwinder" and cause_kind in LOCKUP_KINDS:
         # The log lost the lockup report's trace, and the stack of the CPU the watchdog stopped
         # starts in the watchdog's own timer interrupt: sign by where that interrupt found it.

@@ -155,6 +155,8 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     panic = result["panic_task"]
     if panic is not None:
         lines.append(f"PANIC TASK: {panic['comm']} (pid {panic['pid']})")
+    if result.get("summary"):
+        lines.append(f"SUMMARY: {result['summary']}")
     _lockup_lines(result["lockups"], lines)
     _grace_period_lines(result.get("grace_period"), lines)
     _spinning_lines(result.get("spinlocks", []), lines)
