@@ -3,8 +3,8 @@ symbol of that name, a module's too), by address (symbol+offset, the kernel's or
 by part of a name, ``-l`` all of them (the kernel's, then each module's), ``-M`` the modules' and
 ``-m NAME`` one module's, ``-n``/``-p`` with the next or previous symbol.
 
-A text symbol is followed by its ``file: line`` when the vmlinux (and its DWARF) is given, as crash
-prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it), and a module's data
+A text symbol (``T``, ``t`` or a weak ``W``) is followed by its ``file: line`` when the vmlinux (and
+its DWARF) is given, as crash prints it; the type letter is the kernel's own (kallsyms, as ``nm`` gives it), and a module's data
 symbol's is ``?`` as crash shows it.  A module's symbols are listed between its ``MODULE START`` and
 ``MODULE END`` lines, per memory region (``MODULE TEXT START``, ...) from 6.4.  Any kernel version."""
 import argparse
@@ -18,6 +18,8 @@ from .command import Collected, DumpCommand
 # nm's letters for an ELF symbol's kind, where the dump's kallsyms do not give the kernel's own.
 _ELF_LETTERS = {"function": "T", "object": "D", "tls": "D"}
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
+# nm's letters of the symbols crash follows with their ``file: line``: functions, global, local or weak.
+_TEXT_LETTERS = ("T", "t", "W")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +65,8 @@ class _Shower:
     def row(self, symbol: Symbol, offset: int = 0, module: Optional[str] = None, lines: bool = True) -> Dict[str, Any]:
         letter = module_letter(symbol) if module else self.letter(symbol)
         address = symbol.address + offset
-        text = letter in "Tt"
+        # A weak function (memset, memcpy on 5.10 and 6.1: ``W``) is text as much as a strong one.
+        text = letter in _TEXT_LETTERS
         name = table_name(symbol.name)
         return {"address": address, "type": letter, "name": name, "offset": offset, "module": module,
                 "text": text, "line": self.line(address) if text and lines else None, "show_line": lines}
