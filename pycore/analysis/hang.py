@@ -302,6 +302,9 @@ def _deadlock(cycle: List[Dict[str, Any]]) -> str:
     return f"{names} deadlock: each holds {lock} the next one waits for, and none of them can go on."
 
 
+_LOCKUP_ARTICLED = {"soft_lockup": "a soft lockup", "hard_lockup": "a hard lockup", "rcu_stall": "an RCU stall"}
+
+
 def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str:
     """Why a flush_work() waiter's completion has not come: the CPU whose workers must run the
     barrier, and the lockup that keeps them off it, if the log reports one there."""
@@ -312,7 +315,7 @@ def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> st
         return text
     looping = lockup["dump_task"] or {}
     who = f"{looping['comm']} (pid {looping['pid']})" if looping else (lockup["task"] or "a task")
-    return (f"{text}, and CPU {flush['cpu']} is stuck in a {lockup['kind'].replace('_', ' ')} looping in "
+    return (f"{text}, and CPU {flush['cpu']} is stuck in {_LOCKUP_ARTICLED[lockup['kind']]} looping in "
             f"{who}: its workers cannot run")
 
 

@@ -54,9 +54,11 @@ BLOCKING_FUNCTIONS: Dict[str, Tuple[str, Optional[bool]]] = {
     **{name: ("bit", None) for name in (
         "bit_wait", "bit_wait_io", "__wait_on_bit", "__wait_on_bit_lock", "out_of_line_wait_on_bit",
         "out_of_line_wait_on_bit_lock", "__wait_on_buffer", "__lock_buffer")},
+    # synchronize_rcu_normal (6.9+) waits on its own rcu_synchronize's completion, and
+    # synchronize_rcu tail-calls it: the frame left is synchronize_rcu_normal's.
     **{name: ("rcu", None) for name in (
-        "synchronize_rcu", "synchronize_rcu_expedited", "__wait_rcu_gp", "synchronize_rcu_tasks",
-        "rcu_barrier", "synchronize_srcu", "__synchronize_srcu")},
+        "synchronize_rcu", "synchronize_rcu_normal", "synchronize_rcu_expedited", "__wait_rcu_gp",
+        "synchronize_rcu_tasks", "rcu_barrier", "synchronize_srcu", "__synchronize_srcu")},
     **{name: ("io", None) for name in ("io_schedule", "io_schedule_timeout")},
 }
 # The scheduler's own frames at the top of every sleeping stack: not what the task waits for.
