@@ -4,7 +4,8 @@ Symbols: the vmlinux ELF symbol table, else a System.map (both shifted by the
 KASLR offset), else kallsyms decoded from the dump itself, its tables named by
 VMCOREINFO (6.0+) or found by searching the kernel image (before 6.0).  Types:
 DWARF from the vmlinux, else its ``.BTF`` section, else the BTF the kernel keeps
-in memory between ``__start_BTF`` and ``__stop_BTF``.  A vmlinux or System.map that does
+in memory between ``__start_BTF`` and ``__stop_BTF``; for a command that reads values
+only, BTF first and the vmlinux's DWARF for what BTF lacks.  A vmlinux or System.map that does
 not belong to the dump is refused.
 """
 import hashlib
@@ -156,17 +157,26 @@ def _check_system_map(vmcoreinfo: "Optional[VmcoreInfo]", path: str, table: "Sym
 
 
 def load_types(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], symbols: "Optional[SymbolTable]",
-               read: Reader, native: Optional[bool] = None, progress: Optional[Progress] = None) -> "TypeIndex":
+               read: Reader, native: Optional[bool] = None, progress: Optional[Progress] = None,
+               prefer_btf: bool = False) -> "TypeIndex":
     """The type index: DWARF from ``vmlinux`` (scanned in C or Python as ``native`` says, reporting to
     ``progress``), else its ``.BTF``, else the BTF the kernel kept in memory, found through ``symbols``
-    and read with ``read`` (None: no symbols to find it by)."""
+    and read with ``read`` (None: no symbols to find it by).
+
+    With ``prefer_btf`` (a command whose output depends only on values) and a vmlinux, BTF answers
+    first, the vmlinux's ``.BTF`` else the dump's, and the DWARF is loaded only for a type BTF lacks
+    (:class:`~pycore.types.layered.LayeredIndex`); a kernel without BTF gets the DWARF at once."""
     tried = []
+    if vmlinux and prefer_btf:
+        btf = _vmlinux_or_dump_btf(vmcoreinfo, vmlinux, symbols, read, native)
+        if btf is not None:
+            from .types.layered import LayeredIndex
+
+            return LayeredIndex(btf, lambda: _load_dwarf(vmlinux, native, progress),
+                                f"dwarf ({os.path.basename(vmlinux)})")
     if vmlinux:
         try:
-            from .types.dwarf import load_dwarf
-            return load_dwarf(vmlinux, native=native, progress=progress)
-        except ImportError:
-            tried.append("DWARF support")
+            return _load_dwarf(vmlinux, native, progress)
         except MissingDebugInfoError as error:
             tried.append(str(error))
         from .types.btf import load_vmlinux_btf
@@ -181,6 +191,34 @@ def load_types(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], symbo
     except PycoreError as error:
         tried.append(f"BTF in the dump ({error})")
     raise MissingDebugInfoError("no type information: tried " + "; ".join(tried))
+
+
+def _load_dwarf(vmlinux: str, native: Optional[bool], progress: Optional[Progress]) -> "TypeIndex":
+    """The vmlinux's DWARF index; MissingDebugInfoError when it has none or DWARF support is missing."""
+    try:
+        from .types.dwarf import load_dwarf
+
+        return load_dwarf(vmlinux, native=native, progress=progress)
+    except ImportError:
+        raise MissingDebugInfoError("DWARF support") from None
+
+
+def _vmlinux_or_dump_btf(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: str, symbols: "Optional[SymbolTable]",
+                         read: Reader, native: Optional[bool]) -> "Optional[TypeIndex]":
+    """The vmlinux's ``.BTF`` (read from the file: no dump page is decoded), else the BTF the kernel
+    kept in memory, else None (a kernel built without CONFIG_DEBUG_INFO_BTF)."""
+    from .types.btf import load_vmlinux_btf
+
+    try:
+        index = load_vmlinux_btf(vmlinux, native)
+    except FormatError:
+        index = None
+    if index is not None or symbols is None:
+        return index
+    try:
+        return load_dump_btf(vmcoreinfo, symbols, read)
+    except PycoreError:
+        return None
 
 
 def load_dump_btf(vmcoreinfo: "Optional[VmcoreInfo]", symbols: "SymbolTable", read: Reader) -> "TypeIndex":

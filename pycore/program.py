@@ -13,8 +13,8 @@ from .errors import FaultError, MissingDebugInfoError, PycoreError
 from .progress import Progress
 from .object import Object, read_members
 from .symbol import Symbol
-from .types.btf_globals import (GUESSED, TEXT_SECTIONS, GlobalType, guessed_global_type, is_data_symbol,
-                                known_global_type)
+from .types.btf_globals import (GUESSED, TEXT_SECTIONS, GlobalType, deferred_global_type, guessed_global_type,
+                                is_data_symbol, known_global_type)
 from .types.model import Type, TypeKind
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,7 +145,10 @@ class Program:
     """
 
     def __init__(self, dump: Dump, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
-                 native: Optional[bool] = None, progress: Optional[Progress] = None):
+                 native: Optional[bool] = None, progress: Optional[Progress] = None, prefer_btf: bool = False):
+        """``prefer_btf``: with ``vmlinux``, take types from BTF and read its DWARF only for what BTF
+        lacks (see :func:`pycore.debuginfo.load_types`): for work whose result depends on values
+        alone, never on how DWARF declares a type."""
         self.dump = dump
         # ``read_physical(address, size, zero_excluded=False)`` and ``read_physical_into(address,
         # buffer, zero_excluded=False)`` are the container's own methods (see pycore.dump.Dump):
@@ -160,6 +163,7 @@ class Program:
         self.progress = progress
         self._arch: Optional[X86_64] = None
         self._native = native
+        self._prefer_btf = prefer_btf
         self._symbols = None
         self._symbols_error: Optional[PycoreError] = None
         self._types = None
@@ -240,7 +244,8 @@ class Program:
 
     @property
     def types(self) -> "TypeIndex":
-        """The type index: DWARF, vmlinux BTF or the dump's own BTF."""
+        """The type index: DWARF, vmlinux BTF or the dump's own BTF (with ``prefer_btf``, BTF and
+        the DWARF behind it)."""
         if self._types is None:
             try:
                 symbols: "Optional[SymbolTable]" = self.symbols.table
@@ -248,7 +253,8 @@ class Program:
                 symbols = None  # load_types then says the dump's BTF cannot be located
             with timings.phase("types"):
                 self._types = debuginfo.load_types(self.vmcoreinfo, self.vmlinux, symbols, self.arch.read,
-                                                   native=self._native, progress=self.progress)
+                                                   native=self._native, progress=self.progress,
+                                                   prefer_btf=self._prefer_btf)
         return self._types
 
     @types.setter
@@ -305,7 +311,7 @@ class Program:
         symbol = self.symbols.by_name(name)
         if type is not None:
             return Object(self, self.type(type), address=symbol.address)
-        found = known_global_type(self.types, name)
+        found = known_global_type(self.types, name) or deferred_global_type(self.types, name)
         if found is None and guess:
             found = self._guessed_global_type(symbol)
         if found is None:
@@ -529,14 +535,15 @@ _CACHED_PAGES = 256  # 1 MiB
 
 
 def open(path: str, vmlinux: Optional[str] = None, system_map: Optional[str] = None,
-         native: Optional[bool] = None, progress: Optional[Progress] = None) -> Program:
+         native: Optional[bool] = None, progress: Optional[Progress] = None, prefer_btf: bool = False) -> Program:
     """Open a vmcore of any supported format (detected by content) as a :class:`Program`,
     with its direct map located when symbols are at hand (:meth:`Program.locate_direct_map`).
 
     ``progress`` (see :mod:`pycore.progress`) hears of the long steps: indexing a flattened
-    stream now, scanning the vmlinux's DWARF when types are first needed."""
+    stream now, scanning the vmlinux's DWARF when types are first needed.  ``prefer_btf``: see
+    :class:`Program`."""
     prog = Program(open_dump(path, native=native, progress=progress), vmlinux=vmlinux, system_map=system_map,
-                   native=native, progress=progress)
+                   native=native, progress=progress, prefer_btf=prefer_btf)
     try:
         prog.locate_direct_map()
     except BaseException:

@@ -22,12 +22,13 @@ NEVER_FOR_A_DUMP_COMMAND = ("pycore.analysis", "pycore.cli.triage", "pycore.cli.
 OTHER_COMMANDS = ("ps", "log", "sysinfo", "bt", "kmem", "mod", "runq", "rd", "info")
 
 
-def loaded_modules(argv, env=None):
-    """The modules loaded once ``pycore ARGV`` ran in a fresh interpreter, with its exit status."""
+def loaded_modules(argv, env=None, run=None):
+    """The modules loaded once ``pycore ARGV`` ran in a fresh interpreter, with its exit status;
+    ``run``: the statement that runs it instead of ``main(ARGV)`` (setting ``status``)."""
     code = ("import json, sys\n"
             "from pycore.cli import main\n"
             "try:\n"
-            f"    status = main({list(argv)!r})\n"
+            f"    {run or f'status = main({list(argv)!r})'}\n"
             "except SystemExit as done:\n"
             "    status = done.code\n"
             "sys.stdout.flush()\n"
@@ -79,6 +80,45 @@ def test_a_dump_command_with_vmlinux_and_a_warm_cache_does_not_load_pyelftools(c
     status, modules = loaded_modules(argv, env)
     assert status == 0
     assert offending(modules, ("elftools",)) == []
+
+
+DWARF_READERS = ("pycore.types.dwarf", "pycore.types.dwarf_scan", "pycore.types.dwarf_format")
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    """One debug-info cache for the tests below: the vmlinux's symbols are decoded (and its DWARF
+    scanned) once, not by every test."""
+    return {"PYCORE_CACHE": str(tmp_path_factory.mktemp("cache"))}
+
+
+@pytest.mark.parametrize("command", ["ps", "log", "sys", "bt -a", "kmem -i"])
+def test_a_command_reading_values_only_with_vmlinux_reads_no_dwarf(command, shared_cache):
+    """Marked ``values_only``, a command given --vmlinux takes its types from BTF (and its symbols
+    from the vmlinux, as crash): every type it looks up is in BTF, so the DWARF reader is never
+    imported (the same command's text with the DWARF is compared with crash's in
+    test_real_commands.py)."""
+    case = _real_case()
+    words = command.split()
+    argv = [*words, case.path(case.reference_dump), "--vmlinux", case.vmlinux]
+    run = ("import dataclasses; from pycore.cli import build_parser, dump_command; "
+           "from pycore.cli.command import standalone_handler; "
+           f"status = standalone_handler(dataclasses.replace(dump_command({words[0]!r}), values_only=True))"
+           f"(build_parser({words[0]!r}).parse_args({argv!r}))")
+    status, modules = loaded_modules(argv, shared_cache, run=run)
+    assert status == 0
+    assert offending(modules, DWARF_READERS) == []
+
+
+@pytest.mark.parametrize("command", [["struct", "list_head"], ["p", "jiffies"], ["whatis", "init_task"]])
+def test_a_command_printing_types_with_vmlinux_reads_dwarf(command, shared_cache):
+    """What prints types or a variable as its debug info declares it reads the vmlinux's DWARF: its
+    output is crash's with the vmlinux."""
+    case = _real_case()
+    status, modules = loaded_modules([command[0], case.path(case.reference_dump), *command[1:], "--vmlinux",
+                                      case.vmlinux], shared_cache)
+    assert status == 0
+    assert "pycore.types.dwarf" in modules
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
@@ -140,7 +180,7 @@ def test_timings_after_the_command_is_a_usage_error():
 def test_ctrl_c_in_a_dump_command_under_json_is_a_json_error(monkeypatch, capsys):
     from pycore.cli import common, main
 
-    def interrupted(args):
+    def interrupted(args, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(common, "open_from_args", interrupted)

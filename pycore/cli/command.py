@@ -8,7 +8,7 @@ text) and the text it renders from that data (``render``).  The data is what ``-
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Sequence, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Sequence, TextIO, Tuple, Union
 
 from .. import timings
 
@@ -93,6 +93,16 @@ class DumpCommand:
     to_json: Optional[Callable[[Any], Any]] = None
     """The JSON form of the data when the data is not JSON as it stands (``log`` keeps each record's
     raw bytes for its text)."""
+    values_only: Union[bool, Callable[[argparse.Namespace], bool]] = False
+    """True (or, given the parsed arguments, true) when the output depends only on the values read,
+    never on how the debug info declares a type or where a line of source is: ``ps``, not ``struct``
+    or ``bt -f``.  With ``--vmlinux`` such a command reads types from BTF and the vmlinux's DWARF
+    only for what BTF lacks (pycore.debuginfo.load_types), which spares it the DWARF scan; its text
+    is the same, being crash's without a vmlinux too."""
+
+    def reads_values_only(self, args: argparse.Namespace) -> bool:
+        """Whether this run's output depends only on values (:attr:`values_only` for ``args``)."""
+        return self.values_only(args) if callable(self.values_only) else self.values_only
 
     def run(self, prog: "Program", args: argparse.Namespace, out: TextIO, err: TextIO, prefix: str = "") -> int:
         """Collect, then write JSON (with ``--json``) or text to ``out`` and warnings to ``err``
@@ -144,7 +154,7 @@ def standalone_handler(command: DumpCommand) -> Callable[[argparse.Namespace], i
     from .common import open_from_args
 
     def handler(args: argparse.Namespace) -> int:
-        with open_from_args(args) as prog:
+        with open_from_args(args, prefer_btf=command.reads_values_only(args)) as prog:
             return command.run(prog, args, sys.stdout, sys.stderr, prefix="pycore ")
     return handler
 

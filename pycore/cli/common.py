@@ -73,14 +73,16 @@ def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True
         add_json_flag(parser)
 
 
-def open_from_args(args: argparse.Namespace) -> "Program":
+def open_from_args(args: argparse.Namespace, prefer_btf: bool = False) -> "Program":
     """The dump the command line names, with progress bars for its long steps on a terminal
-    (``--timings``: the symbols and types Program loads are phases of their own)."""
+    (``--timings``: the symbols and types Program loads are phases of their own).  ``prefer_btf``
+    for a command whose output depends only on values (see :class:`pycore.program.Program`)."""
     from ..program import open as open_program
 
     with timings.phase("open"):
         return open_program(args.dump, vmlinux=args.vmlinux, system_map=args.system_map,
-                            native=False if args.pure else None, progress=TerminalProgress())
+                            native=False if args.pure else None, progress=TerminalProgress(),
+                            prefer_btf=prefer_btf)
 
 
 def parse_address(text: str) -> int:

@@ -1,10 +1,12 @@
-"""The type of any kernel global when the types come from BTF alone (a dump without its vmlinux),
-and where that type came from.  BTF has VAR records only for per-CPU variables (pahole emits
-.data..percpu alone; Debian's 5.10 BTF has none, 6.1 to 7.2 have 356 to 423).
+"""The type of any kernel global when the types come from BTF (a dump without its vmlinux, or a
+command that reads values only), and where that type came from.  BTF has VAR records only for
+per-CPU variables (pahole emits .data..percpu alone; Debian's 5.10 BTF has none, 6.1 to 7.2 have
+356 to 423).
 """
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
 
 from .known_globals import global_type
+from .layered import LayeredIndex
 from .model import Type, TypeIndex, TypeNotFoundError, array_type, int_type
 
 #: Where a global's type came from: the debug info's own record of the variable (DWARF, BTF VAR),
@@ -61,6 +63,16 @@ def known_global_type(index: TypeIndex, name: str) -> Optional[GlobalType]:
         return GlobalType(found, DEBUG_INFO)
     found = global_type(index, name) or _first_spelling(index, INTEGER_GLOBALS.get(name, ()))
     return None if found is None else GlobalType(found, KNOWN)
+
+
+def deferred_global_type(index: TypeIndex, name: str) -> Optional[GlobalType]:
+    """The type of global ``name`` from debug info read only when neither BTF nor pycore's tables
+    type it: the vmlinux's DWARF behind a :class:`~pycore.types.layered.LayeredIndex` (a static
+    variable ``p`` prints, say), else None."""
+    if not isinstance(index, LayeredIndex):
+        return None
+    found = index.then_variable_type(name)
+    return None if found is None else GlobalType(found, DEBUG_INFO)
 
 
 def guessed_global_type(size: Optional[int]) -> GlobalType:
