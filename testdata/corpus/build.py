@@ -90,9 +90,9 @@ CASES = {
                                        "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
                                        "p rcu_state.node[0].gp_seq"]),
     # I/O that never completes and idle sockets (issues 15 and 13, scenarios/io.sh): null_blk's
-    # nullb0 with requests in flight for 180 s, dd waiting on them (direct, buffered and for a
-    # page's writeback, which khungtaskd panics on), a TCP connection between two busybox nc over
-    # loopback and pycore-unix's unix sockets.
+    # nullb0 with requests in flight for 120 s, dd waiting on them (direct and for a page's
+    # writeback, which khungtaskd panics on; two buffered readers on a folio's lock), a TCP
+    # connection between two busybox nc over loopback and pycore-unix's unix sockets.
     "6.1-io-l4": dict(kernel="6.1", scenario="io", paging_levels=4, memory_mib=1024,
                       crashkernel="256M", capture="kdump", conversions=False, commands="core",
                       extra_commands=IO_COMMANDS),

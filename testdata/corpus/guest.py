@@ -70,7 +70,8 @@ SCENARIO_VIEW = {
     "locks": {"blocked": "pycore-blocked"},
     "rcu": {"blocked": "pycore-blocked"},
     "io": {"blocked": "pycore-blocked", "inflight": "cat /sys/block/nullb0/inflight",
-           "diskstats": "grep nullb0 /proc/diskstats", "tcp": "cat /proc/net/tcp", "unix": "cat /proc/net/unix",
+           "diskstats": "grep nullb0 /proc/diskstats", "tcp": "cat /proc/net/tcp",
+           "tcp6": "cat /proc/net/tcp6", "unix": "cat /proc/net/unix",
            "net_tasks": "pycore-net-tasks"},
 }
 
