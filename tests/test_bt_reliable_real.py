@@ -41,9 +41,10 @@ def params():
         if not case.reference("foreach bt"):
             continue
         # crash 9.0.2 runs with --no_modules on 7.2 and drops module frames (the locks case's
-        # pycore_abba_thread): tests/test_hang_locks.py meets the guest's /proc/PID/stack there.
+        # pycore_abba_thread, the rcu case's pycore_stall_sync): tests/test_hang_locks.py and
+        # test_hang_rcu.py meet the guest's /proc/PID/stack there.
         marks = [pytest.mark.xfail(strict=True, reason="crash --no_modules drops the module's frames")] \
-            if case.crash_wrong("mod") and case.manifest.get("scenario") == "locks" else []
+            if case.crash_wrong("mod") and case.manifest.get("scenario") in ("locks", "rcu") else []
         result.append(pytest.param(case, False, id=f"{case.name}-dump", marks=marks))
         if os.path.exists(case.vmlinux):
             result.append(pytest.param(case, True, id=f"{case.name}-vmlinux", marks=marks))
