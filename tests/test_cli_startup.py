@@ -85,15 +85,8 @@ def test_a_dump_command_with_vmlinux_and_a_warm_cache_does_not_load_pyelftools(c
 DWARF_READERS = ("pycore.types.dwarf", "pycore.types.dwarf_scan", "pycore.types.dwarf_format")
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    """One debug-info cache for the tests below: the vmlinux's symbols are decoded (and its DWARF
-    scanned) once, not by every test."""
-    return {"PYCORE_CACHE": str(tmp_path_factory.mktemp("cache"))}
-
-
 @pytest.mark.parametrize("command", ["ps", "log", "sys", "bt -a", "kmem -i"])
-def test_a_command_reading_values_only_with_vmlinux_reads_no_dwarf(command, shared_cache):
+def test_a_command_reading_values_only_with_vmlinux_reads_no_dwarf(command):
     """Marked ``values_only``, a command given --vmlinux takes its types from BTF (and its symbols
     from the vmlinux, as crash): every type it looks up is in BTF, so the DWARF reader is never
     imported (the same command's text with the DWARF is compared with crash's in
@@ -105,18 +98,18 @@ def test_a_command_reading_values_only_with_vmlinux_reads_no_dwarf(command, shar
            "from pycore.cli.command import standalone_handler; "
            f"status = standalone_handler(dataclasses.replace(dump_command({words[0]!r}), values_only=True))"
            f"(build_parser({words[0]!r}).parse_args({argv!r}))")
-    status, modules = loaded_modules(argv, shared_cache, run=run)
+    status, modules = loaded_modules(argv, run=run)
     assert status == 0
     assert offending(modules, DWARF_READERS) == []
 
 
 @pytest.mark.parametrize("command", [["struct", "list_head"], ["p", "jiffies"], ["whatis", "init_task"]])
-def test_a_command_printing_types_with_vmlinux_reads_dwarf(command, shared_cache):
+def test_a_command_printing_types_with_vmlinux_reads_dwarf(command):
     """What prints types or a variable as its debug info declares it reads the vmlinux's DWARF: its
     output is crash's with the vmlinux."""
     case = _real_case()
     status, modules = loaded_modules([command[0], case.path(case.reference_dump), *command[1:], "--vmlinux",
-                                      case.vmlinux], shared_cache)
+                                      case.vmlinux])
     assert status == 0
     assert "pycore.types.dwarf" in modules
 
