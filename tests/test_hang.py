@@ -528,8 +528,8 @@ def test_the_waiter_record_on_the_stack_names_the_lock(first_waiter):
     prog, lock, stacks, records = stacks_program(first_waiter)
     for task, base, record in zip(TASKS, stacks, records):
         stack = hung._Stack(prog, _WordReader(prog), task, base, base + 0x2000)
-        queue, found, wake = hung._find_record(stack, "rw_semaphore")
-        assert (queue, found, wake) == ((None if first_waiter else lock + 24), lock, None)
+        queue, found, wake, record_found = hung._find_record(stack, "rw_semaphore")
+        assert (queue, found, wake, record_found) == ((None if first_waiter else lock + 24), lock, None, record)
     waiters = locking.rwsem_waiters(Object(prog, "struct rw_semaphore *", lock))
     assert [(w.task, w.write) for w in waiters] == [(TASKS[0], True), (TASKS[1], True)]
 
@@ -538,7 +538,7 @@ def test_a_record_no_longer_on_a_list_names_no_lock():
     prog, lock, stacks, records = stacks_program(False)
     prog.put(records[1], 0, 0)  # list_del_init-ed: woken, about to run
     stack = hung._Stack(prog, _WordReader(prog), TASKS[1], stacks[1], stacks[1] + 0x2000)
-    assert hung._find_record(stack, "rw_semaphore") == (None, None, None)
+    assert hung._find_record(stack, "rw_semaphore") == (None, None, None, None)
 
 
 def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():

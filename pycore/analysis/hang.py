@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
-from ..kernel import fs, hung, locking, rcu, sched, spinlock
+from ..kernel import block, filemap, fs, hung, locking, rcu, sched, spinlock
 from ..kernel.module import symbol_lookup
 from ..kernel.stack import ExceptionFrame, StackFrame, StackTrace, reliable_trace, stack_trace
 from ..kernel.system import kernel_hz, log_lines
@@ -105,7 +105,9 @@ def _lock_object(prog, task: Object, kind: str, lock: int) -> Optional[Dict[str,
                     int(file) + file_type.offsetof("f_pos_lock") == lock:
                 member = "f_pos_lock"
             elif kind == "rw_semaphore" and inode_type.has_member("i_rwsem") and \
-                    int(file.f_inode) + inode_type.offsetof("i_rwsem") == lock:
+                    lock - inode_type.offsetof("i_rwsem") in (int(file.f_inode), int(file.f_mapping.host)):
+                # A device node's file caches through the device's own inode (f_mapping->host):
+                # blkdev_llseek locks that one.
                 member = "i_rwsem"
             else:
                 continue
@@ -199,8 +201,16 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
     entry = _task_ref(task)
     entry.update(wait=_wait_dict(wait), waited_ns=hung.sleeping_since_ns(prog, task),
                  watchdog_secs=hung.hung_task_blocked_secs(prog, task),
-                 reported_secs=reported.get(entry["pid"]), owner=None, lock_object=None, lock_details={},
-                 flush=None)
+                 reported_secs=reported.get(entry["pid"]), owner=None, owner_evidence=None, lock_object=None,
+                 lock_details={}, flush=None, folio=None, io=[])
+    if wait.folio is not None:
+        try:
+            location = filemap.folio_location(prog, wait.folio)
+        except PycoreError as error:
+            warnings.append(f"{entry['comm']} (pid {entry['pid']}): the folio at {wait.folio:#x} could not be "
+                            f"read: {error}")
+        else:
+            entry["folio"] = vars(location) if location is not None else None
     if wait.lock is None:
         return entry
     if wait.kind == "completion" and any(hung._base_name(name) in hung.FLUSH_FUNCTIONS for name in wait.frames):
@@ -224,6 +234,14 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
                             f"names owner {owner:#x}, which is no task")
         elif owner:
             entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), owner))
+            entry["owner_evidence"] = "recorded"
+        details = entry["lock_details"]
+        last = details.get("last_reader")
+        if not owner and details.get("readers") == 1 and last in known and last != int(task):
+            # The kernel lists no readers, but rw_semaphore.owner keeps the last one to take it:
+            # with the count at one, that task probably still holds it.
+            entry["owner"] = _task_ref(Object(prog, prog.type("struct task_struct *"), last))
+            entry["owner_evidence"] = "last reader"
         entry["lock_object"] = _lock_object(prog, task, wait.kind, wait.lock)
     except PycoreError as error:
         warnings.append(f"{entry['comm']} (pid {entry['pid']}): the lock at {wait.lock:#x} could not be "
@@ -234,7 +252,47 @@ def _blocked_entry(prog, task: Object, unwinder: Unwinder, known: set, reported:
 def _wait_dict(wait: hung.Wait) -> Dict[str, Any]:
     return {"kind": wait.kind, "function": wait.function, "caller": wait.caller, "lock": wait.lock,
             "queue": wait.queue, "write": wait.write, "wake_function": wait.wake_function, "frames": wait.frames,
-            "problems": wait.problems}
+            "problems": wait.problems, "folio": wait.folio, "folio_bit": wait.folio_bit}
+
+
+def _request_dict(request: block.Request, now_ns: Optional[int], how: Optional[str]) -> Dict[str, Any]:
+    age = (now_ns - request.started_ns) / 1e9 if now_ns is not None and request.started_ns is not None else None
+    return {"request": request.address, "disk": request.disk, "sector": request.sector, "bytes": request.bytes,
+            "op": request.op, "write": request.write, "tag": request.tag, "driver": request.driver,
+            "age_secs": round(age, 3) if age is not None and age >= 0 else None, "how": how}
+
+
+def attach_io(prog, tasks: List[Dict[str, Any]], requests: List[block.Request], now_ns: Optional[int]) -> None:
+    """Give each blocked task (:func:`blocked_tasks`) the requests in flight it waits for
+    (``io``, :func:`pycore.kernel.block.requests_in_flight`; ``now_ns`` the dump's
+    CLOCK_MONOTONIC, for their age), by what ties it to each: a bio of the request on its kernel
+    stack (the direct I/O paths' on-stack bio), a bio's ``bi_private`` naming it or pointing into
+    its stack (submit_bio_wait's completion), or the folio it waits on among a bio's pages (a
+    page lock held or a writeback begun for that I/O)."""
+    size = sched.thread_size(prog)
+    stacks = {}
+    for entry in tasks:
+        try:
+            base = int(Object(prog, prog.type("struct task_struct *"), entry["task"]).stack)
+        except PycoreError:
+            continue
+        stacks[entry["task"]] = (base, base + size)
+    for entry in tasks:
+        low, high = stacks.get(entry["task"], (0, 0))
+        folio = entry["wait"]["folio"]
+        for request in requests:
+            how = None
+            for bio in request.bios:
+                if low <= bio.address < high:
+                    how = "its bio, on its stack"
+                elif bio.private == entry["task"] or low <= bio.private < high:
+                    how = "its bio's bi_private (its end_io wakes it)"
+                elif folio is not None and folio in bio.pages:
+                    how = f"the folio it waits on is in the bio ({bio.end_io or 'end_io unknown'})"
+                if how:
+                    break
+            if how:
+                entry["io"].append(_request_dict(request, now_ns, how))
 
 
 def _who(entry: Dict[str, Any]) -> str:
@@ -252,6 +310,10 @@ def _what(entry: Dict[str, Any]) -> str:
     if entry.get("flush"):
         return (f"the work it flushes on workqueue {entry['flush']['workqueue']} (flush_work's barrier, its "
                 f"completion at {wait['lock']:#x})")
+    if entry.get("folio"):
+        return _folio_words(wait, entry["folio"])
+    if wait["kind"] == "io" and entry.get("io"):
+        return f"its {_request_words(entry['io'][0])} (in {wait['function']})"
     words = _KIND_WORDS.get(wait["kind"], "an event")
     if wait["kind"] == "rw_semaphore" and wait["write"] is not None:
         words = f"{'write' if wait['write'] else 'read'} access to {words}"
@@ -268,10 +330,43 @@ def _what(entry: Dict[str, Any]) -> str:
 
 
 def _holder(entry: Dict[str, Any], holder: Dict[str, Any]) -> str:
-    """", held by HOLDER" after a wait: "for writing" where the lock says a writer holds it."""
+    """", held by HOLDER" after a wait: "for writing" where the lock says a writer holds it,
+    "probably ... for reading" where the holder is only the rw_semaphore's last reader."""
+    if entry.get("owner_evidence") == "last reader":
+        return (f", probably held for reading by {_who(holder)} (the last reader to take it, and its count says "
+                f"one)")
     if entry["wait"]["kind"] == "rw_semaphore" and entry["lock_details"].get("writer_locked"):
         return f", held for writing by {_who(holder)}"
     return f", held by {_who(holder)}"
+
+
+def _request_words(request: Dict[str, Any]) -> str:
+    """"read of 4096 bytes at sector 64 of nullb0"."""
+    return f"{request['op']} of {request['bytes']} bytes at sector {request['sector']} of {request['disk'] or 'a disk'}"
+
+
+def _folio_words(wait: Dict[str, Any], folio: Dict[str, Any]) -> str:
+    """The folio a task waits on, in words: its lock or its writeback, and where it belongs."""
+    what = {"locked": "the lock of", "writeback": "the writeback of"}.get(wait["folio_bit"] or "",
+                                                                          f"bit {wait['folio_bit']} of")
+    if folio["disk"] is not None:
+        where = f"the page at sector {folio['sector']} of {folio['disk']} (index {folio['index']} of its page cache)"
+    else:
+        where = f"page {folio['index']} of inode {folio['ino']}" + (f" on {folio['device']}" if folio["device"] else "")
+    return f"{what} {where} (in {wait['function']})"
+
+
+def _io_reason(entry: Dict[str, Any]) -> str:
+    """Why an I/O wait has not ended: the request in flight it waits for, how old, and whose
+    driver has not completed it."""
+    request = entry["io"][0]
+    text = (f"whose {_request_words(request)}" if entry.get("folio") else "which") + " was submitted"
+    if request["age_secs"] is not None:
+        text += f" {request['age_secs']:.2f} s ago"
+    text += " and is not yet completed by the driver" + (f" ({request['driver']})" if request["driver"] else "")
+    if len(entry["io"]) > 1:
+        text += f" (and {len(entry['io']) - 1} more request{'s' if len(entry['io']) > 2 else ''} in flight)"
+    return text
 
 
 def _sleep(entry: Dict[str, Any]) -> str:
@@ -366,6 +461,9 @@ def _root_reason(entry: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str
             return (f"which is frozen (level {obj['frozen_name']}{by}): nothing wakes it until the filesystem is "
                     f"thawed")
     if owner is not None:
+        if entry.get("owner_evidence") == "last reader":
+            return (f"probably held for reading by {_who(owner)} (the last reader to take it, and its count says "
+                    f"one), which is {owner['state']} and not waiting for a lock")
         return f"held by {_who(owner)}, which is {owner['state']} and not waiting for a lock: it has not released it"
     details = entry["lock_details"]
     if details.get("reader_owned") and details.get("readers"):
@@ -377,6 +475,8 @@ def _root_reason(entry: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str
         holding = [lockup for _, lockup in sorted(stuck.items()) if lockup.get("holds_grace_period")]
         if holding:
             return "which cannot end while " + _join([_stalled_cpu(lockup) for lockup in holding])
+    if entry.get("io"):
+        return _io_reason(entry)
     if entry["wait"]["kind"] in ("completion", "rcu", "io", "folio", "bit", "sleep"):
         return "which has not come"
     if entry["wait"]["lock"] is None:
@@ -656,6 +756,14 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings, read = blocked_tasks(prog, unwinder)
+    requests: List[Dict[str, Any]] = []
+    try:
+        in_flight = block.requests_in_flight(prog)
+        now_ns = block.monotonic_ns(prog)
+        requests = [_request_dict(request, now_ns, None) for request in in_flight]
+        attach_io(prog, tasks, in_flight, now_ns)
+    except PycoreError as error:
+        warnings.append(f"the requests in flight could not be read: {error}")
     cause = None
     try:
         records = dump_log_records(prog)
@@ -698,7 +806,8 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
             "panic_task": _task_ref(panic) if panic is not None else None,
             "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
             "tasks": tasks, "chains": chains, "cause": cause, "signature": text, "signature_frames": frames,
-            "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "warnings": warnings}
+            "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "requests": requests,
+            "warnings": warnings}
 
 
 # How a signature names each watchdog's report (the words of syzbot's titles, as triage's).
@@ -714,9 +823,10 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     "hard lockup in"), its frames where the CPU loops or the holder of the spinlock it spins for
     (:func:`_leading_lockup`; triage signs the panic by them), and the CPU, its task and loop,
     the spinlock and its holder, and the tasks waiting for the grace period.  Else the root wait
-    of the longest chain (a deadlock first): "task hung in CALL" (or "deadlock in CALL") and its
-    frames, the freeze helper the kernel inlines (sb_start_write) or the lock function, then its
-    caller; the summary is that chain's explanation.  ``(None, [], None)`` when nothing hangs."""
+    of the longest chain (a deadlock first): "task hung in CALL" (or "deadlock in CALL"; "task
+    hung in io wait on DISK" where it waits for a request in flight) and its frames, the freeze
+    helper the kernel inlines (sb_start_write) or the lock or wait function, then its caller; the
+    summary is that chain's explanation.  ``(None, [], None)`` when nothing hangs."""
     if cause != "hung_task":
         lockup, spin, frames = _leading_lockup(lockups_found or [], spins or [])
         if lockup is not None and frames:
@@ -731,6 +841,9 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
               wait["function"] or wait["kind"]]
     if wait["caller"]:
         frames.append(wait["caller"])
+    if not chain["cycle"] and by_pid[chain["root"]].get("io"):
+        disk = by_pid[chain["root"]]["io"][0]["disk"]
+        return f"task hung in io wait on {disk}", frames, chain["explanation"]
     return ("deadlock in " if chain["cycle"] else "task hung in ") + frames[0], frames, chain["explanation"]
 
 

@@ -65,6 +65,23 @@ def _state_line(entry: Dict[str, Any], pids: Dict[int, int]) -> str:
     return ", ".join(parts)
 
 
+def _request_text(request: Dict[str, Any]) -> str:
+    """A request in flight: address, operation, size, sector and disk, age, tag and driver."""
+    age = f", {request['age_secs']:.2f}s old" if request["age_secs"] is not None else ""
+    return (f"{request['request']:x} {request['op']} {request['bytes']} bytes at sector {request['sector']} of "
+            f"{request['disk'] or '?'}{age}, tag {request['tag']}" + (f", driver {request['driver']}"
+                                                                     if request["driver"] else ""))
+
+
+def _folio_line(entry: Dict[str, Any]) -> str:
+    folio, bit = entry["folio"], entry["wait"]["folio_bit"]
+    text = f"{folio['folio']:x} ({bit}): "
+    if folio["disk"] is not None:
+        return text + f"{folio['disk']} sector {folio['sector']}, index {folio['index']} of its page cache"
+    return text + f"inode {folio['ino']}" + (f" on {folio['device']}" if folio["device"] else "") + \
+        f", index {folio['index']}"
+
+
 def _lockup_lines(lockups: List[Dict[str, Any]], lines: List[str]) -> None:
     for lockup in lockups:
         where = f"CPU {lockup['cpu']}" if lockup["cpu"] is not None else "a CPU"
@@ -160,6 +177,8 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     _lockup_lines(result["lockups"], lines)
     _grace_period_lines(result.get("grace_period"), lines)
     _spinning_lines(result.get("spinlocks", []), lines)
+    for request in result.get("requests", []):
+        lines.append(f"IN FLIGHT: {_request_text(request)}")
     if not result["tasks"]:
         lines.append(f"no blocked task among the {result['tasks_read']} tasks read (the task list is cut short)"
                      if result["partial"] else "no task is blocked")
@@ -182,10 +201,15 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
         if flush:
             pool = f"CPU {flush['cpu']}" if flush["cpu"] is not None else "unbound"
             lines.append(f"        flushes:   work on {flush['workqueue']} ({pool} pool)")
+        if entry.get("folio"):
+            lines.append(f"        folio:     {_folio_line(entry)}")
+        for request in entry.get("io", []):
+            lines.append(f"        request:   {_request_text(request)} ({request['how']})")
         owner = entry["owner"]
         if owner is not None:
+            probably = " probably, the last reader" if entry.get("owner_evidence") == "last reader" else ""
             lines.append(f"        owner:     {owner['comm']} (pid {owner['pid']}, {owner['state']}, "
-                         f"task {owner['task']:x})")
+                         f"task {owner['task']:x}{',' + probably if probably else ''})")
         if entry["watchdog_secs"] is not None:
             lines.append(f"        watchdog:  khungtaskd has seen it blocked for {entry['watchdog_secs']:.2f}s")
         for problem in entry["wait"]["problems"]:

@@ -1,13 +1,17 @@
 """Disks (block/genhd.c) and the requests in flight on their queues (block/blk-mq.c): the whole
 disks on ``block_class`` (devices of ``disk_type``), and for a blk-mq queue the busy tags of each
-hardware context; kernels 5.0 to 7.2 (``request.state``, so in-flight requests are told by their
-tags).  Also the registered block majors (``major_names``) and a disk of each.
+hardware context, each request's disk, sectors, operation, age and bios (their pages, and who they
+report completion to); kernels 5.0 to 7.2 (``request.state``, so in-flight requests are told by
+their tags).  Also the registered block majors (``major_names``) and a disk of each.
 """
-from typing import TYPE_CHECKING, Iterator, List, Tuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
+from .module import symbol_lookup
+from .system import timekeeper_address
 from .xarray import xa_for_each
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,6 +24,12 @@ MQ_RQ_IN_FLIGHT = 1
 REQ_OP_MASK = 0xFF
 # BLK_MQ_MAX_DEPTH: no queue has more tags than this.
 MAX_TAGS = 10240
+# enum req_op (include/linux/blk_types.h): the operations whose numbers have not changed 5.0 to 7.2.
+REQ_OPS = {0: "read", 1: "write", 2: "flush", 3: "discard", 5: "secure erase", 9: "write zeroes",
+           34: "driver in", 35: "driver out"}
+# A request's bios and a bio's vectors: bounds on chains read from a dump (BIO_MAX_VECS is 256).
+_MAX_BIOS = 1024
+_MAX_VECS = 256
 
 
 def _global(prog: "Program", name: str, type_name: str) -> Object:
@@ -108,12 +118,11 @@ def _sbitmap_queue(tags: Object, member: str) -> Object:
     return value.dereference_() if value.type_.resolved().kind is TypeKind.POINTER else value
 
 
-def queue_in_flight(queue: Object) -> Tuple[int, int]:
-    """(reads, writes) in flight on a blk-mq ``struct request_queue *``: the requests behind each
-    busy tag of each hardware context that belong to this queue and are MQ_RQ_IN_FLIGHT (crash's
-    dev -d counts)."""
+def for_each_request_in_flight(queue: Object) -> Iterator[Object]:
+    """Each ``struct request *`` in flight on a blk-mq ``struct request_queue *``: the request behind
+    each busy driver tag of each hardware context (``tags->rqs``, set when the driver is handed it)
+    that belongs to this queue and is MQ_RQ_IN_FLIGHT, reserved tags first."""
     prog = queue.prog_
-    reads = writes = 0
     for hctx in _hardware_contexts(queue):
         tags = hctx.tags.read_()
         if not int(tags):
@@ -129,13 +138,136 @@ def queue_in_flight(queue: Object) -> Tuple[int, int]:
                 if address < 1 << 63:
                     continue
                 request = Object(prog, prog.type("struct request *"), address)
-                if int(request.q) != int(queue) or int(request.state) != MQ_RQ_IN_FLIGHT:
-                    continue
-                if int(request.cmd_flags) & REQ_OP_MASK & 1:
-                    writes += 1
-                else:
-                    reads += 1
+                if int(request.q) == int(queue) and int(request.state) == MQ_RQ_IN_FLIGHT:
+                    yield request
+
+
+def queue_in_flight(queue: Object) -> Tuple[int, int]:
+    """(reads, writes) in flight on a blk-mq ``struct request_queue *``
+    (:func:`for_each_request_in_flight`; crash's dev -d counts): odd operations write."""
+    reads = writes = 0
+    for request in for_each_request_in_flight(queue):
+        if int(request.cmd_flags) & REQ_OP_MASK & 1:
+            writes += 1
+        else:
+            reads += 1
     return reads, writes
+
+
+@dataclass
+class Bio:
+    """A bio of a request: its address, ``private`` (``bi_private``: what its end_io reports
+    completion to, the waiting task itself or a completion or structure on its stack),
+    ``end_io`` (the name of its completion function, None when no symbol covers it) and the
+    ``struct page`` addresses its vectors cover."""
+
+    address: int
+    private: int
+    end_io: Optional[str]
+    pages: List[int] = field(default_factory=list)
+
+
+@dataclass
+class Request:
+    """A request in flight: its address, ``disk`` name, first ``sector`` and ``bytes`` (what is
+    left to do), ``op`` (:data:`REQ_OPS`, else "op N") and whether it ``write``s, ``started_ns``
+    (``start_time_ns``, when it was set up, or else ``io_start_time_ns``, when the driver got it:
+    CLOCK_MONOTONIC nanoseconds; None when the queue keeps neither), its ``tag``, ``driver`` (the
+    module of the queue's blk_mq_ops, else that symbol's name) and its ``bios``."""
+
+    address: int
+    disk: Optional[str]
+    sector: int
+    bytes: int
+    op: str
+    write: bool
+    started_ns: Optional[int]
+    tag: int
+    driver: Optional[str]
+    bios: List[Bio] = field(default_factory=list)
+
+
+def request_disk(request: Object) -> Object:
+    """The ``struct gendisk *`` of a request: ``rq_disk`` (before 5.18), else its queue's
+    ``disk`` (5.15+)."""
+    if _struct(request).has_member("rq_disk"):
+        return request.rq_disk.read_()
+    return request.q.disk.read_()
+
+
+def _bio_pages(prog: "Program", bio: Object) -> List[int]:
+    """The ``struct page`` addresses a bio's vectors cover (multi-page vectors, 5.1+, cover
+    several pages from ``bv_page`` on)."""
+    page_size = prog.type("struct page").size
+    count = min(int(bio.bi_vcnt), _MAX_VECS)
+    vector_type = prog.type("struct bio_vec")
+    pages = []
+    base = int(bio.bi_io_vec)
+    if not base:
+        return pages
+    for index in range(count):
+        vector = Object(prog, vector_type, address=base + index * vector_type.size)
+        first, offset, length = int(vector.bv_page), int(vector.bv_offset), int(vector.bv_len)
+        span = (offset + length + 4095) >> 12 if length else 1
+        pages.extend(first + page_size * n for n in range(min(span, _MAX_VECS)))
+    return pages
+
+
+def _text_name(prog: "Program", address: int) -> Optional[str]:
+    hit = symbol_lookup(prog, address) if address else None
+    return hit[0].name if hit is not None and not hit[1] else None
+
+
+def request_details(request: Object, driver: Optional[str] = None) -> Request:
+    """A ``struct request *`` in flight as a :class:`Request` (``driver`` as the caller found it
+    for its queue); its bios followed through ``bi_next`` (at most 1024)."""
+    prog = request.prog_
+    disk = request_disk(request)
+    op = int(request.cmd_flags) & REQ_OP_MASK
+    started = int(request.start_time_ns) or int(request.io_start_time_ns)
+    found = Request(int(request), disk.disk_name.string_().decode(errors="replace") if int(disk) else None,
+                    int(request.member_("__sector")), int(request.member_("__data_len")),
+                    REQ_OPS.get(op, f"op {op}"), bool(op & 1), started or None, int(request.tag), driver)
+    bio = request.bio.read_()
+    while int(bio) and len(found.bios) < _MAX_BIOS:
+        found.bios.append(Bio(int(bio), int(bio.bi_private), _text_name(prog, int(bio.bi_end_io)),
+                              _bio_pages(prog, bio)))
+        bio = bio.bi_next.read_()
+    return found
+
+
+def queue_driver(queue: Object) -> Optional[str]:
+    """Who serves a blk-mq queue: the module its ``mq_ops`` is in, else that symbol's name (a
+    built-in driver), None when no symbol covers it."""
+    hit = symbol_lookup(queue.prog_, int(queue.mq_ops))
+    if hit is None:
+        return None
+    return hit[2] or hit[0].name
+
+
+def requests_in_flight(prog: "Program") -> List[Request]:
+    """The requests in flight on every blk-mq disk (:func:`for_each_disk`,
+    :func:`for_each_request_in_flight`), each as a :class:`Request`."""
+    found = []
+    for disk in for_each_disk(prog):
+        queue = disk.queue.read_()
+        if not int(queue) or not int(queue.mq_ops):
+            continue
+        driver = queue_driver(queue)
+        found.extend(request_details(request, driver) for request in for_each_request_in_flight(queue))
+    return found
+
+
+def monotonic_ns(prog: "Program") -> Optional[int]:
+    """CLOCK_MONOTONIC at the timekeeper's last update (a tick at most before the dump), in
+    nanoseconds: ``tkr_mono.base`` plus its ``xtime_nsec`` shifted down, what ktime_get_ns()
+    returned then and requests' ``start_time_ns`` count on (3.17+).  None without a timekeeper."""
+    address = timekeeper_address(prog)
+    if address is None:
+        return None
+    keeper = Object(prog, prog.type("struct timekeeper"), address=address)
+    mono = keeper.tkr_mono
+    return int(mono.base) + (int(mono.xtime_nsec) >> int(mono.shift))
 
 
 def disk_stats_in_flight(disk: Object, cpus: int) -> Tuple[int, int]:
@@ -183,5 +315,6 @@ def disk_of_major(prog: "Program", major: int) -> Object:
     return found
 
 
-__all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight", "MQ_RQ_IN_FLIGHT",
-           "for_each_blkdev_major", "disk_of_major"]
+__all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight",
+           "MQ_RQ_IN_FLIGHT", "REQ_OPS", "for_each_blkdev_major", "disk_of_major", "for_each_request_in_flight",
+           "Bio", "Request", "request_disk", "request_details", "queue_driver", "requests_in_flight", "monotonic_ns"]

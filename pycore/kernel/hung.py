@@ -59,7 +59,11 @@ BLOCKING_FUNCTIONS: Dict[str, Tuple[str, Optional[bool]]] = {
     **{name: ("rcu", None) for name in (
         "synchronize_rcu", "synchronize_rcu_normal", "synchronize_rcu_expedited", "__wait_rcu_gp",
         "synchronize_rcu_tasks", "rcu_barrier", "synchronize_srcu", "__synchronize_srcu")},
-    **{name: ("io", None) for name in ("io_schedule", "io_schedule_timeout")},
+    # A task waiting for its bio: submit_bio_wait's completion (waited for in bio_await, 7.x), or
+    # the direct I/O loops' bi_private (blk_io_schedule, 5.10+); io_schedule alone says only that
+    # the sleep counts as I/O.
+    **{name: ("io", None) for name in ("io_schedule", "io_schedule_timeout", "blk_io_schedule", "submit_bio_wait",
+                                       "bio_await")},
 }
 # The scheduler's own frames at the top of every sleeping stack: not what the task waits for.
 SCHEDULER_FUNCTIONS = frozenset((
@@ -106,7 +110,9 @@ class Wait:
     ``lock`` the lock's (or wait queue head's, completion's) address when the waiter record on the
     stack gave it away, ``queue`` the list head it is queued on; ``write`` whether it waits to
     write (rwsem, percpu rwsem); ``wake_function`` the wait queue entry's; ``frames`` the
-    function names innermost first; ``problems`` what could not be read."""
+    function names innermost first; ``problems`` what could not be read; for a folio wait the
+    folio (or page, before 5.16) its wait_page_queue names and the bit it waits on
+    (``folio_bit``: ``locked``, ``writeback``, else the page flag's name or number)."""
 
     kind: str
     function: Optional[str]
@@ -117,6 +123,8 @@ class Wait:
     write: Optional[bool] = None
     wake_function: Optional[str] = None
     problems: List[str] = field(default_factory=list)
+    folio: Optional[int] = None
+    folio_bit: Optional[str] = None
 
 
 @dataclass
@@ -233,9 +241,10 @@ def _lock_pointing_at(stack: _Stack, first_offset: int, ring: List[int], list_of
     return None
 
 
-def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int], Optional[int]]:
-    """``(list head, lock address, wake function address)`` from the waiter record of ``kind`` on
-    ``stack`` whose task is the stack's own, or Nones when none is linked on a list."""
+def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int], Optional[int], Optional[int]]:
+    """``(list head, lock address, wake function address, record address)`` from the waiter
+    record of ``kind`` on ``stack`` whose task is the stack's own, or Nones when none is linked
+    on a list."""
     prog = stack.prog
     record = _LIST_RECORDS.get(kind, _QUEUE_RECORD)
     records = [record] if record is _QUEUE_RECORD else [record, _QUEUE_RECORD]
@@ -258,7 +267,7 @@ def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int]
                 lock = _lock_pointing_at(stack, prog.type(lock_type).offsetof("first_waiter"), stack.ring(node),
                                          list_offset)
                 if lock is not None:
-                    return None, lock, wake
+                    return None, lock, wake, node - list_offset
                 continue
             if queue:
                 def is_waiter(n: int, offset: int = func_offset) -> bool:
@@ -273,8 +282,8 @@ def _find_record(stack: _Stack, kind: str) -> Tuple[Optional[int], Optional[int]
             lock = head - prog.type(lock_type).offsetof(head_member)
             if kind in ("completion", "rcu") and record_type == "struct swait_queue":
                 lock -= prog.type("struct completion").offsetof("wait")
-            return head, lock, wake
-    return None, None, None
+            return head, lock, wake, node - list_offset
+    return None, None, None, None
 
 
 def task_wait(prog, task: Object, unwinder: Optional[Unwinder] = None) -> Wait:
@@ -293,11 +302,16 @@ def task_wait(prog, task: Object, unwinder: Optional[Unwinder] = None) -> Wait:
         return wait
     try:
         stack = _Stack(prog, unwinder, int(task), int(task.stack), int(task.thread.sp))
-        queue, lock, wake = _find_record(stack, kind)
+        queue, lock, wake, record = _find_record(stack, kind)
     except PycoreError as error:
         wait.problems.append(f"the waiter record could not be read: {error}")
         return wait
     wait.queue, wait.lock = queue, lock
+    if kind == "folio" and record is not None:
+        try:
+            wait.folio, wait.folio_bit = _waited_folio(prog, record)
+        except PycoreError as error:
+            wait.problems.append(f"the folio of its wait_page_queue could not be read: {error}")
     if lock is None and kind == "percpu_rw_semaphore" and write:
         # percpu_down_write waits for the readers in the semaphore's rcuwait: no record on the
         # stack, but the semaphore names the task.
@@ -313,6 +327,29 @@ def task_wait(prog, task: Object, unwinder: Optional[Unwinder] = None) -> Wait:
     if lock is None:
         wait.problems.append(f"no {kind} waiter record of this task is linked on its stack")
     return wait
+
+
+# The page flags a folio waiter waits on, by name (enum pageflags moves them between versions).
+_FOLIO_BITS = {"PG_locked": "locked", "PG_writeback": "writeback"}
+
+
+def _waited_folio(prog, record: int) -> Tuple[Optional[int], Optional[str]]:
+    """The folio (``folio``, 5.16+; ``page`` before) and the bit named by the ``struct
+    wait_page_queue`` around the wait queue entry at ``record`` (folio_wait_bit_common's, on the
+    waiter's stack), or Nones when the entry is no page waiter's (its folio no kernel address)."""
+    queue_type = prog.type("struct wait_page_queue")
+    page_queue = Object(prog, prog.type("struct wait_page_queue *"), record - queue_type.offsetof("wait"))
+    folio = int(page_queue.folio if queue_type.has_member("folio") else page_queue.page)
+    if folio < KERNEL_SPACE:
+        return None, None
+    bit = int(page_queue.bit_nr)
+    for name, words in _FOLIO_BITS.items():
+        try:
+            if int(prog.constant(name)) == bit:
+                return folio, words
+        except LookupError:
+            continue
+    return folio, str(bit)
 
 
 @dataclass
