@@ -1,10 +1,12 @@
 """struct page, PFNs and the direct map (pycore.kernel.mm) on the corpus: crash's vtop and ptov
 give the page, its flags and the direct-map address; drgn 0.3.0 gives the valid page ranges,
 vmemmap and PageSlab/PageLRU; conversions round-trip."""
+import itertools
+
 import pytest
 
 from pycore.errors import FaultError
-from pycore.kernel import mm
+from pycore.kernel import mm, slab
 from pycore.object import Object
 from pycore.types.model import Member, enum_type, int_type, struct_type
 
@@ -97,6 +99,33 @@ def test_compound_pages_are_told_as_drgn_tells_them(case):
         assert mm.compound_nr(page) == 1 << mm.compound_order(page)
         orders.add(mm.compound_order(page))
     assert len(orders) > 1  # some slabs are compound pages: heads, tails and orders were met
+
+
+@pytest.mark.real
+@MODES
+@pytest.mark.parametrize("case", CASES, ids=case_ids)
+def test_kmem_p_s_struct_page_fields_are_drgn_s(case, with_vmlinux):
+    """mm's one decoder of struct page, as kmem -p lists the mem_map and as one page
+    (slab.page_descriptor, kmem -p ADDRESS and vtop) shows it: drgn reads the same members."""
+    import drgn
+
+    prog, reference = pycore_program(case, with_vmlinux), drgn_program(case)
+    index = "index" if reference.type("struct page").has_member("index") else "__folio_index"
+    checked = 0
+    for entry in itertools.islice(mm.for_each_mem_map_entry(prog), 0, None, 2003):
+        theirs = drgn.Object(reference, "struct page *", entry.page)
+        flags = theirs.flags  # a memdesc_flags_t on 7.x
+        flags = flags.f if flags.type_.unaliased_kind() == drgn.TypeKind.STRUCT else flags
+        assert (entry.mapping, entry.index, entry.count, entry.flags) == \
+            (theirs.mapping.value_(), getattr(theirs, index).value_(), theirs._refcount.counter.value_(),
+             flags.value_()), hex(entry.page)
+        pfn = entry.physical // prog.dump.page_size
+        assert mm.mem_map_entry(prog, pfn) == entry
+        described = slab.page_descriptor(prog, entry.physical + 0x10)
+        assert (described.page, described.physical, described.count, described.flags) == \
+            (entry.page, entry.physical, entry.count, entry.flags)
+        checked += 1
+    assert checked >= 50
 
 
 @pytest.mark.real

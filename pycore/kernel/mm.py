@@ -5,8 +5,10 @@ deltas (SPLIT_RSS_COUNTING, 2.6.34-6.1), or ``mm->rss_stat[]`` as percpu_counter
 Pages: ``struct page`` in x86_64's vmemmap array, the direct map, page flags and page types
 (6.10+), and the valid page frames from SPARSEMEM_EXTREME's ``mem_section`` (5.3+ subsections).
 """
+import operator
 import struct
-from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
@@ -695,9 +697,11 @@ def memory_blocks(prog: "Program") -> List[MemoryBlock]:
     return found
 
 
-class MemMapEntry(NamedTuple):
+@dataclass
+class MemMapEntry:
     """One ``struct page`` of the mem_map as crash's kmem -p lists it: its address, the physical
-    address of its page, ``mapping``, ``index``, ``_refcount`` and ``flags``."""
+    address of its page, ``mapping``, ``index``, ``_refcount`` and ``flags``.  (A dataclass, as
+    fast to build as a NamedTuple, so that :class:`pycore.kernel.slab.PageDescriptor` adds to it.)"""
 
     page: int
     physical: int
@@ -707,26 +711,47 @@ class MemMapEntry(NamedTuple):
     flags: int
 
 
+def _mem_map_decoder(prog: "Program") -> Callable[[bytes, int, int], Iterator[MemMapEntry]]:
+    """The one decoder of ``struct page``'s ``flags``, ``mapping``, ``index`` (``__folio_index``
+    where 6.x's struct page names it so) and ``_refcount``: a function of (the struct pages read
+    from the vmemmap array, the first one's address, its PFN) giving each one's MemMapEntry.  One
+    struct.Struct spans a whole struct page and unpacks the four in offset order, so that kmem -p's
+    262,144 pages of a 1 GiB guest cost one C call each."""
+    page_type = prog.type("struct page")
+    size = page_struct_size(prog)
+    page_size = prog.dump.page_size
+    members = sorted((page_type.offsetof(name), position, code) for position, (name, code) in enumerate((
+        ("mapping", "Q"), ("index" if page_type.has_member("index") else "__folio_index", "Q"),
+        ("_refcount", "i"), ("flags", "Q"))))
+    layout, at = "<", 0
+    for offset, _, code in members:
+        layout += f"{offset - at}x{code}"
+        at = offset + struct.calcsize(code)
+    record = struct.Struct(f"{layout}{size - at}x")
+    order = operator.itemgetter(*(sorted(range(4), key=lambda index: members[index][1])))
+
+    def decode(raw: bytes, first: int, pfn: int) -> Iterator[MemMapEntry]:
+        for number, values in enumerate(record.iter_unpack(raw)):
+            yield MemMapEntry(first + number * size, (pfn + number) * page_size, *order(values))
+    return decode
+
+
+def mem_map_entry(prog: "Program", pfn: int) -> MemMapEntry:
+    """The ``struct page`` of page frame ``pfn`` in the vmemmap array, decoded as kmem -p lists it;
+    FaultError where the dump lacks it."""
+    page = int(pfn_to_page(prog, pfn))
+    return next(_mem_map_decoder(prog)(prog.read(page, page_struct_size(prog)), page, pfn))
+
+
 def for_each_mem_map_entry(prog: "Program") -> Iterator[MemMapEntry]:
     """Every ``struct page`` of every present section, lowest PFN first, as crash's
     dump_mem_map_SPARSEMEM() walks them (a section's pages whether or not its subsections are
-    present), each section's mem_map read at once.  ``index`` is ``__folio_index`` where 6.x's
-    struct page names it so.  FaultError where the dump lacks a section's mem_map."""
-    page_type = prog.type("struct page")
+    present), each section's mem_map read at once.  FaultError where the dump lacks a section's
+    mem_map."""
+    decode = _mem_map_decoder(prog)
     size = page_struct_size(prog)
-    mapping = page_type.offsetof("mapping")
-    index = page_type.offsetof("index" if page_type.has_member("index") else "__folio_index")
-    refcount = page_type.offsetof("_refcount")
-    page_size = prog.dump.page_size
     bits = prog.vmcoreinfo.number("SECTION_SIZE_BITS")
-    per_section = 1 << (bits - (page_size.bit_length() - 1))
-    fields = struct.Struct("<Q")
-    count_field = struct.Struct("<i")
+    per_section = 1 << (bits - (prog.dump.page_size.bit_length() - 1))
     for section in for_each_present_section(prog):
         first = section.coded_mem_map + section.pfn * size
-        raw = prog.read(first, per_section * size)
-        for number in range(per_section):
-            at = number * size
-            yield MemMapEntry(first + at, (section.pfn + number) * page_size,
-                              fields.unpack_from(raw, at + mapping)[0], fields.unpack_from(raw, at + index)[0],
-                              count_field.unpack_from(raw, at + refcount)[0], fields.unpack_from(raw, at)[0])
+        yield from decode(prog.read(first, per_section * size), first, section.pfn)

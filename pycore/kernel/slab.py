@@ -12,12 +12,13 @@ sheaves (``kmem_cache.cpu_sheaves``, 6.18+); node pointers in ``kmem_cache.node[
 members the dump's own types have, not by the kernel's version.
 """
 import struct
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from ..errors import FaultError, FormatError, MissingDebugInfoError
 from ..object import Object
 from . import mm, vmstat
+from .percpu import per_cpu_address
 from .sched import possible_cpus
 
 _MASK64 = (1 << 64) - 1
@@ -385,7 +386,7 @@ class _CacheCounter:
         percpu = _U64.unpack_from(self.raw, sheaves.cache_cpu_sheaves)[0]
         if percpu:
             for cpu in cpus:
-                address = (percpu + prog.per_cpu_offset(cpu)) & _MASK64
+                address = per_cpu_address(prog, percpu, cpu)
                 for what, offset in (("main", sheaves.percpu_main), ("spare", sheaves.percpu_spare)):
                     try:
                         sheaf = _read64(prog, address + offset)
@@ -444,7 +445,7 @@ class _CacheCounter:
         layout, prog = self.layout, self.prog
         free = inuse_total = slabs = 0
         for cpu in cpus:
-            kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+            kmem_cache_cpu = per_cpu_address(prog, self.cpu_slab, cpu)
             try:
                 raw = prog.read(kmem_cache_cpu, layout.cpu_slab + 8)
             except FaultError:
@@ -798,7 +799,7 @@ class _SlabReader:
         if self.cpu_slab is None:
             raise MissingDebugInfoError("kmem -S reads per-CPU slabs (struct kmem_cache_cpu), which this "
                                         "kernel replaced with sheaves (6.18+/7.0)")
-        kmem_cache_cpu = (self.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+        kmem_cache_cpu = per_cpu_address(prog, self.cpu_slab, cpu)
         slab = _read64(prog, kmem_cache_cpu + layout.cpu_slab)
         cpu_freelist = _read64(prog, kmem_cache_cpu + layout.cpu_freelist)
         partial = []
@@ -911,7 +912,7 @@ def slab_containing(prog, address: int,
     reader = _SlabReader(prog, cache, report)
     if reader.cpu_slab is not None:
         for cpu in _possible_cpus(prog):
-            kmem_cache_cpu = (reader.cpu_slab + prog.per_cpu_offset(cpu)) & _MASK64
+            kmem_cache_cpu = per_cpu_address(prog, reader.cpu_slab, cpu)
             if _read64(prog, kmem_cache_cpu + layout.cpu_slab) == head:
                 return cache, reader.listing(head, cpu, _read64(prog, kmem_cache_cpu + layout.cpu_freelist))
     return cache, reader.listing(head)
@@ -927,16 +928,11 @@ def cache_info(prog, address: int, report: Optional[Callable[[str], None]] = Non
 
 # -- struct page, as crash's kmem shows the page behind an address ----------------------------------
 @dataclass
-class PageDescriptor:
+class PageDescriptor(mm.MemMapEntry):
     """The ``struct page`` of a physical page: its ``mapping``, ``index``, ``_refcount`` and
-    ``flags`` (with the names of the flag bits set, as the kernel's ``%pGp`` names them)."""
+    ``flags`` as :func:`pycore.kernel.mm.mem_map_entry` decodes them, with the names of the flag
+    bits set, as the kernel's ``%pGp`` names them."""
 
-    page: int
-    physical: int
-    mapping: int
-    index: int
-    count: int
-    flags: int
     flag_names: List[str]
 
 
@@ -983,18 +979,11 @@ def page_descriptor(prog, physical: int) -> PageDescriptor:
     """The ``struct page`` (in the vmemmap array) of the page holding ``physical``; FaultError for an
     address past the last page frame (``max_pfn``)."""
     layout = _layout(prog)
-    if not 0 <= physical // prog.dump.page_size < layout.max_pfn:
+    pfn = physical // prog.dump.page_size
+    if not 0 <= pfn < layout.max_pfn:
         raise FaultError(f"no page frame there (max_pfn {layout.max_pfn:#x})", physical, physical=True)
-    page_type = prog.type("struct page")
-    page = layout.vmemmap + physical // prog.dump.page_size * layout.page_size
-    raw = prog.read(page, page_type.size)
-    flags = _U64.unpack_from(raw, 0)[0]
-    index_member = "index" if page_type.has_member("index") else "__folio_index"
-    return PageDescriptor(page, physical & ~(prog.dump.page_size - 1),
-                          _U64.unpack_from(raw, page_type.offsetof("mapping"))[0],
-                          _U64.unpack_from(raw, page_type.offsetof(index_member))[0],
-                          struct.unpack_from("<i", raw, page_type.offsetof("_refcount"))[0], flags,
-                          [name for mask, name in page_flag_names(prog) if flags & mask == mask])
+    entry = mm.mem_map_entry(prog, pfn)
+    return PageDescriptor(*astuple(entry), [name for mask, name in page_flag_names(prog) if entry.flags & mask == mask])
 
 
 __all__ = ["CacheInfo", "slab_caches", "iter_slab_caches", "kmem_cache_addresses", "freelist_ptr", "swab64",
