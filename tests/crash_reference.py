@@ -14,14 +14,15 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import pytest
 
 import pycore
 from pycore.errors import PageExcludedError
 
-from corpus import Case, Output, pycore_output
+from cli_cases import modes
+from corpus import Case, Output, cases, pycore_output
 
 Line = Union[str, re.Pattern]
 
@@ -423,6 +424,24 @@ KNOWN_GAPS = [
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
 ]
 """Every known gap, once.  ``known_gap`` turns a matching entry into a strict xfail."""
+
+
+def recorded_params(commands: Sequence[str], with_mode: bool = False,
+                    marks: Callable[[Case, str, str], list] = lambda case, command, mode: []) -> list:
+    """A pytest.param for each of crash's ``commands`` the corpus recorded on a case's reference
+    dump, once in each of the case's modes (cli_cases.modes: the dump alone, with the vmlinux),
+    named CASE-COMMAND-MODE: (case, command, options), or (case, command, mode, options) with
+    ``with_mode``; ``marks(case, command, mode)`` gives its marks."""
+    params = []
+    for case in cases():
+        for command in commands:
+            if case.reference(command, case.reference_dump) is None:
+                continue
+            for mode, options in modes(case):
+                values = (case, command, mode, options) if with_mode else (case, command, options)
+                params.append(pytest.param(*values, id=f"{case.name}-{command}-{mode}",
+                                           marks=marks(case, command, mode)))
+    return params
 
 
 def known_gap(case: str, test: str, mode: str, dump: Optional[str] = None) -> List[pytest.MarkDecorator]:

@@ -21,8 +21,8 @@ from pycore.symbols.elf_sections import SHT_NOBITS
 from pycore.symbols.elfsyms import SHN_ABS, STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT, _bfd_letter
 from pycore.symbols.table import crash_name
 
-from cli_cases import argv, modes
-from corpus import cases
+from cli_cases import argv
+from crash_reference import recorded_params
 
 # The lines testdata/corpus/reference.py FULL_COMMANDS records for these commands.
 COMMANDS = ["kmem -n", "kmem -g 4000", "kmem -g 17ffffc0000068", "set -v", "net -S", "net -S 1", "net -s -R 3",
@@ -48,17 +48,6 @@ def _argv(case, command, options):
     if command in PROMPT_ONLY:
         return ("crash", *options, case.path(case.reference_dump), "-c", command)
     return argv(case, command, options)
-
-
-def comparisons():
-    params = []
-    for case in cases():
-        for command in COMMANDS:
-            if case.reference(command, case.reference_dump) is None:
-                continue
-            for mode, options in modes(case):
-                params.append(pytest.param(case, command, mode, options, id=f"{case.name}-{command}-{mode}"))
-    return params
 
 
 def _same(got: str, expected: str) -> None:
@@ -113,7 +102,7 @@ def _without_the_modules_crash_left_out(case, got: str) -> str:
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("case,command,mode,options", comparisons())
+@pytest.mark.parametrize("case,command,mode,options", recorded_params(COMMANDS, with_mode=True))
 def test_command_prints_what_crash_printed(case, command, mode, options):
     """The whole output, byte for byte, but where pycore must differ:
 

@@ -16,10 +16,10 @@ from pycore.errors import PycoreError, ValidationError
 from pycore.kernel import fs
 from pycore.types.model import Member, int_type, pointer_type, struct_type
 
-from cli_cases import SAMPLE_DUMP, argv, cut_sample, modes
+from cli_cases import SAMPLE_DUMP, argv, cut_sample
 from corpus import cases, pycore_output
 from fake_program import BASE, FakeProgram
-from crash_reference import known_gap
+from crash_reference import known_gap, recorded_params
 
 # crash's commands as the corpus records them (testdata/corpus/reference.py FULL_COMMANDS).
 COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "foreach user files", "foreach net -s",
@@ -28,19 +28,11 @@ COMMANDS = ["foreach UN bt", "foreach RU task -R pid", "foreach kernel ps", "for
             "mount /", "mount /proc", "foreach active ps", "foreach gleader ps"]
 
 
-def comparisons():
-    params = []
-    for case in cases():
-        for command in COMMANDS:
-            if case.reference(command, case.reference_dump) is None:
-                continue
-            for mode, options in modes(case):
-                # foreach UN bt shows foreach bt's blocked tasks: where crash walks their stacks wrong
-                # (crash_reference.KNOWN_GAPS), so does this, when it lists any.
-                traced = command == "foreach UN bt" and case.reference(command, case.reference_dump).strip()
-                marks = known_gap(case.name, "foreach bt", mode, case.reference_dump) if traced else []
-                params.append(pytest.param(case, command, options, id=f"{case.name}-{command}-{mode}", marks=marks))
-    return params
+def _foreach_bt_gaps(case, command: str, mode: str) -> list:
+    """foreach UN bt shows foreach bt's blocked tasks: where crash walks their stacks wrong
+    (crash_reference.KNOWN_GAPS), so does this, when it lists any."""
+    traced = command == "foreach UN bt" and case.reference(command, case.reference_dump).strip()
+    return known_gap(case.name, "foreach bt", mode, case.reference_dump) if traced else []
 
 
 def _mount_lines(case, name: str):
@@ -65,7 +57,7 @@ def _dev_module_names(case, expected: str, got: str) -> str:
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("case,command,options", comparisons())
+@pytest.mark.parametrize("case,command,options", recorded_params(COMMANDS, marks=_foreach_bt_gaps))
 def test_command_prints_what_crash_printed(case, command, options):
     """The whole output, byte for byte, but where crash is wrong:
 

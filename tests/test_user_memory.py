@@ -3,13 +3,9 @@ pages read back: the corpus's swap case (6.12-swap-l4) runs pycore-swapper
 (testdata/corpus/swapper.c), whose 96 MiB of known words were pushed out to four zram devices
 (zstd, deflate, lz4hc, lz4) before the crash.  The words it wrote, as it printed them to the
 console, are the oracle; crash 9's ``vm -p 1`` names the swap entries."""
-import glob
 import io
-import json
 import os
-import re
 from collections import Counter
-from typing import List, NamedTuple
 
 import pytest
 
@@ -21,7 +17,9 @@ from pycore.kernel import mm, swap, zram
 from pycore.kernel.mm import read_user, task_arguments
 from pycore.kernel.sched import for_each_process, task_comm
 
-from corpus import CACHE, SAMPLE, Case, cases
+from corpus import SAMPLE, cases
+from swapper_pages import (PAGE, crash_swap_lines, opened_dumps, opened_fixture, scenario_cases, swap_entry_place,
+                           swapped_out_entries, swapper)
 
 pytestmark = pytest.mark.real
 FULL = [(c, d["name"]) for c in cases() for d in c.dumps() if d["format"] == "elf" and d["dump_level"] == 0]
@@ -55,93 +53,19 @@ def test_user_pages_filtered_out_of_the_sample_are_named_as_such():
             read_user(kthread, 0x400000, 8)
 
 
-PAGE = 4096
 # Every STRIDE-th page of the region is read in the sweep (the four devices' compressors all show
 # up in that sample; reading all 24576 pages takes a minute in pure Python).
 STRIDE = 7
-
-
-class Swapper(NamedTuple):
-    """What pycore-swapper printed: its pid, region, and how it filled each page."""
-
-    pid: int
-    region: int
-    size: int
-    pattern: int
-    same: int
-    same_every: int
-    zero_every: int
-
-    def expected(self, index: int) -> bytes:
-        """The bytes pycore-swapper wrote to page ``index`` (swapper.c), or b"" for a page it left
-        untouched (never faulted in: not mapped)."""
-        if index % self.zero_every == self.zero_every - 1:
-            return b""
-        if index % self.same_every == self.same_every - 1:
-            return (self.same ^ index).to_bytes(8, "little") * (PAGE // 8)
-        start = self.region + index * PAGE
-        data = b"".join(((start + 8 * word) ^ self.pattern).to_bytes(8, "little") for word in range(PAGE // 8))
-        return b"PYCORE-SWAPPER-MARK\0" + data[20:] if index == 0 else data
-
-
-def swap_cases() -> List[Case]:
-    """The corpus's swap cases.  Not cases(): its pure-Python subset leaves this one out, and this
-    module reads a bounded sample of pages, cheap enough for both paths."""
-    found = []
-    for manifest in sorted(glob.glob(os.path.join(CACHE, "corpus", "*", "manifest.json"))):
-        with open(manifest) as f:
-            if json.load(f).get("scenario") == "swap":
-                found.append(Case(os.path.dirname(manifest)))
-    return found
-
-
-DUMPS = [(case, dump["name"]) for case in swap_cases() for dump in case.dumps() if dump["format"] != "flattened"]
-
-
-def swapper(case: Case) -> Swapper:
-    with open(case.path("console.log"), errors="replace") as f:
-        console = f.read()
-    m = re.search(r"PYCORE: swapper pid (\d+) region (0x[0-9a-f]+) size (0x[0-9a-f]+) pattern (0x[0-9a-f]+) "
-                  r"same (0x[0-9a-f]+) every (\d+) zero every (\d+)", console)
-    assert m, "the swap case's console names pycore-swapper's region"
-    return Swapper(int(m[1]), int(m[2], 16), int(m[3], 16), int(m[4], 16), int(m[5], 16), int(m[6]), int(m[7]))
-
-
-# Each dump file read with the dump's own BTF and, the ELF, with the vmlinux's DWARF too (zram's
-# and zsmalloc's types come from their modules' BTF in the dump either way).
-OPENED = [(case, name, False) for case, name in DUMPS] + [(case, name, True) for case, name in DUMPS
-                                                         if name.endswith(".elf")]
-
-
-@pytest.fixture(scope="module", params=OPENED,
-                ids=[f"{case.name}/{name}{'+vmlinux' if vmlinux else ''}" for case, name, vmlinux in OPENED])
-def opened(request):
-    case, name, vmlinux = request.param
-    prog = pycore.open(case.path(name), vmlinux=case.vmlinux if vmlinux else None)
-    yield case, prog
-    prog.close()
+opened = opened_fixture(opened_dumps(scenario_cases("swap")))
 
 
 def test_swapped_out_pages_read_back_as_the_process_wrote_them(opened):
     case, prog = opened
-    oracle = swapper(case)
-    task = find_task(prog, oracle.pid)
-    root = prog.translate(int(task.mm.pgd))
     where = Counter()
-    for index in range(0, oracle.size // PAGE, STRIDE):
-        address = oracle.region + index * PAGE
-        expected = oracle.expected(index)
-        if not expected:
-            with pytest.raises(FaultError, match="not mapped"):
-                mm.read_user(task, address, PAGE)
-            continue
-        assert mm.read_user(task, address, PAGE) == expected, hex(address)
-        walk = prog.arch.walk(address, root)
-        entry = swap.pte_to_swp_entry(walk.entries[-1].entry)
-        if entry is not None and swap.swap_cache_page(prog, entry) is None:
-            device = zram.disk_to_zram(swap.swap_info(prog, entry.type).bdev.bd_disk)
-            slot = zram.zram_slot(device, entry.offset)
-            where[slot.compressor, slot.kind] += 1
+    for entry in swapped_out_entries(prog, case, STRIDE):
+        device = zram.disk_to_zram(swap.swap_info(prog, entry.type).bdev.bd_disk)
+        slot = zram.zram_slot(device, entry.offset)
+        where[slot.compressor, slot.kind] += 1
     # Every compressor of the four devices, and pages of one repeated word (ZRAM_SAME).
     assert {compressor for compressor, _kind in where} == {"zstd", "deflate", "lz4hc", "lz4"}
     assert where["lz4", "same"] > 0
@@ -189,13 +113,11 @@ def test_swap_entries_name_the_device_and_offset_crash_shows(opened):
     recorded = case.reference("vm -p 1")
     if recorded is None:
         pytest.skip("no crash recording of vm -p 1 (built before it was recorded)")
-    task = find_task(prog, 1)
-    root = prog.translate(int(task.mm.pgd))
-    lines = re.findall(r"^([0-9a-f]+)\s+SWAP: (\S+)\s+OFFSET: (\d+)$", recorded, re.M)
+    root = prog.translate(int(find_task(prog, 1).mm.pgd))
+    lines = crash_swap_lines(recorded)
     assert lines
     for address, device, offset in lines:
-        entry = swap.pte_to_swp_entry(prog.arch.walk(int(address, 16), root).entries[-1].entry)
-        assert (swap.swap_device_name(swap.swap_info(prog, entry.type)), entry.offset) == (device, int(offset))
+        assert swap_entry_place(prog, root, address) == (device, offset)
 
 
 def test_rd_u_at_the_prompt_shows_the_swapped_out_words(opened):

@@ -3,76 +3,31 @@ generic 6.12 kernel, 7.2-zswap-l4) run pycore-swapper (testdata/corpus/swapper.c
 in front of four zram devices and its pool held small, so that the swapper's known words are in
 zswap and in zram behind it.  The words it wrote are the oracle; the kernel's own counter and the
 guest's /proc/meminfo count zswap's pages; crash 9 names the swap entries (it does not read zswap)."""
-import glob
-import json
-import os
 import re
 from collections import Counter
-from typing import List
 
 import pytest
 
-import pycore
 from pycore.helpers.linux.pid import find_task
-from pycore.kernel import mm, swap, zram, zswap
+from pycore.kernel import swap, zram, zswap
 
-from corpus import CACHE, Case
-from test_user_memory import PAGE, swapper
+from swapper_pages import (PAGE, crash_swap_lines, opened_dumps, opened_fixture, scenario_cases, swap_entry_place,
+                           swapped_out_entries, swapper)
 
 pytestmark = pytest.mark.real
 # Every 11th page of the swapper's 24576: about 2200 pages, spread over zswap and zram.
 STRIDE = 11
-
-
-def zswap_cases() -> List[Case]:
-    """The corpus's zswap cases (scenario zswap), on both paths: the test reads a bounded sample."""
-    found = []
-    for manifest in sorted(glob.glob(os.path.join(CACHE, "corpus", "*", "manifest.json"))):
-        with open(manifest) as f:
-            if json.load(f).get("scenario") == "zswap":
-                found.append(Case(os.path.dirname(manifest)))
-    return found
-
-
-DUMPS = [(case, dump["name"]) for case in zswap_cases() for dump in case.dumps() if dump["format"] != "flattened"]
-# Each dump with the kernel's BTF in the dump, the ELF with the vmlinux's DWARF too: zswap's types
-# are the kernel's own (built in), zram's come from its module's BTF either way.
-OPENED = [(case, name, False) for case, name in DUMPS] + [(case, name, True) for case, name in DUMPS
-                                                         if name.endswith(".elf")]
+# zswap's types are the kernel's own (built in) in the dump's BTF and the vmlinux's DWARF alike.
+OPENED = opened_dumps(scenario_cases("zswap"))
 if not OPENED:
     pytest.skip("no zswap case in the corpus: testdata/corpus/build.py --case 6.12-zswap-l4", allow_module_level=True)
-
-
-@pytest.fixture(scope="module", params=OPENED,
-                ids=[f"{case.name}/{name}{'+vmlinux' if vmlinux else ''}" for case, name, vmlinux in OPENED])
-def opened(request):
-    case, name, vmlinux = request.param
-    prog = pycore.open(case.path(name), vmlinux=case.vmlinux if vmlinux else None)
-    yield case, prog
-    prog.close()
-
-
-def _swap_entry(prog, root: int, address: int):
-    """The swap entry in the PTE of ``address``, or None when the page is present."""
-    walk = prog.arch.walk(address, root)
-    return None if walk.physical is not None else swap.pte_to_swp_entry(walk.entries[-1].entry)
+opened = opened_fixture(OPENED)
 
 
 def test_swapped_pages_read_back_from_zswap_and_from_zram_behind_it(opened):
     case, prog = opened
-    oracle = swapper(case)
-    task = find_task(prog, oracle.pid)
-    root = prog.translate(int(task.mm.pgd))
     where = Counter()
-    for index in range(0, oracle.size // PAGE, STRIDE):
-        address = oracle.region + index * PAGE
-        expected = oracle.expected(index)
-        if not expected:
-            continue
-        assert mm.read_user(task, address, PAGE) == expected, hex(address)
-        entry = _swap_entry(prog, root, address)
-        if entry is None or swap.swap_cache_page(prog, entry) is not None:
-            continue
+    for entry in swapped_out_entries(prog, case, STRIDE):
         stored = zswap.zswap_entry(prog, entry.type, entry.offset)
         if stored is not None:
             where["zswap", zswap.zswap_compressor(stored)] += 1
@@ -124,13 +79,11 @@ def test_swap_entries_name_the_device_and_offset_crash_shows(opened):
     recorded = case.reference("foreach pycore-swapper vm -p")
     if recorded is None:
         pytest.skip("no crash recording of foreach pycore-swapper vm -p")
-    task = find_task(prog, swapper(case).pid)
-    root = prog.translate(int(task.mm.pgd))
-    lines = re.findall(r"^([0-9a-f]+)\s+SWAP: (\S+)\s+OFFSET: (\d+)$", recorded, re.M)
+    root = prog.translate(int(find_task(prog, swapper(case).pid).mm.pgd))
+    lines = crash_swap_lines(recorded)
     assert len(lines) > 1000
     for address, device, offset in lines[::STRIDE]:
-        entry = _swap_entry(prog, root, int(address, 16))
-        assert (swap.swap_device_name(swap.swap_info(prog, entry.type)), entry.offset) == (device, int(offset))
+        assert swap_entry_place(prog, root, address) == (device, offset)
 
 
 def test_the_swap_table_s_cached_slots_are_folios_of_their_entries(opened):
