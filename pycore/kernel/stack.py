@@ -15,7 +15,7 @@ from ..errors import PycoreError
 from ..object import Object
 from ..symbols.table import crash_name
 from . import sched
-from .backtrace import ENTRY_FRAMES, walk
+from .backtrace import ENTRY_FRAMES, NO_STACK, walk
 from .unwind import IRQ_STACK_SIZE, THREAD_SIZE, StackBuffer, Unwinder
 
 # The largest PID a 64-bit kernel hands out (include/linux/threads.h); task addresses are far above.
@@ -296,6 +296,10 @@ def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: b
     walked = stack_trace(prog, task, unwinder)
     info = unwinder.task_info(walked.task)
     trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active)
+    if not info["stack"]:
+        # A zombie's freed stack (4.9+): no words to list, crash's "(no stack)" as for bt.
+        trace.add_error(NO_STACK)
+        return trace
     process = StackBuffer(prog, info["stack"], THREAD_SIZE)
     for address in process.missing:
         trace.add_error(f"process stack page {address:x} not in the dump, read as zeros")
