@@ -397,7 +397,11 @@ def _deadlock(cycle: List[Dict[str, Any]]) -> str:
     return f"{names} deadlock: each holds {lock} the next one waits for, and none of them can go on."
 
 
-_LOCKUP_ARTICLED = {"soft_lockup": "a soft lockup", "hard_lockup": "a hard lockup", "rcu_stall": "an RCU stall"}
+# Each watchdog's report in words: in a signature (syzbot's titles, as triage's), opening a summary,
+# and in a sentence.
+_LOCKUP_WORDS = {"rcu_stall": ("rcu detected stall", "RCU stall", "an RCU stall"),
+                 "soft_lockup": ("soft lockup", "soft lockup", "a soft lockup"),
+                 "hard_lockup": ("hard lockup", "hard lockup", "a hard lockup")}
 
 
 def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> str:
@@ -410,7 +414,7 @@ def _flush_reason(flush: Dict[str, Any], stuck: Dict[int, Dict[str, Any]]) -> st
         return text
     looping = lockup["dump_task"] or {}
     who = f"{looping['comm']} (pid {looping['pid']})" if looping else (lockup["task"] or "a task")
-    return (f"{text}, and CPU {flush['cpu']} is stuck in {_LOCKUP_ARTICLED[lockup['kind']]} looping in "
+    return (f"{text}, and CPU {flush['cpu']} is stuck in {_LOCKUP_WORDS[lockup['kind']][2]} looping in "
             f"{who}: its workers cannot run")
 
 
@@ -810,10 +814,6 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
             "warnings": warnings}
 
 
-# How a signature names each watchdog's report (the words of syzbot's titles, as triage's).
-_LOCKUP_SIGNATURES = {"rcu_stall": "rcu detected stall", "soft_lockup": "soft lockup", "hard_lockup": "hard lockup"}
-
-
 def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
               lockups_found: Optional[List[Dict[str, Any]]] = None, spins: Optional[List[Dict[str, Any]]] = None,
               cause: Optional[str] = None) -> Tuple[Optional[str], List[str], Optional[str]]:
@@ -830,7 +830,7 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     if cause != "hung_task":
         lockup, spin, frames = _leading_lockup(lockups_found or [], spins or [])
         if lockup is not None and frames:
-            text = f"{_LOCKUP_SIGNATURES[lockup['kind']]} in {normalize_frame(frames[0])}"
+            text = f"{_LOCKUP_WORDS[lockup['kind']][0]} in {normalize_frame(frames[0])}"
             return text, frames, _lockup_summary(lockup, spin, tasks)
     if not chains:
         return None, [], None
@@ -852,7 +852,7 @@ def _lockup_summary(lockup: Dict[str, Any], spin: Optional[Dict[str, Any]], task
     task looping there and where, the spinlock it holds (or spins for, and who holds that), and,
     for an RCU stall, the tasks asleep until the grace period ends."""
     task = lockup["dump_task"]
-    words = {"rcu_stall": "RCU stall", "soft_lockup": "soft lockup", "hard_lockup": "hard lockup"}[lockup["kind"]]
+    words = _LOCKUP_WORDS[lockup["kind"]][1]
     if lockup["kind"] == "rcu_stall" and lockup.get("holds_grace_period"):
         text = f"{words}: CPU {lockup['cpu']} passes no quiescent state: {_who(task)} loops there"
     else:
