@@ -57,9 +57,6 @@ GAPS = [
     ("dis filemap_read", {"6.12"}, "dump only",
      "gdb names no symbol for a %rip-relative string past the end of the last sized symbol; kallsyms gives the "
      "nearest one before it"),
-    ("dis native_write_cr4", {"7.2"}, None,
-     "capstone reads 7.2's ud1 as 4 bytes, gdb as 5 with its (%edx),%rdi operands, and pycore names an address "
-     "past _edata _edata+N where gdb names none"),
 ]
 
 

@@ -21,6 +21,9 @@ _PREFIX_BYTES = bytes([0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x6
 _SEGMENT_PREFIXES = {0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x26: "es", 0x64: "fs", 0x65: "gs"}
 # The shift and rotate opcodes whose count is an implied 1 (gdb writes it as $1).
 _SHIFT_BY_ONE = (0xD0, 0xD1)
+# ud1's opcode, and the longest x86 instruction.
+_UD1 = b"\x0f\xb9"
+_LONGEST = 15
 # capstone's names where gdb writes the instruction without its operand size.
 _PLAIN_NAMES = {"pushfq": "pushf", "popfq": "popf"}
 
@@ -58,10 +61,38 @@ def disassemble(code: bytes, address: int, count: Optional[int] = None) -> Itera
     decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     decoder.syntax = capstone.CS_OPT_SYNTAX_ATT
     decoder.detail = True
-    for index, insn in enumerate(decoder.disasm(code, address)):
-        if count is not None and index >= count:
-            return
-        yield _instruction(capstone, insn)
+    produced = 0
+    offset: Optional[int] = 0
+    while offset is not None:
+        start, offset = offset, None
+        for insn in decoder.disasm(code[start:], address + start):
+            if count is not None and produced >= count:
+                return
+            instruction = _instruction(capstone, insn)
+            if instruction.raw.endswith(_UD1):
+                instruction = _ud1(decoder, capstone, code, instruction.address - address, instruction)
+            produced += 1
+            yield instruction
+            if instruction.size != insn.size:
+                # capstone's stream went on inside the ud1's operands: decode again after them.
+                offset = instruction.address + instruction.size - address
+                break
+
+
+def _ud1(decoder, capstone, code: bytes, start: int, instruction: Instruction) -> Instruction:
+    """ud1 (0F B9) as gdb decodes it: with its ModRM operands (``ud1 %esp,%ecx``, the 3 bytes
+    0F B9 CC of 6.12+'s static-call and CFI traps; ``ud1 (%edx),%rdi``, 67 48 0F B9 3A, 7.2's
+    WARN), where capstone 5 stops after the opcode.  imul r, r/m (0F AF) takes the same ModRM
+    (with SIB, displacement and prefixes), so the bytes decoded with AF for B9 give the length
+    and the operands.  Left as capstone read it when the operands run past ``code``."""
+    opcode = start + len(instruction.raw) - 1
+    probe = code[start:opcode] + b"\xaf" + code[opcode + 1:start + _LONGEST]
+    decoded = next(decoder.disasm(probe, instruction.address, 1), None)
+    if decoded is None or decoded.insn_name() != "imul":
+        return instruction
+    imul = _instruction(capstone, decoded)
+    return imul._replace(raw=code[start:start + imul.size], name="ud1",
+                         mnemonic=imul.mnemonic.replace("imul", "ud1"))
 
 
 def _instruction(capstone, insn) -> Instruction:

@@ -8,6 +8,7 @@ task, ``-b`` the bytes skipped after a ``ud2``.  Any kernel version; needs capst
 The arch layer (arch/x86_64_disasm.py) gives each instruction's mnemonic and operands as data; the
 columns gdb lays them out in are this module's."""
 import argparse
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..arch.x86_64_disasm import Instruction, disassemble, is_ftrace_nop, trim_padding
@@ -24,6 +25,8 @@ _FUNCTION_LIMIT = 1 << 16
 _MODULE_SPACE = (0xFFFFFFFFC0000000, 0xFFFFFFFFFF000000)
 # gdb pads a mnemonic with its prefix words to this width before the operands.
 _MNEMONIC_WIDTH = 6
+# The linker script's labels of a section's start or end: zero-sized, in no object's bytes.
+_BOUNDARY_LABEL = re.compile(r"_edata$|_etext$|_end$|__bss_stop$|__(start|stop|end)_\w")
 # The bytes crash skips after a ud2 (its "dis -b"): 0 on every kernel since BUG()'s file and line
 # moved to the __bug_table (2.6.19).
 _UD2_SKIP = 0
@@ -84,12 +87,21 @@ def symbolize(prog: Program, address: int) -> Optional[Tuple[str, int]]:
 
 def gdb_symbol(prog: Program, address: int) -> Optional[Tuple[str, int]]:
     """gdb's ``(symbol, offset)`` of the address a %rip-relative operand points at: as crash names
-    addresses, but none past the end of symbols whose sizes the vmlinux gives, and none for the
-    assembler's local labels (``.LC0``)."""
+    addresses, but none past the end of symbols whose sizes the vmlinux gives, none for the
+    assembler's local labels (``.LC0``), and none by a label without size that is no function
+    (gdb's build_address_symbolic drops a zero-sized data symbol, and a section's boundary label
+    is another section's: 7.2's WARN points into __bug_table, where only ``_edata`` of .data and
+    ``__start___bug_table`` precede it).  Without the vmlinux (no sizes) the linker script's
+    boundary labels are known by name."""
     hit = crash_symbol(prog, address)
     if hit is None or hit[0].name.startswith(".L"):
         return None
     symbol, offset, _ = hit
+    at = prog.symbols.symbols_at(symbol.address)
+    if all(_BOUNDARY_LABEL.match(other.name) for other in at):
+        return None
+    if prog.vmlinux and all(other.size is None and other.kind != "function" for other in at):
+        return None
     if offset:
         sizes = [other.size for other in prog.symbols.symbols_at(symbol.address)]
         if all(sizes) and offset >= max(sizes):
