@@ -823,10 +823,10 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     "hard lockup in"), its frames where the CPU loops or the holder of the spinlock it spins for
     (:func:`_leading_lockup`; triage signs the panic by them), and the CPU, its task and loop,
     the spinlock and its holder, and the tasks waiting for the grace period.  Else the root wait
-    of the longest chain (a deadlock first): "task hung in CALL" (or "deadlock in CALL"; "task
-    hung in io wait on DISK" where it waits for a request in flight) and its frames, the freeze
-    helper the kernel inlines (sb_start_write) or the lock or wait function, then its caller; the
-    summary is that chain's explanation.  ``(None, [], None)`` when nothing hangs."""
+    of the longest chain (a deadlock first, then one with a task the log reports hung): "task hung
+    in CALL" (or "deadlock in CALL"; "task hung in io wait on DISK" where it waits for a request
+    in flight) and its frames, the freeze helper the kernel inlines (sb_start_write) or the lock
+    or wait function, then its caller; the summary is that chain's explanation.  ``(None, [], None)`` when nothing hangs."""
     if cause != "hung_task":
         lockup, spin, frames = _leading_lockup(lockups_found or [], spins or [])
         if lockup is not None and frames:
@@ -835,7 +835,8 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     if not chains:
         return None, [], None
     by_pid = {entry["pid"]: entry for entry in tasks}
-    chain = max(chains, key=lambda c: (bool(c["cycle"]), len(c["tasks"])))
+    chain = max(chains, key=lambda c: (bool(c["cycle"]), any(by_pid[pid].get("reported_secs") for pid in c["tasks"]),
+                                       len(c["tasks"])))
     wait, obj = by_pid[chain["root"]]["wait"], by_pid[chain["root"]]["lock_object"]
     frames = [obj["call"] if obj and obj["object"] == "super_block" and obj.get("call") else
               wait["function"] or wait["kind"]]
