@@ -7,9 +7,10 @@ VMCOREINFO gives ``phys_base``, ``pgtable_l5_enabled`` (Linux 4.17+; absent
 means 4-level) and ``KERNEL_IMAGE_SIZE`` (5.3+).
 """
 import dataclasses
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .. import native as _native
+from ..dump import closed_error
 from ..dump.base import Dump, NativeMemory
 from ..errors import FaultError, MissingDebugInfoError
 from ..native import Context, Fault, Status
@@ -110,6 +111,7 @@ class X86_64:
         self._memory = dump.native_memory() if _native.use_native(native) else None
         self.native = self._memory is not None
         self._walker: "_NativeWalker | _PureWalker" = self._make_walker()
+        dump.on_close(self.close)
 
     # -- configuration ----------------------------------------------------------
     def set_direct_map(self, page_offset_base: int, end: Optional[int] = None) -> None:
@@ -132,7 +134,9 @@ class X86_64:
         return _PureWalker(self)
 
     def close(self) -> None:
-        """Let go of the dump's memory: the C view of an ELF core pins its file mapping."""
+        """Let go of the dump's memory: the C view of an ELF core pins its file mapping, and the
+        C walk of a kdump holds the reader and page cache the dump frees when it closes (it calls
+        this first).  Reads afterwards raise the dump-closed error."""
         self._walker.close()
 
     def _kernel_image_to_physical(self, address: int) -> int:
@@ -216,8 +220,17 @@ class _NativeWalker:
         self._out = ffi.new("uint64_t[2]")
         self._allocate = ffi.new_allocator(should_clear_after_alloc=False)
 
+    def _live_handle(self) -> Any:
+        """The C translator; once closed (with the dump, whose memory it read), the typed error
+        instead of a NULL handed to C."""
+        handle = self._handle
+        if handle is None:
+            raise closed_error()
+        return handle
+
     def translate(self, address: int, root: int) -> int:
-        status = _native.lib.pc_x86_64_translate(self._handle, root, address, self._out, self._out + 1, self._fault)
+        status = _native.lib.pc_x86_64_translate(self._live_handle(), root, address, self._out, self._out + 1,
+                                                 self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self._context)
         return int(self._out[0])
@@ -227,8 +240,8 @@ class _NativeWalker:
         count = len(addresses)
         paddrs = ffi.new("uint64_t[]", count)
         status = ffi.new("int32_t[]", count)
-        failures = _native.lib.pc_x86_64_translate_many(self._handle, root, ffi.new("uint64_t[]", addresses), count,
-                                                        paddrs, status)
+        failures = _native.lib.pc_x86_64_translate_many(self._live_handle(), root, ffi.new("uint64_t[]", addresses),
+                                                        count, paddrs, status)
         result: List[Optional[int]] = ffi.unpack(paddrs, count)
         if failures:
             for index, code in enumerate(ffi.unpack(status, count)):
@@ -239,8 +252,9 @@ class _NativeWalker:
         return result
 
     def read(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
+        handle = self._live_handle()
         buffer = self._allocate("uint8_t[]", size)
-        status = _native.lib.pc_x86_64_read(self._handle, root, address, buffer, size, zero_excluded, self._fault)
+        status = _native.lib.pc_x86_64_read(handle, root, address, buffer, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self._context)
         return _native.ffi.buffer(buffer, size)[:]
@@ -263,11 +277,20 @@ class _PureWalker:
         self.dump = arch.dump
         self._context: Context = dataclasses.replace(arch.dump.error_context, levels=arch.levels)
         self._tlb: Dict[Tuple[int, int], int] = {}
+        self._closed = False
 
     def translate(self, address: int, root: int) -> int:
+        self._check_open()
         return self._translate(address, root)[0]
 
+    def _check_open(self) -> None:
+        """Closed, the twin of _NativeWalker fails alike, even where no page would be read (the
+        kernel image and direct map are arithmetic)."""
+        if self._closed:
+            raise closed_error()
+
     def translate_many(self, addresses: Sequence[int], root: int) -> List[Optional[int]]:
+        self._check_open()
         result: List[Optional[int]] = []
         for address in addresses:
             try:
@@ -301,6 +324,7 @@ class _PureWalker:
         return walked.physical, walked.page_size
 
     def read(self, address: int, size: int, root: int, zero_excluded: bool) -> bytes:
+        self._check_open()
         parts = []
         while size:
             physical, page_size = self._translate(address, root)
@@ -315,3 +339,4 @@ class _PureWalker:
 
     def close(self) -> None:
         self._tlb.clear()
+        self._closed = True

@@ -8,11 +8,11 @@ from ..errors import FormatError
 from ..progress import Progress
 from .base import Dump
 from .elf import ElfDump, is_elf
-from .file import DumpFile
+from .file import DumpFile, closed_error
 from .flattened import index_flattened, is_flattened
 from .kdump import KdumpDump, is_kdump
 
-__all__ = ["Dump", "ElfDump", "KdumpDump", "open_dump"]
+__all__ = ["Dump", "ElfDump", "KdumpDump", "closed_error", "open_dump"]
 
 
 def open_dump(path: str, native: Optional[bool] = None, progress: Optional[Progress] = None) -> Dump:

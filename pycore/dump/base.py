@@ -1,5 +1,6 @@
 """What every dump container offers: physical memory, notes, VMCOREINFO and a summary."""
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+import weakref
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..native import Context
 from .file import DumpFile
@@ -46,6 +47,9 @@ class Dump:
         self.machine = "x86_64"
         self.incomplete = False
         self.flattened = False
+        #: True once :meth:`close` ran: every read then raises :func:`~pycore.dump.file.closed_error`'s.
+        self.closed = False
+        self._on_close: List[weakref.WeakMethod] = []
 
     def _set_notes(self, notes: List[Note]) -> None:
         self.notes = notes
@@ -85,8 +89,15 @@ class Dump:
 
     def native_memory(self) -> Optional[NativeMemory]:
         """This dump's physical memory for the C page-table walker, or None when C cannot
-        read it (then the walk runs in Python over :meth:`read_physical`)."""
+        read it (then the walk runs in Python over :meth:`read_physical`).  Whoever takes it
+        registers with :meth:`on_close`: the pointers it holds die with the dump."""
         return None
+
+    def on_close(self, release: Callable[[], None]) -> None:
+        """Have the bound method ``release`` called when the dump closes, before its memory goes:
+        the C walker lets go of the reader, page cache and mapping :meth:`native_memory` gave it
+        (its reads would touch freed memory).  Held weakly: a walker that is gone is skipped."""
+        self._on_close.append(weakref.WeakMethod(release))  # type: ignore[arg-type]
 
     def page_cache_stats(self) -> Optional[Dict[str, int]]:
         """The decoded-page cache every read of this dump goes through (see
@@ -107,7 +118,20 @@ class Dump:
         return {}
 
     def close(self) -> None:
+        """Close the dump: those :meth:`on_close` names let go first, then the container's readers
+        and the file.  Reads afterwards raise :func:`~pycore.dump.file.closed_error`'s error;
+        closing twice is harmless."""
+        for reference in self._on_close:
+            release = reference()
+            if release is not None:
+                release()
+        self._on_close.clear()
+        self.closed = True
+        self._close_readers()
         self.file.close()
+
+    def _close_readers(self) -> None:
+        """What a container lets go of before its file (the kdump reader and its page cache)."""
 
     def __enter__(self) -> "Dump":
         return self

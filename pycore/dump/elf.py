@@ -14,7 +14,7 @@ from .. import native as _native
 from ..errors import FormatError, IncompleteDumpError
 from ..native import Fault, Status
 from .base import Dump, NativeMemory, Segment
-from .file import DumpFile
+from .file import DumpFile, closed_error
 from .notes import parse_notes
 
 ELF_MAGIC = b"\x7fELF"
@@ -123,6 +123,8 @@ class ElfDump(Dump):
         view[:] = self._read_general(address, size, zero_excluded)
 
     def _read_general(self, address: int, size: int, zero_excluded: bool) -> bytes:
+        if self.closed:
+            raise closed_error()
         if address < 0 or size < 0:
             raise ValueError("address and size must not be negative")
         loads, file = self.loads, self.file
@@ -150,6 +152,12 @@ class ElfDump(Dump):
             if position == load.paddr + load.memsz:
                 index += 1
         return b"".join(parts)
+
+    def _close_readers(self) -> None:
+        # With no segment to look up, every read takes _read_general, which says the dump is closed:
+        # the fast paths stay free of the check (and never pread a file descriptor reused since).
+        self._starts = []
+        self._file_ends = []
 
     def native_memory(self) -> Optional[NativeMemory]:
         # A flattened file is not one contiguous mapping: its reads stay in Python.

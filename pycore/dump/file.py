@@ -10,7 +10,13 @@ import mmap
 import os
 from typing import List, Optional, Tuple
 
-from ..errors import FormatError, IncompleteDumpError
+from ..errors import FormatError, IncompleteDumpError, PycoreError
+
+
+def closed_error() -> PycoreError:
+    """The error of a read from a dump after it was closed: its mapping, and the C reader's and
+    walker's pointers into it, are gone."""
+    return PycoreError("the dump is closed: open it again to read it")
 
 
 class DumpFile:
@@ -50,6 +56,8 @@ class DumpFile:
         """Read ``size`` bytes of the logical file at ``offset``; past the end is an error."""
         if offset < 0 or size < 0:
             raise FormatError(f"negative offset or size for {field}", offset=offset, field=field)
+        if self.map.closed:
+            raise closed_error()
         if not self.flattened:
             if offset + size > self.stream_size:
                 raise IncompleteDumpError(

@@ -16,7 +16,7 @@ from ..native import Context, Fault, Status
 from .base import Dump, NativeMemory
 from .codecs import (CODEC_LZO, CODEC_NAMES, CODEC_NONE, CODEC_SNAPPY, CODEC_ZLIB, CODEC_ZSTD,
                      Decompressor)
-from .file import DumpFile
+from .file import DumpFile, closed_error
 from .notes import parse_notes
 from .vmcoreinfo import VmcoreInfo
 
@@ -250,9 +250,8 @@ class KdumpDump(Dump):
                 break
         return names
 
-    def close(self) -> None:
+    def _close_readers(self) -> None:
         self._reader.close()
-        super().close()
 
 
 def _popcount(bitmap: bytes, bits: int) -> int:
@@ -469,8 +468,11 @@ class _NativeReader:
             self._scratch = self._allocate("uint8_t[]", size)
             self._scratch_size = size
         # The common case, inlined: one Python call per read is most of the overhead above the codec.
+        handle = self.handle
+        if handle is None:
+            raise closed_error()
         scratch = self._scratch
-        status = self._read(self.page_cache, self.handle, address, scratch, size, zero_excluded, self._fault)
+        status = self._read(self.page_cache, handle, address, scratch, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
         return self._buffer(scratch, size)[:]
@@ -482,17 +484,24 @@ class _NativeReader:
         self._fill(address, target, len(target), zero_excluded)
 
     def _fill(self, address: int, target, size: int, zero_excluded: bool) -> None:
-        status = self._read(self.page_cache, self.handle, address, target, size, zero_excluded, self._fault)
+        handle = self.handle
+        if handle is None:
+            raise closed_error()
+        status = self._read(self.page_cache, handle, address, target, size, zero_excluded, self._fault)
         if status:
             raise _native.error(status, Fault.from_c(self._fault), self.dump.error_context)
 
     def count_zero(self) -> Tuple[int, int]:
+        if self.handle is None:
+            raise closed_error()
         ffi = _native.ffi
         zero, missing = ffi.new("uint64_t *"), ffi.new("uint64_t *")
         _native.lib.pc_kdump_count_zero(self.handle, zero, missing)
         return int(zero[0]), int(missing[0])
 
     def cache_stats(self) -> Dict[str, int]:
+        if self.handle is None:
+            raise closed_error()
         _native.lib.pc_pagecache_stats(self.page_cache, self._stats)
         stats = self._stats
         return {"hits": int(stats.hits), "misses": int(stats.misses), "pages": int(stats.pages),
