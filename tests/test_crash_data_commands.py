@@ -45,15 +45,9 @@ SECTION_NAME = re.compile(r"(?<= )\.data +")
 
 # Where pycore differs from crash until a layer below the CLI changes (strict: a fix shows): the
 # command (a per-dump one by its word and what its address is), the kernels, the mode (None: both), why.
-_NO_SIZES = ("the INT3s after it are alignment its size leaves out; kallsyms alone (no sizes) runs it to "
-             "the next symbol")
 GAPS = [
     ("dis entry_SYSCALL_64", {"5.10", "6.1", "6.12", "7.2"}, "dump only",
      "its size covers the global labels inside it (entry_SYSCALL_64_safe_stack, ...), where kallsyms alone ends it"),
-    ("dis __x86_return_thunk", {"6.12", "7.2"}, "dump only", _NO_SIZES),
-    ("dis __memmove", {"5.10", "6.1"}, "dump only", _NO_SIZES),
-    ("dis memcpy_orig", {"6.1"}, "dump only", _NO_SIZES),
-    ("dis strncpy_from_user", {"6.1"}, "dump only", _NO_SIZES),
     ("dis filemap_read", {"6.12"}, "dump only",
      "gdb names no symbol for a %rip-relative string past the end of the last sized symbol; kallsyms gives the "
      "nearest one before it"),
@@ -61,9 +55,10 @@ GAPS = [
 
 
 # crash 9.0.2's answer to ASSEMBLER_SYMBOLS on the reference dump of one case of each kernel (with its
-# vmlinux), about the functions of .S units: weak ones (memset, memcpy: W on 5.10 and 6.1), a macro's (GEN-for-each-reg.h), a
-# global label inside another function (entry_SYSCALL_64_safe_stack), one without line rows
-# (copy_user_generic_unrolled: crash's separator space and nothing after it), one the kernel lacks.
+# vmlinux), about the functions of .S units: weak ones (memset, memcpy: W on 5.10 and 6.1), a macro's
+# (GEN-for-each-reg.h), a global label inside another function (entry_SYSCALL_64_safe_stack), one
+# without line rows (copy_user_generic_unrolled: crash's separator space and nothing after it), one
+# the kernel lacks.
 ASSEMBLER_SYMBOLS = ("sym memset __memmove entry_SYSCALL_64 __x86_return_thunk memcpy copy_user_generic_unrolled "
                      "rep_movs_alternative __x86_indirect_thunk_rax entry_SYSCALL_64_safe_stack")
 ASSEMBLER_ANSWERS = {

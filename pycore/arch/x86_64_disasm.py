@@ -24,6 +24,10 @@ _SHIFT_BY_ONE = (0xD0, 0xD1)
 # ud1's opcode, and the longest x86 instruction.
 _UD1 = b"\x0f\xb9"
 _LONGEST = 15
+# The INT3s a function's size holds after its final instruction: after a ``ret`` the four that
+# fill the 5-byte ``jmp __x86_return_thunk`` the kernel patched into ``ret`` (rethunk, 5.19 and
+# Debian's 5.10 backport); after a ``jmp`` the one straight-line-speculation INT3 (5.17+).
+_OWN_INT3 = {"ret": 4, "jmp": 1}
 # capstone's names where gdb writes the instruction without its operand size.
 _PLAIN_NAMES = {"pushfq": "pushf", "popfq": "popf"}
 
@@ -212,10 +216,15 @@ def is_ftrace_nop(instruction: Instruction) -> bool:
 
 
 def trim_padding(instructions: List[Instruction]) -> List[Instruction]:
-    """A function's instructions without the NOPs the compiler and linker align the next one with,
-    for a symbol whose size is not known (INT3s stay: after a return they are the function's own
-    straight-line-speculation hardening, 5.17+, and an assembler function's size may hold more)."""
+    """A function's instructions without the padding the compiler and linker align the next one
+    with, for a symbol whose size is not known: the trailing NOPs, and of a run of INT3s after a
+    final ``ret`` or ``jmp`` all but the function's own (:data:`_OWN_INT3`)."""
     end = len(instructions)
     while end and instructions[end - 1].name == "nop":
         end -= 1
+    last = end
+    while last and instructions[last - 1].name == "int3":
+        last -= 1
+    if last < end and last and instructions[last - 1].name in _OWN_INT3:
+        end = min(end, last + _OWN_INT3[instructions[last - 1].name])
     return instructions[:end]
