@@ -221,6 +221,40 @@ def test_gather_twins_refuse_the_same_bounds(first, stride, width, count):
             gather(bytes(6400), first, stride, width, count)
 
 
+# -- the per-type classes' readers -------------------------------------------------------------
+LAYOUTS = [(1, False), (1, True), (2, False), (2, True), (3, False), (3, True), (4, False), (4, True), (8, False),
+           (8, True), (16, False), (16, True)]
+
+
+def test_every_integer_layout_reads_what_its_bytes_say(prog):
+    """The per-layout ``value_`` (a precompiled struct format, or int.from_bytes for 3 and 16 bytes)
+    equals the bytes read and converted by hand, on a reference, a snapshot and a bit field."""
+    start = prog["items"].address_
+    item = prog.type("struct item")
+    for index in (0, 5, ITEMS - 1):
+        address = start + 32 * index + 1  # an odd offset: every layout straddles item fields
+        raw = prog.read(address, 16)
+        for size, signed in LAYOUTS:
+            t = int_type(f"int{size}{'s' if signed else 'u'}", size, signed)
+            expected = int.from_bytes(raw[:size], "little", signed=signed)
+            reference = Object(prog, t, address=address)
+            assert reference.value_() == expected == reference.read_().value_()
+        obj = Object(prog, item, address=start + 32 * index)
+        assert (obj.bits.value_(), obj.sbits.value_()) == (index % 8, (index % 32) - 16)
+        assert obj.name.string_() == f"it{index}".encode() == obj.read_().name.string_()
+
+
+def test_pointer_members_and_elements_of_references_and_values_agree(prog):
+    """A pointer read from memory and the same pointer held as a value lead to the same place."""
+    start = prog["items"].address_
+    pointer = Object(prog, "struct item *", start)
+    in_memory = Object(prog, prog.type("struct item"), address=start).next
+    assert in_memory.address_ == start + 24 and in_memory.value_() == 0xFFFF888000000000
+    assert pointer[2].value.value_() == -2 and pointer.flags.value_() == 0
+    assert in_memory.read_()[0].address_ == in_memory[0].address_ == in_memory.value_()
+    assert in_memory.flags.address_ == in_memory.read_().flags.address_ == in_memory.value_()
+
+
 # -- read_members ------------------------------------------------------------------------------
 @pytest.mark.parametrize("member", ["flags", "value", "bits", "sbits", "name", "next"])
 def test_consecutive_members_equal_one_object_at_a_time(prog, member):
