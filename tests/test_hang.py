@@ -359,7 +359,7 @@ def guest_blocked(case):
 def crash_frames(case, pid: int):
     text = case.reference("foreach bt")
     block = re.search(rf"^PID: {pid} .*?(?=^PID: |\Z)", text, re.M | re.S).group(0)
-    return re.findall(r"^ #\d+ \[\w+\] (\S+) at ", block, re.M)
+    return re.findall(r"^\s*#\d+ \[\w+\] (\S+) at ", block, re.M)
 
 
 @pytest.mark.parametrize("case,mode", params(hung_only=True))

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from ..object import Object, container_of
-from .unwind import KERNEL_SPACE
 from .variables import read_kernel_variable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,7 +73,7 @@ def folio_location(prog: "Program", folio: int) -> Optional[FolioLocation]:
         # Before 5.16: a page (7.x's struct page no longer names its index: the folio does).
         page = Object(prog, prog.type("struct page *"), folio)
     mapping = int(page.mapping)
-    if mapping < KERNEL_SPACE or mapping & PAGE_MAPPING_FLAGS:
+    if not mapping or mapping & PAGE_MAPPING_FLAGS:
         return None
     space = Object(prog, prog.type("struct address_space *"), mapping)
     inode = space.host.read_()
