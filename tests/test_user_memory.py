@@ -35,6 +35,9 @@ def test_argv_of_the_guest_s_processes(case, dump, native_path):
             if int(task.mm) and comm == "pycore-swapper":
                 # The swap case's static program (its argv swapped out to zram).
                 assert task_arguments(task) == [b"pycore-swapper", b"96"]
+            elif int(task.mm) and comm == "pycore-unix":
+                # The io case's static program (testdata/corpus/unixsockets.c).
+                assert task_arguments(task) == [b"pycore-unix", b"/tmp/pycore.sock"]
             elif int(task.mm) and comm.startswith("pycore-"):
                 argv = task_arguments(task)
                 assert argv[0] == b"/bin/sh" and argv[1] == f"/bin/{comm}".encode(), (comm, argv)
