@@ -365,10 +365,12 @@ def test_a_dumps_log_gives_the_events_of_the_same_text():
 
 
 # The panic each corpus scenario ends in (testdata/corpus: sysrq-c, panic_on_oom, hung_task_panic,
-# softlockup_panic, panic_on_rcu_stall; the swap, zswap and large scenarios end with sysrq-c).
+# softlockup_panic, panic_on_rcu_stall; the swap, zswap and large scenarios end with sysrq-c, the io
+# scenario with hung_task_panic).
 PANIC_TITLES = {"sysrq": "kernel panic: sysrq triggered crash",
                 "oom": "kernel panic: Out of memory: system-wide panic_on_oom is enabled",
                 "hung": "kernel panic: hung_task: blocked tasks",
+                "io": "kernel panic: hung_task: blocked tasks",
                 "locks": "kernel panic: softlockup: hung tasks",
                 "rcu": "kernel panic: RCU Stall",
                 "swap": "kernel panic: sysrq triggered crash",
