@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import FaultError, PycoreError
 from ..kernel import net, sched
+from ..kernel.fs import task_max_fds
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand, make_parser
@@ -42,6 +43,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         raise PycoreError("net -R REF needs -s or -S")
     if args.sockets is not None or args.structures is not None:
         return _collect_sockets(prog, args)
+    if args.tasks:
+        raise PycoreError("net PID|TASK needs -s or -S")
     rows = []
     try:
         for dev in net.for_each_netdev(namespace_task(prog, args.namespace_pid).nsproxy.net_ns.read_()):
@@ -57,7 +60,8 @@ def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
     """net -s/-S: each named task (the context's without one) with its open sockets, those -R
     names only; with -S each socket's structures as crash's dump_struct prints them."""
     structures = args.structures is not None
-    args.task = args.structures if structures else args.sockets
+    # crash takes the tasks after -R REF too (net -s -R 3 134 135).
+    args.task = (args.structures if structures else args.sockets) + args.tasks
     tasks, warnings = selected_tasks(prog, args)
     shown: List[Dict[str, Any]] = []
     for task, _, _ in tasks:
@@ -65,7 +69,8 @@ def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
                  "sockets": []}
         shown.append(entry)
         try:
-            sockets = [found for found in net.task_sockets(task) if _referenced(found, args.reference)]
+            max_fds = task_max_fds(task) if args.reference is not None else None
+            sockets = [found for found in net.task_sockets(task) if _referenced(found, args.reference, max_fds)]
         except FaultError as error:
             return Collected({"tasks": shown, "structures": structures, "reference": args.reference}, warnings,
                              f"PID {entry['pid']}: the open files are unreadable: {error}")
@@ -74,12 +79,14 @@ def _collect_sockets(prog: Program, args: argparse.Namespace) -> Collected:
     return Collected({"tasks": shown, "structures": structures, "reference": args.reference}, warnings)
 
 
-def _referenced(found: net.OpenSocket, reference: Optional[str]) -> bool:
-    """Whether -R's REF names this socket (crash's sym_socket_dump): a decimal number is a
-    descriptor, else a hexadecimal socket or sock address (or descriptor)."""
+def _referenced(found: net.OpenSocket, reference: Optional[str], max_fds: Optional[int] = None) -> bool:
+    """Whether -R's REF names this socket, as crash's dump_sockets_workhorse and sym_socket_dump
+    read it against the task's descriptor table: a decimal number up to its ``max_fds`` (any, when
+    that is not known) is a descriptor; any other number hexadecimal, the socket's or the sock's
+    address or a descriptor."""
     if reference is None:
         return True
-    if reference.isdigit():
+    if reference.isdigit() and (max_fds is None or int(reference) <= max_fds):
         return int(reference) == found.fd
     try:
         value = int(reference, 16)
@@ -106,38 +113,60 @@ def _structures(prog: Program, found: net.OpenSocket) -> List[Dict[str, Any]]:
 
 def socket_line(found: Dict[str, Any]) -> str:
     """crash's sym_socket_dump() row (64-bit): descriptor, socket, sock, then get_sock_info()'s
-    FAMILY:TYPE and, for AF_INET, ``ADDRESS-PORT`` local and remote.  crash prints no address for
-    AF_INET6 where ``ipv6_pinfo`` lost its addresses to ``sock_common`` (3.13+)."""
+    FAMILY:TYPE and, for AF_INET and AF_INET6, ``ADDRESS-PORT`` local and remote (an IPv6
+    address as its eight 16-bit groups in hexadecimal, none elided: ``0:0:0:0:0:ffff:7f00:1``)."""
     family = _FAMILIES.get(found["family"], str(found["family"]))
     kind = _TYPES.get(found["type"], str(found["type"]))
     info = f"{family}:{kind} "
     if found["family"] == net.AF_INET:
         info += (f" {socket.inet_ntoa(found['source'])}-{found['source_port']} "
                  f"{socket.inet_ntoa(found['destination'])}-{found['destination_port']}")
+    elif found["family"] == net.AF_INET6:
+        info += (f"{_ipv6_groups(found['source'])}-{found['source_port']} "
+                 f"{_ipv6_groups(found['destination'])}-{found['destination_port']}")
     return f"{found['fd']:2d} {found['socket']:16x} {found['sock']:16x} {info}"
+
+
+def _ipv6_groups(address: bytes) -> str:
+    return ":".join(f"{int.from_bytes(address[at:at + 2], 'big'):x}" for at in range(0, 16, 2))
 
 
 def render_sockets(data: Dict[str, Any]) -> str:
     """crash's dump_sockets(): each task's header, its sockets under one table header (-S: each
     under its own FD/SOCKET/SOCK lines, then its structures), or ``No open sockets.``; an empty
-    line between tasks.  With -R, only the tasks holding what REF names, each followed by an
-    empty line, and nothing for the others."""
+    line between tasks.  With -R (crash's reference flags, kept across the tasks of one command):
+    one task header, before the first task holding what REF names; each holder's sockets; and an
+    empty line after every task from that first one on, holder or not."""
+    if data.get("reference") is not None:
+        lines: List[str] = []
+        for entry in data["tasks"]:
+            if entry["sockets"] and not lines:
+                lines.append(task_header(entry["pid"], entry["task"], entry["cpu"], entry["comm"]))
+            lines += _socket_lines(entry["sockets"], data.get("structures"))
+            if lines:
+                lines.append("")
+        return "\n".join(lines) + "\n" if lines else ""
     blocks = []
     for entry in data["tasks"]:
-        if data.get("reference") is not None and not entry["sockets"]:
-            continue
         lines = [task_header(entry["pid"], entry["task"], entry["cpu"], entry["comm"])]
-        if not entry["sockets"]:
-            lines.append("No open sockets.")
-        elif data.get("structures"):
-            for number, found in enumerate(entry["sockets"]):
-                lines += ([""] if number else []) + [f"FD  {center('SOCKET', 16)}  {center('SOCK', 16)}",
-                                                     f"{found['fd']:2d}  {found['socket']:16x}  {found['sock']:16x}", ""]
-                lines += [_struct_text(dump) for dump in found["structs"]]
-        else:
-            lines += [_SOCKET_HEADER] + [socket_line(found) for found in entry["sockets"]]
-        blocks.append("\n".join(lines) + ("\n" if data.get("reference") is not None else ""))
+        lines += _socket_lines(entry["sockets"], data.get("structures")) or ["No open sockets."]
+        blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _socket_lines(sockets: List[Dict[str, Any]], structures: bool) -> List[str]:
+    """One task's sockets: under one table header, or with -S each under its FD/SOCKET/SOCK lines
+    and followed by its structures."""
+    if not sockets:
+        return []
+    if not structures:
+        return [_SOCKET_HEADER] + [socket_line(found) for found in sockets]
+    lines: List[str] = []
+    for number, found in enumerate(sockets):
+        lines += ([""] if number else []) + [f"FD  {center('SOCKET', 16)}  {center('SOCK', 16)}",
+                                             f"{found['fd']:2d}  {found['socket']:16x}  {found['sock']:16x}", ""]
+        lines += [_struct_text(dump) for dump in found["structs"]]
+    return lines
 
 
 def _struct_text(dump: Dict[str, Any]) -> str:
@@ -166,6 +195,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="as -s, with each socket's struct socket and struct inet_sock")
     parser.add_argument("-R", dest="reference", metavar="REF",
                         help="with -s or -S: only the descriptor (decimal), socket or sock address (hex) REF")
+    parser.add_argument("tasks", metavar="PID|TASK", nargs="*", help="with -s or -S: more tasks, after -R REF")
 
 
 COMMAND = DumpCommand("net", add_arguments=add_arguments, collect=collect, render=render,

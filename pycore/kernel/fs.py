@@ -251,6 +251,13 @@ def for_each_file(task: Object) -> Iterator[Tuple[int, Object]]:
         fd += 1
 
 
+def task_max_fds(task: Object) -> int:
+    """How many descriptors ``task``'s table holds (``files->fdt->max_fds``); 0 without a
+    ``files_struct``."""
+    files = task.files.read_()
+    return _open_fds(files.fdt.read_())[1] if int(files) else 0
+
+
 def fget(task: Object, fd: int) -> Object:
     """The ``struct file *`` behind descriptor ``fd`` of ``task``; NULL if it is not open."""
     fdt = task.files.fdt.read_()

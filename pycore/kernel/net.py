@@ -76,8 +76,8 @@ AF_INET6 = 10
 class OpenSocket:
     """One socket a task holds open: its descriptor, the ``struct socket`` (inside the inode's
     ``socket_alloc``), its ``struct sock`` (0 for one not yet connected to a protocol), the address
-    family and socket type, and for AF_INET the local and remote IPv4 addresses (network order) and
-    ports (host order)."""
+    family and socket type, and for AF_INET and AF_INET6 the local and remote addresses (4 or 16
+    bytes, network order) and ports (host order)."""
 
     fd: int
     socket: int
@@ -94,7 +94,8 @@ def task_sockets(task: Object) -> List[OpenSocket]:
     """The open descriptors of ``task`` (``struct task_struct *``) whose inode is a socket
     (``S_ISSOCK``), by descriptor number.  The ``struct socket`` sits before its inode in
     ``struct socket_alloc`` (2.6+); the addresses and ports are ``sock_common``'s (``skc_rcv_saddr``,
-    ``skc_daddr``, ``skc_dport``, 2.6.38+) and ``inet_sock.inet_sport``."""
+    ``skc_daddr``, ``skc_dport``, 2.6.38+; IPv6's ``skc_v6_rcv_saddr`` and ``skc_v6_daddr``, 3.13+)
+    and ``inet_sock.inet_sport``."""
     prog = task.prog_
     vfs_inode = prog.type("struct socket_alloc").offsetof("vfs_inode")
     found = []
@@ -112,10 +113,14 @@ def task_sockets(task: Object) -> List[OpenSocket]:
             common = sock.member_("__sk_common")
             entry.family = int(common.skc_family)
             entry.type = int(sock.sk_type)
-            if entry.family == AF_INET:
+            if entry.family in (AF_INET, AF_INET6):
                 inet = Object(prog, prog.type("struct inet_sock *"), int(sock))
-                entry.source = prog.read(common.skc_rcv_saddr.address_, 4)
-                entry.destination = prog.read(common.skc_daddr.address_, 4)
+                if entry.family == AF_INET:
+                    entry.source = prog.read(common.skc_rcv_saddr.address_, 4)
+                    entry.destination = prog.read(common.skc_daddr.address_, 4)
+                else:
+                    entry.source = prog.read(common.skc_v6_rcv_saddr.address_, 16)
+                    entry.destination = prog.read(common.skc_v6_daddr.address_, 16)
                 entry.source_port = int.from_bytes(prog.read(inet.inet_sport.address_, 2), "big")
                 entry.destination_port = int.from_bytes(prog.read(common.skc_dport.address_, 2), "big")
         found.append(entry)
