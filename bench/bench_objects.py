@@ -11,6 +11,8 @@ disturbed), as a ratio to drgn's best round in the same run.
 Goals (issue 14): per-field access at most 2x drgn's time in pure Python, 1x with the extension;
 the census at most 0.1x drgn's per-page loop.
 Run: python -m pytest bench/bench_objects.py --benchmark-only -q
+(on a shared, loaded machine add --benchmark-timer=time.process_time: CPU time, which other
+processes disturb far less than the wall clock; the ratios are what to compare.)
 """
 import collections
 
