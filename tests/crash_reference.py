@@ -422,6 +422,15 @@ KNOWN_GAPS = [
     KnownGap("7.2-rcu-l4", ("test_helpers_agree_with_each_other",), ("dump only",),
              "makedumpfile 1.7.8's -d 31 leaves out the tail pages of multi-page slabs on 7.1+ (see 7.2-sysrq-l4)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
+    KnownGap("7.2-io-l4", ("ps", "sys", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
+             ("dump only",),
+             "the -d 31 dumps lack task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
+             dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
+    KnownGap("7.2-io-l4", ("foreach bt",), ("dump only", "vmlinux"),
+             "crash 9.0.2 walks sleeping tasks' stacks (init's wait4, the dd tasks') past do_syscall_64 into "
+             "stale page-fault frames (the pre-7.1 ORC register numbers, see 7.2-sysrq-l4); "
+             "tests/test_corpus_io.py and test_hang.py meet the guest's /proc/PID/stack instead",
+             dumps=("vmcore.elf",)),
 ]
 """Every known gap, once.  ``known_gap`` turns a matching entry into a strict xfail."""
 
