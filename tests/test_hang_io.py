@@ -274,8 +274,16 @@ def test_the_blocked_dds_are_the_guests_with_its_frames_and_crashs(case, mode):
         frames = tasks[pid]["wait"]["frames"]
         assert tasks[pid]["comm"] == comm and ps[pid] == (tasks[pid]["task"], "UN")
         assert is_subsequence(functions, [f.split(".")[0] for f in frames])
-        if case.reference("foreach bt") is not None and not case.manifest["kernel_release"].startswith("7."):
-            assert frames == crash_frames(case, pid)
+        if case.reference("foreach bt") is None:
+            continue
+        crash = crash_frames(case, pid)
+        if case.manifest["kernel_release"].startswith("7."):
+            # crash 9.0.2 on 7.2 walks on past do_syscall_64 into stale return addresses (as on the
+            # hung case, tests/test_hang.py); up to there it is ours, and the guest's listing ends there.
+            syscall = frames.index("do_syscall_64") + 1
+            assert crash[:syscall] == frames[:syscall] and frames[syscall:] == ["entry_SYSCALL_64_after_hwframe"]
+        else:
+            assert frames == crash
 
 
 @pytest.mark.parametrize("case", IO_CASES, ids=lambda c: c.name)
