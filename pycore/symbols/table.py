@@ -7,7 +7,9 @@ address lookup is one bisect over a list of ints plus one comparison.
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from itertools import accumulate, chain, compress
+from operator import add, ne
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import MissingDebugInfoError
 
@@ -387,6 +389,10 @@ def kernel_image_bounds(names: Sequence[str], addresses: Sequence[int]) -> Tuple
     return start, end
 
 
+# Name lookups a table remembers (SymbolTable._name_position).
+_POSITIONS_KEPT = 4096
+
+
 class SymbolTable:
     """Symbols from one source, answering lookups by address and by name.
 
@@ -411,6 +417,7 @@ class SymbolTable:
         self._kinds = list(kinds)
         self._objects: List[Optional[Symbol]] = [None] * count
         self._by_name: Optional[List[int]] = None
+        self._positions: Dict[str, Optional[int]] = {}
 
         # Address order; sorted() is stable, so ties keep the source's preference.
         addresses = self._addresses
@@ -434,30 +441,39 @@ class SymbolTable:
         self.end = end
         # One entry per distinct address in [start, end): the preferred (first) symbol
         # there, and the first address past what it covers (its size, else the next
-        # symbol, else end).  Filling a dict backwards leaves each address's first index.
-        first = dict(zip(reversed(ordered), reversed(order)))
-        keys = list(first)
-        keys.reverse()
-        keys = keys[bisect_left(keys, start):bisect_left(keys, end)]
-        firsts = list(map(first.__getitem__, keys))
+        # symbol, else end).  The first of each run of equal addresses, found by comparing
+        # the column with itself shifted by one, all in C: a third of a dict's cost.
+        run_starts = list(map(ne, ordered, chain((None,), ordered)))
+        keys = list(compress(ordered, run_starts))
+        firsts = list(compress(order, run_starts))
+        low, high = bisect_left(keys, start), bisect_left(keys, end)
+        keys, firsts = keys[low:high], firsts[low:high]
         limits = keys[1:] + [end]
         if any(self._sizes):
-            sizes = self._sizes
-            limits = [min(key + sizes[index], end) if sizes[index] else limit
-                      for key, index, limit in zip(keys, firsts, limits)]
+            limits = [(key + size if key + size < end else end) if size else limit
+                      for key, size, limit in zip(keys, map(self._sizes.__getitem__, firsts), limits)]
         self._keys = keys
         self._firsts = firsts
         self._limits = limits
 
     def __reduce__(self) -> tuple:
-        """Pickled (pycore.cache) as a few flat columns: ~160k names joined in one string, the
-        numbers as arrays.  A warm run reads them back in ~40 ms, where the lists of objects took
-        ~150 ms (a 6.12 kernel's kallsyms) and the name index built from them ~90 ms more."""
-        sizes = None if all(size is None for size in self._sizes) else array("q", [-1 if size is None else size for size in self._sizes])
+        """Pickled (pycore.cache) as a few flat columns: ~160k names joined in one string with where
+        each ends, the numbers as arrays, the kinds as one byte each.  A warm run reads them back as
+        they are (:func:`_restore`), in a few ms: splitting the names and turning the arrays back
+        into lists cost ~60 ms for a 6.12 vmlinux's ~190k symbols."""
+        names, sizes, kinds = self._names, self._sizes, self._kinds
+        ends = array("Q", map(add, accumulate(map(len, names)), range(len(names))))
+        if sizes.count(None) == len(sizes):
+            sized = None
+        else:
+            sized = array("q", [-1 if size is None else size for size in sizes])
+        kind_values = tuple(sorted(set(kinds)))
+        code = {kind: position for position, kind in enumerate(kind_values)}
         order = None if isinstance(self._order, range) else array("I", self._order)
-        columns = ("\0".join(self._names), array("Q", self._addresses), sizes, "\0".join(self._kinds),
-                   order, array("Q", self._keys),
-                   array("I", self._firsts), array("Q", self._limits), array("I", self._name_order()))
+        columns = ("\0".join(names), ends, array("Q", self._addresses), sized,
+                   bytes(map(code.__getitem__, kinds)) if len(kind_values) <= 256 else list(kinds), kind_values,
+                   order, array("Q", self._keys), array("I", self._firsts), array("Q", self._limits),
+                   array("I", self._name_order()))
         return (_restore, (self.source, self.start, self.end, columns))
 
     def __repr__(self) -> str:
@@ -577,12 +593,19 @@ class SymbolTable:
 
     def _name_position(self, name: str) -> Optional[int]:
         """The first position of ``name`` in the source's order, or None: one bisect, where a dict of
-        every name cost each run ~90 ms to build before its first lookup."""
+        every name cost each run ~90 ms to build before its first lookup; the answer is kept, as
+        helpers ask for the same few names again and again (``__per_cpu_offset`` per task on a
+        large machine)."""
+        positions = self._positions
+        if name in positions:
+            return positions[name]
         order, names = self._name_order(), self._names
         position = bisect_left(order, name, key=names.__getitem__)
-        if position < len(order) and names[order[position]] == name:
-            return order[position]
-        return None
+        found = order[position] if position < len(order) and names[order[position]] == name else None
+        if len(positions) >= _POSITIONS_KEPT:
+            positions.clear()  # a script asking for every name: the bisect alone answers as fast
+        positions[name] = found
+        return found
 
     def format(self, address: int) -> str:
         """``schedule+0x2d`` (``schedule`` at offset 0), or the bare hex address when no symbol covers it."""
@@ -594,17 +617,68 @@ class SymbolTable:
 
 
 def _restore(source: str, start: int, end: int, columns: tuple) -> SymbolTable:
-    """A table from the columns :meth:`SymbolTable.__reduce__` keeps, without sorting anything again."""
-    names, addresses, sizes, kinds, order, keys, firsts, limits, by_name = columns
+    """A table from the columns :meth:`SymbolTable.__reduce__` keeps, used as they are: nothing is
+    sorted, split or copied again (the arrays answer bisect and indexing as lists do)."""
+    names, ends, addresses, sizes, kinds, kind_values, order, keys, firsts, limits, by_name = columns
     table = SymbolTable.__new__(SymbolTable)
     table.source, table.start, table.end = source, start, end
-    table._addresses = addresses.tolist()
-    count = len(table._addresses)
-    table._names = names.split("\0") if count else []
-    table._kinds = kinds.split("\0") if count else []
-    table._sizes = [None if size < 0 else size for size in sizes.tolist()] if sizes is not None else [None] * count
+    count = len(addresses)
+    table._addresses = addresses
+    table._names = _JoinedColumn(names, ends)
+    table._kinds = _CodedColumn(kinds, kind_values) if isinstance(kinds, bytes) else kinds
+    table._sizes = _SizeColumn(sizes) if sizes is not None else [None] * count
     table._objects = [None] * count
-    table._order = order.tolist() if order is not None else range(count)
-    table._keys, table._firsts, table._limits = keys.tolist(), firsts.tolist(), limits.tolist()
-    table._by_name = by_name.tolist()
+    table._order = order if order is not None else range(count)
+    table._keys, table._firsts, table._limits, table._by_name = keys, firsts, limits, by_name
+    table._positions = {}
     return table
+
+
+class _JoinedColumn(Sequence[str]):
+    """The names of a table read back from the cache: one string, NUL-separated, and where each
+    name ends; a name is sliced out when asked for (a command asks for a few hundred of ~190k)."""
+
+    __slots__ = ("_text", "_ends")
+
+    def __init__(self, text: str, ends: "array[int]"):
+        self._text, self._ends = text, ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        if index < 0:
+            index += len(self._ends)
+        end = self._ends[index]
+        return self._text[self._ends[index - 1] + 1 if index else 0:end]
+
+
+class _CodedColumn(Sequence[str]):
+    """The kinds of a table read back from the cache: one byte each, indexing the distinct kinds."""
+
+    __slots__ = ("_codes", "_values")
+
+    def __init__(self, codes: bytes, values: Tuple[str, ...]):
+        self._codes, self._values = codes, values
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._values[self._codes[index]]
+
+
+class _SizeColumn(Sequence[Optional[int]]):
+    """The sizes of a table read back from the cache: an array where -1 stands for None (unknown)."""
+
+    __slots__ = ("_sizes",)
+
+    def __init__(self, sizes: "array[int]"):
+        self._sizes = sizes
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def __getitem__(self, index: int) -> Optional[int]:  # type: ignore[override]
+        size = self._sizes[index]
+        return None if size < 0 else size
