@@ -168,6 +168,7 @@ class Program:
         self._symbols_error: Optional[PycoreError] = None
         self._types = None
         self._function_types: Any = None
+        self._per_cpu_offsets: Dict[int, int] = {}
         # Recently read 4 KiB pages of kernel virtual memory: reading the members of one struct one
         # at a time (what every helper does) costs one translation and one copy per page, not per
         # member.  The dump never changes, so nothing goes stale.
@@ -443,9 +444,15 @@ class Program:
         return Thread(self, task)
 
     def per_cpu_offset(self, cpu: int) -> int:
-        """``__per_cpu_offset[cpu]``: add it to a per-CPU address for that CPU's copy."""
-        base = self.symbols.by_name("__per_cpu_offset").address
-        return int.from_bytes(self.read(base + 8 * cpu, 8), "little")
+        """``__per_cpu_offset[cpu]``: add it to a per-CPU address for that CPU's copy.  Kept per CPU:
+        helpers ask for it for every per-CPU counter of every task (``ps`` on thousands)."""
+        cpu = cpu.__index__()
+        offsets = self._per_cpu_offsets
+        found = offsets.get(cpu)
+        if found is None:
+            base = self.symbols.by_name("__per_cpu_offset").address
+            found = offsets[cpu] = int.from_bytes(self.read(base + 8 * cpu, 8), "little")
+        return found
 
     def read_available(self, address: int, size: int) -> "Tuple[bytes, List[Tuple[int, int]]]":
         """Like :meth:`read`, but pages that cannot be read (filtered out, missing from a

@@ -331,11 +331,12 @@ class Type:
         return found
 
     def has_member(self, name: str) -> bool:
-        try:
-            self.member(name)
-        except LookupError:
+        """Whether :meth:`member` finds ``name``, without raising (helpers ask it of every task, to
+        choose between kernel versions' layouts)."""
+        t = self.resolved()
+        if t.kind not in (TypeKind.STRUCT, TypeKind.UNION) or t._members is None:
             return False
-        return True
+        return name in t._member_map()
 
     _PATH_TOKEN = re.compile(r"\s*(?:(\.|->)?\s*([A-Za-z_]\w*)|\[\s*(-?(?:0x[0-9a-fA-F]+|\d+))\s*\])")
 
