@@ -27,6 +27,8 @@ MAX_TAGS = 10240
 # enum req_op (include/linux/blk_types.h): the operations whose numbers have not changed 5.0 to 7.2.
 REQ_OPS = {0: "read", 1: "write", 2: "flush", 3: "discard", 5: "secure erase", 9: "write zeroes",
            34: "driver in", 35: "driver out"}
+# x86_64's page size: what a multi-page bio_vec's length is counted in.
+PAGE_SIZE = 4096
 # A request's bios and a bio's vectors: bounds on chains read from a dump (BIO_MAX_VECS is 256).
 _MAX_BIOS = 1024
 _MAX_VECS = 256
@@ -208,7 +210,7 @@ def _bio_pages(prog: "Program", bio: Object) -> List[int]:
     for index in range(count):
         vector = Object(prog, vector_type, address=base + index * vector_type.size)
         first, offset, length = int(vector.bv_page), int(vector.bv_offset), int(vector.bv_len)
-        span = (offset + length + 4095) >> 12 if length else 1
+        span = (offset + length + PAGE_SIZE - 1) // PAGE_SIZE if length else 1
         pages.extend(first + page_size * n for n in range(min(span, _MAX_VECS)))
     return pages
 
