@@ -1,10 +1,11 @@
 """pycore hang on RCU stalls and spinlocks: the queued spinlock word, the lock a caller's code took,
 the holder inferred from the CPUs' stacks, a stall report's frames split by CPU, and a synchronize_rcu
-waiter's chain ending at the stalled CPU, on made-up data; and on the corpus's RCU stall case
-(testdata/corpus/modules/pycore_stall.c) the stalled CPU, its loop, the grace period, the spinlock
-the other CPU spins for and its holder, and triage's signature, checked against the guest's own
-listing of its blocked tasks and crash's ps, bt -a, foreach bt, sym, rd and p.  The corpus tests
-skip where the case is not built."""
+waiter's chain ending at the stalled CPU, the signature and summary a stall leads, on made-up data; and
+on the corpus's RCU stall cases, 6.1 and 7.2 (testdata/corpus/modules/pycore_stall.c), the stalled CPU,
+its loop, the grace period, the spinlock the other CPU spins for and its holder, and triage's signature
+as pycore hang's, checked against the guest's own listing of its blocked tasks and crash's ps, bt -a,
+foreach bt, sym, rd and p (crash 9.0.2 runs --no_modules on 7.2: there the kernel's own stall report and
+the guest's listing name the module's functions).  The corpus tests skip where the case is not built."""
 import json
 import re
 import struct
