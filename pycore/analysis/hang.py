@@ -1,5 +1,6 @@
 """Hangs explained: every task blocked in D state or queued on a sleeping lock, what it waits for
-(pycore.kernel.hung), who holds that (pycore.kernel.locking), and the wait-for graph across them:
+(pycore.kernel.hung), who holds that (pycore.kernel.locking), the request in flight an I/O or page
+wait is for (pycore.kernel.block, pycore.kernel.filemap), and the wait-for graph across them:
 chains to a root blocker, cycles as deadlocks, each with a plain explanation; and the CPUs the log's
 lockup and RCU stall reports name (and RCU's grace period, pycore.kernel.rcu), with the frames still
 on their stacks, the spinlock a CPU spins for and its probable holder (pycore.kernel.spinlock).

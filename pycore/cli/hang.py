@@ -1,7 +1,8 @@
-"""``pycore hang DUMP``: the tasks blocked in D state or on sleeping locks, what each waits for and
-who holds it, the wait-for chains to their root blockers (deadlock cycles named), the CPUs the log's
-lockup and RCU stall reports name, RCU's grace period, the CPUs spinning for a spinlock and its
-probable holder, and khungtaskd's settings (pycore.analysis.hang)."""
+"""``pycore hang DUMP``: a summary led by what brought the machine down, the tasks blocked in D state
+or on sleeping locks, what each waits for and who holds it (or the request in flight and its
+driver), the wait-for chains to their root blockers (deadlock cycles named), the requests in
+flight, the CPUs the log's lockup and RCU stall reports name, RCU's grace period, the CPUs spinning
+for a spinlock and its probable holder, and khungtaskd's settings (pycore.analysis.hang)."""
 import argparse
 from typing import Any, Dict, List, Optional
 
