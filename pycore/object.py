@@ -956,8 +956,7 @@ def _decode(t: Type, raw: bytes, obj: Object, depth: int) -> Any:
         value: Dict[str, Any] = {}
         for name, member in t._member_map().items():
             size = member.type.size
-            if size is None:  # a flexible array member: nothing inside the struct
-                value[name] = []
+            if size is None:  # a flexible array member: not part of the value, as drgn leaves it out
                 continue
             member_type, offset, bit_offset, bit_field_size, _ = t.member_access(name)
             if bit_field_size:
