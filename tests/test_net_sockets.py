@@ -46,6 +46,31 @@ ANSWERS = {
         "net -s -R 9 132": [],
         "net -s -R ffff8ee846344440": [],
     },
+    "7.2-io-l4": {
+        "net -s -R 4 149": [
+            'PID: 149      TASK: ffff8c4cc3870000  CPU: 1    COMMAND: "nc"',
+            "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT",
+            " 4 ffff8c4cc14a9080 ffff8c4cc2308000 INET6:STREAM 0:0:0:0:0:ffff:7f00:1-7777 "
+            "0:0:0:0:0:ffff:7f00:1-45720",
+            ""],
+        "net -s -R 3 151 149 152": [
+            'PID: 151      TASK: ffff8c4cc27da300  CPU: 1    COMMAND: "nc"',
+            "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT",
+            " 3 ffff8c4cc14aa740 ffff8c4cc232e880 INET:STREAM  127.0.0.1-45720 127.0.0.1-7777",
+            "",
+            "",
+            "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT",
+            " 3 ffff8c4cc14aa400 ffff8c4cc3811680 UNIX:STREAM ",
+            ""],
+        "net -s -R ffff8c4cc14aa740 151 152": [
+            'PID: 151      TASK: ffff8c4cc27da300  CPU: 1    COMMAND: "nc"',
+            "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT",
+            " 3 ffff8c4cc14aa740 ffff8c4cc232e880 INET:STREAM  127.0.0.1-45720 127.0.0.1-7777",
+            "",
+            ""],
+        "net -s -R 9 149": [],
+        "net -s -R ffff8c4cc2308000": [],
+    },
 }
 # crash's net -S -R FD PID is that task's block of its foreach nc net -S and an empty line (asked of
 # crash on 6.1-io-l4: net -S -R 4 132), here checked on every io case's first nc.
