@@ -11,6 +11,7 @@ from ..errors import PycoreError
 from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .module import symbol_lookup
+from .percpu import per_cpu_address
 from .system import timekeeper_address
 from .xarray import xa_for_each
 
@@ -283,7 +284,7 @@ def disk_stats_in_flight(disk: Object, cpus: int) -> Tuple[int, int]:
     offset = prog.type("struct disk_stats").offsetof("in_flight")
     reads = writes = 0
     for cpu in range(cpus):
-        address = (base + prog.per_cpu_offset(cpu) + offset) & ((1 << 64) - 1)
+        address = per_cpu_address(prog, base + offset, cpu)
         raw = prog.read(address, 16)
         reads += int.from_bytes(raw[:8], "little", signed=True)
         writes += int.from_bytes(raw[8:], "little", signed=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 from ..errors import MissingDebugInfoError, PycoreError
 from ..object import Object
+from .percpu import per_cpu_address
 from .variables import read_kernel_variable, symbol_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -162,7 +163,7 @@ def grace_period(prog: "Program", cpus: Optional[List[int]] = None) -> GracePeri
             found.problems.append("no symbol rcu_data: the CPUs' own RCU state is unknown")
             break
         try:
-            rdp = Object(prog, prog.type("struct rcu_data *"), (data + prog.per_cpu_offset(cpu)) & _MASK64)
+            rdp = Object(prog, prog.type("struct rcu_data *"), per_cpu_address(prog, data, cpu))
             seen = int(rdp.gp_seq) & _MASK64
             found.cpus.append(RcuCpu(cpu, seen, rcu_seq_number(gp_seq - seen),
                                      bool(int(rdp.cpu_no_qs.b.norm)), bool(int(rdp.core_needs_qs)),
