@@ -32,7 +32,7 @@ OPENERS: Dict[str, Pattern[str]] = {
     "soft_lockup": re.compile(r"BUG: soft lockup(?: - CPU#(?P<cpu>\d+) stuck for (?P<secs>\d+)s!(?: "
                               r"\[(?P<task>.*)\])?| detected on CPU#(?P<cpu2>\d+))"),
     "hard_lockup": re.compile(r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)"),
-    "hung_task": re.compile(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked for more than (?P<secs>\d+) seconds"),
+    "hung_task": re.compile(r"INFO: task (?P<task>.+?):(?P<pid>\d+) blocked (?:in I/O wait )?for more than (?P<secs>\d+) seconds"),
     "rcu_stall": re.compile(r"INFO: (?P<flavor>rcu_\w+|rcu_preempt|rcu_bh) (?:self-)?detected stalls?"),
     "oops": re.compile(r"^(?:\S+: )?(?:BUG: unable to handle (?:kernel )?(?P<what>[\w ]+)|"
                        r"BUG: kernel NULL pointer dereference|kernel BUG at (?P<at>\S+)|general protection fault|"
