@@ -96,3 +96,33 @@ def test_a_global_no_table_types_comes_from_the_dwarf_after_btf_and_the_tables(b
     assert deferred_global_type(index, "static_counter") == (counter, DEBUG_INFO)
     assert loader.calls == 1
     assert deferred_global_type(btf, "static_counter") is None  # BTF alone: nothing read later
+
+
+def _real_case():
+    from corpus import cases
+
+    found = [case for case in cases() if os.path.exists(case.vmlinux)]
+    if not found:
+        pytest.skip("no corpus case with its vmlinux is built")
+    return found[0]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("command", ["ps", "log", "sys", "bt -a", "kmem -i"])
+def test_a_command_reading_values_only_prints_with_btf_what_it_prints_with_dwarf(command, capsys):
+    """The five commands issue 18 times, given --vmlinux: with types from BTF (values_only) their text
+    is byte for byte their text with the DWARF (which test_real_commands.py compares with crash's)."""
+    import dataclasses
+
+    from pycore.cli import build_parser, dump_command, main
+    from pycore.cli.command import standalone_handler
+
+    case = _real_case()
+    words = command.split()
+    argv = [*words, case.path(case.reference_dump), "--vmlinux", case.vmlinux]
+    assert main(argv) == 0
+    with_dwarf = capsys.readouterr()
+    marked = dataclasses.replace(dump_command(words[0]), values_only=True)
+    assert standalone_handler(marked)(build_parser(words[0]).parse_args(argv)) == 0
+    with_btf = capsys.readouterr()
+    assert (with_btf.out, with_btf.err) == (with_dwarf.out, with_dwarf.err)
