@@ -13,7 +13,7 @@ from ..errors import PycoreError
 from ..kernel import block, filemap, fs, hung, locking, rcu, sched, spinlock
 from ..kernel.module import symbol_lookup
 from ..kernel.stack import ExceptionFrame, StackFrame, StackTrace, reliable_trace, stack_trace
-from ..kernel.system import kernel_hz, log_lines
+from ..kernel.system import kernel_hz, log_lines, monotonic_ns
 from ..kernel.unwind import Unwinder
 from ..object import Object
 from .crash_report import normalize_frame
@@ -764,7 +764,7 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     requests: List[Dict[str, Any]] = []
     try:
         in_flight = block.requests_in_flight(prog)
-        now_ns = block.monotonic_ns(prog)
+        now_ns = monotonic_ns(prog)
         requests = [_request_dict(request, now_ns, None) for request in in_flight]
         attach_io(prog, tasks, in_flight, now_ns)
     except PycoreError as error:

@@ -12,7 +12,6 @@ from ..object import Object, container_of, list_for_each_entry
 from ..types.model import TypeKind
 from .module import symbol_lookup
 from .percpu import per_cpu_address
-from .system import timekeeper_address
 from .xarray import xa_for_each
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -261,18 +260,6 @@ def requests_in_flight(prog: "Program") -> List[Request]:
     return found
 
 
-def monotonic_ns(prog: "Program") -> Optional[int]:
-    """CLOCK_MONOTONIC at the timekeeper's last update (a tick at most before the dump), in
-    nanoseconds: ``tkr_mono.base`` plus its ``xtime_nsec`` shifted down, what ktime_get_ns()
-    returned then and requests' ``start_time_ns`` count on (3.17+).  None without a timekeeper."""
-    address = timekeeper_address(prog)
-    if address is None:
-        return None
-    keeper = Object(prog, prog.type("struct timekeeper"), address=address)
-    mono = keeper.tkr_mono
-    return int(mono.base) + (int(mono.xtime_nsec) >> int(mono.shift))
-
-
 def disk_stats_in_flight(disk: Object, cpus: int) -> Tuple[int, int]:
     """(reads, writes) in flight on a bio-based disk (a queue without ``mq_ops``): the per-CPU
     ``disk_stats.in_flight`` of its whole-disk partition (``part0->bd_stats`` 5.11+,
@@ -320,4 +307,4 @@ def disk_of_major(prog: "Program", major: int) -> Object:
 
 __all__ = ["disk_stats_in_flight", "class_to_subsys", "class_for_each_device", "for_each_disk", "queue_in_flight",
            "MQ_RQ_IN_FLIGHT", "REQ_OPS", "for_each_blkdev_major", "disk_of_major", "for_each_request_in_flight",
-           "Bio", "Request", "request_disk", "request_details", "queue_driver", "requests_in_flight", "monotonic_ns"]
+           "Bio", "Request", "request_disk", "request_details", "queue_driver", "requests_in_flight"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .variables import kernel_variable, read_kernel_variable, symbol_address
 from ..errors import PycoreError
+from ..object import Object
 from . import mm, sched
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -124,6 +125,18 @@ def timekeeper_address(prog: "Program") -> Optional[int]:
         except LookupError:
             continue
     return address + -(-seq_size // 8) * 8
+
+
+def monotonic_ns(prog: "Program") -> Optional[int]:
+    """CLOCK_MONOTONIC at the timekeeper's last update (a tick at most before the dump), in
+    nanoseconds: ``tkr_mono.base`` plus its ``xtime_nsec`` shifted down, what ktime_get_ns()
+    returned then and requests' ``start_time_ns`` count on (3.17+).  None without a timekeeper."""
+    address = timekeeper_address(prog)
+    if address is None:
+        return None
+    keeper = Object(prog, prog.type("struct timekeeper"), address=address)
+    mono = keeper.tkr_mono
+    return int(mono.base) + (int(mono.xtime_nsec) >> int(mono.shift))
 
 
 # -- load, CPUs, memory, names --------------------------------------------------------------
