@@ -264,6 +264,27 @@ def test_the_signature_is_the_io_wait_of_a_task_khungtaskd_reported(case, mode):
 
 
 @pytest.mark.parametrize("case,mode", IO)
+def test_the_reported_column_and_the_cause_are_khungtaskds_reports(case, mode):
+    # 7.2 words the report of a task in io_schedule "blocked in I/O wait for more than N seconds":
+    # the same hung-task report (grammar.py), so the REPORTED column and trouble's hung_task event
+    # name the tasks khungtaskd reported on 7.2 as on 6.1, and the panic's cause is that report.
+    reported = log_reported(case)
+    report = hang_report(case, mode)
+    timeout = report["settings"]["timeout_secs"]
+    assert len(reported) == 2 and report["cause"] == "hung_task"
+    assert {entry["pid"]: entry["reported_secs"] for entry in report["tasks"]} == \
+        {entry["pid"]: timeout if entry["pid"] in reported else None for entry in report["tasks"]}
+    options = ("--vmlinux", case.vmlinux) if mode == "vmlinux" else ()
+    rows = {int(line.split()[0]): line.split()[3] for line in
+            cli_output("hang", case.path(case.reference_dump), *options).splitlines() if re.match(r" +\d+  UN ", line)}
+    assert rows == {pid: f"{timeout}s" if pid in reported else "-" for pid in tasks_by_pid(report)}
+    trouble = json.loads(cli_output("trouble", case.path(case.reference_dump), "--json", *options))
+    (event,) = [event for event in trouble["events"] if event["kind"] == "hung_task"]
+    assert event["count"] == len(reported)
+    assert (event["details"]["task"], event["details"]["seconds"]) == ("dd", timeout) and event["details"]["pid"] in reported
+
+
+@pytest.mark.parametrize("case,mode", IO)
 def test_the_blocked_dds_are_the_guests_with_its_frames_and_crashs(case, mode):
     guest = guest_blocked(case)
     ps = crash_ps(case)
