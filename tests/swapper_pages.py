@@ -64,11 +64,16 @@ def scenario_cases(scenario: str) -> List[Case]:
     return found
 
 
+def dump_files(cases: List[Case]) -> List[Tuple[Case, str]]:
+    """(case, dump) for each dump file of ``cases`` but the flattened one."""
+    return [(case, dump["name"]) for case in cases for dump in case.dumps() if dump["format"] != "flattened"]
+
+
 def opened_dumps(cases: List[Case]) -> List[Tuple[Case, str, bool]]:
     """(case, dump, with the vmlinux) for each dump file of ``cases`` but the flattened one, read
     with the dump's own BTF and, the ELF, with the vmlinux's DWARF too (zram's and zsmalloc's types
     come from their modules' BTF in the dump either way)."""
-    dumps = [(case, dump["name"]) for case in cases for dump in case.dumps() if dump["format"] != "flattened"]
+    dumps = dump_files(cases)
     return [(case, name, False) for case, name in dumps] + [(case, name, True) for case, name in dumps
                                                            if name.endswith(".elf")]
 

@@ -11,10 +11,11 @@ import subprocess
 import pytest
 
 from corpus import pycore_output
-from test_user_memory import DUMPS, PAGE, STRIDE, swapper
+from swapper_pages import PAGE, dump_files, scenario_cases, swapper
+from test_user_memory import STRIDE
 
 pytestmark = pytest.mark.real
-ELF_DUMPS = [(case, name) for case, name in DUMPS if name.endswith(".elf")]
+ELF_DUMPS = [(case, name) for case, name in dump_files(scenario_cases("swap")) if name.endswith(".elf")]
 if not ELF_DUMPS:
     pytest.skip("no swap case in the corpus: testdata/corpus/build.py --case 6.12-swap-l4", allow_module_level=True)
 CASE, DUMP = ELF_DUMPS[0]

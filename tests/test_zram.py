@@ -120,8 +120,9 @@ def test_a_swapped_out_error_names_device_and_offset():
 
 
 def _swap_case():
-    from test_user_memory import DUMPS
-    return DUMPS[0] if DUMPS else None
+    from swapper_pages import dump_files, scenario_cases
+    dumps = dump_files(scenario_cases("swap"))
+    return dumps[0] if dumps else None
 
 
 @pytest.mark.real
