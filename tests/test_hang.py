@@ -172,6 +172,47 @@ def test_an_abba_cycle_is_a_deadlock_and_wins_the_signature():
     assert hang.signature(tasks, chains)[0] == "deadlock in __mutex_lock"
 
 
+# -- the key triage groups a hang by ------------------------------------------------------------
+
+def variable(name: str):
+    return {"object": "variable", "name": name, "offset": 0, "module": "mod"}
+
+
+def test_the_key_is_the_chains_root_wait_whatever_the_pids_addresses_and_victims():
+    # One bug in two dumps: other pids and lock addresses, and a writer queued behind the root in one only.
+    first = [blocked(2, "mutex", owner=1),
+             blocked(1, "percpu_rw_semaphore", lock_object=FROZEN, function="__percpu_down_read", caller="vfs_write")]
+    second = [blocked(7, "percpu_rw_semaphore", lock_object=dict(FROZEN, address=0x8000),
+                      function="__percpu_down_read", caller="vfs_write")]
+    keys = [hang.signature_key(tasks, hang.wait_graph(tasks)) for tasks in (first, second)]
+    assert keys[0] == keys[1] == {"kind": "hung_task", "waits": ["percpu_rw_semaphore sb_start_write on ext4 (frozen)"],
+                                  "frames": []}
+    # A lock the kernel cannot place: the function that waits and the one that took it.
+    alone = blocked(3, "mutex", caller="probe")
+    assert hang.signature_key([alone], hang.wait_graph([alone]))["waits"] == ["mutex in __mutex_lock from probe"]
+
+
+def test_a_deadlocks_key_is_its_locks_whichever_task_the_cycle_starts_at():
+    a = blocked(1, "mutex", owner=2, lock_object=variable("lock_b"), caller="a_then_b")
+    b = blocked(2, "mutex", owner=1, lock_object=variable("lock_a"), caller="b_then_a")
+    queued = blocked(9, "mutex", owner=1, lock_object=variable("lock_a"), caller="third")
+    for tasks in ([a, b], [b, a], [queued, b, a]):
+        assert hang.signature_key(tasks, hang.wait_graph(tasks)) == {
+            "kind": "hung_task", "waits": ["deadlock", "mutex lock_a (module mod)", "mutex lock_b (module mod)"],
+            "frames": []}
+
+
+def test_a_lock_kept_by_a_sleeping_holder_is_keyed_by_the_lock_and_where_the_holder_sleeps():
+    reader = blocked(5, "rw_semaphore", owner=4, lock_object=variable("the_rwsem"), function="down_read",
+                     caller="reader_thread")
+    writer = blocked(4, "sleep", function="msleep", caller="writer_thread")
+    writer["wait"]["frames"] = ["__schedule", "schedule", "schedule_timeout", "msleep", "writer_thread", "kthread"]
+    assert hang.signature_key([reader, writer], hang.wait_graph([reader, writer])) == {
+        "kind": "hung_task", "waits": ["rw_semaphore the_rwsem (module mod)"],
+        "frames": ["msleep", "writer_thread", "kthread"]}
+    assert hang.signature_key([], []) == {"kind": None, "waits": [], "frames": []}
+
+
 def test_a_reader_owned_rwsem_is_a_root_the_kernel_cannot_name():
     waiter = blocked(1, "rw_semaphore", function="down_write", caller="do_truncate")
     waiter["lock_details"] = {"writer_locked": False, "readers": 2, "reader_owned": True, "last_reader": 0x9000}
@@ -456,7 +497,10 @@ def test_triage_signs_a_hung_task_panic_by_its_root_wait_not_khungtaskd(case):
     assert result.errors == []
     assert result.reason == "hung_task: blocked tasks"
     assert result.title == "INFO: task hung in sb_start_write"
-    assert result.signature == "hung_task: blocked tasks @ sb_start_write|vfs_write"
+    # The key is the chain's root: a read of the freeze protection of a frozen ext4 (not the writer
+    # queued behind the f_pos_lock its holder keeps, nor the frames of either).
+    assert result.signature_source == "hang"
+    assert result.signature == "hung_task: blocked tasks @ percpu_rw_semaphore sb_start_write on ext4 (frozen)"
     # khungtaskd's own stack stays the crash's backtrace; only the grouping key changed.
     assert any(frame.startswith("watchdog") for frame in result.backtrace)
 

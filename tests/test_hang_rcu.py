@@ -264,6 +264,30 @@ def test_a_stall_leads_the_signature_and_summary_unless_a_hung_task_brought_the_
     assert hang.signature([], [], [], [], None) == (None, [], None)
 
 
+def test_a_stalls_key_is_the_spinlock_its_cpu_spins_for_and_the_holders_loop_or_the_stalled_loop():
+    spinning = dict(stalled(1), repeating_frames=["native_queued_spin_lock_slowpath", "waiter_thread"],
+                    holds_spinlocks=[], dump_task={"task": 0x7000, "pid": 135, "comm": "waiter"})
+    spin = {"cpu": 1, "lock": {"address": LOCK, "name": "the_lock", "offset": 0, "module": "mod"},
+            "holder": {"cpu": 0, "evidence": "code", "task": {"task": 0x9000, "pid": 122, "comm": "holder"},
+                       "frames": ["hold_loop", "holder_thread"]}}
+    assert hang.signature_key([], [], [spinning], [spin], "rcu_stall") == {
+        "kind": "rcu_stall", "waits": ["spinlock the_lock (module mod)"], "frames": ["hold_loop", "holder_thread"]}
+    # A lock no symbol covers: its address differs from dump to dump, so only the word.
+    anonymous = dict(spin, lock=dict(spin["lock"], name=None))
+    assert hang.signature_key([], [], [spinning], [anonymous], "rcu_stall")["waits"] == ["spinlock"]
+    # The CPU holding the grace period loops without waiting for anything: its loop alone.
+    assert hang.signature_key([], [], [stalled(0)], [], "rcu_stall") == {
+        "kind": "rcu_stall", "waits": [], "frames": ["hold_loop", "holder"]}
+    # khungtaskd's panic: the grace period synchronize_rcu waits for, and the loop that holds it.
+    task = {"task": 0x5000, "pid": 50, "comm": "syncer", "state": "UN", "owner": None, "lock_object": None,
+            "lock_details": {}, "flush": None,
+            "wait": {"kind": "rcu", "function": "synchronize_rcu", "caller": "sync_thread", "lock": None,
+                     "write": None, "frames": ["__schedule", "synchronize_rcu", "sync_thread"]}}
+    chains = hang.wait_graph([task], [stalled(0)])
+    assert hang.signature_key([task], chains, [stalled(0)], [], "hung_task") == {
+        "kind": "hung_task", "waits": ["rcu grace period"], "frames": ["hold_loop", "holder"]}
+
+
 # -- the corpus -------------------------------------------------------------------------------
 
 RCU = [p for p in params(hung_only=False) if p.values[0].manifest.get("scenario") == "rcu"]

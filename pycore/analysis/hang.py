@@ -757,7 +757,8 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     probable holder (:func:`spinlock_waits`) and RCU's grace period (:func:`grace_period`); the kind
     of the log's crash cause (``cause``, :func:`pycore.analysis.trouble.crash_event`), the signature
     and its frames and the one-sentence ``summary`` that lead with what brought the machine down
-    (:func:`signature`); and the warnings."""
+    (:func:`signature`), the key a fleet groups it by (``signature_key``,
+    :func:`signature_key`); and the warnings."""
     unwinder = unwinder or Unwinder(prog)
     settings = hung.hung_task_settings(prog)
     tasks, warnings, read = blocked_tasks(prog, unwinder)
@@ -811,7 +812,7 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
             "panic_task": _task_ref(panic) if panic is not None else None,
             "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
             "tasks": tasks, "chains": chains, "cause": cause, "signature": text, "signature_frames": frames,
-            "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "requests": requests,
+            "signature_key": signature_key(tasks, chains, stuck, spins, cause), "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "requests": requests,
             "warnings": warnings}
 
 
@@ -836,8 +837,7 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     if not chains:
         return None, [], None
     by_pid = {entry["pid"]: entry for entry in tasks}
-    chain = max(chains, key=lambda c: (bool(c["cycle"]), any(by_pid[pid].get("reported_secs") for pid in c["tasks"]),
-                                       len(c["tasks"])))
+    chain = _leading_chain(by_pid, chains)
     wait, obj = by_pid[chain["root"]]["wait"], by_pid[chain["root"]]["lock_object"]
     frames = [obj["call"] if obj and obj["object"] == "super_block" and obj.get("call") else
               wait["function"] or wait["kind"]]
@@ -847,6 +847,85 @@ def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
         disk = by_pid[chain["root"]]["io"][0]["disk"]
         return f"task hung in io wait on {disk}", frames, chain["explanation"]
     return ("deadlock in " if chain["cycle"] else "task hung in ") + frames[0], frames, chain["explanation"]
+
+
+def _leading_chain(by_pid: Dict[int, Dict[str, Any]], chains: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The chain a hang is told by: a deadlock first, then one with a task the log reports hung,
+    then the longest (the first of equals, in the task list's order)."""
+    return max(chains, key=lambda c: (bool(c["cycle"]), any(by_pid[pid].get("reported_secs") for pid in c["tasks"]),
+                                      len(c["tasks"])))
+
+
+def signature_key(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
+                  lockups_found: Optional[List[Dict[str, Any]]] = None, spins: Optional[List[Dict[str, Any]]] = None,
+                  cause: Optional[str] = None) -> Dict[str, Any]:
+    """What a fleet groups a hang by, led as :func:`signature` leads: ``kind``, the report kind that
+    leads (the lockup's, else ``hung_task``; None when nothing hangs), ``waits`` in words without
+    what differs between two dumps of one bug (pids, addresses, times: :func:`_wait_key`) and
+    ``frames``, the raw frames where the task holding things up loops.  A lockup: the
+    spinlock its CPU spins for, if any, and the frames of that lock's holder (else its own loop).
+    A chain: only its root, since the tasks queued behind it vary from dump to dump: a deadlock's
+    locks, sorted so that whichever task the cycle starts at gives one key; the lock a sleeping
+    holder keeps and where it sleeps; a grace period or a flush_work() barrier and the loop of the
+    stalled CPU that keeps it from ending; else what the root task waits for (the lock and its
+    object, the frozen filesystem, the disk of its request in flight)."""
+    if cause != "hung_task":
+        lockup, spin, frames = _leading_lockup(lockups_found or [], spins or [])
+        if lockup is not None and frames:
+            return {"kind": lockup["kind"], "waits": [_spinlock_key(spin["lock"])] if spin is not None else [],
+                    "frames": frames}
+    if not chains:
+        return {"kind": None, "waits": [], "frames": []}
+    by_pid = {entry["pid"]: entry for entry in tasks}
+    chain = _leading_chain(by_pid, chains)
+    if chain["cycle"]:
+        return {"kind": "hung_task", "waits": ["deadlock"] + sorted({_wait_key(by_pid[pid]) for pid in chain["cycle"]}),
+                "frames": []}
+    root = by_pid[chain["root"]]
+    if root["wait"]["kind"] == "sleep" and len(chain["tasks"]) > 1:
+        wait = root["wait"]
+        names = [name.split(".")[0] for name in wait["frames"]]
+        start = names.index(wait["function"]) if wait["function"] in names else 0
+        return {"kind": "hung_task", "waits": [_wait_key(by_pid[chain["tasks"][-2]])], "frames": wait["frames"][start:]}
+    stuck = {lockup["cpu"]: lockup for lockup in lockups_found or [] if lockup["cpu"] is not None}
+    blocker = None
+    if root["wait"]["kind"] == "rcu":
+        blocker = next((lockup for _, lockup in sorted(stuck.items()) if lockup.get("holds_grace_period")), None)
+    elif root.get("flush") and root["flush"]["cpu"] is not None:
+        blocker = stuck.get(root["flush"]["cpu"])
+    loop = (blocker["repeating_frames"] or blocker["interrupted_frames"]) if blocker is not None else []
+    return {"kind": "hung_task", "waits": [_wait_key(root)], "frames": loop}
+
+
+def _wait_key(entry: Dict[str, Any]) -> str:
+    """What a blocked task waits for, the same in every dump of one bug: the kind of wait and the
+    lock's variable (and module), its object and member, the frozen filesystem's type and freeze
+    call, the disk (and driver) of the request in flight, the workqueue flushed; else the wait
+    function and its caller."""
+    wait, obj = entry["wait"], entry["lock_object"]
+    if obj and obj["object"] == "super_block" and obj.get("call"):
+        return f"{wait['kind']} {obj['call']} on {obj['fstype']}" + (" (frozen)" if obj["frozen"] else "")
+    if entry.get("io"):
+        request = entry["io"][0]
+        return f"io on {request['disk'] or 'a disk'}" + (f" ({request['driver']})" if request["driver"] else "")
+    if entry.get("folio"):
+        folio = entry["folio"]
+        return f"folio {wait['folio_bit']} on {folio['disk'] or folio['device'] or 'a page cache'}"
+    if entry.get("flush"):
+        return f"flush_work on {entry['flush']['workqueue']}"
+    if wait["kind"] == "rcu":
+        return "rcu grace period"
+    if obj is not None and obj["object"] == "variable":
+        return f"{wait['kind']} {_lock_words(obj)}"
+    if obj is not None:
+        return f"{wait['kind']} {obj['object']}.{obj['member']}"
+    return f"{wait['kind']} in {wait['function'] or 'the scheduler'}" + (f" from {wait['caller']}"
+                                                                          if wait["caller"] else "")
+
+
+def _spinlock_key(lock: Optional[Dict[str, Any]]) -> str:
+    """A spinlock in a signature: by its symbol, else only the word (its address differs per dump)."""
+    return f"spinlock {_lock_words(lock)}" if lock is not None and lock["name"] is not None else "spinlock"
 
 
 def _lockup_summary(lockup: Dict[str, Any], spin: Optional[Dict[str, Any]], tasks: List[Dict[str, Any]]) -> str:

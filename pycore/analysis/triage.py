@@ -96,13 +96,16 @@ def triage_dump(source: CrashSource, timeout: Optional[float] = DEFAULT_TIMEOUT,
 
 def group_by_signature(dumps: Sequence[DumpTriage], tz: Optional[datetime.tzinfo] = None) -> List[Dict[str, Any]]:
     """Readable dumps grouped by the title of their crash report ("kernel BUG in ext4_do_update_inode"),
-    numbers and addresses in it ignored; a dump whose log shows no titled report groups by its signature.
-    Biggest group first (then earliest first crash)."""
+    numbers and addresses in it ignored; a dump whose log shows no titled report groups by its signature,
+    and so does a hang signed by its hang report (``signature_source`` ``hang``: its title names only
+    where the root waits, its signature what on, the frozen filesystem or the disk, and the holder's
+    loop). Biggest group first (then earliest first crash)."""
     groups: Dict[str, Dict[str, Any]] = {}
     for dump in dumps:
         if dump.status == "error" or dump.signature is None:
             continue
-        key = f"title {normalize_reason(dump.title)}" if dump.title else f"signature {dump.signature}"
+        key = f"title {normalize_reason(dump.title)}" if dump.title and dump.signature_source != "hang" else \
+            f"signature {dump.signature}"
         group = groups.setdefault(key, {
             "id": dump.signature_id, "title": dump.title, "signature": dump.signature,
             "reason": normalize_reason(dump.reason or ""), "frames": dump.signature_frames,
@@ -172,8 +175,9 @@ class TriageReport:
         """The JSON document ``--json`` prints and ``triage.json`` holds (``schema`` 1):
 
         ``summary``: counts (dumps, read_from_vmcore, read_from_dmesg, unreadable, duplicates, groups);
-        ``groups``: per crash title (else signature), biggest first: id, title, signature, reason
-        (normalized), example_reason, frames, count (dumps), crashes (copies excluded), dumps (names),
+        ``groups``: per crash title (else signature; a hang signed by its hang report per signature),
+        biggest first: id, title, signature, reason (normalized), example_reason, frames (a hang's: the
+        waits of its key first), count (dumps), crashes (copies excluded), dumps (names),
         kernels, hosts, first, last;
         ``timeline``: timezone, per_day {date: crashes}, per_hour [24], undated, time_sources, busiest_hours
         (every hour with the most crashes, ascending), busiest_hour (the first of them, or null);

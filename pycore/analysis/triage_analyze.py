@@ -11,9 +11,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import PycoreError
 from ..program import open as open_program
-from .crash_report import BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, parse_crash_report
-from .hang import LOCKUP_KINDS, analyze as analyze_hang, lockups
+from .crash_report import (BACKTRACE_KEPT, SIGNATURE_DEPTH, CrashReport, crash_signature, normalize_reason,
+                           parse_crash_report)
+from .hang import LOCKUP_KINDS, analyze as analyze_hang
 from .logtext import LogRecord, read_log
+from .reports import REPORT_KINDS
 from .source import dump_log_records
 from .triage_discover import CrashSource
 from .trouble import crash_event, find_trouble
@@ -25,7 +27,11 @@ __all__ = ["DumpTriage", "analyze_crash", "BacktraceSource", "BACKTRACE_SOURCES"
 class DumpTriage:
     """The triage of one crash. ``status`` is ``ok`` (read from the vmcore), ``dmesg`` (the vmcore could
     not be read; the text log beside it was) or ``error`` (nothing readable: see ``errors``). ``title`` is
-    the crash's report titled as kernel developers title it (:func:`.trouble.crash_event`)."""
+    the crash's report titled as kernel developers title it (:func:`.trouble.crash_event`). The
+    signature is the reason and the top frames of the backtrace (``signature_source`` ``backtrace``)
+    or, for a hung task, lockup or RCU stall read from a vmcore, the key of its hang report
+    (``hang``, :func:`.hang.signature_key`): the waits of its chain's root, then the frames where
+    the task holding things up loops."""
 
     name: str
     status: str = "error"
@@ -49,6 +55,7 @@ class DumpTriage:
     signature: Optional[str] = None
     signature_id: Optional[str] = None
     signature_frames: List[str] = field(default_factory=list)
+    signature_source: str = "backtrace"
     title: Optional[str] = None
     events: List[Dict[str, Any]] = field(default_factory=list)
     log_excerpt: List[str] = field(default_factory=list)
@@ -191,30 +198,31 @@ def analyze_crash(source: CrashSource, depth: int = SIGNATURE_DEPTH,
     if result.reason is None:
         result.reason = "no panic or oops found in the log"
     result.signature, result.signature_frames = crash_signature(result.reason, result.backtrace, depth)
-    if prog is not None and ("hung_task" in (result.panic or result.reason or "") or cause_kind == "rcu_stall"):
-        # khungtaskd's own stack is the same for every hung-task panic, and an RCU stall report's
-        # last trace the detector's timer interrupt on whichever CPU noticed
-        # (panic_on_rcu_stall|rcu_sched_clock_irq|...): sign by what the hang report leads with,
-        # the root of the blocked tasks' longest wait chain, or where the CPU holding the grace
-        # period loops (or the holder of the spinlock it spins for).
+    if prog is not None and ("hung_task" in (result.panic or result.reason or "") or cause_kind in LOCKUP_KINDS):
+        # khungtaskd's own stack is the same for every hung-task panic, an RCU stall report's last
+        # trace the detector's timer interrupt on whichever CPU noticed, and a soft lockup's the
+        # spinning CPU's, not the lock holder's loop (or only the watchdog's interrupt, where the
+        # log lost the trace): sign by what the hang report leads with, the root of the blocked
+        # tasks' wait chain or where the CPU holding things up loops (hang.signature_key).
         try:
             hang = analyze_hang(prog)
-            if hang["signature"]:
-                result.title = f"INFO: {hang['signature']}"
-                result.signature, result.signature_frames = crash_signature(result.reason, hang["signature_frames"],
-                                                                            depth)
-        except Exception as error:  # noqa: BLE001 - the log's signature stands
+            key = hang["signature_key"]
+            waits, frames = key["waits"], key["frames"]
+            # A key led by another kind (a chain, where the lockup's CPU was not found at the dump)
+            # would sign this crash by another hang: the backtrace's signature stands then.
+            if key["kind"] == (cause_kind if cause_kind in LOCKUP_KINDS else "hung_task") and (waits or frames):
+                # "INFO: task hung in ...", "BUG: soft lockup in ...": the kind's own title words.
+                prefix = REPORT_KINDS[key["kind"]].describe(None, [])[0].split(":")[0]
+                result.title = f"{prefix}: {hang['signature']}"
+                _, top = crash_signature(result.reason, frames, depth)
+                result.signature = f"{normalize_reason(result.reason)} @ {'|'.join(waits + top)}"
+                result.signature_frames, result.signature_source = waits + top, "hang"
+            elif hang["partial"]:
+                # A dump that lost task_structs (7.2 under makedumpfile -d 31) shows no chain: say
+                # why the crash is grouped by its title and backtrace instead.
+                result.errors.append("hang analysis: " + next(w for w in hang["warnings"] if w.startswith("partial: ")))
+        except Exception as error:  # noqa: BLE001 - the backtrace's signature stands
             result.errors.append(f"hang analysis: {_error_text(error)}")
-    elif prog is not None and result.backtrace_source == "unwinder" and cause_kind in LOCKUP_KINDS:
-        # The log lost the lockup report's trace, and the stack of the CPU the watchdog stopped
-        # starts in the watchdog's own timer interrupt: sign by where that interrupt found it.
-        try:
-            looping = next((found["interrupted_frames"] for found in lockups(records, prog)
-                            if found["interrupted_frames"]), None)
-            if looping:
-                result.signature, result.signature_frames = crash_signature(result.reason, looping, depth)
-        except Exception as error:  # noqa: BLE001 - the unwinder's signature stands
-            result.errors.append(f"lockup analysis: {_error_text(error)}")
     result.signature_id = hashlib.sha1(result.signature.encode()).hexdigest()[:10]
     # Two copies of one dump: the same report printed at the same moment.
     result.fingerprint = hashlib.sha1(repr((result.crash_time if result.crash_time_source == "vmcoreinfo" else None,
