@@ -95,8 +95,8 @@ class DumpCommand:
     raw bytes for its text)."""
     values_only: Union[bool, Callable[[argparse.Namespace], bool]] = False
     """True (or, given the parsed arguments, true) when the output depends only on the values read,
-    never on how the debug info declares a type or where a line of source is: ``ps``, not ``struct``
-    or ``bt -f``.  With ``--vmlinux`` such a command reads types from BTF and the vmlinux's DWARF
+    never on how the debug info declares a type: ``ps``, not ``struct`` or ``bt -V`` (locals as gdb
+    prints them).  With ``--vmlinux`` such a command reads types from BTF and the vmlinux's DWARF
     only for what BTF lacks (pycore.debuginfo.load_types), which spares it the DWARF scan; its text
     is the same, being crash's without a vmlinux too."""
 
