@@ -611,3 +611,6 @@ def test_the_text_lists_each_task_its_lock_owner_chain_and_lockup():
     assert "        lock:      queued: pid 2, task 7777" in lines
     assert "        waits for: percpu_rw_semaphore ffff0001 (read) in __percpu_down_read from vfs_write" in lines
     assert "  1. 2 -> 1" in lines and lines[-1] == "SIGNATURE: task hung in sb_start_write"
+    result["signature_key"] = hang.signature_key(tasks, chains)
+    assert render(result, None).splitlines()[-2:] == ["SIGNATURE: task hung in sb_start_write",
+                                                      "GROUPED BY: percpu_rw_semaphore sb_start_write on ext4 (frozen)"]

@@ -452,7 +452,8 @@ def test_the_text_names_the_stall_the_grace_period_and_the_spinlock(case, mode):
         f"RCU stall: CPU 0 passes no quiescent state: pycore_stall_a (pid {holder['pid']}) loops there in "
         f"pycore_stall_hold.constprop.0, probably holding the spinlock pycore_stall_lock (module pycore_stall), "
         f"which CPU 1 pycore_stall_b (pid {waiter['pid']}) spins for; ")
-    assert text[-1] == "SIGNATURE: rcu detected stall in pycore_stall_hold"
+    assert text[-2:] == ["SIGNATURE: rcu detected stall in pycore_stall_hold",
+                         "GROUPED BY: pycore_stall_hold | pycore_stall_holder | kthread"]
     assert (f"        probably holds: spinlock {lock}, which CPU 1 pycore_stall_b (pid {waiter['pid']}) spins for "
             f"(inferred: its code took it at {spin['holder']['where']} and has not returned past the call)") in text
     period = report["grace_period"]

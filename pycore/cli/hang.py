@@ -7,6 +7,7 @@ import argparse
 from typing import Any, Dict, List, Optional
 
 from ..analysis import hang
+from ..analysis.crash_report import crash_signature
 from ..program import Program
 from .command import Collected, DumpCommand
 
@@ -227,6 +228,10 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     if result["signature"]:
         lines.append("")
         lines.append(f"SIGNATURE: {result['signature']}")
+        key = result.get("signature_key")
+        if key and (key["waits"] or key["frames"]):
+            # As pycore triage groups the crash by: the top frames below the report machinery.
+            lines.append("GROUPED BY: " + " | ".join(key["waits"] + crash_signature("", key["frames"])[1]))
     return "\n".join(lines)
 
 
