@@ -3,7 +3,8 @@
 wait is for (pycore.kernel.block, pycore.kernel.filemap), and the wait-for graph across them:
 chains to a root blocker, cycles as deadlocks, each with a plain explanation; and the CPUs the log's
 lockup and RCU stall reports name (and RCU's grace period, pycore.kernel.rcu), with the frames still
-on their stacks, the spinlock a CPU spins for and its probable holder (pycore.kernel.spinlock).
+on their stacks, the spinlock a CPU spins for and its probable holder (pycore.kernel.spinlock);
+and the key a fleet groups the hang by, its chain's root without pids, addresses or times.
 Kernels 5.10 to 7.2.
 """
 import re

@@ -1,6 +1,7 @@
 """Fleet triage: every crash under a /var/crash-style tree or given as vmcore files (discovered by
 :mod:`.triage_discover`), each analyzed by :mod:`.triage_analyze` in a child process with a time limit,
-locally or on a Dask cluster, then grouped by the title of their crash report and laid on a timeline.
+locally or on a Dask cluster, then grouped by the title of their crash report (a hang by its wait
+chain, :func:`.hang.signature_key`) and laid on a timeline.
 """
 import datetime
 import faulthandler
