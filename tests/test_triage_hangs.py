@@ -10,6 +10,7 @@ from pycore.analysis.triage import triage
 from pycore.cli.triage import render_text
 
 from corpus import cases
+from test_hang import hang_report
 
 # The key each scenario's crash is grouped by, and why:
 # - hung: ext4 frozen by FIFREEZE, hung_task_panic: frozenwriter waits in sb_start_write for the frozen
@@ -71,3 +72,11 @@ def test_the_text_shows_each_groups_key(hang_triage):
         assert f"        {' | '.join(group['frames'])}" in text
     if any(case.manifest["scenario"] == "hung" for case in HANG_CASES):
         assert "        percpu_rw_semaphore sb_start_write on ext4 (frozen)" in text
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", [case for case in HANG_CASES if os.path.exists(case.vmlinux)], ids=lambda c: c.name)
+def test_the_key_is_the_same_with_the_vmlinux(case):
+    # triage reads the dump alone (BTF and kallsyms); pycore hang with the vmlinux's DWARF must find
+    # the same chain, or a fleet triaged with debug info would split one bug into two groups.
+    assert hang_report(case, "vmlinux")["signature_key"] == hang_report(case, "dump only")["signature_key"]
