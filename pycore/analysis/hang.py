@@ -813,8 +813,8 @@ def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
             "panic_task": _task_ref(panic) if panic is not None else None,
             "tasks_read": read, "partial": any(w.startswith("partial: ") for w in warnings),
             "tasks": tasks, "chains": chains, "cause": cause, "signature": text, "signature_frames": frames,
-            "signature_key": signature_key(tasks, chains, stuck, spins, cause), "summary": summary, "lockups": stuck, "spinlocks": spins, "grace_period": period, "requests": requests,
-            "warnings": warnings}
+            "signature_key": signature_key(tasks, chains, stuck, spins, cause), "summary": summary,
+            "lockups": stuck, "spinlocks": spins, "grace_period": period, "requests": requests, "warnings": warnings}
 
 
 def signature(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
@@ -880,8 +880,8 @@ def signature_key(tasks: List[Dict[str, Any]], chains: List[Dict[str, Any]],
     by_pid = {entry["pid"]: entry for entry in tasks}
     chain = _leading_chain(by_pid, chains)
     if chain["cycle"]:
-        return {"kind": "hung_task", "waits": ["deadlock"] + sorted({_wait_key(by_pid[pid]) for pid in chain["cycle"]}),
-                "frames": []}
+        locks = sorted({_wait_key(by_pid[pid]) for pid in chain["cycle"]})
+        return {"kind": "hung_task", "waits": ["deadlock"] + locks, "frames": []}
     root = by_pid[chain["root"]]
     if root["wait"]["kind"] == "sleep" and len(chain["tasks"]) > 1:
         wait = root["wait"]
