@@ -130,9 +130,6 @@ def test_net_S_reference_is_the_task_block_of_foreach_net_S(case, mode):
 
 
 @pytest.mark.real
-@pytest.mark.xfail(strict=True, reason="crash ends foreach's -R output with each task's empty line; pycore's "
-                   "foreach (cli/foreach.py render) strips every task's trailing newlines and joins them with one "
-                   "empty line, so the last one is lost")
 @pytest.mark.parametrize("case", io_cases()[:1], ids=lambda case: case.name)
 def test_foreach_net_reference_ends_with_crash_empty_line(case):
     """crash's foreach nc net -s -R FD: the one nc holding descriptor FD, then an empty line."""

@@ -154,8 +154,8 @@ def _contexts(prog: Program, tasks: List[Object]) -> List[Dict[str, Any]]:
 
 
 def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
-    """The command's text for each task: ``task`` ends each of its blocks with an empty line, the
-    others are separated by one (crash's foreach); set and vtop after the task's line."""
+    """The command's text for each task: ``task`` and ``net -R`` end each of their blocks with an
+    empty line, the others are separated by one (crash's foreach); set and vtop after the task's line."""
     from . import dump_command
     from .crash import render_context
 
@@ -167,7 +167,8 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
         texts = [command.render(run["data"], parsed) for run in data["runs"]]
     texts = [text if run.get("header") is None else
              task_header(**run["header"]) + "\n" + text for run, text in zip(data["runs"], texts)]
-    if data["command"] == "task":
+    if data["command"] == "task" or (data["command"] == "net" and "-R" in data["arguments"]):
+        # net -R ends each task's answer with crash's empty line, the last one too.
         return "".join(texts)
     return "\n\n".join(text.rstrip("\n") for text in texts if text.strip())
 
