@@ -17,6 +17,7 @@ from ..errors import FaultError, PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
 from .eval import address_argument
+from .sym import not_found, not_found_lines
 
 _FORMATS = {8: "B", 16: "H", 32: "I", 64: "Q"}
 # crash's printf formats of a value in decimal, signed (-d) and unsigned (-D); 16- and 8-bit values
@@ -173,8 +174,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     else:
         address = address_argument(prog, args.address)
     if address is None:
-        return Collected({"not_found": args.address,
-                          "alternatives": [_symbol_line(s) for s in prog.symbols.search(args.address)]}, [])
+        return Collected(not_found(prog, args.address), [])
     if args.slab:
         args.symbols = True
     if args.symbols and args.bits != 64:
@@ -236,14 +236,6 @@ def _copy_raw(read: Reader, address: int, count: int, path: str, memory: str) ->
     return Collected({"address": address, "memory": memory, "copied": len(data), "file": path}, [])
 
 
-def _symbol_line(symbol) -> str:
-    return f"{symbol.address:x} ({_letter(symbol.kind)}) {symbol.name}"
-
-
-def _letter(kind: str) -> str:
-    return kind if len(kind) == 1 else {"function": "T", "object": "D"}.get(kind, "?")
-
-
 def _symbolic(prog: Program, value: int) -> Optional[str]:
     """``name+offset`` (decimal) of a value crash's ``rd -s`` names: one from the first kernel
     symbol up to the last, or in a module."""
@@ -274,9 +266,7 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     if "copied" in result:
         return f"{result['copied']} bytes copied from {result['address']:#x} to {result['file']}"
     if "not_found" in result:
-        lines = [f"symbol not found: {result['not_found']}", "possible alternatives:"]
-        lines += [f"  {line}" for line in result["alternatives"]] or ["  (none found)"]
-        return "\n".join(lines)
+        return "\n".join(not_found_lines(result))
     if getattr(args, "ascii", False):
         return render_string(result)
     decimal = getattr(args, "decimal", None)
