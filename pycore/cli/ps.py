@@ -6,9 +6,9 @@ times; -p: the chain of parents; -c: the children; -a: the argv and environment 
 -l/-m: when each task last ran; -g: thread groups; -r: resource limits; -S: tasks per state.
 """
 import argparse
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..kernel import cpumask, mm, sched, signal, system
 from ..object import Object
 from ..program import Program
@@ -67,14 +67,63 @@ class _Context(NamedTuple):
     snapshot: Object
 
 
-def _contexts(prog: Program) -> List[_Context]:
-    contexts = []
-    for task in sched.crash_task_list(prog):
+class _Unread(NamedTuple):
+    """The tasks that could not be read: their addresses (PID by address where the pid IDR names
+    them, None where it does not) and the first fault's message."""
+
+    pids: Dict[int, Optional[int]]
+    error: str
+
+
+class _Contexts(list):
+    """The contexts read, in crash's order, and the tasks that could not be read (``unread``,
+    None when every one was)."""
+
+    unread: Optional[_Unread] = None
+
+
+def _context(task: Object) -> _Context:
+    """One task's context.  A task_struct with a page left out of the dump (makedumpfile 1.7.8's
+    -d 31 drops 7.1+'s slab tail pages) is read member by member: ps's members may all lie on
+    the pages kept."""
+    try:
         snapshot = task.dereference_().read_()
-        contexts.append(_Context(int(snapshot.pid), sched.task_tgid(snapshot), int(task),
-                                 sched.task_parent(snapshot), sched.task_cpu(snapshot), sched.task_comm(snapshot),
-                                 sched.crash_kernel_thread(snapshot), snapshot))
+    except FaultError:
+        snapshot = task.dereference_()
+    return _Context(int(snapshot.pid), sched.task_tgid(snapshot), int(task), sched.task_parent(snapshot),
+                    sched.task_cpu(snapshot), sched.task_comm(snapshot), sched.crash_kernel_thread(snapshot),
+                    snapshot)
+
+
+def _contexts(prog: Program) -> _Contexts:
+    """Each task's context in crash's order, and the tasks that could not be read: a task list
+    broken by a missing page still gives every task it reaches."""
+    found = sched.crash_tasks(prog)
+    error = found.error
+    contexts, unread = _Contexts(), []
+    for task in found.tasks:
+        try:
+            contexts.append(_context(task))
+        except FaultError as task_error:
+            error = error or task_error
+            unread.append(int(task))
+    if error is not None:
+        named = sched.unread_task_pids(prog, (c.task for c in contexts))
+        pids: Dict[int, Optional[int]] = {task: named.pop(task, None) for task in unread}
+        pids.update(named)
+        contexts.unread = _Unread(pids, str(error))
     return contexts
+
+
+def _unread_message(unread: _Unread) -> str:
+    """The error line of a partial answer: how many tasks, which PIDs, and the fault."""
+    pids = sorted(pid for pid in unread.pids.values() if pid is not None)
+    unnamed = sum(1 for pid in unread.pids.values() if pid is None)
+    which = f"PID{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}" if pids else ""
+    if unnamed:
+        which += (" and " if which else "") + f"{unnamed} without a PID in the pid IDR"
+    count = len(unread.pids)
+    return f"{count} task{'s' if count != 1 else ''} could not be read ({which or 'none in the pid IDR'}): {unread.error}"
 
 
 def _matches(context: _Context, word: str, group: bool) -> bool:
@@ -123,7 +172,9 @@ def _brief(context: _Context) -> Dict[str, Any]:
 
 def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict[str, Any]]:
     """One row per task in crash's order: the idle task of each CPU, then every thread by PID; each
-    with the ``problems`` :func:`pycore.kernel.sched.task_problems` finds in it."""
+    with the ``problems`` :func:`pycore.kernel.sched.task_problems` finds in it.  A task whose row
+    cannot be read (its memory counters on a page left out of the dump) is a row of its PID,
+    address and ``unreadable``: the fault's message."""
     active = set(sched.active_tasks(prog).values())
     total_pages = mm.high_memory_pages(prog)
     cpus = sched.nr_cpus(prog)
@@ -132,26 +183,34 @@ def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict
     cpu_count = max(cpumask.nr_cpu_ids(prog), cpus)
     rows = []
     for context in _contexts(prog) if contexts is None else contexts:
-        snapshot = context.snapshot
-        memory = mm.task_memory(snapshot, total_pages, cpus)
-        rows.append({
-            "pid": context.pid,
-            "ppid": sched.task_ppid(snapshot),
-            "cpu": context.cpu,
-            "task": context.task,
-            "state": sched.task_state(snapshot),
-            "state_value": sched.task_state_value(snapshot),
-            "percent_mem": round(memory.percent, 6),
-            "percent_mem_text": percent_text(memory.percent),
-            "vsz_kb": memory.vsz_kb,
-            "rss_kb": memory.rss_kb,
-            "rss_pages": memory.rss_pages,
-            "comm": context.comm,
-            "kernel_thread": context.kernel_thread,
-            "active": context.task in active,
-            "problems": sched.task_problems(snapshot, pid_limit, cpu_count, context.task in idle),
-        })
+        try:
+            rows.append(_row(context, total_pages, cpus, active, pid_limit, cpu_count, idle))
+        except FaultError as error:
+            rows.append({"pid": context.pid, "task": context.task, "unreadable": str(error)})
     return rows
+
+
+def _row(context: _Context, total_pages: int, cpus: int, active: Set[int], pid_limit: int, cpu_count: int,
+         idle: Set[int]) -> Dict[str, Any]:
+    snapshot = context.snapshot
+    memory = mm.task_memory(snapshot, total_pages, cpus)
+    return {
+        "pid": context.pid,
+        "ppid": sched.task_ppid(snapshot),
+        "cpu": context.cpu,
+        "task": context.task,
+        "state": sched.task_state(snapshot),
+        "state_value": sched.task_state_value(snapshot),
+        "percent_mem": round(memory.percent, 6),
+        "percent_mem_text": percent_text(memory.percent),
+        "vsz_kb": memory.vsz_kb,
+        "rss_kb": memory.rss_kb,
+        "rss_pages": memory.rss_pages,
+        "comm": context.comm,
+        "kernel_thread": context.kernel_thread,
+        "active": context.task in active,
+        "problems": sched.task_problems(snapshot, pid_limit, cpu_count, context.task in idle),
+    }
 
 
 def _times(prog: Program, chosen: List[_Context], sort: bool) -> Dict[str, Any]:
@@ -253,28 +312,43 @@ def _summary(chosen: List[_Context]) -> Dict[str, Any]:
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
+    """The mode's data over every task that can be read; where pages left out of the dump hid
+    some, the answer is partial: the error names how many tasks and which PIDs, and why."""
     mode, words = _mode(args)
     contexts = _contexts(prog)
     chosen = _selected(contexts, args, words)
+    failed: List[Dict[str, Any]] = []
     if mode == "times":
-        return Collected(_times(prog, chosen, sort=not words), [])
-    if mode == "parents":
-        return Collected(_parents(contexts, chosen), [])
-    if mode == "children":
-        return Collected(_children(contexts, chosen), [])
-    if mode == "arguments":
-        return _arguments(chosen)
-    if mode in ("last_run", "since_run"):
-        return Collected(_last_run(prog, contexts, chosen, mode), [])
-    if mode == "thread_groups":
-        return Collected(_thread_groups(contexts, chosen, bool(words)), [])
-    if mode == "limits":
-        return Collected(_limits(chosen), [])
-    if mode == "summary":
-        return Collected(_summary(chosen), [])
-    rows = tasks(prog, chosen)
-    warnings = [f"task {row['task']:x}: {problem}" for row in rows for problem in row["problems"]]
-    return Collected({"tasks": rows, "warnings": warnings}, warnings)
+        collected = Collected(_times(prog, chosen, sort=not words), [])
+    elif mode == "parents":
+        collected = Collected(_parents(contexts, chosen), [])
+    elif mode == "children":
+        collected = Collected(_children(contexts, chosen), [])
+    elif mode == "arguments":
+        collected = _arguments(chosen)
+    elif mode in ("last_run", "since_run"):
+        collected = Collected(_last_run(prog, contexts, chosen, mode), [])
+    elif mode == "thread_groups":
+        collected = Collected(_thread_groups(contexts, chosen, bool(words)), [])
+    elif mode == "limits":
+        collected = Collected(_limits(chosen), [])
+    elif mode == "summary":
+        collected = Collected(_summary(chosen), [])
+    else:
+        rows = tasks(prog, chosen)
+        failed = [row for row in rows if "unreadable" in row]
+        read = [row for row in rows if "unreadable" not in row]
+        warnings = [f"task {row['task']:x}: {problem}" for row in read for problem in row["problems"]]
+        collected = Collected({"tasks": read, "warnings": warnings}, warnings)
+    # A test stands a plain list in for _contexts' answer.
+    unread = getattr(contexts, "unread", None)
+    if unread is None and not failed:
+        return collected
+    pids = dict(unread.pids) if unread else {}
+    pids.update((row["task"], row["pid"]) for row in failed)
+    collected.data["unread"] = [{"task": task, "pid": pid} for task, pid in pids.items()]
+    error = unread.error if unread else failed[0]["unreadable"]
+    return Collected(collected.data, collected.warnings, _unread_message(_Unread(pids, error)))
 
 
 def _header(task: Dict[str, Any]) -> str:

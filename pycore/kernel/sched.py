@@ -4,10 +4,10 @@ Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 7.2: ``
 (5.14+) or ``state``, the CPU in ``task_struct`` (4.9-5.15) or ``thread_info`` (5.16+),
 threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
 """
-from typing import TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
-from ..object import Object, container_of, list_for_each_entry
+from ..object import Object, container_of, list_for_each, list_for_each_entry, list_for_each_reverse
 from ..types.model import TypeKind
 from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits
 from .percpu import per_cpu_address
@@ -103,11 +103,53 @@ def for_each_process(prog: "Program") -> Iterator[Object]:
     yield from list_for_each_entry(_task_type(prog), first.tasks.address_of_(), "tasks")
 
 
+def _ring_part(start: Object, stop: int, direction: str) -> Tuple[List[int], Optional[FaultError]]:
+    """The ``struct list_head`` addresses after ``start`` (``struct list_head *``) following
+    ``direction`` ("next" or "prev") up to ``stop`` (left out), and the fault that ended the walk
+    early: the node whose pointer could not be read is left out too (its page is missing)."""
+    walk = list_for_each if direction == "next" else list_for_each_reverse
+    nodes: List[int] = []
+    try:
+        for node in walk(start):
+            if int(node) == stop:
+                break
+            nodes.append(int(node))
+    except FaultError as error:
+        return nodes[:-1], error
+    return nodes, None
+
+
+def _ring(start: Object, stop: int) -> Tuple[List[int], Optional[FaultError]]:
+    """The nodes of the ring through ``start`` in ring order from ``stop`` (a list head, left out,
+    read only when it is ``start``), as far as they can be read: forward from ``start``, and
+    backward from it where the forward walk faulted or ``start`` is not the head; the unreadable
+    nodes lie between the two parts.  The first fault is returned, None when the ring is whole."""
+    after, error = _ring_part(start, stop, "next")
+    nodes = after if int(start) == stop else [int(start)] + after
+    if error is None and int(start) == stop:
+        return nodes, None
+    before, back_error = _ring_part(start, stop, "prev")
+    known = set(nodes)
+    return [node for node in reversed(before) if node not in known] + nodes, error or back_error
+
+
+def _thread_node_ring(task: Object, head: int) -> Tuple[List[Object], Optional[FaultError]]:
+    """The threads on ``signal->thread_head`` at ``head``, read around from ``task``'s own
+    ``thread_node`` (the head itself unread): where makedumpfile dropped the page of the
+    ``signal_struct`` (7.1+ slab tails at -d 31) the ring is still whole through the tasks."""
+    task_type = _task_type(task.prog_)
+    offset = task_type.offsetof("thread_node")
+    nodes, error = _ring(task.thread_node.address_of_(), head)
+    return [_task(task.prog_, node - offset) for node in nodes], error
+
+
 def for_each_thread(task: Object) -> Iterator[Object]:
     """Each thread in ``task``'s thread group, the leader first.
 
     3.14+ links threads on ``signal->thread_head`` through ``thread_node`` (the only list
-    from 6.7); older kernels on the leader's ``thread_group`` ring.
+    from 6.7); older kernels on the leader's ``thread_group`` ring.  An unreadable
+    ``signal_struct`` is walked around (:func:`_thread_node_ring`); a thread that cannot be
+    read raises its FaultError.
     """
     prog = task.prog_
     task_type = _task_type(prog)
@@ -116,7 +158,15 @@ def for_each_thread(task: Object) -> Iterator[Object]:
         if not int(signal):
             yield task
             return
-        yield from list_for_each_entry(task_type, signal.thread_head.address_of_(), "thread_node")
+        head = signal.thread_head.address_of_()
+        try:
+            threads: Iterator[Object] = list_for_each_entry(task_type, head, "thread_node")
+        except FaultError:
+            around, error = _thread_node_ring(task, int(head))
+            if error is not None:
+                raise error
+            threads = iter(around)
+        yield from threads
         return
     leader = task.group_leader
     yield leader
@@ -327,22 +377,95 @@ def panic_task(prog: "Program") -> Optional[Object]:
     return cpu_curr(prog, cpu)
 
 
-def crash_task_list(prog: "Program") -> List[Object]:
-    """The tasks crash's ps and TASKS count: each CPU's idle task and every thread, sorted as
-    crash sorts them (by PID; the PID 0 idle tasks by CPU)."""
+class TaskList(NamedTuple):
+    """The tasks :func:`crash_tasks` could reach, and the fault that hid the others (None when
+    every list was whole)."""
+
+    tasks: List[Object]
+    error: Optional[FaultError]
+
+
+def _threads(task: Object) -> Tuple[List[Object], Optional[FaultError]]:
+    """:func:`for_each_thread` as far as it can be read: the threads read, ``task`` among them,
+    and the first fault (a thread or the leader's ``signal`` pointer on a page left out)."""
+    try:
+        return list(for_each_thread(task)), None
+    except FaultError as error:
+        if not _task_type(task.prog_).has_member("thread_node"):
+            return [task], error
+        try:
+            head = int(task.signal.thread_head.address_of_())
+        except FaultError:
+            return [task], error
+        threads, around_error = _thread_node_ring(task, head)
+        return threads, around_error or error
+
+
+def crash_tasks(prog: "Program") -> TaskList:
+    """:func:`crash_task_list` that survives pages missing from the dump (makedumpfile 1.7.8's
+    -d 31 drops 7.1+'s slab tail pages): ``init_task.tasks`` is read forward until a fault and
+    then backward from ``init_task`` until one, each process's threads as far as they can be read
+    (around an unreadable ``signal_struct``).  The tasks read are in crash's order; the fault
+    names what was lost (:func:`unread_task_pids` names the PIDs)."""
+    first = init_task(prog)
+    offset = _task_type(prog).offsetof("tasks")
+    nodes, error = _ring(first.tasks.address_of_(), int(first.tasks.address_of_()))
     idle = idle_tasks(prog)
     seen = {int(t) for t in idle}
     tasks = list(idle)
-    for task in for_each_task(prog):
-        if int(task) not in seen:
-            seen.add(int(task))
-            tasks.append(task)
+    for leader in [first] + [_task(prog, node - offset) for node in nodes]:
+        if int(leader) == int(first):  # init_task's signal lists no threads of its own
+            threads, thread_error = [leader], None
+        else:
+            threads, thread_error = _threads(leader)
+        error = error or thread_error
+        for task in threads:
+            if int(task) not in seen:
+                seen.add(int(task))
+                tasks.append(task)
     keyed = []
     for task in tasks:
-        pid = int(task.pid)
-        keyed.append(((pid, task_cpu(task) if pid == 0 else 0), task))
+        try:
+            keyed.append((_crash_key(task), task))
+        except FaultError as key_error:
+            error = error or key_error
     keyed.sort(key=lambda item: item[0])
-    return [task for _, task in keyed]
+    return TaskList([task for _, task in keyed], error)
+
+
+def unread_task_pids(prog: "Program", read: Iterable[int]) -> Dict[int, int]:
+    """PID by task address of each task in ``init_pid_ns``'s IDR (4.15+) that is not among the
+    task addresses ``read``: ``struct pid`` has its own slab cache and usually outlives the
+    task_structs a filtered dump lost.  The task address comes from ``pid->tasks[PIDTYPE_PID]``,
+    whether or not its page is in the dump; a ``struct pid`` that cannot be read is skipped."""
+    from .pid import PIDTYPE_PID, for_each_pid, pid_task  # pid.py imports this module
+
+    known = set(read)
+    missing: Dict[int, int] = {}
+    for pid in for_each_pid(prog):
+        try:
+            task = int(pid_task(pid, PIDTYPE_PID))
+            if task and task not in known:
+                missing[task] = int(pid.numbers[0].nr)
+        except FaultError:
+            continue
+    return missing
+
+
+def crash_task_list(prog: "Program") -> List[Object]:
+    """The tasks crash's ps and TASKS count: each CPU's idle task and every thread, sorted as
+    crash sorts them (by PID; the PID 0 idle tasks by CPU).  A task that cannot be read raises
+    its FaultError (:func:`crash_tasks` gives the rest)."""
+    found = crash_tasks(prog)
+    if found.error is not None:
+        raise found.error
+    return found.tasks
+
+
+def _crash_key(task: Object) -> Tuple[int, int]:
+    """Where crash sorts ``task``: by PID, the PID 0 idle tasks by CPU."""
+    pid = int(task.pid)
+    return pid, task_cpu(task) if pid == 0 else 0
 
 
 # -- runqueues ---------------------------------------------------------------------------------
