@@ -359,10 +359,11 @@ class KnownGap:
 
 ALL_MODES = ("dump only", "vmlinux", "with and without")
 KNOWN_GAPS = [
-    KnownGap("7.2-sysrq-l4", ("ps", "sys"), ("dump only",),
-             "ps, and sys counting the tasks, on the -d 31 dumps read a task_struct makedumpfile 1.7.8 left "
-             "out: on 7.1+ it does not decode struct page's compound_info and drops the tail pages of "
-             "multi-page slabs (24 of 71 task_structs); a partial answer would beat one error line",
+    KnownGap("7.2-sysrq-l4", ("ps",), ("dump only",),
+             "ps on the -d 31 dumps is a partial answer: makedumpfile 1.7.8 does not decode 7.1+'s struct page "
+             "compound_info and drops the tail pages of multi-page slabs, where some tasks' memory counters "
+             "lie (crash prints nothing); pycore prints every other task's line and names the PIDs it could "
+             "not read, which tests/test_partial_task_list.py holds to crash's lines and PIDs",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-sysrq-l4", ("bt -a", "foreach bt"), ("dump only", "vmlinux"),
              "crash 9.0.2 reads 7.2's ORC tables with the pre-7.1 register numbers and falls back to guessing "
@@ -374,18 +375,19 @@ KNOWN_GAPS = [
              "decode struct page's compound_info, which replaced compound_head): kmem -s cannot read the sheaves "
              "kept there and says so",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
-    KnownGap("7.2-hung-l4", ("ps", "sys", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
+    KnownGap("7.2-hung-l4", ("ps", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
              ("dump only",),
-             "the -d 31 dumps lack task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4): "
-             "the task list breaks after its first task; which it drops depends on the build (bt -a passed on "
-             "the last one)",
+             "the -d 31 dumps lack pages of task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see "
+             "7.2-sysrq-l4): ps is partial (tests/test_partial_task_list.py); which pages it drops depends on the "
+             "build (bt -a passed on the last one)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd"), strict=False),
     KnownGap("7.2-sysrq-l4", ("kmem -i",), ("dump only",),
              "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see above); which "
              "pages it drops depends on the build",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd"), strict=False),
-    KnownGap("7.2-locks-l4", ("ps", "sys", "bt -a", "foreach bt"), ("dump only",),
-             "the -d 31 dumps lack task_structs makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
+    KnownGap("7.2-locks-l4", ("ps", "bt -a", "foreach bt"), ("dump only",),
+             "the -d 31 dumps lack pages of task_structs makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4): "
+             "ps is partial (tests/test_partial_task_list.py)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-locks-l4", ("kmem -i",), ("dump only",),
              "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
@@ -408,8 +410,9 @@ KNOWN_GAPS = [
              "crash 9.0.2 walks the blocked writers' stacks past do_syscall_64 into stale page-fault frames (the "
              "pre-7.1 ORC register numbers again); the guest's /proc/PID/stack agrees with pycore (test_hang.py)",
              dumps=("vmcore.elf",)),
-    KnownGap("7.2-rcu-l4", ("ps", "sys", "bt -a", "foreach bt"), ("dump only",),
-             "the -d 31 dumps lack task_structs makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
+    KnownGap("7.2-rcu-l4", ("ps", "bt -a", "foreach bt"), ("dump only",),
+             "the -d 31 dumps lack pages of task_structs makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4): "
+             "ps is partial (tests/test_partial_task_list.py)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-rcu-l4", ("kmem -i",), ("dump only",),
              "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
@@ -422,9 +425,10 @@ KNOWN_GAPS = [
     KnownGap("7.2-rcu-l4", ("test_helpers_agree_with_each_other",), ("dump only",),
              "makedumpfile 1.7.8's -d 31 leaves out the tail pages of multi-page slabs on 7.1+ (see 7.2-sysrq-l4)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
-    KnownGap("7.2-io-l4", ("ps", "sys", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
+    KnownGap("7.2-io-l4", ("ps", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
              ("dump only",),
-             "the -d 31 dumps lack task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see 7.2-sysrq-l4)",
+             "the -d 31 dumps lack pages of task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see "
+             "7.2-sysrq-l4): ps is partial (tests/test_partial_task_list.py)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-io-l4", ("foreach bt",), ("dump only", "vmlinux"),
              "crash 9.0.2 walks sleeping tasks' stacks (init's wait4, the dd tasks') past do_syscall_64 into "
