@@ -4,7 +4,7 @@ import pytest
 
 import pycore
 from pycore.cli import crashfmt
-from pycore.errors import MissingMemberError
+from pycore.errors import FaultError, MissingMemberError
 from pycore.kernel import sched, system
 from pycore.object import Object
 from pycore.kernel.sched import (EXIT_DEAD, EXIT_ZOMBIE, TASK_DEAD, TASK_IDLE, TASK_INTERRUPTIBLE, TASK_NEW,
@@ -202,3 +202,92 @@ def test_crash_kernel_thread_is_crash_is_kernel_thread(pid, state, exit_state, f
     prog.put(BASE, state | exit_state << 32, flags | pid << 32, mm)
     task = Object(prog, "struct task_struct", address=BASE)
     assert sched.crash_kernel_thread(task) is kernel_thread
+
+
+# -- task lists with pages left out (makedumpfile 1.7.8's -d 31 on 7.1+ drops slab tail pages) ------
+TASK_SIZE = 0x100
+SIGNAL = BASE - 0x1000  # below the test memory: a signal_struct whose page the dump left out
+
+
+class _TaskList(FakeProgram):
+    """task_structs with ``tasks`` (at 0), ``pid`` (at 16), ``thread_node`` (at 32) and ``signal``
+    (at 48), init_task at BASE; a task at an address outside the test memory cannot be read."""
+
+    def __init__(self):
+        super().__init__(symbols={"init_task": BASE})
+        list_head = self.types.types[("struct", "list_head")]
+        signal = struct_type("signal_struct", 16, [Member("thread_head", list_head, 0)])
+        self.types.types[("struct", "signal_struct")] = signal
+        self.types.types[("struct", "task_struct")] = struct_type("task_struct", TASK_SIZE, [
+            Member("tasks", list_head, 0), Member("pid", int_type("int", 4, True), 128),
+            Member("thread_node", list_head, 256), Member("signal", pointer_type(signal), 384)])
+
+    def ring(self, head: int, nodes: list) -> None:
+        """Link the list_heads at ``nodes`` on the ring at ``head``, in that order (only the
+        readable ones are written)."""
+        ring = [head] + nodes
+        for index, node in enumerate(ring):
+            if BASE <= node < BASE + len(self.memory):
+                self.put(node, ring[(index + 1) % len(ring)], ring[index - 1])
+
+
+def _task_at(index: int) -> int:
+    return BASE + index * TASK_SIZE
+
+
+def _pids(prog, tasks) -> list:
+    return [int(Object(prog, "struct task_struct *", int(task)).pid) for task in tasks]
+
+
+def test_process_list_read_forward_then_backward_around_an_unreadable_task():
+    """init_task, 1, 2, [a task the dump lost], 4: the forward walk stops before the lost task, the
+    backward one gives 4, and the fault says why."""
+    prog = _TaskList()
+    lost = BASE - 0x4000
+    tasks = [_task_at(1), _task_at(2), lost, _task_at(4)]
+    prog.ring(BASE, tasks)
+    for pid, task in enumerate(tasks, 1):
+        if task != lost:
+            prog.put(task + 16, pid)
+    leaders, error = sched.readable_processes(prog)
+    assert _pids(prog, leaders) == [0, 1, 2, 4]
+    assert isinstance(error, FaultError) and error.address == lost
+
+
+def test_process_list_whole_is_read_forward_only():
+    prog = _TaskList()
+    tasks = [_task_at(1), _task_at(2), _task_at(3)]
+    prog.ring(BASE, tasks)
+    for pid, task in enumerate(tasks, 1):
+        prog.put(task + 16, pid)
+    leaders, error = sched.readable_processes(prog)
+    assert (_pids(prog, leaders), error) == ([0, 1, 2, 3], None)
+    assert _pids(prog, sched.for_each_process(prog)) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("start", [1, 2, 3])
+def test_threads_are_read_around_an_unreadable_signal_struct(start):
+    """The ring through signal->thread_head is whole through the tasks: from any thread of the group,
+    the threads come in the ring's order from the head, the head itself never read."""
+    prog = _TaskList()
+    threads = [_task_at(i) for i in (1, 2, 3)]
+    prog.ring(SIGNAL, [task + 32 for task in threads])
+    for pid, task in enumerate(threads, 1):
+        prog.put(task + 16, pid)
+        prog.put(task + 48, SIGNAL)
+    task = Object(prog, "struct task_struct *", _task_at(start))
+    assert _pids(prog, sched.for_each_thread(task)) == [1, 2, 3]
+
+
+def test_a_lost_thread_behind_an_unreadable_signal_struct_raises_its_fault():
+    prog = _TaskList()
+    lost = BASE - 0x4000
+    threads = [_task_at(1), lost, _task_at(3)]
+    prog.ring(SIGNAL, [task + 32 for task in threads])
+    for pid, task in enumerate(threads, 1):
+        if task != lost:
+            prog.put(task + 16, pid)
+            prog.put(task + 48, SIGNAL)
+    with pytest.raises(FaultError) as error:
+        list(sched.for_each_thread(Object(prog, "struct task_struct *", _task_at(1))))
+    assert error.value.address == lost + 32

@@ -121,16 +121,18 @@ def _ring_part(start: Object, stop: int, direction: str) -> Tuple[List[int], Opt
 
 def _ring(start: Object, stop: int) -> Tuple[List[int], Optional[FaultError]]:
     """The nodes of the ring through ``start`` in ring order from ``stop`` (a list head, left out,
-    read only when it is ``start``), as far as they can be read: forward from ``start``, and
-    backward from it where the forward walk faulted or ``start`` is not the head; the unreadable
-    nodes lie between the two parts.  The first fault is returned, None when the ring is whole."""
+    read only when it is ``start``), as far as they can be read, and the first fault (None when the
+    ring is whole).  From the head: forward, then, where that faulted, backward, the nodes of the
+    backward walk last (the unreadable ones lay between).  From a node: backward to the head, the
+    node, forward to the head."""
     after, error = _ring_part(start, stop, "next")
-    nodes = after if int(start) == stop else [int(start)] + after
     if error is None and int(start) == stop:
-        return nodes, None
+        return after, None
     before, back_error = _ring_part(start, stop, "prev")
-    known = set(nodes)
-    return [node for node in reversed(before) if node not in known] + nodes, error or back_error
+    if int(start) == stop:
+        known = set(after)
+        return after + [node for node in reversed(before) if node not in known], error
+    return list(reversed(before)) + [int(start)] + after, error or back_error
 
 
 def _thread_node_ring(task: Object, head: int) -> Tuple[List[Object], Optional[FaultError]]:
@@ -385,6 +387,18 @@ class TaskList(NamedTuple):
     error: Optional[FaultError]
 
 
+def readable_processes(prog: "Program") -> Tuple[List[Object], Optional[FaultError]]:
+    """:func:`for_each_process` as far as it can be read, and the fault that cut it short (None
+    when the list is whole): ``init_task.tasks`` forward until a task cannot be read, then
+    backward from ``init_task`` until one cannot; the leaders are in list order, those of the
+    backward walk after those of the forward one (the unreadable ones lay between)."""
+    first = init_task(prog)
+    head = first.tasks.address_of_()
+    offset = _task_type(prog).offsetof("tasks")
+    nodes, error = _ring(head, int(head))
+    return [first] + [_task(prog, node - offset) for node in nodes], error
+
+
 def _threads(task: Object) -> Tuple[List[Object], Optional[FaultError]]:
     """:func:`for_each_thread` as far as it can be read: the threads read, ``task`` among them,
     and the first fault (a thread or the leader's ``signal`` pointer on a page left out)."""
@@ -407,14 +421,13 @@ def crash_tasks(prog: "Program") -> TaskList:
     then backward from ``init_task`` until one, each process's threads as far as they can be read
     (around an unreadable ``signal_struct``).  The tasks read are in crash's order; the fault
     names what was lost (:func:`unread_task_pids` names the PIDs)."""
-    first = init_task(prog)
-    offset = _task_type(prog).offsetof("tasks")
-    nodes, error = _ring(first.tasks.address_of_(), int(first.tasks.address_of_()))
+    first = int(init_task(prog))
+    leaders, error = readable_processes(prog)
     idle = idle_tasks(prog)
     seen = {int(t) for t in idle}
     tasks = list(idle)
-    for leader in [first] + [_task(prog, node - offset) for node in nodes]:
-        if int(leader) == int(first):  # init_task's signal lists no threads of its own
+    for leader in leaders:
+        if int(leader) == first:  # init_task's signal lists no threads of its own
             threads, thread_error = [leader], None
         else:
             threads, thread_error = _threads(leader)
