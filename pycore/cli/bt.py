@@ -307,5 +307,7 @@ def render(result: Dict[str, Any], args: Optional[argparse.Namespace] = None) ->
     return "\n\n".join(blocks)
 
 
+# -V prints frame locals, which only the vmlinux's DWARF describes.
 COMMAND = DumpCommand("bt", add_arguments=add_arguments, collect=collect, render=render,
+                      values_only=lambda args: not args.locals,
                       description="Without PID or option: the task that panicked, crash's current context in a dump.")

@@ -541,5 +541,5 @@ def render(data: Any, args: argparse.Namespace) -> str:
     return render_address(data)
 
 
-COMMAND = DumpCommand("kmem", add_arguments=add_arguments, collect=collect, render=render,
+COMMAND = DumpCommand("kmem", add_arguments=add_arguments, collect=collect, render=render, values_only=True,
                       description="memory summary, zones, slab caches and addresses, as crash 9's kmem prints them")

@@ -153,6 +153,6 @@ def format_log(records: Sequence[PrintkRecord], *, timestamps: bool = True, boot
 
 
 COMMAND = DumpCommand(
-    "log", add_arguments=add_arguments, collect=collect, render=render, to_json=to_json,
+    "log", add_arguments=add_arguments, collect=collect, render=render, to_json=to_json, values_only=True,
     description="Print the kernel log (printk ringbuffer, printk_log records or the pre-3.5 character buffer) "
                 "from the dump's VMCOREINFO alone, with crash 9's log options.")

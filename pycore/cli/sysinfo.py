@@ -62,4 +62,4 @@ def render(info: Dict[str, Any], args: Optional[argparse.Namespace] = None) -> s
     return "\n".join(lines)
 
 
-COMMAND = DumpCommand("sys", add_arguments=lambda parser: None, collect=collect, render=render)
+COMMAND = DumpCommand("sys", add_arguments=lambda parser: None, collect=collect, render=render, values_only=True)
