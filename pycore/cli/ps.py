@@ -123,7 +123,8 @@ def _unread_message(unread: _Unread) -> str:
     if unnamed:
         which += (" and " if which else "") + f"{unnamed} without a PID in the pid IDR"
     count = len(unread.pids)
-    return f"{count} task{'s' if count != 1 else ''} could not be read ({which or 'none in the pid IDR'}): {unread.error}"
+    which = which or "none in the pid IDR"
+    return f"{count} task{'s' if count != 1 else ''} could not be read ({which}): {unread.error}"
 
 
 def _matches(context: _Context, word: str, group: bool) -> bool:

@@ -2,12 +2,15 @@
 
 Covers x86_64 kernels from 4.14 (the task-state bits crash 9 decodes) to 7.2: ``__state``
 (5.14+) or ``state``, the CPU in ``task_struct`` (4.9-5.15) or ``thread_info`` (5.16+),
-threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7).
+threads on ``signal->thread_head`` (3.14+) or ``thread_group`` (before 6.7); task lists that
+pages left out of a filtered dump broke (7.1+ at makedumpfile -d 31) as far as they can be read.
 """
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from itertools import takewhile
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from ..errors import FaultError, MissingDebugInfoError, MissingMemberError, PycoreError
-from ..object import Object, container_of, list_for_each, list_for_each_entry, list_for_each_reverse
+from ..object import (Object, container_of, list_for_each, list_for_each_entry, list_for_each_entry_reverse,
+                      list_for_each_reverse)
 from ..types.model import TypeKind
 from .cpumask import cpu_online_mask, cpu_possible_mask, cpu_present_mask, cpumask_bits
 from .percpu import per_cpu_address
@@ -103,36 +106,30 @@ def for_each_process(prog: "Program") -> Iterator[Object]:
     yield from list_for_each_entry(_task_type(prog), first.tasks.address_of_(), "tasks")
 
 
-def _ring_part(start: Object, stop: int, direction: str) -> Tuple[List[int], Optional[FaultError]]:
-    """The ``struct list_head`` addresses after ``start`` (``struct list_head *``) following
-    ``direction`` ("next" or "prev") up to ``stop`` (left out), and the fault that ended the walk
-    early: the node whose pointer could not be read is left out too (its page is missing)."""
-    walk = list_for_each if direction == "next" else list_for_each_reverse
-    nodes: List[int] = []
+def _read_until_fault(walk: Callable[[], Iterator[Object]]) -> Tuple[List[Object], Optional[FaultError]]:
+    """What the list walk ``walk()`` yields until a pointer cannot be read, and that fault (None
+    when it ended well); the node whose pointer could not be read is left out too: its page is
+    missing."""
+    found: List[Object] = []
     try:
-        for node in walk(start):
-            if int(node) == stop:
-                break
-            nodes.append(int(node))
+        for node in walk():
+            found.append(node)
     except FaultError as error:
-        return nodes[:-1], error
-    return nodes, None
+        return found[:-1], error
+    return found, None
 
 
-def _ring(start: Object, stop: int) -> Tuple[List[int], Optional[FaultError]]:
-    """The nodes of the ring through ``start`` in ring order from ``stop`` (a list head, left out,
-    read only when it is ``start``), as far as they can be read, and the first fault (None when the
-    ring is whole).  From the head: forward, then, where that faulted, backward, the nodes of the
-    backward walk last (the unreadable ones lay between).  From a node: backward to the head, the
-    node, forward to the head."""
-    after, error = _ring_part(start, stop, "next")
-    if error is None and int(start) == stop:
-        return after, None
-    before, back_error = _ring_part(start, stop, "prev")
-    if int(start) == stop:
-        known = set(after)
-        return after + [node for node in reversed(before) if node not in known], error
-    return list(reversed(before)) + [int(start)] + after, error or back_error
+def _ring_around(start: Object, stop: int) -> Tuple[List[int], Optional[FaultError]]:
+    """The nodes of the ring through ``start`` (``struct list_head *``) in ring order from the
+    head at ``stop``, never reading the head: backward from ``start`` to it, ``start``, forward
+    to it; as far as they can be read, with the first fault (None when the ring is whole)."""
+    def until_head(walk: Callable[[Object], Iterator[Object]]) -> Iterator[Object]:
+        return takewhile(lambda node: int(node) != stop, walk(start))
+
+    before, back_error = _read_until_fault(lambda: until_head(list_for_each_reverse))
+    after, error = _read_until_fault(lambda: until_head(list_for_each))
+    nodes = [int(node) for node in reversed(before)] + [int(start)] + [int(node) for node in after]
+    return nodes, error or back_error
 
 
 def _thread_node_ring(task: Object, head: int) -> Tuple[List[Object], Optional[FaultError]]:
@@ -141,7 +138,7 @@ def _thread_node_ring(task: Object, head: int) -> Tuple[List[Object], Optional[F
     ``signal_struct`` (7.1+ slab tails at -d 31) the ring is still whole through the tasks."""
     task_type = _task_type(task.prog_)
     offset = task_type.offsetof("thread_node")
-    nodes, error = _ring(task.thread_node.address_of_(), head)
+    nodes, error = _ring_around(task.thread_node.address_of_(), head)
     return [_task(task.prog_, node - offset) for node in nodes], error
 
 
@@ -394,9 +391,13 @@ def readable_processes(prog: "Program") -> Tuple[List[Object], Optional[FaultErr
     backward walk after those of the forward one (the unreadable ones lay between)."""
     first = init_task(prog)
     head = first.tasks.address_of_()
-    offset = _task_type(prog).offsetof("tasks")
-    nodes, error = _ring(head, int(head))
-    return [first] + [_task(prog, node - offset) for node in nodes], error
+    task_type = _task_type(prog)
+    leaders, error = _read_until_fault(lambda: list_for_each_entry(task_type, head, "tasks"))
+    if error is not None:
+        backward, _ = _read_until_fault(lambda: list_for_each_entry_reverse(task_type, head, "tasks"))
+        known = {int(task) for task in leaders}
+        leaders += [task for task in reversed(backward) if int(task) not in known]
+    return [first] + leaders, error
 
 
 def _threads(task: Object) -> Tuple[List[Object], Optional[FaultError]]:
@@ -450,18 +451,22 @@ def unread_task_pids(prog: "Program", read: Iterable[int]) -> Dict[int, int]:
     """PID by task address of each task in ``init_pid_ns``'s IDR (4.15+) that is not among the
     task addresses ``read``: ``struct pid`` has its own slab cache and usually outlives the
     task_structs a filtered dump lost.  The task address comes from ``pid->tasks[PIDTYPE_PID]``,
-    whether or not its page is in the dump; a ``struct pid`` that cannot be read is skipped."""
+    whether or not its page is in the dump; a ``struct pid`` that cannot be read is skipped, and
+    an IDR node that cannot be read ends the walk (fewer PIDs named, none wrong)."""
     from .pid import PIDTYPE_PID, for_each_pid, pid_task  # pid.py imports this module
 
     known = set(read)
     missing: Dict[int, int] = {}
-    for pid in for_each_pid(prog):
-        try:
-            task = int(pid_task(pid, PIDTYPE_PID))
-            if task and task not in known:
-                missing[task] = int(pid.numbers[0].nr)
-        except FaultError:
-            continue
+    try:
+        for pid in for_each_pid(prog):
+            try:
+                task = int(pid_task(pid, PIDTYPE_PID))
+                if task and task not in known:
+                    missing[task] = int(pid.numbers[0].nr)
+            except FaultError:
+                continue
+    except FaultError:
+        pass
     return missing
 
 
