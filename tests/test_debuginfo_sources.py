@@ -110,8 +110,8 @@ def _real_case():
 @pytest.mark.real
 @pytest.mark.parametrize("command", ["ps", "log", "sys", "bt -a", "kmem -i"])
 def test_a_command_reading_values_only_prints_with_btf_what_it_prints_with_dwarf(command, capsys):
-    """The five commands issue 18 times, given --vmlinux: with types from BTF (values_only) their text
-    is byte for byte their text with the DWARF (which test_real_commands.py compares with crash's)."""
+    """The five commands issue 18 times are marked values_only, and given --vmlinux their text with
+    types from BTF is byte for byte their text with the DWARF (the command unmarked)."""
     import dataclasses
 
     from pycore.cli import build_parser, dump_command, main
@@ -120,9 +120,10 @@ def test_a_command_reading_values_only_prints_with_btf_what_it_prints_with_dwarf
     case = _real_case()
     words = command.split()
     argv = [*words, case.path(case.reference_dump), "--vmlinux", case.vmlinux]
+    assert dump_command(words[0]).reads_values_only(build_parser(words[0]).parse_args(argv))
     assert main(argv) == 0
-    with_dwarf = capsys.readouterr()
-    marked = dataclasses.replace(dump_command(words[0]), values_only=True)
-    assert standalone_handler(marked)(build_parser(words[0]).parse_args(argv)) == 0
     with_btf = capsys.readouterr()
+    unmarked = dataclasses.replace(dump_command(words[0]), values_only=False)
+    assert standalone_handler(unmarked)(build_parser(words[0]).parse_args(argv)) == 0
+    with_dwarf = capsys.readouterr()
     assert (with_btf.out, with_btf.err) == (with_dwarf.out, with_dwarf.err)

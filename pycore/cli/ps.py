@@ -462,5 +462,5 @@ def render(data: Dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-COMMAND = DumpCommand("ps", add_arguments=add_arguments, collect=collect, render=render,
+COMMAND = DumpCommand("ps", add_arguments=add_arguments, collect=collect, render=render, values_only=True,
                       description="process status, as crash 9's ps prints it")
