@@ -235,8 +235,8 @@ def test_ps_options_agree_with_the_ps_table(case):
 
 
 @pytest.mark.real
-# Not 7.2: there makedumpfile 1.7.8 also drops task_structs (the tail pages of compound slabs it
-# cannot recognize on 7.1+), so ps cannot read the task list at all (crash_reference's KnownGap).
+# Not 7.2: there makedumpfile 1.7.8 also drops pages of task_structs (the tail pages of compound slabs
+# it cannot recognize on 7.1+), so ps's answer is partial (tests/test_partial_task_list.py).
 @pytest.mark.parametrize("case", [c for c in cases() if any(d["name"] == "vmcore-guest.kdump-zstd" and d["dump_level"] == 31
                                                              for d in c.dumps()) and not c.name.startswith("7.2")],
                          ids=lambda c: c.name)

@@ -226,8 +226,8 @@ def test_the_spinning_cpus_stack_starts_in_the_watchdogs_timer_interrupt(case, m
     assert "watchdog_timer_fn.cold" in lockup["dump_frames"]
 
 
-# makedumpfile 1.7.8's -d 31 drops 7.x's task_structs in multi-page slabs: there the filtered dump's answer
-# is partial (tests/test_hang.py test_a_task_list_cut_short_is_a_partial_answer).
+# makedumpfile 1.7.8's -d 31 drops pages of 7.x's task_structs in multi-page slabs: there some tasks' waits
+# cannot be read (tests/test_hang.py test_tasks_whose_pages_the_filter_dropped_are_named_not_silently_skipped).
 @pytest.mark.parametrize("case,mode", [p for p in LOCKS if p.values[1] == "dump only"
                                        and not p.values[0].manifest["kernel_release"].startswith("7.")])
 def test_the_filtered_dump_tells_the_same_hang(case, mode):
