@@ -36,6 +36,10 @@ CORPUS = Path(os.environ.get("PYCORE_CORPUS", CACHE / "corpus"))
 # in-flight counts, the sockets of the nc and pycore-unix tasks, and the dd tasks' open files.
 IO_COMMANDS = ["foreach bt", "ps -m", "dev -d", "net", "foreach nc net -s", "foreach nc net -S", "foreach nc files",
                "foreach pycore-unix net -s", "foreach pycore-unix files", "foreach dd files"]
+# What the rcu cases record beside crash's core commands: the stalled and waiting tasks' stacks,
+# the module's spinlock, and the grace period's state.
+RCU_COMMANDS = ["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
+                "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask", "p rcu_state.node[0].gp_seq"]
 CASES = {
     "6.1-sysrq-l4": dict(kernel="6.1", scenario="sysrq", paging_levels=4, memory_mib=1024,
                          crashkernel="256M", capture="kdump"),
@@ -74,21 +78,17 @@ CASES = {
                          extra_commands=["foreach bt", "ps -m", "sym pycore_mutex_a pycore_mutex_b pycore_rwsem"]),
     # An RCU CPU stall (issue 15): the test module pycore_stall (modules/) holds a spinlock
     # on CPU 0 with preemption disabled while a kthread sleeps in synchronize_rcu and
-    # another spins for the lock on CPU 1; panic_on_rcu_stall=1. 6.1 only, as the locks case.
+    # another spins for the lock on CPU 1; panic_on_rcu_stall=1.
     "6.1-rcu-l4": dict(kernel="6.1", scenario="rcu", paging_levels=4, memory_mib=1024,
                        crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_stall",
                        commands="core",
-                       extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
-                                       "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
-                                       "p rcu_state.node[0].gp_seq"]),
+                       extra_commands=RCU_COMMANDS),
     # The same on 7.2 (its module built as 7.2-locks-l4's is); crash 9.0.2 reads 7.2 with
     # --no_modules, so pycore_stall's symbols are the guest's to decide (reference/guest/).
     "7.2-rcu-l4": dict(kernel="7.2", scenario="rcu", paging_levels=4, memory_mib=1024,
                        crashkernel="256M", capture="kdump", conversions=False, test_module="pycore_stall",
                        commands="core",
-                       extra_commands=["foreach bt", "ps -m", "sym pycore_stall_lock", "rd -32 pycore_stall_lock",
-                                       "p rcu_state.gp_seq", "p rcu_state.node[0].qsmask",
-                                       "p rcu_state.node[0].gp_seq"]),
+                       extra_commands=RCU_COMMANDS),
     # I/O that never completes and idle sockets (issues 15 and 13, scenarios/io.sh): null_blk's
     # nullb0 with requests in flight for 120 s, dd waiting on them (direct and for a page's
     # writeback, which khungtaskd panics on; two buffered readers on a folio's lock), a TCP
