@@ -183,7 +183,8 @@ def blocked_tasks(prog, unwinder: Optional[Unwinder] = None) -> Tuple[List[Dict[
         try:
             entry = _blocked_entry(prog, task, unwinder, known, reported, warnings)
         except PycoreError as error:
-            warnings.append(f"task {int(task):#x}: its wait could not be read: {error}")
+            # A task left out is a partial answer: it may be the one the others wait for.
+            warnings.append(f"partial: task {int(task):#x}: its wait could not be read: {error}")
             continue
         if entry is not None:
             found.append(entry)
@@ -752,7 +753,8 @@ def lockup_frames(report: Dict[str, Any]) -> List[str]:
 
 def analyze(prog, unwinder: Optional[Unwinder] = None) -> Dict[str, Any]:
     """The hang report of a dump: khungtaskd's settings, the panic task, every blocked task
-    (:func:`blocked_tasks`; ``partial`` when the task list was cut short, ``tasks_read`` of it), the
+    (:func:`blocked_tasks`; ``partial`` when the task list was cut short or a task's wait could not
+    be read, ``tasks_read`` of it), the
     chains of the wait-for graph (:func:`wait_graph`), the log's lockups (:func:`lockups`) and, when
     there are lockups or a task waits for a grace period, the CPUs spinning for a spinlock and its
     probable holder (:func:`spinlock_waits`) and RCU's grace period (:func:`grace_period`); the kind

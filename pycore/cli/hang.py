@@ -182,7 +182,7 @@ def render(result: Dict[str, Any], args: argparse.Namespace) -> str:
     for request in result.get("requests", []):
         lines.append(f"IN FLIGHT: {_request_text(request)}")
     if not result["tasks"]:
-        lines.append(f"no blocked task among the {result['tasks_read']} tasks read (the task list is cut short)"
+        lines.append(f"no blocked task among the {result['tasks_read']} tasks read (a partial answer: see the warnings)"
                      if result["partial"] else "no task is blocked")
         return "\n".join(lines)
     lines.append("")
