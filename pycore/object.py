@@ -466,14 +466,23 @@ def _scalar_class(layout: Optional[Tuple[int, bool]]) -> type:
 
 def _array_string_reader(size: int) -> Callable[..., bytes]:
     """``string_`` for the objects of an array type of ``size`` bytes (``task.comm`` in every task
-    walk): a reference is read at once, the rest is :meth:`Object.string_`."""
+    walk): a reference is read at once, straight from :attr:`Program.pages` when it lies within
+    one cached page; the rest is :meth:`Object.string_`."""
     generic = Object.string_
+    last = 4096 - size if size > 0 else -1  # the highest page offset at which the array fits
 
     def string_(self: Object, limit: int = _STRING_LIMIT) -> bytes:
         address = self.address_
         if address is None or self.bit_field_size_:
             return generic(self, limit)
-        raw = self.prog_.read(address, size)
+        offset = address & 4095
+        page = None
+        if offset <= last:
+            try:
+                page = self.prog_.pages.get(address - offset)
+            except AttributeError:  # a stand-in program with only read() (the tests' fakes)
+                pass
+        raw = page[offset:offset + size] if page else self.prog_.read(address, size)
         end = raw.find(b"\0")
         return raw if end < 0 else raw[:end]
 
@@ -492,19 +501,30 @@ def _unpacker(layout: Tuple[int, bool]) -> Callable[[bytes], Tuple[int]]:
 
 
 def _integer_value_reader(layout: Optional[Tuple[int, bool]]) -> Optional[Callable[[Object], Any]]:
-    """``value_`` for the objects of an integer layout: a reference (not a bit field) is read and
-    unpacked by a precompiled ``struct.Struct``; the rest is :meth:`Object.value_`.  None for a
+    """``value_`` for the objects of an integer layout: a reference (not a bit field) is unpacked
+    by a precompiled ``struct.Struct``, straight from :attr:`Program.pages` when it lies within
+    one cached page, else from ``prog.read``; the rest is :meth:`Object.value_`.  None for a
     layout ``struct`` has no format for (16-byte integers, odd sizes)."""
     if layout is None or layout not in _STRUCT_FORMATS:
         return None
     size = layout[0]
-    unpack = _unpacker(layout)
+    compiled = struct.Struct(_STRUCT_FORMATS[layout])
+    unpack, unpack_from = compiled.unpack, compiled.unpack_from
+    last = 4096 - size  # the highest page offset at which the value fits
     generic = Object.value_
 
     def value_(self: Object) -> Any:
         address = self.address_
         if address is None or self.bit_field_size_:
             return generic(self)
+        offset = address & 4095
+        if offset <= last:
+            try:
+                page = self.prog_.pages.get(address - offset)
+            except AttributeError:  # a stand-in program with only read() (the tests' fakes)
+                page = None
+            if page:
+                return unpack_from(page, offset)[0]
         return unpack(self.prog_.read(address, size))[0]
 
     value_.__doc__ = generic.__doc__

@@ -169,10 +169,13 @@ class Program:
         self._types = None
         self._function_types: Any = None
         self._per_cpu_offsets: Dict[int, int] = {}
-        # Recently read 4 KiB pages of kernel virtual memory: reading the members of one struct one
-        # at a time (what every helper does) costs one translation and one copy per page, not per
-        # member.  The dump never changes, so nothing goes stale.
-        self._pages: Dict[int, bytes] = {}
+        #: Recently read 4 KiB pages of kernel virtual memory, keyed by page start: the page's
+        #: bytes, or b"" for a page that cannot be read whole (:meth:`read` then runs the exact
+        #: read, which raises its precise FaultError).  Reading the members of one struct one at a
+        #: time (what every helper does) costs one translation and one copy per page, not per
+        #: member; Object's scalar and char-array reads take their bytes straight from here.  The
+        #: dump never changes, so nothing goes stale; :meth:`close` empties it.
+        self.pages: Dict[int, bytes] = {}
         if vmlinux:
             debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
 
@@ -193,7 +196,7 @@ class Program:
         offset = address & 4095
         if 0 < size and offset + size <= 4096:
             start = address - offset
-            page = self._pages.get(start)
+            page = self.pages.get(start)
             if page is None:
                 page = self._read_page(start)
             if page:
@@ -209,7 +212,7 @@ class Program:
         """The 4 KiB page at ``start`` for the page cache, or b"" (also cached) when the whole page
         cannot be read: the exact read then runs and raises its own precise FaultError, or
         succeeds for a part of a page that is readable (an ELF segment ending mid-page)."""
-        pages = self._pages
+        pages = self.pages
         if len(pages) >= _CACHED_PAGES:
             del pages[next(iter(pages))]
         try:
@@ -270,7 +273,7 @@ class Program:
         base = self._unsigned_long("page_offset_base")
         if base:
             self.arch.set_direct_map(base, self._unsigned_long("vmalloc_base"))
-            self._pages.clear()  # pages that faulted in the walk may translate now
+            self.pages.clear()  # pages that faulted in the walk may translate now
 
     def _unsigned_long(self, name: str) -> Optional[int]:
         try:
@@ -526,7 +529,9 @@ class Program:
             return f"unavailable: {error}"
 
     def close(self) -> None:
-        """Close the dump and the address translation's native handle; ``with pycore.open(...)`` does it."""
+        """Close the dump and the address translation's native handle; ``with pycore.open(...)`` does it.
+        The page cache goes too: reads afterwards raise the dump-closed error, as the dump's own do."""
+        self.pages.clear()
         if self._arch is not None:
             self._arch.close()
         self.dump.close()

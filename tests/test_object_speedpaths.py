@@ -255,6 +255,48 @@ def test_pointer_members_and_elements_of_references_and_values_agree(prog):
     assert in_memory.flags.address_ == in_memory.read_().flags.address_ == in_memory.value_()
 
 
+def test_members_read_from_the_program_page_cache_equal_prog_read_and_fault_alike(prog):
+    """Integer and char-array members take their bytes from ``prog.pages`` when the page is cached
+    and readable (what ``prog.read`` answers from); a member on the filtered-out page raises the
+    PageExcludedError ``prog.read`` raises, same message and address, and one that straddles a page
+    boundary is read exactly (here: into that page, so it faults too)."""
+    start = prog["items"].address_
+    item = prog.type("struct item")
+    for index in (0, 3, ITEMS // 3 - 1, ITEMS // 2, 2 * ITEMS // 3, ITEMS - 1):
+        address = start + 32 * index
+        obj = Object(prog, item, address=address)
+        if _readable(index):
+            assert (obj.flags.value_(), obj.value.value_(), obj.name.string_()) == \
+                ((index << 40) | index, -index, f"it{index}".encode())
+            assert prog.pages[address & ~(PAGE - 1)][address % PAGE:address % PAGE + 32] == _item_bytes(index)
+            continue
+        for member, offset, size in ((obj.value.value_, 8, 4), (obj.name.string_, 16, 8)):
+            with pytest.raises(PageExcludedError) as by_prog:
+                prog.read(address + offset, size)
+            with pytest.raises(PageExcludedError) as by_object:
+                member()
+            assert str(by_object.value) == str(by_prog.value) and by_object.value.address == by_prog.value.address
+        assert prog.pages[address & ~(PAGE - 1)] == b""
+    straddling = Object(prog, int_type("unsigned long", 8, False), address=start + PAGE - 4)
+    with pytest.raises(PageExcludedError) as by_object:
+        straddling.value_()
+    with pytest.raises(PageExcludedError) as by_prog:
+        prog.read(start + PAGE - 4, 8)
+    assert str(by_object.value) == str(by_prog.value)
+
+
+def test_a_member_read_answers_from_the_cached_page(prog):
+    """The cache is what answers: a page put in ``prog.pages`` is what the member reads see."""
+    address = prog["items"].address_ + 32 * 5
+    obj = Object(prog, prog.type("struct item"), address=address)
+    assert obj.value.value_() == -5
+    page = bytearray(prog.pages[address & ~(PAGE - 1)])
+    struct.pack_into("<i4x8s", page, address % PAGE + 8, 77, b"swapped\0")
+    prog.pages[address & ~(PAGE - 1)] = bytes(page)
+    assert (obj.value.value_(), obj.name.string_()) == (77, b"swapped") == \
+        (int.from_bytes(prog.read(address + 8, 4), "little", signed=True), prog.read(address + 16, 7))
+
+
 # -- read_members ------------------------------------------------------------------------------
 @pytest.mark.parametrize("member", ["flags", "value", "bits", "sbits", "name", "next"])
 def test_consecutive_members_equal_one_object_at_a_time(prog, member):

@@ -7,11 +7,11 @@ import pytest
 
 import pycore
 from pycore import Symbol, SymbolBinding, SymbolKind
-from pycore.errors import MissingDebugInfoError
+from pycore.errors import MissingDebugInfoError, PycoreError
 from pycore.program import GuessedObject
 from pycore.symbols.table import SymbolTable
 
-from test_object import memory, prog  # noqa: F401  (fixtures: the synthetic dump and its program)
+from test_object import make_types, memory, prog  # noqa: F401  (fixtures: the synthetic dump and its program)
 
 
 def test_symbol_by_address_and_name_is_drgns_symbol_and_still_unpacks(prog, memory):  # noqa: F811
@@ -200,3 +200,20 @@ def test_read_members_is_a_program_method_and_a_top_level_name():
     assert pids == [task.pid.value_() for task in tasks] == pycore.read_members(sample, "struct task_struct", "pid",
                                                                                 addresses)
     assert len(pids) > 10 and pids[0] == 1
+
+
+def test_close_empties_the_page_cache_and_reads_then_say_the_dump_is_closed(memory, native_path):  # noqa: F811
+    """Before pycore 0.3 ``prog.read`` and Object reads still answered from cached pages after
+    ``close``; now they raise the dump's own closed error."""
+    path, head, _, task = memory
+    program = pycore.open(path, native=native_path)
+    program.types = make_types()
+    program.symbols = SymbolTable("test symbols", ["the_list", "the_task"], [head, task], [16, 48], ["D", "D"])
+    the_task = program["the_task"]
+    assert (the_task.pid.value_(), the_task.comm.string_()) == (4242, b"kworker/0:1")
+    assert program.read(task + 16, 4) == (4242).to_bytes(4, "little") and program.pages
+    program.close()
+    assert not program.pages
+    for read in (lambda: program.read(task + 16, 4), the_task.pid.value_, the_task.comm.string_):
+        with pytest.raises(PycoreError, match="the dump is closed"):
+            read()
