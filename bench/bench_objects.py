@@ -10,6 +10,10 @@ Times are the best round of each (the machine is shared: the best round is the o
 disturbed), as a ratio to drgn's best round in the same run.
 Goals (issue 14): per-field access at most 2x drgn's time in pure Python, 1x with the extension;
 the census at most 0.1x drgn's per-page loop.
+Measured on 6.12-oom-l5 (CPU time, best round, x drgn in the same run) when scalar ``value_`` and
+char-array ``string_`` began reading straight from ``Program.pages``: struct page flags x2.51-2.99
+-> x2.17-2.67 (PYCORE_PURE=1: x2.36 -> x2.16); the task walk x1.49-1.56 -> x1.26-1.39
+(PYCORE_PURE=1: x1.41-1.48 -> x1.40-1.41).
 Run: python -m pytest bench/bench_objects.py --benchmark-only -q
 (on a shared, loaded machine add --benchmark-timer=time.process_time: CPU time, which other
 processes disturb far less than the wall clock; the ratios are what to compare.)
