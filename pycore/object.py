@@ -480,7 +480,7 @@ def _array_string_reader(size: int) -> Callable[..., bytes]:
         if offset <= last:
             try:
                 page = self.prog_.pages.get(address - offset)
-            except AttributeError:  # a stand-in program with only read() (the tests' fakes)
+            except AttributeError:  # a program-like reader with read() and no page cache
                 pass
         raw = page[offset:offset + size] if page else self.prog_.read(address, size)
         end = raw.find(b"\0")
@@ -521,7 +521,7 @@ def _integer_value_reader(layout: Optional[Tuple[int, bool]]) -> Optional[Callab
         if offset <= last:
             try:
                 page = self.prog_.pages.get(address - offset)
-            except AttributeError:  # a stand-in program with only read() (the tests' fakes)
+            except AttributeError:  # a program-like reader with read() and no page cache
                 page = None
             if page:
                 return unpack_from(page, offset)[0]
