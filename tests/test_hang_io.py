@@ -12,7 +12,7 @@ import re
 import pytest
 
 from pycore.analysis import hang
-from pycore.kernel import block, filemap
+from pycore.kernel import block, filemap, fs
 from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type, void_type
 
 from conftest import is_subsequence
@@ -145,7 +145,7 @@ def test_a_folio_is_placed_on_its_disk_only_in_a_block_devices_own_page_cache(on
     prog.put(FOLIO_AT, 0, MAPPING, 16)
     prog.put(MAPPING, BDEV + 16)
     prog.put(BDEV, 2048, DISK)
-    prog.put(BDEV + 16, filemap.S_IFBLK | 0o600 | 8 << 32, SB, 12)
+    prog.put(BDEV + 16, fs.S_IFBLK | 0o600 | 8 << 32, SB, 12)
     prog.memory[DISK - BASE:DISK - BASE + 4] = b"sda\0"
     prog.memory[SB - BASE:SB - BASE + 5] = b"vda1\0"
     found = filemap.folio_location(prog, FOLIO_AT)

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from ..object import Object, container_of
+from .fs import S_IFBLK, S_IFMT
 from .variables import read_kernel_variable
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
 
-__all__ = ["FolioLocation", "folio_location", "S_IFMT", "S_IFBLK"]
+__all__ = ["FolioLocation", "folio_location"]
 
-# include/uapi/linux/stat.h
-S_IFMT, S_IFBLK = 0o170000, 0o060000
 # PAGE_MAPPING_ANON and PAGE_MAPPING_MOVABLE (include/linux/page-flags.h): the low bits of a
 # page's mapping word when it is no address_space.
 PAGE_MAPPING_FLAGS = 0x3

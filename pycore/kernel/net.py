@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, List, Optional
 
 from ..object import ListCorruptError, Object, list_for_each_entry
-from .fs import file_dentry, for_each_file
+from .fs import S_IFMT, S_IFSOCK, file_dentry, for_each_file
 from .sched import init_task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,9 +65,6 @@ def netdev_ipv6_addresses(dev: Object) -> List[bytes]:
             for ifaddr in list_for_each_entry("struct inet6_ifaddr", inet6.addr_list.address_of_(), "if_list")]
 
 
-# S_IFMT and S_IFSOCK of inode.i_mode.
-S_IFMT = 0o170000
-S_IFSOCK = 0o140000
 AF_INET = 2
 AF_INET6 = 10
 
