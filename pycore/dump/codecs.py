@@ -5,30 +5,37 @@ Each page is stored as one self-contained block that must decode to exactly one 
 :class:`Decompressor` runs on the C extension when it is built, else on pure Python
 (zlib from the stdlib, zstandard, python-snappy, python-lzo or our own LZO1X decoder).
 """
+import importlib
 import zlib
-from typing import Optional
+from types import ModuleType
+from typing import Any, Optional
 
 from .. import native as _native
 from ..errors import FormatError
 from ..native import CODEC_NAMES, Codec, CodecUnavailableError, Context, Fault, Status
 from . import lzo1x
 
-try:
-    import zstandard
-except ImportError:  # pragma: no cover - depends on the environment
-    zstandard = None
-try:
-    import snappy
-except ImportError:  # pragma: no cover
-    snappy = None
-try:
-    import lzo
-except ImportError:  # pragma: no cover
-    lzo = None
-try:
-    import lz4.block as lz4_block
-except ImportError:  # pragma: no cover
-    lz4_block = None
+# The codec libraries of the pure path, each imported when a page first needs it and then kept as
+# this module's attribute (None when it is not installed): an ELF dump, or a kdump read in C, needs
+# none of them, and importing all four cost ~6 ms of every command's start-up (zstandard alone
+# imports platform).  Tests set an attribute to None to play a missing library.
+_LIBRARIES = {"zstandard": "zstandard", "snappy": "snappy", "lzo": "lzo", "lz4_block": "lz4.block"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LIBRARIES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        module: Optional[ModuleType] = importlib.import_module(_LIBRARIES[name])
+    except ImportError:  # depends on the environment
+        module = None
+    globals()[name] = module
+    return module
+
+
+def _library(name: str) -> Optional[ModuleType]:
+    """The codec library kept as attribute ``name`` (imported now if it was not yet), or None."""
+    return globals()[name] if name in globals() else __getattr__(name)
 
 CODEC_NONE, CODEC_ZLIB, CODEC_LZO, CODEC_SNAPPY, CODEC_ZSTD = (Codec.NONE, Codec.ZLIB, Codec.LZO, Codec.SNAPPY,
                                                                Codec.ZSTD)
@@ -59,6 +66,7 @@ def _zstd_frame_length(data: bytes) -> int:
     """
     if data[:4] != _ZSTD_MAGIC:
         raise _corrupt(CODEC_ZSTD, "no zstd frame magic")
+    zstandard = _library("zstandard")
     try:
         position = zstandard.frame_header_size(data)
     except zstandard.ZstdError as error:
@@ -199,6 +207,7 @@ class _PureCodecs:
 
     @staticmethod
     def _decompress_lzo(data, size: int) -> bytes:
+        lzo = _library("lzo")
         if lzo is None:
             return lzo1x.decompress(data, size)
         try:
@@ -214,6 +223,7 @@ class _PureCodecs:
 
     @staticmethod
     def _decompress_snappy(data, size: int) -> bytes:
+        snappy = _library("snappy")
         if snappy is None:
             raise _error(Status.CODEC_UNAVAILABLE, CODEC_SNAPPY,
                          reason="pip install python-snappy (or build pycore's C extension with libsnappy)")
@@ -231,6 +241,7 @@ class _PureCodecs:
         return bytes(out)
 
     def _decompress_zstd(self, data, size: int) -> bytes:
+        zstandard = _library("zstandard")
         if zstandard is None:
             raise _error(Status.CODEC_UNAVAILABLE, CODEC_ZSTD,
                          reason="pip install zstandard (or build pycore's C extension with libzstd)")
@@ -284,6 +295,7 @@ def _kernel_size(compressor: str, out: bytes, size: int) -> bytes:
 
 def _kernel_lz4(data: bytes, size: int, compressor: str) -> bytes:
     """LZ4 block format (LZ4_compress_default, and LZ4HC, which writes the same format)."""
+    lz4_block = _library("lz4_block")
     if lz4_block is None:
         raise _kernel_unavailable(compressor, "pip install lz4")
     try:
