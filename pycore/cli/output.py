@@ -1,12 +1,12 @@
 """Shared output for commands: text for people, ``--json`` for programs, errors on stderr, and progress
 bars for long work (opening a big dump, indexing DWARF) drawn only on a terminal."""
 import argparse
-import json
 import re
-import shutil
 import sys
-import textwrap
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO
+
+# json, shutil and textwrap are imported in the functions that use them: a command printing text to
+# a pipe needs none of them (~5 ms of start-up; shutil brings bz2 and lzma).
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,6 +21,8 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def emit(args: argparse.Namespace, data: Any, render_text: Callable[[Any], str]) -> int:
     """Print ``data`` as JSON when --json was given, else ``render_text(data)``."""
     if getattr(args, "json", False):
+        import json
+
         json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
         sys.stdout.write("\n")
     else:
@@ -34,6 +36,8 @@ def report_error(command: Optional[str], message: str, as_json: bool, stream: Op
     ``{"error": message, "command": CMD}`` so that a program reading the JSON output can read the failure too."""
     stream = stream or sys.stderr
     if as_json:
+        import json
+
         stream.write(json.dumps({"error": message, "command": command}) + "\n")
     else:
         stream.write(f"pycore{' ' + command if command else ''}: {message}\n")
@@ -44,6 +48,8 @@ def terminal_width(stream: TextIO) -> Optional[int]:
     """The width to fit text output to: the terminal's when ``stream`` is one, None (plain lines) otherwise."""
     if not stream.isatty():
         return None
+    import shutil
+
     return max(40, shutil.get_terminal_size().columns)
 
 
@@ -52,6 +58,8 @@ def fit_to_width(lines: List[str], width: Optional[int]) -> List[str]:
     indent (and its ``| `` evidence mark); unchanged when ``width`` is None."""
     if width is None:
         return lines
+    import textwrap
+
     fitted: List[str] = []
     for line in lines:
         if len(line) <= width:
