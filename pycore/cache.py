@@ -5,64 +5,166 @@ through, the pure-Python twin of csrc/pagecache.c (same hits, misses and evictio
 ``PYCORE_PAGE_CACHE_MIB`` sizes it (default 16 MiB per dump, taken as pages are first read).
 
 Decoding kallsyms (~87-160k symbols) and the kernel's BTF takes a few tenths of
-a second per open; reading them back pickled takes a few hundredths.  Entries
+a second per open; reading them back takes a few hundredths.  Entries
 live under ``$PYCORE_CACHE/debuginfo`` (default ``~/.cache/pycore``), are keyed
 by what identifies the data (build-id, KASLR offset) plus a digest of the code
 that built them, and are rebuilt when missing or unreadable.  ``PYCORE_NO_CACHE=1``
 turns the cache off.
+
+An entry is a pickle (protocol 5) whose large buffers lie after it in the file, each on a page
+boundary, and are memory-mapped when read instead of copied: a BTF blob pickled as a
+``pickle.PickleBuffer`` comes back as a read-only ``mmap`` of its bytes (pages read as they
+are touched), an ``array.array`` is filled straight from the mapping.  What was read into fresh
+memory cost a page fault per 4 KiB, the larger part of a warm run's system time.
 """
-import hashlib
+import array
+import importlib.util
+import mmap
 import os
 import pickle
-import tempfile
+import struct
+import sys
 from collections import OrderedDict
 from types import ModuleType
-from typing import Callable, Dict, Optional, Sequence, TypeVar
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 T = TypeVar("T")
 _DIGESTS: dict = {}
+
+# The file's first bytes: the format, and this machine's byte order (arrays are stored as they lie
+# in memory); then the number of out-of-band buffers and where their table starts.  The pickle follows.
+_MAGIC = f"pycore-cache 2 {sys.byteorder}\n".encode()
+_HEADER = struct.Struct("<QQ")
+_SPAN = struct.Struct("<QQ")  # one buffer: offset (page-aligned), length
+# A buffer smaller than this stays inside the pickle: mapping it would cost more than copying it.
+_OUT_OF_BAND_MIN = 64 << 10
 
 
 def cache_root() -> str:
     return os.environ.get("PYCORE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "pycore")
 
 
-def _code_digest(modules: Sequence[ModuleType]) -> str:
-    key = tuple(m.__name__ for m in modules)
+def _source_path(module: Union[ModuleType, str]) -> str:
+    """The source file of ``module``, or of the module so named without importing it (a loader the
+    run may never need, such as kallsyms_scan for a 6.0+ kernel)."""
+    if isinstance(module, str):
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ImportError(f"no source for {module}")
+        return spec.origin
+    return module.__file__  # type: ignore[return-value]
+
+
+def _code_digest(modules: Sequence[Union[ModuleType, str]]) -> str:
+    key = tuple(m if isinstance(m, str) else m.__name__ for m in modules)
     digest = _DIGESTS.get(key)
     if digest is None:
-        h = hashlib.sha256()
+        sources = []
         for module in modules:
-            with open(module.__file__, "rb") as f:  # type: ignore[arg-type]
-                h.update(f.read())
-        digest = _DIGESTS[key] = h.hexdigest()[:16]
+            with open(_source_path(module), "rb") as f:
+                sources.append(f.read())
+        # importlib's hash of a source file (SipHash, 64 bits): hashlib would load OpenSSL, ~4 ms.
+        digest = _DIGESTS[key] = importlib.util.source_hash(b"\0".join(sources)).hex()
     return digest
 
 
-def cached(kind: str, key: Optional[str], build: Callable[[], T], modules: Sequence[ModuleType]) -> T:
-    """``build()``'s result for ``key``, from the cache when an entry for it and this code exists."""
+def cached(kind: str, key: Optional[str], build: Callable[[], T],
+           modules: Sequence[Union[ModuleType, str]]) -> T:
+    """``build()``'s result for ``key``, from the cache when an entry for it and this code exists.
+    ``modules``: the code that builds it, as modules or their dotted names, whose sources the
+    entry's name digests."""
     if not key or os.environ.get("PYCORE_NO_CACHE", "") not in ("", "0"):
         return build()
     directory = os.path.join(cache_root(), "debuginfo")
     safe_key = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
     path = os.path.join(directory, f"{kind}-{safe_key}-{_code_digest(modules)}.pickle")
     try:
-        with open(path, "rb") as f:
-            return pickle.load(f)
+        return _read_entry(path)
     except FileNotFoundError:
         pass
     except Exception:  # a damaged or foreign entry: rebuild it
         pass
     value = build()
     try:
-        os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
+        _write_entry(directory, path, value)
     except OSError:
         pass  # a read-only or full cache only costs speed
     return value
+
+
+def _read_entry(path: str) -> object:
+    """The value of the entry at ``path``, its out-of-band buffers mapped, not read."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(len(_MAGIC) + _HEADER.size)
+        if len(head) != len(_MAGIC) + _HEADER.size or not head.startswith(_MAGIC):
+            raise ValueError(f"{path} is not a pycore cache entry of this format")
+        count, table = _HEADER.unpack_from(head, len(_MAGIC))
+        f.seek(table)
+        spans = f.read(count * _SPAN.size)
+        if len(spans) != count * _SPAN.size:
+            raise ValueError(f"{path} is truncated")
+        buffers: List[mmap.mmap] = []
+        for offset, length in _SPAN.iter_unpack(spans):
+            # A span past the end would map pages whose reading raises SIGBUS: refuse it here.
+            if offset % mmap.ALLOCATIONGRANULARITY or not 0 < length <= size - offset:
+                raise ValueError(f"{path}: buffer {offset:#x}+{length:#x} is outside the file")
+            buffers.append(mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset))
+        f.seek(len(head))
+        return pickle.load(f, buffers=buffers)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles arrays as their buffers, which :func:`_write_entry` may put out of band."""
+
+    def reducer_override(self, obj: object) -> object:
+        if type(obj) is array.array:
+            return _array, (obj.typecode, pickle.PickleBuffer(obj))
+        return NotImplemented
+
+
+def _array(typecode: str, buffer: object) -> "array.array":
+    """An array read back from its buffer (a mapping of the entry, or bytes in the pickle)."""
+    values = array.array(typecode)
+    values.frombytes(buffer)  # type: ignore[arg-type]
+    return values
+
+
+def _write_entry(directory: str, path: str, value: object) -> None:
+    """Write ``value`` as the entry at ``path``: a new file renamed into place, so that a reader
+    sees the old entry or the new one, never a part."""
+    import tempfile  # only a run that builds an entry writes one
+
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            buffers: List[pickle.PickleBuffer] = []
+
+            def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+                if buffer.raw().nbytes < _OUT_OF_BAND_MIN:
+                    return True
+                buffers.append(buffer)
+                return False
+
+            f.write(_MAGIC + _HEADER.pack(0, 0))
+            _Pickler(f, protocol=5, buffer_callback=out_of_band).dump(value)
+            spans = []
+            for buffer in buffers:
+                position = f.tell()
+                offset = position + -position % mmap.ALLOCATIONGRANULARITY  # the next page boundary
+                f.seek(offset)
+                raw = buffer.raw()
+                f.write(raw)
+                spans.append(_SPAN.pack(offset, raw.nbytes))
+            table = f.tell()
+            f.write(b"".join(spans))
+            f.seek(0)
+            f.write(_MAGIC + _HEADER.pack(len(spans), table))
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 _DEFAULT_PAGE_CACHE_MIB = 16

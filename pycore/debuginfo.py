@@ -8,7 +8,7 @@ in memory between ``__start_BTF`` and ``__stop_BTF``; for a command that reads v
 only, BTF first and the vmlinux's DWARF for what BTF lacks.  A vmlinux or System.map that does
 not belong to the dump is refused.
 """
-import hashlib
+import importlib.util
 import os
 from itertools import islice
 from typing import TYPE_CHECKING, Callable, Optional, Tuple
@@ -72,14 +72,18 @@ def load_symbols(vmcoreinfo: "Optional[VmcoreInfo]", vmlinux: Optional[str], sys
         return table
     if vmcoreinfo is None:
         raise MissingDebugInfoError("no symbols: the dump has no VMCOREINFO and no vmlinux or System.map was given")
-    from .symbols import kallsyms, kallsyms_scan, table
+    from .symbols import table
 
     def build() -> "SymbolTable":
         if all(vmcoreinfo.symbol(name) is not None for name in _KALLSYMS_TABLES):
-            return kallsyms.load_kallsyms(read, vmcoreinfo)
+            from .symbols.kallsyms import load_kallsyms
+
+            return load_kallsyms(read, vmcoreinfo)
         return _load_scanned_kallsyms(vmcoreinfo, read)
 
-    return cached("kallsyms", _build_key(vmcoreinfo), build, [kallsyms, kallsyms_scan, table])
+    # The loaders by name: a warm run reads the table without importing them.
+    return cached("kallsyms", _build_key(vmcoreinfo), build,
+                  ["pycore.symbols.kallsyms", "pycore.symbols.kallsyms_scan", table])
 
 
 def _load_scanned_kallsyms(vmcoreinfo: "VmcoreInfo", read: Reader) -> "SymbolTable":
@@ -118,7 +122,7 @@ def _file_key(path: str, kaslr_offset: int) -> Optional[str]:
         status = os.stat(path)
     except OSError:
         return None  # the loader reports the missing file
-    where = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:16]
+    where = importlib.util.source_hash(os.path.realpath(path).encode()).hex()
     return f"{where}-{status.st_size}-{status.st_mtime_ns}-{kaslr_offset:x}"
 
 

@@ -1,5 +1,9 @@
 """The debug-info cache: a second open reads what the first decoded, and damage only costs time."""
+import array
+import mmap
 import os
+import pickle
+import sys
 
 import pytest
 
@@ -10,6 +14,10 @@ from pycore.errors import MissingDebugInfoError
 from pycore.program import HelperCache, Program
 
 from corpus import SAMPLE
+from pycore.types.btf import BtfIndex
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata"))
+import btf_writer  # noqa: E402
 
 SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
 
@@ -33,6 +41,48 @@ def test_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
     (entry,) = (tmp_path / "debuginfo").iterdir()
     entry.write_bytes(b"not a pickle")
     assert cache.cached("thing", "k", lambda: [4], [cache]) == [4]
+
+
+def test_large_buffers_are_mapped_from_the_entry_and_arrays_read_back_equal(tmp_path, monkeypatch):
+    """A PickleBuffer of 64 KiB or more comes back as a read-only mapping of the entry (its pages
+    read when touched, never copied into fresh memory), arrays as arrays of the same type and values."""
+    monkeypatch.setenv("PYCORE_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYCORE_NO_CACHE", raising=False)
+    blob = bytes(range(256)) * 1024
+    value = {"blob": pickle.PickleBuffer(blob), "addresses": array.array("Q", range(0, 1 << 40, 1 << 20)),
+             "small": array.array("i", [-1, 2]), "names": "\0".join(["init_task", "panic"])}
+    cache.cached("thing", "k", lambda: value, [cache])
+    again = cache.cached("thing", "k", lambda: pytest.fail("rebuilt"), [cache])
+    assert isinstance(again["blob"], mmap.mmap) and again["blob"][:] == blob
+    assert again["addresses"] == value["addresses"] and again["addresses"].typecode == "Q"
+    assert again["small"] == value["small"] and again["names"] == value["names"]
+
+
+def test_an_entry_cut_short_is_rebuilt_not_mapped_past_its_end(tmp_path, monkeypatch):
+    """Mapping a buffer the file no longer holds would fault (SIGBUS) on first read: it is refused
+    and the entry rebuilt."""
+    monkeypatch.setenv("PYCORE_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYCORE_NO_CACHE", raising=False)
+    cache.cached("thing", "k", lambda: array.array("Q", range(100000)), [cache])
+    (entry,) = (tmp_path / "debuginfo").iterdir()
+    with open(entry, "r+b") as f:
+        f.truncate(os.path.getsize(entry) // 2)
+    assert cache.cached("thing", "k", lambda: [4], [cache]) == [4]
+
+
+def test_a_btf_index_read_back_from_a_mapped_blob_answers_as_the_fresh_one(tmp_path, monkeypatch, native_path):
+    """The BTF blob goes out of band (here whatever its size) and is indexed again in place."""
+    monkeypatch.setenv("PYCORE_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYCORE_NO_CACHE", raising=False)
+    monkeypatch.setattr(cache, "_OUT_OF_BAND_MIN", 0)
+    blob, _ids = btf_writer.kernel_like()
+    fresh = cache.cached("btf", "k", lambda: BtfIndex(blob, "btf (test)", native_path), [cache])
+    again = cache.cached("btf", "k", lambda: pytest.fail("rebuilt"), [cache])
+    assert sorted(again.names()) == sorted(fresh.names()) != []
+    for namespace, name in fresh.names():
+        spelled = f"{namespace} {name}".strip()
+        assert str(again.find(spelled)) == str(fresh.find(spelled))
+        assert again.find(spelled).size == fresh.find(spelled).size
 
 
 def test_no_key_or_disabled_cache_always_builds(tmp_path, monkeypatch):

@@ -7,9 +7,10 @@ csrc/btf.c, a hash of the names found in place; in Python, dicts of decoded name
 Type objects are built only when asked for.
 """
 import array
+import pickle
 import struct
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, SupportsIndex, Tuple, Union
 
 from .. import native as _native
 from ..errors import FormatError
@@ -17,6 +18,9 @@ from ..native import Fault, Status
 from .model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type,
                     canonical_base_name, enum_type, float_type, function_type, int_type, pointer_type,
                     struct_type, typedef_type, union_type, void_type)
+
+if TYPE_CHECKING:
+    import mmap
 
 BTF_MAGIC = 0xEB9F
 BTF_HEADER = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
@@ -70,8 +74,10 @@ _MAX_INT_BITS = 128
 class BtfIndex(TypeIndexBase):
     """Types of one BTF blob, looked up by name; built on first use and cached by type id."""
 
-    def __init__(self, data: bytes, source: str, native: Optional[bool] = None):
+    def __init__(self, data: "bytes | mmap.mmap", source: str, native: Optional[bool] = None):
         self.source = source
+        # Read in place (the cache hands back a mapping of its entry): the type section is viewed
+        # as words and names are found in the blob, neither copied (~5 MB of page faults per run).
         self._data = data
         if len(data) < BTF_HEADER.size:
             raise FormatError(f"BTF too short for its header: {len(data)} bytes", 0, "btf_header")
@@ -97,12 +103,16 @@ class BtfIndex(TypeIndexBase):
         if self._str_start + str_len > len(data):
             raise FormatError(f"BTF string section {str_off:#x}+{str_len:#x} outside {len(data):#x}-byte blob",
                               16, "str_off")
-        self._strings = data[self._str_start:self._str_start + str_len]
-        words = array.array("I")
-        words.frombytes(data[self._type_start:self._type_start + type_len])
-        if (endian == "<") != (sys.byteorder == "little"):
-            words.byteswap()
-        self._words = words
+        self._str_end = self._str_start + str_len
+        self._strings = memoryview(data)[self._str_start:self._str_end]
+        section = memoryview(data)[self._type_start:self._type_start + type_len]
+        self._words: "Union[memoryview, array.array[int]]"
+        if (endian == "<") == (sys.byteorder == "little") and self._type_start % 4 == 0:
+            self._words = section.cast("I")
+        else:  # a foreign byte order, or words the C pass could not read aligned: a copy
+            self._words = array.array("I", section.tobytes())
+            if (endian == "<") != (sys.byteorder == "little"):
+                self._words.byteswap()
         # The C index (csrc/btf.c) when the extension serves, else None and the dicts of
         # _name_tables, which the C path builds too, on demand, to list every name.
         self._index = None
@@ -113,8 +123,8 @@ class BtfIndex(TypeIndexBase):
         else:
             self._starts = self._record_starts()
             self._tables = self._name_tables()
-        self._cache: List[Optional[Type]] = [None] * len(self._starts)
-        self._cache[0] = void_type()
+        # The types built so far (a command builds hundreds of the ~100k a kernel's BTF holds).
+        self._cache: Dict[int, Type] = {0: void_type()}
         self._building: set = set()
 
     # -- first pass ---------------------------------------------------------
@@ -197,11 +207,14 @@ class BtfIndex(TypeIndexBase):
             name = self._string(self._words[self._starts[type_id]], type_id)
             self._base.setdefault(canonical_base_name(name), type_id)
 
-    def __reduce__(self) -> tuple:
+    def __reduce_ex__(self, protocol: "SupportsIndex") -> tuple:
         """Pickled (the debug-info cache) as the blob alone and indexed again when read: the C pass
         takes ~10 ms, while the words, strings and record starts pickled beside the blob tripled
-        what every warm run read (~11 MB for a 6.12 kernel, ~70 ms)."""
-        return (BtfIndex, (self._data, self.source))
+        what every warm run read (~11 MB for a 6.12 kernel, ~70 ms).  From protocol 5 the blob is
+        a PickleBuffer, which pycore.cache keeps out of band and maps when it reads it back."""
+        if int(protocol) >= 5:
+            return (BtfIndex, (pickle.PickleBuffer(self._data), self.source))
+        return (BtfIndex, (bytes(self._data), self.source))
 
     def _id_of(self, namespace: str, name: str) -> Optional[int]:
         """The id :meth:`_name_tables` gives (namespace, name), through the C index when there is one."""
@@ -226,12 +239,11 @@ class BtfIndex(TypeIndexBase):
         return self._tables
 
     def _string(self, offset: int, type_id: int = -1) -> str:
-        strings = self._strings
-        end = strings.find(b"\0", offset)
-        if offset >= len(strings) or end < 0:
-            raise _native.error(Status.BTF_NAME, Fault(address=offset, file_offset=self._str_start + offset,
-                                                       detail=type_id))
-        return strings[offset:end].decode("utf-8", "replace")
+        start = self._str_start + offset
+        end = self._data.find(b"\0", start, self._str_end)
+        if start >= self._str_end or end < 0:
+            raise _native.error(Status.BTF_NAME, Fault(address=offset, file_offset=start, detail=type_id))
+        return self._data[start:end].decode("utf-8", "replace")
 
     def _name(self, name_off: int, type_id: int) -> Optional[str]:
         return self._string(name_off, type_id) if name_off else None
@@ -244,7 +256,7 @@ class BtfIndex(TypeIndexBase):
         """The type with BTF id ``type_id`` (0 is void)."""
         if not 0 <= type_id < len(self._starts):
             raise FormatError(f"BTF type id {type_id} out of range (have {len(self._starts)})", None, "type_id")
-        t = self._cache[type_id]
+        t = self._cache.get(type_id)
         if t is None:
             if type_id in self._building:
                 raise FormatError(f"BTF type {type_id} refers to itself without a struct in between",
