@@ -1,6 +1,8 @@
 /* Expansion of the kernel's compressed kallsyms names (kallsyms_expand_symbol): each
  * kallsyms_names entry is a length (one byte, or two as ULEB128 since 6.1) followed by
- * that many token codes, each standing for a kallsyms_token_table string.
+ * that many token codes, each standing for a kallsyms_token_table string.  The output is
+ * in the column form of pycore/symbols/table.py (pc_symtab.h): type letters apart, names
+ * each followed by a NUL.
  * The region between the cdef markers is what cffi parses: plain declarations only.
  */
 #ifndef PYCORE_PC_KALLSYMS_H
@@ -12,18 +14,22 @@
 #include "pc_status.h"
 
 /* cdef-begin */
-size_t pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t count,
-                          const uint8_t *tokens, const uint32_t *token_start,
-                          uint8_t *out, size_t out_cap, size_t *out_len);
+int pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t count,
+                       const uint8_t *tokens, size_t tokens_len, const uint32_t *token_start,
+                       uint8_t *kinds, uint64_t *ends,
+                       uint8_t *names, size_t names_cap, size_t *names_len, size_t *done);
 /* cdef-end */
 
 /*
- * pc_kallsyms_expand: expands at most `count` entries of `data`, starting at *offset,
- *   appending each name followed by a NUL to out (token strings hold no NUL).  Token i is
- *   tokens[token_start[i] .. token_start[i + 1]).  Stops before an entry that does not
- *   lie wholly in data (the caller reads more, or reports the table cut short) and before
- *   one whose expansion might not fit in out (the caller grows out).  Returns how many
- *   entries it expanded; *offset and *out_len advance past them.
+ * pc_kallsyms_expand: expands at most `count` entries of `data`, starting at *offset.  Entry k
+ *   puts its first byte, the type letter, in kinds[k] (0 for an entry that expands to nothing)
+ *   and the rest followed by a NUL in names at *names_len (token strings hold no NUL); ends[k]
+ *   is the offset of that NUL in names.  Token i is tokens[token_start[i] ..
+ *   token_start[i + 1]).  Stops before an entry that does not lie wholly in data (the caller
+ *   reads more, or reports the table cut short) and before one whose expansion might not fit in
+ *   the names_cap bytes of names (the caller grows it).  *done says how many entries it
+ *   expanded; *offset and *names_len advance past them.  PC_ERR_SIZE when token_start is not
+ *   increasing within tokens_len.
  */
 
 #endif /* PYCORE_PC_KALLSYMS_H */

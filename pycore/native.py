@@ -98,8 +98,9 @@ class Fault(NamedTuple):
 class Context:
     """What the caller knows that a status and a fault do not say; it words the exception.
 
-    ``container`` is "codec" (a lone page), "kdump", "elf" or "dwarf".  For a failed
-    translation ``levels`` is the paging depth and the fault's address is virtual.
+    ``container`` is "codec" (a lone page), "kdump", "elf", "dwarf" or "symtab" (a symbol
+    table's columns, csrc/symtab.c and csrc/kallsyms.c; ``reason`` names the file or table).
+    For a failed translation ``levels`` is the paging depth and the fault's address is virtual.
     """
     container: str = "codec"
     page_size: int = 0
@@ -174,7 +175,7 @@ def _exception(status: int, fault: Fault, context: Context) -> Exception:
         if fault.level:
             return page_table_error(inner, fault.level, fault.physical, fault.address)
         return virtual_error(inner, fault.address)
-    build = _BUILDERS.get(status)
+    build = _symtab if context.container == "symtab" else _BUILDERS.get(status)
     if build is None:
         return RuntimeError(f"pycore._native returned status {status}, which pycore.native does not know")
     return build(status, fault, context)
@@ -229,6 +230,18 @@ def _btf(status: int, fault: Fault, context: Context) -> Exception:
                            fault.file_offset, "name_off")
     message = "BTF type section ends inside a type record" if fault.detail else "BTF type record truncated"
     return FormatError(message, fault.file_offset, "btf_type")
+
+
+def _symtab(status: int, fault: Fault, context: Context) -> Exception:
+    if status == Status.NOMEM:
+        return _no_memory(status, fault, context)
+    if status == Status.CORRUPT and fault.detail == 0:
+        return FormatError(f"{context.reason}: a .symtab entry has st_size {fault.address:#x}, beyond any kernel "
+                           "object", fault.file_offset, "st_size")
+    if status == Status.CORRUPT:
+        return FormatError(f"{context.reason}: not a 32- or 64-bit ELF symbol table", field="EI_CLASS")
+    return RuntimeError(f"pycore._native: {context.reason}: the symbol columns disagree with their lengths "
+                        f"(status {status})")
 
 
 def _no_memory(status: int, fault: Fault, context: Context) -> Exception:

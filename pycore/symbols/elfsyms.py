@@ -1,19 +1,22 @@
 """Symbols, build ID and banner from a vmlinux ELF file (any kernel version, 32/64-bit).
 
 The section headers are read with struct (:class:`~pycore.symbols.elf_sections.ElfHeaders`;
-pyelftools cost every vmlinux run ~0.1 s) and the symbol table is unpacked in bulk,
-every header and table checked against the file's size.  DWARF is never touched.
+pyelftools cost every vmlinux run ~0.1 s), every header and table checked against the
+file's size, and the symbol table filtered and sorted into the table's columns in C
+(csrc/symtab.c) or by its Python twin here.  DWARF is never touched.
 """
+from array import array
 from bisect import bisect_right
 import contextlib
 import os
 import struct
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
+from .. import native as _native
 from ..dump.notes import parse_notes
 from ..errors import FaultError, FormatError, MissingDebugInfoError, PycoreError
 from .elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders, Section
-from .table import SymbolTable, kernel_image_bounds
+from .table import SymbolColumns, SymbolTable, columns_from_lists, image_bounds, indexed_table, name_order
 
 SOURCE = "vmlinux symtab"
 
@@ -31,6 +34,10 @@ _KIND = {STT_NOTYPE: "notype", STT_OBJECT: "object", STT_FUNC: "function", STT_C
 # global before weak before local, functions and objects before bare labels.
 _BINDING_RANK = {STB_GLOBAL: 0, STB_WEAK: 1, STB_LOCAL: 2}
 _TYPE_RANK = {STT_FUNC: 0, STT_GNU_IFUNC: 0, STT_OBJECT: 0, STT_COMMON: 0, STT_TLS: 1, STT_NOTYPE: 2}
+# csrc/pc_symtab.h's PC_SYMTAB_* kinds, in their order (bit k of kinds_present).
+_C_KINDS = ("function", "notype", "object", "tls")
+# Elf64_Sym and Elf32_Sym: entry size and layout.
+_ENTRY = {64: (24, "IBBHQQ"), 32: (16, "IIIBBH")}
 
 
 @contextlib.contextmanager
@@ -64,8 +71,8 @@ def section_bytes(headers: ElfHeaders, section: Section) -> bytes:
     return headers.read(section.offset, section.size, "sh_size")
 
 
-def _symtab_rows(headers: ElfHeaders) -> Tuple[list, bytes]:
-    """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
+def _symtab_section(headers: ElfHeaders) -> Tuple[Section, bytes, bytes]:
+    """The ``.symtab`` section, its bytes and its string table's."""
     symtab = headers.section(".symtab")
     if symtab is None:
         raise MissingDebugInfoError(f"{headers.path} has no .symtab (stripped vmlinux?)")
@@ -73,15 +80,22 @@ def _symtab_rows(headers: ElfHeaders) -> Tuple[list, bytes]:
         raise FormatError(f"{headers.path}: .symtab's sh_link {symtab.link} is past its {len(headers.sections)} "
                           "sections", offset=symtab.offset, field="sh_link")
     strtab = section_bytes(headers, headers.sections[symtab.link])
-    data = section_bytes(headers, symtab)
-    endian = headers.endian
-    if headers.elfclass == 64:
-        entries = struct.iter_unpack(endian + "IBBHQQ", data[:len(data) // 24 * 24])
-        rows = [(name, value, size, info, shndx) for name, info, _other, shndx, value, size in entries]
-    else:
-        entries = struct.iter_unpack(endian + "IIIBBH", data[:len(data) // 16 * 16])
-        rows = [(name, value, size, info, shndx) for name, value, size, info, _other, shndx in entries]
-    return rows, strtab
+    return symtab, section_bytes(headers, symtab), strtab
+
+
+def _unpack_rows(data: bytes, elfclass: int, endian: str) -> list:
+    """``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx); a partial last one is left out."""
+    size, layout = _ENTRY[elfclass]
+    entries = struct.iter_unpack(endian + layout, data[:len(data) // size * size])
+    if elfclass == 64:
+        return [(name, value, size, info, shndx) for name, info, _other, shndx, value, size in entries]
+    return [(name, value, size, info, shndx) for name, value, size, info, _other, shndx in entries]
+
+
+def _symtab_rows(headers: ElfHeaders) -> Tuple[list, bytes]:
+    """The raw ``.symtab`` entries as (st_name, st_value, st_size, st_info, st_shndx), and its string table."""
+    _section, data, strtab = _symtab_section(headers)
+    return _unpack_rows(data, headers.elfclass, headers.endian), strtab
 
 
 def _kernel_start(headers: ElfHeaders) -> int:
@@ -93,22 +107,37 @@ def _kernel_start(headers: ElfHeaders) -> int:
     return min(starts) if starts else 0
 
 
-def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
-    """The ``.symtab`` of a vmlinux, every kernel address moved by ``kaslr_offset`` (VMCOREINFO KERNELOFFSET).
+class _SymtabInput(NamedTuple):
+    """What the .symtab twins read (csrc/pc_symtab.h struct pc_symtab_input, and the file's path
+    and the section's file offset for the errors)."""
+    path: str
+    offset: int
+    symtab: bytes
+    strtab: bytes
+    elfclass: int
+    endian: str
+    kernel_start: int
+    kaslr_offset: int
 
-    Sizes are ELF ``st_size`` (None when 0), kinds 'function', 'object', 'tls' or
-    'notype'; section, file and undefined symbols are left out.  Raises FormatError
-    for a non-ELF file and MissingDebugInfoError when there is no symbol table.
-    """
-    with open(vmlinux_path, "rb") as stream:
-        headers = ElfHeaders(stream, vmlinux_path)
-        rows, strtab = _symtab_rows(headers)
-        kernel_start = _kernel_start(headers)
-        mask = (1 << headers.elfclass) - 1
 
-    entries = []
+def _symtab_error(status: int, fault: _native.Fault, source: _SymtabInput) -> Exception:
+    """The error of either twin, the fault's offset in .symtab turned into a file offset."""
+    return _native.error(status, fault._replace(file_offset=source.offset + fault.file_offset),
+                         _native.Context(container="symtab", reason=source.path))
+
+
+def _columns_python(source: _SymtabInput) -> SymbolColumns:
+    """The symbols a table keeps, in lookup order: sorted by address, then sized before unsized,
+    global before weak before local, functions and objects before TLS before bare labels, then by
+    name, size and kind (csrc/symtab.c pc_symtab_columns is the C twin)."""
+    mask = (1 << source.elfclass) - 1
+    kaslr_offset, kernel_start = source.kaslr_offset, source.kernel_start
+    # A name without its NUL ends with the table; the padding finds that end without a test per name.
+    strtab = source.strtab + b"\0"
     find = strtab.find
-    for name_offset, value, size, info, shndx in rows:
+    entries = []
+    for index, (name_offset, value, size, info, shndx) in enumerate(_unpack_rows(source.symtab, source.elfclass,
+                                                                                 source.endian)):
         kind = info & 0xF
         if kind not in _KIND or shndx == SHN_UNDEF or not name_offset:
             continue
@@ -118,15 +147,67 @@ def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0) -> SymbolTable:
         if kaslr_offset and shndx != SHN_ABS and value >= kernel_start:
             value = (value + kaslr_offset) & mask
         entries.append((value, 0 if size else 1, _BINDING_RANK.get(info >> 4, 3), _TYPE_RANK[kind],
-                        name, size or None, _KIND[kind]))
+                        name, size or None, _KIND[kind], index))
     entries.sort()
-    names = [entry[4] for entry in entries]
-    addresses = [entry[0] for entry in entries]
-    sizes = [entry[5] for entry in entries]
-    kinds = [entry[6] for entry in entries]
+    try:
+        return columns_from_lists([entry[4] for entry in entries], [entry[0] for entry in entries],
+                                  [entry[5] for entry in entries], [entry[6] for entry in entries])
+    except OverflowError:
+        # A size an int64 cannot hold (2**63 and more): what pc_symtab_measure reports, the first
+        # such entry in .symtab's order.
+        index, size = min((entry[7], entry[5]) for entry in entries if entry[5] and entry[5] >> 63)
+        fault = _native.Fault(address=size, file_offset=index * _ENTRY[source.elfclass][0])
+        raise _symtab_error(_native.Status.CORRUPT, fault, source) from None
 
-    start, end = kernel_image_bounds(names, addresses)
-    return SymbolTable(SOURCE, names, addresses, sizes, kinds, start=start, end=end)
+
+def _columns_native(source: _SymtabInput) -> SymbolColumns:
+    """:func:`_columns_python` through csrc/symtab.c (pc_symtab_measure, pc_symtab_columns)."""
+    ffi, lib = _native.ffi, _native.lib
+    symtab, strtab = ffi.from_buffer("uint8_t[]", source.symtab), ffi.from_buffer("uint8_t[]", source.strtab)
+    given = ffi.new("struct pc_symtab_input *", {
+        "symtab": symtab, "symtab_len": len(source.symtab), "strtab": strtab, "strtab_len": len(source.strtab),
+        "elfclass": source.elfclass, "big_endian": source.endian == ">", "kernel_start": source.kernel_start,
+        "kaslr_offset": source.kaslr_offset & ((1 << source.elfclass) - 1)})
+    fault = ffi.new("struct pc_fault *")
+    count, names_len = ffi.new("size_t *"), ffi.new("size_t *")
+    status = lib.pc_symtab_measure(given, count, names_len, fault)
+    if status:
+        raise _symtab_error(status, _native.Fault.from_c(fault), source)
+    count = count[0]
+    names = bytearray(names_len[0])
+    ends, addresses = array("Q", bytes(8 * count)), array("Q", bytes(8 * count))
+    sizes, kinds = array("q", bytes(8 * count)), bytearray(count)
+    present = ffi.new("uint32_t *")
+    status = lib.pc_symtab_columns(given, count, len(names), ffi.from_buffer("uint8_t[]", names),
+                                   ffi.from_buffer("uint64_t[]", ends), ffi.from_buffer("uint64_t[]", addresses),
+                                   ffi.from_buffer("int64_t[]", sizes), ffi.from_buffer("uint8_t[]", kinds),
+                                   present, fault)
+    if status:
+        raise _symtab_error(status, _native.Fault.from_c(fault), source)
+    kind_values = tuple(kind for bit, kind in enumerate(_C_KINDS) if present[0] >> bit & 1)
+    return SymbolColumns(str(memoryview(names)[:-1], "ascii"), ends, addresses,
+                         None if sizes.count(-1) == count else sizes, bytes(kinds), kind_values)
+
+
+def load_elf_symbols(vmlinux_path: str, kaslr_offset: int = 0, native: Optional[bool] = None) -> SymbolTable:
+    """The ``.symtab`` of a vmlinux, every kernel address moved by ``kaslr_offset`` (VMCOREINFO KERNELOFFSET).
+
+    Sizes are ELF ``st_size`` (None when 0), kinds 'function', 'object', 'tls' or
+    'notype'; section, file and undefined symbols are left out.  Built in C when the
+    extension is and the string table is ASCII (C orders names as bytes; every kernel's
+    table is ASCII), else in Python.  Raises FormatError for a non-ELF file or an
+    impossible symbol size and MissingDebugInfoError when there is no symbol table.
+    """
+    with open(vmlinux_path, "rb") as stream:
+        headers = ElfHeaders(stream, vmlinux_path)
+        section, symtab, strtab = _symtab_section(headers)
+        source = _SymtabInput(vmlinux_path, section.offset, symtab, strtab, headers.elfclass, headers.endian,
+                              _kernel_start(headers), kaslr_offset)
+    use_c = _native.use_native(native) and strtab.isascii()
+    columns = (_columns_native if use_c else _columns_python)(source)
+    by_name = name_order(columns.names, columns.ends, native)
+    start, end = image_bounds(columns, by_name)
+    return indexed_table(SOURCE, columns, by_name, start, end, native)
 
 
 def elf_build_id(path: str) -> Optional[str]:
@@ -144,19 +225,31 @@ def elf_build_id(path: str) -> Optional[str]:
 
 
 def _symbol_value(headers: ElfHeaders, wanted: str) -> Optional[Tuple[int, int]]:
-    """(st_value, st_size) of the first symbol called ``wanted``, without decoding every name."""
-    rows, strtab = _symtab_rows(headers)
+    """(st_value, st_size) of the first defined symbol called ``wanted``, without unpacking the
+    table: the name's offsets in the string table, then the entries whose st_name (their first
+    four bytes) holds one, found with bytes.find."""
+    _section, data, strtab = _symtab_section(headers)
+    entry_size, layout = _ENTRY[headers.elfclass]
+    endian = headers.endian
+    usable = len(data) // entry_size * entry_size
+    shndx_at = 6 if headers.elfclass == 64 else 14
     key = wanted.encode() + b"\0"
-    offsets = set()
+    first = None
     position = strtab.find(key)
     while position >= 0:
         if position == 0 or strtab[position - 1] == 0:
-            offsets.add(position)
+            needle = struct.pack(endian + "I", position)
+            at = data.find(needle, 0, usable)
+            while at >= 0 and (first is None or at < first):
+                if at % entry_size == 0 and struct.unpack_from(endian + "H", data, at + shndx_at)[0] != SHN_UNDEF:
+                    first = at
+                    break
+                at = data.find(needle, at + 1, usable)
         position = strtab.find(key, position + 1)
-    for name_offset, value, size, info, shndx in rows:
-        if name_offset in offsets and shndx != SHN_UNDEF:
-            return value, size
-    return None
+    if first is None:
+        return None
+    fields = struct.unpack_from(endian + layout, data, first)
+    return (fields[4], fields[5]) if headers.elfclass == 64 else (fields[1], fields[2])
 
 
 def elf_linux_banner(path: str) -> Optional[str]:

@@ -6,14 +6,19 @@ Covers the layouts scripts/kallsyms.c has emitted for 64-bit little-endian kerne
 KALLSYMS_ABSOLUTE_PERCPU, which x86_64 SMP used until 6.15), and place-relative
 ``kallsyms_offsets`` with no relative base (Ard Biesheuvel's 2026 series), with
 one- or two-byte name lengths (6.1+).  VMCOREINFO names the tables since 6.0;
-older kernels need a ``locate`` callback (System.map, vmlinux).
+older kernels need a ``locate`` callback (System.map, vmlinux).  Names are expanded
+straight into the table's columns (csrc/kallsyms.c, or its Python twin here).
 """
+from array import array
+from itertools import accumulate
+from operator import add
+import string
 import struct
 from typing import Callable, List, Optional
 
 from .. import native as _native
 from ..errors import FaultError, FormatError, MissingDebugInfoError
-from .table import SymbolTable, kernel_image_bounds
+from .table import SymbolColumns, SymbolTable, image_bounds, indexed_table, name_order
 
 Reader = Callable[[int, int], bytes]
 Locator = Callable[[str], Optional[int]]
@@ -28,6 +33,7 @@ TOKEN_SLACK = 512
 # Largest kallsyms_names entry: two length bytes and up to 0x3FFF token bytes.
 MAX_ENTRY = 2 + 0x3FFF
 MASK64 = (1 << 64) - 1
+_LETTERS = string.ascii_letters.encode()
 
 
 def _read_available(read: Reader, address: int, size: int) -> bytes:
@@ -55,7 +61,7 @@ def _read_exact(read: Reader, address: int, size: int, field: str) -> bytes:
     return data
 
 
-def _token_table(read: Reader, table_address: int, index_address: int) -> List[str]:
+def _token_table(read: Reader, table_address: int, index_address: int) -> List[bytes]:
     index = struct.unpack("<256H", _read_exact(read, index_address, 512, "kallsyms_token_index"))
     table = _read_available(read, table_address, max(index) + TOKEN_SLACK)
     tokens = []
@@ -64,43 +70,54 @@ def _token_table(read: Reader, table_address: int, index_address: int) -> List[s
         if end < 0:
             raise FormatError(f"kallsyms_token_table entry {code} at {table_address + start:#x} "
                               f"has no NUL within {TOKEN_SLACK} bytes", field="kallsyms_token_table")
-        tokens.append(table[start:end].decode("latin-1"))
+        tokens.append(table[start:end])
     return tokens
 
 
-def _expand_names(read: Reader, names_address: int, count: int, tokens: List[str],
-                  native: Optional[bool] = None) -> List[str]:
-    """Every ``kallsyms_names`` entry expanded, type letter first (``kallsyms_expand_symbol``),
-    in C (csrc/kallsyms.c) when the extension is built, else by :func:`_expand_python`."""
+class _Expanded:
+    """``kallsyms_names`` expanded so far, in column form: each entry's type letter (0 for an
+    entry that expands to nothing), its name followed by a NUL, and where each NUL is."""
+
+    def __init__(self) -> None:
+        self.kinds = bytearray()
+        self.names = bytearray()
+        self.ends: "array[int]" = array("Q")
+
+
+def _expand_names(read: Reader, names_address: int, count: int, tokens: List[bytes],
+                  native: Optional[bool] = None) -> _Expanded:
+    """Every ``kallsyms_names`` entry expanded (``kallsyms_expand_symbol``), in C
+    (csrc/kallsyms.c) when the extension is built, else by :func:`_expand_python`."""
     expand = _expand_native if _native.use_native(native) else _expand_python
     # The table's size is not recorded anywhere VMCOREINFO reaches, so read a
     # generous estimate (real kernels use 13-14 bytes a symbol) and grow on demand.
     data = _read_available(read, names_address, count * 16 + MAX_ENTRY)
     exhausted = len(data) < count * 16 + MAX_ENTRY
-    expanded: List[str] = []
+    expanded = _Expanded()
     offset = 0
     while True:
-        offset = expand(data, offset, count - len(expanded), tokens, expanded)
-        if len(expanded) == count:
+        offset = expand(data, offset, count - len(expanded.kinds), tokens, expanded)
+        if len(expanded.kinds) == count:
             return expanded
         if exhausted:
             if offset < len(data):
-                raise FormatError(f"kallsyms_names entry {len(expanded)} runs past readable memory at "
+                raise FormatError(f"kallsyms_names entry {len(expanded.kinds)} runs past readable memory at "
                                   f"{names_address + len(data):#x}", field="kallsyms_names")
             raise FormatError(f"kallsyms_names ends at {names_address + len(data):#x} after "
-                              f"{len(expanded)} of {count} symbols", field="kallsyms_names")
+                              f"{len(expanded.kinds)} of {count} symbols", field="kallsyms_names")
         want = max(len(data) // 2, MAX_ENTRY)
         more = _read_available(read, names_address + len(data), want)
         exhausted = len(more) < want
         data += more
 
 
-def _expand_python(data: bytes, offset: int, count: int, tokens: List[str], expanded: List[str]) -> int:
+def _expand_python(data: bytes, offset: int, count: int, tokens: List[bytes], expanded: _Expanded) -> int:
     """Append to ``expanded`` at most ``count`` entries of ``data`` from ``offset``, stopping before
     an entry that does not lie wholly in ``data``; returns the offset after the last one."""
     token = tokens.__getitem__
-    join = "".join
-    append = expanded.append
+    join = b"".join
+    entries = []
+    append = entries.append
     size = len(data)
     for _ in range(count):
         if offset >= size:
@@ -118,29 +135,41 @@ def _expand_python(data: bytes, offset: int, count: int, tokens: List[str], expa
             break
         append(join(map(token, data[offset + header:end])))
         offset = end
+    if entries:
+        expanded.kinds += bytes(entry[0] if entry else 0 for entry in entries)
+        rests = [entry[1:] for entry in entries]
+        base = len(expanded.names)
+        expanded.ends.extend(map(add, accumulate(map(len, rests)), range(base, base + len(rests))))
+        expanded.names += b"\0".join(rests) + b"\0"
     return offset
 
 
-def _expand_native(data: bytes, offset: int, count: int, tokens: List[str], expanded: List[str]) -> int:
+def _expand_native(data: bytes, offset: int, count: int, tokens: List[bytes], expanded: _Expanded) -> int:
     """:func:`_expand_python` through csrc/kallsyms.c (pc_kallsyms_expand)."""
     ffi, lib = _native.ffi, _native.lib
-    blob = "".join(tokens).encode("latin-1")
-    starts = [0]
-    for text in tokens:
-        starts.append(starts[-1] + len(text))
+    blob = b"".join(tokens)
+    starts = [0, *accumulate(map(len, tokens))]
     token_start = ffi.new("uint32_t[257]", starts)
     position = ffi.new("size_t *", offset)
-    written = ffi.new("size_t *", 0)
-    # Room for any one entry (a two-byte length reaches 0x7FFF codes) in an empty buffer.
-    capacity = max(count * 32, 0x8000 * max(len(text) for text in tokens) + 1)
+    names_len, done = ffi.new("size_t *"), ffi.new("size_t *")
+    # Room for any one entry (a two-byte length reaches 0x7FFF codes) past what the names hold.
+    room = 0x8000 * max(map(len, tokens)) + 1
+    kinds, ends, names = expanded.kinds, expanded.ends, expanded.names
     while count:
-        out = ffi.new("uint8_t[]", capacity)
-        written[0] = 0
-        done = lib.pc_kallsyms_expand(data, len(data), position, count, blob, token_start, out, capacity, written)
-        if done:
-            expanded.extend(bytes(ffi.buffer(out, written[0])).decode("latin-1").split("\0")[:-1])
-        count -= done
-        if not done or position[0] >= len(data):
+        had = len(kinds)
+        kinds.extend(bytes(count))
+        ends.frombytes(bytes(8 * count))
+        names_len[0] = len(names)
+        names.extend(bytes(max(count * 32, room)))
+        status = lib.pc_kallsyms_expand(data, len(data), position, count, blob, len(blob), token_start,
+                                        ffi.from_buffer("uint8_t[]", kinds) + had,
+                                        ffi.from_buffer("uint64_t[]", ends) + had,
+                                        ffi.from_buffer("uint8_t[]", names), len(names), names_len, done)
+        if status:
+            raise _native.error(status, context=_native.Context(container="symtab", reason="kallsyms token table"))
+        del kinds[had + done[0]:], ends[had + done[0]:], names[names_len[0]:]
+        count -= done[0]
+        if not done[0] or position[0] >= len(data):
             break
     return position[0]
 
@@ -212,22 +241,31 @@ def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None,
 
     tokens = _token_table(read, token_table_address, token_index_address)
     expanded = _expand_names(read, names_address, count, tokens, native)
-    kinds = [name[:1] for name in expanded]
-    names = [name[1:] for name in expanded]
-    for kind in set(kinds):
-        if not (kind.isascii() and kind.isalpha()):
-            position = kinds.index(kind)
-            raise FormatError(f"kallsyms_names entry {position} decodes to {expanded[position]!r}, whose "
-                              f"type letter {kind!r} is not a letter: wrong table address or token table",
-                              field="kallsyms_names")
+    kinds, ends = bytes(expanded.kinds), expanded.ends
+    names = str(memoryview(expanded.names)[:-1], "latin-1")
+
+    def name(position: int) -> str:
+        return names[ends[position - 1] + 1 if position else 0:ends[position]]
+
+    if kinds.translate(None, _LETTERS):
+        position = next(i for i, kind in enumerate(kinds) if kind not in _LETTERS)
+        kind = chr(kinds[position]) if kinds[position] else ""
+        raise FormatError(f"kallsyms_names entry {position} decodes to {kind + name(position)!r}, whose "
+                          f"type letter {kind!r} is not a letter: wrong table address or token table",
+                          field="kallsyms_names")
 
     addresses = _addresses(read, count, offsets_address, relative_base_address, addresses_address)
     if addresses != sorted(addresses):
         position = next(i for i in range(count - 1) if addresses[i] > addresses[i + 1])
-        raise FormatError(f"kallsyms addresses are not sorted at entry {position + 1} ({names[position + 1]!r}): "
+        raise FormatError(f"kallsyms addresses are not sorted at entry {position + 1} ({name(position + 1)!r}): "
                           "wrong kallsyms_offsets/kallsyms_relative_base or layout", field="kallsyms_offsets")
 
-    start, end = kernel_image_bounds(names, addresses)
+    present = sorted(set(kinds))
+    columns = SymbolColumns(names, ends, array("Q", addresses), None,
+                            kinds.translate(bytes.maketrans(bytes(present), bytes(range(len(present))))),
+                            tuple(map(chr, present)))
+    by_name = name_order(names, ends, native)
+    start, end = image_bounds(columns, by_name)
     if end is not None and end <= (start or 0):
         end = None
-    return SymbolTable(SOURCE, names, addresses, None, kinds, start=start, end=end)
+    return indexed_table(SOURCE, columns, by_name, start, end, native)

@@ -2,15 +2,18 @@
 
 A table keeps its symbols as parallel columns and builds ``Symbol`` objects on
 demand: the loaders stay within their time budget for ~200k symbols, and an
-address lookup is one bisect over a list of ints plus one comparison.
+address lookup is one bisect over a list of ints plus one comparison.  The kallsyms
+and .symtab loaders hand over flat columns (:class:`SymbolColumns`), indexed here by a
+C/Python twin pair (csrc/symtab.c), the form the cache pickles as it is.
 """
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress
 from operator import add, ne
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .. import native as _native
 from ..errors import MissingDebugInfoError
 
 
@@ -391,6 +394,151 @@ def kernel_image_bounds(names: Sequence[str], addresses: Sequence[int]) -> Tuple
 
 # Name lookups a table remembers (SymbolTable._name_position).
 _POSITIONS_KEPT = 4096
+MASK64 = (1 << 64) - 1
+
+
+class SymbolColumns(NamedTuple):
+    """A table's symbols as flat columns, in the source's order of preference (address order for
+    the loaders that build them): ``names`` joined by NULs with ``ends[i]`` the offset just past
+    name i, ``sizes`` an int64 array with -1 for unknown (None when no symbol has one), ``kinds``
+    one byte each indexing ``kind_values`` (sorted)."""
+
+    names: str
+    ends: "array[int]"
+    addresses: "array[int]"
+    sizes: "Optional[array[int]]"
+    kinds: Union[bytes, List[str]]
+    kind_values: Tuple[str, ...]
+
+
+def columns_from_lists(names: Sequence[str], addresses: Sequence[int], sizes: Sequence[Optional[int]],
+                       kinds: Sequence[str]) -> SymbolColumns:
+    """Parallel lists as :class:`SymbolColumns` (sizes None for unknown; the kinds a list of their
+    own past 256 distinct ones).  Raises OverflowError for a size or address that an int64 or
+    uint64 cannot hold."""
+    ends = array("Q", map(add, accumulate(map(len, names)), range(len(names))))
+    sized = None if sizes.count(None) == len(sizes) else array("q", [-1 if size is None else size for size in sizes])
+    kind_values = tuple(sorted(set(kinds)))
+    code = {kind: position for position, kind in enumerate(kind_values)}
+    coded = bytes(map(code.__getitem__, kinds)) if len(kind_values) <= 256 else list(kinds)
+    return SymbolColumns("\0".join(names), ends, array("Q", addresses), sized, coded, kind_values)
+
+
+def _first_position(names: Sequence[str], by_name: Sequence[int], name: str) -> Optional[int]:
+    """The first position of ``name`` in the source's order, by bisecting the stable name order."""
+    position = bisect_left(by_name, name, key=names.__getitem__)
+    return by_name[position] if position < len(by_name) and names[by_name[position]] == name else None
+
+
+def _name_order_python(names: str, ends: "array[int]") -> "array[int]":
+    """Every index, sorted by name; a stable sort, so each name's first position comes first."""
+    if not ends:
+        return array("I")
+    split = names.split("\0")
+    return array("I", sorted(range(len(split)), key=split.__getitem__))
+
+
+def _name_order_native(names: str, ends: "array[int]") -> "array[int]":
+    """:func:`_name_order_python` through csrc/symtab.c (pc_symtab_name_order)."""
+    ffi, lib = _native.ffi, _native.lib
+    order = array("I", bytes(4 * len(ends)))
+    if not ends:
+        return order
+    data = names.encode("latin-1")
+    status = lib.pc_symtab_name_order(data, len(data), ffi.from_buffer("uint64_t[]", ends), len(ends),
+                                      ffi.from_buffer("uint32_t[]", order))
+    if status:
+        raise _native.error(status, context=_native.Context(container="symtab", reason="symbol name order"))
+    return order
+
+
+def name_order(names: str, ends: "array[int]", native: Optional[bool] = None) -> "array[int]":
+    """Every index of the joined ``names``, sorted by name (equal names in index order): in C when
+    the extension is built and the names are ASCII (C compares bytes, which orders other text
+    otherwise than Python's code points), else in Python."""
+    use_c = _native.use_native(native) and names.isascii()
+    return (_name_order_native if use_c else _name_order_python)(names, ends)
+
+
+def image_bounds(columns: SymbolColumns, by_name: Sequence[int]) -> Tuple[Optional[int], Optional[int]]:
+    """:func:`kernel_image_bounds` of columns, through their name order."""
+    names = _JoinedColumn(columns.names, columns.ends)
+    start = end = None
+    for name in ("_text", "_stext"):
+        position = _first_position(names, by_name, name)
+        if position is not None:
+            start = columns.addresses[position]
+            break
+    position = _first_position(names, by_name, "_end")
+    if position is not None:
+        end = columns.addresses[position]
+    return start, end
+
+
+def _resolve_bounds(ordered: Sequence[int], last_size: Optional[int], start: Optional[int],
+                    end: Optional[int]) -> Tuple[int, int]:
+    """``start`` and ``end`` where the loader did not know them: the first address, and the end of
+    the last symbol (its size, else one byte), never past 2**64 - 1."""
+    if start is None:
+        start = ordered[0] if len(ordered) else 0
+    if end is None:
+        end = min(max(ordered[-1] + (last_size if last_size and last_size > 0 else 1), start), MASK64) \
+            if len(ordered) else start
+    return start, end
+
+
+def _runs(ordered: Sequence[int], order: Sequence[int], sizes: Any, start: int,
+          end: int) -> Tuple[List[int], List[int], List[int]]:
+    """One entry per distinct address in [start, end): the address, the preferred (first) symbol
+    there, and the first address past what it covers (its size, else the next symbol, else end).
+    The first of each run of equal addresses, found by comparing the column with itself shifted
+    by one, all in C: a third of a dict's cost.  ``sizes`` is indexed by symbol; None, 0 or a
+    negative size is unknown."""
+    run_starts = list(map(ne, ordered, chain((None,), ordered)))
+    keys = list(compress(ordered, run_starts))
+    firsts = list(compress(order, run_starts))
+    low, high = bisect_left(keys, start), bisect_left(keys, end)
+    keys, firsts = keys[low:high], firsts[low:high]
+    limits = keys[1:] + [end]
+    if sizes is not None and any(sizes):
+        limits = [(key + size if key + size < end else end) if size and size > 0 else limit
+                  for key, size, limit in zip(keys, map(sizes.__getitem__, firsts), limits)]
+    return keys, firsts, limits
+
+
+def _address_runs_python(addresses: "array[int]", sizes: "Optional[array[int]]", start: int,
+                         end: int) -> Tuple["array[int]", "array[int]", "array[int]"]:
+    """:func:`_runs` of columns in address order, as arrays."""
+    keys, firsts, limits = _runs(addresses, range(len(addresses)), sizes, start, end)
+    return array("Q", keys), array("I", firsts), array("Q", limits)
+
+
+def _address_runs_native(addresses: "array[int]", sizes: "Optional[array[int]]", start: int,
+                         end: int) -> Tuple["array[int]", "array[int]", "array[int]"]:
+    """:func:`_address_runs_python` through csrc/symtab.c (pc_symtab_runs)."""
+    ffi, lib = _native.ffi, _native.lib
+    count = len(addresses)
+    keys, firsts, limits = array("Q", bytes(8 * count)), array("I", bytes(4 * count)), array("Q", bytes(8 * count))
+    if count:
+        runs = ffi.new("size_t *")
+        lib.pc_symtab_runs(ffi.from_buffer("uint64_t[]", addresses),
+                           ffi.NULL if sizes is None else ffi.from_buffer("int64_t[]", sizes), count, start, end,
+                           ffi.from_buffer("uint64_t[]", keys), ffi.from_buffer("uint32_t[]", firsts),
+                           ffi.from_buffer("uint64_t[]", limits), runs)
+        del keys[runs[0]:], firsts[runs[0]:], limits[runs[0]:]
+    return keys, firsts, limits
+
+
+def indexed_table(source: str, columns: SymbolColumns, by_name: "array[int]", start: Optional[int],
+                  end: Optional[int], native: Optional[bool] = None) -> "SymbolTable":
+    """A table of ``columns`` (addresses ascending), ``by_name`` from :func:`name_order`; ``start``
+    and ``end`` as :class:`SymbolTable` takes them.  The address runs are built in C when the
+    extension is, and the table keeps the columns as they are, for lookups and for the cache."""
+    addresses, sizes = columns.addresses, columns.sizes
+    start, end = _resolve_bounds(addresses, sizes[-1] if sizes else None, start, end)
+    runs = _address_runs_native if _native.use_native(native) else _address_runs_python
+    keys, firsts, limits = runs(addresses, sizes, start, end)
+    return _restore(source, start, end, (*columns, None, keys, firsts, limits, by_name))
 
 
 class SymbolTable:
@@ -416,8 +564,9 @@ class SymbolTable:
         self._sizes: Sequence[Optional[int]] = list(sizes) if sizes is not None else [None] * count
         self._kinds = list(kinds)
         self._objects: List[Optional[Symbol]] = [None] * count
-        self._by_name: Optional[List[int]] = None
+        self._by_name: Optional[Sequence[int]] = None
         self._positions: Dict[str, Optional[int]] = {}
+        self._columns: Optional[tuple] = None
 
         # Address order; sorted() is stable, so ties keep the source's preference.
         addresses = self._addresses
@@ -429,51 +578,22 @@ class SymbolTable:
             ordered = [addresses[index] for index in order]
         self._order = order
 
-        if start is None:
-            start = ordered[0] if count else 0
-        self.start = start
-        if end is None:
-            if count:
-                last = order[-1]
-                end = max(addresses[last] + (self._sizes[last] or 1), start)
-            else:
-                end = start
-        self.end = end
-        # One entry per distinct address in [start, end): the preferred (first) symbol
-        # there, and the first address past what it covers (its size, else the next
-        # symbol, else end).  The first of each run of equal addresses, found by comparing
-        # the column with itself shifted by one, all in C: a third of a dict's cost.
-        run_starts = list(map(ne, ordered, chain((None,), ordered)))
-        keys = list(compress(ordered, run_starts))
-        firsts = list(compress(order, run_starts))
-        low, high = bisect_left(keys, start), bisect_left(keys, end)
-        keys, firsts = keys[low:high], firsts[low:high]
-        limits = keys[1:] + [end]
-        if any(self._sizes):
-            limits = [(key + size if key + size < end else end) if size else limit
-                      for key, size, limit in zip(keys, map(self._sizes.__getitem__, firsts), limits)]
-        self._keys = keys
-        self._firsts = firsts
-        self._limits = limits
+        last_size = self._sizes[order[-1]] if count else None
+        self.start, self.end = start, end = _resolve_bounds(ordered, last_size, start, end)
+        self._keys, self._firsts, self._limits = _runs(ordered, order, self._sizes, start, end)
 
     def __reduce__(self) -> tuple:
         """Pickled (pycore.cache) as a few flat columns: ~160k names joined in one string with where
         each ends, the numbers as arrays, the kinds as one byte each.  A warm run reads them back as
         they are (:func:`_restore`), in a few ms: splitting the names and turning the arrays back
-        into lists cost ~60 ms for a 6.12 vmlinux's ~190k symbols."""
-        names, sizes, kinds = self._names, self._sizes, self._kinds
-        ends = array("Q", map(add, accumulate(map(len, names)), range(len(names))))
-        if sizes.count(None) == len(sizes):
-            sized = None
-        else:
-            sized = array("q", [-1 if size is None else size for size in sizes])
-        kind_values = tuple(sorted(set(kinds)))
-        code = {kind: position for position, kind in enumerate(kind_values)}
-        order = None if isinstance(self._order, range) else array("I", self._order)
-        columns = ("\0".join(names), ends, array("Q", self._addresses), sized,
-                   bytes(map(code.__getitem__, kinds)) if len(kind_values) <= 256 else list(kinds), kind_values,
-                   order, array("Q", self._keys), array("I", self._firsts), array("Q", self._limits),
-                   array("I", self._name_order()))
+        into lists cost ~60 ms for a 6.12 vmlinux's ~190k symbols.  A table the loaders built in
+        column form (:func:`indexed_table`) is pickled with its columns as they are."""
+        columns = self._columns
+        if columns is None:
+            order = None if isinstance(self._order, range) else array("I", self._order)
+            columns = (*columns_from_lists(self._names, self._addresses, self._sizes, self._kinds), order,
+                       array("Q", self._keys), array("I", self._firsts), array("Q", self._limits),
+                       array("I", self._name_order()))
         return (_restore, (self.source, self.start, self.end, columns))
 
     def __repr__(self) -> str:
@@ -585,7 +705,7 @@ class SymbolTable:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._name_position(name) is not None
 
-    def _name_order(self) -> List[int]:
+    def _name_order(self) -> Sequence[int]:
         """Every index, sorted by name; a stable sort, so each name's first position comes first."""
         if self._by_name is None:
             self._by_name = sorted(range(len(self._names)), key=self._names.__getitem__)
@@ -599,9 +719,7 @@ class SymbolTable:
         positions = self._positions
         if name in positions:
             return positions[name]
-        order, names = self._name_order(), self._names
-        position = bisect_left(order, name, key=names.__getitem__)
-        found = order[position] if position < len(order) and names[order[position]] == name else None
+        found = _first_position(self._names, self._name_order(), name)
         if len(positions) >= _POSITIONS_KEPT:
             positions.clear()  # a script asking for every name: the bisect alone answers as fast
         positions[name] = found
@@ -631,6 +749,7 @@ def _restore(source: str, start: int, end: int, columns: tuple) -> SymbolTable:
     table._order = order if order is not None else range(count)
     table._keys, table._firsts, table._limits, table._by_name = keys, firsts, limits, by_name
     table._positions = {}
+    table._columns = columns
     return table
 
 
