@@ -10,6 +10,7 @@ stderr (JSON with ``--json``) and an :class:`ExitStatus`; with ``--timings`` (or
 ``PYCORE_TIMINGS=1``) it then prints where the time went.
 """
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -150,6 +151,22 @@ def main(argv: Optional[List[str]] = None) -> int:
             report_timings(timings.process_age(), time.perf_counter() - started)
 
 
+def _build_parser_frozen(command: Optional[str]) -> argparse.ArgumentParser:
+    """:func:`build_parser`, which imports the command's module and what it needs, with the cyclic
+    garbage collector off; the ~30,000 objects that importing made (modules, classes, functions),
+    all kept to the end, are then frozen out of its reach.  Collecting while they were made, and
+    scanning them again in every later collection of the older generations, cost ~10% of a warm
+    ``ps``."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return build_parser(command)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _named(argv: List[str]) -> Optional[str]:
     """The command a command line names: its first word that is not an option."""
     return next((word for word in argv if not word.startswith("-")), None)
@@ -161,7 +178,7 @@ def _run(argv: List[str], named: Optional[str]) -> int:
     command = None
     try:
         with timings.phase("import"):
-            parser = build_parser(named if named in COMMANDS else None)
+            parser = _build_parser_frozen(named if named in COMMANDS else None)
         try:
             args = parser.parse_args(argv)
         except UsageError as error:
