@@ -140,25 +140,43 @@ int pc_symtab_measure(const struct pc_symtab_input *in, size_t *count, size_t *n
     return PC_OK;
 }
 
-/* A bottom-up merge sort of `items` (stable: equal items keep their order), `scratch` as large. */
-typedef int (*compare_fn)(const void *context, uint32_t a, uint32_t b);
+/* What the sorts order: a primary key that decides most comparisons from contiguous memory,
+ * and the item's index, whose full comparison `tie` makes when the primary keys are equal. */
+struct sort_key {
+    uint64_t primary;
+    uint64_t secondary;
+    uint32_t index;
+};
 
-static void merge_sort(uint32_t *items, uint32_t *scratch, size_t count, compare_fn compare, const void *context)
+typedef int (*tie_fn)(const void *context, uint32_t a, uint32_t b);
+
+static int before(const struct sort_key *a, const struct sort_key *b, tie_fn tie, const void *context)
 {
-    uint32_t *from = items, *to = scratch;
+    if (a->primary != b->primary)
+        return a->primary < b->primary;
+    if (a->secondary != b->secondary)
+        return a->secondary < b->secondary;
+    return tie(context, a->index, b->index) < 0;
+}
+
+/* A bottom-up merge sort of `items` (stable: equal items keep their order), `scratch` as large. */
+static void merge_sort(struct sort_key *items, struct sort_key *scratch, size_t count, tie_fn tie,
+                       const void *context)
+{
+    struct sort_key *from = items, *to = scratch;
     for (size_t width = 1; width < count; width *= 2) {
         for (size_t low = 0; low < count; low += 2 * width) {
             size_t middle = low + width < count ? low + width : count;
             size_t high = middle + width < count ? middle + width : count;
             size_t left = low, right = middle, out = low;
             while (left < middle && right < high)
-                to[out++] = compare(context, from[right], from[left]) < 0 ? from[right++] : from[left++];
+                to[out++] = before(&from[right], &from[left], tie, context) ? from[right++] : from[left++];
             while (left < middle)
                 to[out++] = from[left++];
             while (right < high)
                 to[out++] = from[right++];
         }
-        uint32_t *swap = from;
+        struct sort_key *swap = from;
         from = to;
         to = swap;
     }
@@ -209,8 +227,8 @@ int pc_symtab_columns(const struct pc_symtab_input *in, size_t count, size_t nam
     if (count > UINT32_MAX)
         return PC_ERR_SIZE;
     struct row *rows = malloc((count ? count : 1) * sizeof *rows);
-    uint32_t *order = malloc((count ? count : 1) * sizeof *order);
-    uint32_t *scratch = malloc((count ? count : 1) * sizeof *scratch);
+    struct sort_key *order = malloc((count ? count : 1) * sizeof *order);
+    struct sort_key *scratch = malloc((count ? count : 1) * sizeof *scratch);
     if (!rows || !order || !scratch) {
         status = PC_ERR_NOMEM;
         goto done;
@@ -228,7 +246,9 @@ int pc_symtab_columns(const struct pc_symtab_input *in, size_t count, size_t nam
             status = PC_ERR_SIZE;
             goto done;
         }
-        order[kept] = (uint32_t)kept;
+        order[kept].primary = row.value;
+        order[kept].secondary = 0;
+        order[kept].index = (uint32_t)kept;
         rows[kept++] = row;
         present |= 1u << row.kind;
     }
@@ -245,7 +265,7 @@ int pc_symtab_columns(const struct pc_symtab_input *in, size_t count, size_t nam
         code[kind] = (uint8_t)(present >> kind & 1 ? rank++ : 0);
     size_t written = 0;
     for (size_t i = 0; i < count; i++) {
-        const struct row *row = &rows[order[i]];
+        const struct row *row = &rows[order[i].index];
         if (row->name_len + 1 > names_len - written) {
             status = PC_ERR_SIZE;
             goto done;
@@ -271,7 +291,6 @@ done:
 struct name_context {
     const uint8_t *names;
     const uint64_t *ends;
-    const uint64_t *prefixes;
 };
 
 static size_t name_start(const uint64_t *ends, uint32_t index)
@@ -282,7 +301,6 @@ static size_t name_start(const uint64_t *ends, uint32_t index)
 static int compare_names(const void *context, uint32_t a, uint32_t b)
 {
     const struct name_context *c = context;
-    ORDER(c->prefixes[a], c->prefixes[b]);
     size_t a_start = name_start(c->ends, a), b_start = name_start(c->ends, b);
     return compare_bytes(c->names + a_start, c->ends[a] - a_start, c->names + b_start, c->ends[b] - b_start);
 }
@@ -297,22 +315,26 @@ int pc_symtab_name_order(const uint8_t *names, size_t names_len, const uint64_t 
         if (ends[i] < start || ends[i] > names_len)
             return PC_ERR_SIZE;
     }
-    uint64_t *prefixes = malloc((count ? count : 1) * sizeof *prefixes);
-    uint32_t *scratch = malloc((count ? count : 1) * sizeof *scratch);
+    struct sort_key *keys = malloc((count ? count : 1) * sizeof *keys);
+    struct sort_key *scratch = malloc((count ? count : 1) * sizeof *scratch);
     int status = PC_OK;
-    if (!prefixes || !scratch) {
+    if (!keys || !scratch) {
         status = PC_ERR_NOMEM;
         goto done;
     }
     for (size_t i = 0; i < count; i++) {
         size_t start = i ? ends[i - 1] + 1 : 0;
-        prefixes[i] = prefix_of(names + start, ends[i] - start);
-        order[i] = (uint32_t)i;
+        size_t length = ends[i] - start;
+        keys[i].primary = prefix_of(names + start, length);
+        keys[i].secondary = length > 8 ? prefix_of(names + start + 8, length - 8) : 0;
+        keys[i].index = (uint32_t)i;
     }
-    struct name_context context = {names, ends, prefixes};
-    merge_sort(order, scratch, count, compare_names, &context);
+    struct name_context context = {names, ends};
+    merge_sort(keys, scratch, count, compare_names, &context);
+    for (size_t i = 0; i < count; i++)
+        order[i] = keys[i].index;
 done:
-    free(prefixes);
+    free(keys);
     free(scratch);
     return status;
 }
