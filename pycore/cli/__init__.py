@@ -102,9 +102,10 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None, others: bool = True) -> argparse.ArgumentParser:
     """The parser of ``pycore``; only ``command``'s module is imported (none when None: ``--help``
-    lists the commands from the table)."""
+    lists the commands from the table).  ``others``: whether the other commands are added too,
+    which only ``--help`` and the error naming an unknown command show (a parser each: ~6 ms)."""
     parser = CommandParser(prog="pycore", description="Read Linux kernel crash dumps.", epilog=EXIT_STATUS_HELP,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action=_VersionAction,
@@ -116,7 +117,8 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     subparsers.required = True
     for name, (_, help_text) in COMMANDS.items():
         if name != command:
-            subparsers.add_parser(name, help=help_text)
+            if others:
+                subparsers.add_parser(name, help=help_text)
             continue
         found = dump_command(name)
         if found is not None:
@@ -151,7 +153,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             report_timings(timings.process_age(), time.perf_counter() - started)
 
 
-def _build_parser_frozen(command: Optional[str]) -> argparse.ArgumentParser:
+def _may_list_commands(argv: List[str], named: Optional[str]) -> bool:
+    """Whether parsing ``argv`` may list the commands: unless it names a known command with none
+    of pycore's own options before it but ``--timings`` (``-h``, or an abbreviation of
+    ``--help``, prints the list; a word that is no command is an error that lists them)."""
+    return named not in COMMANDS or any(word != "--timings" for word in argv[:argv.index(named)])
+
+
+def _build_parser_frozen(command: Optional[str], others: bool) -> argparse.ArgumentParser:
     """:func:`build_parser`, which imports the command's module and what it needs, with the cyclic
     garbage collector off; the ~30,000 objects that importing made (modules, classes, functions),
     all kept to the end, are then frozen out of its reach.  Collecting while they were made, and
@@ -160,7 +169,7 @@ def _build_parser_frozen(command: Optional[str]) -> argparse.ArgumentParser:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return build_parser(command)
+        return build_parser(command, others)
     finally:
         gc.freeze()
         if enabled:
@@ -178,7 +187,7 @@ def _run(argv: List[str], named: Optional[str]) -> int:
     command = None
     try:
         with timings.phase("import"):
-            parser = _build_parser_frozen(named if named in COMMANDS else None)
+            parser = _build_parser_frozen(named if named in COMMANDS else None, _may_list_commands(argv, named))
         try:
             args = parser.parse_args(argv)
         except UsageError as error:
