@@ -3,12 +3,14 @@ its time went.  Each check runs pycore in a fresh interpreter: what an earlier t
 hide an eager import."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from corpus import SAMPLE
+from pycore import native
 
 SAMPLE_DUMP = os.path.join(SAMPLE, "vmcore")
 needs_sample = pytest.mark.skipif(not os.path.exists(SAMPLE_DUMP), reason="testdata/sample/vmcore is missing")
@@ -112,6 +114,80 @@ def test_a_command_printing_types_with_vmlinux_reads_dwarf(command):
                                       case.vmlinux])
     assert status == 0
     assert "pycore.types.dwarf" in modules
+
+
+# What a command on a warm cache does not import (issue 18): hashing (OpenSSL), the pure path's codec
+# libraries, what only writing a cache entry, --json or a terminal needs, and what pathlib brings.
+NEVER_ON_A_WARM_RUN = ("hashlib", "_hashlib", "zstandard", "snappy", "cramjam", "lzo", "lz4", "platform",
+                       "tempfile", "random", "json", "textwrap", "pathlib", "ipaddress", "urllib", "email")
+CODEC_LIBRARIES = ("zstandard", "snappy", "cramjam", "lzo", "lz4", "platform")
+
+
+def interpreter_modules():
+    """What the bare interpreter imports before any pycore code (site, and an editable install's
+    finder, which imports pathlib and ipaddress itself)."""
+    result = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sorted(sys.modules)))"],
+                            capture_output=True, text=True, timeout=300, check=True)
+    return set(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("command", ["ps", "log", "bt -a"])
+def test_a_command_on_an_elf_dump_and_a_warm_cache_imports_no_hash_codec_or_writer(command, tmp_path):
+    """An ELF dump's pages need no codec; a warm cache is read, not hashed or written.  On both
+    paths: the codec libraries are imported when a compressed page first needs one."""
+    from corpus import cases
+    dumps = [case.path(case.reference_dump) for case in cases() if case.reference_dump.endswith(".elf")]
+    if not dumps:
+        pytest.skip("no corpus case with an ELF dump is built")
+    argv = [*command.split(), dumps[0]]
+    env = {"PYCORE_CACHE": str(tmp_path)}
+    assert loaded_modules(argv, env)[0] == 0  # fills the cache
+    status, modules = loaded_modules(argv, env)
+    assert status == 0
+    assert offending(modules - interpreter_modules(), NEVER_ON_A_WARM_RUN) == []
+
+
+@needs_sample
+@pytest.mark.skipif(not native.AVAILABLE, reason="the C extension is not built or PYCORE_PURE is set")
+def test_a_kdump_read_in_c_imports_no_codec_library():
+    status, modules = loaded_modules(["ps", SAMPLE_DUMP])
+    assert status == 0
+    assert offending(modules, CODEC_LIBRARIES) == []
+
+
+def test_the_pure_path_imports_a_codec_library_when_a_page_first_needs_it():
+    zstandard = pytest.importorskip("zstandard")
+    page = zstandard.ZstdCompressor().compress(bytes(4096))
+    probe = ("import sys\nfrom pycore.dump import codecs\n"
+             "before = 'zstandard' in sys.modules\n"
+             f"out = codecs.Decompressor(native=False).decompress(codecs.CODEC_ZSTD, bytes.fromhex({page.hex()!r}), "
+             "4096)\n"
+             "print(before, 'zstandard' in sys.modules, 'snappy' in sys.modules, out == bytes(4096))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.stdout.split() == ["False", "True", "False", "True"], result.stderr
+
+
+@pytest.mark.parametrize("argv", [["-h", "ps"], ["--he", "ps"], ["--timings", "--help", "ps"], ["--help"]])
+def test_help_before_a_command_lists_every_command(argv, capsys):
+    """A command line naming its command builds that command's parser alone, unless pycore's own
+    options before it may print the list (an abbreviated --help too)."""
+    from pycore.cli import COMMANDS, main
+
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0
+    listed = re.findall(r"^    (\S+)", capsys.readouterr().out, re.M)
+    assert listed == list(COMMANDS)
+
+
+@pytest.mark.parametrize("argv", [["bogus", "any-vmcore"], ["--timings", "bogus"]])
+def test_an_unknown_command_is_an_error_naming_every_command(argv, capsys):
+    from pycore.cli import COMMANDS, main
+
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in error
+    assert all(f"'{name}'" in error for name in COMMANDS)
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"]])
