@@ -59,3 +59,46 @@ int pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t c
     *done = expanded;
     return PC_OK;
 }
+
+static int64_t s32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+int pc_kallsyms_addresses(const uint8_t *table, size_t len, size_t count, int32_t layout, uint64_t base,
+                          uint64_t *addresses, size_t *unsorted)
+{
+    size_t width = layout == PC_KALLSYMS_ABSOLUTE ? 8 : 4;
+    if (layout < PC_KALLSYMS_ABSOLUTE || layout > PC_KALLSYMS_PLACE_RELATIVE || count > len / width)
+        return PC_ERR_SIZE;
+    int negative = 0;
+    if (layout == PC_KALLSYMS_RELATIVE)
+        for (size_t i = 0; i < count && !negative; i++)
+            negative = s32(table + 4 * i) < 0;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *p = table + width * i;
+        uint64_t address;
+        if (layout == PC_KALLSYMS_ABSOLUTE) {
+            address = 0;
+            for (int byte = 7; byte >= 0; byte--)
+                address = address << 8 | p[byte];
+        } else {
+            int64_t offset = s32(p);
+            if (layout == PC_KALLSYMS_PLACE_RELATIVE)
+                address = base + 4 * i + (uint64_t)offset;
+            else if (negative)
+                address = offset >= 0 ? (uint64_t)offset : base - 1 - (uint64_t)offset;
+            else
+                address = base + (uint64_t)offset;
+        }
+        addresses[i] = address;
+    }
+    *unsorted = count;
+    for (size_t i = 1; i < count; i++) {
+        if (addresses[i] < addresses[i - 1]) {
+            *unsorted = i;
+            break;
+        }
+    }
+    return PC_OK;
+}

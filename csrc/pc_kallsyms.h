@@ -18,7 +18,16 @@ int pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t c
                        const uint8_t *tokens, size_t tokens_len, const uint32_t *token_start,
                        uint8_t *kinds, uint64_t *ends,
                        uint8_t *names, size_t names_cap, size_t *names_len, size_t *done);
+int pc_kallsyms_addresses(const uint8_t *table, size_t len, size_t count, int32_t layout, uint64_t base,
+                          uint64_t *addresses, size_t *unsorted);
 /* cdef-end */
+
+/* How a table gives the addresses (kallsyms_sym_address): pc_kallsyms_addresses's `layout`. */
+enum {
+    PC_KALLSYMS_ABSOLUTE = 0,        /* kallsyms_addresses: one little-endian u64 each */
+    PC_KALLSYMS_RELATIVE = 1,        /* kallsyms_offsets (s32) from kallsyms_relative_base (`base`) */
+    PC_KALLSYMS_PLACE_RELATIVE = 2   /* kallsyms_offsets, each relative to its own place (`base`: the table) */
+};
 
 /*
  * pc_kallsyms_expand: expands at most `count` entries of `data`, starting at *offset.  Entry k
@@ -30,6 +39,12 @@ int pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t c
  *   the names_cap bytes of names (the caller grows it).  *done says how many entries it
  *   expanded; *offset and *names_len advance past them.  PC_ERR_SIZE when token_start is not
  *   increasing within tokens_len.
+ * pc_kallsyms_addresses: the `count` addresses of `table` (len bytes, checked to hold them) laid
+ *   out as `layout` says, computed in unsigned 64-bit arithmetic as the kernel does.  Relative
+ *   offsets with any negative entry are KALLSYMS_ABSOLUTE_PERCPU's: a non-negative entry is an
+ *   absolute value, a negative one counts down from base - 1.  *unsorted is the first index whose
+ *   address is below the one before it, or count.  PC_ERR_SIZE when table is too short or the
+ *   layout unknown.
  */
 
 #endif /* PYCORE_PC_KALLSYMS_H */

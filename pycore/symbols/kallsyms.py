@@ -14,7 +14,7 @@ from itertools import accumulate
 from operator import add
 import string
 import struct
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from .. import native as _native
 from ..errors import FaultError, FormatError, MissingDebugInfoError
@@ -33,6 +33,8 @@ TOKEN_SLACK = 512
 # Largest kallsyms_names entry: two length bytes and up to 0x3FFF token bytes.
 MAX_ENTRY = 2 + 0x3FFF
 MASK64 = (1 << 64) - 1
+# csrc/pc_kallsyms.h PC_KALLSYMS_*: how a table gives the addresses.
+ABSOLUTE, RELATIVE, PLACE_RELATIVE = range(3)
 _LETTERS = string.ascii_letters.encode()
 
 
@@ -174,28 +176,61 @@ def _expand_native(data: bytes, offset: int, count: int, tokens: List[bytes], ex
     return position[0]
 
 
+def _addresses_python(table: bytes, count: int, layout: int, base: int) -> Tuple["array[int]", int]:
+    """Every symbol's address, the way ``kallsyms_sym_address`` computes it from ``table`` laid out
+    as ``layout`` (csrc/pc_kallsyms.h PC_KALLSYMS_*), and the first index whose address is below the
+    one before it (``count`` when they are sorted)."""
+    if layout == ABSOLUTE:
+        addresses = list(struct.unpack(f"<{count}Q", table[:8 * count]))
+    else:
+        offsets = struct.unpack(f"<{count}i", table[:4 * count])
+        # The kernel adds in unsigned long: a damaged table wraps around 2**64, never past it.
+        if layout == PLACE_RELATIVE:
+            # No relative base (2026+): each entry is a PC32 value, relative to its own place.
+            addresses = [(base + 4 * index + offset) & MASK64 for index, offset in enumerate(offsets)]
+        elif min(offsets) < 0:
+            # KALLSYMS_ABSOLUTE_PERCPU: non-negative entries are absolute values (per-CPU
+            # offsets), negative ones count down from relative_base - 1.  Without it every
+            # entry is an unsigned offset from the base, and a kernel image would need to
+            # span 2 GiB for one to look negative, so the sign tells the two apart.
+            addresses = [offset if offset >= 0 else (base - 1 - offset) & MASK64 for offset in offsets]
+        else:
+            addresses = [(base + offset) & MASK64 for offset in offsets]
+    unsorted = count
+    if addresses != sorted(addresses):
+        unsorted = next(i for i in range(1, count) if addresses[i - 1] > addresses[i])
+    return array("Q", addresses), unsorted
+
+
+def _addresses_native(table: bytes, count: int, layout: int, base: int) -> Tuple["array[int]", int]:
+    """:func:`_addresses_python` through csrc/kallsyms.c (pc_kallsyms_addresses)."""
+    ffi, lib = _native.ffi, _native.lib
+    addresses = array("Q", bytes(8 * count))
+    unsorted = ffi.new("size_t *")
+    status = lib.pc_kallsyms_addresses(table, len(table), count, layout, base, ffi.from_buffer("uint64_t[]", addresses),
+                                       unsorted)
+    if status:
+        raise _native.error(status, context=_native.Context(container="symtab", reason="kallsyms addresses"))
+    return addresses, unsorted[0]
+
+
 def _addresses(read: Reader, count: int, offsets_address: Optional[int], relative_base_address: Optional[int],
-               addresses_address: Optional[int]) -> List[int]:
-    """Every symbol's address, the way ``kallsyms_sym_address`` computes it."""
+               addresses_address: Optional[int], native: Optional[bool]) -> Tuple["array[int]", int]:
+    """Every symbol's address and where they stop being sorted (:func:`_addresses_python`), from
+    the table the kernel has."""
     if offsets_address is None:
         if addresses_address is None:
             raise MissingDebugInfoError("kallsyms: neither kallsyms_offsets nor kallsyms_addresses was found "
                                         "in VMCOREINFO or by the locate fallback")
-        return list(struct.unpack(f"<{count}Q", _read_exact(read, addresses_address, 8 * count,
-                                                            "kallsyms_addresses")))
-    offsets = struct.unpack(f"<{count}i", _read_exact(read, offsets_address, 4 * count, "kallsyms_offsets"))
-    # The kernel adds in unsigned long: a damaged table wraps around 2**64, never past it.
-    if relative_base_address is None:
-        # No relative base (2026+): each entry is a PC32 value, relative to its own place.
-        return [(offsets_address + 4 * index + offset) & MASK64 for index, offset in enumerate(offsets)]
-    (base,) = struct.unpack("<Q", _read_exact(read, relative_base_address, 8, "kallsyms_relative_base"))
-    if min(offsets) < 0:
-        # KALLSYMS_ABSOLUTE_PERCPU: non-negative entries are absolute values (per-CPU
-        # offsets), negative ones count down from relative_base - 1.  Without it every
-        # entry is an unsigned offset from the base, and a kernel image would need to
-        # span 2 GiB for one to look negative, so the sign tells the two apart.
-        return [offset if offset >= 0 else (base - 1 - offset) & MASK64 for offset in offsets]
-    return [(base + offset) & MASK64 for offset in offsets]
+        table, layout, base = _read_exact(read, addresses_address, 8 * count, "kallsyms_addresses"), ABSOLUTE, 0
+    else:
+        table = _read_exact(read, offsets_address, 4 * count, "kallsyms_offsets")
+        if relative_base_address is None:
+            layout, base = PLACE_RELATIVE, offsets_address
+        else:
+            layout = RELATIVE
+            (base,) = struct.unpack("<Q", _read_exact(read, relative_base_address, 8, "kallsyms_relative_base"))
+    return (_addresses_native if _native.use_native(native) else _addresses_python)(table, count, layout, base)
 
 
 def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None,
@@ -254,14 +289,13 @@ def load_kallsyms(read: Reader, vmcoreinfo, locate: Optional[Locator] = None,
                           f"type letter {kind!r} is not a letter: wrong table address or token table",
                           field="kallsyms_names")
 
-    addresses = _addresses(read, count, offsets_address, relative_base_address, addresses_address)
-    if addresses != sorted(addresses):
-        position = next(i for i in range(count - 1) if addresses[i] > addresses[i + 1])
-        raise FormatError(f"kallsyms addresses are not sorted at entry {position + 1} ({name(position + 1)!r}): "
+    addresses, unsorted = _addresses(read, count, offsets_address, relative_base_address, addresses_address, native)
+    if unsorted < count:
+        raise FormatError(f"kallsyms addresses are not sorted at entry {unsorted} ({name(unsorted)!r}): "
                           "wrong kallsyms_offsets/kallsyms_relative_base or layout", field="kallsyms_offsets")
 
     present = sorted(set(kinds))
-    columns = SymbolColumns(names, ends, array("Q", addresses), None,
+    columns = SymbolColumns(names, ends, addresses, None,
                             kinds.translate(bytes.maketrans(bytes(present), bytes(range(len(present))))),
                             tuple(map(chr, present)))
     by_name = name_order(names, ends, native)
