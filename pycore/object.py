@@ -31,50 +31,55 @@ _COMPOUND_KINDS = (TypeKind.STRUCT, TypeKind.UNION, TypeKind.ARRAY)
 
 
 class _ObjectClass(type):
-    """The metaclass of :class:`Object`: ``Object(prog, type, ...)`` makes an instance of the class
-    for the type (see :func:`_class_of`) and sets it up with ``Object.__init__``."""
+    """The metaclass of :class:`Object`, whose ``__call__`` is drgn's constructor."""
 
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        made = cls
-        if cls is Object and len(args) >= 2:
-            type_arg = args[1]
-            made = _class_of(args[0].type(type_arg) if isinstance(type_arg, str) else type_arg)
-        obj = _new(made)
-        cls.__init__(obj, *args, **kwargs)
+    def __call__(cls, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
+                 bit_offset: int = 0, bit_field_size: int = 0) -> Any:
+        """``Object(prog, type, value)`` or ``Object(prog, type, address=...)``: a value or a
+        reference.  A scalar value is converted to the type as C converts it (``Object(prog,
+        "unsigned int", -1)`` holds 4294967295); a struct, union or array value is its bytes, or a
+        dict (members) or list (elements) as ``value_()`` returns them.
+
+        The object is of the class made for its type and program (see :func:`_reference_class`);
+        a bit field's (and an object of a named subclass of Object's, such as GuessedObject) has
+        each of the six attributes in its own slot."""
+        if isinstance(type, str):
+            type = prog.type(type)
+        if (value is None) == (address is None):
+            raise ValueError("an Object has either a value or an address")
+        if value is not None and not isinstance(value, bytes):
+            value = _convert(type.resolved(), value)
+        if cls is Object and not bit_offset and not bit_field_size:
+            return _value_object(prog, type, value) if address is None else _reference(prog, type, address)
+        obj = _new(cls)
+        obj.prog_ = prog
+        obj.type_ = type
+        obj.address_ = None if address is None else address & _MASK64
+        obj._value = value
+        obj.bit_offset_ = bit_offset
+        obj.bit_field_size_ = bit_field_size
         return obj
 
 
 class _TypeClass(_ObjectClass):
-    """The metaclass of the classes :func:`_class_of` makes: calling one is CPython's own type call
-    (``cls()`` is a bare instance whose slots the hot paths fill), measured at about half the cost
-    of ``object.__new__(cls)`` on CPython 3.11.  ``Object(...)`` is the constructor; these classes
-    take no arguments."""
+    """The metaclass of the classes :func:`_reference_class` makes: calling one is CPython's own
+    type call (``cls()`` is a bare instance whose ``type_`` and ``address_`` or ``_value`` the hot
+    paths fill), measured at about half the cost of ``object.__new__(cls)`` on CPython 3.11."""
 
     __call__ = type.__call__
 
 
 class Object(metaclass=_ObjectClass):
-    """A value of a C type in the dump: ``prog["init_task"].comm.string_()``."""
+    """A value of a C type in the dump: ``prog["init_task"].comm.string_()``.
+
+    ``Object(prog, type, value)`` or ``Object(prog, type, address=...)`` (see
+    :meth:`_ObjectClass.__call__`).  Objects are immutable, as drgn's are."""
 
     __slots__ = ("prog_", "type_", "address_", "_value", "bit_offset_", "bit_field_size_")
 
-    def __init__(self, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
-                 bit_offset: int = 0, bit_field_size: int = 0):
-        """A reference (``address=``) or a value.  A scalar value is converted to the type as C
-        converts it (``Object(prog, "unsigned int", -1)`` holds 4294967295); a struct, union or array
-        value is its bytes, or a dict (members) or list (elements) as ``value_()`` returns them."""
-        if isinstance(type, str):
-            type = prog.type(type)
-        if (value is None) == (address is None):
-            raise ValueError("an Object has either a value or an address")
-        self.prog_ = prog
-        self.type_ = type
-        self.address_ = None if address is None else address & _MASK64
-        if value is not None and not isinstance(value, bytes):
-            value = _convert(type.resolved(), value)
-        self._value = value
-        self.bit_offset_ = bit_offset
-        self.bit_field_size_ = bit_field_size
+    #: "reference" or "value" for the classes :func:`_reference_class` makes (their objects learn
+    #: their members' properties as they are first read); None here.
+    _variant: Optional[str] = None
 
     # -- reading ------------------------------------------------------------------
     def _raw(self) -> bytes:
@@ -140,14 +145,20 @@ class Object(metaclass=_ObjectClass):
         ``getattr(obj, name, default)`` and ``hasattr`` work on kernels without the member.
         Methods (``format_``, ``value_``, ...) win over members of the same name, as in drgn.
 
-        Objects of a struct or union type (or a pointer to one) are of a subclass with a property
-        per member (:func:`_class_of`), which spares the failed lookup Python makes before calling
-        this; it answers for the rest."""
+        Python calls this only for a name the object's class lacks.  The class made for the
+        object's type (:func:`_reference_class`) then learns the member: a property that knows
+        where it is (:func:`_member_getter`), so each later ``obj.name`` of that class is one
+        property call, and the class costs nothing for the members nobody reads."""
         # Kernel members may start with "__" (task_struct.__state) but never are dunders; copy and
         # pickle ask for those of an object not yet set up.
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return self.member_(name)
+        cls = self.__class__
+        if cls._variant is None:
+            return self.member_(name)
+        getter = _member_getter(cls, self.type_, name)
+        setattr(cls, name, property(getter))
+        return getter(self)
 
     def __dir__(self) -> List[str]:
         """The methods, and the members of a struct or union (or of the one a pointer points at)."""
@@ -177,14 +188,7 @@ class Object(metaclass=_ObjectClass):
                 raise IndexError(f"index {index} out of range for {self.type_.type_name()}")
             raw = self._raw()
             return _value_object(self.prog_, element, raw[index * size:(index + 1) * size]).read_()
-        obj = (element.object_class or _class_of(element))()
-        obj.prog_ = self.prog_
-        obj.type_ = element
-        obj.address_ = (address + index * size) & _MASK64
-        obj._value = None
-        obj.bit_offset_ = 0
-        obj.bit_field_size_ = 0
-        return obj
+        return _reference(self.prog_, element, address + index * size)
 
     def _array_length(self) -> int:
         """The declared length of an array object; other types, and arrays whose length is
@@ -408,85 +412,83 @@ class Object(metaclass=_ObjectClass):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __copy__(self) -> "Object":
+        """The object itself: objects are immutable (and the classes of most keep their program
+        and their constant attributes out of the slots a copy would fill)."""
+        return self
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Object":
+        """The object itself, as :meth:`__copy__`: a copy of the program behind it is no copy."""
+        return self
+
 
 _new = object.__new__
 
-
-_SCALAR_CLASSES: Dict[Optional[Tuple[int, bool]], type] = {}
 # Integer layout (size, signed) -> its little-endian struct format (x86_64 is little-endian).
 _STRUCT_FORMATS = {(1, False): "<B", (1, True): "<b", (2, False): "<H", (2, True): "<h",
                    (4, False): "<I", (4, True): "<i", (8, False): "<Q", (8, True): "<q"}
+_REFERENCE, _VALUE = "reference", "value"
 
 
-def _class_of(t: Type) -> type:
-    """The class for objects of type ``t``, made once per type: for a struct or union, or a pointer
-    to one, a subclass of Object made for ``t`` alone, with a property per member that knows where
-    the member is (worked out once, when the class is made) and, for a pointer, an ``obj[i]`` that
-    knows the element's type and size; for an array, one whose ``string_`` knows its size; for
-    other types one subclass shared by every type of the same integer layout (or none).  An
-    integer or pointer type's class reads ``value_()`` with a precompiled ``struct`` format.
-    ``task.pid`` and ``pages[i]`` then cost one Python call each."""
+def _reference_class(t: Type, prog: "Program") -> type:
+    """The class of the references of type ``t`` in ``prog``; its ``_value_class`` is that of the
+    values.  Made once per type and program (kept in ``t.object_class``; a type another program
+    used last gets new ones) and cheap to make: two subclasses of Object whose class attributes
+    hold what every object of theirs shares, so that making one fills two slots, not six:
+    ``prog_`` and the bit-field attributes, and ``_value`` (None) for a reference or ``address_``
+    (None) for a value.  A reference of an integer type reads ``value_()`` with a precompiled
+    ``struct`` format, straight from :attr:`Program.pages` (captured by the class, with
+    ``prog.read``); one of an array type its ``string_()`` likewise; an array or pointer type's
+    ``obj[i]`` knows the element's type and size.  Members are learned when first read (see
+    :meth:`Object.__getattr__`).  ``task.pid.value_()`` then costs one property and one method
+    call, ``pages[i]`` one call."""
     cls = t.object_class
-    if cls is None:
-        r = t.resolved()
-        through_pointer = r.kind is TypeKind.POINTER
-        names = (r.type if through_pointer else r).member_names()  # type: ignore[union-attr]
-        if not names and r.kind is TypeKind.ARRAY and r.size is not None and r.size <= MAX_TYPE_SIZE:
-            cls = _make_class(None, {"string_": _array_string_reader(r.size)})
-        elif not names:
-            cls = _scalar_class(t.int_layout)
+    if cls is None or cls.prog_ is not prog:
+        cls = t.object_class = _make_classes(t, prog)
+    return cls
+
+
+def _make_classes(t: Type, prog: "Program") -> type:
+    """The reference class of ``t`` in ``prog``, holding the value class (see :func:`_reference_class`)."""
+    r = t.resolved()
+    pages = getattr(prog, "pages", None)  # a program-like reader may have read() and no page cache
+    reference: Dict[str, Any] = {}
+    value: Dict[str, Any] = {}
+    if r.kind in (TypeKind.POINTER, TypeKind.ARRAY) and r.type.size is not None:  # type: ignore[union-attr]
+        element, size, through_pointer, _ = t.element_access()
+        if through_pointer:
+            reference["__getitem__"] = _element_getter(prog, element, size, _POINTER_IN_MEMORY)
+            value["__getitem__"] = _element_getter(prog, element, size, _POINTER_VALUE)
         else:
-            namespace: Dict[str, Any] = {name: property(_member_getter(t, name)) for name in names
-                                         if name not in _OWN_NAMES}
-            if through_pointer and r.type.size is not None:  # type: ignore[union-attr]
-                namespace["__getitem__"] = _pointer_element_getter(t)
-            cls = _make_class(t.int_layout, namespace)
-        t.object_class = cls
-    return cls
+            reference["__getitem__"] = _element_getter(prog, element, size, _ARRAY_IN_MEMORY)
+    if r.kind is TypeKind.ARRAY and r.size is not None and r.size <= MAX_TYPE_SIZE:
+        reference["string_"] = _array_string_reader(r.size, pages, prog.read)
+    if t.int_layout in _STRUCT_FORMATS:
+        reference["value_"] = _integer_value_reader(t.int_layout, pages, prog.read)  # type: ignore[arg-type]
+    value_class = _TypeClass("Object", (Object,), {
+        "__slots__": (), "__module__": __name__, "__qualname__": "Object", "_variant": _VALUE, "prog_": prog,
+        "address_": None, "bit_offset_": 0, "bit_field_size_": 0, **value})
+    return _TypeClass("Object", (Object,), {
+        "__slots__": (), "__module__": __name__, "__qualname__": "Object", "_variant": _REFERENCE, "prog_": prog,
+        "_value": None, "bit_offset_": 0, "bit_field_size_": 0, "_value_class": value_class, **reference})
 
 
-def _make_class(layout: Optional[Tuple[int, bool]], namespace: Dict[str, Any]) -> type:
-    """A subclass of Object with ``namespace``, made by :class:`_TypeClass`; for an integer
-    ``layout`` with a ``struct`` format, with its own ``value_``."""
-    value_ = _integer_value_reader(layout)
-    if value_ is not None:
-        namespace["value_"] = value_
-    return _TypeClass("Object", (Object,), {"__slots__": (), "__module__": __name__, "__qualname__": "Object",
-                                            "__init__": object.__init__, **namespace})
-
-
-def _scalar_class(layout: Optional[Tuple[int, bool]]) -> type:
-    """The class of the objects of every type without members that has integer ``layout`` (None:
-    floats, arrays, bools, void, functions)."""
-    cls = _SCALAR_CLASSES.get(layout)
-    if cls is None:
-        cls = _SCALAR_CLASSES[layout] = _make_class(layout, {})
-    return cls
-
-
-def _array_string_reader(size: int) -> Callable[..., bytes]:
-    """``string_`` for the objects of an array type of ``size`` bytes (``task.comm`` in every task
-    walk): a reference is read at once, straight from :attr:`Program.pages` when it lies within
-    one cached page; the rest is :meth:`Object.string_`."""
-    generic = Object.string_
-    last = 4096 - size if size > 0 else -1  # the highest page offset at which the array fits
+def _array_string_reader(size: int, pages: Optional[Dict[int, bytes]],
+                         read: Callable[[int, int], bytes]) -> Callable[..., bytes]:
+    """``string_`` for the references of an array type of ``size`` bytes (``task.comm`` in every
+    task walk): read at once, straight from ``pages`` (:attr:`Program.pages`) when the array
+    lies within one cached page, else by ``read`` (:meth:`Program.read`: same bytes, same faults)."""
+    last = 4096 - size if size > 0 and pages is not None else -1  # the highest page offset the array fits at
 
     def string_(self: Object, limit: int = _STRING_LIMIT) -> bytes:
         address = self.address_
-        if address is None or self.bit_field_size_:
-            return generic(self, limit)
         offset = address & 4095
-        page = None
-        if offset <= last:
-            try:
-                page = self.prog_.pages.get(address - offset)
-            except AttributeError:  # a program-like reader with read() and no page cache
-                pass
-        raw = page[offset:offset + size] if page else self.prog_.read(address, size)
+        page = pages.get(address - offset) if offset <= last else None  # type: ignore[union-attr]
+        raw = page[offset:offset + size] if page else read(address, size)
         end = raw.find(b"\0")
         return raw if end < 0 else raw[:end]
 
-    string_.__doc__ = generic.__doc__
+    string_.__doc__ = Object.string_.__doc__
     return string_
 
 
@@ -500,93 +502,105 @@ def _unpacker(layout: Tuple[int, bool]) -> Callable[[bytes], Tuple[int]]:
     return lambda raw: (int.from_bytes(raw, "little", signed=signed),)
 
 
-def _integer_value_reader(layout: Optional[Tuple[int, bool]]) -> Optional[Callable[[Object], Any]]:
-    """``value_`` for the objects of an integer layout: a reference (not a bit field) is unpacked
-    by a precompiled ``struct.Struct``, straight from :attr:`Program.pages` when it lies within
-    one cached page, else from ``prog.read``; the rest is :meth:`Object.value_`.  None for a
-    layout ``struct`` has no format for (16-byte integers, odd sizes)."""
-    if layout is None or layout not in _STRUCT_FORMATS:
-        return None
+def _integer_value_reader(layout: Tuple[int, bool], pages: Optional[Dict[int, bytes]],
+                          read: Callable[[int, int], bytes]) -> Callable[[Object], int]:
+    """``value_`` for the references of an integer ``layout`` with a ``struct`` format: unpacked
+    straight from ``pages`` (:attr:`Program.pages`) when the value lies within one cached page
+    (a page missing, unreadable (b"") or too short for the value: ``struct.error``), else from
+    ``read`` (:meth:`Program.read`, which caches the page, or raises the precise fault)."""
     size = layout[0]
     compiled = struct.Struct(_STRUCT_FORMATS[layout])
-    unpack, unpack_from = compiled.unpack, compiled.unpack_from
-    last = 4096 - size  # the highest page offset at which the value fits
-    generic = Object.value_
+    unpack, unpack_from, error = compiled.unpack, compiled.unpack_from, struct.error
 
-    def value_(self: Object) -> Any:
-        address = self.address_
-        if address is None or self.bit_field_size_:
-            return generic(self)
-        offset = address & 4095
-        if offset <= last:
+    if pages is None:
+        def value_(self: Object) -> int:
+            return unpack(read(self.address_, size))[0]
+    else:
+        def value_(self: Object) -> int:
+            address = self.address_
+            offset = address & 4095
             try:
-                page = self.prog_.pages.get(address - offset)
-            except AttributeError:  # a program-like reader with read() and no page cache
-                page = None
-            if page:
-                return unpack_from(page, offset)[0]
-        return unpack(self.prog_.read(address, size))[0]
+                return unpack_from(pages[address - offset], offset)[0]  # type: ignore[index]
+            except (KeyError, error):
+                pass
+            return unpack(read(address, size))[0]
 
-    value_.__doc__ = generic.__doc__
+    value_.__doc__ = Object.value_.__doc__
     return value_
 
 
-def _member_getter(t: Type, name: str) -> Callable[[Object], Object]:
-    """The getter of the ``name`` property of ``t``'s class: :meth:`Object.member_` with the
-    member's type and place in ``t`` known beforehand."""
-    member_type, offset, bit_offset, bit_field_size, through_pointer = t.member_access(name)
-
-    def member(self: Object) -> Object:
-        if through_pointer:
-            address = self._value
-            if type(address) is not int:  # a reference (its _value is None): read the pointer
-                address = self.value_()
-        else:
-            address = self.address_
-            if address is None:
-                return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset,
-                                        bit_field_size)
-        obj = (member_type.object_class or _class_of(member_type))()
-        obj.prog_ = self.prog_
-        obj.type_ = member_type
-        obj.address_ = (address + offset) & _MASK64
-        obj._value = None
-        obj.bit_offset_ = bit_offset
-        obj.bit_field_size_ = bit_field_size
-        return obj
-
-    member.__name__ = name
-    return member
+# How an element getter finds the start of the array: a pointer read from memory (a reference),
+# a pointer held as a value, or an array in memory.
+_POINTER_IN_MEMORY, _POINTER_VALUE, _ARRAY_IN_MEMORY = range(3)
 
 
-def _pointer_element_getter(t: Type) -> Callable[[Object, Any], Object]:
-    """``pointer[index]`` for the class of the pointer type ``t`` (to a struct or union, whose size
-    is known): :meth:`Object.__getitem__` with the element's type, size and class known beforehand."""
-    element, size, _, _ = t.element_access()
-    element_class = element.object_class or _class_of(element)
+def _element_getter(prog: "Program", element: Type, size: int, where: int) -> Callable[[Object, Any], Object]:
+    """``obj[index]`` for the class of an array or pointer type whose elements are ``element``,
+    ``size`` bytes each: :meth:`Object.__getitem__` with the element's type, size and class known
+    beforehand (the class on the first call: a type that points at itself makes no endless chain)."""
+    element_class: Optional[type] = None
 
     def getitem(self: Object, index: Any) -> Object:
+        nonlocal element_class
         if type(index) is not int:
             index = index.__index__()
-        address = self._value
-        if type(address) is not int:  # a reference (its _value is None): read the pointer
+        if where == _POINTER_VALUE:
+            address = self._value
+            if type(address) is not int:  # a value held as its bytes (read from a snapshot)
+                address = self.value_()
+        elif where == _POINTER_IN_MEMORY:
             address = self.value_()
+        else:
+            address = self.address_
+        if element_class is None:
+            element_class = _reference_class(element, prog)
         obj = element_class()
-        obj.prog_ = self.prog_
         obj.type_ = element
         obj.address_ = (address + index * size) & _MASK64
-        obj._value = None
-        obj.bit_offset_ = 0
-        obj.bit_field_size_ = 0
         return obj
 
     getitem.__doc__ = Object.__getitem__.__doc__
     return getitem
 
 
+def _member_getter(cls: type, t: Type, name: str) -> Callable[[Object], Object]:
+    """The getter of the ``name`` property that ``cls``, the class of objects of type ``t``,
+    learns (:meth:`Object.__getattr__`): :meth:`Object.member_` with the member's type, place and
+    class known beforehand, for a struct or union in memory and a pointer to one; the general
+    reader for the rest (bit fields, snapshots).  MissingMemberError when ``t`` has no such member."""
+    member_type, offset, _, bit_field_size, through_pointer = t.member_access(name)
+    if bit_field_size or not (through_pointer or cls._variant == _REFERENCE):
+        return _member_reader(name)
+    member_class = _reference_class(member_type, cls.prog_)
+    if not through_pointer:
+        def member(self: Object) -> Object:
+            obj = member_class()
+            obj.type_ = member_type
+            obj.address_ = (self.address_ + offset) & _MASK64
+            return obj
+    elif cls._variant == _REFERENCE:
+        def member(self: Object) -> Object:
+            obj = member_class()
+            obj.type_ = member_type
+            obj.address_ = (self.value_() + offset) & _MASK64
+            return obj
+    else:
+        def member(self: Object) -> Object:
+            address = self._value
+            if type(address) is not int:  # a value held as its bytes (read from a snapshot)
+                address = self.value_()
+            obj = member_class()
+            obj.type_ = member_type
+            obj.address_ = (address + offset) & _MASK64
+            return obj
+
+    member.__name__ = name
+    return member
+
+
 def _member_reader(name: str) -> Callable[[Object], Object]:
     """The function that reads member ``name`` of an object of any type (:meth:`Object.member_`,
-    and ``obj.name`` for a name the object's class has no property for), made once per name."""
+    and the property of a bit field or a snapshot's member), made once per name."""
     reader = _MEMBER_READERS.get(name)
     if reader is not None:
         return reader
@@ -599,15 +613,10 @@ def _member_reader(name: str) -> Callable[[Object], Object]:
             address = value if address is None and type(value) is int else self.value_()
         elif address is None:
             return _member_of_bytes(self.prog_, self._raw(), name, member_type, offset, bit_offset, bit_field_size)
-        # Object(prog, member_type, address=...) without the constructor's checks: the hot path.
-        obj = (member_type.object_class or _class_of(member_type))()
-        obj.prog_ = self.prog_
-        obj.type_ = member_type
-        obj.address_ = (address + offset) & _MASK64
-        obj._value = None
-        obj.bit_offset_ = bit_offset
-        obj.bit_field_size_ = bit_field_size
-        return obj
+        if bit_field_size:
+            return Object(self.prog_, member_type, address=address + offset, bit_offset=bit_offset,
+                          bit_field_size=bit_field_size)
+        return _reference(self.prog_, member_type, address + offset)
 
     reader.__name__ = name
     _MEMBER_READERS[name] = reader
@@ -616,30 +625,21 @@ def _member_reader(name: str) -> Callable[[Object], Object]:
 
 # Member name -> its reader; kernel types have a few tens of thousands of member names at most.
 _MEMBER_READERS: Dict[str, Callable[[Object], Object]] = {}
-_OWN_NAMES = frozenset(dir(Object))
 
 
 def _reference(prog: "Program", type: Type, address: int) -> Object:
     """``Object(prog, type, address=address)`` without the constructor's checks (hot paths)."""
-    obj = (type.object_class or _class_of(type))()
-    obj.prog_ = prog
+    obj = _reference_class(type, prog)()
     obj.type_ = type
     obj.address_ = address & _MASK64
-    obj._value = None
-    obj.bit_offset_ = 0
-    obj.bit_field_size_ = 0
     return obj
 
 
 def _value_object(prog: "Program", type: Type, value: Any) -> Object:
     """``Object(prog, type, value)`` for a value already in the type's range, or its bytes."""
-    obj = (type.object_class or _class_of(type))()
-    obj.prog_ = prog
+    obj = _reference_class(type, prog)._value_class()
     obj.type_ = type
-    obj.address_ = None
     obj._value = value
-    obj.bit_offset_ = 0
-    obj.bit_field_size_ = 0
     return obj
 
 
@@ -1576,16 +1576,12 @@ def _entries(type: TypeArg, head: Object, member: str, addresses: Iterator[int])
     outer = prog.type(type)
     offset = outer.offsetof(member)
     entry_type = pointer_type(outer)
-    entry_class = entry_type.object_class or _class_of(entry_type)
+    entry_class = _reference_class(entry_type, prog)._value_class
     for address in addresses:
         # _value_object inlined: one Python call less per entry of every list walk.
         entry = entry_class()
-        entry.prog_ = prog
         entry.type_ = entry_type
-        entry.address_ = None
         entry._value = (address - offset) & _MASK64
-        entry.bit_offset_ = 0
-        entry.bit_field_size_ = 0
         yield entry
 
 

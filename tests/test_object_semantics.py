@@ -107,9 +107,13 @@ def test_objects_copy_and_keep_their_members(cprog):
     task = cprog["the_task"]
     twin = copy.copy(task)
     assert type(twin) is type(task) and twin.address_ == task.address_ and twin.pid.value_() == 4242
-    # Types without members share one class per integer layout (int here), a subclass of Object.
+    assert copy.deepcopy(task).pid.value_() == 4242
+    # A type's references share one class, its values another: subclasses of Object made for the
+    # type and the program.
     pid = cprog["the_task"].pid
-    assert type(pid) is type(Object(cprog, "int", 7)) is not Object and isinstance(pid, Object)
+    assert type(pid) is type(task.pid) is not Object and isinstance(pid, Object)
+    seven = Object(cprog, "int", 7)
+    assert type(seven) is type(Object(cprog, "int", 8)) is not type(pid) and isinstance(seven, Object)
     assert type(copy.copy(pid)) is type(pid) and copy.copy(pid).value_() == 4242
 
 
