@@ -106,17 +106,31 @@ def for_each_process(prog: "Program") -> Iterator[Object]:
     yield from list_for_each_entry(_task_type(prog), first.tasks.address_of_(), "tasks")
 
 
+def _each_readable(walk: Callable[[], Iterator[Object]], faults: List[FaultError]) -> Iterator[Object]:
+    """What the list walk ``walk()`` yields until a pointer cannot be read, that fault appended to
+    ``faults``; the node whose pointer could not be read is left out too (its page is missing), so
+    each node is given once the pointer after it was read: while its page is still in Program's
+    page cache for the caller's reads."""
+    previous = None
+    try:
+        for node in walk():
+            if previous is not None:
+                yield previous
+            previous = node
+    except FaultError as error:
+        faults.append(error)
+        return
+    if previous is not None:
+        yield previous
+
+
 def _read_until_fault(walk: Callable[[], Iterator[Object]]) -> Tuple[List[Object], Optional[FaultError]]:
     """What the list walk ``walk()`` yields until a pointer cannot be read, and that fault (None
     when it ended well); the node whose pointer could not be read is left out too: its page is
     missing."""
-    found: List[Object] = []
-    try:
-        for node in walk():
-            found.append(node)
-    except FaultError as error:
-        return found[:-1], error
-    return found, None
+    faults: List[FaultError] = []
+    found = list(_each_readable(walk, faults))
+    return found, faults[0] if faults else None
 
 
 def _ring_around(start: Object, stop: int) -> Tuple[List[int], Optional[FaultError]]:
@@ -150,8 +164,7 @@ def for_each_thread(task: Object) -> Iterator[Object]:
     ``signal_struct`` is walked around (:func:`_thread_node_ring`); a thread that cannot be
     read raises its FaultError.
     """
-    prog = task.prog_
-    task_type = _task_type(prog)
+    task_type = _struct_type(task)  # not looked up by name: ps walks every process's threads
     if task_type.has_member("thread_node"):
         signal = task.signal
         if not int(signal):
@@ -243,23 +256,28 @@ def is_kthread(task: Object) -> bool:
     return not int(task.mm)
 
 
-def crash_kernel_thread(task: Object) -> bool:
+def crash_kernel_thread(task: Object, state: Optional[int] = None, init_mm: Optional[int] = None) -> bool:
     """Whether crash 9 takes ``task`` for a kernel thread (task.c is_kernel_thread): what its ps
     brackets and ``ps -k``/``-u``/``-G`` choose by.  PID 0 (each CPU's idle task) is one; a zombie
     or dead task (``exit_state``) or one exiting (PF_EXITING) is not, though its ``mm`` is gone;
     else one without an ``mm`` is unless its state and flags are both 0, and one whose ``mm`` is
     ``&init_mm`` (kernel threads before 2.6) is.  Unlike :func:`is_kthread` (PF_KTHREAD), a
-    kernel thread that borrowed a user mm (kthread_use_mm) is not."""
+    kernel thread that borrowed a user mm (kthread_use_mm) is not.
+
+    A caller asking of every task may pass what it already has: ``state``, the task's
+    :func:`task_state_value`, and ``init_mm``, the address of ``init_mm`` (looking the variable
+    up costs more than the rest of the test)."""
     if int(task.pid) == 0:
         return True
-    state = task_state_value(task)
+    if state is None:
+        state = task_state_value(task)
     flags = int(task.flags)
     if state & (EXIT_ZOMBIE | EXIT_DEAD) or flags & PF_EXITING:
         return False
     mm = int(task.mm)
     if not mm:
         return bool(state or flags)
-    return mm == task.prog_["init_mm"].address_
+    return mm == (task.prog_["init_mm"].address_ if init_mm is None else init_mm)
 
 
 def task_comm(task: Object) -> str:
@@ -271,11 +289,11 @@ def task_problems(task: Object, pid_limit: int, cpu_count: int, idle: bool) -> L
     pid 0 on a task that is no CPU's idle task, a CPU at or beyond ``cpu_count`` (nr_cpu_ids).
     Empty for a task as the kernel keeps it."""
     problems = []
-    for name in ("pid", "tgid"):
-        value = int(getattr(task, name))
+    pid = int(task.pid)
+    for name, value in (("pid", pid), ("tgid", int(task.tgid))):
         if not 0 <= value < pid_limit:
             problems.append(f"{name} {value} is not a pid (pid_max {pid_limit})")
-    if int(task.pid) == 0 and not idle:
+    if pid == 0 and not idle:
         problems.append("pid 0 on a task that is no CPU's idle task")
     cpu = task_cpu(task)
     if not 0 <= cpu < cpu_count:
@@ -389,15 +407,25 @@ def readable_processes(prog: "Program") -> Tuple[List[Object], Optional[FaultErr
     when the list is whole): ``init_task.tasks`` forward until a task cannot be read, then
     backward from ``init_task`` until one cannot; the leaders are in list order, those of the
     backward walk after those of the forward one (the unreadable ones lay between)."""
+    faults: List[FaultError] = []
+    leaders = list(_each_readable_process(prog, faults))
+    return leaders, faults[0] if faults else None
+
+
+def _each_readable_process(prog: "Program", faults: List[FaultError]) -> Iterator[Object]:
+    """:func:`readable_processes`'s leaders one at a time, each while its page is in the page
+    cache, the fault that cut the forward walk short appended to ``faults``."""
     first = init_task(prog)
+    yield first
     head = first.tasks.address_of_()
     task_type = _task_type(prog)
-    leaders, error = _read_until_fault(lambda: list_for_each_entry(task_type, head, "tasks"))
-    if error is not None:
-        backward, _ = _read_until_fault(lambda: list_for_each_entry_reverse(task_type, head, "tasks"))
-        known = {int(task) for task in leaders}
-        leaders += [task for task in reversed(backward) if int(task) not in known]
-    return [first] + leaders, error
+    known = set()
+    for leader in _each_readable(lambda: list_for_each_entry(task_type, head, "tasks"), faults):
+        known.add(int(leader))
+        yield leader
+    if faults:
+        backward = list(_each_readable(lambda: list_for_each_entry_reverse(task_type, head, "tasks"), []))
+        yield from (task for task in reversed(backward) if int(task) not in known)
 
 
 def _threads(task: Object) -> Tuple[List[Object], Optional[FaultError]]:
@@ -421,30 +449,41 @@ def crash_tasks(prog: "Program") -> TaskList:
     -d 31 drops 7.1+'s slab tail pages): ``init_task.tasks`` is read forward until a fault and
     then backward from ``init_task`` until one, each process's threads as far as they can be read
     (around an unreadable ``signal_struct``).  The tasks read are in crash's order; the fault
-    names what was lost (:func:`unread_task_pids` names the PIDs)."""
+    names what was lost (:func:`unread_task_pids` names the PIDs): the forward walk's fault, else
+    the first thread list's, else the first task's whose PID could not be read.
+
+    Each process's threads and their sort keys are read as the walk reaches it, while its
+    task_struct's page is in the page cache: one read of each page, not one per pass."""
     first = int(init_task(prog))
-    leaders, error = readable_processes(prog)
     idle = idle_tasks(prog)
     seen = {int(t) for t in idle}
-    tasks = list(idle)
-    for leader in leaders:
+    keyed: List[Tuple[Tuple[int, int], Object]] = []
+    walk_faults: List[FaultError] = []
+    thread_faults: List[FaultError] = []
+    key_faults: List[FaultError] = []
+
+    def add(task: Object) -> None:
+        try:
+            keyed.append((_crash_key(task), task))
+        except FaultError as key_error:
+            key_faults.append(key_error)
+
+    for task in idle:
+        add(task)
+    for leader in _each_readable_process(prog, walk_faults):
         if int(leader) == first:  # init_task's signal lists no threads of its own
             threads, thread_error = [leader], None
         else:
             threads, thread_error = _threads(leader)
-        error = error or thread_error
+        if thread_error is not None:
+            thread_faults.append(thread_error)
         for task in threads:
             if int(task) not in seen:
                 seen.add(int(task))
-                tasks.append(task)
-    keyed = []
-    for task in tasks:
-        try:
-            keyed.append((_crash_key(task), task))
-        except FaultError as key_error:
-            error = error or key_error
+                add(task)
     keyed.sort(key=lambda item: item[0])
-    return TaskList([task for _, task in keyed], error)
+    faults = walk_faults + thread_faults + key_faults
+    return TaskList([task for _, task in keyed], faults[0] if faults else None)
 
 
 def unread_task_pids(prog: "Program", read: Iterable[int]) -> Dict[int, int]:
