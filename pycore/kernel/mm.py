@@ -14,7 +14,7 @@ from .variables import kernel_variable, read_kernel_variable
 from ..errors import FaultError, MissingDebugInfoError
 from ..object import Object
 from ..types.model import TypeKind
-from .percpu import percpu_counter_sum
+from .percpu import percpu_counter_sums
 from .sched import _struct_type, for_each_thread, nr_cpus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,10 +91,10 @@ def _counter(obj: Object) -> int:
     return int(obj)
 
 
-def _percpu_counter_sum_positive(prog: "Program", counter: Object, cpus: int) -> int:
-    """``count`` plus each CPU's s32 in ``counters``, floored at 0 (crash sums CPUs 0..kt->cpus-1,
-    a CPU whose delta the dump lacks counting 0)."""
-    return max(percpu_counter_sum(counter, range(cpus), skip_unreadable=True), 0)
+def _percpu_counters_sum_positive(counters: List[Object], cpus: int) -> List[int]:
+    """``count`` plus each CPU's s32 in ``counters`` of each counter, floored at 0 (crash sums CPUs
+    0..kt->cpus-1, a CPU whose delta the dump lacks counting 0)."""
+    return [max(total, 0) for total in percpu_counter_sums(counters, range(cpus), skip_unreadable=True)]
 
 
 def mm_counter_pages(mm: Object, counter: int, cpus: Optional[int] = None) -> int:
@@ -102,12 +102,19 @@ def mm_counter_pages(mm: Object, counter: int, cpus: Optional[int] = None) -> in
 
     6.2+ keeps percpu_counters; 2.6.34-6.1 atomic_long_t ``count[]``.
     """
+    return _mm_counters_pages(mm, (counter,), cpus)[0]
+
+
+def _mm_counters_pages(mm: Object, counters: Tuple[int, ...], cpus: Optional[int]) -> List[int]:
+    """:func:`mm_counter_pages` of each of ``counters``: 6.2+'s percpu_counters summed together
+    (one read per CPU where their deltas share a page)."""
     rss_stat = mm.rss_stat
     if rss_stat.type_.resolved().kind is TypeKind.ARRAY:  # 6.2+: struct percpu_counter rss_stat[]
         if cpus is None:
             cpus = nr_cpus(mm.prog_)
-        return _percpu_counter_sum_positive(mm.prog_, rss_stat[counter], cpus)
-    return max(_counter(rss_stat.count[counter]), 0)
+        return _percpu_counters_sum_positive([rss_stat[counter] for counter in counters], cpus)
+    count = rss_stat.count
+    return [max(_counter(count[counter]), 0) for counter in counters]
 
 
 def mm_rss_pages(mm: Object, cpus: Optional[int] = None) -> int:
@@ -115,10 +122,10 @@ def mm_rss_pages(mm: Object, cpus: Optional[int] = None) -> int:
     counts them: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES (4.5+), each floored at 0."""
     rss_stat = mm.rss_stat
     array = rss_stat if rss_stat.type_.resolved().kind is TypeKind.ARRAY else rss_stat.count
-    return sum(mm_counter_pages(mm, i, cpus) for i in _rss_counters(array))
+    return sum(_mm_counters_pages(mm, _rss_counters(array), cpus))
 
 
-def _rss_counters(array: Object):
+def _rss_counters(array: Object) -> Tuple[int, ...]:
     """The resident counters an rss_stat array holds: MM_SHMEMPAGES exists from 4.5."""
     length = array.type_.resolved().length or 0
     return (MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES) if length > MM_SHMEMPAGES else (MM_FILEPAGES, MM_ANONPAGES)
@@ -134,15 +141,20 @@ def _split_rss(task: Object) -> int:
     return total
 
 
+def _mm_rss_pages_of(task: Object, mm: Object, cpus: Optional[int]) -> int:
+    """:func:`task_rss_pages` of ``task`` whose ``mm`` (not NULL) the caller has read."""
+    rss = mm_rss_pages(mm, cpus)
+    if _struct_type(task).has_member("rss_stat"):
+        rss += _split_rss(task)
+    return rss
+
+
 def task_rss_pages(task: Object, cpus: Optional[int] = None) -> int:
     """Resident pages of ``task``'s address space as crash's ps shows it (0 for kernel threads)."""
     mm = task.mm
     if not int(mm):
         return 0
-    rss = mm_rss_pages(mm.read_(), cpus)
-    if _struct_type(task).has_member("rss_stat"):
-        rss += _split_rss(task)
-    return rss
+    return _mm_rss_pages_of(task, mm, cpus)
 
 
 def task_vsz_pages(task: Object) -> int:
@@ -155,13 +167,15 @@ def task_vsz_pages(task: Object) -> int:
 
 def task_memory(task: Object, total_pages: int, cpus: Optional[int] = None) -> TaskMemory:
     """RSS, VSZ and %MEM of ``task``; ``total_pages`` is the %MEM denominator
-    (:func:`high_memory_pages` for crash's figure)."""
+    (:func:`high_memory_pages` for crash's figure).  ``task->mm`` is read once for both."""
     page_size = task.prog_.dump.page_size
-    rss = task_rss_pages(task, cpus)
-    total_vm = task_vsz_pages(task)
+    mm = task.mm
+    if int(mm):
+        rss, total_vm = _mm_rss_pages_of(task, mm, cpus), int(mm.total_vm)
+    else:
+        rss = total_vm = 0
     percent = rss * 100 / total_pages if total_pages else 0.0
     return TaskMemory(rss, total_vm, rss * page_size // 1024, total_vm * page_size // 1024, percent)
-
 
 __all__ = ["TaskMemory", "totalram_pages", "high_memory_pages", "present_pages",
            "mm_rss_pages", "task_rss_pages", "task_vsz_pages", "task_memory", "read_user", "read_mm", "follow_phys",

@@ -2,7 +2,7 @@
 (lib/percpu_counter.c, every kernel): ``struct percpu_counter``'s ``count`` plus each CPU's not
 yet folded-in ``s32`` delta in ``counters``.
 """
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
 
 from ..errors import FaultError
 from ..object import Object
@@ -28,18 +28,40 @@ def percpu_counter_sum(counter: Object, cpus: Optional[Iterable[int]] = None,
     the delta of each CPU in ``cpus`` (default: the online CPUs, as the kernel's
     percpu_counter_sum).  With ``skip_unreadable``, a CPU whose delta the dump lacks counts 0
     instead of raising FaultError."""
-    prog = counter.prog_
-    total = int(counter.count)
-    counters = int(counter.counters)
+    return percpu_counter_sums([counter], cpus, skip_unreadable)[0]
+
+
+def percpu_counter_sums(counters: Sequence[Object], cpus: Optional[Iterable[int]] = None,
+                        skip_unreadable: bool = False) -> List[int]:
+    """:func:`percpu_counter_sum` of each of ``counters`` (one or more, of one program) over the
+    same CPUs.  Where their deltas lie within one page of a CPU's area, one read of that page
+    gives them all: an mm's ``rss_stat[]`` (6.2+) is one allocation from 6.5
+    (percpu_counter_init_many), and separate allocations of one size usually share a chunk's page."""
+    prog = counters[0].prog_
+    totals = [int(counter.count) for counter in counters]
+    deltas = [int(counter.counters) for counter in counters]
+    low = min(deltas)
+    span = max(deltas) + 4 - low
     for cpu in for_each_online_cpu(prog) if cpus is None else cpus:
-        try:
-            raw = prog.read(per_cpu_address(prog, counters, cpu), 4)
-        except FaultError:
-            if skip_unreadable:
+        start = per_cpu_address(prog, low, cpu)
+        if (start & 4095) + span <= 4096:
+            try:
+                area = prog.read(start, span)
+            except FaultError:
+                pass  # the page is not whole in the dump: read each delta alone, as below
+            else:
+                for index, delta in enumerate(deltas):
+                    totals[index] += int.from_bytes(area[delta - low:delta - low + 4], "little", signed=True)
                 continue
-            raise
-        total += int.from_bytes(raw, "little", signed=True)
-    return total
+        for index, delta in enumerate(deltas):
+            try:
+                raw = prog.read(per_cpu_address(prog, delta, cpu), 4)
+            except FaultError:
+                if skip_unreadable:
+                    continue
+                raise
+            totals[index] += int.from_bytes(raw, "little", signed=True)
+    return totals
 
 
 def percpu_counter_sum_positive(counter: Object, cpus: Optional[Iterable[int]] = None) -> int:
@@ -47,4 +69,4 @@ def percpu_counter_sum_positive(counter: Object, cpus: Optional[Iterable[int]] =
     return max(percpu_counter_sum(counter, cpus), 0)
 
 
-__all__ = ["per_cpu_address", "percpu_counter_sum", "percpu_counter_sum_positive"]
+__all__ = ["per_cpu_address", "percpu_counter_sum", "percpu_counter_sums", "percpu_counter_sum_positive"]
