@@ -55,7 +55,8 @@ def _mode(args: argparse.Namespace) -> Tuple[Optional[str], List[str]]:
 
 
 class _Context(NamedTuple):
-    """What crash's task table keeps of one task (task.c store_context)."""
+    """What crash's task table keeps of one task (task.c store_context), its state, and the
+    task_struct itself for the members a mode reads."""
 
     pid: int
     tgid: int
@@ -64,7 +65,8 @@ class _Context(NamedTuple):
     cpu: int
     comm: str
     kernel_thread: bool
-    snapshot: Object
+    state: int
+    task_struct: Object
 
 
 class _Unread(NamedTuple):
@@ -82,17 +84,17 @@ class _Contexts(list):
     unread: Optional[_Unread] = None
 
 
-def _context(task: Object) -> _Context:
-    """One task's context.  A task_struct with a page left out of the dump (makedumpfile 1.7.8's
-    -d 31 drops 7.1+'s slab tail pages) is read member by member: ps's members may all lie on
-    the pages kept."""
-    try:
-        snapshot = task.dereference_().read_()
-    except FaultError:
-        snapshot = task.dereference_()
-    return _Context(int(snapshot.pid), sched.task_tgid(snapshot), int(task), sched.task_parent(snapshot),
-                    sched.task_cpu(snapshot), sched.task_comm(snapshot), sched.crash_kernel_thread(snapshot),
-                    snapshot)
+def _context(task: Object, init_mm: int) -> _Context:
+    """One task's context (``init_mm``: the variable's address).  The task_struct is read member
+    by member, not as one snapshot: each member comes from Program's cache of the pages just read
+    (a third of the cost of a member of a snapshot), and a task_struct with a page left out of
+    the dump (makedumpfile 1.7.8's -d 31 drops 7.1+'s slab tail pages) is read as far as ps's
+    members lie on the pages kept."""
+    task_struct = task.dereference_()
+    state = sched.task_state_value(task_struct)
+    return _Context(int(task_struct.pid), sched.task_tgid(task_struct), int(task), sched.task_parent(task_struct),
+                    sched.task_cpu(task_struct), sched.task_comm(task_struct),
+                    sched.crash_kernel_thread(task_struct, state, init_mm), state, task_struct)
 
 
 def _contexts(prog: Program) -> _Contexts:
@@ -101,9 +103,10 @@ def _contexts(prog: Program) -> _Contexts:
     found = sched.crash_tasks(prog)
     error = found.error
     contexts, unread = _Contexts(), []
+    init_mm = prog["init_mm"].address_
     for task in found.tasks:
         try:
-            contexts.append(_context(task))
+            contexts.append(_context(task, init_mm))
         except FaultError as task_error:
             error = error or task_error
             unread.append(int(task))
@@ -193,15 +196,15 @@ def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict
 
 def _row(context: _Context, total_pages: int, cpus: int, active: Set[int], pid_limit: int, cpu_count: int,
          idle: Set[int]) -> Dict[str, Any]:
-    snapshot = context.snapshot
-    memory = mm.task_memory(snapshot, total_pages, cpus)
+    task_struct = context.task_struct
+    memory = mm.task_memory(task_struct, total_pages, cpus)
     return {
         "pid": context.pid,
-        "ppid": sched.task_ppid(snapshot),
+        "ppid": sched.task_ppid(task_struct),
         "cpu": context.cpu,
         "task": context.task,
-        "state": sched.task_state(snapshot),
-        "state_value": sched.task_state_value(snapshot),
+        "state": sched.state_code(context.state),
+        "state_value": context.state,
         "percent_mem": round(memory.percent, 6),
         "percent_mem_text": percent_text(memory.percent),
         "vsz_kb": memory.vsz_kb,
@@ -210,7 +213,7 @@ def _row(context: _Context, total_pages: int, cpus: int, active: Set[int], pid_l
         "comm": context.comm,
         "kernel_thread": context.kernel_thread,
         "active": context.task in active,
-        "problems": sched.task_problems(snapshot, pid_limit, cpu_count, context.task in idle),
+        "problems": sched.task_problems(task_struct, pid_limit, cpu_count, context.task in idle),
     }
 
 
@@ -220,7 +223,7 @@ def _times(prog: Program, chosen: List[_Context], sort: bool) -> Dict[str, Any]:
     hz = system.kernel_hz(prog) or system.crash_hz(prog)
     rows = []
     for context in chosen:
-        times = sched.task_times(context.snapshot)
+        times = sched.task_times(context.task_struct)
         rows.append(dict(_brief(context), start_time=times.start_time, utime=times.utime, stime=times.stime,
                          run_time_seconds=sched.seconds_since_start(prog, times.start_time, hz)))
     if sort:
@@ -259,7 +262,7 @@ def _arguments(chosen: List[_Context]) -> Collected:
     for context in chosen:
         row = dict(_brief(context), arguments=None, environment=None)
         try:
-            strings = sched.task_user_strings(context.snapshot)
+            strings = sched.task_user_strings(context.task_struct)
             row.update(arguments=strings.arguments, environment=strings.environment)
         except PycoreError as error:
             warnings.append(f"task {context.task:x}: {error}")
@@ -272,12 +275,12 @@ def _last_run(prog: Program, contexts: List[_Context], chosen: List[_Context], m
     runqueue clock (0 when later); crash lists them latest first (a stable sort: ties in task order)
     and sizes -l's column by the latest."""
     clocks = {cpu: sched.rq_clock(prog, cpu) for cpu in range(sched.nr_cpus(prog))}
-    rows = [dict(_brief(c), state=sched.task_state(c.snapshot), last_run=sched.task_last_arrival(c.snapshot))
+    rows = [dict(_brief(c), state=sched.state_code(c.state), last_run=sched.task_last_arrival(c.task_struct))
             for c in chosen]
     for row in rows:
         row["since"] = max(clocks.get(row["cpu"], 0) - row["last_run"], 0)
     rows.sort(key=lambda row: -row["last_run"])
-    latest = max((sched.task_last_arrival(c.snapshot) for c in contexts), default=0)
+    latest = max((sched.task_last_arrival(c.task_struct) for c in contexts), default=0)
     return {"mode": mode, "width": len(str(latest)), "clocks": clocks, "tasks": rows}
 
 
@@ -300,14 +303,14 @@ def _thread_groups(contexts: List[_Context], chosen: List[_Context], named: bool
 
 
 def _limits(chosen: List[_Context]) -> Dict[str, Any]:
-    return {"mode": "limits", "tasks": [dict(_brief(c), limits=signal.rlimits(c.snapshot)) for c in chosen]}
+    return {"mode": "limits", "tasks": [dict(_brief(c), limits=signal.rlimits(c.task_struct)) for c in chosen]}
 
 
 def _summary(chosen: List[_Context]) -> Dict[str, Any]:
     """ps -S: how many tasks are in each state, states in the order the task table first shows them."""
     counts: Dict[str, int] = {}
     for context in chosen:
-        state = sched.task_state(context.snapshot)
+        state = sched.state_code(context.state)
         counts[state] = counts.get(state, 0) + 1
     return {"mode": "summary", "states": counts}
 
