@@ -537,27 +537,40 @@ _POINTER_IN_MEMORY, _POINTER_VALUE, _ARRAY_IN_MEMORY = range(3)
 def _element_getter(prog: "Program", element: Type, size: int, where: int) -> Callable[[Object, Any], Object]:
     """``obj[index]`` for the class of an array or pointer type whose elements are ``element``,
     ``size`` bytes each: :meth:`Object.__getitem__` with the element's type, size and class known
-    beforehand (the class on the first call: a type that points at itself makes no endless chain)."""
+    beforehand (the class on the first call: a type that points at itself makes no endless chain).
+    One function per ``where``: ``pages[i]`` is the whole of some walks."""
     element_class: Optional[type] = None
 
-    def getitem(self: Object, index: Any) -> Object:
+    def element_at(address: int) -> Object:
         nonlocal element_class
-        if type(index) is not int:
-            index = index.__index__()
-        if where == _POINTER_VALUE:
+        element_class = _reference_class(element, prog)
+        obj = element_class()
+        obj.type_ = element
+        obj.address_ = address & _MASK64
+        return obj
+
+    if where == _POINTER_VALUE:
+        def getitem(self: Object, index: Any) -> Object:
+            if type(index) is not int:
+                index = index.__index__()
             address = self._value
             if type(address) is not int:  # a value held as its bytes (read from a snapshot)
                 address = self.value_()
-        elif where == _POINTER_IN_MEMORY:
-            address = self.value_()
-        else:
-            address = self.address_
-        if element_class is None:
-            element_class = _reference_class(element, prog)
-        obj = element_class()
-        obj.type_ = element
-        obj.address_ = (address + index * size) & _MASK64
-        return obj
+            if element_class is None:
+                return element_at(address + index * size)
+            obj = element_class()
+            obj.type_ = element
+            obj.address_ = (address + index * size) & _MASK64
+            return obj
+    else:
+        def getitem(self: Object, index: Any) -> Object:
+            address = (self.value_() if where == _POINTER_IN_MEMORY else self.address_) + index.__index__() * size
+            if element_class is None:
+                return element_at(address)
+            obj = element_class()
+            obj.type_ = element
+            obj.address_ = address & _MASK64
+            return obj
 
     getitem.__doc__ = Object.__getitem__.__doc__
     return getitem
