@@ -499,7 +499,7 @@ def _runs(ordered: Sequence[int], order: Sequence[int], sizes: Any, start: int,
     firsts = list(compress(order, run_starts))
     low, high = bisect_left(keys, start), bisect_left(keys, end)
     keys, firsts = keys[low:high], firsts[low:high]
-    limits = keys[1:] + [end]
+    limits = keys[1:] + [end] if keys else []
     if sizes is not None and any(sizes):
         limits = [(key + size if key + size < end else end) if size and size > 0 else limit
                   for key, size, limit in zip(keys, map(sizes.__getitem__, firsts), limits)]
