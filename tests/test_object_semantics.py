@@ -4,12 +4,14 @@ import copy
 import math
 import operator
 import pickle
+import struct
 
 import pytest
 
+import pycore
 from pycore.errors import FormatError, MissingMemberError, ObjectTypeError
 from pycore.object import NULL, Object, offsetof, sizeof
-from pycore.types.model import Member, float_type, int_type, struct_type
+from pycore.types.model import Member, Qualifiers, float_type, int_type, struct_type
 
 from test_object import memory, prog  # noqa: F401  (fixtures: the synthetic dump and its program)
 
@@ -115,6 +117,59 @@ def test_objects_copy_and_keep_their_members(cprog):
     seven = Object(cprog, "int", 7)
     assert type(seven) is type(Object(cprog, "int", 8)) is not type(pid) and isinstance(seven, Object)
     assert type(copy.copy(pid)) is type(pid) and copy.copy(pid).value_() == 4242
+
+
+def test_a_missing_member_is_an_attribute_error_before_and_after_the_class_learns_members(cprog):
+    """A class learns a member's property when the member is first read; a name the type lacks
+    stays a MissingMemberError, which is an AttributeError as drgn's is (getattr with a default
+    and hasattr work), every time, on references, values and pointers alike."""
+    task = cprog["the_task"]
+    pointer = task.address_of_()
+    for obj in (task, pointer, pointer.read_(), task.read_()):
+        for _ in range(2):
+            with pytest.raises(MissingMemberError) as error:
+                obj.no_such_member
+            assert isinstance(error.value, AttributeError)
+            assert str(error.value) == "struct task has no member 'no_such_member'"
+            assert getattr(obj, "no_such_member", "absent") == "absent" and not hasattr(obj, "no_such_member")
+        assert obj.pid.value_() == 4242 and obj.comm.string_() == b"kworker/0:1"
+    assert isinstance(type(task).__dict__["pid"], property) and "no_such_member" not in type(task).__dict__
+    assert cprog["the_task"].pid.value_() == 4242  # through the learned property
+    with pytest.raises(MissingMemberError) as error:
+        task.pid.no_such_member
+    assert str(error.value) == "int is not a structure or union (looking for member 'no_such_member')"
+
+
+def test_objects_of_one_type_in_two_programs_read_their_own_memory(cprog, memory):
+    """Classes are made per type and program (they read through their program's page cache): one
+    Type object used by two programs of the same dump, one of which sees another page, gives each
+    program's objects that program's bytes, whichever program made the type's class last."""
+    path, _, _, task_address = memory
+    other = pycore.open(path, native=cprog._native)
+    try:
+        other.types, other.symbols = cprog.types, cprog.symbols.table
+        assert other["the_task"].pid.value_() == 4242
+        page = bytearray(other.pages[task_address & ~0xFFF])
+        struct.pack_into("<i", page, task_address % 0x1000 + 16, 77)
+        other.pages[task_address & ~0xFFF] = bytes(page)
+        task_type = cprog.type("struct task")
+        for _ in range(2):
+            for program, pid in ((cprog, 4242), (other, 77)):
+                task = Object(program, task_type, address=task_address)
+                assert task.prog_ is program and task.pid.value_() == pid and task.pid.prog_ is program
+                assert Object(program, "struct task *", task_address).pid.value_() == pid
+    finally:
+        other.close()
+
+
+def test_a_qualified_type_keeps_its_name_on_its_objects(cprog, memory):
+    """A qualified copy of a type (which starts with the original's class slot) names itself."""
+    _, _, _, task_address = memory
+    task_type = cprog.type("struct task")
+    Object(cprog, task_type, address=task_address).pid.value_()
+    const_task = Object(cprog, task_type.qualified(Qualifiers.CONST), address=task_address)
+    assert const_task.type_.type_name() == "const struct task" and const_task.pid.value_() == 4242
+    assert Object(cprog, task_type, address=task_address).type_.type_name() == "struct task"
 
 
 def test_a_type_objects_were_made_of_still_pickles(cprog, memory):
