@@ -247,11 +247,21 @@ def _parents(contexts: List[_Context], chosen: List[_Context]) -> Dict[str, Any]
     return {"mode": "parents", "chains": chains}
 
 
+def _grouped(contexts: List[_Context], key: str) -> Dict[int, List[_Context]]:
+    """The contexts by the value of their field ``key``, each list in task-table order: ps -c and
+    -g look up every task's children or threads here, not in a scan of the whole table per task."""
+    groups: Dict[int, List[_Context]] = {}
+    for context in contexts:
+        groups.setdefault(getattr(context, key), []).append(context)
+    return groups
+
+
 def _children(contexts: List[_Context], chosen: List[_Context]) -> Dict[str, Any]:
     """ps -c: for each task, the tasks whose parent it is, in task-table order."""
+    by_parent = _grouped(contexts, "parent")
     return {"mode": "children",
-            "tasks": [dict(_brief(c), children=[_brief(child) for child in contexts
-                                                if child.parent == c.task and child.task != c.task])
+            "tasks": [dict(_brief(c), children=[_brief(child) for child in by_parent.get(c.task, ())
+                                                if child.task != c.task])
                       for c in chosen]}
 
 
@@ -288,6 +298,7 @@ def _thread_groups(contexts: List[_Context], chosen: List[_Context], named: bool
     """ps -g: each thread-group leader with its other threads; a named thread stands for its leader;
     the idle tasks are one group (tgid 0), listed once."""
     leaders = {c.tgid: c for c in contexts if c.pid == c.tgid}
+    by_tgid = _grouped(contexts, "tgid")
     groups, shown = [], set()
     for context in chosen:
         if context.pid != context.tgid:
@@ -297,8 +308,8 @@ def _thread_groups(contexts: List[_Context], chosen: List[_Context], named: bool
         if context.task in shown or context.pid == 0 and any(g["pid"] == 0 for g in groups):
             continue
         shown.add(context.task)
-        groups.append(dict(_brief(context), threads=[_brief(other) for other in contexts
-                                                     if other.tgid == context.tgid and other.task != context.task]))
+        groups.append(dict(_brief(context), threads=[_brief(other) for other in by_tgid.get(context.tgid, ())
+                                                     if other.task != context.task]))
     return {"mode": "thread_groups", "groups": groups}
 
 
