@@ -35,14 +35,9 @@ class _ObjectClass(type):
 
     def __call__(cls, prog: "Program", type: TypeArg, value: Any = None, *, address: Optional[int] = None,
                  bit_offset: int = 0, bit_field_size: int = 0) -> Any:
-        """``Object(prog, type, value)`` or ``Object(prog, type, address=...)``: a value or a
-        reference.  A scalar value is converted to the type as C converts it (``Object(prog,
-        "unsigned int", -1)`` holds 4294967295); a struct, union or array value is its bytes, or a
-        dict (members) or list (elements) as ``value_()`` returns them.
-
-        The object is of the class made for its type and program (see :func:`_reference_class`);
-        a bit field's (and an object of a named subclass of Object's, such as GuessedObject) has
-        each of the six attributes in its own slot."""
+        """The constructor (see :class:`Object`).  The object is of the class made for its type
+        and program (see :func:`_reference_class`); a bit field's (and an object of a named
+        subclass of Object's, such as GuessedObject) has each of the six attributes in its own slot."""
         if isinstance(type, str):
             type = prog.type(type)
         if (value is None) == (address is None):
@@ -72,8 +67,11 @@ class _TypeClass(_ObjectClass):
 class Object(metaclass=_ObjectClass):
     """A value of a C type in the dump: ``prog["init_task"].comm.string_()``.
 
-    ``Object(prog, type, value)`` or ``Object(prog, type, address=...)`` (see
-    :meth:`_ObjectClass.__call__`).  Objects are immutable, as drgn's are."""
+    ``Object(prog, type, value)`` is a value, ``Object(prog, type, address=...)`` a reference (read
+    when needed); ``bit_offset`` and ``bit_field_size`` make a bit field.  A scalar value is
+    converted to the type as C converts it (``Object(prog, "unsigned int", -1)`` holds 4294967295);
+    a struct, union or array value is its bytes, or a dict (members) or list (elements) as
+    ``value_()`` returns them.  Objects are immutable, as drgn's are."""
 
     __slots__ = ("prog_", "type_", "address_", "_value", "bit_offset_", "bit_field_size_")
 
@@ -148,7 +146,13 @@ class Object(metaclass=_ObjectClass):
         Python calls this only for a name the object's class lacks.  The class made for the
         object's type (:func:`_reference_class`) then learns the member: a property that knows
         where it is (:func:`_member_getter`), so each later ``obj.name`` of that class is one
-        property call, and the class costs nothing for the members nobody reads."""
+        property call, and the class costs nothing for the members nobody reads.
+
+        Its cost: with a ``__getattr__`` anywhere in the class's MRO, CPython 3.11 specializes no
+        attribute read or method lookup on the object, found on the class or not (its specializer
+        wants the generic ``tp_getattro``): a slot read costs ~30 ns, not ~14, and ``obj.value_()``
+        makes a bound method.  Without it the struct page walk measured 27% faster, but a missing
+        member would be a bare AttributeError, not MissingMemberError."""
         # Kernel members may start with "__" (task_struct.__state) but never are dunders; copy and
         # pickle ask for those of an object not yet set up.
         if name.startswith("__") and name.endswith("__"):
@@ -432,16 +436,21 @@ _REFERENCE, _VALUE = "reference", "value"
 
 def _reference_class(t: Type, prog: "Program") -> type:
     """The class of the references of type ``t`` in ``prog``; its ``_value_class`` is that of the
-    values.  Made once per type and program (kept in ``t.object_class``; a type another program
+    values.  Made once per type and program (kept in ``t.object_class``: a type another program
     used last gets new ones) and cheap to make: two subclasses of Object whose class attributes
-    hold what every object of theirs shares, so that making one fills two slots, not six:
-    ``prog_`` and the bit-field attributes, and ``_value`` (None) for a reference or ``address_``
-    (None) for a value.  A reference of an integer type reads ``value_()`` with a precompiled
-    ``struct`` format, straight from :attr:`Program.pages` (captured by the class, with
+    hold what all their objects share (``prog_``, the bit-field attributes at 0, and ``_value`` or
+    ``address_`` at None), so that making an object fills two slots (``type_``, then ``address_``
+    or ``_value``), not six.  A reference of an integer type reads ``value_()`` with a precompiled
+    ``struct`` format, straight from :attr:`Program.pages` (the class keeps the dict and
     ``prog.read``); one of an array type its ``string_()`` likewise; an array or pointer type's
     ``obj[i]`` knows the element's type and size.  Members are learned when first read (see
     :meth:`Object.__getattr__`).  ``task.pid.value_()`` then costs one property and one method
-    call, ``pages[i]`` one call."""
+    call, ``pages[i]`` one call.
+
+    Measured on CPython 3.11 (the struct page walk of bench/bench_objects.py): six slot stores per
+    object cost ~5% more than two; the class attribute lookups a 3.11 ``__getattr__`` leaves
+    unspecialized (~17 ns each, see :meth:`Object.__getattr__`) are why ``prog_`` and the page
+    cache are the class's, not read from the object."""
     cls = t.object_class
     if cls is None or cls.prog_ is not prog:
         cls = t.object_class = _make_classes(t, prog)
