@@ -9,6 +9,7 @@ import pytest
 import pycore
 from pycore.errors import FaultError
 from pycore.kernel import mm, percpu, sched
+from pycore.kernel.variables import symbol_address
 from pycore.object import Object
 from pycore.types.model import Member, int_type, pointer_type, struct_type
 
@@ -96,7 +97,8 @@ def prog(request):
 def test_helpers_given_what_ps_read_answer_as_alone(prog):
     """crash_kernel_thread with the state and &init_mm ps passes, task_memory reading ``mm`` once and an
     mm's resident counters summed together: the answers of the helpers asked one thing at a time."""
-    init_mm = prog["init_mm"].address_
+    init_mm = symbol_address(prog, "init_mm")
+    assert init_mm == prog["init_mm"].address_
     cpus = sched.nr_cpus(prog)
     total = mm.high_memory_pages(prog)
     for task in sched.crash_task_list(prog):

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ..errors import FaultError, PycoreError
 from ..kernel import cpumask, mm, sched, signal, system
+from ..kernel.variables import symbol_address
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
@@ -84,17 +85,18 @@ class _Contexts(list):
     unread: Optional[_Unread] = None
 
 
-def _context(task: Object, init_mm: int) -> _Context:
-    """One task's context (``init_mm``: the variable's address).  The task_struct is read member
-    by member, not as one snapshot: each member comes from Program's cache of the pages just read
-    (a third of the cost of a member of a snapshot), and a task_struct with a page left out of
-    the dump (makedumpfile 1.7.8's -d 31 drops 7.1+'s slab tail pages) is read as far as ps's
-    members lie on the pages kept."""
+def _context(task: Object, init_mm: Optional[int]) -> _Context:
+    """One task's context (``init_mm``: the variable's address, if the symbols have it).  The
+    task_struct is read member by member, not as one snapshot: each member comes from Program's
+    cache of the pages just read (a third of the cost of a member of a snapshot), and a
+    task_struct with a page left out of the dump (makedumpfile 1.7.8's -d 31 drops 7.1+'s slab
+    tail pages) is read as far as ps's members lie on the pages kept."""
     task_struct = task.dereference_()
+    pid, tgid, parent = int(task_struct.pid), sched.task_tgid(task_struct), sched.task_parent(task_struct)
+    cpu, comm = sched.task_cpu(task_struct), sched.task_comm(task_struct)
     state = sched.task_state_value(task_struct)
-    return _Context(int(task_struct.pid), sched.task_tgid(task_struct), int(task), sched.task_parent(task_struct),
-                    sched.task_cpu(task_struct), sched.task_comm(task_struct),
-                    sched.crash_kernel_thread(task_struct, state, init_mm), state, task_struct)
+    return _Context(pid, tgid, int(task), parent, cpu, comm, sched.crash_kernel_thread(task_struct, state, init_mm),
+                    state, task_struct)
 
 
 def _contexts(prog: Program) -> _Contexts:
@@ -103,7 +105,7 @@ def _contexts(prog: Program) -> _Contexts:
     found = sched.crash_tasks(prog)
     error = found.error
     contexts, unread = _Contexts(), []
-    init_mm = prog["init_mm"].address_
+    init_mm = symbol_address(prog, "init_mm")  # None: crash_kernel_thread looks the variable up itself
     for task in found.tasks:
         try:
             contexts.append(_context(task, init_mm))
