@@ -174,7 +174,8 @@ class Program:
         #: read, which raises its precise FaultError).  Reading the members of one struct one at a
         #: time (what every helper does) costs one translation and one copy per page, not per
         #: member; Object's scalar and char-array reads take their bytes straight from here.  The
-        #: dump never changes, so nothing goes stale; :meth:`close` empties it.
+        #: dump never changes, so nothing goes stale; :meth:`close` empties it.  Never replaced: the
+        #: Object classes keep this dict.
         self.pages: Dict[int, bytes] = {}
         if vmlinux:
             debuginfo.check_vmlinux(dump.vmcoreinfo, vmlinux)
@@ -530,7 +531,12 @@ class Program:
 
     def close(self) -> None:
         """Close the dump and the address translation's native handle; ``with pycore.open(...)`` does it.
-        The page cache goes too: reads afterwards raise the dump-closed error, as the dump's own do."""
+        The page cache goes too: reads afterwards raise the dump-closed error, as the dump's own do.
+
+        Close a program when done with it: the classes of its objects refer to it (they read through
+        its page cache, see :func:`pycore.object._reference_class`), so a program whose objects were
+        made is freed by Python's cycle collector, not as soon as nothing refers to it, and its
+        dump's file, mappings and native caches would stay open until then."""
         self.pages.clear()
         if self._arch is not None:
             self._arch.close()

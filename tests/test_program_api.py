@@ -217,3 +217,25 @@ def test_close_empties_the_page_cache_and_reads_then_say_the_dump_is_closed(memo
     for read in (lambda: program.read(task + 16, 4), the_task.pid.value_, the_task.comm.string_):
         with pytest.raises(PycoreError, match="the dump is closed"):
             read()
+
+
+def test_a_program_whose_objects_were_made_is_freed_by_the_collector_and_reads_fail_once_closed(memory):  # noqa: F811
+    """The classes of a program's objects keep the program (they read through its page cache):
+    closed and dropped, it goes at the next cycle collection, classes and all; an object kept past
+    close() raises the dump-closed error on a read."""
+    import gc
+    import weakref
+
+    path, _, _, _ = memory
+    program = pycore.open(path)
+    program.types = make_types()
+    program.symbols = SymbolTable("test symbols", ["the_task"], [memory[3]], [48], ["D"])
+    task = program["the_task"]
+    assert task.pid.value_() == 4242 and task.comm.string_() == b"kworker/0:1"
+    freed, kept = weakref.ref(program), task.pid
+    program.close()
+    with pytest.raises(PycoreError, match="closed"):
+        kept.value_()
+    del program, task, kept
+    gc.collect()
+    assert freed() is None
