@@ -7,10 +7,11 @@ csrc/btf.c, a hash of the names found in place; in Python, dicts of decoded name
 Type objects are built only when asked for.
 """
 import array
+import mmap
 import pickle
 import struct
 import sys
-from typing import TYPE_CHECKING, Dict, List, Optional, SupportsIndex, Tuple, Union
+from typing import Dict, List, Optional, SupportsIndex, Tuple, Union
 
 from .. import native as _native
 from ..errors import FormatError
@@ -18,9 +19,6 @@ from ..native import Fault, Status
 from .model import (MAX_NESTING, MAX_TYPE_SIZE, Member, Qualifiers, Type, TypeIndexBase, array_type, bool_type,
                     canonical_base_name, enum_type, float_type, function_type, int_type, pointer_type,
                     struct_type, typedef_type, union_type, void_type)
-
-if TYPE_CHECKING:
-    import mmap
 
 BTF_MAGIC = 0xEB9F
 BTF_HEADER = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
@@ -74,14 +72,22 @@ _MAX_INT_BITS = 128
 class BtfIndex(TypeIndexBase):
     """Types of one BTF blob, looked up by name; built on first use and cached by type id."""
 
-    def __init__(self, data: "bytes | mmap.mmap", source: str, native: Optional[bool] = None):
+    def __init__(self, data: "bytes | mmap.mmap", source: str, native: Optional[bool] = None,
+                 start: int = 0, length: Optional[int] = None):
+        """Index the blob ``data[start:start + length]`` (all of ``data`` by default), read in place:
+        the cache hands back a mapping of its entry, a vmlinux its mapped ``.BTF``; the type section
+        is viewed as words and names are found in the blob, neither copied (~5 MB of page faults
+        a run).  Offsets in errors count from the blob's start."""
         self.source = source
-        # Read in place (the cache hands back a mapping of its entry): the type section is viewed
-        # as words and names are found in the blob, neither copied (~5 MB of page faults per run).
         self._data = data
-        if len(data) < BTF_HEADER.size:
-            raise FormatError(f"BTF too short for its header: {len(data)} bytes", 0, "btf_header")
-        magic = struct.unpack_from("<H", data, 0)[0]
+        self._blob_start = start
+        size = len(data) - start if length is None else length
+        if start < 0 or size < 0 or start + size > len(data):
+            raise ValueError(f"BTF blob {start:#x}+{size:#x} is not inside the {len(data):#x} bytes given")
+        self._blob_size = size
+        if size < BTF_HEADER.size:
+            raise FormatError(f"BTF too short for its header: {size} bytes", 0, "btf_header")
+        magic = struct.unpack_from("<H", data, start)[0]
         if magic == BTF_MAGIC:
             endian = "<"
         elif magic == 0x9FEB:
@@ -90,24 +96,24 @@ class BtfIndex(TypeIndexBase):
             raise FormatError(f"BTF magic is {magic:#06x}, expected {BTF_MAGIC:#06x}", 0, "magic")
         self._endian = endian
         _, version, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
-            endian + "HBBIIIII", data, 0)
+            endian + "HBBIIIII", data, start)
         if version != 1:
             raise FormatError(f"BTF version {version}, expected 1", 2, "version")
-        if hdr_len < BTF_HEADER.size or hdr_len > len(data):
+        if hdr_len < BTF_HEADER.size or hdr_len > size:
             raise FormatError(f"BTF hdr_len {hdr_len} out of range", 4, "hdr_len")
         self._type_start = hdr_len + type_off
         self._str_start = hdr_len + str_off
-        if type_off % 4 or self._type_start + type_len > len(data) or type_len % 4:
-            raise FormatError(f"BTF type section {type_off:#x}+{type_len:#x} outside {len(data):#x}-byte blob "
+        if type_off % 4 or self._type_start + type_len > size or type_len % 4:
+            raise FormatError(f"BTF type section {type_off:#x}+{type_len:#x} outside {size:#x}-byte blob "
                               f"or misaligned", 8, "type_off")
-        if self._str_start + str_len > len(data):
-            raise FormatError(f"BTF string section {str_off:#x}+{str_len:#x} outside {len(data):#x}-byte blob",
+        if self._str_start + str_len > size:
+            raise FormatError(f"BTF string section {str_off:#x}+{str_len:#x} outside {size:#x}-byte blob",
                               16, "str_off")
         self._str_end = self._str_start + str_len
-        self._strings = memoryview(data)[self._str_start:self._str_end]
-        section = memoryview(data)[self._type_start:self._type_start + type_len]
+        self._strings = memoryview(data)[start + self._str_start:start + self._str_end]
+        section = memoryview(data)[start + self._type_start:start + self._type_start + type_len]
         self._words: "Union[memoryview, array.array[int]]"
-        if (endian == "<") == (sys.byteorder == "little") and self._type_start % 4 == 0:
+        if (endian == "<") == (sys.byteorder == "little") and (start + self._type_start) % 4 == 0:
             self._words = section.cast("I")
         else:  # a foreign byte order, or words the C pass could not read aligned: a copy
             self._words = array.array("I", section.tobytes())
@@ -212,9 +218,10 @@ class BtfIndex(TypeIndexBase):
         takes ~10 ms, while the words, strings and record starts pickled beside the blob tripled
         what every warm run read (~11 MB for a 6.12 kernel, ~70 ms).  From protocol 5 the blob is
         a PickleBuffer, which pycore.cache keeps out of band and maps when it reads it back."""
+        blob = memoryview(self._data)[self._blob_start:self._blob_start + self._blob_size]
         if int(protocol) >= 5:
-            return (BtfIndex, (pickle.PickleBuffer(self._data), self.source))
-        return (BtfIndex, (bytes(self._data), self.source))
+            return (BtfIndex, (pickle.PickleBuffer(blob), self.source))
+        return (BtfIndex, (blob.tobytes(), self.source))
 
     def _id_of(self, namespace: str, name: str) -> Optional[int]:
         """The id :meth:`_name_tables` gives (namespace, name), through the C index when there is one."""
@@ -239,10 +246,11 @@ class BtfIndex(TypeIndexBase):
         return self._tables
 
     def _string(self, offset: int, type_id: int = -1) -> str:
-        start = self._str_start + offset
-        end = self._data.find(b"\0", start, self._str_end)
-        if start >= self._str_end or end < 0:
-            raise _native.error(Status.BTF_NAME, Fault(address=offset, file_offset=start, detail=type_id))
+        start = self._blob_start + self._str_start + offset
+        end = self._data.find(b"\0", start, self._blob_start + self._str_end)
+        if self._str_start + offset >= self._str_end or end < 0:
+            raise _native.error(Status.BTF_NAME, Fault(address=offset, file_offset=self._str_start + offset,
+                                                       detail=type_id))
         return self._data[start:end].decode("utf-8", "replace")
 
     def _name(self, name_off: int, type_id: int) -> Optional[str]:
@@ -457,13 +465,22 @@ def load_btf_file(path: str = "/sys/kernel/btf/vmlinux") -> BtfIndex:
 
 def load_vmlinux_btf(path: str, native: Optional[bool] = None) -> Optional[BtfIndex]:
     """BTF from the .BTF section of an ELF vmlinux, or None if it has none; FormatError
-    when the file is not a well-formed ELF file."""
-    from ..symbols.elf_sections import ElfHeaders
+    when the file is not a well-formed ELF file.  The section is read in place from a mapping
+    of the file (a values-only command with --vmlinux reads it every run: ~5 MB)."""
+    from ..symbols.elf_sections import SHF_COMPRESSED, SHT_NOBITS, ElfHeaders
     from ..symbols.elfsyms import section_bytes
     with open(path, "rb") as f:
         headers = ElfHeaders(f, path)
         section = headers.section(".BTF")
         if section is None:
             return None
-        data = section_bytes(headers, section)
+        if (section.type != SHT_NOBITS and not section.flags & SHF_COMPRESSED
+                and 0 < section.size <= headers.file_size - section.offset):
+            try:
+                mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # a file that cannot be mapped is read
+                pass
+            else:
+                return BtfIndex(mapping, "btf (vmlinux .BTF)", native, section.offset, section.size)
+        data = section_bytes(headers, section)  # raises what is wrong with the section
     return parse_btf(data, "btf (vmlinux .BTF)", native)
