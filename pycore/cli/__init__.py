@@ -10,7 +10,6 @@ stderr (JSON with ``--json``) and an :class:`ExitStatus`; with ``--timings`` (or
 ``PYCORE_TIMINGS=1``) it then prints where the time went.
 """
 import argparse
-import gc
 import importlib
 import os
 import sys
@@ -20,7 +19,7 @@ from typing import Dict, List, Optional, TextIO, Tuple
 from .. import timings
 from ..errors import PycoreError
 from .command import CommandParser, UsageError
-from .common import EXIT_STATUS_HELP, ExitStatus
+from .common import EXIT_STATUS_HELP, ExitStatus, long_lived
 from .output import report_error
 
 # name: (module under pycore/cli/, help)
@@ -161,19 +160,10 @@ def _may_list_commands(argv: List[str], named: Optional[str]) -> bool:
 
 
 def _build_parser_frozen(command: Optional[str], others: bool) -> argparse.ArgumentParser:
-    """:func:`build_parser`, which imports the command's module and what it needs, with the cyclic
-    garbage collector off; the ~30,000 objects that importing made (modules, classes, functions),
-    all kept to the end, are then frozen out of its reach.  Collecting while they were made, and
-    scanning them again in every later collection of the older generations, cost ~10% of a warm
-    ``ps``."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    """:func:`build_parser`, whose imports (the command's module and what it needs) last the
+    process: made with the cyclic garbage collector off, then frozen (:func:`long_lived`)."""
+    with long_lived():
         return build_parser(command, others)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _named(argv: List[str]) -> Optional[str]:
