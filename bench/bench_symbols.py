@@ -1,4 +1,5 @@
-"""Symbol layer: kallsyms decode time and address-lookup cost, against baselines measured in the same run.
+"""Symbol layer: kallsyms decode time, the .symtab build and address-lookup cost, against baselines measured
+in the same run.
 
 Tables: the real Debian 6.1 / 6.12 vmlinux files when the corpus build has
 downloaded them (kallsyms decoded from their .rodata), else a synthetic
@@ -6,6 +7,10 @@ downloaded them (kallsyms decoded from their .rodata), else a synthetic
 of the same addresses (the floor for any sorted search in Python) and a dict
 ``get`` by exact address (what a hash lookup costs, though it cannot find
 "nearest below").
+
+Building a table cold (issue 18): the C build (csrc/symtab.c, csrc/kallsyms.c) against its
+pure-Python twin, both timed in CPU seconds, best of the rounds, table built and pickled for the
+cache as a cold run does; each must pickle to the same bytes as the other.
 
 Every decode must give the symbols the kernel's System.map lists (the synthetic table: the symbols
 it was written from), and every lookup the symbol the bisect baseline finds: a fast wrong decoder
@@ -15,11 +20,13 @@ Run: python -m pytest bench/bench_symbols.py --benchmark-only -q
 from bisect import bisect_right
 import glob
 import os
+import pickle
 import random
 import time
 
 import pytest
 
+from pycore import native
 from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
 
 import kallsyms_writer  # testdata/kallsyms_writer.py, on the path through bench/conftest.py
@@ -28,7 +35,12 @@ from conftest import SUMMARIES
 
 KERNELS = os.path.expanduser("~/.cache/pycore/downloads/kernels")
 LOOKUPS = 20000
+KASLR = 0x2C400000
 RESULTS: "dict[tuple[str, str], float]" = {}
+# (kernel, source) -> the pickle of the first build, which every other build must equal.
+_BUILT: "dict[tuple[str, str], bytes]" = {}
+PATHS = [pytest.param(True, id="C", marks=pytest.mark.skipif(not native.AVAILABLE, reason="pycore._native not built")),
+         pytest.param(False, id="python")]
 
 
 def _sources():
@@ -67,6 +79,8 @@ def _decoder(kernel: str):
             assert len(table) > 80000
             for symbol in table:
                 kind = listed.get((symbol.name, symbol.address))
+                if kind is None and symbol.name.startswith(".L"):
+                    continue  # 5.10's kallsyms keeps local labels (.LC4), which System.map leaves out
                 # scripts/kallsyms marks per-CPU symbols absolute ('A') under KALLSYMS_ABSOLUTE_PERCPU.
                 assert kind is not None and (kind == symbol.kind or symbol.kind == "A"), symbol
 
@@ -157,6 +171,41 @@ def test_lookup_baseline_dict(benchmark, kernel):
     _record(benchmark, (kernel, "dict"), LOOKUPS)
 
 
+def _cold_build(benchmark, kernel: str, source: str, build, native_path: bool, rounds: int = 3) -> None:
+    """Time ``build(native_path)`` and the pickle the cache writes of it, in CPU seconds (best of the
+    rounds); the pickle must be the other path's, byte for byte."""
+    cpu = []
+
+    def run():
+        started = time.process_time()
+        data = pickle.dumps(build(native_path), protocol=5)
+        cpu.append(time.process_time() - started)
+        return data
+
+    data = benchmark.pedantic(run, rounds=rounds, iterations=1)
+    assert _BUILT.setdefault((kernel, source), data) == data
+    RESULTS[(kernel, f"{source} {'C' if native_path else 'python'}")] = min(cpu)
+
+
+@pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
+@pytest.mark.parametrize("native_path", PATHS)
+def test_symtab_cold_build(benchmark, kernel, native_path):
+    vmlinux, system_map_path = SOURCES[kernel]
+    system_map = load_system_map(system_map_path, kaslr_offset=KASLR)
+    table = load_elf_symbols(vmlinux, KASLR, native=native_path)
+    for name in ("schedule", "panic", "do_exit", "init_task", "linux_banner", "_text", "_end"):
+        assert table.by_name(name).address == system_map.by_name(name).address, name
+    _cold_build(benchmark, kernel, "symtab", lambda path: load_elf_symbols(vmlinux, KASLR, native=path), native_path)
+
+
+@pytest.mark.parametrize("native_path", PATHS)
+def test_kallsyms_cold_build(benchmark, kernel, native_path):
+    read, info, locate, _symbols, check = _table(kernel)
+    check(load_kallsyms(read, info, locate, native=native_path))
+    _cold_build(benchmark, kernel, "kallsyms", lambda path: load_kallsyms(read, info, locate, native=path),
+                native_path, rounds=5)
+
+
 @pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
 def test_load_elf_and_system_map(benchmark, kernel):
     vmlinux, system_map_path = SOURCES[kernel]
@@ -180,6 +229,11 @@ def summary():
             line += (f"  .symtab {RESULTS[(kernel, 'elf')] * 1e3:6.1f} ms"
                      f"  System.map {RESULTS[(kernel, 'system_map')] * 1e3:6.1f} ms")
         lines.append(line)
+        for source in ("symtab", "kallsyms"):
+            c, python = RESULTS.get((kernel, f"{source} C")), RESULTS.get((kernel, f"{source} python"))
+            if c and python:
+                lines.append(f"  {'':28} {source} built and pickled cold, CPU: C {c * 1e3:6.1f} ms, "
+                             f"Python twin {python * 1e3:6.1f} ms (x{c / python:.2f})")
         lookup, floor, exact = (RESULTS.get((kernel, key)) for key in ("lookup", "bisect", "dict"))
         if lookup and floor and exact:
             lines.append(f"  {'':28} lookup {lookup * 1e6:.3f} µs  bisect on list {floor * 1e6:.3f} µs"
