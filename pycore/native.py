@@ -2,7 +2,8 @@
 
 Every reader that has a C twin (page codecs, the kdump reader, the x86_64 walk, the
 DWARF name scan) is a pair of classes with the same methods, one chosen once by
-:func:`use_native`; ``PYCORE_PURE=1`` forces pure Python.  C reports failures as a
+:func:`use_native`; the symbol-table builders (pycore/symbols/) are pairs of functions
+with the same signature.  ``PYCORE_PURE=1`` forces pure Python.  C reports failures as a
 status of csrc/pc_status.h plus a ``struct pc_fault``; :func:`error` is the one place
 that turns them (and what the caller knows, a :class:`Context`) into the typed
 exception.  The pure-Python twins of the codecs, the kdump reader and the walk raise
