@@ -167,6 +167,28 @@ def test_the_pure_path_imports_a_codec_library_when_a_page_first_needs_it():
     assert result.stdout.split() == ["False", "True", "False", "True"], result.stderr
 
 
+@needs_sample
+def test_pycore_as_the_process_freezes_what_its_command_keeps_out_of_the_collector():
+    probe = ("import gc, sys\nfrom pycore.cli import main\n"
+             f"sys.argv = ['pycore', 'sys', {SAMPLE_DUMP!r}]\nstatus = main()\nsys.stdout.flush()\n"
+             "sys.stderr.write(repr((status, gc.isenabled(), gc.get_freeze_count() > 1000)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert result.stderr == "(0, True, True)"
+
+
+@needs_sample
+def test_a_command_run_with_its_argv_in_a_callers_process_leaves_its_collector_alone(capsys):
+    """A test or a program embedding pycore keeps its garbage collectable: nothing is frozen."""
+    import gc
+
+    from pycore.cli import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["sys", SAMPLE_DUMP]) == 0
+    assert "KERNEL:" in capsys.readouterr().out
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
 def pycore(argv):
     return subprocess.run([sys.executable, "-m", "pycore", *argv], capture_output=True, text=True, timeout=300)
 

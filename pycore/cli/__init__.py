@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, TextIO, Tuple
 from .. import timings
 from ..errors import PycoreError
 from .command import CommandParser, UsageError
-from .common import EXIT_STATUS_HELP, ExitStatus, long_lived
+from .common import EXIT_STATUS_HELP, ExitStatus, long_lived, run_as_the_process
 from .output import report_error
 
 # name: (module under pycore/cli/, help)
@@ -137,8 +137,12 @@ def _command_in(argv: List[str], parser: argparse.ArgumentParser) -> Optional[st
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run one command; return its exit status (see :class:`ExitStatus`)."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Run one command; return its exit status (see :class:`ExitStatus`).  Without ``argv`` (the
+    command line of the process) what the command keeps to its end is kept from the cyclic
+    garbage collector (:func:`~pycore.cli.common.long_lived`)."""
+    if argv is None:
+        argv = sys.argv[1:]
+        run_as_the_process()
     started = time.perf_counter()
     named = _named(argv)
     # --timings is pycore's own option: before the command (after it, the command's parser rejects it).
@@ -161,7 +165,8 @@ def _may_list_commands(argv: List[str], named: Optional[str]) -> bool:
 
 def _build_parser_frozen(command: Optional[str], others: bool) -> argparse.ArgumentParser:
     """:func:`build_parser`, whose imports (the command's module and what it needs) last the
-    process: made with the cyclic garbage collector off, then frozen (:func:`long_lived`)."""
+    process: made with the cyclic garbage collector off, then frozen
+    (:func:`~pycore.cli.common.long_lived`)."""
     with long_lived():
         return build_parser(command, others)
 

@@ -75,13 +75,29 @@ def add_dump_arguments(parser: argparse.ArgumentParser, json_output: bool = True
         add_json_flag(parser)
 
 
+# Whether pycore runs as the process (pycore.cli.main given no argv: ``pycore CMD``, ``python -m
+# pycore``), which then ends with its command: see long_lived.
+_whole_process = False
+
+
+def run_as_the_process() -> None:
+    """Say that this process runs one pycore command line and ends with it (:func:`long_lived`)."""
+    global _whole_process
+    _whole_process = True
+
+
 @contextlib.contextmanager
 def long_lived() -> Iterator[None]:
-    """Make what the block makes to last the process (a command's modules, its open dump and
-    symbol table) with the cyclic garbage collector off, then freeze it out of the collector's
-    reach.  Collections while it was made, and traversals of it (a symbol table's lists of ~190k
-    entries, ~30,000 objects from imports) by every later collection of an older generation,
-    cost ~10% of a warm ``ps``; a command of one dump lives as long as these do."""
+    """When pycore runs as the process (:func:`run_as_the_process`), make what the block makes to
+    last it (a command's modules, its open dump and symbol table) with the cyclic garbage
+    collector off, then freeze everything out of the collector's reach.  Collections while it was
+    made, and traversals of it (a symbol table's lists of ~190k entries, ~30,000 objects from
+    imports) by every later collection of an older generation, cost ~10% of a warm ``ps``.  A
+    caller running commands in its own process (a test, a program embedding pycore) keeps its
+    collector as it is: a freeze would also keep its garbage of the moment for good."""
+    if not _whole_process:
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
