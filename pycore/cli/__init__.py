@@ -157,9 +157,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _may_list_commands(argv: List[str], named: Optional[str]) -> bool:
-    """Whether parsing ``argv`` may list the commands: unless it names a known command with none
-    of pycore's own options before it but ``--timings`` (``-h``, or an abbreviation of
-    ``--help``, prints the list; a word that is no command is an error that lists them)."""
+    """Whether parsing ``argv`` may print the list of commands, which needs every command's parser:
+    unless it names a known command with no option but ``--timings`` before it (``-h`` or an
+    abbreviation of ``--help`` there prints the list; an unknown command's error names them all)."""
     return named not in COMMANDS or any(word != "--timings" for word in argv[:argv.index(named)])
 
 
