@@ -13,7 +13,13 @@ the census at most 0.1x drgn's per-page loop.
 Measured on 6.12-oom-l5 (CPU time, best round, x drgn in the same run) when scalar ``value_`` and
 char-array ``string_`` began reading straight from ``Program.pages``: struct page flags x2.51-2.99
 -> x2.17-2.67 (PYCORE_PURE=1: x2.36 -> x2.16); the task walk x1.49-1.56 -> x1.26-1.39
-(PYCORE_PURE=1: x1.41-1.48 -> x1.40-1.41).
+(PYCORE_PURE=1: x1.41-1.48 -> x1.40-1.41).  When the Object classes became per type and program
+(two slot stores per object, not six; value_ and string_ reading the page cache through the class;
+members learned on first read), columns C dump-only / C vmlinux / pure dump-only / pure vmlinux:
+struct page flags x2.13/2.33/1.99/1.99 -> x1.67/1.57/1.60/1.60 (PYCORE_PURE=1: x1.72/1.71); the task
+walk x1.41/1.44/1.27/1.24 -> x1.08/1.00/0.99/1.03 (PYCORE_PURE=1: x1.07/1.05).  What is left per page
+is three Python calls (pages[i], the member's property, value_) and two objects; CPython 3.11
+specializes no attribute read on an Object (see pycore.object.Object.__getattr__).
 Run: python -m pytest bench/bench_objects.py --benchmark-only -q
 (on a shared, loaded machine add --benchmark-timer=time.process_time: CPU time, which other
 processes disturb far less than the wall clock; the ratios are what to compare.)
