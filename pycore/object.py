@@ -461,6 +461,7 @@ def _make_classes(t: Type, prog: "Program") -> type:
     """The reference class of ``t`` in ``prog``, holding the value class (see :func:`_reference_class`)."""
     r = t.resolved()
     pages = getattr(prog, "pages", None)  # a program-like reader may have read() and no page cache
+    read = getattr(prog, "read", None)  # values made without a program (prog None) read nothing
     reference: Dict[str, Any] = {}
     value: Dict[str, Any] = {}
     if r.kind in (TypeKind.POINTER, TypeKind.ARRAY) and r.type.size is not None:  # type: ignore[union-attr]
@@ -470,10 +471,10 @@ def _make_classes(t: Type, prog: "Program") -> type:
             value["__getitem__"] = _element_getter(prog, element, size, _POINTER_VALUE)
         else:
             reference["__getitem__"] = _element_getter(prog, element, size, _ARRAY_IN_MEMORY)
-    if r.kind is TypeKind.ARRAY and r.size is not None and r.size <= MAX_TYPE_SIZE:
-        reference["string_"] = _array_string_reader(r.size, pages, prog.read)
-    if t.int_layout in _STRUCT_FORMATS:
-        reference["value_"] = _integer_value_reader(t.int_layout, pages, prog.read)  # type: ignore[arg-type]
+    if read is not None and r.kind is TypeKind.ARRAY and r.size is not None and r.size <= MAX_TYPE_SIZE:
+        reference["string_"] = _array_string_reader(r.size, pages, read)
+    if read is not None and t.int_layout in _STRUCT_FORMATS:
+        reference["value_"] = _integer_value_reader(t.int_layout, pages, read)  # type: ignore[arg-type]
     value_class = _TypeClass("Object", (Object,), {
         "__slots__": (), "__module__": __name__, "__qualname__": "Object", "_variant": _VALUE, "prog_": prog,
         "address_": None, "bit_offset_": 0, "bit_field_size_": 0, **value})
