@@ -11,6 +11,17 @@ by what identifies the data (build-id, KASLR offset) plus a digest of the code
 that built them, and are rebuilt when missing or unreadable.  ``PYCORE_NO_CACHE=1``
 turns the cache off.
 
+The cache stays bounded.  Writing an entry removes the entries of its kind and key built by
+other code (their digests: this code never reads them again; another installed pycore version
+sharing the cache rebuilds its own, at the cost of a rebuild each time the two alternate).
+``PYCORE_CACHE_MAX_MIB`` (default 2048, 0: no cap) caps ``debuginfo/`` and the DWARF
+indexes in ``dwarf/`` together: after a write, the least recently used entries go until the
+total fits (the entry just written stays, whatever its size); temporary files of writers that
+died go too.  A read marks its entry used by setting its mtime (relatime mounts keep atime only
+daily).  Nothing else under the root is touched (the test corpus, CI's venv and downloads,
+histories).  Removing is unlinking, never truncating: a reader that opened or mapped an entry keeps
+its pages on Linux.  Pruning never fails a command: a read-only or shared cache costs only speed.
+
 An entry is a pickle (protocol 5) whose large buffers lie after it in the file, each on a page
 boundary, and are memory-mapped when read instead of copied: a BTF blob pickled as a
 ``pickle.PickleBuffer`` comes back as a read-only ``mmap`` of its bytes (pages read as they
@@ -24,6 +35,7 @@ import os
 import pickle
 import struct
 import sys
+import time
 from collections import OrderedDict
 from types import ModuleType
 from typing import Callable, Dict, List, Optional, Sequence, TypeVar, Union
@@ -40,8 +52,106 @@ _SPAN = struct.Struct("<QQ")  # one buffer: offset (page-aligned), length
 _OUT_OF_BAND_MIN = 64 << 10
 
 
+# The directories under the cache root whose entries pycore writes and removes, and their entries'
+# suffix; the root also holds what is not pycore's to remove (the test corpus, CI's venv, downloads).
+_MANAGED = {"debuginfo": ".pickle", "dwarf": ".idx"}
+# 2 GiB holds the decoded symbols and types of ~100 dumps (BTF ~8 MiB a kernel, kallsyms 6-13 MiB
+# a dump, a vmlinux's symbols ~11 MiB, a DWARF index ~4 MiB): a working set far larger than a
+# day's, while one entry rebuilt costs tenths of a second.
+_DEFAULT_MAX_MIB = 2048
+# A temporary file this old was left by a writer that died (a write takes seconds at most).
+_ABANDONED_SECONDS = 3600
+# A read sets an entry's mtime only when it is older than this: recency to the minute is all the
+# LRU needs, and a warm run then writes no inode.
+_RECENCY_SECONDS = 60
+
+
 def cache_root() -> str:
     return os.environ.get("PYCORE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "pycore")
+
+
+def max_bytes() -> Optional[int]:
+    """The cap on the entries pycore keeps, ``PYCORE_CACHE_MAX_MIB`` (default 2048) MiB in bytes;
+    None when it is 0 (no cap).  A value that is not a number means the default."""
+    try:
+        mib = float(os.environ.get("PYCORE_CACHE_MAX_MIB", "") or _DEFAULT_MAX_MIB)
+    except ValueError:
+        mib = _DEFAULT_MAX_MIB
+    return int(mib * (1 << 20)) if mib > 0 else None
+
+
+def mark_used(fd: int) -> None:
+    """Record that the entry open as ``fd`` was just read: its mtime is its last use, the order in
+    which :func:`prune` removes entries.  A cache this process may not write keeps its times."""
+    try:
+        if time.time() - os.fstat(fd).st_mtime > _RECENCY_SECONDS:
+            os.utime(fd)
+    except OSError:
+        pass
+
+
+def prune(written: str, superseded: Optional[str] = None) -> None:
+    """After writing the entry ``written``: remove the entries beside it whose names start with
+    ``superseded`` and go on with another code digest only, the temporary files of writers that died,
+    then the least recently used entries of the managed directories until they fit
+    :func:`max_bytes`.  Never raises: another process pruning at once, or a cache this one may not
+    write, only leaves more on disk."""
+    try:
+        _prune(written, superseded)
+    except OSError:
+        pass
+
+
+def _prune(written: str, superseded: Optional[str]) -> None:
+    now = time.time()
+    total = 0
+    candidates = []
+    for name, suffix in _MANAGED.items():
+        directory = os.path.join(cache_root(), name)
+        try:
+            listing = list(os.scandir(directory))
+        except FileNotFoundError:
+            continue
+        for entry in listing:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
+                if entry.name.endswith(".tmp"):
+                    if now - stat.st_mtime > _ABANDONED_SECONDS:
+                        _remove(entry.path)
+                    continue
+                if not entry.name.endswith(suffix):
+                    continue
+            except FileNotFoundError:  # removed by another process's prune
+                continue
+            if entry.path == written:
+                total += stat.st_size
+            elif (superseded and entry.name.startswith(superseded)
+                  and "-" not in entry.name[len(superseded):] and directory == os.path.dirname(written)):
+                _remove(entry.path)  # the same kind and key, built by other code
+            else:
+                total += stat.st_size
+                candidates.append((stat.st_mtime, entry.path, stat.st_size))
+    cap = max_bytes()
+    if cap is None or total <= cap:
+        return
+    candidates.sort()
+    for _mtime, path, size in candidates:
+        if total <= cap:
+            break
+        if _remove(path):
+            total -= size
+
+
+def _remove(path: str) -> bool:
+    """Unlink ``path`` (a reader holding it open or mapped keeps its pages); False when it could
+    not be (gone already, or not ours to remove)."""
+    try:
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
 
 
 def _source_path(module: Union[ModuleType, str]) -> str:
@@ -77,7 +187,8 @@ def cached(kind: str, key: Optional[str], build: Callable[[], T],
         return build()
     directory = os.path.join(cache_root(), "debuginfo")
     safe_key = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
-    path = os.path.join(directory, f"{kind}-{safe_key}-{_code_digest(modules)}.pickle")
+    stem = f"{kind}-{safe_key}-"
+    path = os.path.join(directory, f"{stem}{_code_digest(modules)}.pickle")
     try:
         return _read_entry(path)
     except FileNotFoundError:
@@ -88,7 +199,8 @@ def cached(kind: str, key: Optional[str], build: Callable[[], T],
     try:
         _write_entry(directory, path, value)
     except OSError:
-        pass  # a read-only or full cache only costs speed
+        return value  # a read-only or full cache only costs speed
+    prune(path, superseded=stem)
     return value
 
 
@@ -111,7 +223,9 @@ def _read_entry(path: str) -> object:
                 raise ValueError(f"{path}: buffer {offset:#x}+{length:#x} is outside the file")
             buffers.append(mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=offset))
         f.seek(len(head))
-        return pickle.load(f, buffers=buffers)
+        value = pickle.load(f, buffers=buffers)
+        mark_used(f.fileno())
+        return value
 
 
 class _Pickler(pickle.Pickler):

@@ -4,6 +4,7 @@ import mmap
 import os
 import pickle
 import sys
+import time
 
 import pytest
 
@@ -160,3 +161,139 @@ def test_vmlinux_symbols_are_cached_per_file_and_kaslr_offset(tmp_path, monkeypa
     assert len(list((tmp_path / "debuginfo").iterdir())) == 1
     assert len(again) == len(fresh) > 10000
     assert again.by_name("panic").address == fresh.by_name("panic").address
+
+
+def _entry(directory, name, size=1, age=0.0):
+    """A cache file of ``size`` bytes last used ``age`` seconds ago."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_bytes(b"x" * size)
+    used = time.time() - age
+    os.utime(path, (used, used))
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYCORE_CACHE", str(tmp_path))
+    monkeypatch.delenv("PYCORE_NO_CACHE", raising=False)
+    monkeypatch.delenv("PYCORE_CACHE_MAX_MIB", raising=False)
+    return tmp_path
+
+
+def test_writing_an_entry_removes_its_kind_and_key_built_by_other_code_only(cache_dir):
+    debug = cache_dir / "debuginfo"
+    stale = _entry(debug, "kallsyms-abc-1b600000-0123456789abcdef.pickle")
+    longer_key = _entry(debug, "kallsyms-abc-1b600000-ff-0123456789abcdef.pickle")
+    other_offset = _entry(debug, "kallsyms-abc-23000000-0123456789abcdef.pickle")
+    other_kind = _entry(debug, "btf-abc-1b600000-0123456789abcdef.pickle")
+    assert cache.cached("kallsyms", "abc-1b600000", lambda: [1], [cache]) == [1]
+    names = sorted(p.name for p in debug.iterdir())
+    assert not stale.exists() and longer_key.exists() and other_offset.exists() and other_kind.exists()
+    assert len(names) == 4 and any(n.startswith("kallsyms-abc-1b600000-") and n != stale.name for n in names)
+
+
+def test_the_cap_removes_least_recently_used_entries_of_debuginfo_and_dwarf(cache_dir, monkeypatch):
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.5")  # 512 KiB
+    oldest = _entry(cache_dir / "dwarf", "aa.idx", 200 << 10, age=300)
+    older = _entry(cache_dir / "debuginfo", "btf-x-0123456789abcdef.pickle", 200 << 10, age=200)
+    recent = _entry(cache_dir / "debuginfo", "btf-y-0123456789abcdef.pickle", 200 << 10, age=100)
+    abandoned = _entry(cache_dir / "debuginfo", "tmpabc.tmp", 10, age=2 * 3600)
+    being_written = _entry(cache_dir / "dwarf", "bb.idx.123.tmp", 10)
+    cache.cached("btf", "z", lambda: pickle.PickleBuffer(bytes(150 << 10)), [cache])  # 3 x 200 + 150 KiB
+    assert not oldest.exists() and not older.exists() and recent.exists()
+    assert not abandoned.exists() and being_written.exists()
+    assert len(list((cache_dir / "debuginfo").glob("btf-z-*.pickle"))) == 1
+
+
+def test_no_cap_when_the_variable_is_zero_and_the_default_when_it_is_not_a_number(monkeypatch):
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0")
+    assert cache.max_bytes() is None
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "lots")
+    assert cache.max_bytes() == 2048 << 20
+
+
+def test_reading_an_entry_makes_it_the_most_recently_used(cache_dir, monkeypatch):
+    cache.cached("thing", "read", lambda: [1], [cache])
+    (read,) = (cache_dir / "debuginfo").iterdir()
+    os.utime(read, (time.time() - 500, time.time() - 500))
+    other = _entry(cache_dir / "debuginfo", "thing-other-0123456789abcdef.pickle", read.stat().st_size, age=400)
+    assert cache.cached("thing", "read", lambda: pytest.fail("rebuilt"), [cache]) == [1]
+    assert time.time() - read.stat().st_mtime < 60
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", str(2.5 * read.stat().st_size / (1 << 20)))
+    cache.cached("thing", "new", lambda: [2], [cache])
+    assert read.exists() and not other.exists()
+
+
+def test_a_dwarf_index_read_is_marked_used_and_its_write_prunes(cache_dir, monkeypatch):
+    from pycore.types import dwarf
+    path = os.path.join(dwarf.cache_dir(), "cafe.idx")
+    stale = _entry(cache_dir / "debuginfo", "btf-x-0123456789abcdef.pickle", 1 << 20, age=100)
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.5")
+    dwarf._save_cache(path, 100, {("struct", "task_struct"): 11}, {"init_task": 22}, [0])
+    assert not stale.exists()
+    os.utime(path, (time.time() - 500, time.time() - 500))
+    types, variables, offsets = dwarf._load_cache(path, 100)
+    assert types[("struct", "task_struct")] == 11 and variables["init_task"] == 22 and list(offsets) == [0]
+    assert time.time() - os.stat(path).st_mtime < 60
+
+
+def test_a_mapping_of_a_pruned_entry_still_reads_its_bytes(cache_dir, monkeypatch):
+    """Pruning unlinks, never truncates: Linux keeps an unlinked file's pages for whoever holds it
+    open or mapped, so a reader that mapped an entry before another process pruned it reads on."""
+    blob = bytes(range(256)) * 1024
+    cache.cached("thing", "mapped", lambda: pickle.PickleBuffer(blob), [cache])
+    mapped = cache.cached("thing", "mapped", lambda: pytest.fail("rebuilt"), [cache])
+    assert isinstance(mapped, mmap.mmap)
+    (entry,) = (cache_dir / "debuginfo").iterdir()
+    os.utime(entry, (time.time() - 500, time.time() - 500))
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.001")
+    cache.cached("thing", "other", lambda: [1], [cache])
+    assert not entry.exists()
+    assert mapped[:] == blob
+
+
+def test_a_cache_it_may_not_write_leaves_reads_and_builds_working(cache_dir, monkeypatch):
+    """As on a read-only or another user's cache: marking used and removing fail, the answers do not."""
+    cache.cached("thing", "k", lambda: [1], [cache])
+    stale = _entry(cache_dir / "debuginfo", "thing-k2-0123456789abcdef.pickle", 10, age=500)
+    before = sorted(p.name for p in (cache_dir / "debuginfo").iterdir())
+    os.utime(cache_dir / "debuginfo" / before[0], (1, 1))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    monkeypatch.setattr(os, "utime", refuse)
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.000001")
+    assert cache.cached("thing", "k", lambda: pytest.fail("rebuilt"), [cache]) == [1]
+    assert cache.cached("thing", "k2", lambda: [2], [cache]) == [2]
+    assert stale.exists() and set(before) <= {p.name for p in (cache_dir / "debuginfo").iterdir()}
+
+
+def test_pruning_tolerates_entries_removed_by_another_process(cache_dir, monkeypatch):
+    gone = _entry(cache_dir / "debuginfo", "thing-a-0123456789abcdef.pickle", 10, age=500)
+    real_scandir = os.scandir
+
+    def scandir_then_race(path):
+        listing = list(real_scandir(path))
+        if os.path.exists(gone):
+            os.unlink(gone)  # another pycore pruned it after this one listed the directory
+        return iter(listing)
+
+    monkeypatch.setattr(os, "scandir", scandir_then_race)
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.000001")
+    assert cache.cached("thing", "b", lambda: [2], [cache]) == [2]
+    assert [p.name for p in (cache_dir / "debuginfo").iterdir()] == [f"thing-b-{cache._code_digest([cache])}.pickle"]
+
+
+def test_pruning_never_touches_what_is_not_pycores_cache(cache_dir, monkeypatch):
+    monkeypatch.setenv("PYCORE_CACHE_MAX_MIB", "0.000001")
+    kept = [_entry(cache_dir / name, "data.pickle", 100, age=10 ** 6)
+            for name in ("corpus", "venv", "downloads", "apt-sid", "sanitizer")]
+    kept += [_entry(cache_dir, "crash_history", 100, age=10 ** 6),
+             _entry(cache_dir / "debuginfo", "notes.txt", 100, age=10 ** 6),
+             _entry(cache_dir / "corpus" / "debuginfo", "old.pickle", 100, age=10 ** 6)]
+    (cache_dir / "debuginfo" / "subdir.pickle").mkdir()
+    cache.cached("thing", "k", lambda: [1], [cache])
+    assert all(path.exists() for path in kept) and (cache_dir / "debuginfo" / "subdir.pickle").is_dir()

@@ -14,6 +14,7 @@ import struct
 import zlib
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from ..cache import cache_root, mark_used, prune
 from ..errors import FormatError
 from ..progress import Progress
 from .dwarf_format import (DW_AT_bit_offset, DW_AT_bit_size, DW_AT_byte_size, DW_AT_const_value, DW_AT_count,
@@ -49,7 +50,9 @@ _PROGRESS_SLICE = 8 << 20  # bytes of .debug_info between progress reports: ~15 
 
 
 def cache_dir() -> str:
-    return os.path.join(os.environ.get("PYCORE_CACHE") or os.path.expanduser("~/.cache/pycore"), "dwarf")
+    """Where DWARF name indexes are kept: ``dwarf/`` under pycore's cache root, whose size cap
+    (:mod:`pycore.cache`) covers them."""
+    return os.path.join(cache_root(), "dwarf")
 
 
 def _cache_key(sections: Sections) -> str:
@@ -398,6 +401,7 @@ def _load_cache(path: str, info_size: int):
     try:
         with open(path, "rb") as f:
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            mark_used(f.fileno())
     except (OSError, ValueError):
         return None
     if len(data) < _HEADER.size:
@@ -442,4 +446,5 @@ def _save_cache(path: str, info_size: int, types: Dict[Tuple[str, str], int], va
             f.write(header + slots + struct.pack(f"<{len(unit_offsets)}Q", *unit_offsets) + pool)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only cache only costs the next run a rescan
+        return  # a read-only cache only costs the next run a rescan
+    prune(path)
