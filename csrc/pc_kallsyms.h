@@ -2,7 +2,8 @@
  * kallsyms_names entry is a length (one byte, or two as ULEB128 since 6.1) followed by
  * that many token codes, each standing for a kallsyms_token_table string.  The output is
  * in the column form of pycore/symbols/table.py (pc_symtab.h): type letters apart, names
- * each followed by a NUL.
+ * each followed by a NUL.  Also the addresses (kallsyms_sym_address) and the search for the
+ * tables in memory that kernels before 6.0 need.
  * The region between the cdef markers is what cffi parses: plain declarations only.
  */
 #ifndef PYCORE_PC_KALLSYMS_H
@@ -20,6 +21,12 @@ int pc_kallsyms_expand(const uint8_t *data, size_t len, size_t *offset, size_t c
                        uint8_t *names, size_t names_cap, size_t *names_len, size_t *done);
 int pc_kallsyms_addresses(const uint8_t *table, size_t len, size_t count, int32_t layout, uint64_t base,
                           uint64_t *addresses, size_t *unsorted);
+int pc_kallsyms_find_token_index(const uint8_t *data, size_t len, size_t from, size_t skew, uint32_t max_step,
+                                 size_t *position, size_t *patterns, int32_t *found);
+int pc_kallsyms_find_markers(const uint8_t *data, size_t len, size_t from, size_t skew, size_t max_words,
+                             size_t *position, size_t *words, int32_t *found);
+int pc_kallsyms_walk_names(const uint8_t *data, size_t len, size_t count, const uint32_t *markers,
+                           size_t markers_count, int32_t *matches);
 /* cdef-end */
 
 /* How a table gives the addresses (kallsyms_sym_address): pc_kallsyms_addresses's `layout`. */
@@ -45,6 +52,26 @@ enum {
  *   absolute value, a negative one counts down from base - 1.  *unsorted is the first index whose
  *   address is below the one before it, or count.  PC_ERR_SIZE when table is too short or the
  *   layout unknown.
+ *
+ * The search for the tables in kernel memory (kernels before 6.0, whose VMCOREINFO does not name
+ * them).  `data` is a stretch of that memory; `skew` is its address modulo 4, so that only offsets p
+ * with (p + skew) % 4 == 0 are tried; each call finds the next candidate at or after `from` and
+ * sets *found (0: none), the caller proving it and calling again from *position + 1.
+ * pc_kallsyms_find_token_index: the next kallsyms_token_index: u16 0, token 0's length + 1
+ *   (1-255), a third byte 0, two more offsets below 512 and 768 (the bytes the Python twin's
+ *   pattern names); then, when the 512 bytes lie in data, 256 offsets each above the one before by
+ *   at most max_step.  An index that runs past data is a candidate for the caller to check in the
+ *   memory after it.  *patterns counts the offsets whose first 8 bytes matched, the candidate's
+ *   included.
+ * pc_kallsyms_find_markers: the next kallsyms_markers: a u32 0, then at least one more u32 each
+ *   512 to 1 MiB above the one before (256 entries of at least 2 bytes), at most max_words in
+ *   all, *words of them, that ends at the end of data (where the token table follows) or before
+ *   it by at most 768 bytes a word and 15 (6.1's kallsyms_seqs_of_names, 3 bytes a symbol, and its
+ *   padding).
+ * pc_kallsyms_walk_names: *matches 1 when `count` kallsyms_names entries walked from data's start
+ *   by their lengths (one byte, or two as ULEB128 since 6.1; none empty) put entry 256k at
+ *   markers[k] and end within data at most 7 bytes before its end, the rest zeros (the padding
+ *   before kallsyms_markers).  PC_ERR_SIZE when the markers cannot cover count entries.
  */
 
 #endif /* PYCORE_PC_KALLSYMS_H */

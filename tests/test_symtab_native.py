@@ -1,5 +1,6 @@
 """The C and Python builds of a symbol table (csrc/symtab.c, csrc/kallsyms.c and their twins in
-pycore/symbols/) give the same columns: on the real vmlinux files the corpus downloads, on hostile
+pycore/symbols/) give the same columns, and the C and Python searches for kallsyms tables the same
+candidates: on the real vmlinux files the corpus downloads, on hostile
 .symtab sections (truncated, names past or without their string table's end, non-ASCII names,
 empty tables, impossible sizes, 32-bit and big-endian ones), and on random input (hypothesis)."""
 import glob
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 import kallsyms_writer
 import pycore.program
 from pycore import FormatError
-from pycore.symbols import SymbolTable, elfsyms, kallsyms, load_elf_symbols, load_system_map, table
+from pycore.symbols import SymbolTable, elfsyms, kallsyms, kallsyms_scan, load_elf_symbols, load_system_map, table
 from pycore.symbols.elf_sections import ElfHeaders
 
 from conftest import NATIVE_SKIP
@@ -247,6 +248,77 @@ def test_kallsyms_addresses_agree_in_every_layout(offsets, base, layout):
 def test_a_short_address_table_is_refused_in_c():
     with pytest.raises(RuntimeError, match="kallsyms addresses"):
         kallsyms._addresses_native(b"\0" * 7, 2, kallsyms.RELATIVE, 0)
+
+
+# --- the search for kallsyms tables (kernels before 6.0) ------------------------------------------
+
+def token_index_bytes(steps):
+    return struct.pack("<256H", *[sum(steps[:i]) for i in range(256)])
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(pieces=st.lists(st.one_of(st.binary(max_size=24), st.sampled_from([
+    token_index_bytes([1 + i % 9 for i in range(255)]), token_index_bytes([1 + i % 9 for i in range(255)])[:300],
+    token_index_bytes([2] * 100 + [0] + [3] * 154), b"\0\0\x05\0\x07\0\x09\0"])), max_size=8),
+       start=st.integers(0, 40), skew=st.integers(0, 3))
+def test_kallsyms_token_index_searches_agree(pieces, start, skew):
+    data = b"".join(pieces)
+    results = []
+    for find in (kallsyms_scan._find_token_index_python, kallsyms_scan._find_token_index_native):
+        found, offset, calls = [], start, 0
+        while calls < 64:
+            position, patterns = find(data, offset, skew)
+            found.append((position, patterns))
+            if position is None:
+                break
+            offset, calls = position + 1, calls + 1
+        results.append(found)
+    assert results[0] == results[1]
+
+
+def markers_bytes(steps):
+    return struct.pack(f"<{len(steps) + 1}I", *[sum(steps[:i]) for i in range(len(steps) + 1)])
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(pieces=st.lists(st.one_of(st.binary(max_size=16), st.sampled_from([
+    markers_bytes([3000, 2600, 5000]), markers_bytes([511, 4000]), markers_bytes([1 << 20]), markers_bytes([512]),
+    bytes(8), bytes(800)])), max_size=8), start=st.integers(0, 40), skew=st.integers(0, 3))
+def test_kallsyms_markers_searches_agree(pieces, start, skew):
+    data = b"".join(pieces)
+    results = []
+    for find in (kallsyms_scan._find_markers_python, kallsyms_scan._find_markers_native):
+        found, offset = [], start
+        while len(found) < 64:
+            found.append(find(data, offset, skew))
+            if found[-1] is None:
+                break
+            offset = found[-1][0] + 1
+        results.append(found)
+    assert results[0] == results[1]
+
+
+@settings(max_examples=200 * SCALE, deadline=None)
+@given(lengths=st.lists(st.integers(0, 200), max_size=600), padding=st.binary(max_size=9),
+       count_delta=st.integers(-2, 2), marker_delta=st.integers(-1, 1))
+def test_kallsyms_names_walks_agree(lengths, padding, count_delta, marker_delta):
+    data, markers = bytearray(), []
+    for number, length in enumerate(lengths):
+        if number % 256 == 0:
+            markers.append(len(data))
+        data += bytes([0x80 | length & 0x7F, length >> 7]) if length > 127 else bytes([length])
+        data += bytes(range(1, 1 + length % 200)) + bytes(max(0, length - 200))
+    data += padding
+    markers = markers or [0]
+    markers[-1] = max(0, markers[-1] + marker_delta)
+    count = max(0, min(len(lengths) + count_delta, 256 * len(markers)))
+    assert kallsyms_scan._walk_names_native(bytes(data), count, markers) == \
+        kallsyms_scan._walk_names_python(bytes(data), count, markers)
+
+
+def test_a_names_walk_its_markers_cannot_cover_is_refused_in_c():
+    with pytest.raises(RuntimeError, match="kallsyms_names walk"):
+        kallsyms_scan._walk_names_native(bytes(600), 257, [0])
 
 
 def one_case_per_kernel():

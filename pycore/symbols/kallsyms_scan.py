@@ -4,13 +4,15 @@ does not name them (before 6.0) and no System.map or vmlinux is at hand.
 Covers the table orders scripts/kallsyms.c has written on x86_64: offsets (or absolute addresses)
 and the relative base before ``kallsyms_num_syms`` (up to 6.1, with ``kallsyms_seqs_of_names``
 between the markers and the token table in 6.1), after ``kallsyms_token_index`` (6.2+, with or
-without a relative base), each table aligned to 8 bytes (to 4 in the 7.2 image).
+without a relative base), each table aligned to 8 bytes (to 4 in the 7.2 image).  The byte-by-byte
+searches and the walk of the names run in C (csrc/kallsyms.c) when the extension is built.
 """
 from dataclasses import dataclass, field
 import re
 import struct
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
+from .. import native as _native
 from ..errors import FaultError
 
 Reader = Callable[[int, int], bytes]
@@ -49,16 +51,122 @@ _TOKEN_INDEX_START = re.compile(rb"\x00\x00[\x01-\xff]\x00.[\x00\x01].[\x00-\x02
 # kallsyms_markers starts 0, then the size of the first 256 entries (at least 2 bytes each, below 1 MiB).
 _MARKERS_START = re.compile(rb"\x00\x00\x00\x00(?:.[\x02-\xff][\x00-\x0f]|..[\x01-\x0f])\x00", re.DOTALL)
 _TOKEN_TABLE = re.compile(rb"[\x00\x21-\x7e]*")
+# kallsyms_seqs_of_names (6.1) takes 3 bytes a symbol, 768 a marker, and pads to 8.
+_SEQS_PER_MARKER = 3 * 256
+_SEQS_SLACK = 16
 
 
-def _aligned_matches(pattern: "re.Pattern[bytes]", data: bytes, base: int) -> Iterator[int]:
-    """Addresses of the 4-aligned matches of ``pattern`` in ``data`` (read at ``base``), overlapping
-    ones included: a match one byte early must not hide the table's own."""
-    match = pattern.search(data)
+def _aligned_matches(pattern: "re.Pattern[bytes]", data: bytes, start: int, skew: int) -> Iterator[int]:
+    """Offsets at or after ``start`` of the matches of ``pattern`` in ``data`` on 4-byte boundaries
+    of memory (``skew``: the address of ``data`` modulo 4), overlapping ones included: a match one
+    byte early must not hide the table's own."""
+    match = pattern.search(data, start)
     while match is not None:
-        if (base + match.start()) % 4 == 0:
-            yield base + match.start()
+        if (skew + match.start()) % 4 == 0:
+            yield match.start()
         match = pattern.search(data, match.start() + 1)
+
+
+def _num_syms_pattern(chunks: int) -> "re.Pattern[bytes]":
+    """A u32 that kallsyms_num_syms may hold with ``chunks`` markers, 256 * (chunks - 1) + 1 to
+    256 * chunks: a low byte 1-255 above the bytes of chunks - 1, or 0 above those of chunks
+    (one search of the window by the regex engine: a Python test of each word cost ~4 ms)."""
+    return re.compile(b"[\\x01-\\xff]" + re.escape((chunks - 1).to_bytes(3, "little"))
+                      + b"|\\x00" + re.escape(chunks.to_bytes(3, "little")), re.DOTALL)
+
+
+def _increasing_index(index: Tuple[int, ...]) -> bool:
+    """Whether each token offset lies 1 to ``MAX_TOKEN + 1`` bytes after the one before."""
+    return all(0 < offset - previous <= MAX_TOKEN + 1 for previous, offset in zip(index, index[1:]))
+
+
+# Each twin finds the next candidate at or after ``start`` in ``data`` (csrc/pc_kallsyms.h says what
+# makes one); the scanner proves it with the memory around it, then asks again from the next byte.
+
+def _find_token_index_python(data: bytes, start: int, skew: int) -> Tuple[Optional[int], int]:
+    """The next kallsyms_token_index candidate's offset (None: none), and how many offsets matched
+    ``_TOKEN_INDEX_START`` up to it: pc_kallsyms_find_token_index."""
+    patterns = 0
+    for offset in _aligned_matches(_TOKEN_INDEX_START, data, start, skew):
+        patterns += 1
+        if len(data) - offset < 512 or _increasing_index(struct.unpack_from("<256H", data, offset)):
+            return offset, patterns
+    return None, patterns
+
+
+def _find_token_index_native(data: bytes, start: int, skew: int) -> Tuple[Optional[int], int]:
+    """:func:`_find_token_index_python` through csrc/kallsyms.c."""
+    ffi, lib = _native.ffi, _native.lib
+    position, patterns, found = ffi.new("size_t *"), ffi.new("size_t *"), ffi.new("int32_t *")
+    lib.pc_kallsyms_find_token_index(data, len(data), start, skew, MAX_TOKEN + 1, position, patterns, found)
+    return (position[0] if found[0] else None), patterns[0]
+
+
+def _markers_run(data: bytes, offset: int) -> List[int]:
+    """The u32 words from ``offset``, 0 first, each 512 bytes to 1 MiB (256 names entries) above the
+    one before: as many as could be kallsyms_markers."""
+    markers = [0]
+    limit = min(len(data), offset + 4 * (MAX_SYMBOLS // 256))
+    for position in range(offset + 4, limit - 3, 4):
+        (value,) = struct.unpack_from("<I", data, position)
+        if not 2 * 256 <= value - markers[-1] < 1 << 20:
+            break
+        markers.append(value)
+    return markers
+
+
+def _find_markers_python(data: bytes, start: int, skew: int) -> Optional[Tuple[int, int]]:
+    """The next run of ``_markers_run`` words that can end where ``data`` ends (the token table
+    follows), or behind kallsyms_seqs_of_names (6.1): its offset and length, or None
+    (pc_kallsyms_find_markers)."""
+    for offset in _aligned_matches(_MARKERS_START, data, start, skew):
+        words = len(_markers_run(data, offset))
+        if words >= 2 and len(data) - (offset + 4 * words) < _SEQS_PER_MARKER * words + _SEQS_SLACK:
+            return offset, words
+    return None
+
+
+def _find_markers_native(data: bytes, start: int, skew: int) -> Optional[Tuple[int, int]]:
+    """:func:`_find_markers_python` through csrc/kallsyms.c."""
+    ffi, lib = _native.ffi, _native.lib
+    position, words, found = ffi.new("size_t *"), ffi.new("size_t *"), ffi.new("int32_t *")
+    lib.pc_kallsyms_find_markers(data, len(data), start, skew, MAX_SYMBOLS // 256, position, words, found)
+    return (position[0], words[0]) if found[0] else None
+
+
+def _walk_names_python(data: bytes, count: int, markers: List[int]) -> bool:
+    """Whether ``count`` kallsyms_names entries from the start of ``data`` put entry 256k at
+    ``markers[k]`` and end in the zero padding of at most 7 bytes that ends ``data`` (the length
+    byte's top bit marks a two-byte length, 6.1+): pc_kallsyms_walk_names."""
+    size = len(data)
+    offset = 0
+    for number in range(count):
+        if number % 256 == 0 and offset != markers[number // 256]:
+            return False
+        if offset >= size:
+            return False
+        length = data[offset]
+        if length & 0x80:
+            if offset + 1 >= size:
+                return False
+            length = (length & 0x7F) | (data[offset + 1] << 7)
+            offset += 2
+        else:
+            offset += 1
+        if length == 0:
+            return False
+        offset += length
+    return 0 <= size - offset < 8 and not any(data[offset:])
+
+
+def _walk_names_native(data: bytes, count: int, markers: List[int]) -> bool:
+    """:func:`_walk_names_python` through csrc/kallsyms.c."""
+    ffi, lib = _native.ffi, _native.lib
+    matches = ffi.new("int32_t *")
+    status = lib.pc_kallsyms_walk_names(data, len(data), count, ffi.new("uint32_t[]", markers), len(markers), matches)
+    if status:
+        raise _native.error(status, context=_native.Context(container="symtab", reason="kallsyms_names walk"))
+    return bool(matches[0])
 
 
 @dataclass(frozen=True)
@@ -196,7 +304,7 @@ class KallsymsScanner:
     bounded amount, so the search is linear in ``size``.  ``describe()`` says what was found.
     """
 
-    def __init__(self, read: Reader, start: int, size: int = SEARCH_SIZE):
+    def __init__(self, read: Reader, start: int, size: int = SEARCH_SIZE, native: Optional[bool] = None):
         self.start = start
         self.size = size
         self.end = start + size  # where the search ended: earlier past the image
@@ -206,6 +314,10 @@ class KallsymsScanner:
         self.names_tables: List[int] = []
         self.walked = 0
         self.budget_spent = False
+        twin = _native.use_native(native)
+        self._find_token_index = _find_token_index_native if twin else _find_token_index_python
+        self._find_markers = _find_markers_native if twin else _find_markers_python
+        self._walk = _walk_names_native if twin else _walk_names_python
 
     def candidates(self) -> Iterator[KallsymsCandidate]:
         """Every consistent set of tables, in address order; the first is the kernel's unless the
@@ -241,34 +353,42 @@ class KallsymsScanner:
         tail = b""
         unreadable = 0
         for number in range(chunks):
-            data = tail + self.memory.chunk(number)
+            chunk = self.memory.chunk(number)
             unreadable = unreadable + 1 if self.memory.fully_unreadable(number) else 0
             if unreadable == MAX_UNREADABLE_CHUNKS:
                 self.end = self.start + (number + 1) * CHUNK
                 return
-            base = self.start + number * CHUNK - len(tail)
-            for address in _aligned_matches(_TOKEN_INDEX_START, data, base):
-                self.token_index_matches += 1
-                index = self._token_index(address)
-                if index is not None:
-                    for table in self._token_table(address, index):
-                        if len(self.token_tables) == MAX_TOKEN_TABLES:
-                            return
-                        self.token_tables.append(table)
-                        yield _Tokens(address, table, address + 512)
-            tail = data[-7:]
+            base = self.start + number * CHUNK
+            # The indexes starting in the 7 bytes before the chunk, then those inside it: the chunk
+            # is searched where it lies, not copied behind the tail.
+            for data, data_base in ((tail + chunk[:7], base - len(tail)), (chunk, base)):
+                for address in self._token_index_candidates(data, data_base):
+                    index = self._token_index(address)
+                    if index is not None:
+                        for table in self._token_table(address, index):
+                            if len(self.token_tables) == MAX_TOKEN_TABLES:
+                                return
+                            self.token_tables.append(table)
+                            yield _Tokens(address, table, address + 512)
+            tail = chunk[-7:]
+
+    def _token_index_candidates(self, data: bytes, base: int) -> Iterator[int]:
+        offset = 0
+        while True:
+            found, patterns = self._find_token_index(data, offset, base % 4)
+            self.token_index_matches += patterns
+            if found is None:
+                return
+            yield base + found
+            offset = found + 1
 
     def _token_index(self, address: int) -> Optional[Tuple[int, ...]]:
+        """The 256 offsets at ``address``, when they are readable and increase as an index's do."""
         try:
             index = struct.unpack("<256H", self.memory.get(address, 512))
         except FaultError:
             return None
-        previous = 0
-        for offset in index[1:]:
-            if not 0 < offset - previous <= MAX_TOKEN + 1:
-                return None
-            previous = offset
-        return index
+        return index if _increasing_index(index) else None
 
     def _token_table(self, index_address: int, index: Tuple[int, ...]) -> Iterator[int]:
         """Starts of the token tables that end, NUL and up to 7 bytes of padding, right before the index."""
@@ -306,9 +426,15 @@ class KallsymsScanner:
         except FaultError:
             return
         tries = 0
-        for address in _aligned_matches(_MARKERS_START, data, low):
-            markers = self._markers(data, address - low)
-            for count in self._marker_counts(address, len(markers), tokens.table_address):
+        offset = 0
+        while True:
+            found = self._find_markers(data, offset, low % 4)
+            if found is None:
+                return
+            offset, words = found
+            address = low + offset
+            markers = list(struct.unpack_from(f"<{words}I", data, offset))
+            for count in self._marker_counts(address, words, tokens.table_address):
                 tries += 1
                 if tries > MAX_TRIES:
                     return
@@ -316,17 +442,7 @@ class KallsymsScanner:
                 if names is not None:
                     self.names_tables.append(names.names_address)
                     yield names
-
-    @staticmethod
-    def _markers(data: bytes, offset: int) -> List[int]:
-        markers = [0]
-        limit = min(len(data), offset + 4 * (MAX_SYMBOLS // 256))
-        for position in range(offset + 4, limit - 3, 4):
-            (value,) = struct.unpack_from("<I", data, position)
-            if not 2 * 256 <= value - markers[-1] < 1 << 20:
-                break
-            markers.append(value)
-        return markers
+            offset += 1
 
     @staticmethod
     def _marker_counts(address: int, available: int, table_address: int) -> Iterator[int]:
@@ -352,17 +468,17 @@ class KallsymsScanner:
         if high - low < 8:
             return None
         try:
-            words = struct.unpack(f"<{(high - low) // 4}I", self.memory.get(low, high - low, strict=False))
+            window = self.memory.get(low, high - low, strict=False)
         except FaultError:
             return None
-        counts = [index for index, value in enumerate(words) if 256 * (chunks - 1) < value <= 256 * chunks]
-        for index in reversed(counts):
-            num_syms_address = low + 4 * index
+        for offset in reversed(list(_aligned_matches(_num_syms_pattern(chunks), window, 0, low % 4))):
+            (count,) = struct.unpack_from("<I", window, offset)
+            num_syms_address = low + offset
             # 8-aligned tables pad the u32 count up to the names; 4-aligned ones (7.2) do not.
-            padded = index + 1 < len(words) and words[index + 1] == 0
+            padded = window[offset + 4:offset + 8] == bytes(4)
             names_address = num_syms_address + (8 if padded else 4)
-            if self._walk_names(names_address, words[index], markers, markers_address):
-                return _Names(num_syms_address, words[index], names_address, markers_address)
+            if self._walk_names(names_address, count, markers, markers_address):
+                return _Names(num_syms_address, count, names_address, markers_address)
         return None
 
     def _walk_names(self, address: int, count: int, markers: List[int], markers_address: int) -> bool:
@@ -372,28 +488,10 @@ class KallsymsScanner:
             data = self.memory.get(address, markers_address - address)
         except FaultError:
             return False
-        size = len(data)
-        offset = 0
         if self.walked + count > MAX_WALKED:
             raise _SearchBudgetSpent
         self.walked += count
-        for number in range(count):
-            if number % 256 == 0 and offset != markers[number // 256]:
-                return False
-            if offset >= size:
-                return False
-            length = data[offset]
-            if length & 0x80:
-                if offset + 1 >= size:
-                    return False
-                length = (length & 0x7F) | (data[offset + 1] << 7)
-                offset += 2
-            else:
-                offset += 1
-            if length == 0:
-                return False
-            offset += length
-        return 0 <= size - offset < 8 and not any(data[offset:])
+        return self._walk(data, count, markers)
 
     # --- kallsyms_offsets, kallsyms_relative_base, kallsyms_addresses ------------------------------
 
@@ -444,13 +542,15 @@ class KallsymsScanner:
             return False
 
     def _sorted_kernel_addresses(self, address: int, count: int) -> bool:
+        # Per-CPU symbols hold small offsets, but most of a kernel's symbols are in its image: two
+        # of them are read first, the whole table only when they are.
+        if not all(self._kernel_address(address + 8 * index) for index in (count // 2, count - 1)):
+            return False
         try:
             values = struct.unpack(f"<{count}Q", self.memory.get(address, 8 * count))
         except FaultError:
             return False
-        # Per-CPU symbols hold small offsets, but most of a kernel's symbols are in its image.
-        return (self._in_image(values[count // 2]) and self._in_image(values[-1])
-                and all(a <= b for a, b in zip(values, values[1:])))
+        return all(a <= b for a, b in zip(values, values[1:]))
 
     def _place_relative_in_image(self, address: int, count: int) -> bool:
         try:
