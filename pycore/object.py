@@ -448,9 +448,9 @@ def _reference_class(t: Type, prog: "Program") -> type:
     call, ``pages[i]`` one call.
 
     Measured on CPython 3.11 (the struct page walk of bench/bench_objects.py): six slot stores per
-    object cost ~5% more than two; the class attribute lookups a 3.11 ``__getattr__`` leaves
-    unspecialized (~17 ns each, see :meth:`Object.__getattr__`) are why ``prog_`` and the page
-    cache are the class's, not read from the object."""
+    object cost ~5% more than two; the reads of an object's attributes, which a 3.11
+    ``__getattr__`` leaves unspecialized (~17 ns more each, see :meth:`Object.__getattr__`), are
+    why ``prog_`` and the page cache are the class's, not copied from object to object."""
     cls = t.object_class
     if cls is None or cls.prog_ is not prog:
         cls = t.object_class = _make_classes(t, prog)
@@ -548,7 +548,7 @@ def _element_getter(prog: "Program", element: Type, size: int, where: int) -> Ca
     """``obj[index]`` for the class of an array or pointer type whose elements are ``element``,
     ``size`` bytes each: :meth:`Object.__getitem__` with the element's type, size and class known
     beforehand (the class on the first call: a type that points at itself makes no endless chain).
-    One function per ``where``: ``pages[i]`` is the whole of some walks."""
+    A pointer held as a value has a function of its own: ``pages[i]`` is the whole of some walks."""
     element_class: Optional[type] = None
 
     def element_at(address: int) -> Object:
