@@ -159,7 +159,8 @@ class Type:
         #: little-endian integer: ints, enums and pointers; else None.  Known at construction
         #: (a typedef's target is built first), so reading a value costs no lookups.
         self.int_layout: Optional[Tuple[int, bool]] = None
-        #: The class pycore.object gives objects of this type, chosen there on first use.
+        #: The reference class pycore.object made for this type's objects in the program that used
+        #: the type last (its ``_value_class`` is the value class); pycore.object sets it.
         self.object_class: Optional[type] = None
         if kind in (TypeKind.INT, TypeKind.ENUM, TypeKind.POINTER):
             if size is not None and 0 < size <= 16:
