@@ -1,7 +1,8 @@
 """Finding the kallsyms tables without VMCOREINFO's help (kernels before 6.0): in the Debian vmlinux
 files, in synthetic kernel images of every table order (testdata/kallsyms_writer.py), in damaged
 images (an error, never a wrong table), and in the 5.10 corpus dump, where every command must then
-say what it says with the vmlinux.
+say what it says with the vmlinux; in every dump file of the 5.10 kernel, and in the 6.x and 7.x dumps,
+whose VMCOREINFO names the tables the search must find.
 """
 import os
 import struct
@@ -263,6 +264,40 @@ def test_5_10_dump_symbols_are_its_system_map_moved_by_kaslr(monkeypatch):
     # With the symbols, the kernel's own BTF (CONFIG_DEBUG_INFO_BTF) is found between __start_BTF and __stop_BTF.
     assert prog.type("struct task_struct").size > 0
     assert prog["init_task"].comm.string_() == b"swapper/0"
+
+
+@pytest.mark.real
+def test_every_5_10_dump_file_holds_the_tables_where_system_map_puts_them(native_path):
+    """The search on each format's dump of the 5.10 kernel (the ELF, makedumpfile's kdump and flattened
+    files, zero pages left out) finds System.map's tables, moved by KASLR, on the C and Python twins."""
+    case = case_5_10()
+    assert len(case.dumps()) >= 2
+    for dump in case.dumps():
+        prog = open_dump(case.path(dump["name"]))
+        system_map = load_system_map(case.path(case.manifest["system_map"]), kaslr_offset=prog.vmcoreinfo.kernel_offset)
+        scanner = KallsymsScanner(prog.arch.read, kernel_image_start(prog.vmcoreinfo), native=native_path)
+        candidate = next(scanner.candidates())
+        assert candidate.locations == {symbol.name: symbol.address for symbol in system_map if symbol.name in TABLES}
+        assert scanner.token_tables == [candidate.locations["kallsyms_token_table"]]
+
+
+NAMED_BY_VMCOREINFO = [case for case in {case.manifest.get("kernel_release"): case for case in cases()}.values()
+                       if not case.manifest.get("kernel_release", "").startswith("5.")]
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", NAMED_BY_VMCOREINFO or [None], ids=lambda case: case.name if case else "none")
+def test_search_finds_the_tables_vmcoreinfo_names_since_6_0(case, native_path):
+    """Searched for as if VMCOREINFO did not name them, a 6.x or 7.x kernel's tables are those it names."""
+    if case is None:
+        pytest.skip("no corpus case of a 6.0+ kernel built")
+    prog = open_dump(case.path(case.reference_dump))
+    info = prog.vmcoreinfo
+    scanner = KallsymsScanner(prog.arch.read, kernel_image_start(info), native=native_path)
+    candidate = next(scanner.candidates())
+    named = {name: info.symbol(name) for name in TABLES if info.symbol(name) is not None}
+    assert len(named) >= 5
+    assert {name: candidate.locations.get(name) for name in named} == named
 
 
 @pytest.mark.real
