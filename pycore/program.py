@@ -3,7 +3,6 @@
 drgn 0.3's ``Program`` is the model: ``prog["name"]``, ``variable``, ``constant``, ``function``,
 ``symbol``/``symbols``, ``threads``/``thread``/``crashed_thread``, ``cache``; any kernel version.
 """
-import datetime
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import debuginfo, timings
@@ -492,6 +491,8 @@ class Program:
 
     def info(self) -> Dict[str, Any]:
         """What ``pycore info`` shows: the container, the kernel, the memory and the crash."""
+        import datetime  # only here: every other command would pay its import
+
         dump, vmcoreinfo = self.dump, self.dump.vmcoreinfo
         details = dump.describe()
         crash_time = vmcoreinfo.crash_time if vmcoreinfo else None
