@@ -12,6 +12,10 @@ Building a table cold (issue 18): the C build (csrc/symtab.c, csrc/kallsyms.c) a
 pure-Python twin, both timed in CPU seconds, best of the rounds, table built and pickled for the
 cache as a cold run does; each must pickle to the same bytes as the other.
 
+Searching a kernel image for its kallsyms tables (what a kernel before 6.0 needs without a
+vmlinux): the C searches (csrc/kallsyms.c) against their Python twins, CPU seconds, best of the
+rounds, memory served from a cache; both must find the tables where System.map puts them.
+
 Every decode must give the symbols the kernel's System.map lists (the synthetic table: the symbols
 it was written from), and every lookup the symbol the bisect baseline finds: a fast wrong decoder
 or lookup fails here.
@@ -28,6 +32,7 @@ import pytest
 
 from pycore import native
 from pycore.symbols import load_elf_symbols, load_kallsyms, load_system_map, vmlinux_reader
+from pycore.symbols.kallsyms_scan import KallsymsScanner
 
 import kallsyms_writer  # testdata/kallsyms_writer.py, on the path through bench/conftest.py
 
@@ -207,6 +212,27 @@ def test_kallsyms_cold_build(benchmark, kernel, native_path):
 
 
 @pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
+@pytest.mark.parametrize("native_path", PATHS)
+def test_kallsyms_search(benchmark, kernel, native_path):
+    read, _info, locate, _symbols, _check = _table(kernel)
+    system_map = load_system_map(SOURCES[kernel][1])
+    start = system_map.by_name("_stext").address
+    listed = {symbol.name: symbol.address for symbol in system_map if symbol.name in (
+        "kallsyms_num_syms", "kallsyms_names", "kallsyms_markers", "kallsyms_token_table", "kallsyms_token_index")}
+    cpu = []
+
+    def run():
+        started = time.process_time()
+        candidate = next(KallsymsScanner(read, start, native=native_path).candidates())
+        cpu.append(time.process_time() - started)
+        return candidate
+
+    candidate = benchmark.pedantic(run, rounds=3, iterations=1)
+    assert {name: candidate.locations[name] for name in listed} == listed
+    RESULTS[(kernel, f"search {'C' if native_path else 'python'}")] = min(cpu)
+
+
+@pytest.mark.skipif(not SOURCES, reason="no real vmlinux downloaded")
 def test_load_elf_and_system_map(benchmark, kernel):
     vmlinux, system_map_path = SOURCES[kernel]
     started = time.perf_counter()
@@ -234,6 +260,10 @@ def summary():
             if c and python:
                 lines.append(f"  {'':28} {source} built and pickled cold, CPU: C {c * 1e3:6.1f} ms, "
                              f"Python twin {python * 1e3:6.1f} ms (x{c / python:.2f})")
+        c, python = RESULTS.get((kernel, "search C")), RESULTS.get((kernel, "search python"))
+        if c and python:
+            lines.append(f"  {'':28} kallsyms tables searched from _stext, CPU: C {c * 1e3:6.1f} ms, "
+                         f"Python twin {python * 1e3:6.1f} ms (x{c / python:.2f})")
         lookup, floor, exact = (RESULTS.get((kernel, key)) for key in ("lookup", "bisect", "dict"))
         if lookup and floor and exact:
             lines.append(f"  {'':28} lookup {lookup * 1e6:.3f} µs  bisect on list {floor * 1e6:.3f} µs"
