@@ -5,7 +5,10 @@ the object's address), symbol offsets (-s, -x), source lines (-l, from the vmlin
 line tables) or text symbols found on the stack (-t from the first frame, -T the whole stack).
 
 Where a walk could not go on, the trace says so in a ``bt: ...`` line as crash does; the command
-exits 1 when no trace found a frame or a set of registers (nothing useful was printed)."""
+exits 1 when no trace found a frame or a set of registers (nothing useful was printed), or when a
+task_struct member a walk needed was not in the dump (7.2's makedumpfile -d 31 dumps lack the
+tail pages of task_structs): every trace is printed as far as it goes, then one error line names
+those tasks, as ``ps`` names the tasks it could not read."""
 import argparse
 from typing import Any, Dict, List, Optional
 
@@ -83,7 +86,21 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
                 shown["lines"] = _with_locals(prog, unwinder, trace, shown["lines"], source)
     # A task whose stack was freed (a zombie) is answered by crash's "(no stack)": not a failure.
     answered = any(trace.useful or trace.errors == [NO_STACK] for trace in traces)
-    return Collected(result, warnings, failed=not answered)
+    unread = [{"task": trace.task, "pid": trace.pid, "unreadable": shown["unreadable"]}
+              for trace, shown in zip(traces, result["traces"]) if trace.unreadable]
+    if unread:
+        result["unread"] = unread
+    return Collected(result, warnings, unread_message(unread) if unread else None, failed=not answered)
+
+
+def unread_message(unread: List[Dict[str, Any]]) -> str:
+    """The error line of a partial answer, in ``ps``'s words: how many tasks, which PIDs, and the
+    first task's missing member with its fault (``unread`` as :func:`collect` lists it)."""
+    pids = sorted({task["pid"] for task in unread})
+    member, fault = next(iter(unread[0]["unreadable"].items()))
+    count = len(unread)
+    return (f"{count} task{'s' if count != 1 else ''} could not be read in full "
+            f"(PID{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}): {member}: {fault}")
 
 
 def _with_locals(prog: Program, unwinder: stack.Unwinder, trace: stack.StackTrace, lines: List[str],

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..arch import orc
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..object import Object
 from ..symbols.table import crash_name
 from . import sched
@@ -104,7 +104,9 @@ TraceItem = Union[StackFrame, ExceptionFrame, StackSwitch, UnwindError]
 class StackTrace:
     """A task's trace: ``items`` in crash's order, ``active`` when the task was running on
     ``cpu`` when the dump was taken.  ``start`` is where the walk started, (function, address),
-    as crash's ``bt -t`` names it in its START line (:func:`text_symbols`)."""
+    as crash's ``bt -t`` names it in its START line (:func:`text_symbols`).  ``unreadable`` maps
+    each task_struct member the walk needed and the dump lacks (``thread.sp``, ``mm``) to its
+    fault: the trace is then partial, and its :class:`UnwindError` says what it could not do."""
 
     task: int
     pid: int
@@ -113,6 +115,7 @@ class StackTrace:
     active: bool
     items: List[TraceItem] = field(default_factory=list)
     start: Optional[Tuple[str, int]] = None
+    unreadable: Dict[str, FaultError] = field(default_factory=dict)
     prog: Any = field(default=None, repr=False, compare=False)
     _locals: Optional[List[Any]] = field(default=None, repr=False, compare=False)
 
@@ -174,7 +177,7 @@ class StackTrace:
         return {"task": self.task, "pid": self.pid, "comm": self.comm, "cpu": self.cpu, "active": self.active,
                 "frames": [{"level": f.level, "sp": f.sp, "pc": f.pc, "symbol": f.symbol, "offset": f.offset,
                             "module": f.module, "regs": f.regs} for f in self.frames],
-                "errors": self.errors}
+                "errors": self.errors, "unreadable": {name: str(error) for name, error in self.unreadable.items()}}
 
 
 def _empty_trace(prog, task, unwinder: Unwinder) -> Tuple[Dict, StackTrace]:
@@ -200,6 +203,11 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
     info, trace = _empty_trace(prog, task, unwinder)
     for problem in unwinder.problems:
         trace.add_error(problem)
+    if info["unreadable"].get("mm") is not None:
+        # Without mm the walk cannot tell a user task's registers at the top of its stack.
+        trace.unreadable["mm"] = info["unreadable"]["mm"]
+    if _cannot_start(info, unwinder, trace):
+        return trace
     try:
         walk(unwinder, info, trace)
     except PycoreError as error:
@@ -209,6 +217,21 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
     else:
         say_where_it_stops(trace)
     return trace
+
+
+def _cannot_start(info: Dict, unwinder: Unwinder, trace: StackTrace) -> bool:
+    """Whether the walk of the task ``info`` describes cannot start for want of its saved stack
+    pointer, saying so in the trace (crash's one line for a stack it cannot read).  A blocked task's
+    walk starts at ``thread.sp``; a running one's at the registers of its CPU's note, and needs
+    ``thread.sp`` only when the dump saved none for that CPU."""
+    error = info["unreadable"].get("thread.sp")
+    if error is None or info["active"] and unwinder.cpus.get(info["cpu"]):
+        return False
+    trace.unreadable["thread.sp"] = error
+    where = f" at {error.address:x}" if error.address is not None else ""
+    trace.add_error(f"read of thread.sp{where} failed: not in the dump, the stack of task {info['task']:x} "
+                    f"cannot be walked")
+    return True
 
 
 def say_where_it_stops(trace: StackTrace) -> None:
@@ -241,6 +264,8 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
     info, trace = _empty_trace(prog, task, unwinder)
     if info["active"]:
         trace.add_error("the task was running: its registers are the dump's, not an inactive_task_frame")
+        return trace
+    if _cannot_start(info, unwinder, trace):
         return trace
     frame_type = prog.type("struct inactive_task_frame")
     slot = info["sp"] + frame_type.offsetof("ret_addr")
@@ -295,7 +320,13 @@ def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: b
     unwinder = unwinder or Unwinder(prog)
     walked = stack_trace(prog, task, unwinder)
     info = unwinder.task_info(walked.task)
-    trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active)
+    trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active,
+                       unreadable=dict(walked.unreadable))
+    if not whole_stack and "thread.sp" in walked.unreadable:
+        # -t lists from the first frame, which a walk that could not start did not find; -T needs none.
+        for message in walked.errors:
+            trace.add_error(message)
+        return trace
     if not info["stack"]:
         # A zombie's freed stack (4.9+): no words to list, crash's "(no stack)" as for bt.
         trace.add_error(NO_STACK)

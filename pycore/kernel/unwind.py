@@ -318,8 +318,19 @@ class Unwinder:
     # -- tasks --------------------------------------------------------------------------
     def task_info(self, task: int) -> dict:
         """What a walk needs of a task: pid, comm, cpu, stack base, saved sp, mm and whether it
-        was running on its CPU when the dump was taken."""
+        was running on its CPU when the dump was taken.  ``thread.sp`` and ``mm`` lie far into
+        the task_struct, on a page a dump may lack while it has the first (makedumpfile 1.7.8's
+        -d 31 drops 7.1+'s slab tail pages): each one the dump lacks is None, and ``unreadable``
+        maps its name to the fault.  The header's members and the stack base, on the first
+        page, raise FaultError."""
         t = Object(self.prog, self.task_type, address=task)
         cpu = sched.task_cpu(t)
-        return {"task": task, "pid": int(t.pid), "comm": sched.task_comm(t), "cpu": cpu, "stack": int(t.stack),
-                "sp": int(t.thread.sp), "mm": int(t.mm), "active": self.active.get(cpu) == task}
+        info = {"task": task, "pid": int(t.pid), "comm": sched.task_comm(t), "cpu": cpu, "stack": int(t.stack),
+                "active": self.active.get(cpu) == task, "unreadable": {}}
+        for name, read in (("sp", lambda: int(t.thread.sp)), ("mm", lambda: int(t.mm))):
+            try:
+                info[name] = read()
+            except FaultError as error:
+                info[name] = None
+                info["unreadable"]["thread.sp" if name == "sp" else name] = error
+        return info
