@@ -11,6 +11,7 @@ from ..errors import PycoreError
 from ..kernel import sched
 from ..object import Object
 from ..program import Program
+from . import bt
 from .command import Collected, CommandParser, DumpCommand, ParserExit, UsageError, make_parser
 from .crashfmt import task_header
 
@@ -21,6 +22,9 @@ HEADED = ("set", "vtop")
 # crash's two-letter task states a foreach selection may name (sched.state_code's codes).
 STATES = ("RU", "IN", "UN", "ST", "ZO", "TR", "SW", "DE", "WA", "PA", "ID", "NE")
 KEYWORDS = ("kernel", "user", "gleader", "active")
+# The commands whose error may say a task was read only in part (bt: a task_struct page a 7.2 -d 31
+# dump lacks): foreach goes on to the next task and names them all in one line, in the command's words.
+PARTIAL_TASKS = {"bt": bt.unread_message}
 # pycore's own options: after the dump they would be foreach's words, and be lost.
 PYCORE_OPTIONS = ("--vmlinux", "--system-map", "--pure", "--json")
 
@@ -115,6 +119,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     runs: List[Dict[str, Any]] = []
     warnings: List[str] = []
     error: Optional[str] = None
+    unread: List[Dict[str, Any]] = []
     if command.name == "ps":
         # ps's own table of the chosen tasks, one header: each named by its address.
         parsed.tasks = list(parsed.tasks) + [f"{int(task):x}" for task in tasks]
@@ -132,9 +137,13 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         warnings += collected.warnings
         runs.append({"task": target, "data": collected.data,
                      "header": _header(prog, target) if command.name in HEADED else None})
-        if collected.error is not None:
+        if collected.error is not None and command.name in PARTIAL_TASKS and collected.data.get("unread"):
+            unread += collected.data["unread"]
+        elif collected.error is not None:
             error = collected.error
             break
+    if unread and error is None:
+        error = PARTIAL_TASKS[command.name](unread)
     return Collected({"command": command.name, "arguments": words["arguments"], "runs": runs}, warnings, error)
 
 
