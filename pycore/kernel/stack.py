@@ -323,7 +323,7 @@ def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: b
     trace = StackTrace(walked.task, walked.pid, walked.comm, walked.cpu, walked.active,
                        unreadable=dict(walked.unreadable))
     if not whole_stack and "thread.sp" in walked.unreadable:
-        # -t lists from the first frame, which a walk that could not start did not find; -T needs none.
+        # -t lists from the first frame, which a walk that could not start did not find.
         for message in walked.errors:
             trace.add_error(message)
         return trace
@@ -379,6 +379,10 @@ def text_symbols(prog, task, unwinder: Optional[Unwinder] = None, whole_stack: b
     user = items[-1] if items else None
     if isinstance(user, ExceptionFrame) and user.where is None:
         trace.add_exception_frame(user.regs)
+    elif "thread.sp" in walked.unreadable:
+        # -T lists the stack's words without a walk; the user-mode registers at its top need one.
+        for message in walked.errors:
+            trace.add_error(message)
     return trace
 
 
