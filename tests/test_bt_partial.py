@@ -3,6 +3,7 @@
 on the full vmcore.elf of the same crash (all three dumps of a case are /proc/vmcore read by the
 guest's kdump kernel), which tests/test_real_commands.py holds to crash's recording or its known gaps."""
 import json
+import os
 import re
 
 import pytest
@@ -139,3 +140,14 @@ def test_the_traces_name_the_fault(case, dump):
             assert isinstance(trace.unreadable["thread.sp"], PageExcludedError)
             assert not trace.frames and len(trace.errors) == 1
         assert all(not trace.unreadable and trace.useful for trace in stack.active_traces(prog, unwinder))
+
+
+@pytest.mark.parametrize("case,dump", GUEST[:1], ids=dump_ids(GUEST[:1]))
+def test_bt_V_of_a_task_without_thread_sp_shows_the_one_line(case, dump):
+    """bt -V: no frame, so no locals to look for: the header and the one bt: line, exit status 1."""
+    if not os.path.exists(case.vmlinux):
+        pytest.skip("bt -V needs the case's vmlinux")
+    task = _blocked_unread(case, dump)
+    run = pycore_output("bt", "-V", "--vmlinux", case.vmlinux, case.path(dump["name"]), str(task["pid"]))
+    assert CANNOT_WALK.fullmatch(run.out.rstrip("\n").split("\n")[1])
+    assert run.status == 1 and _named(run.err) == [task["pid"]]

@@ -113,6 +113,9 @@ def _with_locals(prog: Program, unwinder: stack.Unwinder, trace: stack.StackTrac
     from ..kernel.frame_locals import trace_locals
     from .gdbfmt import format_value, symbolizer, value_tree
 
+    if not trace.frames:
+        # No frame to show locals for (a walk that could not start: a thread.sp the dump lacks).
+        return lines
     symbolize = symbolizer(prog)
     found = {(item.frame.level, item.frame.sp): item for item in trace_locals(prog, trace, unwinder)}
     frames = iter(trace.frames)
