@@ -259,14 +259,16 @@ def reliable_trace(prog, task, unwinder: Optional[Unwinder] = None, limit: int =
     across the pt_regs of an entry from user mode, to the end of the stack.  These are the
     frames the kernel prints without ``?``; crash's ``bt`` (:func:`stack_trace`) shows them
     and the stale return addresses it cannot tell from them.  Where the ORC data ends the walk
-    early, the trace says why (:class:`UnwindError`).  ``task`` as for :func:`stack_trace`."""
+    early, the trace says why (:class:`UnwindError`).  ``task`` as for :func:`stack_trace`; the
+    FaultError of a ``thread.sp`` the dump lacks is raised (there is no frame to start from)."""
     unwinder = unwinder or Unwinder(prog)
     info, trace = _empty_trace(prog, task, unwinder)
     if info["active"]:
         trace.add_error("the task was running: its registers are the dump's, not an inactive_task_frame")
         return trace
-    if _cannot_start(info, unwinder, trace):
-        return trace
+    if info["sp"] is None:
+        # Its callers (the hang analysis) name such a task as one they could not read.
+        raise info["unreadable"]["thread.sp"]
     frame_type = prog.type("struct inactive_task_frame")
     slot = info["sp"] + frame_type.offsetof("ret_addr")
     ip = unwinder.read_word(slot)
