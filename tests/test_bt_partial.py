@@ -153,3 +153,20 @@ def test_bt_V_of_a_task_without_thread_sp_shows_the_one_line(case, dump):
     run = pycore_output("bt", "-V", "--vmlinux", case.vmlinux, case.path(dump["name"]), str(task["pid"]))
     assert CANNOT_WALK.fullmatch(run.out.rstrip("\n").split("\n")[1])
     assert run.status == 1 and _named(run.err) == [task["pid"]]
+
+
+@pytest.mark.parametrize("case,dump", GUEST[:1], ids=dump_ids(GUEST[:1]))
+def test_a_trace_without_mm_says_the_user_registers_are_not_shown(case, dump):
+    """No corpus dump lacks a task's mm: a task_info that could not read it (as it reports a fault)
+    gives a trace ending in the one bt: line, the fault kept, the frames walked as they are."""
+    with pycore.open(case.path(dump["name"])) as prog:
+        unwinder = stack.Unwinder(prog)
+        task = unwinder.active[min(unwinder.active)]
+        whole = stack.stack_trace(prog, task, unwinder)
+        info = unwinder.task_info(task)
+        fault = PageExcludedError("unreadable", task + 0x100)
+        unwinder.task_info = lambda address: dict(info, mm=None, unreadable={"mm": fault})
+        trace = stack.stack_trace(prog, task, unwinder)
+    assert trace.unreadable == {"mm": fault}
+    assert trace.errors[-1] == f"read of mm at {task + 0x100:x} failed: not in the dump, user-mode registers not shown"
+    assert trace.frames and [f.pc for f in trace.frames] == [f.pc for f in whole.frames]

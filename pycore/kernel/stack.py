@@ -203,9 +203,6 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
     info, trace = _empty_trace(prog, task, unwinder)
     for problem in unwinder.problems:
         trace.add_error(problem)
-    if info["unreadable"].get("mm") is not None:
-        # Without mm the walk cannot tell a user task's registers at the top of its stack.
-        trace.unreadable["mm"] = info["unreadable"]["mm"]
     if _cannot_start(info, unwinder, trace):
         return trace
     try:
@@ -216,6 +213,12 @@ def stack_trace(prog, task, unwinder: Optional[Unwinder] = None, vmlinux_orc: bo
         trace.add_error(f"no return address found on the stack of task {info['task']:x}")
     else:
         say_where_it_stops(trace)
+    mm = info["unreadable"].get("mm")
+    if mm is not None:
+        # Without mm the walk cannot tell a user task by the registers at the top of its stack.
+        trace.unreadable["mm"] = mm
+        where = f" at {mm.address:x}" if mm.address is not None else ""
+        trace.add_error(f"read of mm{where} failed: not in the dump, user-mode registers not shown")
     return trace
 
 
