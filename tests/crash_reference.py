@@ -375,11 +375,11 @@ KNOWN_GAPS = [
              "decode struct page's compound_info, which replaced compound_head): kmem -s cannot read the sheaves "
              "kept there and says so",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
-    KnownGap("7.2-hung-l4", ("ps", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
+    KnownGap("7.2-hung-l4", ("ps", "foreach bt", "test_helpers_agree_with_each_other"),
              ("dump only",),
              "the -d 31 dumps lack pages of task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see "
-             "7.2-sysrq-l4): ps is partial (tests/test_partial_task_list.py); which pages it drops depends on the "
-             "build (bt -a passed on the last one)",
+             "7.2-sysrq-l4): ps and foreach bt are partial (tests/test_partial_task_list.py, "
+             "tests/test_bt_partial.py); which pages it drops depends on the build",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd"), strict=False),
     KnownGap("7.2-sysrq-l4", ("kmem -i",), ("dump only",),
              "kmem -i on the -d 31 dumps reads a page makedumpfile 1.7.8 dropped on 7.1+ (see above); which "
@@ -425,10 +425,11 @@ KNOWN_GAPS = [
     KnownGap("7.2-rcu-l4", ("test_helpers_agree_with_each_other",), ("dump only",),
              "makedumpfile 1.7.8's -d 31 leaves out the tail pages of multi-page slabs on 7.1+ (see 7.2-sysrq-l4)",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
-    KnownGap("7.2-io-l4", ("ps", "bt -a", "foreach bt", "test_helpers_agree_with_each_other"),
+    KnownGap("7.2-io-l4", ("ps", "foreach bt", "test_helpers_agree_with_each_other"),
              ("dump only",),
              "the -d 31 dumps lack pages of task_structs and slab tails makedumpfile 1.7.8 dropped on 7.1+ (see "
-             "7.2-sysrq-l4): ps is partial (tests/test_partial_task_list.py)",
+             "7.2-sysrq-l4): ps and foreach bt are partial (tests/test_partial_task_list.py, "
+             "tests/test_bt_partial.py); bt -a needs no dropped page",
              dumps=("vmcore.flat-zstd", "vmcore-guest.kdump-zstd")),
     KnownGap("7.2-io-l4", ("foreach bt",), ("dump only", "vmlinux"),
              "crash 9.0.2 walks sleeping tasks' stacks (init's wait4, the dd tasks') past do_syscall_64 into "

@@ -332,7 +332,12 @@ class _Walk:
         return self.sleeping_start()
 
     def sleeping_start(self) -> Tuple[int, int, Optional[str]]:
+        """Where a blocked task's walk starts: the frame ``thread.sp`` points at.  A running task
+        whose note's registers do not place it comes here too; without ``thread.sp`` (a page a
+        filtered dump dropped) the fault reading it is raised: there is no frame to start from."""
         sp = self.info["sp"]
+        if sp is None:
+            raise self.info["unreadable"]["thread.sp"]
         frame = self.u.prog.type("struct inactive_task_frame")
         ret = frame.offsetof("ret_addr")
         self.bp = self.u.read_word(sp + frame.offsetof("bp")) or 0
