@@ -170,3 +170,20 @@ def test_a_trace_without_mm_says_the_user_registers_are_not_shown(case, dump):
     assert trace.unreadable == {"mm": fault}
     assert trace.errors[-1] == f"read of mm at {task + 0x100:x} failed: not in the dump, user-mode registers not shown"
     assert trace.frames and [f.pc for f in trace.frames] == [f.pc for f in whole.frames]
+
+
+@pytest.mark.parametrize("case,dump", GUEST[:1], ids=dump_ids(GUEST[:1]))
+def test_a_walk_that_must_start_at_a_missing_thread_sp_raises_its_fault(case, dump):
+    """A running task whose note's registers place it nowhere starts, as a blocked one, at thread.sp:
+    without it the walk raises the fault of reading it (the caller's typed error), not a TypeError."""
+    from pycore.kernel.backtrace import _Walk
+
+    with pycore.open(case.path(dump["name"])) as prog:
+        unwinder = stack.Unwinder(prog)
+        task = unwinder.active[min(unwinder.active)]
+        fault = PageExcludedError("unreadable", task + 0x100)
+        info = dict(unwinder.task_info(task), sp=None, unreadable={"thread.sp": fault})
+        walk = _Walk(unwinder, info, stack.StackTrace(task, info["pid"], info["comm"], info["cpu"], True))
+        with pytest.raises(PageExcludedError) as raised:
+            walk.sleeping_start()
+    assert raised.value is fault
