@@ -6,7 +6,7 @@ import glob
 import io
 import json
 import os
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Pattern, Tuple
 
 import pytest
 
@@ -145,3 +145,14 @@ def cli_output(*argv: str) -> str:
     result = pycore_output(*argv)
     assert (result.status, result.err) == (0, ""), argv
     return result.out
+
+
+def named_pids(line: "Pattern[str]", err: str) -> List[int]:
+    """The PIDs a partial answer's one error line names (ps, bt: "N tasks could not be read ... (PIDs
+    a, b): fault"), asserting ``err`` is that line (``line``'s groups: the count, then the PIDs) and
+    that the count is the number of PIDs."""
+    match = line.fullmatch(err.rstrip("\n"))
+    assert match, err
+    pids = [int(pid) for pid in match.group(2).split(", ")]
+    assert int(match.group(1)) == len(pids)
+    return pids

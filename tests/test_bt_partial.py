@@ -12,7 +12,7 @@ import pycore
 from pycore.errors import PageExcludedError
 from pycore.kernel import stack
 
-from corpus import dump_ids, pycore_output, real_dumps
+from corpus import dump_ids, named_pids, pycore_output, real_dumps
 
 pytestmark = pytest.mark.real
 
@@ -31,12 +31,7 @@ CANNOT_WALK = re.compile(r"bt: read of thread\.sp at ([0-9a-f]+) failed: not in 
 
 
 def _named(err: str) -> list:
-    """The PIDs the one error line names, checking its count."""
-    match = UNREAD.fullmatch(err.rstrip("\n"))
-    assert match, err
-    pids = [int(pid) for pid in match.group(2).split(", ")]
-    assert int(match.group(1)) == len(pids)
-    return pids
+    return named_pids(UNREAD, err)
 
 
 def _blocks(text: str) -> dict:

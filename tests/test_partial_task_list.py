@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from corpus import dump_ids, pycore_output, real_dumps
+from corpus import dump_ids, named_pids, pycore_output, real_dumps
 
 PARAMS = [(case, dump) for case, dump in real_dumps()
           if case.name.startswith("7.2-") and case.dump_level(dump["name"]) == 31 and case.reference("ps")]
@@ -22,12 +22,7 @@ def _pid(line: str) -> int:
 
 
 def _named(err: str) -> list:
-    """The PIDs the error line names; asserts it is the one line, counting them."""
-    match = UNREAD.fullmatch(err.rstrip("\n"))
-    assert match, err
-    pids = [int(pid) for pid in match.group(2).split(", ")]
-    assert int(match.group(1)) == len(pids)
-    return pids
+    return named_pids(UNREAD, err)
 
 
 @pytest.mark.parametrize("case,dump", PARAMS, ids=dump_ids(PARAMS))
