@@ -79,8 +79,11 @@ def test_help_lists_the_exit_statuses(capsys):
 @needs_sample
 def test_ctrl_c_exits_130_with_one_line_and_no_traceback():
     ready = "print('ready', flush=True)\nimport time\ntime.sleep(600)"
+    # SIGINT as a terminal's foreground job has it: a run started in the background by a shell without
+    # job control (`cmd &`, nohup) ignores SIGINT, and the child would inherit that and sleep on.
     process = subprocess.Popen([sys.executable, "-m", "pycore", "shell", SAMPLE_DUMP, "-c", ready], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert process.stdout.readline() == "ready\n"
         process.send_signal(signal.SIGINT)
