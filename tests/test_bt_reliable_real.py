@@ -58,7 +58,7 @@ def test_reliable_frames_of_sleeping_tasks_are_crash_frames_in_order(case, vmlin
     checked = 0
     with pycore.open(case.path(case.reference_dump), **options) as prog:
         unwinder = stack.Unwinder(prog)
-        for task in stack.all_tasks(prog, unwinder):
+        for task in stack.all_tasks(prog, unwinder)[0]:
             trace = stack.reliable_trace(prog, task, unwinder)
             if trace.active or not expected[task]:
                 continue  # crash walks no kernel frame: a zombie whose stack is freed, a child not yet run

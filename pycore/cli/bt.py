@@ -13,10 +13,11 @@ import argparse
 from typing import Any, Dict, List, Optional
 
 from ..errors import MissingDebugInfoError, PycoreError
-from ..kernel import stack
+from ..kernel import sched, stack
 from ..kernel.backtrace import NO_STACK
 from ..program import Program
 from .command import Collected, DumpCommand
+from .common import UnreadTasks, unread_tasks_message
 from .crashfmt import task_header
 
 _REGISTER_ROWS = (("RIP", "rip", "RSP", "rsp", "RFLAGS", "eflags"), ("RAX", "rax", "RBX", "rbx", "RCX", "rcx"),
@@ -57,20 +58,23 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     its own: the ``bt:`` lines say why) when no trace found a frame or a set of registers."""
     unwinder = stack.Unwinder(prog, vmlinux_orc=args.orc_from_vmlinux)
     context = getattr(args, "context", None)
+    missing: Optional[UnreadTasks] = None
     if args.all_tasks:
-        traces = stack.all_traces(prog, unwinder)
+        traces, walk_error = stack.all_traces(prog, unwinder)
+        if walk_error is not None:
+            missing = UnreadTasks(sched.unread_task_pids(prog, (trace.task for trace in traces)), str(walk_error))
     elif args.task is not None:
         traces = [stack.stack_trace(prog, task, unwinder) for task in _tasks_named(prog, unwinder, args.task)]
     elif args.active:
         traces = stack.active_traces(prog, unwinder)
         if not traces:
-            raise PycoreError("the dump saved no CPU's registers: no active task to show")
+            raise _no_active_task(unwinder)
     elif context is not None:
         traces = [stack.stack_trace(prog, context, unwinder)]
     else:
         traces = stack.panic_trace(prog, unwinder)
         if not traces:
-            raise PycoreError("no panic task: the dump saved no CPU (try --all-tasks)")
+            raise _no_active_task(unwinder, "no panic task")
     warnings: List[str] = []
     if args.text:
         traces = [stack.text_symbols(prog, trace.task, unwinder, args.text == "whole stack") for trace in traces]
@@ -90,7 +94,22 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
               for trace, shown in zip(traces, result["traces"]) if trace.unreadable]
     if unread:
         result["unread"] = unread
-    return Collected(result, warnings, unread_message(unread) if unread else None, failed=not answered)
+    errors = [unread_message(unread)] if unread else []
+    if missing is not None:
+        result["missing"] = [{"task": task, "pid": pid} for task, pid in missing.pids.items()]
+        errors.insert(0, unread_tasks_message(missing))
+    return Collected(result, warnings, "; ".join(errors) or None, failed=not answered)
+
+
+def _no_active_task(unwinder: stack.Unwinder, what: str = "no active task to show") -> PycoreError:
+    """Why no CPU's running task is known: the dump saved no CPU's registers, or it saved them and
+    lacks the runqueues that name the tasks (the first CPU's fault, with its address, is raised)."""
+    faults = unwinder.active_faults
+    if not faults:
+        return PycoreError(f"{what}: the dump saved no CPU's registers (try --all-tasks)")
+    cpus = ", ".join(map(str, sorted(faults)))
+    return PycoreError(f"{what}: the dump saved the registers of CPU {cpus} but not the runqueue that names "
+                       f"the task running there (rq->curr): {faults[min(faults)]}")
 
 
 def unread_message(unread: List[Dict[str, Any]]) -> str:
@@ -225,7 +244,7 @@ def _stack_names(prog: Program, traces: List[stack.StackTrace], level: int, warn
 def _tasks_named(prog, unwinder: stack.Unwinder, word: str) -> List[int]:
     """The tasks ``bt WORD`` shows, as crash reads WORD: a decimal PID (every idle task for 0),
     else a task_struct address in hex."""
-    tasks = stack.all_tasks(prog, unwinder)
+    tasks = stack.all_tasks(prog, unwinder)[0]
     if word.isdigit():
         found = stack.tasks_with_pid(prog, int(word), unwinder)
         if not found:

@@ -3,7 +3,7 @@ import argparse
 import contextlib
 import enum
 import gc
-from typing import TYPE_CHECKING, Any, Dict, Iterator
+from typing import TYPE_CHECKING, Any, Dict, Iterator, NamedTuple, Optional
 
 from .. import __version__, timings
 from .output import TerminalProgress, add_json_flag
@@ -28,6 +28,26 @@ EXIT_STATUS_HELP = """exit status:
   2    usage error
   3    trouble --fail-on LEVEL: an event at or above LEVEL was found
   130  interrupted (Ctrl-C)"""
+
+
+class UnreadTasks(NamedTuple):
+    """The tasks a partial answer (ps, bt --all-tasks) could not read: their addresses (PID by
+    address where the pid IDR names them, None where it does not) and the first fault's message."""
+
+    pids: Dict[int, Optional[int]]
+    error: str
+
+
+def unread_tasks_message(unread: UnreadTasks) -> str:
+    """The error line of a partial answer: how many tasks, which PIDs, and the fault."""
+    pids = sorted(pid for pid in unread.pids.values() if pid is not None)
+    unnamed = sum(1 for pid in unread.pids.values() if pid is None)
+    which = f"PID{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}" if pids else ""
+    if unnamed:
+        which += (" and " if which else "") + f"{unnamed} without a PID in the pid IDR"
+    count = len(unread.pids)
+    which = which or "none in the pid IDR"
+    return f"{count} task{'s' if count != 1 else ''} could not be read ({which}): {unread.error}"
 
 
 def package_version() -> str:

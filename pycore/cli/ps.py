@@ -14,6 +14,7 @@ from ..kernel.variables import symbol_address
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
+from .common import UnreadTasks, unread_tasks_message
 from .crashfmt import center, percent_text, task_header
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
@@ -70,19 +71,11 @@ class _Context(NamedTuple):
     task_struct: Object
 
 
-class _Unread(NamedTuple):
-    """The tasks that could not be read: their addresses (PID by address where the pid IDR names
-    them, None where it does not) and the first fault's message."""
-
-    pids: Dict[int, Optional[int]]
-    error: str
-
-
 class _Contexts(list):
     """The contexts read, in crash's order, and the tasks that could not be read (``unread``,
     None when every one was)."""
 
-    unread: Optional[_Unread] = None
+    unread: Optional[UnreadTasks] = None
 
 
 def _context(task: Object, init_mm: Optional[int]) -> _Context:
@@ -116,20 +109,8 @@ def _contexts(prog: Program) -> _Contexts:
         named = sched.unread_task_pids(prog, (c.task for c in contexts))
         pids: Dict[int, Optional[int]] = {task: named.pop(task, None) for task in unread}
         pids.update(named)
-        contexts.unread = _Unread(pids, str(error))
+        contexts.unread = UnreadTasks(pids, str(error))
     return contexts
-
-
-def _unread_message(unread: _Unread) -> str:
-    """The error line of a partial answer: how many tasks, which PIDs, and the fault."""
-    pids = sorted(pid for pid in unread.pids.values() if pid is not None)
-    unnamed = sum(1 for pid in unread.pids.values() if pid is None)
-    which = f"PID{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}" if pids else ""
-    if unnamed:
-        which += (" and " if which else "") + f"{unnamed} without a PID in the pid IDR"
-    count = len(unread.pids)
-    which = which or "none in the pid IDR"
-    return f"{count} task{'s' if count != 1 else ''} could not be read ({which}): {unread.error}"
 
 
 def _matches(context: _Context, word: str, group: bool) -> bool:
@@ -184,7 +165,7 @@ def tasks(prog: Program, contexts: Optional[List[_Context]] = None) -> List[Dict
     active = set(sched.active_tasks(prog).values())
     total_pages = mm.high_memory_pages(prog)
     cpus = sched.nr_cpus(prog)
-    idle = {int(task) for task in sched.idle_tasks(prog)}
+    idle = {int(task) for task in sched.readable_idle_tasks(prog)[0]}  # the unreadable ones have no row
     pid_limit = min(sched.pid_max(prog) or sched.PID_MAX_LIMIT, sched.PID_MAX_LIMIT)
     cpu_count = max(cpumask.nr_cpu_ids(prog), cpus)
     rows = []
@@ -365,7 +346,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     pids.update((row["task"], row["pid"]) for row in failed)
     collected.data["unread"] = [{"task": task, "pid": pid} for task, pid in pids.items()]
     error = unread.error if unread else failed[0]["unreadable"]
-    return Collected(collected.data, collected.warnings, _unread_message(_Unread(pids, error)))
+    return Collected(collected.data, collected.warnings, unread_tasks_message(UnreadTasks(pids, error)))
 
 
 def _header(task: Dict[str, Any]) -> str:

@@ -455,7 +455,7 @@ def crash_tasks(prog: "Program") -> TaskList:
     Each process's threads and their sort keys are read as the walk reaches it, while its
     task_struct's page is in the page cache: one read of each page, not one per pass."""
     first = int(init_task(prog))
-    idle = idle_tasks(prog)
+    idle, idle_faults = readable_idle_tasks(prog)
     seen = {int(t) for t in idle}
     keyed: List[Tuple[Tuple[int, int], Object]] = []
     walk_faults: List[FaultError] = []
@@ -482,8 +482,20 @@ def crash_tasks(prog: "Program") -> TaskList:
                 seen.add(int(task))
                 add(task)
     keyed.sort(key=lambda item: item[0])
-    faults = walk_faults + thread_faults + key_faults
+    faults = walk_faults + thread_faults + idle_faults + key_faults
     return TaskList([task for _, task in keyed], faults[0] if faults else None)
+
+
+def readable_idle_tasks(prog: "Program") -> Tuple[List[Object], List[FaultError]]:
+    """:func:`idle_tasks` as far as the dump holds them: a CPU whose runqueue (``rq->idle``) lies on
+    a page the dump lacks (a truncated file, a filtered or damaged one) is left out, its fault kept."""
+    tasks, faults = [], []
+    for cpu in range(nr_cpus(prog)):
+        try:
+            tasks.append(idle_task(prog, cpu))
+        except FaultError as error:
+            faults.append(error)
+    return tasks, faults
 
 
 def unread_task_pids(prog: "Program", read: Iterable[int]) -> Dict[int, int]:

@@ -436,33 +436,31 @@ def active_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool =
     return [stack_trace(prog, unwinder.active[cpu], unwinder) for cpu in sorted(unwinder.active)]
 
 
-def all_tasks(prog, unwinder: Unwinder) -> List[int]:
-    """The address of every task crash's ``foreach`` visits: the task list, the tasks running on
-    the saved CPUs, and every CPU's idle task."""
-    tasks = [int(t) for t in sched.for_each_task(prog)]
-    for cpu, task in unwinder.active.items():
+def all_tasks(prog, unwinder: Unwinder) -> Tuple[List[int], Optional[FaultError]]:
+    """The address of every task crash's ``foreach`` visits (every CPU's idle task, every thread,
+    the tasks running on the saved CPUs), and the fault that kept some from being read, None when
+    none was: a task list broken by a page the dump lacks still gives every task it reaches
+    (:func:`pycore.kernel.sched.crash_tasks`)."""
+    found = sched.crash_tasks(prog)
+    tasks = [int(t) for t in found.tasks]
+    for task in unwinder.active.values():
         if task not in tasks:
             tasks.append(task)
-    # The idle tasks of the other CPUs are on no list: rq->idle.
-    for cpu in unwinder.cpus:
-        try:
-            task = int(sched.idle_task(prog, cpu))
-        except (PycoreError, LookupError):
-            continue
-        if task and task not in tasks:
-            tasks.append(task)
-    return tasks
+    return tasks, found.error
 
 
 def tasks_with_pid(prog, pid: int, unwinder: Unwinder) -> List[int]:
     """The tasks (addresses) whose PID is ``pid``: one, or every CPU's idle task for PID 0."""
     task_type = prog.type("struct task_struct")
-    return [task for task in all_tasks(prog, unwinder) if int(Object(prog, task_type, address=task).pid) == pid]
+    return [task for task in all_tasks(prog, unwinder)[0] if int(Object(prog, task_type, address=task).pid) == pid]
 
 
-def all_traces(prog, unwinder: Optional[Unwinder] = None, vmlinux_orc: bool = False) -> List[StackTrace]:
-    """``foreach bt``: every task, in crash's order (by PID, then CPU for the idle tasks)."""
+def all_traces(prog, unwinder: Optional[Unwinder] = None,
+               vmlinux_orc: bool = False) -> Tuple[List[StackTrace], Optional[FaultError]]:
+    """``foreach bt``: every task, in crash's order (by PID, then CPU for the idle tasks), and the
+    fault that kept some tasks from being found (:func:`all_tasks`)."""
     unwinder = unwinder or Unwinder(prog, vmlinux_orc=vmlinux_orc)
-    traces = [stack_trace(prog, task, unwinder) for task in all_tasks(prog, unwinder)]
+    tasks, error = all_tasks(prog, unwinder)
+    traces = [stack_trace(prog, task, unwinder) for task in tasks]
     traces.sort(key=lambda t: (t.pid, t.cpu, t.task))
-    return traces
+    return traces, error

@@ -61,7 +61,8 @@ class Unwinder:
     """Per-dump state shared by all traces: symbols, ORC tables, stacks, active tasks.
 
     ``cpus`` maps each CPU the dump saved registers for (its CPU notes) to those registers;
-    ``active`` maps those CPUs to the task running there (``rq->curr``); ``panic_task`` is
+    ``active`` maps those CPUs to the task running there (``rq->curr``; ``active_faults`` to the
+    fault of each CPU whose runqueue the dump lacks); ``panic_task`` is
     :func:`pycore.kernel.sched.panic_task`'s address, None when no CPU panicked.
     ``problems`` says what every trace is walked without (an unusable ORC table).
     """
@@ -103,6 +104,8 @@ class Unwinder:
         self._counted_cache: Dict[Tuple[int, bool], int] = {}
         self.exception_stacks = self._exception_stacks()
         self.irq_stacks = self._irq_stacks()
+        # CPU -> the fault of its rq->curr when the dump lacks that page (a truncated or damaged file).
+        self.active_faults: Dict[int, FaultError] = {}
         self.active = self._active_tasks()
         self.panic_task = self._panic_task()
 
@@ -287,6 +290,9 @@ class Unwinder:
                 task = int(sched.cpu_curr(self.prog, cpu))
             except MissingMemberError:
                 raise
+            except FaultError as error:
+                self.active_faults[cpu] = error
+                continue
             except (PycoreError, LookupError):
                 continue
             if task:
