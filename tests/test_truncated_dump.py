@@ -69,3 +69,11 @@ def test_bt_a_says_the_runqueues_are_missing_not_the_registers(truncated):
     assert run.err.startswith("pycore bt: no active task to show: the dump saved the registers of CPU 0, 1 "
                               "but not the runqueue that names the task running there (rq->curr): "
                               "unreadable (the dump is incomplete")
+
+
+def test_foreach_bt_is_bt_all_tasks_and_names_the_same_tasks(truncated):
+    """foreach bt walks the same broken task list: bt --all-tasks' traces, and its error line."""
+    run = pycore_output("foreach", truncated, "bt")
+    alone = pycore_output("bt", "--all-tasks", truncated)
+    assert run.status == 1 and run.out == alone.out
+    assert run.err == alone.err.replace("pycore bt:", "pycore foreach:")

@@ -5,7 +5,7 @@ the commands' own text, as crash joins it.  Any kernel
 the commands read (5.10 to 7.2 in the corpus)."""
 import argparse
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import PycoreError
 from ..kernel import sched
@@ -13,6 +13,7 @@ from ..object import Object
 from ..program import Program
 from . import bt
 from .command import Collected, CommandParser, DumpCommand, ParserExit, UsageError, make_parser
+from .common import UnreadTasks, unread_tasks_message
 from .crashfmt import task_header
 
 # The commands foreach runs (crash's foreach_data keywords that pycore has).
@@ -81,18 +82,25 @@ def _selects(prog: Program, task: Object, word: str, active: Dict[int, int]) -> 
     return sched.task_comm(task) == word[:15]
 
 
-def chosen_tasks(prog: Program, selection: List[str]) -> List[Object]:
+def chosen_tasks(prog: Program, selection: List[str]) -> Tuple[List[Object], Optional[UnreadTasks]]:
     """The tasks a selection names, in crash's task-table order (by PID, the idle tasks by CPU);
     every task without a selection.  A state or keyword no task has chooses none; a PID, address or
-    name no task has is crash's ``unknown argument`` (PycoreError)."""
-    tasks = sched.crash_task_list(prog)
+    name no task has is crash's ``unknown argument`` (PycoreError).  Second, the tasks a broken task
+    list kept from being read (:func:`pycore.kernel.sched.crash_tasks`), None when there are none."""
+    found = sched.crash_tasks(prog)
+    tasks = found.tasks
+    unread = None
+    if found.error is not None:
+        unread = UnreadTasks(sched.unread_task_pids(prog, (int(task) for task in tasks)), str(found.error))
     if not selection:
-        return tasks
+        return tasks, unread
     active = sched.active_tasks(prog) if "active" in selection else {}
     for word in selection:
         if word not in STATES + KEYWORDS and not any(_selects(prog, task, word, active) for task in tasks):
+            if unread is not None:
+                raise PycoreError(f'unknown argument: "{word}" ({unread_tasks_message(unread)})')
             raise PycoreError(f'unknown argument: "{word}"')
-    return [task for task in tasks if any(_selects(prog, task, word, active) for word in selection)]
+    return [task for task in tasks if any(_selects(prog, task, word, active) for word in selection)], unread
 
 
 def _parse(command: DumpCommand, arguments: List[str]) -> argparse.Namespace:
@@ -111,7 +119,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     from . import dump_command
 
     words = split_words(args.words)
-    tasks = chosen_tasks(prog, words["selection"])
+    tasks, missing = chosen_tasks(prog, words["selection"])
     if words["command"] == "set":
         return Collected({"command": "set", "arguments": [], "runs": _contexts(prog, tasks)}, [])
     command = dump_command(words["command"])
@@ -142,8 +150,11 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         elif collected.error is not None:
             error = collected.error
             break
-    if unread and error is None:
-        error = PARTIAL_TASKS[command.name](unread)
+    if error is None:
+        errors = [unread_tasks_message(missing)] if missing is not None else []
+        if unread:
+            errors.append(PARTIAL_TASKS[command.name](unread))
+        error = "; ".join(errors) or None
     return Collected({"command": command.name, "arguments": words["arguments"], "runs": runs}, warnings, error)
 
 
