@@ -24,8 +24,38 @@ DEFAULT_PAGE_OFFSET = {4: 0xFFFF888000000000, 5: 0xFF11000000000000}
 PTE_PRESENT = 0x1
 PTE_PSE = 0x80
 PTE_ADDR_MASK = 0x000FFFFFFFFFF000
+# A non-present entry with the GLOBAL bit set is a PROT_NONE page, not a swap entry (the kernel's
+# pte_present counts it present: _PAGE_PROTNONE is _PAGE_GLOBAL).
+PTE_PROTNONE = 0x100
+# The PTE bits crash's x86_64_translate_pte names, in its order; PSE is named only in a present
+# entry and PROTNONE only in one that is not.
+PTE_FLAGS = [(0, "PRESENT"), (1, "RW"), (2, "USER"), (3, "PWT"), (4, "PCD"), (5, "ACCESSED"), (6, "DIRTY"),
+             (7, "PSE"), (8, "PROTNONE"), (8, "GLOBAL"), (63, "NX")]
+# crash's __PHYSICAL_MASK_SHIFT: the physical address bits it takes from an entry, 46 with 4-level
+# paging and 52 with 5-level, whatever the CPU's own width.
+PHYSICAL_MASK_SHIFT = {4: 46, 5: 52}
 _MASK64 = (1 << 64) - 1
 _TLB = 4096
+
+
+def pte_present(entry: int) -> bool:
+    """Whether a page-table entry maps a page as the kernel's ``pte_present`` reads it: PRESENT, or
+    PROT_NONE (a page mapped without access)."""
+    return bool(entry & (PTE_PRESENT | PTE_PROTNONE))
+
+
+def pte_flag_names(entry: int) -> List[str]:
+    """The names of the bits set in ``entry``, as crash's ``pte`` and ``vtop`` show them (see
+    PTE_FLAGS): PSE only in a present entry, PROTNONE only in one that is not."""
+    present = entry & PTE_PRESENT
+    return [name for bit, name in PTE_FLAGS
+            if entry >> bit & 1 and not (name == "PSE" and not present) and not (name == "PROTNONE" and present)]
+
+
+def pte_physical(entry: int, levels: int) -> int:
+    """The page address in ``entry`` as crash's ``pte`` shows it (its PHYSICAL_PAGE_MASK: bits 12 up
+    to PHYSICAL_MASK_SHIFT for 4- or 5-level paging)."""
+    return entry & ((1 << PHYSICAL_MASK_SHIFT[levels]) - 1) & ~0xFFF
 
 
 class PageTableEntry(NamedTuple):

@@ -7,16 +7,13 @@ page (crash 9's ``vtop``), and physical addresses to their direct-map addresses 
 import argparse
 from typing import Any, Dict, List
 
-from ..arch.x86_64 import PTE_ADDR_MASK
+from ..arch.x86_64 import PTE_ADDR_MASK, pte_flag_names
 from ..errors import PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
 from .crashfmt import PAGE_HEADER, center
 from .eval import address_argument
 
-# The PTE bits crash's x86_64_translate_pte names, in its order.
-_PTE_FLAGS = [(0, "PRESENT"), (1, "RW"), (2, "USER"), (3, "PWT"), (4, "PCD"), (5, "ACCESSED"), (6, "DIRTY"),
-              (7, "PSE"), (8, "GLOBAL"), (63, "NX")]
 # The lines of the walk below the top ("PAGE DIRECTORY"), by level.
 _LEVEL_NAMES = {4: "P4D", 3: "PUD", 2: "PMD", 1: "PTE"}
 _PAGE_SIZE_NOTES = {1 << 21: "  (2MB)", 1 << 30: "  (1GB)"}
@@ -78,10 +75,12 @@ def collect_vtop(prog: Program, args: argparse.Namespace) -> Collected:
     return Collected({"translations": results, "physical_width": _physical_width(prog)}, [])
 
 
-def _pte_lines(entry: int, physical: int) -> List[str]:
+def pte_lines(entry: int, physical: int) -> List[str]:
+    """crash's x86_64_translate_pte of a mapping entry (``vtop``'s last one, ``pte``'s value): the
+    titles and the entry, its page address and its flags, "no mapping" for an empty entry."""
     pte, where = f"{entry:x}", f"{physical:x}"
     pte_width, physical_width = max(len(pte), 3), max(len(where), 8)
-    flags = "|".join(name for bit, name in _PTE_FLAGS if entry >> bit & 1)
+    flags = "|".join(pte_flag_names(entry)) if entry else "no mapping"
     return [f"{center('PTE', pte_width)}  {center('PHYSICAL', physical_width)}  FLAGS",
             f"{center(pte, pte_width, rjust=True)}  {center(where, physical_width, rjust=True)}  ({flags})"]
 
@@ -102,7 +101,7 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
             last = entries[-1]["entry"]
             frame = last & PTE_ADDR_MASK & ~(result["page_size"] - 1)
             lines.append(f"  PAGE: {frame:x}{_PAGE_SIZE_NOTES.get(result['page_size'], '')}")
-            lines += [""] + _pte_lines(last, frame) + [""]
+            lines += [""] + pte_lines(last, frame) + [""]
             page = result["page"]
             # crash titles the page lines once a command.
             if page_header:
