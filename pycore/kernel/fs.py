@@ -271,6 +271,24 @@ def file_dentry(file: Object) -> Object:
     return file.f_path.dentry.read_()
 
 
+def task_root_pwd(task: Object) -> Optional[Tuple[Object, Object]]:
+    """A task's root and working directory, the ``struct path`` objects ``task->fs->root`` and
+    ``->pwd`` (2.6.26+); None for a task without an ``fs_struct`` (one that is exiting)."""
+    fs_struct = task.fs.read_()
+    if not int(fs_struct):
+        return None
+    return fs_struct.root, fs_struct.pwd
+
+
+def path_inode(path: Object) -> Object:
+    """The ``struct inode *`` a ``struct path`` names (``dentry->d_inode``); NULL for a path without
+    a dentry or a negative dentry."""
+    dentry = path.dentry.read_()
+    if not int(dentry):
+        return Object(path.prog_, "struct inode *", 0)
+    return dentry.d_inode.read_()
+
+
 def dentry_is_pseudo(dentry: Object) -> bool:
     """Whether ``dentry`` names itself on demand (``d_op->d_dname``: sockets, pipes, anonymous
     inodes), so that its path is not a walk through the tree."""
@@ -338,4 +356,4 @@ def chrdev_cdev(entry: Object) -> Object:
 __all__ = ["d_path", "dentry_path", "for_each_super_block", "mount_of", "super_block_for_each_mount",
            "decode_file_type", "for_each_mount", "mount_src", "mount_dst",
            "mount_fstype", "super_block_type", "init_mnt_ns", "for_each_file", "fget", "file_dentry",
-           "dentry_is_pseudo", "PathLoopError", "for_each_chrdev", "chrdev_cdev"]
+           "task_root_pwd", "path_inode", "dentry_is_pseudo", "PathLoopError", "for_each_chrdev", "chrdev_cdev"]

@@ -6,7 +6,7 @@ from typing import Iterator, List, NamedTuple, Optional
 
 from ..errors import FaultError
 from ..object import ListCorruptError, Object
-from .fs import d_path
+from .fs import d_path, path_inode
 from .maple_tree import mt_for_each
 from .swap import pte_to_swp_entry
 
@@ -55,6 +55,15 @@ def vma_file_path(vma: Object) -> Optional[bytes]:
     return d_path(file.f_path)
 
 
+def vma_inode(vma: Object) -> Object:
+    """The ``struct inode *`` of the file ``vma`` maps, through its dentry
+    (``vm_file->f_path.dentry->d_inode``, where crash reads it); NULL for anonymous memory."""
+    file = vma.vm_file.read_()
+    if not int(file):
+        return Object(vma.prog_, "struct inode *", 0)
+    return path_inode(file.f_path)
+
+
 class VmaPage(NamedTuple):
     """What one page of a VMA is: ``kind`` ``"physical"`` (``value`` the physical address),
     ``"file"`` (not in memory, ``value`` its offset in the mapped file), ``"swap"`` (``value`` the
@@ -95,4 +104,4 @@ def vma_pages(vma: Object, root: int) -> List[VmaPage]:
             for address, found in zip(addresses, physical)]
 
 
-__all__ = ["for_each_vma", "vma_flags", "vma_file_path", "vma_pages", "VmaPage"]
+__all__ = ["for_each_vma", "vma_flags", "vma_file_path", "vma_inode", "vma_pages", "VmaPage"]
