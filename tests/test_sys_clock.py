@@ -103,7 +103,7 @@ def sys_info(**changes):
             "hz": 250, "kernel_hz": 250, "uptime_seconds": 14, "kernel_uptime_seconds": 14,
             "load_average": [0, 0, 0], "tasks": 55, "nodename": "(none)", "release": "5.10.0-32-cloud-amd64",
             "version": "#1 SMP Debian", "machine": "x86_64", "mhz": 2600, "memory_bytes": 1 << 30,
-            "panic": None, "panic_error": None}
+            "panic": None, "panic_error": None, "unreadable": {}}
     info.update(changes)
     return sysinfo.render(sysinfo.report(info)).splitlines()[0]
 

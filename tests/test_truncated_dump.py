@@ -77,3 +77,20 @@ def test_foreach_bt_is_bt_all_tasks_and_names_the_same_tasks(truncated):
     alone = pycore_output("bt", "--all-tasks", truncated)
     assert run.status == 1 and run.out == alone.out
     assert run.err == alone.err.replace("pycore bt:", "pycore foreach:")
+
+
+@pytest.mark.parametrize("reader", [(), ("--pure",)], ids=["default", "pure"])
+def test_sys_shows_every_line_it_can_read_and_names_the_others(truncated, reader):
+    """sys: MEMORY (the zones' present pages) and TASKS lie on the lost pages and say (unreadable);
+    every other line is the whole file's; one error line names the two; exit status 1."""
+    whole = pycore_output("sys", SAMPLE, *reader).out.splitlines()
+    run = pycore_output("sys", truncated, *reader)
+    assert run.status == 1
+    mine = run.out.splitlines()
+    assert len(mine) == len(whole)
+    for line, theirs in zip(mine, whole):
+        if line.split(":")[0].strip() in ("MEMORY", "TASKS"):
+            assert line.endswith(": (unreadable)") and not theirs.endswith("(unreadable)")
+        elif not line.lstrip().startswith("DUMPFILE"):
+            assert line == theirs
+    assert run.err.startswith("pycore sys: MEMORY, TASKS unreadable: unreadable (the dump is incomplete")

@@ -4,15 +4,17 @@ Each value is read the way crash 9 reads it (kernel.c, task.c, memory.c), for x8
 4.x-7.2; where crash's answer rests on a guess (its HZ) the kernel's own value is given too.
 pycore/cli/sysinfo.py writes them as crash does.
 """
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from .variables import kernel_variable, read_kernel_variable, symbol_address
-from ..errors import PycoreError
+from ..errors import FaultError, PycoreError
 from ..object import Object
 from . import mm, sched
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
+
+T = TypeVar("T")
 
 # Load averages are fixed point with FSHIFT fraction bits (include/linux/sched/loadavg.h).
 FSHIFT = 11
@@ -222,7 +224,18 @@ def system_info(prog: "Program") -> Dict[str, Any]:
     ``date`` is seconds since the epoch, ``load_average`` the three fixed-point ``avenrun``
     values (FSHIFT fraction bits), ``memory_bytes`` the present memory, ``panic`` the log line
     crash shows as PANIC (None when none matches; ``panic_error`` says why the log was unreadable).
+    A value the dump lacks a page of (a file cut short, a damaged one) is None, and ``unreadable``
+    maps its key to the fault: the rest of the answer stands.
     """
+    unreadable: Dict[str, str] = {}
+
+    def readable(key: str, compute: Callable[[], T]) -> Optional[T]:
+        try:
+            return compute()
+        except FaultError as error:
+            unreadable[key] = str(error)
+            return None
+
     cpus = sched.nr_cpus(prog)
     try:
         online = [cpu for cpu in sched.online_cpus(prog) if cpu < cpus]
@@ -230,42 +243,40 @@ def system_info(prog: "Program") -> Dict[str, Any]:
     except (LookupError, PycoreError):
         offline = 0
     hz = crash_hz(prog)
-    jiffies = jiffies_since_boot(prog, hz)
-    uptime_seconds = jiffies // hz
-    loads = load_average(prog)
-    date = crash_time(prog)
-    names = utsname(prog)
-    memory_bytes = mm.present_pages(prog) * prog.dump.page_size
+    jiffies = readable("jiffies", lambda: jiffies_since_boot(prog, hz))
+    kernel_hz_value = kernel_hz(prog)
+    names = readable("utsname", lambda: utsname(prog)) or dict.fromkeys(("nodename", "release", "version", "machine"))
+    present = readable("memory_bytes", lambda: mm.present_pages(prog))
     try:
         panic: Optional[str] = panic_message(prog)
         panic_error = None
     except (ImportError, PycoreError) as error:
         panic, panic_error = None, str(error)
-    kernel_hz_value = kernel_hz(prog)
     return {
         "kernel": prog.vmlinux,
-        "tainted_mask": tainted_mask(prog),
+        "tainted_mask": readable("tainted_mask", lambda: tainted_mask(prog)),
         "symbols": prog.symbols.source,
         "types": prog.types.source,
         "dumpfile": prog.dump.file.path,
         "partial_dump": dump_is_partial(prog),
         "cpus": cpus,
         "offline_cpus": offline,
-        "date": date,
+        "date": readable("date", lambda: crash_time(prog)),
         "jiffies": jiffies,
         "hz": hz,
         "kernel_hz": kernel_hz_value,
-        "uptime_seconds": uptime_seconds,
+        "uptime_seconds": jiffies // hz if jiffies is not None else None,
         "kernel_uptime_seconds": (jiffies_since_boot(prog, kernel_hz_value) // kernel_hz_value
-                                  if kernel_hz_value else None),
-        "load_average": loads,
-        "tasks": len(sched.crash_task_list(prog)),
+                                  if kernel_hz_value and jiffies is not None else None),
+        "load_average": readable("load_average", lambda: load_average(prog)),
+        "tasks": readable("tasks", lambda: len(sched.crash_task_list(prog))),
         "nodename": names["nodename"],
         "release": names["release"],
         "version": names["version"],
         "machine": names["machine"],
-        "mhz": cpu_mhz(prog),
-        "memory_bytes": memory_bytes,
+        "mhz": readable("mhz", lambda: cpu_mhz(prog)),
+        "memory_bytes": present * prog.dump.page_size if present is not None else None,
         "panic": panic,
         "panic_error": panic_error,
+        "unreadable": unreadable,
     }
