@@ -15,7 +15,7 @@ from pycore.cli import mach
 from pycore.errors import PycoreError
 from pycore.kernel import machine
 from pycore.symbols.table import SymbolTable
-from pycore.types.model import Member, array_type, int_type, pointer_type, struct_type
+from pycore.types.model import Member, array_type, int_type, struct_type
 
 from cli_cases import argv, cut_sample, modes
 from corpus import SAMPLE, Case, cases, cli_output, pycore_output
@@ -198,7 +198,6 @@ def _e820_program(count: int) -> FakeProgram:
     prog = FakeProgram(symbols={"e820_table": BASE})
     prog.types.types[("struct", "e820_entry")] = entry
     prog.types.types[("struct", "e820_table")] = table
-    prog.types.types[("", "struct e820_table *")] = pointer_type(table)
     prog.put(BASE, BASE + 0x100)
     struct.pack_into("<I", prog.memory, 0x100, count)
     for index, (addr, size, kind) in enumerate(((0, 0x1000, 2), (0x1000, 0x9E000, 1), (0x100000, 0x1000, 0xEFFFFFFF))):

@@ -2,7 +2,7 @@
 processor speed, HZ, the kernel's address-space bases, the kernel, IRQ and exception stacks of
 each CPU, the BIOS memory map (e820) and each CPU's ``struct cpuinfo_x86``.
 
-x86_64 kernels 4.x-7.2 (tested on 5.10, 6.1, 6.12): exception stacks from the TSS's IST and
+x86_64 kernels 4.x-7.2 (tested on 5.10, 6.1, 6.12, 7.2): exception stacks from the TSS's IST and
 ``struct cea_exception_stacks`` (5.2+; the VC stack 5.10+), IRQ stacks from ``hardirq_stack_ptr``
 (5.2-6.1, 6.15+) or ``pcpu_hot.hardirq_stack_ptr`` (6.2-6.14), the e820 map in ``e820_table``
 (4.12+) or ``e820`` (before).
@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 from ..arch.x86_64 import START_KERNEL_MAP
 from ..errors import FaultError, MissingDebugInfoError, PycoreError
 from ..object import Object
+from ..types.model import TypeKind
 from . import mm, sched
 from .percpu import per_cpu_address
 from .system import cpu_mhz, crash_hz, utsname
+from .unwind import ESTACK_NAMES
 from .variables import read_kernel_variable, symbol_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,8 +39,7 @@ ESTACK_NAME_RULES = (("nmi", "NMI"), ("debug", "DEBUG"), ("stack", "STACKFAULT")
                      ("machine", "MCE"), ("vmm", "VC"))
 UNKNOWN_STACK = "(unknown)"
 # The member of struct cea_exception_stacks (or exception_stacks) that gives each named stack's size.
-ESTACK_MEMBERS = {"DEBUG": "DB_stack", "NMI": "NMI_stack", "DOUBLEFAULT": "DF_stack", "MCE": "MCE_stack",
-                  "VC": "VC_stack"}
+ESTACK_MEMBERS = {label: member for member, label in ESTACK_NAMES}
 
 
 @dataclass
@@ -283,19 +284,18 @@ def exception_stacks(prog: "Program", cpus: int) -> List[ExceptionStack]:
 # -- the BIOS memory map -------------------------------------------------------------------------
 def e820_table(prog: "Program") -> List[E820Entry]:
     """The kernel's e820 memory map: ``*e820_table`` (4.12+, struct e820_table) or ``e820``
-    (struct e820map, or a pointer to one), ``nr_entries`` (``nr_map``) entries.  PycoreError
-    when the count is more than the table holds."""
+    (struct e820map, or a pointer to one as its debug info says: kernels before BTF, read with
+    their vmlinux), ``nr_entries`` (``nr_map``) entries.  PycoreError when the count is more than
+    the table holds."""
     address = symbol_address(prog, "e820_table")
     if address is not None:
         table = Object(prog, prog.type("struct e820_table *"), address=address).dereference_()
+    elif symbol_address(prog, "e820") is not None:
+        table = prog.object("e820", guess=False)
+        if table.type_.resolved().kind is TypeKind.POINTER:
+            table = table.dereference_()
     else:
-        address = symbol_address(prog, "e820")
-        if address is None:
-            raise MissingDebugInfoError(f"neither e820_table nor e820 is a symbol in {prog.symbols.source}")
-        try:
-            table = Object(prog, prog.type("struct e820map *"), address=address).dereference_()
-        except LookupError:
-            raise MissingDebugInfoError(f"struct e820map is not in {prog.types.source}") from None
+        raise MissingDebugInfoError(f"neither e820_table nor e820 is a symbol in {prog.symbols.source}")
     resolved = table.type_.resolved()
     count_name, entries_name = ("nr_entries", "entries") if resolved.has_member("nr_entries") else ("nr_map", "map")
     count = int(table.member_(count_name))
