@@ -10,7 +10,7 @@ fields, in crash's task order.
 """
 import argparse
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from ..errors import FaultError, PycoreError
 from ..kernel import fs, mm, sched
@@ -63,31 +63,43 @@ def task_lines(task: Object) -> Dict[str, Any]:
     the file has one, path); ``error``, the fault that cut them short."""
     lines: Dict[str, Any] = {"root": None, "files": [], "maps": [], "error": None}
     row = task_files(task)
-    try:
-        paths = fs.task_root_pwd(task)
-        if paths is not None:
-            root, pwd = paths
-            names = (row["root"] or "", row["cwd"] or "")
-            if int(root.dentry) and int(pwd.dentry):
-                inodes = (int(fs.path_inode(root)), int(fs.path_inode(pwd)))
-                lines["root"] = f"ROOT: {inodes[0]:x} {names[0]}    CWD: {inodes[1]:x} {names[1]}"
-            else:
-                lines["root"] = f"ROOT: {names[0]}    CWD: {names[1]}"
-        lines["files"] = [line for line in file_lines(dict(row, root=None, cwd=None)) if line[:3].strip().isdigit()]
-        if row["error"]:
-            lines["error"] = row["error"]
-            return lines
-        task_mm = task.mm.read_()
-        if int(task_mm):
-            for area in kernel_vma.for_each_vma(task_mm):
-                path = kernel_vma.vma_file_path(area)
-                inode = int(kernel_vma.vma_inode(area))
-                text = "" if path is None else path.decode("utf-8", "replace")
-                columns = f"{int(area):x}  {int(area.vm_start):x}  {int(area.vm_end):x}  {kernel_vma.vma_flags(area):x}"
-                lines["maps"].append(f"{columns}  {inode:x} {text}" if inode else f"{columns}  {text}")
-    except FaultError as error:
-        lines["error"] = str(error)
+    lines["files"] = [line for line in file_lines(dict(row, root=None, cwd=None)) if line[:3].strip().isdigit()]
+    lines["error"] = row["error"]
+    # Each part is read on its own: a page the dump lacks costs the part it holds, not the others.
+    for read in (_root_line, _map_lines):
+        try:
+            read(task, row, lines)
+        except FaultError as error:
+            lines["error"] = lines["error"] or str(error)
     return lines
+
+
+def _root_line(task: Object, row: Dict[str, Any], lines: Dict[str, Any]) -> None:
+    """crash's ROOT/CWD line with inodes (its paths are the ones ``files`` read), or without them
+    where a dentry is missing."""
+    paths = fs.task_root_pwd(task)
+    if paths is None:
+        return
+    root, pwd = paths
+    names = (row["root"] or "", row["cwd"] or "")
+    if int(root.dentry) and int(pwd.dentry):
+        inodes = (int(fs.path_inode(root)), int(fs.path_inode(pwd)))
+        lines["root"] = f"ROOT: {inodes[0]:x} {names[0]}    CWD: {inodes[1]:x} {names[1]}"
+    else:
+        lines["root"] = f"ROOT: {names[0]}    CWD: {names[1]}"
+
+
+def _map_lines(task: Object, row: Dict[str, Any], lines: Dict[str, Any]) -> None:
+    """crash's vm -i line of each mapping, as far as they read."""
+    task_mm = task.mm.read_()
+    if not int(task_mm):
+        return
+    for area in kernel_vma.for_each_vma(task_mm):
+        path = kernel_vma.vma_file_path(area)
+        inode = int(kernel_vma.vma_inode(area))
+        text = "" if path is None else path.decode("utf-8", "replace")
+        columns = f"{int(area):x}  {int(area.vm_start):x}  {int(area.vm_end):x}  {kernel_vma.vma_flags(area):x}"
+        lines["maps"].append(f"{columns}  {inode:x} {text}" if inode else f"{columns}  {text}")
 
 
 def uses(lines: Dict[str, Any], text: str) -> List[str]:
