@@ -18,7 +18,7 @@ from pycore.symbols.table import SymbolTable
 from pycore.types.model import Member, array_type, int_type, struct_type
 
 from cli_cases import argv, cut_sample, modes
-from corpus import SAMPLE, Case, cases, cli_output, pycore_output
+from corpus import SAMPLE, Case, cases, cli_output, dump_ids, pycore_output, real_dumps
 from fake_program import BASE, FakeProgram
 
 pytestmark = pytest.mark.real
@@ -162,6 +162,19 @@ def test_each_cpus_cpuinfo_is_its_own(case):
         for cpu, block in enumerate(blocks):
             assert block.startswith(f"CPU {cpu}:\nstruct cpuinfo_x86 {{\n")
             assert f"\n  cpu_index = {number.format(cpu)},\n" in block
+
+
+DUMPS = real_dumps()
+
+
+@pytest.mark.parametrize("case,dump", DUMPS, ids=dump_ids(DUMPS))
+def test_every_dump_of_a_case_tells_the_same_machine(case, dump):
+    """Each dump file of a crash (ELF, kdump of every codec, flattened, -d 31 ones without zero
+    pages) prints the reference dump's mach, -m and -c: no stack is unavailable for a page a filter
+    dropped."""
+    for words in ((), ("-m",), ("-c",)):
+        expected = cli_output("mach", case.path(case.reference_dump), *words)
+        assert cli_output("mach", case.path(dump["name"]), *words) == expected, words
 
 
 # -- shapes no real dump shows ------------------------------------------------------------------------
