@@ -207,6 +207,12 @@ def _excluded(status: int, fault: Fault, context: Context) -> Exception:
 
 
 def _incomplete(status: int, fault: Fault, context: Context) -> Exception:
+    if context.container == "kdump" and fault.file_offset < context.file_size:
+        # A page descriptor inside the file but all zeros: makedumpfile, or the flattened stream that
+        # carried its output, stopped before writing it (the descriptors follow the data they describe).
+        return IncompleteDumpError(f"the dump is incomplete: the page descriptor at file offset "
+                                   f"{fault.file_offset:#x} was never written (the dump stopped before this page)",
+                                   fault.address, offset=fault.file_offset, field="page_desc")
     field = f"PT_LOAD {fault.detail} data" if context.container == "elf" else "page data"
     return IncompleteDumpError(f"the dump is incomplete: data at file offset {fault.file_offset:#x} is missing"
                                f" (the file holds {context.file_size:#x} bytes)", fault.address,

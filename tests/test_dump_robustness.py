@@ -220,8 +220,12 @@ def test_incomplete_flag_and_unwritten_descriptors(tmp_path, machine, native_pat
     with pycore.open(write(tmp_path, "incomplete", bytes(bad)), native=native_path) as prog:
         assert prog.info()["incomplete"] is True
         assert prog.dump.page_counts()["missing"] == 50
-        with pytest.raises(IncompleteDumpError):
+        with pytest.raises(IncompleteDumpError) as error:
             prog.read_physical(victims[0] * PAGE, PAGE)
+        # Inside the file: not "missing past its end" but a descriptor makedumpfile never wrote.
+        assert (error.value.offset, error.value.field) == (layout.desc_of[victims[0]], "page_desc")
+        assert f"the page descriptor at file offset {layout.desc_of[victims[0]]:#x} was never written" \
+            in str(error.value)
 
 
 # Where the cut falls -> the error and the field it names, and the file offset of that field.

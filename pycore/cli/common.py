@@ -40,13 +40,14 @@ class UnreadTasks(NamedTuple):
 
 def unread_tasks_message(unread: UnreadTasks) -> str:
     """The error line of a partial answer: how many tasks, which PIDs, and the fault."""
+    if not unread.pids:  # a walk that broke where the pid IDR names no task it missed (or is unreadable too)
+        return f"the task list could not be read in full (the pid IDR names no task missing): {unread.error}"
     pids = sorted(pid for pid in unread.pids.values() if pid is not None)
     unnamed = sum(1 for pid in unread.pids.values() if pid is None)
     which = f"PID{'s' if len(pids) != 1 else ''} {', '.join(map(str, pids))}" if pids else ""
     if unnamed:
         which += (" and " if which else "") + f"{unnamed} without a PID in the pid IDR"
     count = len(unread.pids)
-    which = which or "none in the pid IDR"
     return f"{count} task{'s' if count != 1 else ''} could not be read ({which}): {unread.error}"
 
 
