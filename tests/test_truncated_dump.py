@@ -66,9 +66,33 @@ def test_bt_a_says_the_runqueues_are_missing_not_the_registers(truncated):
     """The CPU notes are at the file's start: the registers are there, the tasks they belong to are not."""
     run = pycore_output("bt", "-a", truncated)
     assert (run.status, run.out) == (1, "")
-    assert run.err.startswith("pycore bt: no active task to show: the dump saved the registers of CPU 0, 1 "
-                              "but not the runqueue that names the task running there (rq->curr): "
+    assert run.err.startswith("pycore bt: no active task to show: the task running on CPU 0, 1 could not be read "
+                              "(its runqueue's rq->curr or its task_struct is not in the dump): "
                               "unreadable (the dump is incomplete")
+
+
+@pytest.fixture(scope="module")
+def cpu_1_left(tmp_path_factory) -> str:
+    """The sample without its last 2.5%: CPU 1's runqueue and running task (init) are still there,
+    CPU 0's running task_struct (pycore-spin) is not."""
+    with open(SAMPLE, "rb") as f:
+        data = f.read()
+    path = tmp_path_factory.mktemp("truncated") / "vmcore"
+    path.write_bytes(data[:len(data) * 975 // 1000])
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [("bt", "-a"), ("runq",)], ids=["bt -a", "runq"])
+def test_a_cpu_whose_running_task_is_lost_leaves_the_others_whole(cpu_1_left, command):
+    """bt -a and runq print CPU 1 as on the whole file and name CPU 0 on their error line; exit status 1."""
+    whole = pycore_output(command[0], SAMPLE, *command[1:]).out.rstrip("\n").split("\n\n")
+    run = pycore_output(command[0], cpu_1_left, *command[1:])
+    assert run.status == 1
+    assert run.out.rstrip("\n").split("\n\n") == [block for block in whole if "CPU: 1 " in block
+                                                   or block.startswith("CPU 1 ")]
+    assert re.match(r"pycore (bt: the task running on CPU 0 could not be read \(its runqueue's rq->curr or its "
+                    r"task_struct is not in the dump\)|runq: the runqueue of CPU 0 could not be read): "
+                    r"unreadable \(the dump is incomplete", run.err)
 
 
 def test_foreach_bt_is_bt_all_tasks_and_names_the_same_tasks(truncated):

@@ -95,6 +95,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if unread:
         result["unread"] = unread
     errors = [unread_message(unread)] if unread else []
+    if args.active and unwinder.active_faults:
+        errors.insert(0, _running_tasks_unread(unwinder))
     if missing is not None:
         result["missing"] = [{"task": task, "pid": pid} for task, pid in missing.pids.items()]
         errors.insert(0, unread_tasks_message(missing))
@@ -103,13 +105,19 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
 
 def _no_active_task(unwinder: stack.Unwinder, what: str = "no active task to show") -> PycoreError:
     """Why no CPU's running task is known: the dump saved no CPU's registers, or it saved them and
-    lacks the runqueues that name the tasks (the first CPU's fault, with its address, is raised)."""
-    faults = unwinder.active_faults
-    if not faults:
+    lacks what names the tasks (:func:`_running_tasks_unread`)."""
+    if not unwinder.active_faults:
         return PycoreError(f"{what}: the dump saved no CPU's registers (try --all-tasks)")
+    return PycoreError(f"{what}: {_running_tasks_unread(unwinder)}")
+
+
+def _running_tasks_unread(unwinder: stack.Unwinder) -> str:
+    """The CPUs whose registers the dump saved without the runqueue or the task_struct that names the
+    task running there, and the first one's fault."""
+    faults = unwinder.active_faults
     cpus = ", ".join(map(str, sorted(faults)))
-    return PycoreError(f"{what}: the dump saved the registers of CPU {cpus} but not the runqueue that names "
-                       f"the task running there (rq->curr): {faults[min(faults)]}")
+    return (f"the task running on CPU {cpus} could not be read (its runqueue's rq->curr or its task_struct "
+            f"is not in the dump): {faults[min(faults)]}")
 
 
 def unread_message(unread: List[Dict[str, Any]]) -> str:

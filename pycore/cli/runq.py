@@ -4,9 +4,10 @@ the CPU; ``-m``: how long ago that was; ``-g``: the root task group's CFS queue 
 import argparse
 from typing import Any, Dict, List
 
+from ..errors import FaultError
 from ..kernel import sched
 from ..program import Program
-from .command import DumpCommand
+from .command import Collected, DumpCommand
 from .crashfmt import pid_width
 
 
@@ -36,13 +37,24 @@ def _timestamps(prog: Program, cpu: int) -> Dict[str, Any]:
                         "last_arrival": sched.task_last_arrival(current)}}
 
 
-def collect(prog: Program, args: argparse.Namespace) -> Dict[str, Any]:
+def collect(prog: Program, args: argparse.Namespace) -> Collected:
     cpus = range(sched.nr_cpus(prog))
     if args.cpus:
         cpus = [cpu for cpu in _cpu_list(args.cpus) if cpu in cpus]  # type: ignore[assignment]
     read = {"timestamps": _timestamps, "since": _timestamps, "groups": sched.root_task_group_queue}.get(
         args.mode, sched.runqueue)
-    return {"pid_width": pid_width(sched.pid_max(prog)), "cpus": [read(prog, cpu) for cpu in cpus]}
+    rows, unreadable = [], {}
+    for cpu in cpus:
+        try:
+            rows.append(read(prog, cpu))
+        except FaultError as error:  # a runqueue on a page the dump lacks: the other CPUs' stand
+            unreadable[cpu] = str(error)
+    data = {"pid_width": pid_width(sched.pid_max(prog)), "cpus": rows,
+            "unreadable": [{"cpu": cpu, "error": error} for cpu, error in unreadable.items()]}
+    if not unreadable:
+        return Collected(data, [])
+    which = ", ".join(map(str, unreadable))
+    return Collected(data, [], f"the runqueue of CPU {which} could not be read: {next(iter(unreadable.values()))}")
 
 
 def _task_line(task: Dict[str, Any], width: int) -> str:

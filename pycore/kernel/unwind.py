@@ -62,7 +62,7 @@ class Unwinder:
 
     ``cpus`` maps each CPU the dump saved registers for (its CPU notes) to those registers;
     ``active`` maps those CPUs to the task running there (``rq->curr``; ``active_faults`` to the
-    fault of each CPU whose runqueue the dump lacks); ``panic_task`` is
+    fault of each CPU whose runqueue or running task_struct the dump lacks); ``panic_task`` is
     :func:`pycore.kernel.sched.panic_task`'s address, None when no CPU panicked.
     ``problems`` says what every trace is walked without (an unusable ORC table).
     """
@@ -104,7 +104,8 @@ class Unwinder:
         self._counted_cache: Dict[Tuple[int, bool], int] = {}
         self.exception_stacks = self._exception_stacks()
         self.irq_stacks = self._irq_stacks()
-        # CPU -> the fault of its rq->curr when the dump lacks that page (a truncated or damaged file).
+        # CPU -> the fault of its rq->curr, or of that task's task_struct, when the dump lacks that page
+        # (a truncated or damaged file): the CPU has no entry in ``active``.
         self.active_faults: Dict[int, FaultError] = {}
         self.active = self._active_tasks()
         self.panic_task = self._panic_task()
@@ -288,6 +289,8 @@ class Unwinder:
         for cpu in self.cpus:
             try:
                 task = int(sched.cpu_curr(self.prog, cpu))
+                if task:  # its header must be readable too, or no trace can name the task
+                    int(Object(self.prog, self.task_type, address=task).pid)
             except MissingMemberError:
                 raise
             except FaultError as error:
