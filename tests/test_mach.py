@@ -103,14 +103,6 @@ def test_e820_ram_holds_the_present_pages(case):
     assert ram_pages * page == info["memory_bytes"]
 
 
-# Where bt's unwinder (pycore/kernel/unwind.py, not this command's) puts an IRQ stack elsewhere than
-# crash's mach: strict, so that its fix shows.
-UNWINDER_IRQ_GAPS = {
-    "5.10-sysrq-l4": "5.10 keeps the stack's page-aligned top in hardirq_stack_ptr (5.11+ top - 8): the unwinder "
-                     "rounds top + 8 up to the next page and puts the stack one page too high",
-}
-
-
 def _stacks(case):
     import pycore
     from pycore.kernel.unwind import Unwinder
@@ -118,19 +110,7 @@ def _stacks(case):
     with pycore.open(case.path(case.reference_dump)) as prog:
         unwinder = Unwinder(prog)
         cpus = machine.machine_info(prog)["cpus"]
-        return unwinder, machine.irq_stack_bases(prog, cpus), machine.exception_stacks(prog, cpus)
-
-
-@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.xfail(reason=UNWINDER_IRQ_GAPS[case.name],
-                                                                              strict=True))
-                                  if case.name in UNWINDER_IRQ_GAPS else case for case in CASES],
-                         ids=[case.name for case in CASES])
-def test_irq_stacks_are_the_ones_bt_walks(case):
-    """Each CPU's IRQ stack is where bt's unwinder finds it (it reads hardirq_stack_ptr its own way)."""
-    unwinder, bases, _ = _stacks(case)
-    assert unwinder.irq_stacks
-    for cpu, base in unwinder.irq_stacks.items():
-        assert bases[cpu] == base, cpu
+        return unwinder, machine.exception_stacks(prog, cpus)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -138,7 +118,7 @@ def test_exception_stacks_are_the_ones_bt_walks(case):
     """The IST stacks crash names are, CPU by CPU, the members of struct cea_exception_stacks bt's
     unwinder walks; DOUBLEFAULT, NMI and DEBUG on every kernel, the unnamed slot of size 0 and the
     unmapped VC stack marked unavailable."""
-    unwinder, _, stacks = _stacks(case)
+    unwinder, stacks = _stacks(case)
     named = [stack for stack in stacks if stack.name != machine.UNKNOWN_STACK]
     assert {stack.name for stack in named} >= {"DOUBLEFAULT", "NMI", "DEBUG"}
     assert all(stack.size == 0 for stack in stacks if stack.name == machine.UNKNOWN_STACK)

@@ -17,7 +17,7 @@ from ..types.model import TypeKind
 from . import mm, sched
 from .percpu import per_cpu_address
 from .system import cpu_mhz, crash_hz, utsname
-from .unwind import ESTACK_NAMES
+from .unwind import ESTACK_NAMES, irq_stack_bases, irq_stack_size
 from .variables import read_kernel_variable, symbol_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +28,6 @@ _MASK64 = (1 << 64) - 1
 VMALLOC_START_DEFAULT = {4: 0xFFFFC90000000000, 5: 0xFFA0000000000000}
 # crash's MODULES_VADDR of a kernel linked where it runs (no KASLR): __START_KERNEL_map + 512 MiB.
 MODULES_VADDR_FIXED = 0xFFFFFFFFA0000000
-IRQ_STACK_SIZE_DEFAULT = 16384
 # The TSS holds seven IST pointers (struct x86_hw_tss.ist[7]); crash reads all seven.
 IST_ENTRIES = 7
 IDT_ENTRIES = 256
@@ -121,50 +120,6 @@ def modules_vaddr(prog: "Program") -> int:
     if randomized_memory(prog) or kaslr:
         return START_KERNEL_MAP + (image_size or 1 << 30)
     return MODULES_VADDR_FIXED
-
-
-# -- IRQ stacks --------------------------------------------------------------------------------
-def irq_stack_size(prog: "Program") -> int:
-    """The size of each CPU's IRQ stack: ``struct irq_stack``'s ``stack`` (5.2+), else
-    ``irq_stack_union.irq_stack`` (before), else crash's 16 KiB."""
-    for type_name, member in (("union irq_stack_union", "irq_stack"), ("struct irq_stack", "stack")):
-        try:
-            return prog.type(type_name).member(member).type.size or IRQ_STACK_SIZE_DEFAULT
-        except LookupError:
-            continue
-    return IRQ_STACK_SIZE_DEFAULT
-
-
-def irq_stack_bases(prog: "Program", cpus: int) -> List[Optional[int]]:
-    """The lowest address of the IRQ stack of CPUs ``0..cpus-1``, as crash finds it: the per-CPU
-    ``pcpu_hot.hardirq_stack_ptr`` (6.2-6.14) or ``hardirq_stack_ptr`` (5.2-6.1, 6.15+), the top
-    of the stack less 8 unless page aligned, less the stack size; ``irq_stack_union``'s per-CPU
-    copy before 5.2.  None for a CPU whose pointer the dump lacks."""
-    size = irq_stack_size(prog)
-    pointer_at = None
-    hot = symbol_address(prog, "pcpu_hot")
-    if hot is not None:
-        try:
-            pointer_at = hot + prog.type("struct pcpu_hot").offsetof("hardirq_stack_ptr")
-        except LookupError:
-            pointer_at = None
-    if pointer_at is None:
-        pointer_at = symbol_address(prog, "hardirq_stack_ptr")
-    union = symbol_address(prog, "irq_stack_union")
-    bases: List[Optional[int]] = []
-    for cpu in range(cpus):
-        if pointer_at is None:
-            bases.append(per_cpu_address(prog, union, cpu) if union is not None else None)
-            continue
-        try:
-            top = int.from_bytes(prog.read(per_cpu_address(prog, pointer_at, cpu), 8), "little")
-        except FaultError:
-            bases.append(None)
-            continue
-        if top & 0xFFF:
-            top += 8
-        bases.append((top - size) & _MASK64)
-    return bases
 
 
 # -- exception stacks ----------------------------------------------------------------------------

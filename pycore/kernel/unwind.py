@@ -3,10 +3,10 @@ text, the ORC tables (vmlinux or dump; modules' ``mod->arch`` copies), each CPU'
 stacks, the saved registers of the dump's CPU notes, and the task running on each CPU.
 
 x86_64 kernels with CONFIG_UNWINDER_ORC (4.14+; tested on 5.10, 6.1, 6.12, 7.2): exception stacks in
-``struct cea_exception_stacks`` (5.2+), the IRQ stack pointer in ``hardirq_stack_ptr`` (5.2-6.1)
-or ``pcpu_hot.hardirq_stack_ptr`` (6.2+).
+``struct cea_exception_stacks`` (5.2+), the IRQ stack pointer in ``hardirq_stack_ptr`` (5.2-6.1,
+6.15+) or ``pcpu_hot.hardirq_stack_ptr`` (6.2-6.14), as :func:`irq_stack_bases` reads it.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ..arch import orc, x86_64_decode
 from ..errors import FaultError, MissingMemberError, PageExcludedError, PycoreError
@@ -14,6 +14,10 @@ from ..object import Object
 from . import sched
 from .module import module_symbol_index
 from .percpu import per_cpu_address
+from .variables import symbol_address
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..program import Program
 
 THREAD_SIZE = 0x4000
 IRQ_STACK_SIZE = 0x4000
@@ -55,6 +59,50 @@ class StackBuffer:
 
     def word(self, address: int) -> int:
         return self.words[(address - self.base) // 8]
+
+
+def irq_stack_size(prog: "Program") -> int:
+    """The size of each CPU's IRQ stack: ``struct irq_stack``'s ``stack`` (5.2+), else
+    ``irq_stack_union.irq_stack`` (before), else crash's 16 KiB."""
+    for type_name, member in (("union irq_stack_union", "irq_stack"), ("struct irq_stack", "stack")):
+        try:
+            return prog.type(type_name).member(member).type.size or IRQ_STACK_SIZE
+        except LookupError:
+            continue
+    return IRQ_STACK_SIZE
+
+
+def irq_stack_bases(prog: "Program", cpus: int) -> List[Optional[int]]:
+    """The lowest address of the IRQ stack of CPUs ``0..cpus-1``, as crash finds it: the per-CPU
+    ``pcpu_hot.hardirq_stack_ptr`` (6.2-6.14) or ``hardirq_stack_ptr`` (5.2-6.1, 6.15+), the top
+    of the stack less 8 unless page aligned, less the stack size; ``irq_stack_union``'s per-CPU
+    copy before 5.2.  None for a CPU whose pointer the dump lacks."""
+    size = irq_stack_size(prog)
+    pointer_at = None
+    hot = symbol_address(prog, "pcpu_hot")
+    if hot is not None:
+        try:
+            pointer_at = hot + prog.type("struct pcpu_hot").offsetof("hardirq_stack_ptr")
+        except LookupError:
+            pointer_at = None
+    if pointer_at is None:
+        pointer_at = symbol_address(prog, "hardirq_stack_ptr")
+    union = symbol_address(prog, "irq_stack_union")
+    bases: List[Optional[int]] = []
+    for cpu in range(cpus):
+        if pointer_at is None:
+            bases.append(per_cpu_address(prog, union, cpu) if union is not None else None)
+            continue
+        try:
+            top = int.from_bytes(prog.read(per_cpu_address(prog, pointer_at, cpu), 8), "little")
+        except FaultError:
+            bases.append(None)
+            continue
+        if top & 0xFFF:
+            top += 8
+        bases.append((top - size) & _MASK64)
+    return bases
+
 
 
 class Unwinder:
@@ -274,15 +322,9 @@ class Unwinder:
         return stacks
 
     def _irq_stacks(self) -> Dict[int, int]:
-        stacks = {}
-        for cpu in self.cpus:
-            pointer = self._per_cpu_word("hardirq_stack_ptr", cpu)
-            if pointer is None:
-                pointer = self._per_cpu_word("pcpu_hot", cpu, ("struct pcpu_hot", "hardirq_stack_ptr"))
-            if pointer:
-                top = (pointer + 8 + 0xFFF) & ~0xFFF
-                stacks[cpu] = top - IRQ_STACK_SIZE
-        return stacks
+        cpus = sorted(self.cpus)
+        bases = irq_stack_bases(self.prog, cpus[-1] + 1) if cpus else []
+        return {cpu: bases[cpu] for cpu in cpus if bases[cpu] is not None}
 
     def _active_tasks(self) -> Dict[int, int]:
         active = {}
