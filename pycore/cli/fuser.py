@@ -6,7 +6,9 @@ being the first place it occurs when a space or the line's end follows it: in th
 (``root``, ``cwd``), in an open file's line (``fd``: its file, dentry, inode or path) and in a
 mapping's line (``mmap``: its vm_area_struct, inode or path).  So ``/console`` finds
 ``/dev/console`` and ``//init`` finds nothing; the same text search is made here, over the same
-fields, in crash's task order.
+fields, in crash's task order.  An argument crash refuses ends the answer with crash's words; crash
+names itself ``foreach:`` there after its first argument (the name its foreach left behind), pycore
+``fuser:`` always.
 """
 import argparse
 import re
