@@ -23,7 +23,6 @@ from .variables import read_kernel_variable, symbol_address
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
 
-_MASK64 = (1 << 64) - 1
 # Where vmalloc starts without CONFIG_RANDOMIZE_MEMORY (Documentation/arch/x86/x86_64/mm.rst).
 VMALLOC_START_DEFAULT = {4: 0xFFFFC90000000000, 5: 0xFFA0000000000000}
 # crash's MODULES_VADDR of a kernel linked where it runs (no KASLR): __START_KERNEL_map + 512 MiB.
@@ -289,10 +288,7 @@ def machine_info(prog: "Program") -> Dict[str, object]:
     without a vmemmap array), ``__START_KERNEL_map``, the modules' base, the kernel and IRQ stack
     sizes and each CPU's IRQ stack base (None where the dump lacks its pointer)."""
     cpus = sched.nr_cpus(prog)
-    try:
-        offline = cpus - len([cpu for cpu in sched.online_cpus(prog) if cpu < cpus])
-    except (LookupError, PycoreError):
-        offline = 0
+    offline = sched.offline_cpu_count(prog)
     return {
         "machine": utsname(prog)["machine"],
         "memory_bytes": mm.present_pages(prog) * prog.dump.page_size,

@@ -339,6 +339,16 @@ def cpu_curr(prog: "Program", cpu: int) -> Object:
     return cpu_rq(prog, cpu).curr.read_()
 
 
+def offline_cpu_count(prog: "Program") -> int:
+    """How many of crash's CPUs (0 .. nr_cpus - 1) are not in ``cpu_online_mask``, as crash's sys
+    and mach count them: 0 when the mask cannot be read."""
+    cpus = nr_cpus(prog)
+    try:
+        return cpus - len([cpu for cpu in online_cpus(prog) if cpu < cpus])
+    except (LookupError, PycoreError):
+        return 0
+
+
 def idle_task(prog: "Program", cpu: int) -> Object:
     """``rq->idle`` of ``cpu`` (swapper/N); init_task for CPU 0."""
     try:

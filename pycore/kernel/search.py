@@ -10,10 +10,11 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Sequence, Tuple
 
+from ..arch.x86_64 import START_KERNEL_MAP
 from ..errors import PycoreError
 from ..object import Object
+from . import machine, vmalloc
 from . import mm as mm_helpers
-from . import vmalloc
 from .sched import thread_size
 from .variables import read_kernel_variable, symbol_address
 from .vma import for_each_vma
@@ -21,9 +22,6 @@ from .vma import for_each_vma
 if TYPE_CHECKING:  # pragma: no cover
     from ..program import Program
 
-START_KERNEL_MAP = 0xFFFFFFFF80000000
-# Where vmalloc starts without CONFIG_RANDOMIZE_MEMORY (Documentation/arch/x86/x86_64/mm.rst).
-_VMALLOC_DEFAULT = {4: 0xFFFFC90000000000, 5: 0xFFA0000000000000}
 # crash's end of user space on x86_64 (machdep->kvbase): the start of the kernel half.
 USER_END = 0xFFFF800000000000
 # crash's -c output: the string and what follows it, 56 characters in all.
@@ -100,12 +98,11 @@ def kernel_ranges(prog: "Program", areas: Optional[List[Tuple[int, int]]] = None
     ``_end``.  The vmalloc range runs over the kernel image: crash searches an address there twice
     when a search starts inside it.  ``areas`` are :func:`vmap_areas` when already read."""
     page = _page_size(prog)
-    levels = prog.arch.levels
     direct = mm_helpers.page_offset(prog)
     high_memory = read_kernel_variable(prog, "high_memory")
     if high_memory is None:
         raise PycoreError("high_memory cannot be read: the end of the direct map is unknown")
-    vmalloc_start = read_kernel_variable(prog, "vmalloc_base") or _VMALLOC_DEFAULT[levels]
+    vmalloc_start = machine.vmalloc_start(prog)
     areas = vmap_areas(prog) if areas is None else areas
     vmalloc_end = max(end for _, end in areas) if areas else vmalloc_start
     vmemmap = mm_helpers.vmemmap(prog)

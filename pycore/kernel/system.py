@@ -237,11 +237,7 @@ def system_info(prog: "Program") -> Dict[str, Any]:
             return None
 
     cpus = sched.nr_cpus(prog)
-    try:
-        online = [cpu for cpu in sched.online_cpus(prog) if cpu < cpus]
-        offline = cpus - len(online)
-    except (LookupError, PycoreError):
-        offline = 0
+    offline = sched.offline_cpu_count(prog)
     hz = crash_hz(prog)
     jiffies = readable("jiffies", lambda: jiffies_since_boot(prog, hz))
     kernel_hz_value = kernel_hz(prog)
