@@ -9,7 +9,10 @@ import re
 
 import pytest
 
+import pycore
 from corpus import cases, pycore_output
+from pycore.kernel import sched, swap
+from pycore.kernel import vma as kernel_vma
 from pycore.arch.x86_64 import pte_flag_names, pte_physical, pte_present
 from pycore.cli.pte import UNLOCATED, render
 
@@ -56,6 +59,43 @@ def test_pte_of_the_entry_vtop_reaches_is_vtop_pte_lines(case):
     entry = block.split("\n")[1].split()[0]
     result = pycore_output("pte", case.path(case.reference_dump), entry)
     assert (result.status, result.err, result.out) == (0, "", block)
+
+
+def _swapped_pages(prog, count: int):
+    """The first ``count`` swapped-out user pages crash's task order reaches, one per swap area
+    when it can: (PTE value, swap_info index, offset), the last two as ``vm -p`` shows them."""
+    found = {}
+    for task in sched.crash_tasks(prog).tasks:
+        task_mm = task.mm.read_()
+        if not int(task_mm):
+            continue
+        root = prog.translate(int(task_mm.pgd))
+        for area in kernel_vma.for_each_vma(task_mm):
+            for page in kernel_vma.vma_pages(area, root):
+                if page.kind == "swap" and page.swap_type not in found:
+                    entry = prog.arch.walk(page.address, root).entries[-1].entry
+                    found[page.swap_type] = (entry, page.swap_type, page.value)
+                    if len(found) == count:
+                        return list(found.values())
+    return list(found.values())
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
+def test_pte_of_a_swapped_out_page_names_the_area_and_offset_of_vm_p(case):
+    """On a dump with swap areas in use (6.12-swap-l4's zram devices), pte of a swapped-out
+    page's entry names the area ``swap`` lists at that index and the offset ``vm -p`` shows
+    (crash 9.0.2 answered so for one page of each of 6.12-swap-l4's four areas)."""
+    with pycore.open(case.path(case.reference_dump)) as prog:
+        areas = {int(si.type): swap.swap_device_name(si) for si in swap.for_each_swap_info(prog)}
+        if not areas:
+            pytest.skip("no swap area in use")
+        pages = _swapped_pages(prog, len(areas))
+    assert pages
+    for entry, area, offset in pages:
+        result = pycore_output("pte", case.path(case.reference_dump), f"{entry:x}")
+        assert (result.status, result.err) == (0, "")
+        assert result.out.split("\n")[1].split() == [f"{entry:x}", areas[area], str(offset)]
 
 
 @pytest.mark.real
