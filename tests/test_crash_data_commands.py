@@ -61,58 +61,59 @@ GAPS = [
 # the kernel lacks.
 ASSEMBLER_SYMBOLS = ("sym memset __memmove entry_SYSCALL_64 __x86_return_thunk memcpy copy_user_generic_unrolled "
                      "rep_movs_alternative __x86_indirect_thunk_rax entry_SYSCALL_64_safe_stack")
+# Addresses as the vmlinux links them: each run adds its dump's KASLR offset (a corpus build boots anew).
 ASSEMBLER_ANSWERS = {
     "5.10-sysrq-l4": [
-        'ffffffff9353bb20 (W) memset /build/reproducible-path/linux-5.10.223/arch/x86/lib/memset_64.S: 28',
-        'ffffffff9353b970 (T) __memmove /build/reproducible-path/linux-5.10.223/arch/x86/lib/memmove_64.S: 30',
-        'ffffffff93a00080 (T) entry_SYSCALL_64 /build/reproducible-path/linux-5.10.223/arch/x86/entry/entry_64.S: 90',
-        'ffffffff93c02140 (T) __x86_return_thunk /build/reproducible-path/linux-5.10.223/arch/x86/lib/retpoline.S: 262',
-        'ffffffff938a8830 (W) memcpy /build/reproducible-path/linux-5.10.223/arch/x86/lib/memcpy_64.S: 32',
-        'ffffffff93538cf0 (T) copy_user_generic_unrolled ',
+        'ffffffff8153bb20 (W) memset /build/reproducible-path/linux-5.10.223/arch/x86/lib/memset_64.S: 28',
+        'ffffffff8153b970 (T) __memmove /build/reproducible-path/linux-5.10.223/arch/x86/lib/memmove_64.S: 30',
+        'ffffffff81a00080 (T) entry_SYSCALL_64 /build/reproducible-path/linux-5.10.223/arch/x86/entry/entry_64.S: 90',
+        'ffffffff81c02140 (T) __x86_return_thunk /build/reproducible-path/linux-5.10.223/arch/x86/lib/retpoline.S: 262',
+        'ffffffff818a8830 (W) memcpy /build/reproducible-path/linux-5.10.223/arch/x86/lib/memcpy_64.S: 32',
+        'ffffffff81538cf0 (T) copy_user_generic_unrolled ',
         'symbol not found: rep_movs_alternative',
         'possible alternatives:',
         '  (none found)',
-        'ffffffff93c01de0 (T) __x86_indirect_thunk_rax /build/reproducible-path/linux-5.10.223/arch/x86/include/asm/GEN-for-each-reg.h: 6',
-        'ffffffff93a000a9 (T) entry_SYSCALL_64_safe_stack /build/reproducible-path/linux-5.10.223/arch/x86/entry/entry_64.S: 99',
+        'ffffffff81c01de0 (T) __x86_indirect_thunk_rax /build/reproducible-path/linux-5.10.223/arch/x86/include/asm/GEN-for-each-reg.h: 6',
+        'ffffffff81a000a9 (T) entry_SYSCALL_64_safe_stack /build/reproducible-path/linux-5.10.223/arch/x86/entry/entry_64.S: 99',
     ],
     "6.1-sysrq-l4": [
-        'ffffffffb43c5eb0 (W) memset /build/reproducible-path/linux-6.1.192/arch/x86/lib/memset_64.S: 27',
-        'ffffffffb43c5d00 (T) __memmove /build/reproducible-path/linux-6.1.192/arch/x86/lib/memmove_64.S: 29',
-        'ffffffffb4600080 (T) entry_SYSCALL_64 /build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S: 91',
-        'ffffffffb4801ef0 (T) __x86_return_thunk /build/reproducible-path/linux-6.1.192/arch/x86/lib/retpoline.S: 383',
-        'ffffffffb44077a0 (W) memcpy /build/reproducible-path/linux-6.1.192/arch/x86/lib/memcpy_64.S: 32',
-        'ffffffffb43c2d90 (T) copy_user_generic_unrolled ',
+        'ffffffff819c5eb0 (W) memset /build/reproducible-path/linux-6.1.192/arch/x86/lib/memset_64.S: 27',
+        'ffffffff819c5d00 (T) __memmove /build/reproducible-path/linux-6.1.192/arch/x86/lib/memmove_64.S: 29',
+        'ffffffff81c00080 (T) entry_SYSCALL_64 /build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S: 91',
+        'ffffffff81e01ef0 (T) __x86_return_thunk /build/reproducible-path/linux-6.1.192/arch/x86/lib/retpoline.S: 383',
+        'ffffffff81a077a0 (W) memcpy /build/reproducible-path/linux-6.1.192/arch/x86/lib/memcpy_64.S: 32',
+        'ffffffff819c2d90 (T) copy_user_generic_unrolled ',
         'symbol not found: rep_movs_alternative',
         'possible alternatives:',
         '  (none found)',
-        'ffffffffb4801740 (T) __x86_indirect_thunk_rax /build/reproducible-path/linux-6.1.192/arch/x86/include/asm/GEN-for-each-reg.h: 6',
-        'ffffffffb46000a9 (T) entry_SYSCALL_64_safe_stack /build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S: 101',
+        'ffffffff81e01740 (T) __x86_indirect_thunk_rax /build/reproducible-path/linux-6.1.192/arch/x86/include/asm/GEN-for-each-reg.h: 6',
+        'ffffffff81c000a9 (T) entry_SYSCALL_64_safe_stack /build/reproducible-path/linux-6.1.192/arch/x86/entry/entry_64.S: 101',
     ],
     "6.12-oom-l5": [
-        'ffffffffb22be120 (T) memset debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memset_64.S: 31',
-        'ffffffffb22bdf60 (T) __memmove debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memmove_64.S: 29',
-        'ffffffffb2400080 (T) entry_SYSCALL_64 debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 89',
-        'ffffffffb22cc670 (T) __x86_return_thunk debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/retpoline.S: 447',
-        'ffffffffb22bdde0 (T) memcpy debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memcpy_64.S: 33',
+        'ffffffff81cbe120 (T) memset debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memset_64.S: 31',
+        'ffffffff81cbdf60 (T) __memmove debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memmove_64.S: 29',
+        'ffffffff81e00080 (T) entry_SYSCALL_64 debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 89',
+        'ffffffff81ccc670 (T) __x86_return_thunk debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/retpoline.S: 447',
+        'ffffffff81cbdde0 (T) memcpy debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memcpy_64.S: 33',
         'symbol not found: copy_user_generic_unrolled',
         'possible alternatives:',
         '  (none found)',
-        'ffffffffb226a4a0 (T) rep_movs_alternative debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/copy_user_64.S: 32',
-        'ffffffffb22cba40 (T) __x86_indirect_thunk_rax debian/build/build_amd64_none_cloud-amd64/arch/x86/include/asm/GEN-for-each-reg.h: 6',
-        'ffffffffb24000ab (T) entry_SYSCALL_64_safe_stack debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 101',
+        'ffffffff81c6a4a0 (T) rep_movs_alternative debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/copy_user_64.S: 32',
+        'ffffffff81ccba40 (T) __x86_indirect_thunk_rax debian/build/build_amd64_none_cloud-amd64/arch/x86/include/asm/GEN-for-each-reg.h: 6',
+        'ffffffff81e000ab (T) entry_SYSCALL_64_safe_stack debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 101',
     ],
     "7.2-sysrq-l4": [
-        'ffffffffaba42a10 (T) memset debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memset_64.S: 32',
-        'ffffffffaba42850 (T) __memmove debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memmove_64.S: 30',
-        'ffffffffaa800080 (T) entry_SYSCALL_64 debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 89',
-        'ffffffffaba54b30 (T) __x86_return_thunk debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/retpoline.S: 463',
-        'ffffffffaba426e0 (T) memcpy debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memcpy_64.S: 33',
+        'ffffffff82242a10 (T) memset debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memset_64.S: 32',
+        'ffffffff82242850 (T) __memmove debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memmove_64.S: 30',
+        'ffffffff81000080 (T) entry_SYSCALL_64 debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 89',
+        'ffffffff82254b30 (T) __x86_return_thunk debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/retpoline.S: 463',
+        'ffffffff822426e0 (T) memcpy debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/memcpy_64.S: 33',
         'symbol not found: copy_user_generic_unrolled',
         'possible alternatives:',
         '  (none found)',
-        'ffffffffaba31a10 (T) rep_movs_alternative debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/copy_user_64.S: 36',
-        'ffffffffaba53f00 (T) __x86_indirect_thunk_rax debian/build/build_amd64_none_cloud-amd64/arch/x86/include/asm/GEN-for-each-reg.h: 6',
-        'ffffffffaa8000ab (T) entry_SYSCALL_64_safe_stack debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 101',
+        'ffffffff82231a10 (T) rep_movs_alternative debian/build/build_amd64_none_cloud-amd64/arch/x86/lib/copy_user_64.S: 36',
+        'ffffffff82253f00 (T) __x86_indirect_thunk_rax debian/build/build_amd64_none_cloud-amd64/arch/x86/include/asm/GEN-for-each-reg.h: 6',
+        'ffffffff810000ab (T) entry_SYSCALL_64_safe_stack debian/build/build_amd64_none_cloud-amd64/arch/x86/entry/entry_64.S: 101',
     ],
 }
 
@@ -308,7 +309,13 @@ def test_sym_of_assembler_functions_is_crash_answer(case, mode):
     5.10 and 6.1, 5 on 6.12 and 7.2) and of weak ones, as crash gives them."""
     if mode == "vmlinux" and not os.path.exists(case.vmlinux):
         pytest.skip(f"{case.name} has no vmlinux here")
-    check(case, ASSEMBLER_SYMBOLS, "\n".join(ASSEMBLER_ANSWERS[case.name]) + "\n", mode == "vmlinux")
+    import pycore
+
+    with pycore.open(case.path(case.reference_dump)) as prog:
+        offset = prog.vmcoreinfo.kernel_offset or 0
+    answers = [re.sub(r"^ffffffff[0-9a-f]{8}", lambda link: f"{int(link.group(), 16) + offset:016x}", line)
+               for line in ASSEMBLER_ANSWERS[case.name]]
+    check(case, ASSEMBLER_SYMBOLS, "\n".join(answers) + "\n", mode == "vmlinux")
 
 
 SAMPLE = next((case for case in cases() if case.name == "sample"), None)
