@@ -64,7 +64,8 @@ class StackBuffer:
 def irq_stack_size(prog: "Program") -> int:
     """The size of each CPU's IRQ stack: ``struct irq_stack``'s ``stack`` (5.2+), else
     ``irq_stack_union.irq_stack`` (before), else crash's 16 KiB."""
-    for type_name, member in (("union irq_stack_union", "irq_stack"), ("struct irq_stack", "stack")):
+    # 5.2+'s type first: a lookup of the other goes on to the vmlinux's DWARF when BTF lacks it.
+    for type_name, member in (("struct irq_stack", "stack"), ("union irq_stack_union", "irq_stack")):
         try:
             return prog.type(type_name).member(member).type.size or IRQ_STACK_SIZE
         except LookupError:
