@@ -6,6 +6,7 @@ import glob
 import io
 import json
 import os
+import re
 from typing import Dict, List, NamedTuple, Optional, Pattern, Tuple
 
 import pytest
@@ -156,3 +157,18 @@ def named_pids(line: "Pattern[str]", err: str) -> List[int]:
     pids = [int(pid) for pid in match.group(2).split(", ")]
     assert int(match.group(1)) == len(pids)
     return pids
+
+
+_KERNEL_TEXT_ADDRESS = re.compile(r"(?<![0-9a-f])ffffffff8[0-9a-f]{7}(?![0-9a-f])")
+
+
+def at_kaslr_offset(case: Case, text: str) -> str:
+    """``text`` with each kernel-image address written as the vmlinux links it (ffffffff8...) moved
+    by the KASLR offset of the case's reference dump: answers kept in a test hold for every corpus
+    build, each of which boots at another offset."""
+    import pycore
+
+    with pycore.open(case.path(case.reference_dump)) as prog:
+        offset = prog.vmcoreinfo.kernel_offset or 0
+    return _KERNEL_TEXT_ADDRESS.sub(lambda link: f"{int(link.group(), 16) + offset:016x}", text)
+

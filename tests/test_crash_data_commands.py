@@ -19,7 +19,7 @@ import re
 import pytest
 
 from cli_cases import recorded_commands
-from corpus import cases, pycore_output
+from corpus import at_kaslr_offset, cases, pycore_output
 
 pytestmark = pytest.mark.real
 ANSWERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "testdata", "crash_answers")
@@ -309,13 +309,8 @@ def test_sym_of_assembler_functions_is_crash_answer(case, mode):
     5.10 and 6.1, 5 on 6.12 and 7.2) and of weak ones, as crash gives them."""
     if mode == "vmlinux" and not os.path.exists(case.vmlinux):
         pytest.skip(f"{case.name} has no vmlinux here")
-    import pycore
-
-    with pycore.open(case.path(case.reference_dump)) as prog:
-        offset = prog.vmcoreinfo.kernel_offset or 0
-    answers = [re.sub(r"^ffffffff[0-9a-f]{8}", lambda link: f"{int(link.group(), 16) + offset:016x}", line)
-               for line in ASSEMBLER_ANSWERS[case.name]]
-    check(case, ASSEMBLER_SYMBOLS, "\n".join(answers) + "\n", mode == "vmlinux")
+    check(case, ASSEMBLER_SYMBOLS, at_kaslr_offset(case, "\n".join(ASSEMBLER_ANSWERS[case.name]) + "\n"),
+          mode == "vmlinux")
 
 
 SAMPLE = next((case for case in cases() if case.name == "sample"), None)

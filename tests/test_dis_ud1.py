@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from corpus import cases, pycore_output
+from corpus import at_kaslr_offset, cases, pycore_output
 from pycore.arch.x86_64_disasm import disassemble
 
 
@@ -33,38 +33,39 @@ def test_a_count_after_a_ud1_counts_whole_instructions():
 
 
 # crash 9.0.2's answers (with the vmlinux) on the case's reference dump: dis ADDRESS 2 of ud1s a
-# capstone sweep of the kernel text found (every 1000th of 3855 on 6.12, 4031 on 7.2), and 7.2's WARN trap.
+# capstone sweep of the kernel text found (every 1000th of 3855 on 6.12, 4031 on 7.2), and 7.2's WARN trap;
+# addresses as the vmlinux links them, moved by each run's KASLR offset (corpus.at_kaslr_offset).
 ANSWERS = {
     "6.12-oom-l5": {
-        "dis 0xffffffffb22cc685 2": [
-            "0xffffffffb22cc685 <__static_call_text_start+5>:\tud1    %esp,%ecx",
-            "0xffffffffb22cc688 <__SCT__tp_func_initcall_start>:\tjmp    0xffffffffb1602080 <__traceiter_initcall_start>"],
-        "dis 0xffffffffb22ce5c5 2": [
-            "0xffffffffb22ce5c5 <__SCT__lsm_static_call_sb_kern_mount_6+5>:\tud1    %esp,%ecx",
-            "0xffffffffb22ce5c8 <__SCT__lsm_static_call_sb_kern_mount_7>:\tret"],
-        "dis 0xffffffffb22d0505 2": [
-            "0xffffffffb22d0505 <__SCT__lsm_static_call_cred_transfer_5+5>:\tud1    %esp,%ecx",
-            "0xffffffffb22d0508 <__SCT__lsm_static_call_cred_transfer_6>:\tret"],
-        "dis 0xffffffffb22d2445 2": [
-            "0xffffffffb22d2445 <__SCT__lsm_static_call_secmark_refcount_inc_4+5>:\tud1    %esp,%ecx",
-            "0xffffffffb22d2448 <__SCT__lsm_static_call_secmark_refcount_inc_5>:\tret"],
+        "dis 0xffffffff81ccc685 2": [
+            "0xffffffff81ccc685 <__static_call_text_start+5>:\tud1    %esp,%ecx",
+            "0xffffffff81ccc688 <__SCT__tp_func_initcall_start>:\tjmp    0xffffffff81002080 <__traceiter_initcall_start>"],
+        "dis 0xffffffff81cce5c5 2": [
+            "0xffffffff81cce5c5 <__SCT__lsm_static_call_sb_kern_mount_6+5>:\tud1    %esp,%ecx",
+            "0xffffffff81cce5c8 <__SCT__lsm_static_call_sb_kern_mount_7>:\tret"],
+        "dis 0xffffffff81cd0505 2": [
+            "0xffffffff81cd0505 <__SCT__lsm_static_call_cred_transfer_5+5>:\tud1    %esp,%ecx",
+            "0xffffffff81cd0508 <__SCT__lsm_static_call_cred_transfer_6>:\tret"],
+        "dis 0xffffffff81cd2445 2": [
+            "0xffffffff81cd2445 <__SCT__lsm_static_call_secmark_refcount_inc_4+5>:\tud1    %esp,%ecx",
+            "0xffffffff81cd2448 <__SCT__lsm_static_call_secmark_refcount_inc_5>:\tret"],
     },
     "7.2-sysrq-l4": {
-        "dis 0xffffffffaba37a10 2": [
-            "0xffffffffaba37a10 <__WARN_trap>:\tud1    (%edx),%rdi",
-            "0xffffffffaba37a15 <__WARN_trap+5>:\tret"],
-        "dis 0xffffffffaba56a7d 2": [
-            "0xffffffffaba56a7d <__SCT__lsm_static_call_sb_free_security_9+5>:\tud1    %esp,%ecx",
-            "0xffffffffaba56a80 <__SCT__lsm_static_call_sb_free_security_10>:\tret"],
-        "dis 0xffffffffaba589bd 2": [
-            "0xffffffffaba589bd <__SCT__lsm_static_call_file_post_open_8+5>:\tud1    %esp,%ecx",
-            "0xffffffffaba589c0 <__SCT__lsm_static_call_file_post_open_9>:\tret"],
-        "dis 0xffffffffaba5a8fd 2": [
-            "0xffffffffaba5a8fd <__SCT__lsm_static_call_socket_getpeersec_dgram_7+5>:\tud1    %esp,%ecx",
-            "0xffffffffaba5a900 <__SCT__lsm_static_call_socket_getpeersec_dgram_8>:\tret"],
-        "dis 0xffffffffaba5c83d 2": [
-            "0xffffffffaba5c83d <__SCT__tp_func_fib6_table_lookup+5>:\tud1    %esp,%ecx",
-            "0xffffffffaba5c840 <__SCT__tp_func_devlink_hwmsg>:\tjmp    0xffffffffab990870 <__traceiter_devlink_hwmsg>"],
+        "dis 0xffffffff82237a10 2": [
+            "0xffffffff82237a10 <__WARN_trap>:\tud1    (%edx),%rdi",
+            "0xffffffff82237a15 <__WARN_trap+5>:\tret"],
+        "dis 0xffffffff82256a7d 2": [
+            "0xffffffff82256a7d <__SCT__lsm_static_call_sb_free_security_9+5>:\tud1    %esp,%ecx",
+            "0xffffffff82256a80 <__SCT__lsm_static_call_sb_free_security_10>:\tret"],
+        "dis 0xffffffff822589bd 2": [
+            "0xffffffff822589bd <__SCT__lsm_static_call_file_post_open_8+5>:\tud1    %esp,%ecx",
+            "0xffffffff822589c0 <__SCT__lsm_static_call_file_post_open_9>:\tret"],
+        "dis 0xffffffff8225a8fd 2": [
+            "0xffffffff8225a8fd <__SCT__lsm_static_call_socket_getpeersec_dgram_7+5>:\tud1    %esp,%ecx",
+            "0xffffffff8225a900 <__SCT__lsm_static_call_socket_getpeersec_dgram_8>:\tret"],
+        "dis 0xffffffff8225c83d 2": [
+            "0xffffffff8225c83d <__SCT__tp_func_fib6_table_lookup+5>:\tud1    %esp,%ecx",
+            "0xffffffff8225c840 <__SCT__tp_func_devlink_hwmsg>:\tjmp    0xffffffff82190870 <__traceiter_devlink_hwmsg>"],
     },
 }
 
@@ -85,6 +86,7 @@ def answers():
 @pytest.mark.real
 @pytest.mark.parametrize("case,command,lines,mode", answers())
 def test_ud1_in_kernel_text_is_crash_answer(case, command, lines, mode):
+    command, lines = at_kaslr_offset(case, command), at_kaslr_offset(case, "\n".join(lines)).split("\n")
     argv = ["dis", case.path(case.reference_dump)] + command.split()[1:]
     if mode == "vmlinux":
         if not os.path.exists(case.vmlinux):
