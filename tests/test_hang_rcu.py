@@ -412,7 +412,8 @@ def test_the_synchronize_rcu_sleeper_waits_for_cpu_0(case, mode):
     guest = guest_blocked(case)
     ps = crash_ps(case)
     report = hang_report(case, mode)
-    (pid,) = guest
+    # The guest may list another D-state task beside it (7.2's khugepaged flushing per-CPU work).
+    (pid,) = [number for number, (comm, _) in guest.items() if comm == "pycore_stall_sync"]
     tasks = {entry["pid"]: entry for entry in report["tasks"]}
     sleeper = tasks[pid]
     # The guest's /proc/PID/comm gives a kthread's full name (5.17+); the task's comm is 15 bytes.
