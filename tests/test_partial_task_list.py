@@ -31,6 +31,9 @@ def test_ps_prints_crash_lines_and_names_the_pids_it_could_not_read(case, dump):
     names (from the pid IDR) are crash's PIDs, each once; exit status 1."""
     crash = case.reference("ps").rstrip("\n").splitlines()
     run = pycore_output("ps", case.path(dump["name"]))
+    if run.status == 0:  # which pages the filter drops depends on the build: this one kept every task's
+        assert (run.out.rstrip("\n").splitlines(), run.err) == (crash, "")
+        return
     assert run.status == 1
     mine = run.out.rstrip("\n").splitlines()
     assert mine[0] == crash[0]
@@ -42,9 +45,13 @@ def test_ps_prints_crash_lines_and_names_the_pids_it_could_not_read(case, dump):
     assert sorted(printed + named) == sorted(_pid(line) for line in crash[1:])
 
 
-@pytest.mark.parametrize("case,dump", PARAMS[:1], ids=dump_ids(PARAMS[:1]))
-def test_ps_json_lists_the_unread_tasks(case, dump):
-    """--json: the rows read, and each task not read with its address and PID, as the error names them."""
+def test_ps_json_lists_the_unread_tasks():
+    """--json: the rows read, and each task not read with its address and PID, as the error names them
+    (on the first -d 31 dump whose ps is partial: which pages the filter drops depends on the build)."""
+    partial = [(case, dump) for case, dump in PARAMS if pycore_output("ps", case.path(dump["name"])).status == 1]
+    if not partial:
+        pytest.skip("no -d 31 dump of this corpus build lacks a task's page")
+    case, dump = partial[0]
     run = pycore_output("ps", "--json", case.path(dump["name"]))
     assert run.status == 1
     data = json.loads(run.out)
