@@ -4,7 +4,7 @@ sample dump cut in half (a dump whose kernel data is lost)."""
 import os
 import sys
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 from corpus import SAMPLE
 
@@ -28,6 +28,22 @@ def argv(case, command: str, options: Sequence[str] = ()) -> Tuple[str, ...]:
     and every other command accepts."""
     words = command.split()
     return (words[0], *options, case.path(case.reference_dump), *words[1:])
+
+
+MODES = ("dump only", "vmlinux")
+
+
+def mode_argv(case, command: str, mode: str) -> Tuple[str, ...]:
+    """:func:`argv` in one of ``MODES``: with the case's vmlinux for "vmlinux"."""
+    return argv(case, command, ("--vmlinux", case.vmlinux) if mode == "vmlinux" else ())
+
+
+def recordings_in_modes(prefix: str) -> List[Tuple[Any, str, str]]:
+    """(case, command, mode) for each recording of crash whose command starts with ``prefix``, in each
+    of ``MODES``."""
+    from corpus import cases
+
+    return [(case, ref["command"], mode) for case in cases() for ref in case.references(prefix) for mode in MODES]
 
 
 def recorded_commands(words: Sequence[str]) -> List[str]:

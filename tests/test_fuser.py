@@ -6,31 +6,19 @@ import re
 
 import pytest
 
+from cli_cases import mode_argv, recordings_in_modes
 from corpus import cases, pycore_output
 from pycore.cli.fuser import HEADER, uses
-
-MODES = ["dump only", "vmlinux"]
-
-
-def _argv(case, command: str, mode: str):
-    words = command.split()
-    vmlinux = ["--vmlinux", case.vmlinux] if mode == "vmlinux" else []
-    return [words[0], case.path(case.reference_dump)] + vmlinux + words[1:]
-
-
-def _recordings():
-    return [(case, ref["command"], mode) for case in cases() for ref in case.references("fuser ") for mode in MODES]
-
 
 def _ids(value):
     return value if isinstance(value, str) else getattr(value, "name", None)
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("case,command,mode", _recordings(), ids=_ids)
+@pytest.mark.parametrize("case,command,mode", recordings_in_modes("fuser "), ids=_ids)
 def test_recorded_fuser_is_crash_answer(case, command, mode):
     """Every recording of fuser, whole: paths, an inode address, a path no task uses."""
-    result = pycore_output(*_argv(case, command, mode))
+    result = pycore_output(*mode_argv(case, command, mode))
     assert (result.status, result.err) == (0, "")
     assert result.out == case.reference(command)
 

@@ -10,33 +10,21 @@ import re
 import pytest
 
 import pycore
+from cli_cases import mode_argv, recordings_in_modes
 from corpus import cases, pycore_output
 from pycore.kernel import sched, swap
 from pycore.kernel import vma as kernel_vma
 from pycore.arch.x86_64 import pte_flag_names, pte_physical, pte_present
 from pycore.cli.pte import UNLOCATED, render
 
-MODES = ["dump only", "vmlinux"]
-
-
-def _argv(case, command: str, mode: str):
-    words = command.split()
-    vmlinux = ["--vmlinux", case.vmlinux] if mode == "vmlinux" else []
-    return [words[0], case.path(case.reference_dump)] + vmlinux + words[1:]
-
-
-def _recordings():
-    return [(case, ref["command"], mode) for case in cases() for ref in case.references("pte ") for mode in MODES]
-
-
 @pytest.mark.real
-@pytest.mark.parametrize("case,command,mode", _recordings(),
+@pytest.mark.parametrize("case,command,mode", recordings_in_modes("pte "),
                          ids=lambda value: value if isinstance(value, str) else getattr(value, "name", None))
 def test_recorded_pte_is_crash_answer(case, command, mode):
     """Every recording of pte, whole: the entries, and a swap entry crash cannot place ending the
     answer with its error."""
     expected = case.reference(command)
-    result = pycore_output(*_argv(case, command, mode))
+    result = pycore_output(*mode_argv(case, command, mode))
     if expected.rstrip("\n").endswith(f"pte: {UNLOCATED}"):
         assert result.status == 1 and result.err == f"pycore pte: {UNLOCATED}\n"
         assert result.out.rstrip("\n") + f"pte: {UNLOCATED}\n" == expected
