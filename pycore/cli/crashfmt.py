@@ -16,6 +16,12 @@ CALLER_WIDTH_DEFAULT = 8
 PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
 
 
+def page_columns(page: int, physical: int, mapping: int, index: int, count: int, flags: int, names: str) -> str:
+    """One line under :data:`PAGE_HEADER` (kmem -p, kmem ADDRESS, vtop): crash's dump_mem_map() prints
+    PHYSICAL right-justified in 8 columns, a longer address widening its line (a 4 GiB machine's)."""
+    return "%x %8x %16x %8x %2d %x%s" % (page, physical, mapping, index, count, flags, " " + names if names else "")
+
+
 def center(text: str, width: int, rjust: bool = False) -> str:
     """crash's ``mkstring(CENTER)``: ``text`` in ``width`` columns, an odd spare space right of it
     (CENTER|LJUST, the default) or left of it (CENTER|RJUST); text as wide as the field or wider

@@ -14,7 +14,7 @@ from ..program import Program
 from .command import Collected, DumpCommand, make_parser
 from . import sym
 from .common import parse_address
-from .crashfmt import PAGE_HEADER, center, pages_to_size, percent
+from .crashfmt import PAGE_HEADER, center, page_columns, pages_to_size, percent
 
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
 VMAP_HEADER = "   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                SIZE"
@@ -288,12 +288,8 @@ def render_page_flags(flags: List[Dict[str, Any]], value: int = 0) -> str:
 def page_line(page: Dict[str, Any]) -> str:
     """One ``struct page`` as crash's kmem -p lists it: page, physical address, mapping, index,
     reference count, flags and their names."""
-    return _page_columns(page["page"], page["physical"], page["mapping"], page["index"], page["count"],
+    return page_columns(page["page"], page["physical"], page["mapping"], page["index"], page["count"],
                          page["flags"], ",".join(page["flag_names"]))
-
-
-def _page_columns(page: int, physical: int, mapping: int, index: int, count: int, flags: int, names: str) -> str:
-    return "%x %8x %16x %8x %2d %x%s" % (page, physical, mapping, index, count, flags, " " + names if names else "")
 
 
 # -- kmem ADDRESS ----------------------------------------------------------------------------------
@@ -533,7 +529,7 @@ def render(data: Any, args: argparse.Namespace) -> str:
     if args.mode == "page_flags":
         return render_page_flags(data["page_flags"], data.get("value", 0))
     if args.mode == "page" and "pages" in data:
-        return "\n".join([PAGE_HEADER] + [_page_columns(*row) for row in data["pages"]])
+        return "\n".join([PAGE_HEADER] + [page_columns(*row) for row in data["pages"]])
     if args.mode == "page":
         return "\n".join([PAGE_HEADER, page_line(data["page"])]) if data["page"] is not None else ""
     if args.cache is not None:

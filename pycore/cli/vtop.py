@@ -11,14 +11,13 @@ from ..arch.x86_64 import PTE_ADDR_MASK, pte_flag_names
 from ..errors import PycoreError
 from ..program import Program
 from .command import Collected, DumpCommand
-from .crashfmt import PAGE_HEADER, center
+from .crashfmt import PAGE_HEADER, center, page_columns
 from .eval import address_argument
 
 # The lines of the walk below the top ("PAGE DIRECTORY"), by level.
 _LEVEL_NAMES = {4: "P4D", 3: "PUD", 2: "PMD", 1: "PTE"}
 _PAGE_SIZE_NOTES = {1 << 21: "  (2MB)", 1 << 30: "  (1GB)"}
 _KERNEL_HALF = 1 << 63
-_SECTION_SIZE = 1 << 27
 
 
 def _add_vtop_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,20 +27,6 @@ def _add_vtop_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_ptov_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("addresses", metavar="PHYSICAL", nargs="+", help="hexadecimal physical addresses")
-
-
-def _physical_width(prog: Program) -> int:
-    """crash's ``paddr_prlen``: the hexadecimal digits of the end of memory, from the kernel's
-    ``max_pfn`` or a kdump header's ``max_mapnr``, whichever is higher (an ELF dump's segments may
-    include firmware above RAM, which crash does not count)."""
-    pages = getattr(prog.dump, "max_mapnr", None) or 0
-    try:
-        pages = max(pages, int.from_bytes(prog.read(prog.symbols.by_name("max_pfn").address, 8), "little"))
-    except (LookupError, PycoreError):
-        pass
-    # crash counts memory in whole SPARSEMEM sections (128 MiB, SECTION_SIZE_BITS 27 on x86_64).
-    end = -(-pages * prog.dump.page_size // _SECTION_SIZE) * _SECTION_SIZE
-    return max(len(f"{end:x}"), 1)
 
 
 def _top_directory(prog: Program) -> int:
@@ -72,7 +57,7 @@ def collect_vtop(prog: Program, args: argparse.Namespace) -> Collected:
                               "mapping": page.mapping, "index": page.index, "count": page.count,
                               "names": page.flag_names}
         results.append(result)
-    return Collected({"translations": results, "physical_width": _physical_width(prog)}, [])
+    return Collected({"translations": results}, [])
 
 
 def pte_lines(entry: int, physical: int) -> List[str]:
@@ -87,7 +72,6 @@ def pte_lines(entry: int, physical: int) -> List[str]:
 
 def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
     blocks = []
-    width = data["physical_width"]
     page_header = True
     for result in data["translations"]:
         physical = "(not mapped)" if result["physical"] is None else f"{result['physical']:x}"
@@ -107,11 +91,8 @@ def render_vtop(data: Dict[str, Any], args: argparse.Namespace) -> str:
             if page_header:
                 lines.append(PAGE_HEADER)
                 page_header = False
-            line = (f"{page['address']:x} {page['physical']:>{width}x} {page['mapping']:>16x} "
-                    f"{page['index']:>8x} {page['count']:>2} {page['flags']:x}")
-            if page["names"]:
-                line += " " + ",".join(page["names"])
-            lines.append(line)
+            lines.append(page_columns(page["address"], page["physical"], page["mapping"], page["index"],
+                                      page["count"], page["flags"], ",".join(page["names"])))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
