@@ -364,8 +364,12 @@ def idle_task(prog: "Program", cpu: int) -> Object:
 
 
 def idle_tasks(prog: "Program") -> List[Object]:
-    """The idle task of each CPU crash counts (0 .. nr_cpus - 1), as crash's ps lists swapper/N."""
-    return [idle_task(prog, cpu) for cpu in range(nr_cpus(prog))]
+    """The idle task of each CPU crash counts (0 .. nr_cpus - 1), as crash's ps lists swapper/N; the
+    first runqueue the dump lacks raises its FaultError (:func:`readable_idle_tasks` gives the rest)."""
+    tasks, faults = readable_idle_tasks(prog)
+    if faults:
+        raise faults[0]
+    return tasks
 
 
 def active_tasks(prog: "Program") -> Dict[int, int]:
