@@ -13,11 +13,11 @@ import argparse
 from typing import Any, Dict, List, Optional
 
 from ..errors import MissingDebugInfoError, PycoreError
-from ..kernel import sched, stack
+from ..kernel import stack
 from ..kernel.backtrace import NO_STACK
 from ..program import Program
 from .command import Collected, DumpCommand
-from .common import UnreadTasks, unread_tasks_message
+from .common import UnreadTasks, unread_tasks, unread_tasks_message
 from .crashfmt import task_header
 
 _REGISTER_ROWS = (("RIP", "rip", "RSP", "rsp", "RFLAGS", "eflags"), ("RAX", "rax", "RBX", "rbx", "RCX", "rcx"),
@@ -62,7 +62,7 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
     if args.all_tasks:
         traces, walk_error = stack.all_traces(prog, unwinder)
         if walk_error is not None:
-            missing = UnreadTasks(sched.unread_task_pids(prog, (trace.task for trace in traces)), str(walk_error))
+            missing = unread_tasks(prog, (trace.task for trace in traces), walk_error)
     elif args.task is not None:
         traces = [stack.stack_trace(prog, task, unwinder) for task in _tasks_named(prog, unwinder, args.task)]
     elif args.active:

@@ -3,7 +3,7 @@ import argparse
 import contextlib
 import enum
 import gc
-from typing import TYPE_CHECKING, Any, Dict, Iterator, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, NamedTuple, Optional
 
 from .. import __version__, timings
 from .output import TerminalProgress, add_json_flag
@@ -36,6 +36,14 @@ class UnreadTasks(NamedTuple):
 
     pids: Dict[int, Optional[int]]
     error: str
+
+
+def unread_tasks(prog: "Program", read: Iterable[int], error: Exception) -> UnreadTasks:
+    """The tasks a broken task list kept from being read: those of the pid IDR not among the task
+    addresses ``read`` (:func:`pycore.kernel.sched.unread_task_pids`), with ``error``, the fault."""
+    from ..kernel import sched
+
+    return UnreadTasks(sched.unread_task_pids(prog, read), str(error))
 
 
 def unread_tasks_message(unread: UnreadTasks) -> str:

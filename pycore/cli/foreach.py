@@ -13,7 +13,7 @@ from ..object import Object
 from ..program import Program
 from . import bt
 from .command import Collected, CommandParser, DumpCommand, ParserExit, UsageError, make_parser
-from .common import UnreadTasks, unread_tasks_message
+from .common import UnreadTasks, unread_tasks, unread_tasks_message
 from .crashfmt import task_header
 
 # The commands foreach runs (crash's foreach_data keywords that pycore has).
@@ -91,7 +91,7 @@ def chosen_tasks(prog: Program, selection: List[str]) -> Tuple[List[Object], Opt
     tasks = found.tasks
     unread = None
     if found.error is not None:
-        unread = UnreadTasks(sched.unread_task_pids(prog, (int(task) for task in tasks)), str(found.error))
+        unread = unread_tasks(prog, (int(task) for task in tasks), found.error)
     if not selection:
         return tasks, unread
     active = sched.active_tasks(prog) if "active" in selection else {}

@@ -20,7 +20,7 @@ from ..kernel import vma as kernel_vma
 from ..object import Object
 from ..program import Program
 from .command import Collected, DumpCommand
-from .common import UnreadTasks, unread_tasks_message
+from .common import unread_tasks, unread_tasks_message
 from .crashfmt import center
 from .files import file_lines, task_files
 
@@ -142,8 +142,8 @@ def collect(prog: Program, args: argparse.Namespace) -> Collected:
         users = [{"pid": int(task.pid), "task": int(task), "comm": sched.task_comm(task), "uses": found}
                  for task, lines in searched for found in [uses(lines, text)] if found]
         answers.append({"text": text, "users": users})
-    errors = [unread_tasks_message(UnreadTasks(sched.unread_task_pids(prog, (int(t) for t in listed.tasks)),
-                                               str(listed.error)))] if listed.error is not None else []
+    errors = ([unread_tasks_message(unread_tasks(prog, (int(t) for t in listed.tasks), listed.error))]
+              if listed.error is not None else [])
     partial = [(int(task.pid), lines["error"]) for task, lines in searched if lines["error"]]
     if partial:
         errors.append(f"the files or mappings of {len(partial)} task{'s' if len(partial) != 1 else ''} could not "
