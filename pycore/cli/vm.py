@@ -51,7 +51,7 @@ def _swap_names(prog: Program) -> Dict[int, str]:
     """swap_info index -> the path of that swap area, for the SWAP lines of ``vm -p``."""
     from ..kernel import swap
 
-    return {int(si.type): swap.swap_file_path(si).decode("utf-8", "replace") for si in swap.for_each_swap_info(prog)}
+    return {int(si.type): swap.swap_device_name(si) for si in swap.for_each_swap_info(prog)}
 
 
 def collect(prog: Program, args: argparse.Namespace) -> Collected:
